@@ -1,0 +1,127 @@
+//! The `fandb` command line: `serve` (the default), `migrate`, `seed`, `export-schema`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Environment, Settings};
+use crate::startup::{Application, StartupError};
+use crate::{db, graphql, seed, telemetry};
+
+/// fandb: a GraphQL fan-database API (the #AlitaArmy data set built in).
+#[derive(Debug, Parser)]
+#[command(name = "fandb", version, about)]
+pub struct Cli {
+    /// Database URL: sqlite://FILE?mode=rwc or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://fandb.sqlite?mode=rwc",
+        global = true,
+        hide_env_values = true
+    )]
+    database_url: String,
+    /// Address to listen on.
+    #[arg(long, env = "FANDB_LISTEN", default_value = "127.0.0.1:8000", global = true)]
+    listen: String,
+    /// development or production.
+    #[arg(
+        long = "env",
+        env = "FANDB_ENV",
+        value_enum,
+        default_value = "development",
+        global = true
+    )]
+    environment: Environment,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate, load the data set into an empty database, and serve GraphQL (the default).
+    Serve {
+        /// Do not load the Alita data set into an empty database.
+        #[arg(long)]
+        no_seed: bool,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Load a data file (the Alita data set by default); records that exist are left alone.
+    Seed {
+        /// A JSON data file in the format of data/alita.json.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Write the GraphQL schema (SDL) to PATH.
+    ExportSchema {
+        /// Where to write it.
+        #[arg(default_value = "schema.graphql")]
+        path: PathBuf,
+    },
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("{0}")]
+    Data(String),
+    #[error("file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    telemetry::init();
+    let mut settings = Settings::new(cli.database_url);
+    settings.listen = cli.listen;
+    settings.environment = cli.environment;
+    match cli.command.unwrap_or(Command::Serve { no_seed: false }) {
+        Command::Serve { no_seed } => {
+            settings.seed_when_empty = !no_seed;
+            let application = Application::build(&settings).await?;
+            let host = settings
+                .listen
+                .rsplit_once(':')
+                .map(|(host, _)| host)
+                .unwrap_or("127.0.0.1");
+            tracing::info!("fandb serving GraphQL at http://{host}:{}/graphql", application.port());
+            tracing::info!("GraphiQL: open http://{host}:{}/graphiql", application.port());
+            application.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let connection = db::connect(&settings.database_url).await?;
+            db::migrate(&connection).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Seed { file } => {
+            let json = match file {
+                Some(path) => std::fs::read_to_string(path)?,
+                None => seed::ALITA.to_owned(),
+            };
+            let data = seed::DataSet::parse(&json).map_err(|error| CliError::Data(describe(&error)))?;
+            let connection = db::connect(&settings.database_url).await?;
+            db::migrate(&connection).await?;
+            let report = seed::load(&connection, &data)
+                .await
+                .map_err(|error| CliError::Data(describe(&error)))?;
+            tracing::info!(records = report.inserted, "data set loaded");
+        }
+        Command::ExportSchema { path } => {
+            std::fs::write(&path, graphql::sdl())?;
+            tracing::info!(path = %path.display(), "schema written");
+        }
+    }
+    Ok(())
+}
+
+fn describe(error: &crate::domain::DomainError) -> String {
+    match error {
+        crate::domain::DomainError::InvalidInput { field, message } => format!("{field}: {message}"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,22 @@
+//! The rules of fandb: what a list shows, what a filter means, what a change may do. Free of GraphQL
+//! and HTTP, so the same rules serve the API, the command line and the seed loader.
+
+pub mod error;
+pub mod events;
+pub mod films;
+pub mod paging;
+pub mod people;
+pub mod petitions;
+pub mod quotes;
+pub mod text;
+
+pub use error::{DomainError, DomainResult};
+pub use paging::{Direction, Page, PageRequest, Sort};
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+/// The current time at the precision both databases keep (microseconds), so a value read back
+/// compares equal to the one written.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}

@@ -1,0 +1,375 @@
+//! Keyset ("cursor") pagination over any entity, for top-level lists and for per-parent lists
+//! fetched in one batch. Never OFFSET: a cursor is the sort value and the id of a row, and a page
+//! is the rows strictly after (or before) it in a total order (sort column, then id).
+//!
+//! NULL sort values always come last, whatever the direction, so the order is total and the same on
+//! SQLite and PostgreSQL.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, ModelTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
+};
+use serde::{Deserialize, Serialize};
+
+use super::error::{DomainError, DomainResult};
+
+/// Rows per page when the client gives no size.
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+/// The largest page a client may ask for.
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+/// Ascending or descending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+/// A sort key of one entity: the column, its direction, and whether it can hold NULL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Sort<C> {
+    pub column: C,
+    pub direction: Direction,
+    pub nullable: bool,
+}
+
+/// The sort value of a row as carried in a cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum SortValue {
+    Null,
+    Int(i64),
+    Text(String),
+    Date(NaiveDate),
+    Time(DateTime<Utc>),
+}
+
+impl SortValue {
+    fn from_value(value: Value) -> Option<Self> {
+        Some(match value {
+            Value::BigInt(Some(v)) => Self::Int(v),
+            Value::Int(Some(v)) => Self::Int(i64::from(v)),
+            Value::String(Some(v)) => Self::Text(v),
+            Value::ChronoDate(Some(v)) => Self::Date(v),
+            Value::ChronoDateTimeUtc(Some(v)) => Self::Time(v),
+            Value::BigInt(None)
+            | Value::Int(None)
+            | Value::String(None)
+            | Value::ChronoDate(None)
+            | Value::ChronoDateTimeUtc(None) => Self::Null,
+            _ => return None,
+        })
+    }
+
+    fn into_value(self) -> Option<Value> {
+        Some(match self {
+            Self::Null => return None,
+            Self::Int(v) => Value::BigInt(Some(v)),
+            Self::Text(v) => Value::String(Some(v)),
+            Self::Date(v) => Value::ChronoDate(Some(v)),
+            Self::Time(v) => Value::ChronoDateTimeUtc(Some(v)),
+        })
+    }
+}
+
+/// A position in a list: the sort value and id of one row. Opaque to clients.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Cursor {
+    #[serde(rename = "v")]
+    value: SortValue,
+    #[serde(rename = "i")]
+    id: i64,
+}
+
+impl Cursor {
+    /// The cursor of `model` under `sort`.
+    fn of<M: ModelTrait>(
+        model: &M,
+        sort_column: <M::Entity as EntityTrait>::Column,
+        id_column: <M::Entity as EntityTrait>::Column,
+    ) -> Self {
+        let value = SortValue::from_value(model.get(sort_column)).unwrap_or(SortValue::Null);
+        let id = match model.get(id_column) {
+            Value::BigInt(Some(id)) => id,
+            Value::Int(Some(id)) => i64::from(id),
+            _ => 0,
+        };
+        Self { value, id }
+    }
+
+    /// The opaque text handed to clients.
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    /// Reads a cursor a client sent back; `field` names the argument for the error.
+    pub fn decode(text: &str, field: &str) -> DomainResult<Self> {
+        URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| DomainError::invalid(field, "not a valid cursor"))
+    }
+}
+
+/// A validated page request: how many rows, from which end, between which cursors.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageRequest {
+    limit: u64,
+    from_end: bool,
+    after: Option<Cursor>,
+    before: Option<Cursor>,
+}
+
+impl PageRequest {
+    /// Checks the Relay arguments: at most one of `first`/`last`, sizes within 0..=100.
+    pub fn new(first: Option<i32>, after: Option<&str>, last: Option<i32>, before: Option<&str>) -> DomainResult<Self> {
+        if first.is_some() && last.is_some() {
+            return Err(DomainError::invalid("last", "pass either `first` or `last`, not both"));
+        }
+        let size = |value: i32, field: &str| -> DomainResult<u64> {
+            let value = u64::try_from(value).map_err(|_| DomainError::invalid(field, "must not be negative"))?;
+            if value > MAX_PAGE_SIZE {
+                return Err(DomainError::invalid(field, format!("must be at most {MAX_PAGE_SIZE}")));
+            }
+            Ok(value)
+        };
+        let (limit, from_end) = match (first, last) {
+            (Some(first), _) => (size(first, "first")?, false),
+            (None, Some(last)) => (size(last, "last")?, true),
+            (None, None) => (DEFAULT_PAGE_SIZE, false),
+        };
+        Ok(Self {
+            limit,
+            from_end,
+            after: after.map(|text| Cursor::decode(text, "after")).transpose()?,
+            before: before.map(|text| Cursor::decode(text, "before")).transpose()?,
+        })
+    }
+}
+
+/// One page of rows with their cursors.
+#[derive(Debug, Clone)]
+pub struct Page<M> {
+    pub rows: Vec<(Cursor, M)>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+}
+
+impl<M> Page<M> {
+    fn empty() -> Self {
+        Self {
+            rows: Vec::new(),
+            has_next_page: false,
+            has_previous_page: false,
+        }
+    }
+}
+
+/// `>` for ascending and `<` for descending: "comes later in this direction".
+fn later<C: ColumnTrait>(column: C, direction: Direction, value: Value) -> Expr {
+    match direction {
+        Direction::Asc => column.gt(value),
+        Direction::Desc => column.lt(value),
+    }
+}
+
+/// The condition "the row comes strictly after `cursor`" (or strictly before, with `before`),
+/// in the order (sort column NULLS LAST, id) of `sort`.
+fn beyond<C: ColumnTrait>(sort: Sort<C>, id: C, cursor: &Cursor, before: bool) -> Condition {
+    let direction = match (sort.direction, before) {
+        (d, false) => d,
+        (Direction::Asc, true) => Direction::Desc,
+        (Direction::Desc, true) => Direction::Asc,
+    };
+    let id_beyond = later(id, direction, Value::BigInt(Some(cursor.id)));
+    match (cursor.value.clone().into_value(), before) {
+        (Some(value), false) => {
+            let mut condition = Condition::any()
+                .add(later(sort.column, direction, value.clone()))
+                .add(Condition::all().add(sort.column.eq(value)).add(id_beyond));
+            if sort.nullable {
+                condition = condition.add(sort.column.is_null());
+            }
+            condition
+        }
+        (Some(value), true) => Condition::all().add(sort.column.is_not_null()).add(
+            Condition::any()
+                .add(later(sort.column, direction, value.clone()))
+                .add(Condition::all().add(sort.column.eq(value)).add(id_beyond)),
+        ),
+        (None, false) => Condition::all().add(sort.column.is_null()).add(id_beyond),
+        (None, true) => Condition::any()
+            .add(sort.column.is_not_null())
+            .add(Condition::all().add(sort.column.is_null()).add(id_beyond)),
+    }
+}
+
+/// The order a query reads rows in: reversed when the page is taken from the end.
+fn read_order(sort_direction: Direction, from_end: bool) -> Order {
+    match (sort_direction, from_end) {
+        (Direction::Asc, false) | (Direction::Desc, true) => Order::Asc,
+        _ => Order::Desc,
+    }
+}
+
+/// NULLs last in the list order means NULLs first when the list is read from its end.
+fn null_flag_order(from_end: bool) -> Order {
+    if from_end { Order::Desc } else { Order::Asc }
+}
+
+/// Adds the cursor bounds of `page` to a condition.
+fn bounded<C: ColumnTrait>(mut condition: Condition, sort: Sort<C>, id: C, page: &PageRequest) -> Condition {
+    if let Some(after) = &page.after {
+        condition = condition.add(beyond(sort, id, after, false));
+    }
+    if let Some(before) = &page.before {
+        condition = condition.add(beyond(sort, id, before, true));
+    }
+    condition
+}
+
+/// Turns rows read in query order (one more than the limit when more exist) into a page.
+fn into_page<M: ModelTrait>(
+    mut rows: Vec<M>,
+    sort: Sort<<M::Entity as EntityTrait>::Column>,
+    id: <M::Entity as EntityTrait>::Column,
+    page: &PageRequest,
+) -> Page<M> {
+    let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    if page.from_end {
+        rows.reverse();
+    }
+    let rows = rows
+        .into_iter()
+        .map(|row| (Cursor::of(&row, sort.column, id), row))
+        .collect();
+    if page.from_end {
+        Page {
+            rows,
+            has_previous_page: more,
+            has_next_page: page.before.is_some(),
+        }
+    } else {
+        Page {
+            rows,
+            has_next_page: more,
+            has_previous_page: page.after.is_some(),
+        }
+    }
+}
+
+/// One page of `select` (already filtered) in the order of `sort`, then id.
+pub async fn fetch<E, D>(
+    db: &D,
+    select: Select<E>,
+    sort: Sort<E::Column>,
+    id: E::Column,
+    page: &PageRequest,
+) -> DomainResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    D: ConnectionTrait,
+{
+    if page.limit == 0 {
+        return Ok(Page::empty());
+    }
+    let order = read_order(sort.direction, page.from_end);
+    let mut select = select.filter(bounded(Condition::all(), sort, id, page));
+    if sort.nullable {
+        select = select.order_by(sort.column.is_null(), null_flag_order(page.from_end));
+    }
+    let rows = select
+        .order_by(sort.column, order.clone())
+        .order_by(id, order)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    Ok(into_page(rows, sort, id, page))
+}
+
+/// Counts the rows of `select` (already filtered).
+pub async fn count<E, D>(db: &D, select: Select<E>) -> DomainResult<u64>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    D: ConnectionTrait,
+{
+    Ok(select.count(db).await?)
+}
+
+/// One page per parent: for every id in `parents`, the page of rows whose `parent` column holds it,
+/// all in one statement (`ROW_NUMBER() OVER (PARTITION BY parent ...)`).
+pub async fn fetch_per_parent<E, D>(
+    db: &D,
+    select: Select<E>,
+    parent: E::Column,
+    parents: &[i64],
+    sort: Sort<E::Column>,
+    id: E::Column,
+    page: &PageRequest,
+) -> DomainResult<HashMap<i64, Page<E::Model>>>
+where
+    E: EntityTrait,
+    D: ConnectionTrait,
+{
+    if page.limit == 0 || parents.is_empty() {
+        return Ok(parents.iter().map(|parent| (*parent, Page::empty())).collect());
+    }
+    let order = read_order(sort.direction, page.from_end);
+    let word = |order: &Order| if matches!(order, Order::Asc) { "ASC" } else { "DESC" };
+    let null_flag = if sort.nullable {
+        format!(
+            "(\"{}\" IS NULL) {}, ",
+            sort.column.as_str(),
+            word(&null_flag_order(page.from_end))
+        )
+    } else {
+        String::new()
+    };
+    let window = format!(
+        "ROW_NUMBER() OVER (PARTITION BY \"{parent}\" ORDER BY {null_flag}\"{sort}\" {dir}, \"{id}\" {dir})",
+        parent = parent.as_str(),
+        sort = sort.column.as_str(),
+        id = id.as_str(),
+        dir = word(&order),
+    );
+    let inner = select
+        .filter(bounded(
+            Condition::all().add(parent.is_in(parents.iter().copied())),
+            sort,
+            id,
+            page,
+        ))
+        .into_query()
+        .expr_as(Expr::cust(window), Alias::new("row_number"))
+        .to_owned();
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("row_number")).lte(page.limit + 1))
+        .order_by(Alias::new("row_number"), Order::Asc)
+        .to_owned();
+    let statement = db.get_database_backend().build(&outer);
+    let rows = E::Model::find_by_statement(statement).all(db).await?;
+
+    let mut grouped: HashMap<i64, Vec<E::Model>> = parents.iter().map(|parent| (*parent, Vec::new())).collect();
+    for row in rows {
+        if let Value::BigInt(Some(key)) = row.get(parent) {
+            grouped.entry(key).or_default().push(row);
+        }
+    }
+    Ok(grouped
+        .into_iter()
+        .map(|(key, rows)| (key, into_page(rows, sort, id, page)))
+        .collect())
+}

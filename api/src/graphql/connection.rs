@@ -1,0 +1,186 @@
+//! Relay connections: the generic `XConnection`/`XEdge`/`PageInfo` types, the 20/100 page rule, and
+//! the two ways to fill them (a top-level list, or one parent's page through the loaders).
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, OutputType, SimpleObject, TypeName};
+use futures_util::future::BoxFuture;
+use sea_orm::{Condition, EntityTrait, QueryFilter};
+
+use super::errors::GqlResult;
+use super::{db, loaders};
+use crate::domain::paging::{self, Page, PageRequest, Sort};
+use crate::domain::{DomainError, DomainResult};
+use crate::loaders::{CountKey, Keyed, Loaders, PageKey, ScopeLoaders};
+
+/// Names the connection and edge types after their node type.
+pub trait NodeName {
+    /// The GraphQL name of the node type.
+    const NAME: &'static str;
+}
+
+/// Counts the whole list only when a client asks for `totalCount`.
+type CountTotal = Arc<dyn Fn() -> BoxFuture<'static, DomainResult<u64>> + Send + Sync>;
+
+/// A page of a list, Relay style.
+pub struct Connection<N> {
+    edges: Vec<Edge<N>>,
+    has_next_page: bool,
+    has_previous_page: bool,
+    count_total: CountTotal,
+}
+
+/// One node of a page and its cursor.
+pub struct Edge<N> {
+    cursor: String,
+    node: N,
+}
+
+/// Where a page sits in its list.
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    /// Whether more rows follow this page.
+    has_next_page: bool,
+    /// Whether rows precede this page.
+    has_previous_page: bool,
+    /// The cursor of the first row of the page.
+    start_cursor: Option<String>,
+    /// The cursor of the last row of the page.
+    end_cursor: Option<String>,
+}
+
+impl<N> Connection<N> {
+    fn new<M>(page: Page<M>, wrap: impl Fn(M) -> N, count_total: CountTotal) -> Self {
+        Self {
+            edges: page
+                .rows
+                .into_iter()
+                .map(|(cursor, row)| Edge {
+                    cursor: cursor.encode(),
+                    node: wrap(row),
+                })
+                .collect(),
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+            count_total,
+        }
+    }
+}
+
+#[Object(name_type)]
+impl<N: OutputType + NodeName> Connection<N> {
+    /// The rows of this page with their cursors.
+    async fn edges(&self) -> &[Edge<N>] {
+        &self.edges
+    }
+
+    /// The rows of this page.
+    async fn nodes(&self) -> Vec<&N> {
+        self.edges.iter().map(|edge| &edge.node).collect()
+    }
+
+    /// Where this page sits in the list.
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+            start_cursor: self.edges.first().map(|edge| edge.cursor.clone()),
+            end_cursor: self.edges.last().map(|edge| edge.cursor.clone()),
+        }
+    }
+
+    /// The number of rows in the whole list (all pages).
+    async fn total_count(&self) -> GqlResult<u64> {
+        Ok((self.count_total)().await?)
+    }
+}
+
+impl<N: NodeName + Send + Sync> TypeName for Connection<N> {
+    fn type_name() -> Cow<'static, str> {
+        Cow::Owned(format!("{}Connection", N::NAME))
+    }
+}
+
+#[Object(name_type)]
+impl<N: OutputType + NodeName> Edge<N> {
+    /// The position of this row, for `after` and `before`.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+
+    /// The row.
+    async fn node(&self) -> &N {
+        &self.node
+    }
+}
+
+impl<N: NodeName + Send + Sync> TypeName for Edge<N> {
+    fn type_name() -> Cow<'static, str> {
+        Cow::Owned(format!("{}Edge", N::NAME))
+    }
+}
+
+/// Checks the Relay arguments of a list field.
+pub fn page_request(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> DomainResult<PageRequest> {
+    PageRequest::new(first, after.as_deref(), last, before.as_deref())
+}
+
+/// A page of a top-level list: the rows of `E` matching `condition`, in `sort` order.
+pub async fn list<E, N>(
+    ctx: &Context<'_>,
+    condition: Condition,
+    sort: Sort<E::Column>,
+    page: PageRequest,
+    wrap: impl Fn(E::Model) -> N,
+) -> GqlResult<Connection<N>>
+where
+    E: Keyed,
+    E::Model: Sync,
+{
+    let db = db(ctx)?.clone();
+    let rows = paging::fetch(&db, E::find().filter(condition.clone()), sort, E::ID, &page).await?;
+    let count_total: CountTotal = Arc::new(move || {
+        let db = db.clone();
+        let condition = condition.clone();
+        Box::pin(async move { paging::count(&db, E::find().filter(condition)).await })
+    });
+    Ok(Connection::new(rows, wrap, count_total))
+}
+
+/// A page of one parent's children, batched with the other parents of the same request.
+pub async fn children<S, N>(
+    ctx: &Context<'_>,
+    scope: S,
+    parent: i64,
+    page: PageRequest,
+    wrap: impl Fn(<S::Entity as EntityTrait>::Model) -> N,
+) -> GqlResult<Connection<N>>
+where
+    S: ScopeLoaders,
+    <S::Entity as EntityTrait>::Model: Send + Sync + Clone,
+{
+    let loaders: Arc<Loaders> = loaders(ctx)?.clone();
+    let rows = S::pages(&loaders)
+        .load_one(PageKey {
+            scope: scope.clone(),
+            page,
+            parent,
+        })
+        .await?
+        .ok_or_else(|| DomainError::Internal("a page key was not loaded".to_owned()))?;
+    let count_total: CountTotal = Arc::new(move || {
+        let loaders = loaders.clone();
+        let key = CountKey {
+            scope: scope.clone(),
+            parent,
+        };
+        Box::pin(async move { Ok(S::counts(&loaders).load_one(key).await?.unwrap_or(0)) })
+    });
+    Ok(Connection::new(rows, wrap, count_total))
+}

@@ -1,0 +1,79 @@
+//! The one mapping from domain errors to GraphQL errors, and the codes every error carries.
+//!
+//! Policy: every error has `extensions.code`. Input errors name the field at fault. Internal errors
+//! say nothing of their cause: the detail goes to the log under an `errorId` that the response
+//! repeats, so an operator can find it and a client learns nothing about SQL or the schema.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_graphql::{Error, ErrorExtensions};
+
+use crate::domain::DomainError;
+
+/// The stable codes of `extensions.code`.
+pub mod code {
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const CONFLICT: &str = "CONFLICT";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+    pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+}
+
+/// A short id that ties a masked error in a response to its line in the log.
+pub fn new_error_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or_default();
+    let sequence = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{:012x}{:04x}", (nanos as u64) & 0xffff_ffff_ffff, sequence & 0xffff)
+}
+
+/// The masked error for a failure whose `detail` must stay in the log.
+pub fn internal(detail: &str) -> Error {
+    let error_id = new_error_id();
+    tracing::error!(error.id = %error_id, error.detail = %detail, "internal error");
+    Error::new("internal error").extend_with(|_, extensions| {
+        extensions.set("code", code::INTERNAL_SERVER_ERROR);
+        extensions.set("errorId", error_id.as_str());
+    })
+}
+
+impl From<DomainError> for Error {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::Internal(detail) => internal(&detail),
+            DomainError::InvalidInput { field, message } => Error::new(message).extend_with(|_, extensions| {
+                extensions.set("code", code::BAD_USER_INPUT);
+                extensions.set("field", field.as_str());
+            }),
+            DomainError::RateLimited { retry_after } => Error::new(error.to_string()).extend_with(|_, extensions| {
+                extensions.set("code", code::RATE_LIMITED);
+                extensions.set("retryAfter", retry_after);
+            }),
+            other => {
+                let code = match &other {
+                    DomainError::NotFound(_) => code::NOT_FOUND,
+                    DomainError::Conflict(_) => code::CONFLICT,
+                    DomainError::Forbidden => code::FORBIDDEN,
+                    DomainError::Unauthenticated => code::UNAUTHENTICATED,
+                    DomainError::Unavailable => code::SERVICE_UNAVAILABLE,
+                    DomainError::Internal(_) | DomainError::InvalidInput { .. } | DomainError::RateLimited { .. } => {
+                        code::INTERNAL_SERVER_ERROR
+                    }
+                };
+                Error::new(other.to_string()).extend_with(|_, extensions| extensions.set("code", code))
+            }
+        }
+    }
+}
+
+/// Shorthand for resolver results.
+pub type GqlResult<T> = Result<T, Error>;

@@ -1,0 +1,188 @@
+//! Events: the `Event` type, `event`/`events`, and their inputs.
+
+use async_graphql::{Context, ID, InputObject, Object};
+use entity::event;
+
+use super::connection::{self, Connection, NodeName};
+use super::errors::GqlResult;
+use super::films::Film;
+use super::node::{NodeType, decode_as, decode_optional, global_id};
+use super::scalars::{DateTime, EventKind, OrderDirection, mirror_enum};
+use super::users::Rsvp;
+use super::{db, loaders, one_of};
+use crate::domain::{self, DomainResult, events};
+use crate::loaders::{CountKey, RsvpScope};
+
+/// A screening, hashtag hour, watch party, panel or meetup organised by fans.
+#[derive(Clone)]
+pub struct Event(pub event::Model);
+
+impl NodeName for Event {
+    const NAME: &'static str = "Event";
+}
+
+#[Object]
+impl Event {
+    /// The global ID.
+    pub async fn id(&self) -> ID {
+        global_id(NodeType::Event, self.0.id)
+    }
+    /// The URL name, unique among events.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn kind(&self) -> EventKind {
+        self.0.kind.into()
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The film the event is about, if any.
+    async fn film(&self, ctx: &Context<'_>) -> GqlResult<Option<Film>> {
+        let Some(id) = self.0.film_id else { return Ok(None) };
+        Ok(loaders(ctx)?.films.load_one(id).await?.map(Film))
+    }
+    /// When it starts (one instant everywhere).
+    async fn starts_at(&self) -> DateTime {
+        DateTime(self.0.starts_at)
+    }
+    async fn ends_at(&self) -> Option<DateTime> {
+        self.0.ends_at.map(DateTime)
+    }
+    /// The IANA time zone the organisers announced it in.
+    async fn time_zone(&self) -> &str {
+        &self.0.time_zone
+    }
+    async fn venue(&self) -> Option<&str> {
+        self.0.venue.as_deref()
+    }
+    async fn city(&self) -> Option<&str> {
+        self.0.city.as_deref()
+    }
+    /// ISO 3166-1 alpha-2 country code.
+    async fn country(&self) -> Option<&str> {
+        self.0.country.as_deref()
+    }
+    /// Where to join online.
+    async fn online_url(&self) -> Option<&str> {
+        self.0.online_url.as_deref()
+    }
+    async fn hashtag(&self) -> Option<&str> {
+        self.0.hashtag.as_deref()
+    }
+    /// Seats available; null for no limit.
+    async fn capacity(&self) -> Option<i32> {
+        self.0.capacity
+    }
+    /// Fans going.
+    async fn rsvp_count(&self, ctx: &Context<'_>) -> GqlResult<u64> {
+        Ok(loaders(ctx)?
+            .rsvp_counts
+            .load_one(CountKey {
+                scope: RsvpScope,
+                parent: self.0.id,
+            })
+            .await?
+            .unwrap_or(0))
+    }
+    /// Your RSVP, when signed in.
+    async fn viewer_rsvp(&self, ctx: &Context<'_>) -> GqlResult<Option<Rsvp>> {
+        let Some(user_id) = loaders(ctx)?.viewer.user_id else {
+            return Ok(None);
+        };
+        Ok(events::rsvp_of(db(ctx)?, self.0.id, user_id).await?.map(Rsvp))
+    }
+    /// Whether the event is under way now.
+    async fn is_live(&self) -> bool {
+        events::is_live(&self.0, chrono::Utc::now())
+    }
+}
+
+mirror_enum!(
+    /// The keys an event list can be sorted by.
+    EventOrderField => events::EventOrderField { StartsAt, Title, CreatedAt }
+);
+
+/// How to sort events; ties are broken by id.
+#[derive(InputObject)]
+pub struct EventOrder {
+    field: EventOrderField,
+    direction: OrderDirection,
+}
+
+/// Narrows an event list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct EventFilter {
+    kind: Option<EventKind>,
+    /// Only events about this film (global ID).
+    film_id: Option<ID>,
+    /// The city, ignoring case.
+    city: Option<String>,
+    /// ISO 3166-1 alpha-2 country code, ignoring case.
+    country: Option<String>,
+    /// The hashtag, with or without `#`, ignoring case.
+    hashtag: Option<String>,
+    /// Starting strictly after this instant.
+    starts_after: Option<DateTime>,
+    /// Starting strictly before this instant.
+    starts_before: Option<DateTime>,
+    /// `true`: events not over yet; `false`: events already over.
+    upcoming: Option<bool>,
+}
+
+impl EventFilter {
+    fn into_domain(self) -> DomainResult<events::EventFilter> {
+        Ok(events::EventFilter {
+            kind: self.kind.map(Into::into),
+            film_id: decode_optional(self.film_id.as_ref(), NodeType::Film, "filter.filmId")?,
+            city: self.city,
+            country: self.country,
+            hashtag: self.hashtag,
+            starts_after: self.starts_after.map(|instant| instant.0),
+            starts_before: self.starts_before.map(|instant| instant.0),
+            upcoming: self.upcoming,
+        })
+    }
+}
+
+/// `event` and `events`.
+#[derive(Default)]
+pub struct EventQuery;
+
+#[Object]
+impl EventQuery {
+    /// An event by global ID or by slug (give exactly one).
+    async fn event(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Option<Event>> {
+        match one_of(id, slug)? {
+            Ok(id) => Ok(loaders(ctx)?
+                .events
+                .load_one(decode_as(&id, NodeType::Event, "id")?)
+                .await?
+                .map(Event)),
+            Err(slug) => Ok(events::by_slug(db(ctx)?, &slug).await?.map(Event)),
+        }
+    }
+
+    /// Events, soonest first unless `orderBy` says otherwise.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<EventFilter>,
+        order_by: Option<EventOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<Event>> {
+        let page = connection::page_request(first, after, last, before)?;
+        let condition = filter.unwrap_or_default().into_domain()?.condition(chrono::Utc::now());
+        let sort = match order_by {
+            Some(order) => events::sort(order.field.into(), order.direction.into()),
+            None => events::sort(events::EventOrderField::StartsAt, domain::Direction::Asc),
+        };
+        connection::list::<event::Entity, _>(ctx, condition, sort, page, Event).await
+    }
+}

@@ -1,0 +1,257 @@
+//! Films and credits: the `Film` and `Credit` types, `film`/`films`, and their inputs.
+
+use async_graphql::{Context, ID, InputObject, Object};
+use entity::{credit, film};
+
+use super::connection::{self, Connection, NodeName};
+use super::errors::GqlResult;
+use super::events::Event;
+use super::loaders;
+use super::node::{NodeType, decode_as, global_id};
+use super::people::Person;
+use super::petitions::Petition;
+use super::quotes::Quote;
+use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, mirror_enum};
+use super::{db, one_of};
+use crate::domain::{self, DomainError, films};
+use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope};
+
+/// A film of the fandom, released or only hoped for.
+#[derive(Clone)]
+pub struct Film(pub film::Model);
+
+impl NodeName for Film {
+    const NAME: &'static str = "Film";
+}
+
+#[Object]
+impl Film {
+    /// The global ID.
+    pub async fn id(&self) -> ID {
+        global_id(NodeType::Film, self.0.id)
+    }
+    /// The URL name, unique among films.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn tagline(&self) -> Option<&str> {
+        self.0.tagline.as_deref()
+    }
+    async fn synopsis(&self) -> Option<&str> {
+        self.0.synopsis.as_deref()
+    }
+    /// The first release date.
+    async fn release_date(&self) -> Option<Date> {
+        self.0.release_date.map(Date)
+    }
+    async fn runtime_minutes(&self) -> Option<i32> {
+        self.0.runtime_minutes
+    }
+    async fn status(&self) -> FilmStatus {
+        self.0.status.into()
+    }
+    /// The production budget in US dollars.
+    async fn budget_usd(&self) -> Option<Money> {
+        self.0.budget_usd.map(Money)
+    }
+    /// The worldwide box office in US dollars.
+    async fn box_office_usd(&self) -> Option<Money> {
+        self.0.box_office_usd.map(Money)
+    }
+    /// Who distributes the film now.
+    async fn distributor(&self) -> Option<&str> {
+        self.0.distributor.as_deref()
+    }
+    /// The film this one follows.
+    async fn sequel_of(&self, ctx: &Context<'_>) -> GqlResult<Option<Film>> {
+        let Some(id) = self.0.sequel_of_id else { return Ok(None) };
+        Ok(loaders(ctx)?.films.load_one(id).await?.map(Film))
+    }
+    /// The films that follow this one, oldest first.
+    async fn sequels(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<Film>> {
+        let page = connection::page_request(first, after, last, before)?;
+        connection::children(ctx, FilmScope, self.0.id, page, Film).await
+    }
+    /// Who made the film, in billing order.
+    async fn credits(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only credits of this role.")] role: Option<CreditRole>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<Credit>> {
+        let page = connection::page_request(first, after, last, before)?;
+        let scope = CreditScope {
+            parent: CreditParent::Film,
+            role: role.map(Into::into),
+        };
+        connection::children(ctx, scope, self.0.id, page, Credit).await
+    }
+    /// What was said about the film, in the order the quotes were added.
+    async fn quotes(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<Quote>> {
+        let page = connection::page_request(first, after, last, before)?;
+        let scope = QuoteScope {
+            parent: QuoteParent::Film,
+            viewer: loaders(ctx)?.viewer,
+        };
+        connection::children(ctx, scope, self.0.id, page, Quote).await
+    }
+    /// Fan events about the film, soonest first.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<Event>> {
+        let page = connection::page_request(first, after, last, before)?;
+        connection::children(ctx, EventScope, self.0.id, page, Event).await
+    }
+    /// Petitions about the film.
+    async fn petitions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<Petition>> {
+        let page = connection::page_request(first, after, last, before)?;
+        connection::children(ctx, PetitionScope, self.0.id, page, Petition).await
+    }
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+}
+
+/// What a person did on a film.
+#[derive(Clone)]
+pub struct Credit(pub credit::Model);
+
+impl NodeName for Credit {
+    const NAME: &'static str = "Credit";
+}
+
+#[Object]
+impl Credit {
+    /// The global ID.
+    pub async fn id(&self) -> ID {
+        global_id(NodeType::Credit, self.0.id)
+    }
+    async fn film(&self, ctx: &Context<'_>) -> GqlResult<Film> {
+        let film = loaders(ctx)?.films.load_one(self.0.film_id).await?;
+        Ok(Film(film.ok_or(DomainError::NotFound("film"))?))
+    }
+    async fn person(&self, ctx: &Context<'_>) -> GqlResult<Person> {
+        let person = loaders(ctx)?.people.load_one(self.0.person_id).await?;
+        Ok(Person(person.ok_or(DomainError::NotFound("person"))?))
+    }
+    async fn role(&self) -> CreditRole {
+        self.0.role.into()
+    }
+    /// The character played, for cast credits.
+    async fn character(&self) -> Option<&str> {
+        self.0.character.as_deref()
+    }
+    /// The place in the credits, from 1.
+    async fn billing_order(&self) -> Option<i32> {
+        self.0.billing_order
+    }
+}
+
+mirror_enum!(
+    /// The keys a film list can be sorted by.
+    FilmOrderField => films::FilmOrderField { Title, ReleaseDate, CreatedAt }
+);
+
+/// How to sort films; ties are broken by id.
+#[derive(InputObject)]
+pub struct FilmOrder {
+    field: FilmOrderField,
+    direction: OrderDirection,
+}
+
+/// Narrows a film list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct FilmFilter {
+    /// Titles containing this text, ignoring case.
+    title_contains: Option<String>,
+    status: Option<FilmStatus>,
+    /// Released strictly after this date.
+    released_after: Option<Date>,
+    /// Released strictly before this date.
+    released_before: Option<Date>,
+}
+
+impl From<FilmFilter> for films::FilmFilter {
+    fn from(filter: FilmFilter) -> Self {
+        Self {
+            title_contains: filter.title_contains,
+            status: filter.status.map(Into::into),
+            released_after: filter.released_after.map(|date| date.0),
+            released_before: filter.released_before.map(|date| date.0),
+        }
+    }
+}
+
+/// `film` and `films`.
+#[derive(Default)]
+pub struct FilmQuery;
+
+#[Object]
+impl FilmQuery {
+    /// A film by global ID or by slug (give exactly one).
+    async fn film(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Option<Film>> {
+        match one_of(id, slug)? {
+            Ok(id) => Ok(loaders(ctx)?
+                .films
+                .load_one(decode_as(&id, NodeType::Film, "id")?)
+                .await?
+                .map(Film)),
+            Err(slug) => Ok(films::by_slug(db(ctx)?, &slug).await?.map(Film)),
+        }
+    }
+
+    /// Films, by title unless `orderBy` says otherwise.
+    async fn films(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<FilmFilter>,
+        order_by: Option<FilmOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<Film>> {
+        let page = connection::page_request(first, after, last, before)?;
+        let condition = films::FilmFilter::from(filter.unwrap_or_default()).condition();
+        let sort = match order_by {
+            Some(order) => films::sort(order.field.into(), order.direction.into()),
+            None => films::sort(films::FilmOrderField::Title, domain::Direction::Asc),
+        };
+        connection::list::<film::Entity, _>(ctx, condition, sort, page, Film).await
+    }
+}

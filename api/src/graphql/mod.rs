@@ -1,0 +1,79 @@
+//! The GraphQL layer: thin resolvers that read the request context (viewer, database, loaders),
+//! call the domain, and wrap models in API types. Built once per process; per-request data is
+//! attached to each request by the HTTP layer.
+
+pub mod connection;
+pub mod errors;
+pub mod events;
+pub mod films;
+pub mod node;
+pub mod people;
+pub mod petitions;
+pub mod quotes;
+pub mod scalars;
+pub mod users;
+
+mod codes;
+
+use std::sync::Arc;
+
+use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, MergedObject, Schema};
+use sea_orm::DatabaseConnection;
+
+use crate::domain::DomainError;
+use crate::loaders::Loaders;
+
+/// Every query field, merged from the per-domain query structs.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    node::NodeQuery,
+    films::FilmQuery,
+    people::PersonQuery,
+    quotes::QuoteQuery,
+    events::EventQuery,
+    petitions::PetitionQuery,
+    users::UserQuery,
+);
+
+/// The fandb schema type.
+pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// Builds the schema; the database connection is shared by every request.
+pub fn build_schema(db: DatabaseConnection) -> AppSchema {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .data(db)
+        .extension(codes::ErrorCodes)
+        .finish()
+}
+
+/// The schema without a database, for printing the SDL.
+pub fn sdl() -> String {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// The data one request carries: its loaders (which know the viewer).
+pub fn request_data(db: &DatabaseConnection, viewer: crate::auth::Viewer) -> Arc<Loaders> {
+    Arc::new(Loaders::new(db, viewer))
+}
+
+/// The shared database connection.
+pub(crate) fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DatabaseConnection> {
+    ctx.data::<DatabaseConnection>()
+}
+
+/// The loaders of this request.
+pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<Loaders>> {
+    ctx.data::<Arc<Loaders>>()
+}
+
+/// Exactly one of `id` and `slug`: `Ok(id)` or `Err(slug)`.
+pub(crate) fn one_of(id: Option<ID>, slug: Option<String>) -> Result<Result<ID, String>, DomainError> {
+    match (id, slug) {
+        (Some(id), None) => Ok(Ok(id)),
+        (None, Some(slug)) => Ok(Err(slug)),
+        (Some(_), Some(_)) => Err(DomainError::invalid("slug", "give either `id` or `slug`, not both")),
+        (None, None) => Err(DomainError::invalid("id", "give `id` or `slug`")),
+    }
+}

@@ -1,0 +1,173 @@
+//! Global IDs (`base64("Type:id")`) and the `Node` interface with `node`/`nodes`.
+
+use async_graphql::{Context, ID, Interface, Object};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::future::try_join_all;
+
+use super::errors::GqlResult;
+use super::events::Event;
+use super::films::{Credit, Film};
+use super::people::Person;
+use super::petitions::{Petition, Signature};
+use super::quotes::Quote;
+use super::users::{Rsvp, User};
+use super::{db, loaders};
+use crate::domain::{DomainError, DomainResult, events};
+
+/// The types a global ID can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeType {
+    Film,
+    Person,
+    Credit,
+    Quote,
+    Event,
+    Petition,
+    Signature,
+    Rsvp,
+    User,
+}
+
+impl NodeType {
+    const ALL: [NodeType; 9] = [
+        Self::Film,
+        Self::Person,
+        Self::Credit,
+        Self::Quote,
+        Self::Event,
+        Self::Petition,
+        Self::Signature,
+        Self::Rsvp,
+        Self::User,
+    ];
+
+    /// The GraphQL type name, which is also the prefix inside the ID.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Film => "Film",
+            Self::Person => "Person",
+            Self::Credit => "Credit",
+            Self::Quote => "Quote",
+            Self::Event => "Event",
+            Self::Petition => "Petition",
+            Self::Signature => "Signature",
+            Self::Rsvp => "Rsvp",
+            Self::User => "User",
+        }
+    }
+}
+
+/// The global ID of row `id` of `node_type`.
+pub fn global_id(node_type: NodeType, id: i64) -> ID {
+    ID(STANDARD.encode(format!("{}:{}", node_type.name(), id)))
+}
+
+/// Reads a global ID; `field` names the argument for the error.
+pub fn decode(id: &str, field: &str) -> DomainResult<(NodeType, i64)> {
+    let invalid = || DomainError::invalid(field, "not a valid ID");
+    let text = STANDARD
+        .decode(id.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(invalid)?;
+    let (name, key) = text.split_once(':').ok_or_else(invalid)?;
+    let node_type = NodeType::ALL
+        .into_iter()
+        .find(|candidate| candidate.name() == name)
+        .ok_or_else(invalid)?;
+    let key = key.parse::<i64>().ok().filter(|key| *key > 0).ok_or_else(invalid)?;
+    Ok((node_type, key))
+}
+
+/// Reads a global ID that must name a `expected`.
+pub fn decode_as(id: &str, expected: NodeType, field: &str) -> DomainResult<i64> {
+    match decode(id, field)? {
+        (node_type, key) if node_type == expected => Ok(key),
+        (other, _) => Err(DomainError::invalid(
+            field,
+            format!(
+                "expected the ID of a {}, got the ID of a {}",
+                expected.name(),
+                other.name()
+            ),
+        )),
+    }
+}
+
+/// Reads an optional global ID argument.
+pub fn decode_optional(id: Option<&ID>, expected: NodeType, field: &str) -> DomainResult<Option<i64>> {
+    id.map(|id| decode_as(id, expected, field)).transpose()
+}
+
+/// An object with a global ID.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "The opaque global ID of the object."))]
+pub enum Node {
+    Film(Film),
+    Person(Person),
+    Credit(Credit),
+    Quote(Quote),
+    Event(Event),
+    Petition(Petition),
+    Signature(Signature),
+    Rsvp(Rsvp),
+    User(User),
+}
+
+/// Resolves one global ID to its object, or null when there is none the viewer may see.
+async fn resolve(ctx: &Context<'_>, id: &str, field: &str) -> GqlResult<Option<Node>> {
+    let (node_type, key) = decode(id, field)?;
+    let loaders = loaders(ctx)?;
+    Ok(match node_type {
+        NodeType::Film => loaders.films.load_one(key).await?.map(|row| Node::Film(Film(row))),
+        NodeType::Person => loaders.people.load_one(key).await?.map(|row| Node::Person(Person(row))),
+        NodeType::Credit => loaders
+            .credits
+            .load_one(key)
+            .await?
+            .map(|row| Node::Credit(Credit(row))),
+        NodeType::Quote => loaders.quotes.load_one(key).await?.map(|row| Node::Quote(Quote(row))),
+        NodeType::Event => loaders.events.load_one(key).await?.map(|row| Node::Event(Event(row))),
+        NodeType::Petition => loaders
+            .petitions
+            .load_one(key)
+            .await?
+            .map(|row| Node::Petition(Petition(row))),
+        NodeType::Signature => loaders
+            .signatures
+            .load_one(key)
+            .await?
+            .map(|row| Node::Signature(Signature(row))),
+        NodeType::Rsvp => match loaders.viewer.user_id {
+            Some(user_id) => events::rsvp_by_id(db(ctx)?, key, user_id)
+                .await?
+                .map(|row| Node::Rsvp(Rsvp(row))),
+            None => None,
+        },
+        NodeType::User if loaders.viewer.user_id == Some(key) || loaders.viewer.is_admin() => {
+            loaders.users.load_one(key).await?.map(|row| Node::User(User(row)))
+        }
+        NodeType::User => None,
+    })
+}
+
+/// `node` and `nodes`.
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Fetches any object by its global ID; null when it does not exist or is not visible to you.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Node>> {
+        resolve(ctx, &id, "id").await
+    }
+
+    /// Fetches objects by global ID, in the order given; null for each that cannot be seen.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> GqlResult<Vec<Option<Node>>> {
+        if ids.len() > crate::domain::paging::MAX_PAGE_SIZE as usize {
+            return Err(DomainError::invalid("ids", "at most 100 IDs at once").into());
+        }
+        try_join_all(ids.iter().map(|id| resolve(ctx, id, "ids"))).await
+    }
+}

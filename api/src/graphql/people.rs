@@ -1,0 +1,145 @@
+//! People: the `Person` type, `person`/`people`, and their inputs.
+
+use async_graphql::{Context, ID, InputObject, Object};
+use entity::person;
+
+use super::connection::{self, Connection, NodeName};
+use super::errors::GqlResult;
+use super::films::Credit;
+use super::node::{NodeType, decode_as, decode_optional, global_id};
+use super::quotes::Quote;
+use super::scalars::{CreditRole, Date, OrderDirection, mirror_enum};
+use super::{db, loaders, one_of};
+use crate::domain::{self, DomainResult, people};
+use crate::loaders::{CreditParent, CreditScope, QuoteParent, QuoteScope};
+
+/// Someone who made a film or spoke about it.
+#[derive(Clone)]
+pub struct Person(pub person::Model);
+
+impl NodeName for Person {
+    const NAME: &'static str = "Person";
+}
+
+#[Object]
+impl Person {
+    /// The global ID.
+    pub async fn id(&self) -> ID {
+        global_id(NodeType::Person, self.0.id)
+    }
+    /// The URL name, unique among people.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn bio(&self) -> Option<&str> {
+        self.0.bio.as_deref()
+    }
+    async fn birth_date(&self) -> Option<Date> {
+        self.0.birth_date.map(Date)
+    }
+    /// What the person did, on every film.
+    async fn credits(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only credits of this role.")] role: Option<CreditRole>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<Credit>> {
+        let page = connection::page_request(first, after, last, before)?;
+        let scope = CreditScope {
+            parent: CreditParent::Person,
+            role: role.map(Into::into),
+        };
+        connection::children(ctx, scope, self.0.id, page, Credit).await
+    }
+    /// What the person said, in the order the quotes were added.
+    async fn quotes(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<Quote>> {
+        let page = connection::page_request(first, after, last, before)?;
+        let scope = QuoteScope {
+            parent: QuoteParent::Person,
+            viewer: loaders(ctx)?.viewer,
+        };
+        connection::children(ctx, scope, self.0.id, page, Quote).await
+    }
+}
+
+mirror_enum!(
+    /// The keys a people list can be sorted by.
+    PersonOrderField => people::PersonOrderField { Name, BirthDate, CreatedAt }
+);
+
+/// How to sort people; ties are broken by id.
+#[derive(InputObject)]
+pub struct PersonOrder {
+    field: PersonOrderField,
+    direction: OrderDirection,
+}
+
+/// Narrows a people list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct PersonFilter {
+    /// Names containing this text, ignoring case.
+    name_contains: Option<String>,
+    /// Only people credited on this film (its global ID).
+    film_id: Option<ID>,
+}
+
+impl PersonFilter {
+    fn into_domain(self) -> DomainResult<people::PersonFilter> {
+        Ok(people::PersonFilter {
+            name_contains: self.name_contains,
+            film_id: decode_optional(self.film_id.as_ref(), NodeType::Film, "filter.filmId")?,
+        })
+    }
+}
+
+/// `person` and `people`.
+#[derive(Default)]
+pub struct PersonQuery;
+
+#[Object]
+impl PersonQuery {
+    /// A person by global ID or by slug (give exactly one).
+    async fn person(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Option<Person>> {
+        match one_of(id, slug)? {
+            Ok(id) => Ok(loaders(ctx)?
+                .people
+                .load_one(decode_as(&id, NodeType::Person, "id")?)
+                .await?
+                .map(Person)),
+            Err(slug) => Ok(people::by_slug(db(ctx)?, &slug).await?.map(Person)),
+        }
+    }
+
+    /// People, by name unless `orderBy` says otherwise.
+    async fn people(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PersonFilter>,
+        order_by: Option<PersonOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<Person>> {
+        let page = connection::page_request(first, after, last, before)?;
+        let condition = filter.unwrap_or_default().into_domain()?.condition();
+        let sort = match order_by {
+            Some(order) => people::sort(order.field.into(), order.direction.into()),
+            None => people::sort(people::PersonOrderField::Name, domain::Direction::Asc),
+        };
+        connection::list::<person::Entity, _>(ctx, condition, sort, page, Person).await
+    }
+}

@@ -1,0 +1,226 @@
+//! Petitions and signatures: the `Petition` and `Signature` types, `petition`/`petitions`, and their
+//! inputs. Counts are public; a signer's details only if that signer chose so.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use entity::{petition, signature};
+
+use super::connection::{self, Connection, NodeName};
+use super::errors::GqlResult;
+use super::films::Film;
+use super::node::{NodeType, decode_as, decode_optional, global_id};
+use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
+use super::{db, loaders, one_of};
+use crate::domain::{self, DomainResult, petitions};
+use crate::loaders::{CountKey, SignatureScope};
+
+/// A campaign's ask of a target, with a signature goal.
+#[derive(Clone)]
+pub struct Petition(pub petition::Model);
+
+impl NodeName for Petition {
+    const NAME: &'static str = "Petition";
+}
+
+/// How many signers gave one country.
+#[derive(SimpleObject)]
+pub struct CountryCount {
+    /// ISO 3166-1 alpha-2 country code.
+    country: String,
+    count: u64,
+}
+
+impl Petition {
+    async fn count(&self, ctx: &Context<'_>) -> GqlResult<u64> {
+        let key = CountKey {
+            scope: SignatureScope { public_only: false },
+            parent: self.0.id,
+        };
+        Ok(loaders(ctx)?.signature_counts.load_one(key).await?.unwrap_or(0))
+    }
+}
+
+#[Object]
+impl Petition {
+    /// The global ID.
+    pub async fn id(&self) -> ID {
+        global_id(NodeType::Petition, self.0.id)
+    }
+    /// The URL name, unique among petitions.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// The text of the petition.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    /// Whom the petition asks (a studio, say).
+    async fn target(&self) -> &str {
+        &self.0.target
+    }
+    /// The number of signatures aimed for.
+    async fn goal(&self) -> u64 {
+        u64::try_from(self.0.goal).unwrap_or(0)
+    }
+    async fn status(&self) -> PetitionStatus {
+        self.0.status.into()
+    }
+    /// The film the petition is about, if any.
+    async fn film(&self, ctx: &Context<'_>) -> GqlResult<Option<Film>> {
+        let Some(id) = self.0.film_id else { return Ok(None) };
+        Ok(loaders(ctx)?.films.load_one(id).await?.map(Film))
+    }
+    /// When signing ends, if ever.
+    async fn closes_at(&self) -> Option<DateTime> {
+        self.0.closes_at.map(DateTime)
+    }
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+    /// Everyone who signed, public or not.
+    async fn signature_count(&self, ctx: &Context<'_>) -> GqlResult<u64> {
+        self.count(ctx).await
+    }
+    /// `signatureCount / goal`: 1.0 when the goal is reached, more when exceeded.
+    async fn progress(&self, ctx: &Context<'_>) -> GqlResult<f64> {
+        Ok(petitions::progress(self.count(ctx).await?, self.0.goal))
+    }
+    /// Whether you have signed, when signed in.
+    async fn viewer_has_signed(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+        let Some(user_id) = loaders(ctx)?.viewer.user_id else {
+            return Ok(false);
+        };
+        Ok(petitions::has_signed(db(ctx)?, self.0.id, user_id).await?)
+    }
+    /// The signatures of signers who chose to be shown, newest first.
+    async fn signatures(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<Signature>> {
+        let page = connection::page_request(first, after, last, before)?;
+        connection::children(ctx, SignatureScope { public_only: true }, self.0.id, page, Signature).await
+    }
+    /// Signatures per country, most first (every signer counts; no one is named).
+    async fn signatures_by_country(&self, ctx: &Context<'_>) -> GqlResult<Vec<CountryCount>> {
+        let rows = petitions::signatures_by_country(db(ctx)?, self.0.id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(country, count)| CountryCount {
+                country,
+                count: u64::try_from(count).unwrap_or(0),
+            })
+            .collect())
+    }
+}
+
+/// One fan's signature on a petition.
+#[derive(Clone)]
+pub struct Signature(pub signature::Model);
+
+impl NodeName for Signature {
+    const NAME: &'static str = "Signature";
+}
+
+#[Object]
+impl Signature {
+    /// The global ID.
+    pub async fn id(&self) -> ID {
+        global_id(NodeType::Signature, self.0.id)
+    }
+    /// The signer's name; null for signers who chose not to be shown.
+    async fn display_name(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
+        if !self.0.public {
+            return Ok(None);
+        }
+        Ok(loaders(ctx)?
+            .users
+            .load_one(self.0.user_id)
+            .await?
+            .map(|user| user.display_name))
+    }
+    /// ISO 3166-1 alpha-2 country code of the signer, if given and public.
+    async fn country(&self) -> Option<&str> {
+        if self.0.public { self.0.country.as_deref() } else { None }
+    }
+    /// The signer's comment, if given and public.
+    async fn comment(&self) -> Option<&str> {
+        if self.0.public { self.0.comment.as_deref() } else { None }
+    }
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+}
+
+mirror_enum!(
+    /// The keys a petition list can be sorted by.
+    PetitionOrderField => petitions::PetitionOrderField { CreatedAt, Title, ClosesAt, Goal }
+);
+
+/// How to sort petitions; ties are broken by id.
+#[derive(InputObject)]
+pub struct PetitionOrder {
+    field: PetitionOrderField,
+    direction: OrderDirection,
+}
+
+/// Narrows a petition list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct PetitionFilter {
+    status: Option<PetitionStatus>,
+    /// Only petitions about this film (global ID).
+    film_id: Option<ID>,
+}
+
+impl PetitionFilter {
+    fn into_domain(self) -> DomainResult<petitions::PetitionFilter> {
+        Ok(petitions::PetitionFilter {
+            status: self.status.map(Into::into),
+            film_id: decode_optional(self.film_id.as_ref(), NodeType::Film, "filter.filmId")?,
+        })
+    }
+}
+
+/// `petition` and `petitions`.
+#[derive(Default)]
+pub struct PetitionQuery;
+
+#[Object]
+impl PetitionQuery {
+    /// A petition by global ID or by slug (give exactly one).
+    async fn petition(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Option<Petition>> {
+        match one_of(id, slug)? {
+            Ok(id) => Ok(loaders(ctx)?
+                .petitions
+                .load_one(decode_as(&id, NodeType::Petition, "id")?)
+                .await?
+                .map(Petition)),
+            Err(slug) => Ok(petitions::by_slug(db(ctx)?, &slug).await?.map(Petition)),
+        }
+    }
+
+    /// Petitions, newest first unless `orderBy` says otherwise.
+    async fn petitions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PetitionFilter>,
+        order_by: Option<PetitionOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<Petition>> {
+        let page = connection::page_request(first, after, last, before)?;
+        let condition = filter.unwrap_or_default().into_domain()?.condition();
+        let sort = match order_by {
+            Some(order) => petitions::sort(order.field.into(), order.direction.into()),
+            None => petitions::sort(petitions::PetitionOrderField::CreatedAt, domain::Direction::Desc),
+        };
+        connection::list::<petition::Entity, _>(ctx, condition, sort, page, Petition).await
+    }
+}

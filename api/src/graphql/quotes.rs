@@ -1,0 +1,138 @@
+//! Quotes: the `Quote` type, `quote`/`quotes`, and their inputs. Visibility is the domain's
+//! (`quotes::visible_to`), applied on every path.
+
+use async_graphql::{Context, ID, InputObject, Object};
+use entity::quote;
+
+use super::connection::{self, Connection, NodeName};
+use super::errors::GqlResult;
+use super::films::Film;
+use super::loaders;
+use super::node::{NodeType, decode_as, decode_optional, global_id};
+use super::people::Person;
+use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
+use crate::domain::{self, DomainError, DomainResult, quotes};
+
+/// Something a person said, with where it was said.
+#[derive(Clone)]
+pub struct Quote(pub quote::Model);
+
+impl NodeName for Quote {
+    const NAME: &'static str = "Quote";
+}
+
+#[Object]
+impl Quote {
+    /// The global ID.
+    pub async fn id(&self) -> ID {
+        global_id(NodeType::Quote, self.0.id)
+    }
+    /// The words, as said.
+    async fn text(&self) -> &str {
+        &self.0.text
+    }
+    /// Who said it.
+    async fn person(&self, ctx: &Context<'_>) -> GqlResult<Person> {
+        let person = loaders(ctx)?.people.load_one(self.0.person_id).await?;
+        Ok(Person(person.ok_or(DomainError::NotFound("person"))?))
+    }
+    /// The film it is about, if any.
+    async fn film(&self, ctx: &Context<'_>) -> GqlResult<Option<Film>> {
+        let Some(id) = self.0.film_id else { return Ok(None) };
+        Ok(loaders(ctx)?.films.load_one(id).await?.map(Film))
+    }
+    /// Where it was said or published (an outlet, a show, a post).
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+    async fn source_url(&self) -> Option<&str> {
+        self.0.source_url.as_deref()
+    }
+    /// The day it was said, when known.
+    async fn said_on(&self) -> Option<Date> {
+        self.0.said_on.map(Date)
+    }
+    /// What it was said about.
+    async fn context(&self) -> Option<&str> {
+        self.0.context.as_deref()
+    }
+    async fn status(&self) -> QuoteStatus {
+        self.0.status.into()
+    }
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+}
+
+mirror_enum!(
+    /// The keys a quote list can be sorted by.
+    QuoteOrderField => quotes::QuoteOrderField { CreatedAt, SaidOn }
+);
+
+/// How to sort quotes; ties are broken by id.
+#[derive(InputObject)]
+pub struct QuoteOrder {
+    field: QuoteOrderField,
+    direction: OrderDirection,
+}
+
+/// Narrows a quote list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct QuoteFilter {
+    /// Only quotes of this person (global ID).
+    person_id: Option<ID>,
+    /// Only quotes about this film (global ID).
+    film_id: Option<ID>,
+    /// Quotes containing this text, ignoring case.
+    text_contains: Option<String>,
+    /// Only quotes in this state (the public sees only published ones).
+    status: Option<QuoteStatus>,
+}
+
+impl QuoteFilter {
+    fn into_domain(self) -> DomainResult<quotes::QuoteFilter> {
+        Ok(quotes::QuoteFilter {
+            person_id: decode_optional(self.person_id.as_ref(), NodeType::Person, "filter.personId")?,
+            film_id: decode_optional(self.film_id.as_ref(), NodeType::Film, "filter.filmId")?,
+            text_contains: self.text_contains,
+            status: self.status.map(Into::into),
+        })
+    }
+}
+
+/// `quote` and `quotes`.
+#[derive(Default)]
+pub struct QuoteQuery;
+
+#[Object]
+impl QuoteQuery {
+    /// A quote by global ID; null when it does not exist or is not visible to you.
+    async fn quote(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Quote>> {
+        Ok(loaders(ctx)?
+            .quotes
+            .load_one(decode_as(&id, NodeType::Quote, "id")?)
+            .await?
+            .map(Quote))
+    }
+
+    /// Quotes you may see, newest first unless `orderBy` says otherwise.
+    async fn quotes(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<QuoteFilter>,
+        order_by: Option<QuoteOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<Quote>> {
+        let page = connection::page_request(first, after, last, before)?;
+        let viewer = loaders(ctx)?.viewer;
+        let condition = filter.unwrap_or_default().into_domain()?.condition(&viewer);
+        let sort = match order_by {
+            Some(order) => quotes::sort(order.field.into(), order.direction.into()),
+            None => quotes::sort(quotes::QuoteOrderField::CreatedAt, domain::Direction::Desc),
+        };
+        connection::list::<quote::Entity, _>(ctx, condition, sort, page, Quote).await
+    }
+}

@@ -1,0 +1,132 @@
+//! The custom scalars of the contract: `Date`, `DateTime` (RFC 3339 in UTC) and `Money` (whole US
+//! dollars beyond 2^31), plus the enums mirrored from the entities.
+
+use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use chrono::{NaiveDate, SecondsFormat, Utc};
+
+/// A calendar date, `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Date(pub NaiveDate);
+
+/// A calendar date in ISO 8601 form, `YYYY-MM-DD`.
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| InputValueError::custom("expected a date as YYYY-MM-DD")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+/// An instant, RFC 3339 in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateTime(pub chrono::DateTime<Utc>);
+
+/// An instant in RFC 3339 form; output always in UTC (`Z`), input in any offset.
+#[Scalar(name = "DateTime")]
+impl ScalarType for DateTime {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(text) => chrono::DateTime::parse_from_rfc3339(text)
+                .map(|instant| DateTime(instant.with_timezone(&Utc)))
+                .map_err(|_| InputValueError::custom("expected an RFC 3339 date-time such as 2019-12-05T17:00:00Z")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+}
+
+/// Whole US dollars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money(pub i64);
+
+/// Whole US dollars as a JSON integer; holds far more than 2^31 (up to 2^53 stays exact in JavaScript).
+#[Scalar(name = "Money")]
+impl ScalarType for Money {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::Number(number) => number
+                .as_i64()
+                .map(Money)
+                .ok_or_else(|| InputValueError::custom("expected a whole number of dollars")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Number(self.0.into())
+    }
+}
+
+/// Declares a GraphQL enum with the same variants as an enum of another layer, and the
+/// conversions both ways.
+macro_rules! mirror_enum {
+    ($(#[$meta:meta])* $name:ident => $target:ty { $($(#[$variant_meta:meta])* $variant:ident),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant),*
+        }
+
+        impl From<$target> for $name {
+            fn from(value: $target) -> Self {
+                type Source = $target;
+                match value {
+                    $(Source::$variant => Self::$variant),*
+                }
+            }
+        }
+
+        impl From<$name> for $target {
+            fn from(value: $name) -> Self {
+                match value {
+                    $($name::$variant => Self::$variant),*
+                }
+            }
+        }
+    };
+}
+pub(crate) use mirror_enum;
+
+mirror_enum!(
+    /// Where a film stands, from a fan request to a release.
+    FilmStatus => entity::enums::FilmStatus { Released, InProduction, InDevelopment, Announced, RequestedByFans }
+);
+mirror_enum!(
+    /// What a person did on a film.
+    CreditRole => entity::enums::CreditRole { Director, Producer, Writer, Cast, Crew, VisualEffects }
+);
+mirror_enum!(
+    /// Moderation state of a quote; only published quotes are public.
+    QuoteStatus => entity::enums::QuoteStatus { Pending, Published, Rejected }
+);
+mirror_enum!(
+    /// The kind of a fan event.
+    EventKind => entity::enums::EventKind { Screening, HashtagCampaign, WatchParty, Panel, Meetup }
+);
+mirror_enum!(
+    /// The state of a petition.
+    PetitionStatus => entity::enums::PetitionStatus { Open, Closed, Victory }
+);
+mirror_enum!(
+    /// A fan's answer to an event.
+    RsvpStatus => entity::enums::RsvpStatus { Going, Interested }
+);
+mirror_enum!(
+    /// What an account may do.
+    Role => entity::enums::Role { Fan, Moderator, Admin }
+);
+mirror_enum!(
+    /// The direction of a sort.
+    OrderDirection => crate::domain::Direction { Asc, Desc }
+);

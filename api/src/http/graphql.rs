@@ -1,0 +1,270 @@
+//! `/graphql` over HTTP, per the GraphQL-over-HTTP specification: POST takes only
+//! `application/json` (415 otherwise), one operation per request (an array body is 400), wrong
+//! parameter types are 400; GET runs queries only (a mutation is 405 with `Allow: POST`); the
+//! response media type follows `Accept`, and under `application/graphql-response+json` a request
+//! error (nothing executed) is 400.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{Request, Response, Variables};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::AppState;
+use crate::auth::Viewer;
+use crate::graphql::request_data;
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// The media type a response is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl MediaType {
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            Self::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// Picks the response media type from `Accept`: the client's preference among the two GraphQL
+/// JSON types; `*/*`, `application/*` and a missing header mean `application/json`.
+fn negotiate(request: &HttpRequest) -> Option<MediaType> {
+    let Some(accept) = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return Some(MediaType::Json);
+    };
+    let mut ranges: Vec<(f32, usize, MediaType)> = Vec::new();
+    for (position, range) in accept.split(',').enumerate() {
+        let mut parts = range.split(';');
+        let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let quality = parts
+            .filter_map(|parameter| parameter.trim().strip_prefix("q="))
+            .find_map(|value| value.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if quality <= 0.0 {
+            continue;
+        }
+        let media_type = match essence.as_str() {
+            GRAPHQL_RESPONSE_JSON => MediaType::GraphqlResponseJson,
+            JSON | "application/*" | "*/*" => MediaType::Json,
+            _ => continue,
+        };
+        ranges.push((quality, position, media_type));
+    }
+    ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    ranges.first().map(|range| range.2)
+}
+
+/// A JSON error body for failures before GraphQL runs.
+fn refuse(status: StatusCode, media_type: MediaType, message: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(media_type.content_type())
+        .json(json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] }))
+}
+
+fn not_acceptable() -> HttpResponse {
+    HttpResponse::NotAcceptable()
+        .content_type("text/plain; charset=utf-8")
+        .body("accepts application/graphql-response+json or application/json")
+}
+
+/// Whether the body is declared as JSON (in UTF-8, the only charset JSON has).
+fn is_json_body(request: &HttpRequest) -> bool {
+    let Some(content_type) = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let mut parts = content_type.split(';');
+    let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+    let charset_ok = parts.all(|parameter| match parameter.trim().split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        _ => true,
+    });
+    essence == JSON && charset_ok
+}
+
+/// `POST /graphql`.
+pub async fn post(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let Some(media_type) = negotiate(&request) else {
+        return not_acceptable();
+    };
+    if !is_json_body(&request) {
+        return HttpResponse::UnsupportedMediaType()
+            .content_type(media_type.content_type())
+            .json(json!({ "errors": [{ "message": "the body must be application/json", "extensions": { "code": "BAD_REQUEST" } }] }));
+    }
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(_) => return refuse(StatusCode::BAD_REQUEST, media_type, "the body is not valid JSON"),
+    };
+    if value.is_array() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            media_type,
+            "batched requests are not supported; send one operation",
+        );
+    }
+    if !value.is_object() {
+        return refuse(StatusCode::BAD_REQUEST, media_type, "the body must be a JSON object");
+    }
+    let graphql_request: Request = match serde_json::from_value(value) {
+        Ok(graphql_request) => graphql_request,
+        Err(error) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                media_type,
+                &format!("invalid GraphQL request: {error}"),
+            );
+        }
+    };
+    execute(&state, graphql_request, media_type).await
+}
+
+/// The parameters of `GET /graphql`.
+#[derive(Debug, Deserialize)]
+pub struct GetParameters {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+/// `GET /graphql?query=…`: queries only.
+pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    let Some(media_type) = negotiate(&request) else {
+        return not_acceptable();
+    };
+    let parameters = match web::Query::<GetParameters>::from_query(request.query_string()) {
+        Ok(parameters) => parameters.into_inner(),
+        Err(_) => return refuse(StatusCode::BAD_REQUEST, media_type, "invalid query string"),
+    };
+    let Some(query) = parameters.query else {
+        return refuse(StatusCode::BAD_REQUEST, media_type, "the `query` parameter is required");
+    };
+    if let Ok(document) = async_graphql::parser::parse_query(&query)
+        && selected_operation_type(&document.operations, parameters.operation_name.as_deref())
+            .is_some_and(|operation| operation != OperationType::Query)
+    {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, HeaderValue::from_static("POST")))
+            .content_type(media_type.content_type())
+            .json(json!({ "errors": [{ "message": "only queries may be sent with GET; send mutations with POST", "extensions": { "code": "BAD_REQUEST" } }] }));
+    }
+    let variables = match parameters
+        .variables
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+    {
+        None => Variables::default(),
+        Some(Ok(value @ serde_json::Value::Object(_))) => Variables::from_json(value),
+        Some(Ok(serde_json::Value::Null)) => Variables::default(),
+        Some(_) => return refuse(StatusCode::BAD_REQUEST, media_type, "`variables` must be a JSON object"),
+    };
+    let extensions = match parameters
+        .extensions
+        .as_deref()
+        .map(serde_json::from_str::<HashMap<String, async_graphql::Value>>)
+    {
+        None => HashMap::new(),
+        Some(Ok(extensions)) => extensions,
+        Some(Err(_)) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                media_type,
+                "`extensions` must be a JSON object",
+            );
+        }
+    };
+    let mut graphql_request = Request::new(query).variables(variables);
+    if let Some(name) = parameters.operation_name {
+        graphql_request = graphql_request.operation_name(name);
+    }
+    for (name, value) in extensions {
+        graphql_request.extensions.insert(name, value);
+    }
+    execute(&state, graphql_request, media_type).await
+}
+
+/// Any other method on `/graphql`.
+pub async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, HeaderValue::from_static("GET, POST")))
+        .finish()
+}
+
+/// The type of the operation a request would run, if it can be told.
+fn selected_operation_type(operations: &DocumentOperations, name: Option<&str>) -> Option<OperationType> {
+    match (operations, name) {
+        (DocumentOperations::Single(operation), _) => Some(operation.node.ty),
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            operations.get(name).map(|operation| operation.node.ty)
+        }
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next().map(|operation| operation.node.ty)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+/// Whether nothing was executed: every error is a request error (no path) and there is no data.
+fn is_request_error(response: &Response) -> bool {
+    !response.errors.is_empty()
+        && response.data == async_graphql::Value::Null
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
+async fn execute(state: &AppState, graphql_request: Request, media_type: MediaType) -> HttpResponse {
+    let viewer = Viewer::anonymous();
+    let graphql_request = graphql_request.data(request_data(&state.db, viewer));
+    let response = state.schema.execute(graphql_request).await;
+    let status = if media_type == MediaType::GraphqlResponseJson && is_request_error(&response) {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    // A request error has no `data` at all; serializing the response itself keeps field order.
+    let body = if is_request_error(&response) {
+        serde_json::to_vec(&RequestErrors {
+            errors: &response.errors,
+        })
+    } else {
+        serde_json::to_vec(&response)
+    };
+    match body {
+        Ok(body) => HttpResponse::build(status)
+            .content_type(media_type.content_type())
+            .body(body),
+        Err(error) => {
+            let masked = crate::graphql::errors::internal(&format!("serializing a response: {error}"));
+            HttpResponse::InternalServerError()
+                .content_type(media_type.content_type())
+                .json(json!({ "errors": [{ "message": masked.message, "extensions": masked.extensions }] }))
+        }
+    }
+}
+
+/// The body of a response to a request error.
+#[derive(serde::Serialize)]
+struct RequestErrors<'a> {
+    errors: &'a [async_graphql::ServerError],
+}

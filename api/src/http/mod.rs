@@ -1,0 +1,36 @@
+//! The HTTP surface (actix-web only): the whole route table sits in `configure`.
+
+pub mod graphiql;
+pub mod graphql;
+pub mod health;
+
+use actix_web::web;
+use sea_orm::DatabaseConnection;
+
+use crate::graphql::AppSchema;
+
+/// The largest request body accepted on `/graphql`.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: AppSchema,
+    pub db: DatabaseConnection,
+}
+
+/// Registers every route.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+        .route("/", web::get().to(graphiql::redirect))
+        .route("/graphiql", web::get().to(graphiql::page))
+        .service(
+            web::resource("/graphql")
+                .route(web::post().to(graphql::post))
+                .route(web::get().to(graphql::get))
+                .route(web::route().to(graphql::method_not_allowed)),
+        )
+        .route("/healthz", web::get().to(health::live))
+        .route("/readyz", web::get().to(health::ready));
+}

@@ -1,0 +1,14 @@
+//! fandb: a GraphQL fan-database API. Layers, one way: `http` -> `graphql` -> `domain` -> `entity`,
+//! with `loaders` for batched reads and `auth` for who is asking.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod graphql;
+pub mod http;
+pub mod loaders;
+pub mod seed;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,301 @@
+//! DataLoader batch functions, built per request with the viewer so their cache dies with the
+//! request. Visibility, filter and order live in the loader key (the `Scope`), so batches for
+//! different viewers or arguments never share rows.
+//!
+//! Three shapes cover every relation: rows by id, one page of children per parent, and the number
+//! of children per parent. Each costs one statement per batch, whatever the number of parents.
+
+mod scopes;
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::marker::PhantomData;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use entity::{event, film, person, petition, quote, signature, user};
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, QuerySelect, Value};
+
+pub use scopes::{
+    CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope, RsvpScope, Scope,
+    SignatureScope,
+};
+
+use crate::auth::Viewer;
+use crate::domain::paging::{self, Page, PageRequest};
+use crate::domain::{DomainError, quotes};
+
+/// Loads rows by primary key, within an optional visibility condition.
+pub struct ById<E> {
+    db: DatabaseConnection,
+    visible: Condition,
+    entity: PhantomData<fn() -> E>,
+}
+
+impl<E> Loader<i64> for ById<E>
+where
+    E: Keyed,
+    E::Model: Send + Sync + Clone,
+{
+    type Value = E::Model;
+    type Error = DomainError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, E::Model>, DomainError> {
+        let rows = E::find()
+            .filter(E::ID.is_in(keys.iter().copied()))
+            .filter(self.visible.clone())
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| Some((id_of::<E>(&row)?, row)))
+            .collect())
+    }
+}
+
+/// An entity whose primary key is the integer column `id`, as every fandb table has.
+pub trait Keyed: EntityTrait {
+    /// The `id` column.
+    const ID: Self::Column;
+}
+
+macro_rules! keyed {
+    ($($module:ident),*) => {
+        $(impl Keyed for entity::$module::Entity {
+            const ID: Self::Column = entity::$module::Column::Id;
+        })*
+    };
+}
+keyed!(film, person, credit, quote, event, rsvp, petition, signature, user);
+
+/// The integer id of a row.
+fn id_of<E: Keyed>(row: &E::Model) -> Option<i64> {
+    match row.get(E::ID) {
+        Value::BigInt(Some(id)) => Some(id),
+        _ => None,
+    }
+}
+
+/// One page of a parent's children.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageKey<S> {
+    pub scope: S,
+    pub page: PageRequest,
+    pub parent: i64,
+}
+
+/// Loads one page of children for many parents at once (grouped by scope and page arguments).
+pub struct Pages<S> {
+    db: DatabaseConnection,
+    scope: PhantomData<fn() -> S>,
+}
+
+impl<S: Scope> Loader<PageKey<S>> for Pages<S>
+where
+    <S::Entity as EntityTrait>::Model: Send + Sync + Clone,
+{
+    type Value = Page<<S::Entity as EntityTrait>::Model>;
+    type Error = DomainError;
+
+    async fn load(&self, keys: &[PageKey<S>]) -> Result<HashMap<PageKey<S>, Self::Value>, DomainError> {
+        let mut groups: HashMap<(S, PageRequest), Vec<i64>> = HashMap::new();
+        for key in keys {
+            groups
+                .entry((key.scope.clone(), key.page.clone()))
+                .or_default()
+                .push(key.parent);
+        }
+        let mut loaded = HashMap::with_capacity(keys.len());
+        for ((scope, page), parents) in groups {
+            let select = S::Entity::find().filter(scope.condition());
+            let pages = paging::fetch_per_parent(
+                &self.db,
+                select,
+                scope.parent(),
+                &parents,
+                scope.sort(),
+                S::Entity::ID,
+                &page,
+            )
+            .await?;
+            for (parent, rows) in pages {
+                loaded.insert(
+                    PageKey {
+                        scope: scope.clone(),
+                        page: page.clone(),
+                        parent,
+                    },
+                    rows,
+                );
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+/// The number of a parent's children.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CountKey<S> {
+    pub scope: S,
+    pub parent: i64,
+}
+
+/// Counts children for many parents at once with one GROUP BY per scope.
+pub struct Counts<S> {
+    db: DatabaseConnection,
+    scope: PhantomData<fn() -> S>,
+}
+
+impl<S: Scope> Loader<CountKey<S>> for Counts<S> {
+    type Value = u64;
+    type Error = DomainError;
+
+    async fn load(&self, keys: &[CountKey<S>]) -> Result<HashMap<CountKey<S>, u64>, DomainError> {
+        let mut groups: HashMap<S, Vec<i64>> = HashMap::new();
+        for key in keys {
+            groups.entry(key.scope.clone()).or_default().push(key.parent);
+        }
+        let mut loaded: HashMap<CountKey<S>, u64> = keys.iter().map(|key| (key.clone(), 0)).collect();
+        for (scope, parents) in groups {
+            let parent = scope.parent();
+            let rows: Vec<(i64, i64)> = S::Entity::find()
+                .select_only()
+                .column(parent)
+                .column_as(Expr::from(Func::count(S::Entity::ID.into_expr())), "children")
+                .filter(scope.condition())
+                .filter(parent.is_in(parents.iter().copied()))
+                .group_by(parent)
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            for (parent, count) in rows {
+                loaded.insert(
+                    CountKey {
+                        scope: scope.clone(),
+                        parent,
+                    },
+                    u64::try_from(count).unwrap_or(0),
+                );
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+/// A loader with a per-request cache.
+pub type Cached<T> = DataLoader<T, HashMapCache>;
+
+fn cached<T: Send + Sync + 'static>(loader: T) -> Cached<T> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+}
+
+fn by_id<E: 'static>(db: &DatabaseConnection, visible: Condition) -> Cached<ById<E>> {
+    cached(ById {
+        db: db.clone(),
+        visible,
+        entity: PhantomData,
+    })
+}
+
+fn pages<S: 'static>(db: &DatabaseConnection) -> Cached<Pages<S>> {
+    cached(Pages {
+        db: db.clone(),
+        scope: PhantomData,
+    })
+}
+
+fn counts<S: 'static>(db: &DatabaseConnection) -> Cached<Counts<S>> {
+    cached(Counts {
+        db: db.clone(),
+        scope: PhantomData,
+    })
+}
+
+/// Every loader of one request.
+pub struct Loaders {
+    pub films: Cached<ById<film::Entity>>,
+    pub people: Cached<ById<person::Entity>>,
+    pub quotes: Cached<ById<quote::Entity>>,
+    pub events: Cached<ById<event::Entity>>,
+    pub petitions: Cached<ById<petition::Entity>>,
+    pub signatures: Cached<ById<signature::Entity>>,
+    pub credits: Cached<ById<entity::credit::Entity>>,
+    pub users: Cached<ById<user::Entity>>,
+    pub film_pages: Cached<Pages<FilmScope>>,
+    pub credit_pages: Cached<Pages<CreditScope>>,
+    pub quote_pages: Cached<Pages<QuoteScope>>,
+    pub event_pages: Cached<Pages<EventScope>>,
+    pub petition_pages: Cached<Pages<PetitionScope>>,
+    pub signature_pages: Cached<Pages<SignatureScope>>,
+    pub film_counts: Cached<Counts<FilmScope>>,
+    pub credit_counts: Cached<Counts<CreditScope>>,
+    pub quote_counts: Cached<Counts<QuoteScope>>,
+    pub event_counts: Cached<Counts<EventScope>>,
+    pub petition_counts: Cached<Counts<PetitionScope>>,
+    pub signature_counts: Cached<Counts<SignatureScope>>,
+    pub rsvp_pages: Cached<Pages<RsvpScope>>,
+    pub rsvp_counts: Cached<Counts<RsvpScope>>,
+    /// The viewer these loaders filter for.
+    pub viewer: Viewer,
+}
+
+impl Loaders {
+    /// Fresh loaders for one request of `viewer`.
+    pub fn new(db: &DatabaseConnection, viewer: Viewer) -> Self {
+        Self {
+            films: by_id(db, Condition::all()),
+            people: by_id(db, Condition::all()),
+            quotes: by_id(db, quotes::visible_to(&viewer)),
+            events: by_id(db, Condition::all()),
+            petitions: by_id(db, Condition::all()),
+            signatures: by_id(db, crate::domain::petitions::public_signatures()),
+            credits: by_id(db, Condition::all()),
+            users: by_id(db, Condition::all()),
+            film_pages: pages(db),
+            credit_pages: pages(db),
+            quote_pages: pages(db),
+            event_pages: pages(db),
+            petition_pages: pages(db),
+            signature_pages: pages(db),
+            film_counts: counts(db),
+            credit_counts: counts(db),
+            quote_counts: counts(db),
+            event_counts: counts(db),
+            petition_counts: counts(db),
+            signature_counts: counts(db),
+            rsvp_pages: pages(db),
+            rsvp_counts: counts(db),
+            viewer,
+        }
+    }
+}
+
+/// The page and count loaders of a scope, found in the request's `Loaders`.
+pub trait ScopeLoaders: Scope {
+    /// The page loader of this scope.
+    fn pages(loaders: &Loaders) -> &Cached<Pages<Self>>;
+    /// The count loader of this scope.
+    fn counts(loaders: &Loaders) -> &Cached<Counts<Self>>;
+}
+
+macro_rules! scope_loaders {
+    ($($scope:ident => $pages:ident, $counts:ident;)*) => {
+        $(impl ScopeLoaders for $scope {
+            fn pages(loaders: &Loaders) -> &Cached<Pages<Self>> {
+                &loaders.$pages
+            }
+            fn counts(loaders: &Loaders) -> &Cached<Counts<Self>> {
+                &loaders.$counts
+            }
+        })*
+    };
+}
+scope_loaders! {
+    FilmScope => film_pages, film_counts;
+    CreditScope => credit_pages, credit_counts;
+    QuoteScope => quote_pages, quote_counts;
+    EventScope => event_pages, event_counts;
+    PetitionScope => petition_pages, petition_counts;
+    SignatureScope => signature_pages, signature_counts;
+    RsvpScope => rsvp_pages, rsvp_counts;
+}

@@ -1,0 +1,76 @@
+//! Building and running the application: connect, migrate, load the data set into an empty
+//! database, build the schema once, and serve.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use sea_orm::{DatabaseConnection, DbErr};
+
+use crate::config::Settings;
+use crate::domain::DomainError;
+use crate::graphql::build_schema;
+use crate::http::{AppState, configure};
+use crate::{db, seed};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    #[error("loading the data set: {0:?}")]
+    Seed(DomainError),
+    #[error("listening: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects to the configured database and prepares the server.
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let db = db::connect(&settings.database_url).await?;
+        Self::build_with_db(settings, db).await
+    }
+
+    /// Prepares the server on an existing connection (tests pass one with a statement counter).
+    pub async fn build_with_db(settings: &Settings, db: DatabaseConnection) -> Result<Self, StartupError> {
+        db::migrate(&db).await?;
+        if settings.seed_when_empty
+            && let Some(report) = seed::load_alita_if_empty(&db).await.map_err(StartupError::Seed)?
+        {
+            tracing::info!(records = report.inserted, "empty database: loaded the Alita data set");
+        }
+        let state = AppState {
+            schema: build_schema(db.clone()),
+            db,
+        };
+        let listener = TcpListener::bind(&settings.listen)?;
+        let port = listener.local_addr()?.port();
+        let mut server =
+            HttpServer::new(move || App::new().app_data(web::Data::new(state.clone())).configure(configure))
+                .listen(listener)?
+                .shutdown_timeout(30);
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the process is told to stop (SIGINT/SIGTERM drain in-flight requests).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
