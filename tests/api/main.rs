@@ -1,1 +1,25 @@
+//! The one integration-test binary: every test starts the real server on a free port against a
+//! fresh database and talks to it over HTTP. Database tests run on SQLite and, when
+//! `FANDB_TEST_POSTGRES_URL` is set (always in CI), on PostgreSQL.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failing test should fail loudly"
+)]
+
+#[macro_use]
+mod support;
+
+mod events;
+mod films;
+mod http_surface;
+mod n_plus_one;
+mod node;
+mod pagination;
+mod people;
+mod petitions;
+mod quotes;
+mod schema_file;
+mod seed;

@@ -123,8 +123,24 @@ pub async fn post(state: web::Data<AppState>, request: HttpRequest, body: web::B
             "batched requests are not supported; send one operation",
         );
     }
-    if !value.is_object() {
+    let Some(parameters) = value.as_object() else {
         return refuse(StatusCode::BAD_REQUEST, media_type, "the body must be a JSON object");
+    };
+    if !parameters.get("query").is_some_and(serde_json::Value::is_string) {
+        return refuse(StatusCode::BAD_REQUEST, media_type, "`query` must be a string");
+    }
+    let nullable_of = |name: &str, check: fn(&serde_json::Value) -> bool| {
+        parameters.get(name).is_none_or(|value| value.is_null() || check(value))
+    };
+    if !nullable_of("operationName", serde_json::Value::is_string)
+        || !nullable_of("variables", serde_json::Value::is_object)
+        || !nullable_of("extensions", serde_json::Value::is_object)
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            media_type,
+            "`operationName` must be a string, `variables` and `extensions` objects",
+        );
     }
     let graphql_request: Request = match serde_json::from_value(value) {
         Ok(graphql_request) => graphql_request,

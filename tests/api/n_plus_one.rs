@@ -1,0 +1,57 @@
+//! No N+1: nested lists cost a fixed number of SQL statements whatever the page sizes.
+
+use entity::enums::{CreditRole, QuoteStatus};
+use serde_json::json;
+
+use crate::support::{TestApp, fixtures};
+
+async fn statements_for(app: &TestApp, query: &str, variables: serde_json::Value) -> u64 {
+    let before = app.statements();
+    app.data(query, variables).await;
+    app.statements() - before
+}
+
+async fn films_with_credits(app: &TestApp) {
+    let films = fixtures::films(&app.db, 25).await;
+    let people = fixtures::people(&app.db, 12).await;
+    for film in &films {
+        for (i, person) in people.iter().enumerate().take(((film.id % 10) + 2) as usize) {
+            fixtures::credit(&app.db, film.id, person.id, CreditRole::Cast, Some(i as i32)).await;
+        }
+        fixtures::quotes(&app.db, people[0].id, Some(film.id), 2, QuoteStatus::Published).await;
+    }
+}
+
+db_tests! {
+    async fn twenty_films_with_credits_and_people_cost_three_statements_at_any_page_size(app) {
+        films_with_credits(&app).await;
+        let query = "query($films: Int, $credits: Int) { films(first: $films) { nodes { title
+                       credits(first: $credits) { nodes { role person { name } } } } } }";
+        for (films, credits) in [(1, 1), (2, 5), (20, 10), (27, 100)] {
+            let statements = statements_for(&app, query, json!({ "films": films, "credits": credits })).await;
+            assert_eq!(statements, 3, "films: {films}, credits: {credits}: one for films, one for credits, one for people");
+        }
+    }
+
+    async fn a_deeply_nested_query_stays_within_a_fixed_budget_at_any_page_size(app) {
+        films_with_credits(&app).await;
+        let query = "query($films: Int, $credits: Int) { films(first: $films) { totalCount nodes { title
+                       credits(first: $credits) { totalCount nodes { role person { name quotes(first: 2) { nodes { text } } } } }
+                       quotes(first: 3) { totalCount nodes { text person { name } } }
+                       sequelOf { title } } } }";
+        // Loader batches of sibling subtrees may or may not coincide, so the exact number can
+        // vary by one or two; what must not happen is growth with the number of rows.
+        for (films, credits) in [(2, 1), (20, 10), (27, 100)] {
+            let statements = statements_for(&app, query, json!({ "films": films, "credits": credits })).await;
+            assert!(statements <= 11, "films: {films}, credits: {credits}: {statements} statements");
+        }
+    }
+
+    async fn petitions_with_counts_cost_the_same_at_any_page_size(app) {
+        fixtures::petitions(&app.db, 30).await;
+        let query = "query($n: Int) { petitions(first: $n) { nodes { title signatureCount progress film { title } signatures(first: 5) { totalCount nodes { displayName } } } } }";
+        let small = statements_for(&app, query, json!({ "n": 2 })).await;
+        let large = statements_for(&app, query, json!({ "n": 31 })).await;
+        assert_eq!(small, large);
+    }
+}

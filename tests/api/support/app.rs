@@ -1,0 +1,174 @@
+//! The application under test, spawned on `127.0.0.1:0`, and the HTTP client that talks to it.
+//! Every GraphQL response is checked for the API-wide invariants: each error has an
+//! `extensions.code`, and no message leaks SQL.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use api::config::Settings;
+use api::startup::Application;
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+
+/// A running server and what a test needs to talk to it and look behind it.
+pub struct TestApp {
+    pub address: String,
+    /// A connection to the same database, for fixtures.
+    pub db: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+    client: awc::Client,
+}
+
+/// A raw HTTP response.
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub body: String,
+}
+
+impl RawResponse {
+    /// A header's value, or "" when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The body as JSON.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.body))
+    }
+}
+
+impl TestApp {
+    /// Migrates `database_url`, loads the Alita data set, and serves on a free port.
+    pub async fn spawn(database_url: &str) -> Self {
+        let mut db = api::db::connect(database_url)
+            .await
+            .expect("connect to the test database");
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let mut settings = Settings::new(database_url);
+        settings.listen = "127.0.0.1:0".to_owned();
+        settings.workers = Some(2);
+        let application = Application::build_with_db(&settings, db.clone())
+            .await
+            .expect("build the application");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        actix_web::rt::spawn(application.run_until_stopped());
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .disable_redirects()
+            .finish();
+        Self {
+            address,
+            db,
+            statements,
+            client,
+        }
+    }
+
+    /// SQL statements run through the server's connection so far.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    /// Sends a raw request.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> RawResponse {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request = self.client.request(method, format!("{}{}", self.address, path));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        let mut response = match body {
+            Some(body) => request.send_body(body).await,
+            None => request.send().await,
+        }
+        .expect("send the request");
+        let body = response.body().limit(16 * 1024 * 1024).await.expect("read the body");
+        RawResponse {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> RawResponse {
+        self.request("GET", path, &[], None).await
+    }
+
+    /// POSTs a GraphQL operation and returns the JSON response, checked for the invariants.
+    #[track_caller]
+    pub fn graphql<'a>(&'a self, query: &'a str, variables: Value) -> impl std::future::Future<Output = Value> + 'a {
+        let body = serde_json::to_vec(&json!({ "query": query, "variables": variables })).expect("JSON");
+        async move {
+            let response = self
+                .request("POST", "/graphql", &[("content-type", "application/json")], Some(body))
+                .await;
+            assert_eq!(
+                response.status, 200,
+                "POST /graphql answered {}: {}",
+                response.status, response.body
+            );
+            let json = response.json();
+            assert_invariants(&json);
+            json
+        }
+    }
+
+    /// The `data` of an operation that must succeed.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let response = self.graphql(query, variables).await;
+        assert!(response.get("errors").is_none(), "unexpected errors: {response}");
+        response["data"].clone()
+    }
+
+    /// The first error of an operation that must fail.
+    pub async fn error(&self, query: &str, variables: Value) -> Value {
+        let response = self.graphql(query, variables).await;
+        let errors = response["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("expected errors: {response}"));
+        assert!(!errors.is_empty(), "expected errors: {response}");
+        errors[0].clone()
+    }
+}
+
+/// Every error carries `extensions.code`, and no message mentions SQL.
+#[track_caller]
+pub fn assert_invariants(response: &Value) {
+    let Some(errors) = response.get("errors").and_then(Value::as_array) else {
+        return;
+    };
+    for error in errors {
+        assert!(
+            error["extensions"]["code"].is_string(),
+            "error without extensions.code: {error}"
+        );
+        let message = error["message"].as_str().unwrap_or_default().to_lowercase();
+        for leak in [
+            "select ",
+            "insert ",
+            "sqlx",
+            "constraint",
+            "syntax error at",
+            "sqlite",
+            "postgres",
+        ] {
+            assert!(!message.contains(leak), "error message leaks `{leak}`: {error}");
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Rows inserted behind the API's back, to give lists enough rows to page through, with ties and
+//! NULLs in the sort keys on purpose.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use entity::enums::{CreditRole, EventKind, FilmStatus, PetitionStatus, QuoteStatus, Role};
+use entity::{credit, event, film, person, petition, quote, signature, user};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+
+/// The global ID of row `id` of `type_name`.
+pub fn gid(type_name: &str, id: i64) -> String {
+    STANDARD.encode(format!("{type_name}:{id}"))
+}
+
+/// The numeric id inside a global ID.
+#[track_caller]
+pub fn raw_id(global_id: &str) -> i64 {
+    let text = String::from_utf8(STANDARD.decode(global_id).expect("base64")).expect("utf-8");
+    text.split_once(':').expect("Type:id").1.parse().expect("an integer id")
+}
+
+fn instant(day: i64) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2020, 1, 1, 12, 0, 0)
+        .single()
+        .expect("a valid instant")
+        + Duration::days(day)
+}
+
+/// `count` films; pairs share a title, every third has no release date.
+pub async fn films(db: &DatabaseConnection, count: i64) -> Vec<film::Model> {
+    let mut rows = Vec::new();
+    for i in 0..count {
+        let release_date =
+            (i % 3 != 0).then(|| NaiveDate::from_ymd_opt(2000, 1, 1).expect("date") + Duration::days((i * 37) % 50));
+        let status = if i % 2 == 0 {
+            FilmStatus::Released
+        } else {
+            FilmStatus::Announced
+        };
+        let row = film::ActiveModel {
+            slug: Set(format!("fixture-film-{i}")),
+            title: Set(format!("Fixture Film {:02}", i / 2)),
+            release_date: Set(release_date),
+            status: Set(status),
+            created_at: Set(instant(i % 7)),
+            updated_at: Set(instant(i % 7)),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .expect("insert a film");
+        rows.push(row);
+    }
+    rows
+}
+
+/// `count` people; pairs share a name, every other has no birth date.
+pub async fn people(db: &DatabaseConnection, count: i64) -> Vec<person::Model> {
+    let mut rows = Vec::new();
+    for i in 0..count {
+        let row = person::ActiveModel {
+            slug: Set(format!("fixture-person-{i}")),
+            name: Set(format!("Fixture Person {:02}", i / 2)),
+            birth_date: Set(
+                (i % 2 == 0).then(|| NaiveDate::from_ymd_opt(1970, 1, 1).expect("date") + Duration::days(i % 5))
+            ),
+            created_at: Set(instant(i % 4)),
+            updated_at: Set(instant(i % 4)),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .expect("insert a person");
+        rows.push(row);
+    }
+    rows
+}
+
+/// One credit of `person_id` on `film_id`.
+pub async fn credit(
+    db: &DatabaseConnection,
+    film_id: i64,
+    person_id: i64,
+    role: CreditRole,
+    billing_order: Option<i32>,
+) -> credit::Model {
+    credit::ActiveModel {
+        film_id: Set(film_id),
+        person_id: Set(person_id),
+        role: Set(role),
+        billing_order: Set(billing_order),
+        created_at: Set(instant(0)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert a credit")
+}
+
+/// `count` quotes of `person_id` with `status`; every other has no date.
+pub async fn quotes(
+    db: &DatabaseConnection,
+    person_id: i64,
+    film_id: Option<i64>,
+    count: i64,
+    status: QuoteStatus,
+) -> Vec<quote::Model> {
+    let mut rows = Vec::new();
+    for i in 0..count {
+        let row = quote::ActiveModel {
+            text: Set(format!("Fixture quote number {i} ({status:?})")),
+            person_id: Set(person_id),
+            film_id: Set(film_id),
+            source: Set("Fixture Weekly".to_owned()),
+            said_on: Set(
+                (i % 2 == 0).then(|| NaiveDate::from_ymd_opt(2019, 1, 1).expect("date") + Duration::days(i % 3))
+            ),
+            status: Set(status),
+            created_at: Set(instant(i % 5)),
+            updated_at: Set(instant(i % 5)),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .expect("insert a quote");
+        rows.push(row);
+    }
+    rows
+}
+
+/// `count` events, starting a day apart in pairs.
+pub async fn events(db: &DatabaseConnection, count: i64, film_id: Option<i64>) -> Vec<event::Model> {
+    let mut rows = Vec::new();
+    for i in 0..count {
+        let row = event::ActiveModel {
+            slug: Set(format!("fixture-event-{i}")),
+            kind: Set(if i % 2 == 0 {
+                EventKind::Meetup
+            } else {
+                EventKind::WatchParty
+            }),
+            title: Set(format!("Fixture Event {:02}", i / 2)),
+            film_id: Set(film_id),
+            starts_at: Set(instant(i / 2)),
+            ends_at: Set(Some(instant(i / 2) + Duration::hours(2))),
+            time_zone: Set("Europe/London".to_owned()),
+            city: Set(Some(if i % 3 == 0 { "London" } else { "Tokyo" }.to_owned())),
+            country: Set(Some(if i % 3 == 0 { "GB" } else { "JP" }.to_owned())),
+            capacity: Set(Some(10)),
+            created_at: Set(instant(i % 3)),
+            updated_at: Set(instant(i % 3)),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .expect("insert an event");
+        rows.push(row);
+    }
+    rows
+}
+
+/// `count` petitions; every other closes at some point.
+pub async fn petitions(db: &DatabaseConnection, count: i64) -> Vec<petition::Model> {
+    let mut rows = Vec::new();
+    for i in 0..count {
+        let row = petition::ActiveModel {
+            slug: Set(format!("fixture-petition-{i}")),
+            title: Set(format!("Fixture Petition {:02}", i / 2)),
+            body: Set("Please.".to_owned()),
+            target: Set("A studio".to_owned()),
+            goal: Set(100 + i % 3),
+            status: Set(if i % 4 == 0 {
+                PetitionStatus::Closed
+            } else {
+                PetitionStatus::Open
+            }),
+            closes_at: Set((i % 2 == 0).then(|| instant(30 + i % 4))),
+            created_at: Set(instant(i % 6)),
+            updated_at: Set(instant(i % 6)),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .expect("insert a petition");
+        rows.push(row);
+    }
+    rows
+}
+
+/// A fan account.
+pub async fn user(db: &DatabaseConnection, display_name: &str) -> user::Model {
+    user::ActiveModel {
+        email: Set(format!("{}@example.com", display_name.to_lowercase().replace(' ', "."))),
+        display_name: Set(display_name.to_owned()),
+        password_hash: Set("$argon2id$v=19$m=19456,t=2,p=1$fixture$fixture".to_owned()),
+        role: Set(Role::Fan),
+        created_at: Set(instant(0)),
+        updated_at: Set(instant(0)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert a user")
+}
+
+/// A signature of `user_id` on `petition_id`.
+pub async fn signature(
+    db: &DatabaseConnection,
+    petition_id: i64,
+    user_id: i64,
+    public: bool,
+    country: Option<&str>,
+) -> signature::Model {
+    signature::ActiveModel {
+        petition_id: Set(petition_id),
+        user_id: Set(user_id),
+        comment: Set(Some(format!("signed by user {user_id}"))),
+        country: Set(country.map(str::to_owned)),
+        public: Set(public),
+        created_at: Set(instant(user_id)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert a signature")
+}
