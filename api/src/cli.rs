@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Environment, Settings};
+use entity::enums::Role;
+
+use crate::config::{Environment, Settings, resolve_jwt_secret};
+use crate::domain::accounts;
 use crate::startup::{Application, StartupError};
 use crate::{db, graphql, seed, telemetry};
 
@@ -33,6 +36,9 @@ pub struct Cli {
         global = true
     )]
     environment: Environment,
+    /// The key access tokens are signed with (at least 32 bytes); generated in development.
+    #[arg(long, env = "FANDB_JWT_SECRET", global = true, hide_env_values = true)]
+    jwt_secret: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -53,6 +59,15 @@ enum Command {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    /// Create an admin account (the password from FANDB_ADMIN_PASSWORD or standard input).
+    CreateAdmin {
+        /// The admin's sign-in email.
+        #[arg(long)]
+        email: String,
+        /// The admin's shown name.
+        #[arg(long)]
+        display_name: String,
+    },
     /// Write the GraphQL schema (SDL) to PATH.
     ExportSchema {
         /// Where to write it.
@@ -72,6 +87,8 @@ pub enum CliError {
     Data(String),
     #[error("file: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// Runs the command line.
@@ -83,6 +100,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command.unwrap_or(Command::Serve { no_seed: false }) {
         Command::Serve { no_seed } => {
             settings.seed_when_empty = !no_seed;
+            settings.jwt_secret = resolve_jwt_secret(cli.jwt_secret, settings.environment, &settings.database_url)?;
             let application = Application::build(&settings).await?;
             let host = settings
                 .listen
@@ -110,6 +128,31 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .await
                 .map_err(|error| CliError::Data(describe(&error)))?;
             tracing::info!(records = report.inserted, "data set loaded");
+        }
+        Command::CreateAdmin { email, display_name } => {
+            let password = match std::env::var("FANDB_ADMIN_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    eprint!(
+                        "Password for {email} (8 to 128 characters; input is echoed, or set FANDB_ADMIN_PASSWORD): "
+                    );
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let connection = db::connect(&settings.database_url).await?;
+            db::migrate(&connection).await?;
+            let auth = crate::auth::Auth::new(&settings.jwt_secret);
+            let registration = accounts::Registration {
+                email,
+                password,
+                display_name,
+            };
+            let admin = accounts::create_user(&connection, &auth, registration, Role::Admin)
+                .await
+                .map_err(|error| CliError::Data(describe(&error)))?;
+            tracing::info!(user.id = admin.id, "admin account created");
         }
         Command::ExportSchema { path } => {
             std::fs::write(&path, graphql::sdl())?;

@@ -1,6 +1,10 @@
 //! Typed settings, read once from flags and environment by the command line.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::auth::Secret;
+use crate::auth::tokens::{MIN_SECRET_BYTES, new_refresh_token};
 
 /// Development (the default) or production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -22,6 +26,8 @@ pub struct Settings {
     pub seed_when_empty: bool,
     /// HTTP worker threads; the number of cores when unset.
     pub workers: Option<usize>,
+    /// The key access tokens are signed with.
+    pub jwt_secret: Secret,
 }
 
 impl Settings {
@@ -33,6 +39,8 @@ impl Settings {
             environment: Environment::Development,
             seed_when_empty: true,
             workers: None,
+            // A fresh random key: sessions last as long as the process, and no secret sits in code.
+            jwt_secret: Secret::new(format!("{}{}", new_refresh_token(), new_refresh_token())),
         }
     }
 }
@@ -49,4 +57,72 @@ impl fmt::Debug for Settings {
             .field("workers", &self.workers)
             .finish()
     }
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("FANDB_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")]
+    WeakSecret,
+    #[error("FANDB_ENV=production needs FANDB_JWT_SECRET (at least {MIN_SECRET_BYTES} random bytes)")]
+    MissingSecret,
+    #[error("the development JWT secret file {path}: {source}")]
+    SecretFile { path: PathBuf, source: std::io::Error },
+}
+
+/// The JWT secret: the given one if strong; in development without one, a random secret kept in
+/// `.fandb-jwt-secret` beside the SQLite file (or in the working directory).
+pub fn resolve_jwt_secret(
+    given: Option<String>,
+    environment: Environment,
+    database_url: &str,
+) -> Result<Secret, ConfigError> {
+    if let Some(secret) = given {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(ConfigError::WeakSecret);
+        }
+        return Ok(Secret::new(secret));
+    }
+    if environment == Environment::Production {
+        return Err(ConfigError::MissingSecret);
+    }
+    let path = secret_file(database_url);
+    let failed = |source| ConfigError::SecretFile {
+        path: path.clone(),
+        source,
+    };
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= MIN_SECRET_BYTES {
+            return Ok(Secret::new(existing));
+        }
+    }
+    let secret = format!("{}{}", new_refresh_token(), new_refresh_token());
+    write_private(&path, &secret).map_err(failed)?;
+    tracing::warn!(path = %path.display(), "FANDB_JWT_SECRET is not set: generated a development secret and kept it in this file");
+    Ok(Secret::new(secret))
+}
+
+fn secret_file(database_url: &str) -> PathBuf {
+    let sqlite_path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or_default())
+        .filter(|path| !path.is_empty() && *path != ":memory:");
+    let directory = sqlite_path
+        .and_then(|path| Path::new(path).parent())
+        .filter(|dir| !dir.as_os_str().is_empty());
+    directory.unwrap_or(Path::new(".")).join(".fandb-jwt-secret")
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
 }

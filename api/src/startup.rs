@@ -7,6 +7,7 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use sea_orm::{DatabaseConnection, DbErr};
 
+use crate::auth::Auth;
 use crate::config::Settings;
 use crate::domain::DomainError;
 use crate::graphql::build_schema;
@@ -45,9 +46,11 @@ impl Application {
         {
             tracing::info!(records = report.inserted, "empty database: loaded the Alita data set");
         }
+        let auth = Auth::new(&settings.jwt_secret);
         let state = AppState {
-            schema: build_schema(db.clone()),
+            schema: build_schema(db.clone(), auth.clone()),
             db,
+            auth,
         };
         let listener = TcpListener::bind(&settings.listen)?;
         let port = listener.local_addr()?.port();

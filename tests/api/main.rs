@@ -12,6 +12,8 @@
 #[macro_use]
 mod support;
 
+mod accounts;
+mod admin;
 mod events;
 mod films;
 mod http_surface;
@@ -19,7 +21,9 @@ mod n_plus_one;
 mod node;
 mod pagination;
 mod people;
+mod permissions;
 mod petitions;
 mod quotes;
 mod schema_file;
 mod seed;
+mod tokens;

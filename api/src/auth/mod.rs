@@ -1,7 +1,19 @@
-//! Who is asking: the `Viewer` built for each request. Until accounts land every request is anonymous;
-//! the token checks that build a signed-in viewer belong here.
+//! Who is asking, and the means to prove it: password hashing (`password`), access and refresh
+//! tokens (`tokens`), and the `Viewer` built for each request from a bearer token. The user behind
+//! a token is read fresh on every request, so a role change or a deleted account takes effect at
+//! once rather than when the token expires.
+
+pub mod password;
+pub mod tokens;
+
+use std::fmt;
+use std::sync::Arc;
 
 use entity::enums::Role;
+use entity::user;
+use sea_orm::{DatabaseConnection, EntityTrait};
+
+use crate::domain::{DomainError, DomainResult};
 
 /// The identity behind one request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -18,15 +30,83 @@ impl Viewer {
         Self::default()
     }
 
+    /// A signed-in user with `role`.
+    pub fn user(user_id: i64, role: Role) -> Self {
+        Self {
+            user_id: Some(user_id),
+            role: Some(role),
+        }
+    }
+
     /// Whether the viewer may see unpublished content of others (moderators and admins).
     pub fn is_moderator(&self) -> bool {
         matches!(self.role, Some(Role::Moderator | Role::Admin))
     }
-}
 
-impl Viewer {
     /// Whether the viewer is an admin.
     pub fn is_admin(&self) -> bool {
         self.role == Some(Role::Admin)
     }
+
+    /// Whether the viewer's role is at least `needed` (FAN < MODERATOR < ADMIN).
+    pub fn has_role(&self, needed: Role) -> bool {
+        self.role.is_some_and(|role| rank(role) >= rank(needed))
+    }
+}
+
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::Fan => 0,
+        Role::Moderator => 1,
+        Role::Admin => 2,
+    }
+}
+
+/// A secret whose `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(**redacted**)")
+    }
+}
+
+/// The password hasher and the token keys, shared by every request.
+pub struct Auth {
+    pub passwords: password::Passwords,
+    pub tokens: tokens::TokenKeys,
+}
+
+impl Auth {
+    /// Builds both from the JWT secret.
+    pub fn new(jwt_secret: &Secret) -> Arc<Self> {
+        Arc::new(Self {
+            passwords: password::Passwords::new(),
+            tokens: tokens::TokenKeys::new(jwt_secret),
+        })
+    }
+}
+
+/// The viewer of a request that presented `bearer`: the token must verify and its user must still
+/// exist; the role is the one stored now, not the one in the token.
+pub async fn authenticate(db: &DatabaseConnection, auth: &Auth, bearer: &str) -> DomainResult<Viewer> {
+    let user_id = auth.tokens.verify_access(bearer)?;
+    let user = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(DomainError::Unauthenticated)?;
+    Ok(Viewer::user(user.id, user.role))
 }

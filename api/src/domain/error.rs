@@ -15,15 +15,18 @@ pub enum DomainError {
     /// An input value breaks a rule; `field` is the path of the input at fault.
     #[error("{message}")]
     InvalidInput { field: String, message: String },
-    /// The change would break a uniqueness rule.
-    #[error("{0}")]
-    Conflict(String),
+    /// The change would break a uniqueness rule; `field` is the input at fault when known.
+    #[error("{message}")]
+    Conflict { field: Option<String>, message: String },
     /// The viewer is signed in but lacks the role.
     #[error("you are not allowed to do this")]
     Forbidden,
     /// The viewer must sign in first.
     #[error("authentication required")]
     Unauthenticated,
+    /// A login with a wrong email or password (the same answer for both).
+    #[error("wrong email or password")]
+    WrongCredentials,
     /// Too many attempts; try again after `retry_after` seconds.
     #[error("too many requests")]
     RateLimited { retry_after: u64 },
@@ -36,6 +39,14 @@ pub enum DomainError {
 }
 
 impl DomainError {
+    /// A clash with an existing record on `field`.
+    pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
     /// A bad value for the input field at `field`.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::InvalidInput {
@@ -48,7 +59,10 @@ impl DomainError {
 impl From<DbErr> for DomainError {
     fn from(error: DbErr) -> Self {
         if let Some(SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
-            return Self::Conflict("a record with the same unique value already exists".to_owned());
+            return Self::Conflict {
+                field: None,
+                message: "a record with the same unique value already exists".to_owned(),
+            };
         }
         match &error {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable,

@@ -3,11 +3,16 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{EventKind, RsvpStatus};
 use entity::{event, rsvp};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    QueryFilter, Set, TransactionTrait,
+};
 
-use super::DomainResult;
 use super::paging::{Direction, Sort};
 use super::text::equals_ignoring_case;
+use super::validate::{self, Patch};
+use super::write::{self, patch, set_if};
+use super::{DomainError, DomainResult};
 
 /// How long an event without an end time is taken to last.
 pub const DEFAULT_DURATION: Duration = Duration::hours(1);
@@ -138,4 +143,155 @@ pub async fn rsvp_by_id<D: ConnectionTrait>(db: &D, rsvp_id: i64, user_id: i64) 
         .filter(rsvp::Column::UserId.eq(user_id))
         .one(db)
         .await?)
+}
+
+/// A change to an event. On create, `kind`, `title`, `starts_at` and `time_zone` are required.
+#[derive(Debug, Default)]
+pub struct EventChanges {
+    pub slug: Option<String>,
+    pub kind: Option<EventKind>,
+    pub title: Option<String>,
+    pub description: Patch<String>,
+    pub film_id: Patch<i64>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Patch<DateTime<Utc>>,
+    pub time_zone: Option<String>,
+    pub venue: Patch<String>,
+    pub city: Patch<String>,
+    pub country: Patch<String>,
+    pub online_url: Patch<String>,
+    pub hashtag: Patch<String>,
+    pub capacity: Patch<i32>,
+}
+
+/// Validates and applies everything but slug and title; `current` holds the stored times on update.
+async fn apply<C: ConnectionTrait>(
+    db: &C,
+    model: &mut event::ActiveModel,
+    changes: EventChanges,
+    current: Option<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+) -> DomainResult<()> {
+    set_if(&mut model.kind, changes.kind);
+    patch(
+        &mut model.description,
+        validate::patch_text("input.description", changes.description, 10_000)?,
+    );
+    if let Patch::Set(film_id) = changes.film_id {
+        write::ensure_exists::<entity::film::Entity, _>(db, entity::film::Column::Id, film_id, "input.filmId", "film")
+            .await?;
+    }
+    patch(&mut model.film_id, changes.film_id);
+    let starts_at = changes.starts_at.or(current.map(|(starts, _)| starts));
+    let ends_at = match &changes.ends_at {
+        Patch::Keep => current.and_then(|(_, ends)| ends),
+        Patch::Clear => None,
+        Patch::Set(ends) => Some(*ends),
+    };
+    if let (Some(starts), Some(ends)) = (starts_at, ends_at)
+        && ends <= starts
+    {
+        return Err(DomainError::invalid("input.endsAt", "must be after startsAt"));
+    }
+    set_if(&mut model.starts_at, changes.starts_at);
+    patch(&mut model.ends_at, changes.ends_at);
+    if let Some(zone) = &changes.time_zone {
+        model.time_zone = Set(validate::time_zone("input.timeZone", zone)?.name().to_owned());
+    }
+    patch(
+        &mut model.venue,
+        validate::patch_text("input.venue", changes.venue, 200)?,
+    );
+    patch(&mut model.city, validate::patch_text("input.city", changes.city, 100)?);
+    patch(
+        &mut model.country,
+        changes
+            .country
+            .try_map(|code| validate::country("input.country", &code))?,
+    );
+    patch(
+        &mut model.online_url,
+        changes
+            .online_url
+            .try_map(|url| validate::url("input.onlineUrl", &url))?,
+    );
+    patch(
+        &mut model.hashtag,
+        changes
+            .hashtag
+            .try_map(|tag| validate::hashtag("input.hashtag", &tag))?,
+    );
+    patch(
+        &mut model.capacity,
+        changes
+            .capacity
+            .try_map(|seats| validate::range("input.capacity", seats, 0, 10_000_000))?,
+    );
+    Ok(())
+}
+
+/// Creates an event.
+pub async fn create(
+    db: &DatabaseConnection,
+    changes: EventChanges,
+    created_by: Option<i64>,
+) -> DomainResult<event::Model> {
+    let title = validate::text(
+        "input.title",
+        &validate::required("input.title", changes.title.clone())?,
+        200,
+    )?;
+    validate::required("input.kind", changes.kind)?;
+    validate::required("input.startsAt", changes.starts_at)?;
+    validate::required("input.timeZone", changes.time_zone.as_ref())?;
+    let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
+    let txn = db.begin().await?;
+    write::ensure_slug_free::<event::Entity, _>(&txn, event::Column::Slug, event::Column::Id, &slug, None).await?;
+    let now = super::now();
+    let mut model = event::ActiveModel {
+        slug: Set(slug),
+        title: Set(title),
+        created_by_id: Set(created_by),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply(&txn, &mut model, changes, None).await?;
+    let event = model.insert(&txn).await?;
+    txn.commit().await?;
+    Ok(event)
+}
+
+/// Changes the given fields of event `id`.
+pub async fn update(db: &DatabaseConnection, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
+    let txn = db.begin().await?;
+    let existing = event::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound("event"))?;
+    let current = Some((existing.starts_at, existing.ends_at));
+    let mut model = existing.into_active_model();
+    if let Some(title) = &changes.title {
+        model.title = Set(validate::text("input.title", title, 200)?);
+    }
+    if let Some(slug) = &changes.slug {
+        let slug = validate::slug("input.slug", slug)?;
+        write::ensure_slug_free::<event::Entity, _>(&txn, event::Column::Slug, event::Column::Id, &slug, Some(id))
+            .await?;
+        model.slug = Set(slug);
+    }
+    apply(&txn, &mut model, changes, current).await?;
+    model.updated_at = Set(super::now());
+    let event = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(event)
+}
+
+/// Deletes event `id` with its RSVPs.
+pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+    let txn = db.begin().await?;
+    if event::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
+        return Err(DomainError::NotFound("event"));
+    }
+    txn.commit().await?;
+    Ok(())
 }

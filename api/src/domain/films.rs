@@ -3,11 +3,16 @@
 use chrono::NaiveDate;
 use entity::enums::{CreditRole, FilmStatus};
 use entity::{credit, film};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+};
 
-use super::DomainResult;
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
+use super::validate::{self, Patch};
+use super::write::{self, patch, set_if};
+use super::{DomainError, DomainResult};
 
 /// What a film list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -86,4 +91,198 @@ pub fn credit_condition(role: Option<CreditRole>) -> Condition {
         condition = condition.add(credit::Column::Role.eq(role));
     }
     condition
+}
+
+/// A change to a film. On create, `title` and `status` are required and a missing slug is made
+/// from the title; on update, only what is given changes.
+#[derive(Debug, Default)]
+pub struct FilmChanges {
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub tagline: Patch<String>,
+    pub synopsis: Patch<String>,
+    pub release_date: Patch<NaiveDate>,
+    pub runtime_minutes: Patch<i32>,
+    pub status: Option<FilmStatus>,
+    pub budget_usd: Patch<i64>,
+    pub box_office_usd: Patch<i64>,
+    pub distributor: Patch<String>,
+    pub sequel_of_id: Patch<i64>,
+}
+
+/// Validates everything but slug and title, and applies it to `model`.
+async fn apply<C: ConnectionTrait>(
+    db: &C,
+    model: &mut film::ActiveModel,
+    changes: FilmChanges,
+    id: Option<i64>,
+) -> DomainResult<()> {
+    patch(
+        &mut model.tagline,
+        validate::patch_text("input.tagline", changes.tagline, 300)?,
+    );
+    patch(
+        &mut model.synopsis,
+        validate::patch_text("input.synopsis", changes.synopsis, 10_000)?,
+    );
+    patch(&mut model.release_date, changes.release_date);
+    patch(
+        &mut model.runtime_minutes,
+        changes
+            .runtime_minutes
+            .try_map(|minutes| validate::range("input.runtimeMinutes", minutes, 1, 1_000))?,
+    );
+    set_if(&mut model.status, changes.status);
+    patch(
+        &mut model.budget_usd,
+        changes
+            .budget_usd
+            .try_map(|usd| validate::money("input.budgetUsd", usd))?,
+    );
+    patch(
+        &mut model.box_office_usd,
+        changes
+            .box_office_usd
+            .try_map(|usd| validate::money("input.boxOfficeUsd", usd))?,
+    );
+    patch(
+        &mut model.distributor,
+        validate::patch_text("input.distributor", changes.distributor, 200)?,
+    );
+    if let Patch::Set(sequel_of) = changes.sequel_of_id {
+        if Some(sequel_of) == id {
+            return Err(DomainError::invalid(
+                "input.sequelOfId",
+                "a film cannot be its own sequel",
+            ));
+        }
+        write::ensure_exists::<film::Entity, _>(db, film::Column::Id, sequel_of, "input.sequelOfId", "film").await?;
+    }
+    patch(&mut model.sequel_of_id, changes.sequel_of_id);
+    Ok(())
+}
+
+/// Creates a film.
+pub async fn create(db: &DatabaseConnection, changes: FilmChanges) -> DomainResult<film::Model> {
+    let txn = db.begin().await?;
+    let title = validate::text(
+        "input.title",
+        &validate::required("input.title", changes.title.clone())?,
+        200,
+    )?;
+    let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
+    write::ensure_slug_free::<film::Entity, _>(&txn, film::Column::Slug, film::Column::Id, &slug, None).await?;
+    let status = validate::required("input.status", changes.status)?;
+    let now = super::now();
+    let mut model = film::ActiveModel {
+        slug: Set(slug),
+        title: Set(title),
+        status: Set(status),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply(&txn, &mut model, changes, None).await?;
+    let film = model.insert(&txn).await?;
+    txn.commit().await?;
+    Ok(film)
+}
+
+/// Changes the given fields of film `id`.
+pub async fn update(db: &DatabaseConnection, id: i64, changes: FilmChanges) -> DomainResult<film::Model> {
+    let txn = db.begin().await?;
+    let existing = film::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound("film"))?;
+    let mut model = existing.into_active_model();
+    if let Some(title) = &changes.title {
+        model.title = Set(validate::text("input.title", title, 200)?);
+    }
+    if let Some(slug) = &changes.slug {
+        let slug = validate::slug("input.slug", slug)?;
+        write::ensure_slug_free::<film::Entity, _>(&txn, film::Column::Slug, film::Column::Id, &slug, Some(id)).await?;
+        model.slug = Set(slug);
+    }
+    apply(&txn, &mut model, changes, Some(id)).await?;
+    model.updated_at = Set(super::now());
+    let film = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(film)
+}
+
+/// Deletes film `id`; its credits go with it, and quotes, events, petitions and sequels about it
+/// stay, no longer linked to a film.
+pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+    let txn = db.begin().await?;
+    if film::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
+        return Err(DomainError::NotFound("film"));
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A new credit.
+#[derive(Debug)]
+pub struct NewCredit {
+    pub film_id: i64,
+    pub person_id: i64,
+    pub role: CreditRole,
+    pub character: Option<String>,
+    pub billing_order: Option<i32>,
+}
+
+/// Credits a person on a film; one credit per film, person and role.
+pub async fn add_credit(db: &DatabaseConnection, credit: NewCredit) -> DomainResult<credit::Model> {
+    let txn = db.begin().await?;
+    write::ensure_exists::<film::Entity, _>(&txn, film::Column::Id, credit.film_id, "input.filmId", "film").await?;
+    write::ensure_exists::<entity::person::Entity, _>(
+        &txn,
+        entity::person::Column::Id,
+        credit.person_id,
+        "input.personId",
+        "person",
+    )
+    .await?;
+    let character = validate::optional_text("input.character", credit.character.as_deref(), 200)?;
+    let billing_order = credit
+        .billing_order
+        .map(|order| validate::range("input.billingOrder", order, 0, 100_000))
+        .transpose()?;
+    let duplicate = credit::Entity::find()
+        .filter(credit::Column::FilmId.eq(credit.film_id))
+        .filter(credit::Column::PersonId.eq(credit.person_id))
+        .filter(credit::Column::Role.eq(credit.role))
+        .count(&txn)
+        .await?
+        > 0;
+    if duplicate {
+        return Err(DomainError::conflict(
+            "input.role",
+            "this person already has this role on this film",
+        ));
+    }
+    let created = credit::ActiveModel {
+        film_id: Set(credit.film_id),
+        person_id: Set(credit.person_id),
+        role: Set(credit.role),
+        character: Set(character),
+        billing_order: Set(billing_order),
+        created_at: Set(super::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Removes credit `id`.
+pub async fn remove_credit(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+    let txn = db.begin().await?;
+    if credit::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
+        return Err(DomainError::NotFound("credit"));
+    }
+    txn.commit().await?;
+    Ok(())
 }

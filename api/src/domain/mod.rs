@@ -1,6 +1,7 @@
 //! The rules of fandb: what a list shows, what a filter means, what a change may do. Free of GraphQL
 //! and HTTP, so the same rules serve the API, the command line and the seed loader.
 
+pub mod accounts;
 pub mod error;
 pub mod events;
 pub mod films;
@@ -9,6 +10,8 @@ pub mod people;
 pub mod petitions;
 pub mod quotes;
 pub mod text;
+pub mod validate;
+pub mod write;
 
 pub use error::{DomainError, DomainResult};
 pub use paging::{Direction, Page, PageRequest, Sort};

@@ -2,11 +2,16 @@
 
 use entity::{credit, person};
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    QueryFilter, Set, TransactionTrait,
+};
 
-use super::DomainResult;
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
+use super::validate::{self, Patch};
+use super::write::{self, patch};
+use super::{DomainError, DomainResult};
 
 /// What a people list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -66,4 +71,87 @@ pub async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Opt
         .filter(person::Column::Slug.eq(slug))
         .one(db)
         .await?)
+}
+
+/// A change to a person. On create, `name` is required and a missing slug is made from it.
+#[derive(Debug, Default)]
+pub struct PersonChanges {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub bio: Patch<String>,
+    pub birth_date: Patch<chrono::NaiveDate>,
+}
+
+fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResult<()> {
+    patch(&mut model.bio, validate::patch_text("input.bio", changes.bio, 10_000)?);
+    let today = super::now().date_naive();
+    patch(
+        &mut model.birth_date,
+        changes.birth_date.try_map(|date| {
+            if date > today {
+                Err(DomainError::invalid("input.birthDate", "must not be in the future"))
+            } else {
+                Ok(date)
+            }
+        })?,
+    );
+    Ok(())
+}
+
+/// Creates a person.
+pub async fn create(db: &DatabaseConnection, changes: PersonChanges) -> DomainResult<person::Model> {
+    let txn = db.begin().await?;
+    let name = validate::text(
+        "input.name",
+        &validate::required("input.name", changes.name.clone())?,
+        200,
+    )?;
+    let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &name)?;
+    write::ensure_slug_free::<person::Entity, _>(&txn, person::Column::Slug, person::Column::Id, &slug, None).await?;
+    let now = super::now();
+    let mut model = person::ActiveModel {
+        slug: Set(slug),
+        name: Set(name),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply(&mut model, changes)?;
+    let person = model.insert(&txn).await?;
+    txn.commit().await?;
+    Ok(person)
+}
+
+/// Changes the given fields of person `id`.
+pub async fn update(db: &DatabaseConnection, id: i64, changes: PersonChanges) -> DomainResult<person::Model> {
+    let txn = db.begin().await?;
+    let mut model = person::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound("person"))?
+        .into_active_model();
+    if let Some(name) = &changes.name {
+        model.name = Set(validate::text("input.name", name, 200)?);
+    }
+    if let Some(slug) = &changes.slug {
+        let slug = validate::slug("input.slug", slug)?;
+        write::ensure_slug_free::<person::Entity, _>(&txn, person::Column::Slug, person::Column::Id, &slug, Some(id))
+            .await?;
+        model.slug = Set(slug);
+    }
+    apply(&mut model, changes)?;
+    model.updated_at = Set(super::now());
+    let person = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(person)
+}
+
+/// Deletes person `id` with their credits and quotes.
+pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+    let txn = db.begin().await?;
+    if person::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
+        return Err(DomainError::NotFound("person"));
+    }
+    txn.commit().await?;
+    Ok(())
 }

@@ -4,10 +4,15 @@
 use entity::enums::PetitionStatus;
 use entity::{petition, signature};
 use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
 
-use super::DomainResult;
 use super::paging::{Direction, Sort};
+use super::validate::{self, Patch};
+use super::write::{self, patch, set_if};
+use super::{DomainError, DomainResult};
 
 /// What a petition list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -116,4 +121,110 @@ pub async fn has_signed<D: ConnectionTrait>(db: &D, petition_id: i64, user_id: i
         .one(db)
         .await?
         .is_some())
+}
+
+/// A change to a petition. On create, `title`, `body`, `target` and `goal` are required.
+#[derive(Debug, Default)]
+pub struct PetitionChanges {
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub target: Option<String>,
+    pub goal: Option<i64>,
+    pub status: Option<PetitionStatus>,
+    pub film_id: Patch<i64>,
+    pub closes_at: Patch<chrono::DateTime<chrono::Utc>>,
+}
+
+async fn apply<C: ConnectionTrait>(
+    db: &C,
+    model: &mut petition::ActiveModel,
+    changes: PetitionChanges,
+) -> DomainResult<()> {
+    if let Some(body) = &changes.body {
+        model.body = Set(validate::text("input.body", body, 20_000)?);
+    }
+    if let Some(target) = &changes.target {
+        model.target = Set(validate::text("input.target", target, 200)?);
+    }
+    if let Some(goal) = changes.goal {
+        model.goal = Set(validate::range("input.goal", goal, 1, 1_000_000_000_000)?);
+    }
+    set_if(&mut model.status, changes.status);
+    if let Patch::Set(film_id) = changes.film_id {
+        write::ensure_exists::<entity::film::Entity, _>(db, entity::film::Column::Id, film_id, "input.filmId", "film")
+            .await?;
+    }
+    patch(&mut model.film_id, changes.film_id);
+    patch(&mut model.closes_at, changes.closes_at);
+    Ok(())
+}
+
+/// Creates a petition (open unless a status is given).
+pub async fn create(db: &DatabaseConnection, changes: PetitionChanges) -> DomainResult<petition::Model> {
+    let title = validate::text(
+        "input.title",
+        &validate::required("input.title", changes.title.clone())?,
+        200,
+    )?;
+    validate::required("input.body", changes.body.as_ref())?;
+    validate::required("input.target", changes.target.as_ref())?;
+    validate::required("input.goal", changes.goal)?;
+    let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
+    let txn = db.begin().await?;
+    write::ensure_slug_free::<petition::Entity, _>(&txn, petition::Column::Slug, petition::Column::Id, &slug, None)
+        .await?;
+    let now = super::now();
+    let mut model = petition::ActiveModel {
+        slug: Set(slug),
+        title: Set(title),
+        status: Set(PetitionStatus::Open),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply(&txn, &mut model, changes).await?;
+    let petition = model.insert(&txn).await?;
+    txn.commit().await?;
+    Ok(petition)
+}
+
+/// Changes the given fields of petition `id`.
+pub async fn update(db: &DatabaseConnection, id: i64, changes: PetitionChanges) -> DomainResult<petition::Model> {
+    let txn = db.begin().await?;
+    let mut model = petition::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound("petition"))?
+        .into_active_model();
+    if let Some(title) = &changes.title {
+        model.title = Set(validate::text("input.title", title, 200)?);
+    }
+    if let Some(slug) = &changes.slug {
+        let slug = validate::slug("input.slug", slug)?;
+        write::ensure_slug_free::<petition::Entity, _>(
+            &txn,
+            petition::Column::Slug,
+            petition::Column::Id,
+            &slug,
+            Some(id),
+        )
+        .await?;
+        model.slug = Set(slug);
+    }
+    apply(&txn, &mut model, changes).await?;
+    model.updated_at = Set(super::now());
+    let petition = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(petition)
+}
+
+/// Deletes petition `id` with its signatures.
+pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+    let txn = db.begin().await?;
+    if petition::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
+        return Err(DomainError::NotFound("petition"));
+    }
+    txn.commit().await?;
+    Ok(())
 }

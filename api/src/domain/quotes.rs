@@ -3,7 +3,14 @@
 
 use entity::enums::QuoteStatus;
 use entity::quote;
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set,
+    TransactionTrait,
+};
+
+use super::validate::{self, Patch};
+use super::write::{self, patch, set_if};
+use super::{DomainError, DomainResult};
 
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
@@ -79,3 +86,113 @@ pub const RELATION_SORT: Sort<quote::Column> = Sort {
     direction: Direction::Asc,
     nullable: false,
 };
+
+/// A change to a quote. On create, `text`, `person_id` and `source` are required.
+#[derive(Debug, Default)]
+pub struct QuoteChanges {
+    pub text: Option<String>,
+    pub person_id: Option<i64>,
+    pub film_id: Patch<i64>,
+    pub source: Option<String>,
+    pub source_url: Patch<String>,
+    pub said_on: Patch<chrono::NaiveDate>,
+    pub context: Patch<String>,
+    pub status: Option<QuoteStatus>,
+}
+
+async fn apply<C: ConnectionTrait>(db: &C, model: &mut quote::ActiveModel, changes: QuoteChanges) -> DomainResult<()> {
+    if let Some(text) = &changes.text {
+        model.text = Set(validate::text("input.text", text, 2_000)?);
+    }
+    if let Some(person_id) = changes.person_id {
+        write::ensure_exists::<entity::person::Entity, _>(
+            db,
+            entity::person::Column::Id,
+            person_id,
+            "input.personId",
+            "person",
+        )
+        .await?;
+        model.person_id = Set(person_id);
+    }
+    if let Patch::Set(film_id) = changes.film_id {
+        write::ensure_exists::<entity::film::Entity, _>(db, entity::film::Column::Id, film_id, "input.filmId", "film")
+            .await?;
+    }
+    patch(&mut model.film_id, changes.film_id);
+    if let Some(source) = &changes.source {
+        model.source = Set(validate::text("input.source", source, 300)?);
+    }
+    patch(
+        &mut model.source_url,
+        changes
+            .source_url
+            .try_map(|url| validate::url("input.sourceUrl", &url))?,
+    );
+    let today = super::now().date_naive();
+    patch(
+        &mut model.said_on,
+        changes.said_on.try_map(|date| {
+            if date > today {
+                Err(DomainError::invalid("input.saidOn", "must not be in the future"))
+            } else {
+                Ok(date)
+            }
+        })?,
+    );
+    patch(
+        &mut model.context,
+        validate::patch_text("input.context", changes.context, 2_000)?,
+    );
+    set_if(&mut model.status, changes.status);
+    Ok(())
+}
+
+/// Creates a quote (published unless a status is given).
+pub async fn create(
+    db: &DatabaseConnection,
+    changes: QuoteChanges,
+    submitted_by: Option<i64>,
+) -> DomainResult<quote::Model> {
+    validate::required("input.text", changes.text.as_ref())?;
+    validate::required("input.personId", changes.person_id)?;
+    validate::required("input.source", changes.source.as_ref())?;
+    let txn = db.begin().await?;
+    let now = super::now();
+    let mut model = quote::ActiveModel {
+        status: Set(QuoteStatus::Published),
+        submitted_by_id: Set(submitted_by),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply(&txn, &mut model, changes).await?;
+    let quote = model.insert(&txn).await?;
+    txn.commit().await?;
+    Ok(quote)
+}
+
+/// Changes the given fields of quote `id`.
+pub async fn update(db: &DatabaseConnection, id: i64, changes: QuoteChanges) -> DomainResult<quote::Model> {
+    let txn = db.begin().await?;
+    let mut model = quote::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound("quote"))?
+        .into_active_model();
+    apply(&txn, &mut model, changes).await?;
+    model.updated_at = Set(super::now());
+    let quote = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(quote)
+}
+
+/// Deletes quote `id`.
+pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+    let txn = db.begin().await?;
+    if quote::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
+        return Err(DomainError::NotFound("quote"));
+    }
+    txn.commit().await?;
+    Ok(())
+}

@@ -54,6 +54,13 @@ impl From<DomainError> for Error {
                 extensions.set("code", code::BAD_USER_INPUT);
                 extensions.set("field", field.as_str());
             }),
+            DomainError::Conflict {
+                field: Some(field),
+                message,
+            } => Error::new(message).extend_with(|_, extensions| {
+                extensions.set("code", code::CONFLICT);
+                extensions.set("field", field.as_str());
+            }),
             DomainError::RateLimited { retry_after } => Error::new(error.to_string()).extend_with(|_, extensions| {
                 extensions.set("code", code::RATE_LIMITED);
                 extensions.set("retryAfter", retry_after);
@@ -61,9 +68,9 @@ impl From<DomainError> for Error {
             other => {
                 let code = match &other {
                     DomainError::NotFound(_) => code::NOT_FOUND,
-                    DomainError::Conflict(_) => code::CONFLICT,
+                    DomainError::Conflict { .. } => code::CONFLICT,
                     DomainError::Forbidden => code::FORBIDDEN,
-                    DomainError::Unauthenticated => code::UNAUTHENTICATED,
+                    DomainError::Unauthenticated | DomainError::WrongCredentials => code::UNAUTHENTICATED,
                     DomainError::Unavailable => code::SERVICE_UNAVAILABLE,
                     DomainError::Internal(_) | DomainError::InvalidInput { .. } | DomainError::RateLimited { .. } => {
                         code::INTERNAL_SERVER_ERROR

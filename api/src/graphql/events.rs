@@ -1,11 +1,13 @@
 //! Events: the `Event` type, `event`/`events`, and their inputs.
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::event;
 
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
+use super::guards::RoleGuard;
+use super::inputs::{given, id_patch, patch};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::scalars::{DateTime, EventKind, OrderDirection, mirror_enum};
 use super::users::Rsvp;
@@ -184,5 +186,108 @@ impl EventQuery {
             None => events::sort(events::EventOrderField::StartsAt, domain::Direction::Asc),
         };
         connection::list::<event::Entity, _>(ctx, condition, sort, page, Event).await
+    }
+}
+
+/// A new event; a missing slug is made from the title.
+#[derive(InputObject)]
+pub struct CreateEventInput {
+    slug: Option<String>,
+    kind: EventKind,
+    title: String,
+    description: Option<String>,
+    /// The film it is about (global ID).
+    film_id: Option<ID>,
+    starts_at: DateTime,
+    /// After `startsAt`.
+    ends_at: Option<DateTime>,
+    /// An IANA time zone such as `America/Los_Angeles`.
+    time_zone: String,
+    venue: Option<String>,
+    city: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    country: Option<String>,
+    online_url: Option<String>,
+    hashtag: Option<String>,
+    /// Seats; null for no limit.
+    capacity: Option<i32>,
+}
+
+/// Changes to an event: only the fields given change; null clears an optional field.
+#[derive(InputObject)]
+pub struct UpdateEventInput {
+    slug: Option<String>,
+    kind: Option<EventKind>,
+    title: Option<String>,
+    description: MaybeUndefined<String>,
+    film_id: MaybeUndefined<ID>,
+    starts_at: Option<DateTime>,
+    ends_at: MaybeUndefined<DateTime>,
+    time_zone: Option<String>,
+    venue: MaybeUndefined<String>,
+    city: MaybeUndefined<String>,
+    country: MaybeUndefined<String>,
+    online_url: MaybeUndefined<String>,
+    hashtag: MaybeUndefined<String>,
+    capacity: MaybeUndefined<i32>,
+}
+
+/// Event mutations (admins).
+#[derive(Default)]
+pub struct EventMutation;
+
+#[Object]
+impl EventMutation {
+    /// Creates an event.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn create_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> GqlResult<Event> {
+        let changes = events::EventChanges {
+            slug: input.slug,
+            kind: Some(input.kind.into()),
+            title: Some(input.title),
+            description: given(input.description, |v| v),
+            film_id: id_patch(given(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
+            starts_at: Some(input.starts_at.0),
+            ends_at: given(input.ends_at, |instant| instant.0),
+            time_zone: Some(input.time_zone),
+            venue: given(input.venue, |v| v),
+            city: given(input.city, |v| v),
+            country: given(input.country, |v| v),
+            online_url: given(input.online_url, |v| v),
+            hashtag: given(input.hashtag, |v| v),
+            capacity: given(input.capacity, |v| v),
+        };
+        let viewer = loaders(ctx)?.viewer;
+        Ok(Event(events::create(db(ctx)?, changes, viewer.user_id).await?))
+    }
+
+    /// Changes the given fields of an event.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn update_event(&self, ctx: &Context<'_>, id: ID, input: UpdateEventInput) -> GqlResult<Event> {
+        let id = decode_as(&id, NodeType::Event, "id")?;
+        let changes = events::EventChanges {
+            slug: input.slug,
+            kind: input.kind.map(Into::into),
+            title: input.title,
+            description: patch(input.description, |v| v),
+            film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
+            starts_at: input.starts_at.map(|instant| instant.0),
+            ends_at: patch(input.ends_at, |instant| instant.0),
+            time_zone: input.time_zone,
+            venue: patch(input.venue, |v| v),
+            city: patch(input.city, |v| v),
+            country: patch(input.country, |v| v),
+            online_url: patch(input.online_url, |v| v),
+            hashtag: patch(input.hashtag, |v| v),
+            capacity: patch(input.capacity, |v| v),
+        };
+        Ok(Event(events::update(db(ctx)?, id, changes).await?))
+    }
+
+    /// Deletes an event with its RSVPs. Returns the deleted ID.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn delete_event(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
+        events::delete(db(ctx)?, decode_as(&id, NodeType::Event, "id")?).await?;
+        Ok(id)
     }
 }

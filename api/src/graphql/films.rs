@@ -1,11 +1,13 @@
 //! Films and credits: the `Film` and `Credit` types, `film`/`films`, and their inputs.
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::{credit, film};
 
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::events::Event;
+use super::guards::RoleGuard;
+use super::inputs::{given, id_patch, patch};
 use super::loaders;
 use super::node::{NodeType, decode_as, global_id};
 use super::people::Person;
@@ -13,7 +15,7 @@ use super::petitions::Petition;
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, mirror_enum};
 use super::{db, one_of};
-use crate::domain::{self, DomainError, films};
+use crate::domain::{self, DomainError, DomainResult, films};
 use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope};
 
 /// A film of the fandom, released or only hoped for.
@@ -253,5 +255,133 @@ impl FilmQuery {
             None => films::sort(films::FilmOrderField::Title, domain::Direction::Asc),
         };
         connection::list::<film::Entity, _>(ctx, condition, sort, page, Film).await
+    }
+}
+
+/// A new film; a missing slug is made from the title.
+#[derive(InputObject)]
+pub struct CreateFilmInput {
+    slug: Option<String>,
+    title: String,
+    tagline: Option<String>,
+    synopsis: Option<String>,
+    release_date: Option<Date>,
+    runtime_minutes: Option<i32>,
+    status: FilmStatus,
+    budget_usd: Option<Money>,
+    box_office_usd: Option<Money>,
+    distributor: Option<String>,
+    /// The film this one follows (global ID).
+    sequel_of_id: Option<ID>,
+}
+
+/// Changes to a film: only the fields given change; null clears an optional field.
+#[derive(InputObject)]
+pub struct UpdateFilmInput {
+    slug: Option<String>,
+    title: Option<String>,
+    tagline: MaybeUndefined<String>,
+    synopsis: MaybeUndefined<String>,
+    release_date: MaybeUndefined<Date>,
+    runtime_minutes: MaybeUndefined<i32>,
+    status: Option<FilmStatus>,
+    budget_usd: MaybeUndefined<Money>,
+    box_office_usd: MaybeUndefined<Money>,
+    distributor: MaybeUndefined<String>,
+    sequel_of_id: MaybeUndefined<ID>,
+}
+
+impl CreateFilmInput {
+    fn into_changes(self) -> DomainResult<films::FilmChanges> {
+        Ok(films::FilmChanges {
+            slug: self.slug,
+            title: Some(self.title),
+            tagline: given(self.tagline, |v| v),
+            synopsis: given(self.synopsis, |v| v),
+            release_date: given(self.release_date, |date| date.0),
+            runtime_minutes: given(self.runtime_minutes, |v| v),
+            status: Some(self.status.into()),
+            budget_usd: given(self.budget_usd, |usd| usd.0),
+            box_office_usd: given(self.box_office_usd, |usd| usd.0),
+            distributor: given(self.distributor, |v| v),
+            sequel_of_id: id_patch(given(self.sequel_of_id, |id| id), NodeType::Film, "input.sequelOfId")?,
+        })
+    }
+}
+
+impl UpdateFilmInput {
+    fn into_changes(self) -> DomainResult<films::FilmChanges> {
+        Ok(films::FilmChanges {
+            slug: self.slug,
+            title: self.title,
+            tagline: patch(self.tagline, |v| v),
+            synopsis: patch(self.synopsis, |v| v),
+            release_date: patch(self.release_date, |date| date.0),
+            runtime_minutes: patch(self.runtime_minutes, |v| v),
+            status: self.status.map(Into::into),
+            budget_usd: patch(self.budget_usd, |usd| usd.0),
+            box_office_usd: patch(self.box_office_usd, |usd| usd.0),
+            distributor: patch(self.distributor, |v| v),
+            sequel_of_id: id_patch(patch(self.sequel_of_id, |id| id), NodeType::Film, "input.sequelOfId")?,
+        })
+    }
+}
+
+/// A new credit.
+#[derive(InputObject)]
+pub struct AddCreditInput {
+    film_id: ID,
+    person_id: ID,
+    role: CreditRole,
+    /// The character played, for cast credits.
+    character: Option<String>,
+    billing_order: Option<i32>,
+}
+
+/// Film and credit mutations (admins).
+#[derive(Default)]
+pub struct FilmMutation;
+
+#[Object]
+impl FilmMutation {
+    /// Creates a film.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn create_film(&self, ctx: &Context<'_>, input: CreateFilmInput) -> GqlResult<Film> {
+        Ok(Film(films::create(db(ctx)?, input.into_changes()?).await?))
+    }
+
+    /// Changes the given fields of a film.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn update_film(&self, ctx: &Context<'_>, id: ID, input: UpdateFilmInput) -> GqlResult<Film> {
+        let id = decode_as(&id, NodeType::Film, "id")?;
+        Ok(Film(films::update(db(ctx)?, id, input.into_changes()?).await?))
+    }
+
+    /// Deletes a film with its credits; quotes, events, petitions and sequels about it stay,
+    /// unlinked. Returns the deleted ID.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn delete_film(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
+        films::delete(db(ctx)?, decode_as(&id, NodeType::Film, "id")?).await?;
+        Ok(id)
+    }
+
+    /// Credits a person on a film (one credit per film, person and role).
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn add_credit(&self, ctx: &Context<'_>, input: AddCreditInput) -> GqlResult<Credit> {
+        let credit = films::NewCredit {
+            film_id: decode_as(&input.film_id, NodeType::Film, "input.filmId")?,
+            person_id: decode_as(&input.person_id, NodeType::Person, "input.personId")?,
+            role: input.role.into(),
+            character: input.character,
+            billing_order: input.billing_order,
+        };
+        Ok(Credit(films::add_credit(db(ctx)?, credit).await?))
+    }
+
+    /// Removes a credit. Returns the removed ID.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn remove_credit(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
+        films::remove_credit(db(ctx)?, decode_as(&id, NodeType::Credit, "id")?).await?;
+        Ok(id)
     }
 }

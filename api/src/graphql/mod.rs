@@ -2,10 +2,13 @@
 //! call the domain, and wrap models in API types. Built once per process; per-request data is
 //! attached to each request by the HTTP layer.
 
+pub mod accounts;
 pub mod connection;
 pub mod errors;
 pub mod events;
 pub mod films;
+pub mod guards;
+pub mod inputs;
 pub mod node;
 pub mod people;
 pub mod petitions;
@@ -17,9 +20,10 @@ mod codes;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, MergedObject, Schema};
+use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
+use crate::auth::Auth;
 use crate::domain::DomainError;
 use crate::loaders::Loaders;
 
@@ -35,20 +39,32 @@ pub struct Query(
     users::UserQuery,
 );
 
-/// The fandb schema type.
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+/// Every mutation field, merged from the per-domain mutation structs.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    accounts::AccountMutation,
+    films::FilmMutation,
+    people::PersonMutation,
+    quotes::QuoteMutation,
+    events::EventMutation,
+    petitions::PetitionMutation,
+);
 
-/// Builds the schema; the database connection is shared by every request.
-pub fn build_schema(db: DatabaseConnection) -> AppSchema {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+/// The fandb schema type.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Builds the schema; the database connection and the auth keys are shared by every request.
+pub fn build_schema(db: DatabaseConnection, auth: Arc<Auth>) -> AppSchema {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(db)
+        .data(auth)
         .extension(codes::ErrorCodes)
         .finish()
 }
 
 /// The schema without a database, for printing the SDL.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .finish()
         .sdl()
 }

@@ -11,7 +11,7 @@ use super::films::{Credit, Film};
 use super::people::Person;
 use super::petitions::{Petition, Signature};
 use super::quotes::Quote;
-use super::users::{Rsvp, User};
+use super::users::{Audience, Rsvp, User};
 use super::{db, loaders};
 use crate::domain::{DomainError, DomainResult, events};
 
@@ -145,9 +145,11 @@ async fn resolve(ctx: &Context<'_>, id: &str, field: &str) -> GqlResult<Option<N
                 .map(|row| Node::Rsvp(Rsvp(row))),
             None => None,
         },
-        NodeType::User if loaders.viewer.user_id == Some(key) || loaders.viewer.is_admin() => {
-            loaders.users.load_one(key).await?.map(|row| Node::User(User(row)))
-        }
+        NodeType::User if loaders.viewer.user_id == Some(key) || loaders.viewer.is_admin() => loaders
+            .users
+            .load_one(key)
+            .await?
+            .map(|row| Node::User(User(row, Audience::Viewer))),
         NodeType::User => None,
     })
 }

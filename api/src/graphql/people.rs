@@ -1,11 +1,13 @@
 //! People: the `Person` type, `person`/`people`, and their inputs.
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::person;
 
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Credit;
+use super::guards::RoleGuard;
+use super::inputs::{given, patch};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, OrderDirection, mirror_enum};
@@ -141,5 +143,62 @@ impl PersonQuery {
             None => people::sort(people::PersonOrderField::Name, domain::Direction::Asc),
         };
         connection::list::<person::Entity, _>(ctx, condition, sort, page, Person).await
+    }
+}
+
+/// A new person; a missing slug is made from the name.
+#[derive(InputObject)]
+pub struct CreatePersonInput {
+    slug: Option<String>,
+    name: String,
+    bio: Option<String>,
+    birth_date: Option<Date>,
+}
+
+/// Changes to a person: only the fields given change; null clears an optional field.
+#[derive(InputObject)]
+pub struct UpdatePersonInput {
+    slug: Option<String>,
+    name: Option<String>,
+    bio: MaybeUndefined<String>,
+    birth_date: MaybeUndefined<Date>,
+}
+
+/// Person mutations (admins).
+#[derive(Default)]
+pub struct PersonMutation;
+
+#[Object]
+impl PersonMutation {
+    /// Creates a person.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn create_person(&self, ctx: &Context<'_>, input: CreatePersonInput) -> GqlResult<Person> {
+        let changes = people::PersonChanges {
+            slug: input.slug,
+            name: Some(input.name),
+            bio: given(input.bio, |v| v),
+            birth_date: given(input.birth_date, |date| date.0),
+        };
+        Ok(Person(people::create(db(ctx)?, changes).await?))
+    }
+
+    /// Changes the given fields of a person.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn update_person(&self, ctx: &Context<'_>, id: ID, input: UpdatePersonInput) -> GqlResult<Person> {
+        let id = decode_as(&id, NodeType::Person, "id")?;
+        let changes = people::PersonChanges {
+            slug: input.slug,
+            name: input.name,
+            bio: patch(input.bio, |v| v),
+            birth_date: patch(input.birth_date, |date| date.0),
+        };
+        Ok(Person(people::update(db(ctx)?, id, changes).await?))
+    }
+
+    /// Deletes a person with their credits and quotes. Returns the deleted ID.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn delete_person(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
+        people::delete(db(ctx)?, decode_as(&id, NodeType::Person, "id")?).await?;
+        Ok(id)
     }
 }

@@ -1,12 +1,14 @@
 //! Petitions and signatures: the `Petition` and `Signature` types, `petition`/`petitions`, and their
 //! inputs. Counts are public; a signer's details only if that signer chose so.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use entity::{petition, signature};
 
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
+use super::guards::RoleGuard;
+use super::inputs::{given, id_patch, patch};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
 use super::{db, loaders, one_of};
@@ -222,5 +224,81 @@ impl PetitionQuery {
             None => petitions::sort(petitions::PetitionOrderField::CreatedAt, domain::Direction::Desc),
         };
         connection::list::<petition::Entity, _>(ctx, condition, sort, page, Petition).await
+    }
+}
+
+/// A new petition (open unless a status is given); a missing slug is made from the title.
+#[derive(InputObject)]
+pub struct CreatePetitionInput {
+    slug: Option<String>,
+    title: String,
+    body: String,
+    /// Whom the petition asks.
+    target: String,
+    /// Signatures aimed for; more than 0.
+    goal: i64,
+    status: Option<PetitionStatus>,
+    /// The film it is about (global ID).
+    film_id: Option<ID>,
+    closes_at: Option<DateTime>,
+}
+
+/// Changes to a petition: only the fields given change; null clears an optional field.
+#[derive(InputObject)]
+pub struct UpdatePetitionInput {
+    slug: Option<String>,
+    title: Option<String>,
+    body: Option<String>,
+    target: Option<String>,
+    goal: Option<i64>,
+    status: Option<PetitionStatus>,
+    film_id: MaybeUndefined<ID>,
+    closes_at: MaybeUndefined<DateTime>,
+}
+
+/// Petition mutations (admins).
+#[derive(Default)]
+pub struct PetitionMutation;
+
+#[Object]
+impl PetitionMutation {
+    /// Creates a petition.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn create_petition(&self, ctx: &Context<'_>, input: CreatePetitionInput) -> GqlResult<Petition> {
+        let changes = petitions::PetitionChanges {
+            slug: input.slug,
+            title: Some(input.title),
+            body: Some(input.body),
+            target: Some(input.target),
+            goal: Some(input.goal),
+            status: input.status.map(Into::into),
+            film_id: id_patch(given(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
+            closes_at: given(input.closes_at, |instant| instant.0),
+        };
+        Ok(Petition(petitions::create(db(ctx)?, changes).await?))
+    }
+
+    /// Changes the given fields of a petition.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn update_petition(&self, ctx: &Context<'_>, id: ID, input: UpdatePetitionInput) -> GqlResult<Petition> {
+        let id = decode_as(&id, NodeType::Petition, "id")?;
+        let changes = petitions::PetitionChanges {
+            slug: input.slug,
+            title: input.title,
+            body: input.body,
+            target: input.target,
+            goal: input.goal,
+            status: input.status.map(Into::into),
+            film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
+            closes_at: patch(input.closes_at, |instant| instant.0),
+        };
+        Ok(Petition(petitions::update(db(ctx)?, id, changes).await?))
+    }
+
+    /// Deletes a petition with its signatures. Returns the deleted ID.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn delete_petition(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
+        petitions::delete(db(ctx)?, decode_as(&id, NodeType::Petition, "id")?).await?;
+        Ok(id)
     }
 }

@@ -1,16 +1,18 @@
 //! Quotes: the `Quote` type, `quote`/`quotes`, and their inputs. Visibility is the domain's
 //! (`quotes::visible_to`), applied on every path.
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::quote;
 
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
-use super::loaders;
+use super::guards::RoleGuard;
+use super::inputs::{given, id_patch, optional_id, patch};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::people::Person;
 use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
+use super::{db, loaders};
 use crate::domain::{self, DomainError, DomainResult, quotes};
 
 /// Something a person said, with where it was said.
@@ -134,5 +136,82 @@ impl QuoteQuery {
             None => quotes::sort(quotes::QuoteOrderField::CreatedAt, domain::Direction::Desc),
         };
         connection::list::<quote::Entity, _>(ctx, condition, sort, page, Quote).await
+    }
+}
+
+/// A new quote (published unless a status is given).
+#[derive(InputObject)]
+pub struct CreateQuoteInput {
+    text: String,
+    /// Who said it (global ID).
+    person_id: ID,
+    /// The film it is about (global ID).
+    film_id: Option<ID>,
+    /// Where it was said or published.
+    source: String,
+    source_url: Option<String>,
+    said_on: Option<Date>,
+    context: Option<String>,
+    status: Option<QuoteStatus>,
+}
+
+/// Changes to a quote: only the fields given change; null clears an optional field.
+#[derive(InputObject)]
+pub struct UpdateQuoteInput {
+    text: Option<String>,
+    person_id: Option<ID>,
+    film_id: MaybeUndefined<ID>,
+    source: Option<String>,
+    source_url: MaybeUndefined<String>,
+    said_on: MaybeUndefined<Date>,
+    context: MaybeUndefined<String>,
+    status: Option<QuoteStatus>,
+}
+
+/// Quote mutations (admins).
+#[derive(Default)]
+pub struct QuoteMutation;
+
+#[Object]
+impl QuoteMutation {
+    /// Creates a quote.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn create_quote(&self, ctx: &Context<'_>, input: CreateQuoteInput) -> GqlResult<Quote> {
+        let changes = quotes::QuoteChanges {
+            text: Some(input.text),
+            person_id: Some(decode_as(&input.person_id, NodeType::Person, "input.personId")?),
+            film_id: id_patch(given(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
+            source: Some(input.source),
+            source_url: given(input.source_url, |v| v),
+            said_on: given(input.said_on, |date| date.0),
+            context: given(input.context, |v| v),
+            status: input.status.map(Into::into),
+        };
+        let viewer = loaders(ctx)?.viewer;
+        Ok(Quote(quotes::create(db(ctx)?, changes, viewer.user_id).await?))
+    }
+
+    /// Changes the given fields of a quote.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn update_quote(&self, ctx: &Context<'_>, id: ID, input: UpdateQuoteInput) -> GqlResult<Quote> {
+        let id = decode_as(&id, NodeType::Quote, "id")?;
+        let changes = quotes::QuoteChanges {
+            text: input.text,
+            person_id: optional_id(input.person_id, NodeType::Person, "input.personId")?,
+            film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
+            source: input.source,
+            source_url: patch(input.source_url, |v| v),
+            said_on: patch(input.said_on, |date| date.0),
+            context: patch(input.context, |v| v),
+            status: input.status.map(Into::into),
+        };
+        Ok(Quote(quotes::update(db(ctx)?, id, changes).await?))
+    }
+
+    /// Deletes a quote. Returns the deleted ID.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn delete_quote(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
+        quotes::delete(db(ctx)?, decode_as(&id, NodeType::Quote, "id")?).await?;
+        Ok(id)
     }
 }

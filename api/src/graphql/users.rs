@@ -12,7 +12,15 @@ use crate::domain::DomainError;
 
 /// An account. `email` is shown only to the user itself and to admins.
 #[derive(Clone)]
-pub struct User(pub user::Model);
+pub struct User(pub user::Model, pub Audience);
+
+/// Who is looking at a `User`: the account's owner just signed in, or anyone else (the email is
+/// then shown only to the user itself and admins).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Owner,
+    Viewer,
+}
 
 #[Object]
 impl User {
@@ -26,7 +34,8 @@ impl User {
     /// The sign-in email; null unless you are this user or an admin.
     async fn email(&self, ctx: &Context<'_>) -> GqlResult<Option<&str>> {
         let viewer = loaders(ctx)?.viewer;
-        Ok((viewer.user_id == Some(self.0.id) || viewer.is_admin()).then_some(self.0.email.as_str()))
+        let visible = self.1 == Audience::Owner || viewer.user_id == Some(self.0.id) || viewer.is_admin();
+        Ok(visible.then_some(self.0.email.as_str()))
     }
     async fn role(&self) -> Role {
         self.0.role.into()
@@ -70,6 +79,10 @@ impl UserQuery {
         let Some(user_id) = loaders.viewer.user_id else {
             return Ok(None);
         };
-        Ok(loaders.users.load_one(user_id).await?.map(User))
+        Ok(loaders
+            .users
+            .load_one(user_id)
+            .await?
+            .map(|user| User(user, Audience::Owner)))
     }
 }

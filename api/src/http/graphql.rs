@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
-use crate::auth::Viewer;
+use crate::auth::{Viewer, authenticate};
+use crate::domain::DomainError;
 use crate::graphql::request_data;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -152,7 +153,7 @@ pub async fn post(state: web::Data<AppState>, request: HttpRequest, body: web::B
             );
         }
     };
-    execute(&state, graphql_request, media_type).await
+    execute(&state, &request, graphql_request, media_type).await
 }
 
 /// The parameters of `GET /graphql`.
@@ -218,7 +219,7 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> HttpRespon
     for (name, value) in extensions {
         graphql_request.extensions.insert(name, value);
     }
-    execute(&state, graphql_request, media_type).await
+    execute(&state, &request, graphql_request, media_type).await
 }
 
 /// Any other method on `/graphql`.
@@ -249,8 +250,69 @@ fn is_request_error(response: &Response) -> bool {
         && response.errors.iter().all(|error| error.path.is_empty())
 }
 
-async fn execute(state: &AppState, graphql_request: Request, media_type: MediaType) -> HttpResponse {
-    let viewer = Viewer::anonymous();
+/// The bearer token of a request: `None` without an `Authorization` header; an error for any
+/// other scheme or a malformed header.
+fn bearer(request: &HttpRequest) -> Result<Option<&str>, ()> {
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ())?.trim();
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(()),
+    }
+}
+
+/// 401 with a GraphQL error body: a token was presented and it does not hold.
+fn unauthenticated(media_type: MediaType, error: DomainError) -> HttpResponse {
+    let message = match error {
+        DomainError::Unauthenticated => "invalid or expired access token".to_owned(),
+        DomainError::Unavailable => return refuse_unavailable(media_type),
+        other => {
+            let masked = crate::graphql::errors::internal(&other.to_string());
+            return HttpResponse::InternalServerError()
+                .content_type(media_type.content_type())
+                .json(json!({ "errors": [{ "message": masked.message, "extensions": masked.extensions }] }));
+        }
+    };
+    HttpResponse::Unauthorized()
+        .insert_header((
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        ))
+        .content_type(media_type.content_type())
+        .json(json!({ "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }] }))
+}
+
+fn refuse_unavailable(media_type: MediaType) -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .content_type(media_type.content_type())
+        .json(json!({ "errors": [{ "message": "the service is unavailable, try again shortly", "extensions": { "code": "SERVICE_UNAVAILABLE" } }] }))
+}
+
+/// The viewer of a request, or the response refusing its credentials.
+async fn viewer_of(state: &AppState, request: &HttpRequest, media_type: MediaType) -> Result<Viewer, HttpResponse> {
+    match bearer(request) {
+        Ok(None) => Ok(Viewer::anonymous()),
+        Ok(Some(token)) => authenticate(&state.db, &state.auth, token)
+            .await
+            .map_err(|error| unauthenticated(media_type, error)),
+        Err(()) => Err(unauthenticated(media_type, DomainError::Unauthenticated)),
+    }
+}
+
+async fn execute(
+    state: &AppState,
+    request: &HttpRequest,
+    graphql_request: Request,
+    media_type: MediaType,
+) -> HttpResponse {
+    let viewer = match viewer_of(state, request, media_type).await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
     let graphql_request = graphql_request.data(request_data(&state.db, viewer));
     let response = state.schema.execute(graphql_request).await;
     let status = if media_type == MediaType::GraphqlResponseJson && is_request_error(&response) {

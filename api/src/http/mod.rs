@@ -7,6 +7,9 @@ pub mod health;
 use actix_web::web;
 use sea_orm::DatabaseConnection;
 
+use std::sync::Arc;
+
+use crate::auth::Auth;
 use crate::graphql::AppSchema;
 
 /// The largest request body accepted on `/graphql`.
@@ -17,6 +20,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub schema: AppSchema,
     pub db: DatabaseConnection,
+    pub auth: Arc<Auth>,
 }
 
 /// Registers every route.

@@ -6,14 +6,28 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use api::auth::Secret;
 use api::config::Settings;
 use api::startup::Application;
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
+/// The JWT secret of every test server, so tests can forge tokens with it and without it.
+pub const TEST_JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+
+/// A signed-in test user.
+pub struct SignedIn {
+    pub id: i64,
+    pub global_id: String,
+    pub email: String,
+    pub access_token: String,
+}
+
 /// A running server and what a test needs to talk to it and look behind it.
 pub struct TestApp {
     pub address: String,
+    /// The database the server runs on.
+    pub database_url: String,
     /// A connection to the same database, for fixtures.
     pub db: DatabaseConnection,
     statements: Arc<AtomicU64>,
@@ -56,6 +70,7 @@ impl TestApp {
         });
         let mut settings = Settings::new(database_url);
         settings.listen = "127.0.0.1:0".to_owned();
+        settings.jwt_secret = Secret::new(TEST_JWT_SECRET);
         settings.workers = Some(2);
         let application = Application::build_with_db(&settings, db.clone())
             .await
@@ -68,6 +83,7 @@ impl TestApp {
             .finish();
         Self {
             address,
+            database_url: database_url.to_owned(),
             db,
             statements,
             client,
@@ -126,6 +142,73 @@ impl TestApp {
             let json = response.json();
             assert_invariants(&json);
             json
+        }
+    }
+
+    /// POSTs a GraphQL operation with `Authorization: Bearer token` (none when `None`).
+    pub async fn graphql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = serde_json::to_vec(&json!({ "query": query, "variables": variables })).expect("JSON");
+        let authorization = token.map(|token| format!("Bearer {token}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(authorization) = &authorization {
+            headers.push(("authorization", authorization.as_str()));
+        }
+        let response = self.request("POST", "/graphql", &headers, Some(body)).await;
+        assert_eq!(
+            response.status, 200,
+            "POST /graphql answered {}: {}",
+            response.status, response.body
+        );
+        let json = response.json();
+        assert_invariants(&json);
+        json
+    }
+
+    /// The `data` of an operation as `token` that must succeed.
+    pub async fn data_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let response = self.graphql_as(Some(token), query, variables).await;
+        assert!(response.get("errors").is_none(), "unexpected errors: {response}");
+        response["data"].clone()
+    }
+
+    /// The first error of an operation as `token` that must fail.
+    pub async fn error_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let response = self.graphql_as(Some(token), query, variables).await;
+        let errors = response["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("expected errors: {response}"));
+        errors[0].clone()
+    }
+
+    /// Registers a new account through the API and gives it `role` behind the API's back.
+    pub async fn sign_in_as(&self, role: entity::enums::Role) -> SignedIn {
+        use sea_orm::{ActiveModelTrait, ActiveValue, EntityTrait};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let email = format!("user{}@example.com", COUNTER.fetch_add(1, Ordering::Relaxed));
+        let data = self
+            .data(
+                "mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }",
+                json!({ "input": { "email": email, "password": "correct horse battery", "displayName": format!("{role:?} user") } }),
+            )
+            .await;
+        let payload = &data["register"];
+        let global_id = payload["user"]["id"].as_str().expect("an id").to_owned();
+        let id = super::fixtures::raw_id(&global_id);
+        if role != entity::enums::Role::Fan {
+            let user = entity::user::Entity::find_by_id(id)
+                .one(&self.db)
+                .await
+                .expect("query")
+                .expect("the user");
+            let mut model: entity::user::ActiveModel = user.into();
+            model.role = ActiveValue::Set(role);
+            model.update(&self.db).await.expect("set the role");
+        }
+        SignedIn {
+            id,
+            global_id,
+            email,
+            access_token: payload["accessToken"].as_str().expect("a token").to_owned(),
         }
     }
 

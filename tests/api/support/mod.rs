@@ -4,7 +4,7 @@ pub mod app;
 pub mod backends;
 pub mod fixtures;
 
-pub use app::TestApp;
+pub use app::{TEST_JWT_SECRET, TestApp};
 pub use backends::Backend;
 
 /// Declares tests that run once on SQLite and once on PostgreSQL:

@@ -1,0 +1,102 @@
+//! Access tokens (JWT, HS256 pinned, 15 minutes, `iss` and `aud` checked) and refresh tokens (256
+//! random bits, stored only as a SHA-256 hash).
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use entity::enums::Role;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::Secret;
+use crate::domain::{DomainError, DomainResult};
+
+/// Who issues the tokens.
+pub const ISSUER: &str = "fandb";
+/// Whom the tokens are for.
+pub const AUDIENCE: &str = "fandb-api";
+/// How long an access token lives.
+pub const ACCESS_TTL: Duration = Duration::minutes(15);
+/// How long a refresh token lives.
+pub const REFRESH_TTL: Duration = Duration::days(30);
+/// The shortest JWT secret accepted, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The claims of an access token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+}
+
+/// The signing and verifying keys, and the one validation every token goes through.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenKeys {
+    /// Keys from the shared secret.
+    pub fn new(secret: &Secret) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Self {
+            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
+            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            validation,
+        }
+    }
+
+    /// A new access token for `user_id` and when it expires.
+    pub fn issue_access(&self, user_id: i64, role: Role, now: DateTime<Utc>) -> DomainResult<(String, DateTime<Utc>)> {
+        let expires_at = now + ACCESS_TTL;
+        let claims = Claims {
+            sub: user_id.to_string(),
+            role,
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|error| DomainError::Internal(format!("signing a token: {error}")))?;
+        Ok((token, expires_at))
+    }
+
+    /// The user id of a valid access token; anything else is `Unauthenticated`.
+    pub fn verify_access(&self, token: &str) -> DomainResult<i64> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| DomainError::Unauthenticated)?;
+        data.claims.sub.parse::<i64>().map_err(|_| DomainError::Unauthenticated)
+    }
+}
+
+/// A new refresh token: 256 random bits, URL-safe.
+pub fn new_refresh_token() -> String {
+    let mut bytes = [0_u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A new random id for a session (a family of rotated refresh tokens).
+pub fn new_family_id() -> String {
+    let mut bytes = [0_u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The stored form of a refresh token: its SHA-256, hex.
+pub fn hash_refresh_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}

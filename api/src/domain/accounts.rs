@@ -1,0 +1,282 @@
+//! Accounts and sessions: registration, login, refresh-token rotation with reuse detection,
+//! logout, password changes, roles.
+//!
+//! A session is a family of refresh tokens: each use rotates the token; presenting a rotated token
+//! again means it was stolen or replayed, and revokes the whole family.
+
+use chrono::{DateTime, Utc};
+use entity::enums::Role;
+use entity::{refresh_token, user};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QuerySelect, Set, TransactionTrait,
+};
+
+use super::{DomainError, DomainResult, validate};
+use crate::auth::password::check_strength;
+use crate::auth::tokens::{self, REFRESH_TTL};
+use crate::auth::{Auth, Viewer};
+
+/// A signed-in session as handed to the client.
+#[derive(Debug)]
+pub struct Session {
+    pub user: user::Model,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Trims and lower-cases an email and checks its shape.
+pub fn normalize_email(email: &str, field: &str) -> DomainResult<String> {
+    let email = email.trim().to_lowercase();
+    let well_formed = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !email.chars().any(char::is_whitespace)
+        });
+    if !well_formed {
+        return Err(DomainError::invalid(field, "must be an email address"));
+    }
+    Ok(email)
+}
+
+/// Starts a new session (a new refresh-token family) for `user`.
+async fn start_session<C: ConnectionTrait>(db: &C, auth: &Auth, user: user::Model) -> DomainResult<Session> {
+    issue(db, auth, user, tokens::new_family_id()).await
+}
+
+/// Issues an access token and a refresh token in `family` for `user`.
+async fn issue<C: ConnectionTrait>(db: &C, auth: &Auth, user: user::Model, family: String) -> DomainResult<Session> {
+    let now = super::now();
+    let refresh_token = tokens::new_refresh_token();
+    refresh_token::ActiveModel {
+        user_id: Set(user.id),
+        token_hash: Set(tokens::hash_refresh_token(&refresh_token)),
+        family_id: Set(family),
+        expires_at: Set(now + REFRESH_TTL),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let (access_token, expires_at) = auth.tokens.issue_access(user.id, user.role, now)?;
+    Ok(Session {
+        user,
+        access_token,
+        refresh_token,
+        expires_at,
+    })
+}
+
+/// What a new account is made of.
+#[derive(Debug)]
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+}
+
+/// Creates an account with `role` (no session).
+pub async fn create_user(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    registration: Registration,
+    role: Role,
+) -> DomainResult<user::Model> {
+    let email = normalize_email(&registration.email, "input.email")?;
+    let display_name = validate::text("input.displayName", &registration.display_name, 100)?;
+    check_strength(&registration.password, "input.password")?;
+    if user::Entity::find()
+        .filter(user::Column::Email.eq(&email))
+        .count(db)
+        .await?
+        > 0
+    {
+        return Err(DomainError::conflict(
+            "input.email",
+            "an account with this email already exists",
+        ));
+    }
+    let password_hash = auth.passwords.hash(&registration.password).await?;
+    let now = super::now();
+    let user = user::ActiveModel {
+        email: Set(email),
+        display_name: Set(display_name),
+        password_hash: Set(password_hash),
+        role: Set(role),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|error| match DomainError::from(error) {
+        DomainError::Conflict { .. } => {
+            DomainError::conflict("input.email", "an account with this email already exists")
+        }
+        other => other,
+    })?;
+    Ok(user)
+}
+
+/// Registers a fan and signs them in.
+pub async fn register(db: &DatabaseConnection, auth: &Auth, registration: Registration) -> DomainResult<Session> {
+    let user = create_user(db, auth, registration, Role::Fan).await?;
+    start_session(db, auth, user).await
+}
+
+/// Signs in with email and password. An unknown email costs the same time as a wrong password
+/// and gets the same error.
+pub async fn login(db: &DatabaseConnection, auth: &Auth, email: &str, password: &str) -> DomainResult<Session> {
+    let user = match normalize_email(email, "input.email") {
+        Ok(email) => {
+            user::Entity::find()
+                .filter(user::Column::Email.eq(email))
+                .one(db)
+                .await?
+        }
+        Err(_) => None,
+    };
+    let password_ok = auth
+        .passwords
+        .verify(password, user.as_ref().map(|user| user.password_hash.as_str()))
+        .await?;
+    match user {
+        Some(user) if password_ok => start_session(db, auth, user).await,
+        _ => Err(DomainError::WrongCredentials),
+    }
+}
+
+/// Revokes every live token of a session.
+async fn revoke_family<C: ConnectionTrait>(db: &C, family: &str) -> DomainResult<()> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
+        .filter(refresh_token::Column::FamilyId.eq(family))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Trades a refresh token for a new session token pair, rotating it. A token used twice revokes
+/// its whole session.
+pub async fn refresh(db: &DatabaseConnection, auth: &Auth, presented: &str) -> DomainResult<Session> {
+    let txn = db.begin().await?;
+    let hash = tokens::hash_refresh_token(presented);
+    let Some(stored) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash))
+        .one(&txn)
+        .await?
+    else {
+        return Err(DomainError::Unauthenticated);
+    };
+    let now = super::now();
+    if stored.revoked_at.is_some() || stored.expires_at <= now {
+        return Err(DomainError::Unauthenticated);
+    }
+    let rotated = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(stored.id))
+        .filter(refresh_token::Column::RotatedAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if rotated == 0 {
+        revoke_family(&txn, &stored.family_id).await?;
+        txn.commit().await?;
+        tracing::warn!(
+            user.id = stored.user_id,
+            "a rotated refresh token was reused: session revoked"
+        );
+        return Err(DomainError::Unauthenticated);
+    }
+    let Some(user) = user::Entity::find_by_id(stored.user_id).one(&txn).await? else {
+        return Err(DomainError::Unauthenticated);
+    };
+    let session = issue(&txn, auth, user, stored.family_id).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+/// Ends the session of a refresh token; `false` when the token is unknown or already ended.
+pub async fn logout(db: &DatabaseConnection, presented: &str) -> DomainResult<bool> {
+    let hash = tokens::hash_refresh_token(presented);
+    let Some(stored) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash))
+        .one(db)
+        .await?
+    else {
+        return Ok(false);
+    };
+    if stored.revoked_at.is_some() {
+        return Ok(false);
+    }
+    revoke_family(db, &stored.family_id).await?;
+    Ok(true)
+}
+
+/// Changes the viewer's password and ends every one of their sessions.
+pub async fn change_password(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    viewer: &Viewer,
+    current: &str,
+    new: &str,
+) -> DomainResult<()> {
+    let user_id = viewer.user_id.ok_or(DomainError::Unauthenticated)?;
+    let user = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(DomainError::Unauthenticated)?;
+    check_strength(new, "newPassword")?;
+    if !auth.passwords.verify(current, Some(&user.password_hash)).await? {
+        return Err(DomainError::invalid("currentPassword", "is not your current password"));
+    }
+    let password_hash = auth.passwords.hash(new).await?;
+    let txn = db.begin().await?;
+    let mut model = user.into_active_model();
+    model.password_hash = Set(password_hash);
+    model.updated_at = Set(super::now());
+    model.update(&txn).await?;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Gives user `user_id` a role; the last admin cannot be demoted.
+pub async fn set_role(db: &DatabaseConnection, user_id: i64, role: Role) -> DomainResult<user::Model> {
+    let txn = db.begin().await?;
+    // Lock the admins so two concurrent demotions cannot both pass the last-admin check.
+    let admins: Vec<i64> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Role.eq(Role::Admin))
+        .lock_exclusive()
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let user = user::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound("user"))?;
+    if user.role == Role::Admin && role != Role::Admin && admins.len() <= 1 {
+        return Err(DomainError::conflict("role", "the last admin cannot be demoted"));
+    }
+    let mut model = user.into_active_model();
+    model.role = Set(role);
+    model.updated_at = Set(super::now());
+    let user = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(user)
+}

@@ -1,0 +1,66 @@
+//! What every admin write shares: one transaction per change, slug uniqueness with a clear
+//! `CONFLICT`, existence checks for referenced rows, and applying optional-field patches.
+
+use sea_orm::{ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use super::validate::Patch;
+use super::{DomainError, DomainResult};
+
+/// Refuses `slug` when another row (not `except`) of the table holds it.
+pub async fn ensure_slug_free<E, C>(
+    db: &C,
+    slug_column: E::Column,
+    id_column: E::Column,
+    slug: &str,
+    except: Option<i64>,
+) -> DomainResult<()>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    let mut query = E::find().filter(slug_column.eq(slug));
+    if let Some(id) = except {
+        query = query.filter(id_column.ne(id));
+    }
+    if query.count(db).await? > 0 {
+        return Err(DomainError::conflict(
+            "input.slug",
+            format!("the slug `{slug}` is already taken"),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a reference to a row that does not exist.
+pub async fn ensure_exists<E, C>(db: &C, id_column: E::Column, id: i64, field: &str, what: &str) -> DomainResult<()>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    if E::find().filter(id_column.eq(id)).count(db).await? == 0 {
+        return Err(DomainError::invalid(field, format!("no {what} with this ID")));
+    }
+    Ok(())
+}
+
+/// Applies a patch to an optional column.
+pub fn patch<T>(column: &mut ActiveValue<Option<T>>, change: Patch<T>)
+where
+    T: Into<sea_orm::Value>,
+    Option<T>: Into<sea_orm::Value>,
+{
+    match change {
+        Patch::Keep => {}
+        Patch::Clear => *column = ActiveValue::Set(None),
+        Patch::Set(value) => *column = ActiveValue::Set(Some(value)),
+    }
+}
+
+/// Sets a required column when a new value is given.
+pub fn set_if<T: Into<sea_orm::Value>>(column: &mut ActiveValue<T>, value: Option<T>) {
+    if let Some(value) = value {
+        *column = ActiveValue::Set(value);
+    }
+}

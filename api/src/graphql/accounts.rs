@@ -1,0 +1,115 @@
+//! Accounts over GraphQL: `register`, `login`, `refreshSession`, `logout`, `changePassword`,
+//! `setUserRole`.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+
+use super::errors::GqlResult;
+use super::guards::RoleGuard;
+use super::node::{NodeType, decode_as};
+use super::scalars::{DateTime, Role};
+use super::users::{Audience, User};
+use super::{db, loaders};
+use crate::auth::Auth;
+use crate::domain::accounts::{self, Registration, Session};
+
+/// A signed-in session: send `accessToken` as `Authorization: Bearer …`; trade `refreshToken`
+/// for a new pair with `refreshSession` before `expiresAt`.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    access_token: String,
+    refresh_token: String,
+    /// When the access token expires.
+    expires_at: DateTime,
+    user: User,
+}
+
+impl From<Session> for AuthPayload {
+    fn from(session: Session) -> Self {
+        Self {
+            access_token: session.access_token,
+            refresh_token: session.refresh_token,
+            expires_at: DateTime(session.expires_at),
+            user: User(session.user, Audience::Owner),
+        }
+    }
+}
+
+/// A new account.
+#[derive(InputObject)]
+pub struct RegisterInput {
+    email: String,
+    /// 8 to 128 characters.
+    password: String,
+    /// The name shown beside public signatures.
+    display_name: String,
+}
+
+/// Credentials.
+#[derive(InputObject)]
+pub struct LoginInput {
+    email: String,
+    password: String,
+}
+
+fn auth<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<Auth>> {
+    ctx.data::<Arc<Auth>>()
+}
+
+/// The account mutations.
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates a fan account and signs it in.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
+        let registration = Registration {
+            email: input.email,
+            password: input.password,
+            display_name: input.display_name,
+        };
+        Ok(accounts::register(db(ctx)?, auth(ctx)?, registration).await?.into())
+    }
+
+    /// Signs in; a wrong email or password is `UNAUTHENTICATED` either way.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> GqlResult<AuthPayload> {
+        Ok(accounts::login(db(ctx)?, auth(ctx)?, &input.email, &input.password)
+            .await?
+            .into())
+    }
+
+    /// Trades a refresh token for a new pair; each refresh token works once.
+    async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> GqlResult<AuthPayload> {
+        Ok(accounts::refresh(db(ctx)?, auth(ctx)?, &refresh_token).await?.into())
+    }
+
+    /// Ends the session of a refresh token; false when it was not live.
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> GqlResult<bool> {
+        Ok(accounts::logout(db(ctx)?, &refresh_token).await?)
+    }
+
+    /// Changes your password and ends all your sessions.
+    #[graphql(guard = "RoleGuard::fan()")]
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> GqlResult<bool> {
+        let viewer = loaders(ctx)?.viewer;
+        accounts::change_password(db(ctx)?, auth(ctx)?, &viewer, &current_password, &new_password).await?;
+        Ok(true)
+    }
+
+    /// Gives a user a role (admins only; the last admin cannot be demoted).
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn set_user_role(&self, ctx: &Context<'_>, user_id: ID, role: Role) -> GqlResult<User> {
+        let user_id = decode_as(&user_id, NodeType::User, "userId")?;
+        Ok(User(
+            accounts::set_role(db(ctx)?, user_id, role.into()).await?,
+            Audience::Viewer,
+        ))
+    }
+}

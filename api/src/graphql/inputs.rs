@@ -1,0 +1,34 @@
+//! Turning GraphQL input values into domain changes: absent, null and set fields, and IDs.
+
+use async_graphql::{ID, MaybeUndefined};
+
+use super::node::{NodeType, decode_as};
+use crate::domain::DomainResult;
+use crate::domain::validate::Patch;
+
+/// A create's optional field: given or not.
+pub fn given<T, U>(value: Option<T>, map: impl FnOnce(T) -> U) -> Patch<U> {
+    match value {
+        Some(value) => Patch::Set(map(value)),
+        None => Patch::Keep,
+    }
+}
+
+/// An update's optional field: absent keeps, null clears, a value sets.
+pub fn patch<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> U) -> Patch<U> {
+    match value {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(value) => Patch::Set(map(value)),
+    }
+}
+
+/// Decodes the global ID inside a patch.
+pub fn id_patch(value: Patch<ID>, expected: NodeType, field: &str) -> DomainResult<Patch<i64>> {
+    value.try_map(|id| decode_as(&id, expected, field))
+}
+
+/// Decodes an optional global ID.
+pub fn optional_id(value: Option<ID>, expected: NodeType, field: &str) -> DomainResult<Option<i64>> {
+    value.map(|id| decode_as(&id, expected, field)).transpose()
+}

@@ -1,0 +1,164 @@
+//! The permission matrix: every mutation of the built schema, against anonymous, fan, moderator
+//! and admin. A new mutation without an entry here fails the suite, and so does one whose guard
+//! does not match its entry.
+
+use std::collections::HashMap;
+
+use entity::enums::Role;
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+
+/// Who may call a mutation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Needs {
+    Anyone,
+    Fan,
+    Moderator,
+    Admin,
+}
+
+fn expected() -> HashMap<&'static str, Needs> {
+    use Needs::*;
+    HashMap::from([
+        ("register", Anyone),
+        ("login", Anyone),
+        ("refreshSession", Anyone),
+        ("logout", Anyone),
+        ("changePassword", Fan),
+        ("setUserRole", Admin),
+        ("createFilm", Admin),
+        ("updateFilm", Admin),
+        ("deleteFilm", Admin),
+        ("addCredit", Admin),
+        ("removeCredit", Admin),
+        ("createPerson", Admin),
+        ("updatePerson", Admin),
+        ("deletePerson", Admin),
+        ("createQuote", Admin),
+        ("updateQuote", Admin),
+        ("deleteQuote", Admin),
+        ("createEvent", Admin),
+        ("updateEvent", Admin),
+        ("deleteEvent", Admin),
+        ("createPetition", Admin),
+        ("updatePetition", Admin),
+        ("deletePetition", Admin),
+    ])
+}
+
+const INTROSPECTION: &str = r#"{ __schema { mutationType { fields { name args { name type { ...Ref } } type { ...Ref } } }
+  types { name kind enumValues { name } inputFields { name type { ...Ref } } } } }
+  fragment Ref on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }"#;
+
+/// A literal of `type_ref` good enough to pass GraphQL validation (not the domain's rules).
+fn literal(type_ref: &Value, types: &HashMap<String, Value>) -> String {
+    match type_ref["kind"].as_str().unwrap() {
+        "NON_NULL" => literal(&type_ref["ofType"], types),
+        "LIST" => "[]".to_owned(),
+        "ENUM" => types[type_ref["name"].as_str().unwrap()]["enumValues"][0]["name"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        "INPUT_OBJECT" => {
+            let input = &types[type_ref["name"].as_str().unwrap()];
+            let fields: Vec<String> = input["inputFields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|field| field["type"]["kind"] == "NON_NULL")
+                .map(|field| {
+                    format!(
+                        "{}: {}",
+                        field["name"].as_str().unwrap(),
+                        literal(&field["type"], types)
+                    )
+                })
+                .collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
+        _ => match type_ref["name"].as_str().unwrap() {
+            "Int" | "Money" => "1".to_owned(),
+            "Float" => "1.5".to_owned(),
+            "Boolean" => "true".to_owned(),
+            "Date" => "\"2020-01-01\"".to_owned(),
+            "DateTime" => "\"2020-01-01T00:00:00Z\"".to_owned(),
+            // A well-formed global ID of a row that does not exist.
+            "ID" => "\"RmlsbTo5OTk5OTk5\"".to_owned(),
+            _ => "\"x\"".to_owned(),
+        },
+    }
+}
+
+fn returns_object(type_ref: &Value) -> bool {
+    match type_ref["kind"].as_str().unwrap() {
+        "NON_NULL" | "LIST" => returns_object(&type_ref["ofType"]),
+        kind => kind == "OBJECT" || kind == "INTERFACE" || kind == "UNION",
+    }
+}
+
+async fn code_of(app: &TestApp, token: Option<&str>, operation: &str) -> String {
+    let response = app.graphql_as(token, operation, json!({})).await;
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("OK")
+        .to_owned()
+}
+
+db_tests! {
+    async fn every_mutation_is_guarded_as_declared(app) {
+        let schema = app.data(INTROSPECTION, json!({})).await;
+        let types: HashMap<String, Value> = schema["__schema"]["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["name"].as_str().unwrap().to_owned(), t.clone()))
+            .collect();
+        let mutations = schema["__schema"]["mutationType"]["fields"].as_array().unwrap().clone();
+        let expected = expected();
+        let names: Vec<&str> = mutations.iter().map(|m| m["name"].as_str().unwrap()).collect();
+        for name in &names {
+            assert!(expected.contains_key(name), "mutation `{name}` has no entry in the permission matrix");
+        }
+        assert_eq!(names.len(), expected.len(), "the matrix names mutations the schema lacks");
+
+        let fan = app.sign_in_as(Role::Fan).await;
+        let moderator = app.sign_in_as(Role::Moderator).await;
+        let admin = app.sign_in_as(Role::Admin).await;
+        let viewers = [
+            (Needs::Anyone, None),
+            (Needs::Fan, Some(fan.access_token.as_str())),
+            (Needs::Moderator, Some(moderator.access_token.as_str())),
+            (Needs::Admin, Some(admin.access_token.as_str())),
+        ];
+        for mutation in &mutations {
+            let name = mutation["name"].as_str().unwrap();
+            let args: Vec<String> = mutation["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|arg| format!("{}: {}", arg["name"].as_str().unwrap(), literal(&arg["type"], &types)))
+                .collect();
+            let arguments = if args.is_empty() { String::new() } else { format!("({})", args.join(", ")) };
+            let selection = if returns_object(&mutation["type"]) { " { __typename }" } else { "" };
+            let operation = format!("mutation {{ {name}{arguments}{selection} }}");
+            let needs = expected[name];
+            let mut public_codes = Vec::new();
+            for (level, token) in viewers {
+                let code = code_of(&app, token, &operation).await;
+                if needs == Needs::Anyone {
+                    public_codes.push(code);
+                } else if level < needs {
+                    let refusal = if token.is_none() { "UNAUTHENTICATED" } else { "FORBIDDEN" };
+                    assert_eq!(code, refusal, "{operation} as {level:?}");
+                } else {
+                    assert!(code != "UNAUTHENTICATED" && code != "FORBIDDEN", "{operation} as {level:?} was refused: {code}");
+                }
+            }
+            if needs == Needs::Anyone {
+                assert!(public_codes.iter().all(|code| code == &public_codes[0]), "{operation} depends on the viewer: {public_codes:?}");
+                assert!(public_codes[0] != "FORBIDDEN", "{operation}");
+            }
+        }
+    }
+}

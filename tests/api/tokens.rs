@@ -1,0 +1,83 @@
+//! JWT attacks: every forged, expired, truncated or foreign token is refused with
+//! `UNAUTHENTICATED`, and none is treated as anonymous.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::support::{TEST_JWT_SECRET, TestApp};
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn claims(sub: i64) -> Value {
+    json!({ "sub": sub.to_string(), "role": "ADMIN", "iat": now(), "exp": now() + 600, "iss": "fandb", "aud": "fandb-api" })
+}
+
+fn sign(claims: &Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+async fn me_with(app: &TestApp, authorization: &str) -> (u16, Value) {
+    let response = app
+        .request(
+            "POST",
+            "/graphql",
+            &[("content-type", "application/json"), ("authorization", authorization)],
+            Some(json!({ "query": "{ me { id role } }" }).to_string().into_bytes()),
+        )
+        .await;
+    (response.status, response.json())
+}
+
+db_tests! {
+    async fn forged_expired_and_foreign_tokens_are_refused(app) {
+        let admin = app.sign_in_as(entity::enums::Role::Admin).await;
+        // The control: a token signed with the right key and claims works.
+        let (status, body) = me_with(&app, &format!("Bearer {}", sign(&claims(admin.id), TEST_JWT_SECRET))).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["me"]["role"], "ADMIN");
+
+        let header_none = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(claims(admin.id).to_string());
+        let mut expired = claims(admin.id);
+        expired["iat"] = json!(now() - 7200);
+        expired["exp"] = json!(now() - 3600);
+        let mut wrong_audience = claims(admin.id);
+        wrong_audience["aud"] = json!("someone-else");
+        let mut wrong_issuer = claims(admin.id);
+        wrong_issuer["iss"] = json!("evil");
+        let mut no_expiry = claims(admin.id);
+        no_expiry.as_object_mut().unwrap().remove("exp");
+        let valid = sign(&claims(admin.id), TEST_JWT_SECRET);
+
+        let attacks = [
+            ("alg none", format!("Bearer {header_none}.{payload}.")),
+            ("another key", format!("Bearer {}", sign(&claims(admin.id), "another-secret-that-is-long-enough-0123456789"))),
+            ("expired", format!("Bearer {}", sign(&expired, TEST_JWT_SECRET))),
+            ("wrong aud", format!("Bearer {}", sign(&wrong_audience, TEST_JWT_SECRET))),
+            ("wrong iss", format!("Bearer {}", sign(&wrong_issuer, TEST_JWT_SECRET))),
+            ("no exp", format!("Bearer {}", sign(&no_expiry, TEST_JWT_SECRET))),
+            ("truncated", format!("Bearer {}", &valid[..valid.len() - 6])),
+            ("garbage", "Bearer not.a.jwt".to_owned()),
+            ("wrong scheme", format!("Basic {valid}")),
+            ("empty bearer", "Bearer ".to_owned()),
+        ];
+        for (name, authorization) in attacks {
+            let (status, body) = me_with(&app, &authorization).await;
+            assert_eq!(status, 401, "{name}: {body}");
+            assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{name}");
+            assert!(body.get("data").is_none(), "{name}: nothing may run as anonymous: {body}");
+        }
+    }
+}
