@@ -28,13 +28,7 @@ pub struct Cli {
     #[arg(long, env = "FANDB_LISTEN", default_value = "127.0.0.1:8000", global = true)]
     listen: String,
     /// development or production.
-    #[arg(
-        long = "env",
-        env = "FANDB_ENV",
-        value_enum,
-        default_value = "development",
-        global = true
-    )]
+    #[arg(long = "env", env = "FANDB_ENV", value_enum, default_value = "development", global = true)]
     environment: Environment,
     /// The key access tokens are signed with (at least 32 bytes); generated in development.
     #[arg(long, env = "FANDB_JWT_SECRET", global = true, hide_env_values = true)]
@@ -102,11 +96,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             settings.seed_when_empty = !no_seed;
             settings.jwt_secret = resolve_jwt_secret(cli.jwt_secret, settings.environment, &settings.database_url)?;
             let application = Application::build(&settings).await?;
-            let host = settings
-                .listen
-                .rsplit_once(':')
-                .map(|(host, _)| host)
-                .unwrap_or("127.0.0.1");
+            let host = settings.listen.rsplit_once(':').map(|(host, _)| host).unwrap_or("127.0.0.1");
             tracing::info!("fandb serving GraphQL at http://{host}:{}/graphql", application.port());
             tracing::info!("GraphiQL: open http://{host}:{}/graphiql", application.port());
             application.run_until_stopped().await?;
@@ -124,9 +114,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let data = seed::DataSet::parse(&json).map_err(|error| CliError::Data(describe(&error)))?;
             let connection = db::connect(&settings.database_url).await?;
             db::migrate(&connection).await?;
-            let report = seed::load(&connection, &data)
-                .await
-                .map_err(|error| CliError::Data(describe(&error)))?;
+            let report = seed::load(&connection, &data).await.map_err(|error| CliError::Data(describe(&error)))?;
             tracing::info!(records = report.inserted, "data set loaded");
         }
         Command::CreateAdmin { email, display_name } => {
@@ -144,11 +132,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let connection = db::connect(&settings.database_url).await?;
             db::migrate(&connection).await?;
             let auth = crate::auth::Auth::new(&settings.jwt_secret);
-            let registration = accounts::Registration {
-                email,
-                password,
-                display_name,
-            };
+            let registration = accounts::Registration { email, password, display_name };
             let admin = accounts::create_user(&connection, &auth, registration, Role::Admin)
                 .await
                 .map_err(|error| CliError::Data(describe(&error)))?;

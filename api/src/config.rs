@@ -87,10 +87,7 @@ pub fn resolve_jwt_secret(
         return Err(ConfigError::MissingSecret);
     }
     let path = secret_file(database_url);
-    let failed = |source| ConfigError::SecretFile {
-        path: path.clone(),
-        source,
-    };
+    let failed = |source| ConfigError::SecretFile { path: path.clone(), source };
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let existing = existing.trim().to_owned();
         if existing.len() >= MIN_SECRET_BYTES {
@@ -109,9 +106,7 @@ fn secret_file(database_url: &str) -> PathBuf {
         .or_else(|| database_url.strip_prefix("sqlite:"))
         .map(|rest| rest.split('?').next().unwrap_or_default())
         .filter(|path| !path.is_empty() && *path != ":memory:");
-    let directory = sqlite_path
-        .and_then(|path| Path::new(path).parent())
-        .filter(|dir| !dir.as_os_str().is_empty());
+    let directory = sqlite_path.and_then(|path| Path::new(path).parent()).filter(|dir| !dir.as_os_str().is_empty());
     directory.unwrap_or(Path::new(".")).join(".fandb-jwt-secret")
 }
 

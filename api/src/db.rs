@@ -16,16 +16,13 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .connect_timeout(Duration::from_secs(5))
         .idle_timeout(Duration::from_secs(300));
     if url.starts_with("sqlite:") {
-        options
-            .max_connections(8)
-            .min_connections(1)
-            .map_sqlx_sqlite_opts(|sqlite| {
-                sqlite
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(5))
-                    .foreign_keys(true)
-            });
+        options.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|sqlite| {
+            sqlite
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
     } else {
         options.max_connections(16).min_connections(1);
     }

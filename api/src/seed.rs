@@ -140,10 +140,7 @@ pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedR
 
     let mut people = HashMap::new();
     for record in &data.people {
-        let existing = person::Entity::find()
-            .filter(person::Column::Slug.eq(&record.slug))
-            .one(&txn)
-            .await?;
+        let existing = person::Entity::find().filter(person::Column::Slug.eq(&record.slug)).one(&txn).await?;
         let id = match existing {
             Some(row) => row.id,
             None => {
@@ -171,10 +168,7 @@ pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedR
             Some(slug) => Some(lookup(&films, slug, format!("films[{index}].sequelOf"))?),
             None => None,
         };
-        let existing = film::Entity::find()
-            .filter(film::Column::Slug.eq(&record.slug))
-            .one(&txn)
-            .await?;
+        let existing = film::Entity::find().filter(film::Column::Slug.eq(&record.slug)).one(&txn).await?;
         let id = match existing {
             Some(row) => row.id,
             None => {
@@ -202,11 +196,7 @@ pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedR
         };
         films.insert(record.slug.as_str(), id);
         for (credit_index, record) in record.credits.iter().enumerate() {
-            let person_id = lookup(
-                &people,
-                &record.person,
-                format!("films[{index}].credits[{credit_index}].person"),
-            )?;
+            let person_id = lookup(&people, &record.person, format!("films[{index}].credits[{credit_index}].person"))?;
             let exists = credit::Entity::find()
                 .filter(credit::Column::FilmId.eq(id))
                 .filter(credit::Column::PersonId.eq(person_id))

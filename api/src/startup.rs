@@ -7,12 +7,17 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use sea_orm::{DatabaseConnection, DbErr};
 
+use std::sync::Arc;
+
+use sea_orm::DatabaseBackend;
+
 use crate::auth::Auth;
 use crate::config::Settings;
 use crate::domain::DomainError;
+use crate::domain::notify::Notifier;
 use crate::graphql::build_schema;
 use crate::http::{AppState, configure};
-use crate::{db, seed};
+use crate::{db, listen, seed};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -47,11 +52,11 @@ impl Application {
             tracing::info!(records = report.inserted, "empty database: loaded the Alita data set");
         }
         let auth = Auth::new(&settings.jwt_secret);
-        let state = AppState {
-            schema: build_schema(db.clone(), auth.clone()),
-            db,
-            auth,
-        };
+        let notifier = Arc::new(Notifier::new(&db));
+        if db.get_database_backend() == DatabaseBackend::Postgres {
+            listen::start(&settings.database_url, notifier.clone()).await?;
+        }
+        let state = AppState { schema: build_schema(db.clone(), auth.clone(), notifier), db, auth };
         let listener = TcpListener::bind(&settings.listen)?;
         let port = listener.local_addr()?.port();
         let mut server =
@@ -61,10 +66,7 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
-        Ok(Self {
-            port,
-            server: server.run(),
-        })
+        Ok(Self { port, server: server.run() })
     }
 
     /// The port the server listens on.

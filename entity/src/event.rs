@@ -26,6 +26,10 @@ pub struct Model {
     pub hashtag: Option<String>,
     pub capacity: Option<i32>,
     pub created_by_id: Option<i64>,
+    /// Maintained count of RSVPs going.
+    pub going_count: i64,
+    /// Grows with every change of the count; orders live notices.
+    pub count_version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -29,12 +29,7 @@ pub struct Model {
 /// Foreign keys of `films`.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(
-        belongs_to = "Entity",
-        from = "Column::SequelOfId",
-        to = "Column::Id",
-        on_delete = "SetNull"
-    )]
+    #[sea_orm(belongs_to = "Entity", from = "Column::SequelOfId", to = "Column::Id", on_delete = "SetNull")]
     SequelOf,
 }
 

@@ -19,6 +19,10 @@ pub struct Model {
     pub status: PetitionStatus,
     pub film_id: Option<i64>,
     pub closes_at: Option<DateTimeUtc>,
+    /// Maintained count of signatures.
+    pub signature_count: i64,
+    /// Grows with every change of the count; orders live notices.
+    pub count_version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -187,10 +187,7 @@ fn fk(
 /// A plain or unique index named after its table and columns.
 fn index(table: &str, columns: &[&'static str], unique: bool) -> IndexCreateStatement {
     let mut statement = Index::create();
-    statement
-        .name(format!("idx_{}_{}", table, columns.join("_")))
-        .table(Alias::new(table))
-        .if_not_exists();
+    statement.name(format!("idx_{}_{}", table, columns.join("_"))).table(Alias::new(table)).if_not_exists();
     for column in columns {
         statement.col(Alias::new(*column));
     }
@@ -200,13 +197,7 @@ fn index(table: &str, columns: &[&'static str], unique: bool) -> IndexCreateStat
     statement.take()
 }
 
-const FILM_STATUSES: &[&str] = &[
-    "RELEASED",
-    "IN_PRODUCTION",
-    "IN_DEVELOPMENT",
-    "ANNOUNCED",
-    "REQUESTED_BY_FANS",
-];
+const FILM_STATUSES: &[&str] = &["RELEASED", "IN_PRODUCTION", "IN_DEVELOPMENT", "ANNOUNCED", "REQUESTED_BY_FANS"];
 const CREDIT_ROLES: &[&str] = &["DIRECTOR", "PRODUCER", "WRITER", "CAST", "CREW", "VISUAL_EFFECTS"];
 const QUOTE_STATUSES: &[&str] = &["PENDING", "PUBLISHED", "REJECTED"];
 const EVENT_KINDS: &[&str] = &["SCREENING", "HASHTAG_CAMPAIGN", "WATCH_PARTY", "PANEL", "MEETUP"];
@@ -275,21 +266,9 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(Films::CreatedAt))
                     .col(timestamp_with_time_zone(Films::UpdatedAt))
                     .check(one_of(Films::Status, FILM_STATUSES))
-                    .check(
-                        Expr::col(Films::RuntimeMinutes)
-                            .is_null()
-                            .or(Expr::col(Films::RuntimeMinutes).gt(0)),
-                    )
-                    .check(
-                        Expr::col(Films::BudgetUsd)
-                            .is_null()
-                            .or(Expr::col(Films::BudgetUsd).gte(0)),
-                    )
-                    .check(
-                        Expr::col(Films::BoxOfficeUsd)
-                            .is_null()
-                            .or(Expr::col(Films::BoxOfficeUsd).gte(0)),
-                    )
+                    .check(Expr::col(Films::RuntimeMinutes).is_null().or(Expr::col(Films::RuntimeMinutes).gt(0)))
+                    .check(Expr::col(Films::BudgetUsd).is_null().or(Expr::col(Films::BudgetUsd).gte(0)))
+                    .check(Expr::col(Films::BoxOfficeUsd).is_null().or(Expr::col(Films::BoxOfficeUsd).gte(0)))
                     .check(
                         Expr::col(Films::SequelOfId)
                             .is_null()
@@ -333,11 +312,7 @@ impl MigrationTrait for Migration {
                     .col(integer_null(Credits::BillingOrder))
                     .col(timestamp_with_time_zone(Credits::CreatedAt))
                     .check(one_of(Credits::Role, CREDIT_ROLES))
-                    .check(
-                        Expr::col(Credits::BillingOrder)
-                            .is_null()
-                            .or(Expr::col(Credits::BillingOrder).gte(0)),
-                    )
+                    .check(Expr::col(Credits::BillingOrder).is_null().or(Expr::col(Credits::BillingOrder).gte(0)))
                     .foreign_key(&mut fk(
                         Credits::Table,
                         Credits::FilmId,
@@ -421,11 +396,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(Events::CreatedAt))
                     .col(timestamp_with_time_zone(Events::UpdatedAt))
                     .check(one_of(Events::Kind, EVENT_KINDS))
-                    .check(
-                        Expr::col(Events::Capacity)
-                            .is_null()
-                            .or(Expr::col(Events::Capacity).gte(0)),
-                    )
+                    .check(Expr::col(Events::Capacity).is_null().or(Expr::col(Events::Capacity).gte(0)))
                     .check(
                         Expr::col(Events::EndsAt)
                             .is_null()

@@ -12,11 +12,8 @@ const CREATE_FILM: &str =
     r#"mutation { createFilm(input: { title: "Alita: Battle Angel III", status: ANNOUNCED }) { slug } }"#;
 
 async fn register(app: &TestApp, email: &str, password: &str) -> Value {
-    app.graphql(
-        REGISTER,
-        json!({ "input": { "email": email, "password": password, "displayName": "Iron City Fan" } }),
-    )
-    .await
+    app.graphql(REGISTER, json!({ "input": { "email": email, "password": password, "displayName": "Iron City Fan" } }))
+        .await
 }
 
 async fn refresh(app: &TestApp, token: &str) -> Value {

@@ -5,12 +5,7 @@ use serde_json::json;
 use crate::support::fixtures;
 
 fn slugs(data: &serde_json::Value) -> Vec<String> {
-    data["events"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["slug"].as_str().unwrap().to_owned())
-        .collect()
+    data["events"]["nodes"].as_array().unwrap().iter().map(|n| n["slug"].as_str().unwrap().to_owned()).collect()
 }
 
 db_tests! {

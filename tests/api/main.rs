@@ -2,12 +2,7 @@
 //! fresh database and talks to it over HTTP. Database tests run on SQLite and, when
 //! `FANDB_TEST_POSTGRES_URL` is set (always in CI), on PostgreSQL.
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "a failing test should fail loudly"
-)]
+#![expect(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a failing test should fail loudly")]
 
 #[macro_use]
 mod support;

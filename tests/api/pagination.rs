@@ -41,18 +41,11 @@ struct Walk {
 
 async fn page(app: &TestApp, list: &List, variables: Value) -> Value {
     let data = app.data(&list.query(), variables).await;
-    data.pointer(list.pointer)
-        .unwrap_or_else(|| panic!("{} in {data}", list.pointer))
-        .clone()
+    data.pointer(list.pointer).unwrap_or_else(|| panic!("{} in {data}", list.pointer)).clone()
 }
 
 fn ids_of(connection: &Value) -> Vec<String> {
-    connection["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|edge| edge["node"]["id"].as_str().unwrap().to_owned())
-        .collect()
+    connection["edges"].as_array().unwrap().iter().map(|edge| edge["node"]["id"].as_str().unwrap().to_owned()).collect()
 }
 
 async fn forward(app: &TestApp, list: &List, size: i64) -> Walk {
@@ -92,29 +85,17 @@ async fn backward(app: &TestApp, list: &List, size: i64) -> Walk {
             break;
         }
         before = Some(info["startCursor"].as_str().unwrap().to_owned());
-        assert!(
-            pages.iter().map(Vec::len).sum::<usize>() as u64 <= total,
-            "{}: more rows than totalCount",
-            list.open
-        );
+        assert!(pages.iter().map(Vec::len).sum::<usize>() as u64 <= total, "{}: more rows than totalCount", list.open);
     }
     pages.reverse();
-    Walk {
-        ids: pages.into_iter().flatten().collect(),
-        total,
-    }
+    Walk { ids: pages.into_iter().flatten().collect(), total }
 }
 
 /// Every way through `list` sees the same rows once each, as many as `totalCount`.
 async fn assert_walks_agree(app: &TestApp, list: &List, expected_total: u64) {
     let one_at_a_time = forward(app, list, 1).await;
     assert_eq!(one_at_a_time.total, expected_total, "{}", list.open);
-    assert_eq!(
-        one_at_a_time.ids.len() as u64,
-        expected_total,
-        "{}: forward one at a time",
-        list.open
-    );
+    assert_eq!(one_at_a_time.ids.len() as u64, expected_total, "{}: forward one at a time", list.open);
     let unique: HashSet<&String> = one_at_a_time.ids.iter().collect();
     assert_eq!(unique.len(), one_at_a_time.ids.len(), "{}: a row repeated", list.open);
     for (name, walk) in [
@@ -125,11 +106,7 @@ async fn assert_walks_agree(app: &TestApp, list: &List, expected_total: u64) {
         ("backward by 7", backward(app, list, 7).await),
     ] {
         assert_eq!(walk.total, expected_total, "{}: {name}", list.open);
-        assert_eq!(
-            walk.ids, one_at_a_time.ids,
-            "{}: {name} differs from forward one at a time",
-            list.open
-        );
+        assert_eq!(walk.ids, one_at_a_time.ids, "{}: {name} differs from forward one at a time", list.open);
     }
 }
 

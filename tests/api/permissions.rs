@@ -44,6 +44,12 @@ fn expected() -> HashMap<&'static str, Needs> {
         ("createPetition", Admin),
         ("updatePetition", Admin),
         ("deletePetition", Admin),
+        ("signPetition", Fan),
+        ("withdrawSignature", Fan),
+        ("rsvpEvent", Fan),
+        ("cancelRsvp", Fan),
+        ("submitQuote", Fan),
+        ("moderateQuote", Moderator),
     ])
 }
 
@@ -56,10 +62,7 @@ fn literal(type_ref: &Value, types: &HashMap<String, Value>) -> String {
     match type_ref["kind"].as_str().unwrap() {
         "NON_NULL" => literal(&type_ref["ofType"], types),
         "LIST" => "[]".to_owned(),
-        "ENUM" => types[type_ref["name"].as_str().unwrap()]["enumValues"][0]["name"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
+        "ENUM" => types[type_ref["name"].as_str().unwrap()]["enumValues"][0]["name"].as_str().unwrap().to_owned(),
         "INPUT_OBJECT" => {
             let input = &types[type_ref["name"].as_str().unwrap()];
             let fields: Vec<String> = input["inputFields"]
@@ -67,13 +70,7 @@ fn literal(type_ref: &Value, types: &HashMap<String, Value>) -> String {
                 .unwrap()
                 .iter()
                 .filter(|field| field["type"]["kind"] == "NON_NULL")
-                .map(|field| {
-                    format!(
-                        "{}: {}",
-                        field["name"].as_str().unwrap(),
-                        literal(&field["type"], types)
-                    )
-                })
+                .map(|field| format!("{}: {}", field["name"].as_str().unwrap(), literal(&field["type"], types)))
                 .collect();
             format!("{{ {} }}", fields.join(", "))
         }
@@ -99,10 +96,7 @@ fn returns_object(type_ref: &Value) -> bool {
 
 async fn code_of(app: &TestApp, token: Option<&str>, operation: &str) -> String {
     let response = app.graphql_as(token, operation, json!({})).await;
-    response["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("OK")
-        .to_owned()
+    response["errors"][0]["extensions"]["code"].as_str().unwrap_or("OK").to_owned()
 }
 
 db_tests! {

@@ -9,10 +9,7 @@ use serde_json::{Value, json};
 use crate::support::{TEST_JWT_SECRET, TestApp};
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 fn claims(sub: i64) -> Value {
@@ -20,12 +17,7 @@ fn claims(sub: i64) -> Value {
 }
 
 fn sign(claims: &Value, secret: &str) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
 }
 
 async fn me_with(app: &TestApp, authorization: &str) -> (u16, Value) {

@@ -32,10 +32,7 @@ impl Viewer {
 
     /// A signed-in user with `role`.
     pub fn user(user_id: i64, role: Role) -> Self {
-        Self {
-            user_id: Some(user_id),
-            role: Some(role),
-        }
+        Self { user_id: Some(user_id), role: Some(role) }
     }
 
     /// Whether the viewer may see unpublished content of others (moderators and admins).
@@ -93,10 +90,7 @@ pub struct Auth {
 impl Auth {
     /// Builds both from the JWT secret.
     pub fn new(jwt_secret: &Secret) -> Arc<Self> {
-        Arc::new(Self {
-            passwords: password::Passwords::new(),
-            tokens: tokens::TokenKeys::new(jwt_secret),
-        })
+        Arc::new(Self { passwords: password::Passwords::new(), tokens: tokens::TokenKeys::new(jwt_secret) })
     }
 }
 
@@ -104,9 +98,6 @@ impl Auth {
 /// exist; the role is the one stored now, not the one in the token.
 pub async fn authenticate(db: &DatabaseConnection, auth: &Auth, bearer: &str) -> DomainResult<Viewer> {
     let user_id = auth.tokens.verify_access(bearer)?;
-    let user = user::Entity::find_by_id(user_id)
-        .one(db)
-        .await?
-        .ok_or(DomainError::Unauthenticated)?;
+    let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
     Ok(Viewer::user(user.id, user.role))
 }

@@ -26,16 +26,10 @@ fn argon2() -> DomainResult<Argon2<'static>> {
 pub fn check_strength(password: &str, field: &str) -> DomainResult<()> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be at least {MIN_LENGTH} characters"),
-        ));
+        return Err(DomainError::invalid(field, format!("must be at least {MIN_LENGTH} characters")));
     }
     if length > MAX_LENGTH {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be at most {MAX_LENGTH} characters"),
-        ));
+        return Err(DomainError::invalid(field, format!("must be at most {MAX_LENGTH} characters")));
     }
     Ok(())
 }
@@ -60,10 +54,7 @@ impl Passwords {
         let dummy_hash =
             "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Q2b0eMHe7x9CfxvW8/bYJsJ7rU5Kq2lFfDm0b4m9pWk"
                 .to_owned();
-        Self {
-            permits: Arc::new(Semaphore::new(cores)),
-            dummy_hash,
-        }
+        Self { permits: Arc::new(Semaphore::new(cores)), dummy_hash }
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> DomainResult<T> + Send + 'static) -> DomainResult<T> {

@@ -66,12 +66,7 @@ async fn issue<C: ConnectionTrait>(db: &C, auth: &Auth, user: user::Model, famil
     .insert(db)
     .await?;
     let (access_token, expires_at) = auth.tokens.issue_access(user.id, user.role, now)?;
-    Ok(Session {
-        user,
-        access_token,
-        refresh_token,
-        expires_at,
-    })
+    Ok(Session { user, access_token, refresh_token, expires_at })
 }
 
 /// What a new account is made of.
@@ -92,16 +87,8 @@ pub async fn create_user(
     let email = normalize_email(&registration.email, "input.email")?;
     let display_name = validate::text("input.displayName", &registration.display_name, 100)?;
     check_strength(&registration.password, "input.password")?;
-    if user::Entity::find()
-        .filter(user::Column::Email.eq(&email))
-        .count(db)
-        .await?
-        > 0
-    {
-        return Err(DomainError::conflict(
-            "input.email",
-            "an account with this email already exists",
-        ));
+    if user::Entity::find().filter(user::Column::Email.eq(&email)).count(db).await? > 0 {
+        return Err(DomainError::conflict("input.email", "an account with this email already exists"));
     }
     let password_hash = auth.passwords.hash(&registration.password).await?;
     let now = super::now();
@@ -135,18 +122,10 @@ pub async fn register(db: &DatabaseConnection, auth: &Auth, registration: Regist
 /// and gets the same error.
 pub async fn login(db: &DatabaseConnection, auth: &Auth, email: &str, password: &str) -> DomainResult<Session> {
     let user = match normalize_email(email, "input.email") {
-        Ok(email) => {
-            user::Entity::find()
-                .filter(user::Column::Email.eq(email))
-                .one(db)
-                .await?
-        }
+        Ok(email) => user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?,
         Err(_) => None,
     };
-    let password_ok = auth
-        .passwords
-        .verify(password, user.as_ref().map(|user| user.password_hash.as_str()))
-        .await?;
+    let password_ok = auth.passwords.verify(password, user.as_ref().map(|user| user.password_hash.as_str())).await?;
     match user {
         Some(user) if password_ok => start_session(db, auth, user).await,
         _ => Err(DomainError::WrongCredentials),
@@ -169,10 +148,8 @@ async fn revoke_family<C: ConnectionTrait>(db: &C, family: &str) -> DomainResult
 pub async fn refresh(db: &DatabaseConnection, auth: &Auth, presented: &str) -> DomainResult<Session> {
     let txn = db.begin().await?;
     let hash = tokens::hash_refresh_token(presented);
-    let Some(stored) = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(hash))
-        .one(&txn)
-        .await?
+    let Some(stored) =
+        refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(hash)).one(&txn).await?
     else {
         return Err(DomainError::Unauthenticated);
     };
@@ -190,10 +167,7 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, presented: &str) -> D
     if rotated == 0 {
         revoke_family(&txn, &stored.family_id).await?;
         txn.commit().await?;
-        tracing::warn!(
-            user.id = stored.user_id,
-            "a rotated refresh token was reused: session revoked"
-        );
+        tracing::warn!(user.id = stored.user_id, "a rotated refresh token was reused: session revoked");
         return Err(DomainError::Unauthenticated);
     }
     let Some(user) = user::Entity::find_by_id(stored.user_id).one(&txn).await? else {
@@ -207,10 +181,7 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, presented: &str) -> D
 /// Ends the session of a refresh token; `false` when the token is unknown or already ended.
 pub async fn logout(db: &DatabaseConnection, presented: &str) -> DomainResult<bool> {
     let hash = tokens::hash_refresh_token(presented);
-    let Some(stored) = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(hash))
-        .one(db)
-        .await?
+    let Some(stored) = refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(hash)).one(db).await?
     else {
         return Ok(false);
     };
@@ -230,10 +201,7 @@ pub async fn change_password(
     new: &str,
 ) -> DomainResult<()> {
     let user_id = viewer.user_id.ok_or(DomainError::Unauthenticated)?;
-    let user = user::Entity::find_by_id(user_id)
-        .one(db)
-        .await?
-        .ok_or(DomainError::Unauthenticated)?;
+    let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
     check_strength(new, "newPassword")?;
     if !auth.passwords.verify(current, Some(&user.password_hash)).await? {
         return Err(DomainError::invalid("currentPassword", "is not your current password"));
@@ -266,10 +234,7 @@ pub async fn set_role(db: &DatabaseConnection, user_id: i64, role: Role) -> Doma
         .into_tuple()
         .all(&txn)
         .await?;
-    let user = user::Entity::find_by_id(user_id)
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound("user"))?;
+    let user = user::Entity::find_by_id(user_id).one(&txn).await?.ok_or(DomainError::NotFound("user"))?;
     if user.role == Role::Admin && role != Role::Admin && admins.len() <= 1 {
         return Err(DomainError::conflict("role", "the last admin cannot be demoted"));
     }

@@ -41,18 +41,12 @@ pub enum DomainError {
 impl DomainError {
     /// A clash with an existing record on `field`.
     pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Conflict {
-            field: Some(field.into()),
-            message: message.into(),
-        }
+        Self::Conflict { field: Some(field.into()), message: message.into() }
     }
 
     /// A bad value for the input field at `field`.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::InvalidInput {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::InvalidInput { field: field.into(), message: message.into() }
     }
 }
 
@@ -79,10 +73,7 @@ impl From<DbErr> for DomainError {
 /// Whether a driver error means the database is out of reach rather than the query being wrong.
 fn is_connection_failure(error: &sea_orm::sqlx::Error) -> bool {
     use sea_orm::sqlx::Error;
-    matches!(
-        error,
-        Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed | Error::Tls(_)
-    )
+    matches!(error, Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed | Error::Tls(_))
 }
 
 /// The result type of domain functions.

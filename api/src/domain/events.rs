@@ -3,11 +3,13 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{EventKind, RsvpStatus};
 use entity::{event, rsvp};
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     QueryFilter, Set, TransactionTrait,
 };
 
+use super::notify::{Counter, Notice, Notifier};
 use super::paging::{Direction, Sort};
 use super::text::equals_ignoring_case;
 use super::validate::{self, Patch};
@@ -53,10 +55,8 @@ impl EventFilter {
             condition = condition.add(event::Column::Country.eq(country.trim().to_uppercase()));
         }
         if let Some(hashtag) = &self.hashtag {
-            condition = condition.add(equals_ignoring_case(
-                event::Column::Hashtag,
-                &format!("#{}", bare_hashtag(hashtag)),
-            ));
+            condition =
+                condition.add(equals_ignoring_case(event::Column::Hashtag, &format!("#{}", bare_hashtag(hashtag))));
         }
         if let Some(after) = self.starts_after {
             condition = condition.add(event::Column::StartsAt.gt(after));
@@ -91,19 +91,12 @@ pub fn sort(field: EventOrderField, direction: Direction) -> Sort<event::Column>
         EventOrderField::Title => event::Column::Title,
         EventOrderField::CreatedAt => event::Column::CreatedAt,
     };
-    Sort {
-        column,
-        direction,
-        nullable: false,
-    }
+    Sort { column, direction, nullable: false }
 }
 
 /// Events under a film are listed soonest first.
-pub const RELATION_SORT: Sort<event::Column> = Sort {
-    column: event::Column::StartsAt,
-    direction: Direction::Asc,
-    nullable: false,
-};
+pub const RELATION_SORT: Sort<event::Column> =
+    Sort { column: event::Column::StartsAt, direction: Direction::Asc, nullable: false };
 
 /// When the event is over: its end, or an hour after its start.
 pub fn ends_at(event: &event::Model) -> DateTime<Utc> {
@@ -122,10 +115,7 @@ pub fn seat_condition() -> Condition {
 
 /// The event with this slug, if any.
 pub async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<event::Model>> {
-    Ok(event::Entity::find()
-        .filter(event::Column::Slug.eq(slug))
-        .one(db)
-        .await?)
+    Ok(event::Entity::find().filter(event::Column::Slug.eq(slug)).one(db).await?)
 }
 
 /// The viewer's RSVP to an event, if any.
@@ -139,10 +129,7 @@ pub async fn rsvp_of<D: ConnectionTrait>(db: &D, event_id: i64, user_id: i64) ->
 
 /// An RSVP by id, only if it belongs to `user_id` (RSVPs are private to their fan).
 pub async fn rsvp_by_id<D: ConnectionTrait>(db: &D, rsvp_id: i64, user_id: i64) -> DomainResult<Option<rsvp::Model>> {
-    Ok(rsvp::Entity::find_by_id(rsvp_id)
-        .filter(rsvp::Column::UserId.eq(user_id))
-        .one(db)
-        .await?)
+    Ok(rsvp::Entity::find_by_id(rsvp_id).filter(rsvp::Column::UserId.eq(user_id)).one(db).await?)
 }
 
 /// A change to an event. On create, `kind`, `title`, `starts_at` and `time_zone` are required.
@@ -172,10 +159,7 @@ async fn apply<C: ConnectionTrait>(
     current: Option<(DateTime<Utc>, Option<DateTime<Utc>>)>,
 ) -> DomainResult<()> {
     set_if(&mut model.kind, changes.kind);
-    patch(
-        &mut model.description,
-        validate::patch_text("input.description", changes.description, 10_000)?,
-    );
+    patch(&mut model.description, validate::patch_text("input.description", changes.description, 10_000)?);
     if let Patch::Set(film_id) = changes.film_id {
         write::ensure_exists::<entity::film::Entity, _>(db, entity::film::Column::Id, film_id, "input.filmId", "film")
             .await?;
@@ -197,34 +181,14 @@ async fn apply<C: ConnectionTrait>(
     if let Some(zone) = &changes.time_zone {
         model.time_zone = Set(validate::time_zone("input.timeZone", zone)?.name().to_owned());
     }
-    patch(
-        &mut model.venue,
-        validate::patch_text("input.venue", changes.venue, 200)?,
-    );
+    patch(&mut model.venue, validate::patch_text("input.venue", changes.venue, 200)?);
     patch(&mut model.city, validate::patch_text("input.city", changes.city, 100)?);
-    patch(
-        &mut model.country,
-        changes
-            .country
-            .try_map(|code| validate::country("input.country", &code))?,
-    );
-    patch(
-        &mut model.online_url,
-        changes
-            .online_url
-            .try_map(|url| validate::url("input.onlineUrl", &url))?,
-    );
-    patch(
-        &mut model.hashtag,
-        changes
-            .hashtag
-            .try_map(|tag| validate::hashtag("input.hashtag", &tag))?,
-    );
+    patch(&mut model.country, changes.country.try_map(|code| validate::country("input.country", &code))?);
+    patch(&mut model.online_url, changes.online_url.try_map(|url| validate::url("input.onlineUrl", &url))?);
+    patch(&mut model.hashtag, changes.hashtag.try_map(|tag| validate::hashtag("input.hashtag", &tag))?);
     patch(
         &mut model.capacity,
-        changes
-            .capacity
-            .try_map(|seats| validate::range("input.capacity", seats, 0, 10_000_000))?,
+        changes.capacity.try_map(|seats| validate::range("input.capacity", seats, 0, 10_000_000))?,
     );
     Ok(())
 }
@@ -235,11 +199,7 @@ pub async fn create(
     changes: EventChanges,
     created_by: Option<i64>,
 ) -> DomainResult<event::Model> {
-    let title = validate::text(
-        "input.title",
-        &validate::required("input.title", changes.title.clone())?,
-        200,
-    )?;
+    let title = validate::text("input.title", &validate::required("input.title", changes.title.clone())?, 200)?;
     validate::required("input.kind", changes.kind)?;
     validate::required("input.startsAt", changes.starts_at)?;
     validate::required("input.timeZone", changes.time_zone.as_ref())?;
@@ -264,10 +224,7 @@ pub async fn create(
 /// Changes the given fields of event `id`.
 pub async fn update(db: &DatabaseConnection, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
     let txn = db.begin().await?;
-    let existing = event::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound("event"))?;
+    let existing = event::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("event"))?;
     let current = Some((existing.starts_at, existing.ends_at));
     let mut model = existing.into_active_model();
     if let Some(title) = &changes.title {
@@ -294,4 +251,121 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
     }
     txn.commit().await?;
     Ok(())
+}
+
+fn bump_going<'a, C: ConnectionTrait>(
+    txn: &'a C,
+    event_id: i64,
+    delta: i64,
+    guard: Option<SimpleExpr>,
+) -> impl Future<Output = DomainResult<Option<Notice>>> + 'a {
+    super::counters::bump::<event::Entity, _>(
+        txn,
+        Counter::Event,
+        event::Column::Id,
+        event::Column::GoingCount,
+        event::Column::CountVersion,
+        event_id,
+        delta,
+        guard,
+    )
+}
+
+/// Answers an event as `user_id`: `GOING` takes a seat if one is left (the last seat goes to
+/// exactly one of many concurrent fans; the others get `CONFLICT`), `INTERESTED` takes none.
+/// Answering the same again changes nothing.
+pub async fn rsvp(
+    db: &DatabaseConnection,
+    notifier: &Notifier,
+    user_id: i64,
+    event_id: i64,
+    status: RsvpStatus,
+) -> DomainResult<rsvp::Model> {
+    let gate = notifier.write_gate().await;
+    let txn = db.begin().await?;
+    let event = event::Entity::find_by_id(event_id).one(&txn).await?.ok_or(DomainError::NotFound("event"))?;
+    let now = super::now();
+    if ends_at(&event) <= now {
+        return Err(DomainError::conflict("eventId", "this event is over"));
+    }
+    let existing = rsvp_of(&txn, event_id, user_id).await?;
+    let was_going = existing.as_ref().is_some_and(|rsvp| rsvp.status == RsvpStatus::Going);
+    let going = status == RsvpStatus::Going;
+    let notice = match (was_going, going) {
+        (false, true) => {
+            let seat_left = Expr::col(event::Column::Capacity)
+                .is_null()
+                .or(Expr::col(event::Column::GoingCount).lt(Expr::col(event::Column::Capacity)));
+            Some(
+                bump_going(&txn, event_id, 1, Some(seat_left))
+                    .await?
+                    .ok_or_else(|| DomainError::conflict("eventId", "this event is full"))?,
+            )
+        }
+        (true, false) => bump_going(&txn, event_id, -1, None).await?,
+        _ => None,
+    };
+    if let Some(notice) = notice {
+        notifier.in_transaction(&txn, notice).await?;
+    }
+    let saved = match existing {
+        Some(existing) if existing.status == status => existing,
+        Some(existing) => {
+            let mut model = existing.into_active_model();
+            model.status = Set(status);
+            model.updated_at = Set(now);
+            model.update(&txn).await?
+        }
+        None => {
+            rsvp::ActiveModel {
+                event_id: Set(event_id),
+                user_id: Set(user_id),
+                status: Set(status),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?
+        }
+    };
+    txn.commit().await?;
+    notifier.committed(notice);
+    drop(gate);
+    Ok(saved)
+}
+
+/// Cancels `user_id`'s RSVP, freeing the seat; `false` when there was none.
+pub async fn cancel_rsvp(
+    db: &DatabaseConnection,
+    notifier: &Notifier,
+    user_id: i64,
+    event_id: i64,
+) -> DomainResult<bool> {
+    let gate = notifier.write_gate().await;
+    let txn = db.begin().await?;
+    if event::Entity::find_by_id(event_id).one(&txn).await?.is_none() {
+        return Err(DomainError::NotFound("event"));
+    }
+    let Some(existing) = rsvp_of(&txn, event_id, user_id).await? else { return Ok(false) };
+    rsvp::Entity::delete_by_id(existing.id).exec(&txn).await?;
+    let notice = if existing.status == RsvpStatus::Going { bump_going(&txn, event_id, -1, None).await? } else { None };
+    if let Some(notice) = notice {
+        notifier.in_transaction(&txn, notice).await?;
+    }
+    txn.commit().await?;
+    notifier.committed(notice);
+    drop(gate);
+    Ok(true)
+}
+
+/// The instant of `event`'s start as seen in `time_zone`, RFC 3339 with that zone's offset.
+pub fn starts_at_local(event: &event::Model, time_zone: &str) -> DomainResult<String> {
+    let zone = validate::time_zone("timeZone", time_zone)?;
+    Ok(event.starts_at.with_timezone(&zone).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// The current RSVP count and its version.
+pub async fn counter<C: ConnectionTrait>(db: &C, event_id: i64) -> DomainResult<event::Model> {
+    event::Entity::find_by_id(event_id).one(db).await?.ok_or(DomainError::NotFound("event"))
 }

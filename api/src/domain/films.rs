@@ -58,11 +58,7 @@ pub fn sort(field: FilmOrderField, direction: Direction) -> Sort<film::Column> {
         FilmOrderField::ReleaseDate => (film::Column::ReleaseDate, true),
         FilmOrderField::CreatedAt => (film::Column::CreatedAt, false),
     };
-    Sort {
-        column,
-        direction,
-        nullable,
-    }
+    Sort { column, direction, nullable }
 }
 
 /// The film with this slug, if any.
@@ -71,18 +67,12 @@ pub async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Opt
 }
 
 /// Sequels are listed oldest first, films without a date last.
-pub const SEQUEL_SORT: Sort<film::Column> = Sort {
-    column: film::Column::ReleaseDate,
-    direction: Direction::Asc,
-    nullable: true,
-};
+pub const SEQUEL_SORT: Sort<film::Column> =
+    Sort { column: film::Column::ReleaseDate, direction: Direction::Asc, nullable: true };
 
 /// Credits are listed in billing order; credits without one come last.
-pub const CREDIT_SORT: Sort<credit::Column> = Sort {
-    column: credit::Column::BillingOrder,
-    direction: Direction::Asc,
-    nullable: true,
-};
+pub const CREDIT_SORT: Sort<credit::Column> =
+    Sort { column: credit::Column::BillingOrder, direction: Direction::Asc, nullable: true };
 
 /// The credits a film's or person's credit list may be narrowed to.
 pub fn credit_condition(role: Option<CreditRole>) -> Condition {
@@ -117,44 +107,20 @@ async fn apply<C: ConnectionTrait>(
     changes: FilmChanges,
     id: Option<i64>,
 ) -> DomainResult<()> {
-    patch(
-        &mut model.tagline,
-        validate::patch_text("input.tagline", changes.tagline, 300)?,
-    );
-    patch(
-        &mut model.synopsis,
-        validate::patch_text("input.synopsis", changes.synopsis, 10_000)?,
-    );
+    patch(&mut model.tagline, validate::patch_text("input.tagline", changes.tagline, 300)?);
+    patch(&mut model.synopsis, validate::patch_text("input.synopsis", changes.synopsis, 10_000)?);
     patch(&mut model.release_date, changes.release_date);
     patch(
         &mut model.runtime_minutes,
-        changes
-            .runtime_minutes
-            .try_map(|minutes| validate::range("input.runtimeMinutes", minutes, 1, 1_000))?,
+        changes.runtime_minutes.try_map(|minutes| validate::range("input.runtimeMinutes", minutes, 1, 1_000))?,
     );
     set_if(&mut model.status, changes.status);
-    patch(
-        &mut model.budget_usd,
-        changes
-            .budget_usd
-            .try_map(|usd| validate::money("input.budgetUsd", usd))?,
-    );
-    patch(
-        &mut model.box_office_usd,
-        changes
-            .box_office_usd
-            .try_map(|usd| validate::money("input.boxOfficeUsd", usd))?,
-    );
-    patch(
-        &mut model.distributor,
-        validate::patch_text("input.distributor", changes.distributor, 200)?,
-    );
+    patch(&mut model.budget_usd, changes.budget_usd.try_map(|usd| validate::money("input.budgetUsd", usd))?);
+    patch(&mut model.box_office_usd, changes.box_office_usd.try_map(|usd| validate::money("input.boxOfficeUsd", usd))?);
+    patch(&mut model.distributor, validate::patch_text("input.distributor", changes.distributor, 200)?);
     if let Patch::Set(sequel_of) = changes.sequel_of_id {
         if Some(sequel_of) == id {
-            return Err(DomainError::invalid(
-                "input.sequelOfId",
-                "a film cannot be its own sequel",
-            ));
+            return Err(DomainError::invalid("input.sequelOfId", "a film cannot be its own sequel"));
         }
         write::ensure_exists::<film::Entity, _>(db, film::Column::Id, sequel_of, "input.sequelOfId", "film").await?;
     }
@@ -165,11 +131,7 @@ async fn apply<C: ConnectionTrait>(
 /// Creates a film.
 pub async fn create(db: &DatabaseConnection, changes: FilmChanges) -> DomainResult<film::Model> {
     let txn = db.begin().await?;
-    let title = validate::text(
-        "input.title",
-        &validate::required("input.title", changes.title.clone())?,
-        200,
-    )?;
+    let title = validate::text("input.title", &validate::required("input.title", changes.title.clone())?, 200)?;
     let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
     write::ensure_slug_free::<film::Entity, _>(&txn, film::Column::Slug, film::Column::Id, &slug, None).await?;
     let status = validate::required("input.status", changes.status)?;
@@ -191,10 +153,7 @@ pub async fn create(db: &DatabaseConnection, changes: FilmChanges) -> DomainResu
 /// Changes the given fields of film `id`.
 pub async fn update(db: &DatabaseConnection, id: i64, changes: FilmChanges) -> DomainResult<film::Model> {
     let txn = db.begin().await?;
-    let existing = film::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound("film"))?;
+    let existing = film::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("film"))?;
     let mut model = existing.into_active_model();
     if let Some(title) = &changes.title {
         model.title = Set(validate::text("input.title", title, 200)?);
@@ -245,10 +204,8 @@ pub async fn add_credit(db: &DatabaseConnection, credit: NewCredit) -> DomainRes
     )
     .await?;
     let character = validate::optional_text("input.character", credit.character.as_deref(), 200)?;
-    let billing_order = credit
-        .billing_order
-        .map(|order| validate::range("input.billingOrder", order, 0, 100_000))
-        .transpose()?;
+    let billing_order =
+        credit.billing_order.map(|order| validate::range("input.billingOrder", order, 0, 100_000)).transpose()?;
     let duplicate = credit::Entity::find()
         .filter(credit::Column::FilmId.eq(credit.film_id))
         .filter(credit::Column::PersonId.eq(credit.person_id))
@@ -257,10 +214,7 @@ pub async fn add_credit(db: &DatabaseConnection, credit: NewCredit) -> DomainRes
         .await?
         > 0;
     if duplicate {
-        return Err(DomainError::conflict(
-            "input.role",
-            "this person already has this role on this film",
-        ));
+        return Err(DomainError::conflict("input.role", "this person already has this role on this film"));
     }
     let created = credit::ActiveModel {
         film_id: Set(credit.film_id),

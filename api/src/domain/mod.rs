@@ -2,9 +2,11 @@
 //! and HTTP, so the same rules serve the API, the command line and the seed loader.
 
 pub mod accounts;
+pub mod counters;
 pub mod error;
 pub mod events;
 pub mod films;
+pub mod notify;
 pub mod paging;
 pub mod people;
 pub mod petitions;

@@ -165,11 +165,7 @@ pub struct Page<M> {
 
 impl<M> Page<M> {
     fn empty() -> Self {
-        Self {
-            rows: Vec::new(),
-            has_next_page: false,
-            has_previous_page: false,
-        }
+        Self { rows: Vec::new(), has_next_page: false, has_previous_page: false }
     }
 }
 
@@ -249,22 +245,11 @@ fn into_page<M: ModelTrait>(
     if page.from_end {
         rows.reverse();
     }
-    let rows = rows
-        .into_iter()
-        .map(|row| (Cursor::of(&row, sort.column, id), row))
-        .collect();
+    let rows = rows.into_iter().map(|row| (Cursor::of(&row, sort.column, id), row)).collect();
     if page.from_end {
-        Page {
-            rows,
-            has_previous_page: more,
-            has_next_page: page.before.is_some(),
-        }
+        Page { rows, has_previous_page: more, has_next_page: page.before.is_some() }
     } else {
-        Page {
-            rows,
-            has_next_page: more,
-            has_previous_page: page.after.is_some(),
-        }
+        Page { rows, has_next_page: more, has_previous_page: page.after.is_some() }
     }
 }
 
@@ -288,12 +273,7 @@ where
     if sort.nullable {
         select = select.order_by(sort.column.is_null(), null_flag_order(page.from_end));
     }
-    let rows = select
-        .order_by(sort.column, order.clone())
-        .order_by(id, order)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
+    let rows = select.order_by(sort.column, order.clone()).order_by(id, order).limit(page.limit + 1).all(db).await?;
     Ok(into_page(rows, sort, id, page))
 }
 
@@ -328,11 +308,7 @@ where
     let order = read_order(sort.direction, page.from_end);
     let word = |order: &Order| if matches!(order, Order::Asc) { "ASC" } else { "DESC" };
     let null_flag = if sort.nullable {
-        format!(
-            "(\"{}\" IS NULL) {}, ",
-            sort.column.as_str(),
-            word(&null_flag_order(page.from_end))
-        )
+        format!("(\"{}\" IS NULL) {}, ", sort.column.as_str(), word(&null_flag_order(page.from_end)))
     } else {
         String::new()
     };
@@ -344,12 +320,7 @@ where
         dir = word(&order),
     );
     let inner = select
-        .filter(bounded(
-            Condition::all().add(parent.is_in(parents.iter().copied())),
-            sort,
-            id,
-            page,
-        ))
+        .filter(bounded(Condition::all().add(parent.is_in(parents.iter().copied())), sort, id, page))
         .into_query()
         .expr_as(Expr::cust(window), Alias::new("row_number"))
         .to_owned();
@@ -368,8 +339,5 @@ where
             grouped.entry(key).or_default().push(row);
         }
     }
-    Ok(grouped
-        .into_iter()
-        .map(|(key, rows)| (key, into_page(rows, sort, id, page)))
-        .collect())
+    Ok(grouped.into_iter().map(|(key, rows)| (key, into_page(rows, sort, id, page))).collect())
 }

@@ -58,19 +58,12 @@ pub fn sort(field: PersonOrderField, direction: Direction) -> Sort<person::Colum
         PersonOrderField::BirthDate => (person::Column::BirthDate, true),
         PersonOrderField::CreatedAt => (person::Column::CreatedAt, false),
     };
-    Sort {
-        column,
-        direction,
-        nullable,
-    }
+    Sort { column, direction, nullable }
 }
 
 /// The person with this slug, if any.
 pub async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<person::Model>> {
-    Ok(person::Entity::find()
-        .filter(person::Column::Slug.eq(slug))
-        .one(db)
-        .await?)
+    Ok(person::Entity::find().filter(person::Column::Slug.eq(slug)).one(db).await?)
 }
 
 /// A change to a person. On create, `name` is required and a missing slug is made from it.
@@ -101,11 +94,7 @@ fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResul
 /// Creates a person.
 pub async fn create(db: &DatabaseConnection, changes: PersonChanges) -> DomainResult<person::Model> {
     let txn = db.begin().await?;
-    let name = validate::text(
-        "input.name",
-        &validate::required("input.name", changes.name.clone())?,
-        200,
-    )?;
+    let name = validate::text("input.name", &validate::required("input.name", changes.name.clone())?, 200)?;
     let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &name)?;
     write::ensure_slug_free::<person::Entity, _>(&txn, person::Column::Slug, person::Column::Id, &slug, None).await?;
     let now = super::now();
@@ -125,11 +114,8 @@ pub async fn create(db: &DatabaseConnection, changes: PersonChanges) -> DomainRe
 /// Changes the given fields of person `id`.
 pub async fn update(db: &DatabaseConnection, id: i64, changes: PersonChanges) -> DomainResult<person::Model> {
     let txn = db.begin().await?;
-    let mut model = person::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound("person"))?
-        .into_active_model();
+    let mut model =
+        person::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("person"))?.into_active_model();
     if let Some(name) = &changes.name {
         model.name = Set(validate::text("input.name", name, 200)?);
     }

@@ -6,9 +6,10 @@ use entity::{petition, signature};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, TryInsertResult,
 };
 
+use super::notify::{Counter, Notice, Notifier};
 use super::paging::{Direction, Sort};
 use super::validate::{self, Patch};
 use super::write::{self, patch, set_if};
@@ -52,26 +53,16 @@ pub fn sort(field: PetitionOrderField, direction: Direction) -> Sort<petition::C
         PetitionOrderField::ClosesAt => (petition::Column::ClosesAt, true),
         PetitionOrderField::Goal => (petition::Column::Goal, false),
     };
-    Sort {
-        column,
-        direction,
-        nullable,
-    }
+    Sort { column, direction, nullable }
 }
 
 /// Petitions under a film are listed in the order they were started.
-pub const RELATION_SORT: Sort<petition::Column> = Sort {
-    column: petition::Column::CreatedAt,
-    direction: Direction::Asc,
-    nullable: false,
-};
+pub const RELATION_SORT: Sort<petition::Column> =
+    Sort { column: petition::Column::CreatedAt, direction: Direction::Asc, nullable: false };
 
 /// Signatures are listed newest first.
-pub const SIGNATURE_SORT: Sort<signature::Column> = Sort {
-    column: signature::Column::CreatedAt,
-    direction: Direction::Desc,
-    nullable: false,
-};
+pub const SIGNATURE_SORT: Sort<signature::Column> =
+    Sort { column: signature::Column::CreatedAt, direction: Direction::Desc, nullable: false };
 
 /// Only the signatures whose signers chose to be shown.
 pub fn public_signatures() -> Condition {
@@ -80,10 +71,7 @@ pub fn public_signatures() -> Condition {
 
 /// The petition with this slug, if any.
 pub async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<petition::Model>> {
-    Ok(petition::Entity::find()
-        .filter(petition::Column::Slug.eq(slug))
-        .one(db)
-        .await?)
+    Ok(petition::Entity::find().filter(petition::Column::Slug.eq(slug)).one(db).await?)
 }
 
 /// How far a petition is towards its goal (1.0 is the goal reached; more when exceeded).
@@ -162,11 +150,7 @@ async fn apply<C: ConnectionTrait>(
 
 /// Creates a petition (open unless a status is given).
 pub async fn create(db: &DatabaseConnection, changes: PetitionChanges) -> DomainResult<petition::Model> {
-    let title = validate::text(
-        "input.title",
-        &validate::required("input.title", changes.title.clone())?,
-        200,
-    )?;
+    let title = validate::text("input.title", &validate::required("input.title", changes.title.clone())?, 200)?;
     validate::required("input.body", changes.body.as_ref())?;
     validate::required("input.target", changes.target.as_ref())?;
     validate::required("input.goal", changes.goal)?;
@@ -192,11 +176,8 @@ pub async fn create(db: &DatabaseConnection, changes: PetitionChanges) -> Domain
 /// Changes the given fields of petition `id`.
 pub async fn update(db: &DatabaseConnection, id: i64, changes: PetitionChanges) -> DomainResult<petition::Model> {
     let txn = db.begin().await?;
-    let mut model = petition::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound("petition"))?
-        .into_active_model();
+    let mut model =
+        petition::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("petition"))?.into_active_model();
     if let Some(title) = &changes.title {
         model.title = Set(validate::text("input.title", title, 200)?);
     }
@@ -227,4 +208,119 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
     }
     txn.commit().await?;
     Ok(())
+}
+
+/// A fan's signature.
+#[derive(Debug, Default)]
+pub struct SignInput {
+    /// Up to 500 characters.
+    pub comment: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// Whether the signer's name is shown with the signature.
+    pub public: bool,
+}
+
+/// The current signature count and its version.
+pub async fn counter<C: ConnectionTrait>(db: &C, petition_id: i64) -> DomainResult<petition::Model> {
+    petition::Entity::find_by_id(petition_id).one(db).await?.ok_or(DomainError::NotFound("petition"))
+}
+
+fn bump_signatures<'a, C: ConnectionTrait>(
+    txn: &'a C,
+    petition_id: i64,
+    delta: i64,
+) -> impl Future<Output = DomainResult<Option<Notice>>> + 'a {
+    super::counters::bump::<petition::Entity, _>(
+        txn,
+        Counter::Petition,
+        petition::Column::Id,
+        petition::Column::SignatureCount,
+        petition::Column::CountVersion,
+        petition_id,
+        delta,
+        None,
+    )
+}
+
+/// Signs a petition as `user_id`. Signing again returns the same signature and counts once.
+/// A closed petition, or one past its closing time, is refused.
+pub async fn sign(
+    db: &DatabaseConnection,
+    notifier: &Notifier,
+    user_id: i64,
+    petition_id: i64,
+    input: SignInput,
+) -> DomainResult<signature::Model> {
+    let comment = validate::optional_text("input.comment", input.comment.as_deref(), 500)?;
+    let country = input.country.as_deref().map(|code| validate::country("input.country", code)).transpose()?;
+    let gate = notifier.write_gate().await;
+    let txn = db.begin().await?;
+    let petition =
+        petition::Entity::find_by_id(petition_id).one(&txn).await?.ok_or(DomainError::NotFound("petition"))?;
+    let now = super::now();
+    if petition.status != PetitionStatus::Open || petition.closes_at.is_some_and(|closes| closes <= now) {
+        return Err(DomainError::conflict("petitionId", "this petition is closed"));
+    }
+    let inserted = signature::Entity::insert(signature::ActiveModel {
+        petition_id: Set(petition_id),
+        user_id: Set(user_id),
+        comment: Set(comment),
+        country: Set(country),
+        public: Set(input.public),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([signature::Column::PetitionId, signature::Column::UserId])
+    .exec_without_returning(&txn)
+    .await?;
+    let notice = match inserted {
+        TryInsertResult::Inserted(rows) if rows > 0 => {
+            let notice = bump_signatures(&txn, petition_id, 1).await?.ok_or(DomainError::NotFound("petition"))?;
+            notifier.in_transaction(&txn, notice).await?;
+            Some(notice)
+        }
+        _ => None,
+    };
+    let signature = signature::Entity::find()
+        .filter(signature::Column::PetitionId.eq(petition_id))
+        .filter(signature::Column::UserId.eq(user_id))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| DomainError::Internal("a signature vanished inside its transaction".to_owned()))?;
+    txn.commit().await?;
+    notifier.committed(notice);
+    drop(gate);
+    Ok(signature)
+}
+
+/// Withdraws `user_id`'s signature; `false` when there was none.
+pub async fn withdraw(
+    db: &DatabaseConnection,
+    notifier: &Notifier,
+    user_id: i64,
+    petition_id: i64,
+) -> DomainResult<bool> {
+    let gate = notifier.write_gate().await;
+    let txn = db.begin().await?;
+    let deleted = signature::Entity::delete_many()
+        .filter(signature::Column::PetitionId.eq(petition_id))
+        .filter(signature::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let notice = if deleted > 0 {
+        let notice = bump_signatures(&txn, petition_id, -1).await?.ok_or(DomainError::NotFound("petition"))?;
+        notifier.in_transaction(&txn, notice).await?;
+        Some(notice)
+    } else {
+        if petition::Entity::find_by_id(petition_id).one(&txn).await?.is_none() {
+            return Err(DomainError::NotFound("petition"));
+        }
+        None
+    };
+    txn.commit().await?;
+    notifier.committed(notice);
+    drop(gate);
+    Ok(notice.is_some())
 }

@@ -67,25 +67,14 @@ pub enum QuoteOrderField {
 /// The sort of a quote list.
 pub fn sort(field: QuoteOrderField, direction: Direction) -> Sort<quote::Column> {
     match field {
-        QuoteOrderField::CreatedAt => Sort {
-            column: quote::Column::CreatedAt,
-            direction,
-            nullable: false,
-        },
-        QuoteOrderField::SaidOn => Sort {
-            column: quote::Column::SaidOn,
-            direction,
-            nullable: true,
-        },
+        QuoteOrderField::CreatedAt => Sort { column: quote::Column::CreatedAt, direction, nullable: false },
+        QuoteOrderField::SaidOn => Sort { column: quote::Column::SaidOn, direction, nullable: true },
     }
 }
 
 /// Quotes under a film or a person are listed in the order they were added.
-pub const RELATION_SORT: Sort<quote::Column> = Sort {
-    column: quote::Column::CreatedAt,
-    direction: Direction::Asc,
-    nullable: false,
-};
+pub const RELATION_SORT: Sort<quote::Column> =
+    Sort { column: quote::Column::CreatedAt, direction: Direction::Asc, nullable: false };
 
 /// A change to a quote. On create, `text`, `person_id` and `source` are required.
 #[derive(Debug, Default)]
@@ -123,27 +112,15 @@ async fn apply<C: ConnectionTrait>(db: &C, model: &mut quote::ActiveModel, chang
     if let Some(source) = &changes.source {
         model.source = Set(validate::text("input.source", source, 300)?);
     }
-    patch(
-        &mut model.source_url,
-        changes
-            .source_url
-            .try_map(|url| validate::url("input.sourceUrl", &url))?,
-    );
+    patch(&mut model.source_url, changes.source_url.try_map(|url| validate::url("input.sourceUrl", &url))?);
     let today = super::now().date_naive();
     patch(
         &mut model.said_on,
         changes.said_on.try_map(|date| {
-            if date > today {
-                Err(DomainError::invalid("input.saidOn", "must not be in the future"))
-            } else {
-                Ok(date)
-            }
+            if date > today { Err(DomainError::invalid("input.saidOn", "must not be in the future")) } else { Ok(date) }
         })?,
     );
-    patch(
-        &mut model.context,
-        validate::patch_text("input.context", changes.context, 2_000)?,
-    );
+    patch(&mut model.context, validate::patch_text("input.context", changes.context, 2_000)?);
     set_if(&mut model.status, changes.status);
     Ok(())
 }
@@ -175,11 +152,8 @@ pub async fn create(
 /// Changes the given fields of quote `id`.
 pub async fn update(db: &DatabaseConnection, id: i64, changes: QuoteChanges) -> DomainResult<quote::Model> {
     let txn = db.begin().await?;
-    let mut model = quote::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound("quote"))?
-        .into_active_model();
+    let mut model =
+        quote::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("quote"))?.into_active_model();
     apply(&txn, &mut model, changes).await?;
     model.updated_at = Set(super::now());
     let quote = model.update(&txn).await?;
@@ -195,4 +169,15 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
     }
     txn.commit().await?;
     Ok(())
+}
+
+/// A quote a fan found: stored as `PENDING` until a moderator publishes it.
+pub async fn submit(db: &DatabaseConnection, user_id: i64, mut changes: QuoteChanges) -> DomainResult<quote::Model> {
+    changes.status = Some(QuoteStatus::Pending);
+    create(db, changes, Some(user_id)).await
+}
+
+/// Publishes, rejects or returns a quote to pending.
+pub async fn moderate(db: &DatabaseConnection, id: i64, status: QuoteStatus) -> DomainResult<quote::Model> {
+    update(db, id, QuoteChanges { status: Some(status), ..Default::default() }).await
 }

@@ -31,9 +31,7 @@ pub fn slug(field: &str, value: &str) -> DomainResult<String> {
     let value = value.trim();
     let well_formed = !value.is_empty()
         && value.len() <= SLUG_MAX
-        && value
-            .bytes()
-            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+        && value.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
         && !value.starts_with('-')
         && !value.ends_with('-')
         && !value.contains("--");
@@ -125,10 +123,7 @@ pub fn country(field: &str, value: &str) -> DomainResult<String> {
     if code.len() == 2 && COUNTRIES.split(' ').any(|known| known == code) {
         Ok(code)
     } else {
-        Err(DomainError::invalid(
-            field,
-            "must be an ISO 3166-1 alpha-2 country code such as US or JP",
-        ))
+        Err(DomainError::invalid(field, "must be an ISO 3166-1 alpha-2 country code such as US or JP"))
     }
 }
 

@@ -24,10 +24,7 @@ where
         query = query.filter(id_column.ne(id));
     }
     if query.count(db).await? > 0 {
-        return Err(DomainError::conflict(
-            "input.slug",
-            format!("the slug `{slug}` is already taken"),
-        ));
+        return Err(DomainError::conflict("input.slug", format!("the slug `{slug}` is already taken")));
     }
     Ok(())
 }

@@ -65,19 +65,14 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Creates a fan account and signs it in.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
-        let registration = Registration {
-            email: input.email,
-            password: input.password,
-            display_name: input.display_name,
-        };
+        let registration =
+            Registration { email: input.email, password: input.password, display_name: input.display_name };
         Ok(accounts::register(db(ctx)?, auth(ctx)?, registration).await?.into())
     }
 
     /// Signs in; a wrong email or password is `UNAUTHENTICATED` either way.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> GqlResult<AuthPayload> {
-        Ok(accounts::login(db(ctx)?, auth(ctx)?, &input.email, &input.password)
-            .await?
-            .into())
+        Ok(accounts::login(db(ctx)?, auth(ctx)?, &input.email, &input.password).await?.into())
     }
 
     /// Trades a refresh token for a new pair; each refresh token works once.
@@ -107,9 +102,6 @@ impl AccountMutation {
     #[graphql(guard = "RoleGuard::admin()")]
     async fn set_user_role(&self, ctx: &Context<'_>, user_id: ID, role: Role) -> GqlResult<User> {
         let user_id = decode_as(&user_id, NodeType::User, "userId")?;
-        Ok(User(
-            accounts::set_role(db(ctx)?, user_id, role.into()).await?,
-            Audience::Viewer,
-        ))
+        Ok(User(accounts::set_role(db(ctx)?, user_id, role.into()).await?, Audience::Viewer))
     }
 }

@@ -22,10 +22,7 @@ impl ExtensionFactory for ErrorCodes {
 }
 
 fn has_code(error: &ServerError) -> bool {
-    error
-        .extensions
-        .as_ref()
-        .is_some_and(|extensions| extensions.get("code").is_some())
+    error.extensions.as_ref().is_some_and(|extensions| extensions.get("code").is_some())
 }
 
 fn with_code(mut error: ServerError, value: &str) -> ServerError {
@@ -51,11 +48,7 @@ impl Extension for ErrorCodes {
                 } else {
                     let masked = internal(&error.message)
                         .into_server_error(error.locations.first().copied().unwrap_or_default());
-                    ServerError {
-                        path: error.path,
-                        locations: error.locations,
-                        ..masked
-                    }
+                    ServerError { path: error.path, locations: error.locations, ..masked }
                 }
             })
             .collect();
@@ -69,9 +62,7 @@ impl Extension for ErrorCodes {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables)
-            .await
-            .map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))
+        next.run(ctx, query, variables).await.map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))
     }
 
     async fn validation(
@@ -80,10 +71,7 @@ impl Extension for ErrorCodes {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|error| with_code(error, code::GRAPHQL_VALIDATION_FAILED))
-                .collect()
+            errors.into_iter().map(|error| with_code(error, code::GRAPHQL_VALIDATION_FAILED)).collect()
         })
     }
 }

@@ -56,10 +56,7 @@ impl<N> Connection<N> {
             edges: page
                 .rows
                 .into_iter()
-                .map(|(cursor, row)| Edge {
-                    cursor: cursor.encode(),
-                    node: wrap(row),
-                })
+                .map(|(cursor, row)| Edge { cursor: cursor.encode(), node: wrap(row) })
                 .collect(),
             has_next_page: page.has_next_page,
             has_previous_page: page.has_previous_page,
@@ -167,19 +164,12 @@ where
 {
     let loaders: Arc<Loaders> = loaders(ctx)?.clone();
     let rows = S::pages(&loaders)
-        .load_one(PageKey {
-            scope: scope.clone(),
-            page,
-            parent,
-        })
+        .load_one(PageKey { scope: scope.clone(), page, parent })
         .await?
         .ok_or_else(|| DomainError::Internal("a page key was not loaded".to_owned()))?;
     let count_total: CountTotal = Arc::new(move || {
         let loaders = loaders.clone();
-        let key = CountKey {
-            scope: scope.clone(),
-            parent,
-        };
+        let key = CountKey { scope: scope.clone(), parent };
         Box::pin(async move { Ok(S::counts(&loaders).load_one(key).await?.unwrap_or(0)) })
     });
     Ok(Connection::new(rows, wrap, count_total))

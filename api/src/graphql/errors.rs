@@ -28,10 +28,7 @@ pub mod code {
 /// A short id that ties a masked error in a response to its line in the log.
 pub fn new_error_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_nanos())
-        .unwrap_or_default();
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_nanos()).unwrap_or_default();
     let sequence = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{:012x}{:04x}", (nanos as u64) & 0xffff_ffff_ffff, sequence & 0xffff)
 }
@@ -54,13 +51,12 @@ impl From<DomainError> for Error {
                 extensions.set("code", code::BAD_USER_INPUT);
                 extensions.set("field", field.as_str());
             }),
-            DomainError::Conflict {
-                field: Some(field),
-                message,
-            } => Error::new(message).extend_with(|_, extensions| {
-                extensions.set("code", code::CONFLICT);
-                extensions.set("field", field.as_str());
-            }),
+            DomainError::Conflict { field: Some(field), message } => {
+                Error::new(message).extend_with(|_, extensions| {
+                    extensions.set("code", code::CONFLICT);
+                    extensions.set("field", field.as_str());
+                })
+            }
             DomainError::RateLimited { retry_after } => Error::new(error.to_string()).extend_with(|_, extensions| {
                 extensions.set("code", code::RATE_LIMITED);
                 extensions.set("retryAfter", retry_after);

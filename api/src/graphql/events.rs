@@ -9,11 +9,10 @@ use super::films::Film;
 use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, patch};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
-use super::scalars::{DateTime, EventKind, OrderDirection, mirror_enum};
+use super::scalars::{DateTime, EventKind, OrderDirection, RsvpStatus, mirror_enum};
 use super::users::Rsvp;
-use super::{db, loaders, one_of};
+use super::{db, loaders, notifier, one_of, viewer_id};
 use crate::domain::{self, DomainResult, events};
-use crate::loaders::{CountKey, RsvpScope};
 
 /// A screening, hashtag hour, watch party, panel or meetup organised by fans.
 #[derive(Clone)]
@@ -80,15 +79,8 @@ impl Event {
         self.0.capacity
     }
     /// Fans going.
-    async fn rsvp_count(&self, ctx: &Context<'_>) -> GqlResult<u64> {
-        Ok(loaders(ctx)?
-            .rsvp_counts
-            .load_one(CountKey {
-                scope: RsvpScope,
-                parent: self.0.id,
-            })
-            .await?
-            .unwrap_or(0))
+    async fn rsvp_count(&self) -> u64 {
+        u64::try_from(self.0.going_count).unwrap_or(0)
     }
     /// Your RSVP, when signed in.
     async fn viewer_rsvp(&self, ctx: &Context<'_>) -> GqlResult<Option<Rsvp>> {
@@ -100,6 +92,14 @@ impl Event {
     /// Whether the event is under way now.
     async fn is_live(&self) -> bool {
         events::is_live(&self.0, chrono::Utc::now())
+    }
+    /// The start in any IANA time zone, RFC 3339 with that zone's offset (one instant everywhere).
+    async fn starts_at_local(&self, time_zone: String) -> GqlResult<String> {
+        Ok(events::starts_at_local(&self.0, &time_zone)?)
+    }
+    /// Where to download the event as an iCalendar file.
+    async fn ics_url(&self) -> String {
+        format!("/events/{}.ics", self.0.slug)
     }
 }
 
@@ -159,11 +159,7 @@ impl EventQuery {
     /// An event by global ID or by slug (give exactly one).
     async fn event(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Option<Event>> {
         match one_of(id, slug)? {
-            Ok(id) => Ok(loaders(ctx)?
-                .events
-                .load_one(decode_as(&id, NodeType::Event, "id")?)
-                .await?
-                .map(Event)),
+            Ok(id) => Ok(loaders(ctx)?.events.load_one(decode_as(&id, NodeType::Event, "id")?).await?.map(Event)),
             Err(slug) => Ok(events::by_slug(db(ctx)?, &slug).await?.map(Event)),
         }
     }
@@ -289,5 +285,28 @@ impl EventMutation {
     async fn delete_event(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
         events::delete(db(ctx)?, decode_as(&id, NodeType::Event, "id")?).await?;
         Ok(id)
+    }
+}
+
+/// RSVPs (any signed-in fan).
+#[derive(Default)]
+pub struct RsvpMutation;
+
+#[Object]
+impl RsvpMutation {
+    /// Answers an event (GOING by default). GOING takes a seat if one is left; a full event is
+    /// `CONFLICT`.
+    #[graphql(guard = "RoleGuard::fan()")]
+    async fn rsvp_event(&self, ctx: &Context<'_>, event_id: ID, status: Option<RsvpStatus>) -> GqlResult<Rsvp> {
+        let event_id = decode_as(&event_id, NodeType::Event, "eventId")?;
+        let status = status.unwrap_or(RsvpStatus::Going).into();
+        Ok(Rsvp(events::rsvp(db(ctx)?, notifier(ctx)?, viewer_id(ctx)?, event_id, status).await?))
+    }
+
+    /// Cancels your RSVP; false when you had none.
+    #[graphql(guard = "RoleGuard::fan()")]
+    async fn cancel_rsvp(&self, ctx: &Context<'_>, event_id: ID) -> GqlResult<bool> {
+        let event_id = decode_as(&event_id, NodeType::Event, "eventId")?;
+        Ok(events::cancel_rsvp(db(ctx)?, notifier(ctx)?, viewer_id(ctx)?, event_id).await?)
     }
 }

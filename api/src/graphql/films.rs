@@ -95,10 +95,7 @@ impl Film {
         before: Option<String>,
     ) -> GqlResult<Connection<Credit>> {
         let page = connection::page_request(first, after, last, before)?;
-        let scope = CreditScope {
-            parent: CreditParent::Film,
-            role: role.map(Into::into),
-        };
+        let scope = CreditScope { parent: CreditParent::Film, role: role.map(Into::into) };
         connection::children(ctx, scope, self.0.id, page, Credit).await
     }
     /// What was said about the film, in the order the quotes were added.
@@ -111,10 +108,7 @@ impl Film {
         before: Option<String>,
     ) -> GqlResult<Connection<Quote>> {
         let page = connection::page_request(first, after, last, before)?;
-        let scope = QuoteScope {
-            parent: QuoteParent::Film,
-            viewer: loaders(ctx)?.viewer,
-        };
+        let scope = QuoteScope { parent: QuoteParent::Film, viewer: loaders(ctx)?.viewer };
         connection::children(ctx, scope, self.0.id, page, Quote).await
     }
     /// Fan events about the film, soonest first.
@@ -228,11 +222,7 @@ impl FilmQuery {
     /// A film by global ID or by slug (give exactly one).
     async fn film(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Option<Film>> {
         match one_of(id, slug)? {
-            Ok(id) => Ok(loaders(ctx)?
-                .films
-                .load_one(decode_as(&id, NodeType::Film, "id")?)
-                .await?
-                .map(Film)),
+            Ok(id) => Ok(loaders(ctx)?.films.load_one(decode_as(&id, NodeType::Film, "id")?).await?.map(Film)),
             Err(slug) => Ok(films::by_slug(db(ctx)?, &slug).await?.map(Film)),
         }
     }

@@ -14,17 +14,19 @@ pub mod people;
 pub mod petitions;
 pub mod quotes;
 pub mod scalars;
+pub mod subscriptions;
 pub mod users;
 
 mod codes;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema};
+use async_graphql::{Context, ID, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Auth;
 use crate::domain::DomainError;
+use crate::domain::notify::Notifier;
 use crate::loaders::Loaders;
 
 /// Every query field, merged from the per-domain query structs.
@@ -48,25 +50,27 @@ pub struct Mutation(
     quotes::QuoteMutation,
     events::EventMutation,
     petitions::PetitionMutation,
+    petitions::SignatureMutation,
+    events::RsvpMutation,
+    quotes::FanQuoteMutation,
 );
 
 /// The fandb schema type.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
 /// Builds the schema; the database connection and the auth keys are shared by every request.
-pub fn build_schema(db: DatabaseConnection, auth: Arc<Auth>) -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn build_schema(db: DatabaseConnection, auth: Arc<Auth>, notifier: Arc<Notifier>) -> AppSchema {
+    Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
         .data(db)
         .data(auth)
+        .data(notifier)
         .extension(codes::ErrorCodes)
         .finish()
 }
 
 /// The schema without a database, for printing the SDL.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription).finish().sdl()
 }
 
 /// The data one request carries: its loaders (which know the viewer).
@@ -82,6 +86,16 @@ pub(crate) fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DatabaseCon
 /// The loaders of this request.
 pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<Loaders>> {
     ctx.data::<Arc<Loaders>>()
+}
+
+/// The change notifier.
+pub(crate) fn notifier<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Notifier> {
+    Ok(ctx.data::<Arc<Notifier>>()?.as_ref())
+}
+
+/// The signed-in viewer's user id (guards have already required one).
+pub(crate) fn viewer_id(ctx: &Context<'_>) -> async_graphql::Result<i64> {
+    Ok(loaders(ctx)?.viewer.user_id.ok_or(DomainError::Unauthenticated)?)
 }
 
 /// Exactly one of `id` and `slug`: `Ok(id)` or `Err(slug)`.

@@ -66,16 +66,9 @@ pub fn global_id(node_type: NodeType, id: i64) -> ID {
 /// Reads a global ID; `field` names the argument for the error.
 pub fn decode(id: &str, field: &str) -> DomainResult<(NodeType, i64)> {
     let invalid = || DomainError::invalid(field, "not a valid ID");
-    let text = STANDARD
-        .decode(id.trim())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(invalid)?;
+    let text = STANDARD.decode(id.trim()).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(invalid)?;
     let (name, key) = text.split_once(':').ok_or_else(invalid)?;
-    let node_type = NodeType::ALL
-        .into_iter()
-        .find(|candidate| candidate.name() == name)
-        .ok_or_else(invalid)?;
+    let node_type = NodeType::ALL.into_iter().find(|candidate| candidate.name() == name).ok_or_else(invalid)?;
     let key = key.parse::<i64>().ok().filter(|key| *key > 0).ok_or_else(invalid)?;
     Ok((node_type, key))
 }
@@ -86,11 +79,7 @@ pub fn decode_as(id: &str, expected: NodeType, field: &str) -> DomainResult<i64>
         (node_type, key) if node_type == expected => Ok(key),
         (other, _) => Err(DomainError::invalid(
             field,
-            format!(
-                "expected the ID of a {}, got the ID of a {}",
-                expected.name(),
-                other.name()
-            ),
+            format!("expected the ID of a {}, got the ID of a {}", expected.name(), other.name()),
         )),
     }
 }
@@ -122,34 +111,18 @@ async fn resolve(ctx: &Context<'_>, id: &str, field: &str) -> GqlResult<Option<N
     Ok(match node_type {
         NodeType::Film => loaders.films.load_one(key).await?.map(|row| Node::Film(Film(row))),
         NodeType::Person => loaders.people.load_one(key).await?.map(|row| Node::Person(Person(row))),
-        NodeType::Credit => loaders
-            .credits
-            .load_one(key)
-            .await?
-            .map(|row| Node::Credit(Credit(row))),
+        NodeType::Credit => loaders.credits.load_one(key).await?.map(|row| Node::Credit(Credit(row))),
         NodeType::Quote => loaders.quotes.load_one(key).await?.map(|row| Node::Quote(Quote(row))),
         NodeType::Event => loaders.events.load_one(key).await?.map(|row| Node::Event(Event(row))),
-        NodeType::Petition => loaders
-            .petitions
-            .load_one(key)
-            .await?
-            .map(|row| Node::Petition(Petition(row))),
-        NodeType::Signature => loaders
-            .signatures
-            .load_one(key)
-            .await?
-            .map(|row| Node::Signature(Signature(row))),
+        NodeType::Petition => loaders.petitions.load_one(key).await?.map(|row| Node::Petition(Petition(row))),
+        NodeType::Signature => loaders.signatures.load_one(key).await?.map(|row| Node::Signature(Signature(row))),
         NodeType::Rsvp => match loaders.viewer.user_id {
-            Some(user_id) => events::rsvp_by_id(db(ctx)?, key, user_id)
-                .await?
-                .map(|row| Node::Rsvp(Rsvp(row))),
+            Some(user_id) => events::rsvp_by_id(db(ctx)?, key, user_id).await?.map(|row| Node::Rsvp(Rsvp(row))),
             None => None,
         },
-        NodeType::User if loaders.viewer.user_id == Some(key) || loaders.viewer.is_admin() => loaders
-            .users
-            .load_one(key)
-            .await?
-            .map(|row| Node::User(User(row, Audience::Viewer))),
+        NodeType::User if loaders.viewer.user_id == Some(key) || loaders.viewer.is_admin() => {
+            loaders.users.load_one(key).await?.map(|row| Node::User(User(row, Audience::Viewer)))
+        }
         NodeType::User => None,
     })
 }

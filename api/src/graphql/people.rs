@@ -53,10 +53,7 @@ impl Person {
         before: Option<String>,
     ) -> GqlResult<Connection<Credit>> {
         let page = connection::page_request(first, after, last, before)?;
-        let scope = CreditScope {
-            parent: CreditParent::Person,
-            role: role.map(Into::into),
-        };
+        let scope = CreditScope { parent: CreditParent::Person, role: role.map(Into::into) };
         connection::children(ctx, scope, self.0.id, page, Credit).await
     }
     /// What the person said, in the order the quotes were added.
@@ -69,10 +66,7 @@ impl Person {
         before: Option<String>,
     ) -> GqlResult<Connection<Quote>> {
         let page = connection::page_request(first, after, last, before)?;
-        let scope = QuoteScope {
-            parent: QuoteParent::Person,
-            viewer: loaders(ctx)?.viewer,
-        };
+        let scope = QuoteScope { parent: QuoteParent::Person, viewer: loaders(ctx)?.viewer };
         connection::children(ctx, scope, self.0.id, page, Quote).await
     }
 }
@@ -116,11 +110,7 @@ impl PersonQuery {
     /// A person by global ID or by slug (give exactly one).
     async fn person(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Option<Person>> {
         match one_of(id, slug)? {
-            Ok(id) => Ok(loaders(ctx)?
-                .people
-                .load_one(decode_as(&id, NodeType::Person, "id")?)
-                .await?
-                .map(Person)),
+            Ok(id) => Ok(loaders(ctx)?.people.load_one(decode_as(&id, NodeType::Person, "id")?).await?.map(Person)),
             Err(slug) => Ok(people::by_slug(db(ctx)?, &slug).await?.map(Person)),
         }
     }

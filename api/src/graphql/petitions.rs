@@ -11,9 +11,9 @@ use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, patch};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
-use super::{db, loaders, one_of};
+use super::{db, loaders, notifier, one_of, viewer_id};
 use crate::domain::{self, DomainResult, petitions};
-use crate::loaders::{CountKey, SignatureScope};
+use crate::loaders::SignatureScope;
 
 /// A campaign's ask of a target, with a signature goal.
 #[derive(Clone)]
@@ -32,12 +32,8 @@ pub struct CountryCount {
 }
 
 impl Petition {
-    async fn count(&self, ctx: &Context<'_>) -> GqlResult<u64> {
-        let key = CountKey {
-            scope: SignatureScope { public_only: false },
-            parent: self.0.id,
-        };
-        Ok(loaders(ctx)?.signature_counts.load_one(key).await?.unwrap_or(0))
+    fn count(&self) -> u64 {
+        u64::try_from(self.0.signature_count).unwrap_or(0)
     }
 }
 
@@ -82,12 +78,12 @@ impl Petition {
         DateTime(self.0.created_at)
     }
     /// Everyone who signed, public or not.
-    async fn signature_count(&self, ctx: &Context<'_>) -> GqlResult<u64> {
-        self.count(ctx).await
+    async fn signature_count(&self) -> u64 {
+        self.count()
     }
     /// `signatureCount / goal`: 1.0 when the goal is reached, more when exceeded.
-    async fn progress(&self, ctx: &Context<'_>) -> GqlResult<f64> {
-        Ok(petitions::progress(self.count(ctx).await?, self.0.goal))
+    async fn progress(&self) -> f64 {
+        petitions::progress(self.count(), self.0.goal)
     }
     /// Whether you have signed, when signed in.
     async fn viewer_has_signed(&self, ctx: &Context<'_>) -> GqlResult<bool> {
@@ -113,10 +109,7 @@ impl Petition {
         let rows = petitions::signatures_by_country(db(ctx)?, self.0.id).await?;
         Ok(rows
             .into_iter()
-            .map(|(country, count)| CountryCount {
-                country,
-                count: u64::try_from(count).unwrap_or(0),
-            })
+            .map(|(country, count)| CountryCount { country, count: u64::try_from(count).unwrap_or(0) })
             .collect())
     }
 }
@@ -140,11 +133,7 @@ impl Signature {
         if !self.0.public {
             return Ok(None);
         }
-        Ok(loaders(ctx)?
-            .users
-            .load_one(self.0.user_id)
-            .await?
-            .map(|user| user.display_name))
+        Ok(loaders(ctx)?.users.load_one(self.0.user_id).await?.map(|user| user.display_name))
     }
     /// ISO 3166-1 alpha-2 country code of the signer, if given and public.
     async fn country(&self) -> Option<&str> {
@@ -197,11 +186,9 @@ impl PetitionQuery {
     /// A petition by global ID or by slug (give exactly one).
     async fn petition(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Option<Petition>> {
         match one_of(id, slug)? {
-            Ok(id) => Ok(loaders(ctx)?
-                .petitions
-                .load_one(decode_as(&id, NodeType::Petition, "id")?)
-                .await?
-                .map(Petition)),
+            Ok(id) => {
+                Ok(loaders(ctx)?.petitions.load_one(decode_as(&id, NodeType::Petition, "id")?).await?.map(Petition))
+            }
             Err(slug) => Ok(petitions::by_slug(db(ctx)?, &slug).await?.map(Petition)),
         }
     }
@@ -300,5 +287,46 @@ impl PetitionMutation {
     async fn delete_petition(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
         petitions::delete(db(ctx)?, decode_as(&id, NodeType::Petition, "id")?).await?;
         Ok(id)
+    }
+}
+
+/// How to sign.
+#[derive(InputObject, Default)]
+pub struct SignPetitionInput {
+    /// Up to 500 characters.
+    comment: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    country: Option<String>,
+    /// Show your name with your signature (default: no).
+    #[graphql(default)]
+    public: bool,
+}
+
+/// Signing and withdrawing (any signed-in fan).
+#[derive(Default)]
+pub struct SignatureMutation;
+
+#[Object]
+impl SignatureMutation {
+    /// Signs a petition; signing again returns the same signature and counts once.
+    #[graphql(guard = "RoleGuard::fan()")]
+    async fn sign_petition(
+        &self,
+        ctx: &Context<'_>,
+        petition_id: ID,
+        input: Option<SignPetitionInput>,
+    ) -> GqlResult<Signature> {
+        let petition_id = decode_as(&petition_id, NodeType::Petition, "petitionId")?;
+        let user_id = viewer_id(ctx)?;
+        let input = input.unwrap_or_default();
+        let sign = petitions::SignInput { comment: input.comment, country: input.country, public: input.public };
+        Ok(Signature(petitions::sign(db(ctx)?, notifier(ctx)?, user_id, petition_id, sign).await?))
+    }
+
+    /// Withdraws your signature; false when you had not signed.
+    #[graphql(guard = "RoleGuard::fan()")]
+    async fn withdraw_signature(&self, ctx: &Context<'_>, petition_id: ID) -> GqlResult<bool> {
+        let petition_id = decode_as(&petition_id, NodeType::Petition, "petitionId")?;
+        Ok(petitions::withdraw(db(ctx)?, notifier(ctx)?, viewer_id(ctx)?, petition_id).await?)
     }
 }

@@ -12,7 +12,7 @@ use super::inputs::{given, id_patch, optional_id, patch};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::people::Person;
 use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
-use super::{db, loaders};
+use super::{db, loaders, viewer_id};
 use crate::domain::{self, DomainError, DomainResult, quotes};
 
 /// Something a person said, with where it was said.
@@ -110,11 +110,7 @@ pub struct QuoteQuery;
 impl QuoteQuery {
     /// A quote by global ID; null when it does not exist or is not visible to you.
     async fn quote(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Quote>> {
-        Ok(loaders(ctx)?
-            .quotes
-            .load_one(decode_as(&id, NodeType::Quote, "id")?)
-            .await?
-            .map(Quote))
+        Ok(loaders(ctx)?.quotes.load_one(decode_as(&id, NodeType::Quote, "id")?).await?.map(Quote))
     }
 
     /// Quotes you may see, newest first unless `orderBy` says otherwise.
@@ -213,5 +209,50 @@ impl QuoteMutation {
     async fn delete_quote(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
         quotes::delete(db(ctx)?, decode_as(&id, NodeType::Quote, "id")?).await?;
         Ok(id)
+    }
+}
+
+/// A quote a fan found.
+#[derive(InputObject)]
+pub struct SubmitQuoteInput {
+    text: String,
+    /// Who said it (global ID).
+    person_id: ID,
+    /// The film it is about (global ID).
+    film_id: Option<ID>,
+    /// Where it was said or published.
+    source: String,
+    source_url: Option<String>,
+    said_on: Option<Date>,
+    context: Option<String>,
+}
+
+/// Submitting (fans) and moderating (moderators) quotes.
+#[derive(Default)]
+pub struct FanQuoteMutation;
+
+#[Object]
+impl FanQuoteMutation {
+    /// Submits a quote; it stays PENDING (visible to you and moderators) until published.
+    #[graphql(guard = "RoleGuard::fan()")]
+    async fn submit_quote(&self, ctx: &Context<'_>, input: SubmitQuoteInput) -> GqlResult<Quote> {
+        let changes = quotes::QuoteChanges {
+            text: Some(input.text),
+            person_id: Some(decode_as(&input.person_id, NodeType::Person, "input.personId")?),
+            film_id: id_patch(given(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
+            source: Some(input.source),
+            source_url: given(input.source_url, |v| v),
+            said_on: given(input.said_on, |date| date.0),
+            context: given(input.context, |v| v),
+            status: None,
+        };
+        Ok(Quote(quotes::submit(db(ctx)?, viewer_id(ctx)?, changes).await?))
+    }
+
+    /// Publishes or rejects a quote (moderators and admins).
+    #[graphql(guard = "RoleGuard::moderator()")]
+    async fn moderate_quote(&self, ctx: &Context<'_>, id: ID, status: QuoteStatus) -> GqlResult<Quote> {
+        let id = decode_as(&id, NodeType::Quote, "id")?;
+        Ok(Quote(quotes::moderate(db(ctx)?, id, status.into()).await?))
     }
 }

@@ -55,10 +55,9 @@ pub struct Money(pub i64);
 impl ScalarType for Money {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::Number(number) => number
-                .as_i64()
-                .map(Money)
-                .ok_or_else(|| InputValueError::custom("expected a whole number of dollars")),
+            Value::Number(number) => {
+                number.as_i64().map(Money).ok_or_else(|| InputValueError::custom("expected a whole number of dollars"))
+            }
             _ => Err(InputValueError::expected_type(value)),
         }
     }

@@ -79,10 +79,6 @@ impl UserQuery {
         let Some(user_id) = loaders.viewer.user_id else {
             return Ok(None);
         };
-        Ok(loaders
-            .users
-            .load_one(user_id)
-            .await?
-            .map(|user| User(user, Audience::Owner)))
+        Ok(loaders.users.load_one(user_id).await?.map(|user| User(user, Audience::Owner)))
     }
 }

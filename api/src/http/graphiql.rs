@@ -47,7 +47,5 @@ pub async fn page() -> HttpResponse {
 
 /// `GET /`: to GraphiQL.
 pub async fn redirect() -> HttpResponse {
-    HttpResponse::TemporaryRedirect()
-        .insert_header((header::LOCATION, "/graphiql"))
-        .finish()
+    HttpResponse::TemporaryRedirect().insert_header((header::LOCATION, "/graphiql")).finish()
 }

@@ -41,11 +41,7 @@ impl MediaType {
 /// Picks the response media type from `Accept`: the client's preference among the two GraphQL
 /// JSON types; `*/*`, `application/*` and a missing header mean `application/json`.
 fn negotiate(request: &HttpRequest) -> Option<MediaType> {
-    let Some(accept) = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-    else {
+    let Some(accept) = request.headers().get(header::ACCEPT).and_then(|value| value.to_str().ok()) else {
         return Some(MediaType::Json);
     };
     let mut ranges: Vec<(f32, usize, MediaType)> = Vec::new();
@@ -85,11 +81,7 @@ fn not_acceptable() -> HttpResponse {
 
 /// Whether the body is declared as JSON (in UTF-8, the only charset JSON has).
 fn is_json_body(request: &HttpRequest) -> bool {
-    let Some(content_type) = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-    else {
+    let Some(content_type) = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()) else {
         return false;
     };
     let mut parts = content_type.split(';');
@@ -118,11 +110,7 @@ pub async fn post(state: web::Data<AppState>, request: HttpRequest, body: web::B
         Err(_) => return refuse(StatusCode::BAD_REQUEST, media_type, "the body is not valid JSON"),
     };
     if value.is_array() {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            media_type,
-            "batched requests are not supported; send one operation",
-        );
+        return refuse(StatusCode::BAD_REQUEST, media_type, "batched requests are not supported; send one operation");
     }
     let Some(parameters) = value.as_object() else {
         return refuse(StatusCode::BAD_REQUEST, media_type, "the body must be a JSON object");
@@ -146,11 +134,7 @@ pub async fn post(state: web::Data<AppState>, request: HttpRequest, body: web::B
     let graphql_request: Request = match serde_json::from_value(value) {
         Ok(graphql_request) => graphql_request,
         Err(error) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                media_type,
-                &format!("invalid GraphQL request: {error}"),
-            );
+            return refuse(StatusCode::BAD_REQUEST, media_type, &format!("invalid GraphQL request: {error}"));
         }
     };
     execute(&state, &request, graphql_request, media_type).await
@@ -187,31 +171,20 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> HttpRespon
             .content_type(media_type.content_type())
             .json(json!({ "errors": [{ "message": "only queries may be sent with GET; send mutations with POST", "extensions": { "code": "BAD_REQUEST" } }] }));
     }
-    let variables = match parameters
-        .variables
-        .as_deref()
-        .map(serde_json::from_str::<serde_json::Value>)
-    {
+    let variables = match parameters.variables.as_deref().map(serde_json::from_str::<serde_json::Value>) {
         None => Variables::default(),
         Some(Ok(value @ serde_json::Value::Object(_))) => Variables::from_json(value),
         Some(Ok(serde_json::Value::Null)) => Variables::default(),
         Some(_) => return refuse(StatusCode::BAD_REQUEST, media_type, "`variables` must be a JSON object"),
     };
-    let extensions = match parameters
-        .extensions
-        .as_deref()
-        .map(serde_json::from_str::<HashMap<String, async_graphql::Value>>)
-    {
-        None => HashMap::new(),
-        Some(Ok(extensions)) => extensions,
-        Some(Err(_)) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                media_type,
-                "`extensions` must be a JSON object",
-            );
-        }
-    };
+    let extensions =
+        match parameters.extensions.as_deref().map(serde_json::from_str::<HashMap<String, async_graphql::Value>>) {
+            None => HashMap::new(),
+            Some(Ok(extensions)) => extensions,
+            Some(Err(_)) => {
+                return refuse(StatusCode::BAD_REQUEST, media_type, "`extensions` must be a JSON object");
+            }
+        };
     let mut graphql_request = Request::new(query).variables(variables);
     if let Some(name) = parameters.operation_name {
         graphql_request = graphql_request.operation_name(name);
@@ -224,9 +197,7 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> HttpRespon
 
 /// Any other method on `/graphql`.
 pub async fn method_not_allowed() -> HttpResponse {
-    HttpResponse::MethodNotAllowed()
-        .insert_header((header::ALLOW, HeaderValue::from_static("GET, POST")))
-        .finish()
+    HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, HeaderValue::from_static("GET, POST"))).finish()
 }
 
 /// The type of the operation a request would run, if it can be told.
@@ -278,10 +249,7 @@ fn unauthenticated(media_type: MediaType, error: DomainError) -> HttpResponse {
         }
     };
     HttpResponse::Unauthorized()
-        .insert_header((
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer error=\"invalid_token\""),
-        ))
+        .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\"")))
         .content_type(media_type.content_type())
         .json(json!({ "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }] }))
 }
@@ -296,9 +264,9 @@ fn refuse_unavailable(media_type: MediaType) -> HttpResponse {
 async fn viewer_of(state: &AppState, request: &HttpRequest, media_type: MediaType) -> Result<Viewer, HttpResponse> {
     match bearer(request) {
         Ok(None) => Ok(Viewer::anonymous()),
-        Ok(Some(token)) => authenticate(&state.db, &state.auth, token)
-            .await
-            .map_err(|error| unauthenticated(media_type, error)),
+        Ok(Some(token)) => {
+            authenticate(&state.db, &state.auth, token).await.map_err(|error| unauthenticated(media_type, error))
+        }
         Err(()) => Err(unauthenticated(media_type, DomainError::Unauthenticated)),
     }
 }
@@ -322,16 +290,12 @@ async fn execute(
     };
     // A request error has no `data` at all; serializing the response itself keeps field order.
     let body = if is_request_error(&response) {
-        serde_json::to_vec(&RequestErrors {
-            errors: &response.errors,
-        })
+        serde_json::to_vec(&RequestErrors { errors: &response.errors })
     } else {
         serde_json::to_vec(&response)
     };
     match body {
-        Ok(body) => HttpResponse::build(status)
-            .content_type(media_type.content_type())
-            .body(body),
+        Ok(body) => HttpResponse::build(status).content_type(media_type.content_type()).body(body),
         Err(error) => {
             let masked = crate::graphql::errors::internal(&format!("serializing a response: {error}"));
             HttpResponse::InternalServerError()

@@ -1,10 +1,12 @@
 //! The HTTP surface (actix-web only): the whole route table sits in `configure`.
 
+pub mod calendar;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod subscriptions;
 
-use actix_web::web;
+use actix_web::{guard, web};
 use sea_orm::DatabaseConnection;
 
 use std::sync::Arc;
@@ -32,9 +34,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/graphql")
                 .route(web::post().to(graphql::post))
+                .route(web::get().guard(guard::Header("upgrade", "websocket")).to(subscriptions::websocket))
                 .route(web::get().to(graphql::get))
                 .route(web::route().to(graphql::method_not_allowed)),
         )
+        .route("/events/{slug}.ics", web::get().to(calendar::event))
         .route("/healthz", web::get().to(health::live))
         .route("/readyz", web::get().to(health::ready));
 }

@@ -41,15 +41,9 @@ where
     type Error = DomainError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, E::Model>, DomainError> {
-        let rows = E::find()
-            .filter(E::ID.is_in(keys.iter().copied()))
-            .filter(self.visible.clone())
-            .all(&self.db)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|row| Some((id_of::<E>(&row)?, row)))
-            .collect())
+        let rows =
+            E::find().filter(E::ID.is_in(keys.iter().copied())).filter(self.visible.clone()).all(&self.db).await?;
+        Ok(rows.into_iter().filter_map(|row| Some((id_of::<E>(&row)?, row))).collect())
     }
 }
 
@@ -100,10 +94,7 @@ where
     async fn load(&self, keys: &[PageKey<S>]) -> Result<HashMap<PageKey<S>, Self::Value>, DomainError> {
         let mut groups: HashMap<(S, PageRequest), Vec<i64>> = HashMap::new();
         for key in keys {
-            groups
-                .entry((key.scope.clone(), key.page.clone()))
-                .or_default()
-                .push(key.parent);
+            groups.entry((key.scope.clone(), key.page.clone())).or_default().push(key.parent);
         }
         let mut loaded = HashMap::with_capacity(keys.len());
         for ((scope, page), parents) in groups {
@@ -119,14 +110,7 @@ where
             )
             .await?;
             for (parent, rows) in pages {
-                loaded.insert(
-                    PageKey {
-                        scope: scope.clone(),
-                        page: page.clone(),
-                        parent,
-                    },
-                    rows,
-                );
+                loaded.insert(PageKey { scope: scope.clone(), page: page.clone(), parent }, rows);
             }
         }
         Ok(loaded)
@@ -169,13 +153,7 @@ impl<S: Scope> Loader<CountKey<S>> for Counts<S> {
                 .all(&self.db)
                 .await?;
             for (parent, count) in rows {
-                loaded.insert(
-                    CountKey {
-                        scope: scope.clone(),
-                        parent,
-                    },
-                    u64::try_from(count).unwrap_or(0),
-                );
+                loaded.insert(CountKey { scope: scope.clone(), parent }, u64::try_from(count).unwrap_or(0));
             }
         }
         Ok(loaded)
@@ -190,25 +168,15 @@ fn cached<T: Send + Sync + 'static>(loader: T) -> Cached<T> {
 }
 
 fn by_id<E: 'static>(db: &DatabaseConnection, visible: Condition) -> Cached<ById<E>> {
-    cached(ById {
-        db: db.clone(),
-        visible,
-        entity: PhantomData,
-    })
+    cached(ById { db: db.clone(), visible, entity: PhantomData })
 }
 
 fn pages<S: 'static>(db: &DatabaseConnection) -> Cached<Pages<S>> {
-    cached(Pages {
-        db: db.clone(),
-        scope: PhantomData,
-    })
+    cached(Pages { db: db.clone(), scope: PhantomData })
 }
 
 fn counts<S: 'static>(db: &DatabaseConnection) -> Cached<Counts<S>> {
-    cached(Counts {
-        db: db.clone(),
-        scope: PhantomData,
-    })
+    cached(Counts { db: db.clone(), scope: PhantomData })
 }
 
 /// Every loader of one request.

@@ -67,11 +67,7 @@ impl Scope for CreditScope {
     fn sort(&self) -> Sort<credit::Column> {
         match self.parent {
             CreditParent::Film => films::CREDIT_SORT,
-            CreditParent::Person => Sort {
-                column: credit::Column::Id,
-                direction: Direction::Asc,
-                nullable: false,
-            },
+            CreditParent::Person => Sort { column: credit::Column::Id, direction: Direction::Asc, nullable: false },
         }
     }
 }
@@ -152,11 +148,7 @@ impl Scope for SignatureScope {
         signature::Column::PetitionId
     }
     fn condition(&self) -> Condition {
-        if self.public_only {
-            petitions::public_signatures()
-        } else {
-            Condition::all()
-        }
+        if self.public_only { petitions::public_signatures() } else { Condition::all() }
     }
     fn sort(&self) -> Sort<signature::Column> {
         petitions::SIGNATURE_SORT
@@ -176,10 +168,6 @@ impl Scope for RsvpScope {
         events::seat_condition()
     }
     fn sort(&self) -> Sort<rsvp::Column> {
-        Sort {
-            column: rsvp::Column::CreatedAt,
-            direction: Direction::Asc,
-            nullable: false,
-        }
+        Sort { column: rsvp::Column::CreatedAt, direction: Direction::Asc, nullable: false }
     }
 }

@@ -44,10 +44,7 @@ pub struct RawResponse {
 impl RawResponse {
     /// A header's value, or "" when absent.
     pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
+        self.headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default()
     }
 
     /// The body as JSON.
@@ -60,9 +57,7 @@ impl RawResponse {
 impl TestApp {
     /// Migrates `database_url`, loads the Alita data set, and serves on a free port.
     pub async fn spawn(database_url: &str) -> Self {
-        let mut db = api::db::connect(database_url)
-            .await
-            .expect("connect to the test database");
+        let mut db = api::db::connect(database_url).await.expect("connect to the test database");
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
         db.set_metric_callback(move |_| {
@@ -72,22 +67,11 @@ impl TestApp {
         settings.listen = "127.0.0.1:0".to_owned();
         settings.jwt_secret = Secret::new(TEST_JWT_SECRET);
         settings.workers = Some(2);
-        let application = Application::build_with_db(&settings, db.clone())
-            .await
-            .expect("build the application");
+        let application = Application::build_with_db(&settings, db.clone()).await.expect("build the application");
         let address = format!("http://127.0.0.1:{}", application.port());
         actix_web::rt::spawn(application.run_until_stopped());
-        let client = awc::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .disable_redirects()
-            .finish();
-        Self {
-            address,
-            database_url: database_url.to_owned(),
-            db,
-            statements,
-            client,
-        }
+        let client = awc::Client::builder().timeout(Duration::from_secs(30)).disable_redirects().finish();
+        Self { address, database_url: database_url.to_owned(), db, statements, client }
     }
 
     /// SQL statements run through the server's connection so far.
@@ -131,14 +115,8 @@ impl TestApp {
     pub fn graphql<'a>(&'a self, query: &'a str, variables: Value) -> impl std::future::Future<Output = Value> + 'a {
         let body = serde_json::to_vec(&json!({ "query": query, "variables": variables })).expect("JSON");
         async move {
-            let response = self
-                .request("POST", "/graphql", &[("content-type", "application/json")], Some(body))
-                .await;
-            assert_eq!(
-                response.status, 200,
-                "POST /graphql answered {}: {}",
-                response.status, response.body
-            );
+            let response = self.request("POST", "/graphql", &[("content-type", "application/json")], Some(body)).await;
+            assert_eq!(response.status, 200, "POST /graphql answered {}: {}", response.status, response.body);
             let json = response.json();
             assert_invariants(&json);
             json
@@ -154,11 +132,7 @@ impl TestApp {
             headers.push(("authorization", authorization.as_str()));
         }
         let response = self.request("POST", "/graphql", &headers, Some(body)).await;
-        assert_eq!(
-            response.status, 200,
-            "POST /graphql answered {}: {}",
-            response.status, response.body
-        );
+        assert_eq!(response.status, 200, "POST /graphql answered {}: {}", response.status, response.body);
         let json = response.json();
         assert_invariants(&json);
         json
@@ -174,9 +148,7 @@ impl TestApp {
     /// The first error of an operation as `token` that must fail.
     pub async fn error_as(&self, token: &str, query: &str, variables: Value) -> Value {
         let response = self.graphql_as(Some(token), query, variables).await;
-        let errors = response["errors"]
-            .as_array()
-            .unwrap_or_else(|| panic!("expected errors: {response}"));
+        let errors = response["errors"].as_array().unwrap_or_else(|| panic!("expected errors: {response}"));
         errors[0].clone()
     }
 
@@ -195,21 +167,12 @@ impl TestApp {
         let global_id = payload["user"]["id"].as_str().expect("an id").to_owned();
         let id = super::fixtures::raw_id(&global_id);
         if role != entity::enums::Role::Fan {
-            let user = entity::user::Entity::find_by_id(id)
-                .one(&self.db)
-                .await
-                .expect("query")
-                .expect("the user");
+            let user = entity::user::Entity::find_by_id(id).one(&self.db).await.expect("query").expect("the user");
             let mut model: entity::user::ActiveModel = user.into();
             model.role = ActiveValue::Set(role);
             model.update(&self.db).await.expect("set the role");
         }
-        SignedIn {
-            id,
-            global_id,
-            email,
-            access_token: payload["accessToken"].as_str().expect("a token").to_owned(),
-        }
+        SignedIn { id, global_id, email, access_token: payload["accessToken"].as_str().expect("a token").to_owned() }
     }
 
     /// The `data` of an operation that must succeed.
@@ -222,9 +185,7 @@ impl TestApp {
     /// The first error of an operation that must fail.
     pub async fn error(&self, query: &str, variables: Value) -> Value {
         let response = self.graphql(query, variables).await;
-        let errors = response["errors"]
-            .as_array()
-            .unwrap_or_else(|| panic!("expected errors: {response}"));
+        let errors = response["errors"].as_array().unwrap_or_else(|| panic!("expected errors: {response}"));
         assert!(!errors.is_empty(), "expected errors: {response}");
         errors[0].clone()
     }
@@ -237,20 +198,9 @@ pub fn assert_invariants(response: &Value) {
         return;
     };
     for error in errors {
-        assert!(
-            error["extensions"]["code"].is_string(),
-            "error without extensions.code: {error}"
-        );
+        assert!(error["extensions"]["code"].is_string(), "error without extensions.code: {error}");
         let message = error["message"].as_str().unwrap_or_default().to_lowercase();
-        for leak in [
-            "select ",
-            "insert ",
-            "sqlx",
-            "constraint",
-            "syntax error at",
-            "sqlite",
-            "postgres",
-        ] {
+        for leak in ["select ", "insert ", "sqlx", "constraint", "syntax error at", "sqlite", "postgres"] {
             assert!(!message.contains(leak), "error message leaks `{leak}`: {error}");
         }
     }

@@ -17,16 +17,8 @@ pub enum Backend {
 
 fn unique_name() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!(
-        "{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        nanos % 1_000_000_000
-    )
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos % 1_000_000_000)
 }
 
 /// A fresh database URL for one test, or `None` when PostgreSQL is not configured outside CI.
@@ -49,10 +41,7 @@ pub async fn fresh_database(backend: Backend) -> Option<String> {
             let admin = Database::connect(admin_url.as_str()).await.unwrap_or_else(|error| {
                 panic!("FANDB_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {error}")
             });
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create a test database");
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create a test database");
             admin.close().await.ok();
             Some(with_database(&admin_url, &name))
         }

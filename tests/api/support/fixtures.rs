@@ -21,10 +21,7 @@ pub fn raw_id(global_id: &str) -> i64 {
 }
 
 fn instant(day: i64) -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2020, 1, 1, 12, 0, 0)
-        .single()
-        .expect("a valid instant")
-        + Duration::days(day)
+    Utc.with_ymd_and_hms(2020, 1, 1, 12, 0, 0).single().expect("a valid instant") + Duration::days(day)
 }
 
 /// `count` films; pairs share a title, every third has no release date.
@@ -33,11 +30,7 @@ pub async fn films(db: &DatabaseConnection, count: i64) -> Vec<film::Model> {
     for i in 0..count {
         let release_date =
             (i % 3 != 0).then(|| NaiveDate::from_ymd_opt(2000, 1, 1).expect("date") + Duration::days((i * 37) % 50));
-        let status = if i % 2 == 0 {
-            FilmStatus::Released
-        } else {
-            FilmStatus::Announced
-        };
+        let status = if i % 2 == 0 { FilmStatus::Released } else { FilmStatus::Announced };
         let row = film::ActiveModel {
             slug: Set(format!("fixture-film-{i}")),
             title: Set(format!("Fixture Film {:02}", i / 2)),
@@ -135,11 +128,7 @@ pub async fn events(db: &DatabaseConnection, count: i64, film_id: Option<i64>) -
     for i in 0..count {
         let row = event::ActiveModel {
             slug: Set(format!("fixture-event-{i}")),
-            kind: Set(if i % 2 == 0 {
-                EventKind::Meetup
-            } else {
-                EventKind::WatchParty
-            }),
+            kind: Set(if i % 2 == 0 { EventKind::Meetup } else { EventKind::WatchParty }),
             title: Set(format!("Fixture Event {:02}", i / 2)),
             film_id: Set(film_id),
             starts_at: Set(instant(i / 2)),
@@ -170,11 +159,7 @@ pub async fn petitions(db: &DatabaseConnection, count: i64) -> Vec<petition::Mod
             body: Set("Please.".to_owned()),
             target: Set("A studio".to_owned()),
             goal: Set(100 + i % 3),
-            status: Set(if i % 4 == 0 {
-                PetitionStatus::Closed
-            } else {
-                PetitionStatus::Open
-            }),
+            status: Set(if i % 4 == 0 { PetitionStatus::Closed } else { PetitionStatus::Open }),
             closes_at: Set((i % 2 == 0).then(|| instant(30 + i % 4))),
             created_at: Set(instant(i % 6)),
             updated_at: Set(instant(i % 6)),
@@ -204,7 +189,7 @@ pub async fn user(db: &DatabaseConnection, display_name: &str) -> user::Model {
     .expect("insert a user")
 }
 
-/// A signature of `user_id` on `petition_id`.
+/// A signature of `user_id` on `petition_id`, with the petition's counter moved.
 pub async fn signature(
     db: &DatabaseConnection,
     petition_id: i64,
@@ -212,6 +197,17 @@ pub async fn signature(
     public: bool,
     country: Option<&str>,
 ) -> signature::Model {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            "UPDATE petitions SET signature_count = signature_count + 1, count_version = count_version + 1 WHERE id = $1"
+        }
+        _ => {
+            "UPDATE petitions SET signature_count = signature_count + 1, count_version = count_version + 1 WHERE id = ?"
+        }
+    };
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, [petition_id.into()])).await.expect("move the counter");
     signature::ActiveModel {
         petition_id: Set(petition_id),
         user_id: Set(user_id),
