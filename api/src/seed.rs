@@ -9,7 +9,6 @@ use entity::enums::{CreditRole, EventKind, FilmStatus, PetitionStatus, QuoteStat
 use entity::{credit, event, film, person, petition, quote};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 use serde::Deserialize;
 
@@ -134,7 +133,7 @@ impl DataSet {
 
 /// Loads `data` in one transaction, adding only what is missing.
 pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedReport> {
-    let txn = db.begin().await?;
+    let txn = crate::domain::begin_write(db).await?;
     let mut report = SeedReport::default();
     let now = domain::now();
 

@@ -10,7 +10,7 @@ use entity::{refresh_token, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QuerySelect, Set,
 };
 
 use super::{DomainError, DomainResult, validate};
@@ -146,7 +146,7 @@ async fn revoke_family<C: ConnectionTrait>(db: &C, family: &str) -> DomainResult
 /// Trades a refresh token for a new session token pair, rotating it. A token used twice revokes
 /// its whole session.
 pub async fn refresh(db: &DatabaseConnection, auth: &Auth, presented: &str) -> DomainResult<Session> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let hash = tokens::hash_refresh_token(presented);
     let Some(stored) =
         refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(hash)).one(&txn).await?
@@ -207,7 +207,7 @@ pub async fn change_password(
         return Err(DomainError::invalid("currentPassword", "is not your current password"));
     }
     let password_hash = auth.passwords.hash(new).await?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let mut model = user.into_active_model();
     model.password_hash = Set(password_hash);
     model.updated_at = Set(super::now());
@@ -224,7 +224,7 @@ pub async fn change_password(
 
 /// Gives user `user_id` a role; the last admin cannot be demoted.
 pub async fn set_role(db: &DatabaseConnection, user_id: i64, role: Role) -> DomainResult<user::Model> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     // Lock the admins so two concurrent demotions cannot both pass the last-admin check.
     let admins: Vec<i64> = user::Entity::find()
         .select_only()

@@ -6,7 +6,7 @@ use entity::{event, rsvp};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, Set, TransactionTrait,
+    QueryFilter, Set,
 };
 
 use super::notify::{Counter, Notice, Notifier};
@@ -204,7 +204,7 @@ pub async fn create(
     validate::required("input.startsAt", changes.starts_at)?;
     validate::required("input.timeZone", changes.time_zone.as_ref())?;
     let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     write::ensure_slug_free::<event::Entity, _>(&txn, event::Column::Slug, event::Column::Id, &slug, None).await?;
     let now = super::now();
     let mut model = event::ActiveModel {
@@ -223,7 +223,7 @@ pub async fn create(
 
 /// Changes the given fields of event `id`.
 pub async fn update(db: &DatabaseConnection, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let existing = event::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("event"))?;
     let current = Some((existing.starts_at, existing.ends_at));
     let mut model = existing.into_active_model();
@@ -245,7 +245,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, changes: EventChanges) -> 
 
 /// Deletes event `id` with its RSVPs.
 pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     if event::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
         return Err(DomainError::NotFound("event"));
     }
@@ -282,7 +282,7 @@ pub async fn rsvp(
     status: RsvpStatus,
 ) -> DomainResult<rsvp::Model> {
     let gate = notifier.write_gate().await;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let event = event::Entity::find_by_id(event_id).one(&txn).await?.ok_or(DomainError::NotFound("event"))?;
     let now = super::now();
     if ends_at(&event) <= now {
@@ -343,7 +343,7 @@ pub async fn cancel_rsvp(
     event_id: i64,
 ) -> DomainResult<bool> {
     let gate = notifier.write_gate().await;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     if event::Entity::find_by_id(event_id).one(&txn).await?.is_none() {
         return Err(DomainError::NotFound("event"));
     }

@@ -5,7 +5,7 @@ use entity::enums::{CreditRole, FilmStatus};
 use entity::{credit, film};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, Set,
 };
 
 use super::paging::{Direction, Sort};
@@ -130,7 +130,7 @@ async fn apply<C: ConnectionTrait>(
 
 /// Creates a film.
 pub async fn create(db: &DatabaseConnection, changes: FilmChanges) -> DomainResult<film::Model> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let title = validate::text("input.title", &validate::required("input.title", changes.title.clone())?, 200)?;
     let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
     write::ensure_slug_free::<film::Entity, _>(&txn, film::Column::Slug, film::Column::Id, &slug, None).await?;
@@ -152,7 +152,7 @@ pub async fn create(db: &DatabaseConnection, changes: FilmChanges) -> DomainResu
 
 /// Changes the given fields of film `id`.
 pub async fn update(db: &DatabaseConnection, id: i64, changes: FilmChanges) -> DomainResult<film::Model> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let existing = film::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("film"))?;
     let mut model = existing.into_active_model();
     if let Some(title) = &changes.title {
@@ -173,7 +173,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, changes: FilmChanges) -> D
 /// Deletes film `id`; its credits go with it, and quotes, events, petitions and sequels about it
 /// stay, no longer linked to a film.
 pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     if film::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
         return Err(DomainError::NotFound("film"));
     }
@@ -193,7 +193,7 @@ pub struct NewCredit {
 
 /// Credits a person on a film; one credit per film, person and role.
 pub async fn add_credit(db: &DatabaseConnection, credit: NewCredit) -> DomainResult<credit::Model> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     write::ensure_exists::<film::Entity, _>(&txn, film::Column::Id, credit.film_id, "input.filmId", "film").await?;
     write::ensure_exists::<entity::person::Entity, _>(
         &txn,
@@ -233,7 +233,7 @@ pub async fn add_credit(db: &DatabaseConnection, credit: NewCredit) -> DomainRes
 
 /// Removes credit `id`.
 pub async fn remove_credit(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     if credit::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
         return Err(DomainError::NotFound("credit"));
     }

@@ -4,7 +4,7 @@ use entity::{credit, person};
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, Set, TransactionTrait,
+    QueryFilter, Set,
 };
 
 use super::paging::{Direction, Sort};
@@ -93,7 +93,7 @@ fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResul
 
 /// Creates a person.
 pub async fn create(db: &DatabaseConnection, changes: PersonChanges) -> DomainResult<person::Model> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let name = validate::text("input.name", &validate::required("input.name", changes.name.clone())?, 200)?;
     let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &name)?;
     write::ensure_slug_free::<person::Entity, _>(&txn, person::Column::Slug, person::Column::Id, &slug, None).await?;
@@ -113,7 +113,7 @@ pub async fn create(db: &DatabaseConnection, changes: PersonChanges) -> DomainRe
 
 /// Changes the given fields of person `id`.
 pub async fn update(db: &DatabaseConnection, id: i64, changes: PersonChanges) -> DomainResult<person::Model> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let mut model =
         person::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("person"))?.into_active_model();
     if let Some(name) = &changes.name {
@@ -134,7 +134,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, changes: PersonChanges) ->
 
 /// Deletes person `id` with their credits and quotes.
 pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     if person::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
         return Err(DomainError::NotFound("person"));
     }

@@ -6,7 +6,7 @@ use entity::{petition, signature};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, TryInsertResult,
+    QueryFilter, QueryOrder, QuerySelect, Set, TryInsertResult,
 };
 
 use super::notify::{Counter, Notice, Notifier};
@@ -155,7 +155,7 @@ pub async fn create(db: &DatabaseConnection, changes: PetitionChanges) -> Domain
     validate::required("input.target", changes.target.as_ref())?;
     validate::required("input.goal", changes.goal)?;
     let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     write::ensure_slug_free::<petition::Entity, _>(&txn, petition::Column::Slug, petition::Column::Id, &slug, None)
         .await?;
     let now = super::now();
@@ -175,7 +175,7 @@ pub async fn create(db: &DatabaseConnection, changes: PetitionChanges) -> Domain
 
 /// Changes the given fields of petition `id`.
 pub async fn update(db: &DatabaseConnection, id: i64, changes: PetitionChanges) -> DomainResult<petition::Model> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let mut model =
         petition::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("petition"))?.into_active_model();
     if let Some(title) = &changes.title {
@@ -202,7 +202,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, changes: PetitionChanges) 
 
 /// Deletes petition `id` with its signatures.
 pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     if petition::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
         return Err(DomainError::NotFound("petition"));
     }
@@ -255,7 +255,7 @@ pub async fn sign(
     let comment = validate::optional_text("input.comment", input.comment.as_deref(), 500)?;
     let country = input.country.as_deref().map(|code| validate::country("input.country", code)).transpose()?;
     let gate = notifier.write_gate().await;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let petition =
         petition::Entity::find_by_id(petition_id).one(&txn).await?.ok_or(DomainError::NotFound("petition"))?;
     let now = super::now();
@@ -302,7 +302,7 @@ pub async fn withdraw(
     petition_id: i64,
 ) -> DomainResult<bool> {
     let gate = notifier.write_gate().await;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let deleted = signature::Entity::delete_many()
         .filter(signature::Column::PetitionId.eq(petition_id))
         .filter(signature::Column::UserId.eq(user_id))

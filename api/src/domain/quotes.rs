@@ -5,7 +5,6 @@ use entity::enums::QuoteStatus;
 use entity::quote;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set,
-    TransactionTrait,
 };
 
 use super::validate::{self, Patch};
@@ -134,7 +133,7 @@ pub async fn create(
     validate::required("input.text", changes.text.as_ref())?;
     validate::required("input.personId", changes.person_id)?;
     validate::required("input.source", changes.source.as_ref())?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let now = super::now();
     let mut model = quote::ActiveModel {
         status: Set(QuoteStatus::Published),
@@ -151,7 +150,7 @@ pub async fn create(
 
 /// Changes the given fields of quote `id`.
 pub async fn update(db: &DatabaseConnection, id: i64, changes: QuoteChanges) -> DomainResult<quote::Model> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let mut model =
         quote::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("quote"))?.into_active_model();
     apply(&txn, &mut model, changes).await?;
@@ -163,7 +162,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, changes: QuoteChanges) -> 
 
 /// Deletes quote `id`.
 pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     if quote::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
         return Err(DomainError::NotFound("quote"));
     }

@@ -176,7 +176,7 @@ pub async fn petitions(db: &DatabaseConnection, count: i64) -> Vec<petition::Mod
 /// A fan account.
 pub async fn user(db: &DatabaseConnection, display_name: &str) -> user::Model {
     user::ActiveModel {
-        email: Set(format!("{}@example.com", display_name.to_lowercase().replace(' ', "."))),
+        email: Set(format!("{}@example.com", display_name.to_lowercase().replace(" ", "."))),
         display_name: Set(display_name.to_owned()),
         password_hash: Set("$argon2id$v=19$m=19456,t=2,p=1$fixture$fixture".to_owned()),
         role: Set(Role::Fan),
@@ -220,4 +220,21 @@ pub async fn signature(
     .insert(db)
     .await
     .expect("insert a signature")
+}
+
+/// A fan inserted directly, with an access token signed by the test key (no password hashing, so
+/// hundreds of fans cost nothing).
+pub async fn fan(db: &DatabaseConnection, display_name: &str) -> (user::Model, String) {
+    let user = user(db, display_name).await;
+    let now = Utc::now().timestamp();
+    let claims = serde_json::json!({
+        "sub": user.id.to_string(), "role": "FAN", "iat": now, "exp": now + 900, "iss": "fandb", "aud": "fandb-api"
+    });
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(super::TEST_JWT_SECRET.as_bytes()),
+    )
+    .expect("sign a token");
+    (user, token)
 }
