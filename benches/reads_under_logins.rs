@@ -1,27 +1,22 @@
-//! Do logins stall reads? Serves fandb in-process (release build, SQLite by default, or
-//! `DATABASE_URL`), measures a simple query's latency alone, then again while 20 clients log in
+//! Do logins stall reads? Serves fandb in-process (release build, SQLite by default, or PostgreSQL
+//! with `FANDB_BENCH_POSTGRES_URL`), measures a simple query's latency alone, then again while 20 clients log in
 //! as fast as they can, and prints both with the ratio of their p99s (target: at most 2x).
 //!
 //! Run: `cargo bench --bench reads_under_logins` (`BENCH_SECONDS` sets each phase's length).
+
+#[path = "support/mod.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use api::config::Settings;
-use api::startup::Application;
 use serde_json::json;
+use support::{client, percentile_ms as percentile, post};
 
 const READERS: usize = 4;
 const LOGINS: usize = 20;
 const READ: &str = r#"{ film(slug: "alita-battle-angel") { title releaseDate } }"#;
-
-async fn post(client: &awc::Client, url: &str, body: &serde_json::Value) -> bool {
-    match client.post(url).send_json(body).await {
-        Ok(mut response) => response.body().await.is_ok() && response.status().is_success(),
-        Err(_) => false,
-    }
-}
 
 /// Reads for `seconds` with `READERS` clients; the latencies in microseconds, sorted.
 async fn read_phase(url: &str, seconds: u64) -> Vec<u64> {
@@ -30,12 +25,12 @@ async fn read_phase(url: &str, seconds: u64) -> Vec<u64> {
     for _ in 0..READERS {
         let url = url.to_owned();
         handles.push(actix_web::rt::spawn(async move {
-            let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+            let client = client();
             let body = json!({ "query": READ });
             let mut latencies = Vec::new();
             while Instant::now() < stop {
                 let started = Instant::now();
-                if post(&client, &url, &body).await {
+                if post(&client, &url, None, &body).await {
                     latencies.push(started.elapsed().as_micros() as u64);
                 }
             }
@@ -50,38 +45,20 @@ async fn read_phase(url: &str, seconds: u64) -> Vec<u64> {
     all
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index] as f64 / 1000.0
-}
-
 fn main() {
     let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
     actix_web::rt::System::new().block_on(async move {
-        let path = std::env::temp_dir().join(format!("fandb_bench_{}.sqlite", std::process::id()));
-        let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}?mode=rwc", path.display()));
-        let mut settings = Settings::new(&url);
-        settings.listen = "127.0.0.1:0".to_owned();
-        let application = match Application::build(&settings).await {
-            Ok(application) => application,
-            Err(error) => {
-                eprintln!("could not start fandb: {error}");
-                std::process::exit(1);
-            }
-        };
-        let graphql = format!("http://127.0.0.1:{}/graphql", application.port());
-        actix_web::rt::spawn(application.run_until_stopped());
-
-        let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+        let server = support::start().await;
+        let graphql = server.graphql.clone();
+        let http = client();
         let run = std::process::id();
         for i in 0..LOGINS {
             let register = json!({ "query": format!(
                 r#"mutation {{ register(input: {{ email: "bench{run}-{i}@example.com", password: "bench-password-{i}", displayName: "Bench {i}" }}) {{ accessToken }} }}"#
             ) });
-            assert!(post(&client, &graphql, &register).await, "register a bench user");
+            if !post(&http, &graphql, None, &register).await {
+                support::fail("register a bench user");
+            }
         }
 
         let alone = read_phase(&graphql, seconds).await;
@@ -92,12 +69,12 @@ fn main() {
         for i in 0..LOGINS {
             let (stop, logins, graphql) = (stop.clone(), logins.clone(), graphql.clone());
             login_tasks.push(actix_web::rt::spawn(async move {
-                let client = awc::Client::builder().timeout(Duration::from_secs(60)).finish();
+                let client = client();
                 let login = json!({ "query": format!(
                     r#"mutation {{ login(input: {{ email: "bench{run}-{i}@example.com", password: "bench-password-{i}" }}) {{ accessToken }} }}"#
                 ) });
                 while !stop.load(Ordering::Relaxed) {
-                    if post(&client, &graphql, &login).await {
+                    if post(&client, &graphql, None, &login).await {
                         logins.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -110,7 +87,7 @@ fn main() {
         }
 
         let ratio = percentile(&with_logins, 0.99) / percentile(&alone, 0.99);
-        println!("reads under logins ({seconds} s a phase, {READERS} readers, {LOGINS} login clients, {})", url.split(':').next().unwrap_or(""));
+        println!("reads under logins ({seconds} s a phase, {READERS} readers, {LOGINS} login clients, {})", server.backend);
         println!("| phase | reads | reads/s | p50 ms | p99 ms | logins/s |");
         println!("| --- | ---: | ---: | ---: | ---: | ---: |");
         for (name, latencies, login_rate) in [("reads alone", &alone, 0.0), ("reads + 20 logins", &with_logins, logins.load(Ordering::Relaxed) as f64 / seconds as f64)] {
@@ -123,6 +100,5 @@ fn main() {
             );
         }
         println!("p99 ratio: {ratio:.2} (target <= 2.00): {}", if ratio <= 2.0 { "met" } else { "NOT met" });
-        let _ = std::fs::remove_file(&path);
     });
 }

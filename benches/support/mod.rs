@@ -1,0 +1,84 @@
+//! What the benchmarks share: starting fandb in-process on a fresh database, and percentiles.
+
+use std::time::Duration;
+
+use api::config::Settings;
+use api::startup::Application;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+
+/// A running server and a connection to its database.
+#[allow(dead_code, reason = "each benchmark uses the fields it needs")]
+pub struct Server {
+    pub graphql: String,
+    pub db: DatabaseConnection,
+    pub backend: &'static str,
+    pub settings: Settings,
+}
+
+/// Starts fandb on a fresh database: a new PostgreSQL database when `FANDB_BENCH_POSTGRES_URL`
+/// is set (its role needs CREATEDB), else a temporary SQLite file.
+pub async fn start() -> Server {
+    let (url, backend) = match std::env::var("FANDB_BENCH_POSTGRES_URL") {
+        Ok(admin_url) => {
+            let name = format!("fandb_bench_{}", std::process::id());
+            let admin = Database::connect(admin_url.as_str())
+                .await
+                .unwrap_or_else(|error| fail(&format!("PostgreSQL: {error}")));
+            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await;
+            if let Err(error) = admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await {
+                fail(&format!("create the bench database: {error}"));
+            }
+            let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url).to_owned();
+            (format!("{base}/{name}"), "postgres")
+        }
+        Err(_) => {
+            let path = std::env::temp_dir().join(format!("fandb_bench_{}.sqlite", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            (format!("sqlite://{}?mode=rwc", path.display()), "sqlite")
+        }
+    };
+    let mut settings = Settings::new(&url);
+    settings.listen = "127.0.0.1:0".to_owned();
+    let db = api::db::connect(&url).await.unwrap_or_else(|error| fail(&format!("connect: {error}")));
+    let application = Application::build_with_db(&settings, db.clone())
+        .await
+        .unwrap_or_else(|error| fail(&format!("start: {error}")));
+    let graphql = format!("http://127.0.0.1:{}/graphql", application.port());
+    actix_web::rt::spawn(application.run_until_stopped());
+    Server { graphql, db, backend, settings }
+}
+
+/// Stops the benchmark with a message.
+pub fn fail(message: &str) -> ! {
+    eprintln!("benchmark failed: {message}");
+    std::process::exit(1)
+}
+
+/// The `p` quantile of sorted microseconds, in milliseconds.
+pub fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index] as f64 / 1000.0
+}
+
+/// An HTTP client for the load.
+pub fn client() -> awc::Client {
+    awc::Client::builder().timeout(Duration::from_secs(60)).finish()
+}
+
+/// POSTs a GraphQL body; whether it succeeded without errors.
+pub async fn post(client: &awc::Client, url: &str, token: Option<&str>, body: &serde_json::Value) -> bool {
+    let mut request = client.post(url);
+    if let Some(token) = token {
+        request = request.insert_header(("authorization", format!("Bearer {token}")));
+    }
+    match request.send_json(body).await {
+        Ok(mut response) => match response.json::<serde_json::Value>().limit(1 << 20).await {
+            Ok(json) => response.status().is_success() && json.get("errors").is_none(),
+            Err(_) => false,
+        },
+        Err(_) => false,
+    }
+}
