@@ -17,8 +17,25 @@ const PAGE: &str = r#"<!doctype html>
   <script crossorigin src="https://unpkg.com/react@18.3.1/umd/react.production.min.js"></script>
   <script crossorigin src="https://unpkg.com/react-dom@18.3.1/umd/react-dom.production.min.js"></script>
   <script crossorigin src="https://unpkg.com/graphiql@3.8.3/graphiql.min.js"></script>
+  <script crossorigin src="https://unpkg.com/graphql-ws@5.16.0/umd/graphql-ws.min.js"></script>
   <script>
-    const fetcher = GraphiQL.createFetcher({ url: new URL('/graphql', window.location.href).toString() });
+    const url = new URL('/graphql', window.location.href);
+    const socketUrl = url.toString().replace(/^http/, 'ws');
+    // Subscriptions authenticate in connection_init with the Authorization header of the Headers pane.
+    const wsClient = graphqlWs.createClient({
+      url: socketUrl,
+      lazy: true,
+      connectionParams: () => {
+        try {
+          const headers = JSON.parse(localStorage.getItem('graphiql:headers') || '{}');
+          const authorization = headers.Authorization || headers.authorization;
+          return authorization ? { authorization } : {};
+        } catch (error) {
+          return {};
+        }
+      },
+    });
+    const fetcher = GraphiQL.createFetcher({ url: url.toString(), wsClient });
     const defaultQuery = `# Welcome to fandb, the #AlitaArmy fan database.
 {
   film(slug: "alita-battle-angel") {
@@ -33,7 +50,7 @@ const PAGE: &str = r#"<!doctype html>
 }
 `;
     ReactDOM.createRoot(document.getElementById('graphiql')).render(
-      React.createElement(GraphiQL, { fetcher, defaultQuery, defaultEditorToolsVisibility: true })
+      React.createElement(GraphiQL, { fetcher, defaultQuery, defaultEditorToolsVisibility: true, shouldPersistHeaders: true })
     );
   </script>
 </body>
