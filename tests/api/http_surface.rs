@@ -129,3 +129,20 @@ db_tests! {
         assert!(response.header("allow").contains("POST"));
     }
 }
+
+db_tests! {
+    async fn a_nesting_bomb_is_refused_and_the_server_keeps_serving(app) {
+        let deep_list = format!("{{ film(id: {}\"x\"{}) {{ title }} }}", "[".repeat(2_000), "]".repeat(2_000));
+        let deep_object = format!("{{ films(filter: {}) {{ totalCount }} }}", "{a: ".repeat(2_000) + &"}".repeat(2_000));
+        for query in [deep_list, deep_object] {
+            let body = serde_json::to_vec(&json!({ "query": query })).unwrap();
+            let response = app.request("POST", "/graphql", &[("content-type", "application/json")], Some(body)).await;
+            assert_eq!(response.status, 400, "{}", &response.body[..response.body.len().min(300)]);
+            assert_eq!(response.json()["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED");
+            let response = app.get(&format!("/graphql?query={}", encode(&query))).await;
+            assert_eq!(response.status, 400);
+        }
+        let still_up = app.data("{ films { totalCount } }", json!({})).await;
+        assert_eq!(still_up["films"]["totalCount"], 2);
+    }
+}

@@ -53,6 +53,11 @@ db_tests! {
         let refused = Subscriber::start(&app.address, Some("not-a-token"), query, json!({ "e": id })).await;
         assert!(refused.is_err(), "a bad token in connection_init closes the connection");
 
+        let bomb = format!("subscription {{ eventRsvpCount(eventId: {}\"x\"{}) {{ rsvpCount }} }}", "[".repeat(2_000), "]".repeat(2_000));
+        let mut deep = Subscriber::start(&app.address, None, &bomb, json!({})).await.unwrap();
+        assert!(deep.receive().await.is_none(), "a nesting bomb ends the connection before the parser sees it");
+        assert_eq!(app.data("{ events { totalCount } }", json!({})).await["events"]["totalCount"], 3, "the server keeps serving");
+
         let mut missing = Subscriber::start(&app.address, None, query, json!({ "e": fixtures::gid("Event", 99_999) })).await.unwrap();
         let message = missing.receive().await.unwrap();
         assert_eq!(message["type"], "next", "{message}");

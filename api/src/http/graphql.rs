@@ -14,7 +14,7 @@ use async_graphql::{Request, Response, Variables};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::AppState;
+use super::{AppState, limits};
 use crate::auth::{Viewer, authenticate};
 use crate::domain::DomainError;
 use crate::graphql::request_data;
@@ -162,6 +162,9 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> HttpRespon
     let Some(query) = parameters.query else {
         return refuse(StatusCode::BAD_REQUEST, media_type, "the `query` parameter is required");
     };
+    if limits::too_deep(&query) {
+        return too_deep(media_type);
+    }
     if let Ok(document) = async_graphql::parser::parse_query(&query)
         && selected_operation_type(&document.operations, parameters.operation_name.as_deref())
             .is_some_and(|operation| operation != OperationType::Query)
@@ -193,6 +196,14 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> HttpRespon
         graphql_request.extensions.insert(name, value);
     }
     execute(&state, &request, graphql_request, media_type).await
+}
+
+/// 400 for a document nested too deep to parse safely (checked before the parser runs).
+fn too_deep(media_type: MediaType) -> HttpResponse {
+    HttpResponse::BadRequest().content_type(media_type.content_type()).json(json!({ "errors": [{
+        "message": format!("the document nests deeper than {} levels", limits::MAX_NESTING),
+        "extensions": { "code": "GRAPHQL_PARSE_FAILED" }
+    }] }))
 }
 
 /// Any other method on `/graphql`.
@@ -277,6 +288,9 @@ async fn execute(
     graphql_request: Request,
     media_type: MediaType,
 ) -> HttpResponse {
+    if limits::too_deep(&graphql_request.query) {
+        return too_deep(media_type);
+    }
     let viewer = match viewer_of(state, request, media_type).await {
         Ok(viewer) => viewer,
         Err(response) => return response,

@@ -4,6 +4,7 @@ pub mod calendar;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod limits;
 pub mod subscriptions;
 
 use actix_web::{guard, web};

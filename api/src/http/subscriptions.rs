@@ -12,12 +12,21 @@ use async_graphql::Data;
 use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
 use futures_util::StreamExt;
 
-use super::AppState;
+use super::{AppState, limits};
 use crate::auth::{Viewer, authenticate};
 use crate::graphql::request_data;
 
 /// The largest message a client may send.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Whether a client message carries a document nested too deep to parse safely (such a message
+/// ends the connection before the parser sees it).
+fn query_too_deep(message: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(message)
+        .ok()
+        .and_then(|message| message["payload"]["query"].as_str().map(limits::too_deep))
+        .unwrap_or(false)
+}
 
 /// `GET /graphql` with `Upgrade: websocket`.
 pub async fn websocket(
@@ -38,7 +47,14 @@ pub async fn websocket(
         .max_frame_size(MAX_MESSAGE_BYTES)
         .aggregate_continuations()
         .max_continuation_size(MAX_MESSAGE_BYTES)
-        .take_while(|message| ready(matches!(message, Ok(message) if !matches!(message, AggregatedMessage::Close(_)))))
+        .take_while(|message| {
+            ready(match message {
+                Ok(AggregatedMessage::Close(_)) | Err(_) => false,
+                Ok(AggregatedMessage::Text(text)) => !query_too_deep(text.as_bytes()),
+                Ok(AggregatedMessage::Binary(bytes)) => !query_too_deep(bytes),
+                Ok(_) => true,
+            })
+        })
         .filter_map(|message| {
             ready(match message {
                 Ok(AggregatedMessage::Text(text)) => Some(text.into_bytes()),
