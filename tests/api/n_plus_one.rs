@@ -47,6 +47,21 @@ db_tests! {
         }
     }
 
+    async fn a_signed_in_fans_view_of_petitions_and_events_costs_the_same_at_any_page_size(app) {
+        fixtures::petitions(&app.db, 30).await;
+        fixtures::events(&app.db, 30, None).await;
+        let (_, token) = fixtures::fan(&app.db, "Counting Fan").await;
+        let query = "query($n: Int) { petitions(first: $n) { nodes { viewerHasSigned signaturesByCountry { country count } } }
+                       events(first: $n) { nodes { viewerRsvp { status } rsvpCount } } }";
+        let mut costs = Vec::new();
+        for n in [2, 31] {
+            let before = app.statements();
+            app.data_as(&token, query, json!({ "n": n })).await;
+            costs.push(app.statements() - before);
+        }
+        assert_eq!(costs[0], costs[1], "statements grew with the page size: {costs:?}");
+    }
+
     async fn petitions_with_counts_cost_the_same_at_any_page_size(app) {
         fixtures::petitions(&app.db, 30).await;
         let query = "query($n: Int) { petitions(first: $n) { nodes { title signatureCount progress film { title } signatures(first: 5) { totalCount nodes { displayName } } } } }";

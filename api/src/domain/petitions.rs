@@ -83,32 +83,28 @@ pub fn progress(signature_count: u64, goal: i64) -> f64 {
     signature_count as f64 / goal as f64
 }
 
-/// Signatures per country, most first; public and private signers alike, since a total reveals
-/// no one. Signers who gave no country are left out.
-pub async fn signatures_by_country<D: ConnectionTrait>(db: &D, petition_id: i64) -> DomainResult<Vec<(String, i64)>> {
+/// Signatures per country of each petition, most first; public and private signers alike, since a
+/// total reveals no one. Signers who gave no country are left out.
+pub async fn signatures_by_country<D: ConnectionTrait>(
+    db: &D,
+    petition_ids: &[i64],
+) -> DomainResult<Vec<(i64, String, i64)>> {
     let count = Expr::from(Func::count(signature::Column::Id.into_expr()));
     Ok(signature::Entity::find()
         .select_only()
+        .column(signature::Column::PetitionId)
         .column(signature::Column::Country)
         .column_as(count.clone(), "signatures")
-        .filter(signature::Column::PetitionId.eq(petition_id))
+        .filter(signature::Column::PetitionId.is_in(petition_ids.iter().copied()))
         .filter(signature::Column::Country.is_not_null())
+        .group_by(signature::Column::PetitionId)
         .group_by(signature::Column::Country)
+        .order_by_asc(signature::Column::PetitionId)
         .order_by_desc(count)
         .order_by_asc(signature::Column::Country)
-        .into_tuple::<(String, i64)>()
+        .into_tuple::<(i64, String, i64)>()
         .all(db)
         .await?)
-}
-
-/// Whether `user_id` has signed the petition.
-pub async fn has_signed<D: ConnectionTrait>(db: &D, petition_id: i64, user_id: i64) -> DomainResult<bool> {
-    Ok(signature::Entity::find()
-        .filter(signature::Column::PetitionId.eq(petition_id))
-        .filter(signature::Column::UserId.eq(user_id))
-        .one(db)
-        .await?
-        .is_some())
 }
 
 /// A change to a petition. On create, `title`, `body`, `target` and `goal` are required.

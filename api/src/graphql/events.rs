@@ -84,10 +84,7 @@ impl Event {
     }
     /// Your RSVP, when signed in.
     async fn viewer_rsvp(&self, ctx: &Context<'_>) -> GqlResult<Option<Rsvp>> {
-        let Some(user_id) = loaders(ctx)?.viewer.user_id else {
-            return Ok(None);
-        };
-        Ok(events::rsvp_of(db(ctx)?, self.0.id, user_id).await?.map(Rsvp))
+        Ok(loaders(ctx)?.viewer_rsvps.load_one(self.0.id).await?.map(Rsvp))
     }
     /// Whether the event is under way now.
     async fn is_live(&self) -> bool {

@@ -87,10 +87,7 @@ impl Petition {
     }
     /// Whether you have signed, when signed in.
     async fn viewer_has_signed(&self, ctx: &Context<'_>) -> GqlResult<bool> {
-        let Some(user_id) = loaders(ctx)?.viewer.user_id else {
-            return Ok(false);
-        };
-        Ok(petitions::has_signed(db(ctx)?, self.0.id, user_id).await?)
+        Ok(loaders(ctx)?.viewer_signatures.load_one(self.0.id).await?.unwrap_or(false))
     }
     /// The signatures of signers who chose to be shown, newest first.
     async fn signatures(
@@ -106,7 +103,7 @@ impl Petition {
     }
     /// Signatures per country, most first (every signer counts; no one is named).
     async fn signatures_by_country(&self, ctx: &Context<'_>) -> GqlResult<Vec<CountryCount>> {
-        let rows = petitions::signatures_by_country(db(ctx)?, self.0.id).await?;
+        let rows = loaders(ctx)?.country_counts.load_one(self.0.id).await?.unwrap_or_default();
         Ok(rows
             .into_iter()
             .map(|(country, count)| CountryCount { country, count: u64::try_from(count).unwrap_or(0) })

@@ -12,7 +12,7 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{event, film, person, petition, quote, signature, user};
+use entity::{event, film, person, petition, quote, rsvp, signature, user};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, QuerySelect, Value};
 
@@ -203,6 +203,9 @@ pub struct Loaders {
     pub signature_counts: Cached<Counts<SignatureScope>>,
     pub rsvp_pages: Cached<Pages<RsvpScope>>,
     pub rsvp_counts: Cached<Counts<RsvpScope>>,
+    pub viewer_signatures: Cached<ViewerSignatures>,
+    pub viewer_rsvps: Cached<ViewerRsvps>,
+    pub country_counts: Cached<CountryCounts>,
     /// The viewer these loaders filter for.
     pub viewer: Viewer,
 }
@@ -233,6 +236,9 @@ impl Loaders {
             signature_counts: counts(db),
             rsvp_pages: pages(db),
             rsvp_counts: counts(db),
+            viewer_signatures: cached(ViewerSignatures { db: db.clone(), user_id: viewer.user_id }),
+            viewer_rsvps: cached(ViewerRsvps { db: db.clone(), user_id: viewer.user_id }),
+            country_counts: cached(CountryCounts { db: db.clone() }),
             viewer,
         }
     }
@@ -266,4 +272,72 @@ scope_loaders! {
     PetitionScope => petition_pages, petition_counts;
     SignatureScope => signature_pages, signature_counts;
     RsvpScope => rsvp_pages, rsvp_counts;
+}
+
+/// Whether the viewer signed each petition, in one query for all petitions of a request.
+pub struct ViewerSignatures {
+    db: DatabaseConnection,
+    user_id: Option<i64>,
+}
+
+impl Loader<i64> for ViewerSignatures {
+    type Value = bool;
+    type Error = DomainError;
+
+    async fn load(&self, petitions: &[i64]) -> Result<HashMap<i64, bool>, DomainError> {
+        let mut signed: HashMap<i64, bool> = petitions.iter().map(|id| (*id, false)).collect();
+        let Some(user_id) = self.user_id else { return Ok(signed) };
+        let rows: Vec<i64> = signature::Entity::find()
+            .select_only()
+            .column(signature::Column::PetitionId)
+            .filter(signature::Column::UserId.eq(user_id))
+            .filter(signature::Column::PetitionId.is_in(petitions.iter().copied()))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        for petition in rows {
+            signed.insert(petition, true);
+        }
+        Ok(signed)
+    }
+}
+
+/// The viewer's RSVP to each event, in one query for all events of a request.
+pub struct ViewerRsvps {
+    db: DatabaseConnection,
+    user_id: Option<i64>,
+}
+
+impl Loader<i64> for ViewerRsvps {
+    type Value = rsvp::Model;
+    type Error = DomainError;
+
+    async fn load(&self, events: &[i64]) -> Result<HashMap<i64, rsvp::Model>, DomainError> {
+        let Some(user_id) = self.user_id else { return Ok(HashMap::new()) };
+        let rows = rsvp::Entity::find()
+            .filter(rsvp::Column::UserId.eq(user_id))
+            .filter(rsvp::Column::EventId.is_in(events.iter().copied()))
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|row| (row.event_id, row)).collect())
+    }
+}
+
+/// Signatures per country for each petition, in one GROUP BY for all petitions of a request.
+pub struct CountryCounts {
+    db: DatabaseConnection,
+}
+
+impl Loader<i64> for CountryCounts {
+    type Value = Vec<(String, i64)>;
+    type Error = DomainError;
+
+    async fn load(&self, petitions: &[i64]) -> Result<HashMap<i64, Vec<(String, i64)>>, DomainError> {
+        let rows = crate::domain::petitions::signatures_by_country(&self.db, petitions).await?;
+        let mut grouped: HashMap<i64, Vec<(String, i64)>> = petitions.iter().map(|id| (*id, Vec::new())).collect();
+        for (petition, country, count) in rows {
+            grouped.entry(petition).or_default().push((country, count));
+        }
+        Ok(grouped)
+    }
 }
