@@ -7,7 +7,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 /// Opens a pool on `url`. SQLite runs in WAL mode with a busy timeout and foreign keys on;
-/// PostgreSQL gets a bounded pool with a connect timeout.
+/// PostgreSQL gets a bounded pool with a connect timeout and a 5 s statement timeout.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -24,7 +24,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
         });
     } else {
-        options.max_connections(16).min_connections(1);
+        // A runaway statement is cut off by the database rather than holding a connection.
+        options
+            .max_connections(16)
+            .min_connections(1)
+            .map_sqlx_postgres_opts(|postgres| postgres.options([("statement_timeout", "5s")]));
     }
     Database::connect(options).await
 }

@@ -146,3 +146,16 @@ db_tests! {
         assert_eq!(still_up["films"]["totalCount"], 2);
     }
 }
+
+db_tests! {
+    async fn postgres_connections_cut_off_runaway_statements(app) {
+        use sea_orm::{ConnectionTrait, Statement};
+        if !app.database_url.starts_with("postgres") {
+            return; // SQLite has no statement timeout; its busy timeout bounds lock waits instead.
+        }
+        let backend = app.db.get_database_backend();
+        let row = app.db.query_one_raw(Statement::from_string(backend, "SHOW statement_timeout")).await.unwrap().unwrap();
+        let timeout: String = row.try_get("", "statement_timeout").unwrap();
+        assert_eq!(timeout, "5s");
+    }
+}

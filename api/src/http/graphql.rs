@@ -20,6 +20,8 @@ use crate::domain::DomainError;
 use crate::graphql::request_data;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+/// The longest one operation may run.
+const EXECUTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const JSON: &str = "application/json";
 
 /// The media type a response is written in.
@@ -296,7 +298,13 @@ async fn execute(
         Err(response) => return response,
     };
     let graphql_request = graphql_request.data(request_data(&state.db, viewer));
-    let response = state.schema.execute(graphql_request).await;
+    let Ok(response) = tokio::time::timeout(EXECUTION_TIMEOUT, state.schema.execute(graphql_request)).await else {
+        // The execution future is dropped, and with it any open transaction, which rolls back.
+        return HttpResponse::ServiceUnavailable().content_type(media_type.content_type()).json(json!({ "errors": [{
+            "message": "the request took too long; try again shortly",
+            "extensions": { "code": "SERVICE_UNAVAILABLE" }
+        }] }));
+    };
     let status = if media_type == MediaType::GraphqlResponseJson && is_request_error(&response) {
         StatusCode::BAD_REQUEST
     } else {
