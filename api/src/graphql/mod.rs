@@ -9,6 +9,7 @@ pub mod events;
 pub mod films;
 pub mod guards;
 pub mod inputs;
+pub mod limits;
 pub mod node;
 pub mod people;
 pub mod petitions;

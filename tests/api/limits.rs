@@ -1,0 +1,52 @@
+//! Document limits: data depth 10 (introspection 20), 15 aliases, 5 directives per field —
+//! refused as request errors before anything runs.
+
+use serde_json::json;
+
+fn nested(levels: usize) -> String {
+    // films(1) nodes(2) sequelOf(3..) … title: a data path `levels` fields deep.
+    let mut query = String::from("films { nodes { ");
+    for _ in 0..levels.saturating_sub(3) {
+        query.push_str("sequelOf { ");
+    }
+    query.push_str("title");
+    for _ in 0..levels.saturating_sub(3) {
+        query.push_str(" }");
+    }
+    query.push_str(" } }");
+    format!("{{ {query} }}")
+}
+
+db_tests! {
+    async fn data_nests_at_most_ten_fields_deep_and_introspection_twenty(app) {
+        app.data(&nested(10), json!({})).await;
+        let error = app.error(&nested(11), json!({})).await;
+        assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+        assert!(error["message"].as_str().unwrap().contains("deeper than 10"));
+
+        let type_ref = "kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }";
+        let introspection = format!("{{ __schema {{ types {{ fields {{ args {{ type {{ {type_ref} }} }} type {{ {type_ref} }} }} }} }} }}");
+        let data = app.data(&introspection, json!({})).await;
+        assert!(data["__schema"]["types"].as_array().unwrap().len() > 10, "client generators' introspection still works");
+    }
+
+    async fn at_most_fifteen_aliases_and_five_directives_per_field(app) {
+        let aliases = |n: usize| format!("{{ {} }}", (0..n).map(|i| format!("a{i}: films {{ totalCount }}")).collect::<Vec<_>>().join(" "));
+        app.data(&aliases(15), json!({})).await;
+        let error = app.error(&aliases(16), json!({})).await;
+        assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+
+        let directives = |n: usize| format!("{{ films {} {{ totalCount }} }}", "@include(if: true) ".repeat(n));
+        let error = app.error(&directives(6), json!({})).await;
+        assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+        assert!(error["message"].as_str().unwrap().contains("directives"));
+    }
+
+    async fn a_limit_breach_is_a_request_error(app) {
+        let body = serde_json::to_vec(&json!({ "query": nested(12) })).unwrap();
+        let strict = [("content-type", "application/json"), ("accept", "application/graphql-response+json")];
+        let response = app.request("POST", "/graphql", &strict, Some(body)).await;
+        assert_eq!(response.status, 400);
+        assert!(response.json().get("data").is_none());
+    }
+}
