@@ -50,3 +50,18 @@ db_tests! {
         assert!(response.json().get("data").is_none());
     }
 }
+
+db_tests! {
+    async fn one_login_or_register_per_request(app) {
+        let two = r#"mutation { a: login(input: { email: "a@b.co", password: "password-1" }) { accessToken }
+                                b: login(input: { email: "a@b.co", password: "password-2" }) { accessToken } }"#;
+        let error = app.error(two, json!({})).await;
+        assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+        assert!(error["message"].as_str().unwrap().contains("at most one"));
+        let mixed = r#"mutation { login(input: { email: "a@b.co", password: "password-1" }) { accessToken }
+                                  ...R } fragment R on Mutation { register(input: { email: "c@d.co", password: "password-2", displayName: "C" }) { accessToken } }"#;
+        assert_eq!(app.error(mixed, json!({})).await["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+        let one = app.error(r#"mutation { login(input: { email: "a@b.co", password: "password-1" }) { accessToken } }"#, json!({})).await;
+        assert_eq!(one["extensions"]["code"], "UNAUTHENTICATED", "a single login runs");
+    }
+}

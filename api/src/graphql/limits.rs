@@ -1,6 +1,7 @@
 //! Limits on a parsed document, checked before validation and execution: data nested at most 10
 //! fields deep (introspection, which client generators send 15 deep, gets 20), at most 15 aliases,
-//! at most 5 directives on one field or fragment. Fragments count where they are spread.
+//! at most 5 directives on one field or fragment, at most one `login` or `register` (each hashes a
+//! password). Fragments count where they are spread.
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Pos, Positioned, ServerError};
@@ -88,12 +89,43 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// The fields that hash a password; one a request, so aliases cannot multiply guesses.
+const PASSWORD_FIELDS: [&str; 2] = ["login", "register"];
+
+/// How many password-hashing fields a selection set asks for at its root.
+fn password_fields(document: &ExecutableDocument, set: &SelectionSet, expanding: &mut Vec<String>) -> usize {
+    set.items
+        .iter()
+        .map(|selection| match &selection.node {
+            Selection::Field(field) => usize::from(PASSWORD_FIELDS.contains(&field.node.name.node.as_str())),
+            Selection::InlineFragment(fragment) => {
+                password_fields(document, &fragment.node.selection_set.node, expanding)
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.to_string();
+                match document.fragments.get(&spread.node.fragment_name.node) {
+                    Some(fragment) if !expanding.contains(&name) => {
+                        expanding.push(name);
+                        let count = password_fields(document, &fragment.node.selection_set.node, expanding);
+                        expanding.pop();
+                        count
+                    }
+                    _ => 0,
+                }
+            }
+        })
+        .sum()
+}
+
 /// Checks every operation of `document` against the limits.
 pub fn check(document: &ExecutableDocument) -> Result<(), ServerError> {
     let mut walk = Walk { document, aliases: 0, expanding: Vec::new() };
     for (_, operation) in document.operations.iter() {
         walk.aliases = 0;
         walk.selection_set(&operation.node.selection_set, 0, MAX_DEPTH)?;
+        if password_fields(document, &operation.node.selection_set.node, &mut Vec::new()) > 1 {
+            return Err(refuse("at most one `login` or `register` per request".to_owned(), operation.pos));
+        }
     }
     Ok(())
 }
