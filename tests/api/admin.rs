@@ -176,7 +176,8 @@ db_tests! {
         assert_eq!(after["budgetUsd"], 2_500_000_000_i64);
         assert_eq!(after["releaseDate"], "2031-05-01");
         assert_eq!(after["createdAt"], film["createdAt"]);
-        assert!(after["updatedAt"].as_str().unwrap() > film["updatedAt"].as_str().unwrap(), "updatedAt moves");
+        let instant = |value: &Value| chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap()).unwrap();
+        assert!(instant(&after["updatedAt"]) > instant(&film["updatedAt"]), "updatedAt moves");
 
         let person = app
             .data_as(token, r#"mutation { createPerson(input: { name: "Yukito Kishiro", bio: "Created Gunnm." }) { id slug } }"#, json!({}))

@@ -245,12 +245,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, changes: EventChanges) -> 
 
 /// Deletes event `id` with its RSVPs.
 pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
-    let txn = super::begin_write(db).await?;
-    if event::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
-        return Err(DomainError::NotFound("event"));
-    }
-    txn.commit().await?;
-    Ok(())
+    write::delete::<event::Entity>(db, id, "event").await
 }
 
 fn bump_going<'a, C: ConnectionTrait>(

@@ -173,12 +173,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, changes: FilmChanges) -> D
 /// Deletes film `id`; its credits go with it, and quotes, events, petitions and sequels about it
 /// stay, no longer linked to a film.
 pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
-    let txn = super::begin_write(db).await?;
-    if film::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
-        return Err(DomainError::NotFound("film"));
-    }
-    txn.commit().await?;
-    Ok(())
+    write::delete::<film::Entity>(db, id, "film").await
 }
 
 /// A new credit.
@@ -233,10 +228,5 @@ pub async fn add_credit(db: &DatabaseConnection, credit: NewCredit) -> DomainRes
 
 /// Removes credit `id`.
 pub async fn remove_credit(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
-    let txn = super::begin_write(db).await?;
-    if credit::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
-        return Err(DomainError::NotFound("credit"));
-    }
-    txn.commit().await?;
-    Ok(())
+    write::delete::<credit::Entity>(db, id, "credit").await
 }

@@ -134,10 +134,5 @@ pub async fn update(db: &DatabaseConnection, id: i64, changes: PersonChanges) ->
 
 /// Deletes person `id` with their credits and quotes.
 pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
-    let txn = super::begin_write(db).await?;
-    if person::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
-        return Err(DomainError::NotFound("person"));
-    }
-    txn.commit().await?;
-    Ok(())
+    write::delete::<person::Entity>(db, id, "person").await
 }

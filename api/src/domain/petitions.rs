@@ -198,12 +198,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, changes: PetitionChanges) 
 
 /// Deletes petition `id` with its signatures.
 pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
-    let txn = super::begin_write(db).await?;
-    if petition::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
-        return Err(DomainError::NotFound("petition"));
-    }
-    txn.commit().await?;
-    Ok(())
+    write::delete::<petition::Entity>(db, id, "petition").await
 }
 
 /// A fan's signature.

@@ -162,12 +162,7 @@ pub async fn update(db: &DatabaseConnection, id: i64, changes: QuoteChanges) -> 
 
 /// Deletes quote `id`.
 pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
-    let txn = super::begin_write(db).await?;
-    if quote::Entity::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
-        return Err(DomainError::NotFound("quote"));
-    }
-    txn.commit().await?;
-    Ok(())
+    write::delete::<quote::Entity>(db, id, "quote").await
 }
 
 /// A quote a fan found: stored as `PENDING` until a moderator publishes it.

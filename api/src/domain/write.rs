@@ -42,6 +42,21 @@ where
     Ok(())
 }
 
+/// Deletes row `id` of `E` in one transaction; `NotFound(what)` when there is none. What goes with
+/// it follows the foreign keys' ON DELETE rules (see the migration).
+pub async fn delete<E>(db: &sea_orm::DatabaseConnection, id: i64, what: &'static str) -> DomainResult<()>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
+{
+    let txn = super::begin_write(db).await?;
+    if E::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
+        return Err(DomainError::NotFound(what));
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Applies a patch to an optional column.
 pub fn patch<T>(column: &mut ActiveValue<Option<T>>, change: Patch<T>)
 where

@@ -138,16 +138,8 @@ impl QuoteQuery {
 /// A new quote (published unless a status is given).
 #[derive(InputObject)]
 pub struct CreateQuoteInput {
-    text: String,
-    /// Who said it (global ID).
-    person_id: ID,
-    /// The film it is about (global ID).
-    film_id: Option<ID>,
-    /// Where it was said or published.
-    source: String,
-    source_url: Option<String>,
-    said_on: Option<Date>,
-    context: Option<String>,
+    #[graphql(flatten)]
+    quote: SubmitQuoteInput,
     status: Option<QuoteStatus>,
 }
 
@@ -173,16 +165,8 @@ impl QuoteMutation {
     /// Creates a quote.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_quote(&self, ctx: &Context<'_>, input: CreateQuoteInput) -> GqlResult<Quote> {
-        let changes = quotes::QuoteChanges {
-            text: Some(input.text),
-            person_id: Some(decode_as(&input.person_id, NodeType::Person, "input.personId")?),
-            film_id: id_patch(given(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
-            source: Some(input.source),
-            source_url: given(input.source_url, |v| v),
-            said_on: given(input.said_on, |date| date.0),
-            context: given(input.context, |v| v),
-            status: input.status.map(Into::into),
-        };
+        let mut changes = input.quote.into_changes()?;
+        changes.status = input.status.map(Into::into);
         let viewer = loaders(ctx)?.viewer;
         Ok(Quote(quotes::create(db(ctx)?, changes, viewer.user_id).await?))
     }
@@ -227,6 +211,21 @@ pub struct SubmitQuoteInput {
     context: Option<String>,
 }
 
+impl SubmitQuoteInput {
+    fn into_changes(self) -> DomainResult<quotes::QuoteChanges> {
+        Ok(quotes::QuoteChanges {
+            text: Some(self.text),
+            person_id: Some(decode_as(&self.person_id, NodeType::Person, "input.personId")?),
+            film_id: id_patch(given(self.film_id, |id| id), NodeType::Film, "input.filmId")?,
+            source: Some(self.source),
+            source_url: given(self.source_url, |v| v),
+            said_on: given(self.said_on, |date| date.0),
+            context: given(self.context, |v| v),
+            status: None,
+        })
+    }
+}
+
 /// Submitting (fans) and moderating (moderators) quotes.
 #[derive(Default)]
 pub struct FanQuoteMutation;
@@ -236,16 +235,7 @@ impl FanQuoteMutation {
     /// Submits a quote; it stays PENDING (visible to you and moderators) until published.
     #[graphql(guard = "RoleGuard::fan()")]
     async fn submit_quote(&self, ctx: &Context<'_>, input: SubmitQuoteInput) -> GqlResult<Quote> {
-        let changes = quotes::QuoteChanges {
-            text: Some(input.text),
-            person_id: Some(decode_as(&input.person_id, NodeType::Person, "input.personId")?),
-            film_id: id_patch(given(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
-            source: Some(input.source),
-            source_url: given(input.source_url, |v| v),
-            said_on: given(input.said_on, |date| date.0),
-            context: given(input.context, |v| v),
-            status: None,
-        };
+        let changes = input.into_changes()?;
         Ok(Quote(quotes::submit(db(ctx)?, viewer_id(ctx)?, changes).await?))
     }
 
