@@ -3,7 +3,6 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_tables;
-mod m20261122_000002_add_counters;
 
 /// Every migration of the fandb schema, in order.
 pub struct Migrator;
@@ -11,6 +10,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_create_tables::Migration), Box::new(m20261122_000002_add_counters::Migration)]
+        vec![Box::new(m20261122_000001_create_tables::Migration)]
     }
 }

@@ -3,6 +3,10 @@
 //! ON DELETE rules: rows that only exist through a parent (credits, rsvps, signatures, refresh
 //! tokens, a person's quotes) cascade with it; optional links (a film's sequel link, the film of a
 //! quote, event or petition, who submitted or created something) are set to NULL.
+//!
+//! Petitions and events keep maintained counters (`signature_count`, `going_count`) with a
+//! `count_version` that grows with every change: concurrent signers and RSVPs change them in one
+//! locking UPDATE, and the version orders live-count notices.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -120,6 +124,8 @@ enum Events {
     Hashtag,
     Capacity,
     CreatedById,
+    GoingCount,
+    CountVersion,
     CreatedAt,
     UpdatedAt,
 }
@@ -147,6 +153,8 @@ enum Petitions {
     Status,
     FilmId,
     ClosesAt,
+    SignatureCount,
+    CountVersion,
     CreatedAt,
     UpdatedAt,
 }
@@ -393,10 +401,13 @@ impl MigrationTrait for Migration {
                     .col(string_len_null(Events::Hashtag, 100))
                     .col(integer_null(Events::Capacity))
                     .col(big_integer_null(Events::CreatedById))
+                    .col(big_integer(Events::GoingCount).default(0))
+                    .col(big_integer(Events::CountVersion).default(0))
                     .col(timestamp_with_time_zone(Events::CreatedAt))
                     .col(timestamp_with_time_zone(Events::UpdatedAt))
                     .check(one_of(Events::Kind, EVENT_KINDS))
                     .check(Expr::col(Events::Capacity).is_null().or(Expr::col(Events::Capacity).gte(0)))
+                    .check(Expr::col(Events::GoingCount).gte(0))
                     .check(
                         Expr::col(Events::EndsAt)
                             .is_null()
@@ -462,10 +473,13 @@ impl MigrationTrait for Migration {
                     .col(string_len(Petitions::Status, 32))
                     .col(big_integer_null(Petitions::FilmId))
                     .col(timestamp_with_time_zone_null(Petitions::ClosesAt))
+                    .col(big_integer(Petitions::SignatureCount).default(0))
+                    .col(big_integer(Petitions::CountVersion).default(0))
                     .col(timestamp_with_time_zone(Petitions::CreatedAt))
                     .col(timestamp_with_time_zone(Petitions::UpdatedAt))
                     .check(one_of(Petitions::Status, PETITION_STATUSES))
                     .check(Expr::col(Petitions::Goal).gt(0))
+                    .check(Expr::col(Petitions::SignatureCount).gte(0))
                     .foreign_key(&mut fk(
                         Petitions::Table,
                         Petitions::FilmId,
