@@ -1,6 +1,6 @@
 //! Passwords: argon2id at OWASP's minimum (m = 19 MiB, t = 2, p = 1) as PHC strings with a salt per
-//! hash, computed off the async executor and at most one per core at once, so logins never stall
-//! other requests. Unknown accounts are checked against a dummy hash so they cost the same time.
+//! hash, computed off the async executor and at most one per core at once (less one core), so
+//! logins never stall other requests. Unknown accounts are checked against a dummy hash so they cost the same time.
 
 use std::sync::Arc;
 
@@ -47,14 +47,16 @@ impl Default for Passwords {
 }
 
 impl Passwords {
-    /// A hasher allowing one hash per core at once.
+    /// A hasher allowing one hash per core at once, less one core kept for everything else (so a
+    /// burst of logins cannot starve reads), and at least one.
     pub fn new() -> Self {
         let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
+        let permits = cores.saturating_sub(1).max(1);
         // A fixed PHC string with real parameters: verifying against it costs what a real check costs.
         let dummy_hash =
             "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Q2b0eMHe7x9CfxvW8/bYJsJ7rU5Kq2lFfDm0b4m9pWk"
                 .to_owned();
-        Self { permits: Arc::new(Semaphore::new(cores)), dummy_hash }
+        Self { permits: Arc::new(Semaphore::new(permits)), dummy_hash }
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> DomainResult<T> + Send + 'static) -> DomainResult<T> {
