@@ -72,7 +72,7 @@ fn main() {
     let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
     actix_web::rt::System::new().block_on(async move {
         let server = support::start().await;
-        let auth = Auth::new(&server.settings.jwt_secret);
+        let auth = Auth::new(&server.settings.jwt_secret, &server.settings.limits);
         let now = chrono::Utc::now();
         let token = |user: &user::Model| match auth.tokens.issue_access(user.id, user.role, now) {
             Ok((token, _)) => token,

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 use entity::enums::Role;
 
-use crate::config::{Environment, Settings, resolve_jwt_secret};
+use crate::config::{Environment, Limits, Settings, resolve_jwt_secret};
 use crate::domain::accounts;
 use crate::startup::{Application, StartupError};
 use crate::{db, graphql, seed, telemetry};
@@ -33,8 +33,45 @@ pub struct Cli {
     /// The key access tokens are signed with (at least 32 bytes); generated in development.
     #[arg(long, env = "FANDB_JWT_SECRET", global = true, hide_env_values = true)]
     jwt_secret: Option<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// Browser origins allowed to call the API (CORS), comma-separated, e.g. https://alita.example.
+    #[arg(long, env = "FANDB_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    cors_origins: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// Rate limits (the defaults suit production).
+#[derive(Debug, clap::Args)]
+struct LimitArgs {
+    /// Sustained requests per second per client IP on /graphql.
+    #[arg(long, env = "FANDB_RATE_LIMIT_PER_SECOND", default_value_t = 10, global = true)]
+    rate_limit_per_second: u32,
+    /// Requests a client IP may send in a burst.
+    #[arg(long, env = "FANDB_RATE_LIMIT_BURST", default_value_t = 50, global = true)]
+    rate_limit_burst: u32,
+    /// Sign-in attempts (login, register) per minute per client IP.
+    #[arg(long, env = "FANDB_SIGN_INS_PER_MINUTE", default_value_t = 10, global = true)]
+    sign_ins_per_minute: u32,
+    /// Failed logins on one email before it is locked.
+    #[arg(long, env = "FANDB_LOGIN_LOCK_AFTER", default_value_t = 5, global = true)]
+    login_lock_after: u32,
+    /// Minutes a locked email stays locked.
+    #[arg(long, env = "FANDB_LOGIN_LOCK_MINUTES", default_value_t = 15, global = true)]
+    login_lock_minutes: u64,
+}
+
+impl From<LimitArgs> for Limits {
+    fn from(args: LimitArgs) -> Self {
+        Self {
+            requests_per_second: args.rate_limit_per_second,
+            request_burst: args.rate_limit_burst,
+            sign_ins_per_minute: args.sign_ins_per_minute,
+            failures_before_lock: args.login_lock_after,
+            lock_duration: std::time::Duration::from_secs(args.login_lock_minutes * 60),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +128,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let mut settings = Settings::new(cli.database_url);
     settings.listen = cli.listen;
     settings.environment = cli.environment;
+    settings.limits = cli.limits.into();
+    settings.cors_origins = cli.cors_origins.into_iter().filter(|origin| !origin.trim().is_empty()).collect();
     match cli.command.unwrap_or(Command::Serve { no_seed: false }) {
         Command::Serve { no_seed } => {
             settings.seed_when_empty = !no_seed;
@@ -131,7 +170,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             };
             let connection = db::connect(&settings.database_url).await?;
             db::migrate(&connection).await?;
-            let auth = crate::auth::Auth::new(&settings.jwt_secret);
+            let auth = crate::auth::Auth::new(&settings.jwt_secret, &settings.limits);
             let registration = accounts::Registration { email, password, display_name };
             let admin = accounts::create_user(&connection, &auth, registration, Role::Admin)
                 .await

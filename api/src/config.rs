@@ -28,6 +28,37 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// The key access tokens are signed with.
     pub jwt_secret: Secret,
+    /// Request and sign-in rate limits.
+    pub limits: Limits,
+    /// Origins allowed to call the API from a browser (CORS); none by default.
+    pub cors_origins: Vec<String>,
+}
+
+/// Rate limits; the defaults suit production, tests may raise them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Requests per second per client IP on `/graphql`, sustained.
+    pub requests_per_second: u32,
+    /// Requests a client IP may send at once before the sustained rate applies.
+    pub request_burst: u32,
+    /// Sign-in attempts (`login`, `register`) per minute per client IP.
+    pub sign_ins_per_minute: u32,
+    /// Failed logins on one email before it is locked.
+    pub failures_before_lock: u32,
+    /// How long a locked email stays locked.
+    pub lock_duration: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            requests_per_second: 10,
+            request_burst: 50,
+            sign_ins_per_minute: 10,
+            failures_before_lock: 5,
+            lock_duration: std::time::Duration::from_secs(15 * 60),
+        }
+    }
 }
 
 impl Settings {
@@ -41,6 +72,8 @@ impl Settings {
             workers: None,
             // A fresh random key: sessions last as long as the process, and no secret sits in code.
             jwt_secret: Secret::new(format!("{}{}", new_refresh_token(), new_refresh_token())),
+            limits: Limits::default(),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -55,6 +88,8 @@ impl fmt::Debug for Settings {
             .field("environment", &self.environment)
             .field("seed_when_empty", &self.seed_when_empty)
             .field("workers", &self.workers)
+            .field("limits", &self.limits)
+            .field("cors_origins", &self.cors_origins)
             .finish()
     }
 }

@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::domain::DomainError;
 use crate::domain::notify::Notifier;
 use crate::graphql::build_schema;
+use crate::http::rate_limit::RequestLimiter;
 use crate::http::{AppState, configure};
 use crate::{db, listen, seed};
 
@@ -51,12 +52,13 @@ impl Application {
         {
             tracing::info!(records = report.inserted, "empty database: loaded the Alita data set");
         }
-        let auth = Auth::new(&settings.jwt_secret);
+        let auth = Auth::new(&settings.jwt_secret, &settings.limits);
         let notifier = Arc::new(Notifier::new(&db));
         if db.get_database_backend() == DatabaseBackend::Postgres {
             listen::start(&settings.database_url, notifier.clone()).await?;
         }
-        let state = AppState { schema: build_schema(db.clone(), auth.clone(), notifier), db, auth };
+        let request_limiter = Arc::new(RequestLimiter::new(&settings.limits));
+        let state = AppState { schema: build_schema(db.clone(), auth.clone(), notifier), db, auth, request_limiter };
         let listener = TcpListener::bind(&settings.listen)?;
         let port = listener.local_addr()?.port();
         let mut server =

@@ -21,6 +21,7 @@ mod people;
 mod permissions;
 mod petitions;
 mod quotes;
+mod rate_limits;
 mod schema_file;
 mod seed;
 mod subscriptions;

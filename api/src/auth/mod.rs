@@ -4,15 +4,18 @@
 //! once rather than when the token expires.
 
 pub mod password;
+pub mod throttle;
 pub mod tokens;
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use entity::enums::Role;
 use entity::user;
 use sea_orm::{DatabaseConnection, EntityTrait};
 
+use crate::config::Limits;
 use crate::domain::{DomainError, DomainResult};
 
 /// The identity behind one request.
@@ -81,18 +84,28 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// The password hasher and the token keys, shared by every request.
+/// The password hasher, the token keys and the sign-in throttle, shared by every request.
 pub struct Auth {
     pub passwords: password::Passwords,
     pub tokens: tokens::TokenKeys,
+    pub throttle: throttle::SignInThrottle,
 }
 
 impl Auth {
-    /// Builds both from the JWT secret.
-    pub fn new(jwt_secret: &Secret) -> Arc<Self> {
-        Arc::new(Self { passwords: password::Passwords::new(), tokens: tokens::TokenKeys::new(jwt_secret) })
+    /// Builds them from the JWT secret and the sign-in limits.
+    pub fn new(jwt_secret: &Secret, limits: &Limits) -> Arc<Self> {
+        Arc::new(Self {
+            passwords: password::Passwords::new(),
+            tokens: tokens::TokenKeys::new(jwt_secret),
+            throttle: throttle::SignInThrottle::new(limits),
+        })
     }
 }
+
+/// The address of the client a request came from (the TCP peer; forwarding headers are not
+/// trusted), when known.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientIp(pub Option<IpAddr>);
 
 /// The viewer of a request that presented `bearer`: the token must verify and its user must still
 /// exist; the role is the one stored now, not the one in the token.

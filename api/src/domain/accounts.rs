@@ -4,6 +4,8 @@
 //! A session is a family of refresh tokens: each use rotates the token; presenting a rotated token
 //! again means it was stolen or replayed, and revokes the whole family.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use entity::enums::Role;
 use entity::{refresh_token, user};
@@ -113,22 +115,44 @@ pub async fn create_user(
 }
 
 /// Registers a fan and signs them in.
-pub async fn register(db: &DatabaseConnection, auth: &Auth, registration: Registration) -> DomainResult<Session> {
+pub async fn register(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    client_ip: Option<IpAddr>,
+    registration: Registration,
+) -> DomainResult<Session> {
+    auth.throttle.attempt(client_ip)?;
     let user = create_user(db, auth, registration, Role::Fan).await?;
     start_session(db, auth, user).await
 }
 
 /// Signs in with email and password. An unknown email costs the same time as a wrong password
-/// and gets the same error.
-pub async fn login(db: &DatabaseConnection, auth: &Auth, email: &str, password: &str) -> DomainResult<Session> {
-    let user = match normalize_email(email, "input.email") {
-        Ok(email) => user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?,
-        Err(_) => None,
+/// and gets the same error, and is locked after repeated failures just like a known one.
+pub async fn login(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    client_ip: Option<IpAddr>,
+    email: &str,
+    password: &str,
+) -> DomainResult<Session> {
+    auth.throttle.attempt(client_ip)?;
+    let normalized = normalize_email(email, "input.email").ok();
+    let lock_key = normalized.clone().unwrap_or_else(|| email.trim().to_lowercase());
+    auth.throttle.check_unlocked(&lock_key)?;
+    let user = match normalized {
+        Some(email) => user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?,
+        None => None,
     };
     let password_ok = auth.passwords.verify(password, user.as_ref().map(|user| user.password_hash.as_str())).await?;
     match user {
-        Some(user) if password_ok => start_session(db, auth, user).await,
-        _ => Err(DomainError::WrongCredentials),
+        Some(user) if password_ok => {
+            auth.throttle.record_success(&lock_key);
+            start_session(db, auth, user).await
+        }
+        _ => {
+            auth.throttle.record_failure(&lock_key);
+            Err(DomainError::WrongCredentials)
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use super::node::{NodeType, decode_as};
 use super::scalars::{DateTime, Role};
 use super::users::{Audience, User};
 use super::{db, loaders};
-use crate::auth::Auth;
+use crate::auth::{Auth, ClientIp};
 use crate::domain::accounts::{self, Registration, Session};
 
 /// A signed-in session: send `accessToken` as `Authorization: Bearer …`; trade `refreshToken`
@@ -53,6 +53,11 @@ pub struct LoginInput {
     password: String,
 }
 
+/// The client's address, when the transport knows it.
+fn client_ip(ctx: &Context<'_>) -> Option<std::net::IpAddr> {
+    ctx.data_opt::<ClientIp>().and_then(|ip| ip.0)
+}
+
 fn auth<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<Auth>> {
     ctx.data::<Arc<Auth>>()
 }
@@ -67,12 +72,12 @@ impl AccountMutation {
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
         let registration =
             Registration { email: input.email, password: input.password, display_name: input.display_name };
-        Ok(accounts::register(db(ctx)?, auth(ctx)?, registration).await?.into())
+        Ok(accounts::register(db(ctx)?, auth(ctx)?, client_ip(ctx), registration).await?.into())
     }
 
     /// Signs in; a wrong email or password is `UNAUTHENTICATED` either way.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> GqlResult<AuthPayload> {
-        Ok(accounts::login(db(ctx)?, auth(ctx)?, &input.email, &input.password).await?.into())
+        Ok(accounts::login(db(ctx)?, auth(ctx)?, client_ip(ctx), &input.email, &input.password).await?.into())
     }
 
     /// Trades a refresh token for a new pair; each refresh token works once.

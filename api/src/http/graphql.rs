@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{AppState, limits};
-use crate::auth::{Viewer, authenticate};
+use crate::auth::{ClientIp, Viewer, authenticate};
 use crate::domain::DomainError;
 use crate::graphql::request_data;
 
@@ -297,7 +297,8 @@ async fn execute(
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
-    let graphql_request = graphql_request.data(request_data(&state.db, viewer));
+    let client_ip = ClientIp(request.peer_addr().map(|address| address.ip()));
+    let graphql_request = graphql_request.data(request_data(&state.db, viewer)).data(client_ip);
     let Ok(response) = tokio::time::timeout(EXECUTION_TIMEOUT, state.schema.execute(graphql_request)).await else {
         // The execution future is dropped, and with it any open transaction, which rolls back.
         return HttpResponse::ServiceUnavailable().content_type(media_type.content_type()).json(json!({ "errors": [{

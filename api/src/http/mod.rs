@@ -5,9 +5,10 @@ pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod limits;
+pub mod rate_limit;
 pub mod subscriptions;
 
-use actix_web::{guard, web};
+use actix_web::{guard, middleware, web};
 use sea_orm::DatabaseConnection;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub schema: AppSchema,
     pub db: DatabaseConnection,
     pub auth: Arc<Auth>,
+    pub request_limiter: Arc<rate_limit::RequestLimiter>,
 }
 
 /// Registers every route.
@@ -34,6 +36,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/graphiql", web::get().to(graphiql::page))
         .service(
             web::resource("/graphql")
+                .wrap(middleware::from_fn(rate_limit::limit_requests))
                 .route(web::post().to(graphql::post))
                 .route(web::get().guard(guard::Header("upgrade", "websocket")).to(subscriptions::websocket))
                 .route(web::get().to(graphql::get))

@@ -13,7 +13,7 @@ use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
 use futures_util::StreamExt;
 
 use super::{AppState, limits};
-use crate::auth::{Viewer, authenticate};
+use crate::auth::{ClientIp, Viewer, authenticate};
 use crate::graphql::request_data;
 
 /// The largest message a client may send.
@@ -63,6 +63,7 @@ pub async fn websocket(
             })
         });
     let init_state = state.clone();
+    let client_ip = ClientIp(request.peer_addr().map(|address| address.ip()));
     let mut socket =
         WebSocket::new(state.schema.clone(), input, protocol).on_connection_init(move |payload| async move {
             let token = ["authorization", "Authorization"]
@@ -77,6 +78,7 @@ pub async fn websocket(
             };
             let mut data = Data::default();
             data.insert(request_data(&init_state.db, viewer));
+            data.insert(client_ip);
             Ok(data)
         });
     actix_web::rt::spawn(async move {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use api::auth::Secret;
-use api::config::Settings;
+use api::config::{Limits, Settings};
 use api::startup::Application;
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
@@ -55,8 +55,19 @@ impl RawResponse {
 }
 
 impl TestApp {
-    /// Migrates `database_url`, loads the Alita data set, and serves on a free port.
+    /// Migrates `database_url`, loads the Alita data set, and serves on a free port, with rate
+    /// limits raised out of the way (the rate-limit tests respawn with the real ones).
     pub async fn spawn(database_url: &str) -> Self {
+        Self::spawn_with(database_url, |_| {}).await
+    }
+
+    /// A second server on this test's database, with its settings changed by `configure`.
+    pub async fn respawn(&self, configure: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_with(&self.database_url, configure).await
+    }
+
+    /// Like `spawn`, with the settings changed by `configure` last.
+    pub async fn spawn_with(database_url: &str, configure: impl FnOnce(&mut Settings)) -> Self {
         let mut db = api::db::connect(database_url).await.expect("connect to the test database");
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
@@ -67,6 +78,14 @@ impl TestApp {
         settings.listen = "127.0.0.1:0".to_owned();
         settings.jwt_secret = Secret::new(TEST_JWT_SECRET);
         settings.workers = Some(2);
+        settings.limits = Limits {
+            requests_per_second: 1_000_000,
+            request_burst: 1_000_000,
+            sign_ins_per_minute: 1_000_000,
+            failures_before_lock: 1_000_000,
+            ..Limits::default()
+        };
+        configure(&mut settings);
         let application = Application::build_with_db(&settings, db.clone()).await.expect("build the application");
         let address = format!("http://127.0.0.1:{}", application.port());
         actix_web::rt::spawn(application.run_until_stopped());

@@ -1,0 +1,118 @@
+//! A request budget per client IP on `/graphql`: a bucket of `request_burst` requests refilled at
+//! `requests_per_second` (GCRA, by `governor`). Every answer says what is left in `RateLimit-*`
+//! headers; an empty bucket gets 429 with `Retry-After` and a `RATE_LIMITED` GraphQL error.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::{DefaultKeyedRateLimiter, Quota};
+use serde_json::json;
+
+use super::AppState;
+use crate::auth::throttle::whole_seconds;
+use crate::config::Limits;
+
+/// How often (in requests) state of clients whose bucket is full again is dropped.
+const SWEEP_EVERY: u64 = 4096;
+
+/// The per-IP request budgets of one server.
+pub struct RequestLimiter {
+    buckets: DefaultKeyedRateLimiter<IpAddr, StateInformationMiddleware>,
+    clock: DefaultClock,
+    burst: u32,
+    per_second: u32,
+    checks: AtomicU64,
+}
+
+/// What a client learns about its budget.
+enum Verdict {
+    /// Let through; this many requests are left right now.
+    Allowed { remaining: u32 },
+    /// Refused; try again after this many seconds.
+    Refused { retry_after: u64 },
+}
+
+impl RequestLimiter {
+    /// Budgets with the configured rate and burst.
+    pub fn new(limits: &Limits) -> Self {
+        let per_second = NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(limits.request_burst).unwrap_or(per_second);
+        let quota = Quota::per_second(per_second).allow_burst(burst);
+        Self {
+            buckets: DefaultKeyedRateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
+            clock: DefaultClock::default(),
+            burst: burst.get(),
+            per_second: per_second.get(),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    fn check(&self, ip: IpAddr) -> Verdict {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.buckets.retain_recent();
+        }
+        match self.buckets.check_key(&ip) {
+            Ok(snapshot) => Verdict::Allowed { remaining: snapshot.remaining_burst_capacity() },
+            Err(not_until) => {
+                Verdict::Refused { retry_after: whole_seconds(not_until.wait_time_from(self.clock.now())).max(1) }
+            }
+        }
+    }
+
+    /// The `RateLimit-*` headers for a client with `remaining` requests left.
+    fn headers(&self, remaining: u32) -> [(HeaderName, HeaderValue); 4] {
+        let refill_seconds = (self.burst - remaining.min(self.burst)).div_ceil(self.per_second);
+        let window = self.burst.div_ceil(self.per_second);
+        [
+            (HeaderName::from_static("ratelimit-limit"), HeaderValue::from(self.burst)),
+            (HeaderName::from_static("ratelimit-remaining"), HeaderValue::from(remaining)),
+            (HeaderName::from_static("ratelimit-reset"), HeaderValue::from(refill_seconds)),
+            (
+                HeaderName::from_static("ratelimit-policy"),
+                HeaderValue::from_str(&format!("{};w={window}", self.burst))
+                    .unwrap_or(HeaderValue::from_static("unknown")),
+            ),
+        ]
+    }
+}
+
+/// The middleware on `/graphql`: spends one request of the client's budget.
+pub async fn limit_requests(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let limiter = request.app_data::<web::Data<AppState>>().map(|state| state.request_limiter.clone());
+    let (Some(limiter), Some(peer)) = (limiter, request.peer_addr()) else {
+        return Ok(next.call(request).await?.map_into_left_body());
+    };
+    match limiter.check(peer.ip()) {
+        Verdict::Allowed { remaining } => {
+            let mut response = next.call(request).await?;
+            for (name, value) in limiter.headers(remaining) {
+                response.headers_mut().insert(name, value);
+            }
+            Ok(response.map_into_left_body())
+        }
+        Verdict::Refused { retry_after } => {
+            let mut refusal = HttpResponse::TooManyRequests();
+            refusal.insert_header((RETRY_AFTER, retry_after));
+            for header in limiter.headers(0) {
+                refusal.insert_header(header);
+            }
+            let body = json!({ "errors": [{
+                "message": "too many requests; slow down",
+                "extensions": { "code": "RATE_LIMITED", "retryAfter": retry_after }
+            }] });
+            let response = refusal.content_type("application/json; charset=utf-8").json(body);
+            Ok(request.into_response(response).map_into_right_body())
+        }
+    }
+}

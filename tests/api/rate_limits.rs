@@ -1,0 +1,115 @@
+//! Rate limits: a request budget per client IP on `/graphql` (429 with `Retry-After` and
+//! `RateLimit-*` headers), sign-in attempts per IP, and a lock on an email after repeated failed
+//! logins that looks the same for unknown emails.
+
+use api::config::Limits;
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+
+const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: { email: $email, password: $password }) { accessToken } }";
+const REGISTER: &str = "mutation($email: String!) { register(input: { email: $email, password: \"long-enough-password\", displayName: \"Fan\" }) { accessToken } }";
+
+fn code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"].as_str().unwrap_or("none")
+}
+
+fn retry_after(response: &Value) -> u64 {
+    response["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap_or_else(|| panic!("no retryAfter: {response}"))
+}
+
+/// A server on the same database with the production request budget and `sign_ins` as given.
+async fn with_limits(app: &TestApp, limits: Limits) -> TestApp {
+    app.respawn(|settings| settings.limits = limits).await
+}
+
+fn no_request_budget() -> Limits {
+    Limits { requests_per_second: 1_000_000, request_burst: 1_000_000, ..Limits::default() }
+}
+
+db_tests! {
+    async fn a_client_beyond_its_burst_gets_429_and_changes_nothing(app) {
+        let limited = with_limits(&app, Limits::default()).await;
+        let query = serde_json::to_vec(&json!({ "query": "{ films { totalCount } }" })).unwrap();
+        let headers = [("content-type", "application/json")];
+        let mut allowed = 0;
+        let refusal = loop {
+            let response = limited.request("POST", "/graphql", &headers, Some(query.clone())).await;
+            if response.status == 429 {
+                break response;
+            }
+            assert_eq!(response.status, 200, "{}", response.body);
+            assert_eq!(response.header("ratelimit-limit"), "50");
+            assert!(response.header("ratelimit-remaining").parse::<u32>().unwrap() < 50);
+            allowed += 1;
+            assert!(allowed <= 80, "the burst of 50 at 10/s was never exhausted");
+        };
+        assert!(allowed >= 50, "only {allowed} requests went through before the limit");
+        let seconds: u64 = refusal.header("retry-after").parse().expect("a Retry-After in seconds");
+        assert!((1..=1).contains(&seconds), "Retry-After {seconds}");
+        assert_eq!(refusal.header("ratelimit-remaining"), "0");
+        let body = refusal.json();
+        assert_eq!(code(&body), "RATE_LIMITED");
+        assert_eq!(retry_after(&body), seconds);
+
+        // A refused mutation is not run.
+        let register = serde_json::to_vec(&json!({ "query": REGISTER, "variables": { "email": "refused@iron.city" } })).unwrap();
+        let response = limited.request("POST", "/graphql", &headers, Some(register)).await;
+        assert_eq!(response.status, 429);
+        let login = app.graphql(LOGIN, json!({ "email": "refused@iron.city", "password": "long-enough-password" })).await;
+        assert_eq!(code(&login), "UNAUTHENTICATED", "the refused registration stored nothing");
+
+        // Health checks are not budgeted, and the budget refills.
+        assert_eq!(limited.get("/healthz").await.status, 200);
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let response = limited.request("POST", "/graphql", &headers, Some(query)).await;
+        assert_eq!(response.status, 200, "the budget refilled after Retry-After");
+    }
+
+    async fn sign_in_attempts_are_capped_per_ip(app) {
+        let limited = with_limits(&app, no_request_budget()).await;
+        for attempt in 0..10 {
+            let response = limited.graphql(LOGIN, json!({ "email": format!("nobody{attempt}@iron.city"), "password": "wrong-password" })).await;
+            assert_eq!(code(&response), "UNAUTHENTICATED", "attempt {attempt}");
+        }
+        let response = limited.graphql(LOGIN, json!({ "email": "nobody@iron.city", "password": "wrong-password" })).await;
+        assert_eq!(code(&response), "RATE_LIMITED");
+        assert!((1..=60).contains(&retry_after(&response)));
+        let response = limited.graphql(REGISTER, json!({ "email": "late@iron.city" })).await;
+        assert_eq!(code(&response), "RATE_LIMITED", "registering spends the same budget");
+        assert!(response["data"].is_null());
+        let login = app.graphql(LOGIN, json!({ "email": "late@iron.city", "password": "long-enough-password" })).await;
+        assert_eq!(code(&login), "UNAUTHENTICATED", "the refused registration stored nothing");
+    }
+
+    async fn five_failed_logins_lock_an_email_alike_for_unknown_ones(app) {
+        app.data(REGISTER, json!({ "email": "hugo@iron.city" })).await;
+        app.data(REGISTER, json!({ "email": "yugo@iron.city" })).await;
+        let limited = with_limits(&app, Limits { sign_ins_per_minute: 1000, ..no_request_budget() }).await;
+        let mut answers = Vec::new();
+        for email in ["hugo@iron.city", "zapan@iron.city"] {
+            for attempt in 0..5 {
+                let response = limited.graphql(LOGIN, json!({ "email": email, "password": "not-the-password" })).await;
+                assert_eq!(code(&response), "UNAUTHENTICATED", "{email} attempt {attempt}");
+            }
+            // Locked now, even with the right password.
+            let response = limited.graphql(LOGIN, json!({ "email": email.to_uppercase(), "password": "long-enough-password" })).await;
+            assert_eq!(code(&response), "RATE_LIMITED", "{email}: {response}");
+            assert!((14 * 60..=15 * 60).contains(&retry_after(&response)), "{response}");
+            assert!(response["data"].is_null());
+            answers.push(response["errors"][0]["message"].clone());
+        }
+        assert_eq!(answers[0], answers[1], "a locked unknown email looks like a locked account");
+        limited.data(LOGIN, json!({ "email": "yugo@iron.city", "password": "long-enough-password" })).await;
+
+        // A success clears the count: four failures, a success, four more failures stay unlocked.
+        for _ in 0..4 {
+            limited.graphql(LOGIN, json!({ "email": "yugo@iron.city", "password": "nope-nope-nope" })).await;
+        }
+        limited.data(LOGIN, json!({ "email": "yugo@iron.city", "password": "long-enough-password" })).await;
+        for _ in 0..4 {
+            limited.graphql(LOGIN, json!({ "email": "yugo@iron.city", "password": "nope-nope-nope" })).await;
+        }
+        limited.data(LOGIN, json!({ "email": "yugo@iron.city", "password": "long-enough-password" })).await;
+    }
+}
