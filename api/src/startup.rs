@@ -58,7 +58,8 @@ impl Application {
             listen::start(&settings.database_url, notifier.clone()).await?;
         }
         let request_limiter = Arc::new(RequestLimiter::new(&settings.limits));
-        let state = AppState { schema: build_schema(db.clone(), auth.clone(), notifier), db, auth, request_limiter };
+        let schema = build_schema(db.clone(), auth.clone(), notifier, settings.environment);
+        let state = AppState { schema, db, auth, request_limiter, environment: settings.environment };
         let listener = TcpListener::bind(&settings.listen)?;
         let port = listener.local_addr()?.port();
         let mut server =

@@ -65,3 +65,20 @@ db_tests! {
         assert_eq!(one["extensions"]["code"], "UNAUTHENTICATED", "a single login runs");
     }
 }
+
+db_tests! {
+    async fn a_query_costs_what_its_pages_can_fetch_at_most_five_thousand(app) {
+        // 20 films × (10 credits with their person + 5 quotes): well within the budget.
+        let modest = "{ films(first: 20) { nodes { title credits(first: 10) { nodes { person { name } } } quotes(first: 5) { nodes { text } } } } }";
+        app.data(modest, json!({})).await;
+        // 100 films × 100 credits each: ten thousand rows, however short the text of the query.
+        let greedy = "{ films(first: 100) { nodes { credits(first: 100) { nodes { person { name } } } } } }";
+        let error = app.error(greedy, json!({})).await;
+        assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+        assert!(error["message"].as_str().unwrap().to_lowercase().contains("complex"), "{error}");
+        // Unstated page sizes count as the default page of 20.
+        let defaulted = "{ films { nodes { credits { nodes { person { name films: credits { nodes { film { title } } } } } } } } }";
+        let error = app.error(defaulted, json!({})).await;
+        assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    }
+}

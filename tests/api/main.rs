@@ -20,6 +20,7 @@ mod pagination;
 mod people;
 mod permissions;
 mod petitions;
+mod production;
 mod quotes;
 mod rate_limits;
 mod schema_file;

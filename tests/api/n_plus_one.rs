@@ -1,4 +1,5 @@
-//! No N+1: nested lists cost a fixed number of SQL statements whatever the page sizes.
+//! No N+1: nested lists cost a fixed number of SQL statements whatever the page sizes (up to
+//! what the complexity budget allows).
 
 use entity::enums::{CreditRole, QuoteStatus};
 use serde_json::json;
@@ -27,7 +28,8 @@ db_tests! {
         films_with_credits(&app).await;
         let query = "query($films: Int, $credits: Int) { films(first: $films) { nodes { title
                        credits(first: $credits) { nodes { role person { name } } } } } }";
-        for (films, credits) in [(1, 1), (2, 5), (20, 10), (27, 100)] {
+        // (27 films × 40 credits is near the complexity budget of 5000.)
+        for (films, credits) in [(1, 1), (2, 5), (20, 10), (27, 40)] {
             let statements = statements_for(&app, query, json!({ "films": films, "credits": credits })).await;
             assert_eq!(statements, 3, "films: {films}, credits: {credits}: one for films, one for credits, one for people");
         }
@@ -41,7 +43,7 @@ db_tests! {
                        sequelOf { title } } } }";
         // Loader batches of sibling subtrees may or may not coincide, so the exact number can
         // vary by one or two; what must not happen is growth with the number of rows.
-        for (films, credits) in [(2, 1), (20, 10), (27, 100)] {
+        for (films, credits) in [(2, 1), (20, 10), (27, 15)] {
             let statements = statements_for(&app, query, json!({ "films": films, "credits": credits })).await;
             assert!(statements <= 11, "films: {films}, credits: {credits}: {statements} statements");
         }

@@ -10,7 +10,7 @@ use sea_orm::{Condition, EntityTrait, QueryFilter};
 
 use super::errors::GqlResult;
 use super::{db, loaders};
-use crate::domain::paging::{self, Page, PageRequest, Sort};
+use crate::domain::paging::{self, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest, Sort};
 use crate::domain::{DomainError, DomainResult};
 use crate::loaders::{CountKey, Keyed, Loaders, PageKey, ScopeLoaders};
 
@@ -116,6 +116,13 @@ impl<N: NodeName + Send + Sync> TypeName for Edge<N> {
     fn type_name() -> Cow<'static, str> {
         Cow::Owned(format!("{}Edge", N::NAME))
     }
+}
+
+/// The complexity of a list field: its children once per row it may return (the page size asked
+/// for, or the default), so a query is costed by what it can fetch, not by how it is written.
+pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let rows = first.or(last).map_or(DEFAULT_PAGE_SIZE, |size| u64::try_from(size).unwrap_or(0).min(MAX_PAGE_SIZE));
+    usize::try_from(rows).unwrap_or(usize::MAX).saturating_mul(child_complexity).saturating_add(1)
 }
 
 /// Checks the Relay arguments of a list field.

@@ -162,6 +162,7 @@ impl EventQuery {
     }
 
     /// Events, soonest first unless `orderBy` says otherwise.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,

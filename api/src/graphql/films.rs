@@ -73,6 +73,7 @@ impl Film {
         Ok(loaders(ctx)?.films.load_one(id).await?.map(Film))
     }
     /// The films that follow this one, oldest first.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn sequels(
         &self,
         ctx: &Context<'_>,
@@ -85,6 +86,7 @@ impl Film {
         connection::children(ctx, FilmScope, self.0.id, page, Film).await
     }
     /// Who made the film, in billing order.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn credits(
         &self,
         ctx: &Context<'_>,
@@ -99,6 +101,7 @@ impl Film {
         connection::children(ctx, scope, self.0.id, page, Credit).await
     }
     /// What was said about the film, in the order the quotes were added.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn quotes(
         &self,
         ctx: &Context<'_>,
@@ -112,6 +115,7 @@ impl Film {
         connection::children(ctx, scope, self.0.id, page, Quote).await
     }
     /// Fan events about the film, soonest first.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -124,6 +128,7 @@ impl Film {
         connection::children(ctx, EventScope, self.0.id, page, Event).await
     }
     /// Petitions about the film.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn petitions(
         &self,
         ctx: &Context<'_>,
@@ -228,6 +233,7 @@ impl FilmQuery {
     }
 
     /// Films, by title unless `orderBy` says otherwise.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn films(
         &self,
         ctx: &Context<'_>,

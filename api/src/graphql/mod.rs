@@ -13,6 +13,7 @@ pub mod limits;
 pub mod node;
 pub mod people;
 pub mod petitions;
+pub mod production;
 pub mod quotes;
 pub mod scalars;
 pub mod subscriptions;
@@ -26,6 +27,7 @@ use async_graphql::{Context, ID, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Auth;
+use crate::config::Environment;
 use crate::domain::DomainError;
 use crate::domain::notify::Notifier;
 use crate::loaders::Loaders;
@@ -59,14 +61,27 @@ pub struct Mutation(
 /// The fandb schema type.
 pub type AppSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
-/// Builds the schema; the database connection and the auth keys are shared by every request.
-pub fn build_schema(db: DatabaseConnection, auth: Arc<Auth>, notifier: Arc<Notifier>) -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
+/// The most a query may cost, with every list costed by its page size.
+pub const MAX_COMPLEXITY: usize = 5000;
+
+/// Builds the schema; the database connection and the auth keys are shared by every request. In
+/// production, introspection is for admins and unknown names get no "did you mean" suggestions.
+pub fn build_schema(
+    db: DatabaseConnection,
+    auth: Arc<Auth>,
+    notifier: Arc<Notifier>,
+    environment: Environment,
+) -> AppSchema {
+    let builder = Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
         .data(db)
         .data(auth)
         .data(notifier)
-        .extension(codes::ErrorCodes)
-        .finish()
+        .limit_complexity(MAX_COMPLEXITY)
+        .extension(codes::ErrorCodes);
+    match environment {
+        Environment::Development => builder.finish(),
+        Environment::Production => builder.disable_suggestions().extension(production::AdminOnlyIntrospection).finish(),
+    }
 }
 
 /// The schema without a database, for printing the SDL.

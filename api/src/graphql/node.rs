@@ -139,6 +139,7 @@ impl NodeQuery {
     }
 
     /// Fetches objects by global ID, in the order given; null for each that cannot be seen.
+    #[graphql(complexity = "ids.len().saturating_mul(child_complexity).saturating_add(1)")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> GqlResult<Vec<Option<Node>>> {
         if ids.len() > crate::domain::paging::MAX_PAGE_SIZE as usize {
             return Err(DomainError::invalid("ids", "at most 100 IDs at once").into());

@@ -43,6 +43,7 @@ impl Person {
         self.0.birth_date.map(Date)
     }
     /// What the person did, on every film.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn credits(
         &self,
         ctx: &Context<'_>,
@@ -57,6 +58,7 @@ impl Person {
         connection::children(ctx, scope, self.0.id, page, Credit).await
     }
     /// What the person said, in the order the quotes were added.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn quotes(
         &self,
         ctx: &Context<'_>,
@@ -116,6 +118,7 @@ impl PersonQuery {
     }
 
     /// People, by name unless `orderBy` says otherwise.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn people(
         &self,
         ctx: &Context<'_>,

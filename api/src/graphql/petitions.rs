@@ -90,6 +90,7 @@ impl Petition {
         Ok(loaders(ctx)?.viewer_signatures.load_one(self.0.id).await?.unwrap_or(false))
     }
     /// The signatures of signers who chose to be shown, newest first.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn signatures(
         &self,
         ctx: &Context<'_>,
@@ -191,6 +192,7 @@ impl PetitionQuery {
     }
 
     /// Petitions, newest first unless `orderBy` says otherwise.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn petitions(
         &self,
         ctx: &Context<'_>,

@@ -114,6 +114,7 @@ impl QuoteQuery {
     }
 
     /// Quotes you may see, newest first unless `orderBy` says otherwise.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn quotes(
         &self,
         ctx: &Context<'_>,

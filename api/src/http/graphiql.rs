@@ -1,7 +1,11 @@
 //! GraphiQL, pointed at `/graphql`, and the redirect from `/` to it.
 
-use actix_web::HttpResponse;
 use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::AppState;
+use crate::auth::authenticate;
+use crate::config::Environment;
 
 const PAGE: &str = r#"<!doctype html>
 <html lang="en">
@@ -57,8 +61,18 @@ const PAGE: &str = r#"<!doctype html>
 </html>
 "#;
 
-/// `GET /graphiql`.
-pub async fn page() -> HttpResponse {
+/// `GET /graphiql`; in production only for a request with an admin's bearer token (anyone else
+/// gets 404, as if there were no GraphiQL).
+pub async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    if state.environment == Environment::Production {
+        let admin = match super::graphql::bearer(&request) {
+            Ok(Some(token)) => authenticate(&state.db, &state.auth, token).await.is_ok_and(|viewer| viewer.is_admin()),
+            _ => false,
+        };
+        if !admin {
+            return HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("not found");
+        }
+    }
     HttpResponse::Ok().content_type("text/html; charset=utf-8").body(PAGE)
 }
 

@@ -236,7 +236,7 @@ fn is_request_error(response: &Response) -> bool {
 
 /// The bearer token of a request: `None` without an `Authorization` header; an error for any
 /// other scheme or a malformed header.
-fn bearer(request: &HttpRequest) -> Result<Option<&str>, ()> {
+pub(super) fn bearer(request: &HttpRequest) -> Result<Option<&str>, ()> {
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };

@@ -14,6 +14,7 @@ use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
 use crate::auth::Auth;
+use crate::config::Environment;
 use crate::graphql::AppSchema;
 
 /// The largest request body accepted on `/graphql`.
@@ -26,6 +27,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub auth: Arc<Auth>,
     pub request_limiter: Arc<rate_limit::RequestLimiter>,
+    pub environment: Environment,
 }
 
 /// Registers every route.
