@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 use entity::enums::Role;
 
-use crate::config::{Environment, Limits, Settings, resolve_jwt_secret};
+use crate::config::{Environment, Limits, Settings, parse_cors_origins, resolve_jwt_secret};
 use crate::domain::accounts;
 use crate::startup::{Application, StartupError};
 use crate::{db, graphql, seed, telemetry};
@@ -33,6 +33,9 @@ pub struct Cli {
     /// The key access tokens are signed with (at least 32 bytes); generated in development.
     #[arg(long, env = "FANDB_JWT_SECRET", global = true, hide_env_values = true)]
     jwt_secret: Option<String>,
+    /// Log lines as text or JSON.
+    #[arg(long, env = "FANDB_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    log_format: telemetry::LogFormat,
     #[command(flatten)]
     limits: LimitArgs,
     /// Browser origins allowed to call the API (CORS), comma-separated, e.g. https://alita.example.
@@ -124,12 +127,12 @@ pub enum CliError {
 
 /// Runs the command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    telemetry::init();
+    telemetry::init(cli.log_format);
     let mut settings = Settings::new(cli.database_url);
     settings.listen = cli.listen;
     settings.environment = cli.environment;
     settings.limits = cli.limits.into();
-    settings.cors_origins = cli.cors_origins.into_iter().filter(|origin| !origin.trim().is_empty()).collect();
+    settings.cors_origins = parse_cors_origins(&cli.cors_origins)?;
     match cli.command.unwrap_or(Command::Serve { no_seed: false }) {
         Command::Serve { no_seed } => {
             settings.seed_when_empty = !no_seed;

@@ -101,6 +101,8 @@ pub enum ConfigError {
     WeakSecret,
     #[error("FANDB_ENV=production needs FANDB_JWT_SECRET (at least {MIN_SECRET_BYTES} random bytes)")]
     MissingSecret,
+    #[error("FANDB_CORS_ORIGINS: `{0}` is not an origin like https://alita.example (scheme, host, optional port)")]
+    CorsOrigin(String),
     #[error("the development JWT secret file {path}: {source}")]
     SecretFile { path: PathBuf, source: std::io::Error },
 }
@@ -133,6 +135,29 @@ pub fn resolve_jwt_secret(
     write_private(&path, &secret).map_err(failed)?;
     tracing::warn!(path = %path.display(), "FANDB_JWT_SECRET is not set: generated a development secret and kept it in this file");
     Ok(Secret::new(secret))
+}
+
+/// The allowed CORS origins, each checked and written as browsers send it (`https://host[:port]`).
+pub fn parse_cors_origins(given: &[String]) -> Result<Vec<String>, ConfigError> {
+    given
+        .iter()
+        .map(|origin| origin.trim())
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let invalid = || ConfigError::CorsOrigin(origin.to_owned());
+            let url = url::Url::parse(origin).map_err(|_| invalid())?;
+            let bare = matches!(url.scheme(), "http" | "https")
+                && url.host().is_some()
+                && url.path() == "/"
+                && url.query().is_none()
+                && url.fragment().is_none()
+                && url.username().is_empty();
+            if !bare {
+                return Err(invalid());
+            }
+            Ok(url.origin().ascii_serialization())
+        })
+        .collect()
 }
 
 fn secret_file(database_url: &str) -> PathBuf {

@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpServer, middleware, web};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use std::sync::Arc;
@@ -16,6 +16,9 @@ use crate::config::Settings;
 use crate::domain::DomainError;
 use crate::domain::notify::Notifier;
 use crate::graphql::build_schema;
+use crate::http::access::trace_requests;
+use crate::http::cors;
+use crate::http::metrics::Metrics;
 use crate::http::rate_limit::RequestLimiter;
 use crate::http::{AppState, configure};
 use crate::{db, listen, seed};
@@ -59,13 +62,20 @@ impl Application {
         }
         let request_limiter = Arc::new(RequestLimiter::new(&settings.limits));
         let schema = build_schema(db.clone(), auth.clone(), notifier, settings.environment);
-        let state = AppState { schema, db, auth, request_limiter, environment: settings.environment };
+        let metrics = Arc::new(Metrics::new());
+        let state = AppState { schema, db, auth, request_limiter, environment: settings.environment, metrics };
+        let cors_origins = settings.cors_origins.clone();
         let listener = TcpListener::bind(&settings.listen)?;
         let port = listener.local_addr()?.port();
-        let mut server =
-            HttpServer::new(move || App::new().app_data(web::Data::new(state.clone())).configure(configure))
-                .listen(listener)?
-                .shutdown_timeout(30);
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(state.clone()))
+                .wrap(cors(&cors_origins))
+                .wrap(middleware::from_fn(trace_requests))
+                .configure(configure)
+        })
+        .listen(listener)?
+        .shutdown_timeout(30);
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }

@@ -4,9 +4,6 @@
 //! say nothing of their cause: the detail goes to the log under an `errorId` that the response
 //! repeats, so an operator can find it and a client learns nothing about SQL or the schema.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use async_graphql::{Error, ErrorExtensions};
 
 use crate::domain::DomainError;
@@ -25,17 +22,9 @@ pub mod code {
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
 }
 
-/// A short id that ties a masked error in a response to its line in the log.
-pub fn new_error_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_nanos()).unwrap_or_default();
-    let sequence = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{:012x}{:04x}", (nanos as u64) & 0xffff_ffff_ffff, sequence & 0xffff)
-}
-
 /// The masked error for a failure whose `detail` must stay in the log.
 pub fn internal(detail: &str) -> Error {
-    let error_id = new_error_id();
+    let error_id = crate::telemetry::new_id();
     tracing::error!(error.id = %error_id, error.detail = %detail, "internal error");
     Error::new("internal error").extend_with(|_, extensions| {
         extensions.set("code", code::INTERNAL_SERVER_ERROR);

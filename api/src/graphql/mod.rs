@@ -11,6 +11,7 @@ pub mod guards;
 pub mod inputs;
 pub mod limits;
 pub mod node;
+pub mod operation;
 pub mod people;
 pub mod petitions;
 pub mod production;
@@ -77,7 +78,8 @@ pub fn build_schema(
         .data(auth)
         .data(notifier)
         .limit_complexity(MAX_COMPLEXITY)
-        .extension(codes::ErrorCodes);
+        .extension(codes::ErrorCodes)
+        .extension(operation::OperationNames);
     match environment {
         Environment::Development => builder.finish(),
         Environment::Production => builder.disable_suggestions().extension(production::AdminOnlyIntrospection).finish(),

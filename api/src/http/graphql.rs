@@ -14,9 +14,13 @@ use async_graphql::{Request, Response, Variables};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{AppState, limits};
+use std::time::Instant;
+
+use super::{AppState, limits, metrics};
 use crate::auth::{ClientIp, Viewer, authenticate};
 use crate::domain::DomainError;
+use crate::graphql::errors::code;
+use crate::graphql::operation::ExecutedOperation;
 use crate::graphql::request_data;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -298,8 +302,20 @@ async fn execute(
         Err(response) => return response,
     };
     let client_ip = ClientIp(request.peer_addr().map(|address| address.ip()));
-    let graphql_request = graphql_request.data(request_data(&state.db, viewer)).data(client_ip);
-    let Ok(response) = tokio::time::timeout(EXECUTION_TIMEOUT, state.schema.execute(graphql_request)).await else {
+    let operation = ExecutedOperation::default();
+    let graphql_request = graphql_request.data(request_data(&state.db, viewer)).data(client_ip).data(operation.clone());
+    let started = Instant::now();
+    let executed = tokio::time::timeout(EXECUTION_TIMEOUT, state.schema.execute(graphql_request)).await;
+    let codes: Vec<&str> = match &executed {
+        Ok(response) => response.errors.iter().filter_map(error_code).collect(),
+        Err(_) => vec![code::SERVICE_UNAVAILABLE],
+    };
+    let operation_name = operation.name().filter(|name| metrics::is_graphql_name(name));
+    if let Some(name) = operation_name {
+        tracing::Span::current().record("operation", name);
+    }
+    state.metrics.operation(operation_name, started.elapsed(), &codes);
+    let Ok(response) = executed else {
         // The execution future is dropped, and with it any open transaction, which rolls back.
         return HttpResponse::ServiceUnavailable().content_type(media_type.content_type()).json(json!({ "errors": [{
             "message": "the request took too long; try again shortly",
@@ -325,6 +341,14 @@ async fn execute(
                 .content_type(media_type.content_type())
                 .json(json!({ "errors": [{ "message": masked.message, "extensions": masked.extensions }] }))
         }
+    }
+}
+
+/// The `extensions.code` of an error.
+fn error_code(error: &async_graphql::ServerError) -> Option<&str> {
+    match error.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(code) => Some(code.as_str()),
+        _ => None,
     }
 }
 

@@ -1,10 +1,13 @@
-//! The HTTP surface (actix-web only): the whole route table sits in `configure`.
+//! The HTTP surface (actix-web only): the whole route table sits in `configure`; the middleware
+//! around every route (request ids and access logs, CORS) in `middleware_stack`.
 
+pub mod access;
 pub mod calendar;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod limits;
+pub mod metrics;
 pub mod rate_limit;
 pub mod subscriptions;
 
@@ -28,6 +31,7 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub request_limiter: Arc<rate_limit::RequestLimiter>,
     pub environment: Environment,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// Registers every route.
@@ -46,5 +50,29 @@ pub fn configure(config: &mut web::ServiceConfig) {
         )
         .route("/events/{slug}.ics", web::get().to(calendar::event))
         .route("/healthz", web::get().to(health::live))
-        .route("/readyz", web::get().to(health::ready));
+        .route("/readyz", web::get().to(health::ready))
+        .route("/metrics", web::get().to(metrics::scrape));
+}
+
+/// CORS for the configured browser origins only: `GET`/`POST` with `Authorization`,
+/// `Content-Type` and `Accept`, no credentials (the API uses no cookies). A request from any other
+/// origin is served without CORS headers, so a browser will not hand the answer to that page.
+pub fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::header;
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, access::REQUEST_ID])
+        .expose_headers([
+            access::REQUEST_ID,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("ratelimit-limit"),
+            header::HeaderName::from_static("ratelimit-remaining"),
+            header::HeaderName::from_static("ratelimit-reset"),
+        ])
+        .max_age(3600)
+        .block_on_origin_mismatch(false);
+    for origin in origins {
+        cors = cors.allowed_origin(origin.trim());
+    }
+    cors
 }

@@ -81,7 +81,9 @@ pub async fn websocket(
             data.insert(client_ip);
             Ok(data)
         });
+    let open = state.metrics.subscriber_opened();
     actix_web::rt::spawn(async move {
+        let _open = open;
         while let Some(message) = socket.next().await {
             match message {
                 WsMessage::Text(text) => {

@@ -1,0 +1,42 @@
+//! Tells the HTTP layer which operation a request ran: the name the document gives it, which the
+//! client need not repeat in `operationName`, for metrics and the request's log span.
+
+use std::sync::{Arc, OnceLock};
+
+use async_graphql::Response;
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
+
+/// Where the name of the executed operation is written; attach one to a request to learn it.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutedOperation(pub Arc<OnceLock<String>>);
+
+impl ExecutedOperation {
+    /// The operation's name, once it ran and if it had one.
+    pub fn name(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
+}
+
+/// Registers the extension.
+pub struct OperationNames;
+
+impl ExtensionFactory for OperationNames {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(OperationNames)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for OperationNames {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        if let (Some(name), Some(slot)) = (operation_name, ctx.data_opt::<ExecutedOperation>()) {
+            let _ = slot.0.set(name.to_owned());
+        }
+        next.run(ctx, operation_name).await
+    }
+}

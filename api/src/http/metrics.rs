@@ -1,0 +1,191 @@
+//! `GET /metrics` in the Prometheus text format (`prometheus-client`): GraphQL operations and their
+//! latency by operation name, errors by code, HTTP responses by status, the database pool
+//! (connections in use and idle, and the most it may open), and subscription sockets open.
+//! Operation names come from clients, so only the first `MAX_OPERATION_NAMES` well-formed ones get
+//! a series of their own; the rest are counted as `other`.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use sea_orm::{DatabaseBackend, DatabaseConnection};
+
+use super::AppState;
+
+/// How many distinct operation names get their own series.
+const MAX_OPERATION_NAMES: usize = 200;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabels {
+    code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: &'static str,
+}
+
+type HistogramFamily = Family<OperationLabels, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms to about 8 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 15))
+}
+
+/// The metrics of one server.
+pub struct Metrics {
+    registry: Registry,
+    operations: HistogramFamily,
+    errors: Family<CodeLabels, Counter>,
+    responses: Family<StatusLabels, Counter>,
+    pool: Family<PoolLabels, Gauge>,
+    pool_max: Gauge,
+    subscribers: Gauge<i64, std::sync::atomic::AtomicI64>,
+    operation_names: Mutex<HashSet<String>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("fandb");
+        let operations: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "graphql_operation_duration_seconds",
+            "GraphQL operations executed and how long they took, by operation name",
+            operations.clone(),
+        );
+        let errors = Family::<CodeLabels, Counter>::default();
+        registry.register("graphql_errors", "GraphQL errors returned, by extensions.code", errors.clone());
+        let responses = Family::<StatusLabels, Counter>::default();
+        registry.register("http_responses", "HTTP responses, by status code", responses.clone());
+        let pool = Family::<PoolLabels, Gauge>::default();
+        registry.register("db_pool_connections", "Database pool connections, in use or idle", pool.clone());
+        let pool_max = Gauge::default();
+        registry.register("db_pool_max_connections", "The most connections the pool opens", pool_max.clone());
+        let subscribers = Gauge::default();
+        registry.register("subscription_sockets_open", "WebSocket subscription connections open", subscribers.clone());
+        Self {
+            registry,
+            operations,
+            errors,
+            responses,
+            pool,
+            pool_max,
+            subscribers,
+            operation_names: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Records one executed operation and the codes of its errors.
+    pub fn operation(&self, name: Option<&str>, elapsed: Duration, error_codes: &[&str]) {
+        let labels = OperationLabels { operation: self.operation_label(name) };
+        self.operations.get_or_create(&labels).observe(elapsed.as_secs_f64());
+        for code in error_codes {
+            self.error(code);
+        }
+    }
+
+    /// Counts one error with `code`.
+    pub fn error(&self, code: &str) {
+        self.errors.get_or_create(&CodeLabels { code: code.to_owned() }).inc();
+    }
+
+    /// Counts one HTTP response.
+    pub fn response(&self, status: u16) {
+        self.responses.get_or_create(&StatusLabels { status: status.to_string() }).inc();
+    }
+
+    /// A subscription socket opened; it counts as open until the guard is dropped.
+    pub fn subscriber_opened(self: &std::sync::Arc<Self>) -> SubscriberGuard {
+        self.subscribers.inc();
+        SubscriberGuard(self.clone())
+    }
+
+    fn operation_label(&self, name: Option<&str>) -> String {
+        let Some(name) = name.filter(|name| is_graphql_name(name)) else {
+            return "anonymous".to_owned();
+        };
+        let Ok(mut names) = self.operation_names.lock() else { return "other".to_owned() };
+        if names.contains(name) {
+            return name.to_owned();
+        }
+        if names.len() < MAX_OPERATION_NAMES {
+            names.insert(name.to_owned());
+            return name.to_owned();
+        }
+        "other".to_owned()
+    }
+
+    /// The text exposition, with the pool read now.
+    fn render(&self, db: &DatabaseConnection) -> Result<String, std::fmt::Error> {
+        let (size, idle, max) = match db.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                let pool = db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+            }
+            DatabaseBackend::Sqlite => {
+                let pool = db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+            }
+            _ => (0, 0, 0),
+        };
+        let idle = i64::try_from(idle).unwrap_or(i64::MAX);
+        self.pool.get_or_create(&PoolLabels { state: "in_use" }).set(i64::from(size) - idle);
+        self.pool.get_or_create(&PoolLabels { state: "idle" }).set(idle);
+        self.pool_max.set(i64::from(max));
+        let mut text = String::new();
+        encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+/// Keeps a subscription socket counted as open.
+pub struct SubscriberGuard(std::sync::Arc<Metrics>);
+
+impl Drop for SubscriberGuard {
+    fn drop(&mut self) {
+        self.0.subscribers.dec();
+    }
+}
+
+/// Whether `name` is a GraphQL name (safe to log and to use as a label).
+pub fn is_graphql_name(name: &str) -> bool {
+    let mut characters = name.chars();
+    name.len() <= 64
+        && characters.next().is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && characters.all(|rest| rest.is_ascii_alphanumeric() || rest == '_')
+}
+
+/// `GET /metrics`.
+pub async fn scrape(state: web::Data<AppState>) -> HttpResponse {
+    match state.metrics.render(&state.db) {
+        Ok(text) => {
+            HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(text)
+        }
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
