@@ -17,6 +17,7 @@ mod limits;
 mod n_plus_one;
 mod node;
 mod observability;
+mod outage;
 mod pagination;
 mod people;
 mod permissions;

@@ -65,15 +65,58 @@ impl From<DbErr> for DomainError {
             {
                 Self::Unavailable
             }
+            DbErr::Query(RuntimeErr::SqlxError(inner)) | DbErr::Exec(RuntimeErr::SqlxError(inner)) => {
+                Self::Internal(describe_driver_error(inner))
+            }
             _ => Self::Internal(error.to_string()),
         }
     }
 }
 
-/// Whether a driver error means the database is out of reach rather than the query being wrong.
+/// Whether a driver error means the database is out of reach, busy or shutting down rather than
+/// the query being wrong: the client should try again shortly.
 fn is_connection_failure(error: &sea_orm::sqlx::Error) -> bool {
     use sea_orm::sqlx::Error;
-    matches!(error, Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed | Error::Tls(_))
+    match error {
+        Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed | Error::Tls(_) => true,
+        Error::Database(database) => database.code().is_some_and(|code| is_transient_code(&code)),
+        _ => false,
+    }
+}
+
+/// SQLSTATE classes and codes (PostgreSQL) and result codes (SQLite) of a database that cannot
+/// serve right now: connection exceptions, too many connections, shutdown, a cancelled
+/// (timed-out) statement; SQLite's BUSY and LOCKED.
+fn is_transient_code(code: &str) -> bool {
+    code.starts_with("08")
+        || matches!(code, "53300" | "57014" | "57P01" | "57P02" | "57P03" | "5" | "6" | "261" | "262" | "517" | "773")
+}
+
+/// What the log may say about a failed statement: the database's error code and kind, never its
+/// message (which can quote values, SQL or constraint names).
+fn describe_driver_error(error: &sea_orm::sqlx::Error) -> String {
+    match error {
+        sea_orm::sqlx::Error::Database(database) => {
+            format!("database error {} ({:?})", database.code().unwrap_or_default(), database.kind())
+        }
+        other => format!("driver error: {}", driver_error_kind(other)),
+    }
+}
+
+fn driver_error_kind(error: &sea_orm::sqlx::Error) -> &'static str {
+    use sea_orm::sqlx::Error;
+    match error {
+        Error::Configuration(_) => "configuration",
+        Error::RowNotFound => "row not found",
+        Error::TypeNotFound { .. } => "type not found",
+        Error::ColumnIndexOutOfBounds { .. } => "column index out of bounds",
+        Error::ColumnNotFound(_) => "column not found",
+        Error::ColumnDecode { .. } => "column decode",
+        Error::Decode(_) => "decode",
+        Error::Encode(_) => "encode",
+        Error::Protocol(_) => "protocol",
+        _ => "other",
+    }
 }
 
 /// The result type of domain functions.

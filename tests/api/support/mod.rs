@@ -4,6 +4,7 @@ pub mod app;
 pub mod backends;
 pub mod fixtures;
 pub mod process;
+pub mod proxy;
 pub mod ws;
 
 pub use app::{TEST_JWT_SECRET, TestApp};
