@@ -9,7 +9,7 @@ use entity::enums::Role;
 use crate::config::{Environment, Limits, Settings, parse_cors_origins, resolve_jwt_secret};
 use crate::domain::accounts;
 use crate::startup::{Application, StartupError};
-use crate::{db, graphql, seed, telemetry};
+use crate::{db, graphql, seed, synthetic, telemetry};
 
 /// fandb: a GraphQL fan-database API (the #AlitaArmy data set built in).
 #[derive(Debug, Parser)]
@@ -90,8 +90,15 @@ enum Command {
     /// Load a data file (the Alita data set by default); records that exist are left alone.
     Seed {
         /// A JSON data file in the format of data/alita.json.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "synthetic")]
         file: Option<PathBuf>,
+        /// Load deterministic synthetic data for benchmarks instead (into an empty database).
+        #[arg(long)]
+        synthetic: bool,
+        /// With --synthetic: 1 is 2,000 films, 20,000 people, 100,000 credits, 50,000 quotes,
+        /// 10,000 events, 1,000 petitions, 50,000 users and 500,000 signatures.
+        #[arg(long, default_value_t = 1.0, requires = "synthetic")]
+        scale: f64,
     },
     /// Create an admin account (the password from FANDB_ADMIN_PASSWORD or standard input).
     CreateAdmin {
@@ -148,7 +155,23 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             db::migrate(&connection).await?;
             tracing::info!("migrations applied");
         }
-        Command::Seed { file } => {
+        Command::Seed { synthetic: true, scale, .. } => {
+            if !(scale > 0.0 && scale <= 100.0) {
+                return Err(CliError::Data("--scale must be above 0 and at most 100".to_owned()));
+            }
+            let connection = db::connect(&settings.database_url).await?;
+            db::migrate(&connection).await?;
+            let report = synthetic::load(&connection, scale, |line| eprintln!("synthetic data: {line}"))
+                .await
+                .map_err(|error| CliError::Data(describe(&error)))?;
+            tracing::info!(
+                rows = report.rows,
+                credits = report.credits,
+                signatures = report.signatures,
+                "synthetic data loaded"
+            );
+        }
+        Command::Seed { file, .. } => {
             let json = match file {
                 Some(path) => std::fs::read_to_string(path)?,
                 None => seed::ALITA.to_owned(),

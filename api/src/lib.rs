@@ -12,4 +12,5 @@ pub mod listen;
 pub mod loaders;
 pub mod seed;
 pub mod startup;
+pub mod synthetic;
 pub mod telemetry;

@@ -43,12 +43,24 @@ pub struct Application {
 impl Application {
     /// Connects to the configured database and prepares the server.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
-        let db = db::connect(&settings.database_url).await?;
-        Self::build_with_db(settings, db).await
+        let mut db = db::connect(&settings.database_url).await?;
+        let metrics = Arc::new(Metrics::new());
+        let counter = metrics.clone();
+        db.set_metric_callback(move |_| counter.statement());
+        Self::build_with(settings, db, metrics).await
     }
 
-    /// Prepares the server on an existing connection (tests pass one with a statement counter).
+    /// Prepares the server on an existing connection (tests pass one with a statement counter of
+    /// their own, so `/metrics` counts no statements here).
     pub async fn build_with_db(settings: &Settings, db: DatabaseConnection) -> Result<Self, StartupError> {
+        Self::build_with(settings, db, Arc::new(Metrics::new())).await
+    }
+
+    async fn build_with(
+        settings: &Settings,
+        db: DatabaseConnection,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, StartupError> {
         db::migrate(&db).await?;
         if settings.seed_when_empty
             && let Some(report) = seed::load_alita_if_empty(&db).await.map_err(StartupError::Seed)?
@@ -62,7 +74,6 @@ impl Application {
         }
         let request_limiter = Arc::new(RequestLimiter::new(&settings.limits));
         let schema = build_schema(db.clone(), auth.clone(), notifier, settings.environment);
-        let metrics = Arc::new(Metrics::new());
         let state = AppState { schema, db, auth, request_limiter, environment: settings.environment, metrics };
         let cors_origins = settings.cors_origins.clone();
         let listener = TcpListener::bind(&settings.listen)?;

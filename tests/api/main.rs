@@ -29,4 +29,5 @@ mod rate_limits;
 mod schema_file;
 mod seed;
 mod subscriptions;
+mod synthetic;
 mod tokens;

@@ -36,6 +36,7 @@ db_tests! {
         line("fandb_db_pool_connections{state=\"in_use\"}");
         line("fandb_db_pool_connections{state=\"idle\"}");
         line("fandb_db_pool_max_connections ");
+        line("fandb_db_statements_total ");
         assert_eq!(line("fandb_subscription_sockets_open "), "fandb_subscription_sockets_open 0");
         assert!(text.trim_end().ends_with("# EOF"));
     }

@@ -1,6 +1,7 @@
 //! `GET /metrics` in the Prometheus text format (`prometheus-client`): GraphQL operations and their
 //! latency by operation name, errors by code, HTTP responses by status, the database pool
-//! (connections in use and idle, and the most it may open), and subscription sockets open.
+//! (connections in use and idle, and the most it may open), SQL statements sent, and subscription
+//! sockets open.
 //! Operation names come from clients, so only the first `MAX_OPERATION_NAMES` well-formed ones get
 //! a series of their own; the rest are counted as `other`.
 
@@ -59,6 +60,7 @@ pub struct Metrics {
     pool: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
     subscribers: Gauge<i64, std::sync::atomic::AtomicI64>,
+    statements: Counter,
     operation_names: Mutex<HashSet<String>>,
 }
 
@@ -88,8 +90,11 @@ impl Metrics {
         registry.register("db_pool_max_connections", "The most connections the pool opens", pool_max.clone());
         let subscribers = Gauge::default();
         registry.register("subscription_sockets_open", "WebSocket subscription connections open", subscribers.clone());
+        let statements = Counter::default();
+        registry.register("db_statements", "SQL statements sent to the database", statements.clone());
         Self {
             registry,
+            statements,
             operations,
             errors,
             responses,
@@ -112,6 +117,11 @@ impl Metrics {
     /// Counts one error with `code`.
     pub fn error(&self, code: &str) {
         self.errors.get_or_create(&CodeLabels { code: code.to_owned() }).inc();
+    }
+
+    /// Counts one SQL statement (from the connection's metric callback).
+    pub fn statement(&self) {
+        self.statements.inc();
     }
 
     /// Counts one HTTP response.
