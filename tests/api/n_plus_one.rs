@@ -72,3 +72,20 @@ db_tests! {
         assert_eq!(small, large);
     }
 }
+
+db_tests! {
+    async fn the_benchmark_shapes_stay_within_their_statement_budgets(app) {
+        films_with_credits(&app).await;
+        let cursor = app.data("{ quotes(first: 5) { pageInfo { endCursor } } }", json!({})).await["quotes"]["pageInfo"]["endCursor"].clone();
+        let shapes = [
+            ("a", r#"{ film(slug: "alita-battle-angel") { title credits(first: 20) { nodes { role character person { name } } } } }"#, json!({}), 3),
+            ("b", "query($after: String) { quotes(first: 50, after: $after) { nodes { text source person { name } film { title } } } }", json!({ "after": cursor }), 3),
+            ("c", r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { title signatureCount goal film { title } } }"#, json!({}), 2),
+            ("d", "{ films(first: 20) { nodes { title credits(first: 10) { nodes { role person { name } } } quotes(first: 5) { nodes { text } } } } }", json!({}), 5),
+        ];
+        for (shape, query, variables, budget) in shapes {
+            let statements = statements_for(&app, query, variables).await;
+            assert!(statements <= budget, "shape {shape}: {statements} statements, budget {budget}");
+        }
+    }
+}
