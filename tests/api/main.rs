@@ -27,6 +27,7 @@ mod production;
 mod quotes;
 mod rate_limits;
 mod schema_file;
+mod search;
 mod seed;
 mod subscriptions;
 mod synthetic;

@@ -11,6 +11,7 @@ pub mod paging;
 pub mod people;
 pub mod petitions;
 pub mod quotes;
+pub mod search;
 pub mod text;
 pub mod validate;
 pub mod write;

@@ -17,6 +17,7 @@ pub mod petitions;
 pub mod production;
 pub mod quotes;
 pub mod scalars;
+pub mod search;
 pub mod subscriptions;
 pub mod users;
 
@@ -42,6 +43,7 @@ pub struct Query(
     quotes::QuoteQuery,
     events::EventQuery,
     petitions::PetitionQuery,
+    search::SearchQuery,
     users::UserQuery,
 );
 

@@ -1,0 +1,161 @@
+//! One search box over films, people, published quotes, events and petitions, ranked by the
+//! database's full-text engine (PostgreSQL `tsvector`/GIN, SQLite FTS5), accent- and
+//! case-insensitive, with the last word matched as a prefix for as-you-type. The query is reduced
+//! to its words before it reaches SQL, so punctuation or operators can never make a database
+//! error; a query with no words finds nothing.
+
+use migration::m20261124_000001_search::SEARCHABLE;
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+
+use super::{DomainError, DomainResult};
+
+/// The longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// Results when `first` is not given, and the most it may ask for.
+pub const DEFAULT_RESULTS: u64 = 10;
+pub const MAX_RESULTS: u64 = 50;
+/// Words of a query that count (the rest are ignored).
+const MAX_WORDS: usize = 8;
+
+/// What kind of record matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Film,
+    Person,
+    Quote,
+    Event,
+    Petition,
+}
+
+impl Kind {
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "film" => Some(Self::Film),
+            "person" => Some(Self::Person),
+            "quote" => Some(Self::Quote),
+            "event" => Some(Self::Event),
+            "petition" => Some(Self::Petition),
+            _ => None,
+        }
+    }
+}
+
+/// One match, best first.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub kind: Kind,
+    pub id: i64,
+    /// Higher is better.
+    pub rank: f64,
+    /// The matching text with the matched words between « and ».
+    pub snippet: String,
+}
+
+/// The words of a query: letters and digits only, at most `MAX_WORDS` of at most 40 characters.
+fn words(query: &str) -> Vec<String> {
+    query
+        .split(|character: char| !character.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .take(MAX_WORDS)
+        .map(|word| word.chars().take(40).collect())
+        .collect()
+}
+
+/// The best `first` matches of `query`.
+pub async fn search(db: &DatabaseConnection, query: &str, first: Option<i32>) -> DomainResult<Vec<Hit>> {
+    if query.chars().count() > MAX_QUERY_CHARS {
+        return Err(DomainError::invalid("query", format!("must be at most {MAX_QUERY_CHARS} characters")));
+    }
+    let limit = match first {
+        None => DEFAULT_RESULTS,
+        Some(value) if value < 0 => return Err(DomainError::invalid("first", "must not be negative")),
+        Some(value) if value as u64 > MAX_RESULTS => {
+            return Err(DomainError::invalid("first", format!("must be at most {MAX_RESULTS}")));
+        }
+        Some(value) => value as u64,
+    };
+    let words = words(query);
+    if words.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let statement = match backend {
+        DatabaseBackend::Postgres => postgres_statement(&words, limit),
+        _ => sqlite_statement(&words, limit),
+    };
+    let rows = db.query_all_raw(statement).await?;
+    rows.iter()
+        .map(|row| {
+            let column = |error: sea_orm::DbErr| DomainError::Internal(format!("search row: {error}"));
+            let kind: String = row.try_get("", "kind").map_err(column)?;
+            let id: i64 = row.try_get("", "id").map_err(column)?;
+            let rank: f64 = row.try_get("", "rank").map_err(column)?;
+            let snippet: String = row.try_get("", "snippet").map_err(column)?;
+            let kind = Kind::from_name(&kind).ok_or_else(|| DomainError::Internal(format!("search kind {kind}")))?;
+            Ok(Hit { kind, id, rank: if backend == DatabaseBackend::Postgres { rank } else { -rank }, snippet })
+        })
+        .collect()
+}
+
+/// `still & might & happen:*`, unaccented by the database.
+fn postgres_statement(words: &[String], limit: u64) -> Statement {
+    let last = words.len() - 1;
+    let tsquery = words
+        .iter()
+        .enumerate()
+        .map(|(index, word)| if index == last { format!("{word}:*") } else { word.clone() })
+        .collect::<Vec<_>>()
+        .join(" & ");
+    let matches = SEARCHABLE
+        .iter()
+        .map(|searchable| {
+            let published = if searchable.kind == "quote" { " AND t.status = 'PUBLISHED'" } else { "" };
+            format!(
+                "SELECT '{kind}' AS kind, t.id, ts_rank(t.search, q.query) AS rank FROM {table} t, q \
+                 WHERE t.search @@ q.query{published}",
+                kind = searchable.kind,
+                table = searchable.table,
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let documents = SEARCHABLE
+        .iter()
+        .map(|searchable| {
+            format!(
+                "WHEN '{kind}' THEN (SELECT {title} || ' — ' || {body} FROM {table} t WHERE t.id = top.id)",
+                kind = searchable.kind,
+                table = searchable.table,
+                title = (searchable.title)("t"),
+                body = (searchable.body)("t"),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let sql = format!(
+        "WITH q AS (SELECT to_tsquery('simple', fandb_unaccent($1)) AS query), \
+         top AS (SELECT kind, id, rank FROM ({matches}) hits ORDER BY rank DESC, kind, id LIMIT $2) \
+         SELECT top.kind, top.id, top.rank::float8 AS rank, \
+         ts_headline('simple', fandb_unaccent(CASE top.kind {documents} END), q.query, \
+         'StartSel=«, StopSel=», MaxWords=18, MinWords=6, MaxFragments=1') AS snippet \
+         FROM top, q ORDER BY top.rank DESC, top.kind, top.id"
+    );
+    Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, [tsquery.into(), (limit as i64).into()])
+}
+
+/// `"still" "might" "happen"*` against FTS5, titles weighted ten times the rest.
+fn sqlite_statement(words: &[String], limit: u64) -> Statement {
+    let last = words.len() - 1;
+    let fts_query = words
+        .iter()
+        .enumerate()
+        .map(|(index, word)| if index == last { format!("\"{word}\"*") } else { format!("\"{word}\"") })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let sql = "SELECT kind, record_id AS id, bm25(search_index, 0.0, 0.0, 10.0, 1.0) AS rank, \
+               snippet(search_index, -1, '«', '»', '…', 16) AS snippet \
+               FROM search_index WHERE search_index MATCH ?1 \
+               AND (kind <> 'quote' OR EXISTS (SELECT 1 FROM quotes WHERE quotes.id = search_index.record_id AND quotes.status = 'PUBLISHED')) \
+               ORDER BY rank, kind, id LIMIT ?2";
+    Statement::from_sql_and_values(DatabaseBackend::Sqlite, sql, [fts_query.into(), (limit as i64).into()])
+}
