@@ -29,6 +29,7 @@ mod rate_limits;
 mod schema_file;
 mod search;
 mod seed;
+mod stats;
 mod subscriptions;
 mod synthetic;
 mod tokens;

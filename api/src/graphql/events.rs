@@ -10,6 +10,7 @@ use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, patch};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::scalars::{DateTime, EventKind, OrderDirection, RsvpStatus, mirror_enum};
+use super::stats::RsvpStatusCount;
 use super::users::Rsvp;
 use super::{db, loaders, notifier, one_of, viewer_id};
 use crate::domain::{self, DomainResult, events};
@@ -77,6 +78,14 @@ impl Event {
     /// Seats available; null for no limit.
     async fn capacity(&self) -> Option<i32> {
         self.0.capacity
+    }
+    /// RSVPs per status (statuses nobody chose are left out).
+    async fn rsvps_by_status(&self, ctx: &Context<'_>) -> GqlResult<Vec<RsvpStatusCount>> {
+        let rows = loaders(ctx)?.rsvp_status_counts.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|(status, count)| RsvpStatusCount { status: status.into(), count: u64::try_from(count).unwrap_or(0) })
+            .collect())
     }
     /// Fans going.
     async fn rsvp_count(&self) -> u64 {

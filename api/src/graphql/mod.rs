@@ -18,6 +18,7 @@ pub mod production;
 pub mod quotes;
 pub mod scalars;
 pub mod search;
+pub mod stats;
 pub mod subscriptions;
 pub mod users;
 
@@ -44,6 +45,7 @@ pub struct Query(
     events::EventQuery,
     petitions::PetitionQuery,
     search::SearchQuery,
+    stats::CampaignQuery,
     users::UserQuery,
 );
 

@@ -11,6 +11,7 @@ use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, patch};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
+use super::stats::{TimeBucket, TimeCount};
 use super::{db, loaders, notifier, one_of, viewer_id};
 use crate::domain::{self, DomainResult, petitions};
 use crate::loaders::SignatureScope;
@@ -101,6 +102,15 @@ impl Petition {
     ) -> GqlResult<Connection<Signature>> {
         let page = connection::page_request(first, after, last, before)?;
         connection::children(ctx, SignatureScope { public_only: true }, self.0.id, page, Signature).await
+    }
+    /// Signatures per time bucket, oldest first (the latest 1,000 buckets; every signer counts, no
+    /// one is named).
+    async fn signatures_over_time(&self, ctx: &Context<'_>, bucket: TimeBucket) -> GqlResult<Vec<TimeCount>> {
+        let series = loaders(ctx)?.signature_series.load_one((self.0.id, bucket.into())).await?.unwrap_or_default();
+        Ok(series
+            .into_iter()
+            .map(|(start, count)| TimeCount { start: DateTime(start), count: u64::try_from(count).unwrap_or(0) })
+            .collect())
     }
     /// Signatures per country, most first (every signer counts; no one is named).
     async fn signatures_by_country(&self, ctx: &Context<'_>) -> GqlResult<Vec<CountryCount>> {

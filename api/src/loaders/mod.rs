@@ -23,6 +23,7 @@ pub use scopes::{
 
 use crate::auth::Viewer;
 use crate::domain::paging::{self, Page, PageRequest};
+use crate::domain::stats::{self, Bucket};
 use crate::domain::{DomainError, quotes};
 
 /// Loads rows by primary key, within an optional visibility condition.
@@ -206,6 +207,8 @@ pub struct Loaders {
     pub viewer_signatures: Cached<ViewerSignatures>,
     pub viewer_rsvps: Cached<ViewerRsvps>,
     pub country_counts: Cached<CountryCounts>,
+    pub signature_series: Cached<SignatureSeries>,
+    pub rsvp_status_counts: Cached<RsvpStatusCounts>,
     /// The viewer these loaders filter for.
     pub viewer: Viewer,
 }
@@ -239,6 +242,8 @@ impl Loaders {
             viewer_signatures: cached(ViewerSignatures { db: db.clone(), user_id: viewer.user_id }),
             viewer_rsvps: cached(ViewerRsvps { db: db.clone(), user_id: viewer.user_id }),
             country_counts: cached(CountryCounts { db: db.clone() }),
+            signature_series: cached(SignatureSeries { db: db.clone() }),
+            rsvp_status_counts: cached(RsvpStatusCounts { db: db.clone() }),
             viewer,
         }
     }
@@ -337,6 +342,49 @@ impl Loader<i64> for CountryCounts {
         let mut grouped: HashMap<i64, Vec<(String, i64)>> = petitions.iter().map(|id| (*id, Vec::new())).collect();
         for (petition, country, count) in rows {
             grouped.entry(petition).or_default().push((country, count));
+        }
+        Ok(grouped)
+    }
+}
+
+/// Signatures per time bucket for each petition, one GROUP BY per bucket width for all petitions
+/// of a request.
+pub struct SignatureSeries {
+    db: DatabaseConnection,
+}
+
+impl Loader<(i64, Bucket)> for SignatureSeries {
+    type Value = Vec<(chrono::DateTime<chrono::Utc>, i64)>;
+    type Error = DomainError;
+
+    async fn load(&self, keys: &[(i64, Bucket)]) -> Result<HashMap<(i64, Bucket), Self::Value>, DomainError> {
+        let mut series: HashMap<(i64, Bucket), Self::Value> = keys.iter().map(|key| (*key, Vec::new())).collect();
+        for bucket in [Bucket::Hour, Bucket::Day, Bucket::Week] {
+            let petitions: Vec<i64> = keys.iter().filter(|key| key.1 == bucket).map(|key| key.0).collect();
+            if petitions.is_empty() {
+                continue;
+            }
+            for (petition, start, count) in stats::signatures_over_time(&self.db, &petitions, bucket).await? {
+                series.entry((petition, bucket)).or_default().push((start, count));
+            }
+        }
+        Ok(series)
+    }
+}
+
+/// RSVPs per status for each event, in one GROUP BY for all events of a request.
+pub struct RsvpStatusCounts {
+    db: DatabaseConnection,
+}
+
+impl Loader<i64> for RsvpStatusCounts {
+    type Value = Vec<(entity::enums::RsvpStatus, i64)>;
+    type Error = DomainError;
+
+    async fn load(&self, events: &[i64]) -> Result<HashMap<i64, Self::Value>, DomainError> {
+        let mut grouped: HashMap<i64, Self::Value> = events.iter().map(|id| (*id, Vec::new())).collect();
+        for (event, status, count) in stats::rsvps_by_status(&self.db, events).await? {
+            grouped.entry(event).or_default().push((status, count));
         }
         Ok(grouped)
     }
