@@ -9,7 +9,7 @@ use entity::enums::Role;
 use crate::config::{Environment, Limits, Settings, parse_cors_origins, resolve_jwt_secret};
 use crate::domain::accounts;
 use crate::startup::{Application, StartupError};
-use crate::{db, graphql, seed, synthetic, telemetry};
+use crate::{db, graphql, import, seed, synthetic, telemetry};
 
 /// fandb: a GraphQL fan-database API (the #AlitaArmy data set built in).
 #[derive(Debug, Parser)]
@@ -100,6 +100,13 @@ enum Command {
         #[arg(long, default_value_t = 1.0, requires = "synthetic")]
         scale: f64,
     },
+    /// Import films, people, credits, quotes, events and petitions from JSON (the data file
+    /// format) or NDJSON (one `{"film": {…}}` record a line): validated like the mutations,
+    /// upserted by slug, all or nothing.
+    Import {
+        /// The file to import.
+        file: PathBuf,
+    },
     /// Create an admin account (the password from FANDB_ADMIN_PASSWORD or standard input).
     CreateAdmin {
         /// The admin's sign-in email.
@@ -182,6 +189,17 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let report = seed::load(&connection, &data).await.map_err(|error| CliError::Data(describe(&error)))?;
             tracing::info!(records = report.inserted, "data set loaded");
         }
+        Command::Import { file } => {
+            let text = std::fs::read_to_string(&file)?;
+            let connection = db::connect(&settings.database_url).await?;
+            db::migrate(&connection).await?;
+            let progress = Progress::new();
+            let report = import::import(&connection, &text, |done, total| progress.update(done, total))
+                .await
+                .map_err(|error| CliError::Data(format!("nothing imported: {error}")))?;
+            progress.finish();
+            tracing::info!(created = report.created, updated = report.updated, "imported {} records", report.records);
+        }
         Command::CreateAdmin { email, display_name } => {
             let password = match std::env::var("FANDB_ADMIN_PASSWORD") {
                 Ok(password) => password,
@@ -215,5 +233,46 @@ fn describe(error: &crate::domain::DomainError) -> String {
     match error {
         crate::domain::DomainError::InvalidInput { field, message } => format!("{field}: {message}"),
         other => other.to_string(),
+    }
+}
+
+/// Import progress: a bar on a terminal, a plain line every 10% otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    reported: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| indicatif::ProgressBar::new(0));
+        if let Some(bar) = &bar
+            && let Ok(style) =
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} records ({per_sec}, {eta} left)")
+        {
+            bar.set_style(style);
+        }
+        Self { bar, reported: std::sync::atomic::AtomicU64::new(0) }
+    }
+
+    fn update(&self, done: u64, total: u64) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+            None => {
+                let tenth = (done * 10).checked_div(total).unwrap_or(10);
+                if self.reported.fetch_max(tenth + 1, std::sync::atomic::Ordering::Relaxed) <= tenth {
+                    eprintln!("import: {done}/{total} records");
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
     }
 }

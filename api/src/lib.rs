@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod graphql;
 pub mod http;
+pub mod import;
 pub mod listen;
 pub mod loaders;
 pub mod seed;

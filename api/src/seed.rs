@@ -22,99 +22,99 @@ pub const ALITA: &str = include_str!("../../data/alita.json");
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DataSet {
     #[serde(default)]
-    people: Vec<PersonRecord>,
+    pub(crate) people: Vec<PersonRecord>,
     #[serde(default)]
-    films: Vec<FilmRecord>,
+    pub(crate) films: Vec<FilmRecord>,
     #[serde(default)]
-    quotes: Vec<QuoteRecord>,
+    pub(crate) quotes: Vec<QuoteRecord>,
     #[serde(default)]
-    events: Vec<EventRecord>,
+    pub(crate) events: Vec<EventRecord>,
     #[serde(default)]
-    petitions: Vec<PetitionRecord>,
+    pub(crate) petitions: Vec<PetitionRecord>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PersonRecord {
-    slug: String,
-    name: String,
-    bio: Option<String>,
-    birth_date: Option<NaiveDate>,
+pub(crate) struct PersonRecord {
+    pub(crate) slug: String,
+    pub(crate) name: String,
+    pub(crate) bio: Option<String>,
+    pub(crate) birth_date: Option<NaiveDate>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct FilmRecord {
-    slug: String,
-    title: String,
-    tagline: Option<String>,
-    synopsis: Option<String>,
-    release_date: Option<NaiveDate>,
-    runtime_minutes: Option<i32>,
-    status: FilmStatus,
-    budget_usd: Option<i64>,
-    box_office_usd: Option<i64>,
-    distributor: Option<String>,
+pub(crate) struct FilmRecord {
+    pub(crate) slug: String,
+    pub(crate) title: String,
+    pub(crate) tagline: Option<String>,
+    pub(crate) synopsis: Option<String>,
+    pub(crate) release_date: Option<NaiveDate>,
+    pub(crate) runtime_minutes: Option<i32>,
+    pub(crate) status: FilmStatus,
+    pub(crate) budget_usd: Option<i64>,
+    pub(crate) box_office_usd: Option<i64>,
+    pub(crate) distributor: Option<String>,
     /// The slug of the film this one follows.
-    sequel_of: Option<String>,
+    pub(crate) sequel_of: Option<String>,
     #[serde(default)]
-    credits: Vec<CreditRecord>,
+    pub(crate) credits: Vec<CreditRecord>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreditRecord {
+pub(crate) struct CreditRecord {
     /// The person's slug.
-    person: String,
-    role: CreditRole,
-    character: Option<String>,
-    billing_order: Option<i32>,
+    pub(crate) person: String,
+    pub(crate) role: CreditRole,
+    pub(crate) character: Option<String>,
+    pub(crate) billing_order: Option<i32>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct QuoteRecord {
+pub(crate) struct QuoteRecord {
     /// The speaker's slug.
-    person: String,
+    pub(crate) person: String,
     /// The film's slug.
-    film: Option<String>,
-    text: String,
-    source: String,
-    source_url: Option<String>,
-    said_on: Option<NaiveDate>,
-    context: Option<String>,
+    pub(crate) film: Option<String>,
+    pub(crate) text: String,
+    pub(crate) source: String,
+    pub(crate) source_url: Option<String>,
+    pub(crate) said_on: Option<NaiveDate>,
+    pub(crate) context: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct EventRecord {
-    slug: String,
-    kind: EventKind,
-    title: String,
-    description: Option<String>,
-    film: Option<String>,
-    starts_at: DateTime<Utc>,
-    ends_at: Option<DateTime<Utc>>,
-    time_zone: String,
-    venue: Option<String>,
-    city: Option<String>,
-    country: Option<String>,
-    online_url: Option<String>,
-    hashtag: Option<String>,
-    capacity: Option<i32>,
+pub(crate) struct EventRecord {
+    pub(crate) slug: String,
+    pub(crate) kind: EventKind,
+    pub(crate) title: String,
+    pub(crate) description: Option<String>,
+    pub(crate) film: Option<String>,
+    pub(crate) starts_at: DateTime<Utc>,
+    pub(crate) ends_at: Option<DateTime<Utc>>,
+    pub(crate) time_zone: String,
+    pub(crate) venue: Option<String>,
+    pub(crate) city: Option<String>,
+    pub(crate) country: Option<String>,
+    pub(crate) online_url: Option<String>,
+    pub(crate) hashtag: Option<String>,
+    pub(crate) capacity: Option<i32>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PetitionRecord {
-    slug: String,
-    title: String,
-    body: String,
-    target: String,
-    goal: i64,
-    status: PetitionStatus,
-    film: Option<String>,
-    closes_at: Option<DateTime<Utc>>,
+pub(crate) struct PetitionRecord {
+    pub(crate) slug: String,
+    pub(crate) title: String,
+    pub(crate) body: String,
+    pub(crate) target: String,
+    pub(crate) goal: i64,
+    pub(crate) status: PetitionStatus,
+    pub(crate) film: Option<String>,
+    pub(crate) closes_at: Option<DateTime<Utc>>,
 }
 
 /// How many records a load added.

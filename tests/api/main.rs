@@ -13,6 +13,7 @@ mod events;
 mod fan_actions;
 mod films;
 mod http_surface;
+mod import;
 mod limits;
 mod n_plus_one;
 mod node;

@@ -8,6 +8,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     QueryFilter, Set,
 };
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::notify::{Counter, Notice, Notifier};
 use super::paging::{Direction, Sort};
@@ -194,8 +195,8 @@ async fn apply<C: ConnectionTrait>(
 }
 
 /// Creates an event.
-pub async fn create(
-    db: &DatabaseConnection,
+pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &D,
     changes: EventChanges,
     created_by: Option<i64>,
 ) -> DomainResult<event::Model> {
@@ -222,7 +223,11 @@ pub async fn create(
 }
 
 /// Changes the given fields of event `id`.
-pub async fn update(db: &DatabaseConnection, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
+pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &D,
+    id: i64,
+    changes: EventChanges,
+) -> DomainResult<event::Model> {
     let txn = super::begin_write(db).await?;
     let existing = event::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("event"))?;
     let current = Some((existing.starts_at, existing.ends_at));

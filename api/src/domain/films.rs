@@ -7,6 +7,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, Set,
 };
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
@@ -129,7 +130,10 @@ async fn apply<C: ConnectionTrait>(
 }
 
 /// Creates a film.
-pub async fn create(db: &DatabaseConnection, changes: FilmChanges) -> DomainResult<film::Model> {
+pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &D,
+    changes: FilmChanges,
+) -> DomainResult<film::Model> {
     let txn = super::begin_write(db).await?;
     let title = validate::text("input.title", &validate::required("input.title", changes.title.clone())?, 200)?;
     let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
@@ -151,7 +155,11 @@ pub async fn create(db: &DatabaseConnection, changes: FilmChanges) -> DomainResu
 }
 
 /// Changes the given fields of film `id`.
-pub async fn update(db: &DatabaseConnection, id: i64, changes: FilmChanges) -> DomainResult<film::Model> {
+pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &D,
+    id: i64,
+    changes: FilmChanges,
+) -> DomainResult<film::Model> {
     let txn = super::begin_write(db).await?;
     let existing = film::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("film"))?;
     let mut model = existing.into_active_model();
@@ -187,7 +195,10 @@ pub struct NewCredit {
 }
 
 /// Credits a person on a film; one credit per film, person and role.
-pub async fn add_credit(db: &DatabaseConnection, credit: NewCredit) -> DomainResult<credit::Model> {
+pub async fn add_credit<D: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &D,
+    credit: NewCredit,
+) -> DomainResult<credit::Model> {
     let txn = super::begin_write(db).await?;
     write::ensure_exists::<film::Entity, _>(&txn, film::Column::Id, credit.film_id, "input.filmId", "film").await?;
     write::ensure_exists::<entity::person::Entity, _>(
@@ -227,6 +238,9 @@ pub async fn add_credit(db: &DatabaseConnection, credit: NewCredit) -> DomainRes
 }
 
 /// Removes credit `id`.
-pub async fn remove_credit(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+pub async fn remove_credit<D: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &D,
+    id: i64,
+) -> DomainResult<()> {
     write::delete::<credit::Entity>(db, id, "credit").await
 }

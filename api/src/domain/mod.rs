@@ -31,8 +31,11 @@ pub fn now() -> DateTime<Utc> {
 /// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: it takes the write lock
 /// at once (waiting out the busy timeout), so a transaction that reads before it writes never fails
 /// because another writer committed in between.
-pub async fn begin_write(db: &sea_orm::DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
-    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+/// Inside a transaction (an import) it is a savepoint.
+pub async fn begin_write<C: sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction>>(
+    db: &C,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions};
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..TransactionOptions::default()

@@ -6,6 +6,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     QueryFilter, Set,
 };
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
@@ -92,7 +93,10 @@ fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResul
 }
 
 /// Creates a person.
-pub async fn create(db: &DatabaseConnection, changes: PersonChanges) -> DomainResult<person::Model> {
+pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &D,
+    changes: PersonChanges,
+) -> DomainResult<person::Model> {
     let txn = super::begin_write(db).await?;
     let name = validate::text("input.name", &validate::required("input.name", changes.name.clone())?, 200)?;
     let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &name)?;
@@ -112,7 +116,11 @@ pub async fn create(db: &DatabaseConnection, changes: PersonChanges) -> DomainRe
 }
 
 /// Changes the given fields of person `id`.
-pub async fn update(db: &DatabaseConnection, id: i64, changes: PersonChanges) -> DomainResult<person::Model> {
+pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &D,
+    id: i64,
+    changes: PersonChanges,
+) -> DomainResult<person::Model> {
     let txn = super::begin_write(db).await?;
     let mut model =
         person::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("person"))?.into_active_model();

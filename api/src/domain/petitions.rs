@@ -8,6 +8,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect, Set, TryInsertResult,
 };
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::notify::{Counter, Notice, Notifier};
 use super::paging::{Direction, Sort};
@@ -145,7 +146,10 @@ async fn apply<C: ConnectionTrait>(
 }
 
 /// Creates a petition (open unless a status is given).
-pub async fn create(db: &DatabaseConnection, changes: PetitionChanges) -> DomainResult<petition::Model> {
+pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &D,
+    changes: PetitionChanges,
+) -> DomainResult<petition::Model> {
     let title = validate::text("input.title", &validate::required("input.title", changes.title.clone())?, 200)?;
     validate::required("input.body", changes.body.as_ref())?;
     validate::required("input.target", changes.target.as_ref())?;
@@ -170,7 +174,11 @@ pub async fn create(db: &DatabaseConnection, changes: PetitionChanges) -> Domain
 }
 
 /// Changes the given fields of petition `id`.
-pub async fn update(db: &DatabaseConnection, id: i64, changes: PetitionChanges) -> DomainResult<petition::Model> {
+pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &D,
+    id: i64,
+    changes: PetitionChanges,
+) -> DomainResult<petition::Model> {
     let txn = super::begin_write(db).await?;
     let mut model =
         petition::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("petition"))?.into_active_model();

@@ -6,6 +6,7 @@ use entity::quote;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set,
 };
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::validate::{self, Patch};
 use super::write::{self, patch, set_if};
@@ -125,8 +126,8 @@ async fn apply<C: ConnectionTrait>(db: &C, model: &mut quote::ActiveModel, chang
 }
 
 /// Creates a quote (published unless a status is given).
-pub async fn create(
-    db: &DatabaseConnection,
+pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &D,
     changes: QuoteChanges,
     submitted_by: Option<i64>,
 ) -> DomainResult<quote::Model> {
@@ -149,7 +150,11 @@ pub async fn create(
 }
 
 /// Changes the given fields of quote `id`.
-pub async fn update(db: &DatabaseConnection, id: i64, changes: QuoteChanges) -> DomainResult<quote::Model> {
+pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &D,
+    id: i64,
+    changes: QuoteChanges,
+) -> DomainResult<quote::Model> {
     let txn = super::begin_write(db).await?;
     let mut model =
         quote::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("quote"))?.into_active_model();

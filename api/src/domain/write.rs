@@ -44,7 +44,11 @@ where
 
 /// Deletes row `id` of `E` in one transaction; `NotFound(what)` when there is none. What goes with
 /// it follows the foreign keys' ON DELETE rules (see the migration).
-pub async fn delete<E>(db: &sea_orm::DatabaseConnection, id: i64, what: &'static str) -> DomainResult<()>
+pub async fn delete<E>(
+    db: &impl sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction>,
+    id: i64,
+    what: &'static str,
+) -> DomainResult<()>
 where
     E: EntityTrait,
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
