@@ -159,3 +159,23 @@ db_tests! {
         assert_eq!(timeout, "5s");
     }
 }
+
+db_tests! {
+    async fn the_campaign_page_and_graphiql_are_served_from_the_binary(app) {
+        let page = app.get("/campaign").await;
+        assert_eq!(page.status, 200);
+        assert!(page.header("content-type").starts_with("text/html"));
+        assert!(page.header("content-security-policy").contains("script-src 'self'"), "{}", page.header("content-security-policy"));
+        assert!(page.body.contains("/campaign/campaign.js"));
+        for (path, kind) in [("/campaign/campaign.js", "text/javascript"), ("/campaign/campaign.css", "text/css"),
+                             ("/graphiql/assets/graphiql.min.js", "text/javascript"), ("/graphiql/assets/react.production.min.js", "text/javascript"),
+                             ("/graphiql/assets/graphiql.min.css", "text/css")] {
+            let asset = app.get(path).await;
+            assert_eq!(asset.status, 200, "{path}");
+            assert!(asset.header("content-type").starts_with(kind), "{path}: {}", asset.header("content-type"));
+        }
+        assert_eq!(app.get("/graphiql/assets/../../Cargo.toml").await.status, 404);
+        assert_eq!(app.get("/graphiql/assets/nothing.js").await.status, 404);
+        assert!(!app.get("/graphiql").await.body.contains("unpkg.com"), "GraphiQL needs no CDN");
+    }
+}

@@ -9,6 +9,7 @@ mod support;
 
 mod accounts;
 mod admin;
+mod browser;
 mod events;
 mod fan_actions;
 mod films;

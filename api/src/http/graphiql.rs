@@ -1,4 +1,6 @@
-//! GraphiQL, pointed at `/graphql`, and the redirect from `/` to it.
+//! GraphiQL, pointed at `/graphql`, and the redirect from `/` to it. Its scripts and styles are
+//! vendored (`api/static/graphiql`, unmodified npm releases) and served from the binary, so it
+//! works offline and behind firewalls.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -13,15 +15,15 @@ const PAGE: &str = r#"<!doctype html>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>fandb · GraphiQL</title>
-  <link rel="stylesheet" href="https://unpkg.com/graphiql@3.8.3/graphiql.min.css">
+  <link rel="stylesheet" href="/graphiql/assets/graphiql.min.css">
   <style>html, body, #graphiql { height: 100%; margin: 0; }</style>
 </head>
 <body>
-  <div id="graphiql">Loading GraphiQL… (it needs unpkg.com; the API itself is at <code>/graphql</code>)</div>
-  <script crossorigin src="https://unpkg.com/react@18.3.1/umd/react.production.min.js"></script>
-  <script crossorigin src="https://unpkg.com/react-dom@18.3.1/umd/react-dom.production.min.js"></script>
-  <script crossorigin src="https://unpkg.com/graphiql@3.8.3/graphiql.min.js"></script>
-  <script crossorigin src="https://unpkg.com/graphql-ws@5.16.0/umd/graphql-ws.min.js"></script>
+  <div id="graphiql">Loading GraphiQL… (the API itself is at <code>/graphql</code>)</div>
+  <script src="/graphiql/assets/react.production.min.js"></script>
+  <script src="/graphiql/assets/react-dom.production.min.js"></script>
+  <script src="/graphiql/assets/graphiql.min.js"></script>
+  <script src="/graphiql/assets/graphql-ws.min.js"></script>
   <script>
     const url = new URL('/graphql', window.location.href);
     const socketUrl = url.toString().replace(/^http/, 'ws');
@@ -79,4 +81,30 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
 /// `GET /`: to GraphiQL.
 pub async fn redirect() -> HttpResponse {
     HttpResponse::TemporaryRedirect().insert_header((header::LOCATION, "/graphiql")).finish()
+}
+
+/// `GET /graphiql/assets/{file}`: the vendored GraphiQL bundles (not gated: they hold nothing of
+/// this API).
+pub async fn asset(file: web::Path<String>) -> HttpResponse {
+    let (content_type, body): (&str, &'static [u8]) = match file.as_str() {
+        "graphiql.min.js" => {
+            ("text/javascript; charset=utf-8", include_bytes!("../../static/graphiql/graphiql.min.js"))
+        }
+        "graphiql.min.css" => ("text/css; charset=utf-8", include_bytes!("../../static/graphiql/graphiql.min.css")),
+        "react.production.min.js" => {
+            ("text/javascript; charset=utf-8", include_bytes!("../../static/graphiql/react.production.min.js"))
+        }
+        "react-dom.production.min.js" => {
+            ("text/javascript; charset=utf-8", include_bytes!("../../static/graphiql/react-dom.production.min.js"))
+        }
+        "graphql-ws.min.js" => {
+            ("text/javascript; charset=utf-8", include_bytes!("../../static/graphiql/graphql-ws.min.js"))
+        }
+        _ => return HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("not found"),
+    };
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(body)
 }

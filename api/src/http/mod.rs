@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod calendar;
+pub mod campaign;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
@@ -40,6 +41,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
         .route("/", web::get().to(graphiql::redirect))
         .route("/graphiql", web::get().to(graphiql::page))
+        .route("/graphiql/assets/{file}", web::get().to(graphiql::asset))
+        .route("/campaign", web::get().to(campaign::page))
+        .route("/campaign/campaign.css", web::get().to(campaign::styles))
+        .route("/campaign/campaign.js", web::get().to(campaign::script))
         .service(
             web::resource("/graphql")
                 .wrap(middleware::from_fn(rate_limit::limit_requests))

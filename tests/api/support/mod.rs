@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod backends;
+pub mod browser;
 pub mod fixtures;
 pub mod process;
 pub mod proxy;

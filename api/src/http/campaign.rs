@@ -1,0 +1,37 @@
+//! `/campaign`: the fans' page, plain HTML, CSS and JavaScript compiled into the binary. It uses
+//! only the public GraphQL API (one query on load, then live counts over the subscription
+//! socket); the Content-Security-Policy keeps it to this origin.
+
+use actix_web::HttpResponse;
+use actix_web::http::header;
+
+const PAGE: &str = include_str!("../../static/campaign.html");
+const STYLES: &str = include_str!("../../static/campaign.css");
+const SCRIPT: &str = include_str!("../../static/campaign.js");
+
+const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; \
+                      img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+fn asset(content_type: &str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CONTENT_SECURITY_POLICY, POLICY))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(body)
+}
+
+/// `GET /campaign`.
+pub async fn page() -> HttpResponse {
+    asset("text/html; charset=utf-8", PAGE)
+}
+
+/// `GET /campaign/campaign.css`.
+pub async fn styles() -> HttpResponse {
+    asset("text/css; charset=utf-8", STYLES)
+}
+
+/// `GET /campaign/campaign.js`.
+pub async fn script() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
