@@ -7,7 +7,11 @@
 
 use entity::enums::QuoteStatus;
 use entity::{credit, event, film, person, petition, quote};
-use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter};
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+};
 use serde::Deserialize;
 
 use crate::domain::validate::Patch;
@@ -121,7 +125,38 @@ pub async fn import(
     let records = parse(text)?;
     let total = records.len() as u64;
     let txn = crate::domain::begin_write(db).await.map_err(|error| ImportError::at("file", error.into()))?;
-    let mut importer = Importer { txn: &txn, report: ImportReport::default(), sequels: Vec::new() };
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        // A large transaction would spill SQLite's small default page cache to disk over and over.
+        txn.execute_unprepared("PRAGMA cache_size = -65536")
+            .await
+            .map_err(|error| ImportError::at("file", error.into()))?;
+        // Each record runs in a savepoint, whose statement journal would otherwise be a temp file.
+        txn.execute_unprepared("PRAGMA temp_store = MEMORY")
+            .await
+            .map_err(|error| ImportError::at("file", error.into()))?;
+    }
+    let mut importer = Importer {
+        txn: &txn,
+        report: ImportReport::default(),
+        sequels: Vec::new(),
+        films: slugs::<film::Entity>(&txn, film::Column::Slug, film::Column::Id).await?,
+        people: slugs::<person::Entity>(&txn, person::Column::Slug, person::Column::Id).await?,
+        events: slugs::<event::Entity>(&txn, event::Column::Slug, event::Column::Id).await?,
+        petitions: slugs::<petition::Entity>(&txn, petition::Column::Slug, petition::Column::Id).await?,
+        new_films: HashSet::new(),
+        quotes: quote::Entity::find()
+            .select_only()
+            .column(quote::Column::PersonId)
+            .column(quote::Column::Text)
+            .column(quote::Column::Id)
+            .into_tuple::<(i64, String, i64)>()
+            .all(&txn)
+            .await
+            .map_err(|error| ImportError::at("file", error.into()))?
+            .into_iter()
+            .map(|(person, text, id)| ((person, text), id))
+            .collect(),
+    };
     for (done, located) in records.iter().enumerate() {
         importer.record(&located.record).await.map_err(|error| ImportError::at(&located.place, error))?;
         if done % 500 == 0 || done as u64 + 1 == total {
@@ -133,7 +168,7 @@ pub async fn import(
         let sequel_of =
             importer.film_id(&sequel_slug, "sequelOf").await.map_err(|error| ImportError::at(&place, error))?;
         let changes = films::FilmChanges { sequel_of_id: Patch::Set(sequel_of), ..Default::default() };
-        films::update(importer.txn, film_id, changes).await.map_err(|error| ImportError::at(&place, error))?;
+        films::update_in(importer.txn, film_id, changes).await.map_err(|error| ImportError::at(&place, error))?;
     }
     let report = importer.report;
     txn.commit().await.map_err(|error| ImportError::at("file", error.into()))?;
@@ -144,6 +179,33 @@ struct Importer<'a> {
     txn: &'a DatabaseTransaction,
     report: ImportReport,
     sequels: Vec<(String, i64, String)>,
+    /// Slug → id of every film, person, event and petition, read once and kept current, so
+    /// references and upserts cost no lookups.
+    films: HashMap<String, i64>,
+    people: HashMap<String, i64>,
+    events: HashMap<String, i64>,
+    petitions: HashMap<String, i64>,
+    /// Films created by this import (they have no credits yet).
+    new_films: HashSet<i64>,
+    /// (speaker, text) → id of every quote.
+    quotes: HashMap<(i64, String), i64>,
+}
+
+/// Every `slug → id` of a table, in one statement.
+async fn slugs<E: EntityTrait>(
+    txn: &DatabaseTransaction,
+    slug: E::Column,
+    id: E::Column,
+) -> Result<HashMap<String, i64>, ImportError> {
+    let rows: Vec<(String, i64)> = E::find()
+        .select_only()
+        .column(slug)
+        .column(id)
+        .into_tuple()
+        .all(txn)
+        .await
+        .map_err(|error| ImportError::at("file", error.into()))?;
+    Ok(rows.into_iter().collect())
 }
 
 impl Importer<'_> {
@@ -157,20 +219,13 @@ impl Importer<'_> {
     }
 
     async fn film_id(&self, slug: &str, field: &str) -> DomainResult<i64> {
-        film::Entity::find()
-            .filter(film::Column::Slug.eq(slug))
-            .one(self.txn)
-            .await?
-            .map(|row| row.id)
-            .ok_or_else(|| DomainError::invalid(field, format!("no film with slug `{slug}`")))
+        self.films.get(slug).copied().ok_or_else(|| DomainError::invalid(field, format!("no film with slug `{slug}`")))
     }
 
     async fn person_id(&self, slug: &str, field: &str) -> DomainResult<i64> {
-        person::Entity::find()
-            .filter(person::Column::Slug.eq(slug))
-            .one(self.txn)
-            .await?
-            .map(|row| row.id)
+        self.people
+            .get(slug)
+            .copied()
             .ok_or_else(|| DomainError::invalid(field, format!("no person with slug `{slug}`")))
     }
 
@@ -198,11 +253,12 @@ impl Importer<'_> {
             bio: patch(record.bio.clone()),
             birth_date: patch(record.birth_date),
         };
-        let existing = person::Entity::find().filter(person::Column::Slug.eq(&record.slug)).one(self.txn).await?;
-        match &existing {
-            Some(row) => people::update(self.txn, row.id, changes).await?,
-            None => people::create(self.txn, changes).await?,
+        let existing = self.people.get(&record.slug).copied();
+        let person = match existing {
+            Some(id) => people::update_in(self.txn, id, changes).await?,
+            None => people::create_in(self.txn, changes).await?,
         };
+        self.people.insert(person.slug.clone(), person.id);
         self.counted(existing.is_none());
         Ok(())
     }
@@ -221,11 +277,15 @@ impl Importer<'_> {
             distributor: patch(record.distributor.clone()),
             sequel_of_id: Patch::Keep,
         };
-        let existing = film::Entity::find().filter(film::Column::Slug.eq(&record.slug)).one(self.txn).await?;
-        let film = match &existing {
-            Some(row) => films::update(self.txn, row.id, changes).await?,
-            None => films::create(self.txn, changes).await?,
+        let existing = self.films.get(&record.slug).copied();
+        let film = match existing {
+            Some(id) => films::update_in(self.txn, id, changes).await?,
+            None => films::create_in(self.txn, changes).await?,
         };
+        if existing.is_none() {
+            self.new_films.insert(film.id);
+        }
+        self.films.insert(film.slug.clone(), film.id);
         self.counted(existing.is_none());
         if let Some(sequel_of) = &record.sequel_of {
             self.sequels.push((format!("film `{}`", record.slug), film.id, sequel_of.clone()));
@@ -243,12 +303,16 @@ impl Importer<'_> {
 
     async fn credit(&mut self, film_id: i64, record: &CreditRecord) -> DomainResult<()> {
         let person_id = self.person_id(&record.person, "person").await?;
-        let existing = credit::Entity::find()
-            .filter(credit::Column::FilmId.eq(film_id))
-            .filter(credit::Column::PersonId.eq(person_id))
-            .filter(credit::Column::Role.eq(record.role))
-            .one(self.txn)
-            .await?;
+        let existing = if self.new_films.contains(&film_id) {
+            None
+        } else {
+            credit::Entity::find()
+                .filter(credit::Column::FilmId.eq(film_id))
+                .filter(credit::Column::PersonId.eq(person_id))
+                .filter(credit::Column::Role.eq(record.role))
+                .one(self.txn)
+                .await?
+        };
         if let Some(existing) = existing {
             if existing.character == record.character && existing.billing_order == record.billing_order {
                 return Ok(());
@@ -262,7 +326,7 @@ impl Importer<'_> {
             character: record.character.clone(),
             billing_order: record.billing_order,
         };
-        films::add_credit(self.txn, credit).await?;
+        films::add_credit_in(self.txn, credit).await?;
         Ok(())
     }
 
@@ -278,15 +342,13 @@ impl Importer<'_> {
             context: patch(record.context.clone()),
             status: Some(QuoteStatus::Published),
         };
-        let existing = quote::Entity::find()
-            .filter(quote::Column::PersonId.eq(person_id))
-            .filter(quote::Column::Text.eq(&record.text))
-            .one(self.txn)
-            .await?;
-        match &existing {
-            Some(row) => quotes::update(self.txn, row.id, changes).await?,
-            None => quotes::create(self.txn, changes, None).await?,
+        let key = (person_id, record.text.clone());
+        let existing = self.quotes.get(&key).copied();
+        let quote = match existing {
+            Some(id) => quotes::update_in(self.txn, id, changes).await?,
+            None => quotes::create_in(self.txn, changes, None).await?,
         };
+        self.quotes.insert((quote.person_id, quote.text.clone()), quote.id);
         self.counted(existing.is_none());
         Ok(())
     }
@@ -308,11 +370,12 @@ impl Importer<'_> {
             hashtag: patch(record.hashtag.clone()),
             capacity: patch(record.capacity),
         };
-        let existing = event::Entity::find().filter(event::Column::Slug.eq(&record.slug)).one(self.txn).await?;
-        match &existing {
-            Some(row) => events::update(self.txn, row.id, changes).await?,
-            None => events::create(self.txn, changes, None).await?,
+        let existing = self.events.get(&record.slug).copied();
+        let event = match existing {
+            Some(id) => events::update_in(self.txn, id, changes).await?,
+            None => events::create_in(self.txn, changes, None).await?,
         };
+        self.events.insert(event.slug.clone(), event.id);
         self.counted(existing.is_none());
         Ok(())
     }
@@ -328,11 +391,12 @@ impl Importer<'_> {
             film_id: self.optional_film(record.film.as_ref()).await?,
             closes_at: patch(record.closes_at),
         };
-        let existing = petition::Entity::find().filter(petition::Column::Slug.eq(&record.slug)).one(self.txn).await?;
-        match &existing {
-            Some(row) => petitions::update(self.txn, row.id, changes).await?,
-            None => petitions::create(self.txn, changes).await?,
+        let existing = self.petitions.get(&record.slug).copied();
+        let petition = match existing {
+            Some(id) => petitions::update_in(self.txn, id, changes).await?,
+            None => petitions::create_in(self.txn, changes).await?,
         };
+        self.petitions.insert(petition.slug.clone(), petition.id);
         self.counted(existing.is_none());
         Ok(())
     }

@@ -200,13 +200,24 @@ pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
     changes: EventChanges,
     created_by: Option<i64>,
 ) -> DomainResult<event::Model> {
+    let txn = super::begin_write(db).await?;
+    let result = create_in(&txn, changes, created_by).await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// `create` inside a transaction the caller owns (an import runs many in one).
+pub async fn create_in<C: ConnectionTrait>(
+    txn: &C,
+    changes: EventChanges,
+    created_by: Option<i64>,
+) -> DomainResult<event::Model> {
     let title = validate::text("input.title", &validate::required("input.title", changes.title.clone())?, 200)?;
     validate::required("input.kind", changes.kind)?;
     validate::required("input.startsAt", changes.starts_at)?;
     validate::required("input.timeZone", changes.time_zone.as_ref())?;
     let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
-    let txn = super::begin_write(db).await?;
-    write::ensure_slug_free::<event::Entity, _>(&txn, event::Column::Slug, event::Column::Id, &slug, None).await?;
+    write::ensure_slug_free::<event::Entity, _>(txn, event::Column::Slug, event::Column::Id, &slug, None).await?;
     let now = super::now();
     let mut model = event::ActiveModel {
         slug: Set(slug),
@@ -216,9 +227,8 @@ pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
         updated_at: Set(now),
         ..Default::default()
     };
-    apply(&txn, &mut model, changes, None).await?;
-    let event = model.insert(&txn).await?;
-    txn.commit().await?;
+    apply(txn, &mut model, changes, None).await?;
+    let event = model.insert(txn).await?;
     Ok(event)
 }
 
@@ -229,7 +239,14 @@ pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
     changes: EventChanges,
 ) -> DomainResult<event::Model> {
     let txn = super::begin_write(db).await?;
-    let existing = event::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("event"))?;
+    let result = update_in(&txn, id, changes).await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// `update` inside a transaction the caller owns (an import runs many in one).
+pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
+    let existing = event::Entity::find_by_id(id).one(txn).await?.ok_or(DomainError::NotFound("event"))?;
     let current = Some((existing.starts_at, existing.ends_at));
     let mut model = existing.into_active_model();
     if let Some(title) = &changes.title {
@@ -237,14 +254,13 @@ pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
     }
     if let Some(slug) = &changes.slug {
         let slug = validate::slug("input.slug", slug)?;
-        write::ensure_slug_free::<event::Entity, _>(&txn, event::Column::Slug, event::Column::Id, &slug, Some(id))
+        write::ensure_slug_free::<event::Entity, _>(txn, event::Column::Slug, event::Column::Id, &slug, Some(id))
             .await?;
         model.slug = Set(slug);
     }
-    apply(&txn, &mut model, changes, current).await?;
+    apply(txn, &mut model, changes, current).await?;
     model.updated_at = Set(super::now());
-    let event = model.update(&txn).await?;
-    txn.commit().await?;
+    let event = model.update(txn).await?;
     Ok(event)
 }
 

@@ -135,9 +135,16 @@ pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
     changes: FilmChanges,
 ) -> DomainResult<film::Model> {
     let txn = super::begin_write(db).await?;
+    let result = create_in(&txn, changes).await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// `create` inside a transaction the caller owns (an import runs many in one).
+pub async fn create_in<C: ConnectionTrait>(txn: &C, changes: FilmChanges) -> DomainResult<film::Model> {
     let title = validate::text("input.title", &validate::required("input.title", changes.title.clone())?, 200)?;
     let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
-    write::ensure_slug_free::<film::Entity, _>(&txn, film::Column::Slug, film::Column::Id, &slug, None).await?;
+    write::ensure_slug_free::<film::Entity, _>(txn, film::Column::Slug, film::Column::Id, &slug, None).await?;
     let status = validate::required("input.status", changes.status)?;
     let now = super::now();
     let mut model = film::ActiveModel {
@@ -148,9 +155,8 @@ pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
         updated_at: Set(now),
         ..Default::default()
     };
-    apply(&txn, &mut model, changes, None).await?;
-    let film = model.insert(&txn).await?;
-    txn.commit().await?;
+    apply(txn, &mut model, changes, None).await?;
+    let film = model.insert(txn).await?;
     Ok(film)
 }
 
@@ -161,20 +167,26 @@ pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
     changes: FilmChanges,
 ) -> DomainResult<film::Model> {
     let txn = super::begin_write(db).await?;
-    let existing = film::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("film"))?;
+    let result = update_in(&txn, id, changes).await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// `update` inside a transaction the caller owns (an import runs many in one).
+pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: FilmChanges) -> DomainResult<film::Model> {
+    let existing = film::Entity::find_by_id(id).one(txn).await?.ok_or(DomainError::NotFound("film"))?;
     let mut model = existing.into_active_model();
     if let Some(title) = &changes.title {
         model.title = Set(validate::text("input.title", title, 200)?);
     }
     if let Some(slug) = &changes.slug {
         let slug = validate::slug("input.slug", slug)?;
-        write::ensure_slug_free::<film::Entity, _>(&txn, film::Column::Slug, film::Column::Id, &slug, Some(id)).await?;
+        write::ensure_slug_free::<film::Entity, _>(txn, film::Column::Slug, film::Column::Id, &slug, Some(id)).await?;
         model.slug = Set(slug);
     }
-    apply(&txn, &mut model, changes, Some(id)).await?;
+    apply(txn, &mut model, changes, Some(id)).await?;
     model.updated_at = Set(super::now());
-    let film = model.update(&txn).await?;
-    txn.commit().await?;
+    let film = model.update(txn).await?;
     Ok(film)
 }
 
@@ -200,9 +212,16 @@ pub async fn add_credit<D: TransactionTrait<Transaction = DatabaseTransaction>>(
     credit: NewCredit,
 ) -> DomainResult<credit::Model> {
     let txn = super::begin_write(db).await?;
-    write::ensure_exists::<film::Entity, _>(&txn, film::Column::Id, credit.film_id, "input.filmId", "film").await?;
+    let result = add_credit_in(&txn, credit).await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// `add_credit` inside a transaction the caller owns (an import runs many in one).
+pub async fn add_credit_in<C: ConnectionTrait>(txn: &C, credit: NewCredit) -> DomainResult<credit::Model> {
+    write::ensure_exists::<film::Entity, _>(txn, film::Column::Id, credit.film_id, "input.filmId", "film").await?;
     write::ensure_exists::<entity::person::Entity, _>(
-        &txn,
+        txn,
         entity::person::Column::Id,
         credit.person_id,
         "input.personId",
@@ -216,7 +235,7 @@ pub async fn add_credit<D: TransactionTrait<Transaction = DatabaseTransaction>>(
         .filter(credit::Column::FilmId.eq(credit.film_id))
         .filter(credit::Column::PersonId.eq(credit.person_id))
         .filter(credit::Column::Role.eq(credit.role))
-        .count(&txn)
+        .count(txn)
         .await?
         > 0;
     if duplicate {
@@ -231,9 +250,8 @@ pub async fn add_credit<D: TransactionTrait<Transaction = DatabaseTransaction>>(
         created_at: Set(super::now()),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    txn.commit().await?;
     Ok(created)
 }
 

@@ -98,9 +98,16 @@ pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
     changes: PersonChanges,
 ) -> DomainResult<person::Model> {
     let txn = super::begin_write(db).await?;
+    let result = create_in(&txn, changes).await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// `create` inside a transaction the caller owns (an import runs many in one).
+pub async fn create_in<C: ConnectionTrait>(txn: &C, changes: PersonChanges) -> DomainResult<person::Model> {
     let name = validate::text("input.name", &validate::required("input.name", changes.name.clone())?, 200)?;
     let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &name)?;
-    write::ensure_slug_free::<person::Entity, _>(&txn, person::Column::Slug, person::Column::Id, &slug, None).await?;
+    write::ensure_slug_free::<person::Entity, _>(txn, person::Column::Slug, person::Column::Id, &slug, None).await?;
     let now = super::now();
     let mut model = person::ActiveModel {
         slug: Set(slug),
@@ -110,8 +117,7 @@ pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
         ..Default::default()
     };
     apply(&mut model, changes)?;
-    let person = model.insert(&txn).await?;
-    txn.commit().await?;
+    let person = model.insert(txn).await?;
     Ok(person)
 }
 
@@ -122,21 +128,27 @@ pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
     changes: PersonChanges,
 ) -> DomainResult<person::Model> {
     let txn = super::begin_write(db).await?;
+    let result = update_in(&txn, id, changes).await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// `update` inside a transaction the caller owns (an import runs many in one).
+pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: PersonChanges) -> DomainResult<person::Model> {
     let mut model =
-        person::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("person"))?.into_active_model();
+        person::Entity::find_by_id(id).one(txn).await?.ok_or(DomainError::NotFound("person"))?.into_active_model();
     if let Some(name) = &changes.name {
         model.name = Set(validate::text("input.name", name, 200)?);
     }
     if let Some(slug) = &changes.slug {
         let slug = validate::slug("input.slug", slug)?;
-        write::ensure_slug_free::<person::Entity, _>(&txn, person::Column::Slug, person::Column::Id, &slug, Some(id))
+        write::ensure_slug_free::<person::Entity, _>(txn, person::Column::Slug, person::Column::Id, &slug, Some(id))
             .await?;
         model.slug = Set(slug);
     }
     apply(&mut model, changes)?;
     model.updated_at = Set(super::now());
-    let person = model.update(&txn).await?;
-    txn.commit().await?;
+    let person = model.update(txn).await?;
     Ok(person)
 }
 

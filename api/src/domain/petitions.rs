@@ -150,13 +150,20 @@ pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &D,
     changes: PetitionChanges,
 ) -> DomainResult<petition::Model> {
+    let txn = super::begin_write(db).await?;
+    let result = create_in(&txn, changes).await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// `create` inside a transaction the caller owns (an import runs many in one).
+pub async fn create_in<C: ConnectionTrait>(txn: &C, changes: PetitionChanges) -> DomainResult<petition::Model> {
     let title = validate::text("input.title", &validate::required("input.title", changes.title.clone())?, 200)?;
     validate::required("input.body", changes.body.as_ref())?;
     validate::required("input.target", changes.target.as_ref())?;
     validate::required("input.goal", changes.goal)?;
     let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
-    let txn = super::begin_write(db).await?;
-    write::ensure_slug_free::<petition::Entity, _>(&txn, petition::Column::Slug, petition::Column::Id, &slug, None)
+    write::ensure_slug_free::<petition::Entity, _>(txn, petition::Column::Slug, petition::Column::Id, &slug, None)
         .await?;
     let now = super::now();
     let mut model = petition::ActiveModel {
@@ -167,9 +174,8 @@ pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
         updated_at: Set(now),
         ..Default::default()
     };
-    apply(&txn, &mut model, changes).await?;
-    let petition = model.insert(&txn).await?;
-    txn.commit().await?;
+    apply(txn, &mut model, changes).await?;
+    let petition = model.insert(txn).await?;
     Ok(petition)
 }
 
@@ -180,15 +186,26 @@ pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
     changes: PetitionChanges,
 ) -> DomainResult<petition::Model> {
     let txn = super::begin_write(db).await?;
+    let result = update_in(&txn, id, changes).await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// `update` inside a transaction the caller owns (an import runs many in one).
+pub async fn update_in<C: ConnectionTrait>(
+    txn: &C,
+    id: i64,
+    changes: PetitionChanges,
+) -> DomainResult<petition::Model> {
     let mut model =
-        petition::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("petition"))?.into_active_model();
+        petition::Entity::find_by_id(id).one(txn).await?.ok_or(DomainError::NotFound("petition"))?.into_active_model();
     if let Some(title) = &changes.title {
         model.title = Set(validate::text("input.title", title, 200)?);
     }
     if let Some(slug) = &changes.slug {
         let slug = validate::slug("input.slug", slug)?;
         write::ensure_slug_free::<petition::Entity, _>(
-            &txn,
+            txn,
             petition::Column::Slug,
             petition::Column::Id,
             &slug,
@@ -197,10 +214,9 @@ pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
         .await?;
         model.slug = Set(slug);
     }
-    apply(&txn, &mut model, changes).await?;
+    apply(txn, &mut model, changes).await?;
     model.updated_at = Set(super::now());
-    let petition = model.update(&txn).await?;
-    txn.commit().await?;
+    let petition = model.update(txn).await?;
     Ok(petition)
 }
 

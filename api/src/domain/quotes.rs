@@ -131,10 +131,21 @@ pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
     changes: QuoteChanges,
     submitted_by: Option<i64>,
 ) -> DomainResult<quote::Model> {
+    let txn = super::begin_write(db).await?;
+    let result = create_in(&txn, changes, submitted_by).await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// `create` inside a transaction the caller owns (an import runs many in one).
+pub async fn create_in<C: ConnectionTrait>(
+    txn: &C,
+    changes: QuoteChanges,
+    submitted_by: Option<i64>,
+) -> DomainResult<quote::Model> {
     validate::required("input.text", changes.text.as_ref())?;
     validate::required("input.personId", changes.person_id)?;
     validate::required("input.source", changes.source.as_ref())?;
-    let txn = super::begin_write(db).await?;
     let now = super::now();
     let mut model = quote::ActiveModel {
         status: Set(QuoteStatus::Published),
@@ -143,9 +154,8 @@ pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
         updated_at: Set(now),
         ..Default::default()
     };
-    apply(&txn, &mut model, changes).await?;
-    let quote = model.insert(&txn).await?;
-    txn.commit().await?;
+    apply(txn, &mut model, changes).await?;
+    let quote = model.insert(txn).await?;
     Ok(quote)
 }
 
@@ -156,12 +166,18 @@ pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
     changes: QuoteChanges,
 ) -> DomainResult<quote::Model> {
     let txn = super::begin_write(db).await?;
-    let mut model =
-        quote::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound("quote"))?.into_active_model();
-    apply(&txn, &mut model, changes).await?;
-    model.updated_at = Set(super::now());
-    let quote = model.update(&txn).await?;
+    let result = update_in(&txn, id, changes).await?;
     txn.commit().await?;
+    Ok(result)
+}
+
+/// `update` inside a transaction the caller owns (an import runs many in one).
+pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: QuoteChanges) -> DomainResult<quote::Model> {
+    let mut model =
+        quote::Entity::find_by_id(id).one(txn).await?.ok_or(DomainError::NotFound("quote"))?.into_active_model();
+    apply(txn, &mut model, changes).await?;
+    model.updated_at = Set(super::now());
+    let quote = model.update(txn).await?;
     Ok(quote)
 }
 

@@ -127,7 +127,12 @@ impl Browser {
     pub async fn wait_for(&mut self, expression: &str, limit: Duration) {
         let started = Instant::now();
         loop {
-            let value = self.eval(&format!("Boolean({expression})")).await;
+            // Until the page has parsed, `document.body` and friends may not exist yet.
+            let value = self
+                .eval(&format!(
+                    "(() => {{ try {{ return Boolean({expression}); }} catch (error) {{ return false; }} }})()"
+                ))
+                .await;
             if value == Value::Bool(true) {
                 return;
             }
