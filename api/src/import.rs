@@ -172,6 +172,8 @@ pub async fn import(
     }
     let report = importer.report;
     txn.commit().await.map_err(|error| ImportError::at("file", error.into()))?;
+    // Fresh planner statistics after a bulk change.
+    db.execute_unprepared("ANALYZE").await.map_err(|error| ImportError::at("file", error.into()))?;
     Ok(report)
 }
 

@@ -39,6 +39,14 @@ pub async fn start() -> Server {
     };
     let mut settings = Settings::new(&url);
     settings.listen = "127.0.0.1:0".to_owned();
+    // Every simulated client shares one IP here: measure the server, not its rate limits.
+    settings.limits = api::config::Limits {
+        requests_per_second: 1_000_000,
+        request_burst: 1_000_000,
+        sign_ins_per_minute: 1_000_000,
+        failures_before_lock: 1_000_000,
+        ..api::config::Limits::default()
+    };
     let db = api::db::connect(&url).await.unwrap_or_else(|error| fail(&format!("connect: {error}")));
     let application = Application::build_with_db(&settings, db.clone())
         .await

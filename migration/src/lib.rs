@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_tables;
 pub mod m20261124_000001_search;
+mod m20261124_000002_relation_indexes;
 
 /// Every migration of the fandb schema, in order.
 pub struct Migrator;
@@ -11,6 +12,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_create_tables::Migration), Box::new(m20261124_000001_search::Migration)]
+        vec![
+            Box::new(m20261122_000001_create_tables::Migration),
+            Box::new(m20261124_000001_search::Migration),
+            Box::new(m20261124_000002_relation_indexes::Migration),
+        ]
     }
 }
