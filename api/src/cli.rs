@@ -63,6 +63,15 @@ struct LimitArgs {
     /// Minutes a locked email stays locked.
     #[arg(long, env = "FANDB_LOGIN_LOCK_MINUTES", default_value_t = 15, global = true)]
     login_lock_minutes: u64,
+    /// The most lexical tokens a GraphQL document may have.
+    #[arg(long, env = "FANDB_MAX_DOCUMENT_TOKENS", default_value_t = 10_000, global = true)]
+    max_document_tokens: usize,
+    /// The most field selections a document may make once its fragments are expanded.
+    #[arg(long, env = "FANDB_MAX_DOCUMENT_FIELDS", default_value_t = 2_000, global = true)]
+    max_document_fields: u64,
+    /// The most fragment spreads a document may make once its fragments are expanded.
+    #[arg(long, env = "FANDB_MAX_FRAGMENT_SPREADS", default_value_t = 500, global = true)]
+    max_fragment_spreads: u64,
 }
 
 impl From<LimitArgs> for Limits {
@@ -73,6 +82,11 @@ impl From<LimitArgs> for Limits {
             sign_ins_per_minute: args.sign_ins_per_minute,
             failures_before_lock: args.login_lock_after,
             lock_duration: std::time::Duration::from_secs(args.login_lock_minutes * 60),
+            document: crate::graphql::limits::DocumentLimits {
+                max_tokens: args.max_document_tokens,
+                max_fields: args.max_document_fields,
+                max_spreads: args.max_fragment_spreads,
+            },
         }
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::auth::Secret;
 use crate::auth::tokens::{MIN_SECRET_BYTES, new_refresh_token};
+use crate::graphql::limits::DocumentLimits;
 
 /// Development (the default) or production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -47,6 +48,8 @@ pub struct Limits {
     pub failures_before_lock: u32,
     /// How long a locked email stays locked.
     pub lock_duration: std::time::Duration,
+    /// How large a GraphQL document may be: tokens, and fields and spreads once fragments expand.
+    pub document: DocumentLimits,
 }
 
 impl Default for Limits {
@@ -57,6 +60,7 @@ impl Default for Limits {
             sign_ins_per_minute: 10,
             failures_before_lock: 5,
             lock_duration: std::time::Duration::from_secs(15 * 60),
+            document: DocumentLimits::default(),
         }
     }
 }

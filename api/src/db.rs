@@ -3,10 +3,12 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::Connection;
+use sea_orm::sqlx::sqlite::{SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
-/// Opens a pool on `url`. SQLite runs in WAL mode with a busy timeout and foreign keys on;
+/// Opens a pool on `url`. SQLite runs in WAL mode, syncing every commit, with a busy timeout and
+/// foreign keys on;
 /// PostgreSQL gets a bounded pool with a connect timeout and a 5 s statement timeout.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
@@ -16,13 +18,22 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .connect_timeout(Duration::from_secs(5))
         .idle_timeout(Duration::from_secs(300));
     if url.starts_with("sqlite:") {
-        options.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|sqlite| {
-            sqlite
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
-                .foreign_keys(true)
-        });
+        options
+            .max_connections(8)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|sqlite| {
+                // FULL: each commit syncs the WAL before it is acknowledged, so an acknowledged
+                // write survives a power cut, and a disk that cannot take it fails the commit
+                // instead of failing silently at write-back.
+                sqlite
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true)
+            })
+            .map_sqlx_sqlite_pool_opts(|pool| {
+                pool.after_release(|connection, _| Box::pin(discard_if_in_transaction(connection)))
+            });
     } else {
         // A runaway statement is cut off by the database rather than holding a connection.
         options
@@ -31,6 +42,23 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             .map_sqlx_postgres_opts(|postgres| postgres.options([("statement_timeout", "5s")]));
     }
     Database::connect(options).await
+}
+
+/// Whether a connection coming back to the pool may be reused: not when it is still inside a
+/// transaction. A COMMIT that fails (a full disk, an I/O error) leaves the transaction open, or
+/// rolled back behind the driver's back so that the ROLLBACK sent on drop fails too; such a
+/// connection, reused, would show its uncommitted rows to later reads, hold the write lock, and
+/// nest later writes inside a transaction that never commits. It is closed instead, and the pool
+/// opens a fresh one.
+async fn discard_if_in_transaction(connection: &mut SqliteConnection) -> Result<bool, sea_orm::sqlx::Error> {
+    // The ping queues behind the rollback the dropped transaction sent, so the depth read after
+    // it is the settled one.
+    connection.ping().await?;
+    let reusable = !connection.is_in_transaction();
+    if !reusable {
+        tracing::warn!("a database connection was left inside a failed transaction: closing it");
+    }
+    Ok(reusable)
 }
 
 /// Applies every pending migration; on SQLite, then lets the planner refresh statistics that are

@@ -73,7 +73,7 @@ impl Application {
             listen::start(&settings.database_url, notifier.clone()).await?;
         }
         let request_limiter = Arc::new(RequestLimiter::new(&settings.limits));
-        let schema = build_schema(db.clone(), auth.clone(), notifier, settings.environment);
+        let schema = build_schema(db.clone(), auth.clone(), notifier, settings.environment, settings.limits.document);
         let state = AppState { schema, db, auth, request_limiter, environment: settings.environment, metrics };
         let cors_origins = settings.cors_origins.clone();
         let listener = TcpListener::bind(&settings.listen)?;

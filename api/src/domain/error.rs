@@ -30,6 +30,10 @@ pub enum DomainError {
     /// Too many attempts; try again after `retry_after` seconds.
     #[error("too many requests")]
     RateLimited { retry_after: u64 },
+    /// The database aborted the transaction to break a deadlock or a serialization conflict;
+    /// running it again is safe (`retrying` does, and reports `Unavailable` past its retries).
+    #[error("the database was busy resolving a conflict, try again shortly")]
+    Contention,
     /// The database cannot be reached right now.
     #[error("the service is unavailable, try again shortly")]
     Unavailable,
@@ -61,6 +65,11 @@ impl From<DbErr> for DomainError {
         match &error {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable,
             DbErr::Query(RuntimeErr::SqlxError(inner)) | DbErr::Exec(RuntimeErr::SqlxError(inner))
+                if is_contention(inner.as_ref()) =>
+            {
+                Self::Contention
+            }
+            DbErr::Query(RuntimeErr::SqlxError(inner)) | DbErr::Exec(RuntimeErr::SqlxError(inner))
                 if is_connection_failure(inner.as_ref()) =>
             {
                 Self::Unavailable
@@ -70,6 +79,17 @@ impl From<DbErr> for DomainError {
             }
             _ => Self::Internal(error.to_string()),
         }
+    }
+}
+
+/// Whether the database aborted a transaction to break a deadlock (`40P01`) or a serialization
+/// conflict (`40001`).
+fn is_contention(error: &sea_orm::sqlx::Error) -> bool {
+    match error {
+        sea_orm::sqlx::Error::Database(database) => {
+            database.code().is_some_and(|code| code == "40001" || code == "40P01")
+        }
+        _ => false,
     }
 }
 
@@ -85,11 +105,19 @@ fn is_connection_failure(error: &sea_orm::sqlx::Error) -> bool {
 }
 
 /// SQLSTATE classes and codes (PostgreSQL) and result codes (SQLite) of a database that cannot
-/// serve right now: connection exceptions, too many connections, shutdown, a cancelled
-/// (timed-out) statement; SQLite's BUSY and LOCKED.
+/// serve right now: the client should try again, and nothing it asked for was stored.
 fn is_transient_code(code: &str) -> bool {
+    if let Ok(sqlite) = code.parse::<i32>() {
+        // SQLite: the primary code is the low byte of the extended one. BUSY, LOCKED, IOERR (a
+        // failed write or fsync), CANTOPEN and FULL: the disk or the lock, not the query.
+        return matches!(sqlite & 0xff, 5 | 6 | 10 | 13 | 14);
+    }
+    // PostgreSQL: connection exceptions (08), insufficient resources such as a full disk or too
+    // many connections (53), a cancelled statement, shutdown, and system or I/O errors (58).
     code.starts_with("08")
-        || matches!(code, "53300" | "57014" | "57P01" | "57P02" | "57P03" | "5" | "6" | "261" | "262" | "517" | "773")
+        || code.starts_with("53")
+        || code.starts_with("58")
+        || matches!(code, "57014" | "57P01" | "57P02" | "57P03")
 }
 
 /// What the log may say about a failed statement: the database's error code and kind, never its

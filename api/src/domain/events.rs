@@ -3,10 +3,9 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{EventKind, RsvpStatus};
 use entity::{event, rsvp};
-use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, Set,
+    QueryFilter, QuerySelect, Set,
 };
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
@@ -273,7 +272,6 @@ fn bump_going<'a, C: ConnectionTrait>(
     txn: &'a C,
     event_id: i64,
     delta: i64,
-    guard: Option<SimpleExpr>,
 ) -> impl Future<Output = DomainResult<Option<Notice>>> + 'a {
     super::counters::bump::<event::Entity, _>(
         txn,
@@ -283,14 +281,33 @@ fn bump_going<'a, C: ConnectionTrait>(
         event::Column::CountVersion,
         event_id,
         delta,
-        guard,
+        None,
     )
+}
+
+/// Event `id`, locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's write
+/// transaction already holds the database), so every RSVP change to one event runs one at a time.
+async fn lock_event<C: ConnectionTrait>(txn: &C, id: i64) -> DomainResult<event::Model> {
+    event::Entity::find_by_id(id).lock_exclusive().one(txn).await?.ok_or(DomainError::NotFound("event"))
 }
 
 /// Answers an event as `user_id`: `GOING` takes a seat if one is left (the last seat goes to
 /// exactly one of many concurrent fans; the others get `CONFLICT`), `INTERESTED` takes none.
-/// Answering the same again changes nothing.
+/// Answering the same again changes nothing and returns the RSVP as it is.
 pub async fn rsvp(
+    db: &DatabaseConnection,
+    notifier: &Notifier,
+    user_id: i64,
+    event_id: i64,
+    status: RsvpStatus,
+) -> DomainResult<rsvp::Model> {
+    super::retrying(|| rsvp_once(db, notifier, user_id, event_id, status)).await
+}
+
+/// One attempt of `rsvp`: a state machine under the event's row lock. The fan's current answer is
+/// read under the lock, only a real transition writes, and the seat count moves exactly once per
+/// transition, checked against the capacity read under the same lock.
+async fn rsvp_once(
     db: &DatabaseConnection,
     notifier: &Notifier,
     user_id: i64,
@@ -299,33 +316,30 @@ pub async fn rsvp(
 ) -> DomainResult<rsvp::Model> {
     let gate = notifier.write_gate().await;
     let txn = super::begin_write(db).await?;
-    let event = event::Entity::find_by_id(event_id).one(&txn).await?.ok_or(DomainError::NotFound("event"))?;
+    let event = lock_event(&txn, event_id).await?;
     let now = super::now();
     if ends_at(&event) <= now {
         return Err(DomainError::conflict("eventId", "this event is over"));
     }
     let existing = rsvp_of(&txn, event_id, user_id).await?;
+    if let Some(existing) = existing.as_ref().filter(|existing| existing.status == status) {
+        return Ok(existing.clone());
+    }
     let was_going = existing.as_ref().is_some_and(|rsvp| rsvp.status == RsvpStatus::Going);
-    let going = status == RsvpStatus::Going;
-    let notice = match (was_going, going) {
+    let notice = match (was_going, status == RsvpStatus::Going) {
         (false, true) => {
-            let seat_left = Expr::col(event::Column::Capacity)
-                .is_null()
-                .or(Expr::col(event::Column::GoingCount).lt(Expr::col(event::Column::Capacity)));
-            Some(
-                bump_going(&txn, event_id, 1, Some(seat_left))
-                    .await?
-                    .ok_or_else(|| DomainError::conflict("eventId", "this event is full"))?,
-            )
+            if event.capacity.is_some_and(|capacity| event.going_count >= i64::from(capacity)) {
+                return Err(DomainError::conflict("eventId", "this event is full"));
+            }
+            bump_going(&txn, event_id, 1).await?
         }
-        (true, false) => bump_going(&txn, event_id, -1, None).await?,
+        (true, false) => bump_going(&txn, event_id, -1).await?,
         _ => None,
     };
     if let Some(notice) = notice {
         notifier.in_transaction(&txn, notice).await?;
     }
     let saved = match existing {
-        Some(existing) if existing.status == status => existing,
         Some(existing) => {
             let mut model = existing.into_active_model();
             model.status = Set(status);
@@ -358,14 +372,22 @@ pub async fn cancel_rsvp(
     user_id: i64,
     event_id: i64,
 ) -> DomainResult<bool> {
+    super::retrying(|| cancel_rsvp_once(db, notifier, user_id, event_id)).await
+}
+
+/// One attempt of `cancel_rsvp`, under the event's row lock like `rsvp_once`.
+async fn cancel_rsvp_once(
+    db: &DatabaseConnection,
+    notifier: &Notifier,
+    user_id: i64,
+    event_id: i64,
+) -> DomainResult<bool> {
     let gate = notifier.write_gate().await;
     let txn = super::begin_write(db).await?;
-    if event::Entity::find_by_id(event_id).one(&txn).await?.is_none() {
-        return Err(DomainError::NotFound("event"));
-    }
+    lock_event(&txn, event_id).await?;
     let Some(existing) = rsvp_of(&txn, event_id, user_id).await? else { return Ok(false) };
     rsvp::Entity::delete_by_id(existing.id).exec(&txn).await?;
-    let notice = if existing.status == RsvpStatus::Going { bump_going(&txn, event_id, -1, None).await? } else { None };
+    let notice = if existing.status == RsvpStatus::Going { bump_going(&txn, event_id, -1).await? } else { None };
     if let Some(notice) = notice {
         notifier.in_transaction(&txn, notice).await?;
     }

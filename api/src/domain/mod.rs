@@ -42,3 +42,30 @@ pub async fn begin_write<C: sea_orm::TransactionTrait<Transaction = sea_orm::Dat
     })
     .await
 }
+
+/// How many times a write is tried again after the database aborted it to break a deadlock or a
+/// serialization conflict.
+const RETRIES: u32 = 3;
+
+/// Runs `write` (one whole transaction) and runs it again, up to `RETRIES` times, when the database
+/// aborted it to break a deadlock or a serialization conflict; such an abort rolled everything back,
+/// so the retry starts from scratch. Past the retries the client is told to try again shortly.
+pub async fn retrying<T, F, Fut>(mut write: F) -> DomainResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = DomainResult<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        match write().await {
+            Err(DomainError::Contention) if attempt < RETRIES => {
+                attempt += 1;
+                // A short random pause, so the transactions that collided do not collide again.
+                let pause = u64::from(attempt) * 5 + fastrand::u64(0..10);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            Err(DomainError::Contention) => return Err(DomainError::Unavailable),
+            other => return other,
+        }
+    }
+}

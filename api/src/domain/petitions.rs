@@ -269,10 +269,29 @@ pub async fn sign(
 ) -> DomainResult<signature::Model> {
     let comment = validate::optional_text("input.comment", input.comment.as_deref(), 500)?;
     let country = input.country.as_deref().map(|code| validate::country("input.country", code)).transpose()?;
+    super::retrying(|| sign_once(db, notifier, user_id, petition_id, &input, comment.clone(), country.clone())).await
+}
+
+/// Petition `id`, locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's write
+/// transaction already holds the database), so every signature change to one petition runs one at
+/// a time and its status is read under the same lock as the count.
+async fn lock_petition<C: ConnectionTrait>(txn: &C, id: i64) -> DomainResult<petition::Model> {
+    petition::Entity::find_by_id(id).lock_exclusive().one(txn).await?.ok_or(DomainError::NotFound("petition"))
+}
+
+/// One attempt of `sign`, under the petition's row lock.
+async fn sign_once(
+    db: &DatabaseConnection,
+    notifier: &Notifier,
+    user_id: i64,
+    petition_id: i64,
+    input: &SignInput,
+    comment: Option<String>,
+    country: Option<String>,
+) -> DomainResult<signature::Model> {
     let gate = notifier.write_gate().await;
     let txn = super::begin_write(db).await?;
-    let petition =
-        petition::Entity::find_by_id(petition_id).one(&txn).await?.ok_or(DomainError::NotFound("petition"))?;
+    let petition = lock_petition(&txn, petition_id).await?;
     let now = super::now();
     if petition.status != PetitionStatus::Open || petition.closes_at.is_some_and(|closes| closes <= now) {
         return Err(DomainError::conflict("petitionId", "this petition is closed"));
@@ -316,8 +335,19 @@ pub async fn withdraw(
     user_id: i64,
     petition_id: i64,
 ) -> DomainResult<bool> {
+    super::retrying(|| withdraw_once(db, notifier, user_id, petition_id)).await
+}
+
+/// One attempt of `withdraw`, under the petition's row lock.
+async fn withdraw_once(
+    db: &DatabaseConnection,
+    notifier: &Notifier,
+    user_id: i64,
+    petition_id: i64,
+) -> DomainResult<bool> {
     let gate = notifier.write_gate().await;
     let txn = super::begin_write(db).await?;
+    lock_petition(&txn, petition_id).await?;
     let deleted = signature::Entity::delete_many()
         .filter(signature::Column::PetitionId.eq(petition_id))
         .filter(signature::Column::UserId.eq(user_id))
@@ -329,9 +359,6 @@ pub async fn withdraw(
         notifier.in_transaction(&txn, notice).await?;
         Some(notice)
     } else {
-        if petition::Entity::find_by_id(petition_id).one(&txn).await?.is_none() {
-            return Err(DomainError::NotFound("petition"));
-        }
         None
     };
     txn.commit().await?;

@@ -62,10 +62,7 @@ impl Extension for ErrorCodes {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let document =
-            next.run(ctx, query, variables).await.map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))?;
-        super::limits::check(&document).map_err(|error| with_code(error, code::GRAPHQL_VALIDATION_FAILED))?;
-        Ok(document)
+        next.run(ctx, query, variables).await.map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))
     }
 
     async fn validation(

@@ -56,7 +56,7 @@ impl From<DomainError> for Error {
                     DomainError::Conflict { .. } => code::CONFLICT,
                     DomainError::Forbidden => code::FORBIDDEN,
                     DomainError::Unauthenticated | DomainError::WrongCredentials => code::UNAUTHENTICATED,
-                    DomainError::Unavailable => code::SERVICE_UNAVAILABLE,
+                    DomainError::Unavailable | DomainError::Contention => code::SERVICE_UNAVAILABLE,
                     DomainError::Internal(_) | DomainError::InvalidInput { .. } | DomainError::RateLimited { .. } => {
                         code::INTERNAL_SERVER_ERROR
                     }

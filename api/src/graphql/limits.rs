@@ -1,10 +1,23 @@
-//! Limits on a parsed document, checked before validation and execution: data nested at most 10
-//! fields deep (introspection, which client generators send 15 deep, gets 20), at most 15 aliases,
-//! at most 5 directives on one field or fragment, at most one `login` or `register` (each hashes a
-//! password). Fragments count where they are spread.
+//! Limits on a document, checked before validation and execution, in time linear in the document's
+//! text: at most so many tokens (counted before the parser runs), at most so many field selections
+//! and fragment spreads once fragments are expanded, data nested at most 10 fields deep
+//! (introspection, which client generators send 15 deep, gets 20), at most 15 aliases, at most 5
+//! directives on one field or fragment, and at most one `login` or `register` (each hashes a
+//! password).
+//!
+//! Fragments count where they are spread, so `fragment F1 on Query { ...F0 ...F0 }` doubles what
+//! `F0` costs: a kilobyte of such fragments would expand to tens of millions of fields. Each
+//! fragment's cost is computed once and reused, so measuring a bomb is as cheap as reading it, and
+//! the library's own passes (which walk every expansion) never see a document over the limits.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Pos, Positioned, ServerError};
+use async_graphql::{Name, Pos, Request, ServerError, ServerResult};
+
+use super::errors::code;
 
 /// The deepest a data selection may nest.
 pub const MAX_DEPTH: usize = 10;
@@ -15,117 +28,286 @@ pub const MAX_ALIASES: usize = 15;
 /// The most directives on one field or fragment.
 pub const MAX_DIRECTIVES: usize = 5;
 
-struct Walk<'a> {
-    document: &'a ExecutableDocument,
-    aliases: usize,
-    /// Fragments being expanded, so a cycle (refused later by validation) cannot recurse forever.
-    expanding: Vec<&'a str>,
+/// The configurable size limits of a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentLimits {
+    /// Lexical tokens in the document's text.
+    pub max_tokens: usize,
+    /// Field selections once every fragment spread is expanded.
+    pub max_fields: u64,
+    /// Fragment spreads once every fragment spread is expanded.
+    pub max_spreads: u64,
 }
 
-fn refuse(message: String, pos: Pos) -> ServerError {
-    ServerError::new(message, Some(pos))
+impl Default for DocumentLimits {
+    fn default() -> Self {
+        Self { max_tokens: 10_000, max_fields: 2_000, max_spreads: 500 }
+    }
 }
 
-impl<'a> Walk<'a> {
-    fn selection_set(
-        &mut self,
-        set: &'a Positioned<SelectionSet>,
-        depth: usize,
-        limit: usize,
-    ) -> Result<(), ServerError> {
-        for selection in &set.node.items {
-            match &selection.node {
-                Selection::Field(field) => {
-                    let field_limit =
-                        if depth == 0 && field.node.name.node.starts_with("__") && field.node.name.node != "__typename"
-                        {
-                            MAX_INTROSPECTION_DEPTH
-                        } else {
-                            limit
-                        };
-                    if depth + 1 > field_limit {
-                        return Err(refuse(format!("the query nests deeper than {field_limit} fields"), field.pos));
-                    }
-                    if field.node.alias.is_some() {
-                        self.aliases += 1;
-                        if self.aliases > MAX_ALIASES {
-                            return Err(refuse(format!("the query uses more than {MAX_ALIASES} aliases"), field.pos));
-                        }
-                    }
-                    if field.node.directives.len() > MAX_DIRECTIVES {
-                        return Err(refuse(format!("more than {MAX_DIRECTIVES} directives on one field"), field.pos));
-                    }
-                    self.selection_set(&field.node.selection_set, depth + 1, field_limit)?;
-                }
-                Selection::InlineFragment(fragment) => {
-                    if fragment.node.directives.len() > MAX_DIRECTIVES {
-                        return Err(refuse(
-                            format!("more than {MAX_DIRECTIVES} directives on one fragment"),
-                            fragment.pos,
-                        ));
-                    }
-                    self.selection_set(&fragment.node.selection_set, depth, limit)?;
-                }
-                Selection::FragmentSpread(spread) => {
-                    if spread.node.directives.len() > MAX_DIRECTIVES {
-                        return Err(refuse(
-                            format!("more than {MAX_DIRECTIVES} directives on one fragment"),
-                            spread.pos,
-                        ));
-                    }
-                    let name = spread.node.fragment_name.node.as_str();
-                    if self.expanding.contains(&name) {
-                        continue;
-                    }
-                    if let Some(fragment) = self.document.fragments.get(&spread.node.fragment_name.node) {
-                        self.expanding.push(name);
-                        self.selection_set(&fragment.node.selection_set, depth, limit)?;
-                        self.expanding.pop();
-                    }
+/// The number of GraphQL tokens in `document`: punctuators, names, numbers and strings; white
+/// space, commas and comments are not tokens.
+pub fn token_count(document: &str) -> usize {
+    let bytes = document.as_bytes();
+    let (mut tokens, mut index) = (0_usize, 0_usize);
+    let is_word = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_';
+    while index < bytes.len() {
+        match bytes[index] {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => index += 1,
+            b'#' => {
+                while index < bytes.len() && bytes[index] != b'\n' && bytes[index] != b'\r' {
+                    index += 1;
                 }
             }
+            b'"' if bytes[index..].starts_with(b"\"\"\"") => {
+                tokens += 1;
+                index += 3;
+                while index < bytes.len() && !bytes[index..].starts_with(b"\"\"\"") {
+                    index += if bytes[index..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                }
+                index += 3;
+            }
+            b'"' => {
+                tokens += 1;
+                index += 1;
+                while index < bytes.len() && bytes[index] != b'"' && bytes[index] != b'\n' {
+                    index += if bytes[index] == b'\\' { 2 } else { 1 };
+                }
+                index += 1;
+            }
+            b'.' if bytes[index..].starts_with(b"...") => {
+                tokens += 1;
+                index += 3;
+            }
+            byte if is_word(byte) => {
+                tokens += 1;
+                while index < bytes.len() && is_word(bytes[index]) {
+                    index += 1;
+                }
+            }
+            _ => {
+                tokens += 1;
+                index += 1;
+            }
         }
-        Ok(())
+    }
+    tokens
+}
+
+/// What a selection set costs once its fragments are expanded.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    fields: u64,
+    spreads: u64,
+    aliases: u64,
+    /// The deepest field below, counting this level as 1.
+    depth: usize,
+    /// Like `depth`, leaving out `__schema` and `__type` at this level (the introspection roots).
+    data_depth: usize,
+    /// `login` and `register` fields at this level.
+    password_fields: u64,
+}
+
+impl Cost {
+    fn add(&mut self, other: Cost) {
+        self.fields = self.fields.saturating_add(other.fields);
+        self.spreads = self.spreads.saturating_add(other.spreads);
+        self.aliases = self.aliases.saturating_add(other.aliases);
+        self.depth = self.depth.max(other.depth);
+        self.data_depth = self.data_depth.max(other.data_depth);
+        self.password_fields = self.password_fields.saturating_add(other.password_fields);
     }
 }
 
 /// The fields that hash a password; one a request, so aliases cannot multiply guesses.
 const PASSWORD_FIELDS: [&str; 2] = ["login", "register"];
 
-/// How many password-hashing fields a selection set asks for at its root.
-fn password_fields(document: &ExecutableDocument, set: &SelectionSet, expanding: &mut Vec<String>) -> usize {
-    set.items
-        .iter()
-        .map(|selection| match &selection.node {
-            Selection::Field(field) => usize::from(PASSWORD_FIELDS.contains(&field.node.name.node.as_str())),
-            Selection::InlineFragment(fragment) => {
-                password_fields(document, &fragment.node.selection_set.node, expanding)
-            }
-            Selection::FragmentSpread(spread) => {
-                let name = spread.node.fragment_name.node.to_string();
-                match document.fragments.get(&spread.node.fragment_name.node) {
-                    Some(fragment) if !expanding.contains(&name) => {
-                        expanding.push(name);
-                        let count = password_fields(document, &fragment.node.selection_set.node, expanding);
-                        expanding.pop();
-                        count
+/// Measures selection sets, remembering each fragment's cost.
+struct Measure<'a> {
+    document: &'a ExecutableDocument,
+    fragments: HashMap<&'a Name, Cost>,
+    /// Fragments being measured, so a cycle (refused later by validation) cannot recurse forever.
+    measuring: Vec<&'a Name>,
+}
+
+fn refuse(message: String, pos: Pos) -> ServerError {
+    let mut error = ServerError::new(message, Some(pos));
+    error.extensions.get_or_insert_with(Default::default).set("code", code::GRAPHQL_VALIDATION_FAILED);
+    error
+}
+
+impl<'a> Measure<'a> {
+    fn selection_set(&mut self, set: &'a SelectionSet) -> Result<Cost, ServerError> {
+        let mut cost = Cost::default();
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    if field.directives.len() > MAX_DIRECTIVES {
+                        return Err(refuse(
+                            format!("more than {MAX_DIRECTIVES} directives on one field"),
+                            selection.pos,
+                        ));
                     }
-                    _ => 0,
+                    let below = self.selection_set(&field.selection_set.node)?;
+                    let name = field.name.node.as_str();
+                    let depth = below.depth + 1;
+                    let introspection_root = name == "__schema" || name == "__type";
+                    cost.add(Cost {
+                        fields: below.fields.saturating_add(1),
+                        spreads: below.spreads,
+                        aliases: below.aliases.saturating_add(u64::from(field.alias.is_some())),
+                        depth,
+                        data_depth: if introspection_root { 0 } else { depth },
+                        password_fields: u64::from(PASSWORD_FIELDS.contains(&name)),
+                    });
+                }
+                Selection::InlineFragment(fragment) => {
+                    if fragment.node.directives.len() > MAX_DIRECTIVES {
+                        return Err(refuse(
+                            format!("more than {MAX_DIRECTIVES} directives on one fragment"),
+                            selection.pos,
+                        ));
+                    }
+                    cost.add(self.selection_set(&fragment.node.selection_set.node)?);
+                }
+                Selection::FragmentSpread(spread) => {
+                    if spread.node.directives.len() > MAX_DIRECTIVES {
+                        return Err(refuse(
+                            format!("more than {MAX_DIRECTIVES} directives on one fragment"),
+                            selection.pos,
+                        ));
+                    }
+                    let mut spread_cost = self.fragment(&spread.node.fragment_name.node)?;
+                    spread_cost.spreads = spread_cost.spreads.saturating_add(1);
+                    cost.add(spread_cost);
                 }
             }
-        })
-        .sum()
+        }
+        Ok(cost)
+    }
+
+    fn fragment(&mut self, name: &'a Name) -> Result<Cost, ServerError> {
+        if let Some(cost) = self.fragments.get(name) {
+            return Ok(*cost);
+        }
+        let Some(fragment) = self.document.fragments.get(name) else { return Ok(Cost::default()) };
+        if self.measuring.contains(&name) {
+            return Ok(Cost::default());
+        }
+        if fragment.node.directives.len() > MAX_DIRECTIVES {
+            return Err(refuse(format!("more than {MAX_DIRECTIVES} directives on one fragment"), fragment.pos));
+        }
+        self.measuring.push(name);
+        let cost = self.selection_set(&fragment.node.selection_set.node);
+        self.measuring.pop();
+        let cost = cost?;
+        self.fragments.insert(name, cost);
+        Ok(cost)
+    }
 }
 
 /// Checks every operation of `document` against the limits.
-pub fn check(document: &ExecutableDocument) -> Result<(), ServerError> {
-    let mut walk = Walk { document, aliases: 0, expanding: Vec::new() };
+pub fn check(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<(), ServerError> {
+    let mut measure = Measure { document, fragments: HashMap::new(), measuring: Vec::new() };
     for (_, operation) in document.operations.iter() {
-        walk.aliases = 0;
-        walk.selection_set(&operation.node.selection_set, 0, MAX_DEPTH)?;
-        if password_fields(document, &operation.node.selection_set.node, &mut Vec::new()) > 1 {
-            return Err(refuse("at most one `login` or `register` per request".to_owned(), operation.pos));
+        let cost = measure.selection_set(&operation.node.selection_set.node)?;
+        let pos = operation.pos;
+        if cost.fields > limits.max_fields {
+            return Err(refuse(
+                format!("the query selects more than {} fields once its fragments are expanded", limits.max_fields),
+                pos,
+            ));
+        }
+        if cost.spreads > limits.max_spreads {
+            return Err(refuse(
+                format!("the query spreads fragments more than {} times once expanded", limits.max_spreads),
+                pos,
+            ));
+        }
+        if cost.data_depth > MAX_DEPTH {
+            return Err(refuse(format!("the query nests deeper than {MAX_DEPTH} fields"), pos));
+        }
+        if cost.depth > MAX_INTROSPECTION_DEPTH {
+            return Err(refuse(format!("the query nests deeper than {MAX_INTROSPECTION_DEPTH} fields"), pos));
+        }
+        if cost.aliases > MAX_ALIASES as u64 {
+            return Err(refuse(format!("the query uses more than {MAX_ALIASES} aliases"), pos));
+        }
+        if cost.password_fields > 1 {
+            return Err(refuse("at most one `login` or `register` per request".to_owned(), pos));
         }
     }
     Ok(())
+}
+
+/// The schema extension that measures each document before the library parses and validates it
+/// (over GET, POST and WebSocket alike).
+pub struct DocumentBudget(pub DocumentLimits);
+
+impl ExtensionFactory for DocumentBudget {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DocumentBudget(self.0))
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for DocumentBudget {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        if token_count(&request.query) > self.0.max_tokens {
+            return Err(refuse(format!("the document has more than {} tokens", self.0.max_tokens), Pos::default()));
+        }
+        // A document that does not parse is left to the library, which reports where.
+        if let Ok(document) = request.parsed_query() {
+            check(document, &self.0)?;
+        }
+        next.run(ctx, request).await
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::expect_used, reason = "a failing test should fail loudly")]
+mod tests {
+    use super::*;
+
+    fn bomb(levels: usize) -> String {
+        let mut document = format!("{{ ...F{levels} }} fragment F0 on Query {{ __typename }}");
+        for level in 1..=levels {
+            document.push_str(&format!(" fragment F{level} on Query {{ ...F{} ...F{} }}", level - 1, level - 1));
+        }
+        document
+    }
+
+    #[test]
+    fn tokens_skip_white_space_commas_comments_and_count_strings_once() {
+        assert_eq!(token_count("{ a(b: \"x y z\", c: 15) { ...F } } # { { {"), 15);
+        assert_eq!(token_count("query Q($v: [Int!]!) { a }"), 15);
+    }
+
+    #[test]
+    fn a_fragment_bomb_is_measured_without_expanding_it() {
+        let text = bomb(60);
+        let document = async_graphql::parser::parse_query(&text).expect("it parses");
+        let started = std::time::Instant::now();
+        let error = check(&document, &DocumentLimits::default()).expect_err("refused");
+        assert!(error.message.contains("more than 2000 fields"), "{}", error.message);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn fragments_count_where_they_are_spread() {
+        let text = "{ ...A ...A } fragment A on Query { a: films { totalCount } b: films { totalCount } }";
+        let document = async_graphql::parser::parse_query(text).expect("it parses");
+        let limits = DocumentLimits { max_fields: 8, ..DocumentLimits::default() };
+        assert!(check(&document, &limits).is_ok());
+        let limits = DocumentLimits { max_fields: 7, ..DocumentLimits::default() };
+        assert!(check(&document, &limits).is_err());
+        let limits = DocumentLimits { max_spreads: 1, ..DocumentLimits::default() };
+        assert!(check(&document, &limits).is_err());
+    }
 }

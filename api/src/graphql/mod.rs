@@ -76,6 +76,7 @@ pub fn build_schema(
     auth: Arc<Auth>,
     notifier: Arc<Notifier>,
     environment: Environment,
+    document_limits: limits::DocumentLimits,
 ) -> AppSchema {
     let builder = Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
         .data(db)
@@ -83,6 +84,7 @@ pub fn build_schema(
         .data(notifier)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(codes::ErrorCodes)
+        .extension(limits::DocumentBudget(document_limits))
         .extension(operation::OperationNames);
     match environment {
         Environment::Development => builder.finish(),
