@@ -16,6 +16,7 @@ mod films;
 mod http_surface;
 mod import;
 mod limits;
+mod lockout;
 mod n_plus_one;
 mod node;
 mod observability;
