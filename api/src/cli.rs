@@ -57,13 +57,15 @@ struct LimitArgs {
     /// Sign-in attempts (login, register) per minute per client IP.
     #[arg(long, env = "FANDB_SIGN_INS_PER_MINUTE", default_value_t = 10, global = true)]
     sign_ins_per_minute: u32,
-    /// Failed logins from one IP on one email before each further attempt waits 1 s, 2 s, 4 s …
+    /// Login attempts from one IP on one email, without a success, before each further one waits
+    /// 1 s, 2 s, 4 s …
     #[arg(long, env = "FANDB_LOGIN_DELAY_AFTER", default_value_t = 5, global = true)]
     login_delay_after: u32,
     /// The longest wait, in seconds, between login attempts from one IP on one email.
     #[arg(long, env = "FANDB_LOGIN_MAX_DELAY_SECONDS", default_value_t = 900, global = true)]
     login_max_delay_seconds: u64,
-    /// Distinct IPs failing on one email within the lock window that lock it (for other IPs).
+    /// Distinct IPs failing on one email within the lock window that lock it (except to known-good
+    /// IPs).
     #[arg(long, env = "FANDB_LOGIN_LOCK_AFTER_IPS", default_value_t = 10, global = true)]
     login_lock_after_ips: u32,
     /// Minutes a locked email stays locked, and the window failing IPs are counted in.
