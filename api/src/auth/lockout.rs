@@ -32,6 +32,10 @@ const SWEEP_THRESHOLD: usize = 10_000;
 /// The first growing delay.
 const BASE_DELAY: Duration = Duration::from_secs(1);
 
+/// The longest any configured duration is taken to be, so adding it to an `Instant` cannot
+/// overflow.
+const LONGEST: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
+
 /// A client address as the defences see it: IPv4 as is (IPv4-mapped IPv6 too), IPv6 by its /64,
 /// the block one household or server usually holds.
 type Client = Option<IpAddr>;
@@ -138,10 +142,10 @@ impl LoginGuard {
         Self {
             policy: Policy {
                 delay_after: limits.failures_before_delay.max(1),
-                max_delay: limits.max_delay.max(BASE_DELAY),
+                max_delay: limits.max_delay.clamp(BASE_DELAY, LONGEST),
                 lock_after_ips: usize::try_from(limits.lock_after_ips.max(1)).unwrap_or(usize::MAX),
-                window: limits.lock_duration,
-                known_good_for: limits.known_good_duration,
+                window: limits.lock_duration.min(LONGEST),
+                known_good_for: limits.known_good_duration.min(LONGEST),
             },
             state: Mutex::new(State::default()),
         }
@@ -263,6 +267,24 @@ mod tests {
         // Another address, and the same address on another email, are untouched.
         assert_eq!(fail(&guard, "a@b.c", ip(2), start), None);
         assert_eq!(fail(&guard, "x@b.c", ip(1), start), None);
+    }
+
+    #[test]
+    fn huge_settings_do_not_overflow() {
+        let guard = LoginGuard::new(&Limits {
+            failures_before_delay: 1,
+            max_delay: Duration::MAX,
+            lock_after_ips: 2,
+            lock_duration: Duration::MAX,
+            known_good_duration: Duration::MAX,
+            ..Limits::default()
+        });
+        let now = Instant::now();
+        assert_eq!(fail(&guard, "a@b.c", ip(1), now), None);
+        let waits: Vec<_> = (0..100).map(|_| fail(&guard, "a@b.c", ip(1), now).unwrap()).collect();
+        assert_eq!(waits.last(), Some(&LONGEST.as_secs()));
+        assert_eq!(fail(&guard, "a@b.c", ip(2), now), None);
+        assert_eq!(fail(&guard, "a@b.c", ip(3), now), Some(LONGEST.as_secs()), "locked");
     }
 
     #[test]
