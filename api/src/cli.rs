@@ -57,10 +57,18 @@ struct LimitArgs {
     /// Sign-in attempts (login, register) per minute per client IP.
     #[arg(long, env = "FANDB_SIGN_INS_PER_MINUTE", default_value_t = 10, global = true)]
     sign_ins_per_minute: u32,
-    /// Failed logins on one email before it is locked.
-    #[arg(long, env = "FANDB_LOGIN_LOCK_AFTER", default_value_t = 5, global = true)]
-    login_lock_after: u32,
-    /// Minutes a locked email stays locked.
+    /// Login attempts from one IP on one email, without a success, before each further one waits
+    /// 1 s, 2 s, 4 s …
+    #[arg(long, env = "FANDB_LOGIN_DELAY_AFTER", default_value_t = 5, global = true)]
+    login_delay_after: u32,
+    /// The longest wait, in seconds, between login attempts from one IP on one email.
+    #[arg(long, env = "FANDB_LOGIN_MAX_DELAY_SECONDS", default_value_t = 900, global = true)]
+    login_max_delay_seconds: u64,
+    /// Distinct IPs failing on one email within the lock window that lock it (except to known-good
+    /// IPs).
+    #[arg(long, env = "FANDB_LOGIN_LOCK_AFTER_IPS", default_value_t = 10, global = true)]
+    login_lock_after_ips: u32,
+    /// Minutes a locked email stays locked, and the window failing IPs are counted in.
     #[arg(long, env = "FANDB_LOGIN_LOCK_MINUTES", default_value_t = 15, global = true)]
     login_lock_minutes: u64,
     /// The most lexical tokens a GraphQL document may have.
@@ -72,6 +80,9 @@ struct LimitArgs {
     /// The most fragment spreads a document may make once its fragments are expanded.
     #[arg(long, env = "FANDB_MAX_FRAGMENT_SPREADS", default_value_t = 500, global = true)]
     max_fragment_spreads: u64,
+    /// Days an IP that signed in to an email stays known-good for it (spared by its lock).
+    #[arg(long, env = "FANDB_LOGIN_KNOWN_GOOD_DAYS", default_value_t = 30, global = true)]
+    login_known_good_days: u64,
 }
 
 impl From<LimitArgs> for Limits {
@@ -80,13 +91,18 @@ impl From<LimitArgs> for Limits {
             requests_per_second: args.rate_limit_per_second,
             request_burst: args.rate_limit_burst,
             sign_ins_per_minute: args.sign_ins_per_minute,
-            failures_before_lock: args.login_lock_after,
-            lock_duration: std::time::Duration::from_secs(args.login_lock_minutes * 60),
             document: crate::graphql::limits::DocumentLimits {
                 max_tokens: args.max_document_tokens,
                 max_fields: args.max_document_fields,
                 max_spreads: args.max_fragment_spreads,
             },
+            failures_before_delay: args.login_delay_after,
+            max_delay: std::time::Duration::from_secs(args.login_max_delay_seconds),
+            lock_after_ips: args.login_lock_after_ips,
+            lock_duration: std::time::Duration::from_secs(args.login_lock_minutes.saturating_mul(60)),
+            known_good_duration: std::time::Duration::from_secs(
+                args.login_known_good_days.saturating_mul(24 * 60 * 60),
+            ),
         }
     }
 }

@@ -44,12 +44,20 @@ pub struct Limits {
     pub request_burst: u32,
     /// Sign-in attempts (`login`, `register`) per minute per client IP.
     pub sign_ins_per_minute: u32,
-    /// Failed logins on one email before it is locked.
-    pub failures_before_lock: u32,
-    /// How long a locked email stays locked.
+    /// Login attempts without a success from one client IP on one email before each further one
+    /// must wait (1 s, 2 s, 4 s … up to `max_delay`).
+    pub failures_before_delay: u32,
+    /// The longest wait between attempts from one client IP on one email.
+    pub max_delay: std::time::Duration,
+    /// Distinct client IPs failing on one email within `lock_duration` that lock it.
+    pub lock_after_ips: u32,
+    /// How long a locked email stays locked (to IPs that are not known-good), and the window in
+    /// which failing IPs are counted.
     pub lock_duration: std::time::Duration,
     /// How large a GraphQL document may be: tokens, and fields and spreads once fragments expand.
     pub document: DocumentLimits,
+    /// How long an IP that signed in to an email stays known-good for it (spared by its lock).
+    pub known_good_duration: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -58,9 +66,12 @@ impl Default for Limits {
             requests_per_second: 10,
             request_burst: 50,
             sign_ins_per_minute: 10,
-            failures_before_lock: 5,
+            failures_before_delay: 5,
+            max_delay: std::time::Duration::from_secs(15 * 60),
+            lock_after_ips: 10,
             lock_duration: std::time::Duration::from_secs(15 * 60),
             document: DocumentLimits::default(),
+            known_good_duration: std::time::Duration::from_secs(30 * 24 * 60 * 60),
         }
     }
 }

@@ -44,7 +44,8 @@ pub async fn start() -> Server {
         requests_per_second: 1_000_000,
         request_burst: 1_000_000,
         sign_ins_per_minute: 1_000_000,
-        failures_before_lock: 1_000_000,
+        failures_before_delay: 1_000_000,
+        lock_after_ips: 1_000_000,
         ..api::config::Limits::default()
     };
     let db = api::db::connect(&url).await.unwrap_or_else(|error| fail(&format!("connect: {error}")));

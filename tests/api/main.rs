@@ -17,6 +17,7 @@ mod hostile;
 mod http_surface;
 mod import;
 mod limits;
+mod lockout;
 mod n_plus_one;
 mod node;
 mod observability;

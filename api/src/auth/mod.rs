@@ -3,6 +3,7 @@
 //! a token is read fresh on every request, so a role change or a deleted account takes effect at
 //! once rather than when the token expires.
 
+pub mod lockout;
 pub mod password;
 pub mod throttle;
 pub mod tokens;

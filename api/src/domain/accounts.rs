@@ -127,7 +127,7 @@ pub async fn register(
 }
 
 /// Signs in with email and password. An unknown email costs the same time as a wrong password
-/// and gets the same error, and is locked after repeated failures just like a known one.
+/// and gets the same error, and is slowed down and locked after failures just like a known one.
 pub async fn login(
     db: &DatabaseConnection,
     auth: &Auth,
@@ -138,7 +138,7 @@ pub async fn login(
     auth.throttle.attempt(client_ip)?;
     let normalized = normalize_email(email, "input.email").ok();
     let lock_key = normalized.clone().unwrap_or_else(|| email.trim().to_lowercase());
-    auth.throttle.check_unlocked(&lock_key)?;
+    auth.throttle.admit_login(&lock_key, client_ip)?;
     let user = match normalized {
         Some(email) => user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?,
         None => None,
@@ -146,11 +146,11 @@ pub async fn login(
     let password_ok = auth.passwords.verify(password, user.as_ref().map(|user| user.password_hash.as_str())).await?;
     match user {
         Some(user) if password_ok => {
-            auth.throttle.record_success(&lock_key);
+            auth.throttle.record_success(&lock_key, client_ip);
             start_session(db, auth, user).await
         }
         _ => {
-            auth.throttle.record_failure(&lock_key);
+            auth.throttle.record_failure(&lock_key, client_ip);
             Err(DomainError::WrongCredentials)
         }
     }

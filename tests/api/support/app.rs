@@ -82,7 +82,8 @@ impl TestApp {
             requests_per_second: 1_000_000,
             request_burst: 1_000_000,
             sign_ins_per_minute: 1_000_000,
-            failures_before_lock: 1_000_000,
+            failures_before_delay: 1_000_000,
+            lock_after_ips: 1_000_000,
             ..Limits::default()
         };
         configure(&mut settings);
@@ -140,6 +141,28 @@ impl TestApp {
             assert_invariants(&json);
             json
         }
+    }
+
+    /// POSTs a GraphQL operation from the loopback address `ip` (e.g. "127.0.0.2": all of
+    /// 127.0.0.0/8 is loopback on Linux), so the server sees another client IP; checked for the
+    /// invariants.
+    pub async fn graphql_from(&self, ip: &str, query: &str, variables: Value) -> Value {
+        let local: std::net::IpAddr = ip.parse().expect("an IP address");
+        let client =
+            awc::Client::builder().timeout(Duration::from_secs(30)).disable_redirects().local_address(local).finish();
+        let body = serde_json::to_vec(&json!({ "query": query, "variables": variables })).expect("JSON");
+        let mut response = client
+            .post(format!("{}/graphql", self.address))
+            .insert_header(("content-type", "application/json"))
+            .send_body(body)
+            .await
+            .unwrap_or_else(|error| panic!("send the request from {ip}: {error}"));
+        let body = response.body().limit(16 * 1024 * 1024).await.expect("read the body");
+        let body = String::from_utf8_lossy(&body).into_owned();
+        assert_eq!(response.status().as_u16(), 200, "POST /graphql from {ip} answered {}: {body}", response.status());
+        let json: Value = serde_json::from_str(&body).unwrap_or_else(|error| panic!("not JSON ({error}): {body}"));
+        assert_invariants(&json);
+        json
     }
 
     /// POSTs a GraphQL operation with `Authorization: Bearer token` (none when `None`).
