@@ -109,6 +109,30 @@ db_tests! {
         assert!(!refused.is_empty());
     }
 
+    async fn the_legacy_protocol_spends_the_same_budget(app) {
+        let app = app.respawn(|settings| {
+            settings.limits.requests_per_second = 1;
+            settings.limits.request_burst = 3;
+        }).await;
+        let mut socket = Subscriber::connect_with_protocol(&app.address, "graphql-ws", None).await.unwrap();
+        let mut refusal = None;
+        for id in 0..20 {
+            socket.send(json!({ "id": id.to_string(), "type": "start", "payload": { "query": FILMS } })).await;
+            let reply = message(socket.event().await);
+            assert_eq!(reply["id"], id.to_string(), "{reply}");
+            if reply["type"] == "error" {
+                refusal = Some(reply);
+                break;
+            }
+            assert_eq!(reply["type"], "data", "{reply}");
+            assert_eq!(message(socket.event().await)["type"], "complete");
+        }
+        let refusal = refusal.expect("a start refused once the budget is spent");
+        // The legacy protocol's error carries one error object.
+        assert_eq!(refusal["payload"]["extensions"]["code"], "RATE_LIMITED", "{refusal}");
+        assert!(refusal["payload"]["extensions"]["retryAfter"].as_u64().is_some_and(|seconds| seconds >= 1));
+    }
+
     async fn http_and_websocket_draw_from_one_budget(app) {
         let app = app.respawn(|settings| {
             settings.limits.requests_per_second = 1;

@@ -31,14 +31,15 @@ impl Subscriber {
 
     /// Connects and sends `connection_init` with `token`; waits for the acknowledgement.
     pub async fn connect(base: &str, token: Option<&str>) -> Result<Self, String> {
+        Self::connect_with_protocol(base, "graphql-transport-ws", token).await
+    }
+
+    /// Like `connect`, speaking `protocol` (`graphql-ws` is the legacy one).
+    pub async fn connect_with_protocol(base: &str, protocol: &str, token: Option<&str>) -> Result<Self, String> {
         let url = format!("{}/graphql", base.replacen("http://", "ws://", 1));
         let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
-        let (_, framed) = client
-            .ws(url)
-            .protocols(["graphql-transport-ws"])
-            .connect()
-            .await
-            .map_err(|error| format!("connect: {error}"))?;
+        let (_, framed) =
+            client.ws(url).protocols([protocol]).connect().await.map_err(|error| format!("connect: {error}"))?;
         let mut subscriber = Self { framed };
         let payload = match token {
             Some(token) => json!({ "authorization": format!("Bearer {token}") }),
@@ -107,7 +108,8 @@ impl Subscriber {
         }
     }
 
-    async fn send(&mut self, message: Value) {
+    /// Sends one protocol message.
+    pub async fn send(&mut self, message: Value) {
         self.framed.send(Message::Text(message.to_string().into())).await.expect("send a message");
     }
 
