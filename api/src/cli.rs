@@ -83,6 +83,21 @@ struct LimitArgs {
     /// Days an IP that signed in to an email stays known-good for it (spared by its lock).
     #[arg(long, env = "FANDB_LOGIN_KNOWN_GOOD_DAYS", default_value_t = 30, global = true)]
     login_known_good_days: u64,
+    /// Operations one WebSocket may have running at once.
+    #[arg(long, env = "FANDB_OPERATIONS_PER_SOCKET", default_value_t = 20, global = true)]
+    operations_per_socket: u32,
+    /// WebSockets one client IP may hold open.
+    #[arg(long, env = "FANDB_SOCKETS_PER_IP", default_value_t = 10, global = true)]
+    sockets_per_ip: u32,
+    /// Sustained operations per second one WebSocket may start.
+    #[arg(long, env = "FANDB_SOCKET_OPERATIONS_PER_SECOND", default_value_t = 10, global = true)]
+    socket_operations_per_second: u32,
+    /// Operations one WebSocket may start in a burst.
+    #[arg(long, env = "FANDB_SOCKET_OPERATION_BURST", default_value_t = 20, global = true)]
+    socket_operation_burst: u32,
+    /// Seconds a client may take to send a request's headers, and again its body.
+    #[arg(long, env = "FANDB_REQUEST_READ_TIMEOUT_SECONDS", default_value_t = 10, global = true)]
+    request_read_timeout_seconds: u64,
 }
 
 impl From<LimitArgs> for Limits {
@@ -103,6 +118,11 @@ impl From<LimitArgs> for Limits {
             known_good_duration: std::time::Duration::from_secs(
                 args.login_known_good_days.saturating_mul(24 * 60 * 60),
             ),
+            operations_per_socket: args.operations_per_socket,
+            sockets_per_ip: args.sockets_per_ip,
+            socket_operations_per_second: args.socket_operations_per_second,
+            socket_operation_burst: args.socket_operation_burst,
+            request_read_timeout: std::time::Duration::from_secs(args.request_read_timeout_seconds),
         }
     }
 }

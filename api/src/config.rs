@@ -58,6 +58,16 @@ pub struct Limits {
     pub document: DocumentLimits,
     /// How long an IP that signed in to an email stays known-good for it (spared by its lock).
     pub known_good_duration: std::time::Duration,
+    /// Operations (subscriptions, or queries sent over the socket) one WebSocket may have running.
+    pub operations_per_socket: u32,
+    /// WebSockets one client IP may hold open.
+    pub sockets_per_ip: u32,
+    /// Operations per second one WebSocket may start, sustained (past it the socket is closed).
+    pub socket_operations_per_second: u32,
+    /// Operations one WebSocket may start at once before the sustained rate applies.
+    pub socket_operation_burst: u32,
+    /// How long a client may take to send a request's headers, and again its body.
+    pub request_read_timeout: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -72,6 +82,11 @@ impl Default for Limits {
             lock_duration: std::time::Duration::from_secs(15 * 60),
             document: DocumentLimits::default(),
             known_good_duration: std::time::Duration::from_secs(30 * 24 * 60 * 60),
+            operations_per_socket: 20,
+            sockets_per_ip: 10,
+            socket_operations_per_second: 10,
+            socket_operation_burst: 20,
+            request_read_timeout: std::time::Duration::from_secs(10),
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::http::access::trace_requests;
 use crate::http::cors;
 use crate::http::metrics::Metrics;
 use crate::http::rate_limit::RequestLimiter;
+use crate::http::socket_limits::SocketRegistry;
 use crate::http::{AppState, configure};
 use crate::{db, listen, seed};
 
@@ -38,6 +39,7 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -74,7 +76,18 @@ impl Application {
         }
         let request_limiter = Arc::new(RequestLimiter::new(&settings.limits));
         let schema = build_schema(db.clone(), auth.clone(), notifier, settings.environment, settings.limits.document);
-        let state = AppState { schema, db, auth, request_limiter, environment: settings.environment, metrics };
+        let (shutdown, stopping) = tokio::sync::watch::channel(false);
+        let state = AppState {
+            schema,
+            db,
+            auth,
+            request_limiter,
+            environment: settings.environment,
+            metrics,
+            limits: Arc::new(settings.limits.clone()),
+            sockets: Arc::new(SocketRegistry::new(&settings.limits)),
+            shutdown: stopping,
+        };
         let cors_origins = settings.cors_origins.clone();
         let listener = TcpListener::bind(&settings.listen)?;
         let port = listener.local_addr()?.port();
@@ -86,11 +99,14 @@ impl Application {
                 .configure(configure)
         })
         .listen(listener)?
+        .client_request_timeout(settings.limits.request_read_timeout)
+        // The signals are handled in `run_until_stopped`, which tells open sockets first.
+        .disable_signals()
         .shutdown_timeout(30);
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
-        Ok(Self { port, server: server.run() })
+        Ok(Self { port, server: server.run(), shutdown })
     }
 
     /// The port the server listens on.
@@ -98,8 +114,44 @@ impl Application {
         self.port
     }
 
-    /// Serves until the process is told to stop (SIGINT/SIGTERM drain in-flight requests).
+    /// Serves until the process is told to stop: on SIGINT/SIGTERM open WebSockets complete their
+    /// operations and close with 1001 at once, and in-flight requests drain (up to 30 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let shutdown = self.shutdown;
+        match stop_signals() {
+            Ok(signals) => {
+                actix_web::rt::spawn(async move {
+                    signals.await;
+                    tracing::info!("stopping: closing WebSockets, finishing requests in flight");
+                    shutdown.send_replace(true);
+                    handle.stop(true).await;
+                });
+            }
+            Err(error) => tracing::warn!(%error, "cannot listen for SIGINT/SIGTERM; stop the process with SIGKILL"),
+        }
         self.server.await
+    }
+}
+
+/// Resolves at the first SIGINT or SIGTERM (listening starts before this returns).
+fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -14,6 +14,7 @@ mod events;
 mod fan_actions;
 mod films;
 mod hostile;
+mod hostile_ws;
 mod http_surface;
 mod import;
 mod limits;

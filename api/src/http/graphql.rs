@@ -2,7 +2,7 @@
 //! `application/json` (415 otherwise), one operation per request (an array body is 400), wrong
 //! parameter types are 400; GET runs queries only (a mutation is 405 with `Allow: POST`); the
 //! response media type follows `Accept`, and under `application/graphql-response+json` a request
-//! error (nothing executed) is 400.
+//! error (nothing executed) is 400. A body must arrive within the read deadline (408 otherwise).
 
 use std::collections::HashMap;
 
@@ -16,7 +16,7 @@ use serde_json::json;
 
 use std::time::Instant;
 
-use super::{AppState, limits, metrics};
+use super::{AppState, MAX_BODY_BYTES, limits, metrics};
 use crate::auth::{ClientIp, Viewer, authenticate};
 use crate::domain::DomainError;
 use crate::graphql::errors::code;
@@ -101,8 +101,44 @@ fn is_json_body(request: &HttpRequest) -> bool {
     essence == JSON && charset_ok
 }
 
+/// The body of a request, read within the deadline (a client that trickles it is cut off with
+/// 408) and at most `MAX_BODY_BYTES` long (413).
+async fn read_body(
+    request: &HttpRequest,
+    payload: web::Payload,
+    deadline: std::time::Duration,
+) -> Result<web::Bytes, HttpResponse> {
+    let refusal = |status: StatusCode, code: &str, message: &str| {
+        HttpResponse::build(status)
+            .force_close()
+            .content_type(MediaType::Json.content_type())
+            .json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+    };
+    let too_large = || refusal(StatusCode::PAYLOAD_TOO_LARGE, "BAD_REQUEST", "the body is larger than 64 KiB");
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let reading = payload.to_bytes_limited(MAX_BODY_BYTES);
+    let read = if deadline.is_zero() { Ok(reading.await) } else { tokio::time::timeout(deadline, reading).await };
+    match read {
+        Ok(Ok(Ok(body))) => Ok(body),
+        Ok(Ok(Err(_))) => Err(refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the body could not be read")),
+        Ok(Err(_)) => Err(too_large()),
+        Err(_) => Err(refusal(StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT", "the body did not arrive in time")),
+    }
+}
+
 /// `POST /graphql`.
-pub async fn post(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn post(state: web::Data<AppState>, request: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let body = match read_body(&request, payload, state.limits.request_read_timeout).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
     let Some(media_type) = negotiate(&request) else {
         return not_acceptable();
     };

@@ -10,6 +10,7 @@ pub mod health;
 pub mod limits;
 pub mod metrics;
 pub mod rate_limit;
+pub mod socket_limits;
 pub mod subscriptions;
 
 use actix_web::{guard, middleware, web};
@@ -33,6 +34,12 @@ pub struct AppState {
     pub request_limiter: Arc<rate_limit::RequestLimiter>,
     pub environment: Environment,
     pub metrics: Arc<metrics::Metrics>,
+    /// The request and socket limits the handlers apply themselves.
+    pub limits: Arc<crate::config::Limits>,
+    /// Open WebSockets per client IP.
+    pub sockets: Arc<socket_limits::SocketRegistry>,
+    /// Turns `true` when the server begins to stop: open sockets then say goodbye.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Registers every route.

@@ -67,6 +67,15 @@ impl RequestLimiter {
         }
     }
 
+    /// Spends one request of `ip`'s budget (an operation over a WebSocket costs what a request
+    /// does); when it is empty, the seconds to wait.
+    pub fn spend(&self, ip: IpAddr) -> Result<(), u64> {
+        match self.check(ip) {
+            Verdict::Allowed { .. } => Ok(()),
+            Verdict::Refused { retry_after } => Err(retry_after),
+        }
+    }
+
     /// The `RateLimit-*` headers for a client with `remaining` requests left.
     fn headers(&self, remaining: u32) -> [(HeaderName, HeaderValue); 4] {
         let refill_seconds = (self.burst - remaining.min(self.burst)).div_ceil(self.per_second);

@@ -1,17 +1,21 @@
 //! Subscriptions over WebSocket on `GET /graphql` (`graphql-transport-ws`, and the older
 //! `graphql-ws`). The access token comes in `connection_init`'s payload as
 //! `{"authorization": "Bearer …"}`; a bad token closes the connection instead of going on as anonymous.
+//! Every operation is held to the client's limits (see `socket_limits`); when the server stops,
+//! each socket completes its operations and closes with 1001 (going away).
 
-use std::future::ready;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::AggregatedMessage;
 use async_graphql::Data;
 use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
 use futures_util::StreamExt;
 
+use super::socket_limits::{Admission, CLOSE_TOO_MANY, SocketBudget};
 use super::{AppState, limits};
 use crate::auth::{ClientIp, Viewer, authenticate};
 use crate::graphql::request_data;
@@ -43,62 +47,124 @@ pub async fn websocket(
     let (response, mut session, messages) =
         actix_ws::handle_with_protocols(&request, body, &[protocol.sec_websocket_protocol()])?;
     let state = state.into_inner();
-    let input = messages
-        .max_frame_size(MAX_MESSAGE_BYTES)
-        .aggregate_continuations()
-        .max_continuation_size(MAX_MESSAGE_BYTES)
-        .take_while(|message| {
-            ready(match message {
-                Ok(AggregatedMessage::Close(_)) | Err(_) => false,
-                Ok(AggregatedMessage::Text(text)) => !query_too_deep(text.as_bytes()),
-                Ok(AggregatedMessage::Binary(bytes)) => !query_too_deep(bytes),
-                Ok(_) => true,
-            })
-        })
-        .filter_map(|message| {
-            ready(match message {
-                Ok(AggregatedMessage::Text(text)) => Some(text.into_bytes()),
-                Ok(AggregatedMessage::Binary(bytes)) => Some(bytes),
-                _ => None,
-            })
-        });
+    let peer = request.peer_addr().map(|address| address.ip());
+    let slot = match peer {
+        Some(ip) => match state.sockets.open(ip) {
+            Some(slot) => Some(slot),
+            None => {
+                actix_web::rt::spawn(session.close(Some(too_many("too many open sockets from this address"))));
+                return Ok(response);
+            }
+        },
+        None => None,
+    };
+    let budget = Arc::new(SocketBudget::new(&state.limits, state.request_limiter.clone(), peer, protocol));
+    let input = admitted(messages, budget.clone(), session.clone());
     let init_state = state.clone();
-    let client_ip = ClientIp(request.peer_addr().map(|address| address.ip()));
-    let mut socket =
-        WebSocket::new(state.schema.clone(), input, protocol).on_connection_init(move |payload| async move {
-            let token = ["authorization", "Authorization"]
-                .iter()
-                .find_map(|key| payload.get(*key).and_then(|value| value.as_str()))
-                .map(|value| value.trim().strip_prefix("Bearer ").unwrap_or(value.trim()).trim().to_owned());
-            let viewer = match token {
-                None => Viewer::anonymous(),
-                Some(token) => authenticate(&init_state.db, &init_state.auth, &token)
-                    .await
-                    .map_err(|_| async_graphql::Error::new("invalid or expired access token"))?,
-            };
-            let mut data = Data::default();
-            data.insert(request_data(&init_state.db, viewer));
-            data.insert(client_ip);
-            Ok(data)
-        });
+    let client_ip = ClientIp(peer);
+    let socket = WebSocket::new(state.schema.clone(), input, protocol).on_connection_init(move |payload| async move {
+        let token = ["authorization", "Authorization"]
+            .iter()
+            .find_map(|key| payload.get(*key).and_then(|value| value.as_str()))
+            .map(|value| value.trim().strip_prefix("Bearer ").unwrap_or(value.trim()).trim().to_owned());
+        let viewer = match token {
+            None => Viewer::anonymous(),
+            Some(token) => authenticate(&init_state.db, &init_state.auth, &token)
+                .await
+                .map_err(|_| async_graphql::Error::new("invalid or expired access token"))?,
+        };
+        let mut data = Data::default();
+        data.insert(request_data(&init_state.db, viewer));
+        data.insert(client_ip);
+        Ok(data)
+    });
     let open = state.metrics.subscriber_opened();
+    let mut shutdown = state.shutdown.clone();
     actix_web::rt::spawn(async move {
-        let _open = open;
-        while let Some(message) = socket.next().await {
+        let (_open, _slot) = (open, slot);
+        let stopping = async move {
+            // Without a sender no stop can come: serve on.
+            if shutdown.wait_for(|stopping| *stopping).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::pin!(stopping, socket);
+        loop {
+            let message = tokio::select! {
+                biased;
+                () = &mut stopping => {
+                    for complete in budget.complete_all() {
+                        if session.text(complete).await.is_err() {
+                            return;
+                        }
+                    }
+                    let reason = actix_ws::CloseReason {
+                        code: actix_ws::CloseCode::Away,
+                        description: Some("the server is shutting down".to_owned()),
+                    };
+                    let _ = session.close(Some(reason)).await;
+                    return;
+                }
+                message = socket.next() => message,
+            };
             match message {
-                WsMessage::Text(text) => {
+                Some(WsMessage::Text(text)) => {
+                    budget.sent(&text);
                     if session.text(text).await.is_err() {
                         return;
                     }
                 }
-                WsMessage::Close(code, reason) => {
+                Some(WsMessage::Close(code, reason)) => {
                     let reason = actix_ws::CloseReason { code: code.into(), description: Some(reason) };
                     let _ = session.close(Some(reason)).await;
                     return;
                 }
+                None => break,
             }
         }
         let _ = session.close(None).await;
     });
     Ok(response)
+}
+
+fn too_many(description: &str) -> actix_ws::CloseReason {
+    actix_ws::CloseReason { code: CLOSE_TOO_MANY.into(), description: Some(description.to_owned()) }
+}
+
+/// The client's messages that may reach GraphQL: the stream ends at a close, an error, a document
+/// nested too deep or an operation rate past the socket's; a refused operation is answered on
+/// `replies` and dropped.
+fn admitted(
+    messages: actix_ws::MessageStream,
+    budget: Arc<SocketBudget>,
+    mut replies: actix_ws::Session,
+) -> impl futures_util::Stream<Item = Bytes> {
+    let messages =
+        messages.max_frame_size(MAX_MESSAGE_BYTES).aggregate_continuations().max_continuation_size(MAX_MESSAGE_BYTES);
+    async_stream::stream! {
+        let mut messages = std::pin::pin!(messages);
+        while let Some(message) = messages.next().await {
+            let bytes = match message {
+                Ok(AggregatedMessage::Text(text)) => text.into_bytes(),
+                Ok(AggregatedMessage::Binary(bytes)) => bytes,
+                Ok(AggregatedMessage::Close(_)) | Err(_) => break,
+                Ok(_) => continue,
+            };
+            if query_too_deep(&bytes) {
+                break;
+            }
+            match budget.admit(&bytes) {
+                Admission::Pass => yield bytes,
+                Admission::Refuse(reply) => {
+                    if replies.text(reply).await.is_err() {
+                        break;
+                    }
+                }
+                Admission::Close(description) => {
+                    let _ = replies.clone().close(Some(too_many(description))).await;
+                    break;
+                }
+            }
+        }
+    }
 }

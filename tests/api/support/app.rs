@@ -84,6 +84,10 @@ impl TestApp {
             sign_ins_per_minute: 1_000_000,
             failures_before_delay: 1_000_000,
             lock_after_ips: 1_000_000,
+            operations_per_socket: 1_000_000,
+            sockets_per_ip: 1_000_000,
+            socket_operations_per_second: 1_000_000,
+            socket_operation_burst: 1_000_000,
             ..Limits::default()
         };
         configure(&mut settings);
