@@ -8,6 +8,12 @@ use actix_web::{App, HttpServer, middleware, web};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 
 use sea_orm::DatabaseBackend;
 
@@ -23,6 +29,9 @@ use crate::http::rate_limit::RequestLimiter;
 use crate::http::socket_limits::SocketRegistry;
 use crate::http::{AppState, configure};
 use crate::{db, listen, seed};
+
+/// The longest a stop waits for requests in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +49,36 @@ pub struct Application {
     port: u16,
     server: Server,
     shutdown: tokio::sync::watch::Sender<bool>,
+    in_flight: Arc<InFlight>,
+}
+
+/// The HTTP requests being served. A stop waits for them before it stops any worker: the database
+/// pool is shared by every worker, and a connection opened on one worker's runtime dies with that
+/// runtime, under a request another worker may still be serving.
+#[derive(Debug, Default)]
+struct InFlight(AtomicUsize);
+
+/// Counts one request in flight for as long as it lives (also when the client goes away).
+struct Serving(Arc<InFlight>);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The middleware that keeps `InFlight` up to date.
+async fn count_in_flight(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let serving = request.app_data::<web::Data<Arc<InFlight>>>().map(|in_flight| {
+        in_flight.0.fetch_add(1, Ordering::SeqCst);
+        Serving(Arc::clone(in_flight.get_ref()))
+    });
+    let response = next.call(request).await;
+    drop(serving);
+    response
 }
 
 impl Application {
@@ -88,25 +127,29 @@ impl Application {
             sockets: Arc::new(SocketRegistry::new(&settings.limits)),
             shutdown: stopping,
         };
+        let in_flight = Arc::new(InFlight::default());
+        let counted = in_flight.clone();
         let cors_origins = settings.cors_origins.clone();
         let listener = TcpListener::bind(&settings.listen)?;
         let port = listener.local_addr()?.port();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))
+                .app_data(web::Data::new(counted.clone()))
                 .wrap(cors(&cors_origins))
                 .wrap(middleware::from_fn(trace_requests))
+                .wrap(middleware::from_fn(count_in_flight))
                 .configure(configure)
         })
         .listen(listener)?
         .client_request_timeout(settings.limits.request_read_timeout)
         // The signals are handled in `run_until_stopped`, which tells open sockets first.
         .disable_signals()
-        .shutdown_timeout(30);
+        .shutdown_timeout(DRAIN_TIMEOUT.as_secs());
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
-        Ok(Self { port, server: server.run(), shutdown })
+        Ok(Self { port, server: server.run(), shutdown, in_flight })
     }
 
     /// The port the server listens on.
@@ -115,16 +158,23 @@ impl Application {
     }
 
     /// Serves until the process is told to stop: on SIGINT/SIGTERM open WebSockets complete their
-    /// operations and close with 1001 at once, and in-flight requests drain (up to 30 s).
+    /// operations and close with 1001 at once, no new connection is accepted, and in-flight
+    /// requests drain (up to 30 s) before the workers stop.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let shutdown = self.shutdown;
+        let in_flight = self.in_flight;
         match stop_signals() {
             Ok(signals) => {
                 actix_web::rt::spawn(async move {
                     signals.await;
                     tracing::info!("stopping: closing WebSockets, finishing requests in flight");
                     shutdown.send_replace(true);
+                    handle.pause().await;
+                    let deadline = Instant::now() + DRAIN_TIMEOUT;
+                    while in_flight.0.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
                     handle.stop(true).await;
                 });
             }
