@@ -27,7 +27,8 @@ async fn signature_rows(app: &TestApp, petition: i64) -> u64 {
         .unwrap()
 }
 
-async fn event_with_capacity(app: &TestApp, capacity: i32) -> (i64, String) {
+/// An event a month from now with `capacity` seats: its id and global ID.
+pub(crate) async fn event_with_capacity(app: &TestApp, capacity: i32) -> (i64, String) {
     let event = fixtures::events(&app.db, 1, None).await.remove(0);
     let mut model: entity::event::ActiveModel = event.into();
     model.capacity = Set(Some(capacity));

@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 
 use entity::enums::RsvpStatus;
 use futures_util::future::join_all;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
+use crate::fan_actions::event_with_capacity;
 use crate::support::TestApp;
-use crate::support::fixtures::{self, gid};
+use crate::support::fixtures;
 use crate::support::process::ServerProcess;
 use crate::support::ws::Subscriber;
 
@@ -134,16 +135,6 @@ const CANCEL: &str = "mutation($e: ID!) { cancelRsvp(eventId: $e) }";
 const SIGN: &str = "mutation($p: ID!) { signPetition(petitionId: $p) { id } }";
 const WITHDRAW: &str = "mutation($p: ID!) { withdrawSignature(petitionId: $p) }";
 
-async fn upcoming_event(app: &TestApp, capacity: i32) -> (i64, String) {
-    let event = fixtures::events(&app.db, 1, None).await.remove(0);
-    let mut model: entity::event::ActiveModel = event.into();
-    model.capacity = Set(Some(capacity));
-    model.starts_at = Set(chrono::Utc::now() + chrono::Duration::days(30));
-    model.ends_at = Set(Some(chrono::Utc::now() + chrono::Duration::days(30) + chrono::Duration::hours(2)));
-    let event = model.update(&app.db).await.unwrap();
-    (event.id, gid("Event", event.id))
-}
-
 /// Every answer of a storm is data or a coded refusal the client can act on, never a 500.
 fn assert_no_internal_errors(responses: &[Value]) {
     for response in responses {
@@ -181,7 +172,7 @@ async fn assert_petition_count_exact(app: &TestApp, petition: i64) {
 
 db_tests! {
     async fn one_fan_storming_rsvp_and_cancel_leaves_the_count_exact(app) {
-        let (event, global) = upcoming_event(&app, 5).await;
+        let (event, global) = event_with_capacity(&app, 5).await;
         let (_, token) = fixtures::fan(&app.db, "Storm Fan").await;
         for round in 0..10 {
             let requests = (0..20).map(|i| {
@@ -199,7 +190,7 @@ db_tests! {
     }
 
     async fn many_fans_storming_rsvps_never_overbook(app) {
-        let (event, global) = upcoming_event(&app, 5).await;
+        let (event, global) = event_with_capacity(&app, 5).await;
         let mut tokens = Vec::new();
         for i in 0..12 {
             tokens.push(fixtures::fan(&app.db, &format!("Crowd Fan {i}")).await.1);

@@ -45,53 +45,63 @@ impl Default for DocumentLimits {
     }
 }
 
-/// The number of GraphQL tokens in `document`: punctuators, names, numbers and strings; white
-/// space, commas and comments are not tokens.
-pub fn token_count(document: &str) -> usize {
+/// The first byte of each GraphQL token in `document`, in order: punctuators (`...` as `.`), names
+/// and numbers (runs of letters, digits and `_`), and strings (`"`, block strings included); white
+/// space, commas and comments are not tokens. A lexer this small cannot be made to work hard, so it
+/// measures a document before the parser sees it.
+pub fn tokens(document: &str) -> impl Iterator<Item = u8> + '_ {
     let bytes = document.as_bytes();
-    let (mut tokens, mut index) = (0_usize, 0_usize);
+    let mut index = 0_usize;
     let is_word = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_';
-    while index < bytes.len() {
-        match bytes[index] {
-            b' ' | b'\t' | b'\n' | b'\r' | b',' => index += 1,
-            b'#' => {
-                while index < bytes.len() && bytes[index] != b'\n' && bytes[index] != b'\r' {
+    std::iter::from_fn(move || {
+        while index < bytes.len() {
+            let byte = bytes[index];
+            match byte {
+                b' ' | b'\t' | b'\n' | b'\r' | b',' => index += 1,
+                b'#' => {
+                    while index < bytes.len() && bytes[index] != b'\n' && bytes[index] != b'\r' {
+                        index += 1;
+                    }
+                }
+                b'"' if bytes[index..].starts_with(b"\"\"\"") => {
+                    index += 3;
+                    while index < bytes.len() && !bytes[index..].starts_with(b"\"\"\"") {
+                        index += if bytes[index..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                    }
+                    index += 3;
+                    return Some(byte);
+                }
+                b'"' => {
                     index += 1;
-                }
-            }
-            b'"' if bytes[index..].starts_with(b"\"\"\"") => {
-                tokens += 1;
-                index += 3;
-                while index < bytes.len() && !bytes[index..].starts_with(b"\"\"\"") {
-                    index += if bytes[index..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
-                }
-                index += 3;
-            }
-            b'"' => {
-                tokens += 1;
-                index += 1;
-                while index < bytes.len() && bytes[index] != b'"' && bytes[index] != b'\n' {
-                    index += if bytes[index] == b'\\' { 2 } else { 1 };
-                }
-                index += 1;
-            }
-            b'.' if bytes[index..].starts_with(b"...") => {
-                tokens += 1;
-                index += 3;
-            }
-            byte if is_word(byte) => {
-                tokens += 1;
-                while index < bytes.len() && is_word(bytes[index]) {
+                    while index < bytes.len() && bytes[index] != b'"' && bytes[index] != b'\n' {
+                        index += if bytes[index] == b'\\' { 2 } else { 1 };
+                    }
                     index += 1;
+                    return Some(byte);
                 }
-            }
-            _ => {
-                tokens += 1;
-                index += 1;
+                b'.' if bytes[index..].starts_with(b"...") => {
+                    index += 3;
+                    return Some(byte);
+                }
+                byte if is_word(byte) => {
+                    while index < bytes.len() && is_word(bytes[index]) {
+                        index += 1;
+                    }
+                    return Some(byte);
+                }
+                _ => {
+                    index += 1;
+                    return Some(byte);
+                }
             }
         }
-    }
-    tokens
+        None
+    })
+}
+
+/// The number of GraphQL tokens in `document`.
+pub fn token_count(document: &str) -> usize {
+    tokens(document).count()
 }
 
 /// What a selection set costs once its fragments are expanded.

@@ -8,28 +8,9 @@ pub const MAX_NESTING: usize = 64;
 
 /// The deepest nesting of `(`, `[` and `{` outside strings and comments.
 pub fn nesting_depth(document: &str) -> usize {
-    let bytes = document.as_bytes();
-    let (mut depth, mut deepest, mut index) = (0_usize, 0_usize, 0_usize);
-    while index < bytes.len() {
-        match bytes[index] {
-            b'#' => {
-                while index < bytes.len() && bytes[index] != b'\n' && bytes[index] != b'\r' {
-                    index += 1;
-                }
-            }
-            b'"' if bytes[index..].starts_with(b"\"\"\"") => {
-                index += 3;
-                while index < bytes.len() && !bytes[index..].starts_with(b"\"\"\"") {
-                    index += if bytes[index..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
-                }
-                index += 2;
-            }
-            b'"' => {
-                index += 1;
-                while index < bytes.len() && bytes[index] != b'"' && bytes[index] != b'\n' {
-                    index += if bytes[index] == b'\\' { 2 } else { 1 };
-                }
-            }
+    let (mut depth, mut deepest) = (0_usize, 0_usize);
+    for token in crate::graphql::limits::tokens(document) {
+        match token {
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 deepest = deepest.max(depth);
@@ -37,7 +18,6 @@ pub fn nesting_depth(document: &str) -> usize {
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
-        index += 1;
     }
     deepest
 }
