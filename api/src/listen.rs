@@ -40,9 +40,8 @@ struct Session {
 }
 
 async fn connect(url: &str) -> Result<Session, sea_orm::sqlx::Error> {
-    let options = PgConnectOptions::from_str(url)?
-        .application_name(APPLICATION_NAME)
-        .options([("statement_timeout", "5s")]);
+    let options =
+        PgConnectOptions::from_str(url)?.application_name(APPLICATION_NAME).options([("statement_timeout", "5s")]);
     let pool = PgPoolOptions::new()
         .max_connections(2)
         .min_connections(0)

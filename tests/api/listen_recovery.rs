@@ -49,7 +49,7 @@ db_tests! {
             .db
             .query_all_raw(sql(format!(
                 "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity \
-                 WHERE application_name = '{}' AND datname = current_database() AND query ILIKE 'LISTEN%'",
+                 WHERE application_name = '{}' AND datname = current_database()",
                 api::listen::APPLICATION_NAME
             )))
             .await

@@ -251,3 +251,63 @@ impl Notifier {
         }
     }
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, clippy::panic, reason = "a failing test should fail loudly")]
+mod tests {
+    use sea_orm::{ActiveModelTrait, ConnectOptions, Database, Set};
+    use tokio::sync::broadcast::error::TryRecvError;
+
+    use super::*;
+
+    async fn petition(db: &DatabaseConnection, slug: &str) -> i64 {
+        let now = chrono::Utc::now();
+        let row = petition::ActiveModel {
+            slug: Set(slug.to_owned()),
+            title: Set(slug.to_owned()),
+            body: Set("Please.".to_owned()),
+            target: Set("A studio".to_owned()),
+            goal: Set(100),
+            status: Set(entity::enums::PetitionStatus::Open),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        row.insert(db).await.unwrap().id
+    }
+
+    #[tokio::test]
+    async fn a_reread_publishes_the_current_value_of_every_watched_counter_and_only_those() {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let (watched, forgotten) = (petition(&db, "watched").await, petition(&db, "forgotten").await);
+        let notifier = Arc::new(Notifier::new(&db));
+        let mut receiver = notifier.subscribe();
+        let first = notifier.watch(Counter::Petition, watched);
+        let second = notifier.watch(Counter::Petition, watched);
+        drop(notifier.watch(Counter::Petition, forgotten));
+        db.execute_unprepared(&format!(
+            "UPDATE petitions SET signature_count = 7, count_version = 3 WHERE id = {watched}"
+        ))
+        .await
+        .unwrap();
+
+        notifier.reread(&db).await.unwrap();
+        let Change::Current(current) = receiver.try_recv().unwrap() else { panic!("expected a re-read") };
+        assert_eq!(current.len(), 1, "only counters a subscription still watches are read");
+        let expected = Notice { counter: Counter::Petition, id: watched, count: 7, version: 3 };
+        assert_eq!(Change::Current(current).value_of(Counter::Petition, watched), Some(expected));
+
+        drop(first);
+        notifier.reread(&db).await.unwrap();
+        assert!(
+            matches!(receiver.try_recv(), Ok(Change::Current(current)) if current.len() == 1),
+            "still watched once"
+        );
+        drop(second);
+        notifier.reread(&db).await.unwrap();
+        assert!(matches!(receiver.try_recv(), Err(TryRecvError::Empty)), "nothing watched, nothing read");
+    }
+}

@@ -54,7 +54,12 @@ struct Watch<M> {
 /// Yields `first`, then every value of the watched counter newer than the last one yielded: from
 /// change notices, and from the re-reads that follow a lost `LISTEN` connection or this
 /// subscriber's own lag (when it asks for one).
-fn counts<T, M>(watch: Watch<M>, watching: Watching, mut receiver: Receiver<Change>, first: (i64, i64)) -> impl Stream<Item = T>
+fn counts<T, M>(
+    watch: Watch<M>,
+    watching: Watching,
+    mut receiver: Receiver<Change>,
+    first: (i64, i64),
+) -> impl Stream<Item = T>
 where
     T: Send + 'static,
     M: Fn(i64) -> T + Send + 'static,
