@@ -18,6 +18,7 @@ mod hostile_ws;
 mod http_surface;
 mod import;
 mod limits;
+mod listen_recovery;
 mod lockout;
 mod n_plus_one;
 mod node;

@@ -5,17 +5,33 @@
 //! commit, in commit order, to every server process listening on the database (`listen`). On
 //! SQLite writes go through one process-wide gate, and the notice is published after the commit
 //! while the gate is still held, so notices also arrive in commit order.
+//!
+//! A notice can still be missed: the `LISTEN` connection drops (notices sent meanwhile go nowhere),
+//! or a subscriber falls so far behind that the hub drops notices it had not read. Either way the
+//! counters every open subscription watches are read again, one query per kind for all of them, and
+//! the values go out as one `Change::Current`; a subscriber sends a value only when its version is
+//! newer than the last one it sent, so nothing repeats and nothing goes backwards.
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use entity::{event, petition};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Statement,
+};
 use tokio::sync::{Mutex, MutexGuard, broadcast};
 
 use super::DomainResult;
+
+/// Ids per re-read statement: far below both databases' bound-parameter limits.
+const IDS_PER_QUERY: usize = 5_000;
 
 /// The PostgreSQL channel notices travel on.
 pub const CHANNEL: &str = "fandb_counts";
 
 /// What changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Counter {
     /// A petition's signatures.
     Petition,
@@ -57,11 +73,57 @@ impl Notice {
     }
 }
 
+/// The current values of watched counters, keyed by what they count.
+pub type Current = HashMap<(Counter, i64), Notice>;
+
+/// What subscribers receive.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// One counter moved.
+    One(Notice),
+    /// Watched counters as just read from the database, after notices may have been missed.
+    Current(Arc<Current>),
+}
+
+impl Change {
+    /// The value this change carries for (`counter`, `id`), if any.
+    pub fn value_of(&self, counter: Counter, id: i64) -> Option<Notice> {
+        match self {
+            Self::One(notice) => (notice.counter == counter && notice.id == id).then_some(*notice),
+            Self::Current(current) => current.get(&(counter, id)).copied(),
+        }
+    }
+}
+
 /// Publishes notices to this process's subscribers, and orders writes on SQLite.
 pub struct Notifier {
-    hub: broadcast::Sender<Notice>,
+    hub: broadcast::Sender<Change>,
     backend: DatabaseBackend,
     sqlite_gate: Mutex<()>,
+    /// How many open subscriptions watch each counter.
+    watched: std::sync::Mutex<HashMap<(Counter, i64), usize>>,
+    /// Re-reads asked for so far (lagging subscribers ask).
+    rereads_asked: AtomicU64,
+    /// Held while re-reading; holds how many of the asked re-reads a finished one has answered.
+    rereads_answered: Mutex<u64>,
+}
+
+/// An open subscription's claim on a counter: while it lives, re-reads include the counter.
+pub struct Watching {
+    notifier: Arc<Notifier>,
+    key: (Counter, i64),
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let mut watched = self.notifier.watched_ids();
+        if let Some(subscriptions) = watched.get_mut(&self.key) {
+            *subscriptions -= 1;
+            if *subscriptions == 0 {
+                watched.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// Held while a counter changes; on SQLite it is the process-wide write gate.
@@ -73,18 +135,89 @@ impl Notifier {
     /// A notifier for the database behind `db`.
     pub fn new(db: &DatabaseConnection) -> Self {
         let (hub, _) = broadcast::channel(16_384);
-        Self { hub, backend: db.get_database_backend(), sqlite_gate: Mutex::new(()) }
+        Self {
+            hub,
+            backend: db.get_database_backend(),
+            sqlite_gate: Mutex::new(()),
+            watched: std::sync::Mutex::new(HashMap::new()),
+            rereads_asked: AtomicU64::new(0),
+            rereads_answered: Mutex::new(0),
+        }
     }
 
-    /// Receives every notice published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
+    /// Receives every change published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.hub.subscribe()
+    }
+
+    /// Counts (`counter`, `id`) as watched until the returned claim is dropped; take it before
+    /// reading the first value, so no re-read after that read leaves the counter out.
+    pub fn watch(self: &Arc<Self>, counter: Counter, id: i64) -> Watching {
+        *self.watched_ids().entry((counter, id)).or_insert(0) += 1;
+        Watching { notifier: self.clone(), key: (counter, id) }
+    }
+
+    fn watched_ids(&self) -> std::sync::MutexGuard<'_, HashMap<(Counter, i64), usize>> {
+        // The map stays consistent even if a holder panicked: every change to it is one statement.
+        self.watched.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Hands a notice to this process's subscribers (for notices that arrive from PostgreSQL).
     pub fn publish_local(&self, notice: Notice) {
         // No subscriber is not an error.
-        let _ = self.hub.send(notice);
+        let _ = self.hub.send(Change::One(notice));
+    }
+
+    /// Reads every watched counter from `db` (one query per kind and 5,000 ids) and publishes the
+    /// values. The `LISTEN` side calls it on its own connection once a new `LISTEN` is in place.
+    pub async fn reread_on<C: ConnectionTrait>(&self, db: &C) -> DomainResult<()> {
+        let keys: Vec<(Counter, i64)> = self.watched_ids().keys().copied().collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let ids_of = |kind| keys.iter().filter(|(counter, _)| *counter == kind).map(|(_, id)| *id).collect::<Vec<_>>();
+        let mut current = Current::with_capacity(keys.len());
+        for ids in ids_of(Counter::Petition).chunks(IDS_PER_QUERY) {
+            let rows: Vec<(i64, i64, i64)> = petition::Entity::find()
+                .select_only()
+                .columns([petition::Column::Id, petition::Column::SignatureCount, petition::Column::CountVersion])
+                .filter(petition::Column::Id.is_in(ids.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            for (id, count, version) in rows {
+                current.insert((Counter::Petition, id), Notice { counter: Counter::Petition, id, count, version });
+            }
+        }
+        for ids in ids_of(Counter::Event).chunks(IDS_PER_QUERY) {
+            let rows: Vec<(i64, i64, i64)> = event::Entity::find()
+                .select_only()
+                .columns([event::Column::Id, event::Column::GoingCount, event::Column::CountVersion])
+                .filter(event::Column::Id.is_in(ids.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            for (id, count, version) in rows {
+                current.insert((Counter::Event, id), Notice { counter: Counter::Event, id, count, version });
+            }
+        }
+        let _ = self.hub.send(Change::Current(Arc::new(current)));
+        Ok(())
+    }
+
+    /// For a subscriber that lagged: re-reads every watched counter from `db` and publishes the
+    /// values. Subscribers that lag together share one re-read: a re-read that began after a
+    /// subscriber asked answers it.
+    pub async fn reread(&self, db: &DatabaseConnection) -> DomainResult<()> {
+        let asked = self.rereads_asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut answered = self.rereads_answered.lock().await;
+        if *answered >= asked {
+            return Ok(());
+        }
+        let answers = self.rereads_asked.load(Ordering::SeqCst);
+        self.reread_on(db).await?;
+        *answered = answers;
+        Ok(())
     }
 
     /// To hold from before a counter's transaction begins until after `committed`.
@@ -116,5 +249,65 @@ impl Notifier {
         {
             self.publish_local(notice);
         }
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, clippy::panic, reason = "a failing test should fail loudly")]
+mod tests {
+    use sea_orm::{ActiveModelTrait, ConnectOptions, Database, Set};
+    use tokio::sync::broadcast::error::TryRecvError;
+
+    use super::*;
+
+    async fn petition(db: &DatabaseConnection, slug: &str) -> i64 {
+        let now = chrono::Utc::now();
+        let row = petition::ActiveModel {
+            slug: Set(slug.to_owned()),
+            title: Set(slug.to_owned()),
+            body: Set("Please.".to_owned()),
+            target: Set("A studio".to_owned()),
+            goal: Set(100),
+            status: Set(entity::enums::PetitionStatus::Open),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        row.insert(db).await.unwrap().id
+    }
+
+    #[tokio::test]
+    async fn a_reread_publishes_the_current_value_of_every_watched_counter_and_only_those() {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let (watched, forgotten) = (petition(&db, "watched").await, petition(&db, "forgotten").await);
+        let notifier = Arc::new(Notifier::new(&db));
+        let mut receiver = notifier.subscribe();
+        let first = notifier.watch(Counter::Petition, watched);
+        let second = notifier.watch(Counter::Petition, watched);
+        drop(notifier.watch(Counter::Petition, forgotten));
+        db.execute_unprepared(&format!(
+            "UPDATE petitions SET signature_count = 7, count_version = 3 WHERE id = {watched}"
+        ))
+        .await
+        .unwrap();
+
+        notifier.reread(&db).await.unwrap();
+        let Change::Current(current) = receiver.try_recv().unwrap() else { panic!("expected a re-read") };
+        assert_eq!(current.len(), 1, "only counters a subscription still watches are read");
+        let expected = Notice { counter: Counter::Petition, id: watched, count: 7, version: 3 };
+        assert_eq!(Change::Current(current).value_of(Counter::Petition, watched), Some(expected));
+
+        drop(first);
+        notifier.reread(&db).await.unwrap();
+        assert!(
+            matches!(receiver.try_recv(), Ok(Change::Current(current)) if current.len() == 1),
+            "still watched once"
+        );
+        drop(second);
+        notifier.reread(&db).await.unwrap();
+        assert!(matches!(receiver.try_recv(), Err(TryRecvError::Empty)), "nothing watched, nothing read");
     }
 }

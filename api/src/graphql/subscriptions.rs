@@ -1,17 +1,21 @@
 //! Live counters: `petitionSignatureCount` and `eventRsvpCount` send the current value first, then
 //! one message per change, in the order the changes were committed, from whichever server process
-//! made them.
+//! made them. Where change notices may have been missed (the `LISTEN` connection dropped, or this
+//! subscriber fell behind), the value read afresh follows, unless it is not newer than the last.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::{Context, ID, Result, SimpleObject, Subscription};
 use futures_util::Stream;
+use sea_orm::DatabaseConnection;
+use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::db;
 
 use super::node::{NodeType, decode_as, global_id};
-use crate::domain::notify::{Counter, Notice, Notifier};
+use crate::domain::notify::{Change, Counter, Notifier, Watching};
 use crate::domain::{events, petitions};
 
 /// A petition's live signature count.
@@ -35,38 +39,51 @@ fn non_negative(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-/// Yields `first`, then every notice for (`counter`, `id`) newer than `version`; on a lagging
-/// receiver it re-reads the current value with `reread`.
-fn counts<T, F, Fut>(
-    mut receiver: tokio::sync::broadcast::Receiver<Notice>,
+/// How long a lagging subscriber waits before asking again when a re-read failed.
+const REREAD_RETRY: Duration = Duration::from_secs(1);
+
+/// What one subscription watches and how it shows a value.
+struct Watch<M> {
+    notifier: Arc<Notifier>,
+    db: DatabaseConnection,
     counter: Counter,
     id: i64,
+    make: M,
+}
+
+/// Yields `first`, then every value of the watched counter newer than the last one yielded: from
+/// change notices, and from the re-reads that follow a lost `LISTEN` connection or this
+/// subscriber's own lag (when it asks for one).
+fn counts<T, M>(
+    watch: Watch<M>,
+    watching: Watching,
+    mut receiver: Receiver<Change>,
     first: (i64, i64),
-    make: impl Fn(i64) -> T + Send + 'static,
-    reread: F,
 ) -> impl Stream<Item = T>
 where
     T: Send + 'static,
-    F: Fn() -> Fut + Send + 'static,
-    Fut: Future<Output = Option<(i64, i64)>> + Send,
+    M: Fn(i64) -> T + Send + 'static,
 {
     async_stream::stream! {
+        let _watching = watching;
         let (count, mut version) = first;
-        yield make(count);
+        yield (watch.make)(count);
         loop {
-            match receiver.recv().await {
-                Ok(notice) if notice.counter == counter && notice.id == id && notice.version > version => {
-                    version = notice.version;
-                    yield make(notice.count);
-                }
-                Ok(_) => {}
+            let value = match receiver.recv().await {
+                Ok(change) => change.value_of(watch.counter, watch.id),
                 Err(RecvError::Lagged(_)) => {
-                    if let Some((count, latest)) = reread().await && latest > version {
-                        version = latest;
-                        yield make(count);
+                    // The re-read arrives through the hub, after the notices this receiver kept.
+                    while let Err(error) = watch.notifier.reread(&watch.db).await {
+                        tracing::warn!(%error, "live counters: re-read after a lag failed, retrying");
+                        tokio::time::sleep(REREAD_RETRY).await;
                     }
+                    None
                 }
                 Err(RecvError::Closed) => break,
+            };
+            if let Some(notice) = value && notice.version > version {
+                version = notice.version;
+                yield (watch.make)(notice.count);
             }
         }
     }
@@ -85,33 +102,31 @@ impl Subscription {
         petition_id: ID,
     ) -> Result<impl Stream<Item = PetitionCount>> {
         let id = decode_as(&petition_id, NodeType::Petition, "petitionId")?;
-        let receiver = ctx.data::<Arc<Notifier>>()?.subscribe();
+        let notifier = ctx.data::<Arc<Notifier>>()?.clone();
+        let receiver = notifier.subscribe();
+        let watching = notifier.watch(Counter::Petition, id);
         let db = db(ctx)?.clone();
         let petition = petitions::counter(&db, id).await?;
         let goal = non_negative(petition.goal);
         let petition_id = global_id(NodeType::Petition, id);
         let make =
             move |count| PetitionCount { petition_id: petition_id.clone(), signature_count: non_negative(count), goal };
-        let reread = move || {
-            let db = db.clone();
-            async move { petitions::counter(&db, id).await.ok().map(|p| (p.signature_count, p.count_version)) }
-        };
-        Ok(counts(receiver, Counter::Petition, id, (petition.signature_count, petition.count_version), make, reread))
+        let watch = Watch { notifier, db, counter: Counter::Petition, id, make };
+        Ok(counts(watch, watching, receiver, (petition.signature_count, petition.count_version)))
     }
 
     /// An event's RSVP count (fans going): now, then after every change.
     async fn event_rsvp_count(&self, ctx: &Context<'_>, event_id: ID) -> Result<impl Stream<Item = EventCount>> {
         let id = decode_as(&event_id, NodeType::Event, "eventId")?;
-        let receiver = ctx.data::<Arc<Notifier>>()?.subscribe();
+        let notifier = ctx.data::<Arc<Notifier>>()?.clone();
+        let receiver = notifier.subscribe();
+        let watching = notifier.watch(Counter::Event, id);
         let db = db(ctx)?.clone();
         let event = events::counter(&db, id).await?;
         let capacity = event.capacity;
         let event_id = global_id(NodeType::Event, id);
         let make = move |count| EventCount { event_id: event_id.clone(), rsvp_count: non_negative(count), capacity };
-        let reread = move || {
-            let db = db.clone();
-            async move { events::counter(&db, id).await.ok().map(|e| (e.going_count, e.count_version)) }
-        };
-        Ok(counts(receiver, Counter::Event, id, (event.going_count, event.count_version), make, reread))
+        let watch = Watch { notifier, db, counter: Counter::Event, id, make };
+        Ok(counts(watch, watching, receiver, (event.going_count, event.count_version)))
     }
 }
