@@ -13,6 +13,7 @@ mod browser;
 mod events;
 mod fan_actions;
 mod films;
+mod hostile_inputs;
 mod http_surface;
 mod import;
 mod limits;

@@ -32,6 +32,26 @@ fn with_code(mut error: ServerError, value: &str) -> ServerError {
     error
 }
 
+/// A validation error: a value that does not fit its argument's type (`Invalid value for argument
+/// "input.budgetUsd", expected type "Money"`) is the client's input at fault, so `BAD_USER_INPUT`
+/// naming the argument path; any other is `GRAPHQL_VALIDATION_FAILED`.
+fn validation_error(mut error: ServerError) -> ServerError {
+    let field = error
+        .message
+        .strip_prefix("Invalid value for argument \"")
+        .and_then(|rest| rest.split_once('"'))
+        .map(|(field, _)| field.to_owned());
+    match field {
+        Some(field) if !has_code(&error) => {
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            extensions.set("code", code::BAD_USER_INPUT);
+            extensions.set("field", field);
+            error
+        }
+        _ => with_code(error, code::GRAPHQL_VALIDATION_FAILED),
+    }
+}
+
 #[async_trait::async_trait]
 impl Extension for ErrorCodes {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
@@ -43,7 +63,10 @@ impl Extension for ErrorCodes {
                     error
                 } else if error.path.is_empty() {
                     with_code(error, code::GRAPHQL_VALIDATION_FAILED)
-                } else if error.message.starts_with("Failed to parse") || error.message.starts_with("Invalid value") {
+                } else if error.message.starts_with("Failed to parse")
+                    || error.message.starts_with("Invalid value")
+                    || error.message.starts_with("Expected input type")
+                {
                     with_code(error, code::BAD_USER_INPUT)
                 } else {
                     let masked = internal(&error.message)
@@ -65,6 +88,7 @@ impl Extension for ErrorCodes {
         let document =
             next.run(ctx, query, variables).await.map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))?;
         super::limits::check(&document).map_err(|error| with_code(error, code::GRAPHQL_VALIDATION_FAILED))?;
+        super::input_text::check(&document, variables)?;
         Ok(document)
     }
 
@@ -73,8 +97,6 @@ impl Extension for ErrorCodes {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors.into_iter().map(|error| with_code(error, code::GRAPHQL_VALIDATION_FAILED)).collect()
-        })
+        next.run(ctx).await.map_err(|errors| errors.into_iter().map(validation_error).collect())
     }
 }
