@@ -4,7 +4,6 @@
 use entity::enums::Role;
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
 
 const CREATE_FILM: &str = "mutation($input: CreateFilmInput!) { createFilm(input: $input) { id budgetUsd } }";
 

@@ -23,6 +23,7 @@ mod observability;
 mod outage;
 mod pagination;
 mod people;
+mod properties;
 mod permissions;
 mod petitions;
 mod process;
