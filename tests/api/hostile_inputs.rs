@@ -4,7 +4,6 @@
 use entity::enums::Role;
 use serde_json::{Value, json};
 
-
 const CREATE_FILM: &str = "mutation($input: CreateFilmInput!) { createFilm(input: $input) { id budgetUsd } }";
 
 #[track_caller]
@@ -19,17 +18,30 @@ db_tests! {
         let error = app
             .error_as(&admin.access_token, CREATE_FILM, json!({ "input": { "title": "Money Film", "status": "ANNOUNCED", "budgetUsd": "100" } }))
             .await;
-        assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error}");
+        assert_bad_input(&error, "input.budgetUsd");
         let inline = app
             .error_as(&admin.access_token, "mutation { createFilm(input: { title: \"Money Film\", status: ANNOUNCED, budgetUsd: \"100\" }) { id } }", json!({}))
             .await;
-        assert_eq!(inline["extensions"]["code"], "BAD_USER_INPUT", "{inline}");
+        assert_bad_input(&inline, "input.budgetUsd");
         let fractional = app
             .error_as(&admin.access_token, CREATE_FILM, json!({ "input": { "title": "Money Film", "status": "ANNOUNCED", "budgetUsd": 1.5 } }))
             .await;
-        assert_eq!(fractional["extensions"]["code"], "BAD_USER_INPUT", "{fractional}");
+        assert_bad_input(&fractional, "input.budgetUsd");
         let films = app.data("{ films(filter: { titleContains: \"Money Film\" }) { totalCount } }", json!({})).await;
         assert_eq!(films["films"]["totalCount"], 0);
+    }
+
+    async fn a_value_of_the_wrong_type_is_one_error_naming_its_argument(app) {
+        let response = app
+            .graphql("query($n: Int) { films(first: $n) { totalCount } }", json!({ "n": "ten" }))
+            .await;
+        let errors = response["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{response}");
+        assert_bad_input(&errors[0], "first");
+        let error = app.error("{ films(filter: { releasedAfter: \"yesterday\" }) { totalCount } }", json!({})).await;
+        assert_bad_input(&error, "filter.releasedAfter");
+        let error = app.error("query($d: Date) { films(filter: { releasedAfter: $d }) { totalCount } }", json!({ "d": "-200000-01-01" })).await;
+        assert_bad_input(&error, "filter.releasedAfter");
     }
 
     async fn a_huge_filter_string_is_bad_user_input(app) {

@@ -32,13 +32,20 @@ fn with_code(mut error: ServerError, value: &str) -> ServerError {
     error
 }
 
+const INVALID_ARGUMENT: &str = "Invalid value for argument \"";
+
+/// The message of a value that did not coerce to its input type.
+fn is_coercion_error(message: &str) -> bool {
+    message.starts_with("Failed to parse") || message.starts_with("Expected input type")
+}
+
 /// A validation error: a value that does not fit its argument's type (`Invalid value for argument
 /// "input.budgetUsd", expected type "Money"`) is the client's input at fault, so `BAD_USER_INPUT`
 /// naming the argument path; any other is `GRAPHQL_VALIDATION_FAILED`.
 fn validation_error(mut error: ServerError) -> ServerError {
     let field = error
         .message
-        .strip_prefix("Invalid value for argument \"")
+        .strip_prefix(INVALID_ARGUMENT)
         .and_then(|rest| rest.split_once('"'))
         .map(|(field, _)| field.to_owned());
     match field {
@@ -48,6 +55,7 @@ fn validation_error(mut error: ServerError) -> ServerError {
             extensions.set("field", field);
             error
         }
+        _ if is_coercion_error(&error.message) => with_code(error, code::BAD_USER_INPUT),
         _ => with_code(error, code::GRAPHQL_VALIDATION_FAILED),
     }
 }
@@ -63,10 +71,7 @@ impl Extension for ErrorCodes {
                     error
                 } else if error.path.is_empty() {
                     with_code(error, code::GRAPHQL_VALIDATION_FAILED)
-                } else if error.message.starts_with("Failed to parse")
-                    || error.message.starts_with("Invalid value")
-                    || error.message.starts_with("Expected input type")
-                {
+                } else if is_coercion_error(&error.message) || error.message.starts_with("Invalid value") {
                     with_code(error, code::BAD_USER_INPUT)
                 } else {
                     let masked = internal(&error.message)
@@ -97,6 +102,15 @@ impl Extension for ErrorCodes {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| errors.into_iter().map(validation_error).collect())
+        next.run(ctx).await.map_err(|errors| {
+            // The complexity pass parses `first`/`last` itself and reports a bad value a second
+            // time, without naming the argument; the argument check's error already says it all.
+            let named = errors.iter().any(|error| error.message.starts_with(INVALID_ARGUMENT));
+            errors
+                .into_iter()
+                .filter(|error| !(named && is_coercion_error(&error.message)))
+                .map(validation_error)
+                .collect()
+        })
     }
 }

@@ -102,9 +102,27 @@ fn is_json_body(request: &HttpRequest) -> bool {
 }
 
 /// `POST /graphql`.
-pub async fn post(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn post(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> HttpResponse {
     let Some(media_type) = negotiate(&request) else {
         return not_acceptable();
+    };
+    // A body the server will not read (too large, or cut off) is refused like any other bad
+    // request: with its HTTP status and a coded JSON error, not the framework's plain text.
+    let body = match body {
+        Ok(body) => body,
+        Err(error) => {
+            let status = error.as_response_error().status_code();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("the body is larger than {} KiB", super::MAX_BODY_BYTES / 1024)
+            } else {
+                "the body could not be read".to_owned()
+            };
+            return refuse(status, media_type, &message);
+        }
     };
     if !is_json_body(&request) {
         return HttpResponse::UnsupportedMediaType()
