@@ -1,6 +1,8 @@
 //! Hostile inputs: every client mistake found so far is refused with a coded client error naming
 //! the field, never a 500 or `INTERNAL_SERVER_ERROR`, on both databases.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entity::enums::Role;
 use serde_json::{Value, json};
 
@@ -70,6 +72,24 @@ db_tests! {
             let error = app.error(&query, json!({ "c": cursor })).await;
             assert_bad_input(&error, argument);
         }
+        // A forged cursor naming the right column with a value of another type, or a NUL.
+        for forged in [
+            json!({ "s": "release_date", "v": { "text": "x" }, "i": 1 }),
+            json!({ "s": "release_date", "v": { "int": 7 }, "i": 1 }),
+            json!({ "s": "title", "v": { "text": "a\u{0}" }, "i": 1 }),
+            json!({ "s": "title", "v": "null", "i": 1 }),
+        ] {
+            let cursor = URL_SAFE_NO_PAD.encode(forged.to_string());
+            let error = app
+                .error("query($c: String) { films(first: 2, after: $c, orderBy: { field: RELEASE_DATE, direction: ASC }) { totalCount } }", json!({ "c": cursor }))
+                .await;
+            assert_bad_input(&error, "after");
+        }
+        // A cursor of a film's quotes is no position in the list of all films.
+        let nested = app.data("{ people(first: 1, filter: { nameContains: \"salazar\" }) { nodes { quotes(first: 1) { edges { cursor } } } } }", json!({})).await;
+        let quote_cursor = nested["people"]["nodes"][0]["quotes"]["edges"][0]["cursor"].as_str().expect("a quote cursor");
+        let error = app.error("query($c: String) { films(after: $c) { totalCount } }", json!({ "c": quote_cursor })).await;
+        assert_bad_input(&error, "after");
         // The same order, the other direction, is still a valid position.
         let data = app
             .data("query($c: String) { films(first: 1, after: $c, orderBy: { field: TITLE, direction: DESC }) { totalCount } }", json!({ "c": cursor }))
@@ -93,6 +113,21 @@ db_tests! {
         assert_bad_input(&search, "query");
         let slug = app.error("query($s: String) { film(slug: $s) { id } }", json!({ "s": "\u{0}" })).await;
         assert_bad_input(&slug, "slug");
+        // In a variable's default, a list, a fragment, a nested field's argument: the same answer.
+        let default = app
+            .error("query($t: String = \"a\\u0000\") { films(filter: { titleContains: $t }) { totalCount } }", json!({}))
+            .await;
+        assert_bad_input(&default, "filter.titleContains");
+        let list = app.error("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", json!({ "ids": ["RmlsbTox", "\u{0}"] })).await;
+        assert_bad_input(&list, "ids.1");
+        let fragment = app
+            .error("{ ...F } fragment F on Query { people(filter: { nameContains: \"\\u0000\" }) { totalCount } }", json!({}))
+            .await;
+        assert_bad_input(&fragment, "filter.nameContains");
+        let nested = app
+            .error("query($c: String) { films(first: 1) { nodes { quotes(after: $c) { totalCount } } } }", json!({ "c": "\u{0}" }))
+            .await;
+        assert_bad_input(&nested, "after");
         let films = app.data("{ films(filter: { titleContains: \"Nul\" }) { totalCount } }", json!({})).await;
         assert_eq!(films["films"]["totalCount"], 0);
     }

@@ -215,6 +215,9 @@ impl Pool {
         ids.dedup();
         let mut typed: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for id in &ids {
+            if fixtures::raw_id(id) == 999_999 {
+                continue;
+            }
             let decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, id).unwrap();
             let text = String::from_utf8(decoded).unwrap();
             let type_name = text.split_once(':').unwrap().0.to_owned();
@@ -534,7 +537,7 @@ impl Generator<'_> {
             (_, "Money") if !self.hostile => json!(self.draw.value(-10i64..10_000_000_000)),
             (_, "Money") => self.number(),
             (_, "Boolean") => json!(self.draw.value(any::<bool>())),
-            (_, "ID") if !self.hostile && self.draw.chance(80) => match self.typed_id(hint) {
+            (_, "ID") if !self.hostile && self.draw.chance(95) => match self.typed_id(hint) {
                 Some(id) => json!(id),
                 None => json!(self.draw.pick(&self.pool.ids.clone())),
             },
