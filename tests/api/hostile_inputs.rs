@@ -40,6 +40,22 @@ db_tests! {
         let errors = response["errors"].as_array().unwrap();
         assert_eq!(errors.len(), 1, "{response}");
         assert_bad_input(&errors[0], "first");
+        // An Int beyond 32 bits (refused while the query is costed): one error, named.
+        for (query, variables) in [
+            ("query($n: Int) { films(last: $n) { totalCount } }", json!({ "n": 3_000_000_000u64 })),
+            ("{ films(first: 3000000000) { totalCount } }", json!({})),
+        ] {
+            let response = app.graphql(query, variables).await;
+            let errors = response["errors"].as_array().unwrap();
+            assert_eq!(errors.len(), 1, "{response}");
+            assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT", "{response}");
+            assert!(matches!(errors[0]["extensions"]["field"].as_str(), Some("first" | "last")), "{response}");
+        }
+        // An input object sent as something else is refused while resolving; still named.
+        for wrong in [json!("#AlitaArmy"), json!(true), json!([null, null]), json!(7)] {
+            let error = app.error("mutation($input: LoginInput!) { login(input: $input) { accessToken } }", json!({ "input": wrong })).await;
+            assert_bad_input(&error, "input");
+        }
         let error = app.error("{ films(filter: { releasedAfter: \"yesterday\" }) { totalCount } }", json!({})).await;
         assert_bad_input(&error, "filter.releasedAfter");
         let error = app.error("query($d: Date) { films(filter: { releasedAfter: $d }) { totalCount } }", json!({ "d": "-200000-01-01" })).await;

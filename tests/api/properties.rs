@@ -5,7 +5,7 @@
 //! schema by introspection, so a new field is covered without a line here.
 //!
 //! Properties: no response is HTTP 5xx; every error has an `extensions.code`, and none is
-//! `INTERNAL_SERVER_ERROR`; a rejected mutation changes no row (a fingerprint of the database —
+//! `INTERNAL_SERVER_ERROR`; every `BAD_USER_INPUT` names its `extensions.field`; a rejected mutation changes no row (a fingerprint of the database —
 //! rows per table and each table's latest `updated_at` — is the same before and after).
 //!
 //! Deterministic: a fixed seed (`FANDB_PROPTEST_SEED` to change it) and a fixed number of cases
@@ -770,6 +770,9 @@ fn violations(status: u16, body: &str) -> Vec<String> {
         match error["extensions"]["code"].as_str() {
             None => found.push(format!("an error without a code: {error}")),
             Some("INTERNAL_SERVER_ERROR") => found.push(format!("INTERNAL_SERVER_ERROR: {error}")),
+            Some("BAD_USER_INPUT") if !error["extensions"]["field"].is_string() => {
+                found.push(format!("BAD_USER_INPUT without a field: {error}"));
+            }
             Some(_) => {}
         }
     }
