@@ -129,8 +129,11 @@ fn is_coercion_error(message: &str) -> bool {
 fn coercion_error(codes: &RequestCodes, error: ServerError) -> ServerError {
     let field = codes.argument_at(&error);
     let mut error = with_code(error, code::BAD_USER_INPUT);
-    if let Some(field) = field {
-        error.extensions.get_or_insert_with(Default::default).set("field", field);
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if let Some(field) = field
+        && extensions.get("field").is_none()
+    {
+        extensions.set("field", field);
     }
     error
 }
@@ -163,7 +166,10 @@ impl Extension for RequestCodes {
         response.errors = std::mem::take(&mut response.errors)
             .into_iter()
             .map(|error| {
-                if has_code(&error) {
+                if is_coercion_error(&error.message) && !error.path.is_empty() {
+                    // Our scalars code their refusals already; the argument's name is added here.
+                    coercion_error(self, error)
+                } else if has_code(&error) {
                     error
                 } else if error.path.is_empty() {
                     with_code(error, code::GRAPHQL_VALIDATION_FAILED)
