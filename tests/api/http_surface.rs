@@ -80,6 +80,7 @@ db_tests! {
         let body = json!({ "query": format!("{{ films {{ totalCount }} }}{padding}") }).to_string();
         let response = app.request("POST", "/graphql", &[("content-type", "application/json")], Some(body.into_bytes())).await;
         assert_eq!(response.status, 413);
+        assert_eq!(response.json()["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{}", response.body);
     }
 
     async fn the_response_type_follows_accept(app) {

@@ -15,6 +15,9 @@ use super::validate::{self, Patch};
 use super::write::{self, patch, set_if};
 use super::{DomainError, DomainResult};
 
+/// The longest film title.
+pub const TITLE_MAX: usize = 200;
+
 /// What a film list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct FilmFilter {
@@ -142,7 +145,7 @@ pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
 
 /// `create` inside a transaction the caller owns (an import runs many in one).
 pub async fn create_in<C: ConnectionTrait>(txn: &C, changes: FilmChanges) -> DomainResult<film::Model> {
-    let title = validate::text("input.title", &validate::required("input.title", changes.title.clone())?, 200)?;
+    let title = validate::text("input.title", &validate::required("input.title", changes.title.clone())?, TITLE_MAX)?;
     let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
     write::ensure_slug_free::<film::Entity, _>(txn, film::Column::Slug, film::Column::Id, &slug, None).await?;
     let status = validate::required("input.status", changes.status)?;
@@ -177,7 +180,7 @@ pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: FilmChange
     let existing = film::Entity::find_by_id(id).one(txn).await?.ok_or(DomainError::NotFound("film"))?;
     let mut model = existing.into_active_model();
     if let Some(title) = &changes.title {
-        model.title = Set(validate::text("input.title", title, 200)?);
+        model.title = Set(validate::text("input.title", title, TITLE_MAX)?);
     }
     if let Some(slug) = &changes.slug {
         let slug = validate::slug("input.slug", slug)?;

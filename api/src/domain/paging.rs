@@ -9,11 +9,11 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, ModelTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
+    ColumnTrait, ColumnType, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, ModelTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -78,13 +78,20 @@ impl SortValue {
     }
 }
 
-/// A position in a list: the sort value and id of one row. Opaque to clients.
+/// A position in a list: the sort column, the sort value and the id of one row. Opaque to clients.
+/// The column is carried so a cursor made under one order is refused under another instead of
+/// being compared with a column of another type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Cursor {
+    #[serde(rename = "s")]
+    sort: String,
     #[serde(rename = "v")]
     value: SortValue,
     #[serde(rename = "i")]
     id: i64,
+    /// The argument this cursor came in (`after` or `before`), for errors; never encoded.
+    #[serde(skip)]
+    field: &'static str,
 }
 
 impl Cursor {
@@ -100,7 +107,7 @@ impl Cursor {
             Value::Int(Some(id)) => i64::from(id),
             _ => 0,
         };
-        Self { value, id }
+        Self { sort: sort_column.as_str().to_owned(), value, id, field: "" }
     }
 
     /// The opaque text handed to clients.
@@ -110,12 +117,62 @@ impl Cursor {
     }
 
     /// Reads a cursor a client sent back; `field` names the argument for the error.
-    pub fn decode(text: &str, field: &str) -> DomainResult<Self> {
-        URL_SAFE_NO_PAD
+    pub fn decode(text: &str, field: &'static str) -> DomainResult<Self> {
+        let invalid = || DomainError::invalid(field, "not a valid cursor");
+        let mut cursor: Self = URL_SAFE_NO_PAD
             .decode(text)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(|| DomainError::invalid(field, "not a valid cursor"))
+            .ok_or_else(invalid)?;
+        // A forged cursor must not carry what a database cannot compare (PostgreSQL text holds no
+        // NUL; its dates end long before chrono's).
+        let storable = match &cursor.value {
+            SortValue::Text(text) => !text.contains('\0'),
+            SortValue::Date(date) => (1..=9999).contains(&date.year()),
+            SortValue::Time(time) => (1..=9999).contains(&time.year()),
+            SortValue::Null | SortValue::Int(_) => true,
+        };
+        if !storable {
+            return Err(invalid());
+        }
+        cursor.field = field;
+        Ok(cursor)
+    }
+
+    /// Checks the cursor was made under `sort`: the same column (either direction) and a value
+    /// of that column's type.
+    fn check<C: ColumnTrait>(&self, sort: Sort<C>) -> DomainResult<()> {
+        if self.sort != sort.column.as_str() {
+            return Err(DomainError::invalid(self.field, "this cursor belongs to a list in another order"));
+        }
+        let fits = match (&self.value, sort.column.def().get_column_type()) {
+            (SortValue::Null, _) => sort.nullable,
+            (SortValue::Int(_), column) => matches!(
+                column,
+                ColumnType::TinyInteger
+                    | ColumnType::SmallInteger
+                    | ColumnType::Integer
+                    | ColumnType::BigInteger
+                    | ColumnType::TinyUnsigned
+                    | ColumnType::SmallUnsigned
+                    | ColumnType::Unsigned
+                    | ColumnType::BigUnsigned
+            ),
+            (SortValue::Text(_), column) => {
+                matches!(
+                    column,
+                    ColumnType::String(_) | ColumnType::Text | ColumnType::Char(_) | ColumnType::Enum { .. }
+                )
+            }
+            (SortValue::Date(_), column) => matches!(column, ColumnType::Date),
+            (SortValue::Time(_), column) => {
+                matches!(column, ColumnType::Timestamp | ColumnType::TimestampWithTimeZone | ColumnType::DateTime)
+            }
+        };
+        if !fits {
+            return Err(DomainError::invalid(self.field, "not a valid cursor"));
+        }
+        Ok(())
     }
 }
 
@@ -221,15 +278,22 @@ fn null_flag_order(from_end: bool) -> Order {
     if from_end { Order::Desc } else { Order::Asc }
 }
 
-/// Adds the cursor bounds of `page` to a condition.
-fn bounded<C: ColumnTrait>(mut condition: Condition, sort: Sort<C>, id: C, page: &PageRequest) -> Condition {
+/// Adds the cursor bounds of `page` to a condition, once each cursor is known to fit `sort`.
+fn bounded<C: ColumnTrait>(
+    mut condition: Condition,
+    sort: Sort<C>,
+    id: C,
+    page: &PageRequest,
+) -> DomainResult<Condition> {
     if let Some(after) = &page.after {
+        after.check(sort)?;
         condition = condition.add(beyond(sort, id, after, false));
     }
     if let Some(before) = &page.before {
+        before.check(sort)?;
         condition = condition.add(beyond(sort, id, before, true));
     }
-    condition
+    Ok(condition)
 }
 
 /// Turns rows read in query order (one more than the limit when more exist) into a page.
@@ -265,11 +329,12 @@ where
     E: EntityTrait,
     D: ConnectionTrait,
 {
+    let bounds = bounded(Condition::all(), sort, id, page)?;
     if page.limit == 0 {
         return Ok(Page::empty());
     }
     let order = read_order(sort.direction, page.from_end);
-    let mut select = select.filter(bounded(Condition::all(), sort, id, page));
+    let mut select = select.filter(bounds);
     if sort.nullable {
         select = select.order_by(sort.column.is_null(), null_flag_order(page.from_end));
     }
@@ -302,6 +367,7 @@ where
     E: EntityTrait,
     D: ConnectionTrait,
 {
+    let bounds = bounded(Condition::all().add(parent.is_in(parents.iter().copied())), sort, id, page)?;
     if page.limit == 0 || parents.is_empty() {
         return Ok(parents.iter().map(|parent| (*parent, Page::empty())).collect());
     }
@@ -319,11 +385,7 @@ where
         id = id.as_str(),
         dir = word(&order),
     );
-    let inner = select
-        .filter(bounded(Condition::all().add(parent.is_in(parents.iter().copied())), sort, id, page))
-        .into_query()
-        .expr_as(Expr::cust(window), Alias::new("row_number"))
-        .to_owned();
+    let inner = select.filter(bounds).into_query().expr_as(Expr::cust(window), Alias::new("row_number")).to_owned();
     let outer = Query::select()
         .column(Asterisk)
         .from_subquery(inner, Alias::new("ranked"))

@@ -14,6 +14,9 @@ use super::validate::{self, Patch};
 use super::write::{self, patch};
 use super::{DomainError, DomainResult};
 
+/// The longest name of a person.
+pub const NAME_MAX: usize = 200;
+
 /// What a people list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PersonFilter {
@@ -105,7 +108,7 @@ pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
 
 /// `create` inside a transaction the caller owns (an import runs many in one).
 pub async fn create_in<C: ConnectionTrait>(txn: &C, changes: PersonChanges) -> DomainResult<person::Model> {
-    let name = validate::text("input.name", &validate::required("input.name", changes.name.clone())?, 200)?;
+    let name = validate::text("input.name", &validate::required("input.name", changes.name.clone())?, NAME_MAX)?;
     let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &name)?;
     write::ensure_slug_free::<person::Entity, _>(txn, person::Column::Slug, person::Column::Id, &slug, None).await?;
     let now = super::now();
@@ -138,7 +141,7 @@ pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: PersonChan
     let mut model =
         person::Entity::find_by_id(id).one(txn).await?.ok_or(DomainError::NotFound("person"))?.into_active_model();
     if let Some(name) = &changes.name {
-        model.name = Set(validate::text("input.name", name, 200)?);
+        model.name = Set(validate::text("input.name", name, NAME_MAX)?);
     }
     if let Some(slug) = &changes.slug {
         let slug = validate::slug("input.slug", slug)?;

@@ -28,6 +28,9 @@ pub fn visible_to(viewer: &Viewer) -> Condition {
     condition
 }
 
+/// The longest quote.
+pub const TEXT_MAX: usize = 2_000;
+
 /// What a quote list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct QuoteFilter {
@@ -91,7 +94,7 @@ pub struct QuoteChanges {
 
 async fn apply<C: ConnectionTrait>(db: &C, model: &mut quote::ActiveModel, changes: QuoteChanges) -> DomainResult<()> {
     if let Some(text) = &changes.text {
-        model.text = Set(validate::text("input.text", text, 2_000)?);
+        model.text = Set(validate::text("input.text", text, TEXT_MAX)?);
     }
     if let Some(person_id) = changes.person_id {
         write::ensure_exists::<entity::person::Entity, _>(

@@ -97,15 +97,18 @@ pub async fn search(db: &DatabaseConnection, query: &str, first: Option<i32>) ->
         .collect()
 }
 
-/// `still & might & happen:*`, unaccented by the database.
+/// `'still' & 'might' & 'happen':*`, built by the database from the unaccented words: unaccent can
+/// turn a letter into punctuation (`ʼ` becomes `'`), so each word is quoted as a tsquery lexeme
+/// only after unaccenting, and a word that unaccents to nothing is dropped.
 fn postgres_statement(words: &[String], limit: u64) -> Statement {
-    let last = words.len() - 1;
-    let tsquery = words
-        .iter()
-        .enumerate()
-        .map(|(index, word)| if index == last { format!("{word}:*") } else { word.clone() })
-        .collect::<Vec<_>>()
-        .join(" & ");
+    let last = words.len();
+    let rows = (1..=last).map(|n| format!("(${n}::text, {n})")).collect::<Vec<_>>().join(", ");
+    let lexeme = r"'''' || replace(replace(fandb_unaccent(word), '\', '\\'), '''', '''''') || ''''";
+    let tsquery = format!(
+        "SELECT to_tsquery('simple', string_agg({lexeme} || CASE WHEN n = {last} THEN ':*' ELSE '' END, \
+         ' & ' ORDER BY n)) AS query FROM (VALUES {rows}) AS words(word, n) WHERE fandb_unaccent(word) <> ''"
+    );
+    let limit_parameter = last + 1;
     let matches = SEARCHABLE
         .iter()
         .map(|searchable| {
@@ -133,14 +136,16 @@ fn postgres_statement(words: &[String], limit: u64) -> Statement {
         .collect::<Vec<_>>()
         .join(" ");
     let sql = format!(
-        "WITH q AS (SELECT to_tsquery('simple', fandb_unaccent($1)) AS query), \
-         top AS (SELECT kind, id, rank FROM ({matches}) hits ORDER BY rank DESC, kind, id LIMIT $2) \
+        "WITH q AS ({tsquery}), \
+         top AS (SELECT kind, id, rank FROM ({matches}) hits ORDER BY rank DESC, kind, id LIMIT ${limit_parameter}) \
          SELECT top.kind, top.id, top.rank::float8 AS rank, \
          ts_headline('simple', fandb_unaccent(CASE top.kind {documents} END), q.query, \
          'StartSel=«, StopSel=», MaxWords=18, MinWords=6, MaxFragments=1') AS snippet \
          FROM top, q ORDER BY top.rank DESC, top.kind, top.id"
     );
-    Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, [tsquery.into(), (limit as i64).into()])
+    let mut values: Vec<sea_orm::Value> = words.iter().map(|word| word.as_str().into()).collect();
+    values.push((limit as i64).into());
+    Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)
 }
 
 /// `"still" "might" "happen"*` against FTS5, titles weighted ten times the rest.

@@ -23,6 +23,17 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> DomainResu
     }
 }
 
+/// Checks the text of a substring filter: at most `max` characters (the longest value the column
+/// holds, since a longer needle cannot match); SQLite refuses LIKE patterns beyond 50,000 bytes.
+pub fn filter_text(field: &str, value: Option<String>, max: usize) -> DomainResult<Option<String>> {
+    if let Some(text) = &value
+        && text.chars().count() > max
+    {
+        return Err(DomainError::invalid(field, format!("must be at most {max} characters")));
+    }
+    Ok(value)
+}
+
 /// The longest slug.
 pub const SLUG_MAX: usize = 100;
 

@@ -2,13 +2,15 @@
 //! get theirs here, and any error a resolver raised without one (argument coercion, a library
 //! error) is coded too, masked when it is not the client's fault.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
 };
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{Pos, Response, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql_value::ConstValue;
 
 use super::errors::{code, internal};
 
@@ -17,7 +19,90 @@ pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
+        Arc::new(RequestCodes::default())
+    }
+}
+
+/// The extension for one request. It remembers where each argument is written, because a value
+/// that fails to coerce outside the argument check (an input object sent as a string while
+/// resolving; an `Int` beyond 32 bits while costing the query) is reported at the position of the
+/// argument or of its field, without the argument's name.
+#[derive(Default)]
+struct RequestCodes {
+    arguments: Mutex<Arguments>,
+}
+
+/// The arguments of a document: their names by the position of their value, and each field's
+/// arguments (with variables filled in) by the position of the field.
+#[derive(Default)]
+struct Arguments {
+    at_value: HashMap<Pos, String>,
+    of_field: HashMap<Pos, Vec<(String, ConstValue)>>,
+}
+
+impl Arguments {
+    fn of(document: &ExecutableDocument, variables: &Variables) -> Self {
+        let mut arguments = Self::default();
+        for (_, operation) in document.operations.iter() {
+            arguments.walk(&operation.node.selection_set.node, variables);
+        }
+        for fragment in document.fragments.values() {
+            arguments.walk(&fragment.node.selection_set.node, variables);
+        }
+        arguments
+    }
+
+    fn walk(&mut self, set: &SelectionSet, variables: &Variables) {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let mut values = Vec::new();
+                    for (name, value) in &field.node.arguments {
+                        self.at_value.insert(value.pos, name.node.to_string());
+                        let resolved =
+                            value.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(()));
+                        values.push((name.node.to_string(), resolved.unwrap_or(ConstValue::Null)));
+                    }
+                    self.of_field.insert(field.pos, values);
+                    self.walk(&field.node.selection_set.node, variables);
+                }
+                Selection::InlineFragment(fragment) => self.walk(&fragment.node.selection_set.node, variables),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+
+    /// The argument a coercion error is about: the one written at its position, or else, at a
+    /// field's position, the field's first argument whose value cannot be of the type it names.
+    fn named_by(&self, error: &ServerError) -> Option<String> {
+        let position = error.locations.first()?;
+        if let Some(name) = self.at_value.get(position) {
+            return Some(name.clone());
+        }
+        let misfit: fn(&ConstValue) -> bool = if error.message.contains("\"Int\"") {
+            |value| match value {
+                ConstValue::Number(number) => number.as_i64().is_none_or(|n| i32::try_from(n).is_err()),
+                ConstValue::Null => false,
+                _ => true,
+            }
+        } else if error.message.contains("\"ID\"") {
+            |value| match value {
+                ConstValue::List(items) => {
+                    items.iter().any(|item| !matches!(item, ConstValue::String(_) | ConstValue::Number(_)))
+                }
+                ConstValue::String(_) | ConstValue::Number(_) | ConstValue::Null => false,
+                _ => true,
+            }
+        } else {
+            return None;
+        };
+        self.of_field.get(position)?.iter().find(|(_, value)| misfit(value)).map(|(name, _)| name.clone())
+    }
+}
+
+impl RequestCodes {
+    fn argument_at(&self, error: &ServerError) -> Option<String> {
+        self.arguments.lock().ok()?.named_by(error)
     }
 }
 
@@ -32,19 +117,64 @@ fn with_code(mut error: ServerError, value: &str) -> ServerError {
     error
 }
 
+const INVALID_ARGUMENT: &str = "Invalid value for argument \"";
+
+/// The message of a value that did not coerce to its input type.
+fn is_coercion_error(message: &str) -> bool {
+    message.starts_with("Failed to parse") || message.starts_with("Expected input type")
+}
+
+/// Codes a coercion error as the client's input at fault, naming the argument written at its
+/// position when there is one.
+fn coercion_error(codes: &RequestCodes, error: ServerError) -> ServerError {
+    let field = codes.argument_at(&error);
+    let mut error = with_code(error, code::BAD_USER_INPUT);
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if let Some(field) = field
+        && extensions.get("field").is_none()
+    {
+        extensions.set("field", field);
+    }
+    error
+}
+
+/// A validation error: a value that does not fit its argument's type (`Invalid value for argument
+/// "input.budgetUsd", expected type "Money"`) is the client's input at fault, so `BAD_USER_INPUT`
+/// naming the argument path; any other is `GRAPHQL_VALIDATION_FAILED`.
+fn validation_error(codes: &RequestCodes, mut error: ServerError) -> ServerError {
+    let field = error
+        .message
+        .strip_prefix(INVALID_ARGUMENT)
+        .and_then(|rest| rest.split_once('"'))
+        .map(|(field, _)| field.to_owned());
+    match field {
+        Some(field) if !has_code(&error) => {
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            extensions.set("code", code::BAD_USER_INPUT);
+            extensions.set("field", field);
+            error
+        }
+        _ if is_coercion_error(&error.message) => coercion_error(codes, error),
+        _ => with_code(error, code::GRAPHQL_VALIDATION_FAILED),
+    }
+}
+
 #[async_trait::async_trait]
-impl Extension for ErrorCodes {
+impl Extension for RequestCodes {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
         response.errors = std::mem::take(&mut response.errors)
             .into_iter()
             .map(|error| {
-                if has_code(&error) {
+                if is_coercion_error(&error.message) && !error.path.is_empty() {
+                    // Our scalars code their refusals already; the argument's name is added here.
+                    coercion_error(self, error)
+                } else if has_code(&error) {
                     error
                 } else if error.path.is_empty() {
                     with_code(error, code::GRAPHQL_VALIDATION_FAILED)
-                } else if error.message.starts_with("Failed to parse") || error.message.starts_with("Invalid value") {
-                    with_code(error, code::BAD_USER_INPUT)
+                } else if is_coercion_error(&error.message) || error.message.starts_with("Invalid value") {
+                    coercion_error(self, error)
                 } else {
                     let masked = internal(&error.message)
                         .into_server_error(error.locations.first().copied().unwrap_or_default());
@@ -62,7 +192,13 @@ impl Extension for ErrorCodes {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))
+        let document =
+            next.run(ctx, query, variables).await.map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))?;
+        super::input_text::check(&document, variables)?;
+        if let Ok(mut arguments) = self.arguments.lock() {
+            *arguments = Arguments::of(&document, variables);
+        }
+        Ok(document)
     }
 
     async fn validation(
@@ -71,7 +207,24 @@ impl Extension for ErrorCodes {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         next.run(ctx).await.map_err(|errors| {
-            errors.into_iter().map(|error| with_code(error, code::GRAPHQL_VALIDATION_FAILED)).collect()
+            // The complexity pass parses `first`/`last`/`ids` itself and reports a bad or missing
+            // value a second time, at the field; when another error already says what is wrong,
+            // such an echo that names no argument is dropped.
+            let named = errors.iter().any(|error| error.message.starts_with(INVALID_ARGUMENT));
+            let coded: Vec<ServerError> = errors
+                .into_iter()
+                .filter(|error| !(named && is_coercion_error(&error.message)))
+                .map(|error| validation_error(self, error))
+                .collect();
+            let echo = |error: &ServerError| {
+                is_coercion_error(&error.message)
+                    && error.extensions.as_ref().is_none_or(|extensions| extensions.get("field").is_none())
+            };
+            if coded.iter().any(|error| !echo(error)) {
+                coded.into_iter().filter(|error| !echo(error)).collect()
+            } else {
+                coded
+            }
         })
     }
 }

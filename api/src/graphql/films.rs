@@ -15,7 +15,7 @@ use super::petitions::Petition;
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, mirror_enum};
 use super::{db, one_of};
-use crate::domain::{self, DomainError, DomainResult, films};
+use crate::domain::{self, DomainError, DomainResult, films, validate};
 use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope};
 
 /// A film of the fandom, released or only hoped for.
@@ -207,14 +207,14 @@ pub struct FilmFilter {
     released_before: Option<Date>,
 }
 
-impl From<FilmFilter> for films::FilmFilter {
-    fn from(filter: FilmFilter) -> Self {
-        Self {
-            title_contains: filter.title_contains,
-            status: filter.status.map(Into::into),
-            released_after: filter.released_after.map(|date| date.0),
-            released_before: filter.released_before.map(|date| date.0),
-        }
+impl FilmFilter {
+    fn into_domain(self) -> DomainResult<films::FilmFilter> {
+        Ok(films::FilmFilter {
+            title_contains: validate::filter_text("filter.titleContains", self.title_contains, films::TITLE_MAX)?,
+            status: self.status.map(Into::into),
+            released_after: self.released_after.map(|date| date.0),
+            released_before: self.released_before.map(|date| date.0),
+        })
     }
 }
 
@@ -245,7 +245,7 @@ impl FilmQuery {
         before: Option<String>,
     ) -> GqlResult<Connection<Film>> {
         let page = connection::page_request(first, after, last, before)?;
-        let condition = films::FilmFilter::from(filter.unwrap_or_default()).condition();
+        let condition = filter.unwrap_or_default().into_domain()?.condition();
         let sort = match order_by {
             Some(order) => films::sort(order.field.into(), order.direction.into()),
             None => films::sort(films::FilmOrderField::Title, domain::Direction::Asc),

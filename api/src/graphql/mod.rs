@@ -8,6 +8,7 @@ pub mod errors;
 pub mod events;
 pub mod films;
 pub mod guards;
+pub mod input_text;
 pub mod inputs;
 pub mod limits;
 pub mod node;

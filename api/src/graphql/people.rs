@@ -12,7 +12,7 @@ use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, OrderDirection, mirror_enum};
 use super::{db, loaders, one_of};
-use crate::domain::{self, DomainResult, people};
+use crate::domain::{self, DomainResult, people, validate};
 use crate::loaders::{CreditParent, CreditScope, QuoteParent, QuoteScope};
 
 /// Someone who made a film or spoke about it.
@@ -97,7 +97,7 @@ pub struct PersonFilter {
 impl PersonFilter {
     fn into_domain(self) -> DomainResult<people::PersonFilter> {
         Ok(people::PersonFilter {
-            name_contains: self.name_contains,
+            name_contains: validate::filter_text("filter.nameContains", self.name_contains, people::NAME_MAX)?,
             film_id: decode_optional(self.film_id.as_ref(), NodeType::Film, "filter.filmId")?,
         })
     }

@@ -13,7 +13,7 @@ use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::people::Person;
 use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
 use super::{db, loaders, viewer_id};
-use crate::domain::{self, DomainError, DomainResult, quotes};
+use crate::domain::{self, DomainError, DomainResult, quotes, validate};
 
 /// Something a person said, with where it was said.
 #[derive(Clone)]
@@ -96,7 +96,7 @@ impl QuoteFilter {
         Ok(quotes::QuoteFilter {
             person_id: decode_optional(self.person_id.as_ref(), NodeType::Person, "filter.personId")?,
             film_id: decode_optional(self.film_id.as_ref(), NodeType::Film, "filter.filmId")?,
-            text_contains: self.text_contains,
+            text_contains: validate::filter_text("filter.textContains", self.text_contains, quotes::TEXT_MAX)?,
             status: self.status.map(Into::into),
         })
     }

@@ -1,8 +1,48 @@
 //! The custom scalars of the contract: `Date`, `DateTime` (RFC 3339 in UTC) and `Money` (whole US
 //! dollars beyond 2^31), plus the enums mirrored from the entities.
 
-use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
-use chrono::{NaiveDate, SecondsFormat, Utc};
+use async_graphql::{InputType, InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use chrono::{Datelike, NaiveDate, SecondsFormat, Utc};
+
+use super::errors::code;
+
+/// A refusal of a scalar value: a client error, so coded as one wherever it surfaces. Validation
+/// (`is_valid`) normally refuses the value first, naming the argument; this covers the rest.
+fn refuse<T: InputType>(message: &str) -> InputValueError<T> {
+    InputValueError::custom(message).with_extension("code", code::BAD_USER_INPUT)
+}
+
+/// Years both databases store as dates: PostgreSQL's range ends long before chrono's, and RFC 3339
+/// has four-digit years.
+fn storable_year(year: i32) -> bool {
+    (1..=9999).contains(&year)
+}
+
+fn parse_date(value: &Value) -> Option<NaiveDate> {
+    match value {
+        Value::String(text) => {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().filter(|date| storable_year(date.year()))
+        }
+        _ => None,
+    }
+}
+
+fn parse_date_time(value: &Value) -> Option<chrono::DateTime<Utc>> {
+    match value {
+        Value::String(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|instant| instant.with_timezone(&Utc))
+            .filter(|instant| storable_year(instant.year())),
+        _ => None,
+    }
+}
+
+fn parse_money(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(number) => number.as_i64(),
+        _ => None,
+    }
+}
 
 /// A calendar date, `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,12 +52,11 @@ pub struct Date(pub NaiveDate);
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
-        match &value {
-            Value::String(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map(Date)
-                .map_err(|_| InputValueError::custom("expected a date as YYYY-MM-DD")),
-            _ => Err(InputValueError::expected_type(value)),
-        }
+        parse_date(&value).map(Date).ok_or_else(|| refuse("expected a date as YYYY-MM-DD"))
+    }
+
+    fn is_valid(value: &Value) -> bool {
+        parse_date(value).is_some()
     }
 
     fn to_value(&self) -> Value {
@@ -33,12 +72,13 @@ pub struct DateTime(pub chrono::DateTime<Utc>);
 #[Scalar(name = "DateTime")]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
-        match &value {
-            Value::String(text) => chrono::DateTime::parse_from_rfc3339(text)
-                .map(|instant| DateTime(instant.with_timezone(&Utc)))
-                .map_err(|_| InputValueError::custom("expected an RFC 3339 date-time such as 2019-12-05T17:00:00Z")),
-            _ => Err(InputValueError::expected_type(value)),
-        }
+        parse_date_time(&value)
+            .map(DateTime)
+            .ok_or_else(|| refuse("expected an RFC 3339 date-time such as 2019-12-05T17:00:00Z"))
+    }
+
+    fn is_valid(value: &Value) -> bool {
+        parse_date_time(value).is_some()
     }
 
     fn to_value(&self) -> Value {
@@ -54,12 +94,11 @@ pub struct Money(pub i64);
 #[Scalar(name = "Money")]
 impl ScalarType for Money {
     fn parse(value: Value) -> InputValueResult<Self> {
-        match &value {
-            Value::Number(number) => {
-                number.as_i64().map(Money).ok_or_else(|| InputValueError::custom("expected a whole number of dollars"))
-            }
-            _ => Err(InputValueError::expected_type(value)),
-        }
+        parse_money(&value).map(Money).ok_or_else(|| refuse("expected a whole number of dollars as a JSON integer"))
+    }
+
+    fn is_valid(value: &Value) -> bool {
+        parse_money(value).is_some()
     }
 
     fn to_value(&self) -> Value {

@@ -88,7 +88,12 @@ pub async fn event(
     path: web::Path<String>,
     request: actix_web::HttpRequest,
 ) -> HttpResponse {
-    match events::by_slug(&state.db, &path.into_inner()).await {
+    // Only a well-formed slug can name an event; anything else (a NUL byte, which PostgreSQL text
+    // cannot hold, or bytes that are not UTF-8) is simply not found.
+    let Ok(slug) = crate::domain::validate::slug("slug", &path.into_inner()) else {
+        return not_found();
+    };
+    match events::by_slug(&state.db, &slug).await {
         Ok(Some(event)) => {
             let host = request.connection_info().host().split(':').next().unwrap_or("fandb").to_owned();
             HttpResponse::Ok()
@@ -96,7 +101,7 @@ pub async fn event(
                 .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.ics\"", event.slug)))
                 .body(ics(&event, &host))
         }
-        Ok(None) => HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("no such event"),
+        Ok(None) => not_found(),
         Err(crate::domain::DomainError::Unavailable) => HttpResponse::ServiceUnavailable()
             .content_type("text/plain; charset=utf-8")
             .body("the service is unavailable"),
@@ -105,4 +110,8 @@ pub async fn event(
             HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body(masked.message)
         }
     }
+}
+
+fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("no such event")
 }
