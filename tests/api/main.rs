@@ -29,6 +29,7 @@ mod permissions;
 mod petitions;
 mod process;
 mod production;
+mod proxies;
 mod quotes;
 mod rate_limits;
 mod schema_file;
