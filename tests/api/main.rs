@@ -35,6 +35,7 @@ mod rate_limits;
 mod schema_file;
 mod search;
 mod seed;
+mod sessions;
 mod stats;
 mod subscriptions;
 mod synthetic;
