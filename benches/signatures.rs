@@ -73,18 +73,17 @@ fn main() {
     actix_web::rt::System::new().block_on(async move {
         let server = support::start().await;
         let auth = Auth::new(&server.settings.jwt_secret, &server.settings.limits);
-        let now = chrono::Utc::now();
-        let token = |user: &user::Model| match auth.tokens.issue_access(user.id, user.role, now) {
-            Ok((token, _)) => token,
+        let token = async |user: user::Model| match api::domain::accounts::start_session(&server.db, &auth, user).await {
+            Ok(session) => session.access_token,
             Err(error) => support::fail(&format!("token: {error:?}")),
         };
         let mut signers = Vec::new();
         for i in 0..SIGNERS {
-            signers.push(token(&insert_user(&server.db, format!("signer{i}")).await));
+            signers.push(token(insert_user(&server.db, format!("signer{i}")).await).await);
         }
         let mut probes = Vec::new();
         for i in 0..PROBES {
-            probes.push(token(&insert_user(&server.db, format!("probe{i}")).await));
+            probes.push(token(insert_user(&server.db, format!("probe{i}")).await).await);
         }
         let mut petitions = Vec::new();
         for i in 0..LOAD_PETITIONS {

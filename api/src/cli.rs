@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 use entity::enums::Role;
 
-use crate::config::{Environment, Limits, Settings, parse_cors_origins, resolve_jwt_secret};
+use crate::config::{Environment, Limits, Settings, parse_cors_origins, parse_trusted_proxies, resolve_jwt_secret};
 use crate::domain::accounts;
 use crate::startup::{Application, StartupError};
 use crate::{db, graphql, import, seed, synthetic, telemetry};
@@ -41,6 +41,10 @@ pub struct Cli {
     /// Browser origins allowed to call the API (CORS), comma-separated, e.g. https://alita.example.
     #[arg(long, env = "FANDB_CORS_ORIGINS", value_delimiter = ',', global = true)]
     cors_origins: Vec<String>,
+    /// Proxies (CIDRs or addresses, comma-separated, e.g. 10.0.0.0/8,::1) whose Forwarded or
+    /// X-Forwarded-For header names the client; from any other peer those headers are ignored.
+    #[arg(long, env = "FANDB_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    trusted_proxies: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -197,6 +201,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     settings.environment = cli.environment;
     settings.limits = cli.limits.into();
     settings.cors_origins = parse_cors_origins(&cli.cors_origins)?;
+    settings.trusted_proxies = parse_trusted_proxies(&cli.trusted_proxies)?;
     match cli.command.unwrap_or(Command::Serve { no_seed: false }) {
         Command::Serve { no_seed } => {
             settings.seed_when_empty = !no_seed;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::auth::Secret;
 use crate::auth::tokens::{MIN_SECRET_BYTES, new_refresh_token};
 use crate::graphql::limits::DocumentLimits;
+use crate::http::client_ip::TrustedProxies;
 
 /// Development (the default) or production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -33,6 +34,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Origins allowed to call the API from a browser (CORS); none by default.
     pub cors_origins: Vec<String>,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client; none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Rate limits; the defaults suit production, tests may raise them.
@@ -104,6 +107,7 @@ impl Settings {
             jwt_secret: Secret::new(format!("{}{}", new_refresh_token(), new_refresh_token())),
             limits: Limits::default(),
             cors_origins: Vec::new(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -120,6 +124,7 @@ impl fmt::Debug for Settings {
             .field("workers", &self.workers)
             .field("limits", &self.limits)
             .field("cors_origins", &self.cors_origins)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -133,6 +138,8 @@ pub enum ConfigError {
     MissingSecret,
     #[error("FANDB_CORS_ORIGINS: `{0}` is not an origin like https://alita.example (scheme, host, optional port)")]
     CorsOrigin(String),
+    #[error("FANDB_TRUSTED_PROXIES: `{0}` is not an IP address or CIDR network like 10.0.0.0/8 or ::1/128")]
+    TrustedProxy(String),
     #[error("the development JWT secret file {path}: {source}")]
     SecretFile { path: PathBuf, source: std::io::Error },
 }
@@ -188,6 +195,22 @@ pub fn parse_cors_origins(given: &[String]) -> Result<Vec<String>, ConfigError> 
             Ok(url.origin().ascii_serialization())
         })
         .collect()
+}
+
+/// The trusted proxy networks, each a CIDR (`10.0.0.0/8`) or a bare address (one host).
+pub fn parse_trusted_proxies(given: &[String]) -> Result<TrustedProxies, ConfigError> {
+    let networks = given
+        .iter()
+        .map(|entry| entry.trim())
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError::TrustedProxy(entry.to_owned()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(TrustedProxies::new(networks))
 }
 
 fn secret_file(database_url: &str) -> PathBuf {

@@ -125,6 +125,7 @@ impl Application {
             metrics,
             limits: Arc::new(settings.limits.clone()),
             sockets: Arc::new(SocketRegistry::new(&settings.limits)),
+            trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
             shutdown: stopping,
         };
         let in_flight = Arc::new(InFlight::default());

@@ -1,7 +1,8 @@
 //! Who is asking, and the means to prove it: password hashing (`password`), access and refresh
 //! tokens (`tokens`), and the `Viewer` built for each request from a bearer token. The user behind
-//! a token is read fresh on every request, so a role change or a deleted account takes effect at
-//! once rather than when the token expires.
+//! a token and the session it was issued in are read fresh on every request, in one statement, so
+//! a role change, a deleted account or an ended session (logout, a password or role change) takes
+//! effect at once, on every server process, rather than when the token expires.
 
 pub mod lockout;
 pub mod password;
@@ -13,8 +14,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use entity::enums::Role;
-use entity::user;
-use sea_orm::{DatabaseConnection, EntityTrait};
+use entity::{refresh_token, user};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::config::Limits;
 use crate::domain::{DomainError, DomainResult};
@@ -103,15 +105,35 @@ impl Auth {
     }
 }
 
-/// The address of the client a request came from (the TCP peer; forwarding headers are not
-/// trusted), when known.
+/// The address of the client a request came from (the TCP peer, or behind a trusted proxy the
+/// client it names: see `http::client_ip`), when known.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClientIp(pub Option<IpAddr>);
 
-/// The viewer of a request that presented `bearer`: the token must verify and its user must still
-/// exist; the role is the one stored now, not the one in the token.
+/// The viewer of a request that presented `bearer`: the token must verify, its user must still
+/// exist and its session must not have ended (one statement); the role is the one stored now, not
+/// the one in the token.
 pub async fn authenticate(db: &DatabaseConnection, auth: &Auth, bearer: &str) -> DomainResult<Viewer> {
-    let user_id = auth.tokens.verify_access(bearer)?;
-    let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
-    Ok(Viewer::user(user.id, user.role))
+    let token = auth.tokens.verify_access(bearer)?;
+    // A session is live while a token of its refresh-token family is unrevoked: logout, a password
+    // or role change revoke the family, and deleting the user deletes it.
+    let live_session = Query::select()
+        .expr(Expr::val(1))
+        .from(refresh_token::Entity)
+        .and_where(Expr::col((refresh_token::Entity, refresh_token::Column::FamilyId)).eq(token.session_id))
+        .and_where(
+            Expr::col((refresh_token::Entity, refresh_token::Column::UserId)).equals((user::Entity, user::Column::Id)),
+        )
+        .and_where(Expr::col((refresh_token::Entity, refresh_token::Column::RevokedAt)).is_null())
+        .to_owned();
+    let (user_id, role) = user::Entity::find_by_id(token.user_id)
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Role)
+        .filter(Expr::exists(live_session))
+        .into_tuple::<(i64, Role)>()
+        .one(db)
+        .await?
+        .ok_or(DomainError::Unauthenticated)?;
+    Ok(Viewer::user(user_id, role))
 }

@@ -1,5 +1,5 @@
-//! Access tokens (JWT, HS256 pinned, 15 minutes, `iss` and `aud` checked) and refresh tokens (256
-//! random bits, stored only as a SHA-256 hash).
+//! Access tokens (JWT, HS256 pinned, 15 minutes, `iss` and `aud` checked, naming their session in
+//! `sid`) and refresh tokens (256 random bits, stored only as a SHA-256 hash).
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::Engine;
@@ -28,11 +28,20 @@ pub const MIN_SECRET_BYTES: usize = 32;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
+    /// The session (refresh-token family) the token was issued in: it stops working when that ends.
+    pub sid: String,
     pub role: Role,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
     pub aud: String,
+}
+
+/// What a verified access token says; whether its session still holds is for the database to say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    pub user_id: i64,
+    pub session_id: String,
 }
 
 /// The signing and verifying keys, and the one validation every token goes through.
@@ -57,11 +66,18 @@ impl TokenKeys {
         }
     }
 
-    /// A new access token for `user_id` and when it expires.
-    pub fn issue_access(&self, user_id: i64, role: Role, now: DateTime<Utc>) -> DomainResult<(String, DateTime<Utc>)> {
+    /// A new access token for `user_id` in session `session_id`, and when it expires.
+    pub fn issue_access(
+        &self,
+        user_id: i64,
+        role: Role,
+        session_id: &str,
+        now: DateTime<Utc>,
+    ) -> DomainResult<(String, DateTime<Utc>)> {
         let expires_at = now + ACCESS_TTL;
         let claims = Claims {
             sub: user_id.to_string(),
+            sid: session_id.to_owned(),
             role,
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
@@ -73,11 +89,12 @@ impl TokenKeys {
         Ok((token, expires_at))
     }
 
-    /// The user id of a valid access token; anything else is `Unauthenticated`.
-    pub fn verify_access(&self, token: &str) -> DomainResult<i64> {
+    /// Whom a valid access token names, and in which session; anything else is `Unauthenticated`.
+    pub fn verify_access(&self, token: &str) -> DomainResult<AccessToken> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| DomainError::Unauthenticated)?;
-        data.claims.sub.parse::<i64>().map_err(|_| DomainError::Unauthenticated)
+        let user_id = data.claims.sub.parse::<i64>().map_err(|_| DomainError::Unauthenticated)?;
+        Ok(AccessToken { user_id, session_id: data.claims.sid })
     }
 }
 

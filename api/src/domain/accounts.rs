@@ -48,8 +48,9 @@ pub fn normalize_email(email: &str, field: &str) -> DomainResult<String> {
     Ok(email)
 }
 
-/// Starts a new session (a new refresh-token family) for `user`.
-async fn start_session<C: ConnectionTrait>(db: &C, auth: &Auth, user: user::Model) -> DomainResult<Session> {
+/// Starts a new session (a new refresh-token family) for `user`, whose credentials the caller has
+/// checked.
+pub async fn start_session<C: ConnectionTrait>(db: &C, auth: &Auth, user: user::Model) -> DomainResult<Session> {
     issue(db, auth, user, tokens::new_family_id()).await
 }
 
@@ -60,14 +61,14 @@ async fn issue<C: ConnectionTrait>(db: &C, auth: &Auth, user: user::Model, famil
     refresh_token::ActiveModel {
         user_id: Set(user.id),
         token_hash: Set(tokens::hash_refresh_token(&refresh_token)),
-        family_id: Set(family),
+        family_id: Set(family.clone()),
         expires_at: Set(now + REFRESH_TTL),
         created_at: Set(now),
         ..Default::default()
     }
     .insert(db)
     .await?;
-    let (access_token, expires_at) = auth.tokens.issue_access(user.id, user.role, now)?;
+    let (access_token, expires_at) = auth.tokens.issue_access(user.id, user.role, &family, now)?;
     Ok(Session { user, access_token, refresh_token, expires_at })
 }
 
@@ -202,7 +203,8 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, presented: &str) -> D
     Ok(session)
 }
 
-/// Ends the session of a refresh token; `false` when the token is unknown or already ended.
+/// Ends the session of a refresh token, and with it the access tokens issued in it; `false` when
+/// the token is unknown or already ended.
 pub async fn logout(db: &DatabaseConnection, presented: &str) -> DomainResult<bool> {
     let hash = tokens::hash_refresh_token(presented);
     let Some(stored) = refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(hash)).one(db).await?
@@ -236,17 +238,25 @@ pub async fn change_password(
     model.password_hash = Set(password_hash);
     model.updated_at = Set(super::now());
     model.update(&txn).await?;
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(&txn)
-        .await?;
+    end_all_sessions(&txn, user_id).await?;
     txn.commit().await?;
     Ok(())
 }
 
-/// Gives user `user_id` a role; the last admin cannot be demoted.
+/// Ends every session of `user_id`: their refresh tokens are revoked, and with them the access
+/// tokens issued in those sessions.
+async fn end_all_sessions<C: ConnectionTrait>(db: &C, user_id: i64) -> DomainResult<()> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Gives user `user_id` a role; the last admin cannot be demoted. A change of role ends the user's
+/// sessions, so they sign in again under it.
 pub async fn set_role(db: &DatabaseConnection, user_id: i64, role: Role) -> DomainResult<user::Model> {
     let txn = super::begin_write(db).await?;
     // Lock the admins so two concurrent demotions cannot both pass the last-admin check.
@@ -262,10 +272,14 @@ pub async fn set_role(db: &DatabaseConnection, user_id: i64, role: Role) -> Doma
     if user.role == Role::Admin && role != Role::Admin && admins.len() <= 1 {
         return Err(DomainError::conflict("role", "the last admin cannot be demoted"));
     }
+    let changed = user.role != role;
     let mut model = user.into_active_model();
     model.role = Set(role);
     model.updated_at = Set(super::now());
     let user = model.update(&txn).await?;
+    if changed {
+        end_all_sessions(&txn, user_id).await?;
+    }
     txn.commit().await?;
     Ok(user)
 }

@@ -1,6 +1,7 @@
 //! Every request runs in a `request` span carrying its id (the client's `X-Request-Id` when it is
 //! a short token, a new one otherwise), which every log line written while serving it inherits;
-//! the id is echoed in the response, and one line per request records status and latency.
+//! the id is echoed in the response, and one line per request records status and latency. The
+//! span names the client IP (see `client_ip`: behind a trusted proxy, the client it names).
 
 use std::time::Instant;
 
@@ -12,6 +13,7 @@ use actix_web::web;
 use tracing::Instrument;
 
 use super::AppState;
+use super::client_ip::client_ip;
 use crate::telemetry::new_id;
 
 /// The header a request id travels in.
@@ -37,6 +39,7 @@ pub async fn trace_requests(
         id = %id,
         method = %request.method(),
         path = %request.path(),
+        client_ip = %client_ip(request.request()).map(|ip| ip.to_string()).unwrap_or_default(),
         operation = tracing::field::Empty,
     );
     let metrics = request.app_data::<web::Data<AppState>>().map(|state| state.metrics.clone());

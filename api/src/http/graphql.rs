@@ -337,7 +337,7 @@ async fn execute(
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
-    let client_ip = ClientIp(request.peer_addr().map(|address| address.ip()));
+    let client_ip = ClientIp(super::client_ip::client_ip(request));
     let operation = ExecutedOperation::default();
     let graphql_request = graphql_request.data(request_data(&state.db, viewer)).data(client_ip).data(operation.clone());
     let started = Instant::now();

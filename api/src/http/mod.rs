@@ -4,6 +4,7 @@
 pub mod access;
 pub mod calendar;
 pub mod campaign;
+pub mod client_ip;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub limits: Arc<crate::config::Limits>,
     /// Open WebSockets per client IP.
     pub sockets: Arc<socket_limits::SocketRegistry>,
+    /// Proxies trusted to name the client (see `client_ip`).
+    pub trusted_proxies: Arc<client_ip::TrustedProxies>,
     /// Turns `true` when the server begins to stop: open sockets then say goodbye.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

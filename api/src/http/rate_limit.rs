@@ -17,6 +17,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use serde_json::json;
 
 use super::AppState;
+use super::client_ip::client_ip;
 use crate::auth::throttle::whole_seconds;
 use crate::config::Limits;
 
@@ -99,10 +100,10 @@ pub async fn limit_requests(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let limiter = request.app_data::<web::Data<AppState>>().map(|state| state.request_limiter.clone());
-    let (Some(limiter), Some(peer)) = (limiter, request.peer_addr()) else {
+    let (Some(limiter), Some(client)) = (limiter, client_ip(request.request())) else {
         return Ok(next.call(request).await?.map_into_left_body());
     };
-    match limiter.check(peer.ip()) {
+    match limiter.check(client) {
         Verdict::Allowed { remaining } => {
             let mut response = next.call(request).await?;
             for (name, value) in limiter.headers(remaining) {

@@ -47,7 +47,7 @@ pub async fn websocket(
     let (response, mut session, messages) =
         actix_ws::handle_with_protocols(&request, body, &[protocol.sec_websocket_protocol()])?;
     let state = state.into_inner();
-    let peer = request.peer_addr().map(|address| address.ip());
+    let peer = super::client_ip::client_ip(&request);
     let slot = match peer {
         Some(ip) => match state.sockets.open(ip) {
             Some(slot) => Some(slot),

@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use entity::enums::{CreditRole, EventKind, FilmStatus, PetitionStatus, QuoteStatus, Role};
-use entity::{credit, event, film, person, petition, quote, signature, user};
+use entity::{credit, event, film, person, petition, quote, refresh_token, signature, user};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 
 /// The global ID of row `id` of `type_name`.
@@ -222,13 +222,35 @@ pub async fn signature(
     .expect("insert a signature")
 }
 
-/// A fan inserted directly, with an access token signed by the test key (no password hashing, so
-/// hundreds of fans cost nothing).
+/// A live session of `user_id` (one unrevoked refresh token of a new family), as the server would
+/// start at sign-in; its id, the `sid` of the access tokens issued in it.
+pub async fn session(db: &DatabaseConnection, user_id: i64) -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let unique = format!("{}-{}", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let family = format!("fixture-session-{user_id}-{unique}");
+    refresh_token::ActiveModel {
+        user_id: Set(user_id),
+        token_hash: Set(format!("fixture-hash-{unique}-{}", Utc::now().timestamp_nanos_opt().unwrap_or_default())),
+        family_id: Set(family.clone()),
+        expires_at: Set(Utc::now() + Duration::days(30)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert a session");
+    family
+}
+
+/// A fan inserted directly, with a live session and an access token of it signed by the test key
+/// (no password hashing, so hundreds of fans cost little).
 pub async fn fan(db: &DatabaseConnection, display_name: &str) -> (user::Model, String) {
     let user = user(db, display_name).await;
+    let sid = session(db, user.id).await;
     let now = Utc::now().timestamp();
     let claims = serde_json::json!({
-        "sub": user.id.to_string(), "role": "FAN", "iat": now, "exp": now + 900, "iss": "fandb", "aud": "fandb-api"
+        "sub": user.id.to_string(), "sid": sid, "role": "FAN", "iat": now, "exp": now + 900,
+        "iss": "fandb", "aud": "fandb-api"
     });
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
