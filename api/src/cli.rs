@@ -65,6 +65,9 @@ struct LimitArgs {
     /// 1 s, 2 s, 4 s …
     #[arg(long, env = "FANDB_LOGIN_DELAY_AFTER", default_value_t = 5, global = true)]
     login_delay_after: u32,
+    /// The first wait, in seconds, once an IP reaches the delays on an email (then 2×, 4× …).
+    #[arg(long, env = "FANDB_LOGIN_FIRST_DELAY_SECONDS", default_value_t = 1, global = true)]
+    login_first_delay_seconds: u64,
     /// The longest wait, in seconds, between login attempts from one IP on one email.
     #[arg(long, env = "FANDB_LOGIN_MAX_DELAY_SECONDS", default_value_t = 900, global = true)]
     login_max_delay_seconds: u64,
@@ -116,6 +119,7 @@ impl From<LimitArgs> for Limits {
                 max_spreads: args.max_fragment_spreads,
             },
             failures_before_delay: args.login_delay_after,
+            first_delay: std::time::Duration::from_secs(args.login_first_delay_seconds),
             max_delay: std::time::Duration::from_secs(args.login_max_delay_seconds),
             lock_after_ips: args.login_lock_after_ips,
             lock_duration: std::time::Duration::from_secs(args.login_lock_minutes.saturating_mul(60)),

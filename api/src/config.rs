@@ -50,6 +50,8 @@ pub struct Limits {
     /// Login attempts without a success from one client IP on one email before each further one
     /// must wait (1 s, 2 s, 4 s … up to `max_delay`).
     pub failures_before_delay: u32,
+    /// The first of the growing waits (then twice as long each time).
+    pub first_delay: std::time::Duration,
     /// The longest wait between attempts from one client IP on one email.
     pub max_delay: std::time::Duration,
     /// Distinct client IPs failing on one email within `lock_duration` that lock it.
@@ -80,6 +82,7 @@ impl Default for Limits {
             request_burst: 50,
             sign_ins_per_minute: 10,
             failures_before_delay: 5,
+            first_delay: std::time::Duration::from_secs(1),
             max_delay: std::time::Duration::from_secs(15 * 60),
             lock_after_ips: 10,
             lock_duration: std::time::Duration::from_secs(15 * 60),

@@ -29,9 +29,6 @@ const DELAYED_MEMORY: Duration = Duration::from_secs(24 * 60 * 60);
 /// Entries kept before the first sweep of forgotten ones.
 const SWEEP_THRESHOLD: usize = 10_000;
 
-/// The first growing delay.
-const BASE_DELAY: Duration = Duration::from_secs(1);
-
 /// The longest any configured duration is taken to be, so adding it to an `Instant` cannot
 /// overflow.
 const LONGEST: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
@@ -54,6 +51,7 @@ fn client(ip: Option<IpAddr>) -> Client {
 #[derive(Debug, Clone, Copy)]
 struct Policy {
     delay_after: u32,
+    first_delay: Duration,
     max_delay: Duration,
     lock_after_ips: usize,
     window: Duration,
@@ -64,7 +62,7 @@ impl Policy {
     /// The wait after the `strikes`-th attempt without a success.
     fn delay(&self, strikes: u32) -> Option<Duration> {
         let beyond = strikes.checked_sub(self.delay_after)?;
-        let delay = BASE_DELAY.checked_mul(2u32.checked_pow(beyond).unwrap_or(u32::MAX)).unwrap_or(Duration::MAX);
+        let delay = self.first_delay.checked_mul(2u32.checked_pow(beyond).unwrap_or(u32::MAX)).unwrap_or(Duration::MAX);
         Some(delay.min(self.max_delay))
     }
 }
@@ -139,10 +137,12 @@ pub struct LoginGuard {
 impl LoginGuard {
     /// A guard with the configured limits.
     pub fn new(limits: &Limits) -> Self {
+        let first_delay = limits.first_delay.clamp(Duration::from_secs(1), LONGEST);
         Self {
             policy: Policy {
                 delay_after: limits.failures_before_delay.max(1),
-                max_delay: limits.max_delay.clamp(BASE_DELAY, LONGEST),
+                first_delay,
+                max_delay: limits.max_delay.clamp(first_delay, LONGEST),
                 lock_after_ips: usize::try_from(limits.lock_after_ips.max(1)).unwrap_or(usize::MAX),
                 window: limits.lock_duration.min(LONGEST),
                 known_good_for: limits.known_good_duration.min(LONGEST),
