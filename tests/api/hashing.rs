@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use crate::support::TestApp;
 
 const REGISTER: &str = "mutation($email: String!) { register(input: { email: $email, password: \"long-enough-password\", displayName: \"Fan\" }) { accessToken } }";
-const LOGIN: &str = "mutation($email: String!) { login(input: { email: $email, password: \"long-enough-password\" }) { accessToken } }";
+const LOGIN: &str =
+    "mutation($email: String!) { login(input: { email: $email, password: \"long-enough-password\" }) { accessToken } }";
 
 fn code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"].as_str().unwrap_or("none")
