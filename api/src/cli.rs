@@ -105,6 +105,12 @@ struct LimitArgs {
     /// Seconds a client may take to send a request's headers, and again its body.
     #[arg(long, env = "FANDB_REQUEST_READ_TIMEOUT_SECONDS", default_value_t = 10, global = true)]
     request_read_timeout_seconds: u64,
+    /// Threads hashing passwords (the most CPU sign-ins may take); half the cores when unset.
+    #[arg(long, env = "FANDB_HASH_THREADS", value_parser = clap::value_parser!(u16).range(1..), global = true)]
+    hash_threads: Option<u16>,
+    /// Password hashes that may wait for a thread before sign-ins are refused (RATE_LIMITED).
+    #[arg(long, env = "FANDB_HASH_QUEUE", default_value_t = 64, global = true)]
+    hash_queue: u16,
 }
 
 impl From<LimitArgs> for Limits {
@@ -131,6 +137,8 @@ impl From<LimitArgs> for Limits {
             socket_operations_per_second: args.socket_operations_per_second,
             socket_operation_burst: args.socket_operation_burst,
             request_read_timeout: std::time::Duration::from_secs(args.request_read_timeout_seconds),
+            hash_threads: args.hash_threads.map_or_else(crate::config::default_hash_threads, usize::from),
+            hash_queue: usize::from(args.hash_queue),
         }
     }
 }

@@ -73,6 +73,15 @@ pub struct Limits {
     pub socket_operation_burst: u32,
     /// How long a client may take to send a request's headers, and again its body.
     pub request_read_timeout: std::time::Duration,
+    /// Threads hashing passwords (register, login, password change): the most CPU sign-ins may take.
+    pub hash_threads: usize,
+    /// Hashes that may wait for a thread; past it a sign-in is refused with a retry hint.
+    pub hash_queue: usize,
+}
+
+/// Half the cores, at least one: a burst of sign-ins leaves the other half to reads.
+pub fn default_hash_threads() -> usize {
+    std::thread::available_parallelism().map(usize::from).unwrap_or(2).div_ceil(2).max(1)
 }
 
 impl Default for Limits {
@@ -93,6 +102,8 @@ impl Default for Limits {
             socket_operations_per_second: 10,
             socket_operation_burst: 20,
             request_read_timeout: std::time::Duration::from_secs(10),
+            hash_threads: default_hash_threads(),
+            hash_queue: 64,
         }
     }
 }

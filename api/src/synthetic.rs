@@ -70,7 +70,7 @@ pub async fn load(db: &DatabaseConnection, scale: f64, progress: impl Fn(&str)) 
     let sizes = Sizes::at_scale(scale);
     let started = Instant::now();
     let mut rng = fastrand::Rng::with_seed(SEED);
-    let password_hash = Passwords::new().hash(FAN_PASSWORD).await?;
+    let password_hash = Passwords::default().hash(FAN_PASSWORD).await?;
     let base = Utc.with_ymd_and_hms(2019, 2, 14, 0, 0, 0).single().unwrap_or_else(Utc::now);
     let txn = crate::domain::begin_write(db).await?;
     let mut report = Report::default();

@@ -72,6 +72,51 @@ pub fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
     sorted[index] as f64 / 1000.0
 }
 
+/// CPU seconds used so far by this process's threads, split for the in-process benches.
+#[allow(dead_code, reason = "each benchmark uses the helpers it needs")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuSeconds {
+    /// Every thread but the main one (which drives the load): the server, its database threads
+    /// and its password hashing.
+    pub server: f64,
+    /// The password hashing threads (`fandb-hash-*`) alone.
+    pub hashing: f64,
+}
+
+/// This process's CPU time from `/proc` (Linux; zeros elsewhere). Threads that have exited count
+/// in the process total, so `server` is the total less the main thread's.
+#[allow(dead_code, reason = "each benchmark uses the helpers it needs")]
+pub fn cpu_seconds() -> CpuSeconds {
+    // utime and stime, in clock ticks (100 a second on Linux), after the `(comm)` field.
+    fn ticks(stat: &str) -> Option<(String, u64)> {
+        let (head, rest) = stat.rsplit_once(')')?;
+        let name = head.split_once('(')?.1.to_owned();
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let user: u64 = fields.get(11)?.parse().ok()?;
+        let system: u64 = fields.get(12)?.parse().ok()?;
+        Some((name, user + system))
+    }
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let read = |path: String| std::fs::read_to_string(path).ok().and_then(|stat| ticks(&stat));
+    let pid = std::process::id();
+    let total = read("/proc/self/stat".to_owned()).map_or(0, |(_, ticks)| ticks);
+    let main = read(format!("/proc/self/task/{pid}/stat")).map_or(0, |(_, ticks)| ticks);
+    let mut hashing = 0;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for task in tasks.flatten() {
+            if let Some((name, ticks)) = read(format!("{}/stat", task.path().display()))
+                && name.starts_with("fandb-hash")
+            {
+                hashing += ticks;
+            }
+        }
+    }
+    CpuSeconds {
+        server: total.saturating_sub(main) as f64 / TICKS_PER_SECOND,
+        hashing: hashing as f64 / TICKS_PER_SECOND,
+    }
+}
+
 /// An HTTP client for the load.
 pub fn client() -> awc::Client {
     awc::Client::builder().timeout(Duration::from_secs(60)).finish()

@@ -13,6 +13,7 @@ mod browser;
 mod events;
 mod fan_actions;
 mod films;
+mod hashing;
 mod hostile;
 mod hostile_inputs;
 mod hostile_ws;

@@ -98,7 +98,7 @@ impl Auth {
     /// Builds them from the JWT secret and the sign-in limits.
     pub fn new(jwt_secret: &Secret, limits: &Limits) -> Arc<Self> {
         Arc::new(Self {
-            passwords: password::Passwords::new(),
+            passwords: password::Passwords::new(limits),
             tokens: tokens::TokenKeys::new(jwt_secret),
             throttle: throttle::SignInThrottle::new(limits),
         })

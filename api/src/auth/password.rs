@@ -1,22 +1,32 @@
 //! Passwords: argon2id at OWASP's minimum (m = 19 MiB, t = 2, p = 1) as PHC strings with a salt per
-//! hash, computed on a pool of one thread per core in the idle scheduling class, so a
-//! burst of logins uses idle CPU but never stalls other requests. Unknown accounts are checked
-//! against a dummy hash so they cost the same time.
+//! hash, computed on a fixed number of threads at normal priority behind a bounded queue. The
+//! thread count caps the CPU hashing can take (half the cores by default), so a burst of logins
+//! cannot stall reads; normal priority means busy reads cannot starve logins either. A full queue,
+//! or a job that waited too long in it, is answered at once with `RateLimited` and a retry hint.
+//! Unknown accounts are checked against a dummy hash so they cost the same time.
 
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::oneshot;
 
+use crate::config::Limits;
 use crate::domain::{DomainError, DomainResult};
 
 /// The shortest password accepted.
 pub const MIN_LENGTH: usize = 8;
 /// The longest password accepted (checked before hashing, so a huge input costs nothing).
 pub const MAX_LENGTH: usize = 128;
+/// The longest a job may wait in the queue before it is refused instead of run: well inside the
+/// 10 s execution timeout, so a login is told to retry rather than timed out.
+const MAX_QUEUE_WAIT: Duration = Duration::from_secs(5);
+/// The first guess at one hash's wall time, until one has been measured.
+const INITIAL_HASH_MICROS: u64 = 50_000;
 
 fn argon2() -> DomainResult<Argon2<'static>> {
     let params =
@@ -36,32 +46,66 @@ pub fn check_strength(password: &str, field: &str) -> DomainResult<()> {
     Ok(())
 }
 
-/// A unit of hashing work; it answers through its own channel.
-type Job = Box<dyn FnOnce() + Send>;
+/// A unit of hashing work: run with `None`, or with `Some(retry_after)` when it waited too long and
+/// must only answer that; it says whether it hashed.
+struct Job {
+    queued_at: Instant,
+    work: Box<dyn FnOnce(Option<u64>) -> bool + Send>,
+}
 
-/// Hashes and verifies passwords on dedicated low-priority threads, one per core.
+/// What the hashing threads and the callers share.
+struct Pool {
+    jobs: Mutex<Receiver<Job>>,
+    threads: usize,
+    queue: usize,
+    /// A moving average of one job's wall time (it grows when the CPU is contended).
+    hash_micros: AtomicU64,
+}
+
+impl Pool {
+    /// Seconds until a full queue has likely drained: what a refused caller should wait.
+    fn retry_after(&self) -> u64 {
+        let micros = self.hash_micros.load(Ordering::Relaxed).max(1);
+        let drain = (self.queue as u64 + self.threads as u64).saturating_mul(micros) / self.threads.max(1) as u64;
+        drain.div_ceil(1_000_000).max(1)
+    }
+
+    fn record(&self, took: Duration) {
+        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let old = self.hash_micros.load(Ordering::Relaxed);
+        self.hash_micros.store(old - old / 8 + sample / 8, Ordering::Relaxed);
+    }
+}
+
+/// Hashes and verifies passwords on a fixed number of threads behind a bounded queue.
 pub struct Passwords {
-    jobs: Sender<Job>,
+    jobs: SyncSender<Job>,
+    pool: Arc<Pool>,
     dummy_hash: String,
 }
 
 impl Default for Passwords {
     fn default() -> Self {
-        Self::new()
+        Self::new(&Limits::default())
     }
 }
 
 impl Passwords {
-    /// Starts one hashing thread per core, each at the lowest priority the OS grants.
-    pub fn new() -> Self {
-        let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
-        let (sender, receiver) = channel::<Job>();
-        let receiver = Arc::new(Mutex::new(receiver));
-        for index in 0..cores {
-            let receiver = receiver.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("fandb-hash-{index}"))
-                .spawn(move || hashing_thread(&receiver));
+    /// Starts `limits.hash_threads` hashing threads behind a queue of `limits.hash_queue` jobs.
+    pub fn new(limits: &Limits) -> Self {
+        let threads = limits.hash_threads.max(1);
+        let queue = limits.hash_queue;
+        let (sender, receiver) = sync_channel::<Job>(queue);
+        let pool = Arc::new(Pool {
+            jobs: Mutex::new(receiver),
+            threads,
+            queue,
+            hash_micros: AtomicU64::new(INITIAL_HASH_MICROS),
+        });
+        for index in 0..threads {
+            let pool = pool.clone();
+            let spawned =
+                std::thread::Builder::new().name(format!("fandb-hash-{index}")).spawn(move || hashing_thread(&pool));
             if let Err(error) = spawned {
                 tracing::error!(%error, "could not start a password hashing thread");
             }
@@ -70,21 +114,32 @@ impl Passwords {
         let dummy_hash =
             "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Q2b0eMHe7x9CfxvW8/bYJsJ7rU5Kq2lFfDm0b4m9pWk"
                 .to_owned();
-        Self { jobs: sender, dummy_hash }
+        Self { jobs: sender, pool, dummy_hash }
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> DomainResult<T> + Send + 'static) -> DomainResult<T> {
         let (answer, answered) = oneshot::channel();
-        let job: Job = Box::new(move || {
+        let work = Box::new(move |too_late: Option<u64>| {
             // The caller gave up (timeout, disconnect): don't spend 60 ms on an answer nobody reads.
-            if !answer.is_closed() {
-                let _ = answer.send(work());
+            if answer.is_closed() {
+                return false;
             }
+            let (result, hashed) = match too_late {
+                Some(retry_after) => (Err(DomainError::RateLimited { retry_after }), false),
+                None => (work(), true),
+            };
+            let _ = answer.send(result);
+            hashed
         });
-        self.jobs.send(job).map_err(|_| DomainError::Unavailable)?;
+        match self.jobs.try_send(Job { queued_at: Instant::now(), work }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return Err(DomainError::RateLimited { retry_after: self.pool.retry_after() });
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(DomainError::Unavailable),
+        }
         answered.await.map_err(|_| DomainError::Unavailable)?
     }
-
     /// The PHC string of a new hash of `password`.
     pub async fn hash(&self, password: &str) -> DomainResult<String> {
         let password = password.to_owned();
@@ -113,34 +168,22 @@ impl Passwords {
     }
 }
 
-/// Runs hashing jobs until the pool is dropped, after lowering this thread's priority.
-fn hashing_thread(jobs: &Mutex<Receiver<Job>>) {
-    lower_priority();
+/// Runs hashing jobs until the pool is dropped; a job that waited past `MAX_QUEUE_WAIT` is refused
+/// rather than run, so the queue drains quickly once it has fallen behind.
+fn hashing_thread(pool: &Pool) {
     loop {
-        let job = match jobs.lock() {
+        let job = match pool.jobs.lock() {
             Ok(receiver) => receiver.recv(),
             Err(_) => return,
         };
-        match job {
-            Ok(job) => job(),
-            Err(_) => return,
+        let Ok(job) = job else { return };
+        if job.queued_at.elapsed() > MAX_QUEUE_WAIT {
+            let _ = (job.work)(Some(pool.retry_after()));
+            continue;
         }
-    }
-}
-
-/// Puts the calling thread in the idle scheduling class (Linux `SCHED_IDLE`; the lowest priority
-/// elsewhere): it runs only when no request wants the CPU and is preempted as soon as one does.
-fn lower_priority() {
-    use thread_priority::{ThreadPriority, ThreadSchedulePolicy};
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    let result = thread_priority::set_thread_priority_and_policy(
-        thread_priority::thread_native_id(),
-        ThreadPriority::Min,
-        ThreadSchedulePolicy::Normal(thread_priority::NormalThreadSchedulePolicy::Idle),
-    );
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let result = thread_priority::set_current_thread_priority(ThreadPriority::Min);
-    if let Err(error) = result {
-        tracing::warn!(?error, "could not lower the password hashing thread's priority");
+        let started = Instant::now();
+        if (job.work)(None) {
+            pool.record(started.elapsed());
+        }
     }
 }
