@@ -122,7 +122,7 @@ pub async fn register(
     client_ip: Option<IpAddr>,
     registration: Registration,
 ) -> DomainResult<Session> {
-    auth.throttle.attempt(client_ip)?;
+    auth.throttle.attempt(client_ip).await?;
     let user = create_user(db, auth, registration, Role::Fan).await?;
     start_session(db, auth, user).await
 }
@@ -136,7 +136,7 @@ pub async fn login(
     email: &str,
     password: &str,
 ) -> DomainResult<Session> {
-    auth.throttle.attempt(client_ip)?;
+    auth.throttle.attempt(client_ip).await?;
     let normalized = normalize_email(email, "input.email").ok();
     let lock_key = normalized.clone().unwrap_or_else(|| email.trim().to_lowercase());
     auth.throttle.admit_login(&lock_key, client_ip)?;

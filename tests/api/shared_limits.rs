@@ -1,0 +1,136 @@
+//! Several fandb processes on one Redis (`FANDB_REDIS_URL`) share one request budget and one
+//! sign-in budget per client IP; when Redis goes away reads still answer and sign-ins are refused
+//! with `SERVICE_UNAVAILABLE`, and when it is back sign-ins work again without a restart.
+
+use std::time::{Duration, Instant};
+
+use api::auth::Secret;
+use api::config::Limits;
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+use crate::support::redis::RedisServer;
+
+const READ: &str = "{ films { totalCount } }";
+const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: { email: $email, password: $password }) { accessToken } }";
+
+fn code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"].as_str().unwrap_or("none")
+}
+
+/// A server on the test's database keeping its limits in `redis`.
+async fn on_redis(app: &TestApp, redis: &RedisServer, limits: Limits) -> TestApp {
+    let url = redis.url();
+    app.respawn(move |settings| {
+        settings.limits = limits;
+        settings.redis_url = Some(Secret::new(url));
+    })
+    .await
+}
+
+fn no_request_budget() -> Limits {
+    Limits { requests_per_second: 1_000_000, request_burst: 1_000_000, ..Limits::default() }
+}
+
+async fn login(app: &TestApp, attempt: usize) -> Value {
+    app.graphql(LOGIN, json!({ "email": format!("nobody{attempt}@iron.city"), "password": "wrong-password" })).await
+}
+
+db_tests! {
+    async fn two_processes_share_one_request_budget(app) {
+        let Some(redis) = RedisServer::start() else { return };
+        // A burst of 20 refilled at one a second: spending it from both servers takes far less
+        // than the 20 s it would need to refill to twice the burst, even on a loaded machine.
+        let limits = Limits { requests_per_second: 1, request_burst: 20, ..no_request_budget() };
+        let servers = [on_redis(&app, &redis, limits.clone()).await, on_redis(&app, &redis, limits).await];
+        let body = serde_json::to_vec(&json!({ "query": READ })).unwrap();
+        let headers = [("content-type", "application/json")];
+        let mut allowed = 0;
+        let refusal = loop {
+            let server = &servers[allowed % 2];
+            let response = server.request("POST", "/graphql", &headers, Some(body.clone())).await;
+            if response.status == 429 {
+                break response;
+            }
+            assert_eq!(response.status, 200, "{}", response.body);
+            assert_eq!(response.header("ratelimit-limit"), "20");
+            if allowed == 0 {
+                assert_eq!(response.header("ratelimit-remaining"), "19");
+            }
+            allowed += 1;
+            assert!(allowed < 40, "two servers let through twice the burst: the budget is not shared");
+        };
+        assert!((20..30).contains(&allowed), "{allowed} requests went through on a shared burst of 20");
+        let seconds: u64 = refusal.header("retry-after").parse().expect("a Retry-After in seconds");
+        assert_eq!(seconds, 1);
+        assert_eq!(refusal.header("ratelimit-remaining"), "0");
+        assert_eq!(code(&refusal.json()), "RATE_LIMITED");
+        // The other server refuses this client too.
+        let other = servers[(allowed + 1) % 2].request("POST", "/graphql", &headers, Some(body)).await;
+        assert_eq!(other.status, 429, "{}", other.body);
+        // Another client IP has a budget of its own.
+        let elsewhere = servers[0].graphql_from("127.0.0.2", READ, json!({})).await;
+        assert!(elsewhere["data"]["films"]["totalCount"].is_u64(), "{elsewhere}");
+    }
+
+    async fn two_processes_share_one_sign_in_budget(app) {
+        let Some(redis) = RedisServer::start() else { return };
+        // Two a minute: one attempt every 30 s, far longer than hashing four passwords takes.
+        let limits = Limits { sign_ins_per_minute: 2, ..no_request_budget() };
+        let servers = [on_redis(&app, &redis, limits.clone()).await, on_redis(&app, &redis, limits).await];
+        assert_eq!(code(&login(&servers[0], 0).await), "UNAUTHENTICATED");
+        assert_eq!(code(&login(&servers[1], 1).await), "UNAUTHENTICATED");
+        for (attempt, server) in servers.iter().enumerate() {
+            let refused = login(server, attempt + 2).await;
+            assert_eq!(code(&refused), "RATE_LIMITED", "{refused}");
+            let retry_after = refused["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap();
+            assert!((1..=30).contains(&retry_after), "retryAfter {retry_after}");
+        }
+        // Reads are not sign-ins.
+        assert!(servers[1].data(READ, json!({})).await["films"]["totalCount"].is_u64());
+    }
+
+    async fn without_redis_reads_pass_and_sign_ins_are_refused_until_it_is_back(app) {
+        let Some(mut redis) = RedisServer::start() else { return };
+        let server = on_redis(&app, &redis, Limits { request_burst: 1_000, ..Limits::default() }).await;
+        assert_eq!(code(&login(&server, 0).await), "UNAUTHENTICATED");
+        redis.stop();
+
+        // Fail open for the request budget: reads answer, without a budget to report.
+        let body = serde_json::to_vec(&json!({ "query": READ })).unwrap();
+        let headers = [("content-type", "application/json")];
+        for _ in 0..3 {
+            let read = server.request("POST", "/graphql", &headers, Some(body.clone())).await;
+            assert_eq!(read.status, 200, "{}", read.body);
+            assert!(read.json()["data"]["films"]["totalCount"].is_u64(), "{}", read.body);
+            assert!(read.headers.get("ratelimit-remaining").is_none());
+        }
+        // Fail closed for sign-ins.
+        let refused = login(&server, 1).await;
+        assert_eq!(code(&refused), "SERVICE_UNAVAILABLE", "{refused}");
+        assert!(refused["data"].is_null(), "{refused}");
+        let metrics = server.get("/metrics").await.body;
+        let errors = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("fandb_redis_errors_total "))
+            .unwrap_or_else(|| panic!("no fandb_redis_errors_total in {metrics}"));
+        assert!(errors.trim().parse::<f64>().unwrap() >= 1.0, "fandb_redis_errors_total {errors}");
+
+        // Back on the same port: the same server signs people in again.
+        redis.resume();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut attempt = 2;
+        loop {
+            let response = login(&server, attempt).await;
+            if code(&response) == "UNAUTHENTICATED" {
+                break;
+            }
+            assert_eq!(code(&response), "SERVICE_UNAVAILABLE", "{response}");
+            assert!(Instant::now() < deadline, "sign-ins still refused a minute after Redis came back");
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let read = server.request("POST", "/graphql", &headers, Some(body)).await;
+        assert_eq!(read.header("ratelimit-limit"), "1000", "the request budget is metered again");
+    }
+}
