@@ -46,17 +46,75 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', string.format('
 return {1, math.floor((limit - (new_tat - now)) / interval)}
 ";
 
-/// Adds `ARGV[1]` to the set `KEYS[1]` of members remembered for `ARGV[2]` milliseconds each
-/// (a sorted set scored by expiry), drops the expired ones and returns how many are left.
-const REMEMBER: &str = r"
+/// The email lock's admission: milliseconds the email stays locked (`KEYS[1]`) for client
+/// `ARGV[1]`, or 0 when it is not locked or the client is known-good for it (`KEYS[2]`, a sorted
+/// set of clients scored by when that ends, in milliseconds of Redis time).
+const LOCK_ADMIT: &str = r"
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local ttl = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
-redis.call('ZADD', KEYS[1], string.format('%.0f', now + ttl), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ttl))
-return redis.call('ZCARD', KEYS[1])
+local good = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if good and tonumber(good) > now then return 0 end
+return ttl
 ";
+
+/// A failed login from client `ARGV[1]`: it joins the failing clients (`KEYS[2]`, remembered for
+/// `ARGV[2]` ms each); once `ARGV[3]` of them failed and the email (`KEYS[1]`) is not locked yet,
+/// it is locked for `ARGV[2]` ms and the count starts over. Returns 1 when this locked it.
+const LOCK_FAILED: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.0f', now))
+redis.call('ZADD', KEYS[2], string.format('%.0f', now + window), ARGV[1])
+redis.call('PEXPIRE', KEYS[2], string.format('%.0f', window))
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[1], '1', 'PX', string.format('%.0f', window))
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+return 0
+";
+
+/// A successful login from client `ARGV[1]`: it leaves the failing clients (`KEYS[1]`) and is
+/// known-good (`KEYS[2]`) for `ARGV[2]` ms.
+const LOCK_SUCCEEDED: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local good = tonumber(ARGV[2])
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.0f', now))
+redis.call('ZADD', KEYS[2], string.format('%.0f', now + good), ARGV[1])
+redis.call('PEXPIRE', KEYS[2], string.format('%.0f', good))
+return 1
+";
+
+/// The Redis keys of one email's lock. The email is hashed: Redis holds no addresses in clear.
+#[derive(Debug, Clone)]
+pub struct EmailKeys {
+    locked: String,
+    failing: String,
+    known_good: String,
+}
+
+impl EmailKeys {
+    /// The keys of `email` (as the lock sees it).
+    pub fn new(email: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(email.as_bytes());
+        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        Self {
+            locked: format!("fandb:lock:{hex}:locked"),
+            failing: format!("fandb:lock:{hex}:failing"),
+            known_good: format!("fandb:lock:{hex}:good"),
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
+}
 
 /// Redis could not answer in time; the caller fails open or closed.
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +133,9 @@ pub enum Step {
 pub struct SharedState {
     connection: ConnectionManager,
     gcra: Script,
-    remember: Script,
+    lock_admit: Script,
+    lock_failed: Script,
+    lock_succeeded: Script,
     errors: Counter,
     failing: AtomicBool,
     last_warning: AtomicU64,
@@ -96,7 +156,9 @@ impl SharedState {
         Ok(Self {
             connection: ConnectionManager::new_lazy_with_config(client, config)?,
             gcra: Script::new(GCRA),
-            remember: Script::new(REMEMBER),
+            lock_admit: Script::new(LOCK_ADMIT),
+            lock_failed: Script::new(LOCK_FAILED),
+            lock_succeeded: Script::new(LOCK_SUCCEEDED),
             errors,
             failing: AtomicBool::new(false),
             last_warning: AtomicU64::new(0),
@@ -117,13 +179,44 @@ impl SharedState {
         })
     }
 
-    /// Remembers `member` in the set `key` for `ttl`, and says how many members it holds now.
-    pub async fn remember(&self, key: &str, member: &str, ttl: Duration) -> Result<u64, Unreachable> {
-        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let mut invocation = self.remember.key(key);
-        invocation.arg(member).arg(ttl);
+    /// How long the email stays locked for `client`; `None` when it is not, or `client` is
+    /// known-good for it.
+    pub async fn email_locked(&self, keys: &EmailKeys, client: &str) -> Result<Option<Duration>, Unreachable> {
+        let mut invocation = self.lock_admit.key(&keys.locked);
+        invocation.key(&keys.known_good).arg(client);
         let mut connection = self.connection.clone();
-        self.outcome(invocation.invoke_async(&mut connection)).await
+        let left: i64 = self.outcome(invocation.invoke_async(&mut connection)).await?;
+        Ok(u64::try_from(left).ok().filter(|left| *left > 0).map(Duration::from_millis))
+    }
+
+    /// Counts a failed login from `client`, locking the email for `window` once `lock_after`
+    /// clients failed within it; true when this failure locked it.
+    pub async fn email_failed(
+        &self,
+        keys: &EmailKeys,
+        client: &str,
+        window: Duration,
+        lock_after: usize,
+    ) -> Result<bool, Unreachable> {
+        let mut invocation = self.lock_failed.key(&keys.locked);
+        invocation.key(&keys.failing).arg(client).arg(millis(window)).arg(lock_after.max(1));
+        let mut connection = self.connection.clone();
+        let locked: u8 = self.outcome(invocation.invoke_async(&mut connection)).await?;
+        Ok(locked == 1)
+    }
+
+    /// Notes a successful login from `client`: known-good for `known_good_for`.
+    pub async fn email_succeeded(
+        &self,
+        keys: &EmailKeys,
+        client: &str,
+        known_good_for: Duration,
+    ) -> Result<(), Unreachable> {
+        let mut invocation = self.lock_succeeded.key(&keys.failing);
+        invocation.key(&keys.known_good).arg(client).arg(millis(known_good_for));
+        let mut connection = self.connection.clone();
+        let _: u8 = self.outcome(invocation.invoke_async(&mut connection)).await?;
+        Ok(())
     }
 
     /// Awaits a call within `CALL_TIMEOUT`, and notes an outage or its end.

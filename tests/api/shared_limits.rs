@@ -1,5 +1,5 @@
 //! Several fandb processes on one Redis (`FANDB_REDIS_URL`) share one request budget and one
-//! sign-in budget per client IP; when Redis goes away reads still answer and sign-ins are refused
+//! sign-in budget per client IP, and one email lock (with its known-good addresses); when Redis goes away reads still answer and sign-ins are refused
 //! with `SERVICE_UNAVAILABLE`, and when it is back sign-ins work again without a restart.
 
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use crate::support::TestApp;
 use crate::support::redis::RedisServer;
 
 const READ: &str = "{ films { totalCount } }";
+const REGISTER: &str = "mutation($email: String!) { register(input: { email: $email, password: \"long-enough-password\", displayName: \"Fan\" }) { accessToken } }";
 const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: { email: $email, password: $password }) { accessToken } }";
 
 fn code(response: &Value) -> &str {
@@ -30,6 +31,10 @@ async fn on_redis(app: &TestApp, redis: &RedisServer, limits: Limits) -> TestApp
 
 fn no_request_budget() -> Limits {
     Limits { requests_per_second: 1_000_000, request_burst: 1_000_000, ..Limits::default() }
+}
+
+async fn login_from(app: &TestApp, ip: &str, email: &str, password: &str) -> Value {
+    app.graphql_from(ip, LOGIN, json!({ "email": email, "password": password })).await
 }
 
 async fn login(app: &TestApp, attempt: usize) -> Value {
@@ -88,6 +93,39 @@ db_tests! {
         }
         // Reads are not sign-ins.
         assert!(servers[1].data(READ, json!({})).await["films"]["totalCount"].is_u64());
+    }
+
+    async fn failing_addresses_on_two_processes_lock_an_email_on_both_except_for_known_good_ones(app) {
+        let Some(redis) = RedisServer::start() else { return };
+        app.data(REGISTER, json!({ "email": "yugo@iron.city" })).await;
+        // A ten-minute lock once four addresses fail on an email; no per-address delays in the way.
+        let limits = Limits {
+            sign_ins_per_minute: 1_000_000,
+            failures_before_delay: 1_000,
+            lock_after_ips: 4,
+            lock_duration: Duration::from_secs(600),
+            known_good_duration: Duration::from_secs(3600),
+            ..no_request_budget()
+        };
+        let servers = [on_redis(&app, &redis, limits.clone()).await, on_redis(&app, &redis, limits).await];
+        // The owner signs in on one process: known-good on both.
+        let owner = login_from(&servers[0], "127.0.0.1", "yugo@iron.city", "long-enough-password").await;
+        assert!(owner["data"]["login"]["accessToken"].is_string(), "{owner}");
+
+        for (index, ip) in ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"].iter().enumerate() {
+            let failed = login_from(&servers[index % 2], ip, "yugo@iron.city", "not-the-password").await;
+            assert_eq!(code(&failed), "UNAUTHENTICATED", "{ip}: {failed}");
+        }
+        // Two addresses per process: locked on both, for the right password too.
+        for server in &servers {
+            let refused = login_from(server, "127.0.0.6", "yugo@iron.city", "long-enough-password").await;
+            assert_eq!(code(&refused), "RATE_LIMITED", "{refused}");
+            let wait = refused["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap();
+            assert!((590..=600).contains(&wait), "a ten-minute lock, {wait} s left");
+        }
+        // The owner's address is known-good on the other process too.
+        let owner = login_from(&servers[1], "127.0.0.1", "yugo@iron.city", "long-enough-password").await;
+        assert!(owner["data"]["login"]["accessToken"].is_string(), "{owner}");
     }
 
     async fn without_redis_reads_pass_and_sign_ins_are_refused_until_it_is_back(app) {

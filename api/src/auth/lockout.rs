@@ -11,16 +11,19 @@
 //! client, and an attacker who can send from the owner's own network is still held to the
 //! per-address delays. Everything is keyed by the email as typed, never by whether an account
 //! exists, so the answers reveal nothing about which accounts exist. State lives in memory, per
-//! process.
+//! process; with Redis (`shared_state`) the email lock, its count of failing addresses and the
+//! known-good addresses live there instead, shared by every process (the per-address delays stay
+//! per process). A lock check that Redis cannot answer refuses the login (`SERVICE_UNAVAILABLE`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::throttle::whole_seconds;
 use crate::config::Limits;
 use crate::domain::{DomainError, DomainResult};
+use crate::shared_state::{EmailKeys, SharedState};
 
 /// How long the strikes of an address that reached the delays are remembered after its last
 /// attempt: long enough that waiting for them to be forgotten is slower than pacing the delays.
@@ -130,16 +133,29 @@ impl State {
     }
 }
 
+/// How a client is named in Redis.
+fn client_key(ip: Option<IpAddr>) -> String {
+    client(ip).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
 /// Growing delays per (email, address) and a lock per email that spares known-good addresses.
 pub struct LoginGuard {
     policy: Policy,
     state: Mutex<State>,
+    /// Where the email lock and known-good addresses live when not in `state`.
+    shared: Option<Arc<SharedState>>,
 }
 
 impl LoginGuard {
     /// A guard with the configured limits.
     pub fn new(limits: &Limits) -> Self {
+        Self::with_shared_state(limits, None)
+    }
+
+    /// Like `new`, the email lock and known-good addresses kept in `shared` (Redis) when given.
+    pub fn with_shared_state(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
         Self {
+            shared,
             policy: Policy {
                 delay_after: limits.failures_before_delay.max(1),
                 max_delay: limits.max_delay.clamp(BASE_DELAY, LONGEST),
@@ -165,7 +181,10 @@ impl LoginGuard {
         state.sweep(now, &policy);
         let known_good =
             state.known_good.get(&key).is_some_and(|since| now.duration_since(*since) < policy.known_good_for);
-        if !known_good && let Some(until) = state.emails.get(email).and_then(|failures| failures.locked(now)) {
+        if self.shared.is_none()
+            && !known_good
+            && let Some(until) = state.emails.get(email).and_then(|failures| failures.locked(now))
+        {
             return Err(DomainError::RateLimited { retry_after: whole_seconds(until - now) });
         }
         let strikes = state.strikes.entry(key).or_insert(Strikes { count: 0, last: now, not_before: now });
@@ -187,6 +206,9 @@ impl LoginGuard {
     /// Notes a failed login on `email` from `ip`, locking the email when enough addresses failed.
     pub fn failed(&self, email: &str, ip: Option<IpAddr>, now: Instant) {
         let policy = self.policy;
+        if self.shared.is_some() {
+            return;
+        }
         let Ok(mut state) = self.state() else { return };
         let failures = state.emails.entry(email.to_owned()).or_default();
         failures.forget_old(now, policy.window);
@@ -211,6 +233,34 @@ impl LoginGuard {
             failures.failing.remove(&client);
         }
         state.known_good.insert(key, now);
+    }
+
+    /// The shared email lock's answer for a login on `email` from `ip` (always yes without Redis):
+    /// how long to wait while it is locked and `ip` is not known-good for it.
+    pub async fn admit_shared(&self, email: &str, ip: Option<IpAddr>) -> DomainResult<()> {
+        let Some(shared) = &self.shared else { return Ok(()) };
+        match shared.email_locked(&EmailKeys::new(email), &client_key(ip)).await {
+            Ok(None) => Ok(()),
+            Ok(Some(left)) => Err(DomainError::RateLimited { retry_after: whole_seconds(left) }),
+            Err(_) => Err(DomainError::Unavailable),
+        }
+    }
+
+    /// Counts a failed login in the shared email lock (nothing without Redis).
+    pub async fn failed_shared(&self, email: &str, ip: Option<IpAddr>) {
+        let Some(shared) = &self.shared else { return };
+        let keys = EmailKeys::new(email);
+        let (window, lock_after) = (self.policy.window, self.policy.lock_after_ips);
+        if let Ok(true) = shared.email_failed(&keys, &client_key(ip), window, lock_after).await {
+            tracing::warn!("an email was locked after failed logins from many addresses");
+        }
+    }
+
+    /// Makes `ip` known-good for `email` in the shared email lock (nothing without Redis).
+    pub async fn succeeded_shared(&self, email: &str, ip: Option<IpAddr>) {
+        let Some(shared) = &self.shared else { return };
+        // A failure is counted and logged by `shared_state`; the login itself went through.
+        let _ = shared.email_succeeded(&EmailKeys::new(email), &client_key(ip), self.policy.known_good_for).await;
     }
 }
 

@@ -1,9 +1,10 @@
 //! Sign-in throttling: a per-IP budget of attempts (`login` and `register`, which both cost a
 //! password hash), and the failed-login defences of `lockout` (growing delays per email and
-//! address, a lock per email that spares known-good addresses). The per-IP budget lives in this
-//! process's memory, or in Redis (`shared_state`) shared by every process; when Redis cannot
-//! answer, sign-ins are refused (`SERVICE_UNAVAILABLE`): failing open would hand password guessers
-//! an unmetered window whenever Redis is down.
+//! address, a lock per email that spares known-good addresses). The per-IP budget and the email
+//! lock live in this process's memory, or in Redis (`shared_state`) shared by every process (the
+//! per-address delays stay per process); when Redis cannot answer, sign-ins are refused
+//! (`SERVICE_UNAVAILABLE`): failing open would hand password guessers an unmetered window whenever
+//! Redis is down.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -40,6 +41,7 @@ impl SignInThrottle {
     /// A throttle with the configured limits, its per-IP budgets in Redis when `shared` is given.
     pub fn new(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
         let per_minute = NonZeroU32::new(limits.sign_ins_per_minute).unwrap_or(NonZeroU32::MIN);
+        let shared_lock = shared.clone();
         let per_ip = match shared {
             Some(shared) => PerIp::Shared {
                 shared,
@@ -52,7 +54,7 @@ impl SignInThrottle {
                 attempts: AtomicU64::new(0),
             },
         };
-        Self { per_ip, logins: LoginGuard::new(limits) }
+        Self { per_ip, logins: LoginGuard::with_shared_state(limits, shared_lock) }
     }
 
     /// Spends one attempt of `ip`'s budget, or says when the next one is allowed.
@@ -81,18 +83,21 @@ impl SignInThrottle {
     /// Lets a login on `email` from `ip` go ahead (counted as failed until `record_success`), or
     /// says how long to wait: this address is being slowed down on this email, or the email is
     /// locked and this address is not a known-good one.
-    pub fn admit_login(&self, email: &str, ip: Option<IpAddr>) -> DomainResult<()> {
+    pub async fn admit_login(&self, email: &str, ip: Option<IpAddr>) -> DomainResult<()> {
+        self.logins.admit_shared(email, ip).await?;
         self.logins.admit(email, ip, Instant::now())
     }
 
     /// Notes a failed login on `email` from `ip`.
-    pub fn record_failure(&self, email: &str, ip: Option<IpAddr>) {
+    pub async fn record_failure(&self, email: &str, ip: Option<IpAddr>) {
         self.logins.failed(email, ip, Instant::now());
+        self.logins.failed_shared(email, ip).await;
     }
 
     /// Notes a successful login on `email` from `ip`.
-    pub fn record_success(&self, email: &str, ip: Option<IpAddr>) {
+    pub async fn record_success(&self, email: &str, ip: Option<IpAddr>) {
         self.logins.succeeded(email, ip, Instant::now());
+        self.logins.succeeded_shared(email, ip).await;
     }
 }
 
