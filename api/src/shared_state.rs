@@ -1,8 +1,8 @@
 //! State that every fandb process behind one load balancer shares, kept in Redis when
-//! `FANDB_REDIS_URL` is set: the per-IP request budget, the per-IP sign-in budget and the email
-//! lock's count of failing addresses. Each decision is one Lua script run (`EVALSHA`), so it is
-//! atomic across processes and costs one round trip; the clock is Redis's own (`TIME`), so the
-//! processes' clocks need not agree.
+//! `FANDB_REDIS_URL` is set: the per-IP request budget, the per-IP sign-in budget and the
+//! failed-login defences (delays per email and address, the email lock, known-good addresses).
+//! Each decision is one Lua script run (`EVALSHA`), so it is atomic across processes and costs one
+//! round trip; the clock is Redis's own (`TIME`), so the processes' clocks need not agree.
 //!
 //! Redis going away is the callers' to decide on (`Unreachable`): the request budget lets requests
 //! through, sign-ins are refused. One warning is logged when it goes away (again at most once a
@@ -46,17 +46,36 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', string.format('
 return {1, math.floor((limit - (new_tat - now)) / interval)}
 ";
 
-/// The email lock's admission: milliseconds the email stays locked (`KEYS[1]`) for client
-/// `ARGV[1]`, or 0 when it is not locked or the client is known-good for it (`KEYS[2]`, a sorted
-/// set of clients scored by when that ends, in milliseconds of Redis time).
-const LOCK_ADMIT: &str = r"
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl <= 0 then return 0 end
+/// A login attempt from client `ARGV[1]`: refused for the milliseconds returned while the email
+/// is locked (`KEYS[1]`) and the client is not known-good for it (`KEYS[2]`, a sorted set of
+/// clients scored by when that ends, in milliseconds of Redis time). Otherwise it counts as a
+/// strike of the (email, client) (`KEYS[3]`): from the `ARGV[2]`-th strike on each one waits
+/// `ARGV[3]` ms doubled per strike up to `ARGV[4]` ms, and a strike before the wait is over is
+/// refused (returning the new wait). Strikes are forgotten (the key expires) `ARGV[5]` ms after
+/// the last one, or the larger of `ARGV[6]` and `ARGV[4]` ms once delayed, never before the wait.
+/// Returns 0 to let the attempt go ahead.
+const LOGIN_ADMIT: &str = r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local good = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if good and tonumber(good) > now then return 0 end
-return ttl
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then
+  local good = redis.call('ZSCORE', KEYS[2], ARGV[1])
+  if not (good and tonumber(good) > now) then return ttl end
+end
+local delay_after = tonumber(ARGV[2])
+local max_delay = tonumber(ARGV[4])
+local count = tonumber(redis.call('HGET', KEYS[3], 'count') or '0') + 1
+local not_before = tonumber(redis.call('HGET', KEYS[3], 'not_before') or '0')
+local early = not_before > now
+local memory = tonumber(ARGV[5])
+if count >= delay_after then
+  not_before = now + math.min(tonumber(ARGV[3]) * 2 ^ (count - delay_after), max_delay)
+  memory = math.max(tonumber(ARGV[6]), max_delay)
+end
+redis.call('HSET', KEYS[3], 'count', string.format('%.0f', count), 'not_before', string.format('%.0f', not_before))
+redis.call('PEXPIRE', KEYS[3], string.format('%.0f', math.max(not_before - now, memory, 1)))
+if early then return not_before - now end
+return 0
 ";
 
 /// A failed login from client `ARGV[1]`: it joins the failing clients (`KEYS[2]`, remembered for
@@ -77,8 +96,8 @@ end
 return 0
 ";
 
-/// A successful login from client `ARGV[1]`: it leaves the failing clients (`KEYS[1]`) and is
-/// known-good (`KEYS[2]`) for `ARGV[2]` ms.
+/// A successful login from client `ARGV[1]`: it leaves the failing clients (`KEYS[1]`), is
+/// known-good (`KEYS[2]`) for `ARGV[2]` ms, and its strikes (`KEYS[3]`) are cleared.
 const LOCK_SUCCEEDED: &str = r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -87,29 +106,50 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.0f', now))
 redis.call('ZADD', KEYS[2], string.format('%.0f', now + good), ARGV[1])
 redis.call('PEXPIRE', KEYS[2], string.format('%.0f', good))
+redis.call('DEL', KEYS[3])
 return 1
 ";
 
-/// The Redis keys of one email's lock. The email is hashed: Redis holds no addresses in clear.
+/// The Redis keys of logins on one email from one client. The email is hashed: Redis holds no
+/// email addresses in clear.
 #[derive(Debug, Clone)]
-pub struct EmailKeys {
+pub struct LoginKeys {
+    client: String,
     locked: String,
     failing: String,
     known_good: String,
+    strikes: String,
 }
 
-impl EmailKeys {
-    /// The keys of `email` (as the lock sees it).
-    pub fn new(email: &str) -> Self {
+impl LoginKeys {
+    /// The keys of `email` (as the lock sees it) and `client` (an IP, or a /64).
+    pub fn new(email: &str, client: &str) -> Self {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(email.as_bytes());
         let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
         Self {
+            client: client.to_owned(),
             locked: format!("fandb:lock:{hex}:locked"),
             failing: format!("fandb:lock:{hex}:failing"),
             known_good: format!("fandb:lock:{hex}:good"),
+            strikes: format!("fandb:lock:{hex}:strikes:{client}"),
         }
     }
+}
+
+/// The failed-login delays, as `LOGIN_ADMIT` applies them.
+#[derive(Debug, Clone, Copy)]
+pub struct StrikePolicy {
+    /// Strikes before the first wait.
+    pub delay_after: u32,
+    /// The first wait.
+    pub base_delay: Duration,
+    /// The longest wait.
+    pub max_delay: Duration,
+    /// How long strikes short of a wait are remembered.
+    pub window: Duration,
+    /// How long strikes that reached a wait are remembered (at least `max_delay`).
+    pub delayed_memory: Duration,
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -133,7 +173,7 @@ pub enum Step {
 pub struct SharedState {
     connection: ConnectionManager,
     gcra: Script,
-    lock_admit: Script,
+    login_admit: Script,
     lock_failed: Script,
     lock_succeeded: Script,
     errors: Counter,
@@ -156,7 +196,7 @@ impl SharedState {
         Ok(Self {
             connection: ConnectionManager::new_lazy_with_config(client, config)?,
             gcra: Script::new(GCRA),
-            lock_admit: Script::new(LOCK_ADMIT),
+            login_admit: Script::new(LOGIN_ADMIT),
             lock_failed: Script::new(LOCK_FAILED),
             lock_succeeded: Script::new(LOCK_SUCCEEDED),
             errors,
@@ -179,41 +219,38 @@ impl SharedState {
         })
     }
 
-    /// How long the email stays locked for `client`; `None` when it is not, or `client` is
-    /// known-good for it.
-    pub async fn email_locked(&self, keys: &EmailKeys, client: &str) -> Result<Option<Duration>, Unreachable> {
-        let mut invocation = self.lock_admit.key(&keys.locked);
-        invocation.key(&keys.known_good).arg(client);
+    /// Lets a login go ahead (counted as a strike), or says how long to wait: the email is locked
+    /// and the client not known-good for it, or the client is early for its growing delay.
+    pub async fn login_admit(&self, keys: &LoginKeys, policy: &StrikePolicy) -> Result<Option<Duration>, Unreachable> {
+        let mut invocation = self.login_admit.key(&keys.locked);
+        invocation.key(&keys.known_good).key(&keys.strikes).arg(&keys.client).arg(policy.delay_after.max(1));
+        invocation.arg(millis(policy.base_delay)).arg(millis(policy.max_delay));
+        invocation.arg(millis(policy.window)).arg(millis(policy.delayed_memory));
         let mut connection = self.connection.clone();
-        let left: i64 = self.outcome(invocation.invoke_async(&mut connection)).await?;
-        Ok(u64::try_from(left).ok().filter(|left| *left > 0).map(Duration::from_millis))
+        let wait: i64 = self.outcome(invocation.invoke_async(&mut connection)).await?;
+        Ok(u64::try_from(wait).ok().filter(|wait| *wait > 0).map(Duration::from_millis))
     }
 
-    /// Counts a failed login from `client`, locking the email for `window` once `lock_after`
-    /// clients failed within it; true when this failure locked it.
-    pub async fn email_failed(
+    /// Counts a failed login toward the email lock, locking the email for `window` once
+    /// `lock_after` clients failed within it; true when this failure locked it.
+    pub async fn login_failed(
         &self,
-        keys: &EmailKeys,
-        client: &str,
+        keys: &LoginKeys,
         window: Duration,
         lock_after: usize,
     ) -> Result<bool, Unreachable> {
         let mut invocation = self.lock_failed.key(&keys.locked);
-        invocation.key(&keys.failing).arg(client).arg(millis(window)).arg(lock_after.max(1));
+        invocation.key(&keys.failing).arg(&keys.client).arg(millis(window)).arg(lock_after.max(1));
         let mut connection = self.connection.clone();
         let locked: u8 = self.outcome(invocation.invoke_async(&mut connection)).await?;
         Ok(locked == 1)
     }
 
-    /// Notes a successful login from `client`: known-good for `known_good_for`.
-    pub async fn email_succeeded(
-        &self,
-        keys: &EmailKeys,
-        client: &str,
-        known_good_for: Duration,
-    ) -> Result<(), Unreachable> {
+    /// Notes a successful login: the client's strikes are cleared and it is known-good for the
+    /// email for `known_good_for`.
+    pub async fn login_succeeded(&self, keys: &LoginKeys, known_good_for: Duration) -> Result<(), Unreachable> {
         let mut invocation = self.lock_succeeded.key(&keys.failing);
-        invocation.key(&keys.known_good).arg(client).arg(millis(known_good_for));
+        invocation.key(&keys.known_good).key(&keys.strikes).arg(&keys.client).arg(millis(known_good_for));
         let mut connection = self.connection.clone();
         let _: u8 = self.outcome(invocation.invoke_async(&mut connection)).await?;
         Ok(())

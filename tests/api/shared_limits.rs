@@ -1,6 +1,8 @@
 //! Several fandb processes on one Redis (`FANDB_REDIS_URL`) share one request budget and one
-//! sign-in budget per client IP, and one email lock (with its known-good addresses); when Redis goes away reads still answer and sign-ins are refused
-//! with `SERVICE_UNAVAILABLE`, and when it is back sign-ins work again without a restart.
+//! sign-in budget per client IP, and the failed-login defences (delays per email and address, the
+//! email lock and its known-good addresses); when Redis goes away reads still answer and sign-ins
+//! are refused with `SERVICE_UNAVAILABLE`, and when it is back sign-ins work again without a
+//! restart.
 
 use std::time::{Duration, Instant};
 
@@ -126,6 +128,36 @@ db_tests! {
         // The owner's address is known-good on the other process too.
         let owner = login_from(&servers[1], "127.0.0.1", "yugo@iron.city", "long-enough-password").await;
         assert!(owner["data"]["login"]["accessToken"].is_string(), "{owner}");
+    }
+
+    async fn one_address_failing_through_two_processes_waits_as_if_on_one(app) {
+        let Some(redis) = RedisServer::start() else { return };
+        // Three free attempts per (email, address), then waits of 1 s, 2 s, 4 s …
+        let limits = Limits {
+            sign_ins_per_minute: 1_000_000,
+            failures_before_delay: 3,
+            max_delay: Duration::from_secs(60),
+            ..no_request_budget()
+        };
+        let servers = [on_redis(&app, &redis, limits.clone()).await, on_redis(&app, &redis, limits).await];
+        // Alternating servers: each alone would allow three free attempts (six in all); together
+        // the third is the last before the waits, so the fourth or (on a very slow machine that
+        // outwaits the first 1 s delay) the fifth is refused.
+        let mut attempts = 0;
+        let wait = loop {
+            let response = login_from(&servers[attempts % 2], "127.0.0.2", "gally@iron.city", "not-the-password").await;
+            attempts += 1;
+            if code(&response) == "RATE_LIMITED" {
+                break response["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap();
+            }
+            assert_eq!(code(&response), "UNAUTHENTICATED", "{response}");
+            assert!(attempts < 6, "six failures let through: each process counted its own");
+        };
+        assert!((4..=5).contains(&attempts), "refused at attempt {attempts}");
+        assert!(wait >= 2, "an early attempt doubles the wait: {wait}");
+        // Another address on the same email is untouched.
+        let other = login_from(&servers[0], "127.0.0.3", "gally@iron.city", "not-the-password").await;
+        assert_eq!(code(&other), "UNAUTHENTICATED", "{other}");
     }
 
     async fn without_redis_reads_pass_and_sign_ins_are_refused_until_it_is_back(app) {

@@ -11,9 +11,8 @@
 //! client, and an attacker who can send from the owner's own network is still held to the
 //! per-address delays. Everything is keyed by the email as typed, never by whether an account
 //! exists, so the answers reveal nothing about which accounts exist. State lives in memory, per
-//! process; with Redis (`shared_state`) the email lock, its count of failing addresses and the
-//! known-good addresses live there instead, shared by every process (the per-address delays stay
-//! per process). A lock check that Redis cannot answer refuses the login (`SERVICE_UNAVAILABLE`).
+//! process; with Redis (`shared_state`) all of it lives there instead, shared by every process,
+//! with the same rules. A check that Redis cannot answer refuses the login (`SERVICE_UNAVAILABLE`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -23,7 +22,7 @@ use std::time::{Duration, Instant};
 use super::throttle::whole_seconds;
 use crate::config::Limits;
 use crate::domain::{DomainError, DomainResult};
-use crate::shared_state::{EmailKeys, SharedState};
+use crate::shared_state::{LoginKeys, SharedState, StrikePolicy};
 
 /// How long the strikes of an address that reached the delays are remembered after its last
 /// attempt: long enough that waiting for them to be forgotten is slower than pacing the delays.
@@ -142,7 +141,7 @@ fn client_key(ip: Option<IpAddr>) -> String {
 pub struct LoginGuard {
     policy: Policy,
     state: Mutex<State>,
-    /// Where the email lock and known-good addresses live when not in `state`.
+    /// Where all of it lives instead of `state`, shared by every process.
     shared: Option<Arc<SharedState>>,
 }
 
@@ -152,7 +151,7 @@ impl LoginGuard {
         Self::with_shared_state(limits, None)
     }
 
-    /// Like `new`, the email lock and known-good addresses kept in `shared` (Redis) when given.
+    /// Like `new`, everything kept in `shared` (Redis) when given.
     pub fn with_shared_state(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
         Self {
             shared,
@@ -181,10 +180,7 @@ impl LoginGuard {
         state.sweep(now, &policy);
         let known_good =
             state.known_good.get(&key).is_some_and(|since| now.duration_since(*since) < policy.known_good_for);
-        if self.shared.is_none()
-            && !known_good
-            && let Some(until) = state.emails.get(email).and_then(|failures| failures.locked(now))
-        {
+        if !known_good && let Some(until) = state.emails.get(email).and_then(|failures| failures.locked(now)) {
             return Err(DomainError::RateLimited { retry_after: whole_seconds(until - now) });
         }
         let strikes = state.strikes.entry(key).or_insert(Strikes { count: 0, last: now, not_before: now });
@@ -206,9 +202,6 @@ impl LoginGuard {
     /// Notes a failed login on `email` from `ip`, locking the email when enough addresses failed.
     pub fn failed(&self, email: &str, ip: Option<IpAddr>, now: Instant) {
         let policy = self.policy;
-        if self.shared.is_some() {
-            return;
-        }
         let Ok(mut state) = self.state() else { return };
         let failures = state.emails.entry(email.to_owned()).or_default();
         failures.forget_old(now, policy.window);
@@ -235,32 +228,38 @@ impl LoginGuard {
         state.known_good.insert(key, now);
     }
 
-    /// The shared email lock's answer for a login on `email` from `ip` (always yes without Redis):
-    /// how long to wait while it is locked and `ip` is not known-good for it.
-    pub async fn admit_shared(&self, email: &str, ip: Option<IpAddr>) -> DomainResult<()> {
-        let Some(shared) = &self.shared else { return Ok(()) };
-        match shared.email_locked(&EmailKeys::new(email), &client_key(ip)).await {
+    /// `admit` now, in Redis when shared.
+    pub async fn check(&self, email: &str, ip: Option<IpAddr>) -> DomainResult<()> {
+        let Some(shared) = &self.shared else { return self.admit(email, ip, Instant::now()) };
+        let policy = StrikePolicy {
+            delay_after: self.policy.delay_after,
+            base_delay: BASE_DELAY,
+            max_delay: self.policy.max_delay,
+            window: self.policy.window,
+            delayed_memory: DELAYED_MEMORY,
+        };
+        match shared.login_admit(&LoginKeys::new(email, &client_key(ip)), &policy).await {
             Ok(None) => Ok(()),
-            Ok(Some(left)) => Err(DomainError::RateLimited { retry_after: whole_seconds(left) }),
+            Ok(Some(wait)) => Err(DomainError::RateLimited { retry_after: whole_seconds(wait) }),
             Err(_) => Err(DomainError::Unavailable),
         }
     }
 
-    /// Counts a failed login in the shared email lock (nothing without Redis).
-    pub async fn failed_shared(&self, email: &str, ip: Option<IpAddr>) {
-        let Some(shared) = &self.shared else { return };
-        let keys = EmailKeys::new(email);
-        let (window, lock_after) = (self.policy.window, self.policy.lock_after_ips);
-        if let Ok(true) = shared.email_failed(&keys, &client_key(ip), window, lock_after).await {
+    /// `failed` now, in Redis when shared.
+    pub async fn fail(&self, email: &str, ip: Option<IpAddr>) {
+        let Some(shared) = &self.shared else { return self.failed(email, ip, Instant::now()) };
+        let keys = LoginKeys::new(email, &client_key(ip));
+        // A failure to record is counted and logged by `shared_state`.
+        if let Ok(true) = shared.login_failed(&keys, self.policy.window, self.policy.lock_after_ips).await {
             tracing::warn!("an email was locked after failed logins from many addresses");
         }
     }
 
-    /// Makes `ip` known-good for `email` in the shared email lock (nothing without Redis).
-    pub async fn succeeded_shared(&self, email: &str, ip: Option<IpAddr>) {
-        let Some(shared) = &self.shared else { return };
-        // A failure is counted and logged by `shared_state`; the login itself went through.
-        let _ = shared.email_succeeded(&EmailKeys::new(email), &client_key(ip), self.policy.known_good_for).await;
+    /// `succeeded` now, in Redis when shared.
+    pub async fn succeed(&self, email: &str, ip: Option<IpAddr>) {
+        let Some(shared) = &self.shared else { return self.succeeded(email, ip, Instant::now()) };
+        // A failure to record is counted and logged by `shared_state`; the login went through.
+        let _ = shared.login_succeeded(&LoginKeys::new(email, &client_key(ip)), self.policy.known_good_for).await;
     }
 }
 

@@ -1,16 +1,15 @@
 //! Sign-in throttling: a per-IP budget of attempts (`login` and `register`, which both cost a
 //! password hash), and the failed-login defences of `lockout` (growing delays per email and
-//! address, a lock per email that spares known-good addresses). The per-IP budget and the email
-//! lock live in this process's memory, or in Redis (`shared_state`) shared by every process (the
-//! per-address delays stay per process); when Redis cannot answer, sign-ins are refused
-//! (`SERVICE_UNAVAILABLE`): failing open would hand password guessers an unmetered window whenever
-//! Redis is down.
+//! address, a lock per email that spares known-good addresses). All of it lives in this process's
+//! memory, or in Redis (`shared_state`) shared by every process; when Redis cannot answer, sign-ins
+//! are refused (`SERVICE_UNAVAILABLE`): failing open would hand password guessers an unmetered
+//! window whenever Redis is down.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -84,20 +83,17 @@ impl SignInThrottle {
     /// says how long to wait: this address is being slowed down on this email, or the email is
     /// locked and this address is not a known-good one.
     pub async fn admit_login(&self, email: &str, ip: Option<IpAddr>) -> DomainResult<()> {
-        self.logins.admit_shared(email, ip).await?;
-        self.logins.admit(email, ip, Instant::now())
+        self.logins.check(email, ip).await
     }
 
     /// Notes a failed login on `email` from `ip`.
     pub async fn record_failure(&self, email: &str, ip: Option<IpAddr>) {
-        self.logins.failed(email, ip, Instant::now());
-        self.logins.failed_shared(email, ip).await;
+        self.logins.fail(email, ip).await;
     }
 
     /// Notes a successful login on `email` from `ip`.
     pub async fn record_success(&self, email: &str, ip: Option<IpAddr>) {
-        self.logins.succeeded(email, ip, Instant::now());
-        self.logins.succeeded_shared(email, ip).await;
+        self.logins.succeed(email, ip).await;
     }
 }
 
