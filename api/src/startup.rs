@@ -105,17 +105,17 @@ impl Application {
         db: DatabaseConnection,
         metrics: Arc<Metrics>,
     ) -> Result<Self, StartupError> {
+        // Redis is connected to lazily: only a malformed URL stops the start.
+        let shared = match &settings.redis_url {
+            Some(url) => Some(Arc::new(SharedState::connect(url, metrics.redis_errors())?)),
+            None => None,
+        };
         db::migrate(&db).await?;
         if settings.seed_when_empty
             && let Some(report) = seed::load_alita_if_empty(&db).await.map_err(StartupError::Seed)?
         {
             tracing::info!(records = report.inserted, "empty database: loaded the Alita data set");
         }
-        // Redis is connected to lazily: only a malformed URL stops the start.
-        let shared = match &settings.redis_url {
-            Some(url) => Some(Arc::new(SharedState::connect(url, metrics.redis_errors())?)),
-            None => None,
-        };
         let auth = Auth::with_shared_state(&settings.jwt_secret, &settings.limits, shared.clone());
         let notifier = Arc::new(Notifier::new(&db));
         if db.get_database_backend() == DatabaseBackend::Postgres {

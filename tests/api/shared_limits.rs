@@ -11,6 +11,7 @@ use api::config::Limits;
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
+use crate::support::process::ServerProcess;
 use crate::support::redis::RedisServer;
 
 const READ: &str = "{ films { totalCount } }";
@@ -78,6 +79,60 @@ db_tests! {
         // Another client IP has a budget of its own.
         let elsewhere = servers[0].graphql_from("127.0.0.2", READ, json!({})).await;
         assert!(elsewhere["data"]["films"]["totalCount"].is_u64(), "{elsewhere}");
+    }
+
+    async fn the_fandb_binary_takes_its_redis_from_fandb_redis_url(app) {
+        let Some(redis) = RedisServer::start() else { return };
+        let url = redis.url();
+        let binary = ServerProcess::start(
+            &app.database_url,
+            &[("FANDB_REDIS_URL", url.as_str()), ("FANDB_RATE_LIMIT_BURST", "5"), ("FANDB_RATE_LIMIT_PER_SECOND", "1")],
+        );
+        let limits = Limits { requests_per_second: 1, request_burst: 5, ..no_request_budget() };
+        let in_process = on_redis(&app, &redis, limits).await;
+        let body = serde_json::to_vec(&json!({ "query": READ })).unwrap();
+        let headers = [("content-type", "application/json")];
+        let mut allowed = 0;
+        while in_process.request("POST", "/graphql", &headers, Some(body.clone())).await.status == 200 {
+            allowed += 1;
+            assert!(allowed < 10, "a burst of 5 was never exhausted");
+        }
+        // The budget the in-process server spent is the one the binary reads.
+        let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+        let response = client.post(format!("{}/graphql", binary.address)).send_json(&json!({ "query": READ })).await.unwrap();
+        assert_eq!(response.status().as_u16(), 429);
+    }
+
+    async fn an_outage_is_logged_once_and_its_end_once(app) {
+        let Some(mut redis) = RedisServer::start() else { return };
+        let url = redis.url();
+        let binary = ServerProcess::start(&app.database_url, &[("FANDB_REDIS_URL", url.as_str())]);
+        let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+        let login = |attempt: usize| {
+            let request = client.post(format!("{}/graphql", binary.address));
+            let variables = json!({ "email": format!("nobody{attempt}@iron.city"), "password": "wrong-password" });
+            async move {
+                let mut response = request.send_json(&json!({ "query": LOGIN, "variables": variables })).await.unwrap();
+                let body: Value = response.json().await.unwrap();
+                code(&body).to_owned()
+            }
+        };
+        assert_eq!(login(0).await, "UNAUTHENTICATED");
+        redis.stop();
+        for attempt in 1..=5 {
+            assert_eq!(login(attempt).await, "SERVICE_UNAVAILABLE");
+        }
+        redis.resume();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut attempt = 6;
+        while login(attempt).await != "UNAUTHENTICATED" {
+            assert!(Instant::now() < deadline, "sign-ins still refused a minute after Redis came back");
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let count = |needle: &str| binary.output().iter().filter(|line| line.contains(needle)).count();
+        assert_eq!(count("Redis is unreachable"), 1, "{:?}", binary.output());
+        assert_eq!(count("Redis answers again"), 1, "{:?}", binary.output());
     }
 
     async fn two_processes_share_one_sign_in_budget(app) {
@@ -203,4 +258,22 @@ db_tests! {
         let read = server.request("POST", "/graphql", &headers, Some(body)).await;
         assert_eq!(read.header("ratelimit-limit"), "1000", "the request budget is metered again");
     }
+}
+
+#[test]
+fn a_malformed_fandb_redis_url_stops_the_server_without_echoing_it() {
+    let database = std::env::temp_dir().join(format!("fandb_test_redis_url_{}.sqlite", std::process::id()));
+    let database_url = format!("sqlite://{}?mode=rwc", database.display());
+    for bad in ["http://user:hunter2@127.0.0.1:6379", "redis://:hunter2@/0"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_fandb"))
+            .args(["--database-url", &database_url, "--listen", "127.0.0.1:0", "serve", "--no-seed"])
+            .env("FANDB_REDIS_URL", bad)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{bad}: {stderr}");
+        assert!(stderr.contains("FANDB_REDIS_URL"), "{bad}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "the password was echoed: {stderr}");
+    }
+    let _ = std::fs::remove_file(database);
 }
