@@ -46,7 +46,8 @@ pub struct Cli {
     #[arg(long, env = "FANDB_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     trusted_proxies: Vec<String>,
     /// Redis shared by every fandb process behind one load balancer (redis://host:port/db): the
-    /// request and sign-in budgets and the email lock live there; per-process memory when unset.
+    /// request and sign-in budgets and the failed-login delays and locks live there; per-process
+    /// memory when unset.
     #[arg(long, env = "FANDB_REDIS_URL", global = true, hide_env_values = true)]
     redis_url: Option<String>,
     #[command(subcommand)]
