@@ -45,6 +45,11 @@ pub struct Cli {
     /// X-Forwarded-For header names the client; from any other peer those headers are ignored.
     #[arg(long, env = "FANDB_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     trusted_proxies: Vec<String>,
+    /// Redis shared by every fandb process behind one load balancer (redis://host:port/db): the
+    /// request and sign-in budgets and the failed-login delays and locks live there; per-process
+    /// memory when unset.
+    #[arg(long, env = "FANDB_REDIS_URL", global = true, hide_env_values = true)]
+    redis_url: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -214,6 +219,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     settings.limits = cli.limits.into();
     settings.cors_origins = parse_cors_origins(&cli.cors_origins)?;
     settings.trusted_proxies = parse_trusted_proxies(&cli.trusted_proxies)?;
+    settings.redis_url = cli.redis_url.filter(|url| !url.trim().is_empty()).map(crate::auth::Secret::new);
     match cli.command.unwrap_or(Command::Serve { no_seed: false }) {
         Command::Serve { no_seed } => {
             settings.seed_when_empty = !no_seed;

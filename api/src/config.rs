@@ -36,6 +36,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client; none by default.
     pub trusted_proxies: TrustedProxies,
+    /// Redis holding the rate-limit state every process shares; per-process memory when unset.
+    pub redis_url: Option<Secret>,
 }
 
 /// Rate limits; the defaults suit production, tests may raise them.
@@ -122,6 +124,7 @@ impl Settings {
             limits: Limits::default(),
             cors_origins: Vec::new(),
             trusted_proxies: TrustedProxies::default(),
+            redis_url: None,
         }
     }
 }
@@ -139,6 +142,7 @@ impl fmt::Debug for Settings {
             .field("limits", &self.limits)
             .field("cors_origins", &self.cors_origins)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("redis", &self.redis_url.is_some())
             .finish()
     }
 }

@@ -12,6 +12,7 @@ pub mod import;
 pub mod listen;
 pub mod loaders;
 pub mod seed;
+pub mod shared_state;
 pub mod startup;
 pub mod synthetic;
 pub mod telemetry;

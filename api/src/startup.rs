@@ -28,6 +28,7 @@ use crate::http::metrics::Metrics;
 use crate::http::rate_limit::RequestLimiter;
 use crate::http::socket_limits::SocketRegistry;
 use crate::http::{AppState, configure};
+use crate::shared_state::SharedState;
 use crate::{db, listen, seed};
 
 /// The longest a stop waits for requests in flight.
@@ -42,6 +43,8 @@ pub enum StartupError {
     Seed(DomainError),
     #[error("listening: {0}")]
     Io(#[from] std::io::Error),
+    #[error("FANDB_REDIS_URL: {0}")]
+    Redis(#[from] redis::RedisError),
 }
 
 /// A bound, not yet running server.
@@ -102,18 +105,23 @@ impl Application {
         db: DatabaseConnection,
         metrics: Arc<Metrics>,
     ) -> Result<Self, StartupError> {
+        // Redis is connected to lazily: only a malformed URL stops the start.
+        let shared = match &settings.redis_url {
+            Some(url) => Some(Arc::new(SharedState::connect(url, metrics.redis_errors())?)),
+            None => None,
+        };
         db::migrate(&db).await?;
         if settings.seed_when_empty
             && let Some(report) = seed::load_alita_if_empty(&db).await.map_err(StartupError::Seed)?
         {
             tracing::info!(records = report.inserted, "empty database: loaded the Alita data set");
         }
-        let auth = Auth::new(&settings.jwt_secret, &settings.limits);
+        let auth = Auth::with_shared_state(&settings.jwt_secret, &settings.limits, shared.clone());
         let notifier = Arc::new(Notifier::new(&db));
         if db.get_database_backend() == DatabaseBackend::Postgres {
             listen::start(&settings.database_url, notifier.clone()).await?;
         }
-        let request_limiter = Arc::new(RequestLimiter::new(&settings.limits));
+        let request_limiter = Arc::new(RequestLimiter::new(&settings.limits, shared));
         let schema = build_schema(db.clone(), auth.clone(), notifier, settings.environment, settings.limits.document);
         let (shutdown, stopping) = tokio::sync::watch::channel(false);
         let state = AppState {

@@ -40,6 +40,7 @@ mod schema_file;
 mod search;
 mod seed;
 mod sessions;
+mod shared_limits;
 mod stats;
 mod subscriptions;
 mod synthetic;

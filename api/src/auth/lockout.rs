@@ -11,16 +11,18 @@
 //! client, and an attacker who can send from the owner's own network is still held to the
 //! per-address delays. Everything is keyed by the email as typed, never by whether an account
 //! exists, so the answers reveal nothing about which accounts exist. State lives in memory, per
-//! process.
+//! process; with Redis (`shared_state`) all of it lives there instead, shared by every process,
+//! with the same rules. A check that Redis cannot answer refuses the login (`SERVICE_UNAVAILABLE`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::throttle::whole_seconds;
 use crate::config::Limits;
 use crate::domain::{DomainError, DomainResult};
+use crate::shared_state::{LoginKeys, SharedState, StrikePolicy};
 
 /// How long the strikes of an address that reached the delays are remembered after its last
 /// attempt: long enough that waiting for them to be forgotten is slower than pacing the delays.
@@ -128,17 +130,30 @@ impl State {
     }
 }
 
+/// How a client is named in Redis.
+fn client_key(ip: Option<IpAddr>) -> String {
+    client(ip).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
 /// Growing delays per (email, address) and a lock per email that spares known-good addresses.
 pub struct LoginGuard {
     policy: Policy,
     state: Mutex<State>,
+    /// Where all of it lives instead of `state`, shared by every process.
+    shared: Option<Arc<SharedState>>,
 }
 
 impl LoginGuard {
     /// A guard with the configured limits.
     pub fn new(limits: &Limits) -> Self {
+        Self::with_shared_state(limits, None)
+    }
+
+    /// Like `new`, everything kept in `shared` (Redis) when given.
+    pub fn with_shared_state(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
         let first_delay = limits.first_delay.clamp(Duration::from_secs(1), LONGEST);
         Self {
+            shared,
             policy: Policy {
                 delay_after: limits.failures_before_delay.max(1),
                 first_delay,
@@ -211,6 +226,40 @@ impl LoginGuard {
             failures.failing.remove(&client);
         }
         state.known_good.insert(key, now);
+    }
+
+    /// `admit` now, in Redis when shared.
+    pub async fn check(&self, email: &str, ip: Option<IpAddr>) -> DomainResult<()> {
+        let Some(shared) = &self.shared else { return self.admit(email, ip, Instant::now()) };
+        let policy = StrikePolicy {
+            delay_after: self.policy.delay_after,
+            base_delay: self.policy.first_delay,
+            max_delay: self.policy.max_delay,
+            window: self.policy.window,
+            delayed_memory: DELAYED_MEMORY,
+        };
+        match shared.login_admit(&LoginKeys::new(email, &client_key(ip)), &policy).await {
+            Ok(None) => Ok(()),
+            Ok(Some(wait)) => Err(DomainError::RateLimited { retry_after: whole_seconds(wait) }),
+            Err(_) => Err(DomainError::Unavailable),
+        }
+    }
+
+    /// `failed` now, in Redis when shared.
+    pub async fn fail(&self, email: &str, ip: Option<IpAddr>) {
+        let Some(shared) = &self.shared else { return self.failed(email, ip, Instant::now()) };
+        let keys = LoginKeys::new(email, &client_key(ip));
+        // A failure to record is counted and logged by `shared_state`.
+        if let Ok(true) = shared.login_failed(&keys, self.policy.window, self.policy.lock_after_ips).await {
+            tracing::warn!("an email was locked after failed logins from many addresses");
+        }
+    }
+
+    /// `succeeded` now, in Redis when shared.
+    pub async fn succeed(&self, email: &str, ip: Option<IpAddr>) {
+        let Some(shared) = &self.shared else { return self.succeeded(email, ip, Instant::now()) };
+        // A failure to record is counted and logged by `shared_state`; the login went through.
+        let _ = shared.login_succeeded(&LoginKeys::new(email, &client_key(ip)), self.policy.known_good_for).await;
     }
 }
 

@@ -97,10 +97,19 @@ pub struct Auth {
 impl Auth {
     /// Builds them from the JWT secret and the sign-in limits.
     pub fn new(jwt_secret: &Secret, limits: &Limits) -> Arc<Self> {
+        Self::with_shared_state(jwt_secret, limits, None)
+    }
+
+    /// Like `new`, the per-IP sign-in budgets kept in `shared` (Redis) when given.
+    pub fn with_shared_state(
+        jwt_secret: &Secret,
+        limits: &Limits,
+        shared: Option<Arc<crate::shared_state::SharedState>>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             passwords: password::Passwords::new(limits),
             tokens: tokens::TokenKeys::new(jwt_secret),
-            throttle: throttle::SignInThrottle::new(limits),
+            throttle: throttle::SignInThrottle::new(limits, shared),
         })
     }
 }

@@ -1,12 +1,15 @@
 //! Sign-in throttling: a per-IP budget of attempts (`login` and `register`, which both cost a
 //! password hash), and the failed-login defences of `lockout` (growing delays per email and
-//! address, a lock per email that spares known-good addresses). State is kept in memory per
-//! process.
+//! address, a lock per email that spares known-good addresses). All of it lives in this process's
+//! memory, or in Redis (`shared_state`) shared by every process; when Redis cannot answer, sign-ins
+//! are refused (`SERVICE_UNAVAILABLE`): failing open would hand password guessers an unmetered
+//! window whenever Redis is down.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -14,57 +17,83 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use super::lockout::LoginGuard;
 use crate::config::Limits;
 use crate::domain::{DomainError, DomainResult};
+use crate::shared_state::{SharedState, Step};
 
 /// Attempts between sweeps of the per-IP budgets.
 const SWEEP_THRESHOLD: usize = 10_000;
 
 /// Sign-in attempt budgets and failed-login defences.
 pub struct SignInThrottle {
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
-    clock: DefaultClock,
+    per_ip: PerIp,
     logins: LoginGuard,
-    attempts: AtomicU64,
+}
+
+/// Where the per-IP budgets are kept.
+enum PerIp {
+    /// In this process.
+    Local { buckets: DefaultKeyedRateLimiter<IpAddr>, clock: DefaultClock, attempts: AtomicU64 },
+    /// In Redis: a bucket of `per_minute` refilled one every `interval`.
+    Shared { shared: Arc<SharedState>, per_minute: u32, interval: Duration },
 }
 
 impl SignInThrottle {
-    /// A throttle with the configured limits.
-    pub fn new(limits: &Limits) -> Self {
+    /// A throttle with the configured limits, its per-IP budgets in Redis when `shared` is given.
+    pub fn new(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
         let per_minute = NonZeroU32::new(limits.sign_ins_per_minute).unwrap_or(NonZeroU32::MIN);
-        Self {
-            per_ip: DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute)),
-            clock: DefaultClock::default(),
-            logins: LoginGuard::new(limits),
-            attempts: AtomicU64::new(0),
-        }
+        let shared_lock = shared.clone();
+        let per_ip = match shared {
+            Some(shared) => PerIp::Shared {
+                shared,
+                per_minute: per_minute.get(),
+                interval: Duration::from_secs(60) / per_minute.get(),
+            },
+            None => PerIp::Local {
+                buckets: DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute)),
+                clock: DefaultClock::default(),
+                attempts: AtomicU64::new(0),
+            },
+        };
+        Self { per_ip, logins: LoginGuard::with_shared_state(limits, shared_lock) }
     }
 
     /// Spends one attempt of `ip`'s budget, or says when the next one is allowed.
-    pub fn attempt(&self, ip: Option<IpAddr>) -> DomainResult<()> {
+    pub async fn attempt(&self, ip: Option<IpAddr>) -> DomainResult<()> {
         let Some(ip) = ip else { return Ok(()) };
-        if self.attempts.fetch_add(1, Ordering::Relaxed).is_multiple_of(SWEEP_THRESHOLD as u64) {
-            // Forget clients whose budget is full again.
-            self.per_ip.retain_recent();
+        match &self.per_ip {
+            PerIp::Local { buckets, clock, attempts } => {
+                if attempts.fetch_add(1, Ordering::Relaxed).is_multiple_of(SWEEP_THRESHOLD as u64) {
+                    // Forget clients whose budget is full again.
+                    buckets.retain_recent();
+                }
+                buckets.check_key(&ip).map_err(|not_until| DomainError::RateLimited {
+                    retry_after: whole_seconds(not_until.wait_time_from(clock.now())),
+                })
+            }
+            PerIp::Shared { shared, per_minute, interval } => {
+                match shared.gcra(&format!("fandb:rl:signin:{ip}"), *per_minute, *interval).await {
+                    Ok(Step::Allowed { .. }) => Ok(()),
+                    Ok(Step::Refused { wait }) => Err(DomainError::RateLimited { retry_after: whole_seconds(wait) }),
+                    Err(_) => Err(DomainError::Unavailable),
+                }
+            }
         }
-        self.per_ip.check_key(&ip).map_err(|not_until| DomainError::RateLimited {
-            retry_after: whole_seconds(not_until.wait_time_from(self.clock.now())),
-        })
     }
 
     /// Lets a login on `email` from `ip` go ahead (counted as failed until `record_success`), or
     /// says how long to wait: this address is being slowed down on this email, or the email is
     /// locked and this address is not a known-good one.
-    pub fn admit_login(&self, email: &str, ip: Option<IpAddr>) -> DomainResult<()> {
-        self.logins.admit(email, ip, Instant::now())
+    pub async fn admit_login(&self, email: &str, ip: Option<IpAddr>) -> DomainResult<()> {
+        self.logins.check(email, ip).await
     }
 
     /// Notes a failed login on `email` from `ip`.
-    pub fn record_failure(&self, email: &str, ip: Option<IpAddr>) {
-        self.logins.failed(email, ip, Instant::now());
+    pub async fn record_failure(&self, email: &str, ip: Option<IpAddr>) {
+        self.logins.fail(email, ip).await;
     }
 
     /// Notes a successful login on `email` from `ip`.
-    pub fn record_success(&self, email: &str, ip: Option<IpAddr>) {
-        self.logins.succeeded(email, ip, Instant::now());
+    pub async fn record_success(&self, email: &str, ip: Option<IpAddr>) {
+        self.logins.succeed(email, ip).await;
     }
 }
 

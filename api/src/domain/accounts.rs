@@ -122,7 +122,7 @@ pub async fn register(
     client_ip: Option<IpAddr>,
     registration: Registration,
 ) -> DomainResult<Session> {
-    auth.throttle.attempt(client_ip)?;
+    auth.throttle.attempt(client_ip).await?;
     let user = create_user(db, auth, registration, Role::Fan).await?;
     start_session(db, auth, user).await
 }
@@ -136,10 +136,10 @@ pub async fn login(
     email: &str,
     password: &str,
 ) -> DomainResult<Session> {
-    auth.throttle.attempt(client_ip)?;
+    auth.throttle.attempt(client_ip).await?;
     let normalized = normalize_email(email, "input.email").ok();
     let lock_key = normalized.clone().unwrap_or_else(|| email.trim().to_lowercase());
-    auth.throttle.admit_login(&lock_key, client_ip)?;
+    auth.throttle.admit_login(&lock_key, client_ip).await?;
     let user = match normalized {
         Some(email) => user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?,
         None => None,
@@ -147,11 +147,11 @@ pub async fn login(
     let password_ok = auth.passwords.verify(password, user.as_ref().map(|user| user.password_hash.as_str())).await?;
     match user {
         Some(user) if password_ok => {
-            auth.throttle.record_success(&lock_key, client_ip);
+            auth.throttle.record_success(&lock_key, client_ip).await;
             start_session(db, auth, user).await
         }
         _ => {
-            auth.throttle.record_failure(&lock_key, client_ip);
+            auth.throttle.record_failure(&lock_key, client_ip).await;
             Err(DomainError::WrongCredentials)
         }
     }

@@ -61,6 +61,7 @@ pub struct Metrics {
     pool_max: Gauge,
     subscribers: Gauge<i64, std::sync::atomic::AtomicI64>,
     statements: Counter,
+    redis_errors: Counter,
     operation_names: Mutex<HashSet<String>>,
 }
 
@@ -92,9 +93,12 @@ impl Metrics {
         registry.register("subscription_sockets_open", "WebSocket subscription connections open", subscribers.clone());
         let statements = Counter::default();
         registry.register("db_statements", "SQL statements sent to the database", statements.clone());
+        let redis_errors = Counter::default();
+        registry.register("redis_errors", "Shared-state (Redis) calls that failed or timed out", redis_errors.clone());
         Self {
             registry,
             statements,
+            redis_errors,
             operations,
             errors,
             responses,
@@ -122,6 +126,11 @@ impl Metrics {
     /// Counts one SQL statement (from the connection's metric callback).
     pub fn statement(&self) {
         self.statements.inc();
+    }
+
+    /// The counter of failed shared-state (Redis) calls, for the shared state to count on.
+    pub fn redis_errors(&self) -> Counter {
+        self.redis_errors.clone()
     }
 
     /// Counts one HTTP response.

@@ -1,10 +1,15 @@
 //! A request budget per client IP on `/graphql`: a bucket of `request_burst` requests refilled at
 //! `requests_per_second` (GCRA, by `governor`). Every answer says what is left in `RateLimit-*`
 //! headers; an empty bucket gets 429 with `Retry-After` and a `RATE_LIMITED` GraphQL error.
+//! The buckets live in this process's memory, or in Redis (`shared_state`) so that every process
+//! behind one load balancer draws from the same one; when Redis cannot answer, requests pass
+//! (without `RateLimit-*` headers) rather than the whole API going down with it.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -20,17 +25,28 @@ use super::AppState;
 use super::client_ip::client_ip;
 use crate::auth::throttle::whole_seconds;
 use crate::config::Limits;
+use crate::shared_state::{SharedState, Step};
 
 /// How often (in requests) state of clients whose bucket is full again is dropped.
 const SWEEP_EVERY: u64 = 4096;
 
 /// The per-IP request budgets of one server.
 pub struct RequestLimiter {
-    buckets: DefaultKeyedRateLimiter<IpAddr, StateInformationMiddleware>,
-    clock: DefaultClock,
+    buckets: Buckets,
     burst: u32,
     per_second: u32,
-    checks: AtomicU64,
+}
+
+/// Where the buckets are kept.
+enum Buckets {
+    /// In this process.
+    Local {
+        buckets: DefaultKeyedRateLimiter<IpAddr, StateInformationMiddleware>,
+        clock: DefaultClock,
+        checks: AtomicU64,
+    },
+    /// In Redis, shared by every process using it.
+    Shared(Arc<SharedState>),
 }
 
 /// What a client learns about its budget.
@@ -39,40 +55,56 @@ enum Verdict {
     Allowed { remaining: u32 },
     /// Refused; try again after this many seconds.
     Refused { retry_after: u64 },
+    /// Let through unmetered: the shared budget cannot be read.
+    Unmetered,
 }
 
 impl RequestLimiter {
-    /// Budgets with the configured rate and burst.
-    pub fn new(limits: &Limits) -> Self {
+    /// Budgets with the configured rate and burst, in Redis when `shared` is given.
+    pub fn new(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
         let per_second = NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(limits.request_burst).unwrap_or(per_second);
-        let quota = Quota::per_second(per_second).allow_burst(burst);
-        Self {
-            buckets: DefaultKeyedRateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
-            clock: DefaultClock::default(),
-            burst: burst.get(),
-            per_second: per_second.get(),
-            checks: AtomicU64::new(0),
-        }
+        let buckets = match shared {
+            Some(shared) => Buckets::Shared(shared),
+            None => Buckets::Local {
+                buckets: DefaultKeyedRateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
+                    .with_middleware::<StateInformationMiddleware>(),
+                clock: DefaultClock::default(),
+                checks: AtomicU64::new(0),
+            },
+        };
+        Self { buckets, burst: burst.get(), per_second: per_second.get() }
     }
 
-    fn check(&self, ip: IpAddr) -> Verdict {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.buckets.retain_recent();
-        }
-        match self.buckets.check_key(&ip) {
-            Ok(snapshot) => Verdict::Allowed { remaining: snapshot.remaining_burst_capacity() },
-            Err(not_until) => {
-                Verdict::Refused { retry_after: whole_seconds(not_until.wait_time_from(self.clock.now())).max(1) }
+    async fn check(&self, ip: IpAddr) -> Verdict {
+        match &self.buckets {
+            Buckets::Local { buckets, clock, checks } => {
+                if checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+                    buckets.retain_recent();
+                }
+                match buckets.check_key(&ip) {
+                    Ok(snapshot) => Verdict::Allowed { remaining: snapshot.remaining_burst_capacity() },
+                    Err(not_until) => {
+                        Verdict::Refused { retry_after: whole_seconds(not_until.wait_time_from(clock.now())).max(1) }
+                    }
+                }
+            }
+            Buckets::Shared(shared) => {
+                let interval = Duration::from_secs(1) / self.per_second;
+                match shared.gcra(&format!("fandb:rl:req:{ip}"), self.burst, interval).await {
+                    Ok(Step::Allowed { remaining }) => Verdict::Allowed { remaining },
+                    Ok(Step::Refused { wait }) => Verdict::Refused { retry_after: whole_seconds(wait).max(1) },
+                    Err(_) => Verdict::Unmetered,
+                }
             }
         }
     }
 
     /// Spends one request of `ip`'s budget (an operation over a WebSocket costs what a request
     /// does); when it is empty, the seconds to wait.
-    pub fn spend(&self, ip: IpAddr) -> Result<(), u64> {
-        match self.check(ip) {
-            Verdict::Allowed { .. } => Ok(()),
+    pub async fn spend(&self, ip: IpAddr) -> Result<(), u64> {
+        match self.check(ip).await {
+            Verdict::Allowed { .. } | Verdict::Unmetered => Ok(()),
             Verdict::Refused { retry_after } => Err(retry_after),
         }
     }
@@ -103,7 +135,8 @@ pub async fn limit_requests(
     let (Some(limiter), Some(client)) = (limiter, client_ip(request.request())) else {
         return Ok(next.call(request).await?.map_into_left_body());
     };
-    match limiter.check(client) {
+    match limiter.check(client).await {
+        Verdict::Unmetered => Ok(next.call(request).await?.map_into_left_body()),
         Verdict::Allowed { remaining } => {
             let mut response = next.call(request).await?;
             for (name, value) in limiter.headers(remaining) {

@@ -115,7 +115,7 @@ impl SocketBudget {
     }
 
     /// Decides on a message from the client, and notes the operations it starts and stops.
-    pub fn admit(&self, message: &[u8]) -> Admission {
+    pub async fn admit(&self, message: &[u8]) -> Admission {
         let Ok(Envelope { kind, id: Some(id) }) = serde_json::from_slice::<Envelope>(message) else {
             return Admission::Pass;
         };
@@ -141,7 +141,7 @@ impl SocketBudget {
             return Admission::Refuse(self.error(&id, &message, json!({ "code": code::TOO_MANY_OPERATIONS })));
         }
         if let Some(ip) = self.ip
-            && let Err(retry_after) = self.requests.spend(ip)
+            && let Err(retry_after) = self.requests.spend(ip).await
         {
             let extensions = json!({ "code": code::RATE_LIMITED, "retryAfter": retry_after });
             return Admission::Refuse(self.error(&id, "too many requests; slow down", extensions));

@@ -153,7 +153,7 @@ fn admitted(
             if query_too_deep(&bytes) {
                 break;
             }
-            match budget.admit(&bytes) {
+            match budget.admit(&bytes).await {
                 Admission::Pass => yield bytes,
                 Admission::Refuse(reply) => {
                     if replies.text(reply).await.is_err() {

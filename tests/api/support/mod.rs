@@ -6,6 +6,7 @@ pub mod browser;
 pub mod fixtures;
 pub mod process;
 pub mod proxy;
+pub mod redis;
 pub mod ws;
 
 pub use app::{TEST_JWT_SECRET, TestApp};
