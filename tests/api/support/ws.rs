@@ -115,25 +115,9 @@ impl Subscriber {
 
     /// The next protocol message (pings answered on the way), or `None` once the server closes.
     pub async fn receive(&mut self) -> Option<Value> {
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(15), self.framed.next())
-                .await
-                .expect("a message within 15 s")?;
-            match frame.expect("a frame") {
-                Frame::Text(bytes) | Frame::Binary(bytes) => {
-                    let message: Value = serde_json::from_slice(&bytes).expect("JSON");
-                    if message["type"] == "ping" {
-                        self.send(json!({ "type": "pong" })).await;
-                        continue;
-                    }
-                    return Some(message);
-                }
-                Frame::Ping(bytes) => {
-                    let _ = self.framed.send(Message::Pong(Bytes::copy_from_slice(&bytes))).await;
-                }
-                Frame::Close(_) => return None,
-                _ => {}
-            }
+        match self.event().await {
+            Event::Message(message) => Some(message),
+            Event::Closed(_) => None,
         }
     }
 
