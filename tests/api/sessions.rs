@@ -174,3 +174,37 @@ db_tests! {
         assert_eq!(authenticated, 1, "the user, the role and the session in one statement");
     }
 }
+
+db_tests! {
+    async fn an_open_websocket_starts_nothing_more_once_its_session_ends(app) {
+        use crate::support::ws::{Event, Subscriber};
+        let (_, first) = register(&app, "socket@iron.city").await;
+        let mut socket = Subscriber::connect(&app.address, Some(&first.access)).await.expect("a socket");
+        // Signed in: the socket runs the viewer's operations.
+        socket.subscribe("1", "{ me { id } }", json!({})).await;
+        let Event::Message(answer) = socket.event().await else { panic!("the socket closed") };
+        assert!(answer["payload"]["data"]["me"]["id"].is_string(), "{answer}");
+
+        // The session ends (over HTTP, on another server process): the next operation the socket
+        // starts closes it with 4403 instead of running as the ended session.
+        let other = app.respawn(|_| {}).await;
+        assert_eq!(other.data(LOGOUT, json!({ "token": first.refresh })).await["logout"], true);
+        socket.subscribe("2", "{ me { id } }", json!({})).await;
+        loop {
+            match socket.event().await {
+                Event::Message(message) => {
+                    assert_ne!(message["id"], "2", "an operation ran after its session ended: {message}");
+                }
+                Event::Closed(code) => {
+                    assert_eq!(code, Some(4403));
+                    break;
+                }
+            }
+        }
+        // Anonymous sockets have no session to end.
+        let mut anonymous = Subscriber::connect(&app.address, None).await.expect("a socket");
+        anonymous.subscribe("1", "{ __typename }", json!({})).await;
+        let Event::Message(answer) = anonymous.event().await else { panic!("the socket closed") };
+        assert_eq!(answer["payload"]["data"]["__typename"], "Query");
+    }
+}

@@ -1,11 +1,13 @@
 //! Subscriptions over WebSocket on `GET /graphql` (`graphql-transport-ws`, and the older
 //! `graphql-ws`). The access token comes in `connection_init`'s payload as
-//! `{"authorization": "Bearer …"}`; a bad token closes the connection instead of going on as anonymous.
+//! `{"authorization": "Bearer …"}`; a bad token closes the connection instead of going on as anonymous,
+//! and a socket whose session has ended since (or whose token has expired) is closed with 4403 at the
+//! next operation it starts.
 //! Every operation is held to the client's limits (see `socket_limits`); when the server stops,
 //! each socket completes its operations and closes with 1001 (going away).
 
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::http::header;
 use actix_web::web::Bytes;
@@ -18,6 +20,7 @@ use futures_util::StreamExt;
 use super::socket_limits::{Admission, CLOSE_TOO_MANY, SocketBudget};
 use super::{AppState, limits};
 use crate::auth::{ClientIp, Viewer, authenticate};
+use crate::domain::DomainError;
 use crate::graphql::request_data;
 
 /// The largest message a client may send.
@@ -59,19 +62,25 @@ pub async fn websocket(
         None => None,
     };
     let budget = Arc::new(SocketBudget::new(&state.limits, state.request_limiter.clone(), peer, protocol));
-    let input = admitted(messages, budget.clone(), session.clone());
+    let token = Arc::new(OnceLock::new());
+    let sessions = SessionCheck { state: state.clone(), token: token.clone() };
+    let input = admitted(messages, budget.clone(), sessions, session.clone());
     let init_state = state.clone();
     let client_ip = ClientIp(peer);
     let socket = WebSocket::new(state.schema.clone(), input, protocol).on_connection_init(move |payload| async move {
-        let token = ["authorization", "Authorization"]
+        let presented = ["authorization", "Authorization"]
             .iter()
             .find_map(|key| payload.get(*key).and_then(|value| value.as_str()))
             .map(|value| value.trim().strip_prefix("Bearer ").unwrap_or(value.trim()).trim().to_owned());
-        let viewer = match token {
+        let viewer = match presented {
             None => Viewer::anonymous(),
-            Some(token) => authenticate(&init_state.db, &init_state.auth, &token)
-                .await
-                .map_err(|_| async_graphql::Error::new("invalid or expired access token"))?,
+            Some(presented) => {
+                let viewer = authenticate(&init_state.db, &init_state.auth, &presented)
+                    .await
+                    .map_err(|_| async_graphql::Error::new("invalid or expired access token"))?;
+                let _ = token.set(presented);
+                viewer
+            }
         };
         let mut data = Data::default();
         data.insert(request_data(&init_state.db, viewer));
@@ -127,6 +136,41 @@ pub async fn websocket(
     Ok(response)
 }
 
+/// The close code of a socket whose session ended (graphql-transport-ws' "Forbidden").
+const CLOSE_FORBIDDEN: u16 = 4403;
+
+/// Whether a client message starts an operation (`subscribe`, or the legacy `start`).
+fn starts_operation(message: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Kind<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: std::borrow::Cow<'a, str>,
+    }
+    serde_json::from_slice::<Kind<'_>>(message).is_ok_and(|message| matches!(&*message.kind, "subscribe" | "start"))
+}
+
+/// Checks, before each operation a signed-in socket starts, that its session has not ended since
+/// `connection_init` (a logout, a password or role change, a deleted user): the same one-statement
+/// lookup an HTTP request makes, so an ended session is refused on every process at its next
+/// operation, over a socket as over HTTP.
+struct SessionCheck {
+    state: Arc<AppState>,
+    /// The access token `connection_init` presented, once accepted.
+    token: Arc<OnceLock<String>>,
+}
+
+impl SessionCheck {
+    /// `false` once the socket's session has ended; anonymous sockets have none to end. A database
+    /// that cannot answer right now does not end it: the operation then fails on its own terms.
+    async fn still_signed_in(&self) -> bool {
+        let Some(token) = self.token.get() else { return true };
+        match authenticate(&self.state.db, &self.state.auth, token).await {
+            Ok(_) | Err(DomainError::Unavailable) => true,
+            Err(_) => false,
+        }
+    }
+}
+
 fn too_many(description: &str) -> actix_ws::CloseReason {
     actix_ws::CloseReason { code: CLOSE_TOO_MANY.into(), description: Some(description.to_owned()) }
 }
@@ -137,6 +181,7 @@ fn too_many(description: &str) -> actix_ws::CloseReason {
 fn admitted(
     messages: actix_ws::MessageStream,
     budget: Arc<SocketBudget>,
+    sessions: SessionCheck,
     mut replies: actix_ws::Session,
 ) -> impl futures_util::Stream<Item = Bytes> {
     let messages =
@@ -151,6 +196,14 @@ fn admitted(
                 Ok(_) => continue,
             };
             if query_too_deep(&bytes) {
+                break;
+            }
+            if starts_operation(&bytes) && !sessions.still_signed_in().await {
+                let reason = actix_ws::CloseReason {
+                    code: actix_ws::CloseCode::Other(CLOSE_FORBIDDEN),
+                    description: Some("the session has ended; sign in again".to_owned()),
+                };
+                let _ = replies.clone().close(Some(reason)).await;
                 break;
             }
             match budget.admit(&bytes).await {
