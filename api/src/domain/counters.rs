@@ -1,15 +1,15 @@
-//! Changing a maintained counter in one statement that also locks its row: the new count and
-//! version come back with `RETURNING`, and a guard in the WHERE clause (such as a capacity) makes
-//! the check and the change one atomic step on both databases.
+//! Changing a maintained counter in one statement: the new count and version come back with
+//! `RETURNING`. Callers hold the counter's row lock (`write::lock`) from before they read what the
+//! change depends on, so a check and the change it allows are one step on both databases.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic};
 
 use super::notify::{Counter, Notice};
 use super::{DomainError, DomainResult};
 
-/// Adds `delta` to `count_column` of row `id` of `E` (when `guard` holds) and bumps its version;
-/// `None` when no row matched.
+/// Adds `delta` to `count_column` of row `id` of `E` and bumps its version; `None` when no row
+/// matched.
 pub async fn bump<E, C>(
     txn: &C,
     counter: Counter,
@@ -18,7 +18,6 @@ pub async fn bump<E, C>(
     version_column: E::Column,
     id: i64,
     delta: i64,
-    guard: Option<SimpleExpr>,
 ) -> DomainResult<Option<Notice>>
 where
     E: EntityTrait + Default,
@@ -31,9 +30,6 @@ where
         .value(version_column, Expr::col(version_column).add(1))
         .and_where(id_column.eq(id))
         .returning(Query::returning().columns([count_column, version_column]));
-    if let Some(guard) = guard {
-        statement.and_where(guard);
-    }
     let Some(row) = txn.query_one(&statement).await? else { return Ok(None) };
     let count: i64 =
         row.try_get("", count_column.as_str()).map_err(|error| DomainError::Internal(error.to_string()))?;

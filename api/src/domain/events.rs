@@ -5,7 +5,7 @@ use entity::enums::{EventKind, RsvpStatus};
 use entity::{event, rsvp};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, Set,
+    QueryFilter, Set,
 };
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
@@ -281,14 +281,7 @@ fn bump_going<'a, C: ConnectionTrait>(
         event::Column::CountVersion,
         event_id,
         delta,
-        None,
     )
-}
-
-/// Event `id`, locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's write
-/// transaction already holds the database), so every RSVP change to one event runs one at a time.
-async fn lock_event<C: ConnectionTrait>(txn: &C, id: i64) -> DomainResult<event::Model> {
-    event::Entity::find_by_id(id).lock_exclusive().one(txn).await?.ok_or(DomainError::NotFound("event"))
 }
 
 /// Answers an event as `user_id`: `GOING` takes a seat if one is left (the last seat goes to
@@ -316,7 +309,8 @@ async fn rsvp_once(
 ) -> DomainResult<rsvp::Model> {
     let gate = notifier.write_gate().await;
     let txn = super::begin_write(db).await?;
-    let event = lock_event(&txn, event_id).await?;
+    // Every RSVP change to one event runs under its row lock.
+    let event = write::lock::<event::Entity, _>(&txn, event_id, "event").await?;
     let now = super::now();
     if ends_at(&event) <= now {
         return Err(DomainError::conflict("eventId", "this event is over"));
@@ -384,7 +378,7 @@ async fn cancel_rsvp_once(
 ) -> DomainResult<bool> {
     let gate = notifier.write_gate().await;
     let txn = super::begin_write(db).await?;
-    lock_event(&txn, event_id).await?;
+    write::lock::<event::Entity, _>(&txn, event_id, "event").await?;
     let Some(existing) = rsvp_of(&txn, event_id, user_id).await? else { return Ok(false) };
     rsvp::Entity::delete_by_id(existing.id).exec(&txn).await?;
     let notice = if existing.status == RsvpStatus::Going { bump_going(&txn, event_id, -1).await? } else { None };

@@ -254,7 +254,6 @@ fn bump_signatures<'a, C: ConnectionTrait>(
         petition::Column::CountVersion,
         petition_id,
         delta,
-        None,
     )
 }
 
@@ -272,13 +271,6 @@ pub async fn sign(
     super::retrying(|| sign_once(db, notifier, user_id, petition_id, &input, comment.clone(), country.clone())).await
 }
 
-/// Petition `id`, locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's write
-/// transaction already holds the database), so every signature change to one petition runs one at
-/// a time and its status is read under the same lock as the count.
-async fn lock_petition<C: ConnectionTrait>(txn: &C, id: i64) -> DomainResult<petition::Model> {
-    petition::Entity::find_by_id(id).lock_exclusive().one(txn).await?.ok_or(DomainError::NotFound("petition"))
-}
-
 /// One attempt of `sign`, under the petition's row lock.
 async fn sign_once(
     db: &DatabaseConnection,
@@ -291,7 +283,8 @@ async fn sign_once(
 ) -> DomainResult<signature::Model> {
     let gate = notifier.write_gate().await;
     let txn = super::begin_write(db).await?;
-    let petition = lock_petition(&txn, petition_id).await?;
+    // Every signature change to one petition runs under its row lock, which also holds its status.
+    let petition = write::lock::<petition::Entity, _>(&txn, petition_id, "petition").await?;
     let now = super::now();
     if petition.status != PetitionStatus::Open || petition.closes_at.is_some_and(|closes| closes <= now) {
         return Err(DomainError::conflict("petitionId", "this petition is closed"));
@@ -347,7 +340,7 @@ async fn withdraw_once(
 ) -> DomainResult<bool> {
     let gate = notifier.write_gate().await;
     let txn = super::begin_write(db).await?;
-    lock_petition(&txn, petition_id).await?;
+    write::lock::<petition::Entity, _>(&txn, petition_id, "petition").await?;
     let deleted = signature::Entity::delete_many()
         .filter(signature::Column::PetitionId.eq(petition_id))
         .filter(signature::Column::UserId.eq(user_id))

@@ -1,7 +1,7 @@
 //! What every admin write shares: one transaction per change, slug uniqueness with a clear
 //! `CONFLICT`, existence checks for referenced rows, and applying optional-field patches.
 
-use sea_orm::{ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 
 use super::validate::Patch;
 use super::{DomainError, DomainResult};
@@ -59,6 +59,18 @@ where
     }
     txn.commit().await?;
     Ok(())
+}
+
+/// Row `id` of `E`, locked until the transaction ends (`SELECT … FOR UPDATE` on PostgreSQL; on
+/// SQLite the write transaction already holds the database), so the changes that lock one row run
+/// one at a time; `NotFound(what)` when there is none.
+pub async fn lock<E, C>(txn: &C, id: i64, what: &'static str) -> DomainResult<E::Model>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
+    C: ConnectionTrait,
+{
+    E::find_by_id(id).lock_exclusive().one(txn).await?.ok_or(DomainError::NotFound(what))
 }
 
 /// Applies a patch to an optional column.
