@@ -3,7 +3,7 @@
 //! error) is coded too, masked when it is not the client's fault.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
@@ -29,7 +29,10 @@ impl ExtensionFactory for ErrorCodes {
 /// argument or of its field, without the argument's name.
 #[derive(Default)]
 struct RequestCodes {
-    arguments: Mutex<Arguments>,
+    /// The document's text and variables. The arguments are read from them only when an error
+    /// needs naming, so a request without such an error pays one copy of its text, not a walk.
+    source: Mutex<Option<(String, Variables)>>,
+    arguments: OnceLock<Option<Arguments>>,
 }
 
 /// The arguments of a document: their names by the position of their value, and each field's
@@ -102,7 +105,13 @@ impl Arguments {
 
 impl RequestCodes {
     fn argument_at(&self, error: &ServerError) -> Option<String> {
-        self.arguments.lock().ok()?.named_by(error)
+        let arguments = self.arguments.get_or_init(|| {
+            let source = self.source.lock().ok()?;
+            let (query, variables) = source.as_ref()?;
+            let document = async_graphql::parser::parse_query(query).ok()?;
+            Some(Arguments::of(&document, variables))
+        });
+        arguments.as_ref()?.named_by(error)
     }
 }
 
@@ -195,8 +204,8 @@ impl Extension for RequestCodes {
         let document =
             next.run(ctx, query, variables).await.map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))?;
         super::input_text::check(&document, variables)?;
-        if let Ok(mut arguments) = self.arguments.lock() {
-            *arguments = Arguments::of(&document, variables);
+        if let Ok(mut source) = self.source.lock() {
+            *source = Some((query.to_owned(), variables.clone()));
         }
         Ok(document)
     }
