@@ -50,6 +50,21 @@ pub struct Cli {
     /// memory when unset.
     #[arg(long, env = "FANDB_REDIS_URL", global = true, hide_env_values = true)]
     redis_url: Option<String>,
+    /// A direct PostgreSQL URL for LISTEN and migrations, when DATABASE_URL points at a
+    /// transaction pooler such as PgBouncer; DATABASE_URL when unset.
+    #[arg(long, env = "FANDB_DATABASE_LISTEN_URL", global = true, hide_env_values = true)]
+    database_listen_url: Option<String>,
+    /// DATABASE_URL is a transaction-pooling PgBouncer: no prepared statements outlive a
+    /// transaction, and no session options are sent (set FANDB_DATABASE_LISTEN_URL too).
+    #[arg(long, env = "FANDB_DATABASE_TRANSACTION_POOLER", global = true)]
+    database_transaction_pooler: bool,
+    /// A PostgreSQL streaming replica that query operations read from (mutations, `me` and
+    /// subscriptions stay on the primary, and a client reads its own writes).
+    #[arg(long, env = "FANDB_DATABASE_READ_URL", global = true, hide_env_values = true)]
+    database_read_url: Option<String>,
+    /// Seconds the replica may trail the primary before reads skip it.
+    #[arg(long, env = "FANDB_REPLICA_MAX_LAG", default_value_t = 5.0, global = true)]
+    replica_max_lag: f64,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -220,6 +235,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     settings.cors_origins = parse_cors_origins(&cli.cors_origins)?;
     settings.trusted_proxies = parse_trusted_proxies(&cli.trusted_proxies)?;
     settings.redis_url = cli.redis_url.filter(|url| !url.trim().is_empty()).map(crate::auth::Secret::new);
+    settings.database_listen_url = cli.database_listen_url.filter(|url| !url.trim().is_empty());
+    settings.database_transaction_pooler = cli.database_transaction_pooler;
+    settings.database_read_url = cli.database_read_url.filter(|url| !url.trim().is_empty());
+    settings.replica_max_lag = std::time::Duration::try_from_secs_f64(cli.replica_max_lag)
+        .map_err(|_| CliError::Data("FANDB_REPLICA_MAX_LAG must be a number of seconds, 0 or more".to_owned()))?;
     match cli.command.unwrap_or(Command::Serve { no_seed: false }) {
         Command::Serve { no_seed } => {
             settings.seed_when_empty = !no_seed;
@@ -231,7 +251,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             application.run_until_stopped().await?;
         }
         Command::Migrate => {
-            let connection = db::connect(&settings.database_url).await?;
+            let connection = db::connect(settings.direct_database_url()).await?;
             db::migrate(&connection).await?;
             tracing::info!("migrations applied");
         }
@@ -239,7 +259,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             if !(scale > 0.0 && scale <= 100.0) {
                 return Err(CliError::Data("--scale must be above 0 and at most 100".to_owned()));
             }
-            let connection = db::connect(&settings.database_url).await?;
+            let connection = db::connect(settings.direct_database_url()).await?;
             db::migrate(&connection).await?;
             let report = synthetic::load(&connection, scale, |line| eprintln!("synthetic data: {line}"))
                 .await
@@ -257,14 +277,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 None => seed::ALITA.to_owned(),
             };
             let data = seed::DataSet::parse(&json).map_err(|error| CliError::Data(describe(&error)))?;
-            let connection = db::connect(&settings.database_url).await?;
+            let connection = db::connect(settings.direct_database_url()).await?;
             db::migrate(&connection).await?;
             let report = seed::load(&connection, &data).await.map_err(|error| CliError::Data(describe(&error)))?;
             tracing::info!(records = report.inserted, "data set loaded");
         }
         Command::Import { file } => {
             let text = std::fs::read_to_string(&file)?;
-            let connection = db::connect(&settings.database_url).await?;
+            let connection = db::connect(settings.direct_database_url()).await?;
             db::migrate(&connection).await?;
             let progress = Progress::new();
             let report = import::import(&connection, &text, |done, total| progress.update(done, total))
@@ -285,7 +305,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            let connection = db::connect(&settings.database_url).await?;
+            let connection = db::connect(settings.direct_database_url()).await?;
             db::migrate(&connection).await?;
             let auth = crate::auth::Auth::new(&settings.jwt_secret, &settings.limits);
             let registration = accounts::Registration { email, password, display_name };

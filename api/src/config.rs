@@ -38,6 +38,16 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// Redis holding the rate-limit state every process shares; per-process memory when unset.
     pub redis_url: Option<Secret>,
+    /// A direct PostgreSQL URL (not through a transaction pooler) for `LISTEN` and migrations,
+    /// which need a session of their own; `database_url` when unset.
+    pub database_listen_url: Option<String>,
+    /// `database_url` is a transaction pooler (PgBouncer `pool_mode = transaction`).
+    pub database_transaction_pooler: bool,
+    /// A streaming replica that query operations read from; every read goes to `database_url`
+    /// when unset.
+    pub database_read_url: Option<String>,
+    /// How far the replica may trail the primary before reads skip it.
+    pub replica_max_lag: std::time::Duration,
 }
 
 /// Rate limits; the defaults suit production, tests may raise them.
@@ -125,7 +135,16 @@ impl Settings {
             cors_origins: Vec::new(),
             trusted_proxies: TrustedProxies::default(),
             redis_url: None,
+            database_listen_url: None,
+            database_transaction_pooler: false,
+            database_read_url: None,
+            replica_max_lag: std::time::Duration::from_secs(5),
         }
+    }
+
+    /// The URL of a session of its own on the primary: for `LISTEN` and migrations.
+    pub fn direct_database_url(&self) -> &str {
+        self.database_listen_url.as_deref().unwrap_or(&self.database_url)
     }
 }
 
@@ -143,6 +162,10 @@ impl fmt::Debug for Settings {
             .field("cors_origins", &self.cors_origins)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("redis", &self.redis_url.is_some())
+            .field("direct_listen_url", &self.database_listen_url.is_some())
+            .field("transaction_pooler", &self.database_transaction_pooler)
+            .field("read_replica", &self.database_read_url.is_some())
+            .field("replica_max_lag", &self.replica_max_lag)
             .finish()
     }
 }

@@ -11,6 +11,38 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbE
 /// foreign keys on;
 /// PostgreSQL gets a bounded pool with a connect timeout and a 5 s statement timeout.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(options(url, Pooling::None)).await
+}
+
+/// Connects through a transaction-pooling PgBouncer: no statement cache (a prepared statement
+/// lives on one server connection, and the pooler moves the client between them after each
+/// transaction), and no session options at start-up (PgBouncer refuses them; its `connect_query`
+/// sets the statement timeout, see `deploy/pgbouncer.ini`). The vendored sqlx-postgres keeps each
+/// statement's PARSE and EXECUTE in one exchange in this mode (`vendor/README.md`).
+pub async fn connect_pooled(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = options(url, Pooling::Transaction);
+    options.max_connections(32);
+    Database::connect(options).await
+}
+
+/// Like `connect`, but the first connection is only made when a statement needs it (a read
+/// replica that is down at start-up must not stop the start).
+pub async fn connect_lazy(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = options(url, Pooling::None);
+    options.connect_lazy(true).min_connections(0);
+    Database::connect(options).await
+}
+
+/// What sits between fandb and PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pooling {
+    /// A session of fandb's own on each connection.
+    None,
+    /// A transaction pooler: nothing may outlive a transaction on a server connection.
+    Transaction,
+}
+
+fn options(url: &str, pooling: Pooling) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
@@ -36,12 +68,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             });
     } else {
         // A runaway statement is cut off by the database rather than holding a connection.
-        options
-            .max_connections(16)
-            .min_connections(1)
-            .map_sqlx_postgres_opts(|postgres| postgres.options([("statement_timeout", "5s")]));
+        options.max_connections(16).min_connections(1).map_sqlx_postgres_opts(move |postgres| match pooling {
+            Pooling::None => postgres.options([("statement_timeout", "5s")]),
+            Pooling::Transaction => postgres.statement_cache_capacity(0),
+        });
     }
-    Database::connect(options).await
+    options
 }
 
 /// Whether a connection coming back to the pool may be reused: not when it is still inside a

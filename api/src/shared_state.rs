@@ -46,6 +46,16 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', string.format('
 return {1, math.floor((limit - (new_tat - now)) / interval)}
 ";
 
+/// Raises `KEYS[1]` to the WAL position `ARGV[1]` (never lowers it: two writes may finish out of
+/// order) and keeps it `ARGV[2]` ms.
+const MARK_WRITE: &str = r"
+local stored = redis.call('GET', KEYS[1])
+if (not stored) or tonumber(stored) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 1
+";
+
 /// A login attempt from client `ARGV[1]`: refused for the milliseconds returned while the email
 /// is locked (`KEYS[1]`) and the client is not known-good for it (`KEYS[2]`, a sorted set of
 /// clients scored by when that ends, in milliseconds of Redis time). Otherwise it counts as a
@@ -177,6 +187,7 @@ pub struct SharedState {
     lock_failed: Script,
     lock_succeeded: Script,
     errors: Counter,
+    mark_write: Script,
     failing: AtomicBool,
     last_warning: AtomicU64,
 }
@@ -199,6 +210,7 @@ impl SharedState {
             login_admit: Script::new(LOGIN_ADMIT),
             lock_failed: Script::new(LOCK_FAILED),
             lock_succeeded: Script::new(LOCK_SUCCEEDED),
+            mark_write: Script::new(MARK_WRITE),
             errors,
             failing: AtomicBool::new(false),
             last_warning: AtomicU64::new(0),
@@ -254,6 +266,23 @@ impl SharedState {
         let mut connection = self.connection.clone();
         let _: u8 = self.outcome(invocation.invoke_async(&mut connection)).await?;
         Ok(())
+    }
+
+    /// Raises the WAL position `key`'s last write reached to at least `lsn`, remembered for `ttl`.
+    pub async fn mark_write(&self, key: &str, lsn: u64, ttl: Duration) -> Result<(), Unreachable> {
+        let mut invocation = self.mark_write.key(key);
+        invocation.arg(lsn).arg(millis(ttl).max(1));
+        let mut connection = self.connection.clone();
+        let _: u8 = self.outcome(invocation.invoke_async(&mut connection)).await?;
+        Ok(())
+    }
+
+    /// The highest WAL position the last writes of `keys` reached, if any is remembered.
+    pub async fn last_write(&self, keys: &[String]) -> Result<Option<u64>, Unreachable> {
+        let mut connection = self.connection.clone();
+        let positions: Vec<Option<u64>> =
+            self.outcome(redis::cmd("MGET").arg(keys).query_async(&mut connection)).await?;
+        Ok(positions.into_iter().flatten().max())
     }
 
     /// Awaits a call within `CALL_TIMEOUT`, and notes an outage or its end.

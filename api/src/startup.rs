@@ -28,6 +28,7 @@ use crate::http::metrics::Metrics;
 use crate::http::rate_limit::RequestLimiter;
 use crate::http::socket_limits::SocketRegistry;
 use crate::http::{AppState, configure};
+use crate::replica::ReadRouting;
 use crate::shared_state::SharedState;
 use crate::{db, listen, seed};
 
@@ -87,7 +88,11 @@ async fn count_in_flight(
 impl Application {
     /// Connects to the configured database and prepares the server.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
-        let mut db = db::connect(&settings.database_url).await?;
+        let mut db = if settings.database_transaction_pooler {
+            db::connect_pooled(&settings.database_url).await?
+        } else {
+            db::connect(&settings.database_url).await?
+        };
         let metrics = Arc::new(Metrics::new());
         let counter = metrics.clone();
         db.set_metric_callback(move |_| counter.statement());
@@ -110,7 +115,16 @@ impl Application {
             Some(url) => Some(Arc::new(SharedState::connect(url, metrics.redis_errors())?)),
             None => None,
         };
-        db::migrate(&db).await?;
+        if let Some(direct) =
+            settings.database_listen_url.as_deref().filter(|_| db.get_database_backend() == DatabaseBackend::Postgres)
+        {
+            // Migrations hold a session (and its locks) across transactions: not through a pooler.
+            let direct = db::connect(direct).await?;
+            db::migrate(&direct).await?;
+            direct.close().await?;
+        } else {
+            db::migrate(&db).await?;
+        }
         if settings.seed_when_empty
             && let Some(report) = seed::load_alita_if_empty(&db).await.map_err(StartupError::Seed)?
         {
@@ -119,10 +133,25 @@ impl Application {
         let auth = Auth::with_shared_state(&settings.jwt_secret, &settings.limits, shared.clone());
         let notifier = Arc::new(Notifier::new(&db));
         if db.get_database_backend() == DatabaseBackend::Postgres {
-            listen::start(&settings.database_url, notifier.clone()).await?;
+            listen::start(settings.direct_database_url(), notifier.clone()).await?;
         }
+        let read_routing = match settings.database_read_url.as_deref() {
+            Some(url) if db.get_database_backend() == DatabaseBackend::Postgres => {
+                // Connected lazily: a replica that is down at start-up is only skipped.
+                let replica = db::connect_lazy(url).await?;
+                Some(ReadRouting::start(db.clone(), replica, settings.replica_max_lag, shared.clone()))
+            }
+            _ => None,
+        };
         let request_limiter = Arc::new(RequestLimiter::new(&settings.limits, shared));
-        let schema = build_schema(db.clone(), auth.clone(), notifier, settings.environment, settings.limits.document);
+        let schema = build_schema(
+            db.clone(),
+            auth.clone(),
+            notifier,
+            settings.environment,
+            settings.limits.document,
+            read_routing.clone(),
+        );
         let (shutdown, stopping) = tokio::sync::watch::channel(false);
         let state = AppState {
             schema,
@@ -135,6 +164,7 @@ impl Application {
             sockets: Arc::new(SocketRegistry::new(&settings.limits)),
             trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
             shutdown: stopping,
+            read_routing,
         };
         let in_flight = Arc::new(InFlight::default());
         let counted = in_flight.clone();

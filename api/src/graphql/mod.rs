@@ -17,6 +17,7 @@ pub mod people;
 pub mod petitions;
 pub mod production;
 pub mod quotes;
+pub mod read_your_writes;
 pub mod scalars;
 pub mod search;
 pub mod stats;
@@ -78,8 +79,9 @@ pub fn build_schema(
     notifier: Arc<Notifier>,
     environment: Environment,
     document_limits: limits::DocumentLimits,
+    read_routing: Option<Arc<crate::replica::ReadRouting>>,
 ) -> AppSchema {
-    let builder = Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
         .data(db)
         .data(auth)
         .data(notifier)
@@ -87,6 +89,9 @@ pub fn build_schema(
         .extension(codes::ErrorCodes)
         .extension(limits::DocumentBudget(document_limits))
         .extension(operation::OperationNames);
+    if let Some(routing) = read_routing {
+        builder = builder.data(routing).extension(read_your_writes::ReadYourWrites);
+    }
     match environment {
         Environment::Development => builder.finish(),
         Environment::Production => builder.disable_suggestions().extension(production::AdminOnlyIntrospection).finish(),
@@ -103,7 +108,8 @@ pub fn request_data(db: &DatabaseConnection, viewer: crate::auth::Viewer) -> Arc
     Arc::new(Loaders::new(db, viewer))
 }
 
-/// The shared database connection.
+/// The database connection this request reads and writes through (a query may read from the
+/// replica, see `replica`).
 pub(crate) fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DatabaseConnection> {
     ctx.data::<DatabaseConnection>()
 }

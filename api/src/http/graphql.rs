@@ -267,6 +267,48 @@ fn selected_operation_type(operations: &DocumentOperations, name: Option<&str>) 
     }
 }
 
+/// Whether a request may read from the replica: its operation is a query that does not ask for
+/// `me` (the viewer's own account is read where it was written). A document that does not parse
+/// stays on the primary (it runs nothing anyway).
+fn reads_only(request: &mut Request) -> bool {
+    let name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else { return false };
+    let operation = match (&document.operations, name.as_deref()) {
+        (DocumentOperations::Single(operation), _) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
+            Some(operation) => operation,
+            None => return false,
+        },
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => match operations.values().next() {
+            Some(operation) => operation,
+            None => return false,
+        },
+        (DocumentOperations::Multiple(_), None) => return false,
+    };
+    operation.node.ty == OperationType::Query && !selects_me(&operation.node.selection_set.node, document, 0)
+}
+
+/// Whether a root selection set (through fragments) selects `me`.
+fn selects_me(
+    selection_set: &async_graphql::parser::types::SelectionSet,
+    document: &async_graphql::parser::types::ExecutableDocument,
+    depth: usize,
+) -> bool {
+    use async_graphql::parser::types::Selection;
+    // Fragment cycles are refused by validation; the depth only keeps this walk finite before it.
+    if depth > 32 {
+        return true;
+    }
+    selection_set.items.iter().any(|selection| match &selection.node {
+        Selection::Field(field) => field.node.name.node == "me",
+        Selection::InlineFragment(fragment) => selects_me(&fragment.node.selection_set.node, document, depth + 1),
+        Selection::FragmentSpread(spread) => document
+            .fragments
+            .get(&spread.node.fragment_name.node)
+            .is_none_or(|fragment| selects_me(&fragment.node.selection_set.node, document, depth + 1)),
+    })
+}
+
 /// Whether nothing was executed: every error is a request error (no path) and there is no data.
 fn is_request_error(response: &Response) -> bool {
     !response.errors.is_empty()
@@ -339,7 +381,18 @@ async fn execute(
     };
     let client_ip = ClientIp(super::client_ip::client_ip(request));
     let operation = ExecutedOperation::default();
-    let graphql_request = graphql_request.data(request_data(&state.db, viewer)).data(client_ip).data(operation.clone());
+    let mut graphql_request = graphql_request;
+    let reads_from = match &state.read_routing {
+        Some(routing) if reads_only(&mut graphql_request) => {
+            Some(routing.for_query(&viewer, client_ip.0).await.clone())
+        }
+        _ => None,
+    };
+    let db = reads_from.as_ref().unwrap_or(&state.db);
+    let mut graphql_request = graphql_request.data(request_data(db, viewer)).data(client_ip).data(operation.clone());
+    if let Some(db) = reads_from {
+        graphql_request = graphql_request.data(db);
+    }
     let started = Instant::now();
     let executed = tokio::time::timeout(EXECUTION_TIMEOUT, state.schema.execute(graphql_request)).await;
     let codes: Vec<&str> = match &executed {

@@ -43,6 +43,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<client_ip::TrustedProxies>,
     /// Turns `true` when the server begins to stop: open sockets then say goodbye.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Where query operations read, when a read replica is configured.
+    pub read_routing: Option<Arc<crate::replica::ReadRouting>>,
 }
 
 /// Registers every route.
