@@ -80,23 +80,29 @@ impl ReadRouting {
         routing
     }
 
-    /// The connection a query operation of `viewer` from `client` reads from: the replica when it
-    /// is usable and has replayed the viewer's last write, the primary otherwise.
-    pub async fn for_query(&self, viewer: &Viewer, client: Option<IpAddr>) -> &DatabaseConnection {
+    /// The replica, when a query operation of `viewer` from `client` may read from it: it is
+    /// usable and has replayed the viewer's last write. `None` means the primary.
+    pub async fn for_query(&self, viewer: &Viewer, client: Option<IpAddr>) -> Option<DatabaseConnection> {
         let replayed = {
             let health = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if !health.usable {
-                return &self.primary;
-            }
-            health.replayed
+            health.replayed.filter(|_| health.usable)?
         };
-        let Some(replayed) = replayed else { return &self.primary };
         match self.last_write(&keys(viewer, client)).await {
-            Ok(Some(written)) if written > replayed => &self.primary,
-            Ok(_) => &self.replica,
+            Ok(Some(written)) if written > replayed => None,
+            Ok(_) => Some(self.replica.clone()),
             // Not knowing the viewer's last write, the primary is the safe answer.
-            Err(()) => &self.primary,
+            Err(()) => None,
         }
+    }
+
+    /// Notes that the replica failed a read: it is skipped until the watcher sees it answer again.
+    pub fn replica_failed(&self) {
+        let mut health = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if health.usable {
+            tracing::warn!("read replica: a read failed; reads go to the primary");
+        }
+        health.usable = false;
+        health.replayed = None;
     }
 
     /// Remembers the primary's current WAL position as the last write of `viewer` from `client`

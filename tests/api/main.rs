@@ -30,6 +30,7 @@ mod pagination;
 mod people;
 mod permissions;
 mod petitions;
+mod pooler_and_replica;
 mod process;
 mod production;
 mod properties;

@@ -382,19 +382,36 @@ async fn execute(
     let client_ip = ClientIp(super::client_ip::client_ip(request));
     let operation = ExecutedOperation::default();
     let mut graphql_request = graphql_request;
-    let reads_from = match &state.read_routing {
-        Some(routing) if reads_only(&mut graphql_request) => {
-            Some(routing.for_query(&viewer, client_ip.0).await.clone())
-        }
+    let replica = match &state.read_routing {
+        Some(routing) if reads_only(&mut graphql_request) => routing.for_query(&viewer, client_ip.0).await,
         _ => None,
     };
-    let db = reads_from.as_ref().unwrap_or(&state.db);
-    let mut graphql_request = graphql_request.data(request_data(db, viewer)).data(client_ip).data(operation.clone());
-    if let Some(db) = reads_from {
-        graphql_request = graphql_request.data(db);
-    }
     let started = Instant::now();
-    let executed = tokio::time::timeout(EXECUTION_TIMEOUT, state.schema.execute(graphql_request)).await;
+    let executed = match (replica, &state.read_routing) {
+        (Some(replica), Some(routing)) => {
+            // The same request again, in case the replica fails under it.
+            let mut again = Request::new(graphql_request.query.clone()).variables(graphql_request.variables.clone());
+            again.operation_name.clone_from(&graphql_request.operation_name);
+            again.extensions.clone_from(&graphql_request.extensions);
+            let request = graphql_request.data(request_data(&replica, viewer)).data(replica).data(client_ip);
+            let executed = run(state, request.data(operation.clone())).await;
+            if executed.as_ref().is_ok_and(|response| !response.errors.iter().any(is_unavailable)) {
+                state.metrics.replica_query();
+                executed
+            } else {
+                state.metrics.replica_fallback();
+                // A query only reads, so running it again on the primary is safe; the replica is
+                // skipped from now until the watcher sees it answer again.
+                routing.replica_failed();
+                let request = again.data(request_data(&state.db, viewer)).data(client_ip);
+                run(state, request.data(operation.clone())).await
+            }
+        }
+        _ => {
+            let request = graphql_request.data(request_data(&state.db, viewer)).data(client_ip);
+            run(state, request.data(operation.clone())).await
+        }
+    };
     let codes: Vec<&str> = match &executed {
         Ok(response) => response.errors.iter().filter_map(error_code).collect(),
         Err(_) => vec![code::SERVICE_UNAVAILABLE],
@@ -431,6 +448,15 @@ async fn execute(
                 .json(json!({ "errors": [{ "message": masked.message, "extensions": masked.extensions }] }))
         }
     }
+}
+
+/// Runs one request within the execution deadline.
+async fn run(state: &AppState, request: Request) -> Result<Response, tokio::time::error::Elapsed> {
+    tokio::time::timeout(EXECUTION_TIMEOUT, state.schema.execute(request)).await
+}
+
+fn is_unavailable(error: &async_graphql::ServerError) -> bool {
+    error_code(error) == Some(code::SERVICE_UNAVAILABLE)
 }
 
 /// The `extensions.code` of an error.

@@ -62,6 +62,8 @@ pub struct Metrics {
     subscribers: Gauge<i64, std::sync::atomic::AtomicI64>,
     statements: Counter,
     redis_errors: Counter,
+    replica_queries: Counter,
+    replica_fallbacks: Counter,
     operation_names: Mutex<HashSet<String>>,
 }
 
@@ -95,8 +97,18 @@ impl Metrics {
         registry.register("db_statements", "SQL statements sent to the database", statements.clone());
         let redis_errors = Counter::default();
         registry.register("redis_errors", "Shared-state (Redis) calls that failed or timed out", redis_errors.clone());
+        let replica_queries = Counter::default();
+        registry.register("replica_queries", "Query operations the read replica answered", replica_queries.clone());
+        let replica_fallbacks = Counter::default();
+        registry.register(
+            "replica_fallbacks",
+            "Query operations the read replica failed, answered again by the primary",
+            replica_fallbacks.clone(),
+        );
         Self {
             registry,
+            replica_queries,
+            replica_fallbacks,
             statements,
             redis_errors,
             operations,
@@ -131,6 +143,16 @@ impl Metrics {
     /// The counter of failed shared-state (Redis) calls, for the shared state to count on.
     pub fn redis_errors(&self) -> Counter {
         self.redis_errors.clone()
+    }
+
+    /// Counts one query operation the replica answered.
+    pub fn replica_query(&self) {
+        self.replica_queries.inc();
+    }
+
+    /// Counts one query operation the replica failed (the primary then answered it).
+    pub fn replica_fallback(&self) {
+        self.replica_fallbacks.inc();
     }
 
     /// Counts one HTTP response.

@@ -91,7 +91,19 @@ impl TestApp {
             ..Limits::default()
         };
         configure(&mut settings);
-        let application = Application::build_with_db(&settings, db.clone()).await.expect("build the application");
+        // A server told it sits behind a transaction pooler connects through it, as `fandb serve`
+        // does; the fixtures' connection stays direct.
+        let server_db = if settings.database_transaction_pooler {
+            let mut pooled = api::db::connect_pooled(&settings.database_url).await.expect("connect through the pooler");
+            let counter = statements.clone();
+            pooled.set_metric_callback(move |_| {
+                counter.fetch_add(1, Ordering::SeqCst);
+            });
+            pooled
+        } else {
+            db.clone()
+        };
+        let application = Application::build_with_db(&settings, server_db).await.expect("build the application");
         let address = format!("http://127.0.0.1:{}", application.port());
         actix_web::rt::spawn(application.run_until_stopped());
         let client = awc::Client::builder().timeout(Duration::from_secs(30)).disable_redirects().finish();

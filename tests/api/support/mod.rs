@@ -4,6 +4,7 @@ pub mod app;
 pub mod backends;
 pub mod browser;
 pub mod fixtures;
+pub mod pgbouncer;
 pub mod process;
 pub mod proxy;
 pub mod redis;
