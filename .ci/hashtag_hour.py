@@ -25,6 +25,7 @@ PETITION_SLUG = "hashtag-hour-open-letter"
 BURST = 50  # FANDB_RATE_LIMIT_BURST in .ci/cluster
 RATE = 10  # FANDB_RATE_LIMIT_PER_SECOND in .ci/cluster
 LOCK_AFTER_IPS = 5  # FANDB_LOGIN_LOCK_AFTER_IPS in .ci/cluster
+MAX_LAG = 2  # FANDB_REPLICA_MAX_LAG in .ci/cluster
 
 failures = []
 
@@ -187,7 +188,7 @@ async def main():
     async with session_from("127.0.0.1") as admin:
         data, _ = await until_done(admin, "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
                                    {"i": {"email": "admin@cluster.test", "password": ARGS.password}}, what="admin login")
-        token = data["login"]["accessToken"]
+        token = admin_token = data["login"]["accessToken"]
         data, _ = await until_done(admin, "mutation($i: CreatePetitionInput!) { createPetition(input: $i) { id } }", {
             "i": {"slug": PETITION_SLUG, "title": "#AlitaSequel hashtag hour open letter",
                   "body": "One hour, all together: we ask for the sequel.", "target": "Disney", "goal": 1000}},
@@ -342,6 +343,43 @@ async def main():
             refused_on += status == 401 and code_of(body) == "UNAUTHENTICATED"
     check(refused_on == len(PROCESSES), f"the logged-out token was refused by {refused_on}/{len(PROCESSES)} processes")
     summary.append(f"logged-out token refused by {refused_on}/{len(PROCESSES)} processes")
+
+    # A replica that falls behind is skipped: with its replay paused, the admin renames the
+    # petition; within MAX_LAG (and a sample) every read shows the new title, from the primary.
+    subprocess.run(["su", "postgres", "-c", "psql -p 5434 -qAt -c 'select pg_wal_replay_pause()'"], check=True,
+                   capture_output=True)
+    renamed = "#AlitaSequel hashtag hour: the open letter"
+    async with session_from("127.0.0.1") as admin:
+        await until_done(admin, "mutation($id: ID!, $t: String!) { updatePetition(id: $id, input: {title: $t}) { id } }",
+                         {"id": petition_id, "t": renamed}, token=admin_token, what="rename the petition")
+    title_query = "query($s: String!) { petition(slug: $s) { title } }"
+    stale_reads = 0
+    paused_at = time.monotonic()
+    async with session_from(address(8, 0)) as visitor:
+        while True:
+            data, _ = await until_done(visitor, title_query, {"s": PETITION_SLUG}, what="read the title")
+            if data["petition"]["title"] == renamed:
+                break
+            stale_reads += 1
+            check(time.monotonic() - paused_at < MAX_LAG + 10, "the lagging replica was never skipped")
+            if failures:
+                break
+            await asyncio.sleep(0.1)
+        skipped_after = time.monotonic() - paused_at
+        # Each process samples on its own clock: by MAX_LAG plus two sample intervals (and a
+        # margin) after the write, every one of them has skipped the replica.
+        await asyncio.sleep(max(0.0, paused_at + MAX_LAG + 1.5 - time.monotonic()))
+        before = await replica_queries()
+        fresh = 0
+        for _ in range(20):
+            data, _ = await until_done(visitor, title_query, {"s": PETITION_SLUG}, what="read the title")
+            fresh += data["petition"]["title"] == renamed
+        lagging_served = await replica_queries() - before
+    check(fresh == 20 and lagging_served == 0, f"while the replica lagged: {fresh}/20 fresh reads, {lagging_served} by it")
+    subprocess.run(["su", "postgres", "-c", "psql -p 5434 -qAt -c 'select pg_wal_replay_resume()'"], check=True,
+                   capture_output=True)
+    summary.append(f"replica paused: first skipped after {skipped_after:.1f} s (max lag {MAX_LAG} s), "
+                   f"then {fresh}/20 reads fresh from the primary")
 
     # Stopping the replica: reads keep answering, from the primary.
     subprocess.run(["pg_ctlcluster", "15", "fandb_replica", "stop", "-m", "fast"], check=True)

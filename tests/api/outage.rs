@@ -108,3 +108,34 @@ db_tests! {
         }
     }
 }
+
+/// PostgreSQL: a signature stuck behind another transaction's lock on its petition past the 5 s
+/// statement timeout is `SERVICE_UNAVAILABLE` (try again), not an internal error, and nothing of
+/// it is kept. (The timeout's SQLSTATE, 57014, is all digits, like many PostgreSQL codes.)
+#[test]
+fn a_write_held_past_the_statement_timeout_is_service_unavailable_and_keeps_nothing() {
+    use sea_orm::TransactionTrait;
+
+    crate::support::backends::run(crate::support::Backend::Postgres, |app| async move {
+        const PETITION: &str = r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { id signatureCount } }"#;
+        const SIGN: &str = "mutation($p: ID!) { signPetition(petitionId: $p) { id } }";
+        let (_, token) = crate::support::fixtures::fan(&app.db, "Patient Fan").await;
+        let petition = app.data(PETITION, json!({})).await;
+        let petition_id = petition["petition"]["id"].as_str().unwrap().to_owned();
+        let holder = app.db.begin().await.unwrap();
+        holder
+            .execute_unprepared(&format!(
+                "SELECT id FROM petitions WHERE id = {} FOR UPDATE",
+                crate::support::fixtures::raw_id(&petition_id)
+            ))
+            .await
+            .unwrap();
+        let response = app.graphql_as(Some(&token), SIGN, json!({ "p": petition_id })).await;
+        assert_eq!(code(&response), "SERVICE_UNAVAILABLE", "{response}");
+        holder.rollback().await.unwrap();
+        let after = app.data(PETITION, json!({})).await;
+        assert_eq!(after["petition"]["signatureCount"], petition["petition"]["signatureCount"]);
+        let signed = app.data_as(&token, SIGN, json!({ "p": petition_id })).await;
+        assert!(signed["signPetition"]["id"].is_string(), "{signed}");
+    });
+}

@@ -99,19 +99,29 @@ fn is_connection_failure(error: &sea_orm::sqlx::Error) -> bool {
     use sea_orm::sqlx::Error;
     match error {
         Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed | Error::Tls(_) => true,
-        Error::Database(database) => database.code().is_some_and(|code| is_transient_code(&code)),
+        // PostgreSQL's SQLSTATEs are often all digits (57014, 53100), so the driver, not the
+        // code's shape, says which database's code it is.
+        Error::Database(database) => database.code().is_some_and(|code| {
+            if database.try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>().is_some() {
+                is_transient_sqlstate(&code)
+            } else {
+                is_transient_sqlite_code(&code)
+            }
+        }),
         _ => false,
     }
 }
 
-/// SQLSTATE classes and codes (PostgreSQL) and result codes (SQLite) of a database that cannot
-/// serve right now: the client should try again, and nothing it asked for was stored.
-fn is_transient_code(code: &str) -> bool {
-    if let Ok(sqlite) = code.parse::<i32>() {
-        // SQLite: the primary code is the low byte of the extended one. BUSY, LOCKED, IOERR (a
-        // failed write or fsync), CANTOPEN and FULL: the disk or the lock, not the query.
-        return matches!(sqlite & 0xff, 5 | 6 | 10 | 13 | 14);
-    }
+/// SQLite result codes of a database that cannot serve right now: the client should try again,
+/// and nothing it asked for was stored. The primary code is the low byte of the extended one.
+/// BUSY, LOCKED, IOERR (a failed write or fsync), CANTOPEN and FULL: the disk or the lock, not the
+/// query.
+fn is_transient_sqlite_code(code: &str) -> bool {
+    code.parse::<i32>().is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6 | 10 | 13 | 14))
+}
+
+/// PostgreSQL SQLSTATEs of a database that cannot serve right now, likewise.
+fn is_transient_sqlstate(code: &str) -> bool {
     // PostgreSQL: connection exceptions (08), insufficient resources such as a full disk or too
     // many connections (53), a cancelled statement, shutdown, and system or I/O errors (58).
     code.starts_with("08")
