@@ -250,6 +250,9 @@ db_tests! {
             assert!(line.len() <= 75, "a line longer than 75 octets: {line}");
         }
         assert!(!body.replace("\r\n", "").contains('\n'), "bare newlines are escaped");
-        assert_eq!(app.get("/events/no-such-event.ics").await.status, 404);
+        let missing = app.get("/events/no-such-event.ics").await;
+        assert_eq!(missing.status, 404);
+        // The same error shape as every other HTTP refusal.
+        assert_eq!(missing.json()["errors"][0]["extensions"]["code"], "NOT_FOUND", "{}", missing.body);
     }
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::event;
 
 use super::AppState;
+use super::errors::{HttpError, Refusal};
 use crate::domain::events;
 
 /// `TEXT` escaping of RFC 5545 §3.3.11.
@@ -87,31 +88,14 @@ pub async fn event(
     state: web::Data<AppState>,
     path: web::Path<String>,
     request: actix_web::HttpRequest,
-) -> HttpResponse {
+) -> Result<HttpResponse, HttpError> {
     // Only a well-formed slug can name an event; anything else (a NUL byte, which PostgreSQL text
     // cannot hold, or bytes that are not UTF-8) is simply not found.
-    let Ok(slug) = crate::domain::validate::slug("slug", &path.into_inner()) else {
-        return not_found();
-    };
-    match events::by_slug(&state.db, &slug).await {
-        Ok(Some(event)) => {
-            let host = request.connection_info().host().split(':').next().unwrap_or("fandb").to_owned();
-            HttpResponse::Ok()
-                .content_type("text/calendar; charset=utf-8")
-                .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.ics\"", event.slug)))
-                .body(ics(&event, &host))
-        }
-        Ok(None) => not_found(),
-        Err(crate::domain::DomainError::Unavailable) => HttpResponse::ServiceUnavailable()
-            .content_type("text/plain; charset=utf-8")
-            .body("the service is unavailable"),
-        Err(error) => {
-            let masked = crate::graphql::errors::internal(&error.to_string());
-            HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body(masked.message)
-        }
-    }
-}
-
-fn not_found() -> HttpResponse {
-    HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("no such event")
+    let slug = crate::domain::validate::slug("slug", &path.into_inner()).map_err(|_| Refusal::NotFound("event"))?;
+    let event = events::by_slug(&state.db, &slug).await.map_err(Refusal::from)?.ok_or(Refusal::NotFound("event"))?;
+    let host = request.connection_info().host().split(':').next().unwrap_or("fandb").to_owned();
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.ics\"", event.slug)))
+        .body(ics(&event, &host)))
 }

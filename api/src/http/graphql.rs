@@ -12,13 +12,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{Request, Response, Variables};
 use serde::Deserialize;
-use serde_json::json;
 
 use std::time::Instant;
 
+use super::errors::{HttpError, MediaType, Refusal};
 use super::{AppState, MAX_BODY_BYTES, limits, metrics};
 use crate::auth::{ClientIp, Viewer, authenticate};
-use crate::domain::DomainError;
 use crate::graphql::errors::code;
 use crate::graphql::operation::ExecutedOperation;
 use crate::graphql::request_data;
@@ -27,22 +26,6 @@ const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 /// The longest one operation may run.
 const EXECUTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const JSON: &str = "application/json";
-
-/// The media type a response is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MediaType {
-    GraphqlResponseJson,
-    Json,
-}
-
-impl MediaType {
-    fn content_type(self) -> &'static str {
-        match self {
-            Self::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
-            Self::Json => "application/json; charset=utf-8",
-        }
-    }
-}
 
 /// Picks the response media type from `Accept`: the client's preference among the two GraphQL
 /// JSON types; `*/*`, `application/*` and a missing header mean `application/json`.
@@ -72,11 +55,9 @@ fn negotiate(request: &HttpRequest) -> Option<MediaType> {
     ranges.first().map(|range| range.2)
 }
 
-/// A JSON error body for failures before GraphQL runs.
-fn refuse(status: StatusCode, media_type: MediaType, message: &str) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type(media_type.content_type())
-        .json(json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] }))
+/// A malformed request, refused before GraphQL runs.
+fn bad_request(media_type: MediaType, message: impl Into<String>) -> HttpError {
+    Refusal::BadRequest(message.into()).in_media_type(media_type)
 }
 
 fn not_acceptable() -> HttpResponse {
@@ -107,14 +88,8 @@ async fn read_body(
     request: &HttpRequest,
     payload: web::Payload,
     deadline: std::time::Duration,
-) -> Result<web::Bytes, HttpResponse> {
-    let refusal = |status: StatusCode, code: &str, message: &str| {
-        HttpResponse::build(status)
-            .force_close()
-            .content_type(MediaType::Json.content_type())
-            .json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
-    };
-    let too_large = || refusal(StatusCode::PAYLOAD_TOO_LARGE, "BAD_REQUEST", "the body is larger than 64 KiB");
+) -> Result<web::Bytes, HttpError> {
+    let too_large = || HttpError::from(Refusal::BodyTooLarge(MAX_BODY_BYTES / 1024));
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -127,38 +102,35 @@ async fn read_body(
     let read = if deadline.is_zero() { Ok(reading.await) } else { tokio::time::timeout(deadline, reading).await };
     match read {
         Ok(Ok(Ok(body))) => Ok(body),
-        Ok(Ok(Err(_))) => Err(refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the body could not be read")),
+        Ok(Ok(Err(_))) => Err(Refusal::BodyUnreadable.into()),
         Ok(Err(_)) => Err(too_large()),
-        Err(_) => Err(refusal(StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT", "the body did not arrive in time")),
+        Err(_) => Err(Refusal::BodyTimeout.into()),
     }
 }
 
 /// `POST /graphql`.
-pub async fn post(state: web::Data<AppState>, request: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let body = match read_body(&request, payload, state.limits.request_read_timeout).await {
-        Ok(body) => body,
-        Err(refusal) => return refusal,
-    };
+pub async fn post(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, HttpError> {
+    let body = read_body(&request, payload, state.limits.request_read_timeout).await?;
     let Some(media_type) = negotiate(&request) else {
-        return not_acceptable();
+        return Ok(not_acceptable());
     };
     if !is_json_body(&request) {
-        return HttpResponse::UnsupportedMediaType()
-            .content_type(media_type.content_type())
-            .json(json!({ "errors": [{ "message": "the body must be application/json", "extensions": { "code": "BAD_REQUEST" } }] }));
+        return Err(Refusal::UnsupportedMediaType.in_media_type(media_type));
     }
-    let value: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(value) => value,
-        Err(_) => return refuse(StatusCode::BAD_REQUEST, media_type, "the body is not valid JSON"),
-    };
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| bad_request(media_type, "the body is not valid JSON"))?;
     if value.is_array() {
-        return refuse(StatusCode::BAD_REQUEST, media_type, "batched requests are not supported; send one operation");
+        return Err(bad_request(media_type, "batched requests are not supported; send one operation"));
     }
     let Some(parameters) = value.as_object() else {
-        return refuse(StatusCode::BAD_REQUEST, media_type, "the body must be a JSON object");
+        return Err(bad_request(media_type, "the body must be a JSON object"));
     };
     if !parameters.get("query").is_some_and(serde_json::Value::is_string) {
-        return refuse(StatusCode::BAD_REQUEST, media_type, "`query` must be a string");
+        return Err(bad_request(media_type, "`query` must be a string"));
     }
     let nullable_of = |name: &str, check: fn(&serde_json::Value) -> bool| {
         parameters.get(name).is_none_or(|value| value.is_null() || check(value))
@@ -167,18 +139,10 @@ pub async fn post(state: web::Data<AppState>, request: HttpRequest, payload: web
         || !nullable_of("variables", serde_json::Value::is_object)
         || !nullable_of("extensions", serde_json::Value::is_object)
     {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            media_type,
-            "`operationName` must be a string, `variables` and `extensions` objects",
-        );
+        return Err(bad_request(media_type, "`operationName` must be a string, `variables` and `extensions` objects"));
     }
-    let graphql_request: Request = match serde_json::from_value(value) {
-        Ok(graphql_request) => graphql_request,
-        Err(error) => {
-            return refuse(StatusCode::BAD_REQUEST, media_type, &format!("invalid GraphQL request: {error}"));
-        }
-    };
+    let graphql_request: Request = serde_json::from_value(value)
+        .map_err(|error| bad_request(media_type, format!("invalid GraphQL request: {error}")))?;
     execute(&state, &request, graphql_request, media_type).await
 }
 
@@ -193,42 +157,36 @@ pub struct GetParameters {
 }
 
 /// `GET /graphql?query=…`: queries only.
-pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, HttpError> {
     let Some(media_type) = negotiate(&request) else {
-        return not_acceptable();
+        return Ok(not_acceptable());
     };
-    let parameters = match web::Query::<GetParameters>::from_query(request.query_string()) {
-        Ok(parameters) => parameters.into_inner(),
-        Err(_) => return refuse(StatusCode::BAD_REQUEST, media_type, "invalid query string"),
-    };
+    let parameters = web::Query::<GetParameters>::from_query(request.query_string())
+        .map_err(|_| bad_request(media_type, "invalid query string"))?
+        .into_inner();
     let Some(query) = parameters.query else {
-        return refuse(StatusCode::BAD_REQUEST, media_type, "the `query` parameter is required");
+        return Err(bad_request(media_type, "the `query` parameter is required"));
     };
     if limits::too_deep(&query) {
-        return too_deep(media_type);
+        return Err(Refusal::TooDeep(limits::MAX_NESTING).in_media_type(media_type));
     }
     if let Ok(document) = async_graphql::parser::parse_query(&query)
         && selected_operation_type(&document.operations, parameters.operation_name.as_deref())
             .is_some_and(|operation| operation != OperationType::Query)
     {
-        return HttpResponse::MethodNotAllowed()
-            .insert_header((header::ALLOW, HeaderValue::from_static("POST")))
-            .content_type(media_type.content_type())
-            .json(json!({ "errors": [{ "message": "only queries may be sent with GET; send mutations with POST", "extensions": { "code": "BAD_REQUEST" } }] }));
+        return Err(Refusal::MutationOverGet.in_media_type(media_type));
     }
     let variables = match parameters.variables.as_deref().map(serde_json::from_str::<serde_json::Value>) {
         None => Variables::default(),
         Some(Ok(value @ serde_json::Value::Object(_))) => Variables::from_json(value),
         Some(Ok(serde_json::Value::Null)) => Variables::default(),
-        Some(_) => return refuse(StatusCode::BAD_REQUEST, media_type, "`variables` must be a JSON object"),
+        Some(_) => return Err(bad_request(media_type, "`variables` must be a JSON object")),
     };
     let extensions =
         match parameters.extensions.as_deref().map(serde_json::from_str::<HashMap<String, async_graphql::Value>>) {
             None => HashMap::new(),
             Some(Ok(extensions)) => extensions,
-            Some(Err(_)) => {
-                return refuse(StatusCode::BAD_REQUEST, media_type, "`extensions` must be a JSON object");
-            }
+            Some(Err(_)) => return Err(bad_request(media_type, "`extensions` must be a JSON object")),
         };
     let mut graphql_request = Request::new(query).variables(variables);
     if let Some(name) = parameters.operation_name {
@@ -238,14 +196,6 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> HttpRespon
         graphql_request.extensions.insert(name, value);
     }
     execute(&state, &request, graphql_request, media_type).await
-}
-
-/// 400 for a document nested too deep to parse safely (checked before the parser runs).
-fn too_deep(media_type: MediaType) -> HttpResponse {
-    HttpResponse::BadRequest().content_type(media_type.content_type()).json(json!({ "errors": [{
-        "message": format!("the document nests deeper than {} levels", limits::MAX_NESTING),
-        "extensions": { "code": "GRAPHQL_PARSE_FAILED" }
-    }] }))
 }
 
 /// Any other method on `/graphql`.
@@ -331,38 +281,14 @@ pub(super) fn bearer(request: &HttpRequest) -> Result<Option<&str>, ()> {
     }
 }
 
-/// 401 with a GraphQL error body: a token was presented and it does not hold.
-fn unauthenticated(media_type: MediaType, error: DomainError) -> HttpResponse {
-    let message = match error {
-        DomainError::Unauthenticated => "invalid or expired access token".to_owned(),
-        DomainError::Unavailable => return refuse_unavailable(media_type),
-        other => {
-            let masked = crate::graphql::errors::internal(&other.to_string());
-            return HttpResponse::InternalServerError()
-                .content_type(media_type.content_type())
-                .json(json!({ "errors": [{ "message": masked.message, "extensions": masked.extensions }] }));
-        }
-    };
-    HttpResponse::Unauthorized()
-        .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\"")))
-        .content_type(media_type.content_type())
-        .json(json!({ "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }] }))
-}
-
-fn refuse_unavailable(media_type: MediaType) -> HttpResponse {
-    HttpResponse::ServiceUnavailable()
-        .content_type(media_type.content_type())
-        .json(json!({ "errors": [{ "message": "the service is unavailable, try again shortly", "extensions": { "code": "SERVICE_UNAVAILABLE" } }] }))
-}
-
-/// The viewer of a request, or the response refusing its credentials.
-async fn viewer_of(state: &AppState, request: &HttpRequest, media_type: MediaType) -> Result<Viewer, HttpResponse> {
+/// The viewer of a request, or the refusal of its credentials.
+async fn viewer_of(state: &AppState, request: &HttpRequest, media_type: MediaType) -> Result<Viewer, HttpError> {
     match bearer(request) {
         Ok(None) => Ok(Viewer::anonymous()),
-        Ok(Some(token)) => {
-            authenticate(&state.db, &state.auth, token).await.map_err(|error| unauthenticated(media_type, error))
-        }
-        Err(()) => Err(unauthenticated(media_type, DomainError::Unauthenticated)),
+        Ok(Some(token)) => authenticate(&state.db, &state.auth, token)
+            .await
+            .map_err(|error| Refusal::from(error).in_media_type(media_type)),
+        Err(()) => Err(Refusal::Unauthenticated.in_media_type(media_type)),
     }
 }
 
@@ -371,14 +297,11 @@ async fn execute(
     request: &HttpRequest,
     graphql_request: Request,
     media_type: MediaType,
-) -> HttpResponse {
+) -> Result<HttpResponse, HttpError> {
     if limits::too_deep(&graphql_request.query) {
-        return too_deep(media_type);
+        return Err(Refusal::TooDeep(limits::MAX_NESTING).in_media_type(media_type));
     }
-    let viewer = match viewer_of(state, request, media_type).await {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
-    };
+    let viewer = viewer_of(state, request, media_type).await?;
     let client_ip = ClientIp(super::client_ip::client_ip(request));
     let operation = ExecutedOperation::default();
     let mut graphql_request = graphql_request;
@@ -421,13 +344,9 @@ async fn execute(
         tracing::Span::current().record("operation", name);
     }
     state.metrics.operation(operation_name, started.elapsed(), &codes);
-    let Ok(response) = executed else {
-        // The execution future is dropped, and with it any open transaction, which rolls back.
-        return HttpResponse::ServiceUnavailable().content_type(media_type.content_type()).json(json!({ "errors": [{
-            "message": "the request took too long; try again shortly",
-            "extensions": { "code": "SERVICE_UNAVAILABLE" }
-        }] }));
-    };
+    // On a timeout the execution future is dropped, and with it any open transaction, which rolls
+    // back.
+    let response = executed.map_err(|_| Refusal::TimedOut.in_media_type(media_type))?;
     let status = if media_type == MediaType::GraphqlResponseJson && is_request_error(&response) {
         StatusCode::BAD_REQUEST
     } else {
@@ -439,15 +358,9 @@ async fn execute(
     } else {
         serde_json::to_vec(&response)
     };
-    match body {
-        Ok(body) => HttpResponse::build(status).content_type(media_type.content_type()).body(body),
-        Err(error) => {
-            let masked = crate::graphql::errors::internal(&format!("serializing a response: {error}"));
-            HttpResponse::InternalServerError()
-                .content_type(media_type.content_type())
-                .json(json!({ "errors": [{ "message": masked.message, "extensions": masked.extensions }] }))
-        }
-    }
+    let body =
+        body.map_err(|error| Refusal::Internal(format!("serializing a response: {error}")).in_media_type(media_type))?;
+    Ok(HttpResponse::build(status).content_type(media_type.content_type()).body(body))
 }
 
 /// Runs one request within the execution deadline.

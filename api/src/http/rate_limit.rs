@@ -13,16 +13,16 @@ use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{ResponseError, web};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultKeyedRateLimiter, Quota};
-use serde_json::json;
 
 use super::AppState;
 use super::client_ip::client_ip;
+use super::errors::{HttpError, Refusal};
 use crate::auth::throttle::whole_seconds;
 use crate::config::Limits;
 use crate::shared_state::{SharedState, Step};
@@ -145,17 +145,8 @@ pub async fn limit_requests(
             Ok(response.map_into_left_body())
         }
         Verdict::Refused { retry_after } => {
-            let mut refusal = HttpResponse::TooManyRequests();
-            refusal.insert_header((RETRY_AFTER, retry_after));
-            for header in limiter.headers(0) {
-                refusal.insert_header(header);
-            }
-            let body = json!({ "errors": [{
-                "message": "too many requests; slow down",
-                "extensions": { "code": "RATE_LIMITED", "retryAfter": retry_after }
-            }] });
-            let response = refusal.content_type("application/json; charset=utf-8").json(body);
-            Ok(request.into_response(response).map_into_right_body())
+            let refusal = HttpError::from(Refusal::RateLimited { retry_after }).with_headers(limiter.headers(0));
+            Ok(request.into_response(refusal.error_response()).map_into_right_body())
         }
     }
 }
