@@ -3,10 +3,43 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::auth::Secret;
-use crate::auth::tokens::{MIN_SECRET_BYTES, new_refresh_token};
 use crate::graphql::limits::DocumentLimits;
 use crate::http::client_ip::TrustedProxies;
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// A secret whose `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(**redacted**)")
+    }
+}
+
+/// The shortest JWT secret accepted.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// A fresh random key, 64 bytes of the OS's randomness, URL-safe.
+fn random_key() -> String {
+    let mut bytes = [0_u8; 64];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
 
 /// Development (the default) or production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -130,7 +163,7 @@ impl Settings {
             seed_when_empty: true,
             workers: None,
             // A fresh random key: sessions last as long as the process, and no secret sits in code.
-            jwt_secret: Secret::new(format!("{}{}", new_refresh_token(), new_refresh_token())),
+            jwt_secret: Secret::new(random_key()),
             limits: Limits::default(),
             cors_origins: Vec::new(),
             trusted_proxies: TrustedProxies::default(),
@@ -209,7 +242,7 @@ pub fn resolve_jwt_secret(
             return Ok(Secret::new(existing));
         }
     }
-    let secret = format!("{}{}", new_refresh_token(), new_refresh_token());
+    let secret = random_key();
     write_private(&path, &secret).map_err(failed)?;
     tracing::warn!(path = %path.display(), "FANDB_JWT_SECRET is not set: generated a development secret and kept it in this file");
     Ok(Secret::new(secret))

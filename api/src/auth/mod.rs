@@ -9,7 +9,6 @@ pub mod password;
 pub mod throttle;
 pub mod tokens;
 
-use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -19,6 +18,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::config::Limits;
+pub use crate::config::Secret;
 use crate::domain::{DomainError, DomainResult};
 
 /// The identity behind one request.
@@ -62,28 +62,6 @@ fn rank(role: Role) -> u8 {
         Role::Fan => 0,
         Role::Moderator => 1,
         Role::Admin => 2,
-    }
-}
-
-/// A secret whose `Debug` never shows it.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for the one place that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(**redacted**)")
     }
 }
 

@@ -22,7 +22,7 @@ pub const ACCESS_TTL: Duration = Duration::minutes(15);
 /// How long a refresh token lives.
 pub const REFRESH_TTL: Duration = Duration::days(30);
 /// The shortest JWT secret accepted, in bytes.
-pub const MIN_SECRET_BYTES: usize = 32;
+pub use crate::config::MIN_SECRET_BYTES;
 
 /// The claims of an access token.
 #[derive(Debug, Serialize, Deserialize)]
