@@ -231,8 +231,8 @@ pub struct CreatePetitionInput {
     body: String,
     /// Whom the petition asks.
     target: String,
-    /// Signatures aimed for; more than 0.
-    goal: i64,
+    /// Signatures aimed for; 1 to 2147483647.
+    goal: i32,
     status: Option<PetitionStatus>,
     /// The film it is about (global ID).
     film_id: Option<ID>,
@@ -266,7 +266,7 @@ impl PetitionMutation {
             title: Some(input.title),
             body: Some(input.body),
             target: Some(input.target),
-            goal: Some(input.goal),
+            goal: Some(i64::from(input.goal)),
             status: input.status.map(Into::into),
             film_id: id_patch(given(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
             closes_at: given(input.closes_at, |instant| instant.0),
