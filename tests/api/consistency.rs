@@ -43,4 +43,46 @@ db_tests! {
             .await;
         assert_eq!(largest["updatePetition"]["goal"], 2_147_483_647_i64, "the largest Int is a goal");
     }
+
+    async fn null_for_a_required_field_of_an_update_is_bad_user_input(app) {
+        let admin = app.sign_in_as(Role::Admin).await;
+        let token = &admin.access_token;
+        let film = id_of(&app, "film", "alita-battle-angel").await;
+        let person = id_of(&app, "person", "rosa-salazar").await;
+        let event = id_of(&app, "event", "alitaarmy-fan-screenings").await;
+        let petition = id_of(&app, "petition", PETITION).await;
+        let quote = app.data("{ quotes(first: 1) { nodes { id } } }", json!({})).await["quotes"]["nodes"][0]["id"].clone();
+        let cases = [
+            ("updateFilm", film.as_str(), "UpdateFilmInput", json!({ "title": null }), "input.title"),
+            ("updateFilm", film.as_str(), "UpdateFilmInput", json!({ "status": null }), "input.status"),
+            ("updateFilm", film.as_str(), "UpdateFilmInput", json!({ "slug": null }), "input.slug"),
+            ("updatePerson", person.as_str(), "UpdatePersonInput", json!({ "name": null }), "input.name"),
+            ("updateEvent", event.as_str(), "UpdateEventInput", json!({ "startsAt": null }), "input.startsAt"),
+            ("updateEvent", event.as_str(), "UpdateEventInput", json!({ "timeZone": null }), "input.timeZone"),
+            ("updateEvent", event.as_str(), "UpdateEventInput", json!({ "kind": null }), "input.kind"),
+            ("updatePetition", petition.as_str(), "UpdatePetitionInput", json!({ "goal": null }), "input.goal"),
+            ("updatePetition", petition.as_str(), "UpdatePetitionInput", json!({ "target": null }), "input.target"),
+            ("updateQuote", quote.as_str().unwrap(), "UpdateQuoteInput", json!({ "text": null }), "input.text"),
+            ("updateQuote", quote.as_str().unwrap(), "UpdateQuoteInput", json!({ "personId": null }), "input.personId"),
+        ];
+        let snapshot = "{ film(slug: \"alita-battle-angel\") { slug title status } person(slug: \"rosa-salazar\") { name }
+            event(slug: \"alitaarmy-fan-screenings\") { kind startsAt timeZone } petition(slug: \"open-letter-to-disney-alita-sequel\") { goal target }
+            quotes { nodes { text person { slug } } } }";
+        let before = app.data(snapshot, json!({})).await;
+        for (mutation, id, input_type, input, field) in cases {
+            let query = format!("mutation($id: ID!, $input: {input_type}!) {{ {mutation}(id: $id, input: $input) {{ id }} }}");
+            let error = app.error_as(token, &query, json!({ "id": id, "input": input })).await;
+            assert_bad_input(&error, field);
+        }
+        let inline = app
+            .error_as(token, "mutation($id: ID!) { updateFilm(id: $id, input: { title: null, tagline: \"x\" }) { id } }", json!({ "id": film }))
+            .await;
+        assert_bad_input(&inline, "input.title");
+        assert_eq!(app.data(snapshot, json!({})).await, before, "nothing changed");
+        // Null still clears an optional field.
+        let cleared = app
+            .data_as(token, "mutation($id: ID!) { updateFilm(id: $id, input: { tagline: null }) { tagline } }", json!({ "id": film }))
+            .await;
+        assert_eq!(cleared["updateFilm"]["tagline"], Value::Null);
+    }
 }

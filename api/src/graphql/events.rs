@@ -7,7 +7,7 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
-use super::inputs::{given, id_patch, patch};
+use super::inputs::{given, id_patch, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::scalars::{DateTime, EventKind, OrderDirection, RsvpStatus, mirror_enum};
 use super::stats::RsvpStatusCount;
@@ -219,14 +219,14 @@ pub struct CreateEventInput {
 /// Changes to an event: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
 pub struct UpdateEventInput {
-    slug: Option<String>,
-    kind: Option<EventKind>,
-    title: Option<String>,
+    slug: MaybeUndefined<String>,
+    kind: MaybeUndefined<EventKind>,
+    title: MaybeUndefined<String>,
     description: MaybeUndefined<String>,
     film_id: MaybeUndefined<ID>,
-    starts_at: Option<DateTime>,
+    starts_at: MaybeUndefined<DateTime>,
     ends_at: MaybeUndefined<DateTime>,
-    time_zone: Option<String>,
+    time_zone: MaybeUndefined<String>,
     venue: MaybeUndefined<String>,
     city: MaybeUndefined<String>,
     country: MaybeUndefined<String>,
@@ -269,14 +269,14 @@ impl EventMutation {
     async fn update_event(&self, ctx: &Context<'_>, id: ID, input: UpdateEventInput) -> GqlResult<Event> {
         let id = decode_as(&id, NodeType::Event, "id")?;
         let changes = events::EventChanges {
-            slug: input.slug,
-            kind: input.kind.map(Into::into),
-            title: input.title,
+            slug: required(input.slug, "input.slug", |v| v)?,
+            kind: required(input.kind, "input.kind", Into::into)?,
+            title: required(input.title, "input.title", |v| v)?,
             description: patch(input.description, |v| v),
             film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
-            starts_at: input.starts_at.map(|instant| instant.0),
+            starts_at: required(input.starts_at, "input.startsAt", |instant| instant.0)?,
             ends_at: patch(input.ends_at, |instant| instant.0),
-            time_zone: input.time_zone,
+            time_zone: required(input.time_zone, "input.timeZone", |v| v)?,
             venue: patch(input.venue, |v| v),
             city: patch(input.city, |v| v),
             country: patch(input.country, |v| v),

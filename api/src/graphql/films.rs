@@ -7,7 +7,7 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::events::Event;
 use super::guards::RoleGuard;
-use super::inputs::{given, id_patch, patch};
+use super::inputs::{given, id_patch, patch, required};
 use super::loaders;
 use super::node::{NodeType, decode_as, global_id};
 use super::people::Person;
@@ -274,13 +274,13 @@ pub struct CreateFilmInput {
 /// Changes to a film: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
 pub struct UpdateFilmInput {
-    slug: Option<String>,
-    title: Option<String>,
+    slug: MaybeUndefined<String>,
+    title: MaybeUndefined<String>,
     tagline: MaybeUndefined<String>,
     synopsis: MaybeUndefined<String>,
     release_date: MaybeUndefined<Date>,
     runtime_minutes: MaybeUndefined<i32>,
-    status: Option<FilmStatus>,
+    status: MaybeUndefined<FilmStatus>,
     budget_usd: MaybeUndefined<Money>,
     box_office_usd: MaybeUndefined<Money>,
     distributor: MaybeUndefined<String>,
@@ -308,13 +308,13 @@ impl CreateFilmInput {
 impl UpdateFilmInput {
     fn into_changes(self) -> DomainResult<films::FilmChanges> {
         Ok(films::FilmChanges {
-            slug: self.slug,
-            title: self.title,
+            slug: required(self.slug, "input.slug", |v| v)?,
+            title: required(self.title, "input.title", |v| v)?,
             tagline: patch(self.tagline, |v| v),
             synopsis: patch(self.synopsis, |v| v),
             release_date: patch(self.release_date, |date| date.0),
             runtime_minutes: patch(self.runtime_minutes, |v| v),
-            status: self.status.map(Into::into),
+            status: required(self.status, "input.status", Into::into)?,
             budget_usd: patch(self.budget_usd, |usd| usd.0),
             box_office_usd: patch(self.box_office_usd, |usd| usd.0),
             distributor: patch(self.distributor, |v| v),

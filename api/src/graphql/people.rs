@@ -7,7 +7,7 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Credit;
 use super::guards::RoleGuard;
-use super::inputs::{given, patch};
+use super::inputs::{given, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, OrderDirection, mirror_enum};
@@ -151,8 +151,8 @@ pub struct CreatePersonInput {
 /// Changes to a person: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
 pub struct UpdatePersonInput {
-    slug: Option<String>,
-    name: Option<String>,
+    slug: MaybeUndefined<String>,
+    name: MaybeUndefined<String>,
     bio: MaybeUndefined<String>,
     birth_date: MaybeUndefined<Date>,
 }
@@ -180,8 +180,8 @@ impl PersonMutation {
     async fn update_person(&self, ctx: &Context<'_>, id: ID, input: UpdatePersonInput) -> GqlResult<Person> {
         let id = decode_as(&id, NodeType::Person, "id")?;
         let changes = people::PersonChanges {
-            slug: input.slug,
-            name: input.name,
+            slug: required(input.slug, "input.slug", |v| v)?,
+            name: required(input.name, "input.name", |v| v)?,
             bio: patch(input.bio, |v| v),
             birth_date: patch(input.birth_date, |date| date.0),
         };

@@ -8,7 +8,7 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
-use super::inputs::{given, id_patch, patch};
+use super::inputs::{given, id_patch, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
 use super::stats::{TimeBucket, TimeCount};
@@ -242,12 +242,12 @@ pub struct CreatePetitionInput {
 /// Changes to a petition: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
 pub struct UpdatePetitionInput {
-    slug: Option<String>,
-    title: Option<String>,
-    body: Option<String>,
-    target: Option<String>,
-    goal: Option<i64>,
-    status: Option<PetitionStatus>,
+    slug: MaybeUndefined<String>,
+    title: MaybeUndefined<String>,
+    body: MaybeUndefined<String>,
+    target: MaybeUndefined<String>,
+    goal: MaybeUndefined<i32>,
+    status: MaybeUndefined<PetitionStatus>,
     film_id: MaybeUndefined<ID>,
     closes_at: MaybeUndefined<DateTime>,
 }
@@ -279,12 +279,12 @@ impl PetitionMutation {
     async fn update_petition(&self, ctx: &Context<'_>, id: ID, input: UpdatePetitionInput) -> GqlResult<Petition> {
         let id = decode_as(&id, NodeType::Petition, "id")?;
         let changes = petitions::PetitionChanges {
-            slug: input.slug,
-            title: input.title,
-            body: input.body,
-            target: input.target,
-            goal: input.goal,
-            status: input.status.map(Into::into),
+            slug: required(input.slug, "input.slug", |v| v)?,
+            title: required(input.title, "input.title", |v| v)?,
+            body: required(input.body, "input.body", |v| v)?,
+            target: required(input.target, "input.target", |v| v)?,
+            goal: required(input.goal, "input.goal", i64::from)?,
+            status: required(input.status, "input.status", Into::into)?,
             film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
             closes_at: patch(input.closes_at, |instant| instant.0),
         };

@@ -8,7 +8,7 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
-use super::inputs::{given, id_patch, optional_id, patch};
+use super::inputs::{given, id_patch, optional_id, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::people::Person;
 use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
@@ -147,14 +147,14 @@ pub struct CreateQuoteInput {
 /// Changes to a quote: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
 pub struct UpdateQuoteInput {
-    text: Option<String>,
-    person_id: Option<ID>,
+    text: MaybeUndefined<String>,
+    person_id: MaybeUndefined<ID>,
     film_id: MaybeUndefined<ID>,
-    source: Option<String>,
+    source: MaybeUndefined<String>,
     source_url: MaybeUndefined<String>,
     said_on: MaybeUndefined<Date>,
     context: MaybeUndefined<String>,
-    status: Option<QuoteStatus>,
+    status: MaybeUndefined<QuoteStatus>,
 }
 
 /// Quote mutations (admins).
@@ -177,14 +177,18 @@ impl QuoteMutation {
     async fn update_quote(&self, ctx: &Context<'_>, id: ID, input: UpdateQuoteInput) -> GqlResult<Quote> {
         let id = decode_as(&id, NodeType::Quote, "id")?;
         let changes = quotes::QuoteChanges {
-            text: input.text,
-            person_id: optional_id(input.person_id, NodeType::Person, "input.personId")?,
+            text: required(input.text, "input.text", |v| v)?,
+            person_id: optional_id(
+                required(input.person_id, "input.personId", |id| id)?,
+                NodeType::Person,
+                "input.personId",
+            )?,
             film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
-            source: input.source,
+            source: required(input.source, "input.source", |v| v)?,
             source_url: patch(input.source_url, |v| v),
             said_on: patch(input.said_on, |date| date.0),
             context: patch(input.context, |v| v),
-            status: input.status.map(Into::into),
+            status: required(input.status, "input.status", Into::into)?,
         };
         Ok(Quote(quotes::update(db(ctx)?, id, changes).await?))
     }
