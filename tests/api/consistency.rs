@@ -5,6 +5,8 @@
 use entity::enums::Role;
 use serde_json::{Value, json};
 
+use crate::support::fixtures;
+
 #[track_caller]
 fn assert_bad_input(error: &Value, field: &str) {
     assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error}");
@@ -84,5 +86,28 @@ db_tests! {
             .data_as(token, "mutation($id: ID!) { updateFilm(id: $id, input: { tagline: null }) { tagline } }", json!({ "id": film }))
             .await;
         assert_eq!(cleared["updateFilm"]["tagline"], Value::Null);
+    }
+
+    async fn an_event_capacity_below_the_fans_already_going_is_bad_user_input(app) {
+        let admin = app.sign_in_as(Role::Admin).await;
+        let token = &admin.access_token;
+        let created = app
+            .data_as(token, r#"mutation { createEvent(input: { title: "Capacity Watch Party", kind: WATCH_PARTY,
+                startsAt: "2031-02-14T19:00:00Z", timeZone: "UTC", capacity: 5 }) { id } }"#, json!({}))
+            .await;
+        let id = created["createEvent"]["id"].as_str().unwrap().to_owned();
+        for i in 0..3 {
+            let (_, fan) = fixtures::fan(&app.db, &format!("Capacity Fan {i}")).await;
+            app.data_as(&fan, "mutation($e: ID!) { rsvpEvent(eventId: $e, status: GOING) { id } }", json!({ "e": id })).await;
+        }
+        let update = "mutation($id: ID!, $c: Int) { updateEvent(id: $id, input: { capacity: $c }) { capacity rsvpCount } }";
+        let error = app.error_as(token, update, json!({ "id": id, "c": 2 })).await;
+        assert_bad_input(&error, "input.capacity");
+        let event = app.data("query($id: ID!) { node(id: $id) { ... on Event { capacity rsvpCount } } }", json!({ "id": id })).await;
+        assert_eq!(event["node"], json!({ "capacity": 5, "rsvpCount": 3 }), "nothing changed");
+        let exact = app.data_as(token, update, json!({ "id": id, "c": 3 })).await;
+        assert_eq!(exact["updateEvent"], json!({ "capacity": 3, "rsvpCount": 3 }), "as many seats as fans going is fine");
+        let unlimited = app.data_as(token, update, json!({ "id": id, "c": null })).await;
+        assert_eq!(unlimited["updateEvent"]["capacity"], Value::Null);
     }
 }

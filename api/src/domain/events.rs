@@ -245,7 +245,16 @@ pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
 
 /// `update` inside a transaction the caller owns (an import runs many in one).
 pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
-    let existing = event::Entity::find_by_id(id).one(txn).await?.ok_or(DomainError::NotFound("event"))?;
+    // Under the row lock an RSVP takes, so no seat is taken between the check and the change.
+    let existing = write::lock::<event::Entity, _>(txn, id, "event").await?;
+    if let Patch::Set(capacity) = changes.capacity
+        && i64::from(capacity) < existing.going_count
+    {
+        return Err(DomainError::invalid(
+            "input.capacity",
+            format!("must be at least {}, the number of fans already going", existing.going_count),
+        ));
+    }
     let current = Some((existing.starts_at, existing.ends_at));
     let mut model = existing.into_active_model();
     if let Some(title) = &changes.title {
