@@ -110,4 +110,32 @@ db_tests! {
         let unlimited = app.data_as(token, update, json!({ "id": id, "c": null })).await;
         assert_eq!(unlimited["updateEvent"]["capacity"], Value::Null);
     }
+
+    async fn a_cursor_made_under_one_order_is_bad_user_input_under_any_other(app) {
+        fixtures::films(&app.db, 3).await;
+        fixtures::events(&app.db, 3, None).await;
+        fixtures::petitions(&app.db, 3).await;
+        let cursor = |data: &Value, list: &str| data[list]["edges"][0]["cursor"].as_str().unwrap().to_owned();
+        let ascending = app.data("{ films(first: 1, orderBy: { field: TITLE, direction: ASC }) { edges { cursor } } }", json!({})).await;
+        let by_title = cursor(&ascending, "films");
+        let error = app
+            .error("query($c: String) { films(first: 1, after: $c, orderBy: { field: TITLE, direction: DESC }) { totalCount } }", json!({ "c": by_title }))
+            .await;
+        assert_bad_input(&error, "after");
+        let error = app
+            .error("query($c: String) { films(last: 1, before: $c, orderBy: { field: TITLE, direction: DESC }) { totalCount } }", json!({ "c": by_title }))
+            .await;
+        assert_bad_input(&error, "before");
+        // Another list sorted by a column of the same name is another order too.
+        let events = app.data("{ events(first: 1, orderBy: { field: TITLE, direction: ASC }) { edges { cursor } } }", json!({})).await;
+        let error = app
+            .error("query($c: String) { petitions(first: 1, after: $c, orderBy: { field: TITLE, direction: ASC }) { totalCount } }", json!({ "c": cursor(&events, "events") }))
+            .await;
+        assert_bad_input(&error, "after");
+        // Under its own order the cursor pages on.
+        let next = app
+            .data("query($c: String) { films(first: 1, after: $c, orderBy: { field: TITLE, direction: ASC }) { pageInfo { hasPreviousPage } } }", json!({ "c": by_title }))
+            .await;
+        assert_eq!(next["films"]["pageInfo"]["hasPreviousPage"], true);
+    }
 }
