@@ -138,4 +138,19 @@ db_tests! {
             .await;
         assert_eq!(next["films"]["pageInfo"]["hasPreviousPage"], true);
     }
+
+    async fn a_billing_order_starts_at_one_as_its_doc_says(app) {
+        let admin = app.sign_in_as(Role::Admin).await;
+        let token = &admin.access_token;
+        let film = id_of(&app, "film", "alita-battle-angel-sequel").await;
+        let person = id_of(&app, "person", "christoph-waltz").await;
+        let add = "mutation($f: ID!, $p: ID!, $b: Int) { addCredit(input: { filmId: $f, personId: $p, role: CAST, billingOrder: $b }) { billingOrder } }";
+        let error = app.error_as(token, add, json!({ "f": film, "p": person, "b": 0 })).await;
+        assert_bad_input(&error, "input.billingOrder");
+        let added = app.data_as(token, add, json!({ "f": film, "p": person, "b": 1 })).await;
+        assert_eq!(added["addCredit"]["billingOrder"], 1);
+        let schema = app.data("{ __type(name: \"AddCreditInput\") { inputFields { name description } } }", json!({})).await;
+        let doc = schema["__type"]["inputFields"].as_array().unwrap().iter().find(|field| field["name"] == "billingOrder").unwrap()["description"].clone();
+        assert!(doc.as_str().unwrap_or_default().contains("from 1"), "{doc}");
+    }
 }

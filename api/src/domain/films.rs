@@ -233,7 +233,7 @@ pub async fn add_credit_in<C: ConnectionTrait>(txn: &C, credit: NewCredit) -> Do
     .await?;
     let character = validate::optional_text("input.character", credit.character.as_deref(), 200)?;
     let billing_order =
-        credit.billing_order.map(|order| validate::range("input.billingOrder", order, 0, 100_000)).transpose()?;
+        credit.billing_order.map(|order| validate::range("input.billingOrder", order, 1, 100_000)).transpose()?;
     let duplicate = credit::Entity::find()
         .filter(credit::Column::FilmId.eq(credit.film_id))
         .filter(credit::Column::PersonId.eq(credit.person_id))

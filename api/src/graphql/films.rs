@@ -331,6 +331,7 @@ pub struct AddCreditInput {
     role: CreditRole,
     /// The character played, for cast credits.
     character: Option<String>,
+    /// The place in the credits, from 1.
     billing_order: Option<i32>,
 }
 
