@@ -389,7 +389,7 @@ impl Importer<'_> {
             body: Some(record.body.clone()),
             target: Some(record.target.clone()),
             goal: Some(record.goal),
-            status: Some(record.status),
+            status: record.status,
             film_id: self.optional_film(record.film.as_ref()).await?,
             closes_at: patch(record.closes_at),
         };

@@ -112,7 +112,9 @@ pub(crate) struct PetitionRecord {
     pub(crate) body: String,
     pub(crate) target: String,
     pub(crate) goal: i64,
-    pub(crate) status: PetitionStatus,
+    /// Open when not given, as with `createPetition`.
+    #[serde(default)]
+    pub(crate) status: Option<PetitionStatus>,
     pub(crate) film: Option<String>,
     pub(crate) closes_at: Option<DateTime<Utc>>,
 }
@@ -292,7 +294,7 @@ pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedR
             body: Set(record.body.clone()),
             target: Set(record.target.clone()),
             goal: Set(record.goal),
-            status: Set(record.status),
+            status: Set(record.status.unwrap_or(PetitionStatus::Open)),
             film_id: Set(film_id),
             closes_at: Set(record.closes_at),
             created_at: Set(now),
