@@ -6,6 +6,7 @@ use entity::enums::Role;
 use serde_json::{Value, json};
 
 use crate::support::fixtures;
+use crate::support::ws::{Event, Subscriber};
 
 #[track_caller]
 fn assert_bad_input(error: &Value, field: &str) {
@@ -152,5 +153,22 @@ db_tests! {
         let schema = app.data("{ __type(name: \"AddCreditInput\") { inputFields { name description } } }", json!({})).await;
         let doc = schema["__type"]["inputFields"].as_array().unwrap().iter().find(|field| field["name"] == "billingOrder").unwrap()["description"].clone();
         assert!(doc.as_str().unwrap_or_default().contains("from 1"), "{doc}");
+    }
+
+    async fn a_socket_with_a_bad_token_closes_with_4403(app) {
+        match Subscriber::init(&app.address, "not-a-token").await.unwrap() {
+            Event::Closed(code) => assert_eq!(code, Some(4403)),
+            Event::Message(message) => panic!("a bad token was answered instead of refused: {message}"),
+        }
+        let expired = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &json!({ "sub": "1", "sid": "x", "role": "FAN", "iat": 1, "exp": 2, "iss": "fandb", "aud": "fandb-api" }),
+            &jsonwebtoken::EncodingKey::from_secret(crate::support::TEST_JWT_SECRET.as_bytes()),
+        )
+        .unwrap();
+        match Subscriber::init(&app.address, &expired).await.unwrap() {
+            Event::Closed(code) => assert_eq!(code, Some(4403)),
+            Event::Message(message) => panic!("an expired token was answered instead of refused: {message}"),
+        }
     }
 }
