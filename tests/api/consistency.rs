@@ -171,4 +171,32 @@ db_tests! {
             Event::Message(message) => panic!("an expired token was answered instead of refused: {message}"),
         }
     }
+
+    async fn metrics_speak_the_classic_text_format_to_a_client_that_asks_for_text_plain(app) {
+        app.data("{ films { totalCount } }", json!({})).await;
+        let classic = app.request("GET", "/metrics", &[("accept", "text/plain")], None).await;
+        assert_eq!(classic.status, 200);
+        assert!(classic.header("content-type").starts_with("text/plain; version=0.0.4"), "{}", classic.header("content-type"));
+        let text = &classic.body;
+        assert!(text.contains("# TYPE fandb_http_responses_total counter\n"), "{text}");
+        assert!(text.contains("# HELP fandb_http_responses_total "), "{text}");
+        assert!(text.contains("fandb_http_responses_total{status=\"200\"} "), "{text}");
+        assert!(text.contains("# TYPE fandb_graphql_operation_duration_seconds histogram\n"), "{text}");
+        assert!(!text.contains("# EOF"), "{text}");
+        // Every sample's metric is typed, as a classic parser reads it.
+        for line in text.lines().filter(|line| !line.starts_with('#') && !line.is_empty()) {
+            let name = line.split(['{', ' ']).next().unwrap();
+            let typed = ["", "_bucket", "_sum", "_count"].iter().any(|suffix| {
+                name.strip_suffix(suffix).is_some_and(|base| text.contains(&format!("# TYPE {base} ")))
+            });
+            assert!(typed, "`{name}` has no # TYPE line");
+        }
+        // Prometheus' own Accept prefers OpenMetrics; no Accept gets OpenMetrics too.
+        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        let open = app.request("GET", "/metrics", &[("accept", prometheus)], None).await;
+        assert!(open.header("content-type").starts_with("application/openmetrics-text"), "{}", open.header("content-type"));
+        assert!(open.body.trim_end().ends_with("# EOF"));
+        let default = app.get("/metrics").await;
+        assert!(default.header("content-type").starts_with("application/openmetrics-text"));
+    }
 }

@@ -5,6 +5,7 @@ pub mod access;
 pub mod calendar;
 pub mod campaign;
 pub mod client_ip;
+pub mod exposition;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
