@@ -199,4 +199,29 @@ db_tests! {
         let default = app.get("/metrics").await;
         assert!(default.header("content-type").starts_with("application/openmetrics-text"));
     }
+
+    async fn a_cors_preflight_asking_for_another_header_is_answered_without_it(app) {
+        let app = app.respawn(|settings| settings.cors_origins = vec!["https://alita-army.example".to_owned()]).await;
+        let preflight = app
+            .request("OPTIONS", "/graphql", &[
+                ("origin", "https://alita-army.example"),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "authorization, x-custom-tracing, content-type"),
+            ], None)
+            .await;
+        assert!(preflight.status < 300, "{} {}", preflight.status, preflight.body);
+        assert_eq!(preflight.header("access-control-allow-origin"), "https://alita-army.example");
+        let allowed = preflight.header("access-control-allow-headers").to_lowercase();
+        assert!(allowed.contains("authorization") && allowed.contains("content-type"), "{allowed}");
+        assert!(!allowed.contains("x-custom-tracing"), "{allowed}");
+        let only_other = app
+            .request("OPTIONS", "/graphql", &[
+                ("origin", "https://alita-army.example"),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "x-custom-tracing"),
+            ], None)
+            .await;
+        assert!(only_other.status < 300, "{} {}", only_other.status, only_other.body);
+        assert!(!only_other.header("access-control-allow-headers").to_lowercase().contains("x-custom-tracing"));
+    }
 }
