@@ -225,3 +225,40 @@ db_tests! {
         assert!(!only_other.header("access-control-allow-headers").to_lowercase().contains("x-custom-tracing"));
     }
 }
+
+db_tests! {
+    async fn case_insensitive_filters_fold_every_script_alike_on_both_databases(app) {
+        let admin = app.sign_in_as(Role::Admin).await;
+        let token = &admin.access_token;
+        let create = "mutation($input: CreateFilmInput!) { createFilm(input: $input) { id } }";
+        for title in ["Ünïcode Ärger", "Star*Light [Redux]?", "Plain Title"] {
+            app.data_as(token, create, json!({ "input": { "title": title, "status": "ANNOUNCED" } })).await;
+        }
+        let films = "query($t: String) { films(filter: { titleContains: $t }) { nodes { title } } }";
+        for needle in ["Ünï", "ünï", "ÜNÏ", "ärger", "CODE ÄR"] {
+            let data = app.data(films, json!({ "t": needle })).await;
+            assert_eq!(data["films"]["nodes"], json!([{ "title": "Ünïcode Ärger" }]), "{needle}");
+        }
+        // Pattern characters of either database are matched as themselves.
+        for needle in ["*", "?", "[redux]", "%", "_"] {
+            let data = app.data(films, json!({ "t": needle })).await;
+            let expected = if matches!(needle, "%" | "_") { json!([]) } else { json!([{ "title": "Star*Light [Redux]?" }]) };
+            assert_eq!(data["films"]["nodes"], expected, "{needle}");
+        }
+        let people = app.data(r#"{ people(filter: { nameContains: "WĒTĀ" }) { nodes { name } } }"#, json!({})).await;
+        assert_eq!(people["people"]["nodes"], json!([{ "name": "Wētā FX" }]));
+        let quotes = app.data(r#"{ quotes(filter: { textContains: "WĒTĀ…" }) { totalCount } }"#, json!({})).await;
+        assert_eq!(quotes["quotes"]["totalCount"], 1);
+
+        let event = r##"mutation { createEvent(input: { title: "Zürich screening", kind: SCREENING, startsAt: "2031-03-01T19:00:00Z",
+            timeZone: "Europe/Zurich", city: "Zürich", country: "CH", hashtag: "#ÄlitaZüri" }) { id } }"##;
+        app.data_as(token, event, json!({})).await;
+        for (filter, value) in [("city", "ZÜRICH"), ("city", "zürich"), ("hashtag", "#älitazüri"), ("hashtag", "ÄLITAZÜRI")] {
+            let query = format!("query($v: String) {{ events(filter: {{ {filter}: $v }}) {{ nodes {{ title }} }} }}");
+            let data = app.data(&query, json!({ "v": value })).await;
+            assert_eq!(data["events"]["nodes"], json!([{ "title": "Zürich screening" }]), "{filter}: {value}");
+        }
+        let none = app.data(r#"{ events(filter: { city: "Züric" }) { totalCount } }"#, json!({})).await;
+        assert_eq!(none["events"]["totalCount"], 0, "a city filter is equality, not a substring");
+    }
+}

@@ -183,7 +183,8 @@ impl EventQuery {
         before: Option<String>,
     ) -> GqlResult<Connection<Event>> {
         let page = connection::page_request(first, after, last, before)?;
-        let condition = filter.unwrap_or_default().into_domain()?.condition(chrono::Utc::now());
+        let condition =
+            filter.unwrap_or_default().into_domain()?.condition(chrono::Utc::now(), db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => events::sort(order.field.into(), order.direction.into()),
             None => events::sort(events::EventOrderField::StartsAt, domain::Direction::Asc),

@@ -245,7 +245,7 @@ impl FilmQuery {
         before: Option<String>,
     ) -> GqlResult<Connection<Film>> {
         let page = connection::page_request(first, after, last, before)?;
-        let condition = filter.unwrap_or_default().into_domain()?.condition();
+        let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => films::sort(order.field.into(), order.direction.into()),
             None => films::sort(films::FilmOrderField::Title, domain::Direction::Asc),

@@ -130,7 +130,7 @@ impl PersonQuery {
         before: Option<String>,
     ) -> GqlResult<Connection<Person>> {
         let page = connection::page_request(first, after, last, before)?;
-        let condition = filter.unwrap_or_default().into_domain()?.condition();
+        let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => people::sort(order.field.into(), order.direction.into()),
             None => people::sort(people::PersonOrderField::Name, domain::Direction::Asc),

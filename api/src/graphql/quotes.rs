@@ -127,7 +127,7 @@ impl QuoteQuery {
     ) -> GqlResult<Connection<Quote>> {
         let page = connection::page_request(first, after, last, before)?;
         let viewer = loaders(ctx)?.viewer;
-        let condition = filter.unwrap_or_default().into_domain()?.condition(&viewer);
+        let condition = filter.unwrap_or_default().into_domain()?.condition(&viewer, db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => quotes::sort(order.field.into(), order.direction.into()),
             None => quotes::sort(quotes::QuoteOrderField::CreatedAt, domain::Direction::Desc),
