@@ -9,7 +9,7 @@ use super::films::Film;
 use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
-use super::scalars::{DateTime, EventKind, OrderDirection, RsvpStatus, mirror_enum};
+use super::scalars::{DateTime, EventKind, OrderDirection, RsvpStatus, SourceArticle, mirror_enum, source_articles};
 use super::stats::RsvpStatusCount;
 use super::users::Rsvp;
 use super::{db, loaders, notifier, one_of, viewer_id};
@@ -71,6 +71,10 @@ impl Event {
     /// Where to join online.
     async fn online_url(&self) -> Option<&str> {
         self.0.online_url.as_deref()
+    }
+    /// The articles this record draws on (publication and headline), where it says so.
+    async fn source_articles(&self) -> Vec<SourceArticle> {
+        source_articles(self.0.source_articles.as_deref())
     }
     async fn hashtag(&self) -> Option<&str> {
         self.0.hashtag.as_deref()

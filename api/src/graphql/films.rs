@@ -13,7 +13,9 @@ use super::node::{NodeType, decode_as, global_id};
 use super::people::Person;
 use super::petitions::Petition;
 use super::quotes::Quote;
-use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, mirror_enum};
+use super::scalars::{
+    CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, SourceArticle, mirror_enum, source_articles,
+};
 use super::{db, one_of};
 use crate::domain::{self, DomainError, DomainResult, films, validate};
 use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope};
@@ -139,6 +141,10 @@ impl Film {
     ) -> GqlResult<Connection<Petition>> {
         let page = connection::page_request(first, after, last, before)?;
         connection::children(ctx, PetitionScope, self.0.id, page, Petition).await
+    }
+    /// The articles this record draws on (publication and headline), where it says so.
+    async fn source_articles(&self) -> Vec<SourceArticle> {
+        source_articles(self.0.source_articles.as_deref())
     }
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)

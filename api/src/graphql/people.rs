@@ -10,7 +10,7 @@ use super::guards::RoleGuard;
 use super::inputs::{given, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::quotes::Quote;
-use super::scalars::{CreditRole, Date, OrderDirection, mirror_enum};
+use super::scalars::{CreditRole, Date, OrderDirection, SourceArticle, mirror_enum, source_articles};
 use super::{db, loaders, one_of};
 use crate::domain::{self, DomainResult, people, validate};
 use crate::loaders::{CreditParent, CreditScope, QuoteParent, QuoteScope};
@@ -38,6 +38,10 @@ impl Person {
     }
     async fn bio(&self) -> Option<&str> {
         self.0.bio.as_deref()
+    }
+    /// The articles this record draws on (publication and headline), where it says so.
+    async fn source_articles(&self) -> Vec<SourceArticle> {
+        source_articles(self.0.source_articles.as_deref())
     }
     async fn birth_date(&self) -> Option<Date> {
         self.0.birth_date.map(Date)

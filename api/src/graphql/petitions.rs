@@ -10,7 +10,7 @@ use super::films::Film;
 use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
-use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
+use super::scalars::{DateTime, OrderDirection, PetitionStatus, SourceArticle, mirror_enum, source_articles};
 use super::stats::{TimeBucket, TimeCount};
 use super::{db, loaders, notifier, one_of, viewer_id};
 use crate::domain::{self, DomainResult, petitions};
@@ -74,6 +74,10 @@ impl Petition {
     /// When signing ends, if ever.
     async fn closes_at(&self) -> Option<DateTime> {
         self.0.closes_at.map(DateTime)
+    }
+    /// The articles this record draws on (publication and headline), where it says so.
+    async fn source_articles(&self) -> Vec<SourceArticle> {
+        source_articles(self.0.source_articles.as_deref())
     }
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)

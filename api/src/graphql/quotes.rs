@@ -11,7 +11,7 @@ use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, optional_id, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::people::Person;
-use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
+use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, SourceArticle, mirror_enum, source_articles};
 use super::{db, loaders, viewer_id};
 use crate::domain::{self, DomainError, DomainResult, quotes, validate};
 
@@ -60,6 +60,10 @@ impl Quote {
     }
     async fn status(&self) -> QuoteStatus {
         self.0.status.into()
+    }
+    /// The articles this record draws on (publication and headline), where it says so.
+    async fn source_articles(&self) -> Vec<SourceArticle> {
+        source_articles(self.0.source_articles.as_deref())
     }
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
