@@ -15,7 +15,7 @@ use sea_orm::{
 use serde::Deserialize;
 
 use crate::domain::validate::Patch;
-use crate::domain::{DomainError, DomainResult, events, films, people, petitions, quotes};
+use crate::domain::{DomainError, DomainResult, events, films, people, petitions, quotes, sources};
 use crate::seed::{CreditRecord, DataSet, EventRecord, FilmRecord, PersonRecord, PetitionRecord, QuoteRecord};
 
 /// One NDJSON line.
@@ -260,6 +260,14 @@ impl Importer<'_> {
             Some(id) => people::update_in(self.txn, id, changes).await?,
             None => people::create_in(self.txn, changes).await?,
         };
+        sources::store::<person::Entity, _>(
+            self.txn,
+            person::Column::Id,
+            person::Column::SourceArticles,
+            person.id,
+            &record.sources,
+        )
+        .await?;
         self.people.insert(person.slug.clone(), person.id);
         self.counted(existing.is_none());
         Ok(())
@@ -287,6 +295,14 @@ impl Importer<'_> {
         if existing.is_none() {
             self.new_films.insert(film.id);
         }
+        sources::store::<film::Entity, _>(
+            self.txn,
+            film::Column::Id,
+            film::Column::SourceArticles,
+            film.id,
+            &record.sources,
+        )
+        .await?;
         self.films.insert(film.slug.clone(), film.id);
         self.counted(existing.is_none());
         if let Some(sequel_of) = &record.sequel_of {
@@ -350,6 +366,14 @@ impl Importer<'_> {
             Some(id) => quotes::update_in(self.txn, id, changes).await?,
             None => quotes::create_in(self.txn, changes, None).await?,
         };
+        sources::store::<quote::Entity, _>(
+            self.txn,
+            quote::Column::Id,
+            quote::Column::SourceArticles,
+            quote.id,
+            &record.sources,
+        )
+        .await?;
         self.quotes.insert((quote.person_id, quote.text.clone()), quote.id);
         self.counted(existing.is_none());
         Ok(())
@@ -377,6 +401,14 @@ impl Importer<'_> {
             Some(id) => events::update_in(self.txn, id, changes).await?,
             None => events::create_in(self.txn, changes, None).await?,
         };
+        sources::store::<event::Entity, _>(
+            self.txn,
+            event::Column::Id,
+            event::Column::SourceArticles,
+            event.id,
+            &record.sources,
+        )
+        .await?;
         self.events.insert(event.slug.clone(), event.id);
         self.counted(existing.is_none());
         Ok(())
@@ -389,7 +421,7 @@ impl Importer<'_> {
             body: Some(record.body.clone()),
             target: Some(record.target.clone()),
             goal: Some(record.goal),
-            status: Some(record.status),
+            status: record.status,
             film_id: self.optional_film(record.film.as_ref()).await?,
             closes_at: patch(record.closes_at),
         };
@@ -398,6 +430,14 @@ impl Importer<'_> {
             Some(id) => petitions::update_in(self.txn, id, changes).await?,
             None => petitions::create_in(self.txn, changes).await?,
         };
+        sources::store::<petition::Entity, _>(
+            self.txn,
+            petition::Column::Id,
+            petition::Column::SourceArticles,
+            petition.id,
+            &record.sources,
+        )
+        .await?;
         self.petitions.insert(petition.slug.clone(), petition.id);
         self.counted(existing.is_none());
         Ok(())

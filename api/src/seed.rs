@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use serde::Deserialize;
 
+use crate::domain::sources::{self, SourceArticle};
 use crate::domain::{self, DomainError, DomainResult};
 
 /// The #AlitaArmy data set, compiled into the binary.
@@ -40,6 +41,9 @@ pub(crate) struct PersonRecord {
     pub(crate) name: String,
     pub(crate) bio: Option<String>,
     pub(crate) birth_date: Option<NaiveDate>,
+    /// The articles the record draws on.
+    #[serde(default)]
+    pub(crate) sources: Vec<SourceArticle>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +63,9 @@ pub(crate) struct FilmRecord {
     pub(crate) sequel_of: Option<String>,
     #[serde(default)]
     pub(crate) credits: Vec<CreditRecord>,
+    /// The articles the record draws on.
+    #[serde(default)]
+    pub(crate) sources: Vec<SourceArticle>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,6 +90,9 @@ pub(crate) struct QuoteRecord {
     pub(crate) source_url: Option<String>,
     pub(crate) said_on: Option<NaiveDate>,
     pub(crate) context: Option<String>,
+    /// The articles the record draws on.
+    #[serde(default)]
+    pub(crate) sources: Vec<SourceArticle>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +112,9 @@ pub(crate) struct EventRecord {
     pub(crate) online_url: Option<String>,
     pub(crate) hashtag: Option<String>,
     pub(crate) capacity: Option<i32>,
+    /// The articles the record draws on.
+    #[serde(default)]
+    pub(crate) sources: Vec<SourceArticle>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,9 +125,14 @@ pub(crate) struct PetitionRecord {
     pub(crate) body: String,
     pub(crate) target: String,
     pub(crate) goal: i64,
-    pub(crate) status: PetitionStatus,
+    /// Open when not given, as with `createPetition`.
+    #[serde(default)]
+    pub(crate) status: Option<PetitionStatus>,
     pub(crate) film: Option<String>,
     pub(crate) closes_at: Option<DateTime<Utc>>,
+    /// The articles the record draws on.
+    #[serde(default)]
+    pub(crate) sources: Vec<SourceArticle>,
 }
 
 /// How many records a load added.
@@ -138,7 +156,7 @@ pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedR
     let now = domain::now();
 
     let mut people = HashMap::new();
-    for record in &data.people {
+    for (index, record) in data.people.iter().enumerate() {
         let existing = person::Entity::find().filter(person::Column::Slug.eq(&record.slug)).one(&txn).await?;
         let id = match existing {
             Some(row) => row.id,
@@ -149,6 +167,7 @@ pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedR
                     name: Set(record.name.clone()),
                     bio: Set(record.bio.clone()),
                     birth_date: Set(record.birth_date),
+                    source_articles: Set(sources::encode(&format!("people[{index}].sources"), &record.sources)?),
                     created_at: Set(now),
                     updated_at: Set(now),
                     ..Default::default()
@@ -184,6 +203,7 @@ pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedR
                     box_office_usd: Set(record.box_office_usd),
                     distributor: Set(record.distributor.clone()),
                     sequel_of_id: Set(sequel_of),
+                    source_articles: Set(sources::encode(&format!("films[{index}].sources"), &record.sources)?),
                     created_at: Set(now),
                     updated_at: Set(now),
                     ..Default::default()
@@ -241,6 +261,7 @@ pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedR
                 context: Set(record.context.clone()),
                 status: Set(QuoteStatus::Published),
                 submitted_by_id: Set(None),
+                source_articles: Set(sources::encode(&format!("quotes[{index}].sources"), &record.sources)?),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
@@ -272,6 +293,7 @@ pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedR
             hashtag: Set(record.hashtag.clone()),
             capacity: Set(record.capacity),
             created_by_id: Set(None),
+            source_articles: Set(sources::encode(&format!("events[{index}].sources"), &record.sources)?),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -292,9 +314,10 @@ pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedR
             body: Set(record.body.clone()),
             target: Set(record.target.clone()),
             goal: Set(record.goal),
-            status: Set(record.status),
+            status: Set(record.status.unwrap_or(PetitionStatus::Open)),
             film_id: Set(film_id),
             closes_at: Set(record.closes_at),
+            source_articles: Set(sources::encode(&format!("petitions[{index}].sources"), &record.sources)?),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()

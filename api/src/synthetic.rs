@@ -96,6 +96,7 @@ pub async fn load(db: &DatabaseConnection, scale: f64, progress: impl Fn(&str)) 
             box_office_usd: Set(Some(2_000_000 * (1 + (n % 300) as i64))),
             distributor: Set(Some(DISTRIBUTORS[n % DISTRIBUTORS.len()].to_owned())),
             sequel_of_id: Set((n % 20 == 0 && n > 1).then(|| id - 1)),
+            source_articles: Set(None),
             created_at: Set(base + Duration::minutes(n as i64)),
             updated_at: Set(base + Duration::minutes(n as i64)),
         }
@@ -109,6 +110,7 @@ pub async fn load(db: &DatabaseConnection, scale: f64, progress: impl Fn(&str)) 
         name: Set(format!("{} {} {n}", FIRST_NAMES[n % FIRST_NAMES.len()], LAST_NAMES[(n / 7) % LAST_NAMES.len()])),
         bio: Set((n % 3 == 0).then(|| format!("Person {n} works in film."))),
         birth_date: Set(NaiveDate::from_ymd_opt(1940 + (n % 60) as i32, 1 + (n % 12) as u32, 1 + (n % 28) as u32)),
+        source_articles: Set(None),
         created_at: Set(base + Duration::seconds(n as i64)),
         updated_at: Set(base + Duration::seconds(n as i64)),
     });
@@ -171,6 +173,7 @@ pub async fn load(db: &DatabaseConnection, scale: f64, progress: impl Fn(&str)) 
                 context: Set(None),
                 status: Set(if n % 20 == 0 { QuoteStatus::Pending } else { QuoteStatus::Published }),
                 submitted_by_id: Set((n % 20 == 0).then(|| (n % sizes.users + 1) as i64)),
+                source_articles: Set(None),
                 created_at: Set(base + Duration::seconds(n as i64)),
                 updated_at: Set(base + Duration::seconds(n as i64)),
             }
@@ -207,6 +210,7 @@ pub async fn load(db: &DatabaseConnection, scale: f64, progress: impl Fn(&str)) 
                 created_by_id: Set(None),
                 going_count: Set(0),
                 count_version: Set(0),
+                source_articles: Set(None),
                 created_at: Set(base + Duration::seconds(n as i64)),
                 updated_at: Set(base + Duration::seconds(n as i64)),
             }
@@ -229,6 +233,7 @@ pub async fn load(db: &DatabaseConnection, scale: f64, progress: impl Fn(&str)) 
         closes_at: Set(None),
         signature_count: Set(counts[n - 1] as i64),
         count_version: Set(counts[n - 1] as i64),
+        source_articles: Set(None),
         created_at: Set(base + Duration::seconds(n as i64)),
         updated_at: Set(base + Duration::seconds(n as i64)),
     });

@@ -30,6 +30,8 @@ pub struct Model {
     pub going_count: i64,
     /// Grows with every change of the count; orders live notices.
     pub count_version: i64,
+    /// The articles the record draws on, as a JSON list of `{publication, headline}`.
+    pub source_articles: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -22,6 +22,8 @@ pub struct Model {
     pub box_office_usd: Option<i64>,
     pub distributor: Option<String>,
     pub sequel_of_id: Option<i64>,
+    /// The articles the record draws on, as a JSON list of `{publication, headline}`.
+    pub source_articles: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

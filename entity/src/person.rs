@@ -13,6 +13,8 @@ pub struct Model {
     pub name: String,
     pub bio: Option<String>,
     pub birth_date: Option<Date>,
+    /// The articles the record draws on, as a JSON list of `{publication, headline}`.
+    pub source_articles: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -19,6 +19,8 @@ pub struct Model {
     pub context: Option<String>,
     pub status: QuoteStatus,
     pub submitted_by_id: Option<i64>,
+    /// The articles the record draws on, as a JSON list of `{publication, headline}`.
+    pub source_articles: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

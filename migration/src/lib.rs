@@ -5,6 +5,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_tables;
 pub mod m20261124_000001_search;
 mod m20261124_000002_relation_indexes;
+mod m20261201_000001_search_headline;
+mod m20261201_000002_source_articles;
 
 /// Every migration of the fandb schema, in order.
 pub struct Migrator;
@@ -16,6 +18,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_tables::Migration),
             Box::new(m20261124_000001_search::Migration),
             Box::new(m20261124_000002_relation_indexes::Migration),
+            Box::new(m20261201_000001_search_headline::Migration),
+            Box::new(m20261201_000002_source_articles::Migration),
         ]
     }
 }

@@ -58,6 +58,36 @@ db_tests! {
         assert_eq!(counts, json!({ "people": { "totalCount": 1 }, "films": { "totalCount": 1 } }));
     }
 
+    async fn an_imported_petition_without_a_status_opens_as_with_the_mutation(app) {
+        let name = format!("no_status_{}", app.database_url.len());
+        let file = write(&name, &[
+            json!({ "petition": { "slug": "no-status-given", "title": "No status given", "body": "Please.", "target": "The studio", "goal": 500 } }),
+        ]);
+        let output = import(&app.database_url, &file);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let data = app.data(r#"{ petition(slug: "no-status-given") { status goal } }"#, json!({})).await;
+        assert_eq!(data["petition"], json!({ "status": "OPEN", "goal": 500 }));
+        // A later line without a status leaves the status as it is, as `updatePetition` does.
+        let closed = write(&name, &[
+            json!({ "petition": { "slug": "no-status-given", "title": "No status given", "body": "Please.", "target": "The studio", "goal": 500, "status": "CLOSED" } }),
+        ]);
+        assert!(import(&app.database_url, &closed).status.success());
+        assert!(import(&app.database_url, &file).status.success());
+        let data = app.data(r#"{ petition(slug: "no-status-given") { status } }"#, json!({})).await;
+        assert_eq!(data["petition"]["status"], "CLOSED");
+    }
+
+    async fn an_imported_petition_goal_beyond_a_32_bit_int_is_refused_like_the_mutation(app) {
+        let name = format!("big_goal_{}", app.database_url.len());
+        let file = write(&name, &[
+            json!({ "petition": { "slug": "big-goal", "title": "Big goal", "body": "Please.", "target": "The studio", "goal": 3_000_000_000_i64, "status": "OPEN" } }),
+        ]);
+        let output = import(&app.database_url, &file);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("line 1") && stderr.contains("input.goal"), "{stderr}");
+    }
+
     async fn one_bad_record_imports_nothing_and_is_named_with_its_field(app) {
         let name = format!("bad_{}", app.database_url.len());
         let before = app.data("{ films { totalCount } people { totalCount } }", json!({})).await;

@@ -10,6 +10,7 @@ mod support;
 mod accounts;
 mod admin;
 mod browser;
+mod consistency;
 mod events;
 mod fan_actions;
 mod films;

@@ -18,7 +18,7 @@ db_tests! {
         assert_eq!(person["credits"]["nodes"][0]["character"], "Alita");
         assert_eq!(person["quotes"]["totalCount"], 3);
         let texts: Vec<&str> = person["quotes"]["nodes"].as_array().unwrap().iter().map(|q| q["text"].as_str().unwrap()).collect();
-        assert!(texts.contains(&"I'm always bringing up Alita."));
+        assert!(texts.contains(&"I’m always bringing up Alita,"));
         assert!(texts.contains(&"It still might happen."));
         assert!(texts.iter().any(|t| t.contains("I love a collaborative process")));
         assert!(person["quotes"]["nodes"].as_array().unwrap().iter().all(|q| q["source"] == "Collider"));

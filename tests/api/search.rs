@@ -44,6 +44,29 @@ db_tests! {
         assert!(ranks.windows(2).all(|pair| pair[0] >= pair[1]), "best first: {ranks:?}");
     }
 
+    async fn a_snippet_quotes_the_stored_text_and_marks_the_match(app) {
+        let admin = app.sign_in_as(Role::Admin).await;
+        let create = "mutation($input: CreateFilmInput!) { createFilm(input: $input) { id } }";
+        let input = json!({ "title": "Iron City — Zalem", "synopsis": "Wētā’s “Motorball” returns…", "status": "ANNOUNCED" });
+        app.data_as(&admin.access_token, create, json!({ "input": input })).await;
+
+        let weta = hits(&app, "weta").await;
+        assert!(!weta.is_empty());
+        for hit in &weta {
+            let snippet = hit["snippet"].as_str().unwrap();
+            assert!(snippet.contains("«Wētā"), "the match is marked in the stored spelling: {snippet}");
+            assert!(!snippet.contains("Weta") && !snippet.contains("..."), "no unaccented copy: {snippet}");
+        }
+        let zalem = hits(&app, "zalem").await;
+        let film = zalem.iter().find(|hit| hit["node"]["title"] == "Iron City — Zalem").expect("the film is found");
+        assert_eq!(film["snippet"], "Iron City — «Zalem»");
+        let motorball = hits(&app, "motorball returns").await;
+        let film = motorball.iter().find(|hit| hit["node"]["title"] == "Iron City — Zalem").expect("the film is found");
+        let snippet = film["snippet"].as_str().unwrap();
+        assert!(snippet.starts_with("Wētā’s “«Motorball»” «returns»"), "{snippet}");
+        assert!("Wētā’s “Motorball” returns…".contains(&snippet.replace(['«', '»'], "")), "a quote of the synopsis: {snippet}");
+    }
+
     async fn bad_queries_find_nothing_or_are_refused_clearly(app) {
         for query in ["", "   ", "!!! ??? ...", "&|!:*()<>", "\"'\\"] {
             assert!(hits(&app, query).await.is_empty(), "{query:?}");

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{EventKind, RsvpStatus};
 use entity::{event, rsvp};
+use sea_orm::DatabaseBackend;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     QueryFilter, Set,
@@ -39,8 +40,8 @@ fn bare_hashtag(hashtag: &str) -> String {
 }
 
 impl EventFilter {
-    /// The filter as a WHERE condition, with `now` deciding what is upcoming.
-    pub fn condition(&self, now: DateTime<Utc>) -> Condition {
+    /// The filter as a WHERE condition on `backend`, with `now` deciding what is upcoming.
+    pub fn condition(&self, now: DateTime<Utc>, backend: DatabaseBackend) -> Condition {
         let mut condition = Condition::all();
         if let Some(kind) = self.kind {
             condition = condition.add(event::Column::Kind.eq(kind));
@@ -49,14 +50,17 @@ impl EventFilter {
             condition = condition.add(event::Column::FilmId.eq(film_id));
         }
         if let Some(city) = &self.city {
-            condition = condition.add(equals_ignoring_case(event::Column::City, city.trim()));
+            condition = condition.add(equals_ignoring_case(backend, event::Column::City, city.trim()));
         }
         if let Some(country) = &self.country {
             condition = condition.add(event::Column::Country.eq(country.trim().to_uppercase()));
         }
         if let Some(hashtag) = &self.hashtag {
-            condition =
-                condition.add(equals_ignoring_case(event::Column::Hashtag, &format!("#{}", bare_hashtag(hashtag))));
+            condition = condition.add(equals_ignoring_case(
+                backend,
+                event::Column::Hashtag,
+                &format!("#{}", bare_hashtag(hashtag)),
+            ));
         }
         if let Some(after) = self.starts_after {
             condition = condition.add(event::Column::StartsAt.gt(after));
@@ -245,7 +249,16 @@ pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
 
 /// `update` inside a transaction the caller owns (an import runs many in one).
 pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
-    let existing = event::Entity::find_by_id(id).one(txn).await?.ok_or(DomainError::NotFound("event"))?;
+    // Under the row lock an RSVP takes, so no seat is taken between the check and the change.
+    let existing = write::lock::<event::Entity, _>(txn, id, "event").await?;
+    if let Patch::Set(capacity) = changes.capacity
+        && i64::from(capacity) < existing.going_count
+    {
+        return Err(DomainError::invalid(
+            "input.capacity",
+            format!("must be at least {}, the number of fans already going", existing.going_count),
+        ));
+    }
     let current = Some((existing.starts_at, existing.ends_at));
     let mut model = existing.into_active_model();
     if let Some(title) = &changes.title {

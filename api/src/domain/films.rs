@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use entity::enums::{CreditRole, FilmStatus};
 use entity::{credit, film};
+use sea_orm::DatabaseBackend;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, Set,
@@ -28,11 +29,11 @@ pub struct FilmFilter {
 }
 
 impl FilmFilter {
-    /// The filter as a WHERE condition.
-    pub fn condition(&self) -> Condition {
+    /// The filter as a WHERE condition on `backend`.
+    pub fn condition(&self, backend: DatabaseBackend) -> Condition {
         let mut condition = Condition::all();
         if let Some(title) = &self.title_contains {
-            condition = condition.add(contains_ignoring_case(film::Column::Title, title));
+            condition = condition.add(contains_ignoring_case(backend, film::Column::Title, title));
         }
         if let Some(status) = self.status {
             condition = condition.add(film::Column::Status.eq(status));
@@ -233,7 +234,7 @@ pub async fn add_credit_in<C: ConnectionTrait>(txn: &C, credit: NewCredit) -> Do
     .await?;
     let character = validate::optional_text("input.character", credit.character.as_deref(), 200)?;
     let billing_order =
-        credit.billing_order.map(|order| validate::range("input.billingOrder", order, 0, 100_000)).transpose()?;
+        credit.billing_order.map(|order| validate::range("input.billingOrder", order, 1, 100_000)).transpose()?;
     let duplicate = credit::Entity::find()
         .filter(credit::Column::FilmId.eq(credit.film_id))
         .filter(credit::Column::PersonId.eq(credit.person_id))

@@ -12,6 +12,7 @@ pub mod people;
 pub mod petitions;
 pub mod quotes;
 pub mod search;
+pub mod sources;
 pub mod stats;
 pub mod text;
 pub mod validate;

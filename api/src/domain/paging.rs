@@ -12,8 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query};
 use sea_orm::{
-    ColumnTrait, ColumnType, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, ModelTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
+    ColumnTrait, ColumnType, Condition, ConnectionTrait, EntityName, EntityTrait, FromQueryResult, IdenStatic,
+    ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -78,13 +78,16 @@ impl SortValue {
     }
 }
 
-/// A position in a list: the sort column, the sort value and the id of one row. Opaque to clients.
-/// The column is carried so a cursor made under one order is refused under another instead of
-/// being compared with a column of another type.
+/// A position in a list: the order (table, sort column and direction), the sort value and the id of
+/// one row. Opaque to clients. The order is carried so a cursor made under one order is refused
+/// under any other, on every backend, instead of being compared with a column of another type or
+/// read in the opposite direction.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Cursor {
     #[serde(rename = "s")]
     sort: String,
+    #[serde(rename = "d")]
+    descending: bool,
     #[serde(rename = "v")]
     value: SortValue,
     #[serde(rename = "i")]
@@ -98,16 +101,16 @@ impl Cursor {
     /// The cursor of `model` under `sort`.
     fn of<M: ModelTrait>(
         model: &M,
-        sort_column: <M::Entity as EntityTrait>::Column,
+        sort: Sort<<M::Entity as EntityTrait>::Column>,
         id_column: <M::Entity as EntityTrait>::Column,
     ) -> Self {
-        let value = SortValue::from_value(model.get(sort_column)).unwrap_or(SortValue::Null);
+        let value = SortValue::from_value(model.get(sort.column)).unwrap_or(SortValue::Null);
         let id = match model.get(id_column) {
             Value::BigInt(Some(id)) => id,
             Value::Int(Some(id)) => i64::from(id),
             _ => 0,
         };
-        Self { sort: sort_column.as_str().to_owned(), value, id, field: "" }
+        Self { sort: sort_key(sort.column), descending: sort.direction == Direction::Desc, value, id, field: "" }
     }
 
     /// The opaque text handed to clients.
@@ -139,10 +142,10 @@ impl Cursor {
         Ok(cursor)
     }
 
-    /// Checks the cursor was made under `sort`: the same column (either direction) and a value
+    /// Checks the cursor was made under `sort`: the same table, column and direction, and a value
     /// of that column's type.
     fn check<C: ColumnTrait>(&self, sort: Sort<C>) -> DomainResult<()> {
-        if self.sort != sort.column.as_str() {
+        if self.sort != sort_key(sort.column) || self.descending != (sort.direction == Direction::Desc) {
             return Err(DomainError::invalid(self.field, "this cursor belongs to a list in another order"));
         }
         let fits = match (&self.value, sort.column.def().get_column_type()) {
@@ -174,6 +177,11 @@ impl Cursor {
         }
         Ok(())
     }
+}
+
+/// What names an order in a cursor: the table and the sort column.
+fn sort_key<C: ColumnTrait>(column: C) -> String {
+    format!("{}.{}", C::EntityName::default().table_name(), column.as_str())
 }
 
 /// A validated page request: how many rows, from which end, between which cursors.
@@ -309,7 +317,7 @@ fn into_page<M: ModelTrait>(
     if page.from_end {
         rows.reverse();
     }
-    let rows = rows.into_iter().map(|row| (Cursor::of(&row, sort.column, id), row)).collect();
+    let rows = rows.into_iter().map(|row| (Cursor::of(&row, sort, id), row)).collect();
     if page.from_end {
         Page { rows, has_previous_page: more, has_next_page: page.before.is_some() }
     } else {

@@ -1,6 +1,7 @@
 //! People: what the people lists filter and sort by.
 
 use entity::{credit, person};
+use sea_orm::DatabaseBackend;
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
@@ -26,11 +27,11 @@ pub struct PersonFilter {
 }
 
 impl PersonFilter {
-    /// The filter as a WHERE condition.
-    pub fn condition(&self) -> Condition {
+    /// The filter as a WHERE condition on `backend`.
+    pub fn condition(&self, backend: DatabaseBackend) -> Condition {
         let mut condition = Condition::all();
         if let Some(name) = &self.name_contains {
-            condition = condition.add(contains_ignoring_case(person::Column::Name, name));
+            condition = condition.add(contains_ignoring_case(backend, person::Column::Name, name));
         }
         if let Some(film_id) = self.film_id {
             condition = condition.add(

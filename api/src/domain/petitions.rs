@@ -108,6 +108,10 @@ pub async fn signatures_by_country<D: ConnectionTrait>(
         .await?)
 }
 
+/// The largest goal: the API's `goal` is a GraphQL `Int`, 32 bits, so a petition never holds a goal
+/// it could not report.
+pub const GOAL_MAX: i64 = i32::MAX as i64;
+
 /// A change to a petition. On create, `title`, `body`, `target` and `goal` are required.
 #[derive(Debug, Default)]
 pub struct PetitionChanges {
@@ -133,7 +137,7 @@ async fn apply<C: ConnectionTrait>(
         model.target = Set(validate::text("input.target", target, 200)?);
     }
     if let Some(goal) = changes.goal {
-        model.goal = Set(validate::range("input.goal", goal, 1, 1_000_000_000_000)?);
+        model.goal = Set(validate::range("input.goal", goal, 1, GOAL_MAX)?);
     }
     set_if(&mut model.status, changes.status);
     if let Patch::Set(film_id) = changes.film_id {

@@ -3,6 +3,7 @@
 
 use entity::enums::QuoteStatus;
 use entity::quote;
+use sea_orm::DatabaseBackend;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set,
 };
@@ -41,8 +42,8 @@ pub struct QuoteFilter {
 }
 
 impl QuoteFilter {
-    /// The filter as a WHERE condition, within what `viewer` may see.
-    pub fn condition(&self, viewer: &Viewer) -> Condition {
+    /// The filter as a WHERE condition on `backend`, within what `viewer` may see.
+    pub fn condition(&self, viewer: &Viewer, backend: DatabaseBackend) -> Condition {
         let mut condition = Condition::all().add(visible_to(viewer));
         if let Some(person_id) = self.person_id {
             condition = condition.add(quote::Column::PersonId.eq(person_id));
@@ -51,7 +52,7 @@ impl QuoteFilter {
             condition = condition.add(quote::Column::FilmId.eq(film_id));
         }
         if let Some(text) = &self.text_contains {
-            condition = condition.add(contains_ignoring_case(quote::Column::Text, text));
+            condition = condition.add(contains_ignoring_case(backend, quote::Column::Text, text));
         }
         if let Some(status) = self.status {
             condition = condition.add(quote::Column::Status.eq(status));

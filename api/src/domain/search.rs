@@ -92,6 +92,8 @@ pub async fn search(db: &DatabaseConnection, query: &str, first: Option<i32>) ->
             let rank: f64 = row.try_get("", "rank").map_err(column)?;
             let snippet: String = row.try_get("", "snippet").map_err(column)?;
             let kind = Kind::from_name(&kind).ok_or_else(|| DomainError::Internal(format!("search kind {kind}")))?;
+            // Fields are joined with spaces to be indexed; an empty one leaves a space at an end.
+            let snippet = snippet.trim().to_owned();
             Ok(Hit { kind, id, rank: if backend == DatabaseBackend::Postgres { rank } else { -rank }, snippet })
         })
         .collect()
@@ -122,15 +124,26 @@ fn postgres_statement(words: &[String], limit: u64) -> Statement {
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
-    let documents = SEARCHABLE
+    // The snippet quotes one field as stored, as SQLite's does: the title when the whole query
+    // matches it or the rest does not, else the rest. `fandb_headline` unaccents each word only to
+    // compare it, so the words shown are the record's own.
+    let headline = |text: &str| {
+        format!(
+            "ts_headline('fandb_headline', {text}, q.query, 'StartSel=«, StopSel=», MaxWords=18, MinWords=6, MaxFragments=1')"
+        )
+    };
+    let snippets = SEARCHABLE
         .iter()
         .map(|searchable| {
+            let (title, body) = ((searchable.title)("t"), (searchable.body)("t"));
             format!(
-                "WHEN '{kind}' THEN (SELECT {title} || ' — ' || {body} FROM {table} t WHERE t.id = top.id)",
+                "WHEN '{kind}' THEN (SELECT CASE WHEN to_tsvector('fandb_headline', {title}) @@ q.query \
+                 OR NOT to_tsvector('fandb_headline', {body}) @@ q.query THEN {title_headline} ELSE {body_headline} END \
+                 FROM {table} t WHERE t.id = top.id)",
                 kind = searchable.kind,
                 table = searchable.table,
-                title = (searchable.title)("t"),
-                body = (searchable.body)("t"),
+                title_headline = headline(&title),
+                body_headline = headline(&body),
             )
         })
         .collect::<Vec<_>>()
@@ -138,9 +151,7 @@ fn postgres_statement(words: &[String], limit: u64) -> Statement {
     let sql = format!(
         "WITH q AS ({tsquery}), \
          top AS (SELECT kind, id, rank FROM ({matches}) hits ORDER BY rank DESC, kind, id LIMIT ${limit_parameter}) \
-         SELECT top.kind, top.id, top.rank::float8 AS rank, \
-         ts_headline('simple', fandb_unaccent(CASE top.kind {documents} END), q.query, \
-         'StartSel=«, StopSel=», MaxWords=18, MinWords=6, MaxFragments=1') AS snippet \
+         SELECT top.kind, top.id, top.rank::float8 AS rank, CASE top.kind {snippets} END AS snippet \
          FROM top, q ORDER BY top.rank DESC, top.kind, top.id"
     );
     let mut values: Vec<sea_orm::Value> = words.iter().map(|word| word.as_str().into()).collect();

@@ -1,11 +1,20 @@
-//! Small text rules shared by filters: case-insensitive substring patterns.
+//! Small text rules shared by filters: case-insensitive substring and equality conditions that
+//! answer alike on both databases, for every script.
+//!
+//! PostgreSQL's `lower()` folds every letter (in a UTF-8 database). SQLite's `lower()`, `LIKE` and
+//! `NOCASE` fold only ASCII, so there the needle becomes a `GLOB` pattern whose every letter is a
+//! class of its case forms (`Ünï` → `*[üÜ][nN][ïÏ]*`): no function to register on each connection,
+//! and no more work per row than `lower(column) LIKE …` (a substring match scans either way).
 
-use sea_orm::ColumnTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{ColumnTrait, DatabaseBackend};
 
-/// `lower(column) LIKE '%needle%'` with `%`, `_` and `\` in the needle matched literally; the same
-/// on SQLite and PostgreSQL.
-pub fn contains_ignoring_case<C: ColumnTrait>(column: C, needle: &str) -> Expr {
+/// "`column` contains `needle`, case aside", with `%`, `_`, `\`, `*`, `?` and `[` in the needle
+/// matched literally.
+pub fn contains_ignoring_case<C: ColumnTrait>(backend: DatabaseBackend, column: C, needle: &str) -> Expr {
+    if backend == DatabaseBackend::Sqlite {
+        return glob(column, &format!("*{}*", case_classes(needle)));
+    }
     let mut pattern = String::with_capacity(needle.len() + 2);
     pattern.push('%');
     for character in needle.to_lowercase().chars() {
@@ -18,7 +27,66 @@ pub fn contains_ignoring_case<C: ColumnTrait>(column: C, needle: &str) -> Expr {
     Expr::expr(Func::lower(column.into_expr())).like(LikeExpr::new(pattern).escape('\\'))
 }
 
-/// `lower(column) = lower(value)`.
-pub fn equals_ignoring_case<C: ColumnTrait>(column: C, value: &str) -> Expr {
+/// "`column` equals `value`, case aside".
+pub fn equals_ignoring_case<C: ColumnTrait>(backend: DatabaseBackend, column: C, value: &str) -> Expr {
+    if backend == DatabaseBackend::Sqlite {
+        return glob(column, &case_classes(value));
+    }
     ExprTrait::eq(Expr::expr(Func::lower(column.into_expr())), value.to_lowercase())
+}
+
+fn glob<C: ColumnTrait>(column: C, pattern: &str) -> Expr {
+    Expr::cust_with_exprs("? GLOB ?", [column.into_expr(), Expr::val(pattern.to_owned())])
+}
+
+/// `text` as a GLOB pattern matching it whatever the case: each letter with case forms becomes a
+/// class of them, and GLOB's own metacharacters a class of one.
+fn case_classes(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() * 4);
+    for character in text.chars() {
+        let forms = case_forms(character);
+        if forms.len() > 1 || matches!(character, '*' | '?' | '[') {
+            pattern.push('[');
+            pattern.extend(forms);
+            pattern.push(']');
+        } else {
+            pattern.push(character);
+        }
+    }
+    pattern
+}
+
+/// `character` and the single characters its lower and upper case (and theirs) map to. A letter
+/// whose case form is several characters (`ß` → `SS`) keeps only its single-character forms,
+/// as `lower()` does on PostgreSQL.
+fn case_forms(character: char) -> Vec<char> {
+    fn single(mut mapped: impl Iterator<Item = char>) -> Option<char> {
+        let first = mapped.next()?;
+        mapped.next().is_none().then_some(first)
+    }
+    let mut forms = vec![character];
+    let mut index = 0;
+    while index < forms.len() {
+        let form = forms[index];
+        for other in [single(form.to_lowercase()), single(form.to_uppercase())].into_iter().flatten() {
+            if !forms.contains(&other) {
+                forms.push(other);
+            }
+        }
+        index += 1;
+    }
+    forms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::case_classes;
+
+    #[test]
+    fn every_letter_becomes_a_class_of_its_case_forms() {
+        assert_eq!(case_classes("Ünï"), "[Üü][nN][ïÏ]");
+        assert_eq!(case_classes("a*b?[c]"), "[aA][*][bB][?][[][cC]]");
+        assert_eq!(case_classes("100% x_y"), "100% [xX]_[yY]");
+        assert_eq!(case_classes("ß"), "ß", "its upper case is two letters");
+    }
 }

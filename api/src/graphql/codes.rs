@@ -39,7 +39,7 @@ struct RequestCodes {
 /// arguments (with variables filled in) by the position of the field.
 #[derive(Default)]
 struct Arguments {
-    at_value: HashMap<Pos, String>,
+    at_value: HashMap<Pos, (String, ConstValue)>,
     of_field: HashMap<Pos, Vec<(String, ConstValue)>>,
 }
 
@@ -61,10 +61,13 @@ impl Arguments {
                 Selection::Field(field) => {
                     let mut values = Vec::new();
                     for (name, value) in &field.node.arguments {
-                        self.at_value.insert(value.pos, name.node.to_string());
-                        let resolved =
-                            value.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(()));
-                        values.push((name.node.to_string(), resolved.unwrap_or(ConstValue::Null)));
+                        let resolved = value
+                            .node
+                            .clone()
+                            .into_const_with(|name| variables.get(&name).cloned().ok_or(()))
+                            .unwrap_or(ConstValue::Null);
+                        self.at_value.insert(value.pos, (name.node.to_string(), resolved.clone()));
+                        values.push((name.node.to_string(), resolved));
                     }
                     self.of_field.insert(field.pos, values);
                     self.walk(&field.node.selection_set.node, variables);
@@ -79,15 +82,16 @@ impl Arguments {
     /// field's position, the field's first argument whose value cannot be of the type it names.
     fn named_by(&self, error: &ServerError) -> Option<String> {
         let position = error.locations.first()?;
-        if let Some(name) = self.at_value.get(position) {
-            return Some(name.clone());
+        let int_error = error.message.contains("\"Int\"");
+        if let Some((name, value)) = self.at_value.get(position) {
+            let nested = match value {
+                ConstValue::Object(fields) if int_error => misfit_field(fields, misfit_int),
+                _ => None,
+            };
+            return Some(nested.map_or_else(|| name.clone(), |path| format!("{name}.{path}")));
         }
-        let misfit: fn(&ConstValue) -> bool = if error.message.contains("\"Int\"") {
-            |value| match value {
-                ConstValue::Number(number) => number.as_i64().is_none_or(|n| i32::try_from(n).is_err()),
-                ConstValue::Null => false,
-                _ => true,
-            }
+        let misfit: fn(&ConstValue) -> bool = if int_error {
+            misfit_int
         } else if error.message.contains("\"ID\"") {
             |value| match value {
                 ConstValue::List(items) => {
@@ -99,8 +103,41 @@ impl Arguments {
         } else {
             return None;
         };
-        self.of_field.get(position)?.iter().find(|(_, value)| misfit(value)).map(|(name, _)| name.clone())
+        self.of_field.get(position)?.iter().find_map(|(name, value)| {
+            // Inside an input object, the field whose value misfits (`input.goal`), not the whole
+            // argument, is the one at fault.
+            let nested = match value {
+                ConstValue::Object(fields) => misfit_field(fields, misfit),
+                _ => None,
+            };
+            match nested {
+                Some(path) => Some(format!("{name}.{path}")),
+                None => misfit(value).then(|| name.clone()),
+            }
+        })
     }
+}
+
+/// Whether `value` cannot be an `Int`.
+fn misfit_int(value: &ConstValue) -> bool {
+    match value {
+        ConstValue::Number(number) => number.as_i64().is_none_or(|n| i32::try_from(n).is_err()),
+        ConstValue::Null => false,
+        _ => true,
+    }
+}
+
+/// The path, inside an input object, of the first number that misfits (an `Int` beyond 32 bits or
+/// with a fraction); other fields may rightly hold strings or larger numbers.
+fn misfit_field(
+    fields: &async_graphql::indexmap::IndexMap<async_graphql::Name, ConstValue>,
+    misfit: fn(&ConstValue) -> bool,
+) -> Option<String> {
+    fields.iter().find_map(|(name, value)| match value {
+        ConstValue::Object(inner) => misfit_field(inner, misfit).map(|path| format!("{name}.{path}")),
+        ConstValue::Number(_) if misfit(value) => Some(name.to_string()),
+        _ => None,
+    })
 }
 
 impl RequestCodes {

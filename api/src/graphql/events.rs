@@ -7,9 +7,9 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
-use super::inputs::{given, id_patch, patch};
+use super::inputs::{given, id_patch, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
-use super::scalars::{DateTime, EventKind, OrderDirection, RsvpStatus, mirror_enum};
+use super::scalars::{DateTime, EventKind, OrderDirection, RsvpStatus, SourceArticle, mirror_enum, source_articles};
 use super::stats::RsvpStatusCount;
 use super::users::Rsvp;
 use super::{db, loaders, notifier, one_of, viewer_id};
@@ -71,6 +71,10 @@ impl Event {
     /// Where to join online.
     async fn online_url(&self) -> Option<&str> {
         self.0.online_url.as_deref()
+    }
+    /// The articles this record draws on (publication and headline), where it says so.
+    async fn source_articles(&self) -> Vec<SourceArticle> {
+        source_articles(self.0.source_articles.as_deref())
     }
     async fn hashtag(&self) -> Option<&str> {
         self.0.hashtag.as_deref()
@@ -183,7 +187,8 @@ impl EventQuery {
         before: Option<String>,
     ) -> GqlResult<Connection<Event>> {
         let page = connection::page_request(first, after, last, before)?;
-        let condition = filter.unwrap_or_default().into_domain()?.condition(chrono::Utc::now());
+        let condition =
+            filter.unwrap_or_default().into_domain()?.condition(chrono::Utc::now(), db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => events::sort(order.field.into(), order.direction.into()),
             None => events::sort(events::EventOrderField::StartsAt, domain::Direction::Asc),
@@ -219,14 +224,14 @@ pub struct CreateEventInput {
 /// Changes to an event: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
 pub struct UpdateEventInput {
-    slug: Option<String>,
-    kind: Option<EventKind>,
-    title: Option<String>,
+    slug: MaybeUndefined<String>,
+    kind: MaybeUndefined<EventKind>,
+    title: MaybeUndefined<String>,
     description: MaybeUndefined<String>,
     film_id: MaybeUndefined<ID>,
-    starts_at: Option<DateTime>,
+    starts_at: MaybeUndefined<DateTime>,
     ends_at: MaybeUndefined<DateTime>,
-    time_zone: Option<String>,
+    time_zone: MaybeUndefined<String>,
     venue: MaybeUndefined<String>,
     city: MaybeUndefined<String>,
     country: MaybeUndefined<String>,
@@ -269,14 +274,14 @@ impl EventMutation {
     async fn update_event(&self, ctx: &Context<'_>, id: ID, input: UpdateEventInput) -> GqlResult<Event> {
         let id = decode_as(&id, NodeType::Event, "id")?;
         let changes = events::EventChanges {
-            slug: input.slug,
-            kind: input.kind.map(Into::into),
-            title: input.title,
+            slug: required(input.slug, "input.slug", |v| v)?,
+            kind: required(input.kind, "input.kind", Into::into)?,
+            title: required(input.title, "input.title", |v| v)?,
             description: patch(input.description, |v| v),
             film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
-            starts_at: input.starts_at.map(|instant| instant.0),
+            starts_at: required(input.starts_at, "input.startsAt", |instant| instant.0)?,
             ends_at: patch(input.ends_at, |instant| instant.0),
-            time_zone: input.time_zone,
+            time_zone: required(input.time_zone, "input.timeZone", |v| v)?,
             venue: patch(input.venue, |v| v),
             city: patch(input.city, |v| v),
             country: patch(input.country, |v| v),

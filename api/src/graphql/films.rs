@@ -7,13 +7,15 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::events::Event;
 use super::guards::RoleGuard;
-use super::inputs::{given, id_patch, patch};
+use super::inputs::{given, id_patch, patch, required};
 use super::loaders;
 use super::node::{NodeType, decode_as, global_id};
 use super::people::Person;
 use super::petitions::Petition;
 use super::quotes::Quote;
-use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, mirror_enum};
+use super::scalars::{
+    CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, SourceArticle, mirror_enum, source_articles,
+};
 use super::{db, one_of};
 use crate::domain::{self, DomainError, DomainResult, films, validate};
 use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope};
@@ -140,6 +142,10 @@ impl Film {
         let page = connection::page_request(first, after, last, before)?;
         connection::children(ctx, PetitionScope, self.0.id, page, Petition).await
     }
+    /// The articles this record draws on (publication and headline), where it says so.
+    async fn source_articles(&self) -> Vec<SourceArticle> {
+        source_articles(self.0.source_articles.as_deref())
+    }
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
     }
@@ -245,7 +251,7 @@ impl FilmQuery {
         before: Option<String>,
     ) -> GqlResult<Connection<Film>> {
         let page = connection::page_request(first, after, last, before)?;
-        let condition = filter.unwrap_or_default().into_domain()?.condition();
+        let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => films::sort(order.field.into(), order.direction.into()),
             None => films::sort(films::FilmOrderField::Title, domain::Direction::Asc),
@@ -274,13 +280,13 @@ pub struct CreateFilmInput {
 /// Changes to a film: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
 pub struct UpdateFilmInput {
-    slug: Option<String>,
-    title: Option<String>,
+    slug: MaybeUndefined<String>,
+    title: MaybeUndefined<String>,
     tagline: MaybeUndefined<String>,
     synopsis: MaybeUndefined<String>,
     release_date: MaybeUndefined<Date>,
     runtime_minutes: MaybeUndefined<i32>,
-    status: Option<FilmStatus>,
+    status: MaybeUndefined<FilmStatus>,
     budget_usd: MaybeUndefined<Money>,
     box_office_usd: MaybeUndefined<Money>,
     distributor: MaybeUndefined<String>,
@@ -308,13 +314,13 @@ impl CreateFilmInput {
 impl UpdateFilmInput {
     fn into_changes(self) -> DomainResult<films::FilmChanges> {
         Ok(films::FilmChanges {
-            slug: self.slug,
-            title: self.title,
+            slug: required(self.slug, "input.slug", |v| v)?,
+            title: required(self.title, "input.title", |v| v)?,
             tagline: patch(self.tagline, |v| v),
             synopsis: patch(self.synopsis, |v| v),
             release_date: patch(self.release_date, |date| date.0),
             runtime_minutes: patch(self.runtime_minutes, |v| v),
-            status: self.status.map(Into::into),
+            status: required(self.status, "input.status", Into::into)?,
             budget_usd: patch(self.budget_usd, |usd| usd.0),
             box_office_usd: patch(self.box_office_usd, |usd| usd.0),
             distributor: patch(self.distributor, |v| v),
@@ -331,6 +337,7 @@ pub struct AddCreditInput {
     role: CreditRole,
     /// The character played, for cast credits.
     character: Option<String>,
+    /// The place in the credits, from 1.
     billing_order: Option<i32>,
 }
 

@@ -3,8 +3,8 @@
 use async_graphql::{ID, MaybeUndefined};
 
 use super::node::{NodeType, decode_as};
-use crate::domain::DomainResult;
 use crate::domain::validate::Patch;
+use crate::domain::{DomainError, DomainResult};
 
 /// A create's optional field: given or not.
 pub fn given<T, U>(value: Option<T>, map: impl FnOnce(T) -> U) -> Patch<U> {
@@ -20,6 +20,16 @@ pub fn patch<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> U) -> Patch<
         MaybeUndefined::Undefined => Patch::Keep,
         MaybeUndefined::Null => Patch::Clear,
         MaybeUndefined::Value(value) => Patch::Set(map(value)),
+    }
+}
+
+/// An update's required field: absent keeps, a value sets, and null is refused with the field named,
+/// since a required field cannot be cleared (silently keeping it would hide the client's mistake).
+pub fn required<T, U>(value: MaybeUndefined<T>, field: &str, map: impl FnOnce(T) -> U) -> DomainResult<Option<U>> {
+    match value {
+        MaybeUndefined::Undefined => Ok(None),
+        MaybeUndefined::Null => Err(DomainError::invalid(field, "is required and cannot be null")),
+        MaybeUndefined::Value(value) => Ok(Some(map(value))),
     }
 }
 

@@ -7,10 +7,10 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Credit;
 use super::guards::RoleGuard;
-use super::inputs::{given, patch};
+use super::inputs::{given, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::quotes::Quote;
-use super::scalars::{CreditRole, Date, OrderDirection, mirror_enum};
+use super::scalars::{CreditRole, Date, OrderDirection, SourceArticle, mirror_enum, source_articles};
 use super::{db, loaders, one_of};
 use crate::domain::{self, DomainResult, people, validate};
 use crate::loaders::{CreditParent, CreditScope, QuoteParent, QuoteScope};
@@ -38,6 +38,10 @@ impl Person {
     }
     async fn bio(&self) -> Option<&str> {
         self.0.bio.as_deref()
+    }
+    /// The articles this record draws on (publication and headline), where it says so.
+    async fn source_articles(&self) -> Vec<SourceArticle> {
+        source_articles(self.0.source_articles.as_deref())
     }
     async fn birth_date(&self) -> Option<Date> {
         self.0.birth_date.map(Date)
@@ -130,7 +134,7 @@ impl PersonQuery {
         before: Option<String>,
     ) -> GqlResult<Connection<Person>> {
         let page = connection::page_request(first, after, last, before)?;
-        let condition = filter.unwrap_or_default().into_domain()?.condition();
+        let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => people::sort(order.field.into(), order.direction.into()),
             None => people::sort(people::PersonOrderField::Name, domain::Direction::Asc),
@@ -151,8 +155,8 @@ pub struct CreatePersonInput {
 /// Changes to a person: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
 pub struct UpdatePersonInput {
-    slug: Option<String>,
-    name: Option<String>,
+    slug: MaybeUndefined<String>,
+    name: MaybeUndefined<String>,
     bio: MaybeUndefined<String>,
     birth_date: MaybeUndefined<Date>,
 }
@@ -180,8 +184,8 @@ impl PersonMutation {
     async fn update_person(&self, ctx: &Context<'_>, id: ID, input: UpdatePersonInput) -> GqlResult<Person> {
         let id = decode_as(&id, NodeType::Person, "id")?;
         let changes = people::PersonChanges {
-            slug: input.slug,
-            name: input.name,
+            slug: required(input.slug, "input.slug", |v| v)?,
+            name: required(input.name, "input.name", |v| v)?,
             bio: patch(input.bio, |v| v),
             birth_date: patch(input.birth_date, |date| date.0),
         };

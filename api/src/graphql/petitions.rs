@@ -8,9 +8,9 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
-use super::inputs::{given, id_patch, patch};
+use super::inputs::{given, id_patch, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
-use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
+use super::scalars::{DateTime, OrderDirection, PetitionStatus, SourceArticle, mirror_enum, source_articles};
 use super::stats::{TimeBucket, TimeCount};
 use super::{db, loaders, notifier, one_of, viewer_id};
 use crate::domain::{self, DomainResult, petitions};
@@ -74,6 +74,10 @@ impl Petition {
     /// When signing ends, if ever.
     async fn closes_at(&self) -> Option<DateTime> {
         self.0.closes_at.map(DateTime)
+    }
+    /// The articles this record draws on (publication and headline), where it says so.
+    async fn source_articles(&self) -> Vec<SourceArticle> {
+        source_articles(self.0.source_articles.as_deref())
     }
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
@@ -231,8 +235,8 @@ pub struct CreatePetitionInput {
     body: String,
     /// Whom the petition asks.
     target: String,
-    /// Signatures aimed for; more than 0.
-    goal: i64,
+    /// Signatures aimed for; 1 to 2147483647.
+    goal: i32,
     status: Option<PetitionStatus>,
     /// The film it is about (global ID).
     film_id: Option<ID>,
@@ -242,12 +246,12 @@ pub struct CreatePetitionInput {
 /// Changes to a petition: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
 pub struct UpdatePetitionInput {
-    slug: Option<String>,
-    title: Option<String>,
-    body: Option<String>,
-    target: Option<String>,
-    goal: Option<i64>,
-    status: Option<PetitionStatus>,
+    slug: MaybeUndefined<String>,
+    title: MaybeUndefined<String>,
+    body: MaybeUndefined<String>,
+    target: MaybeUndefined<String>,
+    goal: MaybeUndefined<i32>,
+    status: MaybeUndefined<PetitionStatus>,
     film_id: MaybeUndefined<ID>,
     closes_at: MaybeUndefined<DateTime>,
 }
@@ -266,7 +270,7 @@ impl PetitionMutation {
             title: Some(input.title),
             body: Some(input.body),
             target: Some(input.target),
-            goal: Some(input.goal),
+            goal: Some(i64::from(input.goal)),
             status: input.status.map(Into::into),
             film_id: id_patch(given(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
             closes_at: given(input.closes_at, |instant| instant.0),
@@ -279,12 +283,12 @@ impl PetitionMutation {
     async fn update_petition(&self, ctx: &Context<'_>, id: ID, input: UpdatePetitionInput) -> GqlResult<Petition> {
         let id = decode_as(&id, NodeType::Petition, "id")?;
         let changes = petitions::PetitionChanges {
-            slug: input.slug,
-            title: input.title,
-            body: input.body,
-            target: input.target,
-            goal: input.goal,
-            status: input.status.map(Into::into),
+            slug: required(input.slug, "input.slug", |v| v)?,
+            title: required(input.title, "input.title", |v| v)?,
+            body: required(input.body, "input.body", |v| v)?,
+            target: required(input.target, "input.target", |v| v)?,
+            goal: required(input.goal, "input.goal", i64::from)?,
+            status: required(input.status, "input.status", Into::into)?,
             film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
             closes_at: patch(input.closes_at, |instant| instant.0),
         };

@@ -8,10 +8,10 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
-use super::inputs::{given, id_patch, optional_id, patch};
+use super::inputs::{given, id_patch, optional_id, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::people::Person;
-use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
+use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, SourceArticle, mirror_enum, source_articles};
 use super::{db, loaders, viewer_id};
 use crate::domain::{self, DomainError, DomainResult, quotes, validate};
 
@@ -60,6 +60,10 @@ impl Quote {
     }
     async fn status(&self) -> QuoteStatus {
         self.0.status.into()
+    }
+    /// The articles this record draws on (publication and headline), where it says so.
+    async fn source_articles(&self) -> Vec<SourceArticle> {
+        source_articles(self.0.source_articles.as_deref())
     }
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
@@ -127,7 +131,7 @@ impl QuoteQuery {
     ) -> GqlResult<Connection<Quote>> {
         let page = connection::page_request(first, after, last, before)?;
         let viewer = loaders(ctx)?.viewer;
-        let condition = filter.unwrap_or_default().into_domain()?.condition(&viewer);
+        let condition = filter.unwrap_or_default().into_domain()?.condition(&viewer, db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => quotes::sort(order.field.into(), order.direction.into()),
             None => quotes::sort(quotes::QuoteOrderField::CreatedAt, domain::Direction::Desc),
@@ -147,14 +151,14 @@ pub struct CreateQuoteInput {
 /// Changes to a quote: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
 pub struct UpdateQuoteInput {
-    text: Option<String>,
-    person_id: Option<ID>,
+    text: MaybeUndefined<String>,
+    person_id: MaybeUndefined<ID>,
     film_id: MaybeUndefined<ID>,
-    source: Option<String>,
+    source: MaybeUndefined<String>,
     source_url: MaybeUndefined<String>,
     said_on: MaybeUndefined<Date>,
     context: MaybeUndefined<String>,
-    status: Option<QuoteStatus>,
+    status: MaybeUndefined<QuoteStatus>,
 }
 
 /// Quote mutations (admins).
@@ -177,14 +181,18 @@ impl QuoteMutation {
     async fn update_quote(&self, ctx: &Context<'_>, id: ID, input: UpdateQuoteInput) -> GqlResult<Quote> {
         let id = decode_as(&id, NodeType::Quote, "id")?;
         let changes = quotes::QuoteChanges {
-            text: input.text,
-            person_id: optional_id(input.person_id, NodeType::Person, "input.personId")?,
+            text: required(input.text, "input.text", |v| v)?,
+            person_id: optional_id(
+                required(input.person_id, "input.personId", |id| id)?,
+                NodeType::Person,
+                "input.personId",
+            )?,
             film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
-            source: input.source,
+            source: required(input.source, "input.source", |v| v)?,
             source_url: patch(input.source_url, |v| v),
             said_on: patch(input.said_on, |date| date.0),
             context: patch(input.context, |v| v),
-            status: input.status.map(Into::into),
+            status: required(input.status, "input.status", Into::into)?,
         };
         Ok(Quote(quotes::update(db(ctx)?, id, changes).await?))
     }

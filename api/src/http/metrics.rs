@@ -1,4 +1,4 @@
-//! `GET /metrics` in the Prometheus text format (`prometheus-client`): GraphQL operations and their
+//! `GET /metrics` in the Prometheus text formats (`prometheus-client`, see `exposition`): GraphQL operations and their
 //! latency by operation name, errors by code, HTTP responses by status, the database pool
 //! (connections in use and idle, and the most it may open), SQL statements sent, and subscription
 //! sockets open.
@@ -9,7 +9,8 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -20,6 +21,7 @@ use prometheus_client::registry::Registry;
 use sea_orm::{DatabaseBackend, DatabaseConnection};
 
 use super::AppState;
+use super::exposition::{self, Format};
 
 /// How many distinct operation names get their own series.
 const MAX_OPERATION_NAMES: usize = 200;
@@ -221,12 +223,14 @@ pub fn is_graphql_name(name: &str) -> bool {
         && characters.all(|rest| rest.is_ascii_alphanumeric() || rest == '_')
 }
 
-/// `GET /metrics`.
-pub async fn scrape(state: web::Data<AppState>) -> HttpResponse {
-    match state.metrics.render(&state.db) {
-        Ok(text) => {
-            HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(text)
+/// `GET /metrics`: OpenMetrics, or the classic text format when `Accept` prefers `text/plain`.
+pub async fn scrape(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    let accept = request.headers().get(header::ACCEPT).and_then(|value| value.to_str().ok());
+    match (state.metrics.render(&state.db), exposition::negotiate(accept)) {
+        (Ok(text), Format::OpenMetrics) => HttpResponse::Ok().content_type(exposition::OPENMETRICS).body(text),
+        (Ok(text), Format::Classic) => {
+            HttpResponse::Ok().content_type(exposition::CLASSIC).body(exposition::classic(&text))
         }
-        Err(_) => HttpResponse::InternalServerError().finish(),
+        (Err(_), _) => HttpResponse::InternalServerError().finish(),
     }
 }

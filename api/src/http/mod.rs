@@ -6,11 +6,13 @@ pub mod calendar;
 pub mod campaign;
 pub mod client_ip;
 pub mod errors;
+pub mod exposition;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod limits;
 pub mod metrics;
+pub mod preflight;
 pub mod rate_limit;
 pub mod socket_limits;
 pub mod subscriptions;
@@ -74,12 +76,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
 
 /// CORS for the configured browser origins only: `GET`/`POST` with `Authorization`,
 /// `Content-Type` and `Accept`, no credentials (the API uses no cookies). A request from any other
-/// origin is served without CORS headers, so a browser will not hand the answer to that page.
-pub fn cors(origins: &[String]) -> actix_cors::Cors {
+/// origin is served without CORS headers, so a browser will not hand the answer to that page. A
+/// preflight asking for other headers too is answered without them (see `preflight`).
+pub fn cors(origins: &[String]) -> preflight::Cors {
     use actix_web::http::header;
+    let allowed = [header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, access::REQUEST_ID];
     let mut cors = actix_cors::Cors::default()
         .allowed_methods(["GET", "POST"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, access::REQUEST_ID])
+        .allowed_headers(allowed.clone())
         .expose_headers([
             access::REQUEST_ID,
             header::RETRY_AFTER,
@@ -92,5 +96,5 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
     for origin in origins {
         cors = cors.allowed_origin(origin.trim());
     }
-    cors
+    preflight::Cors::new(cors, &allowed)
 }

@@ -67,6 +67,8 @@ pub async fn websocket(
     let input = admitted(messages, budget.clone(), sessions, session.clone());
     let init_state = state.clone();
     let client_ip = ClientIp(peer);
+    let refusal = Arc::new(OnceLock::new());
+    let init_refusal = refusal.clone();
     let socket = WebSocket::new(state.schema.clone(), input, protocol).on_connection_init(move |payload| async move {
         let presented = ["authorization", "Authorization"]
             .iter()
@@ -75,9 +77,14 @@ pub async fn websocket(
         let viewer = match presented {
             None => Viewer::anonymous(),
             Some(presented) => {
-                let viewer = authenticate(&init_state.db, &init_state.auth, &presented)
-                    .await
-                    .map_err(|_| async_graphql::Error::new("invalid or expired access token"))?;
+                let viewer = authenticate(&init_state.db, &init_state.auth, &presented).await.map_err(|error| {
+                    let (code, message) = match error {
+                        DomainError::Unavailable => (CLOSE_TRY_AGAIN, "the service is unavailable; try again shortly"),
+                        _ => (CLOSE_FORBIDDEN, "invalid or expired access token"),
+                    };
+                    let _ = init_refusal.set(code);
+                    async_graphql::Error::new(message)
+                })?;
                 let _ = token.set(presented);
                 viewer
             }
@@ -124,6 +131,9 @@ pub async fn websocket(
                     }
                 }
                 Some(WsMessage::Close(code, reason)) => {
+                    // async-graphql closes a refused `connection_init` with 1002 (protocol error);
+                    // graphql-transport-ws says 4403 for a refused token.
+                    let code = refusal.get().copied().filter(|_| code == CLOSE_PROTOCOL_ERROR).unwrap_or(code);
                     let reason = actix_ws::CloseReason { code: code.into(), description: Some(reason) };
                     let _ = session.close(Some(reason)).await;
                     return;
@@ -136,8 +146,16 @@ pub async fn websocket(
     Ok(response)
 }
 
-/// The close code of a socket whose session ended (graphql-transport-ws' "Forbidden").
+/// The close code of a socket whose token is refused or whose session ended (graphql-transport-ws'
+/// "Forbidden").
 const CLOSE_FORBIDDEN: u16 = 4403;
+
+/// The close code of a socket whose token could not be checked because the database is down
+/// (WebSocket's "Try Again Later").
+const CLOSE_TRY_AGAIN: u16 = 1013;
+
+/// The close code async-graphql gives a refused `connection_init`.
+const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 
 /// Whether a client message starts an operation (`subscribe`, or the legacy `start`).
 fn starts_operation(message: &[u8]) -> bool {

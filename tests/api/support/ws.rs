@@ -53,6 +53,24 @@ impl Subscriber {
         Ok(subscriber)
     }
 
+    /// Connects, sends `connection_init` with `token`, and returns what the server answers (for a
+    /// refused token: the close and its code).
+    pub async fn init(base: &str, token: &str) -> Result<Event, String> {
+        let url = format!("{}/graphql", base.replacen("http://", "ws://", 1));
+        let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+        let (_, framed) = client
+            .ws(url)
+            .protocols(["graphql-transport-ws"])
+            .connect()
+            .await
+            .map_err(|error| format!("connect: {error}"))?;
+        let mut subscriber = Self { framed };
+        subscriber
+            .send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } }))
+            .await;
+        Ok(subscriber.event().await)
+    }
+
     /// Connects and, sending nothing, waits for the first thing the server sends (a refused
     /// socket's close).
     pub async fn connect_silently(base: &str) -> Result<Event, String> {
