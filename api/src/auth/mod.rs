@@ -4,6 +4,7 @@
 //! a role change, a deleted account or an ended session (logout, a password or role change) takes
 //! effect at once, on every server process, rather than when the token expires.
 
+pub mod error;
 pub mod lockout;
 pub mod password;
 pub mod throttle;
@@ -17,53 +18,10 @@ use entity::{refresh_token, user};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 
+use crate::auth::error::{AuthError, AuthResult};
 use crate::config::Limits;
 pub use crate::config::Secret;
-use crate::domain::{DomainError, DomainResult};
-
-/// The identity behind one request.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Viewer {
-    /// The signed-in user, if any.
-    pub user_id: Option<i64>,
-    /// That user's role, read fresh for this request.
-    pub role: Option<Role>,
-}
-
-impl Viewer {
-    /// Nobody signed in.
-    pub fn anonymous() -> Self {
-        Self::default()
-    }
-
-    /// A signed-in user with `role`.
-    pub fn user(user_id: i64, role: Role) -> Self {
-        Self { user_id: Some(user_id), role: Some(role) }
-    }
-
-    /// Whether the viewer may see unpublished content of others (moderators and admins).
-    pub fn is_moderator(&self) -> bool {
-        matches!(self.role, Some(Role::Moderator | Role::Admin))
-    }
-
-    /// Whether the viewer is an admin.
-    pub fn is_admin(&self) -> bool {
-        self.role == Some(Role::Admin)
-    }
-
-    /// Whether the viewer's role is at least `needed` (FAN < MODERATOR < ADMIN).
-    pub fn has_role(&self, needed: Role) -> bool {
-        self.role.is_some_and(|role| rank(role) >= rank(needed))
-    }
-}
-
-fn rank(role: Role) -> u8 {
-    match role {
-        Role::Fan => 0,
-        Role::Moderator => 1,
-        Role::Admin => 2,
-    }
-}
+pub use crate::domain::Viewer;
 
 /// The password hasher, the token keys and the sign-in throttle, shared by every request.
 pub struct Auth {
@@ -100,7 +58,7 @@ pub struct ClientIp(pub Option<IpAddr>);
 /// The viewer of a request that presented `bearer`: the token must verify, its user must still
 /// exist and its session must not have ended (one statement); the role is the one stored now, not
 /// the one in the token.
-pub async fn authenticate(db: &DatabaseConnection, auth: &Auth, bearer: &str) -> DomainResult<Viewer> {
+pub async fn authenticate(db: &DatabaseConnection, auth: &Auth, bearer: &str) -> AuthResult<Viewer> {
     let token = auth.tokens.verify_access(bearer)?;
     // A session is live while a token of its refresh-token family is unrevoked: logout, a password
     // or role change revoke the family, and deleting the user deletes it.
@@ -121,6 +79,6 @@ pub async fn authenticate(db: &DatabaseConnection, auth: &Auth, bearer: &str) ->
         .into_tuple::<(i64, Role)>()
         .one(db)
         .await?
-        .ok_or(DomainError::Unauthenticated)?;
+        .ok_or(AuthError::Unauthenticated)?;
     Ok(Viewer::user(user_id, role))
 }

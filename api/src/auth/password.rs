@@ -15,8 +15,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::oneshot;
 
+use super::error::{AuthError, AuthResult};
 use crate::config::Limits;
-use crate::domain::{DomainError, DomainResult};
 
 /// The shortest password accepted.
 pub const MIN_LENGTH: usize = 8;
@@ -28,20 +28,20 @@ const MAX_QUEUE_WAIT: Duration = Duration::from_secs(5);
 /// The first guess at one hash's wall time, until one has been measured.
 const INITIAL_HASH_MICROS: u64 = 50_000;
 
-fn argon2() -> DomainResult<Argon2<'static>> {
+fn argon2() -> AuthResult<Argon2<'static>> {
     let params =
-        Params::new(19 * 1024, 2, 1, None).map_err(|error| DomainError::Internal(format!("argon2 params: {error}")))?;
+        Params::new(19 * 1024, 2, 1, None).map_err(|error| AuthError::Internal(format!("argon2 params: {error}")))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
 /// Checks a new password's length; `field` names the input at fault.
-pub fn check_strength(password: &str, field: &str) -> DomainResult<()> {
+pub fn check_strength(password: &str, field: &str) -> AuthResult<()> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
-        return Err(DomainError::invalid(field, format!("must be at least {MIN_LENGTH} characters")));
+        return Err(AuthError::invalid(field, format!("must be at least {MIN_LENGTH} characters")));
     }
     if length > MAX_LENGTH {
-        return Err(DomainError::invalid(field, format!("must be at most {MAX_LENGTH} characters")));
+        return Err(AuthError::invalid(field, format!("must be at most {MAX_LENGTH} characters")));
     }
     Ok(())
 }
@@ -117,7 +117,7 @@ impl Passwords {
         Self { jobs: sender, pool, dummy_hash }
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> DomainResult<T> + Send + 'static) -> DomainResult<T> {
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> AuthResult<T> + Send + 'static) -> AuthResult<T> {
         let (answer, answered) = oneshot::channel();
         let work = Box::new(move |too_late: Option<u64>| {
             // The caller gave up (timeout, disconnect): don't spend 60 ms on an answer nobody reads.
@@ -125,7 +125,7 @@ impl Passwords {
                 return false;
             }
             let (result, hashed) = match too_late {
-                Some(retry_after) => (Err(DomainError::RateLimited { retry_after }), false),
+                Some(retry_after) => (Err(AuthError::RateLimited { retry_after }), false),
                 None => (work(), true),
             };
             let _ = answer.send(result);
@@ -134,34 +134,34 @@ impl Passwords {
         match self.jobs.try_send(Job { queued_at: Instant::now(), work }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
-                return Err(DomainError::RateLimited { retry_after: self.pool.retry_after() });
+                return Err(AuthError::RateLimited { retry_after: self.pool.retry_after() });
             }
-            Err(TrySendError::Disconnected(_)) => return Err(DomainError::Unavailable),
+            Err(TrySendError::Disconnected(_)) => return Err(AuthError::Unavailable),
         }
-        answered.await.map_err(|_| DomainError::Unavailable)?
+        answered.await.map_err(|_| AuthError::Unavailable)?
     }
     /// The PHC string of a new hash of `password`.
-    pub async fn hash(&self, password: &str) -> DomainResult<String> {
+    pub async fn hash(&self, password: &str) -> AuthResult<String> {
         let password = password.to_owned();
         self.run(move || {
             let salt = SaltString::generate(&mut OsRng);
             argon2()?
                 .hash_password(password.as_bytes(), &salt)
                 .map(|hash| hash.to_string())
-                .map_err(|error| DomainError::Internal(format!("hashing: {error}")))
+                .map_err(|error| AuthError::Internal(format!("hashing: {error}")))
         })
         .await
     }
 
     /// Whether `password` matches `phc`; with `None` (no such account) a dummy hash is checked
     /// instead and the answer is always `false`.
-    pub async fn verify(&self, password: &str, phc: Option<&str>) -> DomainResult<bool> {
+    pub async fn verify(&self, password: &str, phc: Option<&str>) -> AuthResult<bool> {
         let known = phc.is_some();
         let phc = phc.unwrap_or(&self.dummy_hash).to_owned();
         let password = password.to_owned();
         self.run(move || {
             let parsed =
-                PasswordHash::new(&phc).map_err(|error| DomainError::Internal(format!("stored hash: {error}")))?;
+                PasswordHash::new(&phc).map_err(|error| AuthError::Internal(format!("stored hash: {error}")))?;
             Ok(argon2()?.verify_password(password.as_bytes(), &parsed).is_ok() && known)
         })
         .await

@@ -14,9 +14,9 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+use super::error::{AuthError, AuthResult};
 use super::lockout::LoginGuard;
 use crate::config::Limits;
-use crate::domain::{DomainError, DomainResult};
 use crate::shared_state::{SharedState, Step};
 
 /// Attempts between sweeps of the per-IP budgets.
@@ -57,7 +57,7 @@ impl SignInThrottle {
     }
 
     /// Spends one attempt of `ip`'s budget, or says when the next one is allowed.
-    pub async fn attempt(&self, ip: Option<IpAddr>) -> DomainResult<()> {
+    pub async fn attempt(&self, ip: Option<IpAddr>) -> AuthResult<()> {
         let Some(ip) = ip else { return Ok(()) };
         match &self.per_ip {
             PerIp::Local { buckets, clock, attempts } => {
@@ -65,15 +65,15 @@ impl SignInThrottle {
                     // Forget clients whose budget is full again.
                     buckets.retain_recent();
                 }
-                buckets.check_key(&ip).map_err(|not_until| DomainError::RateLimited {
+                buckets.check_key(&ip).map_err(|not_until| AuthError::RateLimited {
                     retry_after: whole_seconds(not_until.wait_time_from(clock.now())),
                 })
             }
             PerIp::Shared { shared, per_minute, interval } => {
                 match shared.gcra(&format!("fandb:rl:signin:{ip}"), *per_minute, *interval).await {
                     Ok(Step::Allowed { .. }) => Ok(()),
-                    Ok(Step::Refused { wait }) => Err(DomainError::RateLimited { retry_after: whole_seconds(wait) }),
-                    Err(_) => Err(DomainError::Unavailable),
+                    Ok(Step::Refused { wait }) => Err(AuthError::RateLimited { retry_after: whole_seconds(wait) }),
+                    Err(_) => Err(AuthError::Unavailable),
                 }
             }
         }
@@ -82,7 +82,7 @@ impl SignInThrottle {
     /// Lets a login on `email` from `ip` go ahead (counted as failed until `record_success`), or
     /// says how long to wait: this address is being slowed down on this email, or the email is
     /// locked and this address is not a known-good one.
-    pub async fn admit_login(&self, email: &str, ip: Option<IpAddr>) -> DomainResult<()> {
+    pub async fn admit_login(&self, email: &str, ip: Option<IpAddr>) -> AuthResult<()> {
         self.logins.check(email, ip).await
     }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Secret;
-use crate::domain::{DomainError, DomainResult};
+use super::error::{AuthError, AuthResult};
 
 /// Who issues the tokens.
 pub const ISSUER: &str = "fandb";
@@ -73,7 +73,7 @@ impl TokenKeys {
         role: Role,
         session_id: &str,
         now: DateTime<Utc>,
-    ) -> DomainResult<(String, DateTime<Utc>)> {
+    ) -> AuthResult<(String, DateTime<Utc>)> {
         let expires_at = now + ACCESS_TTL;
         let claims = Claims {
             sub: user_id.to_string(),
@@ -85,15 +85,15 @@ impl TokenKeys {
             aud: AUDIENCE.to_owned(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|error| DomainError::Internal(format!("signing a token: {error}")))?;
+            .map_err(|error| AuthError::Internal(format!("signing a token: {error}")))?;
         Ok((token, expires_at))
     }
 
     /// Whom a valid access token names, and in which session; anything else is `Unauthenticated`.
-    pub fn verify_access(&self, token: &str) -> DomainResult<AccessToken> {
+    pub fn verify_access(&self, token: &str) -> AuthResult<AccessToken> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| DomainError::Unauthenticated)?;
-        let user_id = data.claims.sub.parse::<i64>().map_err(|_| DomainError::Unauthenticated)?;
+            .map_err(|_| AuthError::Unauthenticated)?;
+        let user_id = data.claims.sub.parse::<i64>().map_err(|_| AuthError::Unauthenticated)?;
         Ok(AccessToken { user_id, session_id: data.claims.sid })
     }
 }

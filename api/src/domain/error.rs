@@ -54,6 +54,20 @@ impl DomainError {
     }
 }
 
+impl From<crate::auth::error::AuthError> for DomainError {
+    fn from(error: crate::auth::error::AuthError) -> Self {
+        use crate::auth::error::AuthError;
+        match error {
+            AuthError::Unauthenticated => Self::Unauthenticated,
+            AuthError::RateLimited { retry_after } => Self::RateLimited { retry_after },
+            AuthError::Unavailable => Self::Unavailable,
+            AuthError::InvalidInput { field, message } => Self::InvalidInput { field, message },
+            AuthError::Database(error) => Self::from(error),
+            AuthError::Internal(detail) => Self::Internal(detail),
+        }
+    }
+}
+
 impl From<DbErr> for DomainError {
     fn from(error: DbErr) -> Self {
         if let Some(SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {

@@ -16,10 +16,12 @@ pub mod sources;
 pub mod stats;
 pub mod text;
 pub mod validate;
+pub mod viewer;
 pub mod write;
 
 pub use error::{DomainError, DomainResult};
 pub use paging::{Direction, Page, PageRequest, Sort};
+pub use viewer::Viewer;
 
 use chrono::{DateTime, SubsecRound, Utc};
 

@@ -91,6 +91,12 @@ impl From<DomainError> for Refusal {
     }
 }
 
+impl From<crate::auth::error::AuthError> for Refusal {
+    fn from(error: crate::auth::error::AuthError) -> Self {
+        DomainError::from(error).into()
+    }
+}
+
 impl Refusal {
     /// The refusal written in `media_type`.
     pub fn in_media_type(self, media_type: MediaType) -> HttpError {

@@ -78,7 +78,7 @@ pub async fn websocket(
             None => Viewer::anonymous(),
             Some(presented) => {
                 let viewer = authenticate(&init_state.db, &init_state.auth, &presented).await.map_err(|error| {
-                    let (code, message) = match error {
+                    let (code, message) = match DomainError::from(error) {
                         DomainError::Unavailable => (CLOSE_TRY_AGAIN, "the service is unavailable; try again shortly"),
                         _ => (CLOSE_FORBIDDEN, "invalid or expired access token"),
                     };
@@ -182,7 +182,7 @@ impl SessionCheck {
     /// that cannot answer right now does not end it: the operation then fails on its own terms.
     async fn still_signed_in(&self) -> bool {
         let Some(token) = self.token.get() else { return true };
-        match authenticate(&self.state.db, &self.state.auth, token).await {
+        match authenticate(&self.state.db, &self.state.auth, token).await.map_err(DomainError::from) {
             Ok(_) | Err(DomainError::Unavailable) => true,
             Err(_) => false,
         }
