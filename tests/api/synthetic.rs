@@ -6,7 +6,7 @@ use std::process::Command;
 use serde_json::json;
 
 use crate::support::TestApp;
-use crate::support::backends::{Backend, fresh_database};
+use crate::support::backends::{Backend, Scratch, fresh_database};
 
 fn seed_synthetic(database_url: &str, scale: &str) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_fandb"))
@@ -25,6 +25,7 @@ db_tests! {
         let mut snapshots = Vec::new();
         for _ in 0..2 {
             let url = fresh_database(backend).await.unwrap();
+            let _removed_at_the_end = Scratch { backend, url: url.clone() };
             let loaded = seed_synthetic(&url, "0.04");
             assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
             assert!(String::from_utf8_lossy(&loaded.stderr).contains("synthetic data: signatures"), "progress is printed");

@@ -65,17 +65,60 @@ fn with_database(admin_url: &str, name: &str) -> String {
     }
 }
 
-/// Runs one test body against a freshly spawned application on `backend`.
+/// Runs one test body against a freshly spawned application on `backend`; the test's database is
+/// removed when it ends, passed or failed.
 pub fn run<F, Fut>(backend: Backend, test: F)
 where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
+    let Some(url) = actix_web::rt::System::new().block_on(fresh_database(backend)) else {
+        return;
+    };
+    let _removed_at_the_end = Scratch { backend, url: url.clone() };
     actix_web::rt::System::new().block_on(async move {
-        let Some(url) = fresh_database(backend).await else {
-            return;
-        };
         let app = TestApp::spawn(&url).await;
         test(app).await;
     });
+}
+
+/// A test's database, removed when dropped (also while a failed test unwinds): the SQLite file
+/// with its WAL and shared-memory files, or the PostgreSQL database (`WITH (FORCE)`: the test's
+/// servers may still hold connections).
+pub struct Scratch {
+    pub backend: Backend,
+    pub url: String,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.url.trim_start_matches("sqlite://").split('?').next().unwrap_or_default();
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{path}{suffix}"));
+                }
+            }
+            Backend::Postgres => {
+                let url = self.url.clone();
+                // A runtime of its own, on a thread of its own: this may run while a panic unwinds
+                // out of the test's runtime.
+                let dropped = std::thread::spawn(move || actix_web::rt::System::new().block_on(drop_database(&url)));
+                if let Ok(Err(error)) = dropped.join() {
+                    eprintln!("could not drop the test database: {error}");
+                }
+            }
+        }
+    }
+}
+
+async fn drop_database(url: &str) -> Result<(), sea_orm::DbErr> {
+    let Ok(admin_url) = std::env::var("FANDB_TEST_POSTGRES_URL") else { return Ok(()) };
+    let name = url.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default();
+    if !name.starts_with("fandb_test_") {
+        return Ok(());
+    }
+    let admin = Database::connect(admin_url.as_str()).await?;
+    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await?;
+    admin.close().await
 }
