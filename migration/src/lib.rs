@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_tables;
 pub mod m20261124_000001_search;
 mod m20261124_000002_relation_indexes;
+mod m20261202_000016_user_account_activity;
 
 /// Every migration of the fandb schema, in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_tables::Migration),
             Box::new(m20261124_000001_search::Migration),
             Box::new(m20261124_000002_relation_indexes::Migration),
+            Box::new(m20261202_000016_user_account_activity::Migration),
         ]
     }
 }
