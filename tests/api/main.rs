@@ -45,3 +45,4 @@ mod stats;
 mod subscriptions;
 mod synthetic;
 mod tokens;
+mod users;

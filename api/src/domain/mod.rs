@@ -14,6 +14,7 @@ pub mod quotes;
 pub mod search;
 pub mod stats;
 pub mod text;
+pub mod users;
 pub mod validate;
 pub mod write;
 
