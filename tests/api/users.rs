@@ -1,18 +1,51 @@
-//! The account side: the admins' user list and what of an account each viewer sees.
+//! The account side: the admins' user list, what of an account each viewer sees, and a fan's own
+//! signatures, RSVPs and quotes.
 
-use entity::enums::Role;
-use sea_orm::{ActiveModelTrait, Set};
+use entity::enums::{QuoteStatus, Role, RsvpStatus};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
 use crate::support::fixtures::{self, gid};
+use crate::support::{TestApp, app::SignedIn};
 
+const PETITION: &str = "open-letter-to-disney-alita-sequel";
+const EVENT: &str = "alitaarmy-fan-screenings";
 const PASSWORD: &str = "correct horse battery";
 const USERS: &str = "query($filter: UserFilter, $order: UserOrder, $first: Int, $after: String) {
     users(filter: $filter, orderBy: $order, first: $first, after: $after) {
         totalCount pageInfo { hasNextPage endCursor } nodes { id email role } } }";
+const SIGN: &str =
+    "mutation($p: ID!, $input: SignPetitionInput) { signPetition(petitionId: $p, input: $input) { id } }";
+const RSVP: &str = "mutation($e: ID!) { rsvpEvent(eventId: $e, status: GOING) { id } }";
+const MINE: &str = "query($n: Int) { me {
+    signatures(first: $n) { totalCount pageInfo { hasNextPage endCursor } nodes { displayName country comment petition { slug } } }
+    rsvps(first: $n) { totalCount nodes { status event { slug } } }
+    submittedQuotes(first: $n) { totalCount nodes { text status person { name } } } } }";
 
 fn code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"].as_str().unwrap_or("none")
+}
+
+async fn global_ids(app: &TestApp) -> Value {
+    app.data(
+        &format!(
+            r#"{{ petition(slug: "{PETITION}") {{ id }} event(slug: "{EVENT}") {{ id }}
+                person(slug: "rosa-salazar") {{ id }} film(slug: "alita-battle-angel") {{ id }} }}"#
+        ),
+        json!({}),
+    )
+    .await
+}
+
+/// `fan` signs the open letter (privately), RSVPs to the fan screenings and submits a quote.
+async fn take_part(app: &TestApp, fan: &SignedIn, ids: &Value) {
+    let token = &fan.access_token;
+    let private = json!({ "p": ids["petition"]["id"], "input": { "country": "JP", "comment": "Bring her back" } });
+    app.data_as(token, SIGN, private).await;
+    app.data_as(token, RSVP, json!({ "e": ids["event"]["id"] })).await;
+    let quote =
+        json!({ "input": { "text": "Motorball forever.", "personId": ids["person"]["id"], "source": "A fan panel" } });
+    app.data_as(token, "mutation($input: SubmitQuoteInput!) { submitQuote(input: $input) { id } }", quote).await;
 }
 
 db_tests! {
@@ -82,7 +115,7 @@ db_tests! {
         let other = app.sign_in_as(Role::Fan).await;
         let moderator = app.sign_in_as(Role::Moderator).await;
         let admin = app.sign_in_as(Role::Admin).await;
-        let one = "query($id: ID!) { user(id: $id) { id email emailVerified lastLoginAt createdAt } }";
+        let one = "query($id: ID!) { user(id: $id) { id email emailVerified lastLoginAt createdAt signatures { totalCount } } }";
         for (token, expected) in [(None, "UNAUTHENTICATED"), (Some(&fan.access_token), "FORBIDDEN"), (Some(&moderator.access_token), "FORBIDDEN")] {
             let listed = app.graphql_as(token.map(String::as_str), USERS, json!({})).await;
             assert_eq!(code(&listed), expected);
@@ -91,12 +124,13 @@ db_tests! {
             assert_eq!(code(&fetched), expected);
         }
 
-        // An admin sees the account's details.
+        // An admin sees the account's details, but not what the fan signed.
         let seen = app.data_as(&admin.access_token, one, json!({ "id": fan.global_id })).await;
         assert_eq!(seen["user"]["email"], fan.email.as_str());
         assert_eq!(seen["user"]["emailVerified"], false, "no mail is sent yet, so no address is verified");
         assert_eq!(seen["user"]["lastLoginAt"], Value::Null, "registering is not a login");
         assert!(seen["user"]["createdAt"].is_string());
+        assert_eq!(seen["user"]["signatures"], Value::Null);
         let missing = app.data_as(&admin.access_token, one, json!({ "id": gid("User", 999_999) })).await;
         assert_eq!(missing["user"], Value::Null);
         let wrong_type = app.error_as(&admin.access_token, one, json!({ "id": gid("Film", 1) })).await;
@@ -120,5 +154,89 @@ db_tests! {
         let me = app.data_as(&fan.access_token, "{ me { lastLoginAt } }", json!({})).await;
         let shown = chrono::DateTime::parse_from_rfc3339(me["me"]["lastLoginAt"].as_str().unwrap()).unwrap();
         assert_eq!(shown, at);
+    }
+
+    async fn my_signatures_rsvps_and_quotes_are_listed_newest_first_and_only_to_me(app) {
+        let ids = global_ids(&app).await;
+        let fan = app.sign_in_as(Role::Fan).await;
+        take_part(&app, &fan, &ids).await;
+        // A second, public signature, newer than the first.
+        let petition = fixtures::petitions(&app.db, 2).await.remove(1);
+        app.data_as(&fan.access_token, SIGN, json!({ "p": gid("Petition", petition.id), "input": { "public": true } })).await;
+
+        let mine = app.data_as(&fan.access_token, MINE, json!({})).await;
+        let signatures = &mine["me"]["signatures"];
+        assert_eq!(signatures["totalCount"], 2);
+        assert_eq!(signatures["nodes"][0]["petition"]["slug"], petition.slug.as_str(), "newest first");
+        assert_eq!(
+            signatures["nodes"][1],
+            json!({ "displayName": "Fan user", "country": "JP", "comment": "Bring her back", "petition": { "slug": PETITION } }),
+            "a private signature shows its details to its signer"
+        );
+        assert_eq!(mine["me"]["rsvps"], json!({ "totalCount": 1, "nodes": [{ "status": "GOING", "event": { "slug": EVENT } }] }));
+        assert_eq!(
+            mine["me"]["submittedQuotes"],
+            json!({ "totalCount": 1, "nodes": [{ "text": "Motorball forever.", "status": "PENDING", "person": { "name": "Rosa Salazar" } }] })
+        );
+
+        // Paged like every list.
+        let first = app.data_as(&fan.access_token, MINE, json!({ "n": 1 })).await;
+        assert_eq!(first["me"]["signatures"]["pageInfo"]["hasNextPage"], true);
+        let rest = app
+            .data_as(
+                &fan.access_token,
+                "query($after: String) { me { signatures(after: $after) { nodes { petition { slug } } } } }",
+                json!({ "after": first["me"]["signatures"]["pageInfo"]["endCursor"] }),
+            )
+            .await;
+        assert_eq!(rest["me"]["signatures"]["nodes"], json!([{ "petition": { "slug": PETITION } }]));
+
+        // Nobody else sees the private details, and another fan's lists are their own.
+        let public = app
+            .data(&format!(r#"{{ petition(slug: "{PETITION}") {{ signatures {{ totalCount }} }} }}"#), json!({}))
+            .await;
+        assert_eq!(public["petition"]["signatures"]["totalCount"], 0);
+        let other = app.sign_in_as(Role::Fan).await;
+        let theirs = app.data_as(&other.access_token, MINE, json!({})).await;
+        for list in ["signatures", "rsvps", "submittedQuotes"] {
+            assert_eq!(theirs["me"][list]["totalCount"], 0, "{list}");
+        }
+    }
+
+    async fn my_lists_cost_the_same_statements_at_any_page_size(app) {
+        let (fan, token) = fixtures::fan(&app.db, "Busy Fan").await;
+        let person = fixtures::people(&app.db, 1).await.remove(0);
+        for petition in fixtures::petitions(&app.db, 30).await {
+            fixtures::signature(&app.db, petition.id, fan.id, false, Some("NZ")).await;
+        }
+        for event in fixtures::events(&app.db, 30, None).await {
+            entity::rsvp::ActiveModel {
+                event_id: Set(event.id),
+                user_id: Set(fan.id),
+                status: Set(RsvpStatus::Interested),
+                created_at: Set(event.created_at),
+                updated_at: Set(event.created_at),
+                ..Default::default()
+            }
+            .insert(&app.db)
+            .await
+            .unwrap();
+        }
+        fixtures::quotes(&app.db, person.id, None, 30, QuoteStatus::Pending).await;
+        entity::quote::Entity::update_many()
+            .col_expr(entity::quote::Column::SubmittedById, sea_orm::sea_query::Expr::value(fan.id))
+            .filter(entity::quote::Column::PersonId.eq(person.id))
+            .exec(&app.db)
+            .await
+            .unwrap();
+        let mut costs = Vec::new();
+        for n in [2, 30] {
+            let before = app.statements();
+            let data = app.data_as(&token, MINE, json!({ "n": n })).await;
+            costs.push(app.statements() - before);
+            assert_eq!(data["me"]["signatures"]["nodes"].as_array().unwrap().len(), n);
+            assert_eq!(data["me"]["submittedQuotes"]["nodes"].as_array().unwrap().len(), n);
+        }
+        assert_eq!(costs[0], costs[1], "statements grew with the page size: {costs:?}");
     }
 }

@@ -1,8 +1,9 @@
-//! Users as admins see them: what the admins' user list filters and sorts by.
+//! Users as admins and the users themselves see them: what the admins' user list filters and
+//! sorts by, and the order of the viewer's own lists.
 
 use chrono::{DateTime, Utc};
 use entity::enums::Role;
-use entity::user;
+use entity::{quote, rsvp, signature, user};
 use sea_orm::{ColumnTrait, Condition};
 
 use super::paging::{Direction, Sort};
@@ -55,3 +56,15 @@ pub fn sort(field: UserOrderField, direction: Direction) -> Sort<user::Column> {
     };
     Sort { column, direction, nullable }
 }
+
+/// A user's own signatures, newest first.
+pub const OWN_SIGNATURE_SORT: Sort<signature::Column> =
+    Sort { column: signature::Column::CreatedAt, direction: Direction::Desc, nullable: false };
+
+/// A user's own RSVPs, newest first.
+pub const OWN_RSVP_SORT: Sort<rsvp::Column> =
+    Sort { column: rsvp::Column::CreatedAt, direction: Direction::Desc, nullable: false };
+
+/// A user's submitted quotes, newest first.
+pub const OWN_QUOTE_SORT: Sort<quote::Column> =
+    Sort { column: quote::Column::CreatedAt, direction: Direction::Desc, nullable: false };

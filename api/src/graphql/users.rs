@@ -9,11 +9,14 @@ use super::events::Event;
 use super::guards::RoleGuard;
 use super::loaders;
 use super::node::{NodeType, decode_as, global_id};
+use super::petitions::Signature;
+use super::quotes::Quote;
 use super::scalars::{DateTime, OrderDirection, Role, RsvpStatus, mirror_enum};
 use crate::domain::{self, DomainError, DomainResult, users, validate};
+use crate::loaders::{OwnQuoteScope, OwnRsvpScope, OwnSignatureScope};
 
 /// An account. Its email, `emailVerified` and `lastLoginAt` are shown only to the user itself and
-/// to admins.
+/// to admins; its signatures, RSVPs and submitted quotes only to the user itself.
 #[derive(Clone)]
 pub struct User(pub user::Model, pub Audience);
 
@@ -70,11 +73,65 @@ impl User {
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
     }
+    /// The petitions you signed, as your signatures (with your own details even when they are
+    /// not public), newest first; null unless you are this user.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
+    async fn signatures(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Option<Connection<Signature>>> {
+        let page = connection::page_request(first, after, last, before)?;
+        if !self.is_viewer(ctx)? {
+            return Ok(None);
+        }
+        Ok(Some(connection::children(ctx, OwnSignatureScope, self.0.id, page, Signature).await?))
+    }
+    /// Your answers to events, newest first; null unless you are this user.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
+    async fn rsvps(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Option<Connection<Rsvp>>> {
+        let page = connection::page_request(first, after, last, before)?;
+        if !self.is_viewer(ctx)? {
+            return Ok(None);
+        }
+        Ok(Some(connection::children(ctx, OwnRsvpScope, self.0.id, page, Rsvp).await?))
+    }
+    /// The quotes you submitted, whatever their status, newest first; null unless you are this
+    /// user.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
+    async fn submitted_quotes(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Option<Connection<Quote>>> {
+        let page = connection::page_request(first, after, last, before)?;
+        if !self.is_viewer(ctx)? {
+            return Ok(None);
+        }
+        Ok(Some(connection::children(ctx, OwnQuoteScope, self.0.id, page, Quote).await?))
+    }
 }
 
 /// A fan's answer to an event; visible only to that fan.
 #[derive(Clone)]
 pub struct Rsvp(pub rsvp::Model);
+
+impl NodeName for Rsvp {
+    const NAME: &'static str = "Rsvp";
+}
 
 #[Object]
 impl Rsvp {
