@@ -26,6 +26,8 @@ fn expected() -> HashMap<&'static str, Needs> {
         ("refreshSession", Anyone),
         ("logout", Anyone),
         ("changePassword", Fan),
+        ("updateProfile", Fan),
+        ("deleteAccount", Fan),
         ("setUserRole", Admin),
         ("createFilm", Admin),
         ("updateFilm", Admin),
@@ -73,6 +75,7 @@ fn expected_queries() -> HashMap<&'static str, Needs> {
         ("searchHits", Anyone),
         ("campaign", Anyone),
         ("me", Anyone),
+        ("exportMyData", Fan),
         ("users", Admin),
         ("user", Admin),
     ])

@@ -7,11 +7,11 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::events::Event;
 use super::guards::RoleGuard;
-use super::loaders;
-use super::node::{NodeType, decode_as, global_id};
+use super::node::{NodeType, decode_as, global_id, global_id_text};
 use super::petitions::Signature;
 use super::quotes::Quote;
 use super::scalars::{DateTime, OrderDirection, Role, RsvpStatus, mirror_enum};
+use super::{db, loaders, viewer_id};
 use crate::domain::{self, DomainError, DomainResult, users, validate};
 use crate::loaders::{OwnQuoteScope, OwnRsvpScope, OwnSignatureScope};
 
@@ -183,7 +183,7 @@ impl UserFilter {
     }
 }
 
-/// `me`, and the admins' `users` and `user`.
+/// `me`, the admins' `users` and `user`, and `exportMyData`.
 #[derive(Default)]
 pub struct UserQuery;
 
@@ -224,5 +224,13 @@ impl UserQuery {
     async fn user(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<User>> {
         let id = decode_as(&id, NodeType::User, "id")?;
         Ok(loaders(ctx)?.users.load_one(id).await?.map(|row| User(row, Audience::Viewer)))
+    }
+
+    /// Every row that names you (your account, signatures, RSVPs, submitted quotes, events you
+    /// created, sessions), as the text of one JSON document; no password or token hashes.
+    #[graphql(guard = "RoleGuard::fan()")]
+    async fn export_my_data(&self, ctx: &Context<'_>) -> GqlResult<String> {
+        let document = users::export(db(ctx)?, viewer_id(ctx)?, global_id_text).await?;
+        Ok(document.to_string())
     }
 }
