@@ -78,7 +78,7 @@ struct LimitArgs {
     /// Requests a client IP may send in a burst.
     #[arg(long, env = "FANDB_RATE_LIMIT_BURST", default_value_t = 50, global = true)]
     rate_limit_burst: u32,
-    /// Sign-in attempts (login, register) per minute per client IP.
+    /// Sign-in attempts (login, register, deleteAccount) per minute per client IP.
     #[arg(long, env = "FANDB_SIGN_INS_PER_MINUTE", default_value_t = 10, global = true)]
     sign_ins_per_minute: u32,
     /// Login attempts from one IP on one email, without a success, before each further one waits

@@ -118,7 +118,7 @@ pub struct Limits {
     pub socket_operation_burst: u32,
     /// How long a client may take to send a request's headers, and again its body.
     pub request_read_timeout: std::time::Duration,
-    /// Threads hashing passwords (register, login, password change): the most CPU sign-ins may take.
+    /// Threads hashing passwords (register, login, password change, account deletion): the most CPU sign-ins may take.
     pub hash_threads: usize,
     /// Hashes that may wait for a thread; past it a sign-in is refused with a retry hint.
     pub hash_queue: usize,

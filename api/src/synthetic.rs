@@ -153,6 +153,8 @@ pub async fn load(db: &DatabaseConnection, scale: f64, progress: impl Fn(&str)) 
         display_name: Set(format!("Fan {n}")),
         password_hash: Set(password_hash.clone()),
         role: Set(Role::Fan),
+        email_verified: Set(false),
+        last_login_at: Set(None),
         created_at: Set(base + Duration::seconds(n as i64)),
         updated_at: Set(base + Duration::seconds(n as i64)),
     });

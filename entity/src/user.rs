@@ -15,6 +15,10 @@ pub struct Model {
     pub display_name: String,
     pub password_hash: String,
     pub role: Role,
+    /// Whether the address was proven to be the user's; stays false until a mail flow exists.
+    pub email_verified: bool,
+    /// The last successful login, if any.
+    pub last_login_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

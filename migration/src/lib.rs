@@ -7,6 +7,7 @@ pub mod m20261124_000001_search;
 mod m20261124_000002_relation_indexes;
 mod m20261201_000001_search_headline;
 mod m20261201_000002_source_articles;
+mod m20261202_000016_user_account_activity;
 
 /// Every migration of the fandb schema, in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_relation_indexes::Migration),
             Box::new(m20261201_000001_search_headline::Migration),
             Box::new(m20261201_000002_source_articles::Migration),
+            Box::new(m20261202_000016_user_account_activity::Migration),
         ]
     }
 }

@@ -47,3 +47,4 @@ mod stats;
 mod subscriptions;
 mod synthetic;
 mod tokens;
+mod users;

@@ -1,6 +1,6 @@
-//! The permission matrix: every mutation of the built schema, against anonymous, fan, moderator
-//! and admin. A new mutation without an entry here fails the suite, and so does one whose guard
-//! does not match its entry.
+//! The permission matrix: every mutation and every query field of the built schema, against
+//! anonymous, fan, moderator and admin. A new mutation or query field without an entry here fails
+//! the suite, and so does one whose guard does not match its entry.
 
 use std::collections::HashMap;
 
@@ -26,6 +26,8 @@ fn expected() -> HashMap<&'static str, Needs> {
         ("refreshSession", Anyone),
         ("logout", Anyone),
         ("changePassword", Fan),
+        ("updateProfile", Fan),
+        ("deleteAccount", Fan),
         ("setUserRole", Admin),
         ("createFilm", Admin),
         ("updateFilm", Admin),
@@ -53,7 +55,34 @@ fn expected() -> HashMap<&'static str, Needs> {
     ])
 }
 
+/// Who may read each query field.
+fn expected_queries() -> HashMap<&'static str, Needs> {
+    use Needs::*;
+    HashMap::from([
+        ("node", Anyone),
+        ("nodes", Anyone),
+        ("film", Anyone),
+        ("films", Anyone),
+        ("person", Anyone),
+        ("people", Anyone),
+        ("quote", Anyone),
+        ("quotes", Anyone),
+        ("event", Anyone),
+        ("events", Anyone),
+        ("petition", Anyone),
+        ("petitions", Anyone),
+        ("search", Anyone),
+        ("searchHits", Anyone),
+        ("campaign", Anyone),
+        ("me", Anyone),
+        ("exportMyData", Fan),
+        ("users", Admin),
+        ("user", Admin),
+    ])
+}
+
 const INTROSPECTION: &str = r#"{ __schema { mutationType { fields { name args { name type { ...Ref } } type { ...Ref } } }
+  queryType { fields { name args { name type { ...Ref } } type { ...Ref } } }
   types { name kind enumValues { name } inputFields { name type { ...Ref } } } } }
   fragment Ref on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }"#;
 
@@ -99,60 +128,76 @@ async fn code_of(app: &TestApp, token: Option<&str>, operation: &str) -> String 
     response["errors"][0]["extensions"]["code"].as_str().unwrap_or("OK").to_owned()
 }
 
-db_tests! {
-    async fn every_mutation_is_guarded_as_declared(app) {
-        let schema = app.data(INTROSPECTION, json!({})).await;
-        let types: HashMap<String, Value> = schema["__schema"]["types"]
+/// Calls every field of `root` (`mutationType` or `queryType`) as anonymous, fan, moderator and
+/// admin, and checks each is refused or let through as `expected` says.
+async fn check_matrix(app: &TestApp, root: &str, keyword: &str, expected: HashMap<&'static str, Needs>) {
+    let schema = app.data(INTROSPECTION, json!({})).await;
+    let types: HashMap<String, Value> = schema["__schema"]["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap().to_owned(), t.clone()))
+        .collect();
+    let fields = schema["__schema"][root]["fields"].as_array().unwrap().clone();
+    let names: Vec<&str> = fields.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    for name in &names {
+        assert!(expected.contains_key(name), "{keyword} field `{name}` has no entry in the permission matrix");
+    }
+    assert_eq!(names.len(), expected.len(), "the matrix names {keyword} fields the schema lacks");
+
+    let fan = app.sign_in_as(Role::Fan).await;
+    let moderator = app.sign_in_as(Role::Moderator).await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let viewers = [
+        (Needs::Anyone, None),
+        (Needs::Fan, Some(fan.access_token.as_str())),
+        (Needs::Moderator, Some(moderator.access_token.as_str())),
+        (Needs::Admin, Some(admin.access_token.as_str())),
+    ];
+    for field in &fields {
+        let name = field["name"].as_str().unwrap();
+        let args: Vec<String> = field["args"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|t| (t["name"].as_str().unwrap().to_owned(), t.clone()))
+            .filter(|arg| keyword == "mutation" || arg["type"]["kind"] == "NON_NULL")
+            .map(|arg| format!("{}: {}", arg["name"].as_str().unwrap(), literal(&arg["type"], &types)))
             .collect();
-        let mutations = schema["__schema"]["mutationType"]["fields"].as_array().unwrap().clone();
-        let expected = expected();
-        let names: Vec<&str> = mutations.iter().map(|m| m["name"].as_str().unwrap()).collect();
-        for name in &names {
-            assert!(expected.contains_key(name), "mutation `{name}` has no entry in the permission matrix");
-        }
-        assert_eq!(names.len(), expected.len(), "the matrix names mutations the schema lacks");
-
-        let fan = app.sign_in_as(Role::Fan).await;
-        let moderator = app.sign_in_as(Role::Moderator).await;
-        let admin = app.sign_in_as(Role::Admin).await;
-        let viewers = [
-            (Needs::Anyone, None),
-            (Needs::Fan, Some(fan.access_token.as_str())),
-            (Needs::Moderator, Some(moderator.access_token.as_str())),
-            (Needs::Admin, Some(admin.access_token.as_str())),
-        ];
-        for mutation in &mutations {
-            let name = mutation["name"].as_str().unwrap();
-            let args: Vec<String> = mutation["args"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|arg| format!("{}: {}", arg["name"].as_str().unwrap(), literal(&arg["type"], &types)))
-                .collect();
-            let arguments = if args.is_empty() { String::new() } else { format!("({})", args.join(", ")) };
-            let selection = if returns_object(&mutation["type"]) { " { __typename }" } else { "" };
-            let operation = format!("mutation {{ {name}{arguments}{selection} }}");
-            let needs = expected[name];
-            let mut public_codes = Vec::new();
-            for (level, token) in viewers {
-                let code = code_of(&app, token, &operation).await;
-                if needs == Needs::Anyone {
-                    public_codes.push(code);
-                } else if level < needs {
-                    let refusal = if token.is_none() { "UNAUTHENTICATED" } else { "FORBIDDEN" };
-                    assert_eq!(code, refusal, "{operation} as {level:?}");
-                } else {
-                    assert!(code != "UNAUTHENTICATED" && code != "FORBIDDEN", "{operation} as {level:?} was refused: {code}");
-                }
-            }
+        let arguments = if args.is_empty() { String::new() } else { format!("({})", args.join(", ")) };
+        let selection = if returns_object(&field["type"]) { " { __typename }" } else { "" };
+        let operation = format!("{keyword} {{ {name}{arguments}{selection} }}");
+        let needs = expected[name];
+        let mut public_codes = Vec::new();
+        for (level, token) in viewers {
+            let code = code_of(app, token, &operation).await;
             if needs == Needs::Anyone {
-                assert!(public_codes.iter().all(|code| code == &public_codes[0]), "{operation} depends on the viewer: {public_codes:?}");
-                assert!(public_codes[0] != "FORBIDDEN", "{operation}");
+                public_codes.push(code);
+            } else if level < needs {
+                let refusal = if token.is_none() { "UNAUTHENTICATED" } else { "FORBIDDEN" };
+                assert_eq!(code, refusal, "{operation} as {level:?}");
+            } else {
+                assert!(
+                    code != "UNAUTHENTICATED" && code != "FORBIDDEN",
+                    "{operation} as {level:?} was refused: {code}"
+                );
             }
         }
+        if needs == Needs::Anyone {
+            assert!(
+                public_codes.iter().all(|code| code == &public_codes[0]),
+                "{operation} depends on the viewer: {public_codes:?}"
+            );
+            assert!(public_codes[0] != "FORBIDDEN", "{operation}");
+        }
+    }
+}
+
+db_tests! {
+    async fn every_mutation_is_guarded_as_declared(app) {
+        check_matrix(&app, "mutationType", "mutation", expected()).await;
+    }
+
+    async fn every_query_field_is_guarded_as_declared(app) {
+        check_matrix(&app, "queryType", "query", expected_queries()).await;
     }
 }

@@ -127,7 +127,7 @@ pub async fn register(
     start_session(db, auth, user).await
 }
 
-/// Signs in with email and password. An unknown email costs the same time as a wrong password
+/// Signs in with email and password, noting the time as the user's last login. An unknown email costs the same time as a wrong password
 /// and gets the same error, and is slowed down and locked after failures just like a known one.
 pub async fn login(
     db: &DatabaseConnection,
@@ -146,8 +146,15 @@ pub async fn login(
     };
     let password_ok = auth.passwords.verify(password, user.as_ref().map(|user| user.password_hash.as_str())).await?;
     match user {
-        Some(user) if password_ok => {
+        Some(mut user) if password_ok => {
             auth.throttle.record_success(&lock_key, client_ip).await;
+            let now = super::now();
+            user::Entity::update_many()
+                .col_expr(user::Column::LastLoginAt, Expr::value(now))
+                .filter(user::Column::Id.eq(user.id))
+                .exec(db)
+                .await?;
+            user.last_login_at = Some(now);
             start_session(db, auth, user).await
         }
         _ => {

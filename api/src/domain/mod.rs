@@ -15,6 +15,7 @@ pub mod search;
 pub mod sources;
 pub mod stats;
 pub mod text;
+pub mod users;
 pub mod validate;
 pub mod viewer;
 pub mod write;

@@ -15,6 +15,7 @@ use super::paging::{Direction, Sort};
 use super::validate::{self, Patch};
 use super::write::{self, patch, set_if};
 use super::{DomainError, DomainResult};
+use crate::auth::Viewer;
 
 /// What a petition list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -68,6 +69,12 @@ pub const SIGNATURE_SORT: Sort<signature::Column> =
 /// Only the signatures whose signers chose to be shown.
 pub fn public_signatures() -> Condition {
     Condition::all().add(signature::Column::Public.eq(true))
+}
+
+/// Whether `viewer` may see the name, country and comment of `signature`: the signer chose to be
+/// shown, or the viewer is the signer.
+pub fn signer_details_visible(signature: &signature::Model, viewer: &Viewer) -> bool {
+    signature.public || viewer.user_id == Some(signature.user_id)
 }
 
 /// The petition with this slug, if any.

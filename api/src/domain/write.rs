@@ -1,7 +1,9 @@
 //! What every admin write shares: one transaction per change, slug uniqueness with a clear
 //! `CONFLICT`, existence checks for referenced rows, and applying optional-field patches.
 
-use sea_orm::{ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::validate::Patch;
 use super::{DomainError, DomainResult};
@@ -71,6 +73,28 @@ where
     C: ConnectionTrait,
 {
     E::find_by_id(id).lock_exclusive().one(txn).await?.ok_or(DomainError::NotFound(what))
+}
+
+/// Rows `ids` of `E`, locked in id order until the transaction ends, like `lock` for many rows in
+/// one statement; rows that do not exist are skipped.
+pub async fn lock_all<E, C>(txn: &C, id_column: E::Column, ids: &[i64]) -> DomainResult<()>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    if ids.is_empty() {
+        return Ok(());
+    }
+    E::find()
+        .select_only()
+        .column(id_column)
+        .filter(id_column.is_in(ids.iter().copied()))
+        .order_by_asc(id_column)
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .all(txn)
+        .await?;
+    Ok(())
 }
 
 /// Applies a patch to an optional column.

@@ -1,5 +1,5 @@
 //! Accounts over GraphQL: `register`, `login`, `refreshSession`, `logout`, `changePassword`,
-//! `setUserRole`.
+//! `setUserRole`, and the viewer's `updateProfile` and `deleteAccount`.
 
 use std::sync::Arc;
 
@@ -10,9 +10,10 @@ use super::guards::RoleGuard;
 use super::node::{NodeType, decode_as};
 use super::scalars::{DateTime, Role};
 use super::users::{Audience, User};
-use super::{db, loaders};
+use super::{db, loaders, notifier, viewer_id};
 use crate::auth::{Auth, ClientIp};
 use crate::domain::accounts::{self, Registration, Session};
+use crate::domain::users;
 
 /// A signed-in session: send `accessToken` as `Authorization: Bearer …`; trade `refreshToken`
 /// for a new pair with `refreshSession` before `expiresAt`.
@@ -51,6 +52,13 @@ pub struct RegisterInput {
 pub struct LoginInput {
     email: String,
     password: String,
+}
+
+/// Changes to your profile: only the fields given change.
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    /// The name shown beside public signatures (1 to 100 characters, as at registration).
+    display_name: Option<String>,
 }
 
 /// The client's address, when the transport knows it.
@@ -100,6 +108,23 @@ impl AccountMutation {
     ) -> GqlResult<bool> {
         let viewer = loaders(ctx)?.viewer;
         accounts::change_password(db(ctx)?, auth(ctx)?, &viewer, &current_password, &new_password).await?;
+        Ok(true)
+    }
+
+    /// Changes the given fields of your profile.
+    #[graphql(guard = "RoleGuard::fan()")]
+    async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> GqlResult<User> {
+        let changes = users::ProfileChanges { display_name: input.display_name };
+        Ok(User(users::update_profile(db(ctx)?, viewer_id(ctx)?, changes).await?, Audience::Owner))
+    }
+
+    /// Deletes your account once `password` proves it is yours: your signatures and RSVPs go
+    /// (their counters move), and your sessions end; quotes you submitted and events you created
+    /// stay, unlinked. A wrong password counts as a failed sign-in (rate limits and delays apply).
+    #[graphql(guard = "RoleGuard::fan()")]
+    async fn delete_account(&self, ctx: &Context<'_>, password: String) -> GqlResult<bool> {
+        let user_id = viewer_id(ctx)?;
+        users::delete_account(db(ctx)?, auth(ctx)?, notifier(ctx)?, client_ip(ctx), user_id, &password).await?;
         Ok(true)
     }
 

@@ -2,8 +2,8 @@
 //! text: at most so many tokens (counted before the parser runs), at most so many field selections
 //! and fragment spreads once fragments are expanded, data nested at most 10 fields deep
 //! (introspection, which client generators send 15 deep, gets 20), at most 15 aliases, at most 5
-//! directives on one field or fragment, and at most one `login` or `register` (each hashes a
-//! password).
+//! directives on one field or fragment, and at most one `login`, `register` or `deleteAccount`
+//! (each hashes or checks a password).
 //!
 //! Fragments count where they are spread, so `fragment F1 on Query { ...F0 ...F0 }` doubles what
 //! `F0` costs: a kilobyte of such fragments would expand to tens of millions of fields. Each
@@ -114,7 +114,7 @@ struct Cost {
     depth: usize,
     /// Like `depth`, leaving out `__schema` and `__type` at this level (the introspection roots).
     data_depth: usize,
-    /// `login` and `register` fields at this level.
+    /// `login`, `register` and `deleteAccount` fields at this level.
     password_fields: u64,
 }
 
@@ -129,8 +129,8 @@ impl Cost {
     }
 }
 
-/// The fields that hash a password; one a request, so aliases cannot multiply guesses.
-const PASSWORD_FIELDS: [&str; 2] = ["login", "register"];
+/// The fields that hash or check a password; one a request, so aliases cannot multiply guesses.
+const PASSWORD_FIELDS: [&str; 3] = ["login", "register", "deleteAccount"];
 
 /// Measures selection sets, remembering each fragment's cost.
 struct Measure<'a> {
@@ -245,7 +245,7 @@ pub fn check(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<(
             return Err(refuse(format!("the query uses more than {MAX_ALIASES} aliases"), pos));
         }
         if cost.password_fields > 1 {
-            return Err(refuse("at most one `login` or `register` per request".to_owned(), pos));
+            return Err(refuse("at most one `login`, `register` or `deleteAccount` per request".to_owned(), pos));
         }
     }
     Ok(())

@@ -60,7 +60,13 @@ impl NodeType {
 
 /// The global ID of row `id` of `node_type`.
 pub fn global_id(node_type: NodeType, id: i64) -> ID {
-    ID(STANDARD.encode(format!("{}:{}", node_type.name(), id)))
+    ID(global_id_text(node_type.name(), id))
+}
+
+/// The global ID of row `id` of the type named `type_name`, as text (for documents built outside
+/// GraphQL's types, such as a data export).
+pub fn global_id_text(type_name: &str, id: i64) -> String {
+    STANDARD.encode(format!("{type_name}:{id}"))
 }
 
 /// Reads a global ID; `field` names the argument for the error.

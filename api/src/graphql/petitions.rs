@@ -13,7 +13,7 @@ use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::scalars::{DateTime, OrderDirection, PetitionStatus, SourceArticle, mirror_enum, source_articles};
 use super::stats::{TimeBucket, TimeCount};
 use super::{db, loaders, notifier, one_of, viewer_id};
-use crate::domain::{self, DomainResult, petitions};
+use crate::domain::{self, DomainError, DomainResult, petitions};
 use crate::loaders::SignatureScope;
 
 /// A campaign's ask of a target, with a signature goal.
@@ -134,26 +134,37 @@ impl NodeName for Signature {
     const NAME: &'static str = "Signature";
 }
 
+impl Signature {
+    fn details_visible(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+        Ok(petitions::signer_details_visible(&self.0, &loaders(ctx)?.viewer))
+    }
+}
+
 #[Object]
 impl Signature {
     /// The global ID.
     pub async fn id(&self) -> ID {
         global_id(NodeType::Signature, self.0.id)
     }
-    /// The signer's name; null for signers who chose not to be shown.
+    /// The signer's name; null for signers who chose not to be shown (the signer still sees it).
     async fn display_name(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
-        if !self.0.public {
+        if !self.details_visible(ctx)? {
             return Ok(None);
         }
         Ok(loaders(ctx)?.users.load_one(self.0.user_id).await?.map(|user| user.display_name))
     }
-    /// ISO 3166-1 alpha-2 country code of the signer, if given and public.
-    async fn country(&self) -> Option<&str> {
-        if self.0.public { self.0.country.as_deref() } else { None }
+    /// ISO 3166-1 alpha-2 country code of the signer, if given and public (or yours).
+    async fn country(&self, ctx: &Context<'_>) -> GqlResult<Option<&str>> {
+        Ok(if self.details_visible(ctx)? { self.0.country.as_deref() } else { None })
     }
-    /// The signer's comment, if given and public.
-    async fn comment(&self) -> Option<&str> {
-        if self.0.public { self.0.comment.as_deref() } else { None }
+    /// The signer's comment, if given and public (or yours).
+    async fn comment(&self, ctx: &Context<'_>) -> GqlResult<Option<&str>> {
+        Ok(if self.details_visible(ctx)? { self.0.comment.as_deref() } else { None })
+    }
+    /// The petition signed.
+    async fn petition(&self, ctx: &Context<'_>) -> GqlResult<Petition> {
+        let petition = loaders(ctx)?.petitions.load_one(self.0.petition_id).await?;
+        Ok(Petition(petition.ok_or(DomainError::NotFound("petition"))?))
     }
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)

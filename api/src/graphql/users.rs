@@ -1,16 +1,22 @@
-//! Accounts as the API shows them: `User`, `Rsvp` and `me`.
+//! Accounts as the API shows them: `User`, `Rsvp`, `me`, and the admins' `users`/`user`.
 
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, ID, InputObject, Object};
 use entity::{rsvp, user};
 
+use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::events::Event;
-use super::loaders;
-use super::node::{NodeType, global_id};
-use super::scalars::{DateTime, Role, RsvpStatus};
-use crate::domain::DomainError;
+use super::guards::RoleGuard;
+use super::node::{NodeType, decode_as, global_id, global_id_text};
+use super::petitions::Signature;
+use super::quotes::Quote;
+use super::scalars::{DateTime, OrderDirection, Role, RsvpStatus, mirror_enum};
+use super::{db, loaders, viewer_id};
+use crate::domain::{self, DomainError, DomainResult, users, validate};
+use crate::loaders::{OwnQuoteScope, OwnRsvpScope, OwnSignatureScope};
 
-/// An account. `email` is shown only to the user itself and to admins.
+/// An account. Its email, `emailVerified` and `lastLoginAt` are shown only to the user itself and
+/// to admins; its signatures, RSVPs and submitted quotes only to the user itself.
 #[derive(Clone)]
 pub struct User(pub user::Model, pub Audience);
 
@@ -20,6 +26,22 @@ pub struct User(pub user::Model, pub Audience);
 pub enum Audience {
     Owner,
     Viewer,
+}
+
+impl NodeName for User {
+    const NAME: &'static str = "User";
+}
+
+impl User {
+    /// Whether the viewer is this user (signed in as them, or just signed in as them).
+    fn is_viewer(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+        Ok(self.1 == Audience::Owner || loaders(ctx)?.viewer.user_id == Some(self.0.id))
+    }
+
+    /// Whether the viewer may see this user's private details: the user itself or an admin.
+    fn private_visible(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+        Ok(self.is_viewer(ctx)? || loaders(ctx)?.viewer.is_admin())
+    }
 }
 
 #[Object]
@@ -33,9 +55,17 @@ impl User {
     }
     /// The sign-in email; null unless you are this user or an admin.
     async fn email(&self, ctx: &Context<'_>) -> GqlResult<Option<&str>> {
-        let viewer = loaders(ctx)?.viewer;
-        let visible = self.1 == Audience::Owner || viewer.user_id == Some(self.0.id) || viewer.is_admin();
-        Ok(visible.then_some(self.0.email.as_str()))
+        Ok(self.private_visible(ctx)?.then_some(self.0.email.as_str()))
+    }
+    /// Whether the email address was proven to be this user's. Always false for now: no mail is
+    /// sent yet, so nothing can verify an address. Null unless you are this user or an admin.
+    async fn email_verified(&self, ctx: &Context<'_>) -> GqlResult<Option<bool>> {
+        Ok(self.private_visible(ctx)?.then_some(self.0.email_verified))
+    }
+    /// When this user last signed in with `login` (registering signs in without counting as
+    /// one); null before the first, and unless you are this user or an admin.
+    async fn last_login_at(&self, ctx: &Context<'_>) -> GqlResult<Option<DateTime>> {
+        Ok(self.private_visible(ctx)?.then_some(self.0.last_login_at).flatten().map(DateTime))
     }
     async fn role(&self) -> Role {
         self.0.role.into()
@@ -43,11 +73,65 @@ impl User {
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
     }
+    /// The petitions you signed, as your signatures (with your own details even when they are
+    /// not public), newest first; null unless you are this user.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
+    async fn signatures(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Option<Connection<Signature>>> {
+        let page = connection::page_request(first, after, last, before)?;
+        if !self.is_viewer(ctx)? {
+            return Ok(None);
+        }
+        Ok(Some(connection::children(ctx, OwnSignatureScope, self.0.id, page, Signature).await?))
+    }
+    /// Your answers to events, newest first; null unless you are this user.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
+    async fn rsvps(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Option<Connection<Rsvp>>> {
+        let page = connection::page_request(first, after, last, before)?;
+        if !self.is_viewer(ctx)? {
+            return Ok(None);
+        }
+        Ok(Some(connection::children(ctx, OwnRsvpScope, self.0.id, page, Rsvp).await?))
+    }
+    /// The quotes you submitted, whatever their status, newest first; null unless you are this
+    /// user.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
+    async fn submitted_quotes(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Option<Connection<Quote>>> {
+        let page = connection::page_request(first, after, last, before)?;
+        if !self.is_viewer(ctx)? {
+            return Ok(None);
+        }
+        Ok(Some(connection::children(ctx, OwnQuoteScope, self.0.id, page, Quote).await?))
+    }
 }
 
 /// A fan's answer to an event; visible only to that fan.
 #[derive(Clone)]
 pub struct Rsvp(pub rsvp::Model);
+
+impl NodeName for Rsvp {
+    const NAME: &'static str = "Rsvp";
+}
 
 #[Object]
 impl Rsvp {
@@ -67,7 +151,39 @@ impl Rsvp {
     }
 }
 
-/// `me`.
+mirror_enum!(
+    /// The keys the user list can be sorted by.
+    UserOrderField => users::UserOrderField { CreatedAt, Email, DisplayName, LastLoginAt }
+);
+
+/// How to sort users; ties are broken by id.
+#[derive(InputObject)]
+pub struct UserOrder {
+    field: UserOrderField,
+    direction: OrderDirection,
+}
+
+/// Narrows the user list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct UserFilter {
+    role: Option<Role>,
+    /// Emails containing this text, ignoring case.
+    email_contains: Option<String>,
+    /// Registered strictly after this instant.
+    created_after: Option<DateTime>,
+}
+
+impl UserFilter {
+    fn into_domain(self) -> DomainResult<users::UserFilter> {
+        Ok(users::UserFilter {
+            role: self.role.map(Into::into),
+            email_contains: validate::filter_text("filter.emailContains", self.email_contains, users::EMAIL_MAX)?,
+            created_after: self.created_after.map(|instant| instant.0),
+        })
+    }
+}
+
+/// `me`, the admins' `users` and `user`, and `exportMyData`.
 #[derive(Default)]
 pub struct UserQuery;
 
@@ -80,5 +196,41 @@ impl UserQuery {
             return Ok(None);
         };
         Ok(loaders.users.load_one(user_id).await?.map(|user| User(user, Audience::Owner)))
+    }
+
+    /// Every account, newest first unless `orderBy` says otherwise (admins only).
+    #[graphql(guard = "RoleGuard::admin()", complexity = "super::connection::cost(first, last, child_complexity)")]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UserFilter>,
+        order_by: Option<UserOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<User>> {
+        let page = connection::page_request(first, after, last, before)?;
+        let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
+        let sort = match order_by {
+            Some(order) => users::sort(order.field.into(), order.direction.into()),
+            None => users::sort(users::UserOrderField::CreatedAt, domain::Direction::Desc),
+        };
+        connection::list::<user::Entity, _>(ctx, condition, sort, page, |row| User(row, Audience::Viewer)).await
+    }
+
+    /// An account by global ID; null when there is none (admins only).
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn user(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<User>> {
+        let id = decode_as(&id, NodeType::User, "id")?;
+        Ok(loaders(ctx)?.users.load_one(id).await?.map(|row| User(row, Audience::Viewer)))
+    }
+
+    /// Every row that names you (your account, signatures, RSVPs, submitted quotes, events you
+    /// created, sessions), as the text of one JSON document; no password or token hashes.
+    #[graphql(guard = "RoleGuard::fan()")]
+    async fn export_my_data(&self, ctx: &Context<'_>) -> GqlResult<String> {
+        let document = users::export(db(ctx)?, viewer_id(ctx)?, global_id_text).await?;
+        Ok(document.to_string())
     }
 }

@@ -17,8 +17,8 @@ use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, QuerySelect, Value};
 
 pub use scopes::{
-    CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope, RsvpScope, Scope,
-    SignatureScope,
+    CreditParent, CreditScope, EventScope, FilmScope, OwnQuoteScope, OwnRsvpScope, OwnSignatureScope, PetitionScope,
+    QuoteParent, QuoteScope, RsvpScope, Scope, SignatureScope,
 };
 
 use crate::auth::Viewer;
@@ -204,6 +204,12 @@ pub struct Loaders {
     pub signature_counts: Cached<Counts<SignatureScope>>,
     pub rsvp_pages: Cached<Pages<RsvpScope>>,
     pub rsvp_counts: Cached<Counts<RsvpScope>>,
+    pub own_signature_pages: Cached<Pages<OwnSignatureScope>>,
+    pub own_signature_counts: Cached<Counts<OwnSignatureScope>>,
+    pub own_rsvp_pages: Cached<Pages<OwnRsvpScope>>,
+    pub own_rsvp_counts: Cached<Counts<OwnRsvpScope>>,
+    pub own_quote_pages: Cached<Pages<OwnQuoteScope>>,
+    pub own_quote_counts: Cached<Counts<OwnQuoteScope>>,
     pub viewer_signatures: Cached<ViewerSignatures>,
     pub viewer_rsvps: Cached<ViewerRsvps>,
     pub country_counts: Cached<CountryCounts>,
@@ -239,6 +245,12 @@ impl Loaders {
             signature_counts: counts(db),
             rsvp_pages: pages(db),
             rsvp_counts: counts(db),
+            own_signature_pages: pages(db),
+            own_signature_counts: counts(db),
+            own_rsvp_pages: pages(db),
+            own_rsvp_counts: counts(db),
+            own_quote_pages: pages(db),
+            own_quote_counts: counts(db),
             viewer_signatures: cached(ViewerSignatures { db: db.clone(), user_id: viewer.user_id }),
             viewer_rsvps: cached(ViewerRsvps { db: db.clone(), user_id: viewer.user_id }),
             country_counts: cached(CountryCounts { db: db.clone() }),
@@ -277,6 +289,9 @@ scope_loaders! {
     PetitionScope => petition_pages, petition_counts;
     SignatureScope => signature_pages, signature_counts;
     RsvpScope => rsvp_pages, rsvp_counts;
+    OwnSignatureScope => own_signature_pages, own_signature_counts;
+    OwnRsvpScope => own_rsvp_pages, own_rsvp_counts;
+    OwnQuoteScope => own_quote_pages, own_quote_counts;
 }
 
 /// Whether the viewer signed each petition, in one query for all petitions of a request.

@@ -8,7 +8,7 @@ use sea_orm::{Condition, EntityTrait};
 use super::Keyed;
 use crate::auth::Viewer;
 use crate::domain::paging::{Direction, Sort};
-use crate::domain::{events, films, petitions, quotes};
+use crate::domain::{events, films, petitions, quotes, users};
 
 /// Which children of which parent, in which order.
 pub trait Scope: Clone + std::hash::Hash + Eq + Send + Sync + 'static {
@@ -169,5 +169,57 @@ impl Scope for RsvpScope {
     }
     fn sort(&self) -> Sort<rsvp::Column> {
         Sort { column: rsvp::Column::CreatedAt, direction: Direction::Asc, nullable: false }
+    }
+}
+
+/// A user's own signatures, newest first (only ever built for the user themself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OwnSignatureScope;
+
+impl Scope for OwnSignatureScope {
+    type Entity = signature::Entity;
+    fn parent(&self) -> signature::Column {
+        signature::Column::UserId
+    }
+    fn condition(&self) -> Condition {
+        Condition::all()
+    }
+    fn sort(&self) -> Sort<signature::Column> {
+        users::OWN_SIGNATURE_SORT
+    }
+}
+
+/// A user's own RSVPs, newest first (only ever built for the user themself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OwnRsvpScope;
+
+impl Scope for OwnRsvpScope {
+    type Entity = rsvp::Entity;
+    fn parent(&self) -> rsvp::Column {
+        rsvp::Column::UserId
+    }
+    fn condition(&self) -> Condition {
+        Condition::all()
+    }
+    fn sort(&self) -> Sort<rsvp::Column> {
+        users::OWN_RSVP_SORT
+    }
+}
+
+/// The quotes a user submitted, whatever their status, newest first (only ever built for the
+/// user themself, who may see their own pending and rejected quotes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OwnQuoteScope;
+
+impl Scope for OwnQuoteScope {
+    type Entity = quote::Entity;
+    fn parent(&self) -> quote::Column {
+        quote::Column::SubmittedById
+    }
+    fn condition(&self) -> Condition {
+        Condition::all()
+    }
+    fn sort(&self) -> Sort<quote::Column> {
+        users::OWN_QUOTE_SORT
     }
 }

@@ -1,0 +1,342 @@
+//! Users as admins and the users themselves see them: the admins' user list (filter and order), the
+//! viewer's own lists, a profile change, deleting an account with what goes with it, and the export
+//! of every row that names a user.
+//!
+//! Deleting an account moves the counters its signatures and RSVPs held, under the same row locks
+//! and with the same notices as `withdrawSignature` and `cancelRsvp`, so live subscribers see it.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use entity::enums::{Role, RsvpStatus};
+use entity::{event, petition, quote, refresh_token, rsvp, signature, user};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
+use serde_json::{Value, json};
+
+use super::notify::{Counter, Notice, Notifier};
+use super::paging::{Direction, Sort};
+use super::text::contains_ignoring_case;
+use super::{DomainError, DomainResult, validate, write};
+use crate::auth::Auth;
+
+/// The longest display name (as `register` allows).
+pub const DISPLAY_NAME_MAX: usize = 100;
+
+/// The longest email address, and so the longest `emailContains` filter.
+pub const EMAIL_MAX: usize = 254;
+
+/// What the admins' user list may be narrowed to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub email_contains: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+}
+
+impl UserFilter {
+    /// The filter as a WHERE condition on `backend`.
+    pub fn condition(&self, backend: DatabaseBackend) -> Condition {
+        let mut condition = Condition::all();
+        if let Some(role) = self.role {
+            condition = condition.add(user::Column::Role.eq(role));
+        }
+        if let Some(email) = &self.email_contains {
+            condition = condition.add(contains_ignoring_case(backend, user::Column::Email, email));
+        }
+        if let Some(after) = self.created_after {
+            condition = condition.add(user::Column::CreatedAt.gt(after));
+        }
+        condition
+    }
+}
+
+/// The keys the user list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserOrderField {
+    CreatedAt,
+    Email,
+    DisplayName,
+    LastLoginAt,
+}
+
+/// The sort of the user list; users who never logged in come last by `LAST_LOGIN_AT`.
+pub fn sort(field: UserOrderField, direction: Direction) -> Sort<user::Column> {
+    let (column, nullable) = match field {
+        UserOrderField::CreatedAt => (user::Column::CreatedAt, false),
+        UserOrderField::Email => (user::Column::Email, false),
+        UserOrderField::DisplayName => (user::Column::DisplayName, false),
+        UserOrderField::LastLoginAt => (user::Column::LastLoginAt, true),
+    };
+    Sort { column, direction, nullable }
+}
+
+/// A user's own signatures, newest first.
+pub const OWN_SIGNATURE_SORT: Sort<signature::Column> =
+    Sort { column: signature::Column::CreatedAt, direction: Direction::Desc, nullable: false };
+
+/// A user's own RSVPs, newest first.
+pub const OWN_RSVP_SORT: Sort<rsvp::Column> =
+    Sort { column: rsvp::Column::CreatedAt, direction: Direction::Desc, nullable: false };
+
+/// A user's submitted quotes, newest first.
+pub const OWN_QUOTE_SORT: Sort<quote::Column> =
+    Sort { column: quote::Column::CreatedAt, direction: Direction::Desc, nullable: false };
+
+/// A change to the viewer's profile: only what is given changes.
+#[derive(Debug, Default)]
+pub struct ProfileChanges {
+    pub display_name: Option<String>,
+}
+
+/// Changes the given fields of user `user_id`'s profile.
+pub async fn update_profile(
+    db: &DatabaseConnection,
+    user_id: i64,
+    changes: ProfileChanges,
+) -> DomainResult<user::Model> {
+    let display_name =
+        changes.display_name.map(|name| validate::text("input.displayName", &name, DISPLAY_NAME_MAX)).transpose()?;
+    let Some(display_name) = display_name else {
+        return user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated);
+    };
+    let txn = super::begin_write(db).await?;
+    let user = user::Entity::find_by_id(user_id).one(&txn).await?.ok_or(DomainError::Unauthenticated)?;
+    let mut model = user.into_active_model();
+    model.display_name = Set(display_name);
+    model.updated_at = Set(super::now());
+    let user = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Deletes the account of `user_id` once `password` is proven to be theirs: their signatures and
+/// RSVPs (moving the counters they held), their sessions and the account itself; quotes they
+/// submitted and events they created stay, no longer linked to anyone. The password check counts
+/// as a sign-in attempt: it spends the address's sign-in budget and meets the failed-login delays
+/// and locks of the account's email.
+pub async fn delete_account(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    notifier: &Notifier,
+    client_ip: Option<IpAddr>,
+    user_id: i64,
+    password: &str,
+) -> DomainResult<()> {
+    auth.throttle.attempt(client_ip).await?;
+    let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
+    auth.throttle.admit_login(&user.email, client_ip).await?;
+    if !auth.passwords.verify(password, Some(&user.password_hash)).await? {
+        auth.throttle.record_failure(&user.email, client_ip).await;
+        return Err(DomainError::invalid("password", "is not your password"));
+    }
+    auth.throttle.record_success(&user.email, client_ip).await;
+    super::retrying(|| delete_account_once(db, notifier, user_id)).await
+}
+
+/// Rows locked per statement: far below both databases' bound-parameter limits.
+const IDS_PER_LOCK: usize = 5_000;
+
+/// One attempt of `delete_account`'s writes, in one transaction.
+async fn delete_account_once(db: &DatabaseConnection, notifier: &Notifier, user_id: i64) -> DomainResult<()> {
+    let gate = notifier.write_gate().await;
+    let txn = super::begin_write(db).await?;
+    // The user's row first: on PostgreSQL a signature or RSVP being added for them (its foreign key
+    // takes a share lock on this row) is waited for, and a new one waits until the account is gone,
+    // so the rows read next are all there are.
+    write::lock::<user::Entity, _>(&txn, user_id, "user").await.map_err(|error| match error {
+        DomainError::NotFound(_) => DomainError::Unauthenticated,
+        other => other,
+    })?;
+    let signed: Vec<i64> = signature::Entity::find()
+        .filter(signature::Column::UserId.eq(user_id))
+        .order_by_asc(signature::Column::PetitionId)
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|row| row.petition_id)
+        .collect();
+    let answered: Vec<rsvp::Model> = rsvp::Entity::find()
+        .filter(rsvp::Column::UserId.eq(user_id))
+        .order_by_asc(rsvp::Column::EventId)
+        .all(&txn)
+        .await?;
+    // Each counter under its row lock, as signing and RSVPs take it (`write::lock`, here a batch of
+    // rows at once), always in id order, so two deletions never wait on each other in a cycle. The
+    // user signing meanwhile would hold a petition's lock and wait for the user's row: PostgreSQL
+    // breaks that deadlock and the loser is retried.
+    let mut notices: Vec<Notice> = Vec::with_capacity(signed.len() + answered.len());
+    for ids in signed.chunks(IDS_PER_LOCK) {
+        write::lock_all::<petition::Entity, _>(&txn, petition::Column::Id, ids).await?;
+    }
+    let going: Vec<i64> =
+        answered.iter().filter(|rsvp| rsvp.status == RsvpStatus::Going).map(|rsvp| rsvp.event_id).collect();
+    for ids in going.chunks(IDS_PER_LOCK) {
+        write::lock_all::<event::Entity, _>(&txn, event::Column::Id, ids).await?;
+    }
+    signature::Entity::delete_many().filter(signature::Column::UserId.eq(user_id)).exec(&txn).await?;
+    rsvp::Entity::delete_many().filter(rsvp::Column::UserId.eq(user_id)).exec(&txn).await?;
+    for petition_id in signed {
+        notices.extend(
+            super::counters::bump::<petition::Entity, _>(
+                &txn,
+                Counter::Petition,
+                petition::Column::Id,
+                petition::Column::SignatureCount,
+                petition::Column::CountVersion,
+                petition_id,
+                -1,
+            )
+            .await?,
+        );
+    }
+    for event_id in going {
+        notices.extend(
+            super::counters::bump::<event::Entity, _>(
+                &txn,
+                Counter::Event,
+                event::Column::Id,
+                event::Column::GoingCount,
+                event::Column::CountVersion,
+                event_id,
+                -1,
+            )
+            .await?,
+        );
+    }
+    for notice in &notices {
+        notifier.in_transaction(&txn, *notice).await?;
+    }
+    // What the foreign keys would do too, said here so the README's table is the code's.
+    refresh_token::Entity::delete_many().filter(refresh_token::Column::UserId.eq(user_id)).exec(&txn).await?;
+    quote::Entity::update_many()
+        .col_expr(quote::Column::SubmittedById, Expr::value(Option::<i64>::None))
+        .filter(quote::Column::SubmittedById.eq(user_id))
+        .exec(&txn)
+        .await?;
+    event::Entity::update_many()
+        .col_expr(event::Column::CreatedById, Expr::value(Option::<i64>::None))
+        .filter(event::Column::CreatedById.eq(user_id))
+        .exec(&txn)
+        .await?;
+    user::Entity::delete_by_id(user_id).exec(&txn).await?;
+    txn.commit().await?;
+    for notice in notices {
+        notifier.committed(Some(notice));
+    }
+    drop(gate);
+    Ok(())
+}
+
+/// Every row that names user `user_id`, as one JSON document (the right of access). `global_id`
+/// turns a type name and a row id into the ID the API shows. Password hashes and session token
+/// hashes are secrets of the server, not data about the user, and are left out.
+pub async fn export<D: ConnectionTrait>(
+    db: &D,
+    user_id: i64,
+    global_id: impl Fn(&'static str, i64) -> String,
+) -> DomainResult<Value> {
+    let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
+    let signatures = signature::Entity::find()
+        .filter(signature::Column::UserId.eq(user_id))
+        .order_by_desc(signature::Column::CreatedAt)
+        .order_by_desc(signature::Column::Id)
+        .all(db)
+        .await?;
+    let rsvps = rsvp::Entity::find()
+        .filter(rsvp::Column::UserId.eq(user_id))
+        .order_by_desc(rsvp::Column::CreatedAt)
+        .order_by_desc(rsvp::Column::Id)
+        .all(db)
+        .await?;
+    let quotes = quote::Entity::find()
+        .filter(quote::Column::SubmittedById.eq(user_id))
+        .order_by_desc(quote::Column::CreatedAt)
+        .order_by_desc(quote::Column::Id)
+        .all(db)
+        .await?;
+    let events = event::Entity::find()
+        .filter(event::Column::CreatedById.eq(user_id))
+        .order_by_desc(event::Column::CreatedAt)
+        .order_by_desc(event::Column::Id)
+        .all(db)
+        .await?;
+    let sessions = refresh_token::Entity::find()
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .order_by_desc(refresh_token::Column::CreatedAt)
+        .order_by_desc(refresh_token::Column::Id)
+        .all(db)
+        .await?;
+    let petitions: HashMap<i64, petition::Model> = petition::Entity::find()
+        .filter(petition::Column::Id.is_in(signatures.iter().map(|row| row.petition_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect();
+    let rsvp_events: HashMap<i64, event::Model> = event::Entity::find()
+        .filter(event::Column::Id.is_in(rsvps.iter().map(|row| row.event_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect();
+    let id = &global_id;
+    Ok(json!({
+        "exportedAt": super::now(),
+        "user": {
+            "id": id("User", user.id),
+            "email": user.email,
+            "displayName": user.display_name,
+            "role": user.role,
+            "emailVerified": user.email_verified,
+            "createdAt": user.created_at,
+            "updatedAt": user.updated_at,
+            "lastLoginAt": user.last_login_at,
+        },
+        "signatures": signatures.into_iter().map(|row| json!({
+            "id": id("Signature", row.id),
+            "petition": petitions.get(&row.petition_id).map(|p| json!({ "id": id("Petition", p.id), "slug": p.slug, "title": p.title })),
+            "comment": row.comment,
+            "country": row.country,
+            "public": row.public,
+            "createdAt": row.created_at,
+        })).collect::<Vec<_>>(),
+        "rsvps": rsvps.into_iter().map(|row| json!({
+            "id": id("Rsvp", row.id),
+            "event": rsvp_events.get(&row.event_id).map(|e| json!({ "id": id("Event", e.id), "slug": e.slug, "title": e.title })),
+            "status": row.status,
+            "createdAt": row.created_at,
+            "updatedAt": row.updated_at,
+        })).collect::<Vec<_>>(),
+        "submittedQuotes": quotes.into_iter().map(|row| json!({
+            "id": id("Quote", row.id),
+            "text": row.text,
+            "person": id("Person", row.person_id),
+            "film": row.film_id.map(|film| id("Film", film)),
+            "source": row.source,
+            "sourceUrl": row.source_url,
+            "saidOn": row.said_on,
+            "context": row.context,
+            "status": row.status,
+            "createdAt": row.created_at,
+            "updatedAt": row.updated_at,
+        })).collect::<Vec<_>>(),
+        "createdEvents": events.into_iter().map(|row| json!({
+            "id": id("Event", row.id),
+            "slug": row.slug,
+            "title": row.title,
+            "createdAt": row.created_at,
+        })).collect::<Vec<_>>(),
+        "sessions": sessions.into_iter().map(|row| json!({
+            "createdAt": row.created_at,
+            "expiresAt": row.expires_at,
+            "rotatedAt": row.rotated_at,
+            "revokedAt": row.revoked_at,
+        })).collect::<Vec<_>>(),
+    }))
+}
