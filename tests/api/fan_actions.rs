@@ -38,221 +38,291 @@ pub(crate) async fn event_with_capacity(app: &TestApp, capacity: i32) -> (i64, S
     (event.id, gid("Event", event.id))
 }
 
-db_tests! {
-    async fn two_hundred_fans_signing_at_once_make_exactly_two_hundred_signatures(app) {
-        let (petition, global) = petition_id(&app).await;
-        let mut tokens = Vec::new();
-        for i in 0..200 {
-            tokens.push(fixtures::fan(&app.db, &format!("Signer {i}")).await.1);
-        }
-        let responses = join_all(tokens.iter().map(|token| app.graphql_as(Some(token), SIGN, json!({ "p": global })))).await;
-        for response in &responses {
-            assert!(response.get("errors").is_none(), "{response}");
-        }
-        let data = app.data("query($p: ID!) { node(id: $p) { ... on Petition { signatureCount } } }", json!({ "p": global })).await;
-        assert_eq!(data["node"]["signatureCount"], 200);
-        assert_eq!(signature_rows(&app, petition).await, 200);
+db_tests!(
+    two_hundred_fans_signing_at_once_make_exactly_two_hundred_signatures,
+    one_fan_signing_twenty_times_at_once_signs_once,
+    signing_withdrawing_and_what_of_a_signer_is_public,
+    bad_signatures_and_closed_petitions_are_refused,
+    fifty_fans_rsvping_at_once_fill_ten_seats_exactly,
+    rsvps_take_seats_only_when_going_and_free_them_when_cancelled,
+    a_submitted_quote_is_pending_until_a_moderator_publishes_it,
+    the_hashtag_hour_is_one_instant_in_los_angeles_london_and_tokyo,
+    an_event_downloads_as_an_icalendar_file
+);
+
+async fn two_hundred_fans_signing_at_once_make_exactly_two_hundred_signatures(app: TestApp) {
+    let (petition, global) = petition_id(&app).await;
+    let mut tokens = Vec::new();
+    for i in 0..200 {
+        tokens.push(fixtures::fan(&app.db, &format!("Signer {i}")).await.1);
     }
-
-    async fn one_fan_signing_twenty_times_at_once_signs_once(app) {
-        let (petition, global) = petition_id(&app).await;
-        let (_, token) = fixtures::fan(&app.db, "Eager Fan").await;
-        let responses = join_all((0..20).map(|_| app.graphql_as(Some(&token), SIGN, json!({ "p": global })))).await;
-        let ids: std::collections::HashSet<String> =
-            responses.iter().map(|r| r["data"]["signPetition"]["id"].as_str().unwrap_or_else(|| panic!("{r}")).to_owned()).collect();
-        assert_eq!(ids.len(), 1, "every call returns the same signature");
-        let data = app
-            .data_as(&token, "query($p: ID!) { node(id: $p) { ... on Petition { signatureCount viewerHasSigned } } }", json!({ "p": global }))
-            .await;
-        assert_eq!(data["node"], json!({ "signatureCount": 1, "viewerHasSigned": true }));
-        assert_eq!(signature_rows(&app, petition).await, 1);
+    let responses =
+        join_all(tokens.iter().map(|token| app.graphql_as(Some(token), SIGN, json!({ "p": global })))).await;
+    for response in &responses {
+        assert!(response.get("errors").is_none(), "{response}");
     }
+    let data = app
+        .data("query($p: ID!) { node(id: $p) { ... on Petition { signatureCount } } }", json!({ "p": global }))
+        .await;
+    assert_eq!(data["node"]["signatureCount"], 200);
+    assert_eq!(signature_rows(&app, petition).await, 200);
+}
 
-    async fn signing_withdrawing_and_what_of_a_signer_is_public(app) {
-        let (_, global) = petition_id(&app).await;
-        let (_, public_fan) = fixtures::fan(&app.db, "Public Fan").await;
-        let (_, private_fan) = fixtures::fan(&app.db, "Private Fan").await;
-        let signed = app
-            .data_as(&public_fan, SIGN, json!({ "p": global, "input": { "public": true, "country": "nz", "comment": "For Alita!" } }))
-            .await;
-        assert_eq!(signed["signPetition"]["displayName"], "Public Fan");
-        assert_eq!(signed["signPetition"]["country"], "NZ");
-        app.data_as(&private_fan, SIGN, json!({ "p": global, "input": { "country": "JP" } })).await;
-        let query = "query($p: ID!) { node(id: $p) { ... on Petition { signatureCount signaturesByCountry { country count }
-                       signatures { totalCount nodes { displayName comment } } } } }";
-        let data = app.data(query, json!({ "p": global })).await;
-        assert_eq!(data["node"]["signatureCount"], 2);
-        assert_eq!(data["node"]["signaturesByCountry"], json!([{ "country": "JP", "count": 1 }, { "country": "NZ", "count": 1 }]));
-        assert_eq!(data["node"]["signatures"]["nodes"], json!([{ "displayName": "Public Fan", "comment": "For Alita!" }]));
+async fn one_fan_signing_twenty_times_at_once_signs_once(app: TestApp) {
+    let (petition, global) = petition_id(&app).await;
+    let (_, token) = fixtures::fan(&app.db, "Eager Fan").await;
+    let responses = join_all((0..20).map(|_| app.graphql_as(Some(&token), SIGN, json!({ "p": global })))).await;
+    let ids: std::collections::HashSet<String> = responses
+        .iter()
+        .map(|r| r["data"]["signPetition"]["id"].as_str().unwrap_or_else(|| panic!("{r}")).to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "every call returns the same signature");
+    let data = app
+        .data_as(
+            &token,
+            "query($p: ID!) { node(id: $p) { ... on Petition { signatureCount viewerHasSigned } } }",
+            json!({ "p": global }),
+        )
+        .await;
+    assert_eq!(data["node"], json!({ "signatureCount": 1, "viewerHasSigned": true }));
+    assert_eq!(signature_rows(&app, petition).await, 1);
+}
 
-        let withdraw = "mutation($p: ID!) { withdrawSignature(petitionId: $p) }";
-        assert_eq!(app.data_as(&private_fan, withdraw, json!({ "p": global })).await["withdrawSignature"], true);
-        assert_eq!(app.data_as(&private_fan, withdraw, json!({ "p": global })).await["withdrawSignature"], false);
-        let data = app
-            .data_as(&private_fan, "query($p: ID!) { node(id: $p) { ... on Petition { signatureCount viewerHasSigned } } }", json!({ "p": global }))
-            .await;
-        assert_eq!(data["node"], json!({ "signatureCount": 1, "viewerHasSigned": false }));
-    }
+async fn signing_withdrawing_and_what_of_a_signer_is_public(app: TestApp) {
+    let (_, global) = petition_id(&app).await;
+    let (_, public_fan) = fixtures::fan(&app.db, "Public Fan").await;
+    let (_, private_fan) = fixtures::fan(&app.db, "Private Fan").await;
+    let signed = app
+        .data_as(
+            &public_fan,
+            SIGN,
+            json!({ "p": global, "input": { "public": true, "country": "nz", "comment": "For Alita!" } }),
+        )
+        .await;
+    assert_eq!(signed["signPetition"]["displayName"], "Public Fan");
+    assert_eq!(signed["signPetition"]["country"], "NZ");
+    app.data_as(&private_fan, SIGN, json!({ "p": global, "input": { "country": "JP" } })).await;
+    let query = "query($p: ID!) { node(id: $p) { ... on Petition { signatureCount signaturesByCountry { country count }
+                   signatures { totalCount nodes { displayName comment } } } } }";
+    let data = app.data(query, json!({ "p": global })).await;
+    assert_eq!(data["node"]["signatureCount"], 2);
+    assert_eq!(
+        data["node"]["signaturesByCountry"],
+        json!([{ "country": "JP", "count": 1 }, { "country": "NZ", "count": 1 }])
+    );
+    assert_eq!(data["node"]["signatures"]["nodes"], json!([{ "displayName": "Public Fan", "comment": "For Alita!" }]));
 
-    async fn bad_signatures_and_closed_petitions_are_refused(app) {
-        let (petition, global) = petition_id(&app).await;
-        let (_, token) = fixtures::fan(&app.db, "Careful Fan").await;
-        let long = "x".repeat(501);
-        for (input, field) in [(json!({ "comment": long }), "input.comment"), (json!({ "country": "XX" }), "input.country")] {
-            let error = app.error_as(&token, SIGN, json!({ "p": global, "input": input })).await;
-            assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
-            assert_eq!(error["extensions"]["field"], field);
-        }
-        let wrong_type = app.error_as(&token, SIGN, json!({ "p": gid("Event", 1) })).await;
-        assert_eq!(wrong_type["extensions"]["field"], "petitionId");
-        let missing = app.error_as(&token, SIGN, json!({ "p": gid("Petition", 99_999) })).await;
-        assert_eq!(missing["extensions"]["code"], "NOT_FOUND");
+    let withdraw = "mutation($p: ID!) { withdrawSignature(petitionId: $p) }";
+    assert_eq!(app.data_as(&private_fan, withdraw, json!({ "p": global })).await["withdrawSignature"], true);
+    assert_eq!(app.data_as(&private_fan, withdraw, json!({ "p": global })).await["withdrawSignature"], false);
+    let data = app
+        .data_as(
+            &private_fan,
+            "query($p: ID!) { node(id: $p) { ... on Petition { signatureCount viewerHasSigned } } }",
+            json!({ "p": global }),
+        )
+        .await;
+    assert_eq!(data["node"], json!({ "signatureCount": 1, "viewerHasSigned": false }));
+}
 
-        let row = entity::petition::Entity::find_by_id(petition).one(&app.db).await.unwrap().unwrap();
-        let mut model: entity::petition::ActiveModel = row.clone().into();
-        model.status = Set(PetitionStatus::Closed);
-        model.update(&app.db).await.unwrap();
-        assert_eq!(app.error_as(&token, SIGN, json!({ "p": global })).await["extensions"]["code"], "CONFLICT");
-        let mut model: entity::petition::ActiveModel = row.into();
-        model.status = Set(PetitionStatus::Open);
-        model.closes_at = Set(Some(chrono::Utc::now() - chrono::Duration::minutes(1)));
-        model.update(&app.db).await.unwrap();
-        assert_eq!(app.error_as(&token, SIGN, json!({ "p": global })).await["extensions"]["code"], "CONFLICT");
-        assert_eq!(signature_rows(&app, petition).await, 0);
-    }
-
-    async fn fifty_fans_rsvping_at_once_fill_ten_seats_exactly(app) {
-        let (event, global) = event_with_capacity(&app, 10).await;
-        let mut tokens = Vec::new();
-        for i in 0..50 {
-            tokens.push(fixtures::fan(&app.db, &format!("Rsvp Fan {i}")).await.1);
-        }
-        let responses = join_all(tokens.iter().map(|token| app.graphql_as(Some(token), RSVP, json!({ "e": global })))).await;
-        let going = responses.iter().filter(|r| r["data"]["rsvpEvent"]["status"] == "GOING").count();
-        let full = responses.iter().filter(|r| r["errors"][0]["extensions"]["code"] == "CONFLICT").count();
-        let other: Vec<&Value> = responses
-            .iter()
-            .filter(|r| r["data"]["rsvpEvent"]["status"] != "GOING" && r["errors"][0]["extensions"]["code"] != "CONFLICT")
-            .collect();
-        assert_eq!((going, full), (10, 40), "other answers: {other:?}");
-        let data = app.data("query($e: ID!) { node(id: $e) { ... on Event { rsvpCount capacity } } }", json!({ "e": global })).await;
-        assert_eq!(data["node"], json!({ "rsvpCount": 10, "capacity": 10 }));
-        let rows = entity::rsvp::Entity::find()
-            .filter(entity::rsvp::Column::EventId.eq(event))
-            .filter(entity::rsvp::Column::Status.eq(RsvpStatus::Going))
-            .count(&app.db)
-            .await
-            .unwrap();
-        assert_eq!(rows, 10);
-    }
-
-    async fn rsvps_take_seats_only_when_going_and_free_them_when_cancelled(app) {
-        let (_, global) = event_with_capacity(&app, 1).await;
-        let (_, first) = fixtures::fan(&app.db, "First Fan").await;
-        let (_, second) = fixtures::fan(&app.db, "Second Fan").await;
-        let count = || async { app.data("query($e: ID!) { node(id: $e) { ... on Event { rsvpCount } } }", json!({ "e": global })).await["node"]["rsvpCount"].clone() };
-
-        assert_eq!(app.data_as(&first, RSVP, json!({ "e": global })).await["rsvpEvent"]["status"], "GOING");
-        assert_eq!(app.data_as(&first, RSVP, json!({ "e": global })).await["rsvpEvent"]["status"], "GOING", "answering again is harmless");
-        assert_eq!(count().await, 1);
-        assert_eq!(app.error_as(&second, RSVP, json!({ "e": global })).await["extensions"]["code"], "CONFLICT");
-        assert_eq!(app.data_as(&second, RSVP, json!({ "e": global, "s": "INTERESTED" })).await["rsvpEvent"]["status"], "INTERESTED");
-        assert_eq!(count().await, 1);
-        let mine = app.data_as(&second, "query($e: ID!) { node(id: $e) { ... on Event { viewerRsvp { status } } } }", json!({ "e": global })).await;
-        assert_eq!(mine["node"]["viewerRsvp"]["status"], "INTERESTED");
-
-        app.data_as(&first, RSVP, json!({ "e": global, "s": "INTERESTED" })).await;
-        assert_eq!(count().await, 0, "switching to INTERESTED frees the seat");
-        assert_eq!(app.data_as(&second, RSVP, json!({ "e": global })).await["rsvpEvent"]["status"], "GOING");
-        let cancel = "mutation($e: ID!) { cancelRsvp(eventId: $e) }";
-        assert_eq!(app.data_as(&second, cancel, json!({ "e": global })).await["cancelRsvp"], true);
-        assert_eq!(app.data_as(&second, cancel, json!({ "e": global })).await["cancelRsvp"], false);
-        assert_eq!(count().await, 0);
-
-        let past = app.data(r#"{ event(slug: "alitasequel-worldwide-hashtag-hour-2019") { id } }"#, json!({})).await;
-        let over = app.error_as(&first, RSVP, json!({ "e": past["event"]["id"] })).await;
-        assert_eq!(over["extensions"]["code"], "CONFLICT", "the hashtag hour of 2019 is over");
-    }
-
-    async fn a_submitted_quote_is_pending_until_a_moderator_publishes_it(app) {
-        let ids = app.data(r#"{ person(slug: "rosa-salazar") { id } film(slug: "alita-battle-angel") { id } }"#, json!({})).await;
-        let (_, fan) = fixtures::fan(&app.db, "Quote Hunter").await;
-        let submit = "mutation($input: SubmitQuoteInput!) { submitQuote(input: $input) { id status text } }";
-        let submitted = app
-            .data_as(
-                &fan,
-                submit,
-                json!({ "input": { "text": "Motorball is life.", "personId": ids["person"]["id"], "filmId": ids["film"]["id"], "source": "A fan panel", "sourceUrl": "https://example.com/panel" } }),
-            )
-            .await;
-        assert_eq!(submitted["submitQuote"]["status"], "PENDING");
-        let id = submitted["submitQuote"]["id"].clone();
-        let everywhere = r#"query($id: ID!) { quote(id: $id) { id } node(id: $id) { id } quotes(first: 100) { totalCount }
-            film(slug: "alita-battle-angel") { quotes(first: 100) { totalCount } } person(slug: "rosa-salazar") { quotes(first: 100) { totalCount } } }"#;
-
-        let public = app.data(everywhere, json!({ "id": id })).await;
-        assert_eq!((&public["quote"], &public["node"]), (&Value::Null, &Value::Null));
-        assert_eq!(public["quotes"]["totalCount"], 3);
-        assert_eq!(public["film"]["quotes"]["totalCount"], 2);
-        assert_eq!(public["person"]["quotes"]["totalCount"], 3);
-
-        let own = app.data_as(&fan, everywhere, json!({ "id": id })).await;
-        assert_eq!(own["quote"]["id"], id, "the submitter sees their own quote");
-        assert_eq!(own["quotes"]["totalCount"], 4);
-        let (_, other_fan) = fixtures::fan(&app.db, "Other Fan").await;
-        assert_eq!(app.data_as(&other_fan, everywhere, json!({ "id": id })).await["quote"], Value::Null);
-
-        let moderator = app.sign_in_as(Role::Moderator).await;
-        assert_eq!(app.data_as(&moderator.access_token, everywhere, json!({ "id": id })).await["quotes"]["totalCount"], 4);
-        let bad = app.error_as(&fan, submit, json!({ "input": { "text": "", "personId": ids["person"]["id"], "source": "x" } })).await;
-        assert_eq!(bad["extensions"]["field"], "input.text");
-
-        let moderate = "mutation($id: ID!, $s: QuoteStatus!) { moderateQuote(id: $id, status: $s) { status } }";
-        assert_eq!(app.error_as(&fan, moderate, json!({ "id": id, "s": "PUBLISHED" })).await["extensions"]["code"], "FORBIDDEN");
-        assert_eq!(app.data_as(&moderator.access_token, moderate, json!({ "id": id, "s": "PUBLISHED" })).await["moderateQuote"]["status"], "PUBLISHED");
-        let public = app.data(everywhere, json!({ "id": id })).await;
-        assert_eq!(public["quote"]["id"], id);
-        assert_eq!(public["quotes"]["totalCount"], 4);
-        assert_eq!(public["film"]["quotes"]["totalCount"], 3);
-    }
-
-    async fn the_hashtag_hour_is_one_instant_in_los_angeles_london_and_tokyo(app) {
-        let data = app
-            .data(
-                r#"{ event(slug: "alitasequel-worldwide-hashtag-hour-2019") { startsAt
-                     la: startsAtLocal(timeZone: "America/Los_Angeles") london: startsAtLocal(timeZone: "Europe/London")
-                     tokyo: startsAtLocal(timeZone: "Asia/Tokyo") } }"#,
-                json!({}),
-            )
-            .await;
-        let event = &data["event"];
-        assert_eq!(event["la"], "2019-12-05T09:00:00-08:00");
-        assert_eq!(event["tokyo"], "2019-12-06T02:00:00+09:00");
-        let instant = |value: &Value| chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap()).unwrap().timestamp();
-        let utc = instant(&event["startsAt"]);
-        assert_eq!((instant(&event["la"]), instant(&event["london"]), instant(&event["tokyo"])), (utc, utc, utc));
-        let error = app.error(r#"{ event(slug: "alitasequel-worldwide-hashtag-hour-2019") { startsAtLocal(timeZone: "Middle/Earth") } }"#, json!({})).await;
+async fn bad_signatures_and_closed_petitions_are_refused(app: TestApp) {
+    let (petition, global) = petition_id(&app).await;
+    let (_, token) = fixtures::fan(&app.db, "Careful Fan").await;
+    let long = "x".repeat(501);
+    for (input, field) in [(json!({ "comment": long }), "input.comment"), (json!({ "country": "XX" }), "input.country")]
+    {
+        let error = app.error_as(&token, SIGN, json!({ "p": global, "input": input })).await;
         assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
-        assert_eq!(error["extensions"]["field"], "timeZone");
+        assert_eq!(error["extensions"]["field"], field);
     }
+    let wrong_type = app.error_as(&token, SIGN, json!({ "p": gid("Event", 1) })).await;
+    assert_eq!(wrong_type["extensions"]["field"], "petitionId");
+    let missing = app.error_as(&token, SIGN, json!({ "p": gid("Petition", 99_999) })).await;
+    assert_eq!(missing["extensions"]["code"], "NOT_FOUND");
 
-    async fn an_event_downloads_as_an_icalendar_file(app) {
-        let response = app.get("/events/alitasequel-worldwide-hashtag-hour-2019.ics").await;
-        assert_eq!(response.status, 200);
-        assert!(response.header("content-type").starts_with("text/calendar"));
-        let body = &response.body;
-        assert!(body.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"), "{body}");
-        assert!(body.ends_with("END:VEVENT\r\nEND:VCALENDAR\r\n"));
-        for expected in ["DTSTART:20191205T170000Z", "DTEND:20191205T180000Z", "SUMMARY:#AlitaSequel worldwide hashtag hour", "UID:event-"] {
-            assert!(body.contains(expected), "{expected} in {body}");
-        }
-        for line in body.split("\r\n") {
-            assert!(line.len() <= 75, "a line longer than 75 octets: {line}");
-        }
-        assert!(!body.replace("\r\n", "").contains('\n'), "bare newlines are escaped");
-        let missing = app.get("/events/no-such-event.ics").await;
-        assert_eq!(missing.status, 404);
-        // The same error shape as every other HTTP refusal.
-        assert_eq!(missing.json()["errors"][0]["extensions"]["code"], "NOT_FOUND", "{}", missing.body);
+    let row = entity::petition::Entity::find_by_id(petition).one(&app.db).await.unwrap().unwrap();
+    let mut model: entity::petition::ActiveModel = row.clone().into();
+    model.status = Set(PetitionStatus::Closed);
+    model.update(&app.db).await.unwrap();
+    assert_eq!(app.error_as(&token, SIGN, json!({ "p": global })).await["extensions"]["code"], "CONFLICT");
+    let mut model: entity::petition::ActiveModel = row.into();
+    model.status = Set(PetitionStatus::Open);
+    model.closes_at = Set(Some(chrono::Utc::now() - chrono::Duration::minutes(1)));
+    model.update(&app.db).await.unwrap();
+    assert_eq!(app.error_as(&token, SIGN, json!({ "p": global })).await["extensions"]["code"], "CONFLICT");
+    assert_eq!(signature_rows(&app, petition).await, 0);
+}
+
+async fn fifty_fans_rsvping_at_once_fill_ten_seats_exactly(app: TestApp) {
+    let (event, global) = event_with_capacity(&app, 10).await;
+    let mut tokens = Vec::new();
+    for i in 0..50 {
+        tokens.push(fixtures::fan(&app.db, &format!("Rsvp Fan {i}")).await.1);
     }
+    let responses =
+        join_all(tokens.iter().map(|token| app.graphql_as(Some(token), RSVP, json!({ "e": global })))).await;
+    let going = responses.iter().filter(|r| r["data"]["rsvpEvent"]["status"] == "GOING").count();
+    let full = responses.iter().filter(|r| r["errors"][0]["extensions"]["code"] == "CONFLICT").count();
+    let other: Vec<&Value> = responses
+        .iter()
+        .filter(|r| r["data"]["rsvpEvent"]["status"] != "GOING" && r["errors"][0]["extensions"]["code"] != "CONFLICT")
+        .collect();
+    assert_eq!((going, full), (10, 40), "other answers: {other:?}");
+    let data = app
+        .data("query($e: ID!) { node(id: $e) { ... on Event { rsvpCount capacity } } }", json!({ "e": global }))
+        .await;
+    assert_eq!(data["node"], json!({ "rsvpCount": 10, "capacity": 10 }));
+    let rows = entity::rsvp::Entity::find()
+        .filter(entity::rsvp::Column::EventId.eq(event))
+        .filter(entity::rsvp::Column::Status.eq(RsvpStatus::Going))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(rows, 10);
+}
+
+async fn rsvps_take_seats_only_when_going_and_free_them_when_cancelled(app: TestApp) {
+    let (_, global) = event_with_capacity(&app, 1).await;
+    let (_, first) = fixtures::fan(&app.db, "First Fan").await;
+    let (_, second) = fixtures::fan(&app.db, "Second Fan").await;
+    let count = || async {
+        app.data("query($e: ID!) { node(id: $e) { ... on Event { rsvpCount } } }", json!({ "e": global })).await["node"]
+            ["rsvpCount"]
+            .clone()
+    };
+
+    assert_eq!(app.data_as(&first, RSVP, json!({ "e": global })).await["rsvpEvent"]["status"], "GOING");
+    assert_eq!(
+        app.data_as(&first, RSVP, json!({ "e": global })).await["rsvpEvent"]["status"],
+        "GOING",
+        "answering again is harmless"
+    );
+    assert_eq!(count().await, 1);
+    assert_eq!(app.error_as(&second, RSVP, json!({ "e": global })).await["extensions"]["code"], "CONFLICT");
+    assert_eq!(
+        app.data_as(&second, RSVP, json!({ "e": global, "s": "INTERESTED" })).await["rsvpEvent"]["status"],
+        "INTERESTED"
+    );
+    assert_eq!(count().await, 1);
+    let mine = app
+        .data_as(
+            &second,
+            "query($e: ID!) { node(id: $e) { ... on Event { viewerRsvp { status } } } }",
+            json!({ "e": global }),
+        )
+        .await;
+    assert_eq!(mine["node"]["viewerRsvp"]["status"], "INTERESTED");
+
+    app.data_as(&first, RSVP, json!({ "e": global, "s": "INTERESTED" })).await;
+    assert_eq!(count().await, 0, "switching to INTERESTED frees the seat");
+    assert_eq!(app.data_as(&second, RSVP, json!({ "e": global })).await["rsvpEvent"]["status"], "GOING");
+    let cancel = "mutation($e: ID!) { cancelRsvp(eventId: $e) }";
+    assert_eq!(app.data_as(&second, cancel, json!({ "e": global })).await["cancelRsvp"], true);
+    assert_eq!(app.data_as(&second, cancel, json!({ "e": global })).await["cancelRsvp"], false);
+    assert_eq!(count().await, 0);
+
+    let past = app.data(r#"{ event(slug: "alitasequel-worldwide-hashtag-hour-2019") { id } }"#, json!({})).await;
+    let over = app.error_as(&first, RSVP, json!({ "e": past["event"]["id"] })).await;
+    assert_eq!(over["extensions"]["code"], "CONFLICT", "the hashtag hour of 2019 is over");
+}
+
+async fn a_submitted_quote_is_pending_until_a_moderator_publishes_it(app: TestApp) {
+    let ids =
+        app.data(r#"{ person(slug: "rosa-salazar") { id } film(slug: "alita-battle-angel") { id } }"#, json!({})).await;
+    let (_, fan) = fixtures::fan(&app.db, "Quote Hunter").await;
+    let submit = "mutation($input: SubmitQuoteInput!) { submitQuote(input: $input) { id status text } }";
+    let submitted = app
+        .data_as(
+            &fan,
+            submit,
+            json!({ "input": { "text": "Motorball is life.", "personId": ids["person"]["id"], "filmId": ids["film"]["id"], "source": "A fan panel", "sourceUrl": "https://example.com/panel" } }),
+        )
+        .await;
+    assert_eq!(submitted["submitQuote"]["status"], "PENDING");
+    let id = submitted["submitQuote"]["id"].clone();
+    let everywhere = r#"query($id: ID!) { quote(id: $id) { id } node(id: $id) { id } quotes(first: 100) { totalCount }
+        film(slug: "alita-battle-angel") { quotes(first: 100) { totalCount } } person(slug: "rosa-salazar") { quotes(first: 100) { totalCount } } }"#;
+
+    let public = app.data(everywhere, json!({ "id": id })).await;
+    assert_eq!((&public["quote"], &public["node"]), (&Value::Null, &Value::Null));
+    assert_eq!(public["quotes"]["totalCount"], 3);
+    assert_eq!(public["film"]["quotes"]["totalCount"], 2);
+    assert_eq!(public["person"]["quotes"]["totalCount"], 3);
+
+    let own = app.data_as(&fan, everywhere, json!({ "id": id })).await;
+    assert_eq!(own["quote"]["id"], id, "the submitter sees their own quote");
+    assert_eq!(own["quotes"]["totalCount"], 4);
+    let (_, other_fan) = fixtures::fan(&app.db, "Other Fan").await;
+    assert_eq!(app.data_as(&other_fan, everywhere, json!({ "id": id })).await["quote"], Value::Null);
+
+    let moderator = app.sign_in_as(Role::Moderator).await;
+    assert_eq!(app.data_as(&moderator.access_token, everywhere, json!({ "id": id })).await["quotes"]["totalCount"], 4);
+    let bad = app
+        .error_as(&fan, submit, json!({ "input": { "text": "", "personId": ids["person"]["id"], "source": "x" } }))
+        .await;
+    assert_eq!(bad["extensions"]["field"], "input.text");
+
+    let moderate = "mutation($id: ID!, $s: QuoteStatus!) { moderateQuote(id: $id, status: $s) { status } }";
+    assert_eq!(
+        app.error_as(&fan, moderate, json!({ "id": id, "s": "PUBLISHED" })).await["extensions"]["code"],
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        app.data_as(&moderator.access_token, moderate, json!({ "id": id, "s": "PUBLISHED" })).await["moderateQuote"]["status"],
+        "PUBLISHED"
+    );
+    let public = app.data(everywhere, json!({ "id": id })).await;
+    assert_eq!(public["quote"]["id"], id);
+    assert_eq!(public["quotes"]["totalCount"], 4);
+    assert_eq!(public["film"]["quotes"]["totalCount"], 3);
+}
+
+async fn the_hashtag_hour_is_one_instant_in_los_angeles_london_and_tokyo(app: TestApp) {
+    let data = app
+        .data(
+            r#"{ event(slug: "alitasequel-worldwide-hashtag-hour-2019") { startsAt
+                 la: startsAtLocal(timeZone: "America/Los_Angeles") london: startsAtLocal(timeZone: "Europe/London")
+                 tokyo: startsAtLocal(timeZone: "Asia/Tokyo") } }"#,
+            json!({}),
+        )
+        .await;
+    let event = &data["event"];
+    assert_eq!(event["la"], "2019-12-05T09:00:00-08:00");
+    assert_eq!(event["tokyo"], "2019-12-06T02:00:00+09:00");
+    let instant = |value: &Value| chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap()).unwrap().timestamp();
+    let utc = instant(&event["startsAt"]);
+    assert_eq!((instant(&event["la"]), instant(&event["london"]), instant(&event["tokyo"])), (utc, utc, utc));
+    let error = app
+        .error(
+            r#"{ event(slug: "alitasequel-worldwide-hashtag-hour-2019") { startsAtLocal(timeZone: "Middle/Earth") } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(error["extensions"]["field"], "timeZone");
+}
+
+async fn an_event_downloads_as_an_icalendar_file(app: TestApp) {
+    let response = app.get("/events/alitasequel-worldwide-hashtag-hour-2019.ics").await;
+    assert_eq!(response.status, 200);
+    assert!(response.header("content-type").starts_with("text/calendar"));
+    let body = &response.body;
+    assert!(body.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"), "{body}");
+    assert!(body.ends_with("END:VEVENT\r\nEND:VCALENDAR\r\n"));
+    for expected in [
+        "DTSTART:20191205T170000Z",
+        "DTEND:20191205T180000Z",
+        "SUMMARY:#AlitaSequel worldwide hashtag hour",
+        "UID:event-",
+    ] {
+        assert!(body.contains(expected), "{expected} in {body}");
+    }
+    for line in body.split("\r\n") {
+        assert!(line.len() <= 75, "a line longer than 75 octets: {line}");
+    }
+    assert!(!body.replace("\r\n", "").contains('\n'), "bare newlines are escaped");
+    let missing = app.get("/events/no-such-event.ics").await;
+    assert_eq!(missing.status, 404);
+    // The same error shape as every other HTTP refusal.
+    assert_eq!(missing.json()["errors"][0]["extensions"]["code"], "NOT_FOUND", "{}", missing.body);
 }

@@ -71,67 +71,70 @@ impl Drop for BusyCpu {
     }
 }
 
-db_tests! {
-    async fn a_full_hashing_queue_refuses_sign_ins_at_once_and_stores_nothing(app) {
-        for i in 0..8 {
-            register(&app, &format!("known{i}@iron.city")).await;
-        }
-        // One hashing thread and room for one more job: a burst must overflow it.
-        let tiny = app.respawn(|settings| {
+db_tests!(a_full_hashing_queue_refuses_sign_ins_at_once_and_stores_nothing, logins_complete_while_every_core_is_busy);
+
+async fn a_full_hashing_queue_refuses_sign_ins_at_once_and_stores_nothing(app: TestApp) {
+    for i in 0..8 {
+        register(&app, &format!("known{i}@iron.city")).await;
+    }
+    // One hashing thread and room for one more job: a burst must overflow it.
+    let tiny = app
+        .respawn(|settings| {
             settings.limits.hash_threads = 1;
             settings.limits.hash_queue = 1;
-        }).await;
-        let new_emails: Vec<String> = (0..16).map(|i| format!("burst{i}@iron.city")).collect();
-        let registers = join_all(new_emails.iter().map(|email| tiny.graphql(REGISTER, json!({ "email": email }))));
-        let logins = join_all((0..16).map(|i| tiny.graphql(LOGIN, json!({ "email": format!("known{}@iron.city", i % 8) }))));
-        let (registers, logins) = futures_util::join!(registers, logins);
+        })
+        .await;
+    let new_emails: Vec<String> = (0..16).map(|i| format!("burst{i}@iron.city")).collect();
+    let registers = join_all(new_emails.iter().map(|email| tiny.graphql(REGISTER, json!({ "email": email }))));
+    let logins =
+        join_all((0..16).map(|i| tiny.graphql(LOGIN, json!({ "email": format!("known{}@iron.city", i % 8) }))));
+    let (registers, logins) = futures_util::join!(registers, logins);
 
-        let mut refused = 0;
-        for response in logins.iter() {
-            if !succeeded_or_refused(response) {
-                refused += 1;
-            }
+    let mut refused = 0;
+    for response in logins.iter() {
+        if !succeeded_or_refused(response) {
+            refused += 1;
         }
-        let mut refused_emails = Vec::new();
-        for (email, response) in new_emails.iter().zip(&registers) {
-            if !succeeded_or_refused(response) {
-                refused_emails.push(email.clone());
-            }
+    }
+    let mut refused_emails = Vec::new();
+    for (email, response) in new_emails.iter().zip(&registers) {
+        if !succeeded_or_refused(response) {
+            refused_emails.push(email.clone());
         }
-        refused += refused_emails.len();
-        assert!(refused > 0, "32 sign-ins at once never filled a queue of one");
-        assert!(refused < 32, "every sign-in was refused: the pool never hashed");
+    }
+    refused += refused_emails.len();
+    assert!(refused > 0, "32 sign-ins at once never filled a queue of one");
+    assert!(refused < 32, "every sign-in was refused: the pool never hashed");
 
-        // A refused registration stored no account: the email is still free, and its password
-        // does not sign in.
-        for email in &refused_emails {
-            let login = app.graphql(LOGIN, json!({ "email": email })).await;
-            assert_eq!(code(&login), "UNAUTHENTICATED", "{email} was refused yet stored: {login}");
-        }
-        if let Some(email) = refused_emails.first() {
-            register(&app, email).await;
-        }
-
-        // Once the burst is over, the small pool serves sign-ins again.
-        let login = tiny.graphql(LOGIN, json!({ "email": "known0@iron.city" })).await;
-        assert!(login.get("errors").is_none(), "{login}");
+    // A refused registration stored no account: the email is still free, and its password
+    // does not sign in.
+    for email in &refused_emails {
+        let login = app.graphql(LOGIN, json!({ "email": email })).await;
+        assert_eq!(code(&login), "UNAUTHENTICATED", "{email} was refused yet stored: {login}");
+    }
+    if let Some(email) = refused_emails.first() {
+        register(&app, email).await;
     }
 
-    async fn logins_complete_while_every_core_is_busy(app) {
-        let emails: Vec<String> = (0..4).map(|i| format!("busy{i}@iron.city")).collect();
-        for email in &emails {
-            register(&app, email).await;
-        }
-        let busy = BusyCpu::start();
-        let started = Instant::now();
-        let logins = join_all(emails.iter().map(|email| app.graphql(LOGIN, json!({ "email": email })))).await;
-        let registration = app.graphql(REGISTER, json!({ "email": "under-load@iron.city" })).await;
-        let took = started.elapsed();
-        drop(busy);
-        for response in logins.iter().chain([&registration]) {
-            assert!(response.get("errors").is_none(), "a sign-in failed while the CPU was busy: {response}");
-        }
-        // Generous: the point is that hashing is not starved (the idle class waited forever).
-        assert!(took < Duration::from_secs(20), "five sign-ins took {took:?} on a busy CPU");
+    // Once the burst is over, the small pool serves sign-ins again.
+    let login = tiny.graphql(LOGIN, json!({ "email": "known0@iron.city" })).await;
+    assert!(login.get("errors").is_none(), "{login}");
+}
+
+async fn logins_complete_while_every_core_is_busy(app: TestApp) {
+    let emails: Vec<String> = (0..4).map(|i| format!("busy{i}@iron.city")).collect();
+    for email in &emails {
+        register(&app, email).await;
     }
+    let busy = BusyCpu::start();
+    let started = Instant::now();
+    let logins = join_all(emails.iter().map(|email| app.graphql(LOGIN, json!({ "email": email })))).await;
+    let registration = app.graphql(REGISTER, json!({ "email": "under-load@iron.city" })).await;
+    let took = started.elapsed();
+    drop(busy);
+    for response in logins.iter().chain([&registration]) {
+        assert!(response.get("errors").is_none(), "a sign-in failed while the CPU was busy: {response}");
+    }
+    // Generous: the point is that hashing is not starved (the idle class waited forever).
+    assert!(took < Duration::from_secs(20), "five sign-ins took {took:?} on a busy CPU");
 }

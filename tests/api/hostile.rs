@@ -40,94 +40,101 @@ fn code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"].as_str().unwrap_or("none")
 }
 
-db_tests! {
-    async fn a_one_kilobyte_fragment_bomb_is_refused_over_post_get_and_websocket(app) {
-        let bomb = fragment_bomb(25);
-        assert!(bomb.len() < 1100, "the bomb is about a kilobyte: {}", bomb.len());
-        let server = ServerProcess::start(&app.database_url, &[("FANDB_ENV", "production")]);
-        let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+db_tests!(
+    a_one_kilobyte_fragment_bomb_is_refused_over_post_get_and_websocket,
+    documents_over_the_token_field_or_spread_limits_are_refused_and_ordinary_ones_run
+);
 
-        let started = Instant::now();
-        let mut response = client
-            .post(format!("{}/graphql", server.address))
-            .send_json(&json!({ "query": bomb }))
-            .await
-            .expect("the server answers the bomb over POST");
-        let elapsed = started.elapsed();
-        assert_eq!(response.status().as_u16(), 200);
-        let body: Value = response.json().await.expect("JSON");
-        assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
-        assert!(body["errors"][0]["message"].as_str().unwrap().contains("fields"), "{body}");
-        eprintln!("the fragment bomb was refused over POST in {elapsed:?}");
+async fn a_one_kilobyte_fragment_bomb_is_refused_over_post_get_and_websocket(app: TestApp) {
+    let bomb = fragment_bomb(25);
+    assert!(bomb.len() < 1100, "the bomb is about a kilobyte: {}", bomb.len());
+    let server = ServerProcess::start(&app.database_url, &[("FANDB_ENV", "production")]);
+    let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
 
-        let mut response = client
-            .get(format!("{}/graphql", server.address))
-            .query(&[("query", bomb.as_str())])
-            .expect("a query string")
-            .send()
-            .await
-            .expect("the server answers the bomb over GET");
-        let body: Value = response.json().await.expect("JSON");
-        assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    let started = Instant::now();
+    let mut response = client
+        .post(format!("{}/graphql", server.address))
+        .send_json(&json!({ "query": bomb }))
+        .await
+        .expect("the server answers the bomb over POST");
+    let elapsed = started.elapsed();
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("fields"), "{body}");
+    eprintln!("the fragment bomb was refused over POST in {elapsed:?}");
 
-        let mut socket = Subscriber::start(&server.address, None, &bomb, json!({})).await.expect("a socket");
-        let message = socket.receive().await.expect("an answer over the socket");
-        let error = match message["type"].as_str() {
-            Some("error") => &message["payload"][0],
-            Some("next") => &message["payload"]["errors"][0],
-            _ => panic!("expected the refusal, got {message}"),
-        };
-        assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{message}");
+    let mut response = client
+        .get(format!("{}/graphql", server.address))
+        .query(&[("query", bomb.as_str())])
+        .expect("a query string")
+        .send()
+        .await
+        .expect("the server answers the bomb over GET");
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
 
-        // The process lives, answers, and never held the explosion in memory.
-        let mut response = client
-            .post(format!("{}/graphql", server.address))
-            .send_json(&json!({ "query": "{ __typename }" }))
-            .await
-            .expect("the server still answers");
-        assert_eq!(response.json::<Value>().await.unwrap()["data"]["__typename"], "Query");
-        let peak = peak_rss(server.child.id());
-        assert!(peak < 100 * 1024 * 1024, "peak RSS {} MB", peak / (1024 * 1024));
-    }
+    let mut socket = Subscriber::start(&server.address, None, &bomb, json!({})).await.expect("a socket");
+    let message = socket.receive().await.expect("an answer over the socket");
+    let error = match message["type"].as_str() {
+        Some("error") => &message["payload"][0],
+        Some("next") => &message["payload"]["errors"][0],
+        _ => panic!("expected the refusal, got {message}"),
+    };
+    assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{message}");
 
-    async fn documents_over_the_token_field_or_spread_limits_are_refused_and_ordinary_ones_run(app) {
-        // The introspection query GraphiQL and client generators send runs as before.
-        let type_ref = "kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }";
-        let introspection = format!(
-            "query IntrospectionQuery {{ __schema {{ queryType {{ name }} types {{ ...FullType }} }} }}
-             fragment FullType on __Type {{ kind name fields(includeDeprecated: true) {{ name args {{ ...InputValue }} type {{ ...TypeRef }} }} inputFields {{ ...InputValue }} interfaces {{ ...TypeRef }} enumValues(includeDeprecated: true) {{ name }} possibleTypes {{ ...TypeRef }} }}
-             fragment InputValue on __InputValue {{ name type {{ ...TypeRef }} defaultValue }}
-             fragment TypeRef on __Type {{ {type_ref} }}"
-        );
-        let data = app.data(&introspection, json!({})).await;
-        assert!(data["__schema"]["types"].as_array().unwrap().len() > 10);
+    // The process lives, answers, and never held the explosion in memory.
+    let mut response = client
+        .post(format!("{}/graphql", server.address))
+        .send_json(&json!({ "query": "{ __typename }" }))
+        .await
+        .expect("the server still answers");
+    assert_eq!(response.json::<Value>().await.unwrap()["data"]["__typename"], "Query");
+    let peak = peak_rss(server.child.id());
+    assert!(peak < 100 * 1024 * 1024, "peak RSS {} MB", peak / (1024 * 1024));
+}
 
-        let tokens = format!("{{ films {{ totalCount }} }} {}", "# a comment is no token\n".repeat(10));
-        app.data(&tokens, json!({})).await;
-        let many_tokens = format!("{{ films(first: 1) {{ nodes {{ {} }} }} }}", "title ".repeat(10_001));
-        let error = app.error(&many_tokens, json!({})).await;
-        assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
-        assert!(error["message"].as_str().unwrap().contains("tokens"), "{error}");
+async fn documents_over_the_token_field_or_spread_limits_are_refused_and_ordinary_ones_run(app: TestApp) {
+    // The introspection query GraphiQL and client generators send runs as before.
+    let type_ref = "kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }";
+    let introspection = format!(
+        "query IntrospectionQuery {{ __schema {{ queryType {{ name }} types {{ ...FullType }} }} }}
+         fragment FullType on __Type {{ kind name fields(includeDeprecated: true) {{ name args {{ ...InputValue }} type {{ ...TypeRef }} }} inputFields {{ ...InputValue }} interfaces {{ ...TypeRef }} enumValues(includeDeprecated: true) {{ name }} possibleTypes {{ ...TypeRef }} }}
+         fragment InputValue on __InputValue {{ name type {{ ...TypeRef }} defaultValue }}
+         fragment TypeRef on __Type {{ {type_ref} }}"
+    );
+    let data = app.data(&introspection, json!({})).await;
+    assert!(data["__schema"]["types"].as_array().unwrap().len() > 10);
 
-        let wide = format!("{{ ...A }} fragment A on Query {{ {} }}", "films { totalCount } ".repeat(1_001));
-        let error = app.error(&wide, json!({})).await;
-        assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
-        assert!(error["message"].as_str().unwrap().contains("2000 fields"), "{error}");
+    let tokens = format!("{{ films {{ totalCount }} }} {}", "# a comment is no token\n".repeat(10));
+    app.data(&tokens, json!({})).await;
+    let many_tokens = format!("{{ films(first: 1) {{ nodes {{ {} }} }} }}", "title ".repeat(10_001));
+    let error = app.error(&many_tokens, json!({})).await;
+    assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    assert!(error["message"].as_str().unwrap().contains("tokens"), "{error}");
 
-        let spreads = format!("{{ {} }} fragment A on Query {{ __typename }}", "...A ".repeat(501));
-        let error = app.error(&spreads, json!({})).await;
-        assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
-        assert!(error["message"].as_str().unwrap().contains("500 times"), "{error}");
+    let wide = format!("{{ ...A }} fragment A on Query {{ {} }}", "films { totalCount } ".repeat(1_001));
+    let error = app.error(&wide, json!({})).await;
+    assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    assert!(error["message"].as_str().unwrap().contains("2000 fields"), "{error}");
 
-        // The limits are the operator's to set.
-        let strict = app
-            .respawn(|settings| {
-                settings.limits.document = api::graphql::limits::DocumentLimits { max_tokens: 10, max_fields: 2, max_spreads: 1 }
-            })
-            .await;
-        strict.data("{ films { totalCount } }", json!({})).await;
-        assert_eq!(strict.error("{ films { totalCount nodes { title } } }", json!({})).await["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
-    }
+    let spreads = format!("{{ {} }} fragment A on Query {{ __typename }}", "...A ".repeat(501));
+    let error = app.error(&spreads, json!({})).await;
+    assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    assert!(error["message"].as_str().unwrap().contains("500 times"), "{error}");
+
+    // The limits are the operator's to set.
+    let strict = app
+        .respawn(|settings| {
+            settings.limits.document =
+                api::graphql::limits::DocumentLimits { max_tokens: 10, max_fields: 2, max_spreads: 1 }
+        })
+        .await;
+    strict.data("{ films { totalCount } }", json!({})).await;
+    assert_eq!(
+        strict.error("{ films { totalCount nodes { title } } }", json!({})).await["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
 }
 
 const RSVP: &str = "mutation($e: ID!, $s: RsvpStatus) { rsvpEvent(eventId: $e, status: $s) { status } }";
@@ -170,68 +177,78 @@ async fn assert_petition_count_exact(app: &TestApp, petition: i64) {
     assert_eq!(stored.signature_count, rows as i64, "signature_count against the signature rows");
 }
 
-db_tests! {
-    async fn one_fan_storming_rsvp_and_cancel_leaves_the_count_exact(app) {
-        let (event, global) = event_with_capacity(&app, 5).await;
-        let (_, token) = fixtures::fan(&app.db, "Storm Fan").await;
-        for round in 0..10 {
-            let requests = (0..20).map(|i| {
-                let (query, variables) = if (i + round) % 2 == 0 {
-                    (RSVP, json!({ "e": global, "s": "GOING" }))
-                } else {
-                    (CANCEL, json!({ "e": global }))
-                };
-                app.graphql_as(Some(&token), query, variables)
-            });
-            let responses = join_all(requests).await;
-            assert_no_internal_errors(&responses);
-            assert_event_counts_exact(&app, event).await;
-        }
-    }
+db_tests!(
+    one_fan_storming_rsvp_and_cancel_leaves_the_count_exact,
+    many_fans_storming_rsvps_never_overbook,
+    signing_and_withdrawing_storms_leave_the_count_exact
+);
 
-    async fn many_fans_storming_rsvps_never_overbook(app) {
-        let (event, global) = event_with_capacity(&app, 5).await;
-        let mut tokens = Vec::new();
-        for i in 0..12 {
-            tokens.push(fixtures::fan(&app.db, &format!("Crowd Fan {i}")).await.1);
-        }
-        for round in 0..6 {
-            let requests = tokens.iter().enumerate().flat_map(|(i, token)| {
-                let status = if (i + round) % 3 == 0 { "INTERESTED" } else { "GOING" };
-                [
-                    app.graphql_as(Some(token), RSVP, json!({ "e": global, "s": status })),
-                    app.graphql_as(Some(token), if (i + round) % 2 == 0 { CANCEL } else { RSVP }, json!({ "e": global, "s": "GOING" })),
-                ]
-            });
-            let responses = join_all(requests).await;
-            assert_no_internal_errors(&responses);
-            assert_event_counts_exact(&app, event).await;
-        }
-        let data = app.data("query($e: ID!) { node(id: $e) { ... on Event { rsvpCount capacity } } }", json!({ "e": global })).await;
-        let stored = entity::event::Entity::find_by_id(event).one(&app.db).await.unwrap().unwrap();
-        assert_eq!(data["node"]["rsvpCount"], json!(stored.going_count), "the API shows the stored count");
+async fn one_fan_storming_rsvp_and_cancel_leaves_the_count_exact(app: TestApp) {
+    let (event, global) = event_with_capacity(&app, 5).await;
+    let (_, token) = fixtures::fan(&app.db, "Storm Fan").await;
+    for round in 0..10 {
+        let requests = (0..20).map(|i| {
+            let (query, variables) = if (i + round) % 2 == 0 {
+                (RSVP, json!({ "e": global, "s": "GOING" }))
+            } else {
+                (CANCEL, json!({ "e": global }))
+            };
+            app.graphql_as(Some(&token), query, variables)
+        });
+        let responses = join_all(requests).await;
+        assert_no_internal_errors(&responses);
+        assert_event_counts_exact(&app, event).await;
     }
+}
 
-    async fn signing_and_withdrawing_storms_leave_the_count_exact(app) {
-        let data = app.data(r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { id } }"#, json!({})).await;
-        let global = data["petition"]["id"].as_str().unwrap().to_owned();
-        let petition = fixtures::raw_id(&global);
-        let mut tokens = Vec::new();
-        for i in 0..8 {
-            tokens.push(fixtures::fan(&app.db, &format!("Signing Fan {i}")).await.1);
-        }
-        let (app, global) = (&app, global.as_str());
-        for round in 0..5 {
-            let requests = tokens.iter().enumerate().flat_map(|(i, token)| {
-                (0..3).map(move |j| {
-                    let query = if (i + j + round) % 2 == 0 { SIGN } else { WITHDRAW };
-                    app.graphql_as(Some(token), query, json!({ "p": global }))
-                })
-            });
-            let responses = join_all(requests).await;
-            assert_no_internal_errors(&responses);
-            assert_petition_count_exact(app, petition).await;
-        }
+async fn many_fans_storming_rsvps_never_overbook(app: TestApp) {
+    let (event, global) = event_with_capacity(&app, 5).await;
+    let mut tokens = Vec::new();
+    for i in 0..12 {
+        tokens.push(fixtures::fan(&app.db, &format!("Crowd Fan {i}")).await.1);
+    }
+    for round in 0..6 {
+        let requests = tokens.iter().enumerate().flat_map(|(i, token)| {
+            let status = if (i + round) % 3 == 0 { "INTERESTED" } else { "GOING" };
+            [
+                app.graphql_as(Some(token), RSVP, json!({ "e": global, "s": status })),
+                app.graphql_as(
+                    Some(token),
+                    if (i + round) % 2 == 0 { CANCEL } else { RSVP },
+                    json!({ "e": global, "s": "GOING" }),
+                ),
+            ]
+        });
+        let responses = join_all(requests).await;
+        assert_no_internal_errors(&responses);
+        assert_event_counts_exact(&app, event).await;
+    }
+    let data = app
+        .data("query($e: ID!) { node(id: $e) { ... on Event { rsvpCount capacity } } }", json!({ "e": global }))
+        .await;
+    let stored = entity::event::Entity::find_by_id(event).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(data["node"]["rsvpCount"], json!(stored.going_count), "the API shows the stored count");
+}
+
+async fn signing_and_withdrawing_storms_leave_the_count_exact(app: TestApp) {
+    let data = app.data(r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { id } }"#, json!({})).await;
+    let global = data["petition"]["id"].as_str().unwrap().to_owned();
+    let petition = fixtures::raw_id(&global);
+    let mut tokens = Vec::new();
+    for i in 0..8 {
+        tokens.push(fixtures::fan(&app.db, &format!("Signing Fan {i}")).await.1);
+    }
+    let (app, global) = (&app, global.as_str());
+    for round in 0..5 {
+        let requests = tokens.iter().enumerate().flat_map(|(i, token)| {
+            (0..3).map(move |j| {
+                let query = if (i + j + round) % 2 == 0 { SIGN } else { WITHDRAW };
+                app.graphql_as(Some(token), query, json!({ "p": global }))
+            })
+        });
+        let responses = join_all(requests).await;
+        assert_no_internal_errors(&responses);
+        assert_petition_count_exact(app, petition).await;
     }
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP surface: GraphiQL, redirects, health, and the GraphQL-over-HTTP rules of `/graphql`.
 
+use crate::support::TestApp;
 use serde_json::json;
 
 const FILM_QUERY: &str = r#"{ film(slug: "alita-battle-angel") { title } }"#;
@@ -16,167 +17,189 @@ fn encode(query: &str) -> String {
     out
 }
 
-db_tests! {
-    async fn graphiql_is_served_and_the_root_redirects_to_it(app) {
-        let page = app.get("/graphiql").await;
-        assert_eq!(page.status, 200);
-        assert!(page.header("content-type").starts_with("text/html"));
-        assert!(page.body.contains("graphiql") && page.body.contains("/graphql"));
-        let root = app.get("/").await;
-        assert!(matches!(root.status, 301 | 302 | 303 | 307 | 308), "{}", root.status);
-        assert_eq!(root.header("location"), "/graphiql");
+db_tests!(
+    graphiql_is_served_and_the_root_redirects_to_it,
+    health_endpoints_answer,
+    queries_work_over_get,
+    a_mutation_over_get_is_405_with_allow_post,
+    post_bodies_must_be_json,
+    batches_bad_json_and_wrong_parameter_types_are_400,
+    oversized_bodies_are_413,
+    the_response_type_follows_accept,
+    request_errors_are_400_under_graphql_response_json_and_200_under_json,
+    field_errors_keep_status_200_even_under_graphql_response_json,
+    other_methods_on_graphql_are_405
+);
+
+async fn graphiql_is_served_and_the_root_redirects_to_it(app: TestApp) {
+    let page = app.get("/graphiql").await;
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").starts_with("text/html"));
+    assert!(page.body.contains("graphiql") && page.body.contains("/graphql"));
+    let root = app.get("/").await;
+    assert!(matches!(root.status, 301 | 302 | 303 | 307 | 308), "{}", root.status);
+    assert_eq!(root.header("location"), "/graphiql");
+}
+
+async fn health_endpoints_answer(app: TestApp) {
+    assert_eq!(app.get("/healthz").await.status, 200);
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status, 200, "{}", ready.body);
+}
+
+async fn queries_work_over_get(app: TestApp) {
+    let response = app.get(&format!("/graphql?query={}", encode(FILM_QUERY))).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert!(response.header("content-type").starts_with("application/json"));
+    assert_eq!(response.json()["data"]["film"]["title"], "Alita: Battle Angel");
+
+    let query = "query($slug: String!) { film(slug: $slug) { title } }";
+    let variables = encode(r#"{"slug":"alita-battle-angel-sequel"}"#);
+    let response = app.get(&format!("/graphql?query={}&variables={variables}", encode(query))).await;
+    assert_eq!(response.json()["data"]["film"]["title"], "Alita: Battle Angel sequel");
+}
+
+async fn a_mutation_over_get_is_405_with_allow_post(app: TestApp) {
+    let response = app.get(&format!("/graphql?query={}", encode("mutation { signPetition }"))).await;
+    assert_eq!(response.status, 405);
+    assert_eq!(response.header("allow"), "POST");
+}
+
+async fn post_bodies_must_be_json(app: TestApp) {
+    let body = serde_json::to_vec(&json!({ "query": FILM_QUERY })).unwrap();
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1"] {
+        let response = app.request("POST", "/graphql", &[("content-type", content_type)], Some(body.clone())).await;
+        assert_eq!(response.status, 415, "{content_type}");
     }
+    let response =
+        app.request("POST", "/graphql", &[("content-type", "application/json; charset=utf-8")], Some(body)).await;
+    assert_eq!(response.status, 200);
+}
 
-    async fn health_endpoints_answer(app) {
-        assert_eq!(app.get("/healthz").await.status, 200);
-        let ready = app.get("/readyz").await;
-        assert_eq!(ready.status, 200, "{}", ready.body);
+async fn batches_bad_json_and_wrong_parameter_types_are_400(app: TestApp) {
+    let json_header = [("content-type", "application/json")];
+    for body in [
+        json!([{ "query": FILM_QUERY }]).to_string(),
+        "{ not json".to_owned(),
+        json!({ "query": 42 }).to_string(),
+        json!({ "query": FILM_QUERY, "variables": "a string" }).to_string(),
+        json!({ "notQuery": FILM_QUERY }).to_string(),
+    ] {
+        let response = app.request("POST", "/graphql", &json_header, Some(body.clone().into_bytes())).await;
+        assert_eq!(response.status, 400, "{body}: {}", response.body);
     }
+}
 
-    async fn queries_work_over_get(app) {
-        let response = app.get(&format!("/graphql?query={}", encode(FILM_QUERY))).await;
-        assert_eq!(response.status, 200, "{}", response.body);
-        assert!(response.header("content-type").starts_with("application/json"));
-        assert_eq!(response.json()["data"]["film"]["title"], "Alita: Battle Angel");
+async fn oversized_bodies_are_413(app: TestApp) {
+    let padding = " ".repeat(70 * 1024);
+    let body = json!({ "query": format!("{{ films {{ totalCount }} }}{padding}") }).to_string();
+    let response =
+        app.request("POST", "/graphql", &[("content-type", "application/json")], Some(body.into_bytes())).await;
+    assert_eq!(response.status, 413);
+    assert_eq!(response.json()["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{}", response.body);
+}
 
-        let query = "query($slug: String!) { film(slug: $slug) { title } }";
-        let variables = encode(r#"{"slug":"alita-battle-angel-sequel"}"#);
-        let response = app.get(&format!("/graphql?query={}&variables={variables}", encode(query))).await;
-        assert_eq!(response.json()["data"]["film"]["title"], "Alita: Battle Angel sequel");
-    }
+async fn the_response_type_follows_accept(app: TestApp) {
+    let body = serde_json::to_vec(&json!({ "query": FILM_QUERY })).unwrap();
+    let graphql_response = [("content-type", "application/json"), ("accept", "application/graphql-response+json")];
+    let response = app.request("POST", "/graphql", &graphql_response, Some(body.clone())).await;
+    assert_eq!(response.status, 200);
+    assert!(response.header("content-type").starts_with("application/graphql-response+json"));
 
-    async fn a_mutation_over_get_is_405_with_allow_post(app) {
-        let response = app.get(&format!("/graphql?query={}", encode("mutation { signPetition }"))).await;
-        assert_eq!(response.status, 405);
-        assert_eq!(response.header("allow"), "POST");
-    }
+    let json_only = [("content-type", "application/json"), ("accept", "application/json")];
+    let response = app.request("POST", "/graphql", &json_only, Some(body.clone())).await;
+    assert!(response.header("content-type").starts_with("application/json"));
 
-    async fn post_bodies_must_be_json(app) {
-        let body = serde_json::to_vec(&json!({ "query": FILM_QUERY })).unwrap();
-        for content_type in ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1"] {
-            let response = app.request("POST", "/graphql", &[("content-type", content_type)], Some(body.clone())).await;
-            assert_eq!(response.status, 415, "{content_type}");
-        }
-        let response = app.request("POST", "/graphql", &[("content-type", "application/json; charset=utf-8")], Some(body)).await;
-        assert_eq!(response.status, 200);
-    }
+    let html_only = [("content-type", "application/json"), ("accept", "text/html")];
+    let response = app.request("POST", "/graphql", &html_only, Some(body)).await;
+    assert_eq!(response.status, 406);
+}
 
-    async fn batches_bad_json_and_wrong_parameter_types_are_400(app) {
-        let json_header = [("content-type", "application/json")];
-        for body in [
-            json!([{ "query": FILM_QUERY }]).to_string(),
-            "{ not json".to_owned(),
-            json!({ "query": 42 }).to_string(),
-            json!({ "query": FILM_QUERY, "variables": "a string" }).to_string(),
-            json!({ "notQuery": FILM_QUERY }).to_string(),
-        ] {
-            let response = app.request("POST", "/graphql", &json_header, Some(body.clone().into_bytes())).await;
-            assert_eq!(response.status, 400, "{body}: {}", response.body);
-        }
-    }
-
-    async fn oversized_bodies_are_413(app) {
-        let padding = " ".repeat(70 * 1024);
-        let body = json!({ "query": format!("{{ films {{ totalCount }} }}{padding}") }).to_string();
-        let response = app.request("POST", "/graphql", &[("content-type", "application/json")], Some(body.into_bytes())).await;
-        assert_eq!(response.status, 413);
-        assert_eq!(response.json()["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{}", response.body);
-    }
-
-    async fn the_response_type_follows_accept(app) {
-        let body = serde_json::to_vec(&json!({ "query": FILM_QUERY })).unwrap();
-        let graphql_response = [("content-type", "application/json"), ("accept", "application/graphql-response+json")];
-        let response = app.request("POST", "/graphql", &graphql_response, Some(body.clone())).await;
-        assert_eq!(response.status, 200);
-        assert!(response.header("content-type").starts_with("application/graphql-response+json"));
-
-        let json_only = [("content-type", "application/json"), ("accept", "application/json")];
-        let response = app.request("POST", "/graphql", &json_only, Some(body.clone())).await;
-        assert!(response.header("content-type").starts_with("application/json"));
-
-        let html_only = [("content-type", "application/json"), ("accept", "text/html")];
-        let response = app.request("POST", "/graphql", &html_only, Some(body)).await;
-        assert_eq!(response.status, 406);
-    }
-
-    async fn request_errors_are_400_under_graphql_response_json_and_200_under_json(app) {
-        for (query, code) in [("{ films { ", "GRAPHQL_PARSE_FAILED"), ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED")] {
-            let body = serde_json::to_vec(&json!({ "query": query })).unwrap();
-            let strict = [("content-type", "application/json"), ("accept", "application/graphql-response+json")];
-            let response = app.request("POST", "/graphql", &strict, Some(body.clone())).await;
-            assert_eq!(response.status, 400, "{query}");
-            let json = response.json();
-            assert!(json.get("data").is_none(), "a request error has no data: {json}");
-            assert_eq!(json["errors"][0]["extensions"]["code"], code);
-
-            let legacy = [("content-type", "application/json"), ("accept", "application/json")];
-            let response = app.request("POST", "/graphql", &legacy, Some(body)).await;
-            assert_eq!(response.status, 200, "{query}");
-            assert_eq!(response.json()["errors"][0]["extensions"]["code"], code);
-        }
-    }
-
-    async fn field_errors_keep_status_200_even_under_graphql_response_json(app) {
-        let body = serde_json::to_vec(&json!({ "query": "{ films(first: 1000) { totalCount } }" })).unwrap();
+async fn request_errors_are_400_under_graphql_response_json_and_200_under_json(app: TestApp) {
+    for (query, code) in [("{ films { ", "GRAPHQL_PARSE_FAILED"), ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED")] {
+        let body = serde_json::to_vec(&json!({ "query": query })).unwrap();
         let strict = [("content-type", "application/json"), ("accept", "application/graphql-response+json")];
-        let response = app.request("POST", "/graphql", &strict, Some(body)).await;
-        assert_eq!(response.status, 200);
-        assert_eq!(response.json()["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
-    }
+        let response = app.request("POST", "/graphql", &strict, Some(body.clone())).await;
+        assert_eq!(response.status, 400, "{query}");
+        let json = response.json();
+        assert!(json.get("data").is_none(), "a request error has no data: {json}");
+        assert_eq!(json["errors"][0]["extensions"]["code"], code);
 
-    async fn other_methods_on_graphql_are_405(app) {
-        let response = app.request("PUT", "/graphql", &[], None).await;
-        assert_eq!(response.status, 405);
-        assert!(response.header("allow").contains("POST"));
+        let legacy = [("content-type", "application/json"), ("accept", "application/json")];
+        let response = app.request("POST", "/graphql", &legacy, Some(body)).await;
+        assert_eq!(response.status, 200, "{query}");
+        assert_eq!(response.json()["errors"][0]["extensions"]["code"], code);
     }
 }
 
-db_tests! {
-    async fn a_nesting_bomb_is_refused_and_the_server_keeps_serving(app) {
-        let deep_list = format!("{{ film(id: {}\"x\"{}) {{ title }} }}", "[".repeat(2_000), "]".repeat(2_000));
-        let deep_object = format!("{{ films(filter: {}) {{ totalCount }} }}", "{a: ".repeat(2_000) + &"}".repeat(2_000));
-        for query in [deep_list, deep_object] {
-            let body = serde_json::to_vec(&json!({ "query": query })).unwrap();
-            let response = app.request("POST", "/graphql", &[("content-type", "application/json")], Some(body)).await;
-            assert_eq!(response.status, 400, "{}", &response.body[..response.body.len().min(300)]);
-            assert_eq!(response.json()["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED");
-            let response = app.get(&format!("/graphql?query={}", encode(&query))).await;
-            assert_eq!(response.status, 400);
-        }
-        let still_up = app.data("{ films { totalCount } }", json!({})).await;
-        assert_eq!(still_up["films"]["totalCount"], 2);
-    }
+async fn field_errors_keep_status_200_even_under_graphql_response_json(app: TestApp) {
+    let body = serde_json::to_vec(&json!({ "query": "{ films(first: 1000) { totalCount } }" })).unwrap();
+    let strict = [("content-type", "application/json"), ("accept", "application/graphql-response+json")];
+    let response = app.request("POST", "/graphql", &strict, Some(body)).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json()["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 }
 
-db_tests! {
-    async fn postgres_connections_cut_off_runaway_statements(app) {
-        use sea_orm::{ConnectionTrait, Statement};
-        if !app.database_url.starts_with("postgres") {
-            return; // SQLite has no statement timeout; its busy timeout bounds lock waits instead.
-        }
-        let backend = app.db.get_database_backend();
-        let row = app.db.query_one_raw(Statement::from_string(backend, "SHOW statement_timeout")).await.unwrap().unwrap();
-        let timeout: String = row.try_get("", "statement_timeout").unwrap();
-        assert_eq!(timeout, "5s");
-    }
+async fn other_methods_on_graphql_are_405(app: TestApp) {
+    let response = app.request("PUT", "/graphql", &[], None).await;
+    assert_eq!(response.status, 405);
+    assert!(response.header("allow").contains("POST"));
 }
 
-db_tests! {
-    async fn the_campaign_page_and_graphiql_are_served_from_the_binary(app) {
-        let page = app.get("/campaign").await;
-        assert_eq!(page.status, 200);
-        assert!(page.header("content-type").starts_with("text/html"));
-        assert!(page.header("content-security-policy").contains("script-src 'self'"), "{}", page.header("content-security-policy"));
-        assert!(page.body.contains("/campaign/campaign.js"));
-        for (path, kind) in [("/campaign/campaign.js", "text/javascript"), ("/campaign/campaign.css", "text/css"),
-                             ("/graphiql/assets/graphiql.min.js", "text/javascript"), ("/graphiql/assets/react.production.min.js", "text/javascript"),
-                             ("/graphiql/assets/graphiql.min.css", "text/css")] {
-            let asset = app.get(path).await;
-            assert_eq!(asset.status, 200, "{path}");
-            assert!(asset.header("content-type").starts_with(kind), "{path}: {}", asset.header("content-type"));
-        }
-        assert_eq!(app.get("/graphiql/assets/../../Cargo.toml").await.status, 404);
-        assert_eq!(app.get("/graphiql/assets/nothing.js").await.status, 404);
-        assert!(!app.get("/graphiql").await.body.contains("unpkg.com"), "GraphiQL needs no CDN");
+db_tests!(a_nesting_bomb_is_refused_and_the_server_keeps_serving);
+
+async fn a_nesting_bomb_is_refused_and_the_server_keeps_serving(app: TestApp) {
+    let deep_list = format!("{{ film(id: {}\"x\"{}) {{ title }} }}", "[".repeat(2_000), "]".repeat(2_000));
+    let deep_object = format!("{{ films(filter: {}) {{ totalCount }} }}", "{a: ".repeat(2_000) + &"}".repeat(2_000));
+    for query in [deep_list, deep_object] {
+        let body = serde_json::to_vec(&json!({ "query": query })).unwrap();
+        let response = app.request("POST", "/graphql", &[("content-type", "application/json")], Some(body)).await;
+        assert_eq!(response.status, 400, "{}", &response.body[..response.body.len().min(300)]);
+        assert_eq!(response.json()["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED");
+        let response = app.get(&format!("/graphql?query={}", encode(&query))).await;
+        assert_eq!(response.status, 400);
     }
+    let still_up = app.data("{ films { totalCount } }", json!({})).await;
+    assert_eq!(still_up["films"]["totalCount"], 2);
+}
+
+db_tests!(postgres_connections_cut_off_runaway_statements);
+
+async fn postgres_connections_cut_off_runaway_statements(app: TestApp) {
+    use sea_orm::{ConnectionTrait, Statement};
+    if !app.database_url.starts_with("postgres") {
+        return; // SQLite has no statement timeout; its busy timeout bounds lock waits instead.
+    }
+    let backend = app.db.get_database_backend();
+    let row = app.db.query_one_raw(Statement::from_string(backend, "SHOW statement_timeout")).await.unwrap().unwrap();
+    let timeout: String = row.try_get("", "statement_timeout").unwrap();
+    assert_eq!(timeout, "5s");
+}
+
+db_tests!(the_campaign_page_and_graphiql_are_served_from_the_binary);
+
+async fn the_campaign_page_and_graphiql_are_served_from_the_binary(app: TestApp) {
+    let page = app.get("/campaign").await;
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").starts_with("text/html"));
+    assert!(
+        page.header("content-security-policy").contains("script-src 'self'"),
+        "{}",
+        page.header("content-security-policy")
+    );
+    assert!(page.body.contains("/campaign/campaign.js"));
+    for (path, kind) in [
+        ("/campaign/campaign.js", "text/javascript"),
+        ("/campaign/campaign.css", "text/css"),
+        ("/graphiql/assets/graphiql.min.js", "text/javascript"),
+        ("/graphiql/assets/react.production.min.js", "text/javascript"),
+        ("/graphiql/assets/graphiql.min.css", "text/css"),
+    ] {
+        let asset = app.get(path).await;
+        assert_eq!(asset.status, 200, "{path}");
+        assert!(asset.header("content-type").starts_with(kind), "{path}: {}", asset.header("content-type"));
+    }
+    assert_eq!(app.get("/graphiql/assets/../../Cargo.toml").await.status, 404);
+    assert_eq!(app.get("/graphiql/assets/nothing.js").await.status, 404);
+    assert!(!app.get("/graphiql").await.body.contains("unpkg.com"), "GraphiQL needs no CDN");
 }

@@ -66,111 +66,123 @@ async fn wrong(app: &TestApp, ip: &str, email: &str) {
     assert_eq!(code(&response), "UNAUTHENTICATED", "{email} from {ip}: {response}");
 }
 
-db_tests! {
-    async fn a_foreign_ip_cannot_lock_an_account(app) {
-        app.data(REGISTER, json!({ "email": "admin@iron.city" })).await;
-        let limited = app.respawn(|settings| settings.limits = small_limits()).await;
-        signs_in(&limited, "127.0.0.1", "admin@iron.city").await;
+db_tests!(
+    a_foreign_ip_cannot_lock_an_account,
+    the_failing_ip_waits_longer_each_time_while_another_ip_gets_in,
+    many_ips_lock_an_email_alike_for_unknown_ones_but_not_for_known_good_ips,
+    a_success_clears_the_owners_own_failures_but_not_what_attackers_earned
+);
 
-        // The attacker hammers away from one address: delayed after three, then refused.
+async fn a_foreign_ip_cannot_lock_an_account(app: TestApp) {
+    app.data(REGISTER, json!({ "email": "admin@iron.city" })).await;
+    let limited = app.respawn(|settings| settings.limits = small_limits()).await;
+    signs_in(&limited, "127.0.0.1", "admin@iron.city").await;
+
+    // The attacker hammers away from one address: delayed after three, then refused.
+    for _ in 0..3 {
+        wrong(&limited, "127.0.0.2", "admin@iron.city").await;
+    }
+    for _ in 0..20 {
+        refused(&limited, "127.0.0.2", "admin@iron.city", WRONG).await;
+    }
+
+    // The owner gets in at once, from their known-good address and from a new one alike.
+    signs_in(&limited, "127.0.0.1", "admin@iron.city").await;
+    signs_in(&limited, "127.0.0.3", "admin@iron.city").await;
+    // The owner's mistakes count on the owner's address only.
+    wrong(&limited, "127.0.0.1", "admin@iron.city").await;
+    signs_in(&limited, "127.0.0.1", "admin@iron.city").await;
+}
+
+async fn the_failing_ip_waits_longer_each_time_while_another_ip_gets_in(app: TestApp) {
+    app.data(REGISTER, json!({ "email": "hugo@iron.city" })).await;
+    let limited = app.respawn(|settings| settings.limits = small_limits()).await;
+    let mut messages = Vec::new();
+    for email in ["hugo@iron.city", "zapan@iron.city"] {
         for _ in 0..3 {
-            wrong(&limited, "127.0.0.2", "admin@iron.city").await;
+            wrong(&limited, "127.0.0.2", email).await;
         }
-        for _ in 0..20 {
-            refused(&limited, "127.0.0.2", "admin@iron.city", WRONG).await;
+        // Each early attempt doubles the wait, up to the cap; even the right password is refused.
+        let mut waits = Vec::new();
+        for _ in 0..7 {
+            let (wait, message) = refused(&limited, "127.0.0.2", email, PASSWORD).await;
+            waits.push(wait);
+            messages.push(message);
         }
-
-        // The owner gets in at once, from their known-good address and from a new one alike.
-        signs_in(&limited, "127.0.0.1", "admin@iron.city").await;
-        signs_in(&limited, "127.0.0.3", "admin@iron.city").await;
-        // The owner's mistakes count on the owner's address only.
-        wrong(&limited, "127.0.0.1", "admin@iron.city").await;
-        signs_in(&limited, "127.0.0.1", "admin@iron.city").await;
+        assert_eq!(
+            waits,
+            [200, 400, 800, 1600, 3200, 3200, 3200],
+            "{email}: an unknown email is slowed down like an account"
+        );
     }
+    assert!(messages.windows(2).all(|pair| pair[0] == pair[1]), "one message for every refusal: {messages:?}");
 
-    async fn the_failing_ip_waits_longer_each_time_while_another_ip_gets_in(app) {
-        app.data(REGISTER, json!({ "email": "hugo@iron.city" })).await;
-        let limited = app.respawn(|settings| settings.limits = small_limits()).await;
-        let mut messages = Vec::new();
-        for email in ["hugo@iron.city", "zapan@iron.city"] {
-            for _ in 0..3 {
-                wrong(&limited, "127.0.0.2", email).await;
-            }
-            // Each early attempt doubles the wait, up to the cap; even the right password is refused.
-            let mut waits = Vec::new();
-            for _ in 0..7 {
-                let (wait, message) = refused(&limited, "127.0.0.2", email, PASSWORD).await;
-                waits.push(wait);
-                messages.push(message);
-            }
-            assert_eq!(waits, [200, 400, 800, 1600, 3200, 3200, 3200], "{email}: an unknown email is slowed down like an account");
+    // Another address with the right password is not held up at all.
+    signs_in(&limited, "127.0.0.3", "hugo@iron.city").await;
+    // Nor is the same address on another email.
+    wrong(&limited, "127.0.0.2", "yugo@iron.city").await;
+}
+
+async fn many_ips_lock_an_email_alike_for_unknown_ones_but_not_for_known_good_ips(app: TestApp) {
+    app.data(REGISTER, json!({ "email": "yugo@iron.city" })).await;
+    let limited = app.respawn(|settings| settings.limits = small_limits()).await;
+    signs_in(&limited, "127.0.0.1", "yugo@iron.city").await;
+
+    let mut answers = Vec::new();
+    for email in ["yugo@iron.city", "zapan@iron.city"] {
+        for ip in ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"] {
+            wrong(&limited, ip, email).await;
         }
-        assert!(messages.windows(2).all(|pair| pair[0] == pair[1]), "one message for every refusal: {messages:?}");
-
-        // Another address with the right password is not held up at all.
-        signs_in(&limited, "127.0.0.3", "hugo@iron.city").await;
-        // Nor is the same address on another email.
-        wrong(&limited, "127.0.0.2", "yugo@iron.city").await;
+        // Locked now for every address that never signed in to it, even with the right password,
+        // and for the failing ones.
+        for ip in ["127.0.0.6", "127.0.0.2"] {
+            let (wait, message) = refused(&limited, ip, &email.to_uppercase(), PASSWORD).await;
+            assert!((5000..=6000).contains(&wait), "{email} from {ip}: a 100-minute lock, {wait} s left");
+            answers.push(message);
+        }
     }
+    assert!(
+        answers.windows(2).all(|pair| pair[0] == pair[1]),
+        "a locked unknown email looks like a locked account: {answers:?}"
+    );
 
-    async fn many_ips_lock_an_email_alike_for_unknown_ones_but_not_for_known_good_ips(app) {
-        app.data(REGISTER, json!({ "email": "yugo@iron.city" })).await;
-        let limited = app.respawn(|settings| settings.limits = small_limits()).await;
-        signs_in(&limited, "127.0.0.1", "yugo@iron.city").await;
+    // The owner, on the address they signed in from before, is let in.
+    signs_in(&limited, "127.0.0.1", "yugo@iron.city").await;
+    let (wait, _) = refused(&limited, "127.0.0.6", "yugo@iron.city", PASSWORD).await;
+    assert!((5000..=6000).contains(&wait), "the owner's success does not lift the lock: {wait}");
+}
 
-        let mut answers = Vec::new();
-        for email in ["yugo@iron.city", "zapan@iron.city"] {
-            for ip in ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"] {
-                wrong(&limited, ip, email).await;
-            }
-            // Locked now for every address that never signed in to it, even with the right password,
-            // and for the failing ones.
-            for ip in ["127.0.0.6", "127.0.0.2"] {
-                let (wait, message) = refused(&limited, ip, &email.to_uppercase(), PASSWORD).await;
-                assert!((5000..=6000).contains(&wait), "{email} from {ip}: a 100-minute lock, {wait} s left");
-                answers.push(message);
-            }
-        }
-        assert!(answers.windows(2).all(|pair| pair[0] == pair[1]), "a locked unknown email looks like a locked account: {answers:?}");
+async fn a_success_clears_the_owners_own_failures_but_not_what_attackers_earned(app: TestApp) {
+    app.data(REGISTER, json!({ "email": "ido@iron.city" })).await;
+    let limited = app.respawn(|settings| settings.limits = small_limits()).await;
 
-        // The owner, on the address they signed in from before, is let in.
-        signs_in(&limited, "127.0.0.1", "yugo@iron.city").await;
-        let (wait, _) = refused(&limited, "127.0.0.6", "yugo@iron.city", PASSWORD).await;
-        assert!((5000..=6000).contains(&wait), "the owner's success does not lift the lock: {wait}");
-    }
-
-    async fn a_success_clears_the_owners_own_failures_but_not_what_attackers_earned(app) {
-        app.data(REGISTER, json!({ "email": "ido@iron.city" })).await;
-        let limited = app.respawn(|settings| settings.limits = small_limits()).await;
-
-        // The owner's typos: two failures and a success, twice over, never delay them.
-        for _ in 0..2 {
-            wrong(&limited, "127.0.0.1", "ido@iron.city").await;
-            wrong(&limited, "127.0.0.1", "ido@iron.city").await;
-            signs_in(&limited, "127.0.0.1", "ido@iron.city").await;
-        }
-        // Their failure before the success no longer counts toward the lock either: three other
-        // addresses failing (one short of four with the owner's) leave the email open.
+    // The owner's typos: two failures and a success, twice over, never delay them.
+    for _ in 0..2 {
+        wrong(&limited, "127.0.0.1", "ido@iron.city").await;
         wrong(&limited, "127.0.0.1", "ido@iron.city").await;
         signs_in(&limited, "127.0.0.1", "ido@iron.city").await;
-        for _ in 0..3 {
-            wrong(&limited, "127.0.0.2", "ido@iron.city").await;
-        }
-        wrong(&limited, "127.0.0.3", "ido@iron.city").await;
-        wrong(&limited, "127.0.0.4", "ido@iron.city").await;
-        signs_in(&limited, "127.0.0.5", "ido@iron.city").await;
-
-        // The attacker's wait survives the owner's success.
-        let (first, _) = refused(&limited, "127.0.0.2", "ido@iron.city", WRONG).await;
-        signs_in(&limited, "127.0.0.1", "ido@iron.city").await;
-        let (second, _) = refused(&limited, "127.0.0.2", "ido@iron.city", WRONG).await;
-        assert_eq!((first, second), (200, 400));
-
-        // A fourth failing address locks the email, and the owner's success does not unlock it.
-        wrong(&limited, "127.0.0.6", "ido@iron.city").await;
-        refused(&limited, "127.0.0.7", "ido@iron.city", PASSWORD).await;
-        signs_in(&limited, "127.0.0.1", "ido@iron.city").await;
-        signs_in(&limited, "127.0.0.5", "ido@iron.city").await;
-        refused(&limited, "127.0.0.7", "ido@iron.city", PASSWORD).await;
     }
+    // Their failure before the success no longer counts toward the lock either: three other
+    // addresses failing (one short of four with the owner's) leave the email open.
+    wrong(&limited, "127.0.0.1", "ido@iron.city").await;
+    signs_in(&limited, "127.0.0.1", "ido@iron.city").await;
+    for _ in 0..3 {
+        wrong(&limited, "127.0.0.2", "ido@iron.city").await;
+    }
+    wrong(&limited, "127.0.0.3", "ido@iron.city").await;
+    wrong(&limited, "127.0.0.4", "ido@iron.city").await;
+    signs_in(&limited, "127.0.0.5", "ido@iron.city").await;
+
+    // The attacker's wait survives the owner's success.
+    let (first, _) = refused(&limited, "127.0.0.2", "ido@iron.city", WRONG).await;
+    signs_in(&limited, "127.0.0.1", "ido@iron.city").await;
+    let (second, _) = refused(&limited, "127.0.0.2", "ido@iron.city", WRONG).await;
+    assert_eq!((first, second), (200, 400));
+
+    // A fourth failing address locks the email, and the owner's success does not unlock it.
+    wrong(&limited, "127.0.0.6", "ido@iron.city").await;
+    refused(&limited, "127.0.0.7", "ido@iron.city", PASSWORD).await;
+    signs_in(&limited, "127.0.0.1", "ido@iron.city").await;
+    signs_in(&limited, "127.0.0.5", "ido@iron.city").await;
+    refused(&limited, "127.0.0.7", "ido@iron.city", PASSWORD).await;
 }

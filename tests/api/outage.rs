@@ -54,58 +54,58 @@ async fn assert_recovers(server: &TestApp, returned: Instant) {
     assert_eq!(code(&login), "UNAUTHENTICATED", "the write refused during the outage left nothing: {login}");
 }
 
-db_tests! {
-    async fn without_its_database_the_server_says_unavailable_and_recovers_by_itself(app) {
-        if app.database_url.starts_with("postgres") {
-            let rest = app.database_url.split_once("://").unwrap().1;
-            let (credentials, rest) = rest.split_once('@').unwrap();
-            let (host_port, database) = rest.split_once('/').unwrap();
-            let upstream = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") };
-            let mut proxy = DatabaseProxy::start(&upstream).await;
-            let proxied = format!("postgres://{credentials}@{}/{database}", proxy.address);
-            let server = TestApp::spawn(&proxied).await;
-            server.data(READ, json!({})).await;
-            // Cut mid-load: whatever was in flight is answered, and only with SERVICE_UNAVAILABLE.
-            let load = (0..24).map(|i| {
-                let server = &server;
-                async move {
-                    let body = if i % 3 == 0 {
-                        json!({ "query": WRITE, "variables": { "input": { "email": format!("load{i}@iron.city"), "password": "long-enough-password", "displayName": "Load" } } })
-                    } else {
-                        json!({ "query": "{ films { nodes { title credits { nodes { person { name } } } } } }" })
-                    };
-                    server.request("POST", "/graphql", &[("content-type", "application/json")], Some(serde_json::to_vec(&body).unwrap())).await
-                }
-            });
-            let cut = async {
-                tokio::time::sleep(Duration::from_millis(30)).await;
-                proxy.cut();
-            };
-            let (answers, ()) = futures_util::join!(futures_util::future::join_all(load), cut);
-            for answer in answers {
-                assert!(answer.status == 200 || answer.status == 503, "{} {}", answer.status, answer.body);
-                let body = answer.json();
-                if let Some(errors) = body["errors"].as_array() {
-                    for error in errors {
-                        assert_eq!(error["extensions"]["code"], "SERVICE_UNAVAILABLE", "{body}");
-                    }
+db_tests!(without_its_database_the_server_says_unavailable_and_recovers_by_itself);
+
+async fn without_its_database_the_server_says_unavailable_and_recovers_by_itself(app: TestApp) {
+    if app.database_url.starts_with("postgres") {
+        let rest = app.database_url.split_once("://").unwrap().1;
+        let (credentials, rest) = rest.split_once('@').unwrap();
+        let (host_port, database) = rest.split_once('/').unwrap();
+        let upstream = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") };
+        let mut proxy = DatabaseProxy::start(&upstream).await;
+        let proxied = format!("postgres://{credentials}@{}/{database}", proxy.address);
+        let server = TestApp::spawn(&proxied).await;
+        server.data(READ, json!({})).await;
+        // Cut mid-load: whatever was in flight is answered, and only with SERVICE_UNAVAILABLE.
+        let load = (0..24).map(|i| {
+            let server = &server;
+            async move {
+                let body = if i % 3 == 0 {
+                    json!({ "query": WRITE, "variables": { "input": { "email": format!("load{i}@iron.city"), "password": "long-enough-password", "displayName": "Load" } } })
+                } else {
+                    json!({ "query": "{ films { nodes { title credits { nodes { person { name } } } } } }" })
+                };
+                server.request("POST", "/graphql", &[("content-type", "application/json")], Some(serde_json::to_vec(&body).unwrap())).await
+            }
+        });
+        let cut = async {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            proxy.cut();
+        };
+        let (answers, ()) = futures_util::join!(futures_util::future::join_all(load), cut);
+        for answer in answers {
+            assert!(answer.status == 200 || answer.status == 503, "{} {}", answer.status, answer.body);
+            let body = answer.json();
+            if let Some(errors) = body["errors"].as_array() {
+                for error in errors {
+                    assert_eq!(error["extensions"]["code"], "SERVICE_UNAVAILABLE", "{body}");
                 }
             }
-            assert_unavailable(&server, true).await;
-            proxy.restore().await;
-            assert_recovers(&server, Instant::now()).await;
-        } else {
-            app.data(READ, json!({})).await;
-            let mut options = ConnectOptions::new(app.database_url.clone());
-            options.max_connections(1).min_connections(1).sqlx_logging(false);
-            let holder = Database::connect(options).await.unwrap();
-            holder.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
-            holder.execute_unprepared("UPDATE films SET title = title WHERE id < 0").await.unwrap();
-            assert_unavailable(&app, false).await;
-            holder.execute_unprepared("COMMIT").await.unwrap();
-            holder.close().await.unwrap();
-            assert_recovers(&app, Instant::now()).await;
         }
+        assert_unavailable(&server, true).await;
+        proxy.restore().await;
+        assert_recovers(&server, Instant::now()).await;
+    } else {
+        app.data(READ, json!({})).await;
+        let mut options = ConnectOptions::new(app.database_url.clone());
+        options.max_connections(1).min_connections(1).sqlx_logging(false);
+        let holder = Database::connect(options).await.unwrap();
+        holder.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
+        holder.execute_unprepared("UPDATE films SET title = title WHERE id < 0").await.unwrap();
+        assert_unavailable(&app, false).await;
+        holder.execute_unprepared("COMMIT").await.unwrap();
+        holder.close().await.unwrap();
+        assert_recovers(&app, Instant::now()).await;
     }
 }
 

@@ -110,92 +110,104 @@ async fn assert_walks_agree(app: &TestApp, list: &List, expected_total: u64) {
     }
 }
 
-db_tests! {
-    async fn paging_films_in_every_order_sees_each_row_once(app) {
-        fixtures::films(&app.db, 105).await;
-        for open in [
-            "films(",
-            "films(orderBy: { field: TITLE, direction: DESC }",
-            "films(orderBy: { field: RELEASE_DATE, direction: ASC }",
-            "films(orderBy: { field: RELEASE_DATE, direction: DESC }",
-            "films(orderBy: { field: CREATED_AT, direction: DESC }",
-            "films(filter: { status: RELEASED }, orderBy: { field: RELEASE_DATE, direction: ASC }",
-        ] {
-            let total = if open.contains("RELEASED") { 54 } else { 107 };
-            assert_walks_agree(&app, &List { open, pointer: "/films", outer: None }, total).await;
-        }
-    }
+db_tests!(
+    paging_films_in_every_order_sees_each_row_once,
+    paging_people_quotes_events_and_petitions_sees_each_row_once,
+    paging_a_films_credits_sees_each_credit_once,
+    more_than_100_rows_a_page_is_refused,
+    the_default_page_is_20_rows,
+    bad_page_arguments_are_refused_with_their_field,
+    an_empty_page_has_no_cursors
+);
 
-    async fn paging_people_quotes_events_and_petitions_sees_each_row_once(app) {
-        let people = fixtures::people(&app.db, 30).await;
-        fixtures::quotes(&app.db, people[0].id, None, 30, QuoteStatus::Published).await;
-        fixtures::quotes(&app.db, people[1].id, None, 5, QuoteStatus::Pending).await;
-        fixtures::events(&app.db, 30, None).await;
-        fixtures::petitions(&app.db, 30).await;
-        let lists = [
-            ("people(", "/people", 36),
-            ("people(orderBy: { field: BIRTH_DATE, direction: DESC }", "/people", 36),
-            ("quotes(", "/quotes", 33),
-            ("quotes(orderBy: { field: SAID_ON, direction: ASC }", "/quotes", 33),
-            ("events(", "/events", 32),
-            ("events(orderBy: { field: TITLE, direction: DESC }", "/events", 32),
-            ("petitions(", "/petitions", 31),
-            ("petitions(orderBy: { field: CLOSES_AT, direction: ASC }", "/petitions", 31),
-        ];
-        for (open, pointer, total) in lists {
-            assert_walks_agree(&app, &List { open, pointer, outer: None }, total).await;
-        }
+async fn paging_films_in_every_order_sees_each_row_once(app: TestApp) {
+    fixtures::films(&app.db, 105).await;
+    for open in [
+        "films(",
+        "films(orderBy: { field: TITLE, direction: DESC }",
+        "films(orderBy: { field: RELEASE_DATE, direction: ASC }",
+        "films(orderBy: { field: RELEASE_DATE, direction: DESC }",
+        "films(orderBy: { field: CREATED_AT, direction: DESC }",
+        "films(filter: { status: RELEASED }, orderBy: { field: RELEASE_DATE, direction: ASC }",
+    ] {
+        let total = if open.contains("RELEASED") { 54 } else { 107 };
+        assert_walks_agree(&app, &List { open, pointer: "/films", outer: None }, total).await;
     }
+}
 
-    async fn paging_a_films_credits_sees_each_credit_once(app) {
-        let films = fixtures::films(&app.db, 1).await;
-        let people = fixtures::people(&app.db, 25).await;
-        for (i, person) in people.iter().enumerate() {
-            let billing = (i % 4 != 0).then_some((i % 6) as i32);
-            fixtures::credit(&app.db, films[0].id, person.id, CreditRole::Crew, billing).await;
-        }
-        let list = List { open: "credits(", pointer: "/film/credits", outer: Some(r#"film(slug: "fixture-film-0")"#) };
-        assert_walks_agree(&app, &list, 25).await;
+async fn paging_people_quotes_events_and_petitions_sees_each_row_once(app: TestApp) {
+    let people = fixtures::people(&app.db, 30).await;
+    fixtures::quotes(&app.db, people[0].id, None, 30, QuoteStatus::Published).await;
+    fixtures::quotes(&app.db, people[1].id, None, 5, QuoteStatus::Pending).await;
+    fixtures::events(&app.db, 30, None).await;
+    fixtures::petitions(&app.db, 30).await;
+    let lists = [
+        ("people(", "/people", 36),
+        ("people(orderBy: { field: BIRTH_DATE, direction: DESC }", "/people", 36),
+        ("quotes(", "/quotes", 33),
+        ("quotes(orderBy: { field: SAID_ON, direction: ASC }", "/quotes", 33),
+        ("events(", "/events", 32),
+        ("events(orderBy: { field: TITLE, direction: DESC }", "/events", 32),
+        ("petitions(", "/petitions", 31),
+        ("petitions(orderBy: { field: CLOSES_AT, direction: ASC }", "/petitions", 31),
+    ];
+    for (open, pointer, total) in lists {
+        assert_walks_agree(&app, &List { open, pointer, outer: None }, total).await;
     }
+}
 
-    async fn more_than_100_rows_a_page_is_refused(app) {
-        for query in ["{ films(first: 101) { totalCount } }", "{ quotes(last: 101) { totalCount } }", r#"{ film(slug: "alita-battle-angel") { credits(first: 500) { totalCount } } }"#] {
-            let error = app.error(query, json!({})).await;
-            assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{query}");
-        }
-        let error = app.error("{ films(first: 101) { totalCount } }", json!({})).await;
-        assert_eq!(error["extensions"]["field"], "first");
-        let data = app.data("{ films(first: 100) { totalCount } }", json!({})).await;
-        assert_eq!(data["films"]["totalCount"], 2);
+async fn paging_a_films_credits_sees_each_credit_once(app: TestApp) {
+    let films = fixtures::films(&app.db, 1).await;
+    let people = fixtures::people(&app.db, 25).await;
+    for (i, person) in people.iter().enumerate() {
+        let billing = (i % 4 != 0).then_some((i % 6) as i32);
+        fixtures::credit(&app.db, films[0].id, person.id, CreditRole::Crew, billing).await;
     }
+    let list = List { open: "credits(", pointer: "/film/credits", outer: Some(r#"film(slug: "fixture-film-0")"#) };
+    assert_walks_agree(&app, &list, 25).await;
+}
 
-    async fn the_default_page_is_20_rows(app) {
-        fixtures::films(&app.db, 30).await;
-        let data = app.data("{ films { nodes { id } pageInfo { hasNextPage } } }", json!({})).await;
-        assert_eq!(data["films"]["nodes"].as_array().unwrap().len(), 20);
-        assert_eq!(data["films"]["pageInfo"]["hasNextPage"], true);
+async fn more_than_100_rows_a_page_is_refused(app: TestApp) {
+    for query in [
+        "{ films(first: 101) { totalCount } }",
+        "{ quotes(last: 101) { totalCount } }",
+        r#"{ film(slug: "alita-battle-angel") { credits(first: 500) { totalCount } } }"#,
+    ] {
+        let error = app.error(query, json!({})).await;
+        assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{query}");
     }
+    let error = app.error("{ films(first: 101) { totalCount } }", json!({})).await;
+    assert_eq!(error["extensions"]["field"], "first");
+    let data = app.data("{ films(first: 100) { totalCount } }", json!({})).await;
+    assert_eq!(data["films"]["totalCount"], 2);
+}
 
-    async fn bad_page_arguments_are_refused_with_their_field(app) {
-        let cases = [
-            ("{ films(first: -1) { totalCount } }", "first"),
-            ("{ films(first: 1, last: 1) { totalCount } }", "last"),
-            (r#"{ films(after: "not-a-cursor") { totalCount } }"#, "after"),
-            (r#"{ films(last: 2, before: "bm9wZQ") { totalCount } }"#, "before"),
-        ];
-        for (query, field) in cases {
-            let error = app.error(query, json!({})).await;
-            assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{query}");
-            assert_eq!(error["extensions"]["field"], field, "{query}");
-        }
-    }
+async fn the_default_page_is_20_rows(app: TestApp) {
+    fixtures::films(&app.db, 30).await;
+    let data = app.data("{ films { nodes { id } pageInfo { hasNextPage } } }", json!({})).await;
+    assert_eq!(data["films"]["nodes"].as_array().unwrap().len(), 20);
+    assert_eq!(data["films"]["pageInfo"]["hasNextPage"], true);
+}
 
-    async fn an_empty_page_has_no_cursors(app) {
-        let data = app
-            .data("{ films(first: 0) { totalCount nodes { id } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }", json!({}))
-            .await;
-        assert_eq!(data["films"]["nodes"], json!([]));
-        assert_eq!(data["films"]["totalCount"], 2);
-        assert_eq!(data["films"]["pageInfo"]["startCursor"], Value::Null);
+async fn bad_page_arguments_are_refused_with_their_field(app: TestApp) {
+    let cases = [
+        ("{ films(first: -1) { totalCount } }", "first"),
+        ("{ films(first: 1, last: 1) { totalCount } }", "last"),
+        (r#"{ films(after: "not-a-cursor") { totalCount } }"#, "after"),
+        (r#"{ films(last: 2, before: "bm9wZQ") { totalCount } }"#, "before"),
+    ];
+    for (query, field) in cases {
+        let error = app.error(query, json!({})).await;
+        assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{query}");
+        assert_eq!(error["extensions"]["field"], field, "{query}");
     }
+}
+
+async fn an_empty_page_has_no_cursors(app: TestApp) {
+    let data = app
+        .data("{ films(first: 0) { totalCount nodes { id } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }", json!({}))
+        .await;
+    assert_eq!(data["films"]["nodes"], json!([]));
+    assert_eq!(data["films"]["totalCount"], 2);
+    assert_eq!(data["films"]["pageInfo"]["startCursor"], Value::Null);
 }

@@ -192,12 +192,12 @@ async fn check_matrix(app: &TestApp, root: &str, keyword: &str, expected: HashMa
     }
 }
 
-db_tests! {
-    async fn every_mutation_is_guarded_as_declared(app) {
-        check_matrix(&app, "mutationType", "mutation", expected()).await;
-    }
+db_tests!(every_mutation_is_guarded_as_declared, every_query_field_is_guarded_as_declared);
 
-    async fn every_query_field_is_guarded_as_declared(app) {
-        check_matrix(&app, "queryType", "query", expected_queries()).await;
-    }
+async fn every_mutation_is_guarded_as_declared(app: TestApp) {
+    check_matrix(&app, "mutationType", "mutation", expected()).await;
+}
+
+async fn every_query_field_is_guarded_as_declared(app: TestApp) {
+    check_matrix(&app, "queryType", "query", expected_queries()).await;
 }

@@ -808,101 +808,108 @@ fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
 }
 
-db_tests! {
-    async fn no_input_makes_a_server_error_or_a_partial_change(app) {
-        let cases = env_number("FANDB_PROPTEST_CASES", DEFAULT_CASES);
-        let seed = env_number("FANDB_PROPTEST_SEED", DEFAULT_SEED);
-        let schema = Schema::introspect(&app).await;
-        let pool = Pool::gather(&app).await;
-        let fingerprint = Fingerprint::new(&app).await;
-        let admin = app.sign_in_as(Role::Admin).await;
-        let mut generator = Generator { schema: &schema, pool: &pool, nasty: nasty_strings(), draw: Draw::new(seed), hostile: true, root: String::new() };
-        let started = Instant::now();
-        let mut failures = Vec::new();
-        let mut rejected_mutations = 0u64;
-        let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
-        let mut accepted: BTreeMap<String, u64> = BTreeMap::new();
-        for number in 0..cases {
-            let case = generator.case();
-            let as_admin = generator.draw.chance(50);
-            let authorization = format!("Bearer {}", admin.access_token);
-            let mut headers = vec![("content-type", "application/json")];
-            if as_admin {
-                headers.push(("authorization", authorization.as_str()));
-            }
-            let before = if case.mutation { Some(fingerprint.take(&app).await) } else { None };
-            // Queries also come as GET, whose variables travel in the query string (when the URL
-            // stays short enough for the HTTP client to send it).
-            let path = format!(
-                "/graphql?query={}&variables={}",
-                percent_encode(&case.query),
-                percent_encode(&Value::Object(case.variables.clone()).to_string())
-            );
-            let response = if !case.mutation && path.len() <= 16 * 1024 && generator.draw.chance(20) {
-                headers.retain(|(name, _)| *name != "content-type");
-                app.request("GET", &path, &headers, None).await
-            } else {
-                let body = serde_json::to_vec(&json!({ "query": case.query, "variables": case.variables })).unwrap();
-                app.request("POST", "/graphql", &headers, Some(body)).await
-            };
-            let mut found = violations(response.status, &response.body);
-            let ended = outcome(&case, &response.body);
-            *accepted.entry(case.root.clone()).or_default() += u64::from(ended.ends_with(" ok"));
-            *outcomes.entry(ended).or_default() += 1;
-            if let Some(before) = before {
-                // Rejected: the mutation field itself has no value (every mutation returns a
-                // non-null type). An error further down its selection is not a rejection.
-                let rejected = serde_json::from_str::<Value>(&response.body)
-                    .map(|json| json["data"][case.root.as_str()].is_null())
-                    .unwrap_or(true);
-                if rejected {
-                    rejected_mutations += 1;
-                    let after = fingerprint.take(&app).await;
-                    if before != after {
-                        let changed: Vec<String> = before
-                            .iter()
-                            .zip(&after)
-                            .filter(|(b, a)| b != a)
-                            .map(|(b, a)| format!("{b:?} -> {a:?}"))
-                            .collect();
-                        found.push(format!("a rejected mutation changed rows: {changed:?}"));
-                    }
-                } else if case.root == "setUserRole" {
-                    // A random role change may have demoted the probing admin; restore it.
-                    set_role(&app, admin.id, Role::Admin).await;
+db_tests!(no_input_makes_a_server_error_or_a_partial_change);
+
+async fn no_input_makes_a_server_error_or_a_partial_change(app: TestApp) {
+    let cases = env_number("FANDB_PROPTEST_CASES", DEFAULT_CASES);
+    let seed = env_number("FANDB_PROPTEST_SEED", DEFAULT_SEED);
+    let schema = Schema::introspect(&app).await;
+    let pool = Pool::gather(&app).await;
+    let fingerprint = Fingerprint::new(&app).await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let mut generator = Generator {
+        schema: &schema,
+        pool: &pool,
+        nasty: nasty_strings(),
+        draw: Draw::new(seed),
+        hostile: true,
+        root: String::new(),
+    };
+    let started = Instant::now();
+    let mut failures = Vec::new();
+    let mut rejected_mutations = 0u64;
+    let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
+    let mut accepted: BTreeMap<String, u64> = BTreeMap::new();
+    for number in 0..cases {
+        let case = generator.case();
+        let as_admin = generator.draw.chance(50);
+        let authorization = format!("Bearer {}", admin.access_token);
+        let mut headers = vec![("content-type", "application/json")];
+        if as_admin {
+            headers.push(("authorization", authorization.as_str()));
+        }
+        let before = if case.mutation { Some(fingerprint.take(&app).await) } else { None };
+        // Queries also come as GET, whose variables travel in the query string (when the URL
+        // stays short enough for the HTTP client to send it).
+        let path = format!(
+            "/graphql?query={}&variables={}",
+            percent_encode(&case.query),
+            percent_encode(&Value::Object(case.variables.clone()).to_string())
+        );
+        let response = if !case.mutation && path.len() <= 16 * 1024 && generator.draw.chance(20) {
+            headers.retain(|(name, _)| *name != "content-type");
+            app.request("GET", &path, &headers, None).await
+        } else {
+            let body = serde_json::to_vec(&json!({ "query": case.query, "variables": case.variables })).unwrap();
+            app.request("POST", "/graphql", &headers, Some(body)).await
+        };
+        let mut found = violations(response.status, &response.body);
+        let ended = outcome(&case, &response.body);
+        *accepted.entry(case.root.clone()).or_default() += u64::from(ended.ends_with(" ok"));
+        *outcomes.entry(ended).or_default() += 1;
+        if let Some(before) = before {
+            // Rejected: the mutation field itself has no value (every mutation returns a
+            // non-null type). An error further down its selection is not a rejection.
+            let rejected = serde_json::from_str::<Value>(&response.body)
+                .map(|json| json["data"][case.root.as_str()].is_null())
+                .unwrap_or(true);
+            if rejected {
+                rejected_mutations += 1;
+                let after = fingerprint.take(&app).await;
+                if before != after {
+                    let changed: Vec<String> = before
+                        .iter()
+                        .zip(&after)
+                        .filter(|(b, a)| b != a)
+                        .map(|(b, a)| format!("{b:?} -> {a:?}"))
+                        .collect();
+                    found.push(format!("a rejected mutation changed rows: {changed:?}"));
                 }
-            }
-            // The calendar takes a path segment from anyone, too.
-            if number % 10 == 0 {
-                let segment: String = percent_encode(&generator.string().chars().take(300).collect::<String>());
-                let calendar = app.get(&format!("/events/{segment}.ics")).await;
-                if calendar.status >= 500 {
-                    found.push(format!("GET /events/{segment}.ics answered {}", calendar.status));
-                }
-            }
-            if !found.is_empty() {
-                let body = serde_json::to_string(&json!({ "query": case.query, "variables": case.variables })).unwrap();
-                let shown: String = body.chars().take(1_500).collect();
-                failures.push(format!(
-                    "case {number} ({}): {found:?}\n  request: {shown}\n  response: {}",
-                    if as_admin { "admin" } else { "anonymous" },
-                    response.body.chars().take(600).collect::<String>()
-                ));
-                if failures.len() >= MAX_FAILURES {
-                    break;
-                }
+            } else if case.root == "setUserRole" {
+                // A random role change may have demoted the probing admin; restore it.
+                set_role(&app, admin.id, Role::Admin).await;
             }
         }
-        eprintln!(
-            "property: {cases} cases (seed {seed:#x}), {rejected_mutations} rejected mutations fingerprinted, {:.1} s, {} failures",
-            started.elapsed().as_secs_f64(),
-            failures.len()
-        );
-        eprintln!("property outcomes: {outcomes:?}");
-        let never: Vec<&String> = accepted.iter().filter(|(_, count)| **count == 0).map(|(root, _)| root).collect();
-        eprintln!("property: operations drawn {}, never accepted: {never:?}", accepted.len());
-        assert!(failures.is_empty(), "{} failing cases:\n{}", failures.len(), failures.join("\n"));
+        // The calendar takes a path segment from anyone, too.
+        if number % 10 == 0 {
+            let segment: String = percent_encode(&generator.string().chars().take(300).collect::<String>());
+            let calendar = app.get(&format!("/events/{segment}.ics")).await;
+            if calendar.status >= 500 {
+                found.push(format!("GET /events/{segment}.ics answered {}", calendar.status));
+            }
+        }
+        if !found.is_empty() {
+            let body = serde_json::to_string(&json!({ "query": case.query, "variables": case.variables })).unwrap();
+            let shown: String = body.chars().take(1_500).collect();
+            failures.push(format!(
+                "case {number} ({}): {found:?}\n  request: {shown}\n  response: {}",
+                if as_admin { "admin" } else { "anonymous" },
+                response.body.chars().take(600).collect::<String>()
+            ));
+            if failures.len() >= MAX_FAILURES {
+                break;
+            }
+        }
     }
+    eprintln!(
+        "property: {cases} cases (seed {seed:#x}), {rejected_mutations} rejected mutations fingerprinted, {:.1} s, {} failures",
+        started.elapsed().as_secs_f64(),
+        failures.len()
+    );
+    eprintln!("property outcomes: {outcomes:?}");
+    let never: Vec<&String> = accepted.iter().filter(|(_, count)| **count == 0).map(|(root, _)| root).collect();
+    eprintln!("property: operations drawn {}, never accepted: {never:?}", accepted.len());
+    assert!(failures.is_empty(), "{} failing cases:\n{}", failures.len(), failures.join("\n"));
 }
 
 async fn set_role(app: &TestApp, user_id: i64, role: Role) {

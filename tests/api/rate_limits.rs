@@ -27,62 +27,65 @@ fn no_request_budget() -> Limits {
     Limits { requests_per_second: 1_000_000, request_burst: 1_000_000, ..Limits::default() }
 }
 
-db_tests! {
-    async fn a_client_beyond_its_burst_gets_429_and_changes_nothing(app) {
-        // The default burst of 50, refilled at one a second so that a slow machine sending the
-        // burst does not refill it as fast as it spends it.
-        let limited = with_limits(&app, Limits { requests_per_second: 1, ..Limits::default() }).await;
-        let query = serde_json::to_vec(&json!({ "query": "{ films { totalCount } }" })).unwrap();
-        let headers = [("content-type", "application/json")];
-        let mut allowed = 0;
-        let refusal = loop {
-            let response = limited.request("POST", "/graphql", &headers, Some(query.clone())).await;
-            if response.status == 429 {
-                break response;
-            }
-            assert_eq!(response.status, 200, "{}", response.body);
-            assert_eq!(response.header("ratelimit-limit"), "50");
-            assert!(response.header("ratelimit-remaining").parse::<u32>().unwrap() < 50);
-            allowed += 1;
-            assert!(allowed <= 80, "the burst of 50 at 1/s was never exhausted");
-        };
-        assert!(allowed >= 50, "only {allowed} requests went through before the limit");
-        let seconds: u64 = refusal.header("retry-after").parse().expect("a Retry-After in seconds");
-        assert!((1..=1).contains(&seconds), "Retry-After {seconds}");
-        assert_eq!(refusal.header("ratelimit-remaining"), "0");
-        let body = refusal.json();
-        assert_eq!(code(&body), "RATE_LIMITED");
-        assert_eq!(retry_after(&body), seconds);
+db_tests!(a_client_beyond_its_burst_gets_429_and_changes_nothing, sign_in_attempts_are_capped_per_ip);
 
-        // A refused mutation is not run.
-        let register = serde_json::to_vec(&json!({ "query": REGISTER, "variables": { "email": "refused@iron.city" } })).unwrap();
-        let response = limited.request("POST", "/graphql", &headers, Some(register)).await;
-        assert_eq!(response.status, 429);
-        let login = app.graphql(LOGIN, json!({ "email": "refused@iron.city", "password": "long-enough-password" })).await;
-        assert_eq!(code(&login), "UNAUTHENTICATED", "the refused registration stored nothing");
-
-        // Health checks are not budgeted, and the budget refills.
-        assert_eq!(limited.get("/healthz").await.status, 200);
-        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-        let response = limited.request("POST", "/graphql", &headers, Some(query)).await;
-        assert_eq!(response.status, 200, "the budget refilled after Retry-After");
-    }
-
-    async fn sign_in_attempts_are_capped_per_ip(app) {
-        // Two a minute: the budget refills one attempt every 30 s, far longer than hashing three
-        // passwords takes even on a loaded machine.
-        let limited = with_limits(&app, Limits { sign_ins_per_minute: 2, ..no_request_budget() }).await;
-        for attempt in 0..2 {
-            let response = limited.graphql(LOGIN, json!({ "email": format!("nobody{attempt}@iron.city"), "password": "wrong-password" })).await;
-            assert_eq!(code(&response), "UNAUTHENTICATED", "attempt {attempt}");
+async fn a_client_beyond_its_burst_gets_429_and_changes_nothing(app: TestApp) {
+    // The default burst of 50, refilled at one a second so that a slow machine sending the
+    // burst does not refill it as fast as it spends it.
+    let limited = with_limits(&app, Limits { requests_per_second: 1, ..Limits::default() }).await;
+    let query = serde_json::to_vec(&json!({ "query": "{ films { totalCount } }" })).unwrap();
+    let headers = [("content-type", "application/json")];
+    let mut allowed = 0;
+    let refusal = loop {
+        let response = limited.request("POST", "/graphql", &headers, Some(query.clone())).await;
+        if response.status == 429 {
+            break response;
         }
-        let response = limited.graphql(LOGIN, json!({ "email": "nobody@iron.city", "password": "wrong-password" })).await;
-        assert_eq!(code(&response), "RATE_LIMITED");
-        assert!((1..=30).contains(&retry_after(&response)));
-        let response = limited.graphql(REGISTER, json!({ "email": "late@iron.city" })).await;
-        assert_eq!(code(&response), "RATE_LIMITED", "registering spends the same budget");
-        assert!(response["data"].is_null());
-        let login = app.graphql(LOGIN, json!({ "email": "late@iron.city", "password": "long-enough-password" })).await;
-        assert_eq!(code(&login), "UNAUTHENTICATED", "the refused registration stored nothing");
+        assert_eq!(response.status, 200, "{}", response.body);
+        assert_eq!(response.header("ratelimit-limit"), "50");
+        assert!(response.header("ratelimit-remaining").parse::<u32>().unwrap() < 50);
+        allowed += 1;
+        assert!(allowed <= 80, "the burst of 50 at 1/s was never exhausted");
+    };
+    assert!(allowed >= 50, "only {allowed} requests went through before the limit");
+    let seconds: u64 = refusal.header("retry-after").parse().expect("a Retry-After in seconds");
+    assert!((1..=1).contains(&seconds), "Retry-After {seconds}");
+    assert_eq!(refusal.header("ratelimit-remaining"), "0");
+    let body = refusal.json();
+    assert_eq!(code(&body), "RATE_LIMITED");
+    assert_eq!(retry_after(&body), seconds);
+
+    // A refused mutation is not run.
+    let register =
+        serde_json::to_vec(&json!({ "query": REGISTER, "variables": { "email": "refused@iron.city" } })).unwrap();
+    let response = limited.request("POST", "/graphql", &headers, Some(register)).await;
+    assert_eq!(response.status, 429);
+    let login = app.graphql(LOGIN, json!({ "email": "refused@iron.city", "password": "long-enough-password" })).await;
+    assert_eq!(code(&login), "UNAUTHENTICATED", "the refused registration stored nothing");
+
+    // Health checks are not budgeted, and the budget refills.
+    assert_eq!(limited.get("/healthz").await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let response = limited.request("POST", "/graphql", &headers, Some(query)).await;
+    assert_eq!(response.status, 200, "the budget refilled after Retry-After");
+}
+
+async fn sign_in_attempts_are_capped_per_ip(app: TestApp) {
+    // Two a minute: the budget refills one attempt every 30 s, far longer than hashing three
+    // passwords takes even on a loaded machine.
+    let limited = with_limits(&app, Limits { sign_ins_per_minute: 2, ..no_request_budget() }).await;
+    for attempt in 0..2 {
+        let response = limited
+            .graphql(LOGIN, json!({ "email": format!("nobody{attempt}@iron.city"), "password": "wrong-password" }))
+            .await;
+        assert_eq!(code(&response), "UNAUTHENTICATED", "attempt {attempt}");
     }
+    let response = limited.graphql(LOGIN, json!({ "email": "nobody@iron.city", "password": "wrong-password" })).await;
+    assert_eq!(code(&response), "RATE_LIMITED");
+    assert!((1..=30).contains(&retry_after(&response)));
+    let response = limited.graphql(REGISTER, json!({ "email": "late@iron.city" })).await;
+    assert_eq!(code(&response), "RATE_LIMITED", "registering spends the same budget");
+    assert!(response["data"].is_null());
+    let login = app.graphql(LOGIN, json!({ "email": "late@iron.city", "password": "long-enough-password" })).await;
+    assert_eq!(code(&login), "UNAUTHENTICATED", "the refused registration stored nothing");
 }

@@ -20,84 +20,105 @@ fn first_is(hits: &[Value], typename: &str, key: &str, value: &str) {
     assert_eq!(first["node"][key], value, "{hits:?}");
 }
 
-db_tests! {
-    async fn the_right_records_come_first_for_the_campaigns_searches(app) {
-        let still = hits(&app, "still might happen").await;
-        first_is(&still, "Quote", "text", "It still might happen.");
-        assert!(still[0]["snippet"].as_str().unwrap().contains("«"), "the snippet highlights the match: {still:?}");
+db_tests!(
+    the_right_records_come_first_for_the_campaigns_searches,
+    a_snippet_quotes_the_stored_text_and_marks_the_match,
+    bad_queries_find_nothing_or_are_refused_clearly,
+    search_is_kept_current_and_shows_only_published_quotes
+);
 
-        let motorball = hits(&app, "motorball").await;
-        assert_eq!(motorball[0]["node"]["__typename"], "Film", "{motorball:?}");
-        first_is(&hits(&app, "weta").await, "Person", "slug", "weta-fx");
-        first_is(&hits(&app, "Disney").await, "Petition", "slug", "open-letter-to-disney-alita-sequel");
+async fn the_right_records_come_first_for_the_campaigns_searches(app: TestApp) {
+    let still = hits(&app, "still might happen").await;
+    first_is(&still, "Quote", "text", "It still might happen.");
+    assert!(still[0]["snippet"].as_str().unwrap().contains("«"), "the snippet highlights the match: {still:?}");
 
-        // Case, accents and prefixes (as you type).
-        first_is(&hits(&app, "salazar").await, "Person", "slug", "rosa-salazar");
-        first_is(&hits(&app, "ROSA SALA").await, "Person", "slug", "rosa-salazar");
-        first_is(&hits(&app, "Wētā").await, "Person", "slug", "weta-fx");
+    let motorball = hits(&app, "motorball").await;
+    assert_eq!(motorball[0]["node"]["__typename"], "Film", "{motorball:?}");
+    first_is(&hits(&app, "weta").await, "Person", "slug", "weta-fx");
+    first_is(&hits(&app, "Disney").await, "Petition", "slug", "open-letter-to-disney-alita-sequel");
 
-        // The union list of the contract gives the same order.
-        let union = app.data("{ search(query: \"disney\", first: 3) { __typename ... on Petition { slug } } }", json!({})).await;
-        assert_eq!(union["search"][0]["slug"], "open-letter-to-disney-alita-sequel");
-        assert!(union["search"].as_array().unwrap().len() <= 3);
-        let ranks: Vec<f64> = hits(&app, "alita").await.iter().map(|hit| hit["rank"].as_f64().unwrap()).collect();
-        assert!(ranks.windows(2).all(|pair| pair[0] >= pair[1]), "best first: {ranks:?}");
+    // Case, accents and prefixes (as you type).
+    first_is(&hits(&app, "salazar").await, "Person", "slug", "rosa-salazar");
+    first_is(&hits(&app, "ROSA SALA").await, "Person", "slug", "rosa-salazar");
+    first_is(&hits(&app, "Wētā").await, "Person", "slug", "weta-fx");
+
+    // The union list of the contract gives the same order.
+    let union =
+        app.data("{ search(query: \"disney\", first: 3) { __typename ... on Petition { slug } } }", json!({})).await;
+    assert_eq!(union["search"][0]["slug"], "open-letter-to-disney-alita-sequel");
+    assert!(union["search"].as_array().unwrap().len() <= 3);
+    let ranks: Vec<f64> = hits(&app, "alita").await.iter().map(|hit| hit["rank"].as_f64().unwrap()).collect();
+    assert!(ranks.windows(2).all(|pair| pair[0] >= pair[1]), "best first: {ranks:?}");
+}
+
+async fn a_snippet_quotes_the_stored_text_and_marks_the_match(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let create = "mutation($input: CreateFilmInput!) { createFilm(input: $input) { id } }";
+    let input =
+        json!({ "title": "Iron City — Zalem", "synopsis": "Wētā’s “Motorball” returns…", "status": "ANNOUNCED" });
+    app.data_as(&admin.access_token, create, json!({ "input": input })).await;
+
+    let weta = hits(&app, "weta").await;
+    assert!(!weta.is_empty());
+    for hit in &weta {
+        let snippet = hit["snippet"].as_str().unwrap();
+        assert!(snippet.contains("«Wētā"), "the match is marked in the stored spelling: {snippet}");
+        assert!(!snippet.contains("Weta") && !snippet.contains("..."), "no unaccented copy: {snippet}");
     }
+    let zalem = hits(&app, "zalem").await;
+    let film = zalem.iter().find(|hit| hit["node"]["title"] == "Iron City — Zalem").expect("the film is found");
+    assert_eq!(film["snippet"], "Iron City — «Zalem»");
+    let motorball = hits(&app, "motorball returns").await;
+    let film = motorball.iter().find(|hit| hit["node"]["title"] == "Iron City — Zalem").expect("the film is found");
+    let snippet = film["snippet"].as_str().unwrap();
+    assert!(snippet.starts_with("Wētā’s “«Motorball»” «returns»"), "{snippet}");
+    assert!(
+        "Wētā’s “Motorball” returns…".contains(&snippet.replace(['«', '»'], "")),
+        "a quote of the synopsis: {snippet}"
+    );
+}
 
-    async fn a_snippet_quotes_the_stored_text_and_marks_the_match(app) {
-        let admin = app.sign_in_as(Role::Admin).await;
-        let create = "mutation($input: CreateFilmInput!) { createFilm(input: $input) { id } }";
-        let input = json!({ "title": "Iron City — Zalem", "synopsis": "Wētā’s “Motorball” returns…", "status": "ANNOUNCED" });
-        app.data_as(&admin.access_token, create, json!({ "input": input })).await;
-
-        let weta = hits(&app, "weta").await;
-        assert!(!weta.is_empty());
-        for hit in &weta {
-            let snippet = hit["snippet"].as_str().unwrap();
-            assert!(snippet.contains("«Wētā"), "the match is marked in the stored spelling: {snippet}");
-            assert!(!snippet.contains("Weta") && !snippet.contains("..."), "no unaccented copy: {snippet}");
-        }
-        let zalem = hits(&app, "zalem").await;
-        let film = zalem.iter().find(|hit| hit["node"]["title"] == "Iron City — Zalem").expect("the film is found");
-        assert_eq!(film["snippet"], "Iron City — «Zalem»");
-        let motorball = hits(&app, "motorball returns").await;
-        let film = motorball.iter().find(|hit| hit["node"]["title"] == "Iron City — Zalem").expect("the film is found");
-        let snippet = film["snippet"].as_str().unwrap();
-        assert!(snippet.starts_with("Wētā’s “«Motorball»” «returns»"), "{snippet}");
-        assert!("Wētā’s “Motorball” returns…".contains(&snippet.replace(['«', '»'], "")), "a quote of the synopsis: {snippet}");
+async fn bad_queries_find_nothing_or_are_refused_clearly(app: TestApp) {
+    for query in ["", "   ", "!!! ??? ...", "&|!:*()<>", "\"'\\"] {
+        assert!(hits(&app, query).await.is_empty(), "{query:?}");
     }
+    let long = "a".repeat(1000);
+    let error = app.error(HITS, json!({ "q": long })).await;
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(error["extensions"]["field"], "query");
+    let error = app.error(HITS, json!({ "q": "alita", "first": 51 })).await;
+    assert_eq!(error["extensions"]["field"], "first");
+    // Operators of either engine are plain words here.
+    hits(&app, "alita AND NOT disney OR -weta NEAR(x y) title:alita").await;
+}
 
-    async fn bad_queries_find_nothing_or_are_refused_clearly(app) {
-        for query in ["", "   ", "!!! ??? ...", "&|!:*()<>", "\"'\\"] {
-            assert!(hits(&app, query).await.is_empty(), "{query:?}");
-        }
-        let long = "a".repeat(1000);
-        let error = app.error(HITS, json!({ "q": long })).await;
-        assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
-        assert_eq!(error["extensions"]["field"], "query");
-        let error = app.error(HITS, json!({ "q": "alita", "first": 51 })).await;
-        assert_eq!(error["extensions"]["field"], "first");
-        // Operators of either engine are plain words here.
-        hits(&app, "alita AND NOT disney OR -weta NEAR(x y) title:alita").await;
-    }
+async fn search_is_kept_current_and_shows_only_published_quotes(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let created = app
+        .data_as(
+            &admin.access_token,
+            r#"mutation { createFilm(input: { title: "Gunnm Origins", status: ANNOUNCED }) { id } }"#,
+            json!({}),
+        )
+        .await;
+    let id = created["createFilm"]["id"].clone();
+    first_is(&hits(&app, "gunnm").await, "Film", "title", "Gunnm Origins");
+    app.data_as(
+        &admin.access_token,
+        r#"mutation($id: ID!) { updateFilm(id: $id, input: { title: "Last Order" }) { id } }"#,
+        json!({ "id": id }),
+    )
+    .await;
+    assert!(hits(&app, "gunnm").await.is_empty(), "the old title is gone from the index");
+    first_is(&hits(&app, "last order").await, "Film", "title", "Last Order");
+    app.data_as(&admin.access_token, "mutation($id: ID!) { deleteFilm(id: $id) }", json!({ "id": id })).await;
+    assert!(hits(&app, "last order").await.is_empty(), "a deleted film is gone");
 
-    async fn search_is_kept_current_and_shows_only_published_quotes(app) {
-        let admin = app.sign_in_as(Role::Admin).await;
-        let created = app.data_as(&admin.access_token, r#"mutation { createFilm(input: { title: "Gunnm Origins", status: ANNOUNCED }) { id } }"#, json!({})).await;
-        let id = created["createFilm"]["id"].clone();
-        first_is(&hits(&app, "gunnm").await, "Film", "title", "Gunnm Origins");
-        app.data_as(&admin.access_token, r#"mutation($id: ID!) { updateFilm(id: $id, input: { title: "Last Order" }) { id } }"#, json!({ "id": id })).await;
-        assert!(hits(&app, "gunnm").await.is_empty(), "the old title is gone from the index");
-        first_is(&hits(&app, "last order").await, "Film", "title", "Last Order");
-        app.data_as(&admin.access_token, "mutation($id: ID!) { deleteFilm(id: $id) }", json!({ "id": id })).await;
-        assert!(hits(&app, "last order").await.is_empty(), "a deleted film is gone");
-
-        let person = fixtures::people(&app.db, 1).await;
-        fixtures::quotes(&app.db, person[0].id, None, 1, QuoteStatus::Pending).await;
-        assert!(hits(&app, "fixture quote").await.is_empty(), "pending quotes are not public");
-        fixtures::quotes(&app.db, person[0].id, None, 1, QuoteStatus::Published).await;
-        let found = hits(&app, "fixture quote").await;
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0]["node"]["text"].as_str().unwrap().contains("Published"));
-    }
+    let person = fixtures::people(&app.db, 1).await;
+    fixtures::quotes(&app.db, person[0].id, None, 1, QuoteStatus::Pending).await;
+    assert!(hits(&app, "fixture quote").await.is_empty(), "pending quotes are not public");
+    fixtures::quotes(&app.db, person[0].id, None, 1, QuoteStatus::Published).await;
+    let found = hits(&app, "fixture quote").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0]["node"]["text"].as_str().unwrap().contains("Published"));
 }

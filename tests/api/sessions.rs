@@ -76,135 +76,140 @@ async fn works_on(servers: &[&TestApp], token: &str) -> Vec<u16> {
     statuses
 }
 
-db_tests! {
-    async fn logout_ends_its_session_and_only_that_one(app) {
-        let other = app.respawn(|_| {}).await;
-        let servers = [&app, &other];
-        let (_, first) = register(&app, "logout@iron.city").await;
-        let second = login(&app, "logout@iron.city", PASSWORD).await;
-        // A refreshed session is the same session: its new access token ends with it too.
-        let refreshed = tokens(&app.data(REFRESH, json!({ "token": first.refresh })).await["refreshSession"]);
-        assert_eq!(works_on(&servers, &first.access).await, [200, 200]);
-        assert_eq!(works_on(&servers, &refreshed.access).await, [200, 200]);
+db_tests!(
+    logout_ends_its_session_and_only_that_one,
+    a_password_change_ends_every_session_of_that_user_only,
+    a_role_change_by_an_admin_ends_the_users_sessions,
+    deleting_a_user_ends_all_their_sessions,
+    checking_the_session_costs_no_extra_statement
+);
 
-        assert_eq!(app.data(LOGOUT, json!({ "token": refreshed.refresh })).await["logout"], true);
-        assert_eq!(works_on(&servers, &first.access).await, [401, 401], "the token issued at sign-in");
-        assert_eq!(works_on(&servers, &refreshed.access).await, [401, 401], "the token issued at refresh");
-        assert_eq!(works_on(&servers, &second.access).await, [200, 200], "another session of the same user");
-        // Signing in again starts a session that works.
-        let again = login(&app, "logout@iron.city", PASSWORD).await;
-        assert_eq!(works_on(&servers, &again.access).await, [200, 200]);
-    }
+async fn logout_ends_its_session_and_only_that_one(app: TestApp) {
+    let other = app.respawn(|_| {}).await;
+    let servers = [&app, &other];
+    let (_, first) = register(&app, "logout@iron.city").await;
+    let second = login(&app, "logout@iron.city", PASSWORD).await;
+    // A refreshed session is the same session: its new access token ends with it too.
+    let refreshed = tokens(&app.data(REFRESH, json!({ "token": first.refresh })).await["refreshSession"]);
+    assert_eq!(works_on(&servers, &first.access).await, [200, 200]);
+    assert_eq!(works_on(&servers, &refreshed.access).await, [200, 200]);
 
-    async fn a_password_change_ends_every_session_of_that_user_only(app) {
-        let other = app.respawn(|_| {}).await;
-        let servers = [&app, &other];
-        let (_, first) = register(&app, "change@iron.city").await;
-        let second = login(&app, "change@iron.city", PASSWORD).await;
-        let (_, bystander) = register(&app, "bystander@iron.city").await;
-
-        let changed = app
-            .data_as(&first.access, CHANGE_PASSWORD, json!({ "current": PASSWORD, "new": "new-scrapyard-2563" }))
-            .await;
-        assert_eq!(changed["changePassword"], true);
-        assert_eq!(works_on(&servers, &first.access).await, [401, 401], "the session that changed it");
-        assert_eq!(works_on(&servers, &second.access).await, [401, 401], "another session");
-        assert_eq!(works_on(&servers, &bystander.access).await, [200, 200], "another user");
-        let fresh = login(&other, "change@iron.city", "new-scrapyard-2563").await;
-        assert_eq!(works_on(&servers, &fresh.access).await, [200, 200]);
-    }
-
-    async fn a_role_change_by_an_admin_ends_the_users_sessions(app) {
-        let other = app.respawn(|_| {}).await;
-        let servers = [&app, &other];
-        let admin = app.sign_in_as(Role::Admin).await;
-        let (fan_id, fan) = register(&app, "promoted@iron.city").await;
-        let second = login(&app, "promoted@iron.city", PASSWORD).await;
-
-        let promoted = app.data_as(&admin.access_token, SET_ROLE, json!({ "id": fan_id, "role": "MODERATOR" })).await;
-        assert_eq!(promoted["setUserRole"]["role"], "MODERATOR");
-        assert_eq!(works_on(&servers, &fan.access).await, [401, 401]);
-        assert_eq!(works_on(&servers, &second.access).await, [401, 401]);
-        assert_eq!(works_on(&servers, &admin.access_token).await, [200, 200], "the admin's own session");
-        let moderator = login(&app, "promoted@iron.city", PASSWORD).await;
-        let me = app.data_as(&moderator.access, "{ me { role } }", json!({})).await;
-        assert_eq!(me["me"]["role"], "MODERATOR", "signed in again under the new role");
-        // Setting the role it already has changes nothing, and ends nothing.
-        app.data_as(&admin.access_token, SET_ROLE, json!({ "id": fan_id, "role": "MODERATOR" })).await;
-        assert_eq!(works_on(&servers, &moderator.access).await, [200, 200]);
-    }
-
-    async fn deleting_a_user_ends_all_their_sessions(app) {
-        use sea_orm::EntityTrait;
-        let other = app.respawn(|_| {}).await;
-        let servers = [&app, &other];
-        let (id, first) = register(&app, "deleted@iron.city").await;
-        let second = login(&app, "deleted@iron.city", PASSWORD).await;
-        assert_eq!(works_on(&servers, &second.access).await, [200, 200]);
-
-        let user_id = crate::support::fixtures::raw_id(&id);
-        entity::user::Entity::delete_by_id(user_id).exec(&app.db).await.unwrap();
-        assert_eq!(works_on(&servers, &first.access).await, [401, 401]);
-        assert_eq!(works_on(&servers, &second.access).await, [401, 401]);
-        let refresh = app.graphql(REFRESH, json!({ "token": second.refresh })).await;
-        assert_eq!(refresh["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
-    }
-
-    async fn checking_the_session_costs_no_extra_statement(app) {
-        let (_, session) = register(&app, "counted@iron.city").await;
-        let authorization = format!("Bearer {}", session.access);
-        let body = json!({ "query": "{ __typename }" }).to_string().into_bytes();
-        // The fewest statements one request made over three tries (nothing else may run meanwhile,
-        // but a background statement can only add).
-        let fewest = async |headers: &[(&str, &str)]| {
-            let mut fewest = u64::MAX;
-            for _ in 0..3 {
-                let before = app.statements();
-                let response = app.request("POST", "/graphql", headers, Some(body.clone())).await;
-                assert_eq!(response.status, 200, "{}", response.body);
-                assert_eq!(response.json()["data"]["__typename"], "Query");
-                fewest = fewest.min(app.statements() - before);
-            }
-            fewest
-        };
-        let anonymous = fewest(&[("content-type", "application/json")]).await;
-        let authenticated =
-            fewest(&[("content-type", "application/json"), ("authorization", authorization.as_str())]).await;
-        assert_eq!(anonymous, 0, "an anonymous request reads nothing to find out who it is");
-        assert_eq!(authenticated, 1, "the user, the role and the session in one statement");
-    }
+    assert_eq!(app.data(LOGOUT, json!({ "token": refreshed.refresh })).await["logout"], true);
+    assert_eq!(works_on(&servers, &first.access).await, [401, 401], "the token issued at sign-in");
+    assert_eq!(works_on(&servers, &refreshed.access).await, [401, 401], "the token issued at refresh");
+    assert_eq!(works_on(&servers, &second.access).await, [200, 200], "another session of the same user");
+    // Signing in again starts a session that works.
+    let again = login(&app, "logout@iron.city", PASSWORD).await;
+    assert_eq!(works_on(&servers, &again.access).await, [200, 200]);
 }
 
-db_tests! {
-    async fn an_open_websocket_starts_nothing_more_once_its_session_ends(app) {
-        use crate::support::ws::{Event, Subscriber};
-        let (_, first) = register(&app, "socket@iron.city").await;
-        let mut socket = Subscriber::connect(&app.address, Some(&first.access)).await.expect("a socket");
-        // Signed in: the socket runs the viewer's operations.
-        socket.subscribe("1", "{ me { id } }", json!({})).await;
-        let Event::Message(answer) = socket.event().await else { panic!("the socket closed") };
-        assert!(answer["payload"]["data"]["me"]["id"].is_string(), "{answer}");
+async fn a_password_change_ends_every_session_of_that_user_only(app: TestApp) {
+    let other = app.respawn(|_| {}).await;
+    let servers = [&app, &other];
+    let (_, first) = register(&app, "change@iron.city").await;
+    let second = login(&app, "change@iron.city", PASSWORD).await;
+    let (_, bystander) = register(&app, "bystander@iron.city").await;
 
-        // The session ends (over HTTP, on another server process): the next operation the socket
-        // starts closes it with 4403 instead of running as the ended session.
-        let other = app.respawn(|_| {}).await;
-        assert_eq!(other.data(LOGOUT, json!({ "token": first.refresh })).await["logout"], true);
-        socket.subscribe("2", "{ me { id } }", json!({})).await;
-        loop {
-            match socket.event().await {
-                Event::Message(message) => {
-                    assert_ne!(message["id"], "2", "an operation ran after its session ended: {message}");
-                }
-                Event::Closed(code) => {
-                    assert_eq!(code, Some(4403));
-                    break;
-                }
+    let changed =
+        app.data_as(&first.access, CHANGE_PASSWORD, json!({ "current": PASSWORD, "new": "new-scrapyard-2563" })).await;
+    assert_eq!(changed["changePassword"], true);
+    assert_eq!(works_on(&servers, &first.access).await, [401, 401], "the session that changed it");
+    assert_eq!(works_on(&servers, &second.access).await, [401, 401], "another session");
+    assert_eq!(works_on(&servers, &bystander.access).await, [200, 200], "another user");
+    let fresh = login(&other, "change@iron.city", "new-scrapyard-2563").await;
+    assert_eq!(works_on(&servers, &fresh.access).await, [200, 200]);
+}
+
+async fn a_role_change_by_an_admin_ends_the_users_sessions(app: TestApp) {
+    let other = app.respawn(|_| {}).await;
+    let servers = [&app, &other];
+    let admin = app.sign_in_as(Role::Admin).await;
+    let (fan_id, fan) = register(&app, "promoted@iron.city").await;
+    let second = login(&app, "promoted@iron.city", PASSWORD).await;
+
+    let promoted = app.data_as(&admin.access_token, SET_ROLE, json!({ "id": fan_id, "role": "MODERATOR" })).await;
+    assert_eq!(promoted["setUserRole"]["role"], "MODERATOR");
+    assert_eq!(works_on(&servers, &fan.access).await, [401, 401]);
+    assert_eq!(works_on(&servers, &second.access).await, [401, 401]);
+    assert_eq!(works_on(&servers, &admin.access_token).await, [200, 200], "the admin's own session");
+    let moderator = login(&app, "promoted@iron.city", PASSWORD).await;
+    let me = app.data_as(&moderator.access, "{ me { role } }", json!({})).await;
+    assert_eq!(me["me"]["role"], "MODERATOR", "signed in again under the new role");
+    // Setting the role it already has changes nothing, and ends nothing.
+    app.data_as(&admin.access_token, SET_ROLE, json!({ "id": fan_id, "role": "MODERATOR" })).await;
+    assert_eq!(works_on(&servers, &moderator.access).await, [200, 200]);
+}
+
+async fn deleting_a_user_ends_all_their_sessions(app: TestApp) {
+    use sea_orm::EntityTrait;
+    let other = app.respawn(|_| {}).await;
+    let servers = [&app, &other];
+    let (id, first) = register(&app, "deleted@iron.city").await;
+    let second = login(&app, "deleted@iron.city", PASSWORD).await;
+    assert_eq!(works_on(&servers, &second.access).await, [200, 200]);
+
+    let user_id = crate::support::fixtures::raw_id(&id);
+    entity::user::Entity::delete_by_id(user_id).exec(&app.db).await.unwrap();
+    assert_eq!(works_on(&servers, &first.access).await, [401, 401]);
+    assert_eq!(works_on(&servers, &second.access).await, [401, 401]);
+    let refresh = app.graphql(REFRESH, json!({ "token": second.refresh })).await;
+    assert_eq!(refresh["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+}
+
+async fn checking_the_session_costs_no_extra_statement(app: TestApp) {
+    let (_, session) = register(&app, "counted@iron.city").await;
+    let authorization = format!("Bearer {}", session.access);
+    let body = json!({ "query": "{ __typename }" }).to_string().into_bytes();
+    // The fewest statements one request made over three tries (nothing else may run meanwhile,
+    // but a background statement can only add).
+    let fewest = async |headers: &[(&str, &str)]| {
+        let mut fewest = u64::MAX;
+        for _ in 0..3 {
+            let before = app.statements();
+            let response = app.request("POST", "/graphql", headers, Some(body.clone())).await;
+            assert_eq!(response.status, 200, "{}", response.body);
+            assert_eq!(response.json()["data"]["__typename"], "Query");
+            fewest = fewest.min(app.statements() - before);
+        }
+        fewest
+    };
+    let anonymous = fewest(&[("content-type", "application/json")]).await;
+    let authenticated =
+        fewest(&[("content-type", "application/json"), ("authorization", authorization.as_str())]).await;
+    assert_eq!(anonymous, 0, "an anonymous request reads nothing to find out who it is");
+    assert_eq!(authenticated, 1, "the user, the role and the session in one statement");
+}
+
+db_tests!(an_open_websocket_starts_nothing_more_once_its_session_ends);
+
+async fn an_open_websocket_starts_nothing_more_once_its_session_ends(app: TestApp) {
+    use crate::support::ws::{Event, Subscriber};
+    let (_, first) = register(&app, "socket@iron.city").await;
+    let mut socket = Subscriber::connect(&app.address, Some(&first.access)).await.expect("a socket");
+    // Signed in: the socket runs the viewer's operations.
+    socket.subscribe("1", "{ me { id } }", json!({})).await;
+    let Event::Message(answer) = socket.event().await else { panic!("the socket closed") };
+    assert!(answer["payload"]["data"]["me"]["id"].is_string(), "{answer}");
+
+    // The session ends (over HTTP, on another server process): the next operation the socket
+    // starts closes it with 4403 instead of running as the ended session.
+    let other = app.respawn(|_| {}).await;
+    assert_eq!(other.data(LOGOUT, json!({ "token": first.refresh })).await["logout"], true);
+    socket.subscribe("2", "{ me { id } }", json!({})).await;
+    loop {
+        match socket.event().await {
+            Event::Message(message) => {
+                assert_ne!(message["id"], "2", "an operation ran after its session ended: {message}");
+            }
+            Event::Closed(code) => {
+                assert_eq!(code, Some(4403));
+                break;
             }
         }
-        // Anonymous sockets have no session to end.
-        let mut anonymous = Subscriber::connect(&app.address, None).await.expect("a socket");
-        anonymous.subscribe("1", "{ __typename }", json!({})).await;
-        let Event::Message(answer) = anonymous.event().await else { panic!("the socket closed") };
-        assert_eq!(answer["payload"]["data"]["__typename"], "Query");
     }
+    // Anonymous sockets have no session to end.
+    let mut anonymous = Subscriber::connect(&app.address, None).await.expect("a socket");
+    anonymous.subscribe("1", "{ __typename }", json!({})).await;
+    let Event::Message(answer) = anonymous.event().await else { panic!("the socket closed") };
+    assert_eq!(answer["payload"]["data"]["__typename"], "Query");
 }

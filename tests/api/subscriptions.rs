@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde_json::json;
 
+use crate::support::TestApp;
 use crate::support::ws::Subscriber;
 use crate::support::{TEST_JWT_SECRET, fixtures};
 
@@ -13,99 +14,118 @@ const PETITION_COUNT: &str =
     "subscription($p: ID!) { petitionSignatureCount(petitionId: $p) { petitionId signatureCount goal } }";
 const SIGN: &str = "mutation($p: ID!) { signPetition(petitionId: $p) { id } }";
 
-db_tests! {
-    async fn a_subscriber_sees_every_count_in_order_while_fifty_fans_sign(app) {
-        let petition = app.data(r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { id goal } }"#, json!({})).await;
-        let id = petition["petition"]["id"].clone();
-        let mut subscriber = Subscriber::start(&app.address, None, PETITION_COUNT, json!({ "p": id })).await.unwrap();
+db_tests!(
+    a_subscriber_sees_every_count_in_order_while_fifty_fans_sign,
+    rsvp_counts_are_live_and_bad_subscriptions_are_refused,
+    a_signature_made_through_one_server_process_reaches_subscribers_of_another
+);
+
+async fn a_subscriber_sees_every_count_in_order_while_fifty_fans_sign(app: TestApp) {
+    let petition = app.data(r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { id goal } }"#, json!({})).await;
+    let id = petition["petition"]["id"].clone();
+    let mut subscriber = Subscriber::start(&app.address, None, PETITION_COUNT, json!({ "p": id })).await.unwrap();
+    let first = subscriber.next_data().await;
+    assert_eq!(
+        first["petitionSignatureCount"],
+        json!({ "petitionId": id, "signatureCount": 0, "goal": petition["petition"]["goal"] })
+    );
+
+    let mut tokens = Vec::new();
+    for i in 0..50 {
+        tokens.push(fixtures::fan(&app.db, &format!("Live Fan {i}")).await.1);
+    }
+    let responses = join_all(tokens.iter().map(|token| app.graphql_as(Some(token), SIGN, json!({ "p": id })))).await;
+    assert!(responses.iter().all(|r| r.get("errors").is_none()));
+    for expected in 1..=50 {
+        let data = subscriber.next_data().await;
+        assert_eq!(data["petitionSignatureCount"]["signatureCount"], expected, "counts arrive in order, none skipped");
+    }
+}
+
+async fn rsvp_counts_are_live_and_bad_subscriptions_are_refused(app: TestApp) {
+    let event = fixtures::events(&app.db, 1, None).await.remove(0);
+    use sea_orm::{ActiveModelTrait, Set};
+    let mut model: entity::event::ActiveModel = event.into();
+    model.starts_at = Set(chrono::Utc::now() + chrono::Duration::days(3));
+    model.ends_at = Set(None);
+    let event = model.update(&app.db).await.unwrap();
+    let id = fixtures::gid("Event", event.id);
+    let (_, token) = fixtures::fan(&app.db, "Live Rsvp Fan").await;
+    let query = "subscription($e: ID!) { eventRsvpCount(eventId: $e) { rsvpCount capacity } }";
+    let mut subscriber = Subscriber::start(&app.address, Some(&token), query, json!({ "e": id })).await.unwrap();
+    assert_eq!(subscriber.next_data().await["eventRsvpCount"], json!({ "rsvpCount": 0, "capacity": 10 }));
+    app.data_as(&token, "mutation($e: ID!) { rsvpEvent(eventId: $e) { id } }", json!({ "e": id })).await;
+    assert_eq!(subscriber.next_data().await["eventRsvpCount"]["rsvpCount"], 1);
+    app.data_as(&token, "mutation($e: ID!) { cancelRsvp(eventId: $e) }", json!({ "e": id })).await;
+    assert_eq!(subscriber.next_data().await["eventRsvpCount"]["rsvpCount"], 0);
+
+    let refused = Subscriber::start(&app.address, Some("not-a-token"), query, json!({ "e": id })).await;
+    assert!(refused.is_err(), "a bad token in connection_init closes the connection");
+
+    let bomb = format!(
+        "subscription {{ eventRsvpCount(eventId: {}\"x\"{}) {{ rsvpCount }} }}",
+        "[".repeat(2_000),
+        "]".repeat(2_000)
+    );
+    let mut deep = Subscriber::start(&app.address, None, &bomb, json!({})).await.unwrap();
+    assert!(deep.receive().await.is_none(), "a nesting bomb ends the connection before the parser sees it");
+    assert_eq!(
+        app.data("{ events { totalCount } }", json!({})).await["events"]["totalCount"],
+        3,
+        "the server keeps serving"
+    );
+
+    let mut missing =
+        Subscriber::start(&app.address, None, query, json!({ "e": fixtures::gid("Event", 99_999) })).await.unwrap();
+    let message = missing.receive().await.unwrap();
+    assert_eq!(message["type"], "next", "{message}");
+    assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    assert_eq!(missing.receive().await.unwrap()["type"], "complete");
+}
+
+async fn a_signature_made_through_one_server_process_reaches_subscribers_of_another(app: TestApp) {
+    if !app.database_url.starts_with("postgres") {
+        return; // Notices cross processes only through PostgreSQL; SQLite serves one process.
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_fandb"))
+        .args(["serve", "--no-seed"])
+        .env("DATABASE_URL", &app.database_url)
+        .env("FANDB_LISTEN", format!("127.0.0.1:{port}"))
+        .env("FANDB_JWT_SECRET", TEST_JWT_SECRET)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start a second fandb process");
+    let second_address = format!("http://127.0.0.1:{port}");
+    let mut ready = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            ready = true;
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the second process did not start listening");
+
+    let petition = app.data(r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { id } }"#, json!({})).await;
+    let id = petition["petition"]["id"].clone();
+    let subscribed = Subscriber::start(&second_address, None, PETITION_COUNT, json!({ "p": id })).await;
+    let result = async {
+        let mut subscriber = subscribed?;
         let first = subscriber.next_data().await;
-        assert_eq!(first["petitionSignatureCount"], json!({ "petitionId": id, "signatureCount": 0, "goal": petition["petition"]["goal"] }));
-
-        let mut tokens = Vec::new();
-        for i in 0..50 {
-            tokens.push(fixtures::fan(&app.db, &format!("Live Fan {i}")).await.1);
-        }
-        let responses = join_all(tokens.iter().map(|token| app.graphql_as(Some(token), SIGN, json!({ "p": id })))).await;
-        assert!(responses.iter().all(|r| r.get("errors").is_none()));
-        for expected in 1..=50 {
-            let data = subscriber.next_data().await;
-            assert_eq!(data["petitionSignatureCount"]["signatureCount"], expected, "counts arrive in order, none skipped");
-        }
+        let (_, token) = fixtures::fan(&app.db, "Cross Process Fan").await;
+        app.data_as(&token, SIGN, json!({ "p": id })).await;
+        let next = subscriber.next_data().await;
+        Ok::<_, String>((first, next))
     }
-
-    async fn rsvp_counts_are_live_and_bad_subscriptions_are_refused(app) {
-        let event = fixtures::events(&app.db, 1, None).await.remove(0);
-        use sea_orm::{ActiveModelTrait, Set};
-        let mut model: entity::event::ActiveModel = event.into();
-        model.starts_at = Set(chrono::Utc::now() + chrono::Duration::days(3));
-        model.ends_at = Set(None);
-        let event = model.update(&app.db).await.unwrap();
-        let id = fixtures::gid("Event", event.id);
-        let (_, token) = fixtures::fan(&app.db, "Live Rsvp Fan").await;
-        let query = "subscription($e: ID!) { eventRsvpCount(eventId: $e) { rsvpCount capacity } }";
-        let mut subscriber = Subscriber::start(&app.address, Some(&token), query, json!({ "e": id })).await.unwrap();
-        assert_eq!(subscriber.next_data().await["eventRsvpCount"], json!({ "rsvpCount": 0, "capacity": 10 }));
-        app.data_as(&token, "mutation($e: ID!) { rsvpEvent(eventId: $e) { id } }", json!({ "e": id })).await;
-        assert_eq!(subscriber.next_data().await["eventRsvpCount"]["rsvpCount"], 1);
-        app.data_as(&token, "mutation($e: ID!) { cancelRsvp(eventId: $e) }", json!({ "e": id })).await;
-        assert_eq!(subscriber.next_data().await["eventRsvpCount"]["rsvpCount"], 0);
-
-        let refused = Subscriber::start(&app.address, Some("not-a-token"), query, json!({ "e": id })).await;
-        assert!(refused.is_err(), "a bad token in connection_init closes the connection");
-
-        let bomb = format!("subscription {{ eventRsvpCount(eventId: {}\"x\"{}) {{ rsvpCount }} }}", "[".repeat(2_000), "]".repeat(2_000));
-        let mut deep = Subscriber::start(&app.address, None, &bomb, json!({})).await.unwrap();
-        assert!(deep.receive().await.is_none(), "a nesting bomb ends the connection before the parser sees it");
-        assert_eq!(app.data("{ events { totalCount } }", json!({})).await["events"]["totalCount"], 3, "the server keeps serving");
-
-        let mut missing = Subscriber::start(&app.address, None, query, json!({ "e": fixtures::gid("Event", 99_999) })).await.unwrap();
-        let message = missing.receive().await.unwrap();
-        assert_eq!(message["type"], "next", "{message}");
-        assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND");
-        assert_eq!(missing.receive().await.unwrap()["type"], "complete");
-    }
-
-    async fn a_signature_made_through_one_server_process_reaches_subscribers_of_another(app) {
-        if !app.database_url.starts_with("postgres") {
-            return; // Notices cross processes only through PostgreSQL; SQLite serves one process.
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_fandb"))
-            .args(["serve", "--no-seed"])
-            .env("DATABASE_URL", &app.database_url)
-            .env("FANDB_LISTEN", format!("127.0.0.1:{port}"))
-            .env("FANDB_JWT_SECRET", TEST_JWT_SECRET)
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("start a second fandb process");
-        let second_address = format!("http://127.0.0.1:{port}");
-        let mut ready = false;
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                ready = true;
-                break;
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(ready, "the second process did not start listening");
-
-        let petition = app.data(r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { id } }"#, json!({})).await;
-        let id = petition["petition"]["id"].clone();
-        let subscribed = Subscriber::start(&second_address, None, PETITION_COUNT, json!({ "p": id })).await;
-        let result = async {
-            let mut subscriber = subscribed?;
-            let first = subscriber.next_data().await;
-            let (_, token) = fixtures::fan(&app.db, "Cross Process Fan").await;
-            app.data_as(&token, SIGN, json!({ "p": id })).await;
-            let next = subscriber.next_data().await;
-            Ok::<_, String>((first, next))
-        }
-        .await;
-        let _ = second.kill();
-        let _ = second.wait();
-        let (first, next) = result.unwrap();
-        assert_eq!(first["petitionSignatureCount"]["signatureCount"], 0);
-        assert_eq!(next["petitionSignatureCount"]["signatureCount"], 1, "the signature made through the first process arrived");
-    }
+    .await;
+    let _ = second.kill();
+    let _ = second.wait();
+    let (first, next) = result.unwrap();
+    assert_eq!(first["petitionSignatureCount"]["signatureCount"], 0);
+    assert_eq!(
+        next["petitionSignatureCount"]["signatureCount"], 1,
+        "the signature made through the first process arrived"
+    );
 }

@@ -13,26 +13,21 @@ pub mod ws;
 pub use app::{TEST_JWT_SECRET, TestApp};
 pub use backends::Backend;
 
-/// Declares tests that run once on SQLite and once on PostgreSQL:
-/// `db_tests! { async fn name(app) { ... } }` makes `name::sqlite` and `name::postgres`.
+/// `db_tests!(name, …)` runs each named `async fn name(app: TestApp)` as `name::sqlite` and
+/// `name::postgres`, each on a fresh database of its own (removed when the test ends). The
+/// functions are plain items, so rustfmt formats them.
 macro_rules! db_tests {
-    ($($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block)*) => {
+    ($($name:ident),* $(,)?) => {
         $(
-            $(#[$meta])*
             mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-
-                async fn body($app: $crate::support::TestApp) $body
-
                 #[test]
                 fn sqlite() {
-                    $crate::support::backends::run($crate::support::Backend::Sqlite, body);
+                    $crate::support::backends::run($crate::support::Backend::Sqlite, super::$name);
                 }
 
                 #[test]
                 fn postgres() {
-                    $crate::support::backends::run($crate::support::Backend::Postgres, body);
+                    $crate::support::backends::run($crate::support::Backend::Postgres, super::$name);
                 }
             }
         )*
