@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use entity::enums::Role;
 use entity::{refresh_token, user};
+use sea_orm::TransactionTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
@@ -87,6 +88,19 @@ pub async fn create_user(
     registration: Registration,
     role: Role,
 ) -> DomainResult<user::Model> {
+    let account = new_account(db, auth, registration).await?;
+    insert_user(db, account, role).await
+}
+
+/// A new account, checked, with its password hashed: everything slow happens before any
+/// transaction begins.
+struct NewAccount {
+    email: String,
+    display_name: String,
+    password_hash: String,
+}
+
+async fn new_account(db: &DatabaseConnection, auth: &Auth, registration: Registration) -> DomainResult<NewAccount> {
     let email = normalize_email(&registration.email, "input.email")?;
     let display_name = validate::text("input.displayName", &registration.display_name, 100)?;
     check_strength(&registration.password, "input.password")?;
@@ -94,11 +108,16 @@ pub async fn create_user(
         return Err(DomainError::conflict("input.email", "an account with this email already exists"));
     }
     let password_hash = auth.passwords.hash(&registration.password).await?;
+    Ok(NewAccount { email, display_name, password_hash })
+}
+
+/// Inserts a checked account; a race for the same email is the same `CONFLICT`.
+async fn insert_user<C: ConnectionTrait>(db: &C, account: NewAccount, role: Role) -> DomainResult<user::Model> {
     let now = super::now();
-    let user = user::ActiveModel {
-        email: Set(email),
-        display_name: Set(display_name),
-        password_hash: Set(password_hash),
+    user::ActiveModel {
+        email: Set(account.email),
+        display_name: Set(account.display_name),
+        password_hash: Set(account.password_hash),
         role: Set(role),
         created_at: Set(now),
         updated_at: Set(now),
@@ -111,8 +130,7 @@ pub async fn create_user(
             DomainError::conflict("input.email", "an account with this email already exists")
         }
         other => other,
-    })?;
-    Ok(user)
+    })
 }
 
 /// Registers a fan and signs them in.
@@ -123,8 +141,14 @@ pub async fn register(
     registration: Registration,
 ) -> DomainResult<Session> {
     auth.throttle.attempt(client_ip).await?;
-    let user = create_user(db, auth, registration, Role::Fan).await?;
-    start_session(db, auth, user).await
+    let account = new_account(db, auth, registration).await?;
+    // The account and its first session commit together: a registration that fails stores
+    // nothing, so trying it again is safe.
+    let txn = db.begin().await?;
+    let user = insert_user(&txn, account, Role::Fan).await?;
+    let session = start_session(&txn, auth, user).await?;
+    txn.commit().await?;
+    Ok(session)
 }
 
 /// Signs in with email and password, noting the time as the user's last login. An unknown email costs the same time as a wrong password
