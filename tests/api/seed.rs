@@ -34,6 +34,15 @@ db_tests! {
         assert_eq!(data, json!({ "person": null, "film": null }));
     }
 
+    async fn a_data_file_holding_what_a_mutation_would_refuse_loads_nothing(app) {
+        let bad = r#"{ "people": [{ "slug": "new-person", "name": "New Person" }],
+                       "petitions": [{ "slug": "zero-goal", "title": "Zero", "body": "x", "target": "y", "goal": 0 }] }"#;
+        let error = seed::load(&app.db, &DataSet::parse(bad).unwrap()).await.unwrap_err();
+        assert!(format!("{error:?}").contains("petitions[0].input.goal"), "{error:?}");
+        let data = app.data(r#"{ person(slug: "new-person") { id } petition(slug: "zero-goal") { id } }"#, json!({})).await;
+        assert_eq!(data, json!({ "person": null, "petition": null }));
+    }
+
     async fn every_seeded_record_names_its_source_article(app) {
         let articles = "sourceArticles { publication headline }";
         let query = format!("{{ films {{ nodes {{ slug {articles} }} }} people {{ nodes {{ slug {articles} }} }}
