@@ -205,18 +205,14 @@ pub async fn create(db: &impl write::Db, changes: EventChanges, created_by: Opti
 }
 
 /// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in<C: ConnectionTrait>(
-    txn: &C,
-    changes: EventChanges,
-    created_by: Option<i64>,
-) -> DomainResult<event::Model> {
-    let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
+pub async fn create_in(txn: &impl ConnectionTrait, input: EventChanges, by: Option<i64>) -> DomainResult<event::Model> {
+    let (title, slug) = (input.title.as_deref(), input.slug.as_deref());
     let mut model = write::create::<event::Entity, _>(txn, title, slug).await?;
-    validate::required("input.kind", changes.kind)?;
-    validate::required("input.startsAt", changes.starts_at)?;
-    validate::required("input.timeZone", changes.time_zone.as_ref())?;
-    model.created_by_id = Set(created_by);
-    apply(txn, &mut model, changes, None).await?;
+    validate::required("input.kind", input.kind)?;
+    validate::required("input.startsAt", input.starts_at)?;
+    validate::required("input.timeZone", input.time_zone.as_ref())?;
+    model.created_by_id = Set(by);
+    apply(txn, &mut model, input, None).await?;
     Ok(model.insert(txn).await?)
 }
 
@@ -226,7 +222,7 @@ pub async fn update(db: &impl write::Db, id: i64, changes: EventChanges) -> Doma
 }
 
 /// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
+pub async fn update_in(txn: &impl ConnectionTrait, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
     // Under the row lock an RSVP takes, so no seat is taken between the check and the change.
     let existing = write::lock::<event::Entity, _>(txn, id, "event").await?;
     if let Patch::Set(capacity) = changes.capacity
@@ -239,7 +235,7 @@ pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: EventChang
     }
     let current = Some((existing.starts_at, existing.ends_at));
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
-    let mut model = write::edit::<event::Entity, _>(txn, id, existing, title, slug).await?;
+    let mut model = write::rename::<event::Entity, _>(txn, id, existing, title, slug).await?;
     apply(txn, &mut model, changes, current).await?;
     write::save::<event::Entity, _>(txn, model).await
 }

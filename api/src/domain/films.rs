@@ -138,7 +138,7 @@ pub async fn create(db: &impl write::Db, changes: FilmChanges) -> DomainResult<f
 }
 
 /// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in<C: ConnectionTrait>(txn: &C, changes: FilmChanges) -> DomainResult<film::Model> {
+pub async fn create_in(txn: &impl ConnectionTrait, changes: FilmChanges) -> DomainResult<film::Model> {
     let mut model = write::create::<film::Entity, _>(txn, changes.title.as_deref(), changes.slug.as_deref()).await?;
     validate::required("input.status", changes.status)?;
     apply(txn, &mut model, changes, None).await?;
@@ -151,10 +151,9 @@ pub async fn update(db: &impl write::Db, id: i64, changes: FilmChanges) -> Domai
 }
 
 /// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: FilmChanges) -> DomainResult<film::Model> {
-    let existing = write::find::<film::Entity, _>(txn, id).await?;
+pub async fn update_in(txn: &impl ConnectionTrait, id: i64, changes: FilmChanges) -> DomainResult<film::Model> {
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
-    let mut model = write::edit::<film::Entity, _>(txn, id, existing, title, slug).await?;
+    let mut model = write::edit::<film::Entity, _>(txn, id, title, slug).await?;
     apply(txn, &mut model, changes, Some(id)).await?;
     write::save::<film::Entity, _>(txn, model).await
 }

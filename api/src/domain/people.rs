@@ -100,7 +100,7 @@ pub async fn create(db: &impl write::Db, changes: PersonChanges) -> DomainResult
 }
 
 /// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in<C: ConnectionTrait>(txn: &C, changes: PersonChanges) -> DomainResult<person::Model> {
+pub async fn create_in(txn: &impl ConnectionTrait, changes: PersonChanges) -> DomainResult<person::Model> {
     let mut model = write::create::<person::Entity, _>(txn, changes.name.as_deref(), changes.slug.as_deref()).await?;
     apply(&mut model, changes)?;
     Ok(model.insert(txn).await?)
@@ -112,10 +112,9 @@ pub async fn update(db: &impl write::Db, id: i64, changes: PersonChanges) -> Dom
 }
 
 /// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: PersonChanges) -> DomainResult<person::Model> {
-    let existing = write::find::<person::Entity, _>(txn, id).await?;
+pub async fn update_in(txn: &impl ConnectionTrait, id: i64, changes: PersonChanges) -> DomainResult<person::Model> {
     let (name, slug) = (changes.name.as_deref(), changes.slug.as_deref());
-    let mut model = write::edit::<person::Entity, _>(txn, id, existing, name, slug).await?;
+    let mut model = write::edit::<person::Entity, _>(txn, id, name, slug).await?;
     apply(&mut model, changes)?;
     write::save::<person::Entity, _>(txn, model).await
 }

@@ -157,7 +157,7 @@ pub async fn create(db: &impl write::Db, changes: PetitionChanges) -> DomainResu
 }
 
 /// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in<C: ConnectionTrait>(txn: &C, changes: PetitionChanges) -> DomainResult<petition::Model> {
+pub async fn create_in(txn: &impl ConnectionTrait, changes: PetitionChanges) -> DomainResult<petition::Model> {
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
     let mut model = write::create::<petition::Entity, _>(txn, title, slug).await?;
     validate::required("input.body", changes.body.as_ref())?;
@@ -174,14 +174,9 @@ pub async fn update(db: &impl write::Db, id: i64, changes: PetitionChanges) -> D
 }
 
 /// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in<C: ConnectionTrait>(
-    txn: &C,
-    id: i64,
-    changes: PetitionChanges,
-) -> DomainResult<petition::Model> {
-    let existing = write::find::<petition::Entity, _>(txn, id).await?;
+pub async fn update_in(txn: &impl ConnectionTrait, id: i64, changes: PetitionChanges) -> DomainResult<petition::Model> {
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
-    let mut model = write::edit::<petition::Entity, _>(txn, id, existing, title, slug).await?;
+    let mut model = write::edit::<petition::Entity, _>(txn, id, title, slug).await?;
     apply(txn, &mut model, changes).await?;
     write::save::<petition::Entity, _>(txn, model).await
 }

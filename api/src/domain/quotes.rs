@@ -136,18 +136,14 @@ pub async fn create(
 }
 
 /// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in<C: ConnectionTrait>(
-    txn: &C,
-    changes: QuoteChanges,
-    submitted_by: Option<i64>,
-) -> DomainResult<quote::Model> {
-    validate::required("input.text", changes.text.as_ref())?;
-    validate::required("input.personId", changes.person_id)?;
-    validate::required("input.source", changes.source.as_ref())?;
+pub async fn create_in(txn: &impl ConnectionTrait, input: QuoteChanges, by: Option<i64>) -> DomainResult<quote::Model> {
+    validate::required("input.text", input.text.as_ref())?;
+    validate::required("input.personId", input.person_id)?;
+    validate::required("input.source", input.source.as_ref())?;
     let mut model = write::stamped::<quote::Entity>();
     model.status = Set(QuoteStatus::Published);
-    model.submitted_by_id = Set(submitted_by);
-    apply(txn, &mut model, changes).await?;
+    model.submitted_by_id = Set(by);
+    apply(txn, &mut model, input).await?;
     Ok(model.insert(txn).await?)
 }
 
@@ -157,7 +153,7 @@ pub async fn update(db: &impl write::Db, id: i64, changes: QuoteChanges) -> Doma
 }
 
 /// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: QuoteChanges) -> DomainResult<quote::Model> {
+pub async fn update_in(txn: &impl ConnectionTrait, id: i64, changes: QuoteChanges) -> DomainResult<quote::Model> {
     let mut model = write::find::<quote::Entity, _>(txn, id).await?.into_active_model();
     apply(txn, &mut model, changes).await?;
     write::save::<quote::Entity, _>(txn, model).await

@@ -192,8 +192,20 @@ where
     Ok(model)
 }
 
-/// `existing` (row `id`) ready to change: its name and slug replaced, checked, when given.
-pub async fn edit<E, C>(
+/// Row `id` of `E` ready to change (`NotFound` when there is none): its name and slug replaced,
+/// checked, when given.
+pub async fn edit<E, C>(txn: &C, id: i64, name: Option<&str>, slug: Option<&str>) -> DomainResult<E::ActiveModel>
+where
+    E: Named,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
+    E::Model: Sync + IntoActiveModel<E::ActiveModel>,
+    C: ConnectionTrait,
+{
+    rename::<E, _>(txn, id, find::<E, _>(txn, id).await?, name, slug).await
+}
+
+/// `edit` for a row already read (under its lock, say).
+pub async fn rename<E, C>(
     txn: &C,
     id: i64,
     existing: E::Model,
