@@ -13,9 +13,8 @@ use super::node::{NodeType, decode_as, global_id};
 use super::people::Person;
 use super::petitions::Petition;
 use super::quotes::Quote;
-use super::scalars::{
-    CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, SourceArticle, mirror_enum, source_articles,
-};
+use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, mirror_enum};
+use super::sources::{SourceArticle, source_articles};
 use super::{db, one_of};
 use crate::domain::{self, DomainError, DomainResult, films, validate};
 use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope};

@@ -11,7 +11,8 @@ use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, optional_id, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::people::Person;
-use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, SourceArticle, mirror_enum, source_articles};
+use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
+use super::sources::{SourceArticle, source_articles};
 use super::{db, loaders, viewer_id};
 use crate::domain::{self, DomainError, DomainResult, quotes, validate};
 
