@@ -139,7 +139,7 @@ pub(crate) async fn load(
     for (place, film_id, sequel_slug) in std::mem::take(&mut importer.sequels) {
         let sequel_of = importer.film_id(&sequel_slug, "sequelOf").map_err(|error| (place.clone(), error))?;
         let changes = films::FilmChanges { sequel_of_id: Patch::Set(sequel_of), ..Default::default() };
-        films::update_in(importer.txn, film_id, changes).await.map_err(|error| (place, error))?;
+        films::update(importer.txn, film_id, changes).await.map_err(|error| (place, error))?;
     }
     let report = importer.report;
     txn.commit().await.map_err(|error| at_file(error.into()))?;
@@ -270,8 +270,8 @@ impl<'a> Importer<'a> {
         };
         let person = match self.target(self.people.get(&record.slug).copied()) {
             Target::Keep(_) => return Ok(()),
-            Target::Update(id) => people::update_in(self.txn, id, changes).await?,
-            Target::Create => people::create_in(self.txn, changes).await?,
+            Target::Update(id) => people::update(self.txn, id, changes).await?,
+            Target::Create => people::create(self.txn, changes).await?,
         };
         self.sources::<person::Entity>(
             (person::Column::Id, person::Column::SourceArticles),
@@ -299,9 +299,9 @@ impl<'a> Importer<'a> {
         };
         let (film_id, written) = match self.target(self.films.get(&record.slug).copied()) {
             Target::Keep(id) => (id, None),
-            Target::Update(id) => (id, Some(films::update_in(self.txn, id, changes).await?)),
+            Target::Update(id) => (id, Some(films::update(self.txn, id, changes).await?)),
             Target::Create => {
-                let film = films::create_in(self.txn, changes).await?;
+                let film = films::create(self.txn, changes).await?;
                 self.new_films.insert(film.id);
                 (film.id, Some(film))
             }
@@ -351,7 +351,7 @@ impl<'a> Importer<'a> {
             character: record.character.clone(),
             billing_order: record.billing_order,
         };
-        films::add_credit_in(self.txn, credit).await?;
+        films::add_credit(self.txn, credit).await?;
         self.report.credits_added += 1;
         Ok(())
     }
@@ -370,8 +370,8 @@ impl<'a> Importer<'a> {
         };
         let quote = match self.target(self.quotes.get(&(person_id, record.text.clone())).copied()) {
             Target::Keep(_) => return Ok(()),
-            Target::Update(id) => quotes::update_in(self.txn, id, changes).await?,
-            Target::Create => quotes::create_in(self.txn, changes, None).await?,
+            Target::Update(id) => quotes::update(self.txn, id, changes).await?,
+            Target::Create => quotes::create(self.txn, changes, None).await?,
         };
         self.sources::<quote::Entity>((quote::Column::Id, quote::Column::SourceArticles), quote.id, &record.sources)
             .await?;
@@ -398,8 +398,8 @@ impl<'a> Importer<'a> {
         };
         let event = match self.target(self.events.get(&record.slug).copied()) {
             Target::Keep(_) => return Ok(()),
-            Target::Update(id) => events::update_in(self.txn, id, changes).await?,
-            Target::Create => events::create_in(self.txn, changes, None).await?,
+            Target::Update(id) => events::update(self.txn, id, changes).await?,
+            Target::Create => events::create(self.txn, changes, None).await?,
         };
         self.sources::<event::Entity>((event::Column::Id, event::Column::SourceArticles), event.id, &record.sources)
             .await?;
@@ -420,8 +420,8 @@ impl<'a> Importer<'a> {
         };
         let petition = match self.target(self.petitions.get(&record.slug).copied()) {
             Target::Keep(_) => return Ok(()),
-            Target::Update(id) => petitions::update_in(self.txn, id, changes).await?,
-            Target::Create => petitions::create_in(self.txn, changes).await?,
+            Target::Update(id) => petitions::update(self.txn, id, changes).await?,
+            Target::Create => petitions::create(self.txn, changes).await?,
         };
         self.sources::<petition::Entity>(
             (petition::Column::Id, petition::Column::SourceArticles),

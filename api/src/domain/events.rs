@@ -199,30 +199,21 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Creates an event.
-pub async fn create(db: &impl write::Db, changes: EventChanges, created_by: Option<i64>) -> DomainResult<event::Model> {
-    write::transaction(db, async |txn| create_in(txn, changes, created_by).await).await
-}
-
-/// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in(txn: &impl ConnectionTrait, input: EventChanges, by: Option<i64>) -> DomainResult<event::Model> {
-    let (title, slug) = (input.title.as_deref(), input.slug.as_deref());
+/// Creates an event, in the caller's transaction (see `write::transaction`; an import runs
+/// many in one).
+pub async fn create(txn: &impl ConnectionTrait, changes: EventChanges, by: Option<i64>) -> DomainResult<event::Model> {
+    let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
     let mut model = write::create::<event::Entity, _>(txn, title, slug).await?;
-    validate::required("input.kind", input.kind)?;
-    validate::required("input.startsAt", input.starts_at)?;
-    validate::required("input.timeZone", input.time_zone.as_ref())?;
+    validate::required("input.kind", changes.kind)?;
+    validate::required("input.startsAt", changes.starts_at)?;
+    validate::required("input.timeZone", changes.time_zone.as_ref())?;
     model.created_by_id = Set(by);
-    apply(txn, &mut model, input, None).await?;
+    apply(txn, &mut model, changes, None).await?;
     Ok(model.insert(txn).await?)
 }
 
-/// Changes the given fields of event `id`.
-pub async fn update(db: &impl write::Db, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
-    write::transaction(db, async |txn| update_in(txn, id, changes).await).await
-}
-
-/// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in(txn: &impl ConnectionTrait, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
+/// Changes the given fields of event `id`, in the caller's transaction.
+pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
     // Under the row lock an RSVP takes, so no seat is taken between the check and the change.
     let existing = write::lock::<event::Entity, _>(txn, id, "event").await?;
     if let Patch::Set(capacity) = changes.capacity

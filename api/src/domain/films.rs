@@ -132,26 +132,17 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Creates a film.
-pub async fn create(db: &impl write::Db, changes: FilmChanges) -> DomainResult<film::Model> {
-    write::transaction(db, async |txn| create_in(txn, changes).await).await
-}
-
-/// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in(txn: &impl ConnectionTrait, changes: FilmChanges) -> DomainResult<film::Model> {
+/// Creates a film, in the caller's transaction (see `write::transaction`; an import runs
+/// many in one).
+pub async fn create(txn: &impl ConnectionTrait, changes: FilmChanges) -> DomainResult<film::Model> {
     let mut model = write::create::<film::Entity, _>(txn, changes.title.as_deref(), changes.slug.as_deref()).await?;
     validate::required("input.status", changes.status)?;
     apply(txn, &mut model, changes, None).await?;
     Ok(model.insert(txn).await?)
 }
 
-/// Changes the given fields of film `id`.
-pub async fn update(db: &impl write::Db, id: i64, changes: FilmChanges) -> DomainResult<film::Model> {
-    write::transaction(db, async |txn| update_in(txn, id, changes).await).await
-}
-
-/// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in(txn: &impl ConnectionTrait, id: i64, changes: FilmChanges) -> DomainResult<film::Model> {
+/// Changes the given fields of film `id`, in the caller's transaction.
+pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: FilmChanges) -> DomainResult<film::Model> {
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
     let mut model = write::edit::<film::Entity, _>(txn, id, title, slug).await?;
     apply(txn, &mut model, changes, Some(id)).await?;
@@ -174,13 +165,8 @@ pub struct NewCredit {
     pub billing_order: Option<i32>,
 }
 
-/// Credits a person on a film; one credit per film, person and role.
-pub async fn add_credit(db: &impl write::Db, credit: NewCredit) -> DomainResult<credit::Model> {
-    write::transaction(db, async |txn| add_credit_in(txn, credit).await).await
-}
-
-/// `add_credit` inside a transaction the caller owns (an import runs many in one).
-pub async fn add_credit_in<C: ConnectionTrait>(txn: &C, credit: NewCredit) -> DomainResult<credit::Model> {
+/// Credits a person on a film, in the caller's transaction; one credit per film, person and role.
+pub async fn add_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> DomainResult<credit::Model> {
     write::ensure_exists::<film::Entity, _>(txn, film::Column::Id, credit.film_id, "input.filmId", "film").await?;
     write::ensure_exists::<entity::person::Entity, _>(
         txn,

@@ -94,25 +94,16 @@ fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResul
     Ok(())
 }
 
-/// Creates a person.
-pub async fn create(db: &impl write::Db, changes: PersonChanges) -> DomainResult<person::Model> {
-    write::transaction(db, async |txn| create_in(txn, changes).await).await
-}
-
-/// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in(txn: &impl ConnectionTrait, changes: PersonChanges) -> DomainResult<person::Model> {
+/// Creates a person, in the caller's transaction (see `write::transaction`; an import runs
+/// many in one).
+pub async fn create(txn: &impl ConnectionTrait, changes: PersonChanges) -> DomainResult<person::Model> {
     let mut model = write::create::<person::Entity, _>(txn, changes.name.as_deref(), changes.slug.as_deref()).await?;
     apply(&mut model, changes)?;
     Ok(model.insert(txn).await?)
 }
 
-/// Changes the given fields of person `id`.
-pub async fn update(db: &impl write::Db, id: i64, changes: PersonChanges) -> DomainResult<person::Model> {
-    write::transaction(db, async |txn| update_in(txn, id, changes).await).await
-}
-
-/// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in(txn: &impl ConnectionTrait, id: i64, changes: PersonChanges) -> DomainResult<person::Model> {
+/// Changes the given fields of person `id`, in the caller's transaction.
+pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: PersonChanges) -> DomainResult<person::Model> {
     let (name, slug) = (changes.name.as_deref(), changes.slug.as_deref());
     let mut model = write::edit::<person::Entity, _>(txn, id, name, slug).await?;
     apply(&mut model, changes)?;

@@ -151,13 +151,9 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Creates a petition (open unless a status is given).
-pub async fn create(db: &impl write::Db, changes: PetitionChanges) -> DomainResult<petition::Model> {
-    write::transaction(db, async |txn| create_in(txn, changes).await).await
-}
-
-/// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in(txn: &impl ConnectionTrait, changes: PetitionChanges) -> DomainResult<petition::Model> {
+/// Creates a petition (open unless a status is given), in the caller's transaction (see `write::transaction`; an import runs
+/// many in one).
+pub async fn create(txn: &impl ConnectionTrait, changes: PetitionChanges) -> DomainResult<petition::Model> {
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
     let mut model = write::create::<petition::Entity, _>(txn, title, slug).await?;
     validate::required("input.body", changes.body.as_ref())?;
@@ -168,13 +164,8 @@ pub async fn create_in(txn: &impl ConnectionTrait, changes: PetitionChanges) -> 
     Ok(model.insert(txn).await?)
 }
 
-/// Changes the given fields of petition `id`.
-pub async fn update(db: &impl write::Db, id: i64, changes: PetitionChanges) -> DomainResult<petition::Model> {
-    write::transaction(db, async |txn| update_in(txn, id, changes).await).await
-}
-
-/// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in(txn: &impl ConnectionTrait, id: i64, changes: PetitionChanges) -> DomainResult<petition::Model> {
+/// Changes the given fields of petition `id`, in the caller's transaction.
+pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: PetitionChanges) -> DomainResult<petition::Model> {
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
     let mut model = write::edit::<petition::Entity, _>(txn, id, title, slug).await?;
     apply(txn, &mut model, changes).await?;

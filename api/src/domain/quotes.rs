@@ -126,34 +126,21 @@ async fn apply<C: ConnectionTrait>(db: &C, model: &mut quote::ActiveModel, chang
     Ok(())
 }
 
-/// Creates a quote (published unless a status is given).
-pub async fn create(
-    db: &impl write::Db,
-    changes: QuoteChanges,
-    submitted_by: Option<i64>,
-) -> DomainResult<quote::Model> {
-    write::transaction(db, async |txn| create_in(txn, changes, submitted_by).await).await
-}
-
-/// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in(txn: &impl ConnectionTrait, input: QuoteChanges, by: Option<i64>) -> DomainResult<quote::Model> {
-    validate::required("input.text", input.text.as_ref())?;
-    validate::required("input.personId", input.person_id)?;
-    validate::required("input.source", input.source.as_ref())?;
+/// Creates a quote (published unless a status is given), in the caller's transaction (see `write::transaction`; an import runs
+/// many in one).
+pub async fn create(txn: &impl ConnectionTrait, changes: QuoteChanges, by: Option<i64>) -> DomainResult<quote::Model> {
+    validate::required("input.text", changes.text.as_ref())?;
+    validate::required("input.personId", changes.person_id)?;
+    validate::required("input.source", changes.source.as_ref())?;
     let mut model = write::stamped::<quote::Entity>();
     model.status = Set(QuoteStatus::Published);
     model.submitted_by_id = Set(by);
-    apply(txn, &mut model, input).await?;
+    apply(txn, &mut model, changes).await?;
     Ok(model.insert(txn).await?)
 }
 
-/// Changes the given fields of quote `id`.
-pub async fn update(db: &impl write::Db, id: i64, changes: QuoteChanges) -> DomainResult<quote::Model> {
-    write::transaction(db, async |txn| update_in(txn, id, changes).await).await
-}
-
-/// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in(txn: &impl ConnectionTrait, id: i64, changes: QuoteChanges) -> DomainResult<quote::Model> {
+/// Changes the given fields of quote `id`, in the caller's transaction.
+pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: QuoteChanges) -> DomainResult<quote::Model> {
     let mut model = write::find::<quote::Entity, _>(txn, id).await?.into_active_model();
     apply(txn, &mut model, changes).await?;
     write::save::<quote::Entity, _>(txn, model).await
@@ -167,10 +154,11 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
 /// A quote a fan found: stored as `PENDING` until a moderator publishes it.
 pub async fn submit(db: &DatabaseConnection, user_id: i64, mut changes: QuoteChanges) -> DomainResult<quote::Model> {
     changes.status = Some(QuoteStatus::Pending);
-    create(db, changes, Some(user_id)).await
+    write::transaction(db, async |txn| create(txn, changes, Some(user_id)).await).await
 }
 
 /// Publishes, rejects or returns a quote to pending.
 pub async fn moderate(db: &DatabaseConnection, id: i64, status: QuoteStatus) -> DomainResult<quote::Model> {
-    update(db, id, QuoteChanges { status: Some(status), ..Default::default() }).await
+    let changes = QuoteChanges { status: Some(status), ..Default::default() };
+    write::transaction(db, async |txn| update(txn, id, changes).await).await
 }

@@ -1,5 +1,6 @@
 //! People: the `Person` type, `person`/`people`, and their inputs.
 
+use crate::domain::write;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::person;
 
@@ -177,7 +178,7 @@ impl PersonMutation {
             bio: given(input.bio, |v| v),
             birth_date: given(input.birth_date, |date| date.0),
         };
-        Ok(Person(people::create(db(ctx)?, changes).await?))
+        Ok(Person(write::transaction(db(ctx)?, async |txn| people::create(txn, changes).await).await?))
     }
 
     /// Changes the given fields of a person.
@@ -190,7 +191,7 @@ impl PersonMutation {
             bio: patch(input.bio, |v| v),
             birth_date: patch(input.birth_date, |date| date.0),
         };
-        Ok(Person(people::update(db(ctx)?, id, changes).await?))
+        Ok(Person(write::transaction(db(ctx)?, async |txn| people::update(txn, id, changes).await).await?))
     }
 
     /// Deletes a person with their credits and quotes. Returns the deleted ID.
