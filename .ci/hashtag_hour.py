@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import resource
 import subprocess
 import sys
@@ -65,11 +66,15 @@ async def post(session, query, variables=None, token=None, base=LB):
         return response.status, body
 
 
-async def until_done(session, query, variables=None, token=None, what="request", attempts=40):
-    """Sends until it succeeds: a refusal with a retry hint waits that long, a process that went
-    away (502, a reset connection) or a busy database is tried again. Returns (data, retries)."""
+async def until_done(session, query, variables=None, token=None, what="request", patience=180):
+    """Sends until it succeeds, as a browser client would: a refusal with a retry hint waits that
+    long; a process that went away (502, a reset connection) or a busy database
+    (SERVICE_UNAVAILABLE) is tried again after a growing, jittered pause. Gives up after
+    `patience` seconds. Returns (data, retries)."""
     retries = 0
-    for _ in range(attempts):
+    deadline = time.monotonic() + patience
+    pause = 0.2
+    while True:
         try:
             status, body = await post(session, query, variables, token)
         except (aiohttp.ClientError, asyncio.TimeoutError):
@@ -78,15 +83,18 @@ async def until_done(session, query, variables=None, token=None, what="request",
             return body["data"], retries
         retries += 1
         code = code_of(body)
-        wait = 0.2
         if code == "RATE_LIMITED":
             wait = max(0.2, float(body["errors"][0]["extensions"].get("retryAfter", 1)))
         elif status == 429:
             wait = 1.0
-        elif status not in (0, 502, 503, 504) and code not in ("SERVICE_UNAVAILABLE",):
+        elif status in (0, 502, 503, 504) or code == "SERVICE_UNAVAILABLE":
+            wait = pause * (0.5 + random.random())
+            pause = min(pause * 1.5, 3.0)
+        else:
             raise RuntimeError(f"{what}: HTTP {status} {json.dumps(body)[:300]}")
+        if time.monotonic() + wait > deadline:
+            raise RuntimeError(f"{what}: no success within {patience} s ({retries} attempts, last HTTP {status} {code})")
         await asyncio.sleep(wait)
-    raise RuntimeError(f"{what}: no success after {attempts} attempts")
 
 
 def psql(sql):

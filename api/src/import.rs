@@ -3,7 +3,8 @@
 //! line). Every record goes through the same domain functions as the admin mutations, so it is
 //! validated by the same rules; records are upserted by slug (credits by film, person and role;
 //! quotes by person and text), and the whole file is one transaction: one bad record and nothing
-//! is imported, with the record and its field named.
+//! is imported, with the record and its field named. `fandb seed` is the same load in its
+//! "insert missing, leave existing" mode.
 
 use entity::enums::QuoteStatus;
 use entity::{credit, event, film, person, petition, quote};
@@ -12,28 +13,25 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
 };
-use serde::Deserialize;
 
 use crate::domain::validate::Patch;
 use crate::domain::{DomainError, DomainResult, events, films, people, petitions, quotes, sources};
-use crate::seed::{CreditRecord, DataSet, EventRecord, FilmRecord, PersonRecord, PetitionRecord, QuoteRecord};
+use crate::records::{
+    CreditRecord, DataSet, EventRecord, FilmRecord, Located, PersonRecord, PetitionRecord, QuoteRecord, Record,
+};
 
-/// One NDJSON line.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-enum Record {
-    Person(PersonRecord),
-    Film(FilmRecord),
-    Quote(QuoteRecord),
-    Event(EventRecord),
-    Petition(PetitionRecord),
+/// What a load does with a record that is already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `fandb import`: changes it to what the record says.
+    Upsert,
+    /// `fandb seed`: leaves it as it is, and adds only what is missing (a stored film still gets
+    /// the credits it lacks).
+    InsertMissing,
 }
 
-/// A record and where it came from (`line 7`, or `films[3]` in a JSON file).
-struct Located {
-    place: String,
-    record: Record,
-}
+/// From this many records on, a load is bulk work and SQLite is tuned for it.
+const BULK: usize = 1_000;
 
 /// Why an import stopped; nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +60,8 @@ pub struct ImportReport {
     pub created: u64,
     pub updated: u64,
     pub records: u64,
+    /// Credits added, to new films or to stored ones.
+    pub credits_added: u64,
 }
 
 /// Parses a file: JSON when it starts with an object holding lists, NDJSON otherwise.
@@ -79,26 +79,7 @@ fn parse(text: &str) -> Result<Vec<Located>, ImportError> {
     );
     if is_data_file {
         let data = DataSet::parse(text).map_err(|error| ImportError::at("file", error))?;
-        let mut located = Vec::new();
-        let mut push = |kind: &str, index: usize, record: Record| {
-            located.push(Located { place: format!("{kind}[{index}]"), record });
-        };
-        for (index, record) in data.people.into_iter().enumerate() {
-            push("people", index, Record::Person(record));
-        }
-        for (index, record) in data.films.into_iter().enumerate() {
-            push("films", index, Record::Film(record));
-        }
-        for (index, record) in data.quotes.into_iter().enumerate() {
-            push("quotes", index, Record::Quote(record));
-        }
-        for (index, record) in data.events.into_iter().enumerate() {
-            push("events", index, Record::Event(record));
-        }
-        for (index, record) in data.petitions.into_iter().enumerate() {
-            push("petitions", index, Record::Petition(record));
-        }
-        return Ok(located);
+        return Ok(data.into_records());
     }
     text.lines()
         .enumerate()
@@ -123,63 +104,53 @@ pub async fn import(
     progress: impl Fn(u64, u64),
 ) -> Result<ImportReport, ImportError> {
     let records = parse(text)?;
+    let report =
+        load(db, &records, Mode::Upsert, progress).await.map_err(|(place, error)| ImportError::at(&place, error))?;
+    // Fresh planner statistics after a bulk change.
+    db.execute_unprepared("ANALYZE").await.map_err(|error| ImportError::at("file", error.into()))?;
+    Ok(report)
+}
+
+/// Loads `records` in one transaction, in `mode`; `progress(done, total)` hears about every
+/// record. An error names the record's place.
+pub(crate) async fn load(
+    db: &DatabaseConnection,
+    records: &[Located],
+    mode: Mode,
+    progress: impl Fn(u64, u64),
+) -> Result<ImportReport, (String, DomainError)> {
+    let at_file = |error: DomainError| ("file".to_owned(), error);
     let total = records.len() as u64;
-    let txn = crate::domain::begin_write(db).await.map_err(|error| ImportError::at("file", error.into()))?;
-    if txn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+    let txn = crate::domain::begin_write(db).await.map_err(|error| at_file(error.into()))?;
+    if records.len() >= BULK && txn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
         // A large transaction would spill SQLite's small default page cache to disk over and over.
-        txn.execute_unprepared("PRAGMA cache_size = -65536")
-            .await
-            .map_err(|error| ImportError::at("file", error.into()))?;
+        txn.execute_unprepared("PRAGMA cache_size = -65536").await.map_err(|error| at_file(error.into()))?;
         // Each record runs in a savepoint, whose statement journal would otherwise be a temp file.
-        txn.execute_unprepared("PRAGMA temp_store = MEMORY")
-            .await
-            .map_err(|error| ImportError::at("file", error.into()))?;
+        txn.execute_unprepared("PRAGMA temp_store = MEMORY").await.map_err(|error| at_file(error.into()))?;
     }
-    let mut importer = Importer {
-        txn: &txn,
-        report: ImportReport::default(),
-        sequels: Vec::new(),
-        films: slugs::<film::Entity>(&txn, film::Column::Slug, film::Column::Id).await?,
-        people: slugs::<person::Entity>(&txn, person::Column::Slug, person::Column::Id).await?,
-        events: slugs::<event::Entity>(&txn, event::Column::Slug, event::Column::Id).await?,
-        petitions: slugs::<petition::Entity>(&txn, petition::Column::Slug, petition::Column::Id).await?,
-        new_films: HashSet::new(),
-        quotes: quote::Entity::find()
-            .select_only()
-            .column(quote::Column::PersonId)
-            .column(quote::Column::Text)
-            .column(quote::Column::Id)
-            .into_tuple::<(i64, String, i64)>()
-            .all(&txn)
-            .await
-            .map_err(|error| ImportError::at("file", error.into()))?
-            .into_iter()
-            .map(|(person, text, id)| ((person, text), id))
-            .collect(),
-    };
+    let mut importer = Importer::new(&txn, mode).await.map_err(at_file)?;
     for (done, located) in records.iter().enumerate() {
-        importer.record(&located.record).await.map_err(|error| ImportError::at(&located.place, error))?;
+        importer.record(&located.record).await.map_err(|error| (located.place.clone(), error))?;
         if done % 500 == 0 || done as u64 + 1 == total {
             progress(done as u64 + 1, total);
         }
     }
     // Sequels last, so a film may follow one that comes later in the file.
     for (place, film_id, sequel_slug) in std::mem::take(&mut importer.sequels) {
-        let sequel_of =
-            importer.film_id(&sequel_slug, "sequelOf").await.map_err(|error| ImportError::at(&place, error))?;
+        let sequel_of = importer.film_id(&sequel_slug, "sequelOf").map_err(|error| (place.clone(), error))?;
         let changes = films::FilmChanges { sequel_of_id: Patch::Set(sequel_of), ..Default::default() };
-        films::update_in(importer.txn, film_id, changes).await.map_err(|error| ImportError::at(&place, error))?;
+        films::update(importer.txn, film_id, changes).await.map_err(|error| (place, error))?;
     }
     let report = importer.report;
-    txn.commit().await.map_err(|error| ImportError::at("file", error.into()))?;
-    // Fresh planner statistics after a bulk change.
-    db.execute_unprepared("ANALYZE").await.map_err(|error| ImportError::at("file", error.into()))?;
+    txn.commit().await.map_err(|error| at_file(error.into()))?;
     Ok(report)
 }
 
 struct Importer<'a> {
     txn: &'a DatabaseTransaction,
+    mode: Mode,
     report: ImportReport,
+    /// (place, film, slug of the film it follows), resolved once every film is in.
     sequels: Vec<(String, i64, String)>,
     /// Slug → id of every film, person, event and petition, read once and kept current, so
     /// references and upserts cost no lookups.
@@ -198,42 +169,84 @@ async fn slugs<E: EntityTrait>(
     txn: &DatabaseTransaction,
     slug: E::Column,
     id: E::Column,
-) -> Result<HashMap<String, i64>, ImportError> {
-    let rows: Vec<(String, i64)> = E::find()
-        .select_only()
-        .column(slug)
-        .column(id)
-        .into_tuple()
-        .all(txn)
-        .await
-        .map_err(|error| ImportError::at("file", error.into()))?;
+) -> DomainResult<HashMap<String, i64>> {
+    let rows: Vec<(String, i64)> = E::find().select_only().column(slug).column(id).into_tuple().all(txn).await?;
     Ok(rows.into_iter().collect())
 }
 
-impl Importer<'_> {
-    fn counted(&mut self, created: bool) {
+/// Where a record goes: the id of the stored row with its key, and whether it is to be written.
+enum Target {
+    Create,
+    Update(i64),
+    Keep(i64),
+}
+
+impl<'a> Importer<'a> {
+    async fn new(txn: &'a DatabaseTransaction, mode: Mode) -> DomainResult<Self> {
+        Ok(Self {
+            txn,
+            mode,
+            report: ImportReport::default(),
+            sequels: Vec::new(),
+            films: slugs::<film::Entity>(txn, film::Column::Slug, film::Column::Id).await?,
+            people: slugs::<person::Entity>(txn, person::Column::Slug, person::Column::Id).await?,
+            events: slugs::<event::Entity>(txn, event::Column::Slug, event::Column::Id).await?,
+            petitions: slugs::<petition::Entity>(txn, petition::Column::Slug, petition::Column::Id).await?,
+            new_films: HashSet::new(),
+            quotes: quote::Entity::find()
+                .select_only()
+                .column(quote::Column::PersonId)
+                .column(quote::Column::Text)
+                .column(quote::Column::Id)
+                .into_tuple::<(i64, String, i64)>()
+                .all(txn)
+                .await?
+                .into_iter()
+                .map(|(person, text, id)| ((person, text), id))
+                .collect(),
+        })
+    }
+
+    /// What to do with a record whose stored row is `existing`, counted in the report.
+    fn target(&mut self, existing: Option<i64>) -> Target {
         self.report.records += 1;
-        if created {
-            self.report.created += 1;
-        } else {
-            self.report.updated += 1;
+        match (existing, self.mode) {
+            (None, _) => {
+                self.report.created += 1;
+                Target::Create
+            }
+            (Some(id), Mode::Upsert) => {
+                self.report.updated += 1;
+                Target::Update(id)
+            }
+            (Some(id), Mode::InsertMissing) => Target::Keep(id),
         }
     }
 
-    async fn film_id(&self, slug: &str, field: &str) -> DomainResult<i64> {
+    /// Stores a written record's source articles.
+    async fn sources<E: EntityTrait>(
+        &self,
+        columns: (E::Column, E::Column),
+        id: i64,
+        articles: &[sources::SourceArticle],
+    ) -> DomainResult<()> {
+        sources::store::<E, _>(self.txn, columns.0, columns.1, id, articles).await
+    }
+
+    fn film_id(&self, slug: &str, field: &str) -> DomainResult<i64> {
         self.films.get(slug).copied().ok_or_else(|| DomainError::invalid(field, format!("no film with slug `{slug}`")))
     }
 
-    async fn person_id(&self, slug: &str, field: &str) -> DomainResult<i64> {
+    fn person_id(&self, slug: &str, field: &str) -> DomainResult<i64> {
         self.people
             .get(slug)
             .copied()
             .ok_or_else(|| DomainError::invalid(field, format!("no person with slug `{slug}`")))
     }
 
-    async fn optional_film(&self, slug: Option<&String>) -> DomainResult<Patch<i64>> {
+    fn optional_film(&self, slug: Option<&String>) -> DomainResult<Patch<i64>> {
         Ok(match slug {
-            Some(slug) => Patch::Set(self.film_id(slug, "film").await?),
+            Some(slug) => Patch::Set(self.film_id(slug, "film")?),
             None => Patch::Clear,
         })
     }
@@ -255,21 +268,18 @@ impl Importer<'_> {
             bio: patch(record.bio.clone()),
             birth_date: patch(record.birth_date),
         };
-        let existing = self.people.get(&record.slug).copied();
-        let person = match existing {
-            Some(id) => people::update_in(self.txn, id, changes).await?,
-            None => people::create_in(self.txn, changes).await?,
+        let person = match self.target(self.people.get(&record.slug).copied()) {
+            Target::Keep(_) => return Ok(()),
+            Target::Update(id) => people::update(self.txn, id, changes).await?,
+            Target::Create => people::create(self.txn, changes).await?,
         };
-        sources::store::<person::Entity, _>(
-            self.txn,
-            person::Column::Id,
-            person::Column::SourceArticles,
+        self.sources::<person::Entity>(
+            (person::Column::Id, person::Column::SourceArticles),
             person.id,
             &record.sources,
         )
         .await?;
-        self.people.insert(person.slug.clone(), person.id);
-        self.counted(existing.is_none());
+        self.people.insert(person.slug, person.id);
         Ok(())
     }
 
@@ -287,29 +297,25 @@ impl Importer<'_> {
             distributor: patch(record.distributor.clone()),
             sequel_of_id: Patch::Keep,
         };
-        let existing = self.films.get(&record.slug).copied();
-        let film = match existing {
-            Some(id) => films::update_in(self.txn, id, changes).await?,
-            None => films::create_in(self.txn, changes).await?,
+        let (film_id, written) = match self.target(self.films.get(&record.slug).copied()) {
+            Target::Keep(id) => (id, None),
+            Target::Update(id) => (id, Some(films::update(self.txn, id, changes).await?)),
+            Target::Create => {
+                let film = films::create(self.txn, changes).await?;
+                self.new_films.insert(film.id);
+                (film.id, Some(film))
+            }
         };
-        if existing.is_none() {
-            self.new_films.insert(film.id);
-        }
-        sources::store::<film::Entity, _>(
-            self.txn,
-            film::Column::Id,
-            film::Column::SourceArticles,
-            film.id,
-            &record.sources,
-        )
-        .await?;
-        self.films.insert(film.slug.clone(), film.id);
-        self.counted(existing.is_none());
-        if let Some(sequel_of) = &record.sequel_of {
-            self.sequels.push((format!("film `{}`", record.slug), film.id, sequel_of.clone()));
+        if let Some(film) = written {
+            self.sources::<film::Entity>((film::Column::Id, film::Column::SourceArticles), film.id, &record.sources)
+                .await?;
+            self.films.insert(film.slug, film.id);
+            if let Some(sequel_of) = &record.sequel_of {
+                self.sequels.push((format!("film `{}`", record.slug), film.id, sequel_of.clone()));
+            }
         }
         for (index, credit) in record.credits.iter().enumerate() {
-            self.credit(film.id, credit).await.map_err(|error| match error {
+            self.credit(film_id, credit).await.map_err(|error| match error {
                 DomainError::InvalidInput { field, message } => {
                     DomainError::InvalidInput { field: format!("credits[{index}].{field}"), message }
                 }
@@ -320,7 +326,7 @@ impl Importer<'_> {
     }
 
     async fn credit(&mut self, film_id: i64, record: &CreditRecord) -> DomainResult<()> {
-        let person_id = self.person_id(&record.person, "person").await?;
+        let person_id = self.person_id(&record.person, "person")?;
         let existing = if self.new_films.contains(&film_id) {
             None
         } else {
@@ -332,7 +338,8 @@ impl Importer<'_> {
                 .await?
         };
         if let Some(existing) = existing {
-            if existing.character == record.character && existing.billing_order == record.billing_order {
+            let same = existing.character == record.character && existing.billing_order == record.billing_order;
+            if same || self.mode == Mode::InsertMissing {
                 return Ok(());
             }
             films::remove_credit(self.txn, existing.id).await?;
@@ -344,38 +351,31 @@ impl Importer<'_> {
             character: record.character.clone(),
             billing_order: record.billing_order,
         };
-        films::add_credit_in(self.txn, credit).await?;
+        films::add_credit(self.txn, credit).await?;
+        self.report.credits_added += 1;
         Ok(())
     }
 
     async fn quote(&mut self, record: &QuoteRecord) -> DomainResult<()> {
-        let person_id = self.person_id(&record.person, "person").await?;
+        let person_id = self.person_id(&record.person, "person")?;
         let changes = quotes::QuoteChanges {
             text: Some(record.text.clone()),
             person_id: Some(person_id),
-            film_id: self.optional_film(record.film.as_ref()).await?,
+            film_id: self.optional_film(record.film.as_ref())?,
             source: Some(record.source.clone()),
             source_url: patch(record.source_url.clone()),
             said_on: patch(record.said_on),
             context: patch(record.context.clone()),
             status: Some(QuoteStatus::Published),
         };
-        let key = (person_id, record.text.clone());
-        let existing = self.quotes.get(&key).copied();
-        let quote = match existing {
-            Some(id) => quotes::update_in(self.txn, id, changes).await?,
-            None => quotes::create_in(self.txn, changes, None).await?,
+        let quote = match self.target(self.quotes.get(&(person_id, record.text.clone())).copied()) {
+            Target::Keep(_) => return Ok(()),
+            Target::Update(id) => quotes::update(self.txn, id, changes).await?,
+            Target::Create => quotes::create(self.txn, changes, None).await?,
         };
-        sources::store::<quote::Entity, _>(
-            self.txn,
-            quote::Column::Id,
-            quote::Column::SourceArticles,
-            quote.id,
-            &record.sources,
-        )
-        .await?;
-        self.quotes.insert((quote.person_id, quote.text.clone()), quote.id);
-        self.counted(existing.is_none());
+        self.sources::<quote::Entity>((quote::Column::Id, quote::Column::SourceArticles), quote.id, &record.sources)
+            .await?;
+        self.quotes.insert((quote.person_id, quote.text), quote.id);
         Ok(())
     }
 
@@ -385,7 +385,7 @@ impl Importer<'_> {
             kind: Some(record.kind),
             title: Some(record.title.clone()),
             description: patch(record.description.clone()),
-            film_id: self.optional_film(record.film.as_ref()).await?,
+            film_id: self.optional_film(record.film.as_ref())?,
             starts_at: Some(record.starts_at),
             ends_at: patch(record.ends_at),
             time_zone: Some(record.time_zone.clone()),
@@ -396,21 +396,14 @@ impl Importer<'_> {
             hashtag: patch(record.hashtag.clone()),
             capacity: patch(record.capacity),
         };
-        let existing = self.events.get(&record.slug).copied();
-        let event = match existing {
-            Some(id) => events::update_in(self.txn, id, changes).await?,
-            None => events::create_in(self.txn, changes, None).await?,
+        let event = match self.target(self.events.get(&record.slug).copied()) {
+            Target::Keep(_) => return Ok(()),
+            Target::Update(id) => events::update(self.txn, id, changes).await?,
+            Target::Create => events::create(self.txn, changes, None).await?,
         };
-        sources::store::<event::Entity, _>(
-            self.txn,
-            event::Column::Id,
-            event::Column::SourceArticles,
-            event.id,
-            &record.sources,
-        )
-        .await?;
-        self.events.insert(event.slug.clone(), event.id);
-        self.counted(existing.is_none());
+        self.sources::<event::Entity>((event::Column::Id, event::Column::SourceArticles), event.id, &record.sources)
+            .await?;
+        self.events.insert(event.slug, event.id);
         Ok(())
     }
 
@@ -422,24 +415,21 @@ impl Importer<'_> {
             target: Some(record.target.clone()),
             goal: Some(record.goal),
             status: record.status,
-            film_id: self.optional_film(record.film.as_ref()).await?,
+            film_id: self.optional_film(record.film.as_ref())?,
             closes_at: patch(record.closes_at),
         };
-        let existing = self.petitions.get(&record.slug).copied();
-        let petition = match existing {
-            Some(id) => petitions::update_in(self.txn, id, changes).await?,
-            None => petitions::create_in(self.txn, changes).await?,
+        let petition = match self.target(self.petitions.get(&record.slug).copied()) {
+            Target::Keep(_) => return Ok(()),
+            Target::Update(id) => petitions::update(self.txn, id, changes).await?,
+            Target::Create => petitions::create(self.txn, changes).await?,
         };
-        sources::store::<petition::Entity, _>(
-            self.txn,
-            petition::Column::Id,
-            petition::Column::SourceArticles,
+        self.sources::<petition::Entity>(
+            (petition::Column::Id, petition::Column::SourceArticles),
             petition.id,
             &record.sources,
         )
         .await?;
-        self.petitions.insert(petition.slug.clone(), petition.id);
-        self.counted(existing.is_none());
+        self.petitions.insert(petition.slug, petition.id);
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ fn known_article(article: &Value) -> bool {
 db_tests!(
     loading_the_data_set_twice_adds_nothing,
     a_data_file_with_a_dangling_reference_loads_nothing,
+    a_data_file_holding_what_a_mutation_would_refuse_loads_nothing,
     every_seeded_record_names_its_source_article,
     the_data_set_quotes_its_sources_verbatim_and_marks_what_they_do_not_say,
     an_import_stores_the_articles_its_records_name
@@ -43,6 +44,15 @@ async fn a_data_file_with_a_dangling_reference_loads_nothing(app: TestApp) {
     assert!(format!("{error:?}").contains("films[0].credits[0].person"), "{error:?}");
     let data = app.data(r#"{ person(slug: "new-person") { id } film(slug: "new-film") { id } }"#, json!({})).await;
     assert_eq!(data, json!({ "person": null, "film": null }));
+}
+
+async fn a_data_file_holding_what_a_mutation_would_refuse_loads_nothing(app: TestApp) {
+    let bad = r#"{ "people": [{ "slug": "new-person", "name": "New Person" }],
+                   "petitions": [{ "slug": "zero-goal", "title": "Zero", "body": "x", "target": "y", "goal": 0 }] }"#;
+    let error = seed::load(&app.db, &DataSet::parse(bad).unwrap()).await.unwrap_err();
+    assert!(format!("{error:?}").contains("petitions[0].input.goal"), "{error:?}");
+    let data = app.data(r#"{ person(slug: "new-person") { id } petition(slug: "zero-goal") { id } }"#, json!({})).await;
+    assert_eq!(data, json!({ "person": null, "petition": null }));
 }
 
 async fn every_seeded_record_names_its_source_article(app: TestApp) {

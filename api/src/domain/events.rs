@@ -8,7 +8,6 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     QueryFilter, Set,
 };
-use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::notify::{Counter, Notice, Notifier};
 use super::paging::{Direction, Sort};
@@ -136,6 +135,9 @@ pub async fn rsvp_by_id<D: ConnectionTrait>(db: &D, rsvp_id: i64, user_id: i64) 
     Ok(rsvp::Entity::find_by_id(rsvp_id).filter(rsvp::Column::UserId.eq(user_id)).one(db).await?)
 }
 
+/// The longest title.
+pub const TITLE_MAX: usize = 200;
+
 /// A change to an event. On create, `kind`, `title`, `starts_at` and `time_zone` are required.
 #[derive(Debug, Default)]
 pub struct EventChanges {
@@ -197,58 +199,21 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Creates an event.
-pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
-    db: &D,
-    changes: EventChanges,
-    created_by: Option<i64>,
-) -> DomainResult<event::Model> {
-    let txn = super::begin_write(db).await?;
-    let result = create_in(&txn, changes, created_by).await?;
-    txn.commit().await?;
-    Ok(result)
-}
-
-/// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in<C: ConnectionTrait>(
-    txn: &C,
-    changes: EventChanges,
-    created_by: Option<i64>,
-) -> DomainResult<event::Model> {
-    let title = validate::text("input.title", &validate::required("input.title", changes.title.clone())?, 200)?;
+/// Creates an event, in the caller's transaction (see `write::transaction`; an import runs
+/// many in one).
+pub async fn create(txn: &impl ConnectionTrait, changes: EventChanges, by: Option<i64>) -> DomainResult<event::Model> {
+    let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
+    let mut model = write::create::<event::Entity, _>(txn, title, slug).await?;
     validate::required("input.kind", changes.kind)?;
     validate::required("input.startsAt", changes.starts_at)?;
     validate::required("input.timeZone", changes.time_zone.as_ref())?;
-    let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
-    write::ensure_slug_free::<event::Entity, _>(txn, event::Column::Slug, event::Column::Id, &slug, None).await?;
-    let now = super::now();
-    let mut model = event::ActiveModel {
-        slug: Set(slug),
-        title: Set(title),
-        created_by_id: Set(created_by),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    };
+    model.created_by_id = Set(by);
     apply(txn, &mut model, changes, None).await?;
-    let event = model.insert(txn).await?;
-    Ok(event)
+    Ok(model.insert(txn).await?)
 }
 
-/// Changes the given fields of event `id`.
-pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
-    db: &D,
-    id: i64,
-    changes: EventChanges,
-) -> DomainResult<event::Model> {
-    let txn = super::begin_write(db).await?;
-    let result = update_in(&txn, id, changes).await?;
-    txn.commit().await?;
-    Ok(result)
-}
-
-/// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
+/// Changes the given fields of event `id`, in the caller's transaction.
+pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
     // Under the row lock an RSVP takes, so no seat is taken between the check and the change.
     let existing = write::lock::<event::Entity, _>(txn, id, "event").await?;
     if let Patch::Set(capacity) = changes.capacity
@@ -260,20 +225,10 @@ pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: EventChang
         ));
     }
     let current = Some((existing.starts_at, existing.ends_at));
-    let mut model = existing.into_active_model();
-    if let Some(title) = &changes.title {
-        model.title = Set(validate::text("input.title", title, 200)?);
-    }
-    if let Some(slug) = &changes.slug {
-        let slug = validate::slug("input.slug", slug)?;
-        write::ensure_slug_free::<event::Entity, _>(txn, event::Column::Slug, event::Column::Id, &slug, Some(id))
-            .await?;
-        model.slug = Set(slug);
-    }
+    let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
+    let mut model = write::rename::<event::Entity, _>(txn, id, existing, title, slug).await?;
     apply(txn, &mut model, changes, current).await?;
-    model.updated_at = Set(super::now());
-    let event = model.update(txn).await?;
-    Ok(event)
+    write::save::<event::Entity, _>(txn, model).await
 }
 
 /// Deletes event `id` with its RSVPs.
@@ -310,9 +265,10 @@ pub async fn rsvp(
     super::retrying(|| rsvp_once(db, notifier, user_id, event_id, status)).await
 }
 
-/// One attempt of `rsvp`: a state machine under the event's row lock. The fan's current answer is
-/// read under the lock, only a real transition writes, and the seat count moves exactly once per
-/// transition, checked against the capacity read under the same lock.
+/// One attempt of `rsvp`: a state machine under the event's row lock (every RSVP change to one
+/// event runs under it). The fan's current answer is read under the lock, only a real transition
+/// writes, and the seat count moves exactly once per transition, checked against the capacity
+/// read under the same lock.
 async fn rsvp_once(
     db: &DatabaseConnection,
     notifier: &Notifier,
@@ -320,56 +276,50 @@ async fn rsvp_once(
     event_id: i64,
     status: RsvpStatus,
 ) -> DomainResult<rsvp::Model> {
-    let gate = notifier.write_gate().await;
-    let txn = super::begin_write(db).await?;
-    // Every RSVP change to one event runs under its row lock.
-    let event = write::lock::<event::Entity, _>(&txn, event_id, "event").await?;
-    let now = super::now();
-    if ends_at(&event) <= now {
-        return Err(DomainError::conflict("eventId", "this event is over"));
-    }
-    let existing = rsvp_of(&txn, event_id, user_id).await?;
-    if let Some(existing) = existing.as_ref().filter(|existing| existing.status == status) {
-        return Ok(existing.clone());
-    }
-    let was_going = existing.as_ref().is_some_and(|rsvp| rsvp.status == RsvpStatus::Going);
-    let notice = match (was_going, status == RsvpStatus::Going) {
-        (false, true) => {
-            if event.capacity.is_some_and(|capacity| event.going_count >= i64::from(capacity)) {
-                return Err(DomainError::conflict("eventId", "this event is full"));
+    notifier
+        .counted::<event::Entity, _>(db, event_id, "event", async |txn, event| {
+            let now = super::now();
+            if ends_at(&event) <= now {
+                return Err(DomainError::conflict("eventId", "this event is over"));
             }
-            bump_going(&txn, event_id, 1).await?
-        }
-        (true, false) => bump_going(&txn, event_id, -1).await?,
-        _ => None,
-    };
-    if let Some(notice) = notice {
-        notifier.in_transaction(&txn, notice).await?;
-    }
-    let saved = match existing {
-        Some(existing) => {
-            let mut model = existing.into_active_model();
-            model.status = Set(status);
-            model.updated_at = Set(now);
-            model.update(&txn).await?
-        }
-        None => {
-            rsvp::ActiveModel {
-                event_id: Set(event_id),
-                user_id: Set(user_id),
-                status: Set(status),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
+            let existing = rsvp_of(txn, event_id, user_id).await?;
+            if let Some(existing) = existing.as_ref().filter(|existing| existing.status == status) {
+                return Ok((existing.clone(), None));
             }
-            .insert(&txn)
-            .await?
-        }
-    };
-    txn.commit().await?;
-    notifier.committed(notice);
-    drop(gate);
-    Ok(saved)
+            let was_going = existing.as_ref().is_some_and(|rsvp| rsvp.status == RsvpStatus::Going);
+            let notice = match (was_going, status == RsvpStatus::Going) {
+                (false, true) => {
+                    if event.capacity.is_some_and(|capacity| event.going_count >= i64::from(capacity)) {
+                        return Err(DomainError::conflict("eventId", "this event is full"));
+                    }
+                    bump_going(txn, event_id, 1).await?
+                }
+                (true, false) => bump_going(txn, event_id, -1).await?,
+                _ => None,
+            };
+            let saved = match existing {
+                Some(existing) => {
+                    let mut model = existing.into_active_model();
+                    model.status = Set(status);
+                    model.updated_at = Set(now);
+                    model.update(txn).await?
+                }
+                None => {
+                    rsvp::ActiveModel {
+                        event_id: Set(event_id),
+                        user_id: Set(user_id),
+                        status: Set(status),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    }
+                    .insert(txn)
+                    .await?
+                }
+            };
+            Ok((saved, notice))
+        })
+        .await
 }
 
 /// Cancels `user_id`'s RSVP, freeing the seat; `false` when there was none.
@@ -389,19 +339,14 @@ async fn cancel_rsvp_once(
     user_id: i64,
     event_id: i64,
 ) -> DomainResult<bool> {
-    let gate = notifier.write_gate().await;
-    let txn = super::begin_write(db).await?;
-    write::lock::<event::Entity, _>(&txn, event_id, "event").await?;
-    let Some(existing) = rsvp_of(&txn, event_id, user_id).await? else { return Ok(false) };
-    rsvp::Entity::delete_by_id(existing.id).exec(&txn).await?;
-    let notice = if existing.status == RsvpStatus::Going { bump_going(&txn, event_id, -1).await? } else { None };
-    if let Some(notice) = notice {
-        notifier.in_transaction(&txn, notice).await?;
-    }
-    txn.commit().await?;
-    notifier.committed(notice);
-    drop(gate);
-    Ok(true)
+    notifier
+        .counted::<event::Entity, _>(db, event_id, "event", async |txn, _| {
+            let Some(existing) = rsvp_of(txn, event_id, user_id).await? else { return Ok((false, None)) };
+            rsvp::Entity::delete_by_id(existing.id).exec(txn).await?;
+            let notice = if existing.status == RsvpStatus::Going { bump_going(txn, event_id, -1).await? } else { None };
+            Ok((true, notice))
+        })
+        .await
 }
 
 /// The instant of `event`'s start as seen in `time_zone`, RFC 3339 with that zone's offset.

@@ -5,10 +5,9 @@ use entity::enums::{CreditRole, FilmStatus};
 use entity::{credit, film};
 use sea_orm::DatabaseBackend;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, Set,
 };
-use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
@@ -133,65 +132,21 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Creates a film.
-pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
-    db: &D,
-    changes: FilmChanges,
-) -> DomainResult<film::Model> {
-    let txn = super::begin_write(db).await?;
-    let result = create_in(&txn, changes).await?;
-    txn.commit().await?;
-    Ok(result)
-}
-
-/// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in<C: ConnectionTrait>(txn: &C, changes: FilmChanges) -> DomainResult<film::Model> {
-    let title = validate::text("input.title", &validate::required("input.title", changes.title.clone())?, TITLE_MAX)?;
-    let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
-    write::ensure_slug_free::<film::Entity, _>(txn, film::Column::Slug, film::Column::Id, &slug, None).await?;
-    let status = validate::required("input.status", changes.status)?;
-    let now = super::now();
-    let mut model = film::ActiveModel {
-        slug: Set(slug),
-        title: Set(title),
-        status: Set(status),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    };
+/// Creates a film, in the caller's transaction (see `write::transaction`; an import runs
+/// many in one).
+pub async fn create(txn: &impl ConnectionTrait, changes: FilmChanges) -> DomainResult<film::Model> {
+    let mut model = write::create::<film::Entity, _>(txn, changes.title.as_deref(), changes.slug.as_deref()).await?;
+    validate::required("input.status", changes.status)?;
     apply(txn, &mut model, changes, None).await?;
-    let film = model.insert(txn).await?;
-    Ok(film)
+    Ok(model.insert(txn).await?)
 }
 
-/// Changes the given fields of film `id`.
-pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
-    db: &D,
-    id: i64,
-    changes: FilmChanges,
-) -> DomainResult<film::Model> {
-    let txn = super::begin_write(db).await?;
-    let result = update_in(&txn, id, changes).await?;
-    txn.commit().await?;
-    Ok(result)
-}
-
-/// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: FilmChanges) -> DomainResult<film::Model> {
-    let existing = film::Entity::find_by_id(id).one(txn).await?.ok_or(DomainError::NotFound("film"))?;
-    let mut model = existing.into_active_model();
-    if let Some(title) = &changes.title {
-        model.title = Set(validate::text("input.title", title, TITLE_MAX)?);
-    }
-    if let Some(slug) = &changes.slug {
-        let slug = validate::slug("input.slug", slug)?;
-        write::ensure_slug_free::<film::Entity, _>(txn, film::Column::Slug, film::Column::Id, &slug, Some(id)).await?;
-        model.slug = Set(slug);
-    }
+/// Changes the given fields of film `id`, in the caller's transaction.
+pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: FilmChanges) -> DomainResult<film::Model> {
+    let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
+    let mut model = write::edit::<film::Entity, _>(txn, id, title, slug).await?;
     apply(txn, &mut model, changes, Some(id)).await?;
-    model.updated_at = Set(super::now());
-    let film = model.update(txn).await?;
-    Ok(film)
+    write::save::<film::Entity, _>(txn, model).await
 }
 
 /// Deletes film `id`; its credits go with it, and quotes, events, petitions and sequels about it
@@ -210,19 +165,8 @@ pub struct NewCredit {
     pub billing_order: Option<i32>,
 }
 
-/// Credits a person on a film; one credit per film, person and role.
-pub async fn add_credit<D: TransactionTrait<Transaction = DatabaseTransaction>>(
-    db: &D,
-    credit: NewCredit,
-) -> DomainResult<credit::Model> {
-    let txn = super::begin_write(db).await?;
-    let result = add_credit_in(&txn, credit).await?;
-    txn.commit().await?;
-    Ok(result)
-}
-
-/// `add_credit` inside a transaction the caller owns (an import runs many in one).
-pub async fn add_credit_in<C: ConnectionTrait>(txn: &C, credit: NewCredit) -> DomainResult<credit::Model> {
+/// Credits a person on a film, in the caller's transaction; one credit per film, person and role.
+pub async fn add_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> DomainResult<credit::Model> {
     write::ensure_exists::<film::Entity, _>(txn, film::Column::Id, credit.film_id, "input.filmId", "film").await?;
     write::ensure_exists::<entity::person::Entity, _>(
         txn,
@@ -260,9 +204,6 @@ pub async fn add_credit_in<C: ConnectionTrait>(txn: &C, credit: NewCredit) -> Do
 }
 
 /// Removes credit `id`.
-pub async fn remove_credit<D: TransactionTrait<Transaction = DatabaseTransaction>>(
-    db: &D,
-    id: i64,
-) -> DomainResult<()> {
+pub async fn remove_credit(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<credit::Entity>(db, id, "credit").await
 }

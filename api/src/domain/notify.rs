@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use entity::{event, petition};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, Statement,
 };
 use tokio::sync::{Mutex, MutexGuard, broadcast};
 
@@ -249,6 +250,35 @@ impl Notifier {
         {
             self.publish_local(notice);
         }
+    }
+
+    /// A change that may move a counter (an RSVP, a signature): one write transaction under the
+    /// write gate with row `id` of `E` locked (see `write::locked`). `work` returns its value and
+    /// the notice of the counter it moved, if any, which is queued in the transaction and published
+    /// once it is committed.
+    pub async fn counted<E, T>(
+        &self,
+        db: &DatabaseConnection,
+        id: i64,
+        what: &'static str,
+        work: impl AsyncFnOnce(&DatabaseTransaction, E::Model) -> DomainResult<(T, Option<Notice>)>,
+    ) -> DomainResult<T>
+    where
+        E: EntityTrait,
+        <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
+    {
+        let gate = self.write_gate().await;
+        let (value, notice) = super::write::locked::<E, _, _>(db, id, what, async |txn, row| {
+            let (value, notice) = work(txn, row).await?;
+            if let Some(notice) = notice {
+                self.in_transaction(txn, notice).await?;
+            }
+            Ok((value, notice))
+        })
+        .await?;
+        self.committed(notice);
+        drop(gate);
+        Ok(value)
     }
 }
 

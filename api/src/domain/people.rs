@@ -4,10 +4,8 @@ use entity::{credit, person};
 use sea_orm::DatabaseBackend;
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
-use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
@@ -96,64 +94,20 @@ fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResul
     Ok(())
 }
 
-/// Creates a person.
-pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
-    db: &D,
-    changes: PersonChanges,
-) -> DomainResult<person::Model> {
-    let txn = super::begin_write(db).await?;
-    let result = create_in(&txn, changes).await?;
-    txn.commit().await?;
-    Ok(result)
-}
-
-/// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in<C: ConnectionTrait>(txn: &C, changes: PersonChanges) -> DomainResult<person::Model> {
-    let name = validate::text("input.name", &validate::required("input.name", changes.name.clone())?, NAME_MAX)?;
-    let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &name)?;
-    write::ensure_slug_free::<person::Entity, _>(txn, person::Column::Slug, person::Column::Id, &slug, None).await?;
-    let now = super::now();
-    let mut model = person::ActiveModel {
-        slug: Set(slug),
-        name: Set(name),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    };
+/// Creates a person, in the caller's transaction (see `write::transaction`; an import runs
+/// many in one).
+pub async fn create(txn: &impl ConnectionTrait, changes: PersonChanges) -> DomainResult<person::Model> {
+    let mut model = write::create::<person::Entity, _>(txn, changes.name.as_deref(), changes.slug.as_deref()).await?;
     apply(&mut model, changes)?;
-    let person = model.insert(txn).await?;
-    Ok(person)
+    Ok(model.insert(txn).await?)
 }
 
-/// Changes the given fields of person `id`.
-pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
-    db: &D,
-    id: i64,
-    changes: PersonChanges,
-) -> DomainResult<person::Model> {
-    let txn = super::begin_write(db).await?;
-    let result = update_in(&txn, id, changes).await?;
-    txn.commit().await?;
-    Ok(result)
-}
-
-/// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: PersonChanges) -> DomainResult<person::Model> {
-    let mut model =
-        person::Entity::find_by_id(id).one(txn).await?.ok_or(DomainError::NotFound("person"))?.into_active_model();
-    if let Some(name) = &changes.name {
-        model.name = Set(validate::text("input.name", name, NAME_MAX)?);
-    }
-    if let Some(slug) = &changes.slug {
-        let slug = validate::slug("input.slug", slug)?;
-        write::ensure_slug_free::<person::Entity, _>(txn, person::Column::Slug, person::Column::Id, &slug, Some(id))
-            .await?;
-        model.slug = Set(slug);
-    }
+/// Changes the given fields of person `id`, in the caller's transaction.
+pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: PersonChanges) -> DomainResult<person::Model> {
+    let (name, slug) = (changes.name.as_deref(), changes.slug.as_deref());
+    let mut model = write::edit::<person::Entity, _>(txn, id, name, slug).await?;
     apply(&mut model, changes)?;
-    model.updated_at = Set(super::now());
-    let person = model.update(txn).await?;
-    Ok(person)
+    write::save::<person::Entity, _>(txn, model).await
 }
 
 /// Deletes person `id` with their credits and quotes.

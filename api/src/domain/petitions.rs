@@ -5,10 +5,9 @@ use entity::enums::PetitionStatus;
 use entity::{petition, signature};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set, TryInsertResult,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TryInsertResult,
 };
-use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::notify::{Counter, Notice, Notifier};
 use super::paging::{Direction, Sort};
@@ -119,6 +118,9 @@ pub async fn signatures_by_country<D: ConnectionTrait>(
 /// it could not report.
 pub const GOAL_MAX: i64 = i32::MAX as i64;
 
+/// The longest title.
+pub const TITLE_MAX: usize = 200;
+
 /// A change to a petition. On create, `title`, `body`, `target` and `goal` are required.
 #[derive(Debug, Default)]
 pub struct PetitionChanges {
@@ -156,79 +158,25 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Creates a petition (open unless a status is given).
-pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
-    db: &D,
-    changes: PetitionChanges,
-) -> DomainResult<petition::Model> {
-    let txn = super::begin_write(db).await?;
-    let result = create_in(&txn, changes).await?;
-    txn.commit().await?;
-    Ok(result)
-}
-
-/// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in<C: ConnectionTrait>(txn: &C, changes: PetitionChanges) -> DomainResult<petition::Model> {
-    let title = validate::text("input.title", &validate::required("input.title", changes.title.clone())?, 200)?;
+/// Creates a petition (open unless a status is given), in the caller's transaction (see `write::transaction`; an import runs
+/// many in one).
+pub async fn create(txn: &impl ConnectionTrait, changes: PetitionChanges) -> DomainResult<petition::Model> {
+    let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
+    let mut model = write::create::<petition::Entity, _>(txn, title, slug).await?;
     validate::required("input.body", changes.body.as_ref())?;
     validate::required("input.target", changes.target.as_ref())?;
     validate::required("input.goal", changes.goal)?;
-    let slug = validate::slug_or_from("input.slug", changes.slug.as_deref(), &title)?;
-    write::ensure_slug_free::<petition::Entity, _>(txn, petition::Column::Slug, petition::Column::Id, &slug, None)
-        .await?;
-    let now = super::now();
-    let mut model = petition::ActiveModel {
-        slug: Set(slug),
-        title: Set(title),
-        status: Set(PetitionStatus::Open),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    };
+    model.status = Set(PetitionStatus::Open);
     apply(txn, &mut model, changes).await?;
-    let petition = model.insert(txn).await?;
-    Ok(petition)
+    Ok(model.insert(txn).await?)
 }
 
-/// Changes the given fields of petition `id`.
-pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
-    db: &D,
-    id: i64,
-    changes: PetitionChanges,
-) -> DomainResult<petition::Model> {
-    let txn = super::begin_write(db).await?;
-    let result = update_in(&txn, id, changes).await?;
-    txn.commit().await?;
-    Ok(result)
-}
-
-/// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in<C: ConnectionTrait>(
-    txn: &C,
-    id: i64,
-    changes: PetitionChanges,
-) -> DomainResult<petition::Model> {
-    let mut model =
-        petition::Entity::find_by_id(id).one(txn).await?.ok_or(DomainError::NotFound("petition"))?.into_active_model();
-    if let Some(title) = &changes.title {
-        model.title = Set(validate::text("input.title", title, 200)?);
-    }
-    if let Some(slug) = &changes.slug {
-        let slug = validate::slug("input.slug", slug)?;
-        write::ensure_slug_free::<petition::Entity, _>(
-            txn,
-            petition::Column::Slug,
-            petition::Column::Id,
-            &slug,
-            Some(id),
-        )
-        .await?;
-        model.slug = Set(slug);
-    }
+/// Changes the given fields of petition `id`, in the caller's transaction.
+pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: PetitionChanges) -> DomainResult<petition::Model> {
+    let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
+    let mut model = write::edit::<petition::Entity, _>(txn, id, title, slug).await?;
     apply(txn, &mut model, changes).await?;
-    model.updated_at = Set(super::now());
-    let petition = model.update(txn).await?;
-    Ok(petition)
+    write::save::<petition::Entity, _>(txn, model).await
 }
 
 /// Deletes petition `id` with its signatures.
@@ -282,7 +230,8 @@ pub async fn sign(
     super::retrying(|| sign_once(db, notifier, user_id, petition_id, &input, comment.clone(), country.clone())).await
 }
 
-/// One attempt of `sign`, under the petition's row lock.
+/// One attempt of `sign`, under the petition's row lock (every signature change to one petition
+/// runs under it, and it also holds the petition's status).
 async fn sign_once(
     db: &DatabaseConnection,
     notifier: &Notifier,
@@ -292,44 +241,39 @@ async fn sign_once(
     comment: Option<String>,
     country: Option<String>,
 ) -> DomainResult<signature::Model> {
-    let gate = notifier.write_gate().await;
-    let txn = super::begin_write(db).await?;
-    // Every signature change to one petition runs under its row lock, which also holds its status.
-    let petition = write::lock::<petition::Entity, _>(&txn, petition_id, "petition").await?;
-    let now = super::now();
-    if petition.status != PetitionStatus::Open || petition.closes_at.is_some_and(|closes| closes <= now) {
-        return Err(DomainError::conflict("petitionId", "this petition is closed"));
-    }
-    let inserted = signature::Entity::insert(signature::ActiveModel {
-        petition_id: Set(petition_id),
-        user_id: Set(user_id),
-        comment: Set(comment),
-        country: Set(country),
-        public: Set(input.public),
-        created_at: Set(now),
-        ..Default::default()
-    })
-    .on_conflict_do_nothing_on([signature::Column::PetitionId, signature::Column::UserId])
-    .exec_without_returning(&txn)
-    .await?;
-    let notice = match inserted {
-        TryInsertResult::Inserted(rows) if rows > 0 => {
-            let notice = bump_signatures(&txn, petition_id, 1).await?.ok_or(DomainError::NotFound("petition"))?;
-            notifier.in_transaction(&txn, notice).await?;
-            Some(notice)
-        }
-        _ => None,
-    };
-    let signature = signature::Entity::find()
-        .filter(signature::Column::PetitionId.eq(petition_id))
-        .filter(signature::Column::UserId.eq(user_id))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| DomainError::Internal("a signature vanished inside its transaction".to_owned()))?;
-    txn.commit().await?;
-    notifier.committed(notice);
-    drop(gate);
-    Ok(signature)
+    notifier
+        .counted::<petition::Entity, _>(db, petition_id, "petition", async |txn, petition| {
+            let now = super::now();
+            if petition.status != PetitionStatus::Open || petition.closes_at.is_some_and(|closes| closes <= now) {
+                return Err(DomainError::conflict("petitionId", "this petition is closed"));
+            }
+            let inserted = signature::Entity::insert(signature::ActiveModel {
+                petition_id: Set(petition_id),
+                user_id: Set(user_id),
+                comment: Set(comment),
+                country: Set(country),
+                public: Set(input.public),
+                created_at: Set(now),
+                ..Default::default()
+            })
+            .on_conflict_do_nothing_on([signature::Column::PetitionId, signature::Column::UserId])
+            .exec_without_returning(txn)
+            .await?;
+            let notice = match inserted {
+                TryInsertResult::Inserted(rows) if rows > 0 => {
+                    Some(bump_signatures(txn, petition_id, 1).await?.ok_or(DomainError::NotFound("petition"))?)
+                }
+                _ => None,
+            };
+            let signature = signature::Entity::find()
+                .filter(signature::Column::PetitionId.eq(petition_id))
+                .filter(signature::Column::UserId.eq(user_id))
+                .one(txn)
+                .await?
+                .ok_or_else(|| DomainError::Internal("a signature vanished inside its transaction".to_owned()))?;
+            Ok((signature, notice))
+        })
+        .await
 }
 
 /// Withdraws `user_id`'s signature; `false` when there was none.
@@ -349,24 +293,20 @@ async fn withdraw_once(
     user_id: i64,
     petition_id: i64,
 ) -> DomainResult<bool> {
-    let gate = notifier.write_gate().await;
-    let txn = super::begin_write(db).await?;
-    write::lock::<petition::Entity, _>(&txn, petition_id, "petition").await?;
-    let deleted = signature::Entity::delete_many()
-        .filter(signature::Column::PetitionId.eq(petition_id))
-        .filter(signature::Column::UserId.eq(user_id))
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    let notice = if deleted > 0 {
-        let notice = bump_signatures(&txn, petition_id, -1).await?.ok_or(DomainError::NotFound("petition"))?;
-        notifier.in_transaction(&txn, notice).await?;
-        Some(notice)
-    } else {
-        None
-    };
-    txn.commit().await?;
-    notifier.committed(notice);
-    drop(gate);
-    Ok(notice.is_some())
+    notifier
+        .counted::<petition::Entity, _>(db, petition_id, "petition", async |txn, _| {
+            let deleted = signature::Entity::delete_many()
+                .filter(signature::Column::PetitionId.eq(petition_id))
+                .filter(signature::Column::UserId.eq(user_id))
+                .exec(txn)
+                .await?
+                .rows_affected;
+            let notice = if deleted > 0 {
+                Some(bump_signatures(txn, petition_id, -1).await?.ok_or(DomainError::NotFound("petition"))?)
+            } else {
+                None
+            };
+            Ok((notice.is_some(), notice))
+        })
+        .await
 }

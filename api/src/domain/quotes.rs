@@ -4,10 +4,7 @@
 use entity::enums::QuoteStatus;
 use entity::quote;
 use sea_orm::DatabaseBackend;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set,
-};
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, IntoActiveModel, Set};
 
 use super::validate::{self, Patch};
 use super::write::{self, patch, set_if};
@@ -129,60 +126,24 @@ async fn apply<C: ConnectionTrait>(db: &C, model: &mut quote::ActiveModel, chang
     Ok(())
 }
 
-/// Creates a quote (published unless a status is given).
-pub async fn create<D: TransactionTrait<Transaction = DatabaseTransaction>>(
-    db: &D,
-    changes: QuoteChanges,
-    submitted_by: Option<i64>,
-) -> DomainResult<quote::Model> {
-    let txn = super::begin_write(db).await?;
-    let result = create_in(&txn, changes, submitted_by).await?;
-    txn.commit().await?;
-    Ok(result)
-}
-
-/// `create` inside a transaction the caller owns (an import runs many in one).
-pub async fn create_in<C: ConnectionTrait>(
-    txn: &C,
-    changes: QuoteChanges,
-    submitted_by: Option<i64>,
-) -> DomainResult<quote::Model> {
+/// Creates a quote (published unless a status is given), in the caller's transaction (see `write::transaction`; an import runs
+/// many in one).
+pub async fn create(txn: &impl ConnectionTrait, changes: QuoteChanges, by: Option<i64>) -> DomainResult<quote::Model> {
     validate::required("input.text", changes.text.as_ref())?;
     validate::required("input.personId", changes.person_id)?;
     validate::required("input.source", changes.source.as_ref())?;
-    let now = super::now();
-    let mut model = quote::ActiveModel {
-        status: Set(QuoteStatus::Published),
-        submitted_by_id: Set(submitted_by),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    };
+    let mut model = write::stamped::<quote::Entity>();
+    model.status = Set(QuoteStatus::Published);
+    model.submitted_by_id = Set(by);
     apply(txn, &mut model, changes).await?;
-    let quote = model.insert(txn).await?;
-    Ok(quote)
+    Ok(model.insert(txn).await?)
 }
 
-/// Changes the given fields of quote `id`.
-pub async fn update<D: TransactionTrait<Transaction = DatabaseTransaction>>(
-    db: &D,
-    id: i64,
-    changes: QuoteChanges,
-) -> DomainResult<quote::Model> {
-    let txn = super::begin_write(db).await?;
-    let result = update_in(&txn, id, changes).await?;
-    txn.commit().await?;
-    Ok(result)
-}
-
-/// `update` inside a transaction the caller owns (an import runs many in one).
-pub async fn update_in<C: ConnectionTrait>(txn: &C, id: i64, changes: QuoteChanges) -> DomainResult<quote::Model> {
-    let mut model =
-        quote::Entity::find_by_id(id).one(txn).await?.ok_or(DomainError::NotFound("quote"))?.into_active_model();
+/// Changes the given fields of quote `id`, in the caller's transaction.
+pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: QuoteChanges) -> DomainResult<quote::Model> {
+    let mut model = write::find::<quote::Entity, _>(txn, id).await?.into_active_model();
     apply(txn, &mut model, changes).await?;
-    model.updated_at = Set(super::now());
-    let quote = model.update(txn).await?;
-    Ok(quote)
+    write::save::<quote::Entity, _>(txn, model).await
 }
 
 /// Deletes quote `id`.
@@ -193,10 +154,11 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
 /// A quote a fan found: stored as `PENDING` until a moderator publishes it.
 pub async fn submit(db: &DatabaseConnection, user_id: i64, mut changes: QuoteChanges) -> DomainResult<quote::Model> {
     changes.status = Some(QuoteStatus::Pending);
-    create(db, changes, Some(user_id)).await
+    write::transaction(db, async |txn| create(txn, changes, Some(user_id)).await).await
 }
 
 /// Publishes, rejects or returns a quote to pending.
 pub async fn moderate(db: &DatabaseConnection, id: i64, status: QuoteStatus) -> DomainResult<quote::Model> {
-    update(db, id, QuoteChanges { status: Some(status), ..Default::default() }).await
+    let changes = QuoteChanges { status: Some(status), ..Default::default() };
+    write::transaction(db, async |txn| update(txn, id, changes).await).await
 }

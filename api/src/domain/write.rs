@@ -1,11 +1,13 @@
-//! What every admin write shares: one transaction per change, slug uniqueness with a clear
-//! `CONFLICT`, existence checks for referenced rows, and applying optional-field patches.
+//! What every admin write shares: one transaction per change, the create and update skeleton
+//! (name and slug checked, slug uniqueness with a clear `CONFLICT`, `NOT_FOUND`, timestamps),
+//! existence checks for referenced rows, and applying optional-field patches.
 
 use sea_orm::{
-    ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelBehavior, ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
-use super::validate::Patch;
+use super::validate::{self, Patch};
 use super::{DomainError, DomainResult};
 
 /// Refuses `slug` when another row (not `except`) of the table holds it.
@@ -55,12 +57,47 @@ where
     E: EntityTrait,
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
 {
+    transaction(db, async |txn| {
+        if E::delete_by_id(id).exec(txn).await?.rows_affected == 0 {
+            return Err(DomainError::NotFound(what));
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Runs `work` as one write transaction (see `begin_write`): committed when `work` returns `Ok`,
+/// rolled back when it fails. Under `retrying`, each attempt is one call.
+pub async fn transaction<D, T>(
+    db: &D,
+    work: impl AsyncFnOnce(&DatabaseTransaction) -> DomainResult<T>,
+) -> DomainResult<T>
+where
+    D: TransactionTrait<Transaction = DatabaseTransaction>,
+{
     let txn = super::begin_write(db).await?;
-    if E::delete_by_id(id).exec(&txn).await?.rows_affected == 0 {
-        return Err(DomainError::NotFound(what));
-    }
+    let value = work(&txn).await?;
     txn.commit().await?;
-    Ok(())
+    Ok(value)
+}
+
+/// `transaction` with row `id` of `E` locked (see `lock`) before `work` is handed it.
+pub async fn locked<E, D, T>(
+    db: &D,
+    id: i64,
+    what: &'static str,
+    work: impl AsyncFnOnce(&DatabaseTransaction, E::Model) -> DomainResult<T>,
+) -> DomainResult<T>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
+    D: TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    transaction(db, async |txn| {
+        let row = lock::<E, _>(txn, id, what).await?;
+        work(txn, row).await
+    })
+    .await
 }
 
 /// Row `id` of `E`, locked until the transaction ends (`SELECT … FOR UPDATE` on PostgreSQL; on
@@ -116,3 +153,139 @@ pub fn set_if<T: Into<sea_orm::Value>>(column: &mut ActiveValue<T>, value: Optio
         *column = ActiveValue::Set(value);
     }
 }
+
+/// A database to write to: a connection (each change its own transaction) or a transaction.
+pub trait Db: TransactionTrait<Transaction = DatabaseTransaction> {}
+
+impl<T: TransactionTrait<Transaction = DatabaseTransaction>> Db for T {}
+
+/// A table whose rows the admin mutations and the import create and change.
+pub trait Editable: EntityTrait {
+    /// What a missing row is called in `NOT_FOUND`.
+    const WHAT: &'static str;
+    const ID: Self::Column;
+    const CREATED_AT: Self::Column;
+    const UPDATED_AT: Self::Column;
+}
+
+/// An `Editable` table whose rows have a unique slug and a name (a film's title, a person's name).
+pub trait Named: Editable {
+    const SLUG: Self::Column;
+    const NAME: Self::Column;
+    /// The name's input field.
+    const NAME_FIELD: &'static str;
+    /// The name's longest length.
+    const NAME_MAX: usize;
+}
+
+/// Row `id` of `E`; `NotFound` when there is none.
+pub async fn find<E, C>(db: &C, id: i64) -> DomainResult<E::Model>
+where
+    E: Editable,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
+    C: ConnectionTrait,
+{
+    E::find_by_id(id).one(db).await?.ok_or(DomainError::NotFound(E::WHAT))
+}
+
+/// A new row of `E` with both timestamps set to now.
+pub fn stamped<E: Editable>() -> E::ActiveModel {
+    let now = super::now();
+    let mut model = E::ActiveModel::default();
+    model.set(E::CREATED_AT, now.into());
+    model.set(E::UPDATED_AT, now.into());
+    model
+}
+
+/// A new row of `E`: `name` (required) and `slug` (made from the name when not given) checked,
+/// the slug free, both timestamps set to now.
+pub async fn create<E, C>(txn: &C, name: Option<&str>, slug: Option<&str>) -> DomainResult<E::ActiveModel>
+where
+    E: Named,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    let name = validate::text(E::NAME_FIELD, validate::required(E::NAME_FIELD, name)?, E::NAME_MAX)?;
+    let slug = validate::slug_or_from("input.slug", slug, &name)?;
+    ensure_slug_free::<E, _>(txn, E::SLUG, E::ID, &slug, None).await?;
+    let mut model = stamped::<E>();
+    model.set(E::SLUG, slug.into());
+    model.set(E::NAME, name.into());
+    Ok(model)
+}
+
+/// Row `id` of `E` ready to change (`NotFound` when there is none): its name and slug replaced,
+/// checked, when given.
+pub async fn edit<E, C>(txn: &C, id: i64, name: Option<&str>, slug: Option<&str>) -> DomainResult<E::ActiveModel>
+where
+    E: Named,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
+    E::Model: Sync + IntoActiveModel<E::ActiveModel>,
+    C: ConnectionTrait,
+{
+    rename::<E, _>(txn, id, find::<E, _>(txn, id).await?, name, slug).await
+}
+
+/// `edit` for a row already read (under its lock, say).
+pub async fn rename<E, C>(
+    txn: &C,
+    id: i64,
+    existing: E::Model,
+    name: Option<&str>,
+    slug: Option<&str>,
+) -> DomainResult<E::ActiveModel>
+where
+    E: Named,
+    E::Model: Sync + IntoActiveModel<E::ActiveModel>,
+    C: ConnectionTrait,
+{
+    let mut model = existing.into_active_model();
+    if let Some(name) = name {
+        model.set(E::NAME, validate::text(E::NAME_FIELD, name, E::NAME_MAX)?.into());
+    }
+    if let Some(slug) = slug {
+        let slug = validate::slug("input.slug", slug)?;
+        ensure_slug_free::<E, _>(txn, E::SLUG, E::ID, &slug, Some(id)).await?;
+        model.set(E::SLUG, slug.into());
+    }
+    Ok(model)
+}
+
+/// Stores a changed row with `updated_at` set to now.
+pub async fn save<E, C>(txn: &C, mut model: E::ActiveModel) -> DomainResult<E::Model>
+where
+    E: Editable,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelBehavior + Send,
+    C: ConnectionTrait,
+{
+    model.set(E::UPDATED_AT, super::now().into());
+    Ok(model.update(txn).await?)
+}
+
+/// Declares a table `Editable`, and `Named` when given its name column and limits.
+macro_rules! editable {
+    ($table:ident, $what:literal) => {
+        impl Editable for entity::$table::Entity {
+            const WHAT: &'static str = $what;
+            const ID: Self::Column = entity::$table::Column::Id;
+            const CREATED_AT: Self::Column = entity::$table::Column::CreatedAt;
+            const UPDATED_AT: Self::Column = entity::$table::Column::UpdatedAt;
+        }
+    };
+    ($table:ident, $what:literal, $name:ident, $field:literal, $max:expr) => {
+        editable!($table, $what);
+        impl Named for entity::$table::Entity {
+            const SLUG: Self::Column = entity::$table::Column::Slug;
+            const NAME: Self::Column = entity::$table::Column::$name;
+            const NAME_FIELD: &'static str = $field;
+            const NAME_MAX: usize = $max;
+        }
+    };
+}
+
+editable!(quote, "quote");
+editable!(film, "film", Title, "input.title", super::films::TITLE_MAX);
+editable!(person, "person", Name, "input.name", super::people::NAME_MAX);
+editable!(event, "event", Title, "input.title", super::events::TITLE_MAX);
+editable!(petition, "petition", Title, "input.title", super::petitions::TITLE_MAX);

@@ -1,5 +1,6 @@
 //! Events: the `Event` type, `event`/`events`, and their inputs.
 
+use crate::domain::write;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::event;
 
@@ -9,7 +10,8 @@ use super::films::Film;
 use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
-use super::scalars::{DateTime, EventKind, OrderDirection, RsvpStatus, SourceArticle, mirror_enum, source_articles};
+use super::scalars::{DateTime, EventKind, OrderDirection, RsvpStatus, mirror_enum};
+use super::sources::{SourceArticle, source_articles};
 use super::stats::RsvpStatusCount;
 use super::users::Rsvp;
 use super::{db, loaders, notifier, one_of, viewer_id};
@@ -266,7 +268,7 @@ impl EventMutation {
             capacity: given(input.capacity, |v| v),
         };
         let viewer = loaders(ctx)?.viewer;
-        Ok(Event(events::create(db(ctx)?, changes, viewer.user_id).await?))
+        Ok(Event(write::transaction(db(ctx)?, async |txn| events::create(txn, changes, viewer.user_id).await).await?))
     }
 
     /// Changes the given fields of an event.
@@ -289,7 +291,7 @@ impl EventMutation {
             hashtag: patch(input.hashtag, |v| v),
             capacity: patch(input.capacity, |v| v),
         };
-        Ok(Event(events::update(db(ctx)?, id, changes).await?))
+        Ok(Event(write::transaction(db(ctx)?, async |txn| events::update(txn, id, changes).await).await?))
     }
 
     /// Deletes an event with its RSVPs. Returns the deleted ID.

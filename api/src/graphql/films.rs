@@ -1,5 +1,6 @@
 //! Films and credits: the `Film` and `Credit` types, `film`/`films`, and their inputs.
 
+use crate::domain::write;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::{credit, film};
 
@@ -13,9 +14,8 @@ use super::node::{NodeType, decode_as, global_id};
 use super::people::Person;
 use super::petitions::Petition;
 use super::quotes::Quote;
-use super::scalars::{
-    CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, SourceArticle, mirror_enum, source_articles,
-};
+use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, mirror_enum};
+use super::sources::{SourceArticle, source_articles};
 use super::{db, one_of};
 use crate::domain::{self, DomainError, DomainResult, films, validate};
 use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope};
@@ -350,14 +350,16 @@ impl FilmMutation {
     /// Creates a film.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_film(&self, ctx: &Context<'_>, input: CreateFilmInput) -> GqlResult<Film> {
-        Ok(Film(films::create(db(ctx)?, input.into_changes()?).await?))
+        let changes = input.into_changes()?;
+        Ok(Film(write::transaction(db(ctx)?, async |txn| films::create(txn, changes).await).await?))
     }
 
     /// Changes the given fields of a film.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn update_film(&self, ctx: &Context<'_>, id: ID, input: UpdateFilmInput) -> GqlResult<Film> {
         let id = decode_as(&id, NodeType::Film, "id")?;
-        Ok(Film(films::update(db(ctx)?, id, input.into_changes()?).await?))
+        let changes = input.into_changes()?;
+        Ok(Film(write::transaction(db(ctx)?, async |txn| films::update(txn, id, changes).await).await?))
     }
 
     /// Deletes a film with its credits; quotes, events, petitions and sequels about it stay,
@@ -378,7 +380,7 @@ impl FilmMutation {
             character: input.character,
             billing_order: input.billing_order,
         };
-        Ok(Credit(films::add_credit(db(ctx)?, credit).await?))
+        Ok(Credit(write::transaction(db(ctx)?, async |txn| films::add_credit(txn, credit).await).await?))
     }
 
     /// Removes a credit. Returns the removed ID.

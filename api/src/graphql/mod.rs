@@ -20,6 +20,7 @@ pub mod quotes;
 pub mod read_your_writes;
 pub mod scalars;
 pub mod search;
+pub mod sources;
 pub mod stats;
 pub mod subscriptions;
 pub mod users;

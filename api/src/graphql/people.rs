@@ -1,5 +1,6 @@
 //! People: the `Person` type, `person`/`people`, and their inputs.
 
+use crate::domain::write;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::person;
 
@@ -10,7 +11,8 @@ use super::guards::RoleGuard;
 use super::inputs::{given, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::quotes::Quote;
-use super::scalars::{CreditRole, Date, OrderDirection, SourceArticle, mirror_enum, source_articles};
+use super::scalars::{CreditRole, Date, OrderDirection, mirror_enum};
+use super::sources::{SourceArticle, source_articles};
 use super::{db, loaders, one_of};
 use crate::domain::{self, DomainResult, people, validate};
 use crate::loaders::{CreditParent, CreditScope, QuoteParent, QuoteScope};
@@ -176,7 +178,7 @@ impl PersonMutation {
             bio: given(input.bio, |v| v),
             birth_date: given(input.birth_date, |date| date.0),
         };
-        Ok(Person(people::create(db(ctx)?, changes).await?))
+        Ok(Person(write::transaction(db(ctx)?, async |txn| people::create(txn, changes).await).await?))
     }
 
     /// Changes the given fields of a person.
@@ -189,7 +191,7 @@ impl PersonMutation {
             bio: patch(input.bio, |v| v),
             birth_date: patch(input.birth_date, |date| date.0),
         };
-        Ok(Person(people::update(db(ctx)?, id, changes).await?))
+        Ok(Person(write::transaction(db(ctx)?, async |txn| people::update(txn, id, changes).await).await?))
     }
 
     /// Deletes a person with their credits and quotes. Returns the deleted ID.

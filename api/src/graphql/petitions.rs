@@ -1,6 +1,7 @@
 //! Petitions and signatures: the `Petition` and `Signature` types, `petition`/`petitions`, and their
 //! inputs. Counts are public; a signer's details only if that signer chose so.
 
+use crate::domain::write;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use entity::{petition, signature};
 
@@ -10,7 +11,8 @@ use super::films::Film;
 use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
-use super::scalars::{DateTime, OrderDirection, PetitionStatus, SourceArticle, mirror_enum, source_articles};
+use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
+use super::sources::{SourceArticle, source_articles};
 use super::stats::{TimeBucket, TimeCount};
 use super::{db, loaders, notifier, one_of, viewer_id};
 use crate::domain::{self, DomainError, DomainResult, petitions};
@@ -286,7 +288,7 @@ impl PetitionMutation {
             film_id: id_patch(given(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
             closes_at: given(input.closes_at, |instant| instant.0),
         };
-        Ok(Petition(petitions::create(db(ctx)?, changes).await?))
+        Ok(Petition(write::transaction(db(ctx)?, async |txn| petitions::create(txn, changes).await).await?))
     }
 
     /// Changes the given fields of a petition.
@@ -303,7 +305,7 @@ impl PetitionMutation {
             film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
             closes_at: patch(input.closes_at, |instant| instant.0),
         };
-        Ok(Petition(petitions::update(db(ctx)?, id, changes).await?))
+        Ok(Petition(write::transaction(db(ctx)?, async |txn| petitions::update(txn, id, changes).await).await?))
     }
 
     /// Deletes a petition with its signatures. Returns the deleted ID.

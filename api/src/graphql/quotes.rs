@@ -1,6 +1,7 @@
 //! Quotes: the `Quote` type, `quote`/`quotes`, and their inputs. Visibility is the domain's
 //! (`quotes::visible_to`), applied on every path.
 
+use crate::domain::write;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::quote;
 
@@ -11,7 +12,8 @@ use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, optional_id, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::people::Person;
-use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, SourceArticle, mirror_enum, source_articles};
+use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
+use super::sources::{SourceArticle, source_articles};
 use super::{db, loaders, viewer_id};
 use crate::domain::{self, DomainError, DomainResult, quotes, validate};
 
@@ -173,7 +175,7 @@ impl QuoteMutation {
         let mut changes = input.quote.into_changes()?;
         changes.status = input.status.map(Into::into);
         let viewer = loaders(ctx)?.viewer;
-        Ok(Quote(quotes::create(db(ctx)?, changes, viewer.user_id).await?))
+        Ok(Quote(write::transaction(db(ctx)?, async |txn| quotes::create(txn, changes, viewer.user_id).await).await?))
     }
 
     /// Changes the given fields of a quote.
@@ -194,7 +196,7 @@ impl QuoteMutation {
             context: patch(input.context, |v| v),
             status: required(input.status, "input.status", Into::into)?,
         };
-        Ok(Quote(quotes::update(db(ctx)?, id, changes).await?))
+        Ok(Quote(write::transaction(db(ctx)?, async |txn| quotes::update(txn, id, changes).await).await?))
     }
 
     /// Deletes a quote. Returns the deleted ID.

@@ -168,19 +168,3 @@ mirror_enum!(
     /// The direction of a sort.
     OrderDirection => crate::domain::Direction { Asc, Desc }
 );
-
-/// An article a record draws on, named as the article gives it: its publication and its headline
-/// (either is null when the article does not say).
-#[derive(async_graphql::SimpleObject)]
-pub struct SourceArticle {
-    publication: Option<String>,
-    headline: Option<String>,
-}
-
-/// The `sourceArticles` of a record, from its stored column.
-pub fn source_articles(column: Option<&str>) -> Vec<SourceArticle> {
-    crate::domain::sources::decode(column)
-        .into_iter()
-        .map(|article| SourceArticle { publication: article.publication, headline: article.headline })
-        .collect()
-}
