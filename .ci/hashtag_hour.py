@@ -176,7 +176,10 @@ class Subscriber:
                 elif frame["type"] == "ping":
                     await socket.send_json({"type": "pong"})
                 elif frame["type"] == "next":
-                    count = frame["payload"]["data"]["petitionSignatureCount"]["signatureCount"]
+                    data = frame["payload"].get("data")
+                    if not data:
+                        break  # an error (the database busy, say): subscribe again
+                    count = data["petitionSignatureCount"]["signatureCount"]
                     self.latest = count
                     self.highest = max(self.highest, count)
                     self.connected.set()
