@@ -19,6 +19,7 @@ use super::{DomainError, DomainResult, validate};
 use crate::auth::password::check_strength;
 use crate::auth::tokens::{self, REFRESH_TTL};
 use crate::auth::{Auth, Viewer};
+use crate::mail::Mailer;
 
 /// A signed-in session as handed to the client.
 #[derive(Debug)]
@@ -115,16 +116,19 @@ pub async fn create_user(
     Ok(user)
 }
 
-/// Registers a fan and signs them in.
+/// Registers a fan, signs them in, and mails them a link to verify their address.
 pub async fn register(
     db: &DatabaseConnection,
     auth: &Auth,
+    mailer: &Mailer,
     client_ip: Option<IpAddr>,
     registration: Registration,
 ) -> DomainResult<Session> {
     auth.throttle.attempt(client_ip).await?;
     let user = create_user(db, auth, registration, Role::Fan).await?;
-    start_session(db, auth, user).await
+    let session = start_session(db, auth, user).await?;
+    super::account_mail::welcome(db, mailer, &session.user).await;
+    Ok(session)
 }
 
 /// Signs in with email and password, noting the time as the user's last login. An unknown email costs the same time as a wrong password
@@ -252,7 +256,7 @@ pub async fn change_password(
 
 /// Ends every session of `user_id`: their refresh tokens are revoked, and with them the access
 /// tokens issued in those sessions.
-async fn end_all_sessions<C: ConnectionTrait>(db: &C, user_id: i64) -> DomainResult<()> {
+pub(crate) async fn end_all_sessions<C: ConnectionTrait>(db: &C, user_id: i64) -> DomainResult<()> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
         .filter(refresh_token::Column::UserId.eq(user_id))

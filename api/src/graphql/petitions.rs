@@ -13,7 +13,7 @@ use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::scalars::{DateTime, OrderDirection, PetitionStatus, SourceArticle, mirror_enum, source_articles};
 use super::stats::{TimeBucket, TimeCount};
 use super::{db, loaders, notifier, one_of, viewer_id};
-use crate::domain::{self, DomainError, DomainResult, petitions};
+use crate::domain::{self, DomainError, DomainResult, account_mail, petitions};
 use crate::loaders::SignatureScope;
 
 /// A campaign's ask of a target, with a signature goal.
@@ -332,7 +332,8 @@ pub struct SignatureMutation;
 
 #[Object]
 impl SignatureMutation {
-    /// Signs a petition; signing again returns the same signature and counts once.
+    /// Signs a petition; signing again returns the same signature and counts once. With
+    /// `FANDB_REQUIRE_VERIFIED_EMAIL=true`, `FORBIDDEN` until your address is verified.
     #[graphql(guard = "RoleGuard::fan()")]
     async fn sign_petition(
         &self,
@@ -342,6 +343,7 @@ impl SignatureMutation {
     ) -> GqlResult<Signature> {
         let petition_id = decode_as(&petition_id, NodeType::Petition, "petitionId")?;
         let user_id = viewer_id(ctx)?;
+        account_mail::require_verified(db(ctx)?, super::account_mail::policy(ctx), user_id).await?;
         let input = input.unwrap_or_default();
         let sign = petitions::SignInput { comment: input.comment, country: input.country, public: input.public };
         Ok(Signature(petitions::sign(db(ctx)?, notifier(ctx)?, user_id, petition_id, sign).await?))
