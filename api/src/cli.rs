@@ -65,8 +65,30 @@ pub struct Cli {
     /// Seconds the replica may trail the primary before reads skip it.
     #[arg(long, env = "FANDB_REPLICA_MAX_LAG", default_value_t = 5.0, global = true)]
     replica_max_lag: f64,
+    #[command(flatten)]
+    mail: MailArgs,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// Outgoing mail (verification and password-reset links).
+#[derive(Debug, clap::Args)]
+struct MailArgs {
+    /// The SMTP server mail goes through: smtp://host:port (plain), smtp://user:pass@host:587?tls=required
+    /// (STARTTLS) or smtps://user:pass@host (TLS). Unset: development logs each message, production
+    /// sends none (and refuses verification and password reset).
+    #[arg(long, env = "FANDB_SMTP_URL", global = true, hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender of that mail.
+    #[arg(long, env = "FANDB_MAIL_FROM", default_value = "fandb <noreply@localhost>", global = true)]
+    mail_from: String,
+    /// The public address links in mail start with (https://alita.example); the listening address
+    /// when unset.
+    #[arg(long, env = "FANDB_PUBLIC_URL", global = true)]
+    public_url: Option<String>,
+    /// Signing petitions and RSVPing need a verified email address (FORBIDDEN until then).
+    #[arg(long, env = "FANDB_REQUIRE_VERIFIED_EMAIL", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    require_verified_email: bool,
 }
 
 /// Rate limits (the defaults suit production).
@@ -240,6 +262,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     settings.database_read_url = cli.database_read_url.filter(|url| !url.trim().is_empty());
     settings.replica_max_lag = std::time::Duration::try_from_secs_f64(cli.replica_max_lag)
         .map_err(|_| CliError::Data("FANDB_REPLICA_MAX_LAG must be a number of seconds, 0 or more".to_owned()))?;
+    settings.mail = crate::config::MailSettings {
+        smtp_url: cli.mail.smtp_url.filter(|url| !url.trim().is_empty()).map(crate::auth::Secret::new),
+        from: cli.mail.mail_from,
+        public_url: cli.mail.public_url.filter(|url| !url.trim().is_empty()),
+    };
+    settings.require_verified_email = cli.mail.require_verified_email;
     match cli.command.unwrap_or(Command::Serve { no_seed: false }) {
         Command::Serve { no_seed } => {
             settings.seed_when_empty = !no_seed;

@@ -81,6 +81,29 @@ pub struct Settings {
     pub database_read_url: Option<String>,
     /// How far the replica may trail the primary before reads skip it.
     pub replica_max_lag: std::time::Duration,
+    /// Outgoing mail: the SMTP server, the sender, and the public address links point to.
+    pub mail: MailSettings,
+    /// Signing petitions and RSVPing need a verified email address.
+    pub require_verified_email: bool,
+}
+
+/// Where outgoing mail goes and what its links point to.
+#[derive(Clone)]
+pub struct MailSettings {
+    /// `smtp://host:port`, `smtps://user:pass@host` (lettre's connection URL); with none,
+    /// development logs each message and production refuses to send.
+    pub smtp_url: Option<Secret>,
+    /// The sender, e.g. `fandb <noreply@alita.example>`.
+    pub from: String,
+    /// The address links in mail start with (`https://alita.example`); the address the server
+    /// listens on when unset.
+    pub public_url: Option<String>,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self { smtp_url: None, from: "fandb <noreply@localhost>".to_owned(), public_url: None }
+    }
 }
 
 /// Rate limits; the defaults suit production, tests may raise them.
@@ -172,6 +195,8 @@ impl Settings {
             database_transaction_pooler: false,
             database_read_url: None,
             replica_max_lag: std::time::Duration::from_secs(5),
+            mail: MailSettings::default(),
+            require_verified_email: false,
         }
     }
 
@@ -199,6 +224,10 @@ impl fmt::Debug for Settings {
             .field("transaction_pooler", &self.database_transaction_pooler)
             .field("read_replica", &self.database_read_url.is_some())
             .field("replica_max_lag", &self.replica_max_lag)
+            .field("smtp", &self.mail.smtp_url.is_some())
+            .field("mail_from", &self.mail.from)
+            .field("public_url", &self.mail.public_url)
+            .field("require_verified_email", &self.require_verified_email)
             .finish()
     }
 }
@@ -214,6 +243,12 @@ pub enum ConfigError {
     CorsOrigin(String),
     #[error("FANDB_TRUSTED_PROXIES: `{0}` is not an IP address or CIDR network like 10.0.0.0/8 or ::1/128")]
     TrustedProxy(String),
+    #[error("FANDB_SMTP_URL: {0}")]
+    SmtpUrl(String),
+    #[error("FANDB_MAIL_FROM: `{0}` is not a mailbox like `fandb <noreply@alita.example>`")]
+    MailFrom(String),
+    #[error("FANDB_PUBLIC_URL: `{0}` is not an http(s) URL like https://alita.example")]
+    PublicUrl(String),
     #[error("the development JWT secret file {path}: {source}")]
     SecretFile { path: PathBuf, source: std::io::Error },
 }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod import;
 pub mod listen;
 pub mod loaders;
+pub mod mail;
 pub mod records;
 pub mod replica;
 pub mod seed;

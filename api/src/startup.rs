@@ -20,6 +20,7 @@ use sea_orm::DatabaseBackend;
 use crate::auth::Auth;
 use crate::config::Settings;
 use crate::domain::DomainError;
+use crate::domain::account_mail::AccountPolicy;
 use crate::domain::notify::Notifier;
 use crate::graphql::build_schema;
 use crate::http::access::trace_requests;
@@ -28,6 +29,7 @@ use crate::http::metrics::Metrics;
 use crate::http::rate_limit::RequestLimiter;
 use crate::http::socket_limits::SocketRegistry;
 use crate::http::{AppState, configure};
+use crate::mail::Mailer;
 use crate::replica::ReadRouting;
 use crate::shared_state::SharedState;
 use crate::{db, listen, seed};
@@ -46,6 +48,8 @@ pub enum StartupError {
     Io(#[from] std::io::Error),
     #[error("FANDB_REDIS_URL: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// A bound, not yet running server.
@@ -144,6 +148,12 @@ impl Application {
             _ => None,
         };
         let request_limiter = Arc::new(RequestLimiter::new(&settings.limits, shared));
+        let listener = TcpListener::bind(&settings.listen)?;
+        let local = listener.local_addr()?;
+        let port = local.port();
+        let mailer = Arc::new(Mailer::new(&settings.mail, settings.environment, &listening_url(local))?);
+        log_mail_setup(&mailer, settings);
+        let policy = AccountPolicy { require_verified_email: settings.require_verified_email };
         let schema = build_schema(
             db.clone(),
             auth.clone(),
@@ -151,6 +161,8 @@ impl Application {
             settings.environment,
             settings.limits.document,
             read_routing.clone(),
+            mailer,
+            policy,
         );
         let (shutdown, stopping) = tokio::sync::watch::channel(false);
         let state = AppState {
@@ -169,8 +181,6 @@ impl Application {
         let in_flight = Arc::new(InFlight::default());
         let counted = in_flight.clone();
         let cors_origins = settings.cors_origins.clone();
-        let listener = TcpListener::bind(&settings.listen)?;
-        let port = listener.local_addr()?.port();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))
@@ -220,6 +230,28 @@ impl Application {
             Err(error) => tracing::warn!(%error, "cannot listen for SIGINT/SIGTERM; stop the process with SIGKILL"),
         }
         self.server.await
+    }
+}
+
+/// `http://host:port` of this server, for links when `FANDB_PUBLIC_URL` is unset (a wildcard
+/// address becomes `localhost`).
+fn listening_url(local: std::net::SocketAddr) -> String {
+    if local.ip().is_unspecified() { format!("http://localhost:{}", local.port()) } else { format!("http://{local}") }
+}
+
+/// Says at start where mail goes, and warns of settings that cannot work together.
+fn log_mail_setup(mailer: &Mailer, settings: &Settings) {
+    match mailer.check_ready() {
+        Ok(()) => tracing::info!("{}", mailer.describe()),
+        Err(_) => tracing::warn!("{}", mailer.describe()),
+    }
+    if settings.environment == crate::config::Environment::Production && settings.mail.public_url.is_none() {
+        tracing::warn!("FANDB_PUBLIC_URL is not set: links in mail point at the address this server listens on");
+    }
+    if settings.require_verified_email && mailer.check_ready().is_err() {
+        tracing::warn!(
+            "FANDB_REQUIRE_VERIFIED_EMAIL is on but no mail can be sent: nobody new can sign petitions or RSVP"
+        );
     }
 }
 

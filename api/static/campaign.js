@@ -1,15 +1,21 @@
 // The campaign page: one GraphQL query on load, then one WebSocket (graphql-transport-ws) that
-// keeps every petition's count live. Only the public API is used; nothing is built.
+// keeps every petition's count live. A fan can sign up, log in, get a verification link mailed,
+// and sign or withdraw; the session's tokens stay in this browser's localStorage. Only the public
+// API is used; nothing is built.
 'use strict';
 
 const QUERY = `query CampaignPage {
   campaign {
     totals { signatures openPetitions upcomingEvents fans }
-    topPetitions(first: 6) { id slug title target goal signatureCount film { title } }
+    topPetitions(first: 6) { id slug title target goal signatureCount viewerHasSigned film { title } }
     upcomingEvents(first: 6) { id slug kind title startsAt timeZone venue city country onlineUrl icsUrl }
   }
   quotes(first: 5) { nodes { id text source sourceUrl saidOn person { name } } }
+  me { displayName emailVerified }
 }`;
+
+const SESSION = 'fandb.session';
+const PAYLOAD = 'accessToken refreshToken user { displayName emailVerified }';
 
 const SUBSCRIPTION = `subscription LiveCount($petitionId: ID!) {
   petitionSignatureCount(petitionId: $petitionId) { petitionId signatureCount goal }
@@ -56,6 +62,115 @@ function setCount(petitionId, signatureCount, goal) {
   bar.textContent = `${Math.round((100 * signatureCount) / goal)}%`;
 }
 
+function session() {
+  try { return JSON.parse(localStorage.getItem(SESSION)); } catch (error) { return null; }
+}
+
+function keep(payload) {
+  if (payload) localStorage.setItem(SESSION, JSON.stringify({ accessToken: payload.accessToken, refreshToken: payload.refreshToken }));
+  else localStorage.removeItem(SESSION);
+}
+
+function accountStatus(message) {
+  document.getElementById('account-status').textContent = message;
+}
+
+// One GraphQL call, signed in when a session is kept; an ended or expired access token is traded
+// for a new pair once, and a session that cannot be renewed is forgotten.
+async function graphql(query, variables = {}, retried = false) {
+  const kept = session();
+  const headers = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
+  if (kept) headers.authorization = `Bearer ${kept.accessToken}`;
+  const response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const body = await response.json();
+  if (kept && !retried && body.errors?.[0]?.extensions?.code === 'UNAUTHENTICATED' && !body.data) {
+    const renewed = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `mutation($t: String!) { refreshSession(refreshToken: $t) { ${PAYLOAD} } }`, variables: { t: kept.refreshToken } }),
+    }).then((answer) => answer.json());
+    keep(renewed.data?.refreshSession ?? null);
+    return graphql(query, variables, true);
+  }
+  return body;
+}
+
+function renderAccount(me) {
+  document.getElementById('signed-out').hidden = Boolean(me);
+  document.getElementById('signed-in').hidden = !me;
+  document.body.dataset.signedIn = me ? 'true' : 'false';
+  if (!me) return;
+  document.getElementById('account-name').textContent = me.displayName;
+  document.getElementById('verification').textContent = me.emailVerified
+    ? 'Your email address is verified.'
+    : 'Check your mail: open the link we sent to verify your address.';
+  document.getElementById('resend').hidden = me.emailVerified;
+  document.body.dataset.verified = me.emailVerified ? 'true' : 'false';
+}
+
+function renderSignButton(card, signed) {
+  const actions = card.querySelector('.actions');
+  const signedIn = Boolean(session());
+  card.dataset.signed = signed ? 'true' : 'false';
+  actions.replaceChildren();
+  if (signed) actions.append(element('p', { class: 'signed' }, 'You signed this.'));
+  if (!signedIn) return;
+  const button = element('button', { type: 'button', class: signed ? 'withdraw secondary' : 'sign' }, signed ? 'Withdraw my signature' : 'Sign this petition');
+  button.addEventListener('click', () => (signed ? withdraw(card) : sign(card)));
+  actions.append(button);
+}
+
+async function sign(card) {
+  const body = await graphql('mutation($id: ID!) { signPetition(petitionId: $id) { id } }', { id: card.dataset.petitionId });
+  if (body.errors) { accountStatus(body.errors[0].message); return; }
+  accountStatus('Thank you for signing!');
+  renderSignButton(card, true);
+}
+
+async function withdraw(card) {
+  const body = await graphql('mutation($id: ID!) { withdrawSignature(petitionId: $id) }', { id: card.dataset.petitionId });
+  if (body.errors) { accountStatus(body.errors[0].message); return; }
+  accountStatus('Your signature was withdrawn.');
+  renderSignButton(card, false);
+}
+
+async function signUp(event) {
+  event.preventDefault();
+  const input = {
+    displayName: document.getElementById('register-name').value,
+    email: document.getElementById('register-email').value,
+    password: document.getElementById('register-password').value,
+  };
+  const body = await graphql(`mutation($input: RegisterInput!) { register(input: $input) { ${PAYLOAD} } }`, { input });
+  if (body.errors) { accountStatus(body.errors[0].message); return; }
+  keep(body.data.register);
+  accountStatus('Welcome! We mailed you a link to verify your address.');
+  load();
+}
+
+async function logIn(event) {
+  event.preventDefault();
+  const input = { email: document.getElementById('login-email').value, password: document.getElementById('login-password').value };
+  const body = await graphql(`mutation($input: LoginInput!) { login(input: $input) { ${PAYLOAD} } }`, { input });
+  if (body.errors) { accountStatus(body.errors[0].message); return; }
+  keep(body.data.login);
+  accountStatus('');
+  load();
+}
+
+async function logOut() {
+  const kept = session();
+  if (kept) await graphql('mutation($t: String!) { logout(refreshToken: $t) }', { t: kept.refreshToken });
+  keep(null);
+  accountStatus('You are logged out.');
+  load();
+}
+
+async function resend() {
+  const body = await graphql('mutation { resendVerification }');
+  accountStatus(body.errors ? body.errors[0].message : 'A new link is on its way.');
+}
+
 function renderPetitions(petitions) {
   const list = document.getElementById('petitions');
   list.replaceChildren(...petitions.map((petition) => {
@@ -66,8 +181,13 @@ function renderPetitions(petitions) {
       element('h3', { id: headingId }, petition.title),
       element('p', { class: 'meta' }, `To ${petition.target}${petition.film ? ` · about ${petition.film.title}` : ''}`),
       bar,
-      element('p', { class: 'meta', 'aria-live': 'polite' }, count, ` of ${number.format(petition.goal)} signatures`));
+      element('p', { class: 'meta', 'aria-live': 'polite' }, count, ` of ${number.format(petition.goal)} signatures`),
+      element('div', { class: 'actions' }));
   }));
+  for (const petition of petitions) {
+    const card = list.querySelector(`[data-petition-id="${CSS.escape(petition.id)}"]`);
+    if (card) renderSignButton(card, petition.viewerHasSigned);
+  }
   if (petitions.length === 0) list.append(element('li', {}, 'No open petitions right now.'));
 }
 
@@ -122,24 +242,29 @@ function subscribe(petitions) {
   });
 }
 
+let subscribed = false;
+
 async function load() {
   try {
-    const response = await fetch('/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-      body: JSON.stringify({ query: QUERY, operationName: 'CampaignPage' }),
-    });
-    const body = await response.json();
-    if (!body.data) throw new Error(body.errors?.[0]?.message ?? `HTTP ${response.status}`);
+    const body = await graphql(QUERY);
+    if (!body.data) throw new Error(body.errors?.[0]?.message ?? 'no data');
+    renderAccount(body.data.me);
     renderTotals(body.data.campaign.totals);
     renderPetitions(body.data.campaign.topPetitions);
     renderEvents(body.data.campaign.upcomingEvents);
     renderQuotes(body.data.quotes.nodes);
     document.body.dataset.loaded = 'true';
-    subscribe(body.data.campaign.topPetitions);
+    if (!subscribed) {
+      subscribed = true;
+      subscribe(body.data.campaign.topPetitions);
+    }
   } catch (error) {
     status(`The campaign could not be loaded: ${error.message}`);
   }
 }
 
+document.getElementById('register-form').addEventListener('submit', signUp);
+document.getElementById('login-form').addEventListener('submit', logIn);
+document.getElementById('logout').addEventListener('click', logOut);
+document.getElementById('resend').addEventListener('click', resend);
 load();

@@ -106,3 +106,16 @@ pub enum Role {
     #[sea_orm(string_value = "ADMIN")]
     Admin,
 }
+
+/// What a mailed account token proves when it comes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TokenPurpose {
+    /// The user can read mail at their address.
+    #[sea_orm(string_value = "VERIFY_EMAIL")]
+    VerifyEmail,
+    /// The user may choose a new password.
+    #[sea_orm(string_value = "RESET_PASSWORD")]
+    ResetPassword,
+}

@@ -1,6 +1,7 @@
 //! SeaORM entities of the fandb tables: one module per table, singular names over plural tables.
 //! Nothing here knows about GraphQL or HTTP; the API wraps these models in types of its own.
 
+pub mod account_token;
 pub mod credit;
 pub mod enums;
 pub mod event;

@@ -1,5 +1,6 @@
 //! The entities under their table-like names, for `use entity::prelude::*`.
 
+pub use crate::account_token::Entity as AccountToken;
 pub use crate::credit::Entity as Credit;
 pub use crate::event::Entity as Event;
 pub use crate::film::Entity as Film;

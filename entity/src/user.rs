@@ -15,7 +15,7 @@ pub struct Model {
     pub display_name: String,
     pub password_hash: String,
     pub role: Role,
-    /// Whether the address was proven to be the user's; stays false until a mail flow exists.
+    /// Whether the address was proven to be the user's (a verification or reset link was followed).
     pub email_verified: bool,
     /// The last successful login, if any.
     pub last_login_at: Option<DateTimeUtc>,

@@ -8,6 +8,7 @@ mod m20261124_000002_relation_indexes;
 mod m20261201_000001_search_headline;
 mod m20261201_000002_source_articles;
 mod m20261202_000016_user_account_activity;
+mod m20261202_000017_account_tokens;
 
 /// Every migration of the fandb schema, in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_search_headline::Migration),
             Box::new(m20261201_000002_source_articles::Migration),
             Box::new(m20261202_000016_user_account_activity::Migration),
+            Box::new(m20261202_000017_account_tokens::Migration),
         ]
     }
 }

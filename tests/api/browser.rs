@@ -1,6 +1,7 @@
 //! In a real browser (headless Chromium): GraphiQL loads and runs a query, and the campaign page
 //! shows the petitions, events and quotes from one query and moves a petition's counter live
-//! when a fan signs, without a reload. Screenshots land in `target/test-artifacts/`.
+//! when a fan signs, without a reload; a fan signs up, verifies through the mailed link, signs and
+//! withdraws on the campaign page. Screenshots land in `target/test-artifacts/`.
 
 use std::time::Duration;
 
@@ -9,10 +10,110 @@ use serde_json::json;
 use crate::support::TestApp;
 use crate::support::browser::Browser;
 use crate::support::fixtures;
+use crate::support::smtp::SmtpSink;
 
 const PETITION: &str = "open-letter-to-disney-alita-sequel";
 
-db_tests!(the_campaign_page_shows_live_counts_in_a_browser, graphiql_loads_and_runs_a_query_in_a_browser);
+db_tests!(
+    a_fan_signs_up_verifies_by_mail_and_signs_on_the_campaign_page,
+    the_campaign_page_shows_live_counts_in_a_browser,
+    graphiql_loads_and_runs_a_query_in_a_browser
+);
+
+async fn a_fan_signs_up_verifies_by_mail_and_signs_on_the_campaign_page(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = app
+        .respawn(move |settings| {
+            settings.mail.smtp_url = Some(api::auth::Secret::new(url));
+            settings.require_verified_email = true;
+        })
+        .await;
+    let campaign = format!("{}/campaign", app.address);
+    let Some(mut browser) = Browser::open(&campaign).await else { return };
+    browser
+        .wait_for(
+            "document.body.dataset.loaded === 'true' && document.body.dataset.signedIn === 'false'",
+            Duration::from_secs(20),
+        )
+        .await;
+    let email = "browser.fan@iron.city";
+    browser
+        .eval(&format!(
+            "document.getElementById('register-name').value = 'Browser Fan';
+             document.getElementById('register-email').value = '{email}';
+             document.getElementById('register-password').value = 'a browser password 1';
+             document.getElementById('register-form').requestSubmit(); true"
+        ))
+        .await;
+    browser
+        .wait_for(
+            "document.body.dataset.signedIn === 'true' && document.body.dataset.verified === 'false'",
+            Duration::from_secs(20),
+        )
+        .await;
+    let card = format!("document.querySelector('[data-slug=\"{PETITION}\"]')");
+
+    // Not verified yet: signing is refused, and the page says why.
+    browser.eval(&format!("{card}.querySelector('button.sign').click(); true")).await;
+    browser
+        .wait_for(
+            "document.getElementById('account-status').textContent.includes('verify your email address')",
+            Duration::from_secs(10),
+        )
+        .await;
+
+    // The mailed link verifies the address.
+    let link = sink.next_to(email).await.link("/account/verify");
+    browser.call("Page.navigate", json!({ "url": link })).await;
+    browser
+        .wait_for(
+            "document.getElementById('title') && document.getElementById('title').textContent.includes('verified')",
+            Duration::from_secs(20),
+        )
+        .await;
+    browser.call("Page.navigate", json!({ "url": campaign })).await;
+    browser
+        .wait_for(
+            "document.body.dataset.loaded === 'true' && document.body.dataset.verified === 'true'",
+            Duration::from_secs(20),
+        )
+        .await;
+
+    // Sign, see it, see it again after a reload, then withdraw.
+    browser.eval(&format!("{card}.querySelector('button.sign').click(); true")).await;
+    browser
+        .wait_for(
+            &format!("{card}.dataset.signed === 'true' && {card}.textContent.includes('You signed this')"),
+            Duration::from_secs(10),
+        )
+        .await;
+    browser.call("Page.navigate", json!({ "url": campaign })).await;
+    browser
+        .wait_for(
+            &format!("document.body.dataset.loaded === 'true' && {card}.dataset.signed === 'true'"),
+            Duration::from_secs(20),
+        )
+        .await;
+    let forms_shown = browser.eval("getComputedStyle(document.getElementById('signed-out')).display !== 'none'").await;
+    assert_eq!(forms_shown, json!(false), "a signed-in fan sees no sign-up form");
+    let name = if app.database_url.starts_with("postgres") { "postgres" } else { "sqlite" };
+    browser.screenshot(&format!("campaign-signed-{name}")).await;
+    browser.eval(&format!("{card}.querySelector('button.withdraw').click(); true")).await;
+    browser
+        .wait_for(
+            &format!("{card}.dataset.signed === 'false' && {card}.querySelector('button.sign')"),
+            Duration::from_secs(10),
+        )
+        .await;
+    let signed = app
+        .data(
+            &format!("{{ petition(slug: \"{PETITION}\") {{ signatures(first: 100) {{ nodes {{ displayName }} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    assert!(!signed.to_string().contains("Browser Fan"), "withdrawn: {signed}");
+}
 
 async fn the_campaign_page_shows_live_counts_in_a_browser(app: TestApp) {
     let Some(mut browser) = Browser::open(&format!("{}/campaign", app.address)).await else { return };

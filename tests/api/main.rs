@@ -7,6 +7,7 @@
 #[macro_use]
 mod support;
 
+mod account_mail;
 mod accounts;
 mod admin;
 mod browser;

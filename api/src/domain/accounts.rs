@@ -20,6 +20,7 @@ use super::{DomainError, DomainResult, validate};
 use crate::auth::password::check_strength;
 use crate::auth::tokens::{self, REFRESH_TTL};
 use crate::auth::{Auth, Viewer};
+use crate::mail::Mailer;
 
 /// A signed-in session as handed to the client.
 #[derive(Debug)]
@@ -133,10 +134,11 @@ async fn insert_user<C: ConnectionTrait>(db: &C, account: NewAccount, role: Role
     })
 }
 
-/// Registers a fan and signs them in.
+/// Registers a fan, signs them in, and mails them a link to verify their address.
 pub async fn register(
     db: &DatabaseConnection,
     auth: &Auth,
+    mailer: &Mailer,
     client_ip: Option<IpAddr>,
     registration: Registration,
 ) -> DomainResult<Session> {
@@ -148,6 +150,7 @@ pub async fn register(
     let user = insert_user(&txn, account, Role::Fan).await?;
     let session = start_session(&txn, auth, user).await?;
     txn.commit().await?;
+    super::account_mail::welcome(db, mailer, &session.user).await;
     Ok(session)
 }
 
@@ -276,7 +279,7 @@ pub async fn change_password(
 
 /// Ends every session of `user_id`: their refresh tokens are revoked, and with them the access
 /// tokens issued in those sessions.
-async fn end_all_sessions<C: ConnectionTrait>(db: &C, user_id: i64) -> DomainResult<()> {
+pub(crate) async fn end_all_sessions<C: ConnectionTrait>(db: &C, user_id: i64) -> DomainResult<()> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
         .filter(refresh_token::Column::UserId.eq(user_id))

@@ -21,6 +21,11 @@ pub enum DomainError {
     /// The viewer is signed in but lacks the role.
     #[error("you are not allowed to do this")]
     Forbidden,
+    /// The viewer must verify their email address first (`FANDB_REQUIRE_VERIFIED_EMAIL`).
+    #[error(
+        "verify your email address first: open the link mailed to you, or ask for a new one with resendVerification"
+    )]
+    Unverified,
     /// The viewer must sign in first.
     #[error("authentication required")]
     Unauthenticated,
@@ -37,6 +42,9 @@ pub enum DomainError {
     /// The database cannot be reached right now.
     #[error("the service is unavailable, try again shortly")]
     Unavailable,
+    /// This server cannot send mail (production without `FANDB_SMTP_URL`).
+    #[error("this server cannot send mail: email verification and password reset are unavailable")]
+    MailNotConfigured,
     /// A failure whose detail is for the log only.
     #[error("internal error")]
     Internal(String),

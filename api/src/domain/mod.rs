@@ -1,6 +1,7 @@
 //! The rules of fandb: what a list shows, what a filter means, what a change may do. Free of GraphQL
 //! and HTTP, so the same rules serve the API, the command line and the seed loader.
 
+pub mod account_mail;
 pub mod accounts;
 pub mod counters;
 pub mod error;

@@ -76,11 +76,13 @@ pub struct AccountMutation;
 
 #[Object]
 impl AccountMutation {
-    /// Creates a fan account and signs it in.
+    /// Creates a fan account, signs it in, and mails a link to verify the address (see
+    /// `verifyEmail`).
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
         let registration =
             Registration { email: input.email, password: input.password, display_name: input.display_name };
-        Ok(accounts::register(db(ctx)?, auth(ctx)?, client_ip(ctx), registration).await?.into())
+        let mailer = super::account_mail::mailer(ctx)?;
+        Ok(accounts::register(db(ctx)?, auth(ctx)?, mailer, client_ip(ctx), registration).await?.into())
     }
 
     /// Signs in; a wrong email or password is `UNAUTHENTICATED` either way.

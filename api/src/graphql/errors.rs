@@ -19,6 +19,9 @@ pub mod code {
     /// A WebSocket already runs as many operations as it may.
     pub const TOO_MANY_OPERATIONS: &str = "TOO_MANY_OPERATIONS";
     pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+    /// The server has no way to send mail (production without `FANDB_SMTP_URL`): asking again
+    /// will not help until an operator configures it.
+    pub const MAIL_NOT_CONFIGURED: &str = "MAIL_NOT_CONFIGURED";
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
@@ -56,7 +59,8 @@ impl From<DomainError> for Error {
                 let code = match &other {
                     DomainError::NotFound(_) => code::NOT_FOUND,
                     DomainError::Conflict { .. } => code::CONFLICT,
-                    DomainError::Forbidden => code::FORBIDDEN,
+                    DomainError::Forbidden | DomainError::Unverified => code::FORBIDDEN,
+                    DomainError::MailNotConfigured => code::MAIL_NOT_CONFIGURED,
                     DomainError::Unauthenticated | DomainError::WrongCredentials => code::UNAUTHENTICATED,
                     DomainError::Unavailable | DomainError::Contention => code::SERVICE_UNAVAILABLE,
                     DomainError::Internal(_) | DomainError::InvalidInput { .. } | DomainError::RateLimited { .. } => {

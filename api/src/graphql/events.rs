@@ -15,7 +15,7 @@ use super::sources::{SourceArticle, source_articles};
 use super::stats::RsvpStatusCount;
 use super::users::Rsvp;
 use super::{db, loaders, notifier, one_of, viewer_id};
-use crate::domain::{self, DomainResult, events};
+use crate::domain::{self, DomainResult, account_mail, events};
 
 /// A screening, hashtag hour, watch party, panel or meetup organised by fans.
 #[derive(Clone)]
@@ -314,7 +314,9 @@ impl RsvpMutation {
     async fn rsvp_event(&self, ctx: &Context<'_>, event_id: ID, status: Option<RsvpStatus>) -> GqlResult<Rsvp> {
         let event_id = decode_as(&event_id, NodeType::Event, "eventId")?;
         let status = status.unwrap_or(RsvpStatus::Going).into();
-        Ok(Rsvp(events::rsvp(db(ctx)?, notifier(ctx)?, viewer_id(ctx)?, event_id, status).await?))
+        let user_id = viewer_id(ctx)?;
+        account_mail::require_verified(db(ctx)?, super::account_mail::policy(ctx), user_id).await?;
+        Ok(Rsvp(events::rsvp(db(ctx)?, notifier(ctx)?, user_id, event_id, status).await?))
     }
 
     /// Cancels your RSVP; false when you had none.

@@ -129,8 +129,10 @@ impl Cost {
     }
 }
 
-/// The fields that hash or check a password; one a request, so aliases cannot multiply guesses.
-const PASSWORD_FIELDS: [&str; 3] = ["login", "register", "deleteAccount"];
+/// The fields that hash or check a password, or send mail; one a request, so aliases cannot
+/// multiply guesses or messages.
+const PASSWORD_FIELDS: [&str; 6] =
+    ["login", "register", "deleteAccount", "resetPassword", "requestPasswordReset", "resendVerification"];
 
 /// Measures selection sets, remembering each fragment's cost.
 struct Measure<'a> {
@@ -245,7 +247,7 @@ pub fn check(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<(
             return Err(refuse(format!("the query uses more than {MAX_ALIASES} aliases"), pos));
         }
         if cost.password_fields > 1 {
-            return Err(refuse("at most one `login`, `register` or `deleteAccount` per request".to_owned(), pos));
+            return Err(refuse("at most one `login`, `register`, `deleteAccount`, `resetPassword`, `requestPasswordReset` or `resendVerification` per request".to_owned(), pos));
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! call the domain, and wrap models in API types. Built once per process; per-request data is
 //! attached to each request by the HTTP layer.
 
+pub mod account_mail;
 pub mod accounts;
 pub mod connection;
 pub mod errors;
@@ -56,6 +57,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     accounts::AccountMutation,
+    account_mail::AccountMailMutation,
     films::FilmMutation,
     people::PersonMutation,
     quotes::QuoteMutation,
@@ -72,7 +74,8 @@ pub type AppSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 /// The most a query may cost, with every list costed by its page size.
 pub const MAX_COMPLEXITY: usize = 5000;
 
-/// Builds the schema; the database connection and the auth keys are shared by every request. In
+/// Builds the schema; the database connection, the auth keys and the mailer are shared by every
+/// request. In
 /// production, introspection is for admins and unknown names get no "did you mean" suggestions.
 pub fn build_schema(
     db: DatabaseConnection,
@@ -81,11 +84,15 @@ pub fn build_schema(
     environment: Environment,
     document_limits: limits::DocumentLimits,
     read_routing: Option<Arc<crate::replica::ReadRouting>>,
+    mailer: Arc<crate::mail::Mailer>,
+    policy: crate::domain::account_mail::AccountPolicy,
 ) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
         .data(db)
         .data(auth)
         .data(notifier)
+        .data(mailer)
+        .data(policy)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(codes::ErrorCodes)
         .extension(limits::DocumentBudget(document_limits))

@@ -15,7 +15,7 @@ use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::{TimeBucket, TimeCount};
 use super::{db, loaders, notifier, one_of, viewer_id};
-use crate::domain::{self, DomainError, DomainResult, petitions};
+use crate::domain::{self, DomainError, DomainResult, account_mail, petitions};
 use crate::loaders::SignatureScope;
 
 /// A campaign's ask of a target, with a signature goal.
@@ -334,7 +334,8 @@ pub struct SignatureMutation;
 
 #[Object]
 impl SignatureMutation {
-    /// Signs a petition; signing again returns the same signature and counts once.
+    /// Signs a petition; signing again returns the same signature and counts once. With
+    /// `FANDB_REQUIRE_VERIFIED_EMAIL=true`, `FORBIDDEN` until your address is verified.
     #[graphql(guard = "RoleGuard::fan()")]
     async fn sign_petition(
         &self,
@@ -344,6 +345,7 @@ impl SignatureMutation {
     ) -> GqlResult<Signature> {
         let petition_id = decode_as(&petition_id, NodeType::Petition, "petitionId")?;
         let user_id = viewer_id(ctx)?;
+        account_mail::require_verified(db(ctx)?, super::account_mail::policy(ctx), user_id).await?;
         let input = input.unwrap_or_default();
         let sign = petitions::SignInput { comment: input.comment, country: input.country, public: input.public };
         Ok(Signature(petitions::sign(db(ctx)?, notifier(ctx)?, user_id, petition_id, sign).await?))

@@ -2,6 +2,7 @@
 //! around every route (request ids and access logs, CORS) in `middleware_stack`.
 
 pub mod access;
+pub mod account;
 pub mod calendar;
 pub mod campaign;
 pub mod client_ip;
@@ -57,6 +58,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/", web::get().to(graphiql::redirect))
         .route("/graphiql", web::get().to(graphiql::page))
         .route("/graphiql/assets/{file}", web::get().to(graphiql::asset))
+        .route("/account/verify", web::get().to(account::verify))
+        .route("/account/reset", web::get().to(account::reset))
+        .route("/account/reset.js", web::get().to(account::reset_script))
         .route("/campaign", web::get().to(campaign::page))
         .route("/campaign/campaign.css", web::get().to(campaign::styles))
         .route("/campaign/campaign.js", web::get().to(campaign::script))

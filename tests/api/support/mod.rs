@@ -8,6 +8,7 @@ pub mod pgbouncer;
 pub mod process;
 pub mod proxy;
 pub mod redis;
+pub mod smtp;
 pub mod ws;
 
 pub use app::{TEST_JWT_SECRET, TestApp};

@@ -1,0 +1,416 @@
+//! Email verification and password reset with real mail: the server sends through a real SMTP
+//! listener on 127.0.0.1 (`support::smtp`), and the tests read the links out of what arrived and
+//! follow them over HTTP. Also: `FANDB_REQUIRE_VERIFIED_EMAIL`, development's logged mail,
+//! production's refusal without SMTP, and no token or password in any log line.
+
+use std::time::Duration;
+
+use api::auth::Secret;
+use api::config::{Environment, Limits};
+use entity::account_token;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+use crate::support::fixtures::{events, gid};
+use crate::support::process::ServerProcess;
+use crate::support::smtp::SmtpSink;
+
+const PASSWORD: &str = "correct horse battery";
+const REGISTER: &str = "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id emailVerified } } }";
+const ME: &str = "{ me { emailVerified } }";
+const RESEND: &str = "mutation { resendVerification }";
+const REQUEST_RESET: &str = "mutation($email: String!) { requestPasswordReset(email: $email) }";
+const RESET: &str =
+    "mutation($token: String!, $password: String!) { resetPassword(token: $token, newPassword: $password) }";
+const VERIFY: &str = "mutation($token: String!) { verifyEmail(token: $token) }";
+const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: { email: $email, password: $password }) { accessToken } }";
+
+/// A second server on the test's database that sends its mail to `sink`.
+async fn with_sink(app: &TestApp, sink: &SmtpSink) -> TestApp {
+    let url = sink.url();
+    app.respawn(move |settings| settings.mail.smtp_url = Some(Secret::new(url))).await
+}
+
+/// A registered fan: their email and the register payload.
+async fn register(app: &TestApp, email: &str) -> Value {
+    let data = app
+        .data(REGISTER, json!({ "input": { "email": email, "password": PASSWORD, "displayName": "Mail Fan" } }))
+        .await;
+    data["register"].clone()
+}
+
+/// The path and query of a link to `app`, checked to point at it.
+#[track_caller]
+fn local_path(app: &TestApp, link: &str) -> String {
+    link.strip_prefix(&app.address).unwrap_or_else(|| panic!("{link} does not point at {}", app.address)).to_owned()
+}
+
+fn token_of(link: &str) -> String {
+    link.split_once("token=").map(|(_, token)| token.to_owned()).expect("a token in the link")
+}
+
+/// `{ me { emailVerified } }` with `token`, whatever the status (an ended session is a 401).
+async fn me_with(app: &TestApp, token: &str) -> Value {
+    let authorization = format!("Bearer {token}");
+    let headers = [("content-type", "application/json"), ("authorization", authorization.as_str())];
+    app.request("POST", "/graphql", &headers, Some(json!({ "query": ME }).to_string().into_bytes())).await.json()
+}
+
+fn code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"].as_str().unwrap_or("OK")
+}
+
+db_tests!(
+    registering_mails_a_link_that_verifies_the_address_once,
+    resending_supersedes_the_old_link_and_counts_against_the_sign_in_limit,
+    a_reset_link_sets_the_password_once_and_ends_every_session,
+    an_expired_or_superseded_reset_token_is_refused_and_changes_nothing,
+    a_reset_request_for_an_unknown_address_answers_and_works_the_same,
+    requiring_a_verified_address_holds_signing_and_rsvping_until_verified,
+    production_without_smtp_refuses_mail_but_still_registers,
+    development_without_smtp_logs_the_message_with_its_link,
+    production_without_smtp_says_so_at_start,
+    the_mail_flows_write_no_token_password_or_email_to_the_log
+);
+
+async fn registering_mails_a_link_that_verifies_the_address_once(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = with_sink(&app, &sink).await;
+    let email = "verify.me@iron.city";
+    let payload = register(&app, email).await;
+    assert_eq!(payload["user"]["emailVerified"], false);
+    let token = payload["accessToken"].as_str().unwrap();
+
+    let mail = sink.next_to(email).await;
+    assert_eq!(mail.header("subject").as_deref(), Some("Confirm your email address"));
+    assert!(mail.header("from").unwrap().contains("noreply@localhost"), "{:?}", mail.header("from"));
+    let link = mail.link("/account/verify");
+    let page = app.get(&local_path(&app, &link)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("verified"), "{}", page.body);
+    assert_eq!(page.header("cache-control"), "no-store");
+    assert_eq!(page.header("referrer-policy"), "no-referrer");
+    assert_eq!(app.data_as(token, ME, json!({})).await["me"]["emailVerified"], true);
+
+    // The link works once, and so does the token over GraphQL.
+    let again = app.get(&local_path(&app, &link)).await;
+    assert_eq!(again.status, 400, "{}", again.body);
+    let reused = app.error(VERIFY, json!({ "token": token_of(&link) })).await;
+    assert_eq!(reused["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(reused["extensions"]["field"], "token");
+    let made_up = app.get("/account/verify?token=made-up").await;
+    assert_eq!(made_up.status, 400);
+    // Verified: nothing more is sent.
+    assert_eq!(app.data_as(token, RESEND, json!({})).await["resendVerification"], false);
+}
+
+async fn resending_supersedes_the_old_link_and_counts_against_the_sign_in_limit(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = app
+        .respawn(move |settings| {
+            settings.mail.smtp_url = Some(Secret::new(url));
+            settings.limits = Limits { sign_ins_per_minute: 3, ..settings.limits.clone() };
+        })
+        .await;
+    let email = "resend@iron.city";
+    let payload = register(&app, email).await;
+    let token = payload["accessToken"].as_str().unwrap();
+    let first = sink.next_to(email).await.link("/account/verify");
+    assert_eq!(app.data_as(token, RESEND, json!({})).await["resendVerification"], true);
+    let second = sink.next_to(email).await.link("/account/verify");
+    assert_ne!(first, second);
+    assert_eq!(app.data_as(token, RESEND, json!({})).await["resendVerification"], true);
+    let third = sink.next_to(email).await.link("/account/verify");
+    // Register and two resends spent the budget of 3.
+    let limited = app.error_as(token, RESEND, json!({})).await;
+    assert_eq!(limited["extensions"]["code"], "RATE_LIMITED", "{limited}");
+    assert!(limited["extensions"]["retryAfter"].as_u64().unwrap() >= 1);
+    // Only the newest link works.
+    for old in [&first, &second] {
+        assert_eq!(app.get(&local_path(&app, old)).await.status, 400);
+    }
+    assert_eq!(app.get(&local_path(&app, &third)).await.status, 200);
+    assert_eq!(app.data_as(token, ME, json!({})).await["me"]["emailVerified"], true);
+    assert_eq!(sink.received().len(), 3, "nothing was sent for the refused resend");
+}
+
+async fn a_reset_link_sets_the_password_once_and_ends_every_session(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = with_sink(&app, &sink).await;
+    let email = "forgot@iron.city";
+    let payload = register(&app, email).await;
+    let (access, refresh) = (payload["accessToken"].as_str().unwrap(), payload["refreshToken"].as_str().unwrap());
+    sink.next_to(email).await; // the verification mail
+    let other = app.data(LOGIN, json!({ "email": email, "password": PASSWORD })).await;
+    let other_access = other["login"]["accessToken"].as_str().unwrap();
+
+    let asked = app.data(REQUEST_RESET, json!({ "email": "  Forgot@Iron.City " })).await;
+    assert_eq!(asked["requestPasswordReset"], true);
+    let mail = sink.next_to(email).await;
+    assert_eq!(mail.header("subject").as_deref(), Some("Reset your password"));
+    let link = mail.link("/account/reset");
+    let page = app.get(&local_path(&app, &link)).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("/account/reset.js"), "the page loads its form script: {}", page.body);
+    assert_eq!(app.get("/account/reset.js").await.status, 200);
+
+    let token = token_of(&link);
+    let new_password = "a brand new password 2026";
+    let weak = app.error(RESET, json!({ "token": token, "password": "short" })).await;
+    assert_eq!(weak["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(weak["extensions"]["field"], "newPassword");
+    assert_eq!(app.data(RESET, json!({ "token": token, "password": new_password })).await["resetPassword"], true);
+
+    // Every session ended: both access tokens, and the refresh token.
+    for old in [access, other_access] {
+        let refused = me_with(&app, old).await;
+        assert_eq!(code(&refused), "UNAUTHENTICATED", "{refused}");
+    }
+    let refreshed = app
+        .graphql("mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }", json!({ "t": refresh }))
+        .await;
+    assert_eq!(code(&refreshed), "UNAUTHENTICATED");
+    // The old password is gone, the new one works, and the link proved the address.
+    let old_login = app.graphql(LOGIN, json!({ "email": email, "password": PASSWORD })).await;
+    assert_eq!(code(&old_login), "UNAUTHENTICATED");
+    let signed_in = app.data(LOGIN, json!({ "email": email, "password": new_password })).await;
+    let fresh = signed_in["login"]["accessToken"].as_str().unwrap();
+    assert_eq!(app.data_as(fresh, ME, json!({})).await["me"]["emailVerified"], true);
+    // Single use.
+    let again = app.error(RESET, json!({ "token": token, "password": "yet another password 1" })).await;
+    assert_eq!(again["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(again["extensions"]["field"], "token");
+    assert!(
+        app.data(LOGIN, json!({ "email": email, "password": new_password })).await["login"]["accessToken"].is_string()
+    );
+}
+
+async fn an_expired_or_superseded_reset_token_is_refused_and_changes_nothing(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = with_sink(&app, &sink).await;
+    let email = "late@iron.city";
+    register(&app, email).await;
+    sink.next_to(email).await;
+    app.data(REQUEST_RESET, json!({ "email": email })).await;
+    let first = token_of(&sink.next_to(email).await.link("/account/reset"));
+    app.data(REQUEST_RESET, json!({ "email": email })).await;
+    let second = token_of(&sink.next_to(email).await.link("/account/reset"));
+    let superseded = app.error(RESET, json!({ "token": first, "password": "a new password 1234" })).await;
+    assert_eq!(superseded["extensions"]["field"], "token");
+
+    // Thirty minutes pass.
+    account_token::Entity::update_many()
+        .col_expr(account_token::Column::ExpiresAt, Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)))
+        .filter(account_token::Column::UsedAt.is_null())
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let expired = app.error(RESET, json!({ "token": second, "password": "a new password 1234" })).await;
+    assert_eq!(expired["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(expired["extensions"]["field"], "token");
+    assert!(app.data(LOGIN, json!({ "email": email, "password": PASSWORD })).await["login"]["accessToken"].is_string());
+    // Stored only as hashes.
+    let stored = account_token::Entity::find().all(&app.db).await.unwrap();
+    assert!(!stored.is_empty());
+    for row in stored {
+        assert!(row.token_hash != first && row.token_hash != second && row.token_hash.len() == 64);
+    }
+}
+
+async fn a_reset_request_for_an_unknown_address_answers_and_works_the_same(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = with_sink(&app, &sink).await;
+    let known = "known@iron.city";
+    register(&app, known).await;
+    sink.next_to(known).await;
+
+    let before = app.statements();
+    let unknown_answer = app.graphql(REQUEST_RESET, json!({ "email": "nobody@iron.city" })).await;
+    let unknown_statements = app.statements() - before;
+    let before = app.statements();
+    let known_answer = app.graphql(REQUEST_RESET, json!({ "email": known })).await;
+    let known_statements = app.statements() - before;
+    assert_eq!(unknown_answer, known_answer);
+    assert_eq!(unknown_answer, json!({ "data": { "requestPasswordReset": true } }));
+    assert_eq!(unknown_statements, known_statements, "the same database work on both paths");
+    // The known address got its mail, and nothing went to the unknown one.
+    sink.next_to(known).await;
+    assert!(sink.received().iter().all(|mail| mail.to != ["nobody@iron.city"]));
+
+    let twice = app
+        .error("mutation { a: requestPasswordReset(email: \"a@iron.city\") b: requestPasswordReset(email: \"b@iron.city\") }", json!({}))
+        .await;
+    assert_eq!(twice["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "one mail-sending field a request");
+    let malformed = app.error(REQUEST_RESET, json!({ "email": "not an address" })).await;
+    assert_eq!(malformed["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(malformed["extensions"]["field"], "email");
+}
+
+async fn requiring_a_verified_address_holds_signing_and_rsvping_until_verified(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = app
+        .respawn(move |settings| {
+            settings.mail.smtp_url = Some(Secret::new(url));
+            settings.require_verified_email = true;
+        })
+        .await;
+    let open =
+        app.data("{ petitions(filter: { status: OPEN }, first: 1) { nodes { id signatureCount } } }", json!({})).await;
+    let petition = open["petitions"]["nodes"][0].clone();
+    let event = events(&app.db, 1, None).await.remove(0);
+    // An event still to come.
+    let soon = chrono::Utc::now() + chrono::Duration::days(7);
+    entity::event::Entity::update_many()
+        .col_expr(entity::event::Column::StartsAt, Expr::value(soon))
+        .col_expr(entity::event::Column::EndsAt, Expr::value(soon + chrono::Duration::hours(2)))
+        .filter(entity::event::Column::Id.eq(event.id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let sign = "mutation($id: ID!) { signPetition(petitionId: $id) { id } }";
+    let rsvp = "mutation($id: ID!) { rsvpEvent(eventId: $id) { id } }";
+    let (petition_id, event_id) = (petition["id"].as_str().unwrap().to_owned(), gid("Event", event.id));
+    let email = "unverified@iron.city";
+    let payload = register(&app, email).await;
+    let token = payload["accessToken"].as_str().unwrap();
+    for (operation, id) in [(sign, &petition_id), (rsvp, &event_id)] {
+        let refused = app.error_as(token, operation, json!({ "id": id })).await;
+        assert_eq!(refused["extensions"]["code"], "FORBIDDEN", "{refused}");
+        assert!(refused["message"].as_str().unwrap().contains("verify your email address"), "{refused}");
+    }
+    let counts = app
+        .data(
+            "query($p: ID!, $e: ID!) { petition(id: $p) { signatureCount } event(id: $e) { rsvpCount } }",
+            json!({ "p": petition_id, "e": event_id }),
+        )
+        .await;
+    assert_eq!(counts["petition"]["signatureCount"], petition["signatureCount"]);
+    assert_eq!(counts["event"]["rsvpCount"], 0);
+
+    let link = sink.next_to(email).await.link("/account/verify");
+    assert_eq!(app.get(&local_path(&app, &link)).await.status, 200);
+    app.data_as(token, sign, json!({ "id": petition_id })).await;
+    app.data_as(token, rsvp, json!({ "id": event_id })).await;
+}
+
+async fn production_without_smtp_refuses_mail_but_still_registers(app: TestApp) {
+    let app = app.respawn(|settings| settings.environment = Environment::Production).await;
+    let email = "no.smtp@iron.city";
+    let payload = register(&app, email).await;
+    let token = payload["accessToken"].as_str().unwrap();
+    let refused = app.error_as(token, RESEND, json!({})).await;
+    assert_eq!(refused["extensions"]["code"], "MAIL_NOT_CONFIGURED", "{refused}");
+    let refused = app.error(REQUEST_RESET, json!({ "email": email })).await;
+    assert_eq!(refused["extensions"]["code"], "MAIL_NOT_CONFIGURED", "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("cannot send mail"));
+    let unknown = app.error(REQUEST_RESET, json!({ "email": "nobody@iron.city" })).await;
+    assert_eq!(unknown, refused, "the same refusal whether or not the address has an account");
+    assert_eq!(account_token::Entity::find().all(&app.db).await.unwrap().len(), 0, "no token was stored");
+}
+
+async fn development_without_smtp_logs_the_message_with_its_link(app: TestApp) {
+    let mut server = ServerProcess::start(&app.database_url, &[]);
+    let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+    let email = "dev.log@iron.city";
+    let mut response = client
+        .post(format!("{}/graphql", server.address))
+        .send_json(&json!({ "query": REGISTER, "variables": { "input": { "email": email, "password": PASSWORD, "displayName": "Dev Log" } } }))
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    let line = server
+        .output()
+        .into_iter()
+        .find(|line| line.contains("/account/verify?token="))
+        .expect("the verification message in the log");
+    assert!(line.contains("FANDB_SMTP_URL is not set"), "{line}");
+    assert!(!line.contains(email), "the log names the user by id, not address: {line}");
+    let start = line.find(&format!("{}/account/verify?token=", server.address)).expect("a link to this server");
+    let link: String =
+        line[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || ":/.?=-_".contains(*c)).collect();
+    let path = &link[server.address.len()..];
+    let page = client.get(format!("{}{path}", server.address)).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(server.output().iter().any(|line| line.contains("mail is written to the log")), "said at start");
+    server.terminate();
+    assert_eq!(server.wait(Duration::from_secs(30)), Some(0));
+}
+
+async fn production_without_smtp_says_so_at_start(app: TestApp) {
+    let mut server = ServerProcess::start(&app.database_url, &[("FANDB_ENV", "production")]);
+    let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+    let mut response = client
+        .post(format!("{}/graphql", server.address))
+        .send_json(&json!({ "query": REQUEST_RESET, "variables": { "email": "anyone@iron.city" } }))
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(code(&body), "MAIL_NOT_CONFIGURED", "{body}");
+    server.terminate();
+    assert_eq!(server.wait(Duration::from_secs(30)), Some(0));
+    let output = server.output();
+    let said =
+        output.iter().find(|line| line.contains("FANDB_SMTP_URL is not set")).expect("a start-up line about mail");
+    assert!(said.contains("MAIL_NOT_CONFIGURED") && said.contains("WARN"), "{said}");
+}
+
+async fn the_mail_flows_write_no_token_password_or_email_to_the_log(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let mut server = ServerProcess::start(&app.database_url, &[("FANDB_SMTP_URL", url.as_str())]);
+    let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+    let graphql = format!("{}/graphql", server.address);
+    let call = |token: Option<String>, query: &'static str, variables: Value| {
+        let mut request = client.post(&graphql);
+        if let Some(token) = token {
+            request = request.insert_header(("authorization", format!("Bearer {token}")));
+        }
+        async move {
+            let mut response =
+                request.send_json(&json!({ "query": query, "variables": variables })).await.expect("send");
+            response.json::<Value>().await.expect("a JSON body")
+        }
+    };
+    let (email, password, new_password) = ("mail.log@iron.city", "mail-log-password-2563", "mail-log-new-password-77");
+    let registered =
+        call(None, REGISTER, json!({ "input": { "email": email, "password": password, "displayName": "Mail Log" } }))
+            .await;
+    let access = registered["data"]["register"]["accessToken"].as_str().expect("a token").to_owned();
+    let first = sink.next_to(email).await.link("/account/verify");
+    assert_eq!(call(Some(access.clone()), RESEND, json!({})).await["data"]["resendVerification"], true);
+    let verify = sink.next_to(email).await.link("/account/verify");
+    let page = client
+        .get(format!("{}{}", server.address, verify.strip_prefix(&server.address).unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert_eq!(call(None, REQUEST_RESET, json!({ "email": email })).await["data"]["requestPasswordReset"], true);
+    let reset = sink.next_to(email).await.link("/account/reset");
+    let answer = call(None, RESET, json!({ "token": token_of(&reset), "password": new_password })).await;
+    assert_eq!(answer["data"]["resetPassword"], true, "{answer}");
+    server.terminate();
+    assert_eq!(server.wait(Duration::from_secs(30)), Some(0));
+    let output = server.output();
+    assert!(output.iter().filter(|line| line.contains("mail sent")).count() >= 3, "{output:?}");
+    let secrets = [
+        email,
+        password,
+        new_password,
+        access.as_str(),
+        &token_of(&first),
+        &token_of(&verify),
+        &token_of(&reset),
+        "Bearer ",
+    ];
+    for line in &output {
+        for secret in secrets {
+            assert!(!line.contains(secret), "a log line holds `{secret}`: {line}");
+        }
+    }
+}
