@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::Positioned;
+use async_graphql::parser::types::{DocumentOperations, OperationDefinition, OperationType};
 use async_graphql::{Request, Response, Variables};
 use serde::Deserialize;
 
@@ -171,8 +172,8 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<Htt
         return Err(Refusal::TooDeep(limits::MAX_NESTING).in_media_type(media_type));
     }
     if let Ok(document) = async_graphql::parser::parse_query(&query)
-        && selected_operation_type(&document.operations, parameters.operation_name.as_deref())
-            .is_some_and(|operation| operation != OperationType::Query)
+        && selected_operation(&document.operations, parameters.operation_name.as_deref())
+            .is_some_and(|operation| operation.node.ty != OperationType::Query)
     {
         return Err(Refusal::MutationOverGet.in_media_type(media_type));
     }
@@ -203,16 +204,15 @@ pub async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, HeaderValue::from_static("GET, POST"))).finish()
 }
 
-/// The type of the operation a request would run, if it can be told.
-fn selected_operation_type(operations: &DocumentOperations, name: Option<&str>) -> Option<OperationType> {
+/// The operation a request would run, if it can be told.
+fn selected_operation<'a>(
+    operations: &'a DocumentOperations,
+    name: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
     match (operations, name) {
-        (DocumentOperations::Single(operation), _) => Some(operation.node.ty),
-        (DocumentOperations::Multiple(operations), Some(name)) => {
-            operations.get(name).map(|operation| operation.node.ty)
-        }
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next().map(|operation| operation.node.ty)
-        }
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations.values().next(),
         (DocumentOperations::Multiple(_), None) => None,
     }
 }
@@ -223,19 +223,9 @@ fn selected_operation_type(operations: &DocumentOperations, name: Option<&str>) 
 fn reads_only(request: &mut Request) -> bool {
     let name = request.operation_name.clone();
     let Ok(document) = request.parsed_query() else { return false };
-    let operation = match (&document.operations, name.as_deref()) {
-        (DocumentOperations::Single(operation), _) => operation,
-        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
-            Some(operation) => operation,
-            None => return false,
-        },
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => match operations.values().next() {
-            Some(operation) => operation,
-            None => return false,
-        },
-        (DocumentOperations::Multiple(_), None) => return false,
-    };
-    operation.node.ty == OperationType::Query && !selects_me(&operation.node.selection_set.node, document, 0)
+    selected_operation(&document.operations, name.as_deref()).is_some_and(|operation| {
+        operation.node.ty == OperationType::Query && !selects_me(&operation.node.selection_set.node, document, 0)
+    })
 }
 
 /// Whether a root selection set (through fragments) selects `me`.
