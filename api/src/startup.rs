@@ -163,6 +163,7 @@ impl Application {
             read_routing.clone(),
             mailer,
             policy,
+            metrics.plan_counters(),
         );
         let (shutdown, stopping) = tokio::sync::watch::channel(false);
         let state = AppState {

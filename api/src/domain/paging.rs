@@ -220,6 +220,132 @@ impl PageRequest {
     }
 }
 
+impl PageRequest {
+    /// The most rows the page holds.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Whether the page is taken from the end of the list (`last`).
+    pub fn from_end(&self) -> bool {
+        self.from_end
+    }
+
+    /// Whether the page starts after a cursor.
+    pub fn has_after(&self) -> bool {
+        self.after.is_some()
+    }
+
+    /// Whether the page ends before a cursor.
+    pub fn has_before(&self) -> bool {
+        self.before.is_some()
+    }
+}
+
+/// The kind of value a sort column holds, as a cursor carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SortKind {
+    Int,
+    Text,
+    Date,
+    Time,
+}
+
+/// How to make the cursors of one list from the sort value and id of a row read as JSON (by the
+/// read planner, whose rows never become models): the same cursors `Cursor::of` makes.
+#[derive(Debug, Clone)]
+pub struct CursorShape {
+    sort: String,
+    descending: bool,
+    kind: SortKind,
+}
+
+impl CursorShape {
+    /// The cursors of a list in the order of `sort`.
+    pub fn of<C: ColumnTrait>(sort: Sort<C>) -> Self {
+        let kind = match sort.column.def().get_column_type() {
+            ColumnType::TinyInteger
+            | ColumnType::SmallInteger
+            | ColumnType::Integer
+            | ColumnType::BigInteger
+            | ColumnType::TinyUnsigned
+            | ColumnType::SmallUnsigned
+            | ColumnType::Unsigned
+            | ColumnType::BigUnsigned => SortKind::Int,
+            ColumnType::Date => SortKind::Date,
+            ColumnType::Timestamp | ColumnType::TimestampWithTimeZone | ColumnType::DateTime => SortKind::Time,
+            _ => SortKind::Text,
+        };
+        Self { sort: sort_key(sort.column), descending: sort.direction == Direction::Desc, kind }
+    }
+
+    /// The encoded cursor of the row whose sort column holds `value` (as the database wrote it in
+    /// JSON) and whose id is `id`.
+    pub fn encode(&self, value: &serde_json::Value, id: i64) -> String {
+        let value = match (value, self.kind) {
+            (serde_json::Value::Null, _) => Some(SortValue::Null),
+            (serde_json::Value::Number(number), SortKind::Int) => number.as_i64().map(SortValue::Int),
+            (serde_json::Value::String(text), SortKind::Text) => Some(SortValue::Text(text.clone())),
+            (serde_json::Value::String(text), SortKind::Date) => {
+                NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(SortValue::Date)
+            }
+            (serde_json::Value::String(text), SortKind::Time) => stored_instant(text).map(SortValue::Time),
+            _ => None,
+        };
+        let cursor = Cursor {
+            sort: self.sort.clone(),
+            descending: self.descending,
+            value: value.unwrap_or(SortValue::Null),
+            id,
+            field: "",
+        };
+        cursor.encode()
+    }
+}
+
+/// An instant as either database writes it in JSON: PostgreSQL's `timestamptz` (RFC 3339 with an
+/// offset) or the text SQLite stores (the formats its driver reads, naive ones in UTC).
+pub fn stored_instant(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+        return Some(instant.with_timezone(&Utc));
+    }
+    const FORMATS: [&str; 12] = [
+        "%F %T%.f",
+        "%F %R",
+        "%F %RZ",
+        "%F %R%:z",
+        "%F %T%.fZ",
+        "%F %T%.f%:z",
+        "%FT%R",
+        "%FT%RZ",
+        "%FT%R%:z",
+        "%FT%T%.f",
+        "%FT%T%.fZ",
+        "%FT%T%.f%:z",
+    ];
+    FORMATS.iter().find_map(|format| {
+        DateTime::parse_from_str(text, format)
+            .map(|instant| instant.with_timezone(&Utc))
+            .ok()
+            .or_else(|| chrono::NaiveDateTime::parse_from_str(text, format).ok().map(|naive| naive.and_utc()))
+    })
+}
+
+/// The order of a page's rows (sort column NULLS LAST, then id, reversed when read from the end)
+/// over the columns of `alias`, for an aggregate's `ORDER BY`: the order `page_select` reads in.
+pub fn read_order_sql<C: ColumnTrait>(sort: Sort<C>, id: C, page: &PageRequest, alias: &str) -> String {
+    let word = |order: Order| if matches!(order, Order::Asc) { "ASC" } else { "DESC" };
+    let direction = word(read_order(sort.direction, page.from_end));
+    let column = sort.column.as_str();
+    let id = id.as_str();
+    let mut sql = String::new();
+    if sort.nullable {
+        sql.push_str(&format!("(\"{alias}\".\"{column}\" IS NULL) {}, ", word(null_flag_order(page.from_end))));
+    }
+    sql.push_str(&format!("\"{alias}\".\"{column}\" {direction}, \"{alias}\".\"{id}\" {direction}"));
+    sql
+}
+
 /// One page of rows with their cursors.
 #[derive(Debug, Clone)]
 pub struct Page<M> {
@@ -325,6 +451,27 @@ fn into_page<M: ModelTrait>(
     }
 }
 
+/// The rows `fetch` reads for one page of `select`: the cursor bounds, the order (sort column NULLS
+/// LAST, then id) and one row more than the page, to tell whether more follow. `None` for an empty
+/// page (`first: 0`), once the cursors are known to fit `sort`.
+pub fn page_select<E: EntityTrait>(
+    select: Select<E>,
+    sort: Sort<E::Column>,
+    id: E::Column,
+    page: &PageRequest,
+) -> DomainResult<Option<Select<E>>> {
+    let bounds = bounded(Condition::all(), sort, id, page)?;
+    if page.limit == 0 {
+        return Ok(None);
+    }
+    let order = read_order(sort.direction, page.from_end);
+    let mut select = select.filter(bounds);
+    if sort.nullable {
+        select = select.order_by(sort.column.is_null(), null_flag_order(page.from_end));
+    }
+    Ok(Some(select.order_by(sort.column, order.clone()).order_by(id, order).limit(page.limit + 1)))
+}
+
 /// One page of `select` (already filtered) in the order of `sort`, then id.
 pub async fn fetch<E, D>(
     db: &D,
@@ -337,16 +484,10 @@ where
     E: EntityTrait,
     D: ConnectionTrait,
 {
-    let bounds = bounded(Condition::all(), sort, id, page)?;
-    if page.limit == 0 {
+    let Some(select) = page_select(select, sort, id, page)? else {
         return Ok(Page::empty());
-    }
-    let order = read_order(sort.direction, page.from_end);
-    let mut select = select.filter(bounds);
-    if sort.nullable {
-        select = select.order_by(sort.column.is_null(), null_flag_order(page.from_end));
-    }
-    let rows = select.order_by(sort.column, order.clone()).order_by(id, order).limit(page.limit + 1).all(db).await?;
+    };
+    let rows = select.all(db).await?;
     Ok(into_page(rows, sort, id, page))
 }
 

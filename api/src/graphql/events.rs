@@ -10,6 +10,7 @@ use super::films::Film;
 use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
+use super::plan::{self, Key, Planned, Ty};
 use super::scalars::{DateTime, EventKind, OrderDirection, RsvpStatus, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::RsvpStatusCount;
@@ -169,11 +170,23 @@ pub struct EventQuery;
 #[Object]
 impl EventQuery {
     /// An event by global ID or by slug (give exactly one).
-    async fn event(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Option<Event>> {
-        match one_of(id, slug)? {
-            Ok(id) => Ok(loaders(ctx)?.events.load_one(decode_as(&id, NodeType::Event, "id")?).await?.map(Event)),
-            Err(slug) => Ok(events::by_slug(db(ctx)?, &slug).await?.map(Event)),
+    async fn event(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> GqlResult<Planned<Option<Event>>> {
+        let key = match one_of(id, slug)? {
+            Ok(id) => Key::Id(decode_as(&id, NodeType::Event, "id")?),
+            Err(slug) => Key::Slug(slug),
+        };
+        if let Some(value) = plan::lookup(ctx, "event", Ty::Event, &key).await? {
+            return Ok(Planned::done(value));
         }
+        Ok(Planned::Resolve(match key {
+            Key::Id(id) => loaders(ctx)?.events.load_one(id).await?.map(Event),
+            Key::Slug(slug) => events::by_slug(db(ctx)?, &slug).await?.map(Event),
+        }))
     }
 
     /// Events, soonest first unless `orderBy` says otherwise.
@@ -187,7 +200,7 @@ impl EventQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> GqlResult<Connection<Event>> {
+    ) -> GqlResult<Planned<Connection<Event>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition =
             filter.unwrap_or_default().into_domain()?.condition(chrono::Utc::now(), db(ctx)?.get_database_backend());
@@ -195,7 +208,10 @@ impl EventQuery {
             Some(order) => events::sort(order.field.into(), order.direction.into()),
             None => events::sort(events::EventOrderField::StartsAt, domain::Direction::Asc),
         };
-        connection::list::<event::Entity, _>(ctx, condition, sort, page, Event).await
+        if let Some(value) = plan::list::<event::Entity>(ctx, "events", Ty::Event, &condition, sort, &page).await? {
+            return Ok(Planned::done(value));
+        }
+        Ok(Planned::Resolve(connection::list::<event::Entity, _>(ctx, condition, sort, page, Event).await?))
     }
 }
 

@@ -13,6 +13,7 @@ use super::loaders;
 use super::node::{NodeType, decode_as, global_id};
 use super::people::Person;
 use super::petitions::Petition;
+use super::plan::{self, Key, Planned, Ty};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
@@ -231,11 +232,18 @@ pub struct FilmQuery;
 #[Object]
 impl FilmQuery {
     /// A film by global ID or by slug (give exactly one).
-    async fn film(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Option<Film>> {
-        match one_of(id, slug)? {
-            Ok(id) => Ok(loaders(ctx)?.films.load_one(decode_as(&id, NodeType::Film, "id")?).await?.map(Film)),
-            Err(slug) => Ok(films::by_slug(db(ctx)?, &slug).await?.map(Film)),
+    async fn film(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Planned<Option<Film>>> {
+        let key = match one_of(id, slug)? {
+            Ok(id) => Key::Id(decode_as(&id, NodeType::Film, "id")?),
+            Err(slug) => Key::Slug(slug),
+        };
+        if let Some(value) = plan::lookup(ctx, "film", Ty::Film, &key).await? {
+            return Ok(Planned::done(value));
         }
+        Ok(Planned::Resolve(match key {
+            Key::Id(id) => loaders(ctx)?.films.load_one(id).await?.map(Film),
+            Key::Slug(slug) => films::by_slug(db(ctx)?, &slug).await?.map(Film),
+        }))
     }
 
     /// Films, by title unless `orderBy` says otherwise.
@@ -249,14 +257,17 @@ impl FilmQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> GqlResult<Connection<Film>> {
+    ) -> GqlResult<Planned<Connection<Film>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => films::sort(order.field.into(), order.direction.into()),
             None => films::sort(films::FilmOrderField::Title, domain::Direction::Asc),
         };
-        connection::list::<film::Entity, _>(ctx, condition, sort, page, Film).await
+        if let Some(value) = plan::list::<film::Entity>(ctx, "films", Ty::Film, &condition, sort, &page).await? {
+            return Ok(Planned::done(value));
+        }
+        Ok(Planned::Resolve(connection::list::<film::Entity, _>(ctx, condition, sort, page, Film).await?))
     }
 }
 

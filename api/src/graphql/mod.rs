@@ -16,6 +16,7 @@ pub mod node;
 pub mod operation;
 pub mod people;
 pub mod petitions;
+pub mod plan;
 pub mod production;
 pub mod quotes;
 pub mod read_your_writes;
@@ -86,6 +87,7 @@ pub fn build_schema(
     read_routing: Option<Arc<crate::replica::ReadRouting>>,
     mailer: Arc<crate::mail::Mailer>,
     policy: crate::domain::account_mail::AccountPolicy,
+    plan_counters: plan::PlanCounters,
 ) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
         .data(db)
@@ -93,6 +95,7 @@ pub fn build_schema(
         .data(notifier)
         .data(mailer)
         .data(policy)
+        .data(plan_counters)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(codes::ErrorCodes)
         .extension(limits::DocumentBudget(document_limits))

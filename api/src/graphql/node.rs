@@ -10,6 +10,7 @@ use super::events::Event;
 use super::films::{Credit, Film};
 use super::people::Person;
 use super::petitions::{Petition, Signature};
+use super::plan::{self, Key, Planned, Ty};
 use super::quotes::Quote;
 use super::users::{Audience, Rsvp, User};
 use super::{db, loaders};
@@ -140,8 +141,23 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Fetches any object by its global ID; null when it does not exist or is not visible to you.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Node>> {
-        resolve(ctx, &id, "id").await
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Planned<Option<Node>>> {
+        let (node_type, key) = decode(&id, "id")?;
+        let planned_type = match node_type {
+            NodeType::Film => Some(Ty::Film),
+            NodeType::Person => Some(Ty::Person),
+            NodeType::Credit => Some(Ty::Credit),
+            NodeType::Quote => Some(Ty::Quote),
+            NodeType::Event => Some(Ty::Event),
+            NodeType::Petition => Some(Ty::Petition),
+            NodeType::Signature | NodeType::Rsvp | NodeType::User => None,
+        };
+        if let Some(ty) = planned_type
+            && let Some(value) = plan::lookup(ctx, "node", ty, &Key::Id(key)).await?
+        {
+            return Ok(Planned::done(value));
+        }
+        Ok(Planned::Resolve(resolve(ctx, &id, "id").await?))
     }
 
     /// Fetches objects by global ID, in the order given; null for each that cannot be seen.

@@ -10,6 +10,7 @@ use super::films::Credit;
 use super::guards::RoleGuard;
 use super::inputs::{given, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
+use super::plan::{self, Key, Planned, Ty};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, OrderDirection, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
@@ -116,11 +117,23 @@ pub struct PersonQuery;
 #[Object]
 impl PersonQuery {
     /// A person by global ID or by slug (give exactly one).
-    async fn person(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Option<Person>> {
-        match one_of(id, slug)? {
-            Ok(id) => Ok(loaders(ctx)?.people.load_one(decode_as(&id, NodeType::Person, "id")?).await?.map(Person)),
-            Err(slug) => Ok(people::by_slug(db(ctx)?, &slug).await?.map(Person)),
+    async fn person(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> GqlResult<Planned<Option<Person>>> {
+        let key = match one_of(id, slug)? {
+            Ok(id) => Key::Id(decode_as(&id, NodeType::Person, "id")?),
+            Err(slug) => Key::Slug(slug),
+        };
+        if let Some(value) = plan::lookup(ctx, "person", Ty::Person, &key).await? {
+            return Ok(Planned::done(value));
         }
+        Ok(Planned::Resolve(match key {
+            Key::Id(id) => loaders(ctx)?.people.load_one(id).await?.map(Person),
+            Key::Slug(slug) => people::by_slug(db(ctx)?, &slug).await?.map(Person),
+        }))
     }
 
     /// People, by name unless `orderBy` says otherwise.
@@ -134,14 +147,17 @@ impl PersonQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> GqlResult<Connection<Person>> {
+    ) -> GqlResult<Planned<Connection<Person>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => people::sort(order.field.into(), order.direction.into()),
             None => people::sort(people::PersonOrderField::Name, domain::Direction::Asc),
         };
-        connection::list::<person::Entity, _>(ctx, condition, sort, page, Person).await
+        if let Some(value) = plan::list::<person::Entity>(ctx, "people", Ty::Person, &condition, sort, &page).await? {
+            return Ok(Planned::done(value));
+        }
+        Ok(Planned::Resolve(connection::list::<person::Entity, _>(ctx, condition, sort, page, Person).await?))
     }
 }
 

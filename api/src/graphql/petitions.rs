@@ -11,6 +11,7 @@ use super::films::Film;
 use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
+use super::plan::{self, Key, Planned, Ty};
 use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::{TimeBucket, TimeCount};
@@ -209,13 +210,23 @@ pub struct PetitionQuery;
 #[Object]
 impl PetitionQuery {
     /// A petition by global ID or by slug (give exactly one).
-    async fn petition(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Option<Petition>> {
-        match one_of(id, slug)? {
-            Ok(id) => {
-                Ok(loaders(ctx)?.petitions.load_one(decode_as(&id, NodeType::Petition, "id")?).await?.map(Petition))
-            }
-            Err(slug) => Ok(petitions::by_slug(db(ctx)?, &slug).await?.map(Petition)),
+    async fn petition(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> GqlResult<Planned<Option<Petition>>> {
+        let key = match one_of(id, slug)? {
+            Ok(id) => Key::Id(decode_as(&id, NodeType::Petition, "id")?),
+            Err(slug) => Key::Slug(slug),
+        };
+        if let Some(value) = plan::lookup(ctx, "petition", Ty::Petition, &key).await? {
+            return Ok(Planned::done(value));
         }
+        Ok(Planned::Resolve(match key {
+            Key::Id(id) => loaders(ctx)?.petitions.load_one(id).await?.map(Petition),
+            Key::Slug(slug) => petitions::by_slug(db(ctx)?, &slug).await?.map(Petition),
+        }))
     }
 
     /// Petitions, newest first unless `orderBy` says otherwise.
@@ -229,14 +240,19 @@ impl PetitionQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> GqlResult<Connection<Petition>> {
+    ) -> GqlResult<Planned<Connection<Petition>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition();
         let sort = match order_by {
             Some(order) => petitions::sort(order.field.into(), order.direction.into()),
             None => petitions::sort(petitions::PetitionOrderField::CreatedAt, domain::Direction::Desc),
         };
-        connection::list::<petition::Entity, _>(ctx, condition, sort, page, Petition).await
+        if let Some(value) =
+            plan::list::<petition::Entity>(ctx, "petitions", Ty::Petition, &condition, sort, &page).await?
+        {
+            return Ok(Planned::done(value));
+        }
+        Ok(Planned::Resolve(connection::list::<petition::Entity, _>(ctx, condition, sort, page, Petition).await?))
     }
 }
 

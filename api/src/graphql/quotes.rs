@@ -12,6 +12,7 @@ use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, optional_id, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::people::Person;
+use super::plan::{self, Key, Planned, Ty};
 use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
 use super::{db, loaders, viewer_id};
@@ -115,8 +116,12 @@ pub struct QuoteQuery;
 #[Object]
 impl QuoteQuery {
     /// A quote by global ID; null when it does not exist or is not visible to you.
-    async fn quote(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Quote>> {
-        Ok(loaders(ctx)?.quotes.load_one(decode_as(&id, NodeType::Quote, "id")?).await?.map(Quote))
+    async fn quote(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Planned<Option<Quote>>> {
+        let id = decode_as(&id, NodeType::Quote, "id")?;
+        if let Some(value) = plan::lookup(ctx, "quote", Ty::Quote, &Key::Id(id)).await? {
+            return Ok(Planned::done(value));
+        }
+        Ok(Planned::Resolve(loaders(ctx)?.quotes.load_one(id).await?.map(Quote)))
     }
 
     /// Quotes you may see, newest first unless `orderBy` says otherwise.
@@ -130,7 +135,7 @@ impl QuoteQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> GqlResult<Connection<Quote>> {
+    ) -> GqlResult<Planned<Connection<Quote>>> {
         let page = connection::page_request(first, after, last, before)?;
         let viewer = loaders(ctx)?.viewer;
         let condition = filter.unwrap_or_default().into_domain()?.condition(&viewer, db(ctx)?.get_database_backend());
@@ -138,7 +143,10 @@ impl QuoteQuery {
             Some(order) => quotes::sort(order.field.into(), order.direction.into()),
             None => quotes::sort(quotes::QuoteOrderField::CreatedAt, domain::Direction::Desc),
         };
-        connection::list::<quote::Entity, _>(ctx, condition, sort, page, Quote).await
+        if let Some(value) = plan::list::<quote::Entity>(ctx, "quotes", Ty::Quote, &condition, sort, &page).await? {
+            return Ok(Planned::done(value));
+        }
+        Ok(Planned::Resolve(connection::list::<quote::Entity, _>(ctx, condition, sort, page, Quote).await?))
     }
 }
 

@@ -19,8 +19,10 @@ use std::time::Instant;
 use super::errors::{HttpError, MediaType, Refusal};
 use super::{AppState, MAX_BODY_BYTES, limits, metrics};
 use crate::auth::{ClientIp, Viewer, authenticate};
+use crate::config::Environment;
 use crate::graphql::errors::code;
 use crate::graphql::operation::ExecutedOperation;
+use crate::graphql::plan::{READ_PATH_HEADER, ReadPath};
 use crate::graphql::request_data;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -271,6 +273,16 @@ pub(super) fn bearer(request: &HttpRequest) -> Result<Option<&str>, ()> {
     }
 }
 
+/// The read path a request asks for: outside production, `x-fandb-read-path: resolvers` turns
+/// the planner off for it (to compare both paths); anything else plans.
+fn read_path(request: &HttpRequest, environment: Environment) -> ReadPath {
+    let asked = request.headers().get(READ_PATH_HEADER).and_then(|value| value.to_str().ok());
+    match (environment, asked) {
+        (Environment::Development, Some("resolvers")) => ReadPath::Resolvers,
+        _ => ReadPath::Planned,
+    }
+}
+
 /// The viewer of a request, or the refusal of its credentials.
 async fn viewer_of(state: &AppState, request: &HttpRequest, media_type: MediaType) -> Result<Viewer, HttpError> {
     match bearer(request) {
@@ -294,7 +306,8 @@ async fn execute(
     let viewer = viewer_of(state, request, media_type).await?;
     let client_ip = ClientIp(super::client_ip::client_ip(request));
     let operation = ExecutedOperation::default();
-    let mut graphql_request = graphql_request;
+    let read_path = read_path(request, state.environment);
+    let mut graphql_request = graphql_request.data(read_path);
     let replica = match &state.read_routing {
         Some(routing) if reads_only(&mut graphql_request) => routing.for_query(&viewer, client_ip.0).await,
         _ => None,
@@ -306,6 +319,7 @@ async fn execute(
             let mut again = Request::new(graphql_request.query.clone()).variables(graphql_request.variables.clone());
             again.operation_name.clone_from(&graphql_request.operation_name);
             again.extensions.clone_from(&graphql_request.extensions);
+            let again = again.data(read_path);
             let request = graphql_request.data(request_data(&replica, viewer)).data(replica).data(client_ip);
             let executed = run(state, request.data(operation.clone())).await;
             if executed.as_ref().is_ok_and(|response| !response.errors.iter().any(is_unavailable)) {

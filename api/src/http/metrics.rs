@@ -66,6 +66,7 @@ pub struct Metrics {
     redis_errors: Counter,
     replica_queries: Counter,
     replica_fallbacks: Counter,
+    plan_counters: crate::graphql::plan::PlanCounters,
     operation_names: Mutex<HashSet<String>>,
 }
 
@@ -107,8 +108,11 @@ impl Metrics {
             "Query operations the read replica failed, answered again by the primary",
             replica_fallbacks.clone(),
         );
+        let plan_counters = crate::graphql::plan::PlanCounters::default();
+        plan_counters.register(&mut registry);
         Self {
             registry,
+            plan_counters,
             replica_queries,
             replica_fallbacks,
             statements,
@@ -155,6 +159,11 @@ impl Metrics {
     /// Counts one query operation the replica failed (the primary then answered it).
     pub fn replica_fallback(&self) {
         self.replica_fallbacks.inc();
+    }
+
+    /// The read planner's counters (planned root fields and fallbacks, by field).
+    pub fn plan_counters(&self) -> crate::graphql::plan::PlanCounters {
+        self.plan_counters.clone()
     }
 
     /// Counts one HTTP response.

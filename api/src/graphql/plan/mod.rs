@@ -1,0 +1,208 @@
+//! The read planner: a query's root field whose whole selection it can read becomes one SQL
+//! statement that builds the field's JSON in the database, and the result is handed to
+//! async-graphql as the field's finished value, so no field below it resolves one by one.
+//! Anything else (search, statistics, `me`, viewer-specific fields, arguments the resolvers would
+//! refuse) resolves as before, and is counted by root field name in `/metrics`.
+
+mod shape;
+mod sql;
+mod walk;
+
+use std::borrow::Cow;
+use std::sync::Mutex;
+
+use async_graphql::parser::types::Field;
+use async_graphql::registry::Registry;
+use async_graphql::{Context, ContextSelectionSet, OutputType, Positioned, ServerResult, Value};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use sea_orm::{Condition, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::errors::GqlResult;
+use super::{db, loaders};
+use crate::domain::DomainError;
+use crate::domain::paging::{PageRequest, Sort};
+use crate::loaders::Keyed;
+pub use walk::Ty;
+use walk::{RootRows, Rows, Walk};
+
+/// Which path a request's reads take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadPath {
+    /// Planned root fields read in one statement each (the default).
+    #[default]
+    Planned,
+    /// Every field resolves one by one (outside production, a request asks for it with
+    /// `x-fandb-read-path: resolvers`, to compare the two paths).
+    Resolvers,
+}
+
+/// The header that asks for the resolvers (outside production).
+pub const READ_PATH_HEADER: &str = "x-fandb-read-path";
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FieldLabels {
+    field: &'static str,
+}
+
+/// Root fields answered by one planned statement, and root fields that fell back to the
+/// resolvers, by field name.
+#[derive(Debug, Clone, Default)]
+pub struct PlanCounters {
+    planned: Family<FieldLabels, Counter>,
+    fallbacks: Family<FieldLabels, Counter>,
+}
+
+impl PlanCounters {
+    /// Registers both families.
+    pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+        registry.register(
+            "read_planned",
+            "Query root fields answered by one planned SQL statement, by field",
+            self.planned.clone(),
+        );
+        registry.register(
+            "read_plan_fallbacks",
+            "Query root fields the planner could not plan (resolved field by field), by field",
+            self.fallbacks.clone(),
+        );
+    }
+
+    fn planned(&self, field: &'static str) {
+        self.planned.get_or_create(&FieldLabels { field }).inc();
+    }
+
+    fn fallback(&self, field: &'static str) {
+        self.fallbacks.get_or_create(&FieldLabels { field }).inc();
+    }
+}
+
+/// A root field's value: finished by the planner, or an object to resolve as before. Reports the
+/// wrapped type's name and type info, so the schema does not change.
+pub enum Planned<T> {
+    Done(Mutex<Option<Value>>),
+    Resolve(T),
+}
+
+impl<T> Planned<T> {
+    /// The value the planner built.
+    pub fn done(value: Value) -> Self {
+        Self::Done(Mutex::new(Some(value)))
+    }
+}
+
+impl<T: OutputType> OutputType for Planned<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        T::qualified_type_name()
+    }
+
+    fn introspection_type_name(&self) -> Cow<'static, str> {
+        match self {
+            Planned::Done(_) => T::type_name(),
+            Planned::Resolve(inner) => inner.introspection_type_name(),
+        }
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
+        match self {
+            Planned::Done(value) => Ok(value.lock().ok().and_then(|mut value| value.take()).unwrap_or_default()),
+            Planned::Resolve(inner) => inner.resolve(ctx, field).await,
+        }
+    }
+}
+
+/// How a lookup names its row.
+pub enum Key {
+    Id(i64),
+    Slug(String),
+}
+
+/// A root field that returns at most one `ty` row: its finished value, or `None` to resolve it.
+pub async fn lookup(ctx: &Context<'_>, name: &'static str, ty: Ty, key: &Key) -> GqlResult<Option<Value>> {
+    use entity::{event, film, person, petition};
+    use sea_orm::ColumnTrait;
+    let viewer = loaders(ctx)?.viewer;
+    let rows = match key {
+        Key::Id(id) => walk::by_id(ty, *id, &viewer),
+        Key::Slug(slug) => match ty {
+            Ty::Film => RootRows::Film(Rows::One(film::Entity::find().filter(film::Column::Slug.eq(slug.as_str())))),
+            Ty::Person => {
+                RootRows::Person(Rows::One(person::Entity::find().filter(person::Column::Slug.eq(slug.as_str()))))
+            }
+            Ty::Event => {
+                RootRows::Event(Rows::One(event::Entity::find().filter(event::Column::Slug.eq(slug.as_str()))))
+            }
+            Ty::Petition => {
+                RootRows::Petition(Rows::One(petition::Entity::find().filter(petition::Column::Slug.eq(slug.as_str()))))
+            }
+            Ty::Credit | Ty::Quote => return Ok(None),
+        },
+    };
+    run(ctx, name, ty, rows).await
+}
+
+/// A root list of `E` rows: its finished value, or `None` to resolve it.
+pub async fn list<E: Keyed>(
+    ctx: &Context<'_>,
+    name: &'static str,
+    ty: Ty,
+    condition: &Condition,
+    sort: Sort<E::Column>,
+    page: &PageRequest,
+) -> GqlResult<Option<Value>>
+where
+    RootRows: From<Rows<E>>,
+{
+    let select = E::find().filter(condition.clone());
+    run(ctx, name, ty, RootRows::from(Rows::Page { select, sort, page: page.clone() })).await
+}
+
+async fn run(ctx: &Context<'_>, name: &'static str, ty: Ty, rows: RootRows) -> GqlResult<Option<Value>> {
+    if ctx.data_opt::<ReadPath>() == Some(&ReadPath::Resolvers) {
+        return Ok(None);
+    }
+    let counters = ctx.data_opt::<PlanCounters>();
+    let db = db(ctx)?;
+    let backend = db.get_database_backend();
+    let walk = Walk::new(backend, loaders(ctx)?.viewer, ctx.query_env);
+    let field = &ctx.item.node;
+    let planned = match rows {
+        RootRows::Film(rows) => walk.root(ty, field, rows),
+        RootRows::Person(rows) => walk.root(ty, field, rows),
+        RootRows::Credit(rows) => walk.root(ty, field, rows),
+        RootRows::Quote(rows) => walk.root(ty, field, rows),
+        RootRows::Event(rows) => walk.root(ty, field, rows),
+        RootRows::Petition(rows) => walk.root(ty, field, rows),
+    };
+    let Some(planned) = planned else {
+        if let Some(counters) = counters {
+            counters.fallback(name);
+        }
+        return Ok(None);
+    };
+    let statement = sql::root_statement(backend, planned.root);
+    let row = db.query_one_raw(statement).await.map_err(DomainError::from)?;
+    let text: String = match row {
+        Some(row) => row.try_get_by_index(0).map_err(DomainError::from)?,
+        None => return Err(DomainError::Internal("the planned statement returned no row".to_owned()).into()),
+    };
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| DomainError::Internal(format!("planned JSON: {error}")))?;
+    let root = match &json {
+        serde_json::Value::Array(items) => items.as_slice(),
+        _ => &[],
+    };
+    if let Some(counters) = counters {
+        counters.planned(name);
+    }
+    Ok(Some(shape::root_value(&planned.out, root)))
+}

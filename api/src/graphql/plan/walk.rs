@@ -1,0 +1,475 @@
+//! The planning walk: one root field's selection, type by type, into the SQL of one statement and
+//! the `Out` tree that turns its JSON into the response. Anything the walk does not know (a field
+//! it has no column for, a viewer-specific field, an argument it cannot read) makes it give up on
+//! the whole root field, which then resolves as before.
+
+use std::collections::HashMap;
+
+use async_graphql::parser::types::{Field, Selection, SelectionSet};
+use async_graphql::{InputType, Name, Value};
+use entity::{credit, event, film, person, petition, quote};
+use sea_orm::sea_query::Expr;
+use sea_orm::{DatabaseBackend, EntityName, EntityTrait, IdenStatic, QueryFilter, QuerySelect, QueryTrait, Select};
+
+use crate::auth::Viewer;
+use crate::domain::paging::{self, CursorShape, PageRequest, Sort};
+use crate::loaders::{
+    CreditParent, CreditScope, EventScope, FilmScope, Keyed, PetitionScope, QuoteParent, QuoteScope, Scope,
+};
+
+use super::super::scalars::CreditRole;
+use super::shape::{
+    ConnectionField, ConnectionOut, Conv, EdgeField, Fields, ID_SLOT, Out, PageField, SORT_SLOT, SourceField,
+};
+use super::sql::{self, Sql};
+
+/// The object types the planner reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Film,
+    Person,
+    Credit,
+    Quote,
+    Event,
+    Petition,
+}
+
+impl Ty {
+    /// The GraphQL type name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ty::Film => "Film",
+            Ty::Person => "Person",
+            Ty::Credit => "Credit",
+            Ty::Quote => "Quote",
+            Ty::Event => "Event",
+            Ty::Petition => "Petition",
+        }
+    }
+}
+
+/// A row being planned: the values its fields need, each once, in slot order.
+struct Row {
+    alias: String,
+    slots: Vec<Sql>,
+    columns: HashMap<&'static str, usize>,
+}
+
+impl Row {
+    fn new(alias: String, first_slots: Vec<Sql>) -> Self {
+        Self { alias, slots: first_slots, columns: HashMap::new() }
+    }
+
+    /// The slot of a column of this row, added on first use.
+    fn column(&mut self, column: &'static str) -> usize {
+        if let Some(slot) = self.columns.get(column) {
+            return *slot;
+        }
+        let slot = self.push(Sql::raw(format!("\"{}\".\"{column}\"", self.alias)));
+        self.columns.insert(column, slot);
+        slot
+    }
+
+    fn push(&mut self, sql: Sql) -> usize {
+        self.slots.push(sql);
+        self.slots.len() - 1
+    }
+}
+
+/// How to find the rows of a relation or a root field.
+pub enum Rows<E: EntityTrait> {
+    /// At most one row (a lookup, or a related row by its key).
+    One(Select<E>),
+    /// A page of rows.
+    Page { select: Select<E>, sort: Sort<E::Column>, page: PageRequest },
+}
+
+/// Plans one root field.
+pub struct Walk<'a> {
+    backend: DatabaseBackend,
+    viewer: Viewer,
+    env: &'a async_graphql::context::QueryEnv,
+    aliases: usize,
+}
+
+/// A planned root field: its statement's root row and how to shape it.
+pub struct Planned {
+    pub root: Sql,
+    pub out: Out,
+}
+
+impl<'a> Walk<'a> {
+    /// A walk over the document of `env`, for `viewer`.
+    pub fn new(backend: DatabaseBackend, viewer: Viewer, env: &'a async_graphql::context::QueryEnv) -> Self {
+        Self { backend, viewer, env, aliases: 0 }
+    }
+
+    /// Plans a root field that returns `ty` rows found by `rows`.
+    pub fn root<E: Keyed>(mut self, ty: Ty, field: &'a Field, rows: Rows<E>) -> Option<Planned> {
+        let mut root = Row::new(String::new(), Vec::new());
+        let out = self.relation(ty, field, rows, &mut root)?;
+        Some(Planned { root: sql::array(self.backend, root.slots), out })
+    }
+
+    fn alias(&mut self) -> String {
+        self.aliases += 1;
+        format!("p{}", self.aliases)
+    }
+
+    /// The fields of `set` that apply to `type_name` (a type of the Node interface or not), in
+    /// document order, through fragments. `None` when the document names a fragment it lacks.
+    fn collect(
+        &self,
+        set: &'a SelectionSet,
+        type_name: &str,
+        is_node: bool,
+        fields: &mut Vec<&'a Field>,
+    ) -> Option<()> {
+        for selection in &set.items {
+            let (condition, inner) = match &selection.node {
+                Selection::Field(field) => {
+                    if !field.node.directives.is_empty() {
+                        return None;
+                    }
+                    fields.push(&field.node);
+                    continue;
+                }
+                Selection::FragmentSpread(spread) => {
+                    let fragment = self.env.fragments.get(&spread.node.fragment_name.node)?;
+                    (Some(fragment.node.type_condition.node.on.node.as_str()), &fragment.node.selection_set.node)
+                }
+                Selection::InlineFragment(inline) => (
+                    inline.node.type_condition.as_ref().map(|condition| condition.node.on.node.as_str()),
+                    &inline.node.selection_set.node,
+                ),
+            };
+            let applies = condition.is_none_or(|on| on == type_name || (is_node && on == "Node"));
+            if applies {
+                self.collect(inner, type_name, is_node, fields)?;
+            }
+        }
+        Some(())
+    }
+
+    /// The value of an argument, variables filled in; null when it is not given.
+    fn argument<T: InputType>(&self, field: &Field, name: &str) -> Option<T> {
+        let value = match field.get_argument(name) {
+            Some(value) => Some(value.node.clone().into_const_with(|variable| self.variable(&variable)).ok()?),
+            None => None,
+        };
+        T::parse(value).ok()
+    }
+
+    fn variable(&self, name: &Name) -> Result<Value, ()> {
+        let definition = self.env.operation.node.variable_definitions.iter().find(|def| def.node.name.node == *name);
+        definition
+            .and_then(|def| self.env.variables.get(&def.node.name.node).or_else(|| def.node.default_value()))
+            .cloned()
+            .ok_or(())
+    }
+
+    fn page(&self, field: &Field) -> Option<PageRequest> {
+        let first = self.argument::<Option<i32>>(field, "first")?;
+        let after = self.argument::<Option<String>>(field, "after")?;
+        let last = self.argument::<Option<i32>>(field, "last")?;
+        let before = self.argument::<Option<String>>(field, "before")?;
+        PageRequest::new(first, after.as_deref(), last, before.as_deref()).ok()
+    }
+
+    /// Plans the rows of a relation (or root field) into a slot of `parent`.
+    fn relation<E: Keyed>(&mut self, ty: Ty, field: &'a Field, rows: Rows<E>, parent: &mut Row) -> Option<Out> {
+        match rows {
+            Rows::One(select) => {
+                let alias = self.alias();
+                let mut row = Row::new(alias.clone(), Vec::new());
+                let fields = self.object(ty, &field.selection_set.node, &mut row)?;
+                let mut sub = Sql::raw("SELECT ");
+                sub.append(sql::array(self.backend, row.slots));
+                sub.push(" FROM (");
+                sub.append(Sql::select(self.backend, &select.into_query()));
+                sub.push(&format!(") AS \"{alias}\""));
+                let slot = parent.push(sql::nested(self.backend, sub));
+                Some(Out::Object { slot, fields })
+            }
+            Rows::Page { select, sort, page } => {
+                let alias = self.alias();
+                let first = vec![
+                    Sql::raw(format!("\"{alias}\".\"{}\"", sort.column.as_str())),
+                    Sql::raw(format!("\"{alias}\".\"id\"")),
+                ];
+                debug_assert!(first.len() == ID_SLOT + 1 && SORT_SLOT == 0);
+                let mut row = Row::new(alias.clone(), first);
+                let count_select = select.clone();
+                let fields = self.connection(ty, &field.selection_set.node, &mut row, parent, count_select)?;
+                let rows_slot = match paging::page_select(select, sort, E::ID, &page).ok()? {
+                    None => parent.push(sql::empty_array(self.backend)),
+                    Some(select) => {
+                        let order = paging::read_order_sql(sort, E::ID, &page, &alias);
+                        let mut sub = Sql::raw("SELECT ");
+                        sub.append(sql::aggregate(self.backend, sql::array(self.backend, row.slots), &order));
+                        sub.push(" FROM (");
+                        sub.append(Sql::select(self.backend, &select.into_query()));
+                        sub.push(&format!(") AS \"{alias}\""));
+                        parent.push(sql::nested(self.backend, sub))
+                    }
+                };
+                let cursor = CursorShape::of(sort);
+                Some(Out::Connection(Box::new(ConnectionOut { rows: rows_slot, page, cursor, fields })))
+            }
+        }
+    }
+
+    /// The fields of an `XConnection`; `totalCount` adds a count of `count_select` to `parent`.
+    fn connection<E: EntityTrait>(
+        &mut self,
+        ty: Ty,
+        set: &'a SelectionSet,
+        row: &mut Row,
+        parent: &mut Row,
+        count_select: Select<E>,
+    ) -> Option<Fields<ConnectionField>> {
+        let connection_name = format!("{}Connection", ty.name());
+        let edge_name = format!("{}Edge", ty.name());
+        let mut fields = Vec::new();
+        self.collect(set, &connection_name, false, &mut fields)?;
+        let mut planned = Vec::with_capacity(fields.len());
+        let mut total_slot = None;
+        for field in fields {
+            let key = field.response_key().node.clone();
+            let value = match field.name.node.as_str() {
+                "__typename" => ConnectionField::Typename(connection_name.clone()),
+                "totalCount" => {
+                    let slot = match total_slot {
+                        Some(slot) => slot,
+                        None => {
+                            let count = count_select.clone().select_only().expr(Expr::cust("COUNT(*)")).into_query();
+                            let mut sub = Sql::raw("(");
+                            sub.append(Sql::select(self.backend, &count));
+                            sub.push(")");
+                            let slot = parent.push(sub);
+                            total_slot = Some(slot);
+                            slot
+                        }
+                    };
+                    ConnectionField::TotalCount(slot)
+                }
+                "nodes" => ConnectionField::Nodes(self.object(ty, &field.selection_set.node, row)?),
+                "pageInfo" => {
+                    let mut page_fields = Vec::new();
+                    self.collect(&field.selection_set.node, "PageInfo", false, &mut page_fields)?;
+                    let mut out = Vec::with_capacity(page_fields.len());
+                    for page_field in page_fields {
+                        let value = match page_field.name.node.as_str() {
+                            "__typename" => PageField::Typename,
+                            "hasNextPage" => PageField::HasNextPage,
+                            "hasPreviousPage" => PageField::HasPreviousPage,
+                            "startCursor" => PageField::StartCursor,
+                            "endCursor" => PageField::EndCursor,
+                            _ => return None,
+                        };
+                        out.push((page_field.response_key().node.clone(), value));
+                    }
+                    ConnectionField::PageInfo(out)
+                }
+                "edges" => {
+                    let mut edge_fields = Vec::new();
+                    self.collect(&field.selection_set.node, &edge_name, false, &mut edge_fields)?;
+                    let mut out = Vec::with_capacity(edge_fields.len());
+                    for edge_field in edge_fields {
+                        let value = match edge_field.name.node.as_str() {
+                            "__typename" => EdgeField::Typename(edge_name.clone()),
+                            "cursor" => EdgeField::Cursor,
+                            "node" => EdgeField::Node(self.object(ty, &edge_field.selection_set.node, row)?),
+                            _ => return None,
+                        };
+                        out.push((edge_field.response_key().node.clone(), value));
+                    }
+                    ConnectionField::Edges(out)
+                }
+                _ => return None,
+            };
+            planned.push((key, value));
+        }
+        Some(planned)
+    }
+
+    /// The fields of one object of type `ty` over `row`.
+    fn object(&mut self, ty: Ty, set: &'a SelectionSet, row: &mut Row) -> Option<Fields<Out>> {
+        let mut fields = Vec::new();
+        self.collect(set, ty.name(), true, &mut fields)?;
+        let mut planned = Vec::with_capacity(fields.len());
+        for field in fields {
+            let out = self.field(ty, field, row)?;
+            planned.push((field.response_key().node.clone(), out));
+        }
+        Some(planned)
+    }
+
+    fn scalar(row: &mut Row, column: &'static str, conv: Conv) -> Out {
+        Out::Scalar { slot: row.column(column), conv }
+    }
+
+    /// The related row whose id is in `key_column` of `row`.
+    fn related<E: Keyed>(&mut self, ty: Ty, field: &'a Field, row: &mut Row, key_column: &'static str) -> Option<Out> {
+        let table = E::default().table_name().to_owned();
+        let select = E::find().filter(Expr::cust(format!("\"{table}\".\"id\" = \"{}\".\"{key_column}\"", row.alias)));
+        self.relation(ty, field, Rows::One(select), row)
+    }
+
+    /// The page of children of `row` in `scope`.
+    fn children<S: Scope>(&mut self, ty: Ty, field: &'a Field, row: &mut Row, scope: S) -> Option<Out> {
+        let page = self.page(field)?;
+        let table = S::Entity::default().table_name().to_owned();
+        let select = S::Entity::find().filter(scope.condition()).filter(Expr::cust(format!(
+            "\"{table}\".\"{}\" = \"{}\".\"id\"",
+            scope.parent().as_str(),
+            row.alias
+        )));
+        self.relation(ty, field, Rows::Page { select, sort: scope.sort(), page }, row)
+    }
+
+    fn sources(&self, field: &'a Field, row: &mut Row) -> Option<Out> {
+        let mut fields = Vec::new();
+        self.collect(&field.selection_set.node, "SourceArticle", false, &mut fields)?;
+        let mut out = Vec::with_capacity(fields.len());
+        for source_field in fields {
+            let value = match source_field.name.node.as_str() {
+                "__typename" => SourceField::Typename,
+                "publication" => SourceField::Publication,
+                "headline" => SourceField::Headline,
+                _ => return None,
+            };
+            out.push((source_field.response_key().node.clone(), value));
+        }
+        Some(Out::Sources { slot: row.column("source_articles"), fields: out })
+    }
+
+    /// One field of `ty`; `None` for a field the planner does not read.
+    fn field(&mut self, ty: Ty, field: &'a Field, row: &mut Row) -> Option<Out> {
+        use Conv::{Count, Date, DateTime, Enum, Int, Text};
+        let name = field.name.node.as_str();
+        let simple = |row: &mut Row, column, conv| Some(Self::scalar(row, column, conv));
+        match (ty, name) {
+            (_, "__typename") => Some(Out::Const(ty.name())),
+            (_, "id") => Some(Out::Id { slot: row.column("id"), type_name: ty.name() }),
+            (_, "sourceArticles") if ty != Ty::Credit => self.sources(field, row),
+            (Ty::Film, "slug") => simple(row, "slug", Text),
+            (Ty::Film, "title") => simple(row, "title", Text),
+            (Ty::Film, "tagline") => simple(row, "tagline", Text),
+            (Ty::Film, "synopsis") => simple(row, "synopsis", Text),
+            (Ty::Film, "releaseDate") => simple(row, "release_date", Date),
+            (Ty::Film, "runtimeMinutes") => simple(row, "runtime_minutes", Int),
+            (Ty::Film, "status") => simple(row, "status", Enum),
+            (Ty::Film, "budgetUsd") => simple(row, "budget_usd", Int),
+            (Ty::Film, "boxOfficeUsd") => simple(row, "box_office_usd", Int),
+            (Ty::Film, "distributor") => simple(row, "distributor", Text),
+            (Ty::Film, "createdAt") => simple(row, "created_at", DateTime),
+            (Ty::Film, "updatedAt") => simple(row, "updated_at", DateTime),
+            (Ty::Film, "sequelOf") => self.related::<film::Entity>(Ty::Film, field, row, "sequel_of_id"),
+            (Ty::Film, "sequels") => self.children(Ty::Film, field, row, FilmScope),
+            (Ty::Film, "credits") => {
+                let role = self.argument::<Option<CreditRole>>(field, "role")?;
+                let scope = CreditScope { parent: CreditParent::Film, role: role.map(Into::into) };
+                self.children(Ty::Credit, field, row, scope)
+            }
+            (Ty::Film, "quotes") => {
+                let scope = QuoteScope { parent: QuoteParent::Film, viewer: self.viewer };
+                self.children(Ty::Quote, field, row, scope)
+            }
+            (Ty::Film, "events") => self.children(Ty::Event, field, row, EventScope),
+            (Ty::Film, "petitions") => self.children(Ty::Petition, field, row, PetitionScope),
+            (Ty::Person, "slug") => simple(row, "slug", Text),
+            (Ty::Person, "name") => simple(row, "name", Text),
+            (Ty::Person, "bio") => simple(row, "bio", Text),
+            (Ty::Person, "birthDate") => simple(row, "birth_date", Date),
+            (Ty::Person, "credits") => {
+                let role = self.argument::<Option<CreditRole>>(field, "role")?;
+                let scope = CreditScope { parent: CreditParent::Person, role: role.map(Into::into) };
+                self.children(Ty::Credit, field, row, scope)
+            }
+            (Ty::Person, "quotes") => {
+                let scope = QuoteScope { parent: QuoteParent::Person, viewer: self.viewer };
+                self.children(Ty::Quote, field, row, scope)
+            }
+            (Ty::Credit, "film") => self.related::<film::Entity>(Ty::Film, field, row, "film_id"),
+            (Ty::Credit, "person") => self.related::<person::Entity>(Ty::Person, field, row, "person_id"),
+            (Ty::Credit, "role") => simple(row, "role", Enum),
+            (Ty::Credit, "character") => simple(row, "character", Text),
+            (Ty::Credit, "billingOrder") => simple(row, "billing_order", Int),
+            (Ty::Quote, "text") => simple(row, "text", Text),
+            (Ty::Quote, "person") => self.related::<person::Entity>(Ty::Person, field, row, "person_id"),
+            (Ty::Quote, "film") => self.related::<film::Entity>(Ty::Film, field, row, "film_id"),
+            (Ty::Quote, "source") => simple(row, "source", Text),
+            (Ty::Quote, "sourceUrl") => simple(row, "source_url", Text),
+            (Ty::Quote, "saidOn") => simple(row, "said_on", Date),
+            (Ty::Quote, "context") => simple(row, "context", Text),
+            (Ty::Quote, "status") => simple(row, "status", Enum),
+            (Ty::Quote, "createdAt") => simple(row, "created_at", DateTime),
+            (Ty::Event, "slug") => simple(row, "slug", Text),
+            (Ty::Event, "kind") => simple(row, "kind", Enum),
+            (Ty::Event, "title") => simple(row, "title", Text),
+            (Ty::Event, "description") => simple(row, "description", Text),
+            (Ty::Event, "film") => self.related::<film::Entity>(Ty::Film, field, row, "film_id"),
+            (Ty::Event, "startsAt") => simple(row, "starts_at", DateTime),
+            (Ty::Event, "endsAt") => simple(row, "ends_at", DateTime),
+            (Ty::Event, "timeZone") => simple(row, "time_zone", Text),
+            (Ty::Event, "venue") => simple(row, "venue", Text),
+            (Ty::Event, "city") => simple(row, "city", Text),
+            (Ty::Event, "country") => simple(row, "country", Text),
+            (Ty::Event, "onlineUrl") => simple(row, "online_url", Text),
+            (Ty::Event, "hashtag") => simple(row, "hashtag", Text),
+            (Ty::Event, "capacity") => simple(row, "capacity", Int),
+            (Ty::Event, "rsvpCount") => simple(row, "going_count", Count),
+            (Ty::Event, "icsUrl") => Some(Out::IcsUrl { slug: row.column("slug") }),
+            (Ty::Petition, "slug") => simple(row, "slug", Text),
+            (Ty::Petition, "title") => simple(row, "title", Text),
+            (Ty::Petition, "body") => simple(row, "body", Text),
+            (Ty::Petition, "target") => simple(row, "target", Text),
+            (Ty::Petition, "goal") => simple(row, "goal", Count),
+            (Ty::Petition, "status") => simple(row, "status", Enum),
+            (Ty::Petition, "film") => self.related::<film::Entity>(Ty::Film, field, row, "film_id"),
+            (Ty::Petition, "closesAt") => simple(row, "closes_at", DateTime),
+            (Ty::Petition, "createdAt") => simple(row, "created_at", DateTime),
+            (Ty::Petition, "signatureCount") => simple(row, "signature_count", Count),
+            (Ty::Petition, "progress") => {
+                Some(Out::Progress { count: row.column("signature_count"), goal: row.column("goal") })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The rows of `ty` with the given id, for a lookup.
+pub fn by_id(ty: Ty, id: i64, viewer: &Viewer) -> RootRows {
+    match ty {
+        Ty::Film => RootRows::Film(Rows::One(film::Entity::find_by_id(id))),
+        Ty::Person => RootRows::Person(Rows::One(person::Entity::find_by_id(id))),
+        Ty::Credit => RootRows::Credit(Rows::One(credit::Entity::find_by_id(id))),
+        Ty::Quote => {
+            RootRows::Quote(Rows::One(quote::Entity::find_by_id(id).filter(crate::domain::quotes::visible_to(viewer))))
+        }
+        Ty::Event => RootRows::Event(Rows::One(event::Entity::find_by_id(id))),
+        Ty::Petition => RootRows::Petition(Rows::One(petition::Entity::find_by_id(id))),
+    }
+}
+
+/// The rows a root field reads, by entity.
+pub enum RootRows {
+    Film(Rows<film::Entity>),
+    Person(Rows<person::Entity>),
+    Credit(Rows<credit::Entity>),
+    Quote(Rows<quote::Entity>),
+    Event(Rows<event::Entity>),
+    Petition(Rows<petition::Entity>),
+}
+
+macro_rules! root_rows_from {
+    ($($variant:ident => $module:ident),*) => {
+        $(impl From<Rows<$module::Entity>> for RootRows {
+            fn from(rows: Rows<$module::Entity>) -> Self {
+                RootRows::$variant(rows)
+            }
+        })*
+    };
+}
+root_rows_from!(Film => film, Person => person, Credit => credit, Quote => quote, Event => event, Petition => petition);
