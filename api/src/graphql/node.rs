@@ -134,6 +134,19 @@ async fn resolve(ctx: &Context<'_>, id: &str, field: &str) -> GqlResult<Option<N
     })
 }
 
+/// The planner's type for a node type it reads (signatures, RSVPs and users are viewer-specific).
+fn planned_type(node_type: NodeType) -> Option<Ty> {
+    match node_type {
+        NodeType::Film => Some(Ty::Film),
+        NodeType::Person => Some(Ty::Person),
+        NodeType::Credit => Some(Ty::Credit),
+        NodeType::Quote => Some(Ty::Quote),
+        NodeType::Event => Some(Ty::Event),
+        NodeType::Petition => Some(Ty::Petition),
+        NodeType::Signature | NodeType::Rsvp | NodeType::User => None,
+    }
+}
+
 /// `node` and `nodes`.
 #[derive(Default)]
 pub struct NodeQuery;
@@ -143,16 +156,7 @@ impl NodeQuery {
     /// Fetches any object by its global ID; null when it does not exist or is not visible to you.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Planned<Option<Node>>> {
         let (node_type, key) = decode(&id, "id")?;
-        let planned_type = match node_type {
-            NodeType::Film => Some(Ty::Film),
-            NodeType::Person => Some(Ty::Person),
-            NodeType::Credit => Some(Ty::Credit),
-            NodeType::Quote => Some(Ty::Quote),
-            NodeType::Event => Some(Ty::Event),
-            NodeType::Petition => Some(Ty::Petition),
-            NodeType::Signature | NodeType::Rsvp | NodeType::User => None,
-        };
-        if let Some(ty) = planned_type
+        if let Some(ty) = planned_type(node_type)
             && let Some(value) = plan::lookup(ctx, "node", ty, &Key::Id(key)).await?
         {
             return Ok(Planned::done(value));
@@ -162,10 +166,19 @@ impl NodeQuery {
 
     /// Fetches objects by global ID, in the order given; null for each that cannot be seen.
     #[graphql(complexity = "ids.len().saturating_mul(child_complexity).saturating_add(1)")]
-    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> GqlResult<Vec<Option<Node>>> {
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> GqlResult<Planned<Vec<Option<Node>>>> {
         if ids.len() > crate::domain::paging::MAX_PAGE_SIZE as usize {
             return Err(DomainError::invalid("ids", "at most 100 IDs at once").into());
         }
-        try_join_all(ids.iter().map(|id| resolve(ctx, id, "ids"))).await
+        let keys = ids
+            .iter()
+            .map(|id| decode(id, "ids").map(|(node_type, key)| Some((planned_type(node_type)?, key))))
+            .collect::<Result<Option<Vec<_>>, _>>()?;
+        if let Some(keys) = keys
+            && let Some(value) = plan::lookups(ctx, "nodes", &keys).await?
+        {
+            return Ok(Planned::done(value));
+        }
+        Ok(Planned::Resolve(try_join_all(ids.iter().map(|id| resolve(ctx, id, "ids"))).await?))
     }
 }

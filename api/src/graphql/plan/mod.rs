@@ -147,7 +147,15 @@ pub async fn lookup(ctx: &Context<'_>, name: &'static str, ty: Ty, key: &Key) ->
             Ty::Credit | Ty::Quote => return Ok(None),
         },
     };
-    run(ctx, name, ty, rows).await
+    run(ctx, name, Roots::One(ty, Box::new(rows))).await
+}
+
+/// A root field that returns one row per global id (`nodes`): its finished value, or `None` to
+/// resolve it.
+pub async fn lookups(ctx: &Context<'_>, name: &'static str, keys: &[(Ty, i64)]) -> GqlResult<Option<Value>> {
+    let viewer = loaders(ctx)?.viewer;
+    let lookups = keys.iter().map(|(ty, id)| (*ty, walk::by_id(*ty, *id, &viewer))).collect();
+    run(ctx, name, Roots::Many(lookups)).await
 }
 
 /// A root list of `E` rows: its finished value, or `None` to resolve it.
@@ -163,10 +171,16 @@ where
     RootRows: From<Rows<E>>,
 {
     let select = E::find().filter(condition.clone());
-    run(ctx, name, ty, RootRows::from(Rows::Page { select, sort, page: page.clone() })).await
+    run(ctx, name, Roots::One(ty, Box::new(RootRows::from(Rows::Page { select, sort, page: page.clone() })))).await
 }
 
-async fn run(ctx: &Context<'_>, name: &'static str, ty: Ty, rows: RootRows) -> GqlResult<Option<Value>> {
+/// What a root field reads: one lookup or list, or several lookups (`nodes`).
+enum Roots {
+    One(Ty, Box<RootRows>),
+    Many(Vec<(Ty, RootRows)>),
+}
+
+async fn run(ctx: &Context<'_>, name: &'static str, rows: Roots) -> GqlResult<Option<Value>> {
     if ctx.data_opt::<ReadPath>() == Some(&ReadPath::Resolvers) {
         return Ok(None);
     }
@@ -176,12 +190,8 @@ async fn run(ctx: &Context<'_>, name: &'static str, ty: Ty, rows: RootRows) -> G
     let walk = Walk::new(backend, loaders(ctx)?.viewer, ctx.query_env);
     let field = &ctx.item.node;
     let planned = match rows {
-        RootRows::Film(rows) => walk.root(ty, field, rows),
-        RootRows::Person(rows) => walk.root(ty, field, rows),
-        RootRows::Credit(rows) => walk.root(ty, field, rows),
-        RootRows::Quote(rows) => walk.root(ty, field, rows),
-        RootRows::Event(rows) => walk.root(ty, field, rows),
-        RootRows::Petition(rows) => walk.root(ty, field, rows),
+        Roots::One(ty, rows) => walk.root(ty, field, *rows),
+        Roots::Many(lookups) => walk.roots(field, lookups),
     };
     let Some(planned) = planned else {
         if let Some(counters) = counters {

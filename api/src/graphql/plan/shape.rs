@@ -52,6 +52,8 @@ pub(super) enum Out {
     Object { slot: usize, fields: Fields<Out> },
     /// A page of related rows.
     Connection(Box<ConnectionOut>),
+    /// Values side by side in a list (`nodes`).
+    List(Vec<Out>),
 }
 
 /// A field of `SourceArticle`.
@@ -223,6 +225,7 @@ impl Out {
                 _ => Value::Null,
             },
             Out::Connection(connection) => connection.value(row),
+            Out::List(items) => Value::List(items.iter().map(|item| item.value(row)).collect()),
         }
     }
 }

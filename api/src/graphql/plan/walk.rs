@@ -48,6 +48,9 @@ impl Ty {
     }
 }
 
+/// The most values one row may carry: PostgreSQL functions take at most 100 arguments.
+const MAX_SLOTS: usize = 100;
+
 /// A row being planned: the values its fields need, each once, in slot order.
 struct Row {
     alias: String,
@@ -105,10 +108,34 @@ impl<'a> Walk<'a> {
     }
 
     /// Plans a root field that returns `ty` rows found by `rows`.
-    pub fn root<E: Keyed>(mut self, ty: Ty, field: &'a Field, rows: Rows<E>) -> Option<Planned> {
+    pub fn root(mut self, ty: Ty, field: &'a Field, rows: RootRows) -> Option<Planned> {
         let mut root = Row::new(String::new(), Vec::new());
-        let out = self.relation(ty, field, rows, &mut root)?;
+        let out = self.root_rows(ty, field, rows, &mut root)?;
         Some(Planned { root: sql::array(self.backend, root.slots), out })
+    }
+
+    /// Plans a root field that returns a list of lookups (`nodes`), each its own row.
+    pub fn roots(mut self, field: &'a Field, lookups: Vec<(Ty, RootRows)>) -> Option<Planned> {
+        let mut root = Row::new(String::new(), Vec::new());
+        let mut items = Vec::with_capacity(lookups.len());
+        for (ty, rows) in lookups {
+            items.push(self.root_rows(ty, field, rows, &mut root)?);
+        }
+        if root.slots.len() > MAX_SLOTS {
+            return None;
+        }
+        Some(Planned { root: sql::array(self.backend, root.slots), out: Out::List(items) })
+    }
+
+    fn root_rows(&mut self, ty: Ty, field: &'a Field, rows: RootRows, root: &mut Row) -> Option<Out> {
+        match rows {
+            RootRows::Film(rows) => self.relation(ty, field, rows, root),
+            RootRows::Person(rows) => self.relation(ty, field, rows, root),
+            RootRows::Credit(rows) => self.relation(ty, field, rows, root),
+            RootRows::Quote(rows) => self.relation(ty, field, rows, root),
+            RootRows::Event(rows) => self.relation(ty, field, rows, root),
+            RootRows::Petition(rows) => self.relation(ty, field, rows, root),
+        }
     }
 
     fn alias(&mut self) -> String {
@@ -183,6 +210,9 @@ impl<'a> Walk<'a> {
                 let alias = self.alias();
                 let mut row = Row::new(alias.clone(), Vec::new());
                 let fields = self.object(ty, &field.selection_set.node, &mut row)?;
+                if row.slots.len() > MAX_SLOTS {
+                    return None;
+                }
                 let mut sub = Sql::raw("SELECT ");
                 sub.append(sql::array(self.backend, row.slots));
                 sub.push(" FROM (");
@@ -201,6 +231,9 @@ impl<'a> Walk<'a> {
                 let mut row = Row::new(alias.clone(), first);
                 let count_select = select.clone();
                 let fields = self.connection(ty, &field.selection_set.node, &mut row, parent, count_select)?;
+                if row.slots.len() > MAX_SLOTS {
+                    return None;
+                }
                 let rows_slot = match paging::page_select(select, sort, E::ID, &page).ok()? {
                     None => parent.push(sql::empty_array(self.backend)),
                     Some(select) => {
