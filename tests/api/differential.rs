@@ -1169,3 +1169,31 @@ const EVENT_FILTER: &[(&str, Condition)] = &[
 ];
 const PETITION_FILTER: &[(&str, Condition)] =
     &[("status", Condition::Enum(&["OPEN", "CLOSED", "VICTORY"])), ("filmId", Condition::Id("Film"))];
+
+/// Which documents `TestApp::graphql` sends through both read paths.
+#[test]
+fn only_documents_of_queries_are_compared_on_both_read_paths() {
+    use crate::support::app::is_read;
+    for read in [
+        "{ films { totalCount } }",
+        "  # a comment\n query Q($n: Int) { films(first: $n) { totalCount } }",
+        "query { a: film(slug: \"mutation { x }\") { title } }",
+        "query { film(slug: \"\"\"\nsubscription \\\"\"\" { }\n\"\"\") { title } }",
+        "fragment F on Film { title } query { film(slug: \"alita\") { ...F } }",
+        "{ films { totalCount }",
+        ",\u{feff}{ __typename }",
+    ] {
+        assert!(is_read(read), "a read: {read}");
+    }
+    for not_read in [
+        "mutation { logout(refreshToken: \"x\") }",
+        "subscription { petitionSignatureCount(petitionId: \"x\") { goal } }",
+        "query A { __typename } mutation B { logout(refreshToken: \"x\") }",
+        "# { films }\nmutation { logout(refreshToken: \"{\") }",
+        "fragment F on Film { title }",
+        "",
+        "   ",
+    ] {
+        assert!(!is_read(not_read), "not a read: {not_read}");
+    }
+}
