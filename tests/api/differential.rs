@@ -792,11 +792,9 @@ impl<'a> Generator<'a> {
                     arguments.push(format!("before: {}", self.arg("String", Arg::Str(cursor))));
                 }
             }
-            88..=92 if !nested => {
-                // A cursor of another list (another order, or another kind of row). Not on nested
-                // lists yet: there `loaders::Pages::load` refuses it for its whole batch, so a
-                // sibling page of the same kind fails with it, or not, as the batch happens to
-                // fall, and two runs of one query answer differently.
+            88..=92 => {
+                // A cursor of another list (another order, or another kind of row), at the root
+                // and on nested lists alike: each page checks its cursors before it joins a batch.
                 let lists: Vec<String> = self.pool.cursors.keys().cloned().collect();
                 arguments.push(first(self, n));
                 if !lists.is_empty() {

@@ -430,6 +430,16 @@ fn bounded<C: ColumnTrait>(
     Ok(condition)
 }
 
+/// Checks that the cursors of `page` were made under `sort`, before any batch reads it: a batch
+/// of pages shares one statement, so a cursor of another list must fail its own field, not the
+/// batch.
+pub fn check_cursors<C: ColumnTrait>(sort: Sort<C>, page: &PageRequest) -> DomainResult<()> {
+    for cursor in [&page.after, &page.before].into_iter().flatten() {
+        cursor.check(sort)?;
+    }
+    Ok(())
+}
+
 /// Turns rows read in query order (one more than the limit when more exist) into a page.
 fn into_page<M: ModelTrait>(
     mut rows: Vec<M>,

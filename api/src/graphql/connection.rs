@@ -169,6 +169,7 @@ where
     S: ScopeLoaders,
     <S::Entity as EntityTrait>::Model: Send + Sync + Clone,
 {
+    paging::check_cursors(scope.sort(), &page)?;
     let loaders: Arc<Loaders> = loaders(ctx)?.clone();
     let rows = S::pages(&loaders)
         .load_one(PageKey { scope: scope.clone(), page, parent })
