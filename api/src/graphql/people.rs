@@ -19,7 +19,7 @@ use crate::loaders::{CreditParent, CreditScope, QuoteParent, QuoteScope};
 
 /// Someone who made a film or spoke about it.
 #[derive(Clone)]
-pub struct Person(pub person::Model);
+pub struct Person(pub std::sync::Arc<person::Model>);
 
 impl NodeName for Person {
     const NAME: &'static str = "Person";
@@ -119,7 +119,7 @@ impl PersonQuery {
     async fn person(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Option<Person>> {
         match one_of(id, slug)? {
             Ok(id) => Ok(loaders(ctx)?.people.load_one(decode_as(&id, NodeType::Person, "id")?).await?.map(Person)),
-            Err(slug) => Ok(people::by_slug(db(ctx)?, &slug).await?.map(Person)),
+            Err(slug) => Ok(people::by_slug(db(ctx)?, &slug).await?.map(|row| Person(row.into()))),
         }
     }
 
@@ -178,7 +178,7 @@ impl PersonMutation {
             bio: given(input.bio, |v| v),
             birth_date: given(input.birth_date, |date| date.0),
         };
-        Ok(Person(write::transaction(db(ctx)?, async |txn| people::create(txn, changes).await).await?))
+        Ok(Person(write::transaction(db(ctx)?, async |txn| people::create(txn, changes).await).await?.into()))
     }
 
     /// Changes the given fields of a person.
@@ -191,7 +191,7 @@ impl PersonMutation {
             bio: patch(input.bio, |v| v),
             birth_date: patch(input.birth_date, |date| date.0),
         };
-        Ok(Person(write::transaction(db(ctx)?, async |txn| people::update(txn, id, changes).await).await?))
+        Ok(Person(write::transaction(db(ctx)?, async |txn| people::update(txn, id, changes).await).await?.into()))
     }
 
     /// Deletes a person with their credits and quotes. Returns the deleted ID.

@@ -20,7 +20,7 @@ use crate::loaders::SignatureScope;
 
 /// A campaign's ask of a target, with a signature goal.
 #[derive(Clone)]
-pub struct Petition(pub petition::Model);
+pub struct Petition(pub std::sync::Arc<petition::Model>);
 
 impl NodeName for Petition {
     const NAME: &'static str = "Petition";
@@ -130,7 +130,7 @@ impl Petition {
 
 /// One fan's signature on a petition.
 #[derive(Clone)]
-pub struct Signature(pub signature::Model);
+pub struct Signature(pub std::sync::Arc<signature::Model>);
 
 impl NodeName for Signature {
     const NAME: &'static str = "Signature";
@@ -153,7 +153,7 @@ impl Signature {
         if !self.details_visible(ctx)? {
             return Ok(None);
         }
-        Ok(loaders(ctx)?.users.load_one(self.0.user_id).await?.map(|user| user.display_name))
+        Ok(loaders(ctx)?.users.load_one(self.0.user_id).await?.map(|user| user.display_name.clone()))
     }
     /// ISO 3166-1 alpha-2 country code of the signer, if given and public (or yours).
     async fn country(&self, ctx: &Context<'_>) -> GqlResult<Option<&str>> {
@@ -214,7 +214,7 @@ impl PetitionQuery {
             Ok(id) => {
                 Ok(loaders(ctx)?.petitions.load_one(decode_as(&id, NodeType::Petition, "id")?).await?.map(Petition))
             }
-            Err(slug) => Ok(petitions::by_slug(db(ctx)?, &slug).await?.map(Petition)),
+            Err(slug) => Ok(petitions::by_slug(db(ctx)?, &slug).await?.map(|row| Petition(row.into()))),
         }
     }
 
@@ -288,7 +288,7 @@ impl PetitionMutation {
             film_id: id_patch(given(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
             closes_at: given(input.closes_at, |instant| instant.0),
         };
-        Ok(Petition(write::transaction(db(ctx)?, async |txn| petitions::create(txn, changes).await).await?))
+        Ok(Petition(write::transaction(db(ctx)?, async |txn| petitions::create(txn, changes).await).await?.into()))
     }
 
     /// Changes the given fields of a petition.
@@ -305,7 +305,7 @@ impl PetitionMutation {
             film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
             closes_at: patch(input.closes_at, |instant| instant.0),
         };
-        Ok(Petition(write::transaction(db(ctx)?, async |txn| petitions::update(txn, id, changes).await).await?))
+        Ok(Petition(write::transaction(db(ctx)?, async |txn| petitions::update(txn, id, changes).await).await?.into()))
     }
 
     /// Deletes a petition with its signatures. Returns the deleted ID.
@@ -348,7 +348,7 @@ impl SignatureMutation {
         account_mail::require_verified(db(ctx)?, super::account_mail::policy(ctx), user_id).await?;
         let input = input.unwrap_or_default();
         let sign = petitions::SignInput { comment: input.comment, country: input.country, public: input.public };
-        Ok(Signature(petitions::sign(db(ctx)?, notifier(ctx)?, user_id, petition_id, sign).await?))
+        Ok(Signature(petitions::sign(db(ctx)?, notifier(ctx)?, user_id, petition_id, sign).await?.into()))
     }
 
     /// Withdraws your signature; false when you had not signed.
