@@ -23,6 +23,7 @@ use crate::domain::DomainError;
 use crate::domain::account_mail::AccountPolicy;
 use crate::domain::notify::Notifier;
 use crate::graphql::build_schema;
+use crate::graphql::documents::DocumentCache;
 use crate::http::access::trace_requests;
 use crate::http::cors;
 use crate::http::metrics::Metrics;
@@ -154,6 +155,8 @@ impl Application {
         let mailer = Arc::new(Mailer::new(&settings.mail, settings.environment, &listening_url(local))?);
         log_mail_setup(&mailer, settings);
         let policy = AccountPolicy { require_verified_email: settings.require_verified_email };
+        let (hits, misses) = metrics.document_cache();
+        let documents = Arc::new(DocumentCache::new(hits, misses));
         let schema = build_schema(
             db.clone(),
             auth.clone(),
@@ -164,6 +167,7 @@ impl Application {
             mailer,
             policy,
             metrics.plan_counters(),
+            documents.clone(),
         );
         let (shutdown, stopping) = tokio::sync::watch::channel(false);
         let state = AppState {
@@ -178,6 +182,7 @@ impl Application {
             trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
             shutdown: stopping,
             read_routing,
+            documents,
         };
         let in_flight = Arc::new(InFlight::default());
         let counted = in_flight.clone();

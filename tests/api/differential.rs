@@ -805,7 +805,7 @@ impl<'a> Generator<'a> {
                     }
                 }
             }
-            88..=95 => arguments.push(first(self, 0)),
+            93..=95 => arguments.push(first(self, 0)),
             _ => {
                 arguments.push(first(self, n));
                 arguments.push(format!("last: {}", self.arg("Int", Arg::Int(n))));

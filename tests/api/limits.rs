@@ -93,3 +93,45 @@ async fn a_query_costs_what_its_pages_can_fetch_at_most_five_thousand(app: TestA
     let error = app.error(defaulted, json!({})).await;
     assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
 }
+
+db_tests!(a_document_sent_again_is_refused_as_it_was_the_first_time);
+
+/// The server keeps recent documents parsed, and their validations by operation name and
+/// variables; a document refused once is refused again with the same errors, and one that passed
+/// with small variables is still costed by the variables it comes with next.
+async fn a_document_sent_again_is_refused_as_it_was_the_first_time(app: TestApp) {
+    // The cache's counters are read below; the resolver-path duplicates would count too.
+    let app = app.without_differential();
+    let paged =
+        "query Paged($n: Int) { films(first: $n) { nodes { credits(first: 100) { nodes { person { name } } } } } }";
+    app.data(paged, json!({ "n": 1 })).await;
+    // 100 films × 100 credits: too complex, whatever passed with `n: 1` before.
+    let too_complex = app.graphql(paged, json!({ "n": 100 })).await;
+    let error = &too_complex["errors"][0];
+    assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{too_complex}");
+    assert!(error["message"].as_str().unwrap().to_lowercase().contains("complex"), "{error}");
+    assert_eq!(app.graphql(paged, json!({ "n": 100 })).await, too_complex, "refused again, the same way");
+    let mistyped = app.graphql(paged, json!({ "n": "ten" })).await;
+    assert_eq!(mistyped["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{mistyped}");
+    assert_eq!(app.graphql(paged, json!({ "n": "ten" })).await, mistyped);
+    app.data(paged, json!({ "n": 1 })).await;
+
+    // A clean document does not clean the variables sent with it.
+    let by_slug = "query BySlug($slug: String) { film(slug: $slug) { title } }";
+    assert_eq!(app.data(by_slug, json!({ "slug": "no-such-film" })).await["film"], json!(null));
+    let nul = app.graphql(by_slug, json!({ "slug": "no\u{0}film" })).await;
+    assert_eq!(nul["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{nul}");
+    assert_eq!(nul["errors"][0]["extensions"]["field"], "slug", "{nul}");
+    assert_eq!(app.graphql(by_slug, json!({ "slug": "no\u{0}film" })).await, nul);
+
+    let metrics = app.get("/metrics").await.body;
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no `{name}` in\n{metrics}"))
+            .to_owned()
+    };
+    assert_eq!(value("fandb_document_cache_misses_total"), "2", "each text parsed once");
+    assert_eq!(value("fandb_document_cache_hits_total"), "7");
+}

@@ -358,6 +358,12 @@ impl<M> Page<M> {
     fn empty() -> Self {
         Self { rows: Vec::new(), has_next_page: false, has_previous_page: false }
     }
+
+    /// The same page with each row behind an `Arc`, to be handed out without copying rows.
+    pub fn shared(self) -> Page<std::sync::Arc<M>> {
+        let rows = self.rows.into_iter().map(|(cursor, row)| (cursor, std::sync::Arc::new(row))).collect();
+        Page { rows, has_next_page: self.has_next_page, has_previous_page: self.has_previous_page }
+    }
 }
 
 /// `>` for ascending and `<` for descending: "comes later in this direction".

@@ -32,7 +32,7 @@ impl From<Session> for AuthPayload {
             access_token: session.access_token,
             refresh_token: session.refresh_token,
             expires_at: DateTime(session.expires_at),
-            user: User(session.user, Audience::Owner),
+            user: User(session.user.into(), Audience::Owner),
         }
     }
 }
@@ -117,7 +117,7 @@ impl AccountMutation {
     #[graphql(guard = "RoleGuard::fan()")]
     async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> GqlResult<User> {
         let changes = users::ProfileChanges { display_name: input.display_name };
-        Ok(User(users::update_profile(db(ctx)?, viewer_id(ctx)?, changes).await?, Audience::Owner))
+        Ok(User(users::update_profile(db(ctx)?, viewer_id(ctx)?, changes).await?.into(), Audience::Owner))
     }
 
     /// Deletes your account once `password` proves it is yours: your signatures and RSVPs go
@@ -134,6 +134,6 @@ impl AccountMutation {
     #[graphql(guard = "RoleGuard::admin()")]
     async fn set_user_role(&self, ctx: &Context<'_>, user_id: ID, role: Role) -> GqlResult<User> {
         let user_id = decode_as(&user_id, NodeType::User, "userId")?;
-        Ok(User(accounts::set_role(db(ctx)?, user_id, role.into()).await?, Audience::Viewer))
+        Ok(User(accounts::set_role(db(ctx)?, user_id, role.into()).await?.into(), Audience::Viewer))
     }
 }

@@ -1,50 +1,34 @@
-//! A schema extension that gives every error an `extensions.code`: parse and validation errors
-//! get theirs here, and any error a resolver raised without one (argument coercion, a library
-//! error) is coded too, masked when it is not the client's fault.
+//! Gives every error an `extensions.code`: parse and validation errors get theirs here, and any
+//! error a resolver raised without one (argument coercion, a library error) is coded too, masked
+//! when it is not the client's fault. Called by the request pipeline (`pipeline`) once per request,
+//! at its parse, validation and response.
+//!
+//! A value that fails to coerce outside the argument check (an input object sent as a string while
+//! resolving; an `Int` beyond 32 bits while costing the query) is reported at the position of the
+//! argument or of its field, without the argument's name; the pipeline names it from where each
+//! argument is written (`Arguments`), walked only when such an error needs naming.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
-};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Pos, Response, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{Pos, ServerError, Variables};
 use async_graphql_value::ConstValue;
 
 use super::errors::{code, internal};
 
-/// Registers the extension.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RequestCodes::default())
-    }
-}
-
-/// The extension for one request. It remembers where each argument is written, because a value
-/// that fails to coerce outside the argument check (an input object sent as a string while
-/// resolving; an `Int` beyond 32 bits while costing the query) is reported at the position of the
-/// argument or of its field, without the argument's name.
-#[derive(Default)]
-struct RequestCodes {
-    /// The document's text and variables. The arguments are read from them only when an error
-    /// needs naming, so a request without such an error pays one copy of its text, not a walk.
-    source: Mutex<Option<(String, Variables)>>,
-    arguments: OnceLock<Option<Arguments>>,
-}
+/// Names the argument an error is about, if it can.
+pub(super) type NameArgument<'a> = &'a dyn Fn(&ServerError) -> Option<String>;
 
 /// The arguments of a document: their names by the position of their value, and each field's
 /// arguments (with variables filled in) by the position of the field.
 #[derive(Default)]
-struct Arguments {
+pub(super) struct Arguments {
     at_value: HashMap<Pos, (String, ConstValue)>,
     of_field: HashMap<Pos, Vec<(String, ConstValue)>>,
 }
 
 impl Arguments {
-    fn of(document: &ExecutableDocument, variables: &Variables) -> Self {
+    pub(super) fn of(document: &ExecutableDocument, variables: &Variables) -> Self {
         let mut arguments = Self::default();
         for (_, operation) in document.operations.iter() {
             arguments.walk(&operation.node.selection_set.node, variables);
@@ -80,7 +64,7 @@ impl Arguments {
 
     /// The argument a coercion error is about: the one written at its position, or else, at a
     /// field's position, the field's first argument whose value cannot be of the type it names.
-    fn named_by(&self, error: &ServerError) -> Option<String> {
+    pub(super) fn named_by(&self, error: &ServerError) -> Option<String> {
         let position = error.locations.first()?;
         let int_error = error.message.contains("\"Int\"");
         if let Some((name, value)) = self.at_value.get(position) {
@@ -140,18 +124,6 @@ fn misfit_field(
     })
 }
 
-impl RequestCodes {
-    fn argument_at(&self, error: &ServerError) -> Option<String> {
-        let arguments = self.arguments.get_or_init(|| {
-            let source = self.source.lock().ok()?;
-            let (query, variables) = source.as_ref()?;
-            let document = async_graphql::parser::parse_query(query).ok()?;
-            Some(Arguments::of(&document, variables))
-        });
-        arguments.as_ref()?.named_by(error)
-    }
-}
-
 fn has_code(error: &ServerError) -> bool {
     error.extensions.as_ref().is_some_and(|extensions| extensions.get("code").is_some())
 }
@@ -172,8 +144,8 @@ fn is_coercion_error(message: &str) -> bool {
 
 /// Codes a coercion error as the client's input at fault, naming the argument written at its
 /// position when there is one.
-fn coercion_error(codes: &RequestCodes, error: ServerError) -> ServerError {
-    let field = codes.argument_at(&error);
+fn coercion_error(name: NameArgument<'_>, error: ServerError) -> ServerError {
+    let field = name(&error);
     let mut error = with_code(error, code::BAD_USER_INPUT);
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if let Some(field) = field
@@ -187,7 +159,7 @@ fn coercion_error(codes: &RequestCodes, error: ServerError) -> ServerError {
 /// A validation error: a value that does not fit its argument's type (`Invalid value for argument
 /// "input.budgetUsd", expected type "Money"`) is the client's input at fault, so `BAD_USER_INPUT`
 /// naming the argument path; any other is `GRAPHQL_VALIDATION_FAILED`.
-fn validation_error(codes: &RequestCodes, mut error: ServerError) -> ServerError {
+fn validation_error(name: NameArgument<'_>, mut error: ServerError) -> ServerError {
     let field = error
         .message
         .strip_prefix(INVALID_ARGUMENT)
@@ -200,77 +172,58 @@ fn validation_error(codes: &RequestCodes, mut error: ServerError) -> ServerError
             extensions.set("field", field);
             error
         }
-        _ if is_coercion_error(&error.message) => coercion_error(codes, error),
+        _ if is_coercion_error(&error.message) => coercion_error(name, error),
         _ => with_code(error, code::GRAPHQL_VALIDATION_FAILED),
     }
 }
 
-#[async_trait::async_trait]
-impl Extension for RequestCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        response.errors = std::mem::take(&mut response.errors)
-            .into_iter()
-            .map(|error| {
-                if is_coercion_error(&error.message) && !error.path.is_empty() {
-                    // Our scalars code their refusals already; the argument's name is added here.
-                    coercion_error(self, error)
-                } else if has_code(&error) {
-                    error
-                } else if error.path.is_empty() {
-                    with_code(error, code::GRAPHQL_VALIDATION_FAILED)
-                } else if is_coercion_error(&error.message) || error.message.starts_with("Invalid value") {
-                    coercion_error(self, error)
-                } else {
-                    let masked = internal(&error.message)
-                        .into_server_error(error.locations.first().copied().unwrap_or_default());
-                    ServerError { path: error.path, locations: error.locations, ..masked }
-                }
-            })
-            .collect();
-        response
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document =
-            next.run(ctx, query, variables).await.map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))?;
-        super::input_text::check(&document, variables)?;
-        if let Ok(mut source) = self.source.lock() {
-            *source = Some((query.to_owned(), variables.clone()));
-        }
-        Ok(document)
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            // The complexity pass parses `first`/`last`/`ids` itself and reports a bad or missing
-            // value a second time, at the field; when another error already says what is wrong,
-            // such an echo that names no argument is dropped.
-            let named = errors.iter().any(|error| error.message.starts_with(INVALID_ARGUMENT));
-            let coded: Vec<ServerError> = errors
-                .into_iter()
-                .filter(|error| !(named && is_coercion_error(&error.message)))
-                .map(|error| validation_error(self, error))
-                .collect();
-            let echo = |error: &ServerError| {
-                is_coercion_error(&error.message)
-                    && error.extensions.as_ref().is_none_or(|extensions| extensions.get("field").is_none())
-            };
-            if coded.iter().any(|error| !echo(error)) {
-                coded.into_iter().filter(|error| !echo(error)).collect()
+/// Codes the errors of a response: those of a request refused before it ran, and those its
+/// resolvers raised.
+pub(super) fn response_errors(errors: Vec<ServerError>, name: NameArgument<'_>) -> Vec<ServerError> {
+    errors
+        .into_iter()
+        .map(|error| {
+            if is_coercion_error(&error.message) && !error.path.is_empty() {
+                // Our scalars code their refusals already; the argument's name is added here.
+                coercion_error(name, error)
+            } else if has_code(&error) {
+                error
+            } else if error.path.is_empty() {
+                with_code(error, code::GRAPHQL_VALIDATION_FAILED)
+            } else if is_coercion_error(&error.message) || error.message.starts_with("Invalid value") {
+                coercion_error(name, error)
             } else {
-                coded
+                let masked =
+                    internal(&error.message).into_server_error(error.locations.first().copied().unwrap_or_default());
+                ServerError { path: error.path, locations: error.locations, ..masked }
             }
         })
+        .collect()
+}
+
+/// Codes a parse error.
+pub(super) fn parse_error(error: ServerError) -> ServerError {
+    with_code(error, code::GRAPHQL_PARSE_FAILED)
+}
+
+/// Codes the errors of a failed validation.
+pub(super) fn validation_errors(errors: Vec<ServerError>, name: NameArgument<'_>) -> Vec<ServerError> {
+    // The complexity pass parses `first`/`last`/`ids` itself and reports a bad or missing value a
+    // second time, at the field; when another error already says what is wrong, such an echo that
+    // names no argument is dropped.
+    let named = errors.iter().any(|error| error.message.starts_with(INVALID_ARGUMENT));
+    let coded: Vec<ServerError> = errors
+        .into_iter()
+        .filter(|error| !(named && is_coercion_error(&error.message)))
+        .map(|error| validation_error(name, error))
+        .collect();
+    let echo = |error: &ServerError| {
+        is_coercion_error(&error.message)
+            && error.extensions.as_ref().is_none_or(|extensions| extensions.get("field").is_none())
+    };
+    if coded.iter().any(|error| !echo(error)) {
+        coded.into_iter().filter(|error| !echo(error)).collect()
+    } else {
+        coded
     }
 }

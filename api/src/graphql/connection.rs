@@ -51,12 +51,12 @@ pub struct PageInfo {
 }
 
 impl<N> Connection<N> {
-    fn new<M>(page: Page<M>, wrap: impl Fn(M) -> N, count_total: CountTotal) -> Self {
+    fn new<M>(page: &Page<Arc<M>>, wrap: impl Fn(Arc<M>) -> N, count_total: CountTotal) -> Self {
         Self {
             edges: page
                 .rows
-                .into_iter()
-                .map(|(cursor, row)| Edge { cursor: cursor.encode(), node: wrap(row) })
+                .iter()
+                .map(|(cursor, row)| Edge { cursor: cursor.encode(), node: wrap(row.clone()) })
                 .collect(),
             has_next_page: page.has_next_page,
             has_previous_page: page.has_previous_page,
@@ -141,7 +141,7 @@ pub async fn list<E, N>(
     condition: Condition,
     sort: Sort<E::Column>,
     page: PageRequest,
-    wrap: impl Fn(E::Model) -> N,
+    wrap: impl Fn(Arc<E::Model>) -> N,
 ) -> GqlResult<Connection<N>>
 where
     E: Keyed,
@@ -154,7 +154,7 @@ where
         let condition = condition.clone();
         Box::pin(async move { paging::count(&db, E::find().filter(condition)).await })
     });
-    Ok(Connection::new(rows, wrap, count_total))
+    Ok(Connection::new(&rows.shared(), wrap, count_total))
 }
 
 /// A page of one parent's children, batched with the other parents of the same request.
@@ -163,11 +163,11 @@ pub async fn children<S, N>(
     scope: S,
     parent: i64,
     page: PageRequest,
-    wrap: impl Fn(<S::Entity as EntityTrait>::Model) -> N,
+    wrap: impl Fn(Arc<<S::Entity as EntityTrait>::Model>) -> N,
 ) -> GqlResult<Connection<N>>
 where
     S: ScopeLoaders,
-    <S::Entity as EntityTrait>::Model: Send + Sync + Clone,
+    <S::Entity as EntityTrait>::Model: Send + Sync,
 {
     paging::check_cursors(scope.sort(), &page)?;
     let loaders: Arc<Loaders> = loaders(ctx)?.clone();
@@ -180,5 +180,5 @@ where
         let key = CountKey { scope: scope.clone(), parent };
         Box::pin(async move { Ok(S::counts(&loaders).load_one(key).await?.unwrap_or(0)) })
     });
-    Ok(Connection::new(rows, wrap, count_total))
+    Ok(Connection::new(&rows, wrap, count_total))
 }

@@ -20,7 +20,7 @@ use crate::domain::{self, DomainResult, account_mail, events};
 
 /// A screening, hashtag hour, watch party, panel or meetup organised by fans.
 #[derive(Clone)]
-pub struct Event(pub event::Model);
+pub struct Event(pub std::sync::Arc<event::Model>);
 
 impl NodeName for Event {
     const NAME: &'static str = "Event";
@@ -185,7 +185,7 @@ impl EventQuery {
         }
         Ok(Planned::Resolve(match key {
             Key::Id(id) => loaders(ctx)?.events.load_one(id).await?.map(Event),
-            Key::Slug(slug) => events::by_slug(db(ctx)?, &slug).await?.map(Event),
+            Key::Slug(slug) => events::by_slug(db(ctx)?, &slug).await?.map(|row| Event(row.into())),
         }))
     }
 
@@ -284,7 +284,9 @@ impl EventMutation {
             capacity: given(input.capacity, |v| v),
         };
         let viewer = loaders(ctx)?.viewer;
-        Ok(Event(write::transaction(db(ctx)?, async |txn| events::create(txn, changes, viewer.user_id).await).await?))
+        Ok(Event(
+            write::transaction(db(ctx)?, async |txn| events::create(txn, changes, viewer.user_id).await).await?.into(),
+        ))
     }
 
     /// Changes the given fields of an event.
@@ -307,7 +309,7 @@ impl EventMutation {
             hashtag: patch(input.hashtag, |v| v),
             capacity: patch(input.capacity, |v| v),
         };
-        Ok(Event(write::transaction(db(ctx)?, async |txn| events::update(txn, id, changes).await).await?))
+        Ok(Event(write::transaction(db(ctx)?, async |txn| events::update(txn, id, changes).await).await?.into()))
     }
 
     /// Deletes an event with its RSVPs. Returns the deleted ID.
@@ -332,7 +334,7 @@ impl RsvpMutation {
         let status = status.unwrap_or(RsvpStatus::Going).into();
         let user_id = viewer_id(ctx)?;
         account_mail::require_verified(db(ctx)?, super::account_mail::policy(ctx), user_id).await?;
-        Ok(Rsvp(events::rsvp(db(ctx)?, notifier(ctx)?, user_id, event_id, status).await?))
+        Ok(Rsvp(events::rsvp(db(ctx)?, notifier(ctx)?, user_id, event_id, status).await?.into()))
     }
 
     /// Cancels your RSVP; false when you had none.

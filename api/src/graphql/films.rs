@@ -23,7 +23,7 @@ use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionS
 
 /// A film of the fandom, released or only hoped for.
 #[derive(Clone)]
-pub struct Film(pub film::Model);
+pub struct Film(pub std::sync::Arc<film::Model>);
 
 impl NodeName for Film {
     const NAME: &'static str = "Film";
@@ -157,7 +157,7 @@ impl Film {
 
 /// What a person did on a film.
 #[derive(Clone)]
-pub struct Credit(pub credit::Model);
+pub struct Credit(pub std::sync::Arc<credit::Model>);
 
 impl NodeName for Credit {
     const NAME: &'static str = "Credit";
@@ -242,7 +242,7 @@ impl FilmQuery {
         }
         Ok(Planned::Resolve(match key {
             Key::Id(id) => loaders(ctx)?.films.load_one(id).await?.map(Film),
-            Key::Slug(slug) => films::by_slug(db(ctx)?, &slug).await?.map(Film),
+            Key::Slug(slug) => films::by_slug(db(ctx)?, &slug).await?.map(|row| Film(row.into())),
         }))
     }
 
@@ -362,7 +362,7 @@ impl FilmMutation {
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_film(&self, ctx: &Context<'_>, input: CreateFilmInput) -> GqlResult<Film> {
         let changes = input.into_changes()?;
-        Ok(Film(write::transaction(db(ctx)?, async |txn| films::create(txn, changes).await).await?))
+        Ok(Film(write::transaction(db(ctx)?, async |txn| films::create(txn, changes).await).await?.into()))
     }
 
     /// Changes the given fields of a film.
@@ -370,7 +370,7 @@ impl FilmMutation {
     async fn update_film(&self, ctx: &Context<'_>, id: ID, input: UpdateFilmInput) -> GqlResult<Film> {
         let id = decode_as(&id, NodeType::Film, "id")?;
         let changes = input.into_changes()?;
-        Ok(Film(write::transaction(db(ctx)?, async |txn| films::update(txn, id, changes).await).await?))
+        Ok(Film(write::transaction(db(ctx)?, async |txn| films::update(txn, id, changes).await).await?.into()))
     }
 
     /// Deletes a film with its credits; quotes, events, petitions and sequels about it stay,
@@ -391,7 +391,7 @@ impl FilmMutation {
             character: input.character,
             billing_order: input.billing_order,
         };
-        Ok(Credit(write::transaction(db(ctx)?, async |txn| films::add_credit(txn, credit).await).await?))
+        Ok(Credit(write::transaction(db(ctx)?, async |txn| films::add_credit(txn, credit).await).await?.into()))
     }
 
     /// Removes a credit. Returns the removed ID.

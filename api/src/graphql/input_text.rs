@@ -93,6 +93,24 @@ fn argument(scope: &Scope<'_>, name: &str, value: &Positioned<Value>) -> Result<
     }
 }
 
+/// Whether any string among the variables sent holds a NUL (a document whose literals are clean
+/// then needs no walk: see `documents`).
+pub fn has_nul(variables: &Variables) -> bool {
+    fn holds_nul(value: &ConstValue) -> bool {
+        match value {
+            ConstValue::String(text) => text.contains('\0'),
+            ConstValue::List(items) => items.iter().any(holds_nul),
+            ConstValue::Object(fields) => fields.values().any(holds_nul),
+            ConstValue::Null
+            | ConstValue::Number(_)
+            | ConstValue::Boolean(_)
+            | ConstValue::Binary(_)
+            | ConstValue::Enum(_) => false,
+        }
+    }
+    variables.iter().any(|(_, value)| holds_nul(value))
+}
+
 /// Walks a value as written, following variables; `false` (with `path` at the string) on a NUL.
 fn literal(scope: &Scope<'_>, value: &Value, path: &mut Vec<String>) -> bool {
     match value {

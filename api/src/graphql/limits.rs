@@ -11,11 +11,9 @@
 //! the library's own passes (which walk every expansion) never see a document over the limits.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Name, Pos, Request, ServerError, ServerResult};
+use async_graphql::{Name, Pos, ServerError};
 
 use super::errors::code;
 
@@ -253,33 +251,13 @@ pub fn check(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<(
     Ok(())
 }
 
-/// The schema extension that measures each document before the library parses and validates it
-/// (over GET, POST and WebSocket alike).
-pub struct DocumentBudget(pub DocumentLimits);
-
-impl ExtensionFactory for DocumentBudget {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentBudget(self.0))
+/// Refuses a document of more than `max_tokens` tokens, counted before the parser sees it (see
+/// `pipeline`, which then parses it and `check`s it).
+pub fn check_tokens(text: &str, limits: &DocumentLimits) -> Result<(), ServerError> {
+    if token_count(text) > limits.max_tokens {
+        return Err(refuse(format!("the document has more than {} tokens", limits.max_tokens), Pos::default()));
     }
-}
-
-#[async_trait::async_trait]
-impl Extension for DocumentBudget {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        if token_count(&request.query) > self.0.max_tokens {
-            return Err(refuse(format!("the document has more than {} tokens", self.0.max_tokens), Pos::default()));
-        }
-        // A document that does not parse is left to the library, which reports where.
-        if let Ok(document) = request.parsed_query() {
-            check(document, &self.0)?;
-        }
-        next.run(ctx, request).await
-    }
+    Ok(())
 }
 
 #[cfg(test)]

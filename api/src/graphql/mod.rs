@@ -5,6 +5,7 @@
 pub mod account_mail;
 pub mod accounts;
 pub mod connection;
+pub mod documents;
 pub mod errors;
 pub mod events;
 pub mod films;
@@ -28,6 +29,7 @@ pub mod subscriptions;
 pub mod users;
 
 mod codes;
+mod pipeline;
 
 use std::sync::Arc;
 
@@ -75,9 +77,9 @@ pub type AppSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 /// The most a query may cost, with every list costed by its page size.
 pub const MAX_COMPLEXITY: usize = 5000;
 
-/// Builds the schema; the database connection, the auth keys and the mailer are shared by every
-/// request. In
-/// production, introspection is for admins and unknown names get no "did you mean" suggestions.
+/// Builds the schema; the database connection, the auth keys, the mailer and the cache of parsed
+/// documents are shared by every request. In production, introspection is for admins and unknown
+/// names get no "did you mean" suggestions.
 pub fn build_schema(
     db: DatabaseConnection,
     auth: Arc<Auth>,
@@ -88,6 +90,7 @@ pub fn build_schema(
     mailer: Arc<crate::mail::Mailer>,
     policy: crate::domain::account_mail::AccountPolicy,
     plan_counters: plan::PlanCounters,
+    documents: Arc<documents::DocumentCache>,
 ) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
         .data(db)
@@ -96,17 +99,13 @@ pub fn build_schema(
         .data(mailer)
         .data(policy)
         .data(plan_counters)
-        .limit_complexity(MAX_COMPLEXITY)
-        .extension(codes::ErrorCodes)
-        .extension(limits::DocumentBudget(document_limits))
-        .extension(operation::OperationNames);
+        .limit_complexity(MAX_COMPLEXITY);
     if let Some(routing) = read_routing {
-        builder = builder.data(routing).extension(read_your_writes::ReadYourWrites);
+        builder = builder.data(routing);
     }
-    match environment {
-        Environment::Development => builder.finish(),
-        Environment::Production => builder.disable_suggestions().extension(production::AdminOnlyIntrospection).finish(),
-    }
+    let production = matches!(environment, Environment::Production);
+    builder = builder.extension(pipeline::Pipeline::new(documents, document_limits, production));
+    if production { builder.disable_suggestions().finish() } else { builder.finish() }
 }
 
 /// The schema without a database, for printing the SDL.

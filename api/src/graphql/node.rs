@@ -124,7 +124,7 @@ async fn resolve(ctx: &Context<'_>, id: &str, field: &str) -> GqlResult<Option<N
         NodeType::Petition => loaders.petitions.load_one(key).await?.map(|row| Node::Petition(Petition(row))),
         NodeType::Signature => loaders.signatures.load_one(key).await?.map(|row| Node::Signature(Signature(row))),
         NodeType::Rsvp => match loaders.viewer.user_id {
-            Some(user_id) => events::rsvp_by_id(db(ctx)?, key, user_id).await?.map(|row| Node::Rsvp(Rsvp(row))),
+            Some(user_id) => events::rsvp_by_id(db(ctx)?, key, user_id).await?.map(|row| Node::Rsvp(Rsvp(row.into()))),
             None => None,
         },
         NodeType::User if loaders.viewer.user_id == Some(key) || loaders.viewer.is_admin() => {

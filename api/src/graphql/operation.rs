@@ -3,8 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use async_graphql::Response;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
+use async_graphql::extensions::ExtensionContext;
 
 /// Where the name of the executed operation is written; attach one to a request to learn it.
 #[derive(Debug, Clone, Default)]
@@ -17,26 +16,9 @@ impl ExecutedOperation {
     }
 }
 
-/// Registers the extension.
-pub struct OperationNames;
-
-impl ExtensionFactory for OperationNames {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationNames)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for OperationNames {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        if let (Some(name), Some(slot)) = (operation_name, ctx.data_opt::<ExecutedOperation>()) {
-            let _ = slot.0.set(name.to_owned());
-        }
-        next.run(ctx, operation_name).await
+/// Notes the name of the operation about to run, for a request that asked (see `pipeline`).
+pub(super) fn executing(ctx: &ExtensionContext<'_>, operation_name: Option<&str>) {
+    if let (Some(name), Some(slot)) = (operation_name, ctx.data_opt::<ExecutedOperation>()) {
+        let _ = slot.0.set(name.to_owned());
     }
 }

@@ -20,7 +20,7 @@ use crate::loaders::{CreditParent, CreditScope, QuoteParent, QuoteScope};
 
 /// Someone who made a film or spoke about it.
 #[derive(Clone)]
-pub struct Person(pub person::Model);
+pub struct Person(pub std::sync::Arc<person::Model>);
 
 impl NodeName for Person {
     const NAME: &'static str = "Person";
@@ -132,7 +132,7 @@ impl PersonQuery {
         }
         Ok(Planned::Resolve(match key {
             Key::Id(id) => loaders(ctx)?.people.load_one(id).await?.map(Person),
-            Key::Slug(slug) => people::by_slug(db(ctx)?, &slug).await?.map(Person),
+            Key::Slug(slug) => people::by_slug(db(ctx)?, &slug).await?.map(|row| Person(row.into())),
         }))
     }
 
@@ -194,7 +194,7 @@ impl PersonMutation {
             bio: given(input.bio, |v| v),
             birth_date: given(input.birth_date, |date| date.0),
         };
-        Ok(Person(write::transaction(db(ctx)?, async |txn| people::create(txn, changes).await).await?))
+        Ok(Person(write::transaction(db(ctx)?, async |txn| people::create(txn, changes).await).await?.into()))
     }
 
     /// Changes the given fields of a person.
@@ -207,7 +207,7 @@ impl PersonMutation {
             bio: patch(input.bio, |v| v),
             birth_date: patch(input.birth_date, |date| date.0),
         };
-        Ok(Person(write::transaction(db(ctx)?, async |txn| people::update(txn, id, changes).await).await?))
+        Ok(Person(write::transaction(db(ctx)?, async |txn| people::update(txn, id, changes).await).await?.into()))
     }
 
     /// Deletes a person with their credits and quotes. Returns the deleted ID.

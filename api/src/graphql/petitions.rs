@@ -21,7 +21,7 @@ use crate::loaders::SignatureScope;
 
 /// A campaign's ask of a target, with a signature goal.
 #[derive(Clone)]
-pub struct Petition(pub petition::Model);
+pub struct Petition(pub std::sync::Arc<petition::Model>);
 
 impl NodeName for Petition {
     const NAME: &'static str = "Petition";
@@ -131,7 +131,7 @@ impl Petition {
 
 /// One fan's signature on a petition.
 #[derive(Clone)]
-pub struct Signature(pub signature::Model);
+pub struct Signature(pub std::sync::Arc<signature::Model>);
 
 impl NodeName for Signature {
     const NAME: &'static str = "Signature";
@@ -154,7 +154,7 @@ impl Signature {
         if !self.details_visible(ctx)? {
             return Ok(None);
         }
-        Ok(loaders(ctx)?.users.load_one(self.0.user_id).await?.map(|user| user.display_name))
+        Ok(loaders(ctx)?.users.load_one(self.0.user_id).await?.map(|user| user.display_name.clone()))
     }
     /// ISO 3166-1 alpha-2 country code of the signer, if given and public (or yours).
     async fn country(&self, ctx: &Context<'_>) -> GqlResult<Option<&str>> {
@@ -225,7 +225,7 @@ impl PetitionQuery {
         }
         Ok(Planned::Resolve(match key {
             Key::Id(id) => loaders(ctx)?.petitions.load_one(id).await?.map(Petition),
-            Key::Slug(slug) => petitions::by_slug(db(ctx)?, &slug).await?.map(Petition),
+            Key::Slug(slug) => petitions::by_slug(db(ctx)?, &slug).await?.map(|row| Petition(row.into())),
         }))
     }
 
@@ -304,7 +304,7 @@ impl PetitionMutation {
             film_id: id_patch(given(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
             closes_at: given(input.closes_at, |instant| instant.0),
         };
-        Ok(Petition(write::transaction(db(ctx)?, async |txn| petitions::create(txn, changes).await).await?))
+        Ok(Petition(write::transaction(db(ctx)?, async |txn| petitions::create(txn, changes).await).await?.into()))
     }
 
     /// Changes the given fields of a petition.
@@ -321,7 +321,7 @@ impl PetitionMutation {
             film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
             closes_at: patch(input.closes_at, |instant| instant.0),
         };
-        Ok(Petition(write::transaction(db(ctx)?, async |txn| petitions::update(txn, id, changes).await).await?))
+        Ok(Petition(write::transaction(db(ctx)?, async |txn| petitions::update(txn, id, changes).await).await?.into()))
     }
 
     /// Deletes a petition with its signatures. Returns the deleted ID.
@@ -364,7 +364,7 @@ impl SignatureMutation {
         account_mail::require_verified(db(ctx)?, super::account_mail::policy(ctx), user_id).await?;
         let input = input.unwrap_or_default();
         let sign = petitions::SignInput { comment: input.comment, country: input.country, public: input.public };
-        Ok(Signature(petitions::sign(db(ctx)?, notifier(ctx)?, user_id, petition_id, sign).await?))
+        Ok(Signature(petitions::sign(db(ctx)?, notifier(ctx)?, user_id, petition_id, sign).await?.into()))
     }
 
     /// Withdraws your signature; false when you had not signed.

@@ -20,7 +20,7 @@ use crate::domain::{self, DomainError, DomainResult, quotes, validate};
 
 /// Something a person said, with where it was said.
 #[derive(Clone)]
-pub struct Quote(pub quote::Model);
+pub struct Quote(pub std::sync::Arc<quote::Model>);
 
 impl NodeName for Quote {
     const NAME: &'static str = "Quote";
@@ -183,7 +183,9 @@ impl QuoteMutation {
         let mut changes = input.quote.into_changes()?;
         changes.status = input.status.map(Into::into);
         let viewer = loaders(ctx)?.viewer;
-        Ok(Quote(write::transaction(db(ctx)?, async |txn| quotes::create(txn, changes, viewer.user_id).await).await?))
+        Ok(Quote(
+            write::transaction(db(ctx)?, async |txn| quotes::create(txn, changes, viewer.user_id).await).await?.into(),
+        ))
     }
 
     /// Changes the given fields of a quote.
@@ -204,7 +206,7 @@ impl QuoteMutation {
             context: patch(input.context, |v| v),
             status: required(input.status, "input.status", Into::into)?,
         };
-        Ok(Quote(write::transaction(db(ctx)?, async |txn| quotes::update(txn, id, changes).await).await?))
+        Ok(Quote(write::transaction(db(ctx)?, async |txn| quotes::update(txn, id, changes).await).await?.into()))
     }
 
     /// Deletes a quote. Returns the deleted ID.
@@ -255,13 +257,13 @@ impl FanQuoteMutation {
     #[graphql(guard = "RoleGuard::fan()")]
     async fn submit_quote(&self, ctx: &Context<'_>, input: SubmitQuoteInput) -> GqlResult<Quote> {
         let changes = input.into_changes()?;
-        Ok(Quote(quotes::submit(db(ctx)?, viewer_id(ctx)?, changes).await?))
+        Ok(Quote(quotes::submit(db(ctx)?, viewer_id(ctx)?, changes).await?.into()))
     }
 
     /// Publishes or rejects a quote (moderators and admins).
     #[graphql(guard = "RoleGuard::moderator()")]
     async fn moderate_quote(&self, ctx: &Context<'_>, id: ID, status: QuoteStatus) -> GqlResult<Quote> {
         let id = decode_as(&id, NodeType::Quote, "id")?;
-        Ok(Quote(quotes::moderate(db(ctx)?, id, status.into()).await?))
+        Ok(Quote(quotes::moderate(db(ctx)?, id, status.into()).await?.into()))
     }
 }

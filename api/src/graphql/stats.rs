@@ -94,14 +94,14 @@ impl Campaign {
     #[graphql(complexity = "first.map_or(5, |n| n.clamp(0, 20) as usize) * child_complexity + 1")]
     async fn top_petitions(&self, ctx: &Context<'_>, first: Option<i32>) -> GqlResult<Vec<Petition>> {
         let rows = stats::top_petitions(super::db(ctx)?, limit(first)?).await?;
-        Ok(rows.into_iter().map(Petition).collect())
+        Ok(rows.into_iter().map(|row| Petition(row.into())).collect())
     }
 
     /// Events yet to start, soonest first (`first`: 5 by default, at most 20).
     #[graphql(complexity = "first.map_or(5, |n| n.clamp(0, 20) as usize) * child_complexity + 1")]
     async fn upcoming_events(&self, ctx: &Context<'_>, first: Option<i32>) -> GqlResult<Vec<Event>> {
         let rows = stats::upcoming_events(super::db(ctx)?, limit(first)?).await?;
-        Ok(rows.into_iter().map(Event).collect())
+        Ok(rows.into_iter().map(|row| Event(row.into())).collect())
     }
 }
 

@@ -18,7 +18,7 @@ use crate::loaders::{OwnQuoteScope, OwnRsvpScope, OwnSignatureScope};
 /// An account. Its email, `emailVerified` and `lastLoginAt` are shown only to the user itself and
 /// to admins; its signatures, RSVPs and submitted quotes only to the user itself.
 #[derive(Clone)]
-pub struct User(pub user::Model, pub Audience);
+pub struct User(pub std::sync::Arc<user::Model>, pub Audience);
 
 /// Who is looking at a `User`: the account's owner just signed in, or anyone else (the email is
 /// then shown only to the user itself and admins).
@@ -127,7 +127,7 @@ impl User {
 
 /// A fan's answer to an event; visible only to that fan.
 #[derive(Clone)]
-pub struct Rsvp(pub rsvp::Model);
+pub struct Rsvp(pub std::sync::Arc<rsvp::Model>);
 
 impl NodeName for Rsvp {
     const NAME: &'static str = "Rsvp";

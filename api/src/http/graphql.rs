@@ -20,6 +20,7 @@ use super::errors::{HttpError, MediaType, Refusal};
 use super::{AppState, MAX_BODY_BYTES, limits, metrics};
 use crate::auth::{ClientIp, Viewer, authenticate};
 use crate::config::Environment;
+use crate::graphql::documents::DocumentCache;
 use crate::graphql::errors::code;
 use crate::graphql::operation::ExecutedOperation;
 use crate::graphql::plan::{READ_PATH_HEADER, ReadPath};
@@ -173,10 +174,13 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<Htt
     if limits::too_deep(&query) {
         return Err(Refusal::TooDeep(limits::MAX_NESTING).in_media_type(media_type));
     }
-    if let Ok(document) = async_graphql::parser::parse_query(&query)
-        && selected_operation(&document.operations, parameters.operation_name.as_deref())
+    // A document sent before is not parsed again; one parsed here is handed on with the request.
+    let cached = state.documents.peek(&query);
+    let parsed = if cached.is_some() { None } else { async_graphql::parser::parse_query(&query).ok() };
+    if cached.as_ref().map(|cached| &cached.document).or(parsed.as_ref()).is_some_and(|document| {
+        selected_operation(&document.operations, parameters.operation_name.as_deref())
             .is_some_and(|operation| operation.node.ty != OperationType::Query)
-    {
+    }) {
         return Err(Refusal::MutationOverGet.in_media_type(media_type));
     }
     let variables = match parameters.variables.as_deref().map(serde_json::from_str::<serde_json::Value>) {
@@ -192,6 +196,9 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<Htt
             Some(Err(_)) => return Err(bad_request(media_type, "`extensions` must be a JSON object")),
         };
     let mut graphql_request = Request::new(query).variables(variables);
+    if let Some(parsed) = parsed {
+        graphql_request.set_parsed_query(parsed);
+    }
     if let Some(name) = parameters.operation_name {
         graphql_request = graphql_request.operation_name(name);
     }
@@ -222,9 +229,16 @@ fn selected_operation<'a>(
 /// Whether a request may read from the replica: its operation is a query that does not ask for
 /// `me` (the viewer's own account is read where it was written). A document that does not parse
 /// stays on the primary (it runs nothing anyway).
-fn reads_only(request: &mut Request) -> bool {
+fn reads_only(documents: &DocumentCache, request: &mut Request) -> bool {
     let name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else { return false };
+    let cached = documents.peek(&request.query);
+    let document = match &cached {
+        Some(cached) => &cached.document,
+        None => match request.parsed_query() {
+            Ok(document) => document,
+            Err(_) => return false,
+        },
+    };
     selected_operation(&document.operations, name.as_deref()).is_some_and(|operation| {
         operation.node.ty == OperationType::Query && !selects_me(&operation.node.selection_set.node, document, 0)
     })
@@ -309,7 +323,9 @@ async fn execute(
     let read_path = read_path(request, state.environment);
     let mut graphql_request = graphql_request.data(read_path);
     let replica = match &state.read_routing {
-        Some(routing) if reads_only(&mut graphql_request) => routing.for_query(&viewer, client_ip.0).await,
+        Some(routing) if reads_only(&state.documents, &mut graphql_request) => {
+            routing.for_query(&viewer, client_ip.0).await
+        }
         _ => None,
     };
     let started = Instant::now();

@@ -1,7 +1,7 @@
 //! `GET /metrics` in the Prometheus text formats (`prometheus-client`, see `exposition`): GraphQL operations and their
 //! latency by operation name, errors by code, HTTP responses by status, the database pool
-//! (connections in use and idle, and the most it may open), SQL statements sent, and subscription
-//! sockets open.
+//! (connections in use and idle, and the most it may open), SQL statements sent, subscription
+//! sockets open, and the hits and misses of the document cache.
 //! Operation names come from clients, so only the first `MAX_OPERATION_NAMES` well-formed ones get
 //! a series of their own; the rest are counted as `other`.
 
@@ -67,6 +67,8 @@ pub struct Metrics {
     replica_queries: Counter,
     replica_fallbacks: Counter,
     plan_counters: crate::graphql::plan::PlanCounters,
+    document_cache_hits: Counter,
+    document_cache_misses: Counter,
     operation_names: Mutex<HashSet<String>>,
 }
 
@@ -110,8 +112,22 @@ impl Metrics {
         );
         let plan_counters = crate::graphql::plan::PlanCounters::default();
         plan_counters.register(&mut registry);
+        let document_cache_hits = Counter::default();
+        registry.register(
+            "document_cache_hits",
+            "GraphQL documents found parsed in the document cache",
+            document_cache_hits.clone(),
+        );
+        let document_cache_misses = Counter::default();
+        registry.register(
+            "document_cache_misses",
+            "GraphQL documents not in the document cache, parsed afresh",
+            document_cache_misses.clone(),
+        );
         Self {
             registry,
+            document_cache_hits,
+            document_cache_misses,
             plan_counters,
             replica_queries,
             replica_fallbacks,
@@ -149,6 +165,11 @@ impl Metrics {
     /// The counter of failed shared-state (Redis) calls, for the shared state to count on.
     pub fn redis_errors(&self) -> Counter {
         self.redis_errors.clone()
+    }
+
+    /// The hit and miss counters of the document cache, for the cache to count on.
+    pub fn document_cache(&self) -> (Counter, Counter) {
+        (self.document_cache_hits.clone(), self.document_cache_misses.clone())
     }
 
     /// Counts one query operation the replica answered.

@@ -49,6 +49,8 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Where query operations read, when a read replica is configured.
     pub read_routing: Option<Arc<crate::replica::ReadRouting>>,
+    /// The documents of recent requests, parsed (the schema keeps them; see `graphql::documents`).
+    pub documents: Arc<crate::graphql::documents::DocumentCache>,
 }
 
 /// Registers every route.

@@ -4,12 +4,16 @@
 //!
 //! Three shapes cover every relation: rows by id, one page of children per parent, and the number
 //! of children per parent. Each costs one statement per batch, whatever the number of parents.
+//!
+//! Rows and pages are handed out behind an `Arc`: a DataLoader clones a value into its cache and
+//! out to every caller, and a clone should cost a reference count, not a row.
 
 mod scopes;
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{event, film, person, petition, quote, rsvp, signature, user};
@@ -36,15 +40,15 @@ pub struct ById<E> {
 impl<E> Loader<i64> for ById<E>
 where
     E: Keyed,
-    E::Model: Send + Sync + Clone,
+    E::Model: Send + Sync,
 {
-    type Value = E::Model;
+    type Value = Arc<E::Model>;
     type Error = DomainError;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, E::Model>, DomainError> {
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Arc<E::Model>>, DomainError> {
         let rows =
             E::find().filter(E::ID.is_in(keys.iter().copied())).filter(self.visible.clone()).all(&self.db).await?;
-        Ok(rows.into_iter().filter_map(|row| Some((id_of::<E>(&row)?, row))).collect())
+        Ok(rows.into_iter().filter_map(|row| Some((id_of::<E>(&row)?, Arc::new(row)))).collect())
     }
 }
 
@@ -85,11 +89,14 @@ pub struct Pages<S> {
     scope: PhantomData<fn() -> S>,
 }
 
+/// A page of rows, shared.
+pub type SharedPage<M> = Arc<Page<Arc<M>>>;
+
 impl<S: Scope> Loader<PageKey<S>> for Pages<S>
 where
-    <S::Entity as EntityTrait>::Model: Send + Sync + Clone,
+    <S::Entity as EntityTrait>::Model: Send + Sync,
 {
-    type Value = Page<<S::Entity as EntityTrait>::Model>;
+    type Value = SharedPage<<S::Entity as EntityTrait>::Model>;
     type Error = DomainError;
 
     async fn load(&self, keys: &[PageKey<S>]) -> Result<HashMap<PageKey<S>, Self::Value>, DomainError> {
@@ -111,7 +118,7 @@ where
             )
             .await?;
             for (parent, rows) in pages {
-                loaded.insert(PageKey { scope: scope.clone(), page: page.clone(), parent }, rows);
+                loaded.insert(PageKey { scope: scope.clone(), page: page.clone(), parent }, Arc::new(rows.shared()));
             }
         }
         Ok(loaded)
@@ -329,17 +336,17 @@ pub struct ViewerRsvps {
 }
 
 impl Loader<i64> for ViewerRsvps {
-    type Value = rsvp::Model;
+    type Value = Arc<rsvp::Model>;
     type Error = DomainError;
 
-    async fn load(&self, events: &[i64]) -> Result<HashMap<i64, rsvp::Model>, DomainError> {
+    async fn load(&self, events: &[i64]) -> Result<HashMap<i64, Arc<rsvp::Model>>, DomainError> {
         let Some(user_id) = self.user_id else { return Ok(HashMap::new()) };
         let rows = rsvp::Entity::find()
             .filter(rsvp::Column::UserId.eq(user_id))
             .filter(rsvp::Column::EventId.is_in(events.iter().copied()))
             .all(&self.db)
             .await?;
-        Ok(rows.into_iter().map(|row| (row.event_id, row)).collect())
+        Ok(rows.into_iter().map(|row| (row.event_id, Arc::new(row))).collect())
     }
 }
 
