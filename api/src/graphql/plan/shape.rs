@@ -84,6 +84,19 @@ pub(super) enum ConnectionField {
     TotalCount(usize),
 }
 
+impl ConnectionField {
+    /// Whether the field shows cursors (so the rows must carry their sort values).
+    pub(super) fn needs_cursors(&self) -> bool {
+        match self {
+            ConnectionField::Edges(fields) => fields.iter().any(|(_, field)| matches!(field, EdgeField::Cursor)),
+            ConnectionField::PageInfo(fields) => {
+                fields.iter().any(|(_, field)| matches!(field, PageField::StartCursor | PageField::EndCursor))
+            }
+            ConnectionField::Typename(_) | ConnectionField::Nodes(_) | ConnectionField::TotalCount(_) => false,
+        }
+    }
+}
+
 /// A field of an `XEdge`.
 #[derive(Debug)]
 pub(super) enum EdgeField {

@@ -229,10 +229,15 @@ impl<'a> Walk<'a> {
                 ];
                 debug_assert!(first.len() == ID_SLOT + 1 && SORT_SLOT == 0);
                 let mut row = Row::new(alias.clone(), first);
+                // The id slot serves the cursor and any `id` field alike.
+                row.columns.insert("id", ID_SLOT);
                 let count_select = select.clone();
                 let fields = self.connection(ty, &field.selection_set.node, &mut row, parent, count_select)?;
                 if row.slots.len() > MAX_SLOTS {
                     return None;
+                }
+                if !fields.iter().any(|(_, field)| field.needs_cursors()) {
+                    row.slots[SORT_SLOT] = Sql::raw("NULL");
                 }
                 let rows_slot = match paging::page_select(select, sort, E::ID, &page).ok()? {
                     None => parent.push(sql::empty_array(self.backend)),
