@@ -3,7 +3,7 @@
 //! it has no column for, a viewer-specific field, an argument it cannot read) makes it give up on
 //! the whole root field, which then resolves as before.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::{InputType, Name, Value};
@@ -56,11 +56,14 @@ struct Row {
     alias: String,
     slots: Vec<Sql>,
     columns: HashMap<&'static str, usize>,
+    /// Every column of this row the statement reads (slots, sort, and the keys nested rows
+    /// follow), so the row's subquery selects only those.
+    used: BTreeSet<&'static str>,
 }
 
 impl Row {
     fn new(alias: String, first_slots: Vec<Sql>) -> Self {
-        Self { alias, slots: first_slots, columns: HashMap::new() }
+        Self { alias, slots: first_slots, columns: HashMap::new(), used: BTreeSet::from(["id"]) }
     }
 
     /// The slot of a column of this row, added on first use.
@@ -68,6 +71,7 @@ impl Row {
         if let Some(slot) = self.columns.get(column) {
             return *slot;
         }
+        self.used.insert(column);
         let slot = self.push(Sql::raw(format!("\"{}\".\"{column}\"", self.alias)));
         self.columns.insert(column, slot);
         slot
@@ -216,7 +220,7 @@ impl<'a> Walk<'a> {
                 let mut sub = Sql::raw("SELECT ");
                 sub.append(sql::array(self.backend, row.slots));
                 sub.push(" FROM (");
-                sub.append(Sql::select(self.backend, &select.into_query()));
+                sub.append(Sql::select(self.backend, &only(select, &row.used).into_query()));
                 sub.push(&format!(") AS \"{alias}\""));
                 let slot = parent.push(sql::nested(self.backend, sub));
                 Some(Out::Object { slot, fields })
@@ -239,6 +243,8 @@ impl<'a> Walk<'a> {
                 if !fields.iter().any(|(_, field)| field.needs_cursors()) {
                     row.slots[SORT_SLOT] = Sql::raw("NULL");
                 }
+                row.used.insert(sort.column.as_str());
+                let select = only(select, &row.used);
                 let rows_slot = match paging::page_select(select, sort, E::ID, &page).ok()? {
                     None => parent.push(sql::empty_array(self.backend)),
                     Some(select) => {
@@ -350,6 +356,7 @@ impl<'a> Walk<'a> {
     /// The related row whose id is in `key_column` of `row`.
     fn related<E: Keyed>(&mut self, ty: Ty, field: &'a Field, row: &mut Row, key_column: &'static str) -> Option<Out> {
         let table = E::default().table_name().to_owned();
+        row.used.insert(key_column);
         let select = E::find().filter(Expr::cust(format!("\"{table}\".\"id\" = \"{}\".\"{key_column}\"", row.alias)));
         self.relation(ty, field, Rows::One(select), row)
     }
@@ -475,6 +482,14 @@ impl<'a> Walk<'a> {
             _ => None,
         }
     }
+}
+
+/// `select` narrowed to the columns a planned row reads.
+fn only<E: EntityTrait>(select: Select<E>, columns: &BTreeSet<&'static str>) -> Select<E> {
+    let table = E::default().table_name().to_owned();
+    columns.iter().fold(select.select_only(), |select, column| {
+        select.column_as(Expr::cust(format!("\"{table}\".\"{column}\"")), *column)
+    })
 }
 
 /// The rows of `ty` with the given id, for a lookup.
