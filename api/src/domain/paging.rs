@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, NullOrdering, Order, Query};
 use sea_orm::{
     ColumnTrait, ColumnType, Condition, ConnectionTrait, EntityName, EntityTrait, FromQueryResult, IdenStatic,
     ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
@@ -338,12 +338,14 @@ pub fn read_order_sql<C: ColumnTrait>(sort: Sort<C>, id: C, page: &PageRequest, 
     let direction = word(read_order(sort.direction, page.from_end));
     let column = sort.column.as_str();
     let id = id.as_str();
-    let mut sql = String::new();
-    if sort.nullable {
-        sql.push_str(&format!("(\"{alias}\".\"{column}\" IS NULL) {}, ", word(null_flag_order(page.from_end))));
-    }
-    sql.push_str(&format!("\"{alias}\".\"{column}\" {direction}, \"{alias}\".\"{id}\" {direction}"));
-    sql
+    let nulls = if !sort.nullable {
+        ""
+    } else if page.from_end {
+        " NULLS FIRST"
+    } else {
+        " NULLS LAST"
+    };
+    format!("\"{alias}\".\"{column}\" {direction}{nulls}, \"{alias}\".\"{id}\" {direction}")
 }
 
 /// One page of rows with their cursors.
@@ -481,11 +483,20 @@ pub fn page_select<E: EntityTrait>(
         return Ok(None);
     }
     let order = read_order(sort.direction, page.from_end);
-    let mut select = select.filter(bounds);
-    if sort.nullable {
-        select = select.order_by(sort.column.is_null(), null_flag_order(page.from_end));
-    }
-    Ok(Some(select.order_by(sort.column, order.clone()).order_by(id, order).limit(page.limit + 1)))
+    let select = select.filter(bounds);
+    // `NULLS LAST` (first, read from the end) rather than an `IS NULL` sort key, so an index on
+    // (parent, sort column, id) serves the order.
+    let select = if sort.nullable {
+        select.order_by_with_nulls(sort.column, order.clone(), nulls(page.from_end))
+    } else {
+        select.order_by(sort.column, order.clone())
+    };
+    Ok(Some(select.order_by(id, order).limit(page.limit + 1)))
+}
+
+/// NULLs last in the list order: first when the list is read from its end.
+fn nulls(from_end: bool) -> NullOrdering {
+    if from_end { NullOrdering::First } else { NullOrdering::Last }
 }
 
 /// One page of `select` (already filtered) in the order of `sort`, then id.
