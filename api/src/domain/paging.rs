@@ -148,29 +148,13 @@ impl Cursor {
         if self.sort != sort_key(sort.column) || self.descending != (sort.direction == Direction::Desc) {
             return Err(DomainError::invalid(self.field, "this cursor belongs to a list in another order"));
         }
-        let fits = match (&self.value, sort.column.def().get_column_type()) {
-            (SortValue::Null, _) => sort.nullable,
-            (SortValue::Int(_), column) => matches!(
-                column,
-                ColumnType::TinyInteger
-                    | ColumnType::SmallInteger
-                    | ColumnType::Integer
-                    | ColumnType::BigInteger
-                    | ColumnType::TinyUnsigned
-                    | ColumnType::SmallUnsigned
-                    | ColumnType::Unsigned
-                    | ColumnType::BigUnsigned
-            ),
-            (SortValue::Text(_), column) => {
-                matches!(
-                    column,
-                    ColumnType::String(_) | ColumnType::Text | ColumnType::Char(_) | ColumnType::Enum { .. }
-                )
-            }
-            (SortValue::Date(_), column) => matches!(column, ColumnType::Date),
-            (SortValue::Time(_), column) => {
-                matches!(column, ColumnType::Timestamp | ColumnType::TimestampWithTimeZone | ColumnType::DateTime)
-            }
+        let kind = sort_kind(sort.column.def().get_column_type());
+        let fits = match &self.value {
+            SortValue::Null => sort.nullable,
+            SortValue::Int(_) => kind == Some(SortKind::Int),
+            SortValue::Text(_) => kind == Some(SortKind::Text),
+            SortValue::Date(_) => kind == Some(SortKind::Date),
+            SortValue::Time(_) => kind == Some(SortKind::Time),
         };
         if !fits {
             return Err(DomainError::invalid(self.field, "not a valid cursor"));
@@ -251,6 +235,27 @@ enum SortKind {
     Time,
 }
 
+/// The kind of value a column of `column_type` holds in a cursor; `None` for a type no cursor
+/// carries.
+fn sort_kind(column_type: &ColumnType) -> Option<SortKind> {
+    match column_type {
+        ColumnType::TinyInteger
+        | ColumnType::SmallInteger
+        | ColumnType::Integer
+        | ColumnType::BigInteger
+        | ColumnType::TinyUnsigned
+        | ColumnType::SmallUnsigned
+        | ColumnType::Unsigned
+        | ColumnType::BigUnsigned => Some(SortKind::Int),
+        ColumnType::String(_) | ColumnType::Text | ColumnType::Char(_) | ColumnType::Enum { .. } => {
+            Some(SortKind::Text)
+        }
+        ColumnType::Date => Some(SortKind::Date),
+        ColumnType::Timestamp | ColumnType::TimestampWithTimeZone | ColumnType::DateTime => Some(SortKind::Time),
+        _ => None,
+    }
+}
+
 /// How to make the cursors of one list from the sort value and id of a row read as JSON (by the
 /// read planner, whose rows never become models): the same cursors `Cursor::of` makes.
 #[derive(Debug, Clone)]
@@ -263,19 +268,8 @@ pub struct CursorShape {
 impl CursorShape {
     /// The cursors of a list in the order of `sort`.
     pub fn of<C: ColumnTrait>(sort: Sort<C>) -> Self {
-        let kind = match sort.column.def().get_column_type() {
-            ColumnType::TinyInteger
-            | ColumnType::SmallInteger
-            | ColumnType::Integer
-            | ColumnType::BigInteger
-            | ColumnType::TinyUnsigned
-            | ColumnType::SmallUnsigned
-            | ColumnType::Unsigned
-            | ColumnType::BigUnsigned => SortKind::Int,
-            ColumnType::Date => SortKind::Date,
-            ColumnType::Timestamp | ColumnType::TimestampWithTimeZone | ColumnType::DateTime => SortKind::Time,
-            _ => SortKind::Text,
-        };
+        // A column of no known kind never sorts a list; its cursors would carry text.
+        let kind = sort_kind(sort.column.def().get_column_type()).unwrap_or(SortKind::Text);
         Self { sort: sort_key(sort.column), descending: sort.direction == Direction::Desc, kind }
     }
 

@@ -298,23 +298,14 @@ impl<'a> Walk<'a> {
                     ConnectionField::TotalCount(slot)
                 }
                 "nodes" => ConnectionField::Nodes(self.object(ty, &field.selection_set.node, row)?),
-                "pageInfo" => {
-                    let mut page_fields = Vec::new();
-                    self.collect(&field.selection_set.node, "PageInfo", false, &mut page_fields)?;
-                    let mut out = Vec::with_capacity(page_fields.len());
-                    for page_field in page_fields {
-                        let value = match page_field.name.node.as_str() {
-                            "__typename" => PageField::Typename,
-                            "hasNextPage" => PageField::HasNextPage,
-                            "hasPreviousPage" => PageField::HasPreviousPage,
-                            "startCursor" => PageField::StartCursor,
-                            "endCursor" => PageField::EndCursor,
-                            _ => return None,
-                        };
-                        out.push((page_field.response_key().node.clone(), value));
-                    }
-                    ConnectionField::PageInfo(out)
-                }
+                "pageInfo" => ConnectionField::PageInfo(self.leaves(field, "PageInfo", |name| match name {
+                    "__typename" => Some(PageField::Typename),
+                    "hasNextPage" => Some(PageField::HasNextPage),
+                    "hasPreviousPage" => Some(PageField::HasPreviousPage),
+                    "startCursor" => Some(PageField::StartCursor),
+                    "endCursor" => Some(PageField::EndCursor),
+                    _ => None,
+                })?),
                 "edges" => {
                     let mut edge_fields = Vec::new();
                     self.collect(&field.selection_set.node, &edge_name, false, &mut edge_fields)?;
@@ -373,20 +364,25 @@ impl<'a> Walk<'a> {
         self.relation(ty, field, Rows::Page { select, sort: scope.sort(), page }, row)
     }
 
-    fn sources(&self, field: &'a Field, row: &mut Row) -> Option<Out> {
+    /// The fields of an object whose fields are all scalars (`PageInfo`, `SourceArticle`), each
+    /// read by `leaf`; `None` when one is not.
+    fn leaves<T>(&self, field: &'a Field, type_name: &str, leaf: impl Fn(&str) -> Option<T>) -> Option<Fields<T>> {
         let mut fields = Vec::new();
-        self.collect(&field.selection_set.node, "SourceArticle", false, &mut fields)?;
-        let mut out = Vec::with_capacity(fields.len());
-        for source_field in fields {
-            let value = match source_field.name.node.as_str() {
-                "__typename" => SourceField::Typename,
-                "publication" => SourceField::Publication,
-                "headline" => SourceField::Headline,
-                _ => return None,
-            };
-            out.push((source_field.response_key().node.clone(), value));
-        }
-        Some(Out::Sources { slot: row.column("source_articles"), fields: out })
+        self.collect(&field.selection_set.node, type_name, false, &mut fields)?;
+        fields
+            .into_iter()
+            .map(|inner| Some((inner.response_key().node.clone(), leaf(inner.name.node.as_str())?)))
+            .collect()
+    }
+
+    fn sources(&self, field: &'a Field, row: &mut Row) -> Option<Out> {
+        let fields = self.leaves(field, "SourceArticle", |name| match name {
+            "__typename" => Some(SourceField::Typename),
+            "publication" => Some(SourceField::Publication),
+            "headline" => Some(SourceField::Headline),
+            _ => None,
+        })?;
+        Some(Out::Sources { slot: row.column("source_articles"), fields })
     }
 
     /// One field of `ty`; `None` for a field the planner does not read.
