@@ -1,4 +1,5 @@
-//! The `fandb` command line: `serve` (the default), `migrate`, `seed`, `export-schema`.
+//! The `fandb` command line: `serve` (the default), `migrate`, `seed`, `import`, `create-admin`,
+//! `audit prune`, `export-schema`.
 
 use std::path::PathBuf;
 
@@ -224,12 +225,33 @@ enum Command {
         #[arg(long)]
         display_name: String,
     },
+    /// Look after the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Write the GraphQL schema (SDL) to PATH.
     ExportSchema {
         /// Where to write it.
         #[arg(default_value = "schema.graphql")]
         path: PathBuf,
     },
+}
+
+/// `fandb audit …`.
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Delete the audit events older than an age, and print how many went.
+    Prune {
+        /// The age, in days or hours: 365d, 12h.
+        #[arg(long, value_name = "AGE", value_parser = parse_age)]
+        older_than: chrono::Duration,
+    },
+}
+
+/// `--older-than`'s parser: the domain's rule, its message as clap's.
+fn parse_age(text: &str) -> Result<chrono::Duration, String> {
+    crate::domain::audit::parse_age(text).map_err(|error| describe(&error))
 }
 
 /// Why a command failed.
@@ -341,6 +363,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .await
                 .map_err(|error| CliError::Data(describe(&error)))?;
             tracing::info!(user.id = admin.id, "admin account created");
+        }
+        Command::Audit { command: AuditCommand::Prune { older_than } } => {
+            let connection = db::connect(settings.direct_database_url()).await?;
+            db::migrate(&connection).await?;
+            let removed = crate::domain::audit::prune(&connection, older_than)
+                .await
+                .map_err(|error| CliError::Data(describe(&error)))?;
+            println!("removed {removed} audit events older than {} hours", older_than.num_hours());
         }
         Command::ExportSchema { path } => {
             std::fs::write(&path, graphql::sdl())?;

@@ -2,6 +2,7 @@
 //! Nothing here knows about GraphQL or HTTP; the API wraps these models in types of its own.
 
 pub mod account_token;
+pub mod audit_event;
 pub mod credit;
 pub mod enums;
 pub mod event;

@@ -1,6 +1,7 @@
 //! The entities under their table-like names, for `use entity::prelude::*`.
 
 pub use crate::account_token::Entity as AccountToken;
+pub use crate::audit_event::Entity as AuditEvent;
 pub use crate::credit::Entity as Credit;
 pub use crate::event::Entity as Event;
 pub use crate::film::Entity as Film;

@@ -16,6 +16,7 @@ use sea_orm::{
     QueryFilter, QuerySelect, Set,
 };
 
+use super::audit::{self, Actor};
 use super::{DomainError, DomainResult, validate};
 use crate::auth::password::check_strength;
 use crate::auth::tokens::{self, REFRESH_TTL};
@@ -159,6 +160,7 @@ pub async fn register(
 pub async fn login(
     db: &DatabaseConnection,
     auth: &Auth,
+    actor: &Actor,
     client_ip: Option<IpAddr>,
     email: &str,
     password: &str,
@@ -175,13 +177,18 @@ pub async fn login(
     match user {
         Some(mut user) if password_ok => {
             auth.throttle.record_success(&lock_key, client_ip).await;
-            let now = super::now();
-            user::Entity::update_many()
-                .col_expr(user::Column::LastLoginAt, Expr::value(now))
-                .filter(user::Column::Id.eq(user.id))
-                .exec(db)
-                .await?;
-            user.last_login_at = Some(now);
+            let before = user.clone();
+            user.last_login_at = Some(super::now());
+            // The sign-in and its audit row (the user as actor) commit together.
+            super::write::transaction(db, async |txn| {
+                user::Entity::update_many()
+                    .col_expr(user::Column::LastLoginAt, Expr::value(user.last_login_at))
+                    .filter(user::Column::Id.eq(user.id))
+                    .exec(txn)
+                    .await?;
+                audit::record(txn, &actor.as_user(user.id), "signIn", Some(&before), Some(&user)).await
+            })
+            .await?;
             start_session(db, auth, user).await
         }
         _ => {
@@ -291,7 +298,8 @@ pub(crate) async fn end_all_sessions<C: ConnectionTrait>(db: &C, user_id: i64) -
 
 /// Gives user `user_id` a role; the last admin cannot be demoted. A change of role ends the user's
 /// sessions, so they sign in again under it.
-pub async fn set_role(db: &DatabaseConnection, user_id: i64, role: Role) -> DomainResult<user::Model> {
+/// Recorded in the audit trail as `setUserRole` by `actor`.
+pub async fn set_role(db: &DatabaseConnection, actor: &Actor, user_id: i64, role: Role) -> DomainResult<user::Model> {
     let txn = super::begin_write(db).await?;
     // Lock the admins so two concurrent demotions cannot both pass the last-admin check.
     let admins: Vec<i64> = user::Entity::find()
@@ -307,10 +315,12 @@ pub async fn set_role(db: &DatabaseConnection, user_id: i64, role: Role) -> Doma
         return Err(DomainError::conflict("role", "the last admin cannot be demoted"));
     }
     let changed = user.role != role;
+    let before = user.clone();
     let mut model = user.into_active_model();
     model.role = Set(role);
     model.updated_at = Set(super::now());
     let user = model.update(&txn).await?;
+    audit::record(&txn, actor, "setUserRole", Some(&before), Some(&user)).await?;
     if changed {
         end_all_sessions(&txn, user_id).await?;
     }

@@ -232,7 +232,7 @@ pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: EventChanges) 
 }
 
 /// Deletes event `id` with its RSVPs.
-pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+pub async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<event::Entity>(db, id, "event").await
 }
 

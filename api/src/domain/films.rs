@@ -5,8 +5,7 @@ use entity::enums::{CreditRole, FilmStatus};
 use entity::{credit, film};
 use sea_orm::DatabaseBackend;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 
 use super::paging::{Direction, Sort};
@@ -151,7 +150,7 @@ pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: FilmChanges) -
 
 /// Deletes film `id`; its credits go with it, and quotes, events, petitions and sequels about it
 /// stay, no longer linked to a film.
-pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+pub async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<film::Entity>(db, id, "film").await
 }
 

@@ -3,6 +3,7 @@
 
 pub mod account_mail;
 pub mod accounts;
+pub mod audit;
 pub mod counters;
 pub mod error;
 pub mod events;

@@ -3,9 +3,7 @@
 use entity::{credit, person};
 use sea_orm::DatabaseBackend;
 use sea_orm::sea_query::Query;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
@@ -111,6 +109,6 @@ pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: PersonChanges)
 }
 
 /// Deletes person `id` with their credits and quotes.
-pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+pub async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<person::Entity>(db, id, "person").await
 }

@@ -180,7 +180,7 @@ pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: PetitionChange
 }
 
 /// Deletes petition `id` with its signatures.
-pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+pub async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<petition::Entity>(db, id, "petition").await
 }
 

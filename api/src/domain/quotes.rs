@@ -6,6 +6,7 @@ use entity::quote;
 use sea_orm::DatabaseBackend;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, IntoActiveModel, Set};
 
+use super::audit::{self, Actor};
 use super::validate::{self, Patch};
 use super::write::{self, patch, set_if};
 use super::{DomainError, DomainResult};
@@ -147,7 +148,7 @@ pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: QuoteChanges) 
 }
 
 /// Deletes quote `id`.
-pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+pub async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<quote::Entity>(db, id, "quote").await
 }
 
@@ -158,7 +159,16 @@ pub async fn submit(db: &DatabaseConnection, user_id: i64, mut changes: QuoteCha
 }
 
 /// Publishes, rejects or returns a quote to pending.
-pub async fn moderate(db: &DatabaseConnection, id: i64, status: QuoteStatus) -> DomainResult<quote::Model> {
+/// Recorded in the audit trail as `moderateQuote` by `actor`.
+pub async fn moderate(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    status: QuoteStatus,
+) -> DomainResult<quote::Model> {
     let changes = QuoteChanges { status: Some(status), ..Default::default() };
-    write::transaction(db, async |txn| update(txn, id, changes).await).await
+    write::transaction(db, async |txn| {
+        audit::updating::<quote::Entity, _>(txn, actor, "moderateQuote", id, update(txn, id, changes)).await
+    })
+    .await
 }

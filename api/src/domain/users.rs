@@ -18,6 +18,8 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
+use super::audit::{self, Actor};
+
 use super::notify::{Counter, Notice, Notifier};
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
@@ -123,6 +125,7 @@ pub async fn delete_account(
     db: &DatabaseConnection,
     auth: &Auth,
     notifier: &Notifier,
+    actor: &Actor,
     client_ip: Option<IpAddr>,
     user_id: i64,
     password: &str,
@@ -135,23 +138,33 @@ pub async fn delete_account(
         return Err(DomainError::invalid("password", "is not your password"));
     }
     auth.throttle.record_success(&user.email, client_ip).await;
-    super::retrying(|| delete_account_once(db, notifier, user_id)).await
+    super::retrying(|| delete_account_once(db, notifier, actor, user_id)).await
 }
 
 /// Rows locked per statement: far below both databases' bound-parameter limits.
 const IDS_PER_LOCK: usize = 5_000;
 
 /// One attempt of `delete_account`'s writes, in one transaction.
-async fn delete_account_once(db: &DatabaseConnection, notifier: &Notifier, user_id: i64) -> DomainResult<()> {
+async fn delete_account_once(
+    db: &DatabaseConnection,
+    notifier: &Notifier,
+    actor: &Actor,
+    user_id: i64,
+) -> DomainResult<()> {
     let gate = notifier.write_gate().await;
     let txn = super::begin_write(db).await?;
     // The user's row first: on PostgreSQL a signature or RSVP being added for them (its foreign key
     // takes a share lock on this row) is waited for, and a new one waits until the account is gone,
     // so the rows read next are all there are.
-    write::lock::<user::Entity, _>(&txn, user_id, "user").await.map_err(|error| match error {
+    let user = write::lock::<user::Entity, _>(&txn, user_id, "user").await.map_err(|error| match error {
         DomainError::NotFound(_) => DomainError::Unauthenticated,
         other => other,
     })?;
+    // Recorded while the account exists (the row names it as actor until the deletion below sets
+    // that to null), without the address and name: they go with the account.
+    let mut row = audit::row(&user);
+    row.retain(|key, _| !matches!(key.as_str(), "email" | "displayName"));
+    audit::record_raw(&txn, actor, "deleteAccount", "User", Some(user_id), Some(row), None).await?;
     let signed: Vec<i64> = signature::Entity::find()
         .filter(signature::Column::UserId.eq(user_id))
         .order_by_asc(signature::Column::PetitionId)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
+use super::audit::actor;
 use super::errors::GqlResult;
 use super::guards::RoleGuard;
 use super::node::{NodeType, decode_as};
@@ -87,7 +88,8 @@ impl AccountMutation {
 
     /// Signs in; a wrong email or password is `UNAUTHENTICATED` either way.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> GqlResult<AuthPayload> {
-        Ok(accounts::login(db(ctx)?, auth(ctx)?, client_ip(ctx), &input.email, &input.password).await?.into())
+        let actor = actor(ctx)?;
+        Ok(accounts::login(db(ctx)?, auth(ctx)?, &actor, client_ip(ctx), &input.email, &input.password).await?.into())
     }
 
     /// Trades a refresh token for a new pair; each refresh token works once.
@@ -126,7 +128,8 @@ impl AccountMutation {
     #[graphql(guard = "RoleGuard::fan()")]
     async fn delete_account(&self, ctx: &Context<'_>, password: String) -> GqlResult<bool> {
         let user_id = viewer_id(ctx)?;
-        users::delete_account(db(ctx)?, auth(ctx)?, notifier(ctx)?, client_ip(ctx), user_id, &password).await?;
+        let actor = actor(ctx)?;
+        users::delete_account(db(ctx)?, auth(ctx)?, notifier(ctx)?, &actor, client_ip(ctx), user_id, &password).await?;
         Ok(true)
     }
 
@@ -134,6 +137,6 @@ impl AccountMutation {
     #[graphql(guard = "RoleGuard::admin()")]
     async fn set_user_role(&self, ctx: &Context<'_>, user_id: ID, role: Role) -> GqlResult<User> {
         let user_id = decode_as(&user_id, NodeType::User, "userId")?;
-        Ok(User(accounts::set_role(db(ctx)?, user_id, role.into()).await?.into(), Audience::Viewer))
+        Ok(User(accounts::set_role(db(ctx)?, &actor(ctx)?, user_id, role.into()).await?.into(), Audience::Viewer))
     }
 }

@@ -1,9 +1,10 @@
 //! Events: the `Event` type, `event`/`events`, and their inputs.
 
-use crate::domain::write;
+use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::event;
 
+use super::audit::actor;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
@@ -283,10 +284,11 @@ impl EventMutation {
             hashtag: given(input.hashtag, |v| v),
             capacity: given(input.capacity, |v| v),
         };
-        let viewer = loaders(ctx)?.viewer;
-        Ok(Event(
-            write::transaction(db(ctx)?, async |txn| events::create(txn, changes, viewer.user_id).await).await?.into(),
-        ))
+        let actor = actor(ctx)?;
+        let event = write::transaction(db(ctx)?, async |txn| {
+            audit::created(txn, &actor, "createEvent", events::create(txn, changes, actor.user_id).await?).await
+        });
+        Ok(Event(event.await?.into()))
     }
 
     /// Changes the given fields of an event.
@@ -309,13 +311,21 @@ impl EventMutation {
             hashtag: patch(input.hashtag, |v| v),
             capacity: patch(input.capacity, |v| v),
         };
-        Ok(Event(write::transaction(db(ctx)?, async |txn| events::update(txn, id, changes).await).await?.into()))
+        let actor = actor(ctx)?;
+        let event = write::transaction(db(ctx)?, async |txn| {
+            audit::updating::<event::Entity, _>(txn, &actor, "updateEvent", id, events::update(txn, id, changes)).await
+        });
+        Ok(Event(event.await?.into()))
     }
 
     /// Deletes an event with its RSVPs. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_event(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        events::delete(db(ctx)?, decode_as(&id, NodeType::Event, "id")?).await?;
+        let (key, actor) = (decode_as(&id, NodeType::Event, "id")?, actor(ctx)?);
+        write::transaction(db(ctx)?, async |txn| {
+            audit::deleting::<event::Entity, _>(txn, &actor, "deleteEvent", key, events::delete(txn, key)).await
+        })
+        .await?;
         Ok(id)
     }
 }

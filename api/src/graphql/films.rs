@@ -1,9 +1,10 @@
 //! Films and credits: the `Film` and `Credit` types, `film`/`films`, and their inputs.
 
-use crate::domain::write;
+use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::{credit, film};
 
+use super::audit::actor;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::events::Event;
@@ -361,23 +362,33 @@ impl FilmMutation {
     /// Creates a film.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_film(&self, ctx: &Context<'_>, input: CreateFilmInput) -> GqlResult<Film> {
-        let changes = input.into_changes()?;
-        Ok(Film(write::transaction(db(ctx)?, async |txn| films::create(txn, changes).await).await?.into()))
+        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
+        let film = write::transaction(db(ctx)?, async |txn| {
+            audit::created(txn, &actor, "createFilm", films::create(txn, changes).await?).await
+        });
+        Ok(Film(film.await?.into()))
     }
 
     /// Changes the given fields of a film.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn update_film(&self, ctx: &Context<'_>, id: ID, input: UpdateFilmInput) -> GqlResult<Film> {
         let id = decode_as(&id, NodeType::Film, "id")?;
-        let changes = input.into_changes()?;
-        Ok(Film(write::transaction(db(ctx)?, async |txn| films::update(txn, id, changes).await).await?.into()))
+        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
+        let film = write::transaction(db(ctx)?, async |txn| {
+            audit::updating::<film::Entity, _>(txn, &actor, "updateFilm", id, films::update(txn, id, changes)).await
+        });
+        Ok(Film(film.await?.into()))
     }
 
     /// Deletes a film with its credits; quotes, events, petitions and sequels about it stay,
     /// unlinked. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_film(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        films::delete(db(ctx)?, decode_as(&id, NodeType::Film, "id")?).await?;
+        let (key, actor) = (decode_as(&id, NodeType::Film, "id")?, actor(ctx)?);
+        write::transaction(db(ctx)?, async |txn| {
+            audit::deleting::<film::Entity, _>(txn, &actor, "deleteFilm", key, films::delete(txn, key)).await
+        })
+        .await?;
         Ok(id)
     }
 
@@ -391,13 +402,21 @@ impl FilmMutation {
             character: input.character,
             billing_order: input.billing_order,
         };
-        Ok(Credit(write::transaction(db(ctx)?, async |txn| films::add_credit(txn, credit).await).await?.into()))
+        let actor = actor(ctx)?;
+        let credit = write::transaction(db(ctx)?, async |txn| {
+            audit::created(txn, &actor, "addCredit", films::add_credit(txn, credit).await?).await
+        });
+        Ok(Credit(credit.await?.into()))
     }
 
     /// Removes a credit. Returns the removed ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn remove_credit(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        films::remove_credit(db(ctx)?, decode_as(&id, NodeType::Credit, "id")?).await?;
+        let (key, actor) = (decode_as(&id, NodeType::Credit, "id")?, actor(ctx)?);
+        write::transaction(db(ctx)?, async |txn| {
+            audit::deleting::<credit::Entity, _>(txn, &actor, "removeCredit", key, films::remove_credit(txn, key)).await
+        })
+        .await?;
         Ok(id)
     }
 }

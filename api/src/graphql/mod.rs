@@ -4,6 +4,7 @@
 
 pub mod account_mail;
 pub mod accounts;
+pub mod audit;
 pub mod connection;
 pub mod documents;
 pub mod errors;
@@ -54,6 +55,7 @@ pub struct Query(
     search::SearchQuery,
     stats::CampaignQuery,
     users::UserQuery,
+    audit::AuditQuery,
 );
 
 /// Every mutation field, merged from the per-domain mutation structs.

@@ -1,9 +1,10 @@
 //! People: the `Person` type, `person`/`people`, and their inputs.
 
-use crate::domain::write;
+use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::person;
 
+use super::audit::actor;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Credit;
@@ -194,7 +195,11 @@ impl PersonMutation {
             bio: given(input.bio, |v| v),
             birth_date: given(input.birth_date, |date| date.0),
         };
-        Ok(Person(write::transaction(db(ctx)?, async |txn| people::create(txn, changes).await).await?.into()))
+        let actor = actor(ctx)?;
+        let person = write::transaction(db(ctx)?, async |txn| {
+            audit::created(txn, &actor, "createPerson", people::create(txn, changes).await?).await
+        });
+        Ok(Person(person.await?.into()))
     }
 
     /// Changes the given fields of a person.
@@ -207,13 +212,22 @@ impl PersonMutation {
             bio: patch(input.bio, |v| v),
             birth_date: patch(input.birth_date, |date| date.0),
         };
-        Ok(Person(write::transaction(db(ctx)?, async |txn| people::update(txn, id, changes).await).await?.into()))
+        let actor = actor(ctx)?;
+        let person = write::transaction(db(ctx)?, async |txn| {
+            audit::updating::<person::Entity, _>(txn, &actor, "updatePerson", id, people::update(txn, id, changes))
+                .await
+        });
+        Ok(Person(person.await?.into()))
     }
 
     /// Deletes a person with their credits and quotes. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_person(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        people::delete(db(ctx)?, decode_as(&id, NodeType::Person, "id")?).await?;
+        let (key, actor) = (decode_as(&id, NodeType::Person, "id")?, actor(ctx)?);
+        write::transaction(db(ctx)?, async |txn| {
+            audit::deleting::<person::Entity, _>(txn, &actor, "deletePerson", key, people::delete(txn, key)).await
+        })
+        .await?;
         Ok(id)
     }
 }

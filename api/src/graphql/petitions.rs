@@ -1,10 +1,11 @@
 //! Petitions and signatures: the `Petition` and `Signature` types, `petition`/`petitions`, and their
 //! inputs. Counts are public; a signer's details only if that signer chose so.
 
-use crate::domain::write;
+use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use entity::{petition, signature};
 
+use super::audit::actor;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
@@ -304,7 +305,11 @@ impl PetitionMutation {
             film_id: id_patch(given(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
             closes_at: given(input.closes_at, |instant| instant.0),
         };
-        Ok(Petition(write::transaction(db(ctx)?, async |txn| petitions::create(txn, changes).await).await?.into()))
+        let actor = actor(ctx)?;
+        let petition = write::transaction(db(ctx)?, async |txn| {
+            audit::created(txn, &actor, "createPetition", petitions::create(txn, changes).await?).await
+        });
+        Ok(Petition(petition.await?.into()))
     }
 
     /// Changes the given fields of a petition.
@@ -321,13 +326,23 @@ impl PetitionMutation {
             film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
             closes_at: patch(input.closes_at, |instant| instant.0),
         };
-        Ok(Petition(write::transaction(db(ctx)?, async |txn| petitions::update(txn, id, changes).await).await?.into()))
+        let actor = actor(ctx)?;
+        let petition = write::transaction(db(ctx)?, async |txn| {
+            let update = petitions::update(txn, id, changes);
+            audit::updating::<petition::Entity, _>(txn, &actor, "updatePetition", id, update).await
+        });
+        Ok(Petition(petition.await?.into()))
     }
 
     /// Deletes a petition with its signatures. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_petition(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        petitions::delete(db(ctx)?, decode_as(&id, NodeType::Petition, "id")?).await?;
+        let (key, actor) = (decode_as(&id, NodeType::Petition, "id")?, actor(ctx)?);
+        write::transaction(db(ctx)?, async |txn| {
+            audit::deleting::<petition::Entity, _>(txn, &actor, "deletePetition", key, petitions::delete(txn, key))
+                .await
+        })
+        .await?;
         Ok(id)
     }
 }

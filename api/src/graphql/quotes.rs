@@ -1,10 +1,11 @@
 //! Quotes: the `Quote` type, `quote`/`quotes`, and their inputs. Visibility is the domain's
 //! (`quotes::visible_to`), applied on every path.
 
-use crate::domain::write;
+use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::quote;
 
+use super::audit::actor;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
@@ -182,10 +183,11 @@ impl QuoteMutation {
     async fn create_quote(&self, ctx: &Context<'_>, input: CreateQuoteInput) -> GqlResult<Quote> {
         let mut changes = input.quote.into_changes()?;
         changes.status = input.status.map(Into::into);
-        let viewer = loaders(ctx)?.viewer;
-        Ok(Quote(
-            write::transaction(db(ctx)?, async |txn| quotes::create(txn, changes, viewer.user_id).await).await?.into(),
-        ))
+        let actor = actor(ctx)?;
+        let quote = write::transaction(db(ctx)?, async |txn| {
+            audit::created(txn, &actor, "createQuote", quotes::create(txn, changes, actor.user_id).await?).await
+        });
+        Ok(Quote(quote.await?.into()))
     }
 
     /// Changes the given fields of a quote.
@@ -206,13 +208,21 @@ impl QuoteMutation {
             context: patch(input.context, |v| v),
             status: required(input.status, "input.status", Into::into)?,
         };
-        Ok(Quote(write::transaction(db(ctx)?, async |txn| quotes::update(txn, id, changes).await).await?.into()))
+        let actor = actor(ctx)?;
+        let quote = write::transaction(db(ctx)?, async |txn| {
+            audit::updating::<quote::Entity, _>(txn, &actor, "updateQuote", id, quotes::update(txn, id, changes)).await
+        });
+        Ok(Quote(quote.await?.into()))
     }
 
     /// Deletes a quote. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_quote(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        quotes::delete(db(ctx)?, decode_as(&id, NodeType::Quote, "id")?).await?;
+        let (key, actor) = (decode_as(&id, NodeType::Quote, "id")?, actor(ctx)?);
+        write::transaction(db(ctx)?, async |txn| {
+            audit::deleting::<quote::Entity, _>(txn, &actor, "deleteQuote", key, quotes::delete(txn, key)).await
+        })
+        .await?;
         Ok(id)
     }
 }
@@ -264,6 +274,6 @@ impl FanQuoteMutation {
     #[graphql(guard = "RoleGuard::moderator()")]
     async fn moderate_quote(&self, ctx: &Context<'_>, id: ID, status: QuoteStatus) -> GqlResult<Quote> {
         let id = decode_as(&id, NodeType::Quote, "id")?;
-        Ok(Quote(quotes::moderate(db(ctx)?, id, status.into()).await?.into()))
+        Ok(Quote(quotes::moderate(db(ctx)?, &actor(ctx)?, id, status.into()).await?.into()))
     }
 }

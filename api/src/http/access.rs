@@ -1,6 +1,7 @@
 //! Every request runs in a `request` span carrying its id (the client's `X-Request-Id` when it is
 //! a short token, a new one otherwise), which every log line written while serving it inherits;
 //! the id is echoed in the response, and one line per request records status and latency. The
+//! id also reaches the GraphQL context (`domain::audit::RequestId`), so audit rows carry it. The
 //! span names the client IP (see `client_ip`: behind a trusted proxy, the client it names).
 
 use std::time::Instant;
@@ -9,11 +10,12 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{HttpMessage, web};
 use tracing::Instrument;
 
 use super::AppState;
 use super::client_ip::client_ip;
+use crate::domain::audit::RequestId;
 use crate::telemetry::new_id;
 
 /// The header a request id travels in.
@@ -42,6 +44,8 @@ pub async fn trace_requests(
         client_ip = %client_ip(request.request()).map(|ip| ip.to_string()).unwrap_or_default(),
         operation = tracing::field::Empty,
     );
+    // The GraphQL handler hands it to the audit trail (see `domain::audit`).
+    request.extensions_mut().insert(RequestId(id.clone()));
     let metrics = request.app_data::<web::Data<AppState>>().map(|state| state.metrics.clone());
     let started = Instant::now();
     let mut response = next.call(request).instrument(span.clone()).await?;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use async_graphql::Positioned;
 use async_graphql::parser::types::{DocumentOperations, OperationDefinition, OperationType};
 use async_graphql::{Request, Response, Variables};
@@ -20,6 +20,7 @@ use super::errors::{HttpError, MediaType, Refusal};
 use super::{AppState, MAX_BODY_BYTES, limits, metrics};
 use crate::auth::{ClientIp, Viewer, authenticate};
 use crate::config::Environment;
+use crate::domain::audit::RequestId;
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::errors::code;
 use crate::graphql::operation::ExecutedOperation;
@@ -321,7 +322,8 @@ async fn execute(
     let client_ip = ClientIp(super::client_ip::client_ip(request));
     let operation = ExecutedOperation::default();
     let read_path = read_path(request, state.environment);
-    let mut graphql_request = graphql_request.data(read_path);
+    let request_id = request.extensions().get::<RequestId>().cloned();
+    let mut graphql_request = with_request_id(graphql_request.data(read_path), request_id.clone());
     let replica = match &state.read_routing {
         Some(routing) if reads_only(&state.documents, &mut graphql_request) => {
             routing.for_query(&viewer, client_ip.0).await
@@ -335,7 +337,7 @@ async fn execute(
             let mut again = Request::new(graphql_request.query.clone()).variables(graphql_request.variables.clone());
             again.operation_name.clone_from(&graphql_request.operation_name);
             again.extensions.clone_from(&graphql_request.extensions);
-            let again = again.data(read_path);
+            let again = with_request_id(again.data(read_path), request_id);
             let request = graphql_request.data(request_data(&replica, viewer)).data(replica).data(client_ip);
             let executed = run(state, request.data(operation.clone())).await;
             if executed.as_ref().is_ok_and(|response| !response.errors.iter().any(is_unavailable)) {
@@ -381,6 +383,14 @@ async fn execute(
     let body =
         body.map_err(|error| Refusal::Internal(format!("serializing a response: {error}")).in_media_type(media_type))?;
     Ok(HttpResponse::build(status).content_type(media_type.content_type()).body(body))
+}
+
+/// `request` with the HTTP request's id in its data, for the audit trail.
+fn with_request_id(request: Request, id: Option<RequestId>) -> Request {
+    match id {
+        Some(id) => request.data(id),
+        None => request,
+    }
 }
 
 /// Runs one request within the execution deadline.

@@ -65,7 +65,7 @@ macro_rules! keyed {
         })*
     };
 }
-keyed!(film, person, credit, quote, event, rsvp, petition, signature, user);
+keyed!(film, person, credit, quote, event, rsvp, petition, signature, user, audit_event);
 
 /// The integer id of a row.
 fn id_of<E: Keyed>(row: &E::Model) -> Option<i64> {
