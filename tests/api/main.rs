@@ -10,6 +10,7 @@ mod support;
 mod account_mail;
 mod accounts;
 mod admin;
+mod audit;
 mod browser;
 mod consistency;
 mod differential;

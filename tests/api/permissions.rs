@@ -81,6 +81,7 @@ fn expected_queries() -> HashMap<&'static str, Needs> {
         ("me", Anyone),
         ("exportMyData", Fan),
         ("users", Admin),
+        ("auditLog", Admin),
         ("user", Admin),
     ])
 }

@@ -76,7 +76,8 @@ audited!(
     user => "User",
 );
 
-/// A key holding any of these (ignoring case) is a secret and never enters the trail.
+/// A key with any of these words (ignoring case; `passwordHash`, `token_hash`, `apiSecret`) is a
+/// secret and never enters the trail. Whole words, so `hashtag` is not one.
 const SECRET_MARKERS: [&str; 5] = ["password", "hash", "token", "secret", "salt"];
 
 /// Keys left out of a change's difference: they move with every change and say nothing about it.
@@ -84,8 +85,27 @@ const ALWAYS_CHANGING: [&str; 2] = ["updatedAt", "countVersion"];
 
 /// Whether `key` names a secret.
 pub fn is_secret(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    SECRET_MARKERS.iter().any(|marker| key.contains(marker))
+    words(key).iter().any(|word| SECRET_MARKERS.iter().any(|marker| word.eq_ignore_ascii_case(marker)))
+}
+
+/// The words of a `camelCase`, `snake_case` or `kebab-case` key.
+fn words(key: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut start = 0;
+    let mut previous_lower = false;
+    for (index, c) in key.char_indices() {
+        if c == '_' || c == '-' {
+            words.push(&key[start..index]);
+            start = index + 1;
+        } else if c.is_ascii_uppercase() && previous_lower {
+            words.push(&key[start..index]);
+            start = index;
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+    }
+    words.push(&key[start..]);
+    words.retain(|word| !word.is_empty());
+    words
 }
 
 /// Drops every secret key from `row`, at any depth.
@@ -332,10 +352,11 @@ mod tests {
 
     #[test]
     fn secrets_are_recognised_in_any_spelling() {
-        for key in ["passwordHash", "password_hash", "tokenHash", "refreshToken", "apiSecret", "PASSWORD"] {
+        for key in ["passwordHash", "password_hash", "tokenHash", "refreshToken", "apiSecret", "PASSWORD", "api-token"]
+        {
             assert!(is_secret(key), "{key}");
         }
-        for key in ["title", "email", "role", "displayName"] {
+        for key in ["title", "email", "role", "displayName", "hashtag", "tokenizer", "keynote"] {
             assert!(!is_secret(key), "{key}");
         }
     }
