@@ -44,6 +44,7 @@ db_tests!(
     every_admin_mutation_is_logged_by_name,
     a_moderators_decision_is_logged,
     a_refused_mutation_writes_no_audit_row,
+    an_audit_row_rolls_back_with_its_change,
     the_log_pages_newest_first_and_filters,
     a_bad_filter_is_refused_with_its_field,
     only_admins_read_the_log,
@@ -268,6 +269,26 @@ async fn a_refused_mutation_writes_no_audit_row(app: TestApp) {
         app.error_as(&fan.access_token, "mutation { deleteAccount(password: \"not the password\") }", json!({})).await;
     assert_eq!(error["extensions"]["field"], "password");
     assert_eq!(rows(&app).await, 0);
+}
+
+/// The row is written in the change's own transaction: when a later step of the same mutation
+/// fails, the change and its audit row roll back together.
+async fn an_audit_row_rolls_back_with_its_change(app: TestApp) {
+    use api::domain::{DomainError, DomainResult, audit, films, write};
+    let film = fixtures::films(&app.db, 1).await.remove(0);
+    let actor = audit::Actor { user_id: None, request_id: Some("rolled-back".to_owned()) };
+    let result: DomainResult<()> = write::transaction(&app.db, async |txn| {
+        let changes = films::FilmChanges { title: Some("Rolled Back".to_owned()), ..Default::default() };
+        let change = films::update(txn, film.id, changes);
+        audit::updating::<entity::film::Entity, _>(txn, &actor, "updateFilm", film.id, change).await?;
+        assert_eq!(audit_event::Entity::find().count(txn).await?, 1, "written inside the transaction");
+        Err(DomainError::Forbidden)
+    })
+    .await;
+    assert!(result.is_err());
+    assert_eq!(rows(&app).await, 0);
+    let stored = entity::film::Entity::find_by_id(film.id).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(stored.title, film.title);
 }
 
 async fn the_log_pages_newest_first_and_filters(app: TestApp) {
