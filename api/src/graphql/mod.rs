@@ -16,6 +16,7 @@ pub mod limits;
 pub mod node;
 pub mod operation;
 pub mod people;
+pub mod persisted;
 pub mod petitions;
 pub mod plan;
 pub mod production;
