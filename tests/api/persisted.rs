@@ -245,6 +245,21 @@ async fn a_trusted_documents_manifest_lets_only_its_documents_run_but_for_admins
     assert!(message["payload"]["data"].is_null(), "{message}");
     assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_ALLOWED", "{message}");
 
+    // The campaign's live count, subscribed to by its hash alone.
+    let (live_hash, _) = manifest_document("LiveCount");
+    let petition = by_hash.json()["data"]["campaign"]["topPetitions"][0]["id"].as_str().unwrap().to_owned();
+    let subscribe = json!({ "variables": { "petitionId": petition }, "extensions": persisted(&live_hash) });
+    socket.send(json!({ "id": "2", "type": "subscribe", "payload": subscribe })).await;
+    let message = loop {
+        let Event::Message(message) = socket.event().await else { panic!("the socket closed") };
+        // The refused operation completes first.
+        if message["id"] == "2" {
+            break message;
+        }
+    };
+    assert_eq!(message["type"], "next", "{message}");
+    assert!(message["payload"]["data"]["petitionSignatureCount"]["signatureCount"].is_number(), "{message}");
+
     // An admin runs any document.
     let as_admin = post(&trusted, Some(&admin.access_token), json!({ "query": FILMS })).await;
     assert!(as_admin.json()["data"]["films"]["totalCount"].is_number(), "{}", as_admin.body);
