@@ -66,6 +66,14 @@ pub struct Cli {
     /// Seconds the replica may trail the primary before reads skip it.
     #[arg(long, env = "FANDB_REPLICA_MAX_LAG", default_value_t = 5.0, global = true)]
     replica_max_lag: f64,
+    /// Seconds a shared cache (a CDN) may keep an anonymous GET /graphql answer
+    /// (Cache-Control: public, max-age=N); 0 revalidates each time with the ETag.
+    #[arg(long, env = "FANDB_CACHE_MAX_AGE", default_value_t = 0, global = true)]
+    cache_max_age: u32,
+    /// A trusted-documents manifest (graphql-codegen's persisted-documents.json, hash → document):
+    /// only its documents run for anyone but admins.
+    #[arg(long, env = "FANDB_TRUSTED_DOCUMENTS", global = true)]
+    trusted_documents: Option<std::path::PathBuf>,
     #[command(flatten)]
     mail: MailArgs,
     #[command(subcommand)]
@@ -290,6 +298,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         public_url: cli.mail.public_url.filter(|url| !url.trim().is_empty()),
     };
     settings.require_verified_email = cli.mail.require_verified_email;
+    settings.cache_max_age = cli.cache_max_age;
+    settings.trusted_documents = cli.trusted_documents.filter(|path| !path.as_os_str().is_empty());
     match cli.command.unwrap_or(Command::Serve { no_seed: false }) {
         Command::Serve { no_seed } => {
             settings.seed_when_empty = !no_seed;

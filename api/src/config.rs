@@ -85,6 +85,12 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Signing petitions and RSVPing need a verified email address.
     pub require_verified_email: bool,
+    /// Seconds a shared cache (a CDN) may keep an anonymous GET answer (`Cache-Control: public,
+    /// max-age=N`); 0 makes it revalidate each time (with the `ETag`).
+    pub cache_max_age: u32,
+    /// A trusted-documents manifest (graphql-codegen's `persisted-documents.json`): only its
+    /// documents run for anyone but admins. Every document runs when unset.
+    pub trusted_documents: Option<PathBuf>,
 }
 
 /// Where outgoing mail goes and what its links point to.
@@ -197,6 +203,8 @@ impl Settings {
             replica_max_lag: std::time::Duration::from_secs(5),
             mail: MailSettings::default(),
             require_verified_email: false,
+            cache_max_age: 0,
+            trusted_documents: None,
         }
     }
 
@@ -228,6 +236,8 @@ impl fmt::Debug for Settings {
             .field("mail_from", &self.mail.from)
             .field("public_url", &self.mail.public_url)
             .field("require_verified_email", &self.require_verified_email)
+            .field("cache_max_age", &self.cache_max_age)
+            .field("trusted_documents", &self.trusted_documents)
             .finish()
     }
 }
@@ -249,6 +259,8 @@ pub enum ConfigError {
     MailFrom(String),
     #[error("FANDB_PUBLIC_URL: `{0}` is not an http(s) URL like https://alita.example")]
     PublicUrl(String),
+    #[error("FANDB_TRUSTED_DOCUMENTS: the manifest {path}: {reason}")]
+    TrustedDocuments { path: PathBuf, reason: String },
     #[error("the development JWT secret file {path}: {source}")]
     SecretFile { path: PathBuf, source: std::io::Error },
 }
@@ -342,4 +354,10 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
         options.mode(0o600);
     }
     options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// The trusted-documents manifest at `path`, checked (see `graphql::persisted`).
+pub fn load_trusted_documents(path: &Path) -> Result<crate::graphql::persisted::Manifest, ConfigError> {
+    crate::graphql::persisted::Manifest::load(path)
+        .map_err(|reason| ConfigError::TrustedDocuments { path: path.to_owned(), reason })
 }

@@ -24,6 +24,7 @@ use crate::domain::account_mail::AccountPolicy;
 use crate::domain::notify::Notifier;
 use crate::graphql::build_schema;
 use crate::graphql::documents::DocumentCache;
+use crate::graphql::persisted::PersistedDocuments;
 use crate::http::access::trace_requests;
 use crate::http::cors;
 use crate::http::metrics::Metrics;
@@ -156,7 +157,15 @@ impl Application {
         log_mail_setup(&mailer, settings);
         let policy = AccountPolicy { require_verified_email: settings.require_verified_email };
         let (hits, misses) = metrics.document_cache();
-        let documents = Arc::new(DocumentCache::new(hits, misses));
+        let trusted = match &settings.trusted_documents {
+            Some(path) => {
+                let manifest = crate::config::load_trusted_documents(path)?;
+                tracing::info!(documents = manifest.len(), path = %path.display(), "trusted documents: only these run for anyone but admins");
+                Some(manifest)
+            }
+            None => None,
+        };
+        let documents = Arc::new(DocumentCache::with_persisted(hits, misses, PersistedDocuments::new(trusted)));
         let schema = build_schema(
             db.clone(),
             auth.clone(),
@@ -183,6 +192,7 @@ impl Application {
             shutdown: stopping,
             read_routing,
             documents,
+            cache_max_age: settings.cache_max_age,
         };
         let in_flight = Arc::new(InFlight::default());
         let counted = in_flight.clone();

@@ -33,6 +33,7 @@ mod outage;
 mod pagination;
 mod people;
 mod permissions;
+mod persisted;
 mod petitions;
 mod pooler_and_replica;
 mod process;

@@ -11,6 +11,9 @@
 //!
 //! The cache is bounded by entries and by text: a client sending endless distinct documents only
 //! churns it. Nothing in it is shared state: losing it costs a parse.
+//!
+//! The cache also holds the persisted documents (`persisted`): the texts clients registered by
+//! hash, and the trusted manifest, so the HTTP layer and the request pipeline share one store.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
@@ -20,6 +23,8 @@ use async_graphql::{ValidationResult, Variables};
 use async_graphql_value::ConstValue;
 use lru::LruCache;
 use prometheus_client::metrics::counter::Counter;
+
+use super::persisted::PersistedDocuments;
 
 /// The most documents kept.
 const MAX_DOCUMENTS: usize = 512;
@@ -111,6 +116,8 @@ fn weight(value: &ConstValue) -> usize {
 /// Recent documents by their text, the least recently used dropped first.
 pub struct DocumentCache {
     documents: Mutex<Documents>,
+    /// The documents registered by hash, and the trusted manifest.
+    pub persisted: PersistedDocuments,
     hits: Counter,
     misses: Counter,
 }
@@ -123,8 +130,14 @@ struct Documents {
 impl DocumentCache {
     /// An empty cache counting its hits and misses on the given counters.
     pub fn new(hits: Counter, misses: Counter) -> Self {
+        Self::with_persisted(hits, misses, PersistedDocuments::new(None))
+    }
+
+    /// An empty cache over the given persisted documents.
+    pub fn with_persisted(hits: Counter, misses: Counter, persisted: PersistedDocuments) -> Self {
         let capacity = NonZeroUsize::new(MAX_DOCUMENTS).unwrap_or(NonZeroUsize::MIN);
-        Self { documents: Mutex::new(Documents { by_text: LruCache::new(capacity), text_bytes: 0 }), hits, misses }
+        let documents = Mutex::new(Documents { by_text: LruCache::new(capacity), text_bytes: 0 });
+        Self { documents, persisted, hits, misses }
     }
 
     /// The document with this text, counted as a hit or a miss.

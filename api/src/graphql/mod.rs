@@ -17,6 +17,7 @@ pub mod limits;
 pub mod node;
 pub mod operation;
 pub mod people;
+pub mod persisted;
 pub mod petitions;
 pub mod plan;
 pub mod production;

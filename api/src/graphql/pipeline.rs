@@ -1,9 +1,12 @@
 //! The one schema extension: every step the schema adds to a request (over HTTP and WebSocket
 //! alike), in the order it runs.
 //!
-//! - prepare: the document comes from the cache of recent documents (`documents`), or is measured
-//!   against the document budget (`limits`), parsed, and kept;
-//! - parse: a parse error gets its code, and no argument string may hold a NUL (`input_text`);
+//! - prepare: a persisted query's hash becomes its text (`persisted`; over HTTP the HTTP layer did
+//!   it already); the document comes from the cache of recent documents (`documents`), or is
+//!   measured against the document budget (`limits`), parsed, and kept;
+//! - parse: with a trusted-documents manifest, a document outside it runs only for an admin
+//!   (`persisted`); a parse error gets its code, and no argument string may hold a NUL
+//!   (`input_text`);
 //! - validation: a document that passed validation with this operation name and these variables
 //!   skips it; the errors of one that fails get their codes (`codes`);
 //! - execute: the operation's name is noted for the HTTP layer (`operation`), and a mutation is
@@ -27,7 +30,9 @@ use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResu
 use super::codes::{self, Arguments};
 use super::documents::{CachedDocument, DocumentCache};
 use super::limits::{self, DocumentLimits};
+use super::persisted::{PersistedDocuments, Unresolved};
 use super::{input_text, operation, production, read_your_writes};
+use crate::loaders::Loaders;
 
 /// Registers the pipeline.
 pub struct Pipeline {
@@ -100,6 +105,15 @@ impl Extension for PerRequest {
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
+        match self.documents.persisted.resolve(&mut request) {
+            Ok(()) => {}
+            Err(Unresolved::Refused(error)) => return Err(error),
+            Err(Unresolved::Malformed(message)) => {
+                let mut error = ServerError::new(message, None);
+                error.extensions.get_or_insert_with(Default::default).set("code", "BAD_REQUEST");
+                return Err(error);
+            }
+        }
         let document = match self.documents.get(&request.query) {
             // It passed the budget when it was kept; the budget depends on its text alone.
             Some(document) => {
@@ -134,6 +148,13 @@ impl Extension for PerRequest {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        let persisted = &self.documents.persisted;
+        if persisted.is_trusted_only() && !persisted.is_trusted(query) {
+            let viewer = ctx.data_opt::<Arc<Loaders>>().map(|loaders| loaders.viewer).unwrap_or_default();
+            if !viewer.is_admin() {
+                return Err(PersistedDocuments::not_allowed());
+            }
+        }
         let document = next.run(ctx, query, variables).await.map_err(codes::parse_error)?;
         let clean = self.prepared.get().is_some_and(|prepared| prepared.document.clean_literals)
             && !input_text::has_nul(variables);

@@ -3,6 +3,12 @@
 //! parameter types are 400; GET runs queries only (a mutation is 405 with `Allow: POST`); the
 //! response media type follows `Accept`, and under `application/graphql-response+json` a request
 //! error (nothing executed) is 400. A body must arrive within the read deadline (408 otherwise).
+//!
+//! A request may name its document by hash (`extensions.persistedQuery`, see
+//! `graphql::persisted`), over POST and GET alike. A GET answer with no viewer and no error may
+//! be kept by shared caches: `Cache-Control: public, max-age=N` (`FANDB_CACHE_MAX_AGE`) and an
+//! `ETag` of its body, and a GET whose `If-None-Match` holds that tag gets `304 Not Modified`.
+//! Every other answer is `Cache-Control: private, no-store`.
 
 use std::collections::HashMap;
 
@@ -24,6 +30,7 @@ use crate::domain::audit::RequestId;
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::errors::code;
 use crate::graphql::operation::ExecutedOperation;
+use crate::graphql::persisted::{Unresolved, sha256_hex};
 use crate::graphql::plan::{READ_PATH_HEADER, ReadPath};
 use crate::graphql::request_data;
 
@@ -134,7 +141,13 @@ pub async fn post(
     let Some(parameters) = value.as_object() else {
         return Err(bad_request(media_type, "the body must be a JSON object"));
     };
-    if !parameters.get("query").is_some_and(serde_json::Value::is_string) {
+    // A persisted query's hash may stand for its text.
+    let by_hash = parameters.get("extensions").and_then(|extensions| extensions.get("persistedQuery")).is_some();
+    let query_ok = match parameters.get("query") {
+        Some(query) => query.is_string(),
+        None => by_hash,
+    };
+    if !query_ok {
         return Err(bad_request(media_type, "`query` must be a string"));
     }
     let nullable_of = |name: &str, check: fn(&serde_json::Value) -> bool| {
@@ -146,9 +159,40 @@ pub async fn post(
     {
         return Err(bad_request(media_type, "`operationName` must be a string, `variables` and `extensions` objects"));
     }
-    let graphql_request: Request = serde_json::from_value(value)
+    let mut graphql_request: Request = serde_json::from_value(value)
         .map_err(|error| bad_request(media_type, format!("invalid GraphQL request: {error}")))?;
-    execute(&state, &request, graphql_request, media_type).await
+    if let Err(refused) = resolve_persisted(&state, &mut graphql_request, media_type)? {
+        return Ok(refused);
+    }
+    execute(&state, &request, graphql_request, media_type, Method::Post).await
+}
+
+/// Which method a request came by: only a GET answer may be kept by shared caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+}
+
+/// Replaces a persisted query's hash with its text; a malformed extension is a bad request, and a
+/// miss or a wrong hash is answered with its GraphQL error (the inner `Err`).
+fn resolve_persisted(
+    state: &AppState,
+    request: &mut Request,
+    media_type: MediaType,
+) -> Result<Result<(), HttpResponse>, HttpError> {
+    match state.documents.persisted.resolve(request) {
+        Ok(()) => Ok(Ok(())),
+        Err(Unresolved::Malformed(message)) => Err(bad_request(media_type, message)),
+        Err(Unresolved::Refused(error)) => {
+            let (status, body) = serialize(&Response::from_errors(vec![error]), media_type)?;
+            let answer = HttpResponse::build(status)
+                .content_type(media_type.content_type())
+                .insert_header((header::CACHE_CONTROL, PRIVATE))
+                .body(body);
+            Ok(Err(answer))
+        }
+    }
 }
 
 /// The parameters of `GET /graphql`.
@@ -161,7 +205,7 @@ pub struct GetParameters {
     extensions: Option<String>,
 }
 
-/// `GET /graphql?query=…`: queries only.
+/// `GET /graphql?query=…` (or `extensions={"persistedQuery":…}`): queries only.
 pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, HttpError> {
     let Some(media_type) = negotiate(&request) else {
         return Ok(not_acceptable());
@@ -169,15 +213,32 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<Htt
     let parameters = web::Query::<GetParameters>::from_query(request.query_string())
         .map_err(|_| bad_request(media_type, "invalid query string"))?
         .into_inner();
-    let Some(query) = parameters.query else {
-        return Err(bad_request(media_type, "the `query` parameter is required"));
+    let extensions =
+        match parameters.extensions.as_deref().map(serde_json::from_str::<HashMap<String, async_graphql::Value>>) {
+            None => HashMap::new(),
+            Some(Ok(extensions)) => extensions,
+            Some(Err(_)) => return Err(bad_request(media_type, "`extensions` must be a JSON object")),
+        };
+    let query = match parameters.query {
+        Some(query) => query,
+        // A persisted query's hash may stand for its text.
+        None if extensions.contains_key("persistedQuery") => String::new(),
+        None => return Err(bad_request(media_type, "the `query` parameter is required")),
     };
-    if limits::too_deep(&query) {
+    let mut graphql_request = Request::new(query);
+    for (name, value) in extensions {
+        graphql_request.extensions.insert(name, value);
+    }
+    if let Err(refused) = resolve_persisted(&state, &mut graphql_request, media_type)? {
+        return Ok(refused);
+    }
+    let query = &graphql_request.query;
+    if limits::too_deep(query) {
         return Err(Refusal::TooDeep(limits::MAX_NESTING).in_media_type(media_type));
     }
     // A document sent before is not parsed again; one parsed here is handed on with the request.
-    let cached = state.documents.peek(&query);
-    let parsed = if cached.is_some() { None } else { async_graphql::parser::parse_query(&query).ok() };
+    let cached = state.documents.peek(query);
+    let parsed = if cached.is_some() { None } else { async_graphql::parser::parse_query(query).ok() };
     if cached.as_ref().map(|cached| &cached.document).or(parsed.as_ref()).is_some_and(|document| {
         selected_operation(&document.operations, parameters.operation_name.as_deref())
             .is_some_and(|operation| operation.node.ty != OperationType::Query)
@@ -190,23 +251,14 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<Htt
         Some(Ok(serde_json::Value::Null)) => Variables::default(),
         Some(_) => return Err(bad_request(media_type, "`variables` must be a JSON object")),
     };
-    let extensions =
-        match parameters.extensions.as_deref().map(serde_json::from_str::<HashMap<String, async_graphql::Value>>) {
-            None => HashMap::new(),
-            Some(Ok(extensions)) => extensions,
-            Some(Err(_)) => return Err(bad_request(media_type, "`extensions` must be a JSON object")),
-        };
-    let mut graphql_request = Request::new(query).variables(variables);
+    let mut graphql_request = graphql_request.variables(variables);
     if let Some(parsed) = parsed {
         graphql_request.set_parsed_query(parsed);
     }
     if let Some(name) = parameters.operation_name {
         graphql_request = graphql_request.operation_name(name);
     }
-    for (name, value) in extensions {
-        graphql_request.extensions.insert(name, value);
-    }
-    execute(&state, &request, graphql_request, media_type).await
+    execute(&state, &request, graphql_request, media_type, Method::Get).await
 }
 
 /// Any other method on `/graphql`.
@@ -314,6 +366,7 @@ async fn execute(
     request: &HttpRequest,
     graphql_request: Request,
     media_type: MediaType,
+    method: Method,
 ) -> Result<HttpResponse, HttpError> {
     if limits::too_deep(&graphql_request.query) {
         return Err(Refusal::TooDeep(limits::MAX_NESTING).in_media_type(media_type));
@@ -369,20 +422,68 @@ async fn execute(
     // On a timeout the execution future is dropped, and with it any open transaction, which rolls
     // back.
     let response = executed.map_err(|_| Refusal::TimedOut.in_media_type(media_type))?;
-    let status = if media_type == MediaType::GraphqlResponseJson && is_request_error(&response) {
+    let (status, body) = serialize(&response, media_type)?;
+    let mut answer = HttpResponse::build(status);
+    answer.content_type(media_type.content_type());
+    if method == Method::Get && viewer.user_id.is_none() && response.errors.is_empty() {
+        return Ok(shared(request, answer, body, media_type, state.cache_max_age));
+    }
+    Ok(answer.insert_header((header::CACHE_CONTROL, PRIVATE)).body(body))
+}
+
+/// The `Cache-Control` of an answer no shared cache may keep.
+const PRIVATE: &str = "private, no-store";
+
+/// The status and body of a GraphQL response: under `application/graphql-response+json` a
+/// request error (nothing executed) is 400, and it has no `data` at all.
+fn serialize(response: &Response, media_type: MediaType) -> Result<(StatusCode, Vec<u8>), HttpError> {
+    let request_error = is_request_error(response);
+    let status = if media_type == MediaType::GraphqlResponseJson && request_error {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    // A request error has no `data` at all; serializing the response itself keeps field order.
-    let body = if is_request_error(&response) {
+    // Serializing the response itself keeps field order.
+    let body = if request_error {
         serde_json::to_vec(&RequestErrors { errors: &response.errors })
     } else {
-        serde_json::to_vec(&response)
+        serde_json::to_vec(response)
     };
     let body =
         body.map_err(|error| Refusal::Internal(format!("serializing a response: {error}")).in_media_type(media_type))?;
-    Ok(HttpResponse::build(status).content_type(media_type.content_type()).body(body))
+    Ok((status, body))
+}
+
+/// An answer shared caches may keep: public for `max_age` seconds, tagged with a hash of its
+/// media type and body; `304 Not Modified` with no body when the client holds that tag already.
+fn shared(
+    request: &HttpRequest,
+    mut answer: actix_web::HttpResponseBuilder,
+    body: Vec<u8>,
+    media_type: MediaType,
+    max_age: u32,
+) -> HttpResponse {
+    let mut tagged = media_type.content_type().as_bytes().to_vec();
+    tagged.push(0);
+    tagged.extend_from_slice(&body);
+    let tag = format!("\"{}\"", &sha256_hex(&tagged)[..32]);
+    // The answer depends on who asks and in which media type: a cache must not hand it to a
+    // request with credentials, nor in another type.
+    answer
+        .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
+        .insert_header((header::ETAG, tag.clone()))
+        .insert_header((header::VARY, "Accept, Authorization"));
+    if holds_tag(request, &tag) {
+        return answer.status(StatusCode::NOT_MODIFIED).finish();
+    }
+    answer.body(body)
+}
+
+/// Whether the request's `If-None-Match` names the tag (or is `*`); weak tags compare too.
+fn holds_tag(request: &HttpRequest, tag: &str) -> bool {
+    request.headers().get_all(header::IF_NONE_MATCH).filter_map(|value| value.to_str().ok()).any(|value| {
+        value.split(',').map(str::trim).any(|held| held == "*" || held.strip_prefix("W/").unwrap_or(held) == tag)
+    })
 }
 
 /// `request` with the HTTP request's id in its data, for the audit trail.

@@ -51,6 +51,8 @@ pub struct AppState {
     pub read_routing: Option<Arc<crate::replica::ReadRouting>>,
     /// The documents of recent requests, parsed (the schema keeps them; see `graphql::documents`).
     pub documents: Arc<crate::graphql::documents::DocumentCache>,
+    /// Seconds a shared cache may keep an anonymous GET answer (see `graphql`).
+    pub cache_max_age: u32,
 }
 
 /// Registers every route.
