@@ -12,6 +12,7 @@ mod accounts;
 mod admin;
 mod browser;
 mod consistency;
+mod curation;
 mod differential;
 mod events;
 mod fan_actions;

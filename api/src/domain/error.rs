@@ -60,6 +60,23 @@ impl DomainError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::InvalidInput { field: field.into(), message: message.into() }
     }
+
+    /// The error of a nested input placed under `path`: a field named from the mutation's
+    /// `input` (`input.name`) is renamed to sit under `path` (`input.credits[0].person.create.name`),
+    /// so a nested element's error names the element. Other errors pass unchanged.
+    pub fn at(self, path: &str) -> Self {
+        let rebase = |field: String| match field.strip_prefix("input") {
+            Some(rest) if rest.is_empty() || rest.starts_with('.') => format!("{path}{rest}"),
+            _ => format!("{path}.{field}"),
+        };
+        match self {
+            Self::InvalidInput { field, message } => Self::InvalidInput { field: rebase(field), message },
+            Self::Conflict { field, message } => {
+                Self::Conflict { field: Some(rebase(field.unwrap_or_else(|| "input".into()))), message }
+            }
+            other => other,
+        }
+    }
 }
 
 impl From<crate::auth::error::AuthError> for DomainError {

@@ -1,7 +1,7 @@
 //! Films and credits: the `Film` and `Credit` types, `film`/`films`, and their inputs.
 
 use crate::domain::write;
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, OneofObject, SimpleObject};
 use entity::{credit, film};
 
 use super::connection::{self, Connection, NodeName};
@@ -11,14 +11,14 @@ use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, patch, required};
 use super::loaders;
 use super::node::{NodeType, decode_as, global_id};
-use super::people::Person;
+use super::people::{CreatePersonInput, Person};
 use super::petitions::Petition;
 use super::plan::{self, Key, Planned, Ty};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
 use super::{db, one_of};
-use crate::domain::{self, DomainError, DomainResult, films, validate};
+use crate::domain::{self, DomainError, DomainResult, films, people, validate};
 use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope};
 
 /// A film of the fandom, released or only hoped for.
@@ -286,6 +286,9 @@ pub struct CreateFilmInput {
     distributor: Option<String>,
     /// The film this one follows (global ID).
     sequel_of_id: Option<ID>,
+    /// People to credit, in the same transaction: any bad element refuses the whole mutation,
+    /// naming it (`input.credits[3].role`). Not allowed in a film created inside a credit.
+    credits: Option<Vec<CreditInput>>,
 }
 
 /// Changes to a film: only the fields given change; null clears an optional field.
@@ -302,10 +305,61 @@ pub struct UpdateFilmInput {
     box_office_usd: MaybeUndefined<Money>,
     distributor: MaybeUndefined<String>,
     sequel_of_id: MaybeUndefined<ID>,
+    /// Credits to add or change, in the same transaction: a credit is keyed by person and role,
+    /// so one the film has already takes the element's character and billing order (both
+    /// replaced, absent clears them); credits not listed stay (`removeCredit` removes one). Any bad
+    /// element refuses the whole mutation, naming it (`input.credits[3].role`).
+    credits: Option<Vec<CreditInput>>,
+}
+
+/// The person of a credit given with a film: exactly one of a stored person's global ID or slug,
+/// or a person to create.
+#[derive(OneofObject)]
+pub enum PersonRef {
+    Id(ID),
+    Slug(String),
+    Create(CreatePersonInput),
+}
+
+/// A credit given with a film.
+#[derive(InputObject)]
+pub struct CreditInput {
+    person: PersonRef,
+    role: CreditRole,
+    /// The character played, for cast credits.
+    character: Option<String>,
+    /// The place in the credits, from 1.
+    billing_order: Option<i32>,
+}
+
+/// The credits given with a film, ready for the domain; errors are named from `input.credits`.
+fn film_credits(credits: Option<Vec<CreditInput>>) -> DomainResult<Vec<films::CreditLink<people::PersonChanges>>> {
+    credits
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(index, credit)| {
+            let at = format!("input.credits[{index}].person");
+            let to = match credit.person {
+                PersonRef::Id(id) => films::Ref::Id(decode_as(&id, NodeType::Person, &format!("{at}.id"))?),
+                PersonRef::Slug(slug) => films::Ref::Slug(slug),
+                PersonRef::Create(input) => {
+                    films::Ref::Create(input.into_changes().map_err(|error| error.at(&format!("{at}.create")))?)
+                }
+            };
+            Ok(films::CreditLink {
+                to,
+                role: credit.role.into(),
+                character: credit.character,
+                billing_order: credit.billing_order,
+            })
+        })
+        .collect()
 }
 
 impl CreateFilmInput {
-    fn into_changes(self) -> DomainResult<films::FilmChanges> {
+    /// The film as domain changes; errors are named from `input`.
+    pub fn into_changes(self) -> DomainResult<films::FilmChanges> {
         Ok(films::FilmChanges {
             slug: self.slug,
             title: Some(self.title),
@@ -318,6 +372,7 @@ impl CreateFilmInput {
             box_office_usd: given(self.box_office_usd, |usd| usd.0),
             distributor: given(self.distributor, |v| v),
             sequel_of_id: id_patch(given(self.sequel_of_id, |id| id), NodeType::Film, "input.sequelOfId")?,
+            credits: film_credits(self.credits)?,
         })
     }
 }
@@ -336,6 +391,7 @@ impl UpdateFilmInput {
             box_office_usd: patch(self.box_office_usd, |usd| usd.0),
             distributor: patch(self.distributor, |v| v),
             sequel_of_id: id_patch(patch(self.sequel_of_id, |id| id), NodeType::Film, "input.sequelOfId")?,
+            credits: film_credits(self.credits)?,
         })
     }
 }
@@ -350,6 +406,23 @@ pub struct AddCreditInput {
     character: Option<String>,
     /// The place in the credits, from 1.
     billing_order: Option<i32>,
+}
+
+/// Changes to a credit: only the fields given change; null clears an optional field.
+#[derive(InputObject)]
+pub struct UpdateCreditInput {
+    /// A role the person has on the film already is a `CONFLICT`.
+    role: MaybeUndefined<CreditRole>,
+    character: MaybeUndefined<String>,
+    billing_order: MaybeUndefined<i32>,
+}
+
+/// What `upsertFilm` wrote.
+#[derive(SimpleObject)]
+pub struct UpsertFilmPayload {
+    film: Film,
+    /// True when the film was created, false when the one with the slug was updated.
+    created: bool,
 }
 
 /// Film and credit mutations (admins).
@@ -373,6 +446,16 @@ impl FilmMutation {
         Ok(Film(write::transaction(db(ctx)?, async |txn| films::update(txn, id, changes).await).await?.into()))
     }
 
+    /// Creates the film with the input's slug (made from the title when not given) or, when there
+    /// is one, makes it what the input says, in one statement: validated like `createFilm`, an
+    /// optional field left out is cleared, and credits are added or changed as in `updateFilm`.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn upsert_film(&self, ctx: &Context<'_>, input: CreateFilmInput) -> GqlResult<UpsertFilmPayload> {
+        let changes = input.into_changes()?;
+        let upserted = write::transaction(db(ctx)?, async |txn| films::upsert(txn, changes).await).await?;
+        Ok(UpsertFilmPayload { film: Film(upserted.row.into()), created: upserted.created })
+    }
+
     /// Deletes a film with its credits; quotes, events, petitions and sequels about it stay,
     /// unlinked. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
@@ -392,6 +475,18 @@ impl FilmMutation {
             billing_order: input.billing_order,
         };
         Ok(Credit(write::transaction(db(ctx)?, async |txn| films::add_credit(txn, credit).await).await?.into()))
+    }
+
+    /// Changes the given fields of a credit.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn update_credit(&self, ctx: &Context<'_>, id: ID, input: UpdateCreditInput) -> GqlResult<Credit> {
+        let id = decode_as(&id, NodeType::Credit, "id")?;
+        let changes = films::CreditChanges {
+            role: required(input.role, "input.role", Into::into)?,
+            character: patch(input.character, |v| v),
+            billing_order: patch(input.billing_order, |v| v),
+        };
+        Ok(Credit(films::update_credit(db(ctx)?, id, changes).await?.into()))
     }
 
     /// Removes a credit. Returns the removed ID.
