@@ -15,7 +15,8 @@ db_tests!(
     update_film_adds_and_changes_credits_and_keeps_the_rest,
     update_credit_patches_and_refuses_a_taken_role_a_missing_credit_and_non_admins,
     each_upsert_creates_then_updates_and_says_which,
-    an_upsert_is_validated_like_create_and_writes_nothing_when_refused
+    an_upsert_is_validated_like_create_and_writes_nothing_when_refused,
+    an_event_upsert_keeps_the_seats_fans_hold
 );
 
 const CREATE_FILM: &str =
@@ -269,4 +270,27 @@ async fn an_upsert_is_validated_like_create_and_writes_nothing_when_refused(app:
     let input = json!({ "slug": "alita-battle-angel", "title": "Alita", "status": "RELEASED", "sequelOfId": film });
     let error = app.error_as(&admin.access_token, &document, json!({ "input": input })).await;
     assert_eq!(error["extensions"]["field"], "input.sequelOfId");
+}
+
+async fn an_event_upsert_keeps_the_seats_fans_hold(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let document = upsert_document("upsertEvent", "CreateEventInput", "event", "capacity rsvpCount");
+    let input = |capacity: Value| {
+        json!({ "input": { "slug": "small-meetup", "kind": "MEETUP", "title": "Small meetup",
+            "startsAt": "2031-01-01T18:00:00Z", "timeZone": "Europe/London", "capacity": capacity } })
+    };
+    let created = app.data_as(&admin.access_token, &document, input(json!(5))).await;
+    let event = created["upsertEvent"]["event"]["id"].clone();
+    for _ in 0..2 {
+        let fan = app.sign_in_as(Role::Fan).await;
+        app.data_as(&fan.access_token, "mutation($id: ID!) { rsvpEvent(eventId: $id) { id } }", json!({ "id": event }))
+            .await;
+    }
+    let error = app.error_as(&admin.access_token, &document, input(json!(1))).await;
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error}");
+    assert_eq!(error["extensions"]["field"], "input.capacity");
+    let stored = app.data(r#"{ event(slug: "small-meetup") { capacity rsvpCount } }"#, json!({})).await;
+    assert_eq!(stored["event"], json!({ "capacity": 5, "rsvpCount": 2 }), "the refused upsert wrote nothing");
+    let updated = app.data_as(&admin.access_token, &document, input(json!(2))).await;
+    assert_eq!(updated["upsertEvent"], json!({ "created": false, "event": { "id": event, "slug": "small-meetup", "capacity": 2, "rsvpCount": 2 } }));
 }
