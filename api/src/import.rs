@@ -11,9 +11,7 @@ use entity::enums::QuoteStatus;
 use entity::{event, film, person, petition, quote};
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QuerySelect,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QuerySelect};
 
 use crate::domain::validate::Patch;
 use crate::domain::{DomainError, DomainResult, events, films, people, petitions, quotes, sources, write};

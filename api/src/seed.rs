@@ -25,9 +25,8 @@ pub struct SeedReport {
 pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedReport> {
     let records = data.clone().into_records();
     // The field is named from the file down: `films[0].credits[1].person`.
-    let report = import::load(db, &records, Mode::InsertMissing, |_, _| {})
-        .await
-        .map_err(|(place, error)| error.at(&place))?;
+    let report =
+        import::load(db, &records, Mode::InsertMissing, |_, _| {}).await.map_err(|(place, error)| error.at(&place))?;
     Ok(SeedReport { inserted: report.created + report.credits_added })
 }
 

@@ -19,8 +19,7 @@ db_tests!(
     an_event_upsert_keeps_the_seats_fans_hold
 );
 
-const CREATE_FILM: &str =
-    "mutation($input: CreateFilmInput!) { createFilm(input: $input) { id credits { nodes { id role character billingOrder person { slug name } } } } }";
+const CREATE_FILM: &str = "mutation($input: CreateFilmInput!) { createFilm(input: $input) { id credits { nodes { id role character billingOrder person { slug name } } } } }";
 const UPDATE_FILM: &str = "mutation($id: ID!, $input: UpdateFilmInput!) { updateFilm(id: $id, input: $input) { id credits { nodes { id role character billingOrder person { slug } } } } }";
 const CREATE_PERSON: &str = "mutation($input: CreatePersonInput!) { createPerson(input: $input) { id credits { nodes { role character film { slug title } } } } }";
 const UPDATE_CREDIT: &str = "mutation($id: ID!, $input: UpdateCreditInput!) { updateCredit(id: $id, input: $input) { id role character billingOrder } }";
@@ -82,22 +81,53 @@ async fn a_person_is_created_with_credits_naming_films_by_id_slug_and_new(app: T
     assert_eq!(nodes.len(), 3);
     assert!(nodes.iter().any(|credit| credit["film"]["slug"] == "alita-battle-angel" && credit["role"] == "CREW"));
     assert!(nodes.iter().any(|credit| credit["film"]["slug"] == "alita-battle-angel" && credit["role"] == "WRITER"));
-    assert!(nodes.iter().any(|credit| credit["film"]["title"] == "Gunnm: Mars Chronicle" && credit["character"] == "Erica"));
+    assert!(
+        nodes.iter().any(|credit| credit["film"]["title"] == "Gunnm: Mars Chronicle" && credit["character"] == "Erica")
+    );
 }
 
 async fn one_bad_credit_refuses_the_whole_mutation_with_the_element_named(app: TestApp) {
     let admin = app.sign_in_as(Role::Admin).await;
-    let good = |index: usize| json!({ "person": { "create": { "name": format!("Good Person {index}") } }, "role": "CREW" });
+    let good =
+        |index: usize| json!({ "person": { "create": { "name": format!("Good Person {index}") } }, "role": "CREW" });
     let cases = [
-        (json!({ "person": { "slug": "rosa-salazar" }, "role": "CAST", "billingOrder": 0 }), "input.credits[3].billingOrder", "BAD_USER_INPUT"),
-        (json!({ "person": { "slug": "no-such-person" }, "role": "CAST" }), "input.credits[3].person.slug", "BAD_USER_INPUT"),
-        (json!({ "person": { "id": gid("Person", 999_999) }, "role": "CAST" }), "input.credits[3].person.id", "BAD_USER_INPUT"),
+        (
+            json!({ "person": { "slug": "rosa-salazar" }, "role": "CAST", "billingOrder": 0 }),
+            "input.credits[3].billingOrder",
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "person": { "slug": "no-such-person" }, "role": "CAST" }),
+            "input.credits[3].person.slug",
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "person": { "id": gid("Person", 999_999) }, "role": "CAST" }),
+            "input.credits[3].person.id",
+            "BAD_USER_INPUT",
+        ),
         (json!({ "person": { "id": gid("Film", 1) }, "role": "CAST" }), "input.credits[3].person.id", "BAD_USER_INPUT"),
-        (json!({ "person": { "create": { "name": "  " } }, "role": "CAST" }), "input.credits[3].person.create.name", "BAD_USER_INPUT"),
-        (json!({ "person": { "create": { "name": "Rosa Salazar" } }, "role": "CAST" }), "input.credits[3].person.create.slug", "CONFLICT"),
-        (json!({ "person": { "slug": "rosa-salazar" }, "role": "CAST", "character": "x".repeat(201) }), "input.credits[3].character", "BAD_USER_INPUT"),
+        (
+            json!({ "person": { "create": { "name": "  " } }, "role": "CAST" }),
+            "input.credits[3].person.create.name",
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "person": { "create": { "name": "Rosa Salazar" } }, "role": "CAST" }),
+            "input.credits[3].person.create.slug",
+            "CONFLICT",
+        ),
+        (
+            json!({ "person": { "slug": "rosa-salazar" }, "role": "CAST", "character": "x".repeat(201) }),
+            "input.credits[3].character",
+            "BAD_USER_INPUT",
+        ),
         // Element 2 already lists this person in this role.
-        (json!({ "person": { "slug": "rosa-salazar" }, "role": "PRODUCER", "character": "Again" }), "input.credits[3].role", "CONFLICT"),
+        (
+            json!({ "person": { "slug": "rosa-salazar" }, "role": "PRODUCER", "character": "Again" }),
+            "input.credits[3].role",
+            "CONFLICT",
+        ),
     ];
     for (bad, field, code) in cases {
         let before = counts(&app).await;
@@ -151,11 +181,21 @@ async fn update_credit_patches_and_refuses_a_taken_role_a_missing_credit_and_non
     let data = app
         .data_as(&admin.access_token, UPDATE_CREDIT, json!({ "id": writer, "input": { "character": "Himself" } }))
         .await;
-    assert_eq!(data["updateCredit"], json!({ "id": writer, "role": "WRITER", "character": "Himself", "billingOrder": 3 }));
+    assert_eq!(
+        data["updateCredit"],
+        json!({ "id": writer, "role": "WRITER", "character": "Himself", "billingOrder": 3 })
+    );
     let data = app
-        .data_as(&admin.access_token, UPDATE_CREDIT, json!({ "id": writer, "input": { "billingOrder": null, "role": "CREW" } }))
+        .data_as(
+            &admin.access_token,
+            UPDATE_CREDIT,
+            json!({ "id": writer, "input": { "billingOrder": null, "role": "CREW" } }),
+        )
         .await;
-    assert_eq!(data["updateCredit"], json!({ "id": writer, "role": "CREW", "character": "Himself", "billingOrder": null }));
+    assert_eq!(
+        data["updateCredit"],
+        json!({ "id": writer, "role": "CREW", "character": "Himself", "billingOrder": null })
+    );
 
     let refused = [
         (json!({ "id": writer, "input": { "role": "PRODUCER" } }), "CONFLICT", Some("input.role")),
@@ -179,7 +219,8 @@ async fn update_credit_patches_and_refuses_a_taken_role_a_missing_credit_and_non
     }
     let error = app.error(UPDATE_CREDIT, change).await;
     assert_eq!(error["extensions"]["code"], "UNAUTHENTICATED");
-    let stored = app.data(r#"{ film(slug: "credit-test") { credits(role: CREW) { nodes { character } } } }"#, json!({})).await;
+    let stored =
+        app.data(r#"{ film(slug: "credit-test") { credits(role: CREW) { nodes { character } } } }"#, json!({})).await;
     assert_eq!(stored["film"]["credits"]["nodes"][0]["character"], "Himself", "the refused changes wrote nothing");
 }
 
@@ -192,7 +233,9 @@ const UPSERTS: [(&str, &str, &str); 4] = [
 ];
 
 fn upsert_document(mutation: &str, input_type: &str, field: &str, selection: &str) -> String {
-    format!("mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ created {field} {{ id slug {selection} }} }} }}")
+    format!(
+        "mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ created {field} {{ id slug {selection} }} }} }}"
+    )
 }
 
 async fn each_upsert_creates_then_updates_and_says_which(app: TestApp) {
@@ -251,8 +294,14 @@ async fn an_upsert_is_validated_like_create_and_writes_nothing_when_refused(app:
     let refused = [
         (json!({ "slug": "alita-battle-angel", "title": " ", "status": "ANNOUNCED" }), "input.title"),
         (json!({ "slug": "Not A Slug", "name": "Somebody" }), "input.slug"),
-        (json!({ "slug": "bad-event", "kind": "MEETUP", "title": "Bad", "startsAt": "2031-01-01T18:00:00Z", "timeZone": "Mars/Olympus" }), "input.timeZone"),
-        (json!({ "slug": "bad-petition", "title": "Bad", "body": "Please.", "target": "A studio", "goal": 0 }), "input.goal"),
+        (
+            json!({ "slug": "bad-event", "kind": "MEETUP", "title": "Bad", "startsAt": "2031-01-01T18:00:00Z", "timeZone": "Mars/Olympus" }),
+            "input.timeZone",
+        ),
+        (
+            json!({ "slug": "bad-petition", "title": "Bad", "body": "Please.", "target": "A studio", "goal": 0 }),
+            "input.goal",
+        ),
     ];
     for ((mutation, input_type, field), (input, at)) in UPSERTS.into_iter().zip(refused) {
         let before = counts(&app).await;
@@ -292,5 +341,8 @@ async fn an_event_upsert_keeps_the_seats_fans_hold(app: TestApp) {
     let stored = app.data(r#"{ event(slug: "small-meetup") { capacity rsvpCount } }"#, json!({})).await;
     assert_eq!(stored["event"], json!({ "capacity": 5, "rsvpCount": 2 }), "the refused upsert wrote nothing");
     let updated = app.data_as(&admin.access_token, &document, input(json!(2))).await;
-    assert_eq!(updated["upsertEvent"], json!({ "created": false, "event": { "id": event, "slug": "small-meetup", "capacity": 2, "rsvpCount": 2 } }));
+    assert_eq!(
+        updated["upsertEvent"],
+        json!({ "created": false, "event": { "id": event, "slug": "small-meetup", "capacity": 2, "rsvpCount": 2 } })
+    );
 }

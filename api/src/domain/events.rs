@@ -242,9 +242,8 @@ pub async fn upsert(
     apply(txn, &mut model, changes, None).await?;
     use sea_orm::sea_query::{Expr, ExprTrait};
     let new_capacity = || Expr::cust("excluded.capacity");
-    let seats_kept = new_capacity()
-        .is_null()
-        .or(new_capacity().gte(Expr::col((event::Entity, event::Column::GoingCount))));
+    let seats_kept =
+        new_capacity().is_null().or(new_capacity().gte(Expr::col((event::Entity, event::Column::GoingCount))));
     let refused = DomainError::invalid("input.capacity", "must be at least the number of fans already going");
     write::upsert::<event::Entity, _>(txn, model, &[event::Column::CreatedById], Some((seats_kept, refused))).await
 }

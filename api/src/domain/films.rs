@@ -185,7 +185,10 @@ pub async fn update(txn: &impl ConnectionTrait, id: i64, mut changes: FilmChange
 /// Creates the film with this slug (made from the title when not given) or, when there is one,
 /// makes it what `changes` says: validated like `create`, written in one statement, and an
 /// optional field left out is cleared. Credits are added or changed as on update.
-pub async fn upsert(txn: &impl ConnectionTrait, mut changes: FilmChanges) -> DomainResult<write::Upserted<film::Model>> {
+pub async fn upsert(
+    txn: &impl ConnectionTrait,
+    mut changes: FilmChanges,
+) -> DomainResult<write::Upserted<film::Model>> {
     let credits = std::mem::take(&mut changes.credits);
     let changes = changes.stated();
     let (mut model, slug) = write::fresh::<film::Entity>(changes.title.as_deref(), changes.slug.as_deref())?;
@@ -267,8 +270,13 @@ async fn credit_film(
     for (index, link) in credits.into_iter().enumerate() {
         let at = format!("input.credits[{index}]");
         let person_id = super::people::person_ref(txn, link.to, &format!("{at}.person")).await?;
-        let credit =
-            NewCredit { film_id, person_id, role: link.role, character: link.character, billing_order: link.billing_order };
+        let credit = NewCredit {
+            film_id,
+            person_id,
+            role: link.role,
+            character: link.character,
+            billing_order: link.billing_order,
+        };
         link_credit(txn, &mut seen, &at, credit).await?;
     }
     Ok(())
@@ -297,7 +305,8 @@ pub async fn link_credit(
 /// The character and billing order of a credit, checked.
 fn credit_details(character: Option<&str>, billing_order: Option<i32>) -> DomainResult<(Option<String>, Option<i32>)> {
     let character = validate::optional_text("input.character", character, 200)?;
-    let billing_order = billing_order.map(|order| validate::range("input.billingOrder", order, 1, 100_000)).transpose()?;
+    let billing_order =
+        billing_order.map(|order| validate::range("input.billingOrder", order, 1, 100_000)).transpose()?;
     Ok((character, billing_order))
 }
 

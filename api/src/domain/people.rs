@@ -133,7 +133,8 @@ pub async fn upsert(
     mut changes: PersonChanges,
 ) -> DomainResult<write::Upserted<person::Model>> {
     let credits = std::mem::take(&mut changes.credits);
-    let changes = PersonChanges { bio: write::stated(changes.bio), birth_date: write::stated(changes.birth_date), ..changes };
+    let changes =
+        PersonChanges { bio: write::stated(changes.bio), birth_date: write::stated(changes.birth_date), ..changes };
     let (mut model, _) = write::fresh::<person::Entity>(changes.name.as_deref(), changes.slug.as_deref())?;
     apply(&mut model, changes)?;
     let upserted = write::upsert::<person::Entity, _>(txn, model, &[], None).await?;

@@ -242,22 +242,22 @@ pub struct CreateEventInput {
 impl CreateEventInput {
     /// The event as domain changes; errors are named from `input`.
     fn into_changes(self) -> DomainResult<events::EventChanges> {
-            Ok(events::EventChanges {
-                slug: self.slug,
-                kind: Some(self.kind.into()),
-                title: Some(self.title),
-                description: given(self.description, |v| v),
-                film_id: id_patch(given(self.film_id, |id| id), NodeType::Film, "self.filmId")?,
-                starts_at: Some(self.starts_at.0),
-                ends_at: given(self.ends_at, |instant| instant.0),
-                time_zone: Some(self.time_zone),
-                venue: given(self.venue, |v| v),
-                city: given(self.city, |v| v),
-                country: given(self.country, |v| v),
-                online_url: given(self.online_url, |v| v),
-                hashtag: given(self.hashtag, |v| v),
-                capacity: given(self.capacity, |v| v),
-            })
+        Ok(events::EventChanges {
+            slug: self.slug,
+            kind: Some(self.kind.into()),
+            title: Some(self.title),
+            description: given(self.description, |v| v),
+            film_id: id_patch(given(self.film_id, |id| id), NodeType::Film, "input.filmId")?,
+            starts_at: Some(self.starts_at.0),
+            ends_at: given(self.ends_at, |instant| instant.0),
+            time_zone: Some(self.time_zone),
+            venue: given(self.venue, |v| v),
+            city: given(self.city, |v| v),
+            country: given(self.country, |v| v),
+            online_url: given(self.online_url, |v| v),
+            hashtag: given(self.hashtag, |v| v),
+            capacity: given(self.capacity, |v| v),
+        })
     }
 }
 

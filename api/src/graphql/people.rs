@@ -208,9 +208,7 @@ pub struct PersonCreditInput {
 }
 
 /// The credits given with a person, ready for the domain; errors are named from `input.credits`.
-fn person_credits(
-    credits: Option<Vec<PersonCreditInput>>,
-) -> DomainResult<Vec<films::CreditLink<films::FilmChanges>>> {
+fn person_credits(credits: Option<Vec<PersonCreditInput>>) -> DomainResult<Vec<films::CreditLink<films::FilmChanges>>> {
     credits
         .unwrap_or_default()
         .into_iter()

@@ -275,16 +275,16 @@ pub struct CreatePetitionInput {
 impl CreatePetitionInput {
     /// The petition as domain changes; errors are named from `input`.
     fn into_changes(self) -> DomainResult<petitions::PetitionChanges> {
-            Ok(petitions::PetitionChanges {
-                slug: self.slug,
-                title: Some(self.title),
-                body: Some(self.body),
-                target: Some(self.target),
-                goal: Some(i64::from(self.goal)),
-                status: self.status.map(Into::into),
-                film_id: id_patch(given(self.film_id, |id| id), NodeType::Film, "self.filmId")?,
-                closes_at: given(self.closes_at, |instant| instant.0),
-            })
+        Ok(petitions::PetitionChanges {
+            slug: self.slug,
+            title: Some(self.title),
+            body: Some(self.body),
+            target: Some(self.target),
+            goal: Some(i64::from(self.goal)),
+            status: self.status.map(Into::into),
+            film_id: id_patch(given(self.film_id, |id| id), NodeType::Film, "input.filmId")?,
+            closes_at: given(self.closes_at, |instant| instant.0),
+        })
     }
 }
 
