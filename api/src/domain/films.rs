@@ -238,26 +238,49 @@ pub struct CreditLink<T> {
     pub billing_order: Option<i32>,
 }
 
+impl<T> Ref<T> {
+    /// The id of the stored row of `E` this names by id or slug (`at` is the path of the
+    /// reference, e.g. `input.credits[0].person`), or the changes of a row to create.
+    pub async fn stored<E: write::Named, C: ConnectionTrait>(self, txn: &C, at: &str) -> DomainResult<Result<i64, T>>
+    where
+        E::Model: Sync,
+    {
+        use sea_orm::QuerySelect;
+        match self {
+            Ref::Id(id) => {
+                write::ensure_exists::<E, _>(txn, E::ID, id, &format!("{at}.id"), E::WHAT).await?;
+                Ok(Ok(id))
+            }
+            Ref::Slug(slug) => {
+                let found = E::find()
+                    .select_only()
+                    .column(E::ID)
+                    .filter(E::SLUG.eq(&slug))
+                    .into_tuple::<i64>()
+                    .one(txn)
+                    .await?
+                    .ok_or_else(|| {
+                        DomainError::invalid(format!("{at}.slug"), format!("no {} with slug `{slug}`", E::WHAT))
+                    })?;
+                Ok(Ok(found))
+            }
+            Ref::Create(changes) => Ok(Err(changes)),
+        }
+    }
+}
+
 /// The film a credit of a person links to, created when asked; `at` is the path of the
 /// reference (`input.credits[0].film`). A film created here cannot bring credits of its own.
 pub async fn film_ref(txn: &impl ConnectionTrait, to: Ref<FilmChanges>, at: &str) -> DomainResult<i64> {
-    match to {
-        Ref::Id(id) => {
-            write::ensure_exists::<film::Entity, _>(txn, film::Column::Id, id, &format!("{at}.id"), "film").await?;
-            Ok(id)
-        }
-        Ref::Slug(slug) => Ok(by_slug(txn, &slug)
-            .await?
-            .ok_or_else(|| DomainError::invalid(format!("{at}.slug"), format!("no film with slug `{slug}`")))?
-            .id),
-        Ref::Create(changes) => {
-            let at = format!("{at}.create");
-            if !changes.credits.is_empty() {
-                return Err(DomainError::invalid(format!("{at}.credits"), "a film created in a credit has no credits"));
-            }
-            Ok(insert(txn, changes).await.map_err(|error| error.at(&at))?.id)
-        }
+    let changes = match to.stored::<film::Entity, _>(txn, at).await? {
+        Ok(id) => return Ok(id),
+        Err(changes) => changes,
+    };
+    let at = format!("{at}.create");
+    if !changes.credits.is_empty() {
+        return Err(DomainError::invalid(format!("{at}.credits"), "a film created in a credit has no credits"));
     }
+    Ok(insert(txn, changes).await.map_err(|error| error.at(&at))?.id)
 }
 
 /// Adds `credits` to film `film_id` (see `link_credit`).

@@ -145,27 +145,15 @@ pub async fn upsert(
 /// The person a credit of a film links to, created when asked; `at` is the path of the
 /// reference (`input.credits[0].person`). A person created here cannot bring credits of their own.
 pub async fn person_ref(txn: &impl ConnectionTrait, to: Ref<PersonChanges>, at: &str) -> DomainResult<i64> {
-    match to {
-        Ref::Id(id) => {
-            write::ensure_exists::<person::Entity, _>(txn, person::Column::Id, id, &format!("{at}.id"), "person")
-                .await?;
-            Ok(id)
-        }
-        Ref::Slug(slug) => Ok(by_slug(txn, &slug)
-            .await?
-            .ok_or_else(|| DomainError::invalid(format!("{at}.slug"), format!("no person with slug `{slug}`")))?
-            .id),
-        Ref::Create(changes) => {
-            let at = format!("{at}.create");
-            if !changes.credits.is_empty() {
-                return Err(DomainError::invalid(
-                    format!("{at}.credits"),
-                    "a person created in a credit has no credits",
-                ));
-            }
-            Ok(insert(txn, changes).await.map_err(|error| error.at(&at))?.id)
-        }
+    let changes = match to.stored::<person::Entity, _>(txn, at).await? {
+        Ok(id) => return Ok(id),
+        Err(changes) => changes,
+    };
+    let at = format!("{at}.create");
+    if !changes.credits.is_empty() {
+        return Err(DomainError::invalid(format!("{at}.credits"), "a person created in a credit has no credits"));
     }
+    Ok(insert(txn, changes).await.map_err(|error| error.at(&at))?.id)
 }
 
 /// Adds `credits` to person `person_id` (see `films::link_credit`).

@@ -8,7 +8,7 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::events::Event;
 use super::guards::RoleGuard;
-use super::inputs::{given, id_patch, patch, required};
+use super::inputs::{CreditEnd, GivenCredit, credit_links, given, id_patch, patch, required};
 use super::loaders;
 use super::node::{NodeType, decode_as, global_id};
 use super::people::{CreatePersonInput, Person};
@@ -334,27 +334,17 @@ pub struct CreditInput {
 
 /// The credits given with a film, ready for the domain; errors are named from `input.credits`.
 fn film_credits(credits: Option<Vec<CreditInput>>) -> DomainResult<Vec<films::CreditLink<people::PersonChanges>>> {
-    credits
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-        .map(|(index, credit)| {
-            let at = format!("input.credits[{index}].person");
-            let to = match credit.person {
-                PersonRef::Id(id) => films::Ref::Id(decode_as(&id, NodeType::Person, &format!("{at}.id"))?),
-                PersonRef::Slug(slug) => films::Ref::Slug(slug),
-                PersonRef::Create(input) => {
-                    films::Ref::Create(input.into_changes().map_err(|error| error.at(&format!("{at}.create")))?)
-                }
-            };
-            Ok(films::CreditLink {
-                to,
-                role: credit.role.into(),
-                character: credit.character,
-                billing_order: credit.billing_order,
-            })
-        })
-        .collect()
+    let given = credits.unwrap_or_default().into_iter().map(|credit| GivenCredit {
+        to: match credit.person {
+            PersonRef::Id(id) => CreditEnd::Id(id),
+            PersonRef::Slug(slug) => CreditEnd::Slug(slug),
+            PersonRef::Create(input) => CreditEnd::Create(input),
+        },
+        role: credit.role,
+        character: credit.character,
+        billing_order: credit.billing_order,
+    });
+    credit_links(given.collect(), "person", NodeType::Person, CreatePersonInput::into_changes)
 }
 
 impl CreateFilmInput {

@@ -8,7 +8,7 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::{CreateFilmInput, Credit};
 use super::guards::RoleGuard;
-use super::inputs::{given, patch, required};
+use super::inputs::{CreditEnd, GivenCredit, credit_links, given, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::plan::{self, Key, Planned, Ty};
 use super::quotes::Quote;
@@ -209,27 +209,17 @@ pub struct PersonCreditInput {
 
 /// The credits given with a person, ready for the domain; errors are named from `input.credits`.
 fn person_credits(credits: Option<Vec<PersonCreditInput>>) -> DomainResult<Vec<films::CreditLink<films::FilmChanges>>> {
-    credits
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-        .map(|(index, credit)| {
-            let at = format!("input.credits[{index}].film");
-            let to = match credit.film {
-                FilmRef::Id(id) => films::Ref::Id(decode_as(&id, NodeType::Film, &format!("{at}.id"))?),
-                FilmRef::Slug(slug) => films::Ref::Slug(slug),
-                FilmRef::Create(input) => {
-                    films::Ref::Create(input.into_changes().map_err(|error| error.at(&format!("{at}.create")))?)
-                }
-            };
-            Ok(films::CreditLink {
-                to,
-                role: credit.role.into(),
-                character: credit.character,
-                billing_order: credit.billing_order,
-            })
-        })
-        .collect()
+    let given = credits.unwrap_or_default().into_iter().map(|credit| GivenCredit {
+        to: match credit.film {
+            FilmRef::Id(id) => CreditEnd::Id(id),
+            FilmRef::Slug(slug) => CreditEnd::Slug(slug),
+            FilmRef::Create(input) => CreditEnd::Create(input),
+        },
+        role: credit.role,
+        character: credit.character,
+        billing_order: credit.billing_order,
+    });
+    credit_links(given.collect(), "film", NodeType::Film, CreateFilmInput::into_changes)
 }
 
 /// What `upsertPerson` wrote.
