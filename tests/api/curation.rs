@@ -13,6 +13,7 @@ db_tests!(
     a_person_is_created_with_credits_naming_films_by_id_slug_and_new,
     one_bad_credit_refuses_the_whole_mutation_with_the_element_named,
     update_film_adds_and_changes_credits_and_keeps_the_rest,
+    update_person_adds_credits_and_a_nested_create_brings_none,
     update_credit_patches_and_refuses_a_taken_role_a_missing_credit_and_non_admins,
     each_upsert_creates_then_updates_and_says_which,
     an_upsert_is_validated_like_create_and_writes_nothing_when_refused,
@@ -345,4 +346,28 @@ async fn an_event_upsert_keeps_the_seats_fans_hold(app: TestApp) {
         updated["upsertEvent"],
         json!({ "created": false, "event": { "id": event, "slug": "small-meetup", "capacity": 2, "rsvpCount": 2 } })
     );
+}
+
+async fn update_person_adds_credits_and_a_nested_create_brings_none(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let person = id_of(&app, "person", "rosa-salazar").await;
+    let update = "mutation($id: ID!, $input: UpdatePersonInput!) { updatePerson(id: $id, input: $input) { credits { nodes { role character film { slug } } } } }";
+    let input = json!({ "credits": [
+        { "film": { "slug": "alita-battle-angel" }, "role": "CAST", "character": "Alita / Gally" },
+        { "film": { "create": { "title": "Motorball", "slug": "motorball", "status": "IN_DEVELOPMENT" } }, "role": "PRODUCER" },
+    ] });
+    let data = app.data_as(&admin.access_token, update, json!({ "id": person, "input": input })).await;
+    let nodes = data["updatePerson"]["credits"]["nodes"].as_array().unwrap().clone();
+    let alita: Vec<_> = nodes.iter().filter(|credit| credit["film"]["slug"] == "alita-battle-angel").collect();
+    assert_eq!(alita.len(), 1, "the stored CAST credit is changed, not doubled: {nodes:?}");
+    assert_eq!(alita[0]["character"], "Alita / Gally");
+    assert!(nodes.iter().any(|credit| credit["film"]["slug"] == "motorball" && credit["role"] == "PRODUCER"));
+
+    let before = counts(&app).await;
+    let nested = json!({ "title": "Deeper", "status": "ANNOUNCED", "credits": [
+        { "person": { "create": { "name": "Deep Person", "credits": [{ "film": { "slug": "motorball" }, "role": "CREW" }] } }, "role": "CREW" },
+    ] });
+    let error = app.error_as(&admin.access_token, CREATE_FILM, json!({ "input": nested })).await;
+    assert_eq!(error["extensions"]["field"], "input.credits[0].person.create.credits", "{error}");
+    assert_eq!(counts(&app).await, before);
 }

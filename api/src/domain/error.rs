@@ -198,3 +198,31 @@ fn driver_error_kind(error: &sea_orm::sqlx::Error) -> &'static str {
 
 /// The result type of domain functions.
 pub type DomainResult<T> = Result<T, DomainError>;
+
+#[cfg(test)]
+mod tests {
+    use super::DomainError;
+
+    fn field(error: DomainError) -> Option<String> {
+        match error {
+            DomainError::InvalidInput { field, .. } => Some(field),
+            DomainError::Conflict { field, .. } => field,
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_nested_error_is_named_under_its_element() {
+        let at = "input.credits[0].person.create";
+        assert_eq!(
+            field(DomainError::invalid("input.name", "x").at(at)).unwrap(),
+            "input.credits[0].person.create.name"
+        );
+        assert_eq!(field(DomainError::conflict("input.slug", "x").at("films[2]")).unwrap(), "films[2].slug");
+        assert_eq!(field(DomainError::invalid("person", "x").at("credits[1]")).unwrap(), "credits[1].person");
+        assert_eq!(field(DomainError::invalid("inputs", "x").at("a")).unwrap(), "a.inputs", "only the `input` root");
+        let bare = DomainError::Conflict { field: None, message: "x".into() };
+        assert_eq!(field(bare.at("input.credits[3]")).unwrap(), "input.credits[3]");
+        assert!(matches!(DomainError::Forbidden.at("input.credits[0]"), DomainError::Forbidden));
+    }
+}
