@@ -1,21 +1,20 @@
 //! `fandb import FILE`: loads people, films with their credits, quotes, events and petitions from
 //! JSON (the data file format of `data/alita.json`) or NDJSON (one `{"film": {…}}`-style record a
 //! line). Every record goes through the same domain functions as the admin mutations, so it is
-//! validated by the same rules; records are upserted by slug (credits by film, person and role;
-//! quotes by person and text), and the whole file is one transaction: one bad record and nothing
+//! validated by the same rules; films, people, events and petitions are upserted by slug with the
+//! domain's upserts (those of `upsertFilm` and its kin), credits by film, person and role, quotes
+//! by person and text, and the whole file is one transaction: one bad record and nothing
 //! is imported, with the record and its field named. `fandb seed` is the same load in its
 //! "insert missing, leave existing" mode.
 
 use entity::enums::QuoteStatus;
-use entity::{credit, event, film, person, petition, quote};
+use entity::{event, film, person, petition, quote};
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QuerySelect};
 
 use crate::domain::validate::Patch;
-use crate::domain::{DomainError, DomainResult, events, films, people, petitions, quotes, sources};
+use crate::domain::{DomainError, DomainResult, events, films, people, petitions, quotes, sources, write};
 use crate::records::{
     CreditRecord, DataSet, EventRecord, FilmRecord, Located, PersonRecord, PetitionRecord, QuoteRecord, Record,
 };
@@ -174,11 +173,11 @@ async fn slugs<E: EntityTrait>(
     Ok(rows.into_iter().collect())
 }
 
-/// Where a record goes: the id of the stored row with its key, and whether it is to be written.
+/// Where a quote goes: the id of the stored row with its key, and whether it is to be written.
 enum Target {
     Create,
     Update(i64),
-    Keep(i64),
+    Keep,
 }
 
 impl<'a> Importer<'a> {
@@ -207,7 +206,7 @@ impl<'a> Importer<'a> {
         })
     }
 
-    /// What to do with a record whose stored row is `existing`, counted in the report.
+    /// What to do with a quote whose stored row is `existing`, counted in the report.
     fn target(&mut self, existing: Option<i64>) -> Target {
         self.report.records += 1;
         match (existing, self.mode) {
@@ -219,8 +218,27 @@ impl<'a> Importer<'a> {
                 self.report.updated += 1;
                 Target::Update(id)
             }
-            (Some(id), Mode::InsertMissing) => Target::Keep(id),
+            (Some(_), Mode::InsertMissing) => Target::Keep,
         }
+    }
+
+    /// Whether a record whose row is stored (`existing`) is left as it is (the seed's mode);
+    /// counted in the report when it is.
+    fn kept(&mut self, existing: bool) -> bool {
+        let kept = existing && self.mode == Mode::InsertMissing;
+        self.report.records += u64::from(kept);
+        kept
+    }
+
+    /// Counts a record the domain upserted.
+    fn upserted<M>(&mut self, upserted: write::Upserted<M>) -> M {
+        self.report.records += 1;
+        if upserted.created {
+            self.report.created += 1;
+        } else {
+            self.report.updated += 1;
+        }
+        upserted.row
     }
 
     /// Stores a written record's source articles.
@@ -267,12 +285,13 @@ impl<'a> Importer<'a> {
             name: Some(record.name.clone()),
             bio: patch(record.bio.clone()),
             birth_date: patch(record.birth_date),
+            credits: Vec::new(),
         };
-        let person = match self.target(self.people.get(&record.slug).copied()) {
-            Target::Keep(_) => return Ok(()),
-            Target::Update(id) => people::update(self.txn, id, changes).await?,
-            Target::Create => people::create(self.txn, changes).await?,
-        };
+        if self.kept(self.people.contains_key(&record.slug)) {
+            return Ok(());
+        }
+        let person = people::upsert(self.txn, changes).await?;
+        let person = self.upserted(person);
         self.sources::<person::Entity>(
             (person::Column::Id, person::Column::SourceArticles),
             person.id,
@@ -295,14 +314,18 @@ impl<'a> Importer<'a> {
             budget_usd: patch(record.budget_usd),
             box_office_usd: patch(record.box_office_usd),
             distributor: patch(record.distributor.clone()),
+            // Set once every film is in (see `load`).
             sequel_of_id: Patch::Keep,
+            credits: Vec::new(),
         };
-        let (film_id, written) = match self.target(self.films.get(&record.slug).copied()) {
-            Target::Keep(id) => (id, None),
-            Target::Update(id) => (id, Some(films::update(self.txn, id, changes).await?)),
-            Target::Create => {
-                let film = films::create(self.txn, changes).await?;
-                self.new_films.insert(film.id);
+        let (film_id, written) = match self.films.get(&record.slug).copied() {
+            Some(id) if self.kept(true) => (id, None),
+            _ => {
+                let upserted = films::upsert(self.txn, changes).await?;
+                if upserted.created {
+                    self.new_films.insert(upserted.row.id);
+                }
+                let film = self.upserted(upserted);
                 (film.id, Some(film))
             }
         };
@@ -315,35 +338,13 @@ impl<'a> Importer<'a> {
             }
         }
         for (index, credit) in record.credits.iter().enumerate() {
-            self.credit(film_id, credit).await.map_err(|error| match error {
-                DomainError::InvalidInput { field, message } => {
-                    DomainError::InvalidInput { field: format!("credits[{index}].{field}"), message }
-                }
-                other => other,
-            })?;
+            self.credit(film_id, credit).await.map_err(|error| error.at(&format!("credits[{index}]")))?;
         }
         Ok(())
     }
 
     async fn credit(&mut self, film_id: i64, record: &CreditRecord) -> DomainResult<()> {
         let person_id = self.person_id(&record.person, "person")?;
-        let existing = if self.new_films.contains(&film_id) {
-            None
-        } else {
-            credit::Entity::find()
-                .filter(credit::Column::FilmId.eq(film_id))
-                .filter(credit::Column::PersonId.eq(person_id))
-                .filter(credit::Column::Role.eq(record.role))
-                .one(self.txn)
-                .await?
-        };
-        if let Some(existing) = existing {
-            let same = existing.character == record.character && existing.billing_order == record.billing_order;
-            if same || self.mode == Mode::InsertMissing {
-                return Ok(());
-            }
-            films::remove_credit(self.txn, existing.id).await?;
-        }
         let credit = films::NewCredit {
             film_id,
             person_id,
@@ -351,8 +352,20 @@ impl<'a> Importer<'a> {
             character: record.character.clone(),
             billing_order: record.billing_order,
         };
-        films::add_credit(self.txn, credit).await?;
-        self.report.credits_added += 1;
+        // A film this import created has no credits to look up.
+        let added = if self.new_films.contains(&film_id) {
+            films::add_credit(self.txn, credit).await?;
+            true
+        } else if self.mode == Mode::InsertMissing {
+            let stored = films::credit_by_key(self.txn, film_id, person_id, record.role, None).await?;
+            if stored.is_none() {
+                films::add_credit(self.txn, credit).await?;
+            }
+            stored.is_none()
+        } else {
+            films::put_credit(self.txn, credit).await?.1
+        };
+        self.report.credits_added += u64::from(added);
         Ok(())
     }
 
@@ -369,7 +382,7 @@ impl<'a> Importer<'a> {
             status: Some(QuoteStatus::Published),
         };
         let quote = match self.target(self.quotes.get(&(person_id, record.text.clone())).copied()) {
-            Target::Keep(_) => return Ok(()),
+            Target::Keep => return Ok(()),
             Target::Update(id) => quotes::update(self.txn, id, changes).await?,
             Target::Create => quotes::create(self.txn, changes, None).await?,
         };
@@ -396,11 +409,11 @@ impl<'a> Importer<'a> {
             hashtag: patch(record.hashtag.clone()),
             capacity: patch(record.capacity),
         };
-        let event = match self.target(self.events.get(&record.slug).copied()) {
-            Target::Keep(_) => return Ok(()),
-            Target::Update(id) => events::update(self.txn, id, changes).await?,
-            Target::Create => events::create(self.txn, changes, None).await?,
-        };
+        if self.kept(self.events.contains_key(&record.slug)) {
+            return Ok(());
+        }
+        let event = events::upsert(self.txn, changes, None).await?;
+        let event = self.upserted(event);
         self.sources::<event::Entity>((event::Column::Id, event::Column::SourceArticles), event.id, &record.sources)
             .await?;
         self.events.insert(event.slug, event.id);
@@ -418,11 +431,11 @@ impl<'a> Importer<'a> {
             film_id: self.optional_film(record.film.as_ref())?,
             closes_at: patch(record.closes_at),
         };
-        let petition = match self.target(self.petitions.get(&record.slug).copied()) {
-            Target::Keep(_) => return Ok(()),
-            Target::Update(id) => petitions::update(self.txn, id, changes).await?,
-            Target::Create => petitions::create(self.txn, changes).await?,
-        };
+        if self.kept(self.petitions.contains_key(&record.slug)) {
+            return Ok(());
+        }
+        let petition = petitions::upsert(self.txn, changes).await?;
+        let petition = self.upserted(petition);
         self.sources::<petition::Entity>(
             (petition::Column::Id, petition::Column::SourceArticles),
             petition.id,

@@ -7,7 +7,7 @@
 use entity::film;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
-use crate::domain::{DomainError, DomainResult};
+use crate::domain::DomainResult;
 use crate::import::{self, Mode};
 
 pub use crate::records::DataSet;
@@ -24,15 +24,9 @@ pub struct SeedReport {
 /// Loads `data` in one transaction, adding only what is missing.
 pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedReport> {
     let records = data.clone().into_records();
+    // The field is named from the file down: `films[0].credits[1].person`.
     let report =
-        import::load(db, &records, Mode::InsertMissing, |_, _| {}).await.map_err(|(place, error)| match error {
-            // The field is named from the file down: `films[0].credits[1].person`.
-            DomainError::InvalidInput { field, message } => DomainError::invalid(format!("{place}.{field}"), message),
-            DomainError::Conflict { field, message } => {
-                DomainError::conflict(format!("{place}.{}", field.as_deref().unwrap_or("record")), message)
-            }
-            other => other,
-        })?;
+        import::load(db, &records, Mode::InsertMissing, |_, _| {}).await.map_err(|(place, error)| error.at(&place))?;
     Ok(SeedReport { inserted: report.created + report.credits_added })
 }
 

@@ -42,6 +42,7 @@ async fn rows(app: &TestApp) -> u64 {
 db_tests!(
     an_admin_update_is_logged_with_only_the_changed_field_and_the_request_id,
     every_admin_mutation_is_logged_by_name,
+    upserts_and_credit_changes_are_logged_with_what_changed,
     a_moderators_decision_is_logged,
     a_refused_mutation_writes_no_audit_row,
     an_audit_row_rolls_back_with_its_change,
@@ -213,6 +214,37 @@ async fn every_admin_mutation_is_logged_by_name(app: TestApp) {
     let deleted_film = &log["nodes"][0];
     assert_eq!(deleted_film["entityId"], film.as_str());
     assert_eq!(fields(deleted_film, "before")["title"], "Audit Film");
+}
+
+async fn upserts_and_credit_changes_are_logged_with_what_changed(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let token = admin.access_token.as_str();
+    let upsert = "mutation($tagline: String, $person: PersonRef!) { upsertFilm(input: { slug: \"audit-upsert\", title: \"Audit Upsert\", status: ANNOUNCED, tagline: $tagline, credits: [{ person: $person, role: CREW }] }) { created film { id credits { nodes { id } } } } }";
+    let created = json!({ "create": { "name": "Audit Crew" } });
+    let first = app.data_as(token, upsert, json!({ "tagline": "First.", "person": created })).await;
+    assert_eq!(first["upsertFilm"]["created"], true);
+    let second = app.data_as(token, upsert, json!({ "tagline": "Second.", "person": { "slug": "audit-crew" } })).await;
+    assert_eq!(second["upsertFilm"]["created"], false);
+    let credit = second["upsertFilm"]["film"]["credits"]["nodes"][0]["id"].as_str().expect("a credit").to_owned();
+    app.data_as(
+        token,
+        "mutation($id: ID!) { updateCredit(id: $id, input: { billingOrder: 3 }) { id } }",
+        json!({ "id": credit }),
+    )
+    .await;
+
+    let log = log(&app, token, json!({})).await;
+    let events: Vec<&Value> = log["nodes"].as_array().unwrap().iter().rev().collect();
+    let actions: Vec<&str> = events.iter().map(|event| event["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["upsertFilm", "upsertFilm", "updateCredit"]);
+    assert!(fields(events[0], "before").is_null(), "a created film has no before: {}", events[0]);
+    assert_eq!(fields(events[0], "after")["tagline"], "First.");
+    assert_eq!(fields(events[1], "before"), json!({ "tagline": "First." }));
+    assert_eq!(fields(events[1], "after"), json!({ "tagline": "Second." }));
+    assert_eq!(events[1]["entityId"], second["upsertFilm"]["film"]["id"]);
+    assert_eq!(fields(events[2], "before"), json!({ "billingOrder": null }));
+    assert_eq!(fields(events[2], "after"), json!({ "billingOrder": 3 }));
+    assert_eq!(events[2]["entityId"], credit.as_str());
 }
 
 async fn a_moderators_decision_is_logged(app: TestApp) {

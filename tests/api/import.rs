@@ -58,6 +58,11 @@ async fn an_ndjson_file_upserts_by_slug_and_a_second_run_changes_what_changed(ap
     assert_eq!(data["person"]["quotes"]["nodes"][0]["film"]["slug"], "gunnm-origins");
     assert_eq!(data["event"]["kind"], "PANEL");
 
+    // The same file again: every record is updated through the upserts instead of failing.
+    let output = import(&app.database_url, &file);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(app.data(query, json!({})).await, data, "a re-import changes nothing");
+
     // Again, with one change: updated in place, nothing duplicated.
     let file = write(
         &name,

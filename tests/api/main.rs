@@ -13,6 +13,7 @@ mod admin;
 mod audit;
 mod browser;
 mod consistency;
+mod curation;
 mod differential;
 mod events;
 mod fan_actions;

@@ -245,6 +245,23 @@ where
     Ok(model)
 }
 
+/// Records an upsert and hands it back: the whole row when it was created, the changed fields
+/// when a stored row was updated.
+pub async fn upserted<M>(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    action: &str,
+    upserted: super::write::Upserted<M>,
+) -> DomainResult<super::write::Upserted<M>>
+where
+    M: ModelTrait,
+    M::Entity: Audited,
+{
+    let before = if upserted.created { None } else { upserted.before.as_ref() };
+    record(txn, actor, action, before, Some(&upserted.row)).await?;
+    Ok(upserted)
+}
+
 /// Reads row `id` of `E`, runs `change` (not yet awaited, so it runs after the read) and records
 /// the fields it changed. A missing row is left to `change` to report.
 pub async fn updating<E, C>(

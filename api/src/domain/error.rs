@@ -60,6 +60,23 @@ impl DomainError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::InvalidInput { field: field.into(), message: message.into() }
     }
+
+    /// The error of a nested input placed under `path`: a field named from the mutation's
+    /// `input` (`input.name`) is renamed to sit under `path` (`input.credits[0].person.create.name`),
+    /// so a nested element's error names the element. Other errors pass unchanged.
+    pub fn at(self, path: &str) -> Self {
+        let rebase = |field: String| match field.strip_prefix("input") {
+            Some(rest) if rest.is_empty() || rest.starts_with('.') => format!("{path}{rest}"),
+            _ => format!("{path}.{field}"),
+        };
+        match self {
+            Self::InvalidInput { field, message } => Self::InvalidInput { field: rebase(field), message },
+            Self::Conflict { field, message } => {
+                Self::Conflict { field: Some(rebase(field.unwrap_or_else(|| "input".into()))), message }
+            }
+            other => other,
+        }
+    }
 }
 
 impl From<crate::auth::error::AuthError> for DomainError {
@@ -181,3 +198,31 @@ fn driver_error_kind(error: &sea_orm::sqlx::Error) -> &'static str {
 
 /// The result type of domain functions.
 pub type DomainResult<T> = Result<T, DomainError>;
+
+#[cfg(test)]
+mod tests {
+    use super::DomainError;
+
+    fn field(error: DomainError) -> Option<String> {
+        match error {
+            DomainError::InvalidInput { field, .. } => Some(field),
+            DomainError::Conflict { field, .. } => field,
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_nested_error_is_named_under_its_element() {
+        let at = "input.credits[0].person.create";
+        assert_eq!(
+            field(DomainError::invalid("input.name", "x").at(at)).unwrap(),
+            "input.credits[0].person.create.name"
+        );
+        assert_eq!(field(DomainError::conflict("input.slug", "x").at("films[2]")).unwrap(), "films[2].slug");
+        assert_eq!(field(DomainError::invalid("person", "x").at("credits[1]")).unwrap(), "credits[1].person");
+        assert_eq!(field(DomainError::invalid("inputs", "x").at("a")).unwrap(), "a.inputs", "only the `input` root");
+        let bare = DomainError::Conflict { field: None, message: "x".into() };
+        assert_eq!(field(bare.at("input.credits[3]")).unwrap(), "input.credits[3]");
+        assert!(matches!(DomainError::Forbidden.at("input.credits[0]"), DomainError::Forbidden));
+    }
+}

@@ -212,6 +212,42 @@ pub async fn create(txn: &impl ConnectionTrait, changes: EventChanges, by: Optio
     Ok(model.insert(txn).await?)
 }
 
+/// Creates the event with this slug (made from the title when not given) or, when there is one,
+/// makes it what `changes` says: validated like `create`, written in one statement, and an
+/// optional field left out is cleared. A stored event keeps its creator, and refuses fewer seats
+/// than its fans already hold, as on update.
+pub async fn upsert(
+    txn: &impl ConnectionTrait,
+    changes: EventChanges,
+    by: Option<i64>,
+) -> DomainResult<write::Upserted<event::Model>> {
+    use write::stated;
+    let changes = EventChanges {
+        description: stated(changes.description),
+        film_id: stated(changes.film_id),
+        ends_at: stated(changes.ends_at),
+        venue: stated(changes.venue),
+        city: stated(changes.city),
+        country: stated(changes.country),
+        online_url: stated(changes.online_url),
+        hashtag: stated(changes.hashtag),
+        capacity: stated(changes.capacity),
+        ..changes
+    };
+    let (mut model, _) = write::fresh::<event::Entity>(changes.title.as_deref(), changes.slug.as_deref())?;
+    validate::required("input.kind", changes.kind)?;
+    validate::required("input.startsAt", changes.starts_at)?;
+    validate::required("input.timeZone", changes.time_zone.as_ref())?;
+    model.created_by_id = Set(by);
+    apply(txn, &mut model, changes, None).await?;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let new_capacity = || Expr::cust("excluded.capacity");
+    let seats_kept =
+        new_capacity().is_null().or(new_capacity().gte(Expr::col((event::Entity, event::Column::GoingCount))));
+    let refused = DomainError::invalid("input.capacity", "must be at least the number of fans already going");
+    write::upsert::<event::Entity, _>(txn, model, &[event::Column::CreatedById], Some((seats_kept, refused))).await
+}
+
 /// Changes the given fields of event `id`, in the caller's transaction.
 pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
     // Under the row lock an RSVP takes, so no seat is taken between the check and the change.

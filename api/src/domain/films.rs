@@ -5,7 +5,7 @@ use entity::enums::{CreditRole, FilmStatus};
 use entity::{credit, film};
 use sea_orm::DatabaseBackend;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
 };
 
 use super::paging::{Direction, Sort};
@@ -101,6 +101,27 @@ pub struct FilmChanges {
     pub box_office_usd: Patch<i64>,
     pub distributor: Patch<String>,
     pub sequel_of_id: Patch<i64>,
+    /// Credits to add with the film (see `link_credits`).
+    pub credits: Vec<CreditLink<super::people::PersonChanges>>,
+}
+
+impl FilmChanges {
+    /// The changes an upsert makes: the input is the whole record, so an optional field it leaves
+    /// out is cleared.
+    fn stated(self) -> Self {
+        use write::stated;
+        Self {
+            tagline: stated(self.tagline),
+            synopsis: stated(self.synopsis),
+            release_date: stated(self.release_date),
+            runtime_minutes: stated(self.runtime_minutes),
+            budget_usd: stated(self.budget_usd),
+            box_office_usd: stated(self.box_office_usd),
+            distributor: stated(self.distributor),
+            sequel_of_id: stated(self.sequel_of_id),
+            ..self
+        }
+    }
 }
 
 /// Validates everything but slug and title, and applies it to `model`.
@@ -131,21 +152,55 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Creates a film, in the caller's transaction (see `write::transaction`; an import runs
-/// many in one).
-pub async fn create(txn: &impl ConnectionTrait, changes: FilmChanges) -> DomainResult<film::Model> {
+/// Creates a film with its credits, in the caller's transaction (see `write::transaction`; an
+/// import runs many in one).
+pub async fn create(txn: &impl ConnectionTrait, mut changes: FilmChanges) -> DomainResult<film::Model> {
+    let credits = std::mem::take(&mut changes.credits);
+    let film = insert(txn, changes).await?;
+    credit_film(txn, film.id, credits).await?;
+    Ok(film)
+}
+
+/// Creates a film without its credits.
+async fn insert(txn: &impl ConnectionTrait, changes: FilmChanges) -> DomainResult<film::Model> {
     let mut model = write::create::<film::Entity, _>(txn, changes.title.as_deref(), changes.slug.as_deref()).await?;
     validate::required("input.status", changes.status)?;
     apply(txn, &mut model, changes, None).await?;
     Ok(model.insert(txn).await?)
 }
 
-/// Changes the given fields of film `id`, in the caller's transaction.
-pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: FilmChanges) -> DomainResult<film::Model> {
+/// Changes the given fields of film `id` and adds or changes the given credits, in the caller's
+/// transaction.
+pub async fn update(txn: &impl ConnectionTrait, id: i64, mut changes: FilmChanges) -> DomainResult<film::Model> {
+    let credits = std::mem::take(&mut changes.credits);
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
     let mut model = write::edit::<film::Entity, _>(txn, id, title, slug).await?;
     apply(txn, &mut model, changes, Some(id)).await?;
-    write::save::<film::Entity, _>(txn, model).await
+    let film = write::save::<film::Entity, _>(txn, model).await?;
+    credit_film(txn, id, credits).await?;
+    Ok(film)
+}
+
+/// Creates the film with this slug (made from the title when not given) or, when there is one,
+/// makes it what `changes` says: validated like `create`, written in one statement, and an
+/// optional field left out is cleared. Credits are added or changed as on update.
+pub async fn upsert(
+    txn: &impl ConnectionTrait,
+    mut changes: FilmChanges,
+) -> DomainResult<write::Upserted<film::Model>> {
+    let credits = std::mem::take(&mut changes.credits);
+    let changes = changes.stated();
+    let (mut model, slug) = write::fresh::<film::Entity>(changes.title.as_deref(), changes.slug.as_deref())?;
+    validate::required("input.status", changes.status)?;
+    // Only a stored film can be its own sequel; look it up only when that can be.
+    let id = match changes.sequel_of_id {
+        Patch::Set(_) => by_slug(txn, &slug).await?.map(|film| film.id),
+        _ => None,
+    };
+    apply(txn, &mut model, changes, id).await?;
+    let upserted = write::upsert::<film::Entity, _>(txn, model, &[], None).await?;
+    credit_film(txn, upserted.row.id, credits).await?;
+    Ok(upserted)
 }
 
 /// Deletes film `id`; its credits go with it, and quotes, events, petitions and sequels about it
@@ -164,6 +219,137 @@ pub struct NewCredit {
     pub billing_order: Option<i32>,
 }
 
+/// The record at the other end of a credit given with a film or person: a stored one by id or
+/// slug, or a new one.
+#[derive(Debug)]
+pub enum Ref<T> {
+    Id(i64),
+    Slug(String),
+    Create(T),
+}
+
+/// A credit given with a film (linking a person) or with a person (linking a film).
+#[derive(Debug)]
+pub struct CreditLink<T> {
+    pub to: Ref<T>,
+    pub role: CreditRole,
+    pub character: Option<String>,
+    pub billing_order: Option<i32>,
+}
+
+impl<T> Ref<T> {
+    /// The id of the stored row of `E` this names by id or slug (`at` is the path of the
+    /// reference, e.g. `input.credits[0].person`), or the changes of a row to create.
+    pub async fn stored<E: write::Named, C: ConnectionTrait>(self, txn: &C, at: &str) -> DomainResult<Result<i64, T>>
+    where
+        E::Model: Sync,
+    {
+        use sea_orm::QuerySelect;
+        match self {
+            Ref::Id(id) => {
+                write::ensure_exists::<E, _>(txn, E::ID, id, &format!("{at}.id"), E::WHAT).await?;
+                Ok(Ok(id))
+            }
+            Ref::Slug(slug) => {
+                let found = E::find()
+                    .select_only()
+                    .column(E::ID)
+                    .filter(E::SLUG.eq(&slug))
+                    .into_tuple::<i64>()
+                    .one(txn)
+                    .await?
+                    .ok_or_else(|| {
+                        DomainError::invalid(format!("{at}.slug"), format!("no {} with slug `{slug}`", E::WHAT))
+                    })?;
+                Ok(Ok(found))
+            }
+            Ref::Create(changes) => Ok(Err(changes)),
+        }
+    }
+}
+
+/// The film a credit of a person links to, created when asked; `at` is the path of the
+/// reference (`input.credits[0].film`). A film created here cannot bring credits of its own.
+pub async fn film_ref(txn: &impl ConnectionTrait, to: Ref<FilmChanges>, at: &str) -> DomainResult<i64> {
+    let changes = match to.stored::<film::Entity, _>(txn, at).await? {
+        Ok(id) => return Ok(id),
+        Err(changes) => changes,
+    };
+    let at = format!("{at}.create");
+    if !changes.credits.is_empty() {
+        return Err(DomainError::invalid(format!("{at}.credits"), "a film created in a credit has no credits"));
+    }
+    Ok(insert(txn, changes).await.map_err(|error| error.at(&at))?.id)
+}
+
+/// Adds `credits` to film `film_id` (see `link_credit`).
+async fn credit_film(
+    txn: &impl ConnectionTrait,
+    film_id: i64,
+    credits: Vec<CreditLink<super::people::PersonChanges>>,
+) -> DomainResult<()> {
+    let mut seen = CreditKeys::new();
+    for (index, link) in credits.into_iter().enumerate() {
+        let at = format!("input.credits[{index}]");
+        let person_id = super::people::person_ref(txn, link.to, &format!("{at}.person")).await?;
+        let credit = NewCredit {
+            film_id,
+            person_id,
+            role: link.role,
+            character: link.character,
+            billing_order: link.billing_order,
+        };
+        link_credit(txn, &mut seen, &at, credit).await?;
+    }
+    Ok(())
+}
+
+/// The (film, person, role) keys of the credits a mutation has listed so far.
+pub type CreditKeys = std::collections::HashSet<(i64, i64, CreditRole)>;
+
+/// Adds credit element `at` given with a film or person, in the caller's transaction. A credit is
+/// keyed by film, person and role: one that exists takes the element's character and billing
+/// order, and credits not listed stay. Errors name the element (`input.credits[3].role`);
+/// listing one key twice (`seen`) is a `CONFLICT`.
+pub async fn link_credit(
+    txn: &impl ConnectionTrait,
+    seen: &mut CreditKeys,
+    at: &str,
+    credit: NewCredit,
+) -> DomainResult<()> {
+    if !seen.insert((credit.film_id, credit.person_id, credit.role)) {
+        return Err(DomainError::conflict(format!("{at}.role"), "this credit is listed twice"));
+    }
+    put_credit(txn, credit).await.map_err(|error| error.at(at))?;
+    Ok(())
+}
+
+/// The character and billing order of a credit, checked.
+fn credit_details(character: Option<&str>, billing_order: Option<i32>) -> DomainResult<(Option<String>, Option<i32>)> {
+    let character = validate::optional_text("input.character", character, 200)?;
+    let billing_order =
+        billing_order.map(|order| validate::range("input.billingOrder", order, 1, 100_000)).transpose()?;
+    Ok((character, billing_order))
+}
+
+/// The credit of this film, person and role (but `except`), if any.
+pub async fn credit_by_key(
+    txn: &impl ConnectionTrait,
+    film_id: i64,
+    person_id: i64,
+    role: CreditRole,
+    except: Option<i64>,
+) -> DomainResult<Option<credit::Model>> {
+    let mut query = credit::Entity::find()
+        .filter(credit::Column::FilmId.eq(film_id))
+        .filter(credit::Column::PersonId.eq(person_id))
+        .filter(credit::Column::Role.eq(role));
+    if let Some(id) = except {
+        query = query.filter(credit::Column::Id.ne(id));
+    }
+    Ok(query.one(txn).await?)
+}
+
 /// Credits a person on a film, in the caller's transaction; one credit per film, person and role.
 pub async fn add_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> DomainResult<credit::Model> {
     write::ensure_exists::<film::Entity, _>(txn, film::Column::Id, credit.film_id, "input.filmId", "film").await?;
@@ -175,17 +361,8 @@ pub async fn add_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> Domain
         "person",
     )
     .await?;
-    let character = validate::optional_text("input.character", credit.character.as_deref(), 200)?;
-    let billing_order =
-        credit.billing_order.map(|order| validate::range("input.billingOrder", order, 1, 100_000)).transpose()?;
-    let duplicate = credit::Entity::find()
-        .filter(credit::Column::FilmId.eq(credit.film_id))
-        .filter(credit::Column::PersonId.eq(credit.person_id))
-        .filter(credit::Column::Role.eq(credit.role))
-        .count(txn)
-        .await?
-        > 0;
-    if duplicate {
+    let (character, billing_order) = credit_details(credit.character.as_deref(), credit.billing_order)?;
+    if credit_by_key(txn, credit.film_id, credit.person_id, credit.role, None).await?.is_some() {
         return Err(DomainError::conflict("input.role", "this person already has this role on this film"));
     }
     let created = credit::ActiveModel {
@@ -200,6 +377,49 @@ pub async fn add_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> Domain
     .insert(txn)
     .await?;
     Ok(created)
+}
+
+/// Adds the credit or, when the person has the role on the film already, gives that credit the
+/// character and billing order; says whether it was added.
+pub async fn put_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> DomainResult<(credit::Model, bool)> {
+    let Some(existing) = credit_by_key(txn, credit.film_id, credit.person_id, credit.role, None).await? else {
+        return Ok((add_credit(txn, credit).await?, true));
+    };
+    let (character, billing_order) = credit_details(credit.character.as_deref(), credit.billing_order)?;
+    if existing.character == character && existing.billing_order == billing_order {
+        return Ok((existing, false));
+    }
+    let mut model = existing.into_active_model();
+    model.character = Set(character);
+    model.billing_order = Set(billing_order);
+    Ok((model.update(txn).await?, false))
+}
+
+/// A change to a credit; only what is given changes.
+#[derive(Debug, Default)]
+pub struct CreditChanges {
+    pub role: Option<CreditRole>,
+    pub character: Patch<String>,
+    pub billing_order: Patch<i32>,
+}
+
+/// Changes the given fields of credit `id`; a role the person already has on the film is a
+/// `CONFLICT`.
+pub async fn update_credit(txn: &impl ConnectionTrait, id: i64, changes: CreditChanges) -> DomainResult<credit::Model> {
+    let existing = write::lock::<credit::Entity, _>(txn, id, "credit").await?;
+    if let Some(role) = changes.role
+        && credit_by_key(txn, existing.film_id, existing.person_id, role, Some(id)).await?.is_some()
+    {
+        return Err(DomainError::conflict("input.role", "this person already has this role on this film"));
+    }
+    let mut model = existing.into_active_model();
+    set_if(&mut model.role, changes.role);
+    patch(&mut model.character, validate::patch_text("input.character", changes.character, 200)?);
+    patch(
+        &mut model.billing_order,
+        changes.billing_order.try_map(|order| validate::range("input.billingOrder", order, 1, 100_000))?,
+    );
+    Ok(model.update(txn).await?)
 }
 
 /// Removes credit `id`.

@@ -5,6 +5,7 @@ use sea_orm::DatabaseBackend;
 use sea_orm::sea_query::Query;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
+use super::films::{self, CreditLink, FilmChanges, Ref};
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
 use super::validate::{self, Patch};
@@ -74,6 +75,8 @@ pub struct PersonChanges {
     pub name: Option<String>,
     pub bio: Patch<String>,
     pub birth_date: Patch<chrono::NaiveDate>,
+    /// Credits to add with the person (see `films::link_credits`).
+    pub credits: Vec<CreditLink<FilmChanges>>,
 }
 
 fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResult<()> {
@@ -92,20 +95,85 @@ fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResul
     Ok(())
 }
 
-/// Creates a person, in the caller's transaction (see `write::transaction`; an import runs
-/// many in one).
-pub async fn create(txn: &impl ConnectionTrait, changes: PersonChanges) -> DomainResult<person::Model> {
+/// Creates a person with their credits, in the caller's transaction (see `write::transaction`; an
+/// import runs many in one).
+pub async fn create(txn: &impl ConnectionTrait, mut changes: PersonChanges) -> DomainResult<person::Model> {
+    let credits = std::mem::take(&mut changes.credits);
+    let person = insert(txn, changes).await?;
+    credit_person(txn, person.id, credits).await?;
+    Ok(person)
+}
+
+/// Creates a person without their credits.
+async fn insert(txn: &impl ConnectionTrait, changes: PersonChanges) -> DomainResult<person::Model> {
     let mut model = write::create::<person::Entity, _>(txn, changes.name.as_deref(), changes.slug.as_deref()).await?;
     apply(&mut model, changes)?;
     Ok(model.insert(txn).await?)
 }
 
-/// Changes the given fields of person `id`, in the caller's transaction.
-pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: PersonChanges) -> DomainResult<person::Model> {
+/// Changes the given fields of person `id` and adds or changes the given credits, in the
+/// caller's transaction.
+pub async fn update(txn: &impl ConnectionTrait, id: i64, mut changes: PersonChanges) -> DomainResult<person::Model> {
+    let credits = std::mem::take(&mut changes.credits);
     let (name, slug) = (changes.name.as_deref(), changes.slug.as_deref());
     let mut model = write::edit::<person::Entity, _>(txn, id, name, slug).await?;
     apply(&mut model, changes)?;
-    write::save::<person::Entity, _>(txn, model).await
+    let person = write::save::<person::Entity, _>(txn, model).await?;
+    credit_person(txn, id, credits).await?;
+    Ok(person)
+}
+
+/// Creates the person with this slug (made from the name when not given) or, when there is one,
+/// makes them what `changes` says: validated like `create`, written in one statement, and an
+/// optional field left out is cleared. Credits are added or changed as on update.
+pub async fn upsert(
+    txn: &impl ConnectionTrait,
+    mut changes: PersonChanges,
+) -> DomainResult<write::Upserted<person::Model>> {
+    let credits = std::mem::take(&mut changes.credits);
+    let changes =
+        PersonChanges { bio: write::stated(changes.bio), birth_date: write::stated(changes.birth_date), ..changes };
+    let (mut model, _) = write::fresh::<person::Entity>(changes.name.as_deref(), changes.slug.as_deref())?;
+    apply(&mut model, changes)?;
+    let upserted = write::upsert::<person::Entity, _>(txn, model, &[], None).await?;
+    credit_person(txn, upserted.row.id, credits).await?;
+    Ok(upserted)
+}
+
+/// The person a credit of a film links to, created when asked; `at` is the path of the
+/// reference (`input.credits[0].person`). A person created here cannot bring credits of their own.
+pub async fn person_ref(txn: &impl ConnectionTrait, to: Ref<PersonChanges>, at: &str) -> DomainResult<i64> {
+    let changes = match to.stored::<person::Entity, _>(txn, at).await? {
+        Ok(id) => return Ok(id),
+        Err(changes) => changes,
+    };
+    let at = format!("{at}.create");
+    if !changes.credits.is_empty() {
+        return Err(DomainError::invalid(format!("{at}.credits"), "a person created in a credit has no credits"));
+    }
+    Ok(insert(txn, changes).await.map_err(|error| error.at(&at))?.id)
+}
+
+/// Adds `credits` to person `person_id` (see `films::link_credit`).
+async fn credit_person(
+    txn: &impl ConnectionTrait,
+    person_id: i64,
+    credits: Vec<CreditLink<FilmChanges>>,
+) -> DomainResult<()> {
+    let mut seen = films::CreditKeys::new();
+    for (index, link) in credits.into_iter().enumerate() {
+        let at = format!("input.credits[{index}]");
+        let film_id = films::film_ref(txn, link.to, &format!("{at}.film")).await?;
+        let credit = films::NewCredit {
+            film_id,
+            person_id,
+            role: link.role,
+            character: link.character,
+            billing_order: link.billing_order,
+        };
+        films::link_credit(txn, &mut seen, &at, credit).await?;
+    }
+    Ok(())
 }
 
 /// Deletes person `id` with their credits and quotes.

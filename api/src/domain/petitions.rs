@@ -171,6 +171,28 @@ pub async fn create(txn: &impl ConnectionTrait, changes: PetitionChanges) -> Dom
     Ok(model.insert(txn).await?)
 }
 
+/// Creates the petition with this slug (made from the title when not given) or, when there is
+/// one, makes it what `changes` says: validated like `create`, written in one statement, and an
+/// optional field left out is cleared. A stored petition keeps its status unless one is given.
+pub async fn upsert(
+    txn: &impl ConnectionTrait,
+    changes: PetitionChanges,
+) -> DomainResult<write::Upserted<petition::Model>> {
+    let changes = PetitionChanges {
+        film_id: write::stated(changes.film_id),
+        closes_at: write::stated(changes.closes_at),
+        ..changes
+    };
+    let (mut model, _) = write::fresh::<petition::Entity>(changes.title.as_deref(), changes.slug.as_deref())?;
+    validate::required("input.body", changes.body.as_ref())?;
+    validate::required("input.target", changes.target.as_ref())?;
+    validate::required("input.goal", changes.goal)?;
+    let keep: &[petition::Column] = if changes.status.is_none() { &[petition::Column::Status] } else { &[] };
+    model.status = Set(PetitionStatus::Open);
+    apply(txn, &mut model, changes).await?;
+    write::upsert::<petition::Entity, _>(txn, model, keep, None).await
+}
+
 /// Changes the given fields of petition `id`, in the caller's transaction.
 pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: PetitionChanges) -> DomainResult<petition::Model> {
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());

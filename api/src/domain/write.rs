@@ -147,6 +147,14 @@ where
     }
 }
 
+/// An upsert's optional field: the input is the whole record, so a field it leaves out is cleared.
+pub fn stated<T>(change: Patch<T>) -> Patch<T> {
+    match change {
+        Patch::Keep => Patch::Clear,
+        other => other,
+    }
+}
+
 /// Sets a required column when a new value is given.
 pub fn set_if<T: Into<sea_orm::Value>>(column: &mut ActiveValue<T>, value: Option<T>) {
     if let Some(value) = value {
@@ -205,13 +213,85 @@ where
     E::Model: Sync,
     C: ConnectionTrait,
 {
+    let (model, slug) = fresh::<E>(name, slug)?;
+    ensure_slug_free::<E, _>(txn, E::SLUG, E::ID, &slug, None).await?;
+    Ok(model)
+}
+
+/// `create` without the slug check, for an upsert (a taken slug means "update that row").
+/// Returns the new row and its slug.
+pub fn fresh<E: Named>(name: Option<&str>, slug: Option<&str>) -> DomainResult<(E::ActiveModel, String)> {
     let name = validate::text(E::NAME_FIELD, validate::required(E::NAME_FIELD, name)?, E::NAME_MAX)?;
     let slug = validate::slug_or_from("input.slug", slug, &name)?;
-    ensure_slug_free::<E, _>(txn, E::SLUG, E::ID, &slug, None).await?;
     let mut model = stamped::<E>();
-    model.set(E::SLUG, slug.into());
+    model.set(E::SLUG, slug.clone().into());
     model.set(E::NAME, name.into());
-    Ok(model)
+    Ok((model, slug))
+}
+
+/// A row an upsert wrote, and whether it was new.
+#[derive(Debug, Clone)]
+pub struct Upserted<M> {
+    pub row: M,
+    /// True when the row was inserted, false when the stored row with its slug was updated.
+    pub created: bool,
+    /// The stored row before the update (read under its lock just before the statement, for the
+    /// audit trail); `None` when there was none.
+    pub before: Option<M>,
+}
+
+/// Inserts `model` (made by `fresh`, validated) or, when its slug is taken, sets the stored row's
+/// columns to the ones `model` sets, in one `INSERT … ON CONFLICT (slug) DO UPDATE … RETURNING`
+/// statement. The id, slug, `created_at` and the `keep` columns are only written on insert.
+/// `guard` is a condition on the stored row (`excluded.*` is the new one) the update needs; when it
+/// does not hold nothing is written and its error is returned.
+pub async fn upsert<E, C>(
+    txn: &C,
+    model: E::ActiveModel,
+    keep: &[E::Column],
+    guard: Option<(sea_orm::sea_query::Expr, DomainError)>,
+) -> DomainResult<Upserted<E::Model>>
+where
+    E: Named,
+    C: ConnectionTrait,
+{
+    use sea_orm::sea_query::{Expr, OnConflict, Query};
+    use sea_orm::{DatabaseBackend, FromQueryResult, IdenStatic, Iterable, QueryTrait};
+    let unchanged = |column: &E::Column| {
+        [E::ID, E::SLUG, E::CREATED_AT].iter().chain(keep).any(|other| other.as_str() == column.as_str())
+    };
+    let updated: Vec<E::Column> =
+        E::Column::iter().filter(|column| !unchanged(column) && !model.is_not_set(*column)).collect();
+    let inserted_at = model.get(E::CREATED_AT).into_value();
+    let before = match model.get(E::SLUG).into_value() {
+        Some(slug) => E::find().filter(E::SLUG.eq(slug)).lock_exclusive().one(txn).await?,
+        None => None,
+    };
+    let mut on_conflict = OnConflict::column(E::SLUG);
+    on_conflict.update_columns(updated);
+    let refused = guard.map(|(condition, error)| {
+        on_conflict.action_and_where(condition);
+        error
+    });
+    let backend = txn.get_database_backend();
+    let mut statement = E::insert(model).on_conflict(on_conflict).into_query();
+    let mut returned: Vec<Expr> = E::Column::iter().map(Expr::col).collect();
+    if backend == DatabaseBackend::Postgres {
+        // A row PostgreSQL inserted has no deleting transaction yet; an updated one has ours.
+        returned.push(Expr::cust("(xmax = 0) AS fandb_inserted"));
+    }
+    statement.returning(Query::returning().exprs(returned));
+    let Some(result) = txn.query_one(&statement).await? else {
+        return Err(refused.unwrap_or_else(|| DomainError::Internal("an upsert returned no row".into())));
+    };
+    let row = E::Model::from_query_result(&result, "")?;
+    let created = match backend {
+        DatabaseBackend::Postgres => result.try_get::<bool>("", "fandb_inserted")?,
+        // SQLite tells nothing of what the statement did, but an update keeps the stored
+        // `created_at`: the row is ours when it holds the instant (to the microsecond) set here.
+        _ => Some(sea_orm::ModelTrait::get(&row, E::CREATED_AT)) == inserted_at,
+    };
+    Ok(Upserted { row, created, before })
 }
 
 /// Row `id` of `E` ready to change (`NotFound` when there is none): its name and slug replaced,

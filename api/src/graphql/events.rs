@@ -1,7 +1,7 @@
 //! Events: the `Event` type, `event`/`events`, and their inputs.
 
 use crate::domain::{audit, write};
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use entity::event;
 
 use super::audit::actor;
@@ -240,6 +240,36 @@ pub struct CreateEventInput {
     capacity: Option<i32>,
 }
 
+impl CreateEventInput {
+    /// The event as domain changes; errors are named from `input`.
+    fn into_changes(self) -> DomainResult<events::EventChanges> {
+        Ok(events::EventChanges {
+            slug: self.slug,
+            kind: Some(self.kind.into()),
+            title: Some(self.title),
+            description: given(self.description, |v| v),
+            film_id: id_patch(given(self.film_id, |id| id), NodeType::Film, "input.filmId")?,
+            starts_at: Some(self.starts_at.0),
+            ends_at: given(self.ends_at, |instant| instant.0),
+            time_zone: Some(self.time_zone),
+            venue: given(self.venue, |v| v),
+            city: given(self.city, |v| v),
+            country: given(self.country, |v| v),
+            online_url: given(self.online_url, |v| v),
+            hashtag: given(self.hashtag, |v| v),
+            capacity: given(self.capacity, |v| v),
+        })
+    }
+}
+
+/// What `upsertEvent` wrote.
+#[derive(SimpleObject)]
+pub struct UpsertEventPayload {
+    event: Event,
+    /// True when the event was created, false when the one with the slug was updated.
+    created: bool,
+}
+
 /// Changes to an event: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
 pub struct UpdateEventInput {
@@ -268,23 +298,7 @@ impl EventMutation {
     /// Creates an event.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> GqlResult<Event> {
-        let changes = events::EventChanges {
-            slug: input.slug,
-            kind: Some(input.kind.into()),
-            title: Some(input.title),
-            description: given(input.description, |v| v),
-            film_id: id_patch(given(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
-            starts_at: Some(input.starts_at.0),
-            ends_at: given(input.ends_at, |instant| instant.0),
-            time_zone: Some(input.time_zone),
-            venue: given(input.venue, |v| v),
-            city: given(input.city, |v| v),
-            country: given(input.country, |v| v),
-            online_url: given(input.online_url, |v| v),
-            hashtag: given(input.hashtag, |v| v),
-            capacity: given(input.capacity, |v| v),
-        };
-        let actor = actor(ctx)?;
+        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
         let event = write::transaction(db(ctx)?, async |txn| {
             audit::created(txn, &actor, "createEvent", events::create(txn, changes, actor.user_id).await?).await
         });
@@ -316,6 +330,20 @@ impl EventMutation {
             audit::updating::<event::Entity, _>(txn, &actor, "updateEvent", id, events::update(txn, id, changes)).await
         });
         Ok(Event(event.await?.into()))
+    }
+
+    /// Creates the event with the input's slug (made from the title when not given) or, when there
+    /// is one, makes it what the input says, in one statement: validated like `createEvent`, an
+    /// optional field left out is cleared; a stored event keeps its creator and RSVPs, and fewer
+    /// seats than its fans hold is refused.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn upsert_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> GqlResult<UpsertEventPayload> {
+        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
+        let upserted = write::transaction(db(ctx)?, async |txn| {
+            audit::upserted(txn, &actor, "upsertEvent", events::upsert(txn, changes, actor.user_id).await?).await
+        });
+        let upserted = upserted.await?;
+        Ok(UpsertEventPayload { event: Event(upserted.row.into()), created: upserted.created })
     }
 
     /// Deletes an event with its RSVPs. Returns the deleted ID.

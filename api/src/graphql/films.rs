@@ -1,7 +1,7 @@
 //! Films and credits: the `Film` and `Credit` types, `film`/`films`, and their inputs.
 
 use crate::domain::{audit, write};
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, OneofObject, SimpleObject};
 use entity::{credit, film};
 
 use super::audit::actor;
@@ -9,17 +9,17 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::events::Event;
 use super::guards::RoleGuard;
-use super::inputs::{given, id_patch, patch, required};
+use super::inputs::{CreditEnd, GivenCredit, credit_links, given, id_patch, patch, required};
 use super::loaders;
 use super::node::{NodeType, decode_as, global_id};
-use super::people::Person;
+use super::people::{CreatePersonInput, Person};
 use super::petitions::Petition;
 use super::plan::{self, Key, Planned, Ty};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
 use super::{db, one_of};
-use crate::domain::{self, DomainError, DomainResult, films, validate};
+use crate::domain::{self, DomainError, DomainResult, films, people, validate};
 use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope};
 
 /// A film of the fandom, released or only hoped for.
@@ -287,6 +287,9 @@ pub struct CreateFilmInput {
     distributor: Option<String>,
     /// The film this one follows (global ID).
     sequel_of_id: Option<ID>,
+    /// People to credit, in the same transaction: any bad element refuses the whole mutation,
+    /// naming it (`input.credits[3].role`). Not allowed in a film created inside a credit.
+    credits: Option<Vec<CreditInput>>,
 }
 
 /// Changes to a film: only the fields given change; null clears an optional field.
@@ -303,10 +306,51 @@ pub struct UpdateFilmInput {
     box_office_usd: MaybeUndefined<Money>,
     distributor: MaybeUndefined<String>,
     sequel_of_id: MaybeUndefined<ID>,
+    /// Credits to add or change, in the same transaction: a credit is keyed by person and role,
+    /// so one the film has already takes the element's character and billing order (both
+    /// replaced, absent clears them); credits not listed stay (`removeCredit` removes one). Any bad
+    /// element refuses the whole mutation, naming it (`input.credits[3].role`).
+    credits: Option<Vec<CreditInput>>,
+}
+
+/// The person of a credit given with a film: exactly one of a stored person's global ID or slug,
+/// or a person to create.
+#[derive(OneofObject)]
+pub enum PersonRef {
+    Id(ID),
+    Slug(String),
+    Create(CreatePersonInput),
+}
+
+/// A credit given with a film.
+#[derive(InputObject)]
+pub struct CreditInput {
+    person: PersonRef,
+    role: CreditRole,
+    /// The character played, for cast credits.
+    character: Option<String>,
+    /// The place in the credits, from 1.
+    billing_order: Option<i32>,
+}
+
+/// The credits given with a film, ready for the domain; errors are named from `input.credits`.
+fn film_credits(credits: Option<Vec<CreditInput>>) -> DomainResult<Vec<films::CreditLink<people::PersonChanges>>> {
+    let given = credits.unwrap_or_default().into_iter().map(|credit| GivenCredit {
+        to: match credit.person {
+            PersonRef::Id(id) => CreditEnd::Id(id),
+            PersonRef::Slug(slug) => CreditEnd::Slug(slug),
+            PersonRef::Create(input) => CreditEnd::Create(input),
+        },
+        role: credit.role,
+        character: credit.character,
+        billing_order: credit.billing_order,
+    });
+    credit_links(given.collect(), "person", NodeType::Person, CreatePersonInput::into_changes)
 }
 
 impl CreateFilmInput {
-    fn into_changes(self) -> DomainResult<films::FilmChanges> {
+    /// The film as domain changes; errors are named from `input`.
+    pub fn into_changes(self) -> DomainResult<films::FilmChanges> {
         Ok(films::FilmChanges {
             slug: self.slug,
             title: Some(self.title),
@@ -319,6 +363,7 @@ impl CreateFilmInput {
             box_office_usd: given(self.box_office_usd, |usd| usd.0),
             distributor: given(self.distributor, |v| v),
             sequel_of_id: id_patch(given(self.sequel_of_id, |id| id), NodeType::Film, "input.sequelOfId")?,
+            credits: film_credits(self.credits)?,
         })
     }
 }
@@ -337,6 +382,7 @@ impl UpdateFilmInput {
             box_office_usd: patch(self.box_office_usd, |usd| usd.0),
             distributor: patch(self.distributor, |v| v),
             sequel_of_id: id_patch(patch(self.sequel_of_id, |id| id), NodeType::Film, "input.sequelOfId")?,
+            credits: film_credits(self.credits)?,
         })
     }
 }
@@ -351,6 +397,23 @@ pub struct AddCreditInput {
     character: Option<String>,
     /// The place in the credits, from 1.
     billing_order: Option<i32>,
+}
+
+/// Changes to a credit: only the fields given change; null clears an optional field.
+#[derive(InputObject)]
+pub struct UpdateCreditInput {
+    /// A role the person has on the film already is a `CONFLICT`.
+    role: MaybeUndefined<CreditRole>,
+    character: MaybeUndefined<String>,
+    billing_order: MaybeUndefined<i32>,
+}
+
+/// What `upsertFilm` wrote.
+#[derive(SimpleObject)]
+pub struct UpsertFilmPayload {
+    film: Film,
+    /// True when the film was created, false when the one with the slug was updated.
+    created: bool,
 }
 
 /// Film and credit mutations (admins).
@@ -380,6 +443,19 @@ impl FilmMutation {
         Ok(Film(film.await?.into()))
     }
 
+    /// Creates the film with the input's slug (made from the title when not given) or, when there
+    /// is one, makes it what the input says, in one statement: validated like `createFilm`, an
+    /// optional field left out is cleared, and credits are added or changed as in `updateFilm`.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn upsert_film(&self, ctx: &Context<'_>, input: CreateFilmInput) -> GqlResult<UpsertFilmPayload> {
+        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
+        let upserted = write::transaction(db(ctx)?, async |txn| {
+            audit::upserted(txn, &actor, "upsertFilm", films::upsert(txn, changes).await?).await
+        });
+        let upserted = upserted.await?;
+        Ok(UpsertFilmPayload { film: Film(upserted.row.into()), created: upserted.created })
+    }
+
     /// Deletes a film with its credits; quotes, events, petitions and sequels about it stay,
     /// unlinked. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
@@ -405,6 +481,23 @@ impl FilmMutation {
         let actor = actor(ctx)?;
         let credit = write::transaction(db(ctx)?, async |txn| {
             audit::created(txn, &actor, "addCredit", films::add_credit(txn, credit).await?).await
+        });
+        Ok(Credit(credit.await?.into()))
+    }
+
+    /// Changes the given fields of a credit.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn update_credit(&self, ctx: &Context<'_>, id: ID, input: UpdateCreditInput) -> GqlResult<Credit> {
+        let id = decode_as(&id, NodeType::Credit, "id")?;
+        let changes = films::CreditChanges {
+            role: required(input.role, "input.role", Into::into)?,
+            character: patch(input.character, |v| v),
+            billing_order: patch(input.billing_order, |v| v),
+        };
+        let actor = actor(ctx)?;
+        let credit = write::transaction(db(ctx)?, async |txn| {
+            let update = films::update_credit(txn, id, changes);
+            audit::updating::<credit::Entity, _>(txn, &actor, "updateCredit", id, update).await
         });
         Ok(Credit(credit.await?.into()))
     }

@@ -3,8 +3,9 @@
 use async_graphql::{ID, MaybeUndefined};
 
 use super::node::{NodeType, decode_as};
+use super::scalars::CreditRole;
 use crate::domain::validate::Patch;
-use crate::domain::{DomainError, DomainResult};
+use crate::domain::{DomainError, DomainResult, films};
 
 /// A create's optional field: given or not.
 pub fn given<T, U>(value: Option<T>, map: impl FnOnce(T) -> U) -> Patch<U> {
@@ -41,4 +42,50 @@ pub fn id_patch(value: Patch<ID>, expected: NodeType, field: &str) -> DomainResu
 /// Decodes an optional global ID.
 pub fn optional_id(value: Option<ID>, expected: NodeType, field: &str) -> DomainResult<Option<i64>> {
     value.map(|id| decode_as(&id, expected, field)).transpose()
+}
+
+/// The other end of a credit given with a film or person, as the client gave it.
+pub enum CreditEnd<C> {
+    Id(ID),
+    Slug(String),
+    Create(C),
+}
+
+/// A credit given with a film or person, as the client gave it.
+pub struct GivenCredit<C> {
+    pub to: CreditEnd<C>,
+    pub role: CreditRole,
+    pub character: Option<String>,
+    pub billing_order: Option<i32>,
+}
+
+/// The credits given with a film or person, ready for the domain. `end` names the other end's
+/// field (`person`, `film`) and `node` its type; `create` turns a record to create into domain
+/// changes. Errors are named from `input.credits[i].<end>`.
+pub fn credit_links<C, T>(
+    credits: Vec<GivenCredit<C>>,
+    end: &str,
+    node: NodeType,
+    create: impl Fn(C) -> DomainResult<T>,
+) -> DomainResult<Vec<films::CreditLink<T>>> {
+    credits
+        .into_iter()
+        .enumerate()
+        .map(|(index, credit)| {
+            let at = format!("input.credits[{index}].{end}");
+            let to = match credit.to {
+                CreditEnd::Id(id) => films::Ref::Id(decode_as(&id, node, &format!("{at}.id"))?),
+                CreditEnd::Slug(slug) => films::Ref::Slug(slug),
+                CreditEnd::Create(input) => {
+                    films::Ref::Create(create(input).map_err(|error| error.at(&format!("{at}.create")))?)
+                }
+            };
+            Ok(films::CreditLink {
+                to,
+                role: credit.role.into(),
+                character: credit.character,
+                billing_order: credit.billing_order,
+            })
+        })
+        .collect()
 }

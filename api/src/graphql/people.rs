@@ -1,22 +1,22 @@
 //! People: the `Person` type, `person`/`people`, and their inputs.
 
 use crate::domain::{audit, write};
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, OneofObject, SimpleObject};
 use entity::person;
 
 use super::audit::actor;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
-use super::films::Credit;
+use super::films::{CreateFilmInput, Credit};
 use super::guards::RoleGuard;
-use super::inputs::{given, patch, required};
+use super::inputs::{CreditEnd, GivenCredit, credit_links, given, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::plan::{self, Key, Planned, Ty};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, OrderDirection, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
 use super::{db, loaders, one_of};
-use crate::domain::{self, DomainResult, people, validate};
+use crate::domain::{self, DomainResult, films, people, validate};
 use crate::loaders::{CreditParent, CreditScope, QuoteParent, QuoteScope};
 
 /// Someone who made a film or spoke about it.
@@ -169,6 +169,66 @@ pub struct CreatePersonInput {
     name: String,
     bio: Option<String>,
     birth_date: Option<Date>,
+    /// Films to credit the person on, in the same transaction: any bad element refuses the whole
+    /// mutation, naming it (`input.credits[3].role`). Not allowed in a person created inside a
+    /// credit.
+    credits: Option<Vec<PersonCreditInput>>,
+}
+
+impl CreatePersonInput {
+    /// The person as domain changes; errors are named from `input`.
+    pub fn into_changes(self) -> DomainResult<people::PersonChanges> {
+        Ok(people::PersonChanges {
+            slug: self.slug,
+            name: Some(self.name),
+            bio: given(self.bio, |v| v),
+            birth_date: given(self.birth_date, |date| date.0),
+            credits: person_credits(self.credits)?,
+        })
+    }
+}
+
+/// The film of a credit given with a person: exactly one of a stored film's global ID or slug, or
+/// a film to create.
+#[derive(OneofObject)]
+pub enum FilmRef {
+    Id(ID),
+    Slug(String),
+    Create(CreateFilmInput),
+}
+
+/// A credit given with a person.
+#[derive(InputObject)]
+pub struct PersonCreditInput {
+    film: FilmRef,
+    role: CreditRole,
+    /// The character played, for cast credits.
+    character: Option<String>,
+    /// The place in the credits, from 1.
+    billing_order: Option<i32>,
+}
+
+/// The credits given with a person, ready for the domain; errors are named from `input.credits`.
+fn person_credits(credits: Option<Vec<PersonCreditInput>>) -> DomainResult<Vec<films::CreditLink<films::FilmChanges>>> {
+    let given = credits.unwrap_or_default().into_iter().map(|credit| GivenCredit {
+        to: match credit.film {
+            FilmRef::Id(id) => CreditEnd::Id(id),
+            FilmRef::Slug(slug) => CreditEnd::Slug(slug),
+            FilmRef::Create(input) => CreditEnd::Create(input),
+        },
+        role: credit.role,
+        character: credit.character,
+        billing_order: credit.billing_order,
+    });
+    credit_links(given.collect(), "film", NodeType::Film, CreateFilmInput::into_changes)
+}
+
+/// What `upsertPerson` wrote.
+#[derive(SimpleObject)]
+pub struct UpsertPersonPayload {
+    person: Person,
+    /// True when the person was created, false when the one with the slug was updated.
+    created: bool,
 }
 
 /// Changes to a person: only the fields given change; null clears an optional field.
@@ -178,6 +238,11 @@ pub struct UpdatePersonInput {
     name: MaybeUndefined<String>,
     bio: MaybeUndefined<String>,
     birth_date: MaybeUndefined<Date>,
+    /// Credits to add or change, in the same transaction: a credit is keyed by film and role, so
+    /// one the person has already takes the element's character and billing order (both replaced,
+    /// absent clears them); credits not listed stay (`removeCredit` removes one). Any bad element
+    /// refuses the whole mutation, naming it (`input.credits[3].role`).
+    credits: Option<Vec<PersonCreditInput>>,
 }
 
 /// Person mutations (admins).
@@ -189,13 +254,7 @@ impl PersonMutation {
     /// Creates a person.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_person(&self, ctx: &Context<'_>, input: CreatePersonInput) -> GqlResult<Person> {
-        let changes = people::PersonChanges {
-            slug: input.slug,
-            name: Some(input.name),
-            bio: given(input.bio, |v| v),
-            birth_date: given(input.birth_date, |date| date.0),
-        };
-        let actor = actor(ctx)?;
+        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
         let person = write::transaction(db(ctx)?, async |txn| {
             audit::created(txn, &actor, "createPerson", people::create(txn, changes).await?).await
         });
@@ -211,6 +270,7 @@ impl PersonMutation {
             name: required(input.name, "input.name", |v| v)?,
             bio: patch(input.bio, |v| v),
             birth_date: patch(input.birth_date, |date| date.0),
+            credits: person_credits(input.credits)?,
         };
         let actor = actor(ctx)?;
         let person = write::transaction(db(ctx)?, async |txn| {
@@ -218,6 +278,19 @@ impl PersonMutation {
                 .await
         });
         Ok(Person(person.await?.into()))
+    }
+
+    /// Creates the person with the input's slug (made from the name when not given) or, when there
+    /// is one, makes them what the input says, in one statement: validated like `createPerson`, an
+    /// optional field left out is cleared, and credits are added or changed as in `updatePerson`.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn upsert_person(&self, ctx: &Context<'_>, input: CreatePersonInput) -> GqlResult<UpsertPersonPayload> {
+        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
+        let upserted = write::transaction(db(ctx)?, async |txn| {
+            audit::upserted(txn, &actor, "upsertPerson", people::upsert(txn, changes).await?).await
+        });
+        let upserted = upserted.await?;
+        Ok(UpsertPersonPayload { person: Person(upserted.row.into()), created: upserted.created })
     }
 
     /// Deletes a person with their credits and quotes. Returns the deleted ID.

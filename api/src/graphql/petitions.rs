@@ -273,6 +273,30 @@ pub struct CreatePetitionInput {
     closes_at: Option<DateTime>,
 }
 
+impl CreatePetitionInput {
+    /// The petition as domain changes; errors are named from `input`.
+    fn into_changes(self) -> DomainResult<petitions::PetitionChanges> {
+        Ok(petitions::PetitionChanges {
+            slug: self.slug,
+            title: Some(self.title),
+            body: Some(self.body),
+            target: Some(self.target),
+            goal: Some(i64::from(self.goal)),
+            status: self.status.map(Into::into),
+            film_id: id_patch(given(self.film_id, |id| id), NodeType::Film, "input.filmId")?,
+            closes_at: given(self.closes_at, |instant| instant.0),
+        })
+    }
+}
+
+/// What `upsertPetition` wrote.
+#[derive(SimpleObject)]
+pub struct UpsertPetitionPayload {
+    petition: Petition,
+    /// True when the petition was created, false when the one with the slug was updated.
+    created: bool,
+}
+
 /// Changes to a petition: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
 pub struct UpdatePetitionInput {
@@ -295,17 +319,7 @@ impl PetitionMutation {
     /// Creates a petition.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_petition(&self, ctx: &Context<'_>, input: CreatePetitionInput) -> GqlResult<Petition> {
-        let changes = petitions::PetitionChanges {
-            slug: input.slug,
-            title: Some(input.title),
-            body: Some(input.body),
-            target: Some(input.target),
-            goal: Some(i64::from(input.goal)),
-            status: input.status.map(Into::into),
-            film_id: id_patch(given(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
-            closes_at: given(input.closes_at, |instant| instant.0),
-        };
-        let actor = actor(ctx)?;
+        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
         let petition = write::transaction(db(ctx)?, async |txn| {
             audit::created(txn, &actor, "createPetition", petitions::create(txn, changes).await?).await
         });
@@ -332,6 +346,20 @@ impl PetitionMutation {
             audit::updating::<petition::Entity, _>(txn, &actor, "updatePetition", id, update).await
         });
         Ok(Petition(petition.await?.into()))
+    }
+
+    /// Creates the petition with the input's slug (made from the title when not given) or, when
+    /// there is one, makes it what the input says, in one statement: validated like
+    /// `createPetition`, an optional field left out is cleared; a stored petition keeps its
+    /// signatures, and its status unless one is given.
+    #[graphql(guard = "RoleGuard::admin()")]
+    async fn upsert_petition(&self, ctx: &Context<'_>, input: CreatePetitionInput) -> GqlResult<UpsertPetitionPayload> {
+        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
+        let upserted = write::transaction(db(ctx)?, async |txn| {
+            audit::upserted(txn, &actor, "upsertPetition", petitions::upsert(txn, changes).await?).await
+        });
+        let upserted = upserted.await?;
+        Ok(UpsertPetitionPayload { petition: Petition(upserted.row.into()), created: upserted.created })
     }
 
     /// Deletes a petition with its signatures. Returns the deleted ID.
