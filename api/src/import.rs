@@ -267,6 +267,7 @@ impl<'a> Importer<'a> {
             name: Some(record.name.clone()),
             bio: patch(record.bio.clone()),
             birth_date: patch(record.birth_date),
+            photo_url: Patch::Keep,
         };
         let person = match self.target(self.people.get(&record.slug).copied()) {
             Target::Keep(_) => return Ok(()),
@@ -296,6 +297,7 @@ impl<'a> Importer<'a> {
             box_office_usd: patch(record.box_office_usd),
             distributor: patch(record.distributor.clone()),
             sequel_of_id: Patch::Keep,
+            poster_url: Patch::Keep,
         };
         let (film_id, written) = match self.target(self.films.get(&record.slug).copied()) {
             Target::Keep(id) => (id, None),
@@ -395,6 +397,7 @@ impl<'a> Importer<'a> {
             online_url: patch(record.online_url.clone()),
             hashtag: patch(record.hashtag.clone()),
             capacity: patch(record.capacity),
+            image_url: Patch::Keep,
         };
         let event = match self.target(self.events.get(&record.slug).copied()) {
             Target::Keep(_) => return Ok(()),
@@ -417,6 +420,7 @@ impl<'a> Importer<'a> {
             status: record.status,
             film_id: self.optional_film(record.film.as_ref())?,
             closes_at: patch(record.closes_at),
+            image_url: Patch::Keep,
         };
         let petition = match self.target(self.petitions.get(&record.slug).copied()) {
             Target::Keep(_) => return Ok(()),

@@ -155,6 +155,8 @@ pub struct EventChanges {
     pub online_url: Patch<String>,
     pub hashtag: Patch<String>,
     pub capacity: Patch<i32>,
+    /// An https image URL.
+    pub image_url: Patch<String>,
 }
 
 /// Validates and applies everything but slug and title; `current` holds the stored times on update.
@@ -196,6 +198,7 @@ async fn apply<C: ConnectionTrait>(
         &mut model.capacity,
         changes.capacity.try_map(|seats| validate::range("input.capacity", seats, 0, 10_000_000))?,
     );
+    patch(&mut model.image_url, validate::patch_image_url("input.imageUrl", changes.image_url)?);
     Ok(())
 }
 

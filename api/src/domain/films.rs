@@ -102,6 +102,8 @@ pub struct FilmChanges {
     pub box_office_usd: Patch<i64>,
     pub distributor: Patch<String>,
     pub sequel_of_id: Patch<i64>,
+    /// An https image URL.
+    pub poster_url: Patch<String>,
 }
 
 /// Validates everything but slug and title, and applies it to `model`.
@@ -129,6 +131,7 @@ async fn apply<C: ConnectionTrait>(
         write::ensure_exists::<film::Entity, _>(db, film::Column::Id, sequel_of, "input.sequelOfId", "film").await?;
     }
     patch(&mut model.sequel_of_id, changes.sequel_of_id);
+    patch(&mut model.poster_url, validate::patch_image_url("input.posterUrl", changes.poster_url)?);
     Ok(())
 }
 

@@ -76,6 +76,8 @@ pub struct PersonChanges {
     pub name: Option<String>,
     pub bio: Patch<String>,
     pub birth_date: Patch<chrono::NaiveDate>,
+    /// An https image URL.
+    pub photo_url: Patch<String>,
 }
 
 fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResult<()> {
@@ -91,6 +93,7 @@ fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResul
             }
         })?,
     );
+    patch(&mut model.photo_url, validate::patch_image_url("input.photoUrl", changes.photo_url)?);
     Ok(())
 }
 

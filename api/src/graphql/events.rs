@@ -75,6 +75,10 @@ impl Event {
     async fn online_url(&self) -> Option<&str> {
         self.0.online_url.as_deref()
     }
+    /// The event's image: an https URL, if any.
+    async fn image_url(&self) -> Option<&str> {
+        self.0.image_url.as_deref()
+    }
     /// The articles this record draws on (publication and headline), where it says so.
     async fn source_articles(&self) -> Vec<SourceArticle> {
         source_articles(self.0.source_articles.as_deref())
@@ -237,6 +241,8 @@ pub struct CreateEventInput {
     hashtag: Option<String>,
     /// Seats; null for no limit.
     capacity: Option<i32>,
+    /// An image: https, at most 2,048 characters.
+    image_url: Option<String>,
 }
 
 /// Changes to an event: only the fields given change; null clears an optional field.
@@ -256,6 +262,7 @@ pub struct UpdateEventInput {
     online_url: MaybeUndefined<String>,
     hashtag: MaybeUndefined<String>,
     capacity: MaybeUndefined<i32>,
+    image_url: MaybeUndefined<String>,
 }
 
 /// Event mutations (admins).
@@ -282,6 +289,7 @@ impl EventMutation {
             online_url: given(input.online_url, |v| v),
             hashtag: given(input.hashtag, |v| v),
             capacity: given(input.capacity, |v| v),
+            image_url: given(input.image_url, |v| v),
         };
         let viewer = loaders(ctx)?.viewer;
         Ok(Event(
@@ -308,6 +316,7 @@ impl EventMutation {
             online_url: patch(input.online_url, |v| v),
             hashtag: patch(input.hashtag, |v| v),
             capacity: patch(input.capacity, |v| v),
+            image_url: patch(input.image_url, |v| v),
         };
         Ok(Event(write::transaction(db(ctx)?, async |txn| events::update(txn, id, changes).await).await?.into()))
     }

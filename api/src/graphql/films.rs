@@ -70,6 +70,10 @@ impl Film {
     async fn distributor(&self) -> Option<&str> {
         self.0.distributor.as_deref()
     }
+    /// The poster image: an https URL, if any.
+    async fn poster_url(&self) -> Option<&str> {
+        self.0.poster_url.as_deref()
+    }
     /// The film this one follows.
     async fn sequel_of(&self, ctx: &Context<'_>) -> GqlResult<Option<Film>> {
         let Some(id) = self.0.sequel_of_id else { return Ok(None) };
@@ -286,6 +290,8 @@ pub struct CreateFilmInput {
     distributor: Option<String>,
     /// The film this one follows (global ID).
     sequel_of_id: Option<ID>,
+    /// The poster image: https, at most 2,048 characters.
+    poster_url: Option<String>,
 }
 
 /// Changes to a film: only the fields given change; null clears an optional field.
@@ -302,6 +308,7 @@ pub struct UpdateFilmInput {
     box_office_usd: MaybeUndefined<Money>,
     distributor: MaybeUndefined<String>,
     sequel_of_id: MaybeUndefined<ID>,
+    poster_url: MaybeUndefined<String>,
 }
 
 impl CreateFilmInput {
@@ -318,6 +325,7 @@ impl CreateFilmInput {
             box_office_usd: given(self.box_office_usd, |usd| usd.0),
             distributor: given(self.distributor, |v| v),
             sequel_of_id: id_patch(given(self.sequel_of_id, |id| id), NodeType::Film, "input.sequelOfId")?,
+            poster_url: given(self.poster_url, |v| v),
         })
     }
 }
@@ -336,6 +344,7 @@ impl UpdateFilmInput {
             box_office_usd: patch(self.box_office_usd, |usd| usd.0),
             distributor: patch(self.distributor, |v| v),
             sequel_of_id: id_patch(patch(self.sequel_of_id, |id| id), NodeType::Film, "input.sequelOfId")?,
+            poster_url: patch(self.poster_url, |v| v),
         })
     }
 }

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod node;
 pub mod operation;
 pub mod people;
+pub mod petition_updates;
 pub mod petitions;
 pub mod plan;
 pub mod production;
@@ -67,6 +68,7 @@ pub struct Mutation(
     events::EventMutation,
     petitions::PetitionMutation,
     petitions::SignatureMutation,
+    petition_updates::PetitionUpdateMutation,
     events::RsvpMutation,
     quotes::FanQuoteMutation,
 );

@@ -42,6 +42,10 @@ impl Person {
     async fn bio(&self) -> Option<&str> {
         self.0.bio.as_deref()
     }
+    /// The photo: an https URL, if any.
+    async fn photo_url(&self) -> Option<&str> {
+        self.0.photo_url.as_deref()
+    }
     /// The articles this record draws on (publication and headline), where it says so.
     async fn source_articles(&self) -> Vec<SourceArticle> {
         source_articles(self.0.source_articles.as_deref())
@@ -168,6 +172,8 @@ pub struct CreatePersonInput {
     name: String,
     bio: Option<String>,
     birth_date: Option<Date>,
+    /// A photo: https, at most 2,048 characters.
+    photo_url: Option<String>,
 }
 
 /// Changes to a person: only the fields given change; null clears an optional field.
@@ -177,6 +183,7 @@ pub struct UpdatePersonInput {
     name: MaybeUndefined<String>,
     bio: MaybeUndefined<String>,
     birth_date: MaybeUndefined<Date>,
+    photo_url: MaybeUndefined<String>,
 }
 
 /// Person mutations (admins).
@@ -193,6 +200,7 @@ impl PersonMutation {
             name: Some(input.name),
             bio: given(input.bio, |v| v),
             birth_date: given(input.birth_date, |date| date.0),
+            photo_url: given(input.photo_url, |v| v),
         };
         Ok(Person(write::transaction(db(ctx)?, async |txn| people::create(txn, changes).await).await?.into()))
     }
@@ -206,6 +214,7 @@ impl PersonMutation {
             name: required(input.name, "input.name", |v| v)?,
             bio: patch(input.bio, |v| v),
             birth_date: patch(input.birth_date, |date| date.0),
+            photo_url: patch(input.photo_url, |v| v),
         };
         Ok(Person(write::transaction(db(ctx)?, async |txn| people::update(txn, id, changes).await).await?.into()))
     }
