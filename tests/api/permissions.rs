@@ -56,6 +56,9 @@ fn expected() -> HashMap<&'static str, Needs> {
         ("cancelRsvp", Fan),
         ("submitQuote", Fan),
         ("moderateQuote", Moderator),
+        ("postPetitionUpdate", Moderator),
+        ("editPetitionUpdate", Moderator),
+        ("deletePetitionUpdate", Moderator),
     ])
 }
 
