@@ -129,8 +129,10 @@ impl MigrationTrait for Migration {
                      setweight(to_tsvector('simple', fandb_unaccent({body})), 'B')) STORED"
                 ))
                 .await?;
-                db.execute_unprepared("CREATE INDEX idx_petition_updates_search ON petition_updates USING GIN (search)")
-                    .await?;
+                db.execute_unprepared(
+                    "CREATE INDEX idx_petition_updates_search ON petition_updates USING GIN (search)",
+                )
+                .await?;
             }
             _ => {
                 let key = |row: &str| format!("{KIND_NUMBER} * {KIND_STRIDE} + {row}.id");

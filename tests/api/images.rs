@@ -65,7 +65,8 @@ async fn an_https_image_url_is_stored_and_read_back_on_every_type(app: TestApp) 
     let set = app.data_as(token, update, json!({ "id": petition["id"], "url": "https://example.org/p.webp" })).await;
     assert_eq!(set["updatePetition"]["imageUrl"], "https://example.org/p.webp");
     let listed = app.data("{ petitions(first: 100) { nodes { slug imageUrl } } }", json!({})).await;
-    let shown = listed["petitions"]["nodes"].as_array().unwrap().iter().find(|p| p["slug"] == PETITION).unwrap().clone();
+    let shown =
+        listed["petitions"]["nodes"].as_array().unwrap().iter().find(|p| p["slug"] == PETITION).unwrap().clone();
     assert_eq!(shown["imageUrl"], "https://example.org/p.webp");
 
     // Null clears it.
@@ -84,7 +85,14 @@ async fn image_urls_that_are_not_https_or_too_long_are_refused_with_the_field(ap
     let too_long = format!("https://example.org/{}", "a".repeat(2049 - "https://example.org/".len()));
     assert_eq!(too_long.len(), 2049);
     let just_right = &too_long[..2048];
-    for bad in ["http://example.org/poster.jpg", too_long.as_str(), "not a url", "https://", "ftp://example.org/x.jpg", "data:image/png;base64,AAAA"] {
+    for bad in [
+        "http://example.org/poster.jpg",
+        too_long.as_str(),
+        "not a url",
+        "https://",
+        "ftp://example.org/x.jpg",
+        "data:image/png;base64,AAAA",
+    ] {
         let error = app
             .error_as(
                 token,

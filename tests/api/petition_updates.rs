@@ -32,7 +32,8 @@ db_tests!(
 );
 
 async fn petition_id(app: &TestApp) -> Value {
-    app.data("query($s: String!) { petition(slug: $s) { id } }", json!({ "s": PETITION })).await["petition"]["id"].clone()
+    app.data("query($s: String!) { petition(slug: $s) { id } }", json!({ "s": PETITION })).await["petition"]["id"]
+        .clone()
 }
 
 async fn post(app: &TestApp, token: &str, petition: &Value, title: &str, body: &str) -> Value {
@@ -61,7 +62,8 @@ async fn a_moderator_posts_updates_that_everyone_reads_pages_and_finds(app: Test
     assert_eq!(first["petition"]["slug"], PETITION);
     assert_eq!(first["body"], HOSTILE, "the Markdown is kept as written");
     assert_sanitized(first["bodyHtml"].as_str().unwrap());
-    let second = post(&app, &admin.access_token, &petition, "Billboard in Times Square", "The *Zalemboard* is up.").await;
+    let second =
+        post(&app, &admin.access_token, &petition, "Billboard in Times Square", "The *Zalemboard* is up.").await;
     let third = post(&app, &moderator.access_token, &petition, "Thank you", "On to **sixty** thousand.").await;
 
     // Newest first, paged with cursors; anonymous readers see the same.
@@ -71,8 +73,8 @@ async fn a_moderator_posts_updates_that_everyone_reads_pages_and_finds(app: Test
     assert_eq!(ids, [&third["id"], &second["id"]]);
     assert_eq!(page["pageInfo"]["hasNextPage"], true);
     let after = page["pageInfo"]["endCursor"].clone();
-    let rest = app.data(UPDATES, json!({ "slug": PETITION, "first": 2, "after": after })).await["petition"]["updates"]
-        .clone();
+    let rest =
+        app.data(UPDATES, json!({ "slug": PETITION, "first": 2, "after": after })).await["petition"]["updates"].clone();
     assert_eq!(rest["nodes"].as_array().unwrap().len(), 1);
     assert_eq!(rest["nodes"][0]["id"], first["id"]);
     assert_eq!(rest["pageInfo"]["hasNextPage"], false);
@@ -80,21 +82,31 @@ async fn a_moderator_posts_updates_that_everyone_reads_pages_and_finds(app: Test
 
     // A global ID like every other object.
     let node = app
-        .data("query($id: ID!) { node(id: $id) { __typename ... on PetitionUpdate { title } } }", json!({ "id": second["id"] }))
+        .data(
+            "query($id: ID!) { node(id: $id) { __typename ... on PetitionUpdate { title } } }",
+            json!({ "id": second["id"] }),
+        )
         .await;
     assert_eq!(node["node"], json!({ "__typename": "PetitionUpdate", "title": "Billboard in Times Square" }));
 
     // Search finds updates by title and body, accents and case aside.
     let query = "query($q: String!) { search(query: $q) { __typename ... on PetitionUpdate { id title } } }";
     let found = app.data(query, json!({ "q": "zalemboard" })).await["search"].clone();
-    assert_eq!(found, json!([{ "__typename": "PetitionUpdate", "id": second["id"], "title": "Billboard in Times Square" }]));
+    assert_eq!(
+        found,
+        json!([{ "__typename": "PetitionUpdate", "id": second["id"], "title": "Billboard in Times Square" }])
+    );
     let found = app.data(query, json!({ "q": "billbo" })).await["search"].clone();
     assert_eq!(found[0]["id"], second["id"], "{found}");
 
     // Edited: the HTML follows the Markdown, and search follows the text.
     let edit = "mutation($id: ID!, $input: EditPetitionUpdateInput!) { editPetitionUpdate(id: $id, input: $input) { title bodyHtml } }";
     let edited = app
-        .data_as(&admin.access_token, edit, json!({ "id": second["id"], "input": { "body": "The __Ironcityboard__ is up." } }))
+        .data_as(
+            &admin.access_token,
+            edit,
+            json!({ "id": second["id"], "input": { "body": "The __Ironcityboard__ is up." } }),
+        )
         .await;
     assert_eq!(edited["editPetitionUpdate"]["title"], "Billboard in Times Square");
     assert!(edited["editPetitionUpdate"]["bodyHtml"].as_str().unwrap().contains("<strong>Ironcityboard</strong>"));
@@ -104,7 +116,8 @@ async fn a_moderator_posts_updates_that_everyone_reads_pages_and_finds(app: Test
     // Deleted: gone from the list and from search.
     let delete = "mutation($id: ID!) { deletePetitionUpdate(id: $id) }";
     app.data_as(&moderator.access_token, delete, json!({ "id": second["id"] })).await;
-    let after_delete = app.data(UPDATES, json!({ "slug": PETITION })).await["petition"]["updates"]["totalCount"].clone();
+    let after_delete =
+        app.data(UPDATES, json!({ "slug": PETITION })).await["petition"]["updates"]["totalCount"].clone();
     assert_eq!(after_delete, 2);
     assert_eq!(app.data(query, json!({ "q": "ironcityboard" })).await["search"], json!([]));
     let again = app.error_as(&moderator.access_token, delete, json!({ "id": second["id"] })).await;
@@ -117,7 +130,8 @@ async fn an_update_scheduled_for_later_is_hidden_from_fans_until_then(app: TestA
     let petition = petition_id(&app).await;
     let later = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
     let input = json!({ "petitionId": petition, "title": "Premiere night", "body": "Embargoed Kuzuryuu news.", "publishedAt": later });
-    let scheduled = app.data_as(&moderator.access_token, POST, json!({ "input": input })).await["postPetitionUpdate"].clone();
+    let scheduled =
+        app.data_as(&moderator.access_token, POST, json!({ "input": input })).await["postPetitionUpdate"].clone();
 
     let count = |response: Value| response["petition"]["updates"]["totalCount"].clone();
     assert_eq!(count(app.data(UPDATES, json!({ "slug": PETITION })).await), 0, "anonymous");
@@ -135,7 +149,10 @@ async fn an_update_scheduled_for_later_is_hidden_from_fans_until_then(app: TestA
     let edit = "mutation($id: ID!, $at: DateTime!) { editPetitionUpdate(id: $id, input: { publishedAt: $at }) { id } }";
     app.data_as(&moderator.access_token, edit, json!({ "id": scheduled["id"], "at": now })).await;
     assert_eq!(count(app.data(UPDATES, json!({ "slug": PETITION })).await), 1);
-    assert_eq!(app.data(search, json!({ "q": "kuzuryuu" })).await["search"], json!([{ "__typename": "PetitionUpdate" }]));
+    assert_eq!(
+        app.data(search, json!({ "q": "kuzuryuu" })).await["search"],
+        json!([{ "__typename": "PetitionUpdate" }])
+    );
 }
 
 async fn fans_and_anonymous_clients_cannot_post_and_bad_input_writes_nothing(app: TestApp) {
@@ -170,10 +187,13 @@ async fn fans_and_anonymous_clients_cannot_post_and_bad_input_writes_nothing(app
 
     // Editing follows the same rules and changes nothing when refused.
     let posted = post(&app, &moderator.access_token, &petition, "News", "Some news.").await;
-    let edit = "mutation($id: ID!, $input: EditPetitionUpdateInput!) { editPetitionUpdate(id: $id, input: $input) { id } }";
-    let error = app.error_as(&moderator.access_token, edit, json!({ "id": posted["id"], "input": { "title": null } })).await;
+    let edit =
+        "mutation($id: ID!, $input: EditPetitionUpdateInput!) { editPetitionUpdate(id: $id, input: $input) { id } }";
+    let error =
+        app.error_as(&moderator.access_token, edit, json!({ "id": posted["id"], "input": { "title": null } })).await;
     assert_eq!(error["extensions"]["field"], "input.title");
-    let error = app.error_as(&fan.access_token, edit, json!({ "id": posted["id"], "input": { "title": "Mine" } })).await;
+    let error =
+        app.error_as(&fan.access_token, edit, json!({ "id": posted["id"], "input": { "title": "Mine" } })).await;
     assert_eq!(error["extensions"]["code"], "FORBIDDEN");
     let titles = app.data(UPDATES, json!({ "slug": PETITION })).await["petition"]["updates"]["nodes"].clone();
     assert_eq!(titles[0]["title"], "News");

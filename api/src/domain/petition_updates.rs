@@ -34,11 +34,7 @@ pub fn visible_to(viewer: &Viewer) -> Condition {
 
 /// `visible_to` by whether the reader is staff (admin or moderator).
 pub fn visible(staff: bool) -> Condition {
-    if staff {
-        Condition::all()
-    } else {
-        Condition::all().add(petition_update::Column::PublishedAt.lte(super::now()))
-    }
+    if staff { Condition::all() } else { Condition::all().add(petition_update::Column::PublishedAt.lte(super::now())) }
 }
 
 /// Markdown rendered to HTML and sanitized: raw HTML in the Markdown is filtered like the rest, and
@@ -112,10 +108,12 @@ pub async fn post(
     let (update, notice) = write::transaction(db, async |txn| {
         // Under the petition's row lock, a petition's updates commit in id order, so a subscriber
         // that has been sent update N never later finds a smaller id committed.
-        write::lock::<entity::petition::Entity, _>(txn, petition_id, "petition").await.map_err(|error| match error {
-            DomainError::NotFound(_) => DomainError::invalid("input.petitionId", "no petition with this ID"),
-            other => other,
-        })?;
+        write::lock::<entity::petition::Entity, _>(txn, petition_id, "petition").await.map_err(
+            |error| match error {
+                DomainError::NotFound(_) => DomainError::invalid("input.petitionId", "no petition with this ID"),
+                other => other,
+            },
+        )?;
         let update = model.insert(txn).await?;
         let notice = notice_of(&update);
         if let Some(notice) = notice {

@@ -11,13 +11,13 @@ use super::films::Film;
 use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
+use super::petition_updates::PetitionUpdate;
 use super::plan::{self, Key, Planned, Ty};
 use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::{TimeBucket, TimeCount};
 use super::{db, loaders, notifier, one_of, viewer_id};
 use crate::domain::{self, DomainError, DomainResult, account_mail, petitions};
-use super::petition_updates::PetitionUpdate;
 use crate::loaders::{PetitionUpdateScope, SignatureScope};
 
 /// A campaign's ask of a target, with a signature goal.

@@ -51,9 +51,11 @@ async fn hits(ctx: &Context<'_>, query: &str, first: Option<i32>) -> GqlResult<V
             Kind::Quote => loaders.quotes.load_one(id).await?.map(|row| SearchResult::Quote(Quote(row))),
             Kind::Event => loaders.events.load_one(id).await?.map(|row| SearchResult::Event(Event(row))),
             Kind::Petition => loaders.petitions.load_one(id).await?.map(|row| SearchResult::Petition(Petition(row))),
-            Kind::PetitionUpdate => {
-                loaders.petition_updates.load_one(id).await?.map(|row| SearchResult::PetitionUpdate(PetitionUpdate(row)))
-            }
+            Kind::PetitionUpdate => loaders
+                .petition_updates
+                .load_one(id)
+                .await?
+                .map(|row| SearchResult::PetitionUpdate(PetitionUpdate(row))),
         })
     }))
     .await?;

@@ -17,8 +17,8 @@ use tokio::sync::broadcast::error::RecvError;
 use super::db;
 
 use super::node::{NodeType, decode_as, global_id};
-use crate::domain::notify::{Change, Counter, Notifier, Watching};
 use super::petition_updates::PetitionUpdate;
+use crate::domain::notify::{Change, Counter, Notifier, Watching};
 use crate::domain::{events, petition_updates, petitions};
 
 /// A petition's live signature count.
@@ -160,11 +160,7 @@ impl Subscription {
 
     /// Each update posted to a petition from now on, as it is posted (an update scheduled for
     /// later is not pushed when its time comes).
-    async fn petition_updates(
-        &self,
-        ctx: &Context<'_>,
-        petition_id: ID,
-    ) -> Result<impl Stream<Item = PetitionUpdate>> {
+    async fn petition_updates(&self, ctx: &Context<'_>, petition_id: ID) -> Result<impl Stream<Item = PetitionUpdate>> {
         let id = decode_as(&petition_id, NodeType::Petition, "petitionId")?;
         let notifier = ctx.data::<Arc<Notifier>>()?.clone();
         let receiver = notifier.subscribe();

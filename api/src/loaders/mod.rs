@@ -22,8 +22,7 @@ use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, ModelTrai
 
 pub use scopes::{
     CreditParent, CreditScope, EventScope, FilmScope, OwnQuoteScope, OwnRsvpScope, OwnSignatureScope, PetitionScope,
-    PetitionUpdateScope,
-    QuoteParent, QuoteScope, RsvpScope, Scope, SignatureScope,
+    PetitionUpdateScope, QuoteParent, QuoteScope, RsvpScope, Scope, SignatureScope,
 };
 
 use crate::auth::Viewer;
