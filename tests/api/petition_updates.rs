@@ -28,6 +28,8 @@ db_tests!(
     an_update_scheduled_for_later_is_hidden_from_fans_until_then,
     fans_and_anonymous_clients_cannot_post_and_bad_input_writes_nothing,
     a_subscriber_receives_each_new_update_in_order,
+    an_update_posted_through_one_server_process_reaches_subscribers_of_another,
+    the_updates_of_many_petitions_cost_no_more_statements_than_of_two,
     the_campaign_page_shows_each_petitions_latest_update_sanitized
 );
 
@@ -200,33 +202,32 @@ async fn fans_and_anonymous_clients_cannot_post_and_bad_input_writes_nothing(app
     assert_eq!(stored(&app).await, 1);
 }
 
+/// Posts warm-up updates until `subscriber` receives one (the subscription sends nothing before,
+/// so there is no other sign that it has started), then returns the last one posted as received.
+async fn first_update(app: &TestApp, token: &str, petition: &Value, subscriber: &mut Subscriber) -> Value {
+    for attempt in 0..40 {
+        let posted = post(app, token, petition, &format!("Warm-up {attempt}"), "Hello.").await;
+        let Ok(mut data) = tokio::time::timeout(Duration::from_millis(500), subscriber.next_data()).await else {
+            continue;
+        };
+        // An earlier warm-up may have got there after all; the ones after it follow in order.
+        while data["petitionUpdates"]["id"] != posted["id"] {
+            assert!(data["petitionUpdates"]["title"].as_str().unwrap().starts_with("Warm-up"), "{data}");
+            data = subscriber.next_data().await;
+        }
+        return data["petitionUpdates"].clone();
+    }
+    panic!("the subscription never started");
+}
+
 async fn a_subscriber_receives_each_new_update_in_order(app: TestApp) {
     let moderator = app.sign_in_as(Role::Moderator).await;
     let petition = petition_id(&app).await;
     let query = "subscription($p: ID!) { petitionUpdates(petitionId: $p) { id title bodyHtml petition { slug } } }";
     let mut subscriber = Subscriber::start(&app.address, None, query, json!({ "p": petition })).await.unwrap();
 
-    // The subscription sends nothing until an update comes, so post until the first arrives.
-    let mut first = None;
-    for attempt in 0..20 {
-        let posted = post(&app, &moderator.access_token, &petition, &format!("Warm-up {attempt}"), "Hello.").await;
-        if let Ok(data) = tokio::time::timeout(Duration::from_millis(500), subscriber.next_data()).await {
-            first = Some((posted, data));
-            break;
-        }
-    }
-    let (posted, data) = first.expect("the subscription started");
-    let received = &data["petitionUpdates"];
+    let received = first_update(&app, &moderator.access_token, &petition, &mut subscriber).await;
     assert_eq!(received["petition"]["slug"], PETITION);
-    assert!(received["title"].as_str().unwrap().starts_with("Warm-up"));
-    let mut last_id = received["id"].clone();
-    if last_id != posted["id"] {
-        // An earlier warm-up got there after all; the last one follows.
-        let next = subscriber.next_data().await;
-        assert_eq!(next["petitionUpdates"]["id"], posted["id"]);
-        last_id = posted["id"].clone();
-    }
-    assert_eq!(last_id, posted["id"]);
 
     let mut sent = Vec::new();
     for n in 0..5 {
@@ -272,4 +273,78 @@ async fn the_campaign_page_shows_each_petitions_latest_update_sanitized(app: Tes
     assert_eq!(shown["strong"], "almost there", "{shown}");
     assert_eq!(shown["scripts"], 0, "{shown}");
     assert_sanitized(shown["html"].as_str().unwrap());
+}
+
+async fn an_update_posted_through_one_server_process_reaches_subscribers_of_another(app: TestApp) {
+    if !app.database_url.starts_with("postgres") {
+        return; // Notices cross processes only through PostgreSQL; SQLite serves one process.
+    }
+    let moderator = app.sign_in_as(Role::Moderator).await;
+    let petition = petition_id(&app).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_fandb"))
+        .args(["serve", "--no-seed"])
+        .env("DATABASE_URL", &app.database_url)
+        .env("FANDB_LISTEN", format!("127.0.0.1:{port}"))
+        .env("FANDB_JWT_SECRET", crate::support::TEST_JWT_SECRET)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start a second fandb process");
+    let mut ready = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            ready = true;
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let query = "subscription($p: ID!) { petitionUpdates(petitionId: $p) { id title } }";
+    let result = async {
+        assert!(ready, "the second process did not start listening");
+        let mut subscriber =
+            Subscriber::start(&format!("http://127.0.0.1:{port}"), None, query, json!({ "p": petition })).await?;
+        first_update(&app, &moderator.access_token, &petition, &mut subscriber).await;
+        let posted = post(&app, &moderator.access_token, &petition, "Across processes", "Hello from :first.").await;
+        Ok::<_, String>((posted, subscriber.next_data().await))
+    }
+    .await;
+    let _ = second.kill();
+    let _ = second.wait();
+    let (posted, received) = result.unwrap();
+    assert_eq!(received["petitionUpdates"], json!({ "id": posted["id"], "title": "Across processes" }));
+}
+
+/// The SQL statements one read costs, through the resolvers (`Petition.updates` is theirs).
+async fn statements(app: &TestApp, query: &str, variables: Value) -> u64 {
+    let body = serde_json::to_vec(&json!({ "query": query, "variables": variables })).unwrap();
+    let headers = [("content-type", "application/json"), ("x-fandb-read-path", "resolvers")];
+    let before = app.statements();
+    let response = app.request("POST", "/graphql", &headers, Some(body)).await;
+    let spent = app.statements() - before;
+    let json = response.json();
+    assert!(json.get("errors").is_none(), "unexpected errors: {json}");
+    spent
+}
+
+async fn the_updates_of_many_petitions_cost_no_more_statements_than_of_two(app: TestApp) {
+    let moderator = app.sign_in_as(Role::Moderator).await;
+    for petition in crate::support::fixtures::petitions(&app.db, 12).await {
+        let id = json!(crate::support::fixtures::gid("Petition", petition.id));
+        for n in 0..3 {
+            post(&app, &moderator.access_token, &id, &format!("{} news {n}", petition.slug), "News.").await;
+        }
+    }
+    let query = "query($first: Int!) { petitions(first: $first) { nodes { slug
+        updates(first: 2) { totalCount pageInfo { hasNextPage } nodes { id title bodyHtml petition { slug } } } } } }";
+    let two = statements(&app, query, json!({ "first": 2 })).await;
+    let twelve = statements(&app, query, json!({ "first": 12 })).await;
+    assert_eq!(two, twelve, "one batch of updates and one of counts, whatever the number of petitions");
+    let data = app.data(query, json!({ "first": 12 })).await;
+    let nodes = data["petitions"]["nodes"].as_array().unwrap();
+    assert!(nodes.len() >= 11, "{data}");
+    for petition in nodes.iter().filter(|petition| petition["slug"].as_str().unwrap().starts_with("fixture-")) {
+        assert_eq!(petition["updates"]["totalCount"], 3, "{petition}");
+        assert_eq!(petition["updates"]["nodes"].as_array().unwrap().len(), 2, "{petition}");
+    }
 }
