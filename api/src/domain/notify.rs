@@ -363,4 +363,35 @@ mod tests {
         notifier.reread(&db).await.unwrap();
         assert!(matches!(receiver.try_recv(), Err(TryRecvError::Empty)), "nothing watched, nothing read");
     }
+
+    #[tokio::test]
+    async fn a_reread_gives_each_watched_petition_its_newest_published_update() {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let watched = petition(&db, "watched").await;
+        let update = |published_at: chrono::DateTime<chrono::Utc>| petition_update::ActiveModel {
+            petition_id: Set(watched),
+            title: Set("News".to_owned()),
+            body_markdown: Set("News.".to_owned()),
+            body_html: Set("<p>News.</p>".to_owned()),
+            published_at: Set(published_at),
+            created_at: Set(published_at),
+            updated_at: Set(published_at),
+            ..Default::default()
+        };
+        let now = crate::domain::now();
+        let published = update(now - chrono::Duration::minutes(1)).insert(&db).await.unwrap().id;
+        update(now + chrono::Duration::days(1)).insert(&db).await.unwrap();
+        let notifier = Arc::new(Notifier::new(&db));
+        let mut receiver = notifier.subscribe();
+        let _watching = notifier.watch(Counter::PetitionUpdates, watched);
+
+        notifier.reread(&db).await.unwrap();
+        let Change::Current(current) = receiver.try_recv().unwrap() else { panic!("expected a re-read") };
+        let expected = Notice { counter: Counter::PetitionUpdates, id: watched, count: published, version: published };
+        assert_eq!(current.get(&(Counter::PetitionUpdates, watched)), Some(&expected), "the scheduled one is left out");
+        assert_eq!(Notice::from_payload(&expected.to_payload()), Some(expected));
+    }
 }
