@@ -69,6 +69,19 @@ async fn an_https_image_url_is_stored_and_read_back_on_every_type(app: TestApp) 
         listed["petitions"]["nodes"].as_array().unwrap().iter().find(|p| p["slug"] == PETITION).unwrap().clone();
     assert_eq!(shown["imageUrl"], "https://example.org/p.webp");
 
+    // The planner reads the columns itself: each lookup is one statement.
+    let lookups = [
+        ("query($id: ID!) { film(id: $id) { posterUrl } }", film.clone()),
+        ("query($id: ID!) { person(id: $id) { photoUrl } }", person["id"].clone()),
+        ("query($id: ID!) { event(id: $id) { imageUrl } }", event["id"].clone()),
+        ("query($id: ID!) { petition(id: $id) { imageUrl } }", petition["id"].clone()),
+    ];
+    for (query, id) in lookups {
+        let before = app.statements();
+        app.data(query, json!({ "id": id })).await;
+        assert_eq!(app.statements() - before, 1, "planned: {query}");
+    }
+
     // Null clears it.
     let cleared = app.data_as(token, update, json!({ "id": petition["id"], "url": null })).await;
     assert_eq!(cleared["updatePetition"]["imageUrl"], json!(null));

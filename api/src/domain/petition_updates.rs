@@ -145,16 +145,8 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> DomainResult<()> {
     write::delete::<petition_update::Entity>(db, id, "petition update").await
 }
 
-/// The petition of update `id`, if the update exists and `viewer` may see it.
-pub async fn by_id<C: ConnectionTrait>(
-    db: &C,
-    id: i64,
-    viewer: &Viewer,
-) -> DomainResult<Option<petition_update::Model>> {
-    Ok(petition_update::Entity::find_by_id(id).filter(visible_to(viewer)).one(db).await?)
-}
-
-/// The newest update of `petition_id` that everyone can see, for a subscriber's starting point.
+/// The id of the newest update of `petition_id` (0 when there is none): a new subscriber is sent
+/// only updates after it.
 pub async fn latest_id<C: ConnectionTrait>(db: &C, petition_id: i64) -> DomainResult<i64> {
     let latest: Option<i64> = petition_update::Entity::find()
         .select_only()
