@@ -286,6 +286,7 @@ impl<'a> Importer<'a> {
             bio: patch(record.bio.clone()),
             birth_date: patch(record.birth_date),
             credits: Vec::new(),
+            photo_url: patch(record.photo_url.clone()),
         };
         if self.kept(self.people.contains_key(&record.slug)) {
             return Ok(());
@@ -317,6 +318,7 @@ impl<'a> Importer<'a> {
             // Set once every film is in (see `load`).
             sequel_of_id: Patch::Keep,
             credits: Vec::new(),
+            poster_url: patch(record.poster_url.clone()),
         };
         let (film_id, written) = match self.films.get(&record.slug).copied() {
             Some(id) if self.kept(true) => (id, None),
@@ -408,6 +410,7 @@ impl<'a> Importer<'a> {
             online_url: patch(record.online_url.clone()),
             hashtag: patch(record.hashtag.clone()),
             capacity: patch(record.capacity),
+            image_url: patch(record.image_url.clone()),
         };
         if self.kept(self.events.contains_key(&record.slug)) {
             return Ok(());
@@ -430,6 +433,7 @@ impl<'a> Importer<'a> {
             status: record.status,
             film_id: self.optional_film(record.film.as_ref())?,
             closes_at: patch(record.closes_at),
+            image_url: patch(record.image_url.clone()),
         };
         if self.kept(self.petitions.contains_key(&record.slug)) {
             return Ok(());

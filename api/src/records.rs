@@ -32,6 +32,7 @@ pub(crate) struct PersonRecord {
     pub(crate) name: String,
     pub(crate) bio: Option<String>,
     pub(crate) birth_date: Option<NaiveDate>,
+    pub(crate) photo_url: Option<String>,
     /// The articles the record draws on.
     #[serde(default)]
     pub(crate) sources: Vec<SourceArticle>,
@@ -52,6 +53,7 @@ pub(crate) struct FilmRecord {
     pub(crate) distributor: Option<String>,
     /// The slug of the film this one follows.
     pub(crate) sequel_of: Option<String>,
+    pub(crate) poster_url: Option<String>,
     #[serde(default)]
     pub(crate) credits: Vec<CreditRecord>,
     /// The articles the record draws on.
@@ -103,6 +105,7 @@ pub(crate) struct EventRecord {
     pub(crate) online_url: Option<String>,
     pub(crate) hashtag: Option<String>,
     pub(crate) capacity: Option<i32>,
+    pub(crate) image_url: Option<String>,
     /// The articles the record draws on.
     #[serde(default)]
     pub(crate) sources: Vec<SourceArticle>,
@@ -121,6 +124,7 @@ pub(crate) struct PetitionRecord {
     pub(crate) status: Option<PetitionStatus>,
     pub(crate) film: Option<String>,
     pub(crate) closes_at: Option<DateTime<Utc>>,
+    pub(crate) image_url: Option<String>,
     /// The articles the record draws on.
     #[serde(default)]
     pub(crate) sources: Vec<SourceArticle>,

@@ -97,6 +97,7 @@ pub async fn load(db: &DatabaseConnection, scale: f64, progress: impl Fn(&str)) 
             distributor: Set(Some(DISTRIBUTORS[n % DISTRIBUTORS.len()].to_owned())),
             sequel_of_id: Set((n % 20 == 0 && n > 1).then(|| id - 1)),
             source_articles: Set(None),
+            poster_url: Set(None),
             created_at: Set(base + Duration::minutes(n as i64)),
             updated_at: Set(base + Duration::minutes(n as i64)),
         }
@@ -111,6 +112,7 @@ pub async fn load(db: &DatabaseConnection, scale: f64, progress: impl Fn(&str)) 
         bio: Set((n % 3 == 0).then(|| format!("Person {n} works in film."))),
         birth_date: Set(NaiveDate::from_ymd_opt(1940 + (n % 60) as i32, 1 + (n % 12) as u32, 1 + (n % 28) as u32)),
         source_articles: Set(None),
+        photo_url: Set(None),
         created_at: Set(base + Duration::seconds(n as i64)),
         updated_at: Set(base + Duration::seconds(n as i64)),
     });
@@ -213,6 +215,7 @@ pub async fn load(db: &DatabaseConnection, scale: f64, progress: impl Fn(&str)) 
                 going_count: Set(0),
                 count_version: Set(0),
                 source_articles: Set(None),
+                image_url: Set(None),
                 created_at: Set(base + Duration::seconds(n as i64)),
                 updated_at: Set(base + Duration::seconds(n as i64)),
             }
@@ -236,6 +239,7 @@ pub async fn load(db: &DatabaseConnection, scale: f64, progress: impl Fn(&str)) 
         signature_count: Set(counts[n - 1] as i64),
         count_version: Set(counts[n - 1] as i64),
         source_articles: Set(None),
+        image_url: Set(None),
         created_at: Set(base + Duration::seconds(n as i64)),
         updated_at: Set(base + Duration::seconds(n as i64)),
     });

@@ -7,10 +7,13 @@
 const QUERY = `query CampaignPage {
   campaign {
     totals { signatures openPetitions upcomingEvents fans }
-    topPetitions(first: 6) { id slug title target goal signatureCount viewerHasSigned film { title } }
-    upcomingEvents(first: 6) { id slug kind title startsAt timeZone venue city country onlineUrl icsUrl }
+    topPetitions(first: 6) {
+      id slug title target goal signatureCount viewerHasSigned imageUrl film { title posterUrl }
+      updates(first: 1) { nodes { id title bodyHtml publishedAt } }
+    }
+    upcomingEvents(first: 6) { id slug kind title startsAt timeZone venue city country onlineUrl icsUrl imageUrl }
   }
-  quotes(first: 5) { nodes { id text source sourceUrl saidOn person { name } } }
+  quotes(first: 5) { nodes { id text source sourceUrl saidOn person { name photoUrl } } }
   me { displayName emailVerified }
 }`;
 
@@ -171,6 +174,23 @@ async function resend() {
   accountStatus(body.errors ? body.errors[0].message : 'A new link is on its way.');
 }
 
+// An image by URL (https only, checked by the API) with its record's title as the alt text.
+function image(url, alt) {
+  return url ? element('img', { src: url, alt, class: 'picture', loading: 'lazy' }) : null;
+}
+
+// A petition's latest update: the title as text, the body as the HTML the API rendered from
+// Markdown and sanitized (no scripts, event handlers or javascript: links reach the page).
+function renderUpdate(update) {
+  if (!update) return null;
+  const body = element('div', { class: 'update-body' });
+  body.innerHTML = update.bodyHtml;
+  return element('section', { class: 'update', 'data-update-id': update.id },
+    element('h4', {}, `Update: ${update.title}`),
+    element('p', { class: 'meta' }, element('time', { datetime: update.publishedAt }, when.format(new Date(update.publishedAt)))),
+    body);
+}
+
 function renderPetitions(petitions) {
   const list = document.getElementById('petitions');
   list.replaceChildren(...petitions.map((petition) => {
@@ -178,11 +198,14 @@ function renderPetitions(petitions) {
     const count = element('span', { class: 'count', 'data-value': String(petition.signatureCount) }, number.format(petition.signatureCount));
     const bar = element('progress', { max: String(petition.goal), value: String(Math.min(petition.signatureCount, petition.goal)), 'aria-labelledby': headingId });
     return element('li', { 'data-petition-id': petition.id, 'data-slug': petition.slug },
+      image(petition.imageUrl, petition.title),
       element('h3', { id: headingId }, petition.title),
       element('p', { class: 'meta' }, `To ${petition.target}${petition.film ? ` · about ${petition.film.title}` : ''}`),
       bar,
       element('p', { class: 'meta', 'aria-live': 'polite' }, count, ` of ${number.format(petition.goal)} signatures`),
-      element('div', { class: 'actions' }));
+      element('div', { class: 'actions' }),
+      petition.film ? image(petition.film.posterUrl, `Poster of ${petition.film.title}`) : null,
+      renderUpdate(petition.updates.nodes[0]));
   }));
   for (const petition of petitions) {
     const card = list.querySelector(`[data-petition-id="${CSS.escape(petition.id)}"]`);
@@ -197,6 +220,7 @@ function renderEvents(events) {
     const place = event.onlineUrl ? 'Online' : [event.venue, event.city, event.country].filter(Boolean).join(', ');
     const start = new Date(event.startsAt);
     return element('li', { 'data-slug': event.slug },
+      image(event.imageUrl, event.title),
       element('h3', {}, event.title),
       element('p', { class: 'meta' }, element('time', { datetime: event.startsAt }, when.format(start))),
       element('p', { class: 'meta' }, [event.kind.replaceAll('_', ' ').toLowerCase(), place].filter(Boolean).join(' · ')),
@@ -211,7 +235,7 @@ function renderQuotes(quotes) {
     return element('li', {},
       element('blockquote', {},
         element('p', {}, `“${quote.text}”`),
-        element('footer', {}, `— ${quote.person.name}, `, element('cite', {}, source))));
+        element('footer', {}, image(quote.person.photoUrl, quote.person.name), `— ${quote.person.name}, `, element('cite', {}, source))));
   }));
 }
 

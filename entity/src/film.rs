@@ -24,6 +24,8 @@ pub struct Model {
     pub sequel_of_id: Option<i64>,
     /// The articles the record draws on, as a JSON list of `{publication, headline}`.
     pub source_articles: Option<String>,
+    /// An https image URL (at most 2,048 characters), shown with the record's name as its `alt` text.
+    pub poster_url: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -9,6 +9,7 @@ pub mod event;
 pub mod film;
 pub mod person;
 pub mod petition;
+pub mod petition_update;
 pub mod prelude;
 pub mod quote;
 pub mod refresh_token;

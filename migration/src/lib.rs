@@ -10,6 +10,7 @@ mod m20261201_000002_source_articles;
 mod m20261202_000016_user_account_activity;
 mod m20261202_000017_account_tokens;
 mod m20261203_000001_audit_events;
+mod m20261203_000002_petition_updates;
 
 /// Every migration of the fandb schema, in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000016_user_account_activity::Migration),
             Box::new(m20261202_000017_account_tokens::Migration),
             Box::new(m20261203_000001_audit_events::Migration),
+            Box::new(m20261203_000002_petition_updates::Migration),
         ]
     }
 }

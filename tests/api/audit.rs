@@ -43,6 +43,7 @@ db_tests!(
     an_admin_update_is_logged_with_only_the_changed_field_and_the_request_id,
     every_admin_mutation_is_logged_by_name,
     upserts_and_credit_changes_are_logged_with_what_changed,
+    petition_updates_are_logged_with_their_moderator,
     a_moderators_decision_is_logged,
     a_refused_mutation_writes_no_audit_row,
     an_audit_row_rolls_back_with_its_change,
@@ -245,6 +246,41 @@ async fn upserts_and_credit_changes_are_logged_with_what_changed(app: TestApp) {
     assert_eq!(fields(events[2], "before"), json!({ "billingOrder": null }));
     assert_eq!(fields(events[2], "after"), json!({ "billingOrder": 3 }));
     assert_eq!(events[2]["entityId"], credit.as_str());
+}
+
+async fn petition_updates_are_logged_with_their_moderator(app: TestApp) {
+    let moderator = app.sign_in_as(Role::Moderator).await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let petition = fixtures::petitions(&app.db, 1).await.remove(0);
+    let token = moderator.access_token.as_str();
+    let posted = app
+        .data_as(
+            token,
+            "mutation($input: PostPetitionUpdateInput!) { postPetitionUpdate(input: $input) { id } }",
+            json!({ "input": { "petitionId": gid("Petition", petition.id), "title": "News", "body": "We *won*." } }),
+        )
+        .await;
+    let update = posted["postPetitionUpdate"]["id"].as_str().expect("an id").to_owned();
+    app.data_as(
+        token,
+        "mutation($id: ID!) { editPetitionUpdate(id: $id, input: { title: \"More news\" }) { id } }",
+        json!({ "id": update }),
+    )
+    .await;
+    app.data_as(token, "mutation($id: ID!) { deletePetitionUpdate(id: $id) }", json!({ "id": update })).await;
+
+    let log = log(&app, &admin.access_token, json!({ "entityType": "PetitionUpdate" })).await;
+    let events: Vec<&Value> = log["nodes"].as_array().unwrap().iter().rev().collect();
+    let actions: Vec<&str> = events.iter().map(|event| event["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["postPetitionUpdate", "editPetitionUpdate", "deletePetitionUpdate"]);
+    for event in &events {
+        assert_eq!(event["actor"]["id"], moderator.global_id.as_str(), "{event}");
+        assert_eq!(event["entityId"], update.as_str(), "{event}");
+    }
+    assert_eq!(fields(events[0], "after")["bodyHtml"], "<p>We <em>won</em>.</p>\n");
+    assert_eq!(fields(events[1], "before"), json!({ "title": "News" }));
+    assert_eq!(fields(events[1], "after"), json!({ "title": "More news" }));
+    assert_eq!(fields(events[2], "before")["title"], "More news");
 }
 
 async fn a_moderators_decision_is_logged(app: TestApp) {

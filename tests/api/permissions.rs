@@ -61,6 +61,9 @@ fn expected() -> HashMap<&'static str, Needs> {
         ("cancelRsvp", Fan),
         ("submitQuote", Fan),
         ("moderateQuote", Moderator),
+        ("postPetitionUpdate", Moderator),
+        ("editPetitionUpdate", Moderator),
+        ("deletePetitionUpdate", Moderator),
     ])
 }
 

@@ -74,6 +74,7 @@ audited!(
     event => "Event",
     petition => "Petition",
     user => "User",
+    petition_update => "PetitionUpdate",
 );
 
 /// A key with any of these words (ignoring case; `passwordHash`, `token_hash`, `apiSecret`) is a

@@ -155,6 +155,8 @@ pub struct EventChanges {
     pub online_url: Patch<String>,
     pub hashtag: Patch<String>,
     pub capacity: Patch<i32>,
+    /// An https image URL.
+    pub image_url: Patch<String>,
 }
 
 /// Validates and applies everything but slug and title; `current` holds the stored times on update.
@@ -196,6 +198,7 @@ async fn apply<C: ConnectionTrait>(
         &mut model.capacity,
         changes.capacity.try_map(|seats| validate::range("input.capacity", seats, 0, 10_000_000))?,
     );
+    patch(&mut model.image_url, validate::patch_image_url("input.imageUrl", changes.image_url)?);
     Ok(())
 }
 
@@ -232,6 +235,7 @@ pub async fn upsert(
         online_url: stated(changes.online_url),
         hashtag: stated(changes.hashtag),
         capacity: stated(changes.capacity),
+        image_url: stated(changes.image_url),
         ..changes
     };
     let (mut model, _) = write::fresh::<event::Entity>(changes.title.as_deref(), changes.slug.as_deref())?;

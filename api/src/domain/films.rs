@@ -101,6 +101,8 @@ pub struct FilmChanges {
     pub box_office_usd: Patch<i64>,
     pub distributor: Patch<String>,
     pub sequel_of_id: Patch<i64>,
+    /// An https image URL.
+    pub poster_url: Patch<String>,
     /// Credits to add with the film (see `link_credits`).
     pub credits: Vec<CreditLink<super::people::PersonChanges>>,
 }
@@ -119,6 +121,7 @@ impl FilmChanges {
             box_office_usd: stated(self.box_office_usd),
             distributor: stated(self.distributor),
             sequel_of_id: stated(self.sequel_of_id),
+            poster_url: stated(self.poster_url),
             ..self
         }
     }
@@ -149,6 +152,7 @@ async fn apply<C: ConnectionTrait>(
         write::ensure_exists::<film::Entity, _>(db, film::Column::Id, sequel_of, "input.sequelOfId", "film").await?;
     }
     patch(&mut model.sequel_of_id, changes.sequel_of_id);
+    patch(&mut model.poster_url, validate::patch_image_url("input.posterUrl", changes.poster_url)?);
     Ok(())
 }
 

@@ -11,6 +11,7 @@ pub mod films;
 pub mod notify;
 pub mod paging;
 pub mod people;
+pub mod petition_updates;
 pub mod petitions;
 pub mod quotes;
 pub mod search;

@@ -1,5 +1,6 @@
 //! Live-count notices: every change to a petition's signature count or an event's RSVP count is
-//! announced with its new value and version.
+//! announced with its new value and version, and so is each update posted to a petition (its id is
+//! both: subscribers then read the updates they have not been sent).
 //!
 //! On PostgreSQL a notice is a `NOTIFY` sent inside the changing transaction, so it is delivered at
 //! commit, in commit order, to every server process listening on the database (`listen`). On
@@ -16,7 +17,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use entity::{event, petition};
+use entity::{event, petition, petition_update};
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
     QuerySelect, Statement,
@@ -38,6 +40,8 @@ pub enum Counter {
     Petition,
     /// An event's RSVPs going.
     Event,
+    /// A petition's updates: the value and version are the newest published update's id.
+    PetitionUpdates,
 }
 
 /// A new value of a counter.
@@ -50,11 +54,12 @@ pub struct Notice {
 }
 
 impl Notice {
-    /// The `NOTIFY` payload: `p:ID:COUNT:VERSION` or `e:…`.
+    /// The `NOTIFY` payload: `p:ID:COUNT:VERSION`, `e:…` or `u:…`.
     pub fn to_payload(self) -> String {
         let kind = match self.counter {
             Counter::Petition => 'p',
             Counter::Event => 'e',
+            Counter::PetitionUpdates => 'u',
         };
         format!("{kind}:{}:{}:{}", self.id, self.count, self.version)
     }
@@ -65,6 +70,7 @@ impl Notice {
         let counter = match parts.next()? {
             "p" => Counter::Petition,
             "e" => Counter::Event,
+            "u" => Counter::PetitionUpdates,
             _ => return None,
         };
         let id = parts.next()?.parse().ok()?;
@@ -200,6 +206,23 @@ impl Notifier {
                 .await?;
             for (id, count, version) in rows {
                 current.insert((Counter::Event, id), Notice { counter: Counter::Event, id, count, version });
+            }
+        }
+        for ids in ids_of(Counter::PetitionUpdates).chunks(IDS_PER_QUERY) {
+            let latest = Expr::from(Func::max(petition_update::Column::Id.into_expr()));
+            let rows: Vec<(i64, i64)> = petition_update::Entity::find()
+                .select_only()
+                .column(petition_update::Column::PetitionId)
+                .column_as(latest, "latest")
+                .filter(petition_update::Column::PetitionId.is_in(ids.iter().copied()))
+                .filter(super::petition_updates::visible(false))
+                .group_by(petition_update::Column::PetitionId)
+                .into_tuple()
+                .all(db)
+                .await?;
+            for (id, latest) in rows {
+                let notice = Notice { counter: Counter::PetitionUpdates, id, count: latest, version: latest };
+                current.insert((Counter::PetitionUpdates, id), notice);
             }
         }
         let _ = self.hub.send(Change::Current(Arc::new(current)));
@@ -339,5 +362,36 @@ mod tests {
         drop(second);
         notifier.reread(&db).await.unwrap();
         assert!(matches!(receiver.try_recv(), Err(TryRecvError::Empty)), "nothing watched, nothing read");
+    }
+
+    #[tokio::test]
+    async fn a_reread_gives_each_watched_petition_its_newest_published_update() {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let watched = petition(&db, "watched").await;
+        let update = |published_at: chrono::DateTime<chrono::Utc>| petition_update::ActiveModel {
+            petition_id: Set(watched),
+            title: Set("News".to_owned()),
+            body_markdown: Set("News.".to_owned()),
+            body_html: Set("<p>News.</p>".to_owned()),
+            published_at: Set(published_at),
+            created_at: Set(published_at),
+            updated_at: Set(published_at),
+            ..Default::default()
+        };
+        let now = crate::domain::now();
+        let published = update(now - chrono::Duration::minutes(1)).insert(&db).await.unwrap().id;
+        update(now + chrono::Duration::days(1)).insert(&db).await.unwrap();
+        let notifier = Arc::new(Notifier::new(&db));
+        let mut receiver = notifier.subscribe();
+        let _watching = notifier.watch(Counter::PetitionUpdates, watched);
+
+        notifier.reread(&db).await.unwrap();
+        let Change::Current(current) = receiver.try_recv().unwrap() else { panic!("expected a re-read") };
+        let expected = Notice { counter: Counter::PetitionUpdates, id: watched, count: published, version: published };
+        assert_eq!(current.get(&(Counter::PetitionUpdates, watched)), Some(&expected), "the scheduled one is left out");
+        assert_eq!(Notice::from_payload(&expected.to_payload()), Some(expected));
     }
 }

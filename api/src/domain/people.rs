@@ -77,6 +77,8 @@ pub struct PersonChanges {
     pub birth_date: Patch<chrono::NaiveDate>,
     /// Credits to add with the person (see `films::link_credits`).
     pub credits: Vec<CreditLink<FilmChanges>>,
+    /// An https image URL.
+    pub photo_url: Patch<String>,
 }
 
 fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResult<()> {
@@ -92,6 +94,7 @@ fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResul
             }
         })?,
     );
+    patch(&mut model.photo_url, validate::patch_image_url("input.photoUrl", changes.photo_url)?);
     Ok(())
 }
 
@@ -131,8 +134,12 @@ pub async fn upsert(
     mut changes: PersonChanges,
 ) -> DomainResult<write::Upserted<person::Model>> {
     let credits = std::mem::take(&mut changes.credits);
-    let changes =
-        PersonChanges { bio: write::stated(changes.bio), birth_date: write::stated(changes.birth_date), ..changes };
+    let changes = PersonChanges {
+        bio: write::stated(changes.bio),
+        birth_date: write::stated(changes.birth_date),
+        photo_url: write::stated(changes.photo_url),
+        ..changes
+    };
     let (mut model, _) = write::fresh::<person::Entity>(changes.name.as_deref(), changes.slug.as_deref())?;
     apply(&mut model, changes)?;
     let upserted = write::upsert::<person::Entity, _>(txn, model, &[], None).await?;

@@ -132,6 +132,8 @@ pub struct PetitionChanges {
     pub status: Option<PetitionStatus>,
     pub film_id: Patch<i64>,
     pub closes_at: Patch<chrono::DateTime<chrono::Utc>>,
+    /// An https image URL.
+    pub image_url: Patch<String>,
 }
 
 async fn apply<C: ConnectionTrait>(
@@ -155,6 +157,7 @@ async fn apply<C: ConnectionTrait>(
     }
     patch(&mut model.film_id, changes.film_id);
     patch(&mut model.closes_at, changes.closes_at);
+    patch(&mut model.image_url, validate::patch_image_url("input.imageUrl", changes.image_url)?);
     Ok(())
 }
 
@@ -181,6 +184,7 @@ pub async fn upsert(
     let changes = PetitionChanges {
         film_id: write::stated(changes.film_id),
         closes_at: write::stated(changes.closes_at),
+        image_url: write::stated(changes.image_url),
         ..changes
     };
     let (mut model, _) = write::fresh::<petition::Entity>(changes.title.as_deref(), changes.slug.as_deref())?;

@@ -1,5 +1,5 @@
-//! One search box over films, people, published quotes, events and petitions, ranked by the
-//! database's full-text engine (PostgreSQL `tsvector`/GIN, SQLite FTS5), accent- and
+//! One search box over films, people, published quotes, events, petitions and published petition
+//! updates, ranked by the database's full-text engine (PostgreSQL `tsvector`/GIN, SQLite FTS5), accent- and
 //! case-insensitive, with the last word matched as a prefix for as-you-type. The query is reduced
 //! to its words before it reaches SQL, so punctuation or operators can never make a database
 //! error; a query with no words finds nothing.
@@ -24,6 +24,8 @@ pub enum Kind {
     Quote,
     Event,
     Petition,
+    /// News posted to a petition (only once published).
+    PetitionUpdate,
 }
 
 impl Kind {
@@ -34,6 +36,7 @@ impl Kind {
             "quote" => Some(Self::Quote),
             "event" => Some(Self::Event),
             "petition" => Some(Self::Petition),
+            "petition_update" => Some(Self::PetitionUpdate),
             _ => None,
         }
     }
@@ -124,7 +127,7 @@ fn joined(row: &str, columns: &[&str]) -> String {
 }
 
 /// Every searchable table.
-const SEARCHABLE: [Searchable; 5] = [
+const SEARCHABLE: [Searchable; 6] = [
     Searchable { table: "films", kind: "film", title: &["title"], body: &["tagline", "synopsis", "distributor"] },
     Searchable { table: "people", kind: "person", title: &["name"], body: &["bio"] },
     Searchable { table: "quotes", kind: "quote", title: &["text"], body: &["source", "context"] },
@@ -135,6 +138,7 @@ const SEARCHABLE: [Searchable; 5] = [
         body: &["description", "venue", "city", "hashtag"],
     },
     Searchable { table: "petitions", kind: "petition", title: &["title"], body: &["target", "body"] },
+    Searchable { table: "petition_updates", kind: "petition_update", title: &["title"], body: &["body_markdown"] },
 ];
 
 /// `'still' & 'might' & 'happen':*`, built by the database from the unaccented words: unaccent can
@@ -152,7 +156,11 @@ fn postgres_statement(words: &[String], limit: u64) -> Statement {
     let matches = SEARCHABLE
         .iter()
         .map(|searchable| {
-            let published = if searchable.kind == "quote" { " AND t.status = 'PUBLISHED'" } else { "" };
+            let published = match searchable.kind {
+                "quote" => " AND t.status = 'PUBLISHED'",
+                "petition_update" => " AND t.published_at <= now()",
+                _ => "",
+            };
             format!(
                 "SELECT '{kind}' AS kind, t.id, ts_rank(t.search, q.query) AS rank FROM {table} t, q \
                  WHERE t.search @@ q.query{published}",
@@ -210,6 +218,9 @@ fn sqlite_statement(words: &[String], limit: u64) -> Statement {
                snippet(search_index, -1, '«', '»', '…', 16) AS snippet \
                FROM search_index WHERE search_index MATCH ?1 \
                AND (kind <> 'quote' OR EXISTS (SELECT 1 FROM quotes WHERE quotes.id = search_index.record_id AND quotes.status = 'PUBLISHED')) \
+               AND (kind <> 'petition_update' OR EXISTS (SELECT 1 FROM petition_updates u \
+                    WHERE u.id = search_index.record_id AND u.published_at <= ?3)) \
                ORDER BY rank, kind, id LIMIT ?2";
-    Statement::from_sql_and_values(DatabaseBackend::Sqlite, sql, [fts_query.into(), (limit as i64).into()])
+    let now: sea_orm::Value = super::now().into();
+    Statement::from_sql_and_values(DatabaseBackend::Sqlite, sql, [fts_query.into(), (limit as i64).into(), now])
 }

@@ -76,6 +76,10 @@ impl Event {
     async fn online_url(&self) -> Option<&str> {
         self.0.online_url.as_deref()
     }
+    /// The event's image: an https URL, if any.
+    async fn image_url(&self) -> Option<&str> {
+        self.0.image_url.as_deref()
+    }
     /// The articles this record draws on (publication and headline), where it says so.
     async fn source_articles(&self) -> Vec<SourceArticle> {
         source_articles(self.0.source_articles.as_deref())
@@ -238,6 +242,8 @@ pub struct CreateEventInput {
     hashtag: Option<String>,
     /// Seats; null for no limit.
     capacity: Option<i32>,
+    /// An image: https, at most 2,048 characters.
+    image_url: Option<String>,
 }
 
 impl CreateEventInput {
@@ -258,6 +264,7 @@ impl CreateEventInput {
             online_url: given(self.online_url, |v| v),
             hashtag: given(self.hashtag, |v| v),
             capacity: given(self.capacity, |v| v),
+            image_url: given(self.image_url, |v| v),
         })
     }
 }
@@ -287,6 +294,7 @@ pub struct UpdateEventInput {
     online_url: MaybeUndefined<String>,
     hashtag: MaybeUndefined<String>,
     capacity: MaybeUndefined<i32>,
+    image_url: MaybeUndefined<String>,
 }
 
 /// Event mutations (admins).
@@ -324,6 +332,7 @@ impl EventMutation {
             online_url: patch(input.online_url, |v| v),
             hashtag: patch(input.hashtag, |v| v),
             capacity: patch(input.capacity, |v| v),
+            image_url: patch(input.image_url, |v| v),
         };
         let actor = actor(ctx)?;
         let event = write::transaction(db(ctx)?, async |txn| {

@@ -71,6 +71,10 @@ impl Film {
     async fn distributor(&self) -> Option<&str> {
         self.0.distributor.as_deref()
     }
+    /// The poster image: an https URL, if any.
+    async fn poster_url(&self) -> Option<&str> {
+        self.0.poster_url.as_deref()
+    }
     /// The film this one follows.
     async fn sequel_of(&self, ctx: &Context<'_>) -> GqlResult<Option<Film>> {
         let Some(id) = self.0.sequel_of_id else { return Ok(None) };
@@ -287,6 +291,8 @@ pub struct CreateFilmInput {
     distributor: Option<String>,
     /// The film this one follows (global ID).
     sequel_of_id: Option<ID>,
+    /// The poster image: https, at most 2,048 characters.
+    poster_url: Option<String>,
     /// People to credit, in the same transaction: any bad element refuses the whole mutation,
     /// naming it (`input.credits[3].role`). Not allowed in a film created inside a credit.
     credits: Option<Vec<CreditInput>>,
@@ -306,6 +312,7 @@ pub struct UpdateFilmInput {
     box_office_usd: MaybeUndefined<Money>,
     distributor: MaybeUndefined<String>,
     sequel_of_id: MaybeUndefined<ID>,
+    poster_url: MaybeUndefined<String>,
     /// Credits to add or change, in the same transaction: a credit is keyed by person and role,
     /// so one the film has already takes the element's character and billing order (both
     /// replaced, absent clears them); credits not listed stay (`removeCredit` removes one). Any bad
@@ -364,6 +371,7 @@ impl CreateFilmInput {
             distributor: given(self.distributor, |v| v),
             sequel_of_id: id_patch(given(self.sequel_of_id, |id| id), NodeType::Film, "input.sequelOfId")?,
             credits: film_credits(self.credits)?,
+            poster_url: given(self.poster_url, |v| v),
         })
     }
 }
@@ -383,6 +391,7 @@ impl UpdateFilmInput {
             distributor: patch(self.distributor, |v| v),
             sequel_of_id: id_patch(patch(self.sequel_of_id, |id| id), NodeType::Film, "input.sequelOfId")?,
             credits: film_credits(self.credits)?,
+            poster_url: patch(self.poster_url, |v| v),
         })
     }
 }

@@ -18,6 +18,7 @@ pub mod node;
 pub mod operation;
 pub mod people;
 pub mod persisted;
+pub mod petition_updates;
 pub mod petitions;
 pub mod plan;
 pub mod production;
@@ -70,6 +71,7 @@ pub struct Mutation(
     events::EventMutation,
     petitions::PetitionMutation,
     petitions::SignatureMutation,
+    petition_updates::PetitionUpdateMutation,
     events::RsvpMutation,
     quotes::FanQuoteMutation,
 );

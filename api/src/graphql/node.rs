@@ -9,6 +9,7 @@ use super::errors::GqlResult;
 use super::events::Event;
 use super::films::{Credit, Film};
 use super::people::Person;
+use super::petition_updates::PetitionUpdate;
 use super::petitions::{Petition, Signature};
 use super::plan::{self, Key, Planned, Ty};
 use super::quotes::Quote;
@@ -28,10 +29,11 @@ pub enum NodeType {
     Signature,
     Rsvp,
     User,
+    PetitionUpdate,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 9] = [
+    const ALL: [NodeType; 10] = [
         Self::Film,
         Self::Person,
         Self::Credit,
@@ -41,6 +43,7 @@ impl NodeType {
         Self::Signature,
         Self::Rsvp,
         Self::User,
+        Self::PetitionUpdate,
     ];
 
     /// The GraphQL type name, which is also the prefix inside the ID.
@@ -55,6 +58,7 @@ impl NodeType {
             Self::Signature => "Signature",
             Self::Rsvp => "Rsvp",
             Self::User => "User",
+            Self::PetitionUpdate => "PetitionUpdate",
         }
     }
 }
@@ -109,6 +113,7 @@ pub enum Node {
     Signature(Signature),
     Rsvp(Rsvp),
     User(User),
+    PetitionUpdate(PetitionUpdate),
 }
 
 /// Resolves one global ID to its object, or null when there is none the viewer may see.
@@ -131,10 +136,14 @@ async fn resolve(ctx: &Context<'_>, id: &str, field: &str) -> GqlResult<Option<N
             loaders.users.load_one(key).await?.map(|row| Node::User(User(row, Audience::Viewer)))
         }
         NodeType::User => None,
+        NodeType::PetitionUpdate => {
+            loaders.petition_updates.load_one(key).await?.map(|row| Node::PetitionUpdate(PetitionUpdate(row)))
+        }
     })
 }
 
-/// The planner's type for a node type it reads (signatures, RSVPs and users are viewer-specific).
+/// The planner's type for a node type it reads (signatures, RSVPs, users and petition updates are
+/// viewer-specific).
 fn planned_type(node_type: NodeType) -> Option<Ty> {
     match node_type {
         NodeType::Film => Some(Ty::Film),
@@ -143,7 +152,7 @@ fn planned_type(node_type: NodeType) -> Option<Ty> {
         NodeType::Quote => Some(Ty::Quote),
         NodeType::Event => Some(Ty::Event),
         NodeType::Petition => Some(Ty::Petition),
-        NodeType::Signature | NodeType::Rsvp | NodeType::User => None,
+        NodeType::Signature | NodeType::Rsvp | NodeType::User | NodeType::PetitionUpdate => None,
     }
 }
 

@@ -43,6 +43,10 @@ impl Person {
     async fn bio(&self) -> Option<&str> {
         self.0.bio.as_deref()
     }
+    /// The photo: an https URL, if any.
+    async fn photo_url(&self) -> Option<&str> {
+        self.0.photo_url.as_deref()
+    }
     /// The articles this record draws on (publication and headline), where it says so.
     async fn source_articles(&self) -> Vec<SourceArticle> {
         source_articles(self.0.source_articles.as_deref())
@@ -169,6 +173,8 @@ pub struct CreatePersonInput {
     name: String,
     bio: Option<String>,
     birth_date: Option<Date>,
+    /// A photo: https, at most 2,048 characters.
+    photo_url: Option<String>,
     /// Films to credit the person on, in the same transaction: any bad element refuses the whole
     /// mutation, naming it (`input.credits[3].role`). Not allowed in a person created inside a
     /// credit.
@@ -183,6 +189,7 @@ impl CreatePersonInput {
             name: Some(self.name),
             bio: given(self.bio, |v| v),
             birth_date: given(self.birth_date, |date| date.0),
+            photo_url: given(self.photo_url, |v| v),
             credits: person_credits(self.credits)?,
         })
     }
@@ -238,6 +245,7 @@ pub struct UpdatePersonInput {
     name: MaybeUndefined<String>,
     bio: MaybeUndefined<String>,
     birth_date: MaybeUndefined<Date>,
+    photo_url: MaybeUndefined<String>,
     /// Credits to add or change, in the same transaction: a credit is keyed by film and role, so
     /// one the person has already takes the element's character and billing order (both replaced,
     /// absent clears them); credits not listed stay (`removeCredit` removes one). Any bad element
@@ -270,6 +278,7 @@ impl PersonMutation {
             name: required(input.name, "input.name", |v| v)?,
             bio: patch(input.bio, |v| v),
             birth_date: patch(input.birth_date, |date| date.0),
+            photo_url: patch(input.photo_url, |v| v),
             credits: person_credits(input.credits)?,
         };
         let actor = actor(ctx)?;

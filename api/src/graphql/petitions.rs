@@ -12,13 +12,14 @@ use super::films::Film;
 use super::guards::RoleGuard;
 use super::inputs::{given, id_patch, patch, required};
 use super::node::{NodeType, decode_as, decode_optional, global_id};
+use super::petition_updates::PetitionUpdate;
 use super::plan::{self, Key, Planned, Ty};
 use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::{TimeBucket, TimeCount};
 use super::{db, loaders, notifier, one_of, viewer_id};
 use crate::domain::{self, DomainError, DomainResult, account_mail, petitions};
-use crate::loaders::SignatureScope;
+use crate::loaders::{PetitionUpdateScope, SignatureScope};
 
 /// A campaign's ask of a target, with a signature goal.
 #[derive(Clone)]
@@ -79,6 +80,10 @@ impl Petition {
     async fn closes_at(&self) -> Option<DateTime> {
         self.0.closes_at.map(DateTime)
     }
+    /// The petition's image: an https URL, if any.
+    async fn image_url(&self) -> Option<&str> {
+        self.0.image_url.as_deref()
+    }
     /// The articles this record draws on (publication and headline), where it says so.
     async fn source_articles(&self) -> Vec<SourceArticle> {
         source_articles(self.0.source_articles.as_deref())
@@ -110,6 +115,21 @@ impl Petition {
     ) -> GqlResult<Connection<Signature>> {
         let page = connection::page_request(first, after, last, before)?;
         connection::children(ctx, SignatureScope { public_only: true }, self.0.id, page, Signature).await
+    }
+    /// News posted by the petition's organisers, newest first. Updates scheduled for later are
+    /// listed only for admins and moderators.
+    #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
+    async fn updates(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<Connection<PetitionUpdate>> {
+        let page = connection::page_request(first, after, last, before)?;
+        let scope = PetitionUpdateScope { staff: loaders(ctx)?.viewer.is_moderator() };
+        connection::children(ctx, scope, self.0.id, page, PetitionUpdate).await
     }
     /// Signatures per time bucket, oldest first (the latest 1,000 buckets; every signer counts, no
     /// one is named).
@@ -271,6 +291,8 @@ pub struct CreatePetitionInput {
     /// The film it is about (global ID).
     film_id: Option<ID>,
     closes_at: Option<DateTime>,
+    /// An image: https, at most 2,048 characters.
+    image_url: Option<String>,
 }
 
 impl CreatePetitionInput {
@@ -285,6 +307,7 @@ impl CreatePetitionInput {
             status: self.status.map(Into::into),
             film_id: id_patch(given(self.film_id, |id| id), NodeType::Film, "input.filmId")?,
             closes_at: given(self.closes_at, |instant| instant.0),
+            image_url: given(self.image_url, |v| v),
         })
     }
 }
@@ -308,6 +331,7 @@ pub struct UpdatePetitionInput {
     status: MaybeUndefined<PetitionStatus>,
     film_id: MaybeUndefined<ID>,
     closes_at: MaybeUndefined<DateTime>,
+    image_url: MaybeUndefined<String>,
 }
 
 /// Petition mutations (admins).
@@ -339,6 +363,7 @@ impl PetitionMutation {
             status: required(input.status, "input.status", Into::into)?,
             film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
             closes_at: patch(input.closes_at, |instant| instant.0),
+            image_url: patch(input.image_url, |v| v),
         };
         let actor = actor(ctx)?;
         let petition = write::transaction(db(ctx)?, async |txn| {

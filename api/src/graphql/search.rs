@@ -9,6 +9,7 @@ use super::events::Event;
 use super::films::Film;
 use super::loaders;
 use super::people::Person;
+use super::petition_updates::PetitionUpdate;
 use super::petitions::Petition;
 use super::quotes::Quote;
 use crate::domain::search::{self, Hit, Kind};
@@ -21,6 +22,7 @@ pub enum SearchResult {
     Quote(Quote),
     Event(Event),
     Petition(Petition),
+    PetitionUpdate(PetitionUpdate),
 }
 
 /// One match and why it matched.
@@ -49,6 +51,11 @@ async fn hits(ctx: &Context<'_>, query: &str, first: Option<i32>) -> GqlResult<V
             Kind::Quote => loaders.quotes.load_one(id).await?.map(|row| SearchResult::Quote(Quote(row))),
             Kind::Event => loaders.events.load_one(id).await?.map(|row| SearchResult::Event(Event(row))),
             Kind::Petition => loaders.petitions.load_one(id).await?.map(|row| SearchResult::Petition(Petition(row))),
+            Kind::PetitionUpdate => loaders
+                .petition_updates
+                .load_one(id)
+                .await?
+                .map(|row| SearchResult::PetitionUpdate(PetitionUpdate(row))),
         })
     }))
     .await?;
@@ -61,8 +68,8 @@ async fn hits(ctx: &Context<'_>, query: &str, first: Option<i32>) -> GqlResult<V
 
 #[Object]
 impl SearchQuery {
-    /// Films, people, published quotes, events and petitions matching `query`, best first;
-    /// accents and case do not matter and the last word matches as a prefix. `first`: 10 by
+    /// Films, people, published quotes, events, petitions and published petition updates matching
+    /// `query`, best first; accents and case do not matter and the last word matches as a prefix. `first`: 10 by
     /// default, at most 50. A query without letters or digits finds nothing.
     #[graphql(complexity = "first.map_or(10, |n| n.clamp(0, 50) as usize) * child_complexity + 1")]
     async fn search(&self, ctx: &Context<'_>, query: String, first: Option<i32>) -> GqlResult<Vec<SearchResult>> {

@@ -2,6 +2,8 @@
 //! one message per change, in the order the changes were committed, from whichever server process
 //! made them. Where change notices may have been missed (the `LISTEN` connection dropped, or this
 //! subscriber fell behind), the value read afresh follows, unless it is not newer than the last.
+//! `petitionUpdates` rides the same notices: each names a petition's newest update, and the
+//! subscriber reads the updates it has not sent yet.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,8 +17,9 @@ use tokio::sync::broadcast::error::RecvError;
 use super::db;
 
 use super::node::{NodeType, decode_as, global_id};
+use super::petition_updates::PetitionUpdate;
 use crate::domain::notify::{Change, Counter, Notifier, Watching};
-use crate::domain::{events, petitions};
+use crate::domain::{events, petition_updates, petitions};
 
 /// A petition's live signature count.
 #[derive(SimpleObject, Clone)]
@@ -89,6 +92,46 @@ where
     }
 }
 
+/// Yields each update of the watched petition published after `last`, oldest first, as change
+/// notices (or re-reads after a lag or a lost `LISTEN`) say there are new ones.
+fn updates(
+    watch: Watch<()>,
+    watching: Watching,
+    mut receiver: Receiver<Change>,
+    mut last: i64,
+) -> impl Stream<Item = PetitionUpdate> {
+    async_stream::stream! {
+        let _watching = watching;
+        loop {
+            let value = match receiver.recv().await {
+                Ok(change) => change.value_of(watch.counter, watch.id),
+                Err(RecvError::Lagged(_)) => {
+                    while let Err(error) = watch.notifier.reread(&watch.db).await {
+                        tracing::warn!(%error, "petition updates: re-read after a lag failed, retrying");
+                        tokio::time::sleep(REREAD_RETRY).await;
+                    }
+                    None
+                }
+                Err(RecvError::Closed) => break,
+            };
+            let Some(notice) = value else { continue };
+            if notice.version <= last {
+                continue;
+            }
+            match petition_updates::published_after(&watch.db, watch.id, last).await {
+                Ok(found) => {
+                    for update in found {
+                        last = last.max(update.id);
+                        yield PetitionUpdate(update.into());
+                    }
+                }
+                // The next notice or re-read tries again from the same point.
+                Err(error) => tracing::warn!(%error, "petition updates: reading new updates failed"),
+            }
+        }
+    }
+}
+
 /// The subscription root.
 #[derive(Default)]
 pub struct Subscription;
@@ -113,6 +156,20 @@ impl Subscription {
             move |count| PetitionCount { petition_id: petition_id.clone(), signature_count: non_negative(count), goal };
         let watch = Watch { notifier, db, counter: Counter::Petition, id, make };
         Ok(counts(watch, watching, receiver, (petition.signature_count, petition.count_version)))
+    }
+
+    /// Each update posted to a petition from now on, as it is posted (an update scheduled for
+    /// later is not pushed when its time comes).
+    async fn petition_updates(&self, ctx: &Context<'_>, petition_id: ID) -> Result<impl Stream<Item = PetitionUpdate>> {
+        let id = decode_as(&petition_id, NodeType::Petition, "petitionId")?;
+        let notifier = ctx.data::<Arc<Notifier>>()?.clone();
+        let receiver = notifier.subscribe();
+        let watching = notifier.watch(Counter::PetitionUpdates, id);
+        let db = db(ctx)?.clone();
+        petitions::counter(&db, id).await?;
+        let last = petition_updates::latest_id(&db, id).await?;
+        let watch = Watch { notifier, db, counter: Counter::PetitionUpdates, id, make: () };
+        Ok(updates(watch, watching, receiver, last))
     }
 
     /// An event's RSVP count (fans going): now, then after every change.

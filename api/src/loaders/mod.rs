@@ -16,13 +16,13 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{event, film, person, petition, quote, rsvp, signature, user};
+use entity::{event, film, person, petition, petition_update, quote, rsvp, signature, user};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, QuerySelect, Value};
 
 pub use scopes::{
     CreditParent, CreditScope, EventScope, FilmScope, OwnQuoteScope, OwnRsvpScope, OwnSignatureScope, PetitionScope,
-    QuoteParent, QuoteScope, RsvpScope, Scope, SignatureScope,
+    PetitionUpdateScope, QuoteParent, QuoteScope, RsvpScope, Scope, SignatureScope,
 };
 
 use crate::auth::Viewer;
@@ -65,7 +65,7 @@ macro_rules! keyed {
         })*
     };
 }
-keyed!(film, person, credit, quote, event, rsvp, petition, signature, user, audit_event);
+keyed!(film, person, credit, quote, event, rsvp, petition, signature, user, audit_event, petition_update);
 
 /// The integer id of a row.
 fn id_of<E: Keyed>(row: &E::Model) -> Option<i64> {
@@ -195,6 +195,7 @@ pub struct Loaders {
     pub events: Cached<ById<event::Entity>>,
     pub petitions: Cached<ById<petition::Entity>>,
     pub signatures: Cached<ById<signature::Entity>>,
+    pub petition_updates: Cached<ById<petition_update::Entity>>,
     pub credits: Cached<ById<entity::credit::Entity>>,
     pub users: Cached<ById<user::Entity>>,
     pub film_pages: Cached<Pages<FilmScope>>,
@@ -209,6 +210,8 @@ pub struct Loaders {
     pub event_counts: Cached<Counts<EventScope>>,
     pub petition_counts: Cached<Counts<PetitionScope>>,
     pub signature_counts: Cached<Counts<SignatureScope>>,
+    pub petition_update_pages: Cached<Pages<PetitionUpdateScope>>,
+    pub petition_update_counts: Cached<Counts<PetitionUpdateScope>>,
     pub rsvp_pages: Cached<Pages<RsvpScope>>,
     pub rsvp_counts: Cached<Counts<RsvpScope>>,
     pub own_signature_pages: Cached<Pages<OwnSignatureScope>>,
@@ -236,6 +239,7 @@ impl Loaders {
             events: by_id(db, Condition::all()),
             petitions: by_id(db, Condition::all()),
             signatures: by_id(db, crate::domain::petitions::public_signatures()),
+            petition_updates: by_id(db, crate::domain::petition_updates::visible_to(&viewer)),
             credits: by_id(db, Condition::all()),
             users: by_id(db, Condition::all()),
             film_pages: pages(db),
@@ -250,6 +254,8 @@ impl Loaders {
             event_counts: counts(db),
             petition_counts: counts(db),
             signature_counts: counts(db),
+            petition_update_pages: pages(db),
+            petition_update_counts: counts(db),
             rsvp_pages: pages(db),
             rsvp_counts: counts(db),
             own_signature_pages: pages(db),
@@ -295,6 +301,7 @@ scope_loaders! {
     EventScope => event_pages, event_counts;
     PetitionScope => petition_pages, petition_counts;
     SignatureScope => signature_pages, signature_counts;
+    PetitionUpdateScope => petition_update_pages, petition_update_counts;
     RsvpScope => rsvp_pages, rsvp_counts;
     OwnSignatureScope => own_signature_pages, own_signature_counts;
     OwnRsvpScope => own_rsvp_pages, own_rsvp_counts;

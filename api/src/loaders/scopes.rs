@@ -2,13 +2,13 @@
 //! which order. A scope is part of every loader key.
 
 use entity::enums::CreditRole;
-use entity::{credit, event, film, petition, quote, rsvp, signature};
+use entity::{credit, event, film, petition, petition_update, quote, rsvp, signature};
 use sea_orm::{Condition, EntityTrait};
 
 use super::Keyed;
 use crate::auth::Viewer;
 use crate::domain::paging::{Direction, Sort};
-use crate::domain::{events, films, petitions, quotes, users};
+use crate::domain::{events, films, petition_updates, petitions, quotes, users};
 
 /// Which children of which parent, in which order.
 pub trait Scope: Clone + std::hash::Hash + Eq + Send + Sync + 'static {
@@ -152,6 +152,26 @@ impl Scope for SignatureScope {
     }
     fn sort(&self) -> Sort<signature::Column> {
         petitions::SIGNATURE_SORT
+    }
+}
+
+/// A petition's updates, newest first: all of them for admins and moderators (`staff`), else only
+/// those published by now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PetitionUpdateScope {
+    pub staff: bool,
+}
+
+impl Scope for PetitionUpdateScope {
+    type Entity = petition_update::Entity;
+    fn parent(&self) -> petition_update::Column {
+        petition_update::Column::PetitionId
+    }
+    fn condition(&self) -> Condition {
+        petition_updates::visible(self.staff)
+    }
+    fn sort(&self) -> Sort<petition_update::Column> {
+        petition_updates::SORT
     }
 }
 

@@ -404,6 +404,7 @@ impl<'a> Walk<'a> {
             (Ty::Film, "budgetUsd") => simple(row, "budget_usd", Int),
             (Ty::Film, "boxOfficeUsd") => simple(row, "box_office_usd", Int),
             (Ty::Film, "distributor") => simple(row, "distributor", Text),
+            (Ty::Film, "posterUrl") => simple(row, "poster_url", Text),
             (Ty::Film, "createdAt") => simple(row, "created_at", DateTime),
             (Ty::Film, "updatedAt") => simple(row, "updated_at", DateTime),
             (Ty::Film, "sequelOf") => self.related::<film::Entity>(Ty::Film, field, row, "sequel_of_id"),
@@ -423,6 +424,7 @@ impl<'a> Walk<'a> {
             (Ty::Person, "name") => simple(row, "name", Text),
             (Ty::Person, "bio") => simple(row, "bio", Text),
             (Ty::Person, "birthDate") => simple(row, "birth_date", Date),
+            (Ty::Person, "photoUrl") => simple(row, "photo_url", Text),
             (Ty::Person, "credits") => {
                 let role = self.argument::<Option<CreditRole>>(field, "role")?;
                 let scope = CreditScope { parent: CreditParent::Person, role: role.map(Into::into) };
@@ -459,6 +461,7 @@ impl<'a> Walk<'a> {
             (Ty::Event, "country") => simple(row, "country", Text),
             (Ty::Event, "onlineUrl") => simple(row, "online_url", Text),
             (Ty::Event, "hashtag") => simple(row, "hashtag", Text),
+            (Ty::Event, "imageUrl") => simple(row, "image_url", Text),
             (Ty::Event, "capacity") => simple(row, "capacity", Int),
             (Ty::Event, "rsvpCount") => simple(row, "going_count", Count),
             (Ty::Event, "icsUrl") => Some(Out::IcsUrl { slug: row.column("slug") }),
@@ -470,6 +473,7 @@ impl<'a> Walk<'a> {
             (Ty::Petition, "status") => simple(row, "status", Enum),
             (Ty::Petition, "film") => self.related::<film::Entity>(Ty::Film, field, row, "film_id"),
             (Ty::Petition, "closesAt") => simple(row, "closes_at", DateTime),
+            (Ty::Petition, "imageUrl") => simple(row, "image_url", Text),
             (Ty::Petition, "createdAt") => simple(row, "created_at", DateTime),
             (Ty::Petition, "signatureCount") => simple(row, "signature_count", Count),
             (Ty::Petition, "progress") => {
