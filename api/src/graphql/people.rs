@@ -201,7 +201,7 @@ impl CreatePersonInput {
 pub enum FilmRef {
     Id(ID),
     Slug(String),
-    Create(CreateFilmInput),
+    Create(Box<CreateFilmInput>),
 }
 
 /// A credit given with a person.
@@ -221,7 +221,7 @@ fn person_credits(credits: Option<Vec<PersonCreditInput>>) -> DomainResult<Vec<f
         to: match credit.film {
             FilmRef::Id(id) => CreditEnd::Id(id),
             FilmRef::Slug(slug) => CreditEnd::Slug(slug),
-            FilmRef::Create(input) => CreditEnd::Create(input),
+            FilmRef::Create(input) => CreditEnd::Create(*input),
         },
         role: credit.role,
         character: credit.character,
