@@ -4,26 +4,32 @@
 // API is used; nothing is built.
 'use strict';
 
-const QUERY = `query CampaignPage {
-  campaign {
-    totals { signatures openPetitions upcomingEvents fans }
-    topPetitions(first: 6) {
-      id slug title target goal signatureCount viewerHasSigned imageUrl film { title posterUrl }
-      updates(first: 1) { nodes { id title bodyHtml publishedAt } }
+// The page's operations come from clients/campaign/*.graphql through the manifest graphql-codegen
+// generates (hash → document), served at /campaign/operations.json. Each call sends the manifest's
+// text with its hash (the persisted-query extension), so a server that runs only trusted documents
+// runs every one of them.
+let operations = null;
+
+async function operation(name) {
+  if (!operations) {
+    const manifest = await fetch('/campaign/operations.json').then((answer) => answer.json());
+    operations = new Map();
+    for (const [key, text] of Object.entries(manifest)) {
+      const named = /\b(?:query|mutation|subscription)\s+(\w+)/.exec(text);
+      if (named) operations.set(named[1], { hash: key.replace(/^sha256:/, ''), text });
     }
-    upcomingEvents(first: 6) { id slug kind title startsAt timeZone venue city country onlineUrl icsUrl imageUrl }
   }
-  quotes(first: 5) { nodes { id text source sourceUrl saidOn person { name photoUrl } } }
-  me { displayName emailVerified }
-}`;
+  const found = operations.get(name);
+  if (!found) throw new Error(`no operation ${name} in the manifest`);
+  return found;
+}
+
+async function request(name, variables) {
+  const { hash, text } = await operation(name);
+  return { query: text, operationName: name, variables, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } };
+}
 
 const SESSION = 'fandb.session';
-const PAYLOAD = 'accessToken refreshToken user { displayName emailVerified }';
-
-const SUBSCRIPTION = `subscription LiveCount($petitionId: ID!) {
-  petitionSignatureCount(petitionId: $petitionId) { petitionId signatureCount goal }
-}`;
-
 const number = new Intl.NumberFormat();
 const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
 
@@ -80,20 +86,20 @@ function accountStatus(message) {
 
 // One GraphQL call, signed in when a session is kept; an ended or expired access token is traded
 // for a new pair once, and a session that cannot be renewed is forgotten.
-async function graphql(query, variables = {}, retried = false) {
+async function graphql(name, variables = {}, retried = false) {
   const kept = session();
   const headers = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
   if (kept) headers.authorization = `Bearer ${kept.accessToken}`;
-  const response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify(await request(name, variables)) });
   const body = await response.json();
   if (kept && !retried && body.errors?.[0]?.extensions?.code === 'UNAUTHENTICATED' && !body.data) {
     const renewed = await fetch('/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: `mutation($t: String!) { refreshSession(refreshToken: $t) { ${PAYLOAD} } }`, variables: { t: kept.refreshToken } }),
+      body: JSON.stringify(await request('RefreshSession', { t: kept.refreshToken })),
     }).then((answer) => answer.json());
     keep(renewed.data?.refreshSession ?? null);
-    return graphql(query, variables, true);
+    return graphql(name, variables, true);
   }
   return body;
 }
@@ -124,14 +130,14 @@ function renderSignButton(card, signed) {
 }
 
 async function sign(card) {
-  const body = await graphql('mutation($id: ID!) { signPetition(petitionId: $id) { id } }', { id: card.dataset.petitionId });
+  const body = await graphql('SignPetition', { id: card.dataset.petitionId });
   if (body.errors) { accountStatus(body.errors[0].message); return; }
   accountStatus('Thank you for signing!');
   renderSignButton(card, true);
 }
 
 async function withdraw(card) {
-  const body = await graphql('mutation($id: ID!) { withdrawSignature(petitionId: $id) }', { id: card.dataset.petitionId });
+  const body = await graphql('WithdrawSignature', { id: card.dataset.petitionId });
   if (body.errors) { accountStatus(body.errors[0].message); return; }
   accountStatus('Your signature was withdrawn.');
   renderSignButton(card, false);
@@ -144,7 +150,7 @@ async function signUp(event) {
     email: document.getElementById('register-email').value,
     password: document.getElementById('register-password').value,
   };
-  const body = await graphql(`mutation($input: RegisterInput!) { register(input: $input) { ${PAYLOAD} } }`, { input });
+  const body = await graphql('Register', { input });
   if (body.errors) { accountStatus(body.errors[0].message); return; }
   keep(body.data.register);
   accountStatus('Welcome! We mailed you a link to verify your address.');
@@ -154,7 +160,7 @@ async function signUp(event) {
 async function logIn(event) {
   event.preventDefault();
   const input = { email: document.getElementById('login-email').value, password: document.getElementById('login-password').value };
-  const body = await graphql(`mutation($input: LoginInput!) { login(input: $input) { ${PAYLOAD} } }`, { input });
+  const body = await graphql('Login', { input });
   if (body.errors) { accountStatus(body.errors[0].message); return; }
   keep(body.data.login);
   accountStatus('');
@@ -163,14 +169,14 @@ async function logIn(event) {
 
 async function logOut() {
   const kept = session();
-  if (kept) await graphql('mutation($t: String!) { logout(refreshToken: $t) }', { t: kept.refreshToken });
+  if (kept) await graphql('Logout', { t: kept.refreshToken });
   keep(null);
   accountStatus('You are logged out.');
   load();
 }
 
 async function resend() {
-  const body = await graphql('mutation { resendVerification }');
+  const body = await graphql('ResendVerification');
   accountStatus(body.errors ? body.errors[0].message : 'A new link is on its way.');
 }
 
@@ -245,11 +251,12 @@ function subscribe(petitions) {
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   const socket = new WebSocket(url, 'graphql-transport-ws');
   socket.addEventListener('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: {} })));
-  socket.addEventListener('message', (message) => {
+  socket.addEventListener('message', async (message) => {
     const data = JSON.parse(message.data);
     if (data.type === 'connection_ack') {
       for (const petition of petitions) {
-        socket.send(JSON.stringify({ id: petition.id, type: 'subscribe', payload: { query: SUBSCRIPTION, variables: { petitionId: petition.id } } }));
+        const payload = await request('LiveCount', { petitionId: petition.id });
+        socket.send(JSON.stringify({ id: petition.id, type: 'subscribe', payload }));
       }
       document.body.dataset.live = 'true';
     } else if (data.type === 'next' && data.payload.data) {
@@ -270,7 +277,7 @@ let subscribed = false;
 
 async function load() {
   try {
-    const body = await graphql(QUERY);
+    const body = await graphql('CampaignPage');
     if (!body.data) throw new Error(body.errors?.[0]?.message ?? 'no data');
     renderAccount(body.data.me);
     renderTotals(body.data.campaign.totals);

@@ -1,7 +1,8 @@
 //! In a real browser (headless Chromium): GraphiQL loads and runs a query, and the campaign page
 //! shows the petitions, events and quotes from one query and moves a petition's counter live
 //! when a fan signs, without a reload; a fan signs up, verifies through the mailed link, signs and
-//! withdraws on the campaign page. Screenshots land in `target/test-artifacts/`.
+//! withdraws on the campaign page, on a server that runs only the page's trusted documents.
+//! Screenshots land in `target/test-artifacts/`.
 
 use std::time::Duration;
 
@@ -23,13 +24,17 @@ db_tests!(
 async fn a_fan_signs_up_verifies_by_mail_and_signs_on_the_campaign_page(app: TestApp) {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let app = app
+    let trusted = app
         .respawn(move |settings| {
             settings.mail.smtp_url = Some(api::auth::Secret::new(url));
             settings.require_verified_email = true;
+            // The page sends only its manifest's documents, so it works where nothing else runs.
+            settings.trusted_documents = Some(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/campaign/persisted-documents.json"),
+            );
         })
         .await;
-    let campaign = format!("{}/campaign", app.address);
+    let campaign = format!("{}/campaign", trusted.address);
     let Some(mut browser) = Browser::open(&campaign).await else { return };
     browser
         .wait_for(

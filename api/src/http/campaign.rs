@@ -1,5 +1,5 @@
 //! `/campaign`: the fans' page, plain HTML, CSS and JavaScript compiled into the binary. It uses
-//! only the public GraphQL API (one query on load, then live counts over the subscription
+//! only the public GraphQL API, sending only the documents of its trusted-documents manifest (one query on load, then live counts over the subscription
 //! socket); the Content-Security-Policy keeps it to this origin, but for images: posters, photos
 //! and petition and event images are https URLs of other sites (the API refuses any other scheme).
 //! Each petition shows its latest update, the API's sanitized HTML of its Markdown; the policy
@@ -11,6 +11,10 @@ use actix_web::http::header;
 const PAGE: &str = include_str!("../../static/campaign.html");
 const STYLES: &str = include_str!("../../static/campaign.css");
 const SCRIPT: &str = include_str!("../../static/campaign.js");
+/// The page's operations: the trusted-documents manifest graphql-codegen generates from
+/// `clients/campaign/*.graphql`, so the page sends exactly the documents a server restricted to
+/// that manifest runs.
+const OPERATIONS: &str = include_str!("../../../clients/campaign/persisted-documents.json");
 
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; \
                       img-src 'self' data: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -37,4 +41,9 @@ pub async fn styles() -> HttpResponse {
 /// `GET /campaign/campaign.js`.
 pub async fn script() -> HttpResponse {
     asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+/// `GET /campaign/operations.json`: the manifest the script runs its operations from.
+pub async fn operations() -> HttpResponse {
+    asset("application/json", OPERATIONS)
 }

@@ -68,6 +68,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/campaign", web::get().to(campaign::page))
         .route("/campaign/campaign.css", web::get().to(campaign::styles))
         .route("/campaign/campaign.js", web::get().to(campaign::script))
+        .route("/campaign/operations.json", web::get().to(campaign::operations))
         .service(
             web::resource("/graphql")
                 .wrap(middleware::from_fn(rate_limit::limit_requests))
