@@ -38,7 +38,7 @@ async fn an_ndjson_file_upserts_by_slug_and_a_second_run_changes_what_changed(ap
     let file = write(
         &name,
         &[
-            json!({ "person": { "slug": "yukito-kishiro", "name": "Yukito Kishiro", "bio": "Created Gunnm." } }),
+            json!({ "person": { "slug": "yukito-kishiro", "name": "Yukito Kishiro", "bio": "Created Gunnm.", "photoUrl": "https://example.com/kishiro.jpg" } }),
             film("last-order", "Alita: Last Order", Some("gunnm-origins")),
             film("gunnm-origins", "Gunnm Origins", None),
             json!({ "quote": { "person": "yukito-kishiro", "film": "gunnm-origins", "text": "Alita is a survivor.", "source": "Interview" } }),
@@ -50,13 +50,14 @@ async fn an_ndjson_file_upserts_by_slug_and_a_second_run_changes_what_changed(ap
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stderr).contains("6/6 records"), "progress is printed");
     let query = r#"{ film(slug: "last-order") { title sequelOf { slug } credits { nodes { role person { name } } } petitions { nodes { goal } } }
-                     person(slug: "yukito-kishiro") { bio quotes { nodes { text film { slug } } } } event(slug: "kishiro-panel") { kind } }"#;
+                     person(slug: "yukito-kishiro") { bio photoUrl quotes { nodes { text film { slug } } } } event(slug: "kishiro-panel") { kind } }"#;
     let data = app.data(query, json!({})).await;
     assert_eq!(data["film"]["sequelOf"]["slug"], "gunnm-origins", "a sequel may come later in the file");
     assert_eq!(data["film"]["credits"]["nodes"][0]["person"]["name"], "Yukito Kishiro");
     assert_eq!(data["film"]["petitions"]["nodes"][0]["goal"], 5000);
     assert_eq!(data["person"]["quotes"]["nodes"][0]["film"]["slug"], "gunnm-origins");
     assert_eq!(data["event"]["kind"], "PANEL");
+    assert_eq!(data["person"]["photoUrl"], "https://example.com/kishiro.jpg");
 
     // The same file again: every record is updated through the upserts instead of failing.
     let output = import(&app.database_url, &file);
@@ -148,4 +149,15 @@ async fn one_bad_record_imports_nothing_and_is_named_with_its_field(app: TestApp
     );
     let stderr = String::from_utf8_lossy(&import(&app.database_url, &file).stderr).to_string();
     assert!(stderr.contains("sequelOf") && stderr.contains("no-such-film"), "{stderr}");
+
+    // An image URL is held to the mutations' rule: https only.
+    let file = write(
+        &name,
+        &[
+            json!({ "person": { "slug": "yukito-kishiro", "name": "Yukito Kishiro", "photoUrl": "http://example.com/k.jpg" } }),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&import(&app.database_url, &file).stderr).to_string();
+    assert!(stderr.contains("line 1") && stderr.contains("photoUrl"), "{stderr}");
+    assert_eq!(app.data("{ films { totalCount } people { totalCount } }", json!({})).await, before, "nothing imported");
 }
