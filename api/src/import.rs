@@ -138,7 +138,7 @@ pub(crate) async fn load(
     for (place, film_id, sequel_slug) in std::mem::take(&mut importer.sequels) {
         let sequel_of = importer.film_id(&sequel_slug, "sequelOf").map_err(|error| (place.clone(), error))?;
         let changes = films::FilmChanges { sequel_of_id: Patch::Set(sequel_of), ..Default::default() };
-        films::update(importer.txn, film_id, changes).await.map_err(|error| (place, error))?;
+        films::update(importer.txn, film_id, changes, None).await.map_err(|error| (place, error))?;
     }
     let report = importer.report;
     txn.commit().await.map_err(|error| at_file(error.into()))?;
@@ -291,7 +291,7 @@ impl<'a> Importer<'a> {
         if self.kept(self.people.contains_key(&record.slug)) {
             return Ok(());
         }
-        let person = people::upsert(self.txn, changes).await?;
+        let person = people::upsert(self.txn, changes, None).await?;
         let person = self.upserted(person);
         self.sources::<person::Entity>(
             (person::Column::Id, person::Column::SourceArticles),
@@ -323,7 +323,7 @@ impl<'a> Importer<'a> {
         let (film_id, written) = match self.films.get(&record.slug).copied() {
             Some(id) if self.kept(true) => (id, None),
             _ => {
-                let upserted = films::upsert(self.txn, changes).await?;
+                let upserted = films::upsert(self.txn, changes, None).await?;
                 if upserted.created {
                     self.new_films.insert(upserted.row.id);
                 }
@@ -365,7 +365,7 @@ impl<'a> Importer<'a> {
             }
             stored.is_none()
         } else {
-            films::put_credit(self.txn, credit).await?.1
+            matches!(films::put_credit(self.txn, credit).await?, films::Put::Added(_))
         };
         self.report.credits_added += u64::from(added);
         Ok(())

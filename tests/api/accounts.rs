@@ -184,6 +184,22 @@ async fn create_admin_bootstraps_an_admin_who_can_create_a_film_and_a_fan_cannot
     assert_eq!(app.error_as(&fan.access_token, CREATE_FILM, json!({})).await["extensions"]["code"], "FORBIDDEN");
     let anonymous = app.graphql(CREATE_FILM, json!({})).await;
     assert_eq!(code(&anonymous), "UNAUTHENTICATED");
+    // The bootstrap is in the audit trail, with no actor (nobody was signed in) and no secret.
+    let log = app
+        .data_as(
+            &token,
+            r#"{ auditLog(filter: { entityType: "User" }) { nodes { action actor { id } after } } }"#,
+            json!({}),
+        )
+        .await;
+    let created = log["auditLog"]["nodes"].as_array().unwrap().iter().find(|e| e["action"] == "createUser").cloned();
+    let created = created.expect("a createUser row");
+    assert_eq!(created["actor"], Value::Null);
+    let after = created["after"].as_str().unwrap();
+    assert!(
+        after.contains("root@iron.city") && after.to_lowercase().contains("admin") && !after.contains("argon2"),
+        "{after}"
+    );
 }
 
 async fn emails_are_private_to_their_owner_and_admins(app: TestApp) {

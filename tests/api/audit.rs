@@ -237,15 +237,16 @@ async fn upserts_and_credit_changes_are_logged_with_what_changed(app: TestApp) {
     let log = log(&app, token, json!({})).await;
     let events: Vec<&Value> = log["nodes"].as_array().unwrap().iter().rev().collect();
     let actions: Vec<&str> = events.iter().map(|event| event["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["upsertFilm", "upsertFilm", "updateCredit"]);
-    assert!(fields(events[0], "before").is_null(), "a created film has no before: {}", events[0]);
-    assert_eq!(fields(events[0], "after")["tagline"], "First.");
-    assert_eq!(fields(events[1], "before"), json!({ "tagline": "First." }));
-    assert_eq!(fields(events[1], "after"), json!({ "tagline": "Second." }));
-    assert_eq!(events[1]["entityId"], second["upsertFilm"]["film"]["id"]);
-    assert_eq!(fields(events[2], "before"), json!({ "billingOrder": null }));
-    assert_eq!(fields(events[2], "after"), json!({ "billingOrder": 3 }));
-    assert_eq!(events[2]["entityId"], credit.as_str());
+    // The person and credit the first upsert creates inside it come first, each with its row.
+    assert_eq!(actions, ["createPerson", "addCredit", "upsertFilm", "upsertFilm", "updateCredit"]);
+    assert!(fields(events[2], "before").is_null(), "a created film has no before: {}", events[2]);
+    assert_eq!(fields(events[2], "after")["tagline"], "First.");
+    assert_eq!(fields(events[3], "before"), json!({ "tagline": "First." }));
+    assert_eq!(fields(events[3], "after"), json!({ "tagline": "Second." }));
+    assert_eq!(events[3]["entityId"], second["upsertFilm"]["film"]["id"]);
+    assert_eq!(fields(events[4], "before"), json!({ "billingOrder": null }));
+    assert_eq!(fields(events[4], "after"), json!({ "billingOrder": 3 }));
+    assert_eq!(events[4]["entityId"], credit.as_str());
 }
 
 async fn petition_updates_are_logged_with_their_moderator(app: TestApp) {
@@ -347,7 +348,7 @@ async fn an_audit_row_rolls_back_with_its_change(app: TestApp) {
     let actor = audit::Actor { user_id: None, request_id: Some("rolled-back".to_owned()) };
     let result: DomainResult<()> = write::transaction(&app.db, async |txn| {
         let changes = films::FilmChanges { title: Some("Rolled Back".to_owned()), ..Default::default() };
-        let change = films::update(txn, film.id, changes);
+        let change = films::update(txn, film.id, changes, None);
         audit::updating::<entity::film::Entity, _>(txn, &actor, "updateFilm", film.id, change).await?;
         assert_eq!(audit_event::Entity::find().count(txn).await?, 1, "written inside the transaction");
         Err(DomainError::Forbidden)

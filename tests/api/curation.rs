@@ -17,7 +17,9 @@ db_tests!(
     update_credit_patches_and_refuses_a_taken_role_a_missing_credit_and_non_admins,
     each_upsert_creates_then_updates_and_says_which,
     an_upsert_is_validated_like_create_and_writes_nothing_when_refused,
-    an_event_upsert_keeps_the_seats_fans_hold
+    an_event_upsert_keeps_the_seats_fans_hold,
+    records_created_and_credits_given_inside_a_mutation_are_each_audited,
+    more_credits_than_the_limit_are_refused_and_nothing_is_written
 );
 
 const CREATE_FILM: &str = "mutation($input: CreateFilmInput!) { createFilm(input: $input) { id credits { nodes { id role character billingOrder person { slug name } } } } }";
@@ -370,4 +372,60 @@ async fn update_person_adds_credits_and_a_nested_create_brings_none(app: TestApp
     let error = app.error_as(&admin.access_token, CREATE_FILM, json!({ "input": nested })).await;
     assert_eq!(error["extensions"]["field"], "input.credits[0].person.create.credits", "{error}");
     assert_eq!(counts(&app).await, before);
+}
+
+async fn records_created_and_credits_given_inside_a_mutation_are_each_audited(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let token = admin.access_token.as_str();
+    let input = json!({ "title": "Audited Credits", "status": "ANNOUNCED", "credits": [
+        { "person": { "slug": "rosa-salazar" }, "role": "CAST", "character": "Alita" },
+        { "person": { "create": { "name": "Audited Newcomer" } }, "role": "CAST" },
+    ] });
+    let film = app.data_as(token, CREATE_FILM, json!({ "input": input })).await["createFilm"]["id"].clone();
+    let change = json!({ "credits": [{ "person": { "slug": "rosa-salazar" }, "role": "CAST", "character": "Alita", "billingOrder": 1 }] });
+    app.data_as(token, UPDATE_FILM, json!({ "id": film, "input": change })).await;
+
+    let log =
+        app.data_as(token, "{ auditLog(first: 20) { nodes { action entityType after before } } }", json!({})).await;
+    let mut rows: Vec<(String, String)> = log["auditLog"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| (row["action"].as_str().unwrap().to_owned(), row["entityType"].as_str().unwrap().to_owned()))
+        .collect();
+    rows.reverse();
+    let rows: Vec<(&str, &str)> = rows.iter().map(|(action, kind)| (action.as_str(), kind.as_str())).collect();
+    assert_eq!(
+        rows,
+        [
+            ("addCredit", "Credit"),
+            ("createPerson", "Person"),
+            ("addCredit", "Credit"),
+            ("createFilm", "Film"),
+            ("updateCredit", "Credit"),
+            ("updateFilm", "Film"),
+        ],
+        "each nested record and credit has its row, before the mutation's own: {log}"
+    );
+    let changed = &log["auditLog"]["nodes"][1];
+    assert_eq!(changed["before"], r#"{"billingOrder":null}"#);
+    assert_eq!(changed["after"], r#"{"billingOrder":1}"#);
+}
+
+async fn more_credits_than_the_limit_are_refused_and_nothing_is_written(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let credits: Vec<Value> = (1..=201)
+        .map(|order| json!({ "person": { "slug": "rosa-salazar" }, "role": "CAST", "billingOrder": order }))
+        .collect();
+    let before = counts(&app).await;
+    let error = app
+        .error_as(
+            &admin.access_token,
+            CREATE_FILM,
+            json!({ "input": { "title": "Too Many Credits", "status": "ANNOUNCED", "credits": credits } }),
+        )
+        .await;
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error}");
+    assert_eq!(error["extensions"]["field"], "input.credits", "{error}");
+    assert_eq!(counts(&app).await, before, "nothing was written");
 }

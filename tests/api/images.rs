@@ -105,6 +105,9 @@ async fn image_urls_that_are_not_https_or_too_long_are_refused_with_the_field(ap
         "https://",
         "ftp://example.org/x.jpg",
         "data:image/png;base64,AAAA",
+        "https://exa\tmple.org/x.jpg",
+        "https:\\\\example.org\\x.jpg",
+        "https://user:secret@example.org/x.jpg",
     ] {
         let error = app
             .error_as(

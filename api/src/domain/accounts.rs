@@ -83,7 +83,8 @@ pub struct Registration {
     pub display_name: String,
 }
 
-/// Creates an account with `role` (no session).
+/// Creates an account with `role` (no session) from the command line: no one signed in, so the
+/// audit row (`createUser`, in the same transaction) has no actor.
 pub async fn create_user(
     db: &DatabaseConnection,
     auth: &Auth,
@@ -91,7 +92,11 @@ pub async fn create_user(
     role: Role,
 ) -> DomainResult<user::Model> {
     let account = new_account(db, auth, registration).await?;
-    insert_user(db, account, role).await
+    super::write::transaction(db, async |txn| {
+        let user = insert_user(txn, account, role).await?;
+        audit::created(txn, &audit::Actor::default(), "createUser", user).await
+    })
+    .await
 }
 
 /// A new account, checked, with its password hashed: everything slow happens before any
@@ -179,17 +184,17 @@ pub async fn login(
             auth.throttle.record_success(&lock_key, client_ip).await;
             let before = user.clone();
             user.last_login_at = Some(super::now());
-            // The sign-in and its audit row (the user as actor) commit together.
+            // The sign-in, its session and its audit row (the user as actor) commit together.
             super::write::transaction(db, async |txn| {
                 user::Entity::update_many()
                     .col_expr(user::Column::LastLoginAt, Expr::value(user.last_login_at))
                     .filter(user::Column::Id.eq(user.id))
                     .exec(txn)
                     .await?;
-                audit::record(txn, &actor.as_user(user.id), "signIn", Some(&before), Some(&user)).await
+                audit::record(txn, &actor.as_user(user.id), "signIn", Some(&before), Some(&user)).await?;
+                start_session(txn, auth, user).await
             })
-            .await?;
-            start_session(db, auth, user).await
+            .await
         }
         _ => {
             auth.throttle.record_failure(&lock_key, client_ip).await;

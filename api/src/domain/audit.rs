@@ -20,7 +20,7 @@ use entity::audit_event;
 use sea_orm::sea_query::{ValueType, sea_value_to_json_value};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IdenStatic, Iterable, ModelTrait,
-    PrimaryKeyTrait, QueryFilter, Set, Value,
+    PrimaryKeyTrait, QueryFilter, QuerySelect, Set, Value,
 };
 use serde_json::{Map, Value as Json};
 
@@ -263,8 +263,9 @@ where
     Ok(upserted)
 }
 
-/// Reads row `id` of `E`, runs `change` (not yet awaited, so it runs after the read) and records
-/// the fields it changed. A missing row is left to `change` to report.
+/// Reads row `id` of `E` under its lock (so no other change slips in between), runs `change` (not
+/// yet awaited, so it runs after the read) and records the fields it changed. A missing row is
+/// left to `change` to report.
 pub async fn updating<E, C>(
     txn: &C,
     actor: &Actor,
@@ -277,13 +278,14 @@ where
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<i64>,
     C: ConnectionTrait,
 {
-    let before = E::find_by_id(id).one(txn).await?;
+    let before = E::find_by_id(id).lock_exclusive().one(txn).await?;
     let after = change.await?;
     record(txn, actor, action, before.as_ref(), Some(&after)).await?;
     Ok(after)
 }
 
-/// Reads row `id` of `E`, runs `change` (its deletion) and records the row as it was.
+/// Reads row `id` of `E` under its lock, runs `change` (its deletion) and records the row as it
+/// was.
 pub async fn deleting<E, C>(
     txn: &C,
     actor: &Actor,
@@ -296,7 +298,7 @@ where
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<i64>,
     C: ConnectionTrait,
 {
-    let before = E::find_by_id(id).one(txn).await?;
+    let before = E::find_by_id(id).lock_exclusive().one(txn).await?;
     change.await?;
     if let Some(before) = before {
         record(txn, actor, action, Some(&before), None).await?;
@@ -347,13 +349,13 @@ pub const SORT: Sort<audit_event::Column> =
 pub fn parse_age(text: &str) -> DomainResult<Duration> {
     let invalid = || DomainError::invalid("older-than", format!("`{text}` is not a duration like 365d or 12h"));
     let text = text.trim();
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
-    let count: i64 = number.parse().ok().filter(|count| *count > 0).ok_or_else(invalid)?;
-    let age = match unit {
-        "d" => Duration::try_days(count),
-        "h" => Duration::try_hours(count),
-        _ => None,
+    let (number, in_days) = match (text.strip_suffix('d'), text.strip_suffix('h')) {
+        (Some(number), _) => (number, true),
+        (None, Some(number)) => (number, false),
+        (None, None) => return Err(invalid()),
     };
+    let count: i64 = number.parse().ok().filter(|count| *count > 0).ok_or_else(invalid)?;
+    let age = if in_days { Duration::try_days(count) } else { Duration::try_hours(count) };
     age.ok_or_else(invalid)
 }
 
@@ -404,7 +406,7 @@ mod tests {
     fn ages_take_days_and_hours_only() {
         assert_eq!(parse_age("365d").ok(), Duration::try_days(365));
         assert_eq!(parse_age("12h").ok(), Duration::try_hours(12));
-        for bad in ["", "d", "0d", "-1d", "12", "12m", "1.5d", "abc", "99999999999999999d"] {
+        for bad in ["", "d", "0d", "-1d", "12", "12m", "1.5d", "abc", "99999999999999999d", "365日", "é"] {
             assert!(parse_age(bad).is_err(), "{bad}");
         }
     }

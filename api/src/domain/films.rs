@@ -8,6 +8,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
 };
 
+use super::audit::Actor;
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
 use super::validate::{self, Patch};
@@ -157,11 +158,16 @@ async fn apply<C: ConnectionTrait>(
 }
 
 /// Creates a film with its credits, in the caller's transaction (see `write::transaction`; an
-/// import runs many in one).
-pub async fn create(txn: &impl ConnectionTrait, mut changes: FilmChanges) -> DomainResult<film::Model> {
+/// import runs many in one). With `audit`, the people created and the credits added or changed
+/// through `credits` each get their audit row (the film's own row is the caller's).
+pub async fn create(
+    txn: &impl ConnectionTrait,
+    mut changes: FilmChanges,
+    audit: Option<&Actor>,
+) -> DomainResult<film::Model> {
     let credits = std::mem::take(&mut changes.credits);
     let film = insert(txn, changes).await?;
-    credit_film(txn, film.id, credits).await?;
+    credit_film(txn, film.id, credits, audit).await?;
     Ok(film)
 }
 
@@ -174,23 +180,30 @@ async fn insert(txn: &impl ConnectionTrait, changes: FilmChanges) -> DomainResul
 }
 
 /// Changes the given fields of film `id` and adds or changes the given credits, in the caller's
-/// transaction.
-pub async fn update(txn: &impl ConnectionTrait, id: i64, mut changes: FilmChanges) -> DomainResult<film::Model> {
+/// transaction (`audit` as in `create`).
+pub async fn update(
+    txn: &impl ConnectionTrait,
+    id: i64,
+    mut changes: FilmChanges,
+    audit: Option<&Actor>,
+) -> DomainResult<film::Model> {
     let credits = std::mem::take(&mut changes.credits);
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
     let mut model = write::edit::<film::Entity, _>(txn, id, title, slug).await?;
     apply(txn, &mut model, changes, Some(id)).await?;
     let film = write::save::<film::Entity, _>(txn, model).await?;
-    credit_film(txn, id, credits).await?;
+    credit_film(txn, id, credits, audit).await?;
     Ok(film)
 }
 
 /// Creates the film with this slug (made from the title when not given) or, when there is one,
 /// makes it what `changes` says: validated like `create`, written in one statement, and an
-/// optional field left out is cleared. Credits are added or changed as on update.
+/// optional field left out is cleared. Credits are added or changed as on update (`audit` as in
+/// `create`).
 pub async fn upsert(
     txn: &impl ConnectionTrait,
     mut changes: FilmChanges,
+    audit: Option<&Actor>,
 ) -> DomainResult<write::Upserted<film::Model>> {
     let credits = std::mem::take(&mut changes.credits);
     let changes = changes.stated();
@@ -203,7 +216,7 @@ pub async fn upsert(
     };
     apply(txn, &mut model, changes, id).await?;
     let upserted = write::upsert::<film::Entity, _>(txn, model, &[], None).await?;
-    credit_film(txn, upserted.row.id, credits).await?;
+    credit_film(txn, upserted.row.id, credits, audit).await?;
     Ok(upserted)
 }
 
@@ -273,8 +286,14 @@ impl<T> Ref<T> {
 }
 
 /// The film a credit of a person links to, created when asked; `at` is the path of the
-/// reference (`input.credits[0].film`). A film created here cannot bring credits of its own.
-pub async fn film_ref(txn: &impl ConnectionTrait, to: Ref<FilmChanges>, at: &str) -> DomainResult<i64> {
+/// reference (`input.credits[0].film`). A film created here cannot bring credits of its own; with
+/// `audit` its creation is recorded as `createFilm`.
+pub async fn film_ref(
+    txn: &impl ConnectionTrait,
+    to: Ref<FilmChanges>,
+    at: &str,
+    audit: Option<&Actor>,
+) -> DomainResult<i64> {
     let changes = match to.stored::<film::Entity, _>(txn, at).await? {
         Ok(id) => return Ok(id),
         Err(changes) => changes,
@@ -283,7 +302,11 @@ pub async fn film_ref(txn: &impl ConnectionTrait, to: Ref<FilmChanges>, at: &str
     if !changes.credits.is_empty() {
         return Err(DomainError::invalid(format!("{at}.credits"), "a film created in a credit has no credits"));
     }
-    Ok(insert(txn, changes).await.map_err(|error| error.at(&at))?.id)
+    let film = insert(txn, changes).await.map_err(|error| error.at(&at))?;
+    if let Some(actor) = audit {
+        super::audit::record(txn, actor, "createFilm", None, Some(&film)).await?;
+    }
+    Ok(film.id)
 }
 
 /// Adds `credits` to film `film_id` (see `link_credit`).
@@ -291,11 +314,13 @@ async fn credit_film(
     txn: &impl ConnectionTrait,
     film_id: i64,
     credits: Vec<CreditLink<super::people::PersonChanges>>,
+    audit: Option<&Actor>,
 ) -> DomainResult<()> {
+    check_credit_count(&credits)?;
     let mut seen = CreditKeys::new();
     for (index, link) in credits.into_iter().enumerate() {
         let at = format!("input.credits[{index}]");
-        let person_id = super::people::person_ref(txn, link.to, &format!("{at}.person")).await?;
+        let person_id = super::people::person_ref(txn, link.to, &format!("{at}.person"), audit).await?;
         let credit = NewCredit {
             film_id,
             person_id,
@@ -303,7 +328,19 @@ async fn credit_film(
             character: link.character,
             billing_order: link.billing_order,
         };
-        link_credit(txn, &mut seen, &at, credit).await?;
+        link_credit(txn, &mut seen, &at, credit, audit).await?;
+    }
+    Ok(())
+}
+
+/// The most credits one mutation may give: each costs a few statements inside one write
+/// transaction, which on SQLite holds the whole database.
+pub const CREDITS_MAX: usize = 200;
+
+/// Refuses a list of more than `CREDITS_MAX` credits.
+pub fn check_credit_count<T>(credits: &[T]) -> DomainResult<()> {
+    if credits.len() > CREDITS_MAX {
+        return Err(DomainError::invalid("input.credits", format!("at most {CREDITS_MAX} credits at a time")));
     }
     Ok(())
 }
@@ -314,26 +351,48 @@ pub type CreditKeys = std::collections::HashSet<(i64, i64, CreditRole)>;
 /// Adds credit element `at` given with a film or person, in the caller's transaction. A credit is
 /// keyed by film, person and role: one that exists takes the element's character and billing
 /// order, and credits not listed stay. Errors name the element (`input.credits[3].role`);
-/// listing one key twice (`seen`) is a `CONFLICT`.
+/// listing one key twice (`seen`) is a `CONFLICT`. With `audit`, an added credit is recorded as
+/// `addCredit` and a changed one as `updateCredit`.
 pub async fn link_credit(
     txn: &impl ConnectionTrait,
     seen: &mut CreditKeys,
     at: &str,
     credit: NewCredit,
+    audit: Option<&Actor>,
 ) -> DomainResult<()> {
     if !seen.insert((credit.film_id, credit.person_id, credit.role)) {
         return Err(DomainError::conflict(format!("{at}.role"), "this credit is listed twice"));
     }
-    put_credit(txn, credit).await.map_err(|error| error.at(at))?;
-    Ok(())
+    let put = put_credit(txn, credit).await.map_err(|error| error.at(at))?;
+    match (audit, put) {
+        (Some(actor), Put::Added(added)) => super::audit::record(txn, actor, "addCredit", None, Some(&added)).await,
+        (Some(actor), Put::Changed { before, after }) => {
+            super::audit::record(txn, actor, "updateCredit", Some(&before), Some(&after)).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What `put_credit` did.
+#[derive(Debug)]
+pub enum Put {
+    Added(credit::Model),
+    Changed { before: credit::Model, after: credit::Model },
+    Unchanged(credit::Model),
+}
+
+/// The longest character name of a credit.
+const CHARACTER_MAX: usize = 200;
+
+/// A credit's place in the billing, checked.
+fn billing_order(order: i32) -> DomainResult<i32> {
+    validate::range("input.billingOrder", order, 1, 100_000)
 }
 
 /// The character and billing order of a credit, checked.
-fn credit_details(character: Option<&str>, billing_order: Option<i32>) -> DomainResult<(Option<String>, Option<i32>)> {
-    let character = validate::optional_text("input.character", character, 200)?;
-    let billing_order =
-        billing_order.map(|order| validate::range("input.billingOrder", order, 1, 100_000)).transpose()?;
-    Ok((character, billing_order))
+fn credit_details(character: Option<&str>, order: Option<i32>) -> DomainResult<(Option<String>, Option<i32>)> {
+    let character = validate::optional_text("input.character", character, CHARACTER_MAX)?;
+    Ok((character, order.map(billing_order).transpose()?))
 }
 
 /// The credit of this film, person and role (but `except`), if any.
@@ -384,19 +443,19 @@ pub async fn add_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> Domain
 }
 
 /// Adds the credit or, when the person has the role on the film already, gives that credit the
-/// character and billing order; says whether it was added.
-pub async fn put_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> DomainResult<(credit::Model, bool)> {
+/// character and billing order; says which happened.
+pub async fn put_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> DomainResult<Put> {
     let Some(existing) = credit_by_key(txn, credit.film_id, credit.person_id, credit.role, None).await? else {
-        return Ok((add_credit(txn, credit).await?, true));
+        return Ok(Put::Added(add_credit(txn, credit).await?));
     };
     let (character, billing_order) = credit_details(credit.character.as_deref(), credit.billing_order)?;
     if existing.character == character && existing.billing_order == billing_order {
-        return Ok((existing, false));
+        return Ok(Put::Unchanged(existing));
     }
-    let mut model = existing.into_active_model();
+    let mut model = existing.clone().into_active_model();
     model.character = Set(character);
     model.billing_order = Set(billing_order);
-    Ok((model.update(txn).await?, false))
+    Ok(Put::Changed { before: existing, after: model.update(txn).await? })
 }
 
 /// A change to a credit; only what is given changes.
@@ -418,11 +477,8 @@ pub async fn update_credit(txn: &impl ConnectionTrait, id: i64, changes: CreditC
     }
     let mut model = existing.into_active_model();
     set_if(&mut model.role, changes.role);
-    patch(&mut model.character, validate::patch_text("input.character", changes.character, 200)?);
-    patch(
-        &mut model.billing_order,
-        changes.billing_order.try_map(|order| validate::range("input.billingOrder", order, 1, 100_000))?,
-    );
+    patch(&mut model.character, validate::patch_text("input.character", changes.character, CHARACTER_MAX)?);
+    patch(&mut model.billing_order, changes.billing_order.try_map(billing_order)?);
     Ok(model.update(txn).await?)
 }
 

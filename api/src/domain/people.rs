@@ -5,6 +5,7 @@ use sea_orm::DatabaseBackend;
 use sea_orm::sea_query::Query;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
+use super::audit::Actor;
 use super::films::{self, CreditLink, FilmChanges, Ref};
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
@@ -99,11 +100,16 @@ fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResul
 }
 
 /// Creates a person with their credits, in the caller's transaction (see `write::transaction`; an
-/// import runs many in one).
-pub async fn create(txn: &impl ConnectionTrait, mut changes: PersonChanges) -> DomainResult<person::Model> {
+/// import runs many in one). With `audit`, the films created and the credits added or changed
+/// through `credits` each get their audit row (the person's own row is the caller's).
+pub async fn create(
+    txn: &impl ConnectionTrait,
+    mut changes: PersonChanges,
+    audit: Option<&Actor>,
+) -> DomainResult<person::Model> {
     let credits = std::mem::take(&mut changes.credits);
     let person = insert(txn, changes).await?;
-    credit_person(txn, person.id, credits).await?;
+    credit_person(txn, person.id, credits, audit).await?;
     Ok(person)
 }
 
@@ -115,23 +121,30 @@ async fn insert(txn: &impl ConnectionTrait, changes: PersonChanges) -> DomainRes
 }
 
 /// Changes the given fields of person `id` and adds or changes the given credits, in the
-/// caller's transaction.
-pub async fn update(txn: &impl ConnectionTrait, id: i64, mut changes: PersonChanges) -> DomainResult<person::Model> {
+/// caller's transaction (`audit` as in `create`).
+pub async fn update(
+    txn: &impl ConnectionTrait,
+    id: i64,
+    mut changes: PersonChanges,
+    audit: Option<&Actor>,
+) -> DomainResult<person::Model> {
     let credits = std::mem::take(&mut changes.credits);
     let (name, slug) = (changes.name.as_deref(), changes.slug.as_deref());
     let mut model = write::edit::<person::Entity, _>(txn, id, name, slug).await?;
     apply(&mut model, changes)?;
     let person = write::save::<person::Entity, _>(txn, model).await?;
-    credit_person(txn, id, credits).await?;
+    credit_person(txn, id, credits, audit).await?;
     Ok(person)
 }
 
 /// Creates the person with this slug (made from the name when not given) or, when there is one,
 /// makes them what `changes` says: validated like `create`, written in one statement, and an
-/// optional field left out is cleared. Credits are added or changed as on update.
+/// optional field left out is cleared. Credits are added or changed as on update (`audit` as in
+/// `create`).
 pub async fn upsert(
     txn: &impl ConnectionTrait,
     mut changes: PersonChanges,
+    audit: Option<&Actor>,
 ) -> DomainResult<write::Upserted<person::Model>> {
     let credits = std::mem::take(&mut changes.credits);
     let changes = PersonChanges {
@@ -143,13 +156,19 @@ pub async fn upsert(
     let (mut model, _) = write::fresh::<person::Entity>(changes.name.as_deref(), changes.slug.as_deref())?;
     apply(&mut model, changes)?;
     let upserted = write::upsert::<person::Entity, _>(txn, model, &[], None).await?;
-    credit_person(txn, upserted.row.id, credits).await?;
+    credit_person(txn, upserted.row.id, credits, audit).await?;
     Ok(upserted)
 }
 
 /// The person a credit of a film links to, created when asked; `at` is the path of the
-/// reference (`input.credits[0].person`). A person created here cannot bring credits of their own.
-pub async fn person_ref(txn: &impl ConnectionTrait, to: Ref<PersonChanges>, at: &str) -> DomainResult<i64> {
+/// reference (`input.credits[0].person`). A person created here cannot bring credits of their own;
+/// with `audit` their creation is recorded as `createPerson`.
+pub async fn person_ref(
+    txn: &impl ConnectionTrait,
+    to: Ref<PersonChanges>,
+    at: &str,
+    audit: Option<&Actor>,
+) -> DomainResult<i64> {
     let changes = match to.stored::<person::Entity, _>(txn, at).await? {
         Ok(id) => return Ok(id),
         Err(changes) => changes,
@@ -158,7 +177,11 @@ pub async fn person_ref(txn: &impl ConnectionTrait, to: Ref<PersonChanges>, at: 
     if !changes.credits.is_empty() {
         return Err(DomainError::invalid(format!("{at}.credits"), "a person created in a credit has no credits"));
     }
-    Ok(insert(txn, changes).await.map_err(|error| error.at(&at))?.id)
+    let person = insert(txn, changes).await.map_err(|error| error.at(&at))?;
+    if let Some(actor) = audit {
+        super::audit::record(txn, actor, "createPerson", None, Some(&person)).await?;
+    }
+    Ok(person.id)
 }
 
 /// Adds `credits` to person `person_id` (see `films::link_credit`).
@@ -166,11 +189,13 @@ async fn credit_person(
     txn: &impl ConnectionTrait,
     person_id: i64,
     credits: Vec<CreditLink<FilmChanges>>,
+    audit: Option<&Actor>,
 ) -> DomainResult<()> {
+    films::check_credit_count(&credits)?;
     let mut seen = films::CreditKeys::new();
     for (index, link) in credits.into_iter().enumerate() {
         let at = format!("input.credits[{index}]");
-        let film_id = films::film_ref(txn, link.to, &format!("{at}.film")).await?;
+        let film_id = films::film_ref(txn, link.to, &format!("{at}.film"), audit).await?;
         let credit = films::NewCredit {
             film_id,
             person_id,
@@ -178,7 +203,7 @@ async fn credit_person(
             character: link.character,
             billing_order: link.billing_order,
         };
-        films::link_credit(txn, &mut seen, &at, credit).await?;
+        films::link_credit(txn, &mut seen, &at, credit, audit).await?;
     }
     Ok(())
 }

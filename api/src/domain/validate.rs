@@ -131,6 +131,11 @@ pub fn image_url(field: &str, value: &str) -> DomainResult<String> {
     if value.chars().count() > IMAGE_URL_MAX {
         return Err(DomainError::invalid(field, format!("must be at most {IMAGE_URL_MAX} characters")));
     }
+    // The URL parser quietly drops tabs and newlines and reads `\\` as `/`; a URL that needs such
+    // mending is refused rather than stored in a form a browser may read differently.
+    if value.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\') {
+        return Err(DomainError::invalid(field, "must not contain spaces, control characters or backslashes"));
+    }
     let parsed = url::Url::parse(value).map_err(|_| DomainError::invalid(field, "must be an absolute https URL"))?;
     if parsed.scheme() != "https" {
         return Err(DomainError::invalid(field, "must be an https URL"));
@@ -138,7 +143,16 @@ pub fn image_url(field: &str, value: &str) -> DomainResult<String> {
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(DomainError::invalid(field, "must name a host"));
     }
-    Ok(value.to_owned())
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(DomainError::invalid(field, "must not carry a user name or password"));
+    }
+    // Stored as the parser writes it (host lower-cased, characters percent-encoded), which is
+    // what a browser requests.
+    let normalized = parsed.as_str();
+    if normalized.chars().count() > IMAGE_URL_MAX {
+        return Err(DomainError::invalid(field, format!("must be at most {IMAGE_URL_MAX} characters")));
+    }
+    Ok(normalized.to_owned())
 }
 
 /// Checks an image URL through a patch (null or blank clears it).

@@ -262,7 +262,6 @@ where
     };
     let updated: Vec<E::Column> =
         E::Column::iter().filter(|column| !unchanged(column) && !model.is_not_set(*column)).collect();
-    let inserted_at = model.get(E::CREATED_AT).into_value();
     let before = match model.get(E::SLUG).into_value() {
         Some(slug) => E::find().filter(E::SLUG.eq(slug)).lock_exclusive().one(txn).await?,
         None => None,
@@ -287,9 +286,9 @@ where
     let row = E::Model::from_query_result(&result, "")?;
     let created = match backend {
         DatabaseBackend::Postgres => result.try_get::<bool>("", "fandb_inserted")?,
-        // SQLite tells nothing of what the statement did, but an update keeps the stored
-        // `created_at`: the row is ours when it holds the instant (to the microsecond) set here.
-        _ => Some(sea_orm::ModelTrait::get(&row, E::CREATED_AT)) == inserted_at,
+        // SQLite tells nothing of what the statement did, but its write transaction holds the
+        // whole database from its first statement, so the row read above is still the stored one.
+        _ => before.is_none(),
     };
     Ok(Upserted { row, created, before })
 }

@@ -436,7 +436,7 @@ impl FilmMutation {
     async fn create_film(&self, ctx: &Context<'_>, input: CreateFilmInput) -> GqlResult<Film> {
         let (changes, actor) = (input.into_changes()?, actor(ctx)?);
         let film = write::transaction(db(ctx)?, async |txn| {
-            audit::created(txn, &actor, "createFilm", films::create(txn, changes).await?).await
+            audit::created(txn, &actor, "createFilm", films::create(txn, changes, Some(&actor)).await?).await
         });
         Ok(Film(film.await?.into()))
     }
@@ -447,7 +447,14 @@ impl FilmMutation {
         let id = decode_as(&id, NodeType::Film, "id")?;
         let (changes, actor) = (input.into_changes()?, actor(ctx)?);
         let film = write::transaction(db(ctx)?, async |txn| {
-            audit::updating::<film::Entity, _>(txn, &actor, "updateFilm", id, films::update(txn, id, changes)).await
+            audit::updating::<film::Entity, _>(
+                txn,
+                &actor,
+                "updateFilm",
+                id,
+                films::update(txn, id, changes, Some(&actor)),
+            )
+            .await
         });
         Ok(Film(film.await?.into()))
     }
@@ -459,7 +466,7 @@ impl FilmMutation {
     async fn upsert_film(&self, ctx: &Context<'_>, input: CreateFilmInput) -> GqlResult<UpsertFilmPayload> {
         let (changes, actor) = (input.into_changes()?, actor(ctx)?);
         let upserted = write::transaction(db(ctx)?, async |txn| {
-            audit::upserted(txn, &actor, "upsertFilm", films::upsert(txn, changes).await?).await
+            audit::upserted(txn, &actor, "upsertFilm", films::upsert(txn, changes, Some(&actor)).await?).await
         });
         let upserted = upserted.await?;
         Ok(UpsertFilmPayload { film: Film(upserted.row.into()), created: upserted.created })

@@ -264,7 +264,7 @@ impl PersonMutation {
     async fn create_person(&self, ctx: &Context<'_>, input: CreatePersonInput) -> GqlResult<Person> {
         let (changes, actor) = (input.into_changes()?, actor(ctx)?);
         let person = write::transaction(db(ctx)?, async |txn| {
-            audit::created(txn, &actor, "createPerson", people::create(txn, changes).await?).await
+            audit::created(txn, &actor, "createPerson", people::create(txn, changes, Some(&actor)).await?).await
         });
         Ok(Person(person.await?.into()))
     }
@@ -283,8 +283,14 @@ impl PersonMutation {
         };
         let actor = actor(ctx)?;
         let person = write::transaction(db(ctx)?, async |txn| {
-            audit::updating::<person::Entity, _>(txn, &actor, "updatePerson", id, people::update(txn, id, changes))
-                .await
+            audit::updating::<person::Entity, _>(
+                txn,
+                &actor,
+                "updatePerson",
+                id,
+                people::update(txn, id, changes, Some(&actor)),
+            )
+            .await
         });
         Ok(Person(person.await?.into()))
     }
@@ -296,7 +302,7 @@ impl PersonMutation {
     async fn upsert_person(&self, ctx: &Context<'_>, input: CreatePersonInput) -> GqlResult<UpsertPersonPayload> {
         let (changes, actor) = (input.into_changes()?, actor(ctx)?);
         let upserted = write::transaction(db(ctx)?, async |txn| {
-            audit::upserted(txn, &actor, "upsertPerson", people::upsert(txn, changes).await?).await
+            audit::upserted(txn, &actor, "upsertPerson", people::upsert(txn, changes, Some(&actor)).await?).await
         });
         let upserted = upserted.await?;
         Ok(UpsertPersonPayload { person: Person(upserted.row.into()), created: upserted.created })
