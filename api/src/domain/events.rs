@@ -202,14 +202,22 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
+impl EventChanges {
+    /// Refuses a new event (created or upserted) without what every event has.
+    fn require_new(&self) -> DomainResult<()> {
+        validate::required("input.kind", self.kind)?;
+        validate::required("input.startsAt", self.starts_at)?;
+        validate::required("input.timeZone", self.time_zone.as_ref())?;
+        Ok(())
+    }
+}
+
 /// Creates an event, in the caller's transaction (see `write::transaction`; an import runs
 /// many in one).
 pub async fn create(txn: &impl ConnectionTrait, changes: EventChanges, by: Option<i64>) -> DomainResult<event::Model> {
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
     let mut model = write::create::<event::Entity, _>(txn, title, slug).await?;
-    validate::required("input.kind", changes.kind)?;
-    validate::required("input.startsAt", changes.starts_at)?;
-    validate::required("input.timeZone", changes.time_zone.as_ref())?;
+    changes.require_new()?;
     model.created_by_id = Set(by);
     apply(txn, &mut model, changes, None).await?;
     Ok(model.insert(txn).await?)
@@ -239,9 +247,7 @@ pub async fn upsert(
         ..changes
     };
     let (mut model, _) = write::fresh::<event::Entity>(changes.title.as_deref(), changes.slug.as_deref())?;
-    validate::required("input.kind", changes.kind)?;
-    validate::required("input.startsAt", changes.starts_at)?;
-    validate::required("input.timeZone", changes.time_zone.as_ref())?;
+    changes.require_new()?;
     model.created_by_id = Set(by);
     apply(txn, &mut model, changes, None).await?;
     use sea_orm::sea_query::{Expr, ExprTrait};

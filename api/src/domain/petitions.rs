@@ -161,14 +161,22 @@ async fn apply<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Creates a petition (open unless a status is given), in the caller's transaction (see `write::transaction`; an import runs
-/// many in one).
+impl PetitionChanges {
+    /// Refuses a new petition (created or upserted) without what every petition has.
+    fn require_new(&self) -> DomainResult<()> {
+        validate::required("input.body", self.body.as_ref())?;
+        validate::required("input.target", self.target.as_ref())?;
+        validate::required("input.goal", self.goal)?;
+        Ok(())
+    }
+}
+
+/// Creates a petition (open unless a status is given), in the caller's transaction (see
+/// `write::transaction`; an import runs many in one).
 pub async fn create(txn: &impl ConnectionTrait, changes: PetitionChanges) -> DomainResult<petition::Model> {
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
     let mut model = write::create::<petition::Entity, _>(txn, title, slug).await?;
-    validate::required("input.body", changes.body.as_ref())?;
-    validate::required("input.target", changes.target.as_ref())?;
-    validate::required("input.goal", changes.goal)?;
+    changes.require_new()?;
     model.status = Set(PetitionStatus::Open);
     apply(txn, &mut model, changes).await?;
     Ok(model.insert(txn).await?)
@@ -188,9 +196,7 @@ pub async fn upsert(
         ..changes
     };
     let (mut model, _) = write::fresh::<petition::Entity>(changes.title.as_deref(), changes.slug.as_deref())?;
-    validate::required("input.body", changes.body.as_ref())?;
-    validate::required("input.target", changes.target.as_ref())?;
-    validate::required("input.goal", changes.goal)?;
+    changes.require_new()?;
     let keep: &[petition::Column] = if changes.status.is_none() { &[petition::Column::Status] } else { &[] };
     model.status = Set(PetitionStatus::Open);
     apply(txn, &mut model, changes).await?;
