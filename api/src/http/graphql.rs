@@ -6,10 +6,10 @@
 //!
 //! A request may name its document by hash (`extensions.persistedQuery`, see
 //! `graphql::persisted`), over POST and GET alike; with a trusted-documents manifest, a document
-//! outside it is refused (but for an admin) before it is parsed. A GET answer with no viewer and no error may
-//! be kept by shared caches: `Cache-Control: public, max-age=N` (`FANDB_CACHE_MAX_AGE`) and an
-//! `ETag` of its body, and a GET whose `If-None-Match` holds that tag gets `304 Not Modified`.
-//! Every other answer is `Cache-Control: private, no-store`.
+//! outside it is refused (but for an admin) before it is parsed. A GET answer with no viewer and
+//! no error may be kept by shared caches: `Cache-Control: public, max-age=N`
+//! (`FANDB_CACHE_MAX_AGE`) and an `ETag` of its body, and a GET whose `If-None-Match` holds that
+//! tag gets `304 Not Modified`. Every other answer is `Cache-Control: private, no-store`.
 
 use std::collections::HashMap;
 
