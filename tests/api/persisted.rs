@@ -21,6 +21,7 @@ db_tests!(
     a_persisted_query_is_registered_then_run_by_its_hash_over_post_and_get,
     anonymous_get_answers_are_public_with_an_etag_and_revalidate,
     a_trusted_documents_manifest_lets_only_its_documents_run_but_for_admins,
+    an_untrusted_document_is_refused_before_it_is_parsed_or_cached,
     the_campaign_operations_validate_against_the_schema,
     a_malformed_trusted_documents_manifest_stops_start_up,
 );
@@ -265,6 +266,77 @@ async fn a_trusted_documents_manifest_lets_only_its_documents_run_but_for_admins
     assert!(as_admin.json()["data"]["films"]["totalCount"].is_number(), "{}", as_admin.body);
 }
 
+/// The document cache's (hits, misses): every document the pipeline parses or finds is one of them.
+async fn document_cache_counts(app: &TestApp) -> (u64, u64) {
+    let metrics = app.get("/metrics").await.body;
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no `{name}` in\n{metrics}"))
+            .parse::<u64>()
+            .unwrap()
+    };
+    (value("fandb_document_cache_hits_total"), value("fandb_document_cache_misses_total"))
+}
+
+async fn an_untrusted_document_is_refused_before_it_is_parsed_or_cached(app: TestApp) {
+    let fan = app.sign_in_as(Role::Fan).await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let trusted = app
+        .respawn(|settings| {
+            settings.environment = Environment::Production;
+            settings.trusted_documents = Some(manifest_path());
+        })
+        .await;
+    let before = document_cache_counts(&trusted).await;
+
+    // Over POST (by text, and by text with its hash), GET and the WebSocket, anonymous or a fan:
+    // refused, and the cache never sees the text (no miss counted, so nothing parsed or kept).
+    for token in [None, Some(fan.access_token.as_str())] {
+        let refused = post(&trusted, token, json!({ "query": FILMS })).await;
+        assert_eq!(code_of(&refused), "PERSISTED_QUERY_NOT_ALLOWED", "{}", refused.body);
+        let with_hash =
+            post(&trusted, token, json!({ "query": FILMS, "extensions": persisted(&sha256_hex(FILMS)) })).await;
+        assert_eq!(code_of(&with_hash), "PERSISTED_QUERY_NOT_ALLOWED", "{}", with_hash.body);
+        assert_eq!(document_cache_counts(&trusted).await, before, "over POST, a refused document reached the cache");
+        let bearer = token.map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = bearer.iter().map(|bearer| ("authorization", bearer.as_str())).collect();
+        let over_get = get(&trusted, &[("query", FILMS.to_owned())], &headers).await;
+        assert_eq!(code_of(&over_get), "PERSISTED_QUERY_NOT_ALLOWED", "{}", over_get.body);
+        assert_eq!(document_cache_counts(&trusted).await, before, "over GET, a refused document reached the cache");
+        // Not even parsed: a text that would not parse gets the same refusal.
+        let garbage = post(&trusted, token, json!({ "query": "{ films { " })).await;
+        assert_eq!(code_of(&garbage), "PERSISTED_QUERY_NOT_ALLOWED", "{}", garbage.body);
+
+        let mut socket = Subscriber::connect(&trusted.address, token).await.unwrap();
+        socket.send(json!({ "id": "1", "type": "subscribe", "payload": { "query": FILMS } })).await;
+        let Event::Message(message) = socket.event().await else { panic!("the socket closed") };
+        assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_ALLOWED", "{message}");
+        assert_eq!(
+            document_cache_counts(&trusted).await,
+            before,
+            "over the WebSocket, a refused document reached the cache"
+        );
+    }
+
+    // The counts do move for documents that run: a manifest document (parsed once, then found),
+    // and any document of an admin's.
+    let (_, text) = manifest_document("CampaignPage");
+    for _ in 0..2 {
+        let page = post(&trusted, None, json!({ "query": text })).await;
+        assert!(page.json().get("errors").is_none(), "{}", page.body);
+    }
+    let as_admin = post(&trusted, Some(&admin.access_token), json!({ "query": FILMS })).await;
+    assert!(as_admin.json()["data"]["films"]["totalCount"].is_number(), "{}", as_admin.body);
+    let admin_over_get =
+        get(&trusted, &[("query", FILMS.to_owned())], &[("authorization", &format!("Bearer {}", admin.access_token))])
+            .await;
+    assert_eq!(admin_over_get.json()["data"], as_admin.json()["data"], "{}", admin_over_get.body);
+    let (hits, misses) = document_cache_counts(&trusted).await;
+    assert_eq!((hits - before.0, misses - before.1), (2, 2), "the page parsed once and found once, FILMS likewise");
+}
+
 async fn the_campaign_operations_validate_against_the_schema(app: TestApp) {
     let documents = manifest();
     assert_eq!(documents.len(), 9, "every operation of clients/campaign/*.graphql");
@@ -312,6 +384,22 @@ async fn a_malformed_trusted_documents_manifest_stops_start_up(app: TestApp) {
         ("array.json", Some("[\"query { films { totalCount } }\"]"), "not a JSON object"),
         ("broken.json", Some("{\"sha256:ab\": \"query {\"}"), "does not parse"),
     ];
+    let document = "query { films { totalCount } }";
+    // graphql-codegen's default hash (sha1), and another document's SHA-256.
+    let sha1_key = "sha256:0123456789abcdef0123456789abcdef01234567".to_owned();
+    let other_key = format!("sha256:{}", sha256_hex("query { films { nodes { title } } }"));
+    let wrong_keys = [
+        ("sha1.json", json!({ &sha1_key: document }).to_string(), format!("the key `{sha1_key}` is not a SHA-256")),
+        (
+            "wrong-hash.json",
+            json!({ &other_key: document }).to_string(),
+            format!("the key `{other_key}` is not the SHA-256"),
+        ),
+    ];
+    let cases = cases
+        .into_iter()
+        .map(|(name, contents, reason)| (name, contents.map(str::to_owned), reason.to_owned()))
+        .chain(wrong_keys.into_iter().map(|(name, contents, reason)| (name, Some(contents), reason)));
     for (name, contents, reason) in cases {
         let path = directory.join(format!("{}-{name}", app.database_url.len()));
         if let Some(contents) = contents {
@@ -325,7 +413,7 @@ async fn a_malformed_trusted_documents_manifest_stops_start_up(app: TestApp) {
             .output_with_timeout(Duration::from_secs(60));
         assert!(!output.status.success(), "{name}: started anyway");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("FANDB_TRUSTED_DOCUMENTS") && stderr.contains(reason), "{name}: {stderr}");
+        assert!(stderr.contains("FANDB_TRUSTED_DOCUMENTS") && stderr.contains(&reason), "{name}: {stderr}");
         let _ = std::fs::remove_file(&path);
     }
 }

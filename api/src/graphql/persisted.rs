@@ -10,14 +10,16 @@
 //! the client then simply sends the text once more, as the protocol intends.
 //!
 //! Trusted documents: with a manifest (`FANDB_TRUSTED_DOCUMENTS`, graphql-codegen's
-//! `persisted-documents.json`: an object mapping each hash to its document text), only the
+//! `persisted-documents.json`: an object mapping each document's SHA-256, optionally prefixed
+//! `sha256:`, to its text; start-up fails on any other key), only the
 //! manifest's documents run for anyone but an admin (`PERSISTED_QUERY_NOT_ALLOWED` otherwise). A
 //! manifest document may be sent by its hash alone or by its text. Clients do not register
 //! documents then: the manifest is the whole list.
 //!
-//! The HTTP layer resolves a request's hash before it looks at the operation (a GET must be a
-//! query); the request pipeline resolves any hash left (a WebSocket's) and refuses untrusted
-//! documents, over HTTP and WebSocket alike.
+//! The HTTP layer resolves a request's hash and refuses an untrusted document before it parses
+//! anything (a GET must be a query); the request pipeline resolves any hash left (a WebSocket's)
+//! and refuses untrusted documents before it parses or caches them, over HTTP and WebSocket alike,
+//! so an untrusted text is never parsed nor kept for a viewer it may not run for.
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
@@ -29,6 +31,7 @@ use lru::LruCache;
 use sha2::{Digest, Sha256};
 
 use super::codes::persisted as code;
+use crate::domain::Viewer;
 
 /// The name of the request extension.
 const EXTENSION: &str = "persistedQuery";
@@ -58,7 +61,8 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Reads and checks a manifest file: a JSON object of hash → document, each of which parses.
+    /// Reads and checks a manifest file: a JSON object of hash → document, each of which parses
+    /// and is keyed by its SHA-256.
     pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read it: {error}"))?;
         Self::parse(&text)
@@ -77,13 +81,25 @@ impl Manifest {
             let serde_json::Value::String(document) = document else {
                 return Err(format!("the document under `{hash}` is not a string"));
             };
-            let hash = hash.strip_prefix(SHA256_PREFIX).unwrap_or(&hash).to_ascii_lowercase();
-            if hash.is_empty() {
-                return Err("a document has an empty hash".to_owned());
-            }
             if let Err(error) = async_graphql::parser::parse_query(&document) {
                 return Err(format!("the document under `{hash}` does not parse: {error}"));
             }
+            // A key that is not the document's SHA-256 (graphql-codegen's default sha1, a
+            // hand-edited document) would load and then make every request by hash miss.
+            let key = hash.strip_prefix(SHA256_PREFIX).unwrap_or(&hash).to_ascii_lowercase();
+            if key.len() != 64 || !key.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "the key `{hash}` is not a SHA-256 (64 hex digits, optionally prefixed `sha256:`); \
+                     generate the manifest with graphql-codegen's `hashAlgorithm: \"sha256\"`"
+                ));
+            }
+            if sha256_hex(&document) != key {
+                return Err(format!(
+                    "the key `{hash}` is not the SHA-256 of its document (which is {}); regenerate the manifest",
+                    sha256_hex(&document)
+                ));
+            }
+            let hash = key;
             let document: Arc<str> = document.into();
             manifest.texts.insert(document.clone());
             manifest.by_hash.insert(hash, document);
@@ -152,6 +168,12 @@ impl PersistedDocuments {
     /// Whether a document may run for a viewer who is not an admin.
     pub fn is_trusted(&self, text: &str) -> bool {
         self.trusted.as_ref().is_none_or(|manifest| manifest.texts.contains(text))
+    }
+
+    /// Whether a document may run for this viewer: any for an admin, else a trusted one. Asked
+    /// before the document is parsed or cached, so a refused text costs a set look-up and no more.
+    pub fn may_run(&self, text: &str, viewer: Viewer) -> bool {
+        viewer.is_admin() || self.is_trusted(text)
     }
 
     /// The refusal of a document outside the manifest.
@@ -275,7 +297,25 @@ mod tests {
         assert!(Manifest::parse("{}").is_err());
         assert!(Manifest::parse(r#"{"sha256:ab": 3}"#).is_err());
         assert!(Manifest::parse(r#"{"sha256:ab": "query {"}"#).is_err());
-        let manifest = Manifest::parse(r#"{"sha256:AB": "{ films { totalCount } }"}"#).expect("parses");
-        assert!(manifest.by_hash.contains_key("ab"));
+        let document = "{ films { totalCount } }";
+        let hash = sha256_hex(document);
+        let manifest_of = |key: &str| Manifest::parse(&serde_json::json!({ key: document }).to_string());
+        let manifest = manifest_of(&format!("sha256:{}", hash.to_uppercase())).expect("parses");
+        assert!(manifest.by_hash.contains_key(&hash));
+        manifest_of(&hash).expect("the prefix is optional");
+    }
+
+    #[test]
+    fn a_manifest_key_must_be_its_documents_sha256() {
+        let document = "{ films { totalCount } }";
+        let manifest_of = |key: &str| Manifest::parse(&serde_json::json!({ key: document }).to_string());
+        let short = manifest_of("sha256:ab").expect_err("too short");
+        assert!(short.contains("`sha256:ab`") && short.contains("64 hex digits"), "{short}");
+        // graphql-codegen's default: sha1, 40 hex digits.
+        assert!(manifest_of("0123456789abcdef0123456789abcdef01234567").is_err());
+        assert!(manifest_of(&"g".repeat(64)).is_err());
+        let other = sha256_hex("{ films { nodes { title } } }");
+        let wrong = manifest_of(&other).expect_err("another document's hash");
+        assert!(wrong.contains(&other) && wrong.contains("not the SHA-256 of its document"), "{wrong}");
     }
 }

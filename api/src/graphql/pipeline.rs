@@ -2,11 +2,11 @@
 //! alike), in the order it runs.
 //!
 //! - prepare: a persisted query's hash becomes its text (`persisted`; over HTTP the HTTP layer did
-//!   it already); the document comes from the cache of recent documents (`documents`), or is
-//!   measured against the document budget (`limits`), parsed, and kept;
-//! - parse: with a trusted-documents manifest, a document outside it runs only for an admin
-//!   (`persisted`); a parse error gets its code, and no argument string may hold a NUL
-//!   (`input_text`);
+//!   it already); with a trusted-documents manifest, a document outside it runs only for an admin
+//!   (`persisted`), and is refused before anything parses or keeps it; the document comes from the
+//!   cache of recent documents (`documents`), or is measured against the document budget
+//!   (`limits`), parsed, and kept;
+//! - parse: a parse error gets its code, and no argument string may hold a NUL (`input_text`);
 //! - validation: a document that passed validation with this operation name and these variables
 //!   skips it; the errors of one that fails get their codes (`codes`);
 //! - execute: the operation's name is noted for the HTTP layer (`operation`), and a mutation is
@@ -18,6 +18,7 @@
 //! extension's `resolve` hook on every field and list item it resolves, whether the extension
 //! does anything there or not.
 
+use std::any::TypeId;
 use std::sync::{Arc, OnceLock};
 
 use async_graphql::extensions::{
@@ -32,6 +33,7 @@ use super::documents::{CachedDocument, DocumentCache};
 use super::limits::{self, DocumentLimits};
 use super::persisted::{PersistedDocuments, Unresolved};
 use super::{input_text, operation, production, read_your_writes};
+use crate::domain::Viewer;
 use crate::loaders::Loaders;
 
 /// Registers the pipeline.
@@ -78,6 +80,18 @@ struct Prepared {
     variables: Variables,
 }
 
+/// The viewer a request runs for: over HTTP in the request's data, over a WebSocket in the
+/// connection's (the request's data joins the context only after this step).
+fn viewer_of(ctx: &ExtensionContext<'_>, request: &Request) -> Viewer {
+    request
+        .data
+        .get(&TypeId::of::<Arc<Loaders>>())
+        .and_then(|data| data.downcast_ref::<Arc<Loaders>>())
+        .or_else(|| ctx.data_opt::<Arc<Loaders>>())
+        .map(|loaders| loaders.viewer)
+        .unwrap_or_default()
+}
+
 impl PerRequest {
     fn argument_at(&self, error: &ServerError) -> Option<String> {
         let arguments = self.arguments.get_or_init(|| {
@@ -114,6 +128,9 @@ impl Extension for PerRequest {
                 return Err(error);
             }
         }
+        if !self.documents.persisted.may_run(&request.query, viewer_of(ctx, &request)) {
+            return Err(PersistedDocuments::not_allowed());
+        }
         let document = match self.documents.get(&request.query) {
             // It passed the budget when it was kept; the budget depends on its text alone.
             Some(document) => {
@@ -148,13 +165,6 @@ impl Extension for PerRequest {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let persisted = &self.documents.persisted;
-        if persisted.is_trusted_only() && !persisted.is_trusted(query) {
-            let viewer = ctx.data_opt::<Arc<Loaders>>().map(|loaders| loaders.viewer).unwrap_or_default();
-            if !viewer.is_admin() {
-                return Err(PersistedDocuments::not_allowed());
-            }
-        }
         let document = next.run(ctx, query, variables).await.map_err(codes::parse_error)?;
         let clean = self.prepared.get().is_some_and(|prepared| prepared.document.clean_literals)
             && !input_text::has_nul(variables);

@@ -5,10 +5,11 @@
 //! error (nothing executed) is 400. A body must arrive within the read deadline (408 otherwise).
 //!
 //! A request may name its document by hash (`extensions.persistedQuery`, see
-//! `graphql::persisted`), over POST and GET alike. A GET answer with no viewer and no error may
-//! be kept by shared caches: `Cache-Control: public, max-age=N` (`FANDB_CACHE_MAX_AGE`) and an
-//! `ETag` of its body, and a GET whose `If-None-Match` holds that tag gets `304 Not Modified`.
-//! Every other answer is `Cache-Control: private, no-store`.
+//! `graphql::persisted`), over POST and GET alike; with a trusted-documents manifest, a document
+//! outside it is refused (but for an admin) before it is parsed. A GET answer with no viewer and
+//! no error may be kept by shared caches: `Cache-Control: public, max-age=N`
+//! (`FANDB_CACHE_MAX_AGE`) and an `ETag` of its body, and a GET whose `If-None-Match` holds that
+//! tag gets `304 Not Modified`. Every other answer is `Cache-Control: private, no-store`.
 
 use std::collections::HashMap;
 
@@ -17,7 +18,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use async_graphql::Positioned;
 use async_graphql::parser::types::{DocumentOperations, OperationDefinition, OperationType};
-use async_graphql::{Request, Response, Variables};
+use async_graphql::{Request, Response, ServerError, Variables};
 use serde::Deserialize;
 
 use std::time::Instant;
@@ -30,7 +31,7 @@ use crate::domain::audit::RequestId;
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::errors::code;
 use crate::graphql::operation::ExecutedOperation;
-use crate::graphql::persisted::{Unresolved, sha256_hex};
+use crate::graphql::persisted::{PersistedDocuments, Unresolved, sha256_hex};
 use crate::graphql::plan::{READ_PATH_HEADER, ReadPath};
 use crate::graphql::request_data;
 
@@ -164,7 +165,11 @@ pub async fn post(
     if let Err(refused) = resolve_persisted(&state, &mut graphql_request, media_type)? {
         return Ok(refused);
     }
-    execute(&state, &request, graphql_request, media_type, Method::Post).await
+    let viewer = match trusted(&state, &request, &graphql_request.query, media_type).await? {
+        Ok(viewer) => viewer,
+        Err(refused) => return Ok(refused),
+    };
+    execute(&state, &request, graphql_request, viewer, media_type, Method::Post).await
 }
 
 /// Which method a request came by: only a GET answer may be kept by shared caches.
@@ -184,15 +189,37 @@ fn resolve_persisted(
     match state.documents.persisted.resolve(request) {
         Ok(()) => Ok(Ok(())),
         Err(Unresolved::Malformed(message)) => Err(bad_request(media_type, message)),
-        Err(Unresolved::Refused(error)) => {
-            let (status, body) = serialize(&Response::from_errors(vec![error]), media_type)?;
-            let answer = HttpResponse::build(status)
-                .content_type(media_type.content_type())
-                .insert_header((header::CACHE_CONTROL, PRIVATE))
-                .body(body);
-            Ok(Err(answer))
-        }
+        Err(Unresolved::Refused(error)) => Ok(Err(refused(error, media_type)?)),
     }
+}
+
+/// With a trusted-documents manifest, refuses a document outside it (the inner `Err`) unless the
+/// viewer is an admin, before anything parses it: an anonymous client cannot make the server
+/// parse or keep arbitrary text. The viewer, when it had to be known for that.
+async fn trusted(
+    state: &AppState,
+    request: &HttpRequest,
+    text: &str,
+    media_type: MediaType,
+) -> Result<Result<Option<Viewer>, HttpResponse>, HttpError> {
+    let persisted = &state.documents.persisted;
+    if persisted.is_trusted(text) {
+        return Ok(Ok(None));
+    }
+    let viewer = viewer_of(state, request, media_type).await?;
+    if persisted.may_run(text, viewer) {
+        return Ok(Ok(Some(viewer)));
+    }
+    Ok(Err(refused(PersistedDocuments::not_allowed(), media_type)?))
+}
+
+/// The answer to a request refused with a GraphQL error before it ran.
+fn refused(error: ServerError, media_type: MediaType) -> Result<HttpResponse, HttpError> {
+    let (status, body) = serialize(&Response::from_errors(vec![error]), media_type)?;
+    Ok(HttpResponse::build(status)
+        .content_type(media_type.content_type())
+        .insert_header((header::CACHE_CONTROL, PRIVATE))
+        .body(body))
 }
 
 /// The parameters of `GET /graphql`.
@@ -232,6 +259,10 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<Htt
     if let Err(refused) = resolve_persisted(&state, &mut graphql_request, media_type)? {
         return Ok(refused);
     }
+    let viewer = match trusted(&state, &request, &graphql_request.query, media_type).await? {
+        Ok(viewer) => viewer,
+        Err(refused) => return Ok(refused),
+    };
     let query = &graphql_request.query;
     if limits::too_deep(query) {
         return Err(Refusal::TooDeep(limits::MAX_NESTING).in_media_type(media_type));
@@ -258,7 +289,7 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<Htt
     if let Some(name) = parameters.operation_name {
         graphql_request = graphql_request.operation_name(name);
     }
-    execute(&state, &request, graphql_request, media_type, Method::Get).await
+    execute(&state, &request, graphql_request, viewer, media_type, Method::Get).await
 }
 
 /// Any other method on `/graphql`.
@@ -361,17 +392,22 @@ async fn viewer_of(state: &AppState, request: &HttpRequest, media_type: MediaTyp
     }
 }
 
+/// Runs a request for its viewer (authenticated here unless `viewer` is already known).
 async fn execute(
     state: &AppState,
     request: &HttpRequest,
     graphql_request: Request,
+    viewer: Option<Viewer>,
     media_type: MediaType,
     method: Method,
 ) -> Result<HttpResponse, HttpError> {
     if limits::too_deep(&graphql_request.query) {
         return Err(Refusal::TooDeep(limits::MAX_NESTING).in_media_type(media_type));
     }
-    let viewer = viewer_of(state, request, media_type).await?;
+    let viewer = match viewer {
+        Some(viewer) => viewer,
+        None => viewer_of(state, request, media_type).await?,
+    };
     let client_ip = ClientIp(super::client_ip::client_ip(request));
     let operation = ExecutedOperation::default();
     let read_path = read_path(request, state.environment);
