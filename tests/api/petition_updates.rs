@@ -14,8 +14,8 @@ use crate::support::browser::Browser;
 use crate::support::ws::Subscriber;
 
 const PETITION: &str = "open-letter-to-disney-alita-sequel";
-const POST: &str = "mutation($input: PostPetitionUpdateInput!) {
-    postPetitionUpdate(input: $input) { id title body bodyHtml publishedAt petition { slug } } }";
+const POST: &str = "mutation($petition: ID!, $input: PostPetitionUpdateInput!) {
+    postPetitionUpdate(petitionId: $petition, input: $input) { id title body bodyHtml publishedAt petition { slug } } }";
 const UPDATES: &str = "query($slug: String!, $first: Int, $after: String) { petition(slug: $slug) {
     updates(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor }
       nodes { id title bodyHtml publishedAt } } } }";
@@ -39,8 +39,8 @@ async fn petition_id(app: &TestApp) -> Value {
 }
 
 async fn post(app: &TestApp, token: &str, petition: &Value, title: &str, body: &str) -> Value {
-    let input = json!({ "petitionId": petition, "title": title, "body": body });
-    app.data_as(token, POST, json!({ "input": input })).await["postPetitionUpdate"].clone()
+    let input = json!({ "title": title, "body": body });
+    app.data_as(token, POST, json!({ "petition": petition, "input": input })).await["postPetitionUpdate"].clone()
 }
 
 async fn stored(app: &TestApp) -> u64 {
@@ -131,9 +131,9 @@ async fn an_update_scheduled_for_later_is_hidden_from_fans_until_then(app: TestA
     let fan = app.sign_in_as(Role::Fan).await;
     let petition = petition_id(&app).await;
     let later = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
-    let input = json!({ "petitionId": petition, "title": "Premiere night", "body": "Embargoed Kuzuryuu news.", "publishedAt": later });
-    let scheduled =
-        app.data_as(&moderator.access_token, POST, json!({ "input": input })).await["postPetitionUpdate"].clone();
+    let input = json!({ "title": "Premiere night", "body": "Embargoed Kuzuryuu news.", "publishedAt": later });
+    let variables = json!({ "petition": petition, "input": input });
+    let scheduled = app.data_as(&moderator.access_token, POST, variables).await["postPetitionUpdate"].clone();
 
     let count = |response: Value| response["petition"]["updates"]["totalCount"].clone();
     assert_eq!(count(app.data(UPDATES, json!({ "slug": PETITION })).await), 0, "anonymous");
@@ -161,7 +161,7 @@ async fn fans_and_anonymous_clients_cannot_post_and_bad_input_writes_nothing(app
     let moderator = app.sign_in_as(Role::Moderator).await;
     let fan = app.sign_in_as(Role::Fan).await;
     let petition = petition_id(&app).await;
-    let good = json!({ "input": { "petitionId": petition, "title": "News", "body": "Some news." } });
+    let good = json!({ "petition": petition, "input": { "title": "News", "body": "Some news." } });
 
     let anonymous = app.error(POST, good.clone()).await;
     assert_eq!(anonymous["extensions"]["code"], "UNAUTHENTICATED");
@@ -172,16 +172,19 @@ async fn fans_and_anonymous_clients_cannot_post_and_bad_input_writes_nothing(app
     let long_body = "b".repeat(20_001);
     let unknown = crate::support::fixtures::gid("Petition", 987_654);
     let film = crate::support::fixtures::gid("Film", 1);
+    let news = json!({ "title": "News", "body": "Some news." });
     let cases = [
-        (json!({ "petitionId": petition, "title": "  ", "body": "Some news." }), "input.title"),
-        (json!({ "petitionId": petition, "title": long_title, "body": "Some news." }), "input.title"),
-        (json!({ "petitionId": petition, "title": "News", "body": "" }), "input.body"),
-        (json!({ "petitionId": petition, "title": "News", "body": long_body }), "input.body"),
-        (json!({ "petitionId": unknown, "title": "News", "body": "Some news." }), "input.petitionId"),
-        (json!({ "petitionId": film, "title": "News", "body": "Some news." }), "input.petitionId"),
+        (&petition, json!({ "title": "  ", "body": "Some news." }), "input.title"),
+        (&petition, json!({ "title": long_title, "body": "Some news." }), "input.title"),
+        (&petition, json!({ "title": "News", "body": "" }), "input.body"),
+        (&petition, json!({ "title": "News", "body": long_body }), "input.body"),
+        (&json!(unknown), news.clone(), "petitionId"),
+        (&json!(film), news.clone(), "petitionId"),
+        (&json!("not a global ID"), news.clone(), "petitionId"),
     ];
-    for (input, field) in cases {
-        let error = app.error_as(&moderator.access_token, POST, json!({ "input": input })).await;
+    for (petition, input, field) in cases {
+        let variables = json!({ "petition": petition, "input": input });
+        let error = app.error_as(&moderator.access_token, POST, variables).await;
         assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error}");
         assert_eq!(error["extensions"]["field"], field, "{error}");
     }

@@ -111,7 +111,7 @@ pub async fn post(
         // that has been sent update N never later finds a smaller id committed.
         write::lock::<entity::petition::Entity, _>(txn, petition_id, "petition").await.map_err(
             |error| match error {
-                DomainError::NotFound(_) => DomainError::invalid("input.petitionId", "no petition with this ID"),
+                DomainError::NotFound(_) => DomainError::invalid("petitionId", "no petition with this ID"),
                 other => other,
             },
         )?;

@@ -62,8 +62,6 @@ impl PetitionUpdate {
 /// A new update to a petition.
 #[derive(InputObject)]
 pub struct PostPetitionUpdateInput {
-    /// The petition (global ID).
-    petition_id: ID,
     /// 1 to 200 characters.
     title: String,
     /// Markdown, 1 to 20,000 characters.
@@ -86,14 +84,16 @@ pub struct PetitionUpdateMutation;
 
 #[Object]
 impl PetitionUpdateMutation {
-    /// Posts an update to a petition; `petitionUpdates` subscribers get it once it is published.
+    /// Posts an update to petition `petitionId` (global ID); `petitionUpdates` subscribers get it
+    /// once it is published.
     #[graphql(guard = "RoleGuard::moderator()")]
     async fn post_petition_update(
         &self,
         ctx: &Context<'_>,
+        petition_id: ID,
         input: PostPetitionUpdateInput,
     ) -> GqlResult<PetitionUpdate> {
-        let petition_id = decode_as(&input.petition_id, NodeType::Petition, "input.petitionId")?;
+        let petition_id = decode_as(&petition_id, NodeType::Petition, "petitionId")?;
         let changes = petition_updates::UpdateChanges {
             title: Some(input.title),
             body: Some(input.body),
