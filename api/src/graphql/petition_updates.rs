@@ -104,7 +104,8 @@ impl PetitionUpdateMutation {
         Ok(PetitionUpdate(update.into()))
     }
 
-    /// Changes the given fields of an update.
+    /// Changes the given fields of an update; a new `publishedAt` is announced to `petitionUpdates`
+    /// subscribers, who get the update once it is published.
     #[graphql(guard = "RoleGuard::moderator()")]
     async fn edit_petition_update(
         &self,
@@ -118,12 +119,23 @@ impl PetitionUpdateMutation {
             body: required(input.body, "input.body", |v| v)?,
             published_at: required(input.published_at, "input.publishedAt", |instant| instant.0)?,
         };
-        let actor = actor(ctx)?;
-        let update = write::transaction(db(ctx)?, async |txn| {
-            let edit = petition_updates::edit(txn, id, changes);
-            audit::updating::<petition_update::Entity, _>(txn, &actor, "editPetitionUpdate", id, edit).await
-        });
-        Ok(PetitionUpdate(update.await?.into()))
+        let (actor, notifier) = (actor(ctx)?, notifier(ctx)?);
+        let gate = notifier.write_gate().await;
+        let (update, notice) = write::transaction(db(ctx)?, async |txn| {
+            let mut notice = None;
+            let edit = async {
+                let (update, queued) = petition_updates::edit(txn, notifier, id, changes).await?;
+                notice = queued;
+                Ok(update)
+            };
+            let update =
+                audit::updating::<petition_update::Entity, _>(txn, &actor, "editPetitionUpdate", id, edit).await?;
+            Ok((update, notice))
+        })
+        .await?;
+        notifier.committed(notice);
+        drop(gate);
+        Ok(PetitionUpdate(update.into()))
     }
 
     /// Deletes an update. Returns the deleted ID.
