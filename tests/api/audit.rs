@@ -257,8 +257,8 @@ async fn petition_updates_are_logged_with_their_moderator(app: TestApp) {
     let posted = app
         .data_as(
             token,
-            "mutation($input: PostPetitionUpdateInput!) { postPetitionUpdate(input: $input) { id } }",
-            json!({ "input": { "petitionId": gid("Petition", petition.id), "title": "News", "body": "We *won*." } }),
+            "mutation($p: ID!, $input: PostPetitionUpdateInput!) { postPetitionUpdate(petitionId: $p, input: $input) { id } }",
+            json!({ "p": gid("Petition", petition.id), "input": { "title": "News", "body": "We *won*." } }),
         )
         .await;
     let update = posted["postPetitionUpdate"]["id"].as_str().expect("an id").to_owned();

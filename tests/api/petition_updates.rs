@@ -1,7 +1,8 @@
 //! Petition updates: moderators and admins post news to a petition in Markdown; everyone reads it
 //! as sanitized HTML in `Petition.updates` (newest first, paged), in search, on `/campaign` and
 //! live through `petitionUpdates`. Fans and anonymous clients cannot post, bad input names its
-//! field and writes nothing, and an update scheduled for later stays hidden from fans until then.
+//! field and writes nothing, and an update scheduled for later stays hidden from fans until then,
+//! when subscribers get it.
 
 use std::time::Duration;
 
@@ -14,8 +15,8 @@ use crate::support::browser::Browser;
 use crate::support::ws::Subscriber;
 
 const PETITION: &str = "open-letter-to-disney-alita-sequel";
-const POST: &str = "mutation($input: PostPetitionUpdateInput!) {
-    postPetitionUpdate(input: $input) { id title body bodyHtml publishedAt petition { slug } } }";
+const POST: &str = "mutation($petition: ID!, $input: PostPetitionUpdateInput!) {
+    postPetitionUpdate(petitionId: $petition, input: $input) { id title body bodyHtml publishedAt petition { slug } } }";
 const UPDATES: &str = "query($slug: String!, $first: Int, $after: String) { petition(slug: $slug) {
     updates(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor }
       nodes { id title bodyHtml publishedAt } } } }";
@@ -28,6 +29,8 @@ db_tests!(
     an_update_scheduled_for_later_is_hidden_from_fans_until_then,
     fans_and_anonymous_clients_cannot_post_and_bad_input_writes_nothing,
     a_subscriber_receives_each_new_update_in_order,
+    a_scheduled_update_reaches_subscribers_when_its_time_comes_once,
+    an_update_edited_to_be_published_now_reaches_subscribers,
     an_update_posted_through_one_server_process_reaches_subscribers_of_another,
     the_updates_of_many_petitions_cost_no_more_statements_than_of_two,
     the_campaign_page_shows_each_petitions_latest_update_sanitized
@@ -39,8 +42,8 @@ async fn petition_id(app: &TestApp) -> Value {
 }
 
 async fn post(app: &TestApp, token: &str, petition: &Value, title: &str, body: &str) -> Value {
-    let input = json!({ "petitionId": petition, "title": title, "body": body });
-    app.data_as(token, POST, json!({ "input": input })).await["postPetitionUpdate"].clone()
+    let input = json!({ "title": title, "body": body });
+    app.data_as(token, POST, json!({ "petition": petition, "input": input })).await["postPetitionUpdate"].clone()
 }
 
 async fn stored(app: &TestApp) -> u64 {
@@ -131,9 +134,9 @@ async fn an_update_scheduled_for_later_is_hidden_from_fans_until_then(app: TestA
     let fan = app.sign_in_as(Role::Fan).await;
     let petition = petition_id(&app).await;
     let later = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
-    let input = json!({ "petitionId": petition, "title": "Premiere night", "body": "Embargoed Kuzuryuu news.", "publishedAt": later });
-    let scheduled =
-        app.data_as(&moderator.access_token, POST, json!({ "input": input })).await["postPetitionUpdate"].clone();
+    let input = json!({ "title": "Premiere night", "body": "Embargoed Kuzuryuu news.", "publishedAt": later });
+    let variables = json!({ "petition": petition, "input": input });
+    let scheduled = app.data_as(&moderator.access_token, POST, variables).await["postPetitionUpdate"].clone();
 
     let count = |response: Value| response["petition"]["updates"]["totalCount"].clone();
     assert_eq!(count(app.data(UPDATES, json!({ "slug": PETITION })).await), 0, "anonymous");
@@ -161,7 +164,7 @@ async fn fans_and_anonymous_clients_cannot_post_and_bad_input_writes_nothing(app
     let moderator = app.sign_in_as(Role::Moderator).await;
     let fan = app.sign_in_as(Role::Fan).await;
     let petition = petition_id(&app).await;
-    let good = json!({ "input": { "petitionId": petition, "title": "News", "body": "Some news." } });
+    let good = json!({ "petition": petition, "input": { "title": "News", "body": "Some news." } });
 
     let anonymous = app.error(POST, good.clone()).await;
     assert_eq!(anonymous["extensions"]["code"], "UNAUTHENTICATED");
@@ -172,16 +175,19 @@ async fn fans_and_anonymous_clients_cannot_post_and_bad_input_writes_nothing(app
     let long_body = "b".repeat(20_001);
     let unknown = crate::support::fixtures::gid("Petition", 987_654);
     let film = crate::support::fixtures::gid("Film", 1);
+    let news = json!({ "title": "News", "body": "Some news." });
     let cases = [
-        (json!({ "petitionId": petition, "title": "  ", "body": "Some news." }), "input.title"),
-        (json!({ "petitionId": petition, "title": long_title, "body": "Some news." }), "input.title"),
-        (json!({ "petitionId": petition, "title": "News", "body": "" }), "input.body"),
-        (json!({ "petitionId": petition, "title": "News", "body": long_body }), "input.body"),
-        (json!({ "petitionId": unknown, "title": "News", "body": "Some news." }), "input.petitionId"),
-        (json!({ "petitionId": film, "title": "News", "body": "Some news." }), "input.petitionId"),
+        (&petition, json!({ "title": "  ", "body": "Some news." }), "input.title"),
+        (&petition, json!({ "title": long_title, "body": "Some news." }), "input.title"),
+        (&petition, json!({ "title": "News", "body": "" }), "input.body"),
+        (&petition, json!({ "title": "News", "body": long_body }), "input.body"),
+        (&json!(unknown), news.clone(), "petitionId"),
+        (&json!(film), news.clone(), "petitionId"),
+        (&json!("not a global ID"), news.clone(), "petitionId"),
     ];
-    for (input, field) in cases {
-        let error = app.error_as(&moderator.access_token, POST, json!({ "input": input })).await;
+    for (petition, input, field) in cases {
+        let variables = json!({ "petition": petition, "input": input });
+        let error = app.error_as(&moderator.access_token, POST, variables).await;
         assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error}");
         assert_eq!(error["extensions"]["field"], field, "{error}");
     }
@@ -245,6 +251,86 @@ async fn a_subscriber_receives_each_new_update_in_order(app: TestApp) {
     assert_eq!(message["type"], "next", "{message}");
     assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{message}");
     assert_eq!(refused.receive().await.unwrap()["type"], "complete");
+}
+
+/// How long a test waits for a message the server owes: generous, so a busy machine does not fail
+/// a test that waits for a scheduled time to come.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// The next update `subscriber` receives, within `DEADLINE`.
+async fn next_update(subscriber: &mut Subscriber) -> Value {
+    let data = tokio::time::timeout(DEADLINE, subscriber.next_data()).await.expect("an update within the deadline");
+    data["petitionUpdates"].clone()
+}
+
+fn instant(value: &Value) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap()).unwrap().into()
+}
+
+/// Posts an update as `token` with `publishedAt` set.
+async fn post_at(
+    app: &TestApp,
+    token: &str,
+    petition: &Value,
+    title: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Value {
+    let input = json!({ "title": title, "body": "Soon.", "publishedAt": at.to_rfc3339() });
+    app.data_as(token, POST, json!({ "petition": petition, "input": input })).await["postPetitionUpdate"].clone()
+}
+
+const SUBSCRIBE: &str = "subscription($p: ID!) { petitionUpdates(petitionId: $p) { id title publishedAt } }";
+
+async fn a_scheduled_update_reaches_subscribers_when_its_time_comes_once(app: TestApp) {
+    let moderator = app.sign_in_as(Role::Moderator).await;
+    let token = moderator.access_token.as_str();
+    let petition = petition_id(&app).await;
+    let mut subscriber = Subscriber::start(&app.address, None, SUBSCRIBE, json!({ "p": petition })).await.unwrap();
+    first_update(&app, token, &petition, &mut subscriber).await;
+
+    let scheduled =
+        post_at(&app, token, &petition, "Scheduled", chrono::Utc::now() + chrono::Duration::seconds(2)).await;
+    let immediate = post(&app, token, &petition, "Immediate", "Now.").await;
+    // Normally the immediate one first; on a machine so busy that the scheduled one fell due
+    // before the other was posted, the scheduled one. Either way by publication time.
+    let (first, second) = (next_update(&mut subscriber).await, next_update(&mut subscriber).await);
+    let received_at = chrono::Utc::now();
+    let mut expected = [&immediate, &scheduled];
+    expected.sort_by_key(|update| (instant(&update["publishedAt"]), update["title"] == "Immediate"));
+    assert_eq!([&first["id"], &second["id"]], [&expected[0]["id"], &expected[1]["id"]], "{first} {second}");
+    assert!(instant(&scheduled["publishedAt"]) <= received_at, "not before its time");
+
+    // Sent once: what follows is the next update, not either again.
+    let next = post(&app, token, &petition, "After", "Later still.").await;
+    assert_eq!(next_update(&mut subscriber).await["id"], next["id"]);
+}
+
+async fn an_update_edited_to_be_published_now_reaches_subscribers(app: TestApp) {
+    let moderator = app.sign_in_as(Role::Moderator).await;
+    let token = moderator.access_token.as_str();
+    let petition = petition_id(&app).await;
+    let far = chrono::Utc::now() + chrono::Duration::days(3);
+    // One scheduled before the subscription began, one after: both are owed once published.
+    let before = post_at(&app, token, &petition, "Scheduled before", far).await;
+    let mut subscriber = Subscriber::start(&app.address, None, SUBSCRIBE, json!({ "p": petition })).await.unwrap();
+    first_update(&app, token, &petition, &mut subscriber).await;
+    let after = post_at(&app, token, &petition, "Scheduled after", far).await;
+    let immediate = post(&app, token, &petition, "Immediate", "Now.").await;
+    assert_eq!(next_update(&mut subscriber).await["id"], immediate["id"], "the scheduled ones wait");
+
+    let edit = "mutation($id: ID!, $at: DateTime!) { editPetitionUpdate(id: $id, input: { publishedAt: $at }) { id } }";
+    for update in [&after, &before] {
+        app.data_as(token, edit, json!({ "id": update["id"], "at": chrono::Utc::now().to_rfc3339() })).await;
+        assert_eq!(next_update(&mut subscriber).await["id"], update["id"]);
+    }
+    // Backdated, behind every update sent so far: still sent, once it is posted.
+    let backdated = post_at(&app, token, &petition, "Backdated", chrono::Utc::now() - chrono::Duration::hours(1)).await;
+    assert_eq!(next_update(&mut subscriber).await["id"], backdated["id"]);
+    // Editing the title of a published update sends nothing again.
+    let retitle = "mutation($id: ID!) { editPetitionUpdate(id: $id, input: { title: \"Renamed\" }) { id } }";
+    app.data_as(token, retitle, json!({ "id": before["id"] })).await;
+    let next = post(&app, token, &petition, "After", "Later still.").await;
+    assert_eq!(next_update(&mut subscriber).await["id"], next["id"]);
 }
 
 async fn the_campaign_page_shows_each_petitions_latest_update_sanitized(app: TestApp) {

@@ -1,6 +1,7 @@
 //! Live-count notices: every change to a petition's signature count or an event's RSVP count is
-//! announced with its new value and version, and so is each update posted to a petition (its id is
-//! both: subscribers then read the updates they have not been sent).
+//! announced with its new value and version, and so is each update posted to a petition or moved
+//! to another publication time (its id is both; subscribers then read the updates they have not
+//! been sent, see `petition_updates::Feed`).
 //!
 //! On PostgreSQL a notice is a `NOTIFY` sent inside the changing transaction, so it is delivered at
 //! commit, in commit order, to every server process listening on the database (`listen`). On
@@ -17,8 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use entity::{event, petition, petition_update};
-use sea_orm::sea_query::{Expr, Func};
+use entity::{event, petition};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
     QuerySelect, Statement,
@@ -40,7 +40,8 @@ pub enum Counter {
     Petition,
     /// An event's RSVPs going.
     Event,
-    /// A petition's updates: the value and version are the newest published update's id.
+    /// A petition's updates: one was posted or its publication time changed. The value and version
+    /// are its id, but subscribers look at neither: any notice makes them read their feed again.
     PetitionUpdates,
 }
 
@@ -208,22 +209,10 @@ impl Notifier {
                 current.insert((Counter::Event, id), Notice { counter: Counter::Event, id, count, version });
             }
         }
-        for ids in ids_of(Counter::PetitionUpdates).chunks(IDS_PER_QUERY) {
-            let latest = Expr::from(Func::max(petition_update::Column::Id.into_expr()));
-            let rows: Vec<(i64, i64)> = petition_update::Entity::find()
-                .select_only()
-                .column(petition_update::Column::PetitionId)
-                .column_as(latest, "latest")
-                .filter(petition_update::Column::PetitionId.is_in(ids.iter().copied()))
-                .filter(super::petition_updates::visible(false))
-                .group_by(petition_update::Column::PetitionId)
-                .into_tuple()
-                .all(db)
-                .await?;
-            for (id, latest) in rows {
-                let notice = Notice { counter: Counter::PetitionUpdates, id, count: latest, version: latest };
-                current.insert((Counter::PetitionUpdates, id), notice);
-            }
+        // Updates subscribers read their feeds again whatever the value, so there is nothing to read.
+        for id in ids_of(Counter::PetitionUpdates) {
+            let notice = Notice { counter: Counter::PetitionUpdates, id, count: 0, version: 0 };
+            current.insert((Counter::PetitionUpdates, id), notice);
         }
         let _ = self.hub.send(Change::Current(Arc::new(current)));
         Ok(())
@@ -365,33 +354,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_reread_gives_each_watched_petition_its_newest_published_update() {
+    async fn a_reread_names_each_watched_petition_for_its_updates() {
         let mut options = ConnectOptions::new("sqlite::memory:");
         options.max_connections(1).sqlx_logging(false);
         let db = Database::connect(options).await.unwrap();
         crate::db::migrate(&db).await.unwrap();
-        let watched = petition(&db, "watched").await;
-        let update = |published_at: chrono::DateTime<chrono::Utc>| petition_update::ActiveModel {
-            petition_id: Set(watched),
-            title: Set("News".to_owned()),
-            body_markdown: Set("News.".to_owned()),
-            body_html: Set("<p>News.</p>".to_owned()),
-            published_at: Set(published_at),
-            created_at: Set(published_at),
-            updated_at: Set(published_at),
-            ..Default::default()
-        };
-        let now = crate::domain::now();
-        let published = update(now - chrono::Duration::minutes(1)).insert(&db).await.unwrap().id;
-        update(now + chrono::Duration::days(1)).insert(&db).await.unwrap();
+        let (watched, forgotten) = (petition(&db, "watched").await, petition(&db, "forgotten").await);
         let notifier = Arc::new(Notifier::new(&db));
         let mut receiver = notifier.subscribe();
         let _watching = notifier.watch(Counter::PetitionUpdates, watched);
+        drop(notifier.watch(Counter::PetitionUpdates, forgotten));
 
         notifier.reread(&db).await.unwrap();
         let Change::Current(current) = receiver.try_recv().unwrap() else { panic!("expected a re-read") };
-        let expected = Notice { counter: Counter::PetitionUpdates, id: watched, count: published, version: published };
-        assert_eq!(current.get(&(Counter::PetitionUpdates, watched)), Some(&expected), "the scheduled one is left out");
-        assert_eq!(Notice::from_payload(&expected.to_payload()), Some(expected));
+        let change = Change::Current(current);
+        assert!(change.value_of(Counter::PetitionUpdates, watched).is_some(), "even with no update yet");
+        assert!(change.value_of(Counter::PetitionUpdates, forgotten).is_none());
+        let notice = Notice { counter: Counter::PetitionUpdates, id: watched, count: 12, version: 12 };
+        assert_eq!(Notice::from_payload(&notice.to_payload()), Some(notice));
     }
 }

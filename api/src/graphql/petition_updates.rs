@@ -62,8 +62,6 @@ impl PetitionUpdate {
 /// A new update to a petition.
 #[derive(InputObject)]
 pub struct PostPetitionUpdateInput {
-    /// The petition (global ID).
-    petition_id: ID,
     /// 1 to 200 characters.
     title: String,
     /// Markdown, 1 to 20,000 characters.
@@ -86,14 +84,16 @@ pub struct PetitionUpdateMutation;
 
 #[Object]
 impl PetitionUpdateMutation {
-    /// Posts an update to a petition; `petitionUpdates` subscribers get it once it is published.
+    /// Posts an update to petition `petitionId` (global ID); `petitionUpdates` subscribers get it
+    /// once it is published.
     #[graphql(guard = "RoleGuard::moderator()")]
     async fn post_petition_update(
         &self,
         ctx: &Context<'_>,
+        petition_id: ID,
         input: PostPetitionUpdateInput,
     ) -> GqlResult<PetitionUpdate> {
-        let petition_id = decode_as(&input.petition_id, NodeType::Petition, "input.petitionId")?;
+        let petition_id = decode_as(&petition_id, NodeType::Petition, "petitionId")?;
         let changes = petition_updates::UpdateChanges {
             title: Some(input.title),
             body: Some(input.body),
@@ -104,7 +104,8 @@ impl PetitionUpdateMutation {
         Ok(PetitionUpdate(update.into()))
     }
 
-    /// Changes the given fields of an update.
+    /// Changes the given fields of an update; a new `publishedAt` is announced to `petitionUpdates`
+    /// subscribers, who get the update once it is published.
     #[graphql(guard = "RoleGuard::moderator()")]
     async fn edit_petition_update(
         &self,
@@ -118,12 +119,23 @@ impl PetitionUpdateMutation {
             body: required(input.body, "input.body", |v| v)?,
             published_at: required(input.published_at, "input.publishedAt", |instant| instant.0)?,
         };
-        let actor = actor(ctx)?;
-        let update = write::transaction(db(ctx)?, async |txn| {
-            let edit = petition_updates::edit(txn, id, changes);
-            audit::updating::<petition_update::Entity, _>(txn, &actor, "editPetitionUpdate", id, edit).await
-        });
-        Ok(PetitionUpdate(update.await?.into()))
+        let (actor, notifier) = (actor(ctx)?, notifier(ctx)?);
+        let gate = notifier.write_gate().await;
+        let (update, notice) = write::transaction(db(ctx)?, async |txn| {
+            let mut notice = None;
+            let edit = async {
+                let (update, queued) = petition_updates::edit(txn, notifier, id, changes).await?;
+                notice = queued;
+                Ok(update)
+            };
+            let update =
+                audit::updating::<petition_update::Entity, _>(txn, &actor, "editPetitionUpdate", id, edit).await?;
+            Ok((update, notice))
+        })
+        .await?;
+        notifier.committed(notice);
+        drop(gate);
+        Ok(PetitionUpdate(update.into()))
     }
 
     /// Deletes an update. Returns the deleted ID.

@@ -2,13 +2,16 @@
 //! one message per change, in the order the changes were committed, from whichever server process
 //! made them. Where change notices may have been missed (the `LISTEN` connection dropped, or this
 //! subscriber fell behind), the value read afresh follows, unless it is not newer than the last.
-//! `petitionUpdates` rides the same notices: each names a petition's newest update, and the
-//! subscriber reads the updates it has not sent yet.
+//! `petitionUpdates` rides the same notices: each says a petition's updates changed (one posted,
+//! or its publication time moved), and the subscriber reads its feed (`petition_updates::Feed`):
+//! the updates fans now see that it has not sent. It also reads it when the earliest scheduled
+//! update falls due, so a scheduled update goes out at its time, wherever it was posted.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::{Context, ID, Result, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast::Receiver;
@@ -92,43 +95,54 @@ where
     }
 }
 
-/// Yields each update of the watched petition published after `last`, oldest first, as change
-/// notices (or re-reads after a lag or a lost `LISTEN`) say there are new ones.
+/// Yields each update of the watched petition as fans come to see it, in publication order: read
+/// from `feed` whenever a notice names the petition, after this subscriber lagged (notices it
+/// dropped may have), and when `due`, the earliest scheduled update's time, comes.
 fn updates(
     watch: Watch<()>,
     watching: Watching,
     mut receiver: Receiver<Change>,
-    mut last: i64,
+    mut feed: petition_updates::Feed,
+    mut due: Option<DateTime<Utc>>,
 ) -> impl Stream<Item = PetitionUpdate> {
     async_stream::stream! {
         let _watching = watching;
         loop {
-            let value = match receiver.recv().await {
-                Ok(change) => change.value_of(watch.counter, watch.id),
-                Err(RecvError::Lagged(_)) => {
-                    while let Err(error) = watch.notifier.reread(&watch.db).await {
-                        tracing::warn!(%error, "petition updates: re-read after a lag failed, retrying");
-                        tokio::time::sleep(REREAD_RETRY).await;
-                    }
-                    None
-                }
-                Err(RecvError::Closed) => break,
+            let read = tokio::select! {
+                received = receiver.recv() => match received {
+                    Ok(change) => change.value_of(watch.counter, watch.id).is_some(),
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => break,
+                },
+                () = until(due) => true,
             };
-            let Some(notice) = value else { continue };
-            if notice.version <= last {
+            if !read {
                 continue;
             }
-            match petition_updates::published_after(&watch.db, watch.id, last).await {
+            match feed.read(&watch.db).await {
                 Ok(found) => {
-                    for update in found {
-                        last = last.max(update.id);
+                    due = found.next_due;
+                    for update in found.published {
                         yield PetitionUpdate(update.into());
                     }
                 }
-                // The next notice or re-read tries again from the same point.
-                Err(error) => tracing::warn!(%error, "petition updates: reading new updates failed"),
+                Err(error) => {
+                    // The feed has not moved: the next notice, or this retry, reads it again.
+                    tracing::warn!(%error, "petition updates: reading new updates failed");
+                    due = Some(crate::domain::now() + REREAD_RETRY);
+                }
             }
         }
+    }
+}
+
+/// Waits until `due` (a wall-clock time, read against `domain::now` like `published_at`), or
+/// forever when there is none.
+async fn until(due: Option<DateTime<Utc>>) {
+    match due {
+        // Past times wait for nothing; tokio caps a far-future wait itself.
+        Some(at) => tokio::time::sleep((at - crate::domain::now()).to_std().unwrap_or_default()).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -158,8 +172,9 @@ impl Subscription {
         Ok(counts(watch, watching, receiver, (petition.signature_count, petition.count_version)))
     }
 
-    /// Each update posted to a petition from now on, as it is posted (an update scheduled for
-    /// later is not pushed when its time comes).
+    /// Each update of a petition that fans come to see from now on, once, as they come to see it:
+    /// when it is posted, when its scheduled `publishedAt` comes, or when an edit makes it
+    /// published; in publication order.
     async fn petition_updates(&self, ctx: &Context<'_>, petition_id: ID) -> Result<impl Stream<Item = PetitionUpdate>> {
         let id = decode_as(&petition_id, NodeType::Petition, "petitionId")?;
         let notifier = ctx.data::<Arc<Notifier>>()?.clone();
@@ -167,9 +182,9 @@ impl Subscription {
         let watching = notifier.watch(Counter::PetitionUpdates, id);
         let db = db(ctx)?.clone();
         petitions::counter(&db, id).await?;
-        let last = petition_updates::latest_id(&db, id).await?;
+        let (feed, due) = petition_updates::Feed::start(&db, id).await?;
         let watch = Watch { notifier, db, counter: Counter::PetitionUpdates, id, make: () };
-        Ok(updates(watch, watching, receiver, last))
+        Ok(updates(watch, watching, receiver, feed, due))
     }
 
     /// An event's RSVP count (fans going): now, then after every change.
