@@ -80,6 +80,7 @@ db_tests!(
     deleting_my_account_needs_my_password_and_moves_the_live_counters,
     deleting_an_account_is_held_to_the_sign_in_limits,
     exporting_my_data_gives_every_row_that_names_me_and_no_secret,
+    a_moderators_export_holds_the_petition_updates_they_posted,
     the_account_mutations_write_no_password_token_or_email_to_the_log
 );
 
@@ -464,12 +465,33 @@ async fn exporting_my_data_gives_every_row_that_names_me_and_no_secret(app: Test
     assert_eq!(document["submittedQuotes"][0]["text"], "Motorball forever.");
     assert_eq!(document["submittedQuotes"][0]["status"], "PENDING");
     assert_eq!(document["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(document["postedPetitionUpdates"], json!([]), "a fan posts no updates");
     assert!(!text.contains("argon2") && !text.contains(&fan.access_token), "no password hash or token");
     for secret in ["passwordHash", "tokenHash", "familyId"] {
         assert!(!text.contains(secret), "{secret}");
     }
     let anonymous = app.graphql("{ exportMyData }", json!({})).await;
     assert_eq!(code(&anonymous), "UNAUTHENTICATED");
+}
+
+async fn a_moderators_export_holds_the_petition_updates_they_posted(app: TestApp) {
+    let app = app.without_differential();
+    let moderator = app.sign_in_as(Role::Moderator).await;
+    let petition = gid("Petition", fixtures::petitions(&app.db, 1).await.remove(0).id);
+    let posted = app
+        .data_as(
+            &moderator.access_token,
+            "mutation($petition: ID!) { postPetitionUpdate(petitionId: $petition, input: { title: \"Thanks\", body: \"**50k**\" }) { id } }",
+            json!({ "petition": petition }),
+        )
+        .await;
+    let data = app.data_as(&moderator.access_token, "{ exportMyData }", json!({})).await;
+    let document: Value = serde_json::from_str(data["exportMyData"].as_str().expect("text")).expect("JSON");
+    let updates = &document["postedPetitionUpdates"];
+    assert_eq!(updates.as_array().map(Vec::len), Some(1), "{document}");
+    assert_eq!(updates[0]["id"], posted["postPetitionUpdate"]["id"]);
+    assert_eq!(updates[0]["petition"], petition.as_str());
+    assert_eq!(updates[0]["body"], "**50k**");
 }
 
 async fn the_account_mutations_write_no_password_token_or_email_to_the_log(app: TestApp) {

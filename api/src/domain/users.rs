@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use entity::enums::{Role, RsvpStatus};
-use entity::{event, petition, quote, refresh_token, rsvp, signature, user};
+use entity::{event, petition, petition_update, quote, refresh_token, rsvp, signature, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
@@ -278,6 +278,12 @@ pub async fn export<D: ConnectionTrait>(
         .order_by_desc(event::Column::Id)
         .all(db)
         .await?;
+    let updates = petition_update::Entity::find()
+        .filter(petition_update::Column::AuthorId.eq(user_id))
+        .order_by_desc(petition_update::Column::CreatedAt)
+        .order_by_desc(petition_update::Column::Id)
+        .all(db)
+        .await?;
     let sessions = refresh_token::Entity::find()
         .filter(refresh_token::Column::UserId.eq(user_id))
         .order_by_desc(refresh_token::Column::CreatedAt)
@@ -344,6 +350,15 @@ pub async fn export<D: ConnectionTrait>(
             "slug": row.slug,
             "title": row.title,
             "createdAt": row.created_at,
+        })).collect::<Vec<_>>(),
+        "postedPetitionUpdates": updates.into_iter().map(|row| json!({
+            "id": id("PetitionUpdate", row.id),
+            "petition": id("Petition", row.petition_id),
+            "title": row.title,
+            "body": row.body_markdown,
+            "publishedAt": row.published_at,
+            "createdAt": row.created_at,
+            "updatedAt": row.updated_at,
         })).collect::<Vec<_>>(),
         "sessions": sessions.into_iter().map(|row| json!({
             "createdAt": row.created_at,
