@@ -309,18 +309,44 @@ pub async fn film_ref(
     Ok(film.id)
 }
 
-/// Adds `credits` to film `film_id` (see `link_credit`).
-async fn credit_film(
-    txn: &impl ConnectionTrait,
+/// Adds `credits` to film `film_id` (see `link_credits`).
+async fn credit_film<C: ConnectionTrait>(
+    txn: &C,
     film_id: i64,
     credits: Vec<CreditLink<super::people::PersonChanges>>,
     audit: Option<&Actor>,
 ) -> DomainResult<()> {
-    check_credit_count(&credits)?;
+    let person = |to, at: String| async move { super::people::person_ref(txn, to, &at, audit).await };
+    link_credits(txn, credits, "person", audit, person, |person_id| (film_id, person_id)).await
+}
+
+/// The most credits one mutation may give: each costs a few statements inside one write
+/// transaction, which on SQLite holds the whole database.
+pub const CREDITS_MAX: usize = 200;
+
+/// Adds or changes each of the credits given with a film or person (see `link_credit`), in the
+/// caller's transaction, refusing more than `CREDITS_MAX`. `resolve` finds or creates the record
+/// at the other end (`end` names it in error paths: `input.credits[0].person`), and `ids` pairs
+/// its id with the given record's as (film id, person id).
+pub async fn link_credits<T, C, F>(
+    txn: &C,
+    credits: Vec<CreditLink<T>>,
+    end: &str,
+    audit: Option<&Actor>,
+    resolve: impl Fn(Ref<T>, String) -> F,
+    ids: impl Fn(i64) -> (i64, i64),
+) -> DomainResult<()>
+where
+    C: ConnectionTrait,
+    F: Future<Output = DomainResult<i64>>,
+{
+    if credits.len() > CREDITS_MAX {
+        return Err(DomainError::invalid("input.credits", format!("at most {CREDITS_MAX} credits at a time")));
+    }
     let mut seen = CreditKeys::new();
     for (index, link) in credits.into_iter().enumerate() {
         let at = format!("input.credits[{index}]");
-        let person_id = super::people::person_ref(txn, link.to, &format!("{at}.person"), audit).await?;
+        let (film_id, person_id) = ids(resolve(link.to, format!("{at}.{end}")).await?);
         let credit = NewCredit {
             film_id,
             person_id,
@@ -333,18 +359,6 @@ async fn credit_film(
     Ok(())
 }
 
-/// The most credits one mutation may give: each costs a few statements inside one write
-/// transaction, which on SQLite holds the whole database.
-pub const CREDITS_MAX: usize = 200;
-
-/// Refuses a list of more than `CREDITS_MAX` credits.
-pub fn check_credit_count<T>(credits: &[T]) -> DomainResult<()> {
-    if credits.len() > CREDITS_MAX {
-        return Err(DomainError::invalid("input.credits", format!("at most {CREDITS_MAX} credits at a time")));
-    }
-    Ok(())
-}
-
 /// The (film, person, role) keys of the credits a mutation has listed so far.
 pub type CreditKeys = std::collections::HashSet<(i64, i64, CreditRole)>;
 
@@ -353,7 +367,7 @@ pub type CreditKeys = std::collections::HashSet<(i64, i64, CreditRole)>;
 /// order, and credits not listed stay. Errors name the element (`input.credits[3].role`);
 /// listing one key twice (`seen`) is a `CONFLICT`. With `audit`, an added credit is recorded as
 /// `addCredit` and a changed one as `updateCredit`.
-pub async fn link_credit(
+async fn link_credit(
     txn: &impl ConnectionTrait,
     seen: &mut CreditKeys,
     at: &str,

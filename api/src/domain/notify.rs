@@ -318,12 +318,18 @@ mod tests {
         row.insert(db).await.unwrap().id
     }
 
-    #[tokio::test]
-    async fn a_reread_publishes_the_current_value_of_every_watched_counter_and_only_those() {
+    /// A migrated in-memory SQLite database on one connection (each connection would be its own).
+    async fn migrated_memory_db() -> DatabaseConnection {
         let mut options = ConnectOptions::new("sqlite::memory:");
         options.max_connections(1).sqlx_logging(false);
         let db = Database::connect(options).await.unwrap();
         crate::db::migrate(&db).await.unwrap();
+        db
+    }
+
+    #[tokio::test]
+    async fn a_reread_publishes_the_current_value_of_every_watched_counter_and_only_those() {
+        let db = migrated_memory_db().await;
         let (watched, forgotten) = (petition(&db, "watched").await, petition(&db, "forgotten").await);
         let notifier = Arc::new(Notifier::new(&db));
         let mut receiver = notifier.subscribe();
@@ -355,10 +361,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_reread_names_each_watched_petition_for_its_updates() {
-        let mut options = ConnectOptions::new("sqlite::memory:");
-        options.max_connections(1).sqlx_logging(false);
-        let db = Database::connect(options).await.unwrap();
-        crate::db::migrate(&db).await.unwrap();
+        let db = migrated_memory_db().await;
         let (watched, forgotten) = (petition(&db, "watched").await, petition(&db, "forgotten").await);
         let notifier = Arc::new(Notifier::new(&db));
         let mut receiver = notifier.subscribe();

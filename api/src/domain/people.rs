@@ -184,28 +184,15 @@ pub async fn person_ref(
     Ok(person.id)
 }
 
-/// Adds `credits` to person `person_id` (see `films::link_credit`).
-async fn credit_person(
-    txn: &impl ConnectionTrait,
+/// Adds `credits` to person `person_id` (see `films::link_credits`).
+async fn credit_person<C: ConnectionTrait>(
+    txn: &C,
     person_id: i64,
     credits: Vec<CreditLink<FilmChanges>>,
     audit: Option<&Actor>,
 ) -> DomainResult<()> {
-    films::check_credit_count(&credits)?;
-    let mut seen = films::CreditKeys::new();
-    for (index, link) in credits.into_iter().enumerate() {
-        let at = format!("input.credits[{index}]");
-        let film_id = films::film_ref(txn, link.to, &format!("{at}.film"), audit).await?;
-        let credit = films::NewCredit {
-            film_id,
-            person_id,
-            role: link.role,
-            character: link.character,
-            billing_order: link.billing_order,
-        };
-        films::link_credit(txn, &mut seen, &at, credit, audit).await?;
-    }
-    Ok(())
+    let film = |to, at: String| async move { films::film_ref(txn, to, &at, audit).await };
+    films::link_credits(txn, credits, "film", audit, film, |film_id| (film_id, person_id)).await
 }
 
 /// Deletes person `id` with their credits and quotes.
