@@ -32,6 +32,7 @@ pub mod subscriptions;
 pub mod users;
 
 mod codes;
+mod error_order;
 mod pipeline;
 
 use std::sync::Arc;

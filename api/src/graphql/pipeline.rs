@@ -12,7 +12,8 @@
 //! - execute: the operation's name is noted for the HTTP layer (`operation`), and a mutation is
 //!   remembered for the read replica (`read_your_writes`);
 //! - resolve: in production, the introspection roots answer only admins (`production`);
-//! - response: every error gets its code (`codes`).
+//! - response: every error gets its code (`codes`), and the errors one order, each field's once
+//!   (`error_order`).
 //!
 //! One extension rather than one per concern, because the library calls each registered
 //! extension's `resolve` hook on every field and list item it resolves, whether the extension
@@ -32,7 +33,7 @@ use super::codes::{self, Arguments};
 use super::documents::{CachedDocument, DocumentCache};
 use super::limits::{self, DocumentLimits};
 use super::persisted::{PersistedDocuments, Unresolved};
-use super::{input_text, operation, production, read_your_writes};
+use super::{error_order, input_text, operation, production, read_your_writes};
 use crate::domain::Viewer;
 use crate::loaders::Loaders;
 
@@ -107,8 +108,8 @@ impl Extension for PerRequest {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
         if !response.errors.is_empty() {
-            response.errors =
-                codes::response_errors(std::mem::take(&mut response.errors), &|error| self.argument_at(error));
+            let errors = codes::response_errors(std::mem::take(&mut response.errors), &|error| self.argument_at(error));
+            response.errors = error_order::canonical(errors);
         }
         response
     }

@@ -187,7 +187,7 @@ async fn run(ctx: &Context<'_>, name: &'static str, rows: Roots) -> GqlResult<Op
     let counters = ctx.data_opt::<PlanCounters>();
     let db = db(ctx)?;
     let backend = db.get_database_backend();
-    let walk = Walk::new(backend, loaders(ctx)?.viewer, ctx.query_env);
+    let walk = Walk::new(backend, loaders(ctx)?.viewer, ctx.query_env, &ctx.schema_env.registry);
     let field = &ctx.item.node;
     let planned = match rows {
         Roots::One(ty, rows) => walk.root(ty, field, *rows),

@@ -119,7 +119,7 @@ pub(super) enum PageField {
 pub(super) const SORT_SLOT: usize = 0;
 pub(super) const ID_SLOT: usize = 1;
 
-/// The object of `fields` over one row; null when no field applies, as async-graphql answers.
+/// The object of `fields` over one row (an empty object when no field applies).
 pub(super) fn object(fields: &Fields<Out>, row: &[Json]) -> Value {
     let mut map = IndexMap::with_capacity(fields.len());
     for (key, out) in fields {
@@ -129,7 +129,7 @@ pub(super) fn object(fields: &Fields<Out>, row: &[Json]) -> Value {
 }
 
 fn finish(map: IndexMap<Name, Value>) -> Value {
-    if map.is_empty() { Value::Null } else { Value::Object(map) }
+    Value::Object(map)
 }
 
 /// Merges one resolved occurrence of a key into an object, as async-graphql's container does.

@@ -6,6 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
+use async_graphql::registry::Registry;
 use async_graphql::{InputType, Name, Value};
 use entity::{credit, event, film, person, petition, quote};
 use sea_orm::sea_query::Expr;
@@ -96,6 +97,7 @@ pub struct Walk<'a> {
     backend: DatabaseBackend,
     viewer: Viewer,
     env: &'a async_graphql::context::QueryEnv,
+    registry: &'a Registry,
     aliases: usize,
 }
 
@@ -107,8 +109,13 @@ pub struct Planned {
 
 impl<'a> Walk<'a> {
     /// A walk over the document of `env`, for `viewer`.
-    pub fn new(backend: DatabaseBackend, viewer: Viewer, env: &'a async_graphql::context::QueryEnv) -> Self {
-        Self { backend, viewer, env, aliases: 0 }
+    pub fn new(
+        backend: DatabaseBackend,
+        viewer: Viewer,
+        env: &'a async_graphql::context::QueryEnv,
+        registry: &'a Registry,
+    ) -> Self {
+        Self { backend, viewer, env, registry, aliases: 0 }
     }
 
     /// Plans a root field that returns `ty` rows found by `rows`.
@@ -147,15 +154,10 @@ impl<'a> Walk<'a> {
         format!("p{}", self.aliases)
     }
 
-    /// The fields of `set` that apply to `type_name` (a type of the Node interface or not), in
-    /// document order, through fragments. `None` when the document names a fragment it lacks.
-    fn collect(
-        &self,
-        set: &'a SelectionSet,
-        type_name: &str,
-        is_node: bool,
-        fields: &mut Vec<&'a Field>,
-    ) -> Option<()> {
+    /// The fields of `set` that apply to `type_name`, in document order, through fragments at any
+    /// depth: a fragment applies when it names the type, an interface it implements or a union it
+    /// belongs to. `None` when the document names a fragment it lacks.
+    fn collect(&self, set: &'a SelectionSet, type_name: &str, fields: &mut Vec<&'a Field>) -> Option<()> {
         for selection in &set.items {
             let (condition, inner) = match &selection.node {
                 Selection::Field(field) => {
@@ -174,9 +176,11 @@ impl<'a> Walk<'a> {
                     &inline.node.selection_set.node,
                 ),
             };
-            let applies = condition.is_none_or(|on| on == type_name || (is_node && on == "Node"));
+            let applies = condition.is_none_or(|on| {
+                on == type_name || self.registry.types.get(on).is_some_and(|ty| ty.is_possible_type(type_name))
+            });
             if applies {
-                self.collect(inner, type_name, is_node, fields)?;
+                self.collect(inner, type_name, fields)?;
             }
         }
         Some(())
@@ -275,7 +279,7 @@ impl<'a> Walk<'a> {
         let connection_name = format!("{}Connection", ty.name());
         let edge_name = format!("{}Edge", ty.name());
         let mut fields = Vec::new();
-        self.collect(set, &connection_name, false, &mut fields)?;
+        self.collect(set, &connection_name, &mut fields)?;
         let mut planned = Vec::with_capacity(fields.len());
         let mut total_slot = None;
         for field in fields {
@@ -308,7 +312,7 @@ impl<'a> Walk<'a> {
                 })?),
                 "edges" => {
                     let mut edge_fields = Vec::new();
-                    self.collect(&field.selection_set.node, &edge_name, false, &mut edge_fields)?;
+                    self.collect(&field.selection_set.node, &edge_name, &mut edge_fields)?;
                     let mut out = Vec::with_capacity(edge_fields.len());
                     for edge_field in edge_fields {
                         let value = match edge_field.name.node.as_str() {
@@ -331,7 +335,7 @@ impl<'a> Walk<'a> {
     /// The fields of one object of type `ty` over `row`.
     fn object(&mut self, ty: Ty, set: &'a SelectionSet, row: &mut Row) -> Option<Fields<Out>> {
         let mut fields = Vec::new();
-        self.collect(set, ty.name(), true, &mut fields)?;
+        self.collect(set, ty.name(), &mut fields)?;
         let mut planned = Vec::with_capacity(fields.len());
         for field in fields {
             let out = self.field(ty, field, row)?;
@@ -368,7 +372,7 @@ impl<'a> Walk<'a> {
     /// read by `leaf`; `None` when one is not.
     fn leaves<T>(&self, field: &'a Field, type_name: &str, leaf: impl Fn(&str) -> Option<T>) -> Option<Fields<T>> {
         let mut fields = Vec::new();
-        self.collect(&field.selection_set.node, type_name, false, &mut fields)?;
+        self.collect(&field.selection_set.node, type_name, &mut fields)?;
         fields
             .into_iter()
             .map(|inner| Some((inner.response_key().node.clone(), leaf(inner.name.node.as_str())?)))
