@@ -26,19 +26,20 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(1);
 const WARN_EVERY: Duration = Duration::from_secs(60);
 
 /// One GCRA step: the theoretical arrival time (TAT, microseconds of Redis time) of the key moves
-/// one emission interval on if that stays within `burst` intervals of now. Returns
+/// `ARGV[3]` emission intervals on (the request's cost) if that stays within `burst` intervals of now. Returns
 /// `{1, remaining}` or `{0, microseconds to wait}`. Numbers are written with `%.0f` because Lua's
 /// default formatting keeps only 14 digits.
 const GCRA: &str = r"
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3] or '1')
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local tat = now
 local stored = redis.call('GET', KEYS[1])
 if stored then tat = math.max(tonumber(stored), now) end
 local limit = interval * burst
-local new_tat = tat + interval
+local new_tat = tat + interval * cost
 if new_tat - now > limit then
   return {0, new_tat - now - limit}
 end
@@ -217,11 +218,11 @@ impl SharedState {
         })
     }
 
-    /// One GCRA step on `key`: a bucket of `burst` refilled one every `interval`.
-    pub async fn gcra(&self, key: &str, burst: u32, interval: Duration) -> Result<Step, Unreachable> {
+    /// One GCRA step of `cost` cells on `key`: a bucket of `burst` refilled one every `interval`.
+    pub async fn gcra(&self, key: &str, burst: u32, interval: Duration, cost: u32) -> Result<Step, Unreachable> {
         let interval = u64::try_from(interval.as_micros()).unwrap_or(u64::MAX).max(1);
         let mut invocation = self.gcra.key(key);
-        invocation.arg(interval).arg(burst.max(1));
+        invocation.arg(interval).arg(burst.max(1)).arg(cost.max(1));
         let mut connection = self.connection.clone();
         let (allowed, value): (u8, u64) = self.outcome(invocation.invoke_async(&mut connection)).await?;
         Ok(if allowed == 1 {

@@ -17,7 +17,13 @@ pub struct Server {
 
 /// Starts fandb on a fresh database: a new PostgreSQL database when `FANDB_BENCH_POSTGRES_URL`
 /// is set (its role needs CREATEDB), else a temporary SQLite file.
+#[allow(dead_code, reason = "each benchmark uses the start it needs")]
 pub async fn start() -> Server {
+    start_with(|_| {}).await
+}
+
+/// Like `start`, with the settings changed by `configure` last.
+pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> Server {
     let (url, backend) = match std::env::var("FANDB_BENCH_POSTGRES_URL") {
         Ok(admin_url) => {
             let name = format!("fandb_bench_{}", std::process::id());
@@ -48,6 +54,7 @@ pub async fn start() -> Server {
         lock_after_ips: 1_000_000,
         ..api::config::Limits::default()
     };
+    configure(&mut settings);
     let db = api::db::connect(&url).await.unwrap_or_else(|error| fail(&format!("connect: {error}")));
     let application = Application::build_with_db(&settings, db.clone())
         .await
@@ -118,11 +125,13 @@ pub fn cpu_seconds() -> CpuSeconds {
 }
 
 /// An HTTP client for the load.
+#[allow(dead_code, reason = "each benchmark uses the helpers it needs")]
 pub fn client() -> awc::Client {
     awc::Client::builder().timeout(Duration::from_secs(60)).finish()
 }
 
 /// POSTs a GraphQL body; whether it succeeded without errors.
+#[allow(dead_code, reason = "each benchmark uses the helpers it needs")]
 pub async fn post(client: &awc::Client, url: &str, token: Option<&str>, body: &serde_json::Value) -> bool {
     let mut request = client.post(url);
     if let Some(token) = token {

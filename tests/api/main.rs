@@ -47,6 +47,7 @@ mod properties;
 mod proxies;
 mod quotes;
 mod rate_limits;
+mod request_cost;
 mod schema_file;
 mod search;
 mod seed;

@@ -70,7 +70,7 @@ impl SignInThrottle {
                 })
             }
             PerIp::Shared { shared, per_minute, interval } => {
-                match shared.gcra(&format!("fandb:rl:signin:{ip}"), *per_minute, *interval).await {
+                match shared.gcra(&format!("fandb:rl:signin:{ip}"), *per_minute, *interval, 1).await {
                     Ok(Step::Allowed { .. }) => Ok(()),
                     Ok(Step::Refused { wait }) => Err(AuthError::RateLimited { retry_after: whole_seconds(wait) }),
                     Err(_) => Err(AuthError::Unavailable),

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod counters;
 pub mod error;
 pub mod events;
+pub mod expensive;
 pub mod films;
 pub mod notify;
 pub mod paging;

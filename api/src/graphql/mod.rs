@@ -6,6 +6,7 @@ pub mod account_mail;
 pub mod accounts;
 pub mod audit;
 pub mod connection;
+pub mod cost;
 pub mod documents;
 pub mod errors;
 pub mod events;
@@ -105,6 +106,7 @@ pub fn build_schema(
         .data(mailer)
         .data(policy)
         .data(plan_counters)
+        .data(crate::domain::expensive::ExpensiveReads::default())
         .limit_complexity(MAX_COMPLEXITY);
     if let Some(routing) = read_routing {
         builder = builder.data(routing);

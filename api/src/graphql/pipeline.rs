@@ -7,7 +7,8 @@
 //!   cache of recent documents (`documents`), or is measured against the document budget
 //!   (`limits`), parsed, and kept;
 //! - parse: a parse error gets its code, and no argument string may hold a NUL (`input_text`);
-//! - validation: a document that passed validation with this operation name and these variables
+//! - validation: the request's cost is spent from the client's budget (`cost`); a document that
+//!   passed validation with this operation name and these variables
 //!   skips it; the errors of one that fails get their codes (`codes`);
 //! - execute: the operation's name is noted for the HTTP layer (`operation`), and a mutation is
 //!   remembered for the read replica (`read_your_writes`);
@@ -30,6 +31,7 @@ use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables};
 
 use super::codes::{self, Arguments};
+use super::cost::{self, Charge};
 use super::documents::{CachedDocument, DocumentCache};
 use super::limits::{self, DocumentLimits};
 use super::persisted::{PersistedDocuments, Unresolved};
@@ -181,6 +183,12 @@ impl Extension for PerRequest {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let prepared = self.prepared.get();
+        // The request's cost is spent on every run, whether or not its validation is cached.
+        if let (Some(prepared), Some(charge)) = (prepared, ctx.data_opt::<Charge>()) {
+            cost::charge(charge, &prepared.document.document, prepared.operation_name.as_deref(), &prepared.variables)
+                .await
+                .map_err(|error| vec![error])?;
+        }
         // Validation depends on the document, the operation chosen and the variables (the cost of
         // `first: $n`, the type of each value), and on nothing else of the request.
         if let Some(prepared) = prepared

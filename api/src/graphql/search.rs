@@ -12,6 +12,7 @@ use super::people::Person;
 use super::petition_updates::PetitionUpdate;
 use super::petitions::Petition;
 use super::quotes::Quote;
+use crate::domain::expensive::ExpensiveReads;
 use crate::domain::search::{self, Hit, Kind};
 
 /// Anything `search` can find.
@@ -40,7 +41,14 @@ pub struct SearchHit {
 pub struct SearchQuery;
 
 async fn hits(ctx: &Context<'_>, query: &str, first: Option<i32>) -> GqlResult<Vec<SearchHit>> {
-    let found = search::search(super::db(ctx)?, query, first).await?;
+    let found = {
+        // Searches take turns, so a flood of them leaves the pool to cheap reads.
+        let _turn = match ctx.data_opt::<ExpensiveReads>() {
+            Some(reads) => Some(reads.turn().await?),
+            None => None,
+        };
+        search::search(super::db(ctx)?, query, first).await?
+    };
     let loaders = loaders(ctx)?;
     let nodes = try_join_all(found.iter().map(|hit| async move {
         let Hit { kind, id, .. } = hit;

@@ -12,6 +12,7 @@
 //! tag gets `304 Not Modified`. Every other answer is `Cache-Control: private, no-store`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -28,6 +29,7 @@ use super::{AppState, MAX_BODY_BYTES, limits, metrics};
 use crate::auth::{ClientIp, Viewer, authenticate};
 use crate::config::Environment;
 use crate::domain::audit::RequestId;
+use crate::graphql::cost::{Budget, Charge};
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::errors::code;
 use crate::graphql::operation::ExecutedOperation;
@@ -413,6 +415,11 @@ async fn execute(
     let read_path = read_path(request, state.environment);
     let request_id = request.extensions().get::<RequestId>().cloned();
     let mut graphql_request = with_request_id(graphql_request.data(read_path), request_id.clone());
+    // The request's cost beyond its first unit; a retry on the primary (below) is not charged again.
+    if let Some(client) = client_ip.0 {
+        let budget: Arc<dyn Budget> = state.request_limiter.clone();
+        graphql_request = graphql_request.data(Charge { budget, client });
+    }
     let replica = match &state.read_routing {
         Some(routing) if reads_only(&state.documents, &mut graphql_request) => {
             routing.for_query(&viewer, client_ip.0).await

@@ -25,6 +25,7 @@ use super::client_ip::client_ip;
 use super::errors::{HttpError, Refusal};
 use crate::auth::throttle::whole_seconds;
 use crate::config::Limits;
+use crate::graphql::cost::Budget;
 use crate::shared_state::{SharedState, Step};
 
 /// How often (in requests) state of clients whose bucket is full again is dropped.
@@ -76,22 +77,24 @@ impl RequestLimiter {
         Self { buckets, burst: burst.get(), per_second: per_second.get() }
     }
 
-    async fn check(&self, ip: IpAddr) -> Verdict {
+    async fn check(&self, ip: IpAddr, units: NonZeroU32) -> Verdict {
         match &self.buckets {
             Buckets::Local { buckets, clock, checks } => {
                 if checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
                     buckets.retain_recent();
                 }
-                match buckets.check_key(&ip) {
-                    Ok(snapshot) => Verdict::Allowed { remaining: snapshot.remaining_burst_capacity() },
-                    Err(not_until) => {
+                match buckets.check_key_n(&ip, units) {
+                    Ok(Ok(snapshot)) => Verdict::Allowed { remaining: snapshot.remaining_burst_capacity() },
+                    Ok(Err(not_until)) => {
                         Verdict::Refused { retry_after: whole_seconds(not_until.wait_time_from(clock.now())).max(1) }
                     }
+                    // More than a full bucket: no wait makes it fit.
+                    Err(_) => Verdict::Refused { retry_after: u64::from(self.burst.div_ceil(self.per_second)).max(1) },
                 }
             }
             Buckets::Shared(shared) => {
                 let interval = Duration::from_secs(1) / self.per_second;
-                match shared.gcra(&format!("fandb:rl:req:{ip}"), self.burst, interval).await {
+                match shared.gcra(&format!("fandb:rl:req:{ip}"), self.burst, interval, units.get()).await {
                     Ok(Step::Allowed { remaining }) => Verdict::Allowed { remaining },
                     Ok(Step::Refused { wait }) => Verdict::Refused { retry_after: whole_seconds(wait).max(1) },
                     Err(_) => Verdict::Unmetered,
@@ -103,7 +106,11 @@ impl RequestLimiter {
     /// Spends one request of `ip`'s budget (an operation over a WebSocket costs what a request
     /// does); when it is empty, the seconds to wait.
     pub async fn spend(&self, ip: IpAddr) -> Result<(), u64> {
-        match self.check(ip).await {
+        self.spend_units(ip, NonZeroU32::MIN).await
+    }
+
+    async fn spend_units(&self, ip: IpAddr, units: NonZeroU32) -> Result<(), u64> {
+        match self.check(ip, units).await {
             Verdict::Allowed { .. } | Verdict::Unmetered => Ok(()),
             Verdict::Refused { retry_after } => Err(retry_after),
         }
@@ -126,6 +133,21 @@ impl RequestLimiter {
     }
 }
 
+/// The rest of a request's cost (`graphql::cost`) comes out of the same bucket.
+#[async_trait::async_trait]
+impl Budget for RequestLimiter {
+    async fn spend(&self, client: IpAddr, units: u32) -> Result<(), u64> {
+        match NonZeroU32::new(units) {
+            Some(units) => self.spend_units(client, units).await,
+            None => Ok(()),
+        }
+    }
+
+    fn capacity(&self) -> u32 {
+        self.burst
+    }
+}
+
 /// The middleware on `/graphql`: spends one request of the client's budget.
 pub async fn limit_requests(
     request: ServiceRequest,
@@ -135,7 +157,7 @@ pub async fn limit_requests(
     let (Some(limiter), Some(client)) = (limiter, client_ip(request.request())) else {
         return Ok(next.call(request).await?.map_into_left_body());
     };
-    match limiter.check(client).await {
+    match limiter.check(client, NonZeroU32::MIN).await {
         Verdict::Unmetered => Ok(next.call(request).await?.map_into_left_body()),
         Verdict::Allowed { remaining } => {
             let mut response = next.call(request).await?;

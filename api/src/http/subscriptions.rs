@@ -21,6 +21,7 @@ use super::socket_limits::{Admission, CLOSE_TOO_MANY, SocketBudget};
 use super::{AppState, limits};
 use crate::auth::{ClientIp, Viewer, authenticate};
 use crate::domain::DomainError;
+use crate::graphql::cost::{Budget, Charge};
 use crate::graphql::request_data;
 
 /// The largest message a client may send.
@@ -92,6 +93,10 @@ pub async fn websocket(
         let mut data = Data::default();
         data.insert(request_data(&init_state.db, viewer));
         data.insert(client_ip);
+        if let Some(client) = client_ip.0 {
+            let budget: Arc<dyn Budget> = init_state.request_limiter.clone();
+            data.insert(Charge { budget, client });
+        }
         Ok(data)
     });
     let open = state.metrics.subscriber_opened();

@@ -1,0 +1,187 @@
+//! What a request costs the client's request budget: each root field its estimated work, so that
+//! aliases cannot turn one request into fifteen searches. A lookup or a page costs 1, a list
+//! filtered by text (`…Contains`) or a statistic (`campaign`, `signaturesByCountry`…) 4, a search
+//! 10; fragments count where they are spread. The HTTP layer has spent 1 unit on the request when
+//! it arrives; the pipeline spends the rest before the operation runs, over HTTP and WebSocket
+//! alike, through the `Charge` the transport puts in the request's data.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
+};
+use async_graphql::{Name, ServerError, Value, Variables};
+
+use super::errors::code;
+
+/// What a lookup, a page of rows or a mutation field costs.
+pub const PLAIN_UNITS: u32 = 1;
+/// What a list filtered by text, or a statistic, costs.
+pub const HEAVY_UNITS: u32 = 4;
+/// What a full-text search costs.
+pub const SEARCH_UNITS: u32 = 10;
+
+/// Root fields that run a full-text search.
+const SEARCH_FIELDS: [&str; 2] = ["search", "searchHits"];
+/// Fields, at any depth, that aggregate many rows.
+const STATISTIC_FIELDS: [&str; 4] = ["campaign", "signaturesByCountry", "signaturesOverTime", "rsvpsByStatus"];
+
+/// A client's request budget, which the transport (HTTP or WebSocket) lends the pipeline.
+#[async_trait::async_trait]
+pub trait Budget: Send + Sync {
+    /// Spends `units` of `client`'s budget, or says how many seconds to wait.
+    async fn spend(&self, client: IpAddr, units: u32) -> Result<(), u64>;
+
+    /// The most units one request may cost (a bucket's size).
+    fn capacity(&self) -> u32;
+}
+
+/// The budget to charge a request's cost to, and whose it is.
+#[derive(Clone)]
+pub struct Charge {
+    pub budget: Arc<dyn Budget>,
+    pub client: IpAddr,
+}
+
+/// Charges the rest of the operation's cost (the transport spent `PLAIN_UNITS` already); a
+/// `RATE_LIMITED` error when the budget is empty, or when the operation costs more than a whole
+/// budget holds.
+pub(super) async fn charge(
+    charge: &Charge,
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+) -> Result<(), ServerError> {
+    let Some(operation) = operation(document, operation_name) else { return Ok(()) };
+    let cost = Cost { document, variables }.selection_set(&operation.selection_set.node, 0);
+    let rest = cost.saturating_sub(PLAIN_UNITS);
+    if rest == 0 {
+        return Ok(());
+    }
+    let capacity = charge.budget.capacity();
+    if cost > capacity {
+        return Err(refusal(
+            format!(
+                "this request costs {cost} units of a budget of {capacity} (a search costs {SEARCH_UNITS}): split it"
+            ),
+            None,
+        ));
+    }
+    charge
+        .budget
+        .spend(charge.client, rest)
+        .await
+        .map_err(|retry_after| refusal(format!("this request costs {cost} units; slow down"), Some(retry_after)))
+}
+
+fn refusal(message: String, retry_after: Option<u64>) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", code::RATE_LIMITED);
+    if let Some(seconds) = retry_after {
+        extensions.set("retryAfter", Value::from(seconds));
+    }
+    error
+}
+
+fn operation<'a>(document: &'a ExecutableDocument, name: Option<&str>) -> Option<&'a OperationDefinition> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => Some(&operation.node),
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            operations.get(&Name::new(name)).map(|operation| &operation.node)
+        }
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next().map(|operation| &operation.node)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+/// Fragments spread deeper than this are not followed (validation refuses cycles anyway).
+const MAX_FRAGMENT_DEPTH: usize = 32;
+
+struct Cost<'a> {
+    document: &'a ExecutableDocument,
+    variables: &'a Variables,
+}
+
+impl Cost<'_> {
+    /// The units of a selection set: at the root (`depth` 0) every field costs at least
+    /// `PLAIN_UNITS`; below it only statistics cost.
+    fn selection_set(&self, set: &SelectionSet, depth: usize) -> u32 {
+        let mut units = 0_u32;
+        for selection in &set.items {
+            let cost = match &selection.node {
+                Selection::Field(field) => self.field(&field.node, depth),
+                Selection::InlineFragment(fragment) => self.selection_set(&fragment.node.selection_set.node, depth),
+                Selection::FragmentSpread(spread) if depth < MAX_FRAGMENT_DEPTH => self
+                    .document
+                    .fragments
+                    .get(&spread.node.fragment_name.node)
+                    .map_or(0, |fragment| self.selection_set(&fragment.node.selection_set.node, depth)),
+                Selection::FragmentSpread(_) => 0,
+            };
+            units = units.saturating_add(cost);
+        }
+        units
+    }
+
+    fn field(&self, field: &Field, depth: usize) -> u32 {
+        let name = field.name.node.as_str();
+        let own = if depth == 0 && SEARCH_FIELDS.contains(&name) {
+            SEARCH_UNITS
+        } else if STATISTIC_FIELDS.contains(&name) || self.filters_by_text(field) {
+            HEAVY_UNITS
+        } else if depth == 0 && name != "__typename" {
+            PLAIN_UNITS
+        } else {
+            0
+        };
+        own.saturating_add(self.selection_set(&field.selection_set.node, depth + 1))
+    }
+
+    /// Whether the field's `filter` argument gives a `…Contains` text.
+    fn filters_by_text(&self, field: &Field) -> bool {
+        let Some(filter) = field.get_argument("filter") else { return false };
+        let Ok(filter) = filter.node.clone().into_const_with(|name| self.variables.get(&name).cloned().ok_or(()))
+        else {
+            return false;
+        };
+        match filter {
+            Value::Object(fields) => {
+                fields.iter().any(|(name, value)| name.as_str().ends_with("Contains") && !matches!(value, Value::Null))
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::parser::parse_query;
+
+    use super::*;
+
+    fn cost_of(query: &str) -> u32 {
+        let document = parse_query(query).unwrap_or_else(|error| unreachable!("{error}"));
+        let Some(operation) = operation(&document, None) else { unreachable!("one operation") };
+        Cost { document: &document, variables: &Variables::default() }.selection_set(&operation.selection_set.node, 0)
+    }
+
+    #[test]
+    fn aliases_and_fragments_pay_for_every_search() {
+        assert_eq!(cost_of("{ a: search(query: \"e\") { __typename } b: search(query: \"e\") { __typename } }"), 20);
+        assert_eq!(cost_of("{ ...S ...S } fragment S on Query { searchHits(query: \"e\") { rank } }"), 20);
+    }
+
+    #[test]
+    fn text_filters_and_statistics_cost_more_than_lookups() {
+        assert_eq!(cost_of("{ film(slug: \"x\") { title } films { totalCount } }"), 2);
+        assert_eq!(cost_of("{ films(filter: { titleContains: \"a\" }) { totalCount } }"), HEAVY_UNITS);
+        assert_eq!(
+            cost_of("{ petitions { nodes { signaturesByCountry { count } } } campaign { totals { films } } }"),
+            PLAIN_UNITS + 2 * HEAVY_UNITS
+        );
+    }
+}
