@@ -4,11 +4,13 @@
 //! Each decision is one Lua script run (`EVALSHA`), so it is atomic across processes and costs one
 //! round trip; the clock is Redis's own (`TIME`), so the processes' clocks need not agree.
 //!
-//! Redis going away is the callers' to decide on (`Unreachable`): the request budget lets requests
-//! through, sign-ins are refused. One warning is logged when it goes away (again at most once a
-//! minute while it stays away), one line when it is back, and every failed call counts in
-//! `fandb_redis_errors_total`. The connection manager reconnects on the next call, so no restart is
-//! needed.
+//! Redis going away is the callers' to decide on (`Unreachable`): the request budget falls back
+//! to this process's own buckets, sign-ins are refused. A call waits at most `CALL_TIMEOUT`; after
+//! a failure a circuit breaker answers `Unreachable` at once for `BREAK_FOR`, then lets one call
+//! try again, so a frozen Redis costs requests nothing while it stays frozen and recovery is
+//! automatic. One warning is logged when it goes away (again at most once a minute while it stays
+//! away), one line when it is back, and every failed call counts in `fandb_redis_errors_total`.
+//! The connection manager reconnects on the next call, so no restart is needed.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -19,8 +21,12 @@ use redis::{Client, RedisResult, Script};
 
 use crate::auth::Secret;
 
-/// The longest one decision may wait on Redis before it counts as unreachable.
-const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+/// The longest one decision may wait on Redis before it counts as unreachable: a round trip on a
+/// healthy network is well under a millisecond.
+const CALL_TIMEOUT: Duration = Duration::from_millis(150);
+
+/// How long after a failed call Redis is not asked at all (the breaker is open).
+const BREAK_FOR: Duration = Duration::from_secs(2);
 
 /// The least time between two warnings about the same outage.
 const WARN_EVERY: Duration = Duration::from_secs(60);
@@ -191,6 +197,8 @@ pub struct SharedState {
     mark_write: Script,
     failing: AtomicBool,
     last_warning: AtomicU64,
+    /// Until when (milliseconds since the epoch) no call is made; 0 while the breaker is closed.
+    open_until: AtomicU64,
 }
 
 impl SharedState {
@@ -203,8 +211,8 @@ impl SharedState {
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(200))
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_response_timeout(Some(Duration::from_millis(500)));
+            .set_connection_timeout(Some(CALL_TIMEOUT))
+            .set_response_timeout(Some(CALL_TIMEOUT));
         Ok(Self {
             connection: ConnectionManager::new_lazy_with_config(client, config)?,
             gcra: Script::new(GCRA),
@@ -215,6 +223,7 @@ impl SharedState {
             errors,
             failing: AtomicBool::new(false),
             last_warning: AtomicU64::new(0),
+            open_until: AtomicU64::new(0),
         })
     }
 
@@ -286,10 +295,40 @@ impl SharedState {
         Ok(positions.into_iter().flatten().max())
     }
 
-    /// Awaits a call within `CALL_TIMEOUT`, and notes an outage or its end.
+    /// Whether Redis answered the last call (false while it is away, until a call succeeds).
+    pub fn is_answering(&self) -> bool {
+        !self.failing.load(Ordering::Relaxed)
+    }
+
+    /// Whether a call may go to Redis now: the breaker is closed, or it has been open for
+    /// `BREAK_FOR` and this caller is the one that tries again.
+    fn may_call(&self) -> bool {
+        let open_until = self.open_until.load(Ordering::Acquire);
+        if open_until == 0 {
+            return true;
+        }
+        let now = now_millis();
+        now >= open_until
+            && self
+                .open_until
+                .compare_exchange(
+                    open_until,
+                    now.saturating_add(millis(BREAK_FOR)),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok()
+    }
+
+    /// Awaits a call within `CALL_TIMEOUT` (none while the breaker is open), and notes an outage
+    /// or its end.
     async fn outcome<T>(&self, call: impl Future<Output = RedisResult<T>>) -> Result<T, Unreachable> {
+        if !self.may_call() {
+            return Err(Unreachable);
+        }
         let error = match tokio::time::timeout(CALL_TIMEOUT, call).await {
             Ok(Ok(value)) => {
+                self.open_until.store(0, Ordering::Release);
                 if self.failing.swap(false, Ordering::Relaxed) {
                     tracing::info!("shared state: Redis answers again");
                 }
@@ -298,6 +337,7 @@ impl SharedState {
             Ok(Err(error)) => error.to_string(),
             Err(_) => format!("no answer within {CALL_TIMEOUT:?}"),
         };
+        self.open_until.store(now_millis().saturating_add(millis(BREAK_FOR)), Ordering::Release);
         self.errors.inc();
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         let last = self.last_warning.load(Ordering::Relaxed);
@@ -305,8 +345,15 @@ impl SharedState {
         if (newly || now.saturating_sub(last) >= WARN_EVERY.as_secs())
             && self.last_warning.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
         {
-            tracing::warn!(%error, "shared state: Redis is unreachable; requests pass unmetered, sign-ins are refused");
+            tracing::warn!(
+                %error,
+                "shared state: Redis is unreachable; each process enforces the request budget alone, sign-ins are refused"
+            );
         }
         Err(Unreachable)
     }
+}
+
+fn now_millis() -> u64 {
+    u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()).unwrap_or(u64::MAX)
 }

@@ -16,12 +16,19 @@ pub async fn live() -> HttpResponse {
 }
 
 /// `GET /readyz`: 200 when the database answers a read of a real table within two seconds, 503
-/// when not (down, unreachable, or locked by another process).
+/// when not (down, unreachable, or locked by another process), and 503 "degraded" while the
+/// shared state's Redis does not answer.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     // A table read, not just a ping: SQLite answers pings even while another process holds the
     // file locked.
     let probe = Statement::from_string(state.db.get_database_backend(), "SELECT id FROM films LIMIT 1");
     match tokio::time::timeout(READINESS_TIMEOUT, state.db.query_one_raw(probe)).await {
+        // Serving, but not as configured: a balancer should prefer the processes that reach Redis.
+        Ok(Ok(_)) if state.request_limiter.shared_budget_answering() == Some(false) => {
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain; charset=utf-8")
+                .body("degraded: Redis is unreachable; limits are enforced per process, sign-ins are refused")
+        }
         Ok(Ok(_)) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ready"),
         outcome => {
             let reason = if outcome.is_err() { "timed out" } else { "failed" };

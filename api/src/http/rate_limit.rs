@@ -2,8 +2,9 @@
 //! `requests_per_second` (GCRA, by `governor`). Every answer says what is left in `RateLimit-*`
 //! headers; an empty bucket gets 429 with `Retry-After` and a `RATE_LIMITED` GraphQL error.
 //! The buckets live in this process's memory, or in Redis (`shared_state`) so that every process
-//! behind one load balancer draws from the same one; when Redis cannot answer, requests pass
-//! (without `RateLimit-*` headers) rather than the whole API going down with it.
+//! behind one load balancer draws from the same one; when Redis cannot answer, each process
+//! enforces the same budget in its own buckets until Redis is back: never limits off, and never
+//! the whole API down with it.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -41,13 +42,42 @@ pub struct RequestLimiter {
 /// Where the buckets are kept.
 enum Buckets {
     /// In this process.
-    Local {
-        buckets: DefaultKeyedRateLimiter<IpAddr, StateInformationMiddleware>,
-        clock: DefaultClock,
-        checks: AtomicU64,
-    },
-    /// In Redis, shared by every process using it.
-    Shared(Arc<SharedState>),
+    Local(LocalBuckets),
+    /// In Redis, shared by every process using it; this process's own while Redis is away.
+    Shared { shared: Arc<SharedState>, fallback: LocalBuckets },
+}
+
+/// Buckets in this process's memory.
+struct LocalBuckets {
+    buckets: DefaultKeyedRateLimiter<IpAddr, StateInformationMiddleware>,
+    clock: DefaultClock,
+    checks: AtomicU64,
+}
+
+impl LocalBuckets {
+    fn new(per_second: NonZeroU32, burst: NonZeroU32) -> Self {
+        Self {
+            buckets: DefaultKeyedRateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
+                .with_middleware::<StateInformationMiddleware>(),
+            clock: DefaultClock::default(),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// Spends `units` of `ip`'s bucket; `full_refill` is the wait when `units` exceed a whole one.
+    fn check(&self, ip: IpAddr, units: NonZeroU32, full_refill: u64) -> Verdict {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.buckets.retain_recent();
+        }
+        match self.buckets.check_key_n(&ip, units) {
+            Ok(Ok(snapshot)) => Verdict::Allowed { remaining: snapshot.remaining_burst_capacity() },
+            Ok(Err(not_until)) => {
+                Verdict::Refused { retry_after: whole_seconds(not_until.wait_time_from(self.clock.now())).max(1) }
+            }
+            // More than a full bucket: no wait makes it fit.
+            Err(_) => Verdict::Refused { retry_after: full_refill.max(1) },
+        }
+    }
 }
 
 /// What a client learns about its budget.
@@ -56,8 +86,6 @@ enum Verdict {
     Allowed { remaining: u32 },
     /// Refused; try again after this many seconds.
     Refused { retry_after: u64 },
-    /// Let through unmetered: the shared budget cannot be read.
-    Unmetered,
 }
 
 impl RequestLimiter {
@@ -65,39 +93,32 @@ impl RequestLimiter {
     pub fn new(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
         let per_second = NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(limits.request_burst).unwrap_or(per_second);
+        let local = LocalBuckets::new(per_second, burst);
         let buckets = match shared {
-            Some(shared) => Buckets::Shared(shared),
-            None => Buckets::Local {
-                buckets: DefaultKeyedRateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
-                    .with_middleware::<StateInformationMiddleware>(),
-                clock: DefaultClock::default(),
-                checks: AtomicU64::new(0),
-            },
+            Some(shared) => Buckets::Shared { shared, fallback: local },
+            None => Buckets::Local(local),
         };
         Self { buckets, burst: burst.get(), per_second: per_second.get() }
     }
 
-    async fn check(&self, ip: IpAddr, units: NonZeroU32) -> Verdict {
+    /// Whether the shared budget is answering: `None` without Redis.
+    pub fn shared_budget_answering(&self) -> Option<bool> {
         match &self.buckets {
-            Buckets::Local { buckets, clock, checks } => {
-                if checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-                    buckets.retain_recent();
-                }
-                match buckets.check_key_n(&ip, units) {
-                    Ok(Ok(snapshot)) => Verdict::Allowed { remaining: snapshot.remaining_burst_capacity() },
-                    Ok(Err(not_until)) => {
-                        Verdict::Refused { retry_after: whole_seconds(not_until.wait_time_from(clock.now())).max(1) }
-                    }
-                    // More than a full bucket: no wait makes it fit.
-                    Err(_) => Verdict::Refused { retry_after: u64::from(self.burst.div_ceil(self.per_second)).max(1) },
-                }
-            }
-            Buckets::Shared(shared) => {
+            Buckets::Local(_) => None,
+            Buckets::Shared { shared, .. } => Some(shared.is_answering()),
+        }
+    }
+
+    async fn check(&self, ip: IpAddr, units: NonZeroU32) -> Verdict {
+        let full_refill = u64::from(self.burst.div_ceil(self.per_second));
+        match &self.buckets {
+            Buckets::Local(local) => local.check(ip, units, full_refill),
+            Buckets::Shared { shared, fallback } => {
                 let interval = Duration::from_secs(1) / self.per_second;
                 match shared.gcra(&format!("fandb:rl:req:{ip}"), self.burst, interval, units.get()).await {
                     Ok(Step::Allowed { remaining }) => Verdict::Allowed { remaining },
                     Ok(Step::Refused { wait }) => Verdict::Refused { retry_after: whole_seconds(wait).max(1) },
-                    Err(_) => Verdict::Unmetered,
+                    Err(_) => fallback.check(ip, units, full_refill),
                 }
             }
         }
@@ -111,7 +132,7 @@ impl RequestLimiter {
 
     async fn spend_units(&self, ip: IpAddr, units: NonZeroU32) -> Result<(), u64> {
         match self.check(ip, units).await {
-            Verdict::Allowed { .. } | Verdict::Unmetered => Ok(()),
+            Verdict::Allowed { .. } => Ok(()),
             Verdict::Refused { retry_after } => Err(retry_after),
         }
     }
@@ -158,7 +179,6 @@ pub async fn limit_requests(
         return Ok(next.call(request).await?.map_into_left_body());
     };
     match limiter.check(client, NonZeroU32::MIN).await {
-        Verdict::Unmetered => Ok(next.call(request).await?.map_into_left_body()),
         Verdict::Allowed { remaining } => {
             let mut response = next.call(request).await?;
             for (name, value) in limiter.headers(remaining) {

@@ -39,6 +39,8 @@ impl RedisServer {
     /// Kills the server; its data is gone.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A frozen server would not die of a SIGKILL any later, but thaw it so `wait` is prompt.
+            let _ = Command::new("kill").args(["-CONT", &child.id().to_string()]).status();
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -64,6 +66,22 @@ impl RedisServer {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Freezes the server (`SIGSTOP`): its port still accepts connections, nothing answers.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws a frozen server (`SIGCONT`).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("a running redis-server");
+        let status = Command::new("kill").args([signal, &child.id().to_string()]).status().expect("run kill");
+        assert!(status.success(), "kill {signal} redis-server");
     }
 
     /// Whether the server answers `PING`.
