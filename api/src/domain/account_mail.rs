@@ -154,6 +154,12 @@ pub async fn verify_email(db: &DatabaseConnection, presented: &str) -> DomainRes
     Ok(user_id)
 }
 
+/// Whether a verification token would work, without using it up or verifying anything: what a
+/// `HEAD` on the link answers, since a `HEAD` (a mail scanner probing links) must change nothing.
+pub async fn check_verification(db: &DatabaseConnection, presented: &str) -> DomainResult<()> {
+    live(db, presented, TokenPurpose::VerifyEmail).await.map(|_| ())
+}
+
 async fn mark_verified<C: ConnectionTrait>(db: &C, user_id: i64) -> DomainResult<()> {
     user::Entity::update_many()
         .col_expr(user::Column::EmailVerified, Expr::value(true))
