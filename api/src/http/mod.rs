@@ -53,6 +53,8 @@ pub struct AppState {
     pub documents: Arc<crate::graphql::documents::DocumentCache>,
     /// Seconds a shared cache may keep an anonymous GET answer (see `graphql`).
     pub cache_max_age: u32,
+    /// The host of `FANDB_PUBLIC_URL`, which calendar UIDs are made with (see `calendar`).
+    pub public_host: Option<String>,
 }
 
 /// A route for `GET` and for `HEAD`, which runs the same handler: a `HEAD` gets the status and
