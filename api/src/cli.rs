@@ -224,7 +224,8 @@ enum Command {
         /// The file to import.
         file: PathBuf,
     },
-    /// Create an admin account (the password from FANDB_ADMIN_PASSWORD or standard input).
+    /// Create an admin account (the password from FANDB_ADMIN_PASSWORD, else typed at a hidden
+    /// prompt, or read as one line from standard input when it is not a terminal).
     CreateAdmin {
         /// The admin's sign-in email.
         #[arg(long)]
@@ -356,14 +357,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::CreateAdmin { email, display_name } => {
             let password = match std::env::var("FANDB_ADMIN_PASSWORD") {
                 Ok(password) => password,
-                Err(_) => {
-                    eprint!(
-                        "Password for {email} (8 to 128 characters; input is echoed, or set FANDB_ADMIN_PASSWORD): "
-                    );
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line)?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
+                Err(_) => read_password(&email)?,
             };
             let connection = db::connect(settings.direct_database_url()).await?;
             db::migrate(&connection).await?;
@@ -388,6 +382,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// The new admin's password: when standard input is a terminal, typed at a prompt that does not
+/// echo it (rpassword turns echo off on the controlling terminal, `/dev/tty`, while it reads);
+/// otherwise one line of standard input, so scripts can pipe it in.
+fn read_password(email: &str) -> Result<String, CliError> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        return Ok(rpassword::prompt_password(format!("Password for {email} (8 to 128 characters, not shown): "))?);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 fn describe(error: &crate::domain::DomainError) -> String {
