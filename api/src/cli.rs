@@ -109,8 +109,8 @@ struct LimitArgs {
     /// Requests a client IP may send in a burst.
     #[arg(long, env = "FANDB_RATE_LIMIT_BURST", default_value_t = 50, global = true)]
     rate_limit_burst: u32,
-    /// Sign-in attempts (login, register, deleteAccount) per minute per client IP.
-    #[arg(long, env = "FANDB_SIGN_INS_PER_MINUTE", default_value_t = 10, global = true)]
+    // The help names the operations from the one list the budget is spent by.
+    #[arg(long, env = "FANDB_SIGN_INS_PER_MINUTE", default_value_t = 10, global = true, help = sign_ins_help())]
     sign_ins_per_minute: u32,
     /// Login attempts from one IP on one email, without a success, before each further one waits
     /// 1 s, 2 s, 4 s …
@@ -162,6 +162,14 @@ struct LimitArgs {
     /// Password hashes that may wait for a thread before sign-ins are refused (RATE_LIMITED).
     #[arg(long, env = "FANDB_HASH_QUEUE", default_value_t = 64, global = true)]
     hash_queue: u16,
+}
+
+/// `--sign-ins-per-minute`'s help, naming every operation that spends the budget.
+fn sign_ins_help() -> String {
+    format!(
+        "Sign-in attempts per minute per client IP, spent by each of these operations: {}",
+        crate::auth::throttle::sign_in_operation_list(", ", ", ")
+    )
 }
 
 impl From<LimitArgs> for Limits {
