@@ -109,8 +109,8 @@ struct LimitArgs {
     /// Requests a client IP may send in a burst.
     #[arg(long, env = "FANDB_RATE_LIMIT_BURST", default_value_t = 50, global = true)]
     rate_limit_burst: u32,
-    /// Sign-in attempts (login, register, deleteAccount) per minute per client IP.
-    #[arg(long, env = "FANDB_SIGN_INS_PER_MINUTE", default_value_t = 10, global = true)]
+    // The help names the operations from the one list the budget is spent by.
+    #[arg(long, env = "FANDB_SIGN_INS_PER_MINUTE", default_value_t = 10, global = true, help = sign_ins_help())]
     sign_ins_per_minute: u32,
     /// Login attempts from one IP on one email, without a success, before each further one waits
     /// 1 s, 2 s, 4 s …
@@ -162,6 +162,14 @@ struct LimitArgs {
     /// Password hashes that may wait for a thread before sign-ins are refused (RATE_LIMITED).
     #[arg(long, env = "FANDB_HASH_QUEUE", default_value_t = 64, global = true)]
     hash_queue: u16,
+}
+
+/// `--sign-ins-per-minute`'s help, naming every operation that spends the budget.
+fn sign_ins_help() -> String {
+    format!(
+        "Sign-in attempts per minute per client IP, spent by each of these operations: {}",
+        crate::auth::throttle::sign_in_operation_list(", ", ", ")
+    )
 }
 
 impl From<LimitArgs> for Limits {
@@ -224,7 +232,8 @@ enum Command {
         /// The file to import.
         file: PathBuf,
     },
-    /// Create an admin account (the password from FANDB_ADMIN_PASSWORD or standard input).
+    /// Create an admin account (the password from FANDB_ADMIN_PASSWORD, else typed at a hidden
+    /// prompt, or read as one line from standard input when it is not a terminal).
     CreateAdmin {
         /// The admin's sign-in email.
         #[arg(long)]
@@ -356,14 +365,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::CreateAdmin { email, display_name } => {
             let password = match std::env::var("FANDB_ADMIN_PASSWORD") {
                 Ok(password) => password,
-                Err(_) => {
-                    eprint!(
-                        "Password for {email} (8 to 128 characters; input is echoed, or set FANDB_ADMIN_PASSWORD): "
-                    );
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line)?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
+                Err(_) => read_password(&email)?,
             };
             let connection = db::connect(settings.direct_database_url()).await?;
             db::migrate(&connection).await?;
@@ -388,6 +390,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// The new admin's password: when standard input is a terminal, typed at a prompt that does not
+/// echo it (rpassword turns echo off on the controlling terminal, `/dev/tty`, while it reads);
+/// otherwise one line of standard input, so scripts can pipe it in.
+fn read_password(email: &str) -> Result<String, CliError> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        return Ok(rpassword::prompt_password(format!("Password for {email} (8 to 128 characters, not shown): "))?);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 fn describe(error: &crate::domain::DomainError) -> String {

@@ -106,6 +106,16 @@ pub struct MailSettings {
     pub public_url: Option<String>,
 }
 
+impl MailSettings {
+    /// The host of `public_url` (`alita.example`): the name this server goes by in calendar UIDs
+    /// and in the `Message-ID` of its mail. `None` when it is unset (a malformed one stops start-up,
+    /// see `Mailer::new`).
+    pub fn public_host(&self) -> Option<String> {
+        let url = url::Url::parse(self.public_url.as_deref()?.trim()).ok()?;
+        url.host_str().map(str::to_owned)
+    }
+}
+
 impl Default for MailSettings {
     fn default() -> Self {
         Self { smtp_url: None, from: "fandb <noreply@localhost>".to_owned(), public_url: None }

@@ -3,10 +3,11 @@
 //! development writes each message to the log instead, and production refuses to send (the
 //! mutations that need mail answer `MAIL_NOT_CONFIGURED`).
 //!
+//! Each message carries `Date`, `MIME-Version` and a `Message-ID` of this site's domain.
+//!
 //! Nothing here knows about accounts: the domain hands over a finished `Letter`.
 
-use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, Message};
+use lettre::message::{Mailbox, Message, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::{ConfigError, Environment, MailSettings};
@@ -43,6 +44,8 @@ enum Transport {
 pub struct Mailer {
     from: Mailbox,
     public_url: String,
+    /// The right-hand side of each `Message-ID`: `FANDB_PUBLIC_URL`'s host, else the sender's domain.
+    message_id_domain: String,
     transport: Transport,
 }
 
@@ -51,6 +54,7 @@ impl Mailer {
     /// (`http://host:port` of this server) when it is unset.
     pub fn new(settings: &MailSettings, environment: Environment, listening: &str) -> Result<Self, ConfigError> {
         let from = settings.from.parse::<Mailbox>().map_err(|_| ConfigError::MailFrom(settings.from.clone()))?;
+        let message_id_domain = settings.public_host().unwrap_or_else(|| from.email.domain().to_owned());
         let public_url = match &settings.public_url {
             Some(url) => parse_public_url(url)?,
             None => listening.trim_end_matches('/').to_owned(),
@@ -68,7 +72,7 @@ impl Mailer {
             None if environment == Environment::Production => Transport::Off,
             None => Transport::Log,
         };
-        Ok(Self { from, public_url, transport })
+        Ok(Self { from, public_url, message_id_domain, transport })
     }
 
     /// Whether a message can be sent (or, in development, logged).
@@ -132,14 +136,19 @@ impl Mailer {
         }
     }
 
+    /// The message of `letter`, with the headers spam filters look for: `Date`, a `Message-ID` of
+    /// this site's domain (rather than one a relay makes up, or none), and `MIME-Version` with a
+    /// UTF-8 `text/plain` part.
     fn message(&self, letter: Letter) -> Result<Message, String> {
         let to = letter.to.parse::<Mailbox>().map_err(|_| "the recipient is not a mailbox".to_owned())?;
+        let unique: String = std::iter::repeat_with(fastrand::alphanumeric).take(32).collect();
         Message::builder()
+            .message_id(Some(format!("<{unique}@{}>", self.message_id_domain)))
+            .date_now()
             .from(self.from.clone())
             .to(to)
             .subject(letter.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(letter.body)
+            .singlepart(SinglePart::plain(letter.body))
             .map_err(|error| error.to_string())
     }
 }

@@ -193,6 +193,7 @@ impl Application {
             read_routing,
             documents,
             cache_max_age: settings.cache_max_age,
+            public_host: settings.mail.public_host(),
         };
         let in_flight = Arc::new(InFlight::default());
         let counted = in_flight.clone();

@@ -419,3 +419,55 @@ async fn the_mail_flows_write_no_token_password_or_email_to_the_log(app: TestApp
         }
     }
 }
+
+db_tests!(mail_carries_a_message_id_of_the_sites_domain_a_mime_version_and_a_date);
+
+/// A `Message-ID` (`<left@right>`) split into its two sides.
+#[track_caller]
+fn message_id(mail: &crate::support::smtp::Delivered) -> (String, String) {
+    let id = mail.header("message-id").unwrap_or_else(|| panic!("no Message-ID in {}", mail.data));
+    let inner = id.strip_prefix('<').and_then(|id| id.strip_suffix('>')).unwrap_or_else(|| panic!("{id}"));
+    let (left, right) = inner.split_once('@').unwrap_or_else(|| panic!("{id}"));
+    (left.to_owned(), right.to_owned())
+}
+
+async fn mail_carries_a_message_id_of_the_sites_domain_a_mime_version_and_a_date(app: TestApp) {
+    // Without FANDB_PUBLIC_URL: the sender's domain.
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let from_sender = app
+        .respawn(move |settings| {
+            settings.mail.smtp_url = Some(Secret::new(url));
+            settings.mail.from = "Alita Army <news@army.alita.example>".to_owned();
+        })
+        .await;
+    register(&from_sender, "headers@iron.city").await;
+    let first = sink.next_to("headers@iron.city").await;
+    assert_eq!(first.header("mime-version").as_deref(), Some("1.0"), "{}", first.data);
+    let date = first.header("date").unwrap_or_else(|| panic!("no Date in {}", first.data));
+    let sent = chrono::DateTime::parse_from_rfc2822(&date).unwrap_or_else(|error| panic!("{date}: {error}"));
+    assert!((chrono::Utc::now() - sent.to_utc()).num_minutes().abs() < 5, "{date}");
+    assert!(first.header("content-type").unwrap().starts_with("text/plain"), "{}", first.data);
+    let (unique, domain) = message_id(&first);
+    assert_eq!(domain, "army.alita.example");
+    assert!(unique.len() >= 16, "{unique}");
+    // Still a link a fan can follow.
+    assert!(first.link("/account/verify").starts_with(&from_sender.address));
+
+    // With FANDB_PUBLIC_URL: its host; and every message has an id of its own.
+    let url = sink.url();
+    let public = app
+        .respawn(move |settings| {
+            settings.mail.smtp_url = Some(Secret::new(url));
+            settings.mail.public_url = Some("https://Campaign.Alita.example/fans".to_owned());
+        })
+        .await;
+    register(&public, "public.headers@iron.city").await;
+    let second = sink.next_to("public.headers@iron.city").await;
+    let (other, domain) = message_id(&second);
+    assert_eq!(domain, "campaign.alita.example");
+    assert_ne!(other, unique);
+    assert_eq!(second.header("mime-version").as_deref(), Some("1.0"));
+    assert!(second.header("date").is_some());
+    assert!(second.link("/account/verify").starts_with("https://campaign.alita.example/fans/account/verify?token="));
+}

@@ -214,3 +214,118 @@ async fn emails_are_private_to_their_owner_and_admins(app: TestApp) {
     let as_admin = app.data_as(&admin.access_token, query, json!({ "id": fan.global_id })).await;
     assert_eq!(as_admin["node"]["email"], json!(fan.email));
 }
+
+db_tests!(create_admin_hides_a_typed_password_and_still_reads_a_piped_one);
+
+/// Runs `fandb create-admin` for `email` with `password` written to its standard input through a
+/// pipe; whether it succeeded, and what it wrote.
+fn create_admin_piped(database_url: &str, email: &str, password: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fandb"))
+        .args(["create-admin", "--email", email, "--display-name", "Piped Root"])
+        .env("DATABASE_URL", database_url)
+        .env_remove("FANDB_ADMIN_PASSWORD")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run fandb create-admin");
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `fandb create-admin` for `email` on a terminal of its own (a pty made by util-linux
+/// `script`), types `password` once the prompt is up, and returns the exit status and everything
+/// the terminal showed; `None` when `script` is not installed.
+fn create_admin_on_a_terminal(database_url: &str, email: &str, password: &str) -> Option<(bool, String)> {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    if !crate::support::process::script_available() {
+        return None;
+    }
+    let mut child = Command::new("script")
+        .args([
+            "--quiet",
+            "--return",
+            "--command",
+            r#"exec "$FANDB_BIN" create-admin --email "$ADMIN_EMAIL" --display-name Root"#,
+            "/dev/null",
+        ])
+        .env("SHELL", "/bin/sh")
+        .env("FANDB_BIN", env!("CARGO_BIN_EXE_fandb"))
+        .env("ADMIN_EMAIL", email)
+        .env("DATABASE_URL", database_url)
+        .env_remove("FANDB_ADMIN_PASSWORD")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run script");
+    let shown = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let shown = shown.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0_u8; 1024];
+            while let Ok(read @ 1..) = stdout.read(&mut buffer) {
+                shown.lock().unwrap().extend_from_slice(&buffer[..read]);
+            }
+        })
+    };
+    let started = Instant::now();
+    while !String::from_utf8_lossy(&shown.lock().unwrap()).contains("Password for") {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no prompt: {:?}",
+            String::from_utf8_lossy(&shown.lock().unwrap())
+        );
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "create-admin exited ({status}) before prompting: {:?}",
+                String::from_utf8_lossy(&shown.lock().unwrap())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The prompt is written just before echo is turned off: give the program that moment, as a
+    // person typing would.
+    std::thread::sleep(Duration::from_secs(1));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{password}\r").as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "create-admin did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    reader.join().unwrap();
+    let shown = String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+    Some((status.success(), shown))
+}
+
+async fn create_admin_hides_a_typed_password_and_still_reads_a_piped_one(app: TestApp) {
+    // Piped, as scripts do: one line, the line end not part of the password.
+    let piped = create_admin_piped(&app.database_url, "piped@iron.city", "piped-password-2563");
+    assert!(piped.status.success(), "{}", String::from_utf8_lossy(&piped.stderr));
+    let login = app.graphql(LOGIN, json!({ "email": "piped@iron.city", "password": "piped-password-2563" })).await;
+    assert_eq!(login["data"]["login"]["user"]["email"], "piped@iron.city", "{login}");
+
+    // Typed at a terminal: the password never appears on it.
+    let typed_password = "typed-secret-2563";
+    let Some((succeeded, shown)) = create_admin_on_a_terminal(&app.database_url, "typed@iron.city", typed_password)
+    else {
+        return;
+    };
+    assert!(succeeded, "create-admin on a terminal failed: {shown}");
+    assert!(shown.contains("Password for typed@iron.city"), "{shown}");
+    assert!(!shown.contains(typed_password), "the typed password was echoed: {shown:?}");
+    let login = app.graphql(LOGIN, json!({ "email": "typed@iron.city", "password": typed_password })).await;
+    assert_eq!(login["data"]["login"]["user"]["email"], "typed@iron.city", "{login}");
+}

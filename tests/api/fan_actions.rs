@@ -326,3 +326,74 @@ async fn an_event_downloads_as_an_icalendar_file(app: TestApp) {
     // The same error shape as every other HTTP refusal.
     assert_eq!(missing.json()["errors"][0]["extensions"]["code"], "NOT_FOUND", "{}", missing.body);
 }
+
+db_tests!(
+    an_events_calendar_uid_does_not_depend_on_the_host_it_was_fetched_by,
+    calendar_text_values_are_escaped_and_stored_line_breaks_start_no_line
+);
+
+/// The `UID` of an event's `.ics` fetched with these request headers.
+async fn calendar_uid(app: &TestApp, slug: &str, headers: &[(&str, &str)]) -> String {
+    let response = app.request("GET", &format!("/events/{slug}.ics"), headers, None).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    let unfolded = response.body.replace("\r\n ", "");
+    unfolded.split("\r\n").find_map(|line| line.strip_prefix("UID:")).expect("a UID").to_owned()
+}
+
+async fn an_events_calendar_uid_does_not_depend_on_the_host_it_was_fetched_by(app: TestApp) {
+    let slug = "alitasequel-worldwide-hashtag-hour-2019";
+    let id = fixtures::raw_id(
+        app.data(&format!(r#"{{ event(slug: "{slug}") {{ id }} }}"#), json!({})).await["event"]["id"].as_str().unwrap(),
+    );
+    // Two names for one server (and a forwarded one): one event, one UID.
+    let one = calendar_uid(&app, slug, &[("host", "alita.example")]).await;
+    let other = calendar_uid(&app, slug, &[("host", "fans.example:8443")]).await;
+    let forwarded = calendar_uid(&app, slug, &[("x-forwarded-host", "proxy.example")]).await;
+    assert_eq!(one, other);
+    assert_eq!(one, forwarded);
+    assert_eq!(one, format!("event-{id}@fandb.invalid"), "without FANDB_PUBLIC_URL, the documented fixed name");
+
+    // With FANDB_PUBLIC_URL, its host, whatever the request's.
+    let public = app
+        .respawn(|settings| settings.mail.public_url = Some("https://Campaign.Alita.example:8443/fans".to_owned()))
+        .await;
+    for host in ["alita.example", "127.0.0.1"] {
+        let uid = calendar_uid(&public, slug, &[("host", host)]).await;
+        assert_eq!(uid, format!("event-{id}@campaign.alita.example"), "fetched as {host}");
+    }
+}
+
+async fn calendar_text_values_are_escaped_and_stored_line_breaks_start_no_line(app: TestApp) {
+    // Stored values written behind the API's back: whatever is in the database, the file holds.
+    let event = fixtures::events(&app.db, 1, None).await.remove(0);
+    let slug = event.slug.clone();
+    let mut model: entity::event::ActiveModel = event.into();
+    model.title = Set("Watch, party; \\ \"Alita\"\rEND:VEVENT".to_owned());
+    model.description = Set(Some("one\r\ntwo\rthree\nSUMMARY:forged\u{7}\ttab".to_owned()));
+    model.venue = Set(Some("Iron City, Zalem; Level 3".to_owned()));
+    model.online_url = Set(Some("https://alita.example/watch\r\nX-FORGED:1".to_owned()));
+    model.hashtag = Set(Some("AlitaArmy,Sequel".to_owned()));
+    model.update(&app.db).await.unwrap();
+
+    let response = app.get(&format!("/events/{slug}.ics")).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    let body = &response.body;
+    assert!(!body.replace("\r\n", "").contains(['\r', '\n']), "a bare CR or LF: {body:?}");
+    let lines: Vec<String> = body.replace("\r\n ", "").split("\r\n").map(str::to_owned).collect();
+    for forged in ["END:VEVENT", "SUMMARY:forged", "X-FORGED"] {
+        let count = lines.iter().filter(|line| line.starts_with(forged)).count();
+        let expected = usize::from(forged == "END:VEVENT");
+        assert_eq!(count, expected, "{forged} starts a line of its own: {lines:#?}");
+    }
+    let property = |name: &str| {
+        lines
+            .iter()
+            .find_map(|line| line.strip_prefix(&format!("{name}:")).map(str::to_owned))
+            .unwrap_or_else(|| panic!("no {name} in {lines:#?}"))
+    };
+    assert_eq!(property("SUMMARY"), "Watch\\, party\\; \\\\ \"Alita\"\\nEND:VEVENT");
+    assert_eq!(property("DESCRIPTION"), "one\\ntwo\\nthree\\nSUMMARY:forged\ttab");
+    assert!(property("LOCATION").starts_with("Iron City\\, Zalem\\; Level 3\\, "), "{}", property("LOCATION"));
+    assert_eq!(property("CATEGORIES"), "AlitaArmy\\,Sequel");
+    assert_eq!(property("URL"), "https://alita.example/watchX-FORGED:1");
+}

@@ -203,3 +203,159 @@ async fn the_campaign_page_and_graphiql_are_served_from_the_binary(app: TestApp)
     assert_eq!(app.get("/graphiql/assets/nothing.js").await.status, 404);
     assert!(!app.get("/graphiql").await.body.contains("unpkg.com"), "GraphiQL needs no CDN");
 }
+
+/// An answer read off the wire: the status line's code, the headers, and every byte the server
+/// sent after them until it closed the connection.
+struct Wire {
+    status: u16,
+    headers: Vec<(String, String)>,
+    after_headers: Vec<u8>,
+}
+
+impl Wire {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+    }
+}
+
+/// Sends `method path` over a plain TCP connection with `Connection: close` and reads the answer
+/// to the end, so a body sent after a `HEAD` answer (which a client would take for the start of
+/// the next answer) shows up in `after_headers`.
+async fn on_the_wire(app: &TestApp, method: &str, path: &str, headers: &[(&str, &str)]) -> Wire {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(30), stream.read_to_end(&mut raw))
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path}: the server did not close the connection"))
+        .unwrap();
+    let end = raw.windows(4).position(|window| window == b"\r\n\r\n").expect("the end of the headers") + 4;
+    let head = String::from_utf8(raw[..end].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    Wire { status, headers, after_headers: raw[end..].to_vec() }
+}
+
+/// Headers that differ between two requests whatever the method: the date, the request id, the
+/// budget left, and the connection's own.
+const PER_REQUEST: [&str; 5] = ["date", "x-request-id", "ratelimit-remaining", "ratelimit-reset", "connection"];
+
+/// A header's comma-separated items, sorted: actix-cors lists `Access-Control-Expose-Headers` in
+/// the order of a hash set, which differs between workers, for GET and GET alike.
+fn items(value: &str) -> Vec<&str> {
+    let mut items: Vec<&str> = value.split(',').map(str::trim).collect();
+    items.sort_unstable();
+    items
+}
+
+/// `HEAD path` answers what `GET path` does, with no body on the wire.
+async fn assert_head_matches_get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> Wire {
+    let get = on_the_wire(app, "GET", path, headers).await;
+    let head = on_the_wire(app, "HEAD", path, headers).await;
+    assert_eq!(head.status, get.status, "HEAD {path}");
+    assert!(
+        head.after_headers.is_empty(),
+        "HEAD {path} sent a body: {:?}",
+        String::from_utf8_lossy(&head.after_headers)
+    );
+    // `/metrics` counts the requests themselves, so its length moves between two scrapes.
+    let varying: &[&str] = if path == "/metrics" { &["content-length"] } else { &[] };
+    for (name, value) in &get.headers {
+        if PER_REQUEST.contains(&name.as_str()) || varying.contains(&name.as_str()) {
+            continue;
+        }
+        assert_eq!(head.header(name).map(items), Some(items(value)), "HEAD {path}: {name}");
+    }
+    for (name, _) in &head.headers {
+        assert!(
+            PER_REQUEST.contains(&name.as_str()) || get.header(name).is_some(),
+            "HEAD {path} has {name}, GET has not"
+        );
+    }
+    head
+}
+
+db_tests!(
+    head_answers_every_get_route_with_its_status_and_headers_and_no_body,
+    head_on_a_verification_link_checks_it_without_using_it
+);
+
+async fn head_answers_every_get_route_with_its_status_and_headers_and_no_body(app: TestApp) {
+    let query = format!("/graphql?query={}", encode(FILM_QUERY));
+    let mutation = format!("/graphql?query={}", encode("mutation { signPetition }"));
+    for (path, status) in [
+        ("/", 307),
+        ("/graphiql", 200),
+        ("/graphiql/assets/graphiql.min.css", 200),
+        ("/graphiql/assets/nothing.js", 404),
+        ("/account/verify?token=made-up", 400),
+        ("/account/reset?token=made-up", 200),
+        ("/account/reset.js", 200),
+        ("/campaign", 200),
+        ("/campaign/campaign.css", 200),
+        ("/campaign/campaign.js", 200),
+        ("/campaign/operations.json", 200),
+        (query.as_str(), 200),
+        (mutation.as_str(), 405),
+        ("/events/alitasequel-worldwide-hashtag-hour-2019.ics", 200),
+        ("/events/no-such-event.ics", 404),
+        ("/healthz", 200),
+        ("/readyz", 200),
+        ("/metrics", 200),
+    ] {
+        let head = assert_head_matches_get(&app, path, &[]).await;
+        assert_eq!(head.status, status, "HEAD {path}");
+        if status == 200 {
+            assert!(head.header("content-type").is_some_and(|value| !value.is_empty()), "HEAD {path}: Content-Type");
+            assert_ne!(head.header("content-length"), Some("0"), "HEAD {path}: GET's Content-Length");
+        }
+    }
+    // A cacheable GraphQL answer: the same ETag and Cache-Control, and 304 for a tag the client holds.
+    let head = assert_head_matches_get(&app, &query, &[]).await;
+    let tag = head.header("etag").expect("an ETag").to_owned();
+    assert!(head.header("cache-control").unwrap().starts_with("public"), "{:?}", head.header("cache-control"));
+    let revalidated = assert_head_matches_get(&app, &query, &[("if-none-match", tag.as_str())]).await;
+    assert_eq!(revalidated.status, 304);
+    let campaign = assert_head_matches_get(&app, "/campaign", &[]).await;
+    assert_eq!(campaign.header("cache-control"), Some("public, max-age=300"));
+    // HEAD is now a method /graphql allows.
+    let put = app.request("PUT", "/graphql", &[], None).await;
+    assert_eq!(put.header("allow"), "GET, HEAD, POST");
+}
+
+async fn head_on_a_verification_link_checks_it_without_using_it(app: TestApp) {
+    use api::auth::Secret;
+    let sink = crate::support::smtp::SmtpSink::start().await;
+    let url = sink.url();
+    let app = app.respawn(move |settings| settings.mail.smtp_url = Some(Secret::new(url))).await;
+    let email = "head.check@iron.city";
+    app.data(
+        "mutation($input: RegisterInput!) { register(input: $input) { accessToken } }",
+        json!({ "input": { "email": email, "password": "correct horse battery", "displayName": "Head" } }),
+    )
+    .await;
+    let link = sink.next_to(email).await.link("/account/verify");
+    let path = link.strip_prefix(&app.address).unwrap().to_owned();
+    // A link scanner's HEAD learns the link works, and the link still works for the fan.
+    let head = on_the_wire(&app, "HEAD", &path, &[]).await;
+    assert_eq!(head.status, 200);
+    assert!(head.after_headers.is_empty());
+    assert_eq!(head.header("cache-control"), Some("no-store"));
+    assert_eq!(head.header("referrer-policy"), Some("no-referrer"));
+    let opened = app.get(&path).await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    // Used: GET and HEAD both say so.
+    assert_head_matches_get(&app, &path, &[]).await;
+    assert_eq!(on_the_wire(&app, "HEAD", &path, &[]).await.status, 400);
+}

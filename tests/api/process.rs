@@ -80,3 +80,66 @@ async fn sigterm_finishes_in_flight_requests_commits_them_and_exits_zero(app: Te
     let drained = served_ids.iter().filter(|id| id.starts_with("drain-")).count();
     assert_eq!(drained, answered.len(), "one access line per answered request: {output:?}");
 }
+
+db_tests!(logs_to_a_pipe_carry_no_colour_codes);
+
+async fn logs_to_a_pipe_carry_no_colour_codes(app: TestApp) {
+    // Text logs (JSON never had colours), and an empty NO_COLOR, which asks for nothing.
+    let mut server = ServerProcess::start(&app.database_url, &[("FANDB_LOG_FORMAT", "text"), ("NO_COLOR", "")]);
+    let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+    let body = json!({ "query": "{ films { totalCount } }" });
+    let response = client.post(format!("{}/graphql", server.address)).send_json(&body).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    server.terminate();
+    assert_eq!(server.wait(Duration::from_secs(30)), Some(0));
+    let output = server.output();
+    assert!(output.iter().any(|line| line.contains("served")), "a request's log line: {output:?}");
+    for line in &output {
+        assert!(!line.contains("\u{1b}["), "a colour code in a log written to a pipe: {line:?}");
+    }
+}
+
+/// `fandb export-schema` (which logs one line and needs no database) with `NO_COLOR` as given,
+/// on a terminal of its own when `terminal` is set; what it wrote, or `None` without `script`.
+fn export_schema_output(terminal: bool, no_color: &str) -> Option<String> {
+    let schema =
+        std::env::temp_dir().join(format!("fandb_colour_{}_{terminal}_{no_color}.graphql", std::process::id()));
+    let mut command = if terminal {
+        if !crate::support::process::script_available() {
+            return None;
+        }
+        let mut command = std::process::Command::new("script");
+        command
+            .args(["--quiet", "--return", "--command", r#"exec "$FANDB_BIN" export-schema "$SCHEMA""#, "/dev/null"])
+            .env("SHELL", "/bin/sh")
+            .env("FANDB_BIN", env!("CARGO_BIN_EXE_fandb"));
+        command
+    } else {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_fandb"));
+        command.args(["export-schema", schema.to_str().unwrap()]);
+        command
+    };
+    let output = command
+        .env("SCHEMA", &schema)
+        .env("NO_COLOR", no_color)
+        .env("RUST_LOG", "info")
+        .env_remove("FANDB_LOG_FORMAT")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&schema);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(text.contains("schema written"), "{text:?}");
+    Some(text)
+}
+
+#[test]
+fn logs_are_coloured_only_on_a_terminal_and_never_with_no_color() {
+    let piped = export_schema_output(false, "").unwrap();
+    assert!(!piped.contains("\u{1b}["), "colour codes in a pipe: {piped:?}");
+    let Some(terminal) = export_schema_output(true, "") else { return };
+    assert!(terminal.contains("\u{1b}["), "no colours on a terminal: {terminal:?}");
+    let no_color = export_schema_output(true, "1").unwrap();
+    assert!(!no_color.contains("\u{1b}["), "colour codes despite NO_COLOR: {no_color:?}");
+}

@@ -89,3 +89,53 @@ async fn sign_in_attempts_are_capped_per_ip(app: TestApp) {
     let login = app.graphql(LOGIN, json!({ "email": "late@iron.city", "password": "long-enough-password" })).await;
     assert_eq!(code(&login), "UNAUTHENTICATED", "the refused registration stored nothing");
 }
+
+/// The sign-in operations, by the one list the budget and the one-a-request rule use.
+fn sign_in_operations() -> Vec<&'static str> {
+    api::auth::throttle::SIGN_IN_OPERATIONS.iter().map(|operation| operation.field()).collect()
+}
+
+/// The names in backticks in `text`, in order.
+fn backticked(text: &str) -> Vec<String> {
+    text.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
+#[test]
+fn the_readme_names_exactly_the_sign_in_operations() {
+    let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    // The configuration table's row of the budget.
+    let row = readme
+        .lines()
+        .find(|line| line.starts_with("| `--sign-ins-per-minute` |"))
+        .expect("the --sign-ins-per-minute row of the configuration table");
+    let meaning = row.trim_matches('|').split(" | ").nth(3).unwrap_or_else(|| panic!("four cells: {row}"));
+    assert_eq!(backticked(meaning), sign_in_operations(), "README's --sign-ins-per-minute row: {row}");
+    // The HTTP surface's list of limits: "one `login`/`register`/… per request".
+    let prose = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let start = prose.find("one `login`/").expect("the limits' one-a-request list");
+    let list = &prose[start + "one ".len()..];
+    let list = &list[..list.find(" per request").expect("… per request")];
+    assert_eq!(backticked(list), sign_in_operations(), "README's one-a-request list: {list}");
+}
+
+#[test]
+fn fandb_help_names_exactly_the_sign_in_operations() {
+    for args in [&["--help"][..], &["serve", "--help"]] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_fandb")).args(args).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let help = String::from_utf8(output.stdout).unwrap();
+        // The option's text runs to the next option (a line starting with `-` once indented).
+        let start = help.find("--sign-ins-per-minute").unwrap_or_else(|| panic!("no --sign-ins-per-minute: {help}"));
+        let entry: String = help[start..]
+            .lines()
+            .enumerate()
+            .take_while(|(index, line)| *index == 0 || !line.trim_start().starts_with('-'))
+            .map(|(_, line)| line.trim())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let list = entry.split_once("operations: ").unwrap_or_else(|| panic!("no list in: {entry}")).1;
+        let list = list.split(" [").next().unwrap_or(list);
+        let named: Vec<&str> = list.split(',').map(str::trim).collect();
+        assert_eq!(named, sign_in_operations(), "fandb {}: {entry}", args.join(" "));
+    }
+}

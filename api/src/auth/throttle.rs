@@ -1,5 +1,5 @@
-//! Sign-in throttling: a per-IP budget of attempts (`login` and `register`, which both cost a
-//! password hash), and the failed-login defences of `lockout` (growing delays per email and
+//! Sign-in throttling: a per-IP budget of attempts (the `SIGN_IN_OPERATIONS`, each of which hashes
+//! or checks a password, or sends mail), and the failed-login defences of `lockout` (growing delays per email and
 //! address, a lock per email that spares known-good addresses). All of it lives in this process's
 //! memory, or in Redis (`shared_state`) shared by every process; when Redis cannot answer, sign-ins
 //! are refused (`SERVICE_UNAVAILABLE`): failing open would hand password guessers an unmetered
@@ -18,6 +18,55 @@ use super::error::{AuthError, AuthResult};
 use super::lockout::LoginGuard;
 use crate::config::Limits;
 use crate::shared_state::{SharedState, Step};
+
+/// An operation that spends the client's sign-in budget (`FANDB_SIGN_INS_PER_MINUTE`): it hashes
+/// or checks a password, or sends mail. `SignInThrottle::attempt` takes one, so whatever spends
+/// the budget is a variant here, and so in `SIGN_IN_OPERATIONS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInOperation {
+    Login,
+    Register,
+    DeleteAccount,
+    ResetPassword,
+    RequestPasswordReset,
+    ResendVerification,
+}
+
+impl SignInOperation {
+    /// The mutation's name in the schema.
+    pub const fn field(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Register => "register",
+            Self::DeleteAccount => "deleteAccount",
+            Self::ResetPassword => "resetPassword",
+            Self::RequestPasswordReset => "requestPasswordReset",
+            Self::ResendVerification => "resendVerification",
+        }
+    }
+}
+
+/// Every sign-in operation, the one list the budget, the one-a-request rule
+/// (`graphql::limits`), `fandb --help` and the README's tables name (a test compares them).
+pub const SIGN_IN_OPERATIONS: &[SignInOperation] = &[
+    SignInOperation::Login,
+    SignInOperation::Register,
+    SignInOperation::DeleteAccount,
+    SignInOperation::ResetPassword,
+    SignInOperation::RequestPasswordReset,
+    SignInOperation::ResendVerification,
+];
+
+/// The sign-in operations' names joined by `separator`, with `last` before the last one
+/// (`login, register or deleteAccount`), for messages and `--help`.
+pub fn sign_in_operation_list(separator: &str, last: &str) -> String {
+    let names: Vec<&str> = SIGN_IN_OPERATIONS.iter().map(|operation| operation.field()).collect();
+    match names.split_last() {
+        Some((final_name, [])) => (*final_name).to_owned(),
+        Some((final_name, rest)) => format!("{}{last}{final_name}", rest.join(separator)),
+        None => String::new(),
+    }
+}
 
 /// Attempts between sweeps of the per-IP budgets.
 const SWEEP_THRESHOLD: usize = 10_000;
@@ -56,9 +105,18 @@ impl SignInThrottle {
         Self { per_ip, logins: LoginGuard::with_shared_state(limits, shared_lock) }
     }
 
-    /// Spends one attempt of `ip`'s budget, or says when the next one is allowed.
-    pub async fn attempt(&self, ip: Option<IpAddr>) -> AuthResult<()> {
+    /// Spends one attempt of `ip`'s budget on `operation`, or says when the next one is allowed.
+    /// Every operation draws from the same budget; the name goes in the refusal's log line.
+    pub async fn attempt(&self, operation: SignInOperation, ip: Option<IpAddr>) -> AuthResult<()> {
         let Some(ip) = ip else { return Ok(()) };
+        let spent = self.spend(ip).await;
+        if let Err(AuthError::RateLimited { retry_after }) = &spent {
+            tracing::debug!(operation = operation.field(), retry_after, "sign-in budget spent: refused");
+        }
+        spent
+    }
+
+    async fn spend(&self, ip: IpAddr) -> AuthResult<()> {
         match &self.per_ip {
             PerIp::Local { buckets, clock, attempts } => {
                 if attempts.fetch_add(1, Ordering::Relaxed).is_multiple_of(SWEEP_THRESHOLD as u64) {

@@ -19,6 +19,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection
 use super::{DomainError, DomainResult};
 use crate::auth::Auth;
 use crate::auth::password::check_strength;
+use crate::auth::throttle::SignInOperation;
 use crate::auth::tokens;
 use crate::mail::{Letter, MailError, Mailer};
 
@@ -154,6 +155,12 @@ pub async fn verify_email(db: &DatabaseConnection, presented: &str) -> DomainRes
     Ok(user_id)
 }
 
+/// Whether a verification token would work, without using it up or verifying anything: what a
+/// `HEAD` on the link answers, since a `HEAD` (a mail scanner probing links) must change nothing.
+pub async fn check_verification(db: &DatabaseConnection, presented: &str) -> DomainResult<()> {
+    live(db, presented, TokenPurpose::VerifyEmail).await.map(|_| ())
+}
+
 async fn mark_verified<C: ConnectionTrait>(db: &C, user_id: i64) -> DomainResult<()> {
     user::Entity::update_many()
         .col_expr(user::Column::EmailVerified, Expr::value(true))
@@ -173,7 +180,7 @@ pub async fn resend_verification(
     user_id: i64,
 ) -> DomainResult<bool> {
     mailer.check_ready()?;
-    auth.throttle.attempt(client_ip).await?;
+    auth.throttle.attempt(SignInOperation::ResendVerification, client_ip).await?;
     let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
     if user.email_verified {
         return Ok(false);
@@ -193,7 +200,7 @@ pub async fn request_password_reset(
     email: &str,
 ) -> DomainResult<()> {
     mailer.check_ready()?;
-    auth.throttle.attempt(client_ip).await?;
+    auth.throttle.attempt(SignInOperation::RequestPasswordReset, client_ip).await?;
     let email = super::accounts::normalize_email(email, "email")?;
     let txn = super::begin_write(db).await?;
     let user = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&txn).await?;
@@ -235,7 +242,7 @@ pub async fn reset_password(
     presented: &str,
     new_password: &str,
 ) -> DomainResult<()> {
-    auth.throttle.attempt(client_ip).await?;
+    auth.throttle.attempt(SignInOperation::ResetPassword, client_ip).await?;
     check_strength(new_password, "newPassword")?;
     // Hashing is slow: a token that cannot work is refused before it, and it is done before the
     // write transaction, which then only stores it (and checks the token again, atomically).

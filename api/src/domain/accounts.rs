@@ -19,6 +19,7 @@ use sea_orm::{
 use super::audit::{self, Actor};
 use super::{DomainError, DomainResult, validate};
 use crate::auth::password::check_strength;
+use crate::auth::throttle::SignInOperation;
 use crate::auth::tokens::{self, REFRESH_TTL};
 use crate::auth::{Auth, Viewer};
 use crate::mail::Mailer;
@@ -148,7 +149,7 @@ pub async fn register(
     client_ip: Option<IpAddr>,
     registration: Registration,
 ) -> DomainResult<Session> {
-    auth.throttle.attempt(client_ip).await?;
+    auth.throttle.attempt(SignInOperation::Register, client_ip).await?;
     let account = new_account(db, auth, registration).await?;
     // The account and its first session commit together: a registration that fails stores
     // nothing, so trying it again is safe.
@@ -170,7 +171,7 @@ pub async fn login(
     email: &str,
     password: &str,
 ) -> DomainResult<Session> {
-    auth.throttle.attempt(client_ip).await?;
+    auth.throttle.attempt(SignInOperation::Login, client_ip).await?;
     let normalized = normalize_email(email, "input.email").ok();
     let lock_key = normalized.clone().unwrap_or_else(|| email.trim().to_lowercase());
     auth.throttle.admit_login(&lock_key, client_ip).await?;

@@ -25,6 +25,7 @@ use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
 use super::{DomainError, DomainResult, validate, write};
 use crate::auth::Auth;
+use crate::auth::throttle::SignInOperation;
 
 /// The longest display name (as `register` allows).
 pub const DISPLAY_NAME_MAX: usize = 100;
@@ -130,7 +131,7 @@ pub async fn delete_account(
     user_id: i64,
     password: &str,
 ) -> DomainResult<()> {
-    auth.throttle.attempt(client_ip).await?;
+    auth.throttle.attempt(SignInOperation::DeleteAccount, client_ip).await?;
     let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
     auth.throttle.admit_login(&user.email, client_ip).await?;
     if !auth.passwords.verify(password, Some(&user.password_hash)).await? {

@@ -2,8 +2,8 @@
 //! text: at most so many tokens (counted before the parser runs), at most so many field selections
 //! and fragment spreads once fragments are expanded, data nested at most 10 fields deep
 //! (introspection, which client generators send 15 deep, gets 20), at most 15 aliases, at most 5
-//! directives on one field or fragment, and at most one `login`, `register` or `deleteAccount`
-//! (each hashes or checks a password).
+//! directives on one field or fragment, and at most one of the sign-in operations
+//! (`auth::throttle::SIGN_IN_OPERATIONS`: each hashes or checks a password, or sends mail).
 //!
 //! Fragments count where they are spread, so `fragment F1 on Query { ...F0 ...F0 }` doubles what
 //! `F0` costs: a kilobyte of such fragments would expand to tens of millions of fields. Each
@@ -16,6 +16,7 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Pos, ServerError};
 
 use super::errors::code;
+use crate::auth::throttle::{SIGN_IN_OPERATIONS, sign_in_operation_list};
 
 /// The deepest a data selection may nest.
 pub const MAX_DEPTH: usize = 10;
@@ -127,10 +128,11 @@ impl Cost {
     }
 }
 
-/// The fields that hash or check a password, or send mail; one a request, so aliases cannot
-/// multiply guesses or messages.
-const PASSWORD_FIELDS: [&str; 6] =
-    ["login", "register", "deleteAccount", "resetPassword", "requestPasswordReset", "resendVerification"];
+/// Whether a field is one of the sign-in operations, which hash or check a password, or send
+/// mail; one a request, so aliases cannot multiply guesses or messages.
+fn is_sign_in(name: &str) -> bool {
+    SIGN_IN_OPERATIONS.iter().any(|operation| operation.field() == name)
+}
 
 /// Measures selection sets, remembering each fragment's cost.
 struct Measure<'a> {
@@ -169,7 +171,7 @@ impl<'a> Measure<'a> {
                         aliases: below.aliases.saturating_add(u64::from(field.alias.is_some())),
                         depth,
                         data_depth: if introspection_root { 0 } else { depth },
-                        password_fields: u64::from(PASSWORD_FIELDS.contains(&name)),
+                        password_fields: u64::from(is_sign_in(name)),
                     });
                 }
                 Selection::InlineFragment(fragment) => {
@@ -245,7 +247,8 @@ pub fn check(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<(
             return Err(refuse(format!("the query uses more than {MAX_ALIASES} aliases"), pos));
         }
         if cost.password_fields > 1 {
-            return Err(refuse("at most one `login`, `register`, `deleteAccount`, `resetPassword`, `requestPasswordReset` or `resendVerification` per request".to_owned(), pos));
+            let operations = sign_in_operation_list("`, `", "` or `");
+            return Err(refuse(format!("at most one `{operations}` per request"), pos));
         }
     }
     Ok(())

@@ -1,10 +1,11 @@
 //! `/account/verify` and `/account/reset`: the pages the links in account mail open. The
 //! verification link verifies on `GET` and says so; the reset link opens a form whose script
 //! calls `resetPassword` with the token from the address. Neither page is cached or sends a
-//! referrer, so the token stays in the one tab that opened it.
+//! referrer, so the token stays in the one tab that opened it. `HEAD` on the verification link
+//! checks the token without using it (link scanners send `HEAD`).
 
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, web};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::AppState;
@@ -44,11 +45,17 @@ fn message(status: StatusCode, title: &str, text: &str) -> HttpResponse {
     page(status, "text/html; charset=utf-8", body)
 }
 
-/// `GET /account/verify?token=…`: verifies the address the token was mailed to.
-pub async fn verify(state: web::Data<AppState>, query: web::Query<TokenQuery>) -> HttpResponse {
+/// `GET /account/verify?token=…`: verifies the address the token was mailed to. `HEAD` answers
+/// what `GET` would without using the token up.
+pub async fn verify(state: web::Data<AppState>, query: web::Query<TokenQuery>, request: HttpRequest) -> HttpResponse {
     let token = query.into_inner().token.unwrap_or_default();
-    match account_mail::verify_email(&state.db, &token).await {
-        Ok(_) => message(StatusCode::OK, "Email address verified", "Thank you: your email address is verified."),
+    let outcome = if request.method() == Method::HEAD {
+        account_mail::check_verification(&state.db, &token).await
+    } else {
+        account_mail::verify_email(&state.db, &token).await.map(|_| ())
+    };
+    match outcome {
+        Ok(()) => message(StatusCode::OK, "Email address verified", "Thank you: your email address is verified."),
         Err(DomainError::InvalidInput { .. }) => message(
             StatusCode::BAD_REQUEST,
             "This link does not work",

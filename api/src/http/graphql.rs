@@ -296,7 +296,9 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<Htt
 
 /// Any other method on `/graphql`.
 pub async fn method_not_allowed() -> HttpResponse {
-    HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, HeaderValue::from_static("GET, POST"))).finish()
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, HeaderValue::from_static("GET, HEAD, POST")))
+        .finish()
 }
 
 /// The operation a request would run, if it can be told.

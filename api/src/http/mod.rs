@@ -53,34 +53,43 @@ pub struct AppState {
     pub documents: Arc<crate::graphql::documents::DocumentCache>,
     /// Seconds a shared cache may keep an anonymous GET answer (see `graphql`).
     pub cache_max_age: u32,
+    /// The host of `FANDB_PUBLIC_URL`, which calendar UIDs are made with (see `calendar`).
+    pub public_host: Option<String>,
 }
 
-/// Registers every route.
+/// A route for `GET` and for `HEAD`, which runs the same handler: a `HEAD` gets the status and
+/// headers `GET` would, `Content-Length` included. The HTTP/1 encoder (`actix-http`, the only
+/// protocol this server speaks) writes no body in answer to a `HEAD`, so no handler has to know.
+fn get() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
+/// Registers every route; every `GET` route answers `HEAD` too (see `get`).
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-        .route("/", web::get().to(graphiql::redirect))
-        .route("/graphiql", web::get().to(graphiql::page))
-        .route("/graphiql/assets/{file}", web::get().to(graphiql::asset))
-        .route("/account/verify", web::get().to(account::verify))
-        .route("/account/reset", web::get().to(account::reset))
-        .route("/account/reset.js", web::get().to(account::reset_script))
-        .route("/campaign", web::get().to(campaign::page))
-        .route("/campaign/campaign.css", web::get().to(campaign::styles))
-        .route("/campaign/campaign.js", web::get().to(campaign::script))
-        .route("/campaign/operations.json", web::get().to(campaign::operations))
+        .route("/", get().to(graphiql::redirect))
+        .route("/graphiql", get().to(graphiql::page))
+        .route("/graphiql/assets/{file}", get().to(graphiql::asset))
+        .route("/account/verify", get().to(account::verify))
+        .route("/account/reset", get().to(account::reset))
+        .route("/account/reset.js", get().to(account::reset_script))
+        .route("/campaign", get().to(campaign::page))
+        .route("/campaign/campaign.css", get().to(campaign::styles))
+        .route("/campaign/campaign.js", get().to(campaign::script))
+        .route("/campaign/operations.json", get().to(campaign::operations))
         .service(
             web::resource("/graphql")
                 .wrap(middleware::from_fn(rate_limit::limit_requests))
                 .route(web::post().to(graphql::post))
                 .route(web::get().guard(guard::Header("upgrade", "websocket")).to(subscriptions::websocket))
-                .route(web::get().to(graphql::get))
+                .route(get().to(graphql::get))
                 .route(web::route().to(graphql::method_not_allowed)),
         )
-        .route("/events/{slug}.ics", web::get().to(calendar::event))
-        .route("/healthz", web::get().to(health::live))
-        .route("/readyz", web::get().to(health::ready))
-        .route("/metrics", web::get().to(metrics::scrape));
+        .route("/events/{slug}.ics", get().to(calendar::event))
+        .route("/healthz", get().to(health::live))
+        .route("/readyz", get().to(health::ready))
+        .route("/metrics", get().to(metrics::scrape));
 }
 
 /// CORS for the configured browser origins only: `GET`/`POST` with `Authorization`,

@@ -101,3 +101,14 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
     }
 }
+
+/// Whether util-linux `script` is installed, which runs a command on a terminal (a pty) of its
+/// own; without it, a test that needs a terminal says `skipped:` (and fails under `CI=true`).
+pub fn script_available() -> bool {
+    if Command::new("script").arg("--version").stdout(Stdio::null()).status().is_ok() {
+        return true;
+    }
+    assert!(std::env::var("CI").is_err(), "CI is set but `script` (Debian package bsdutils) is not installed");
+    eprintln!("skipped: `script` (util-linux, Debian package bsdutils) is not installed");
+    false
+}
