@@ -125,6 +125,7 @@ fn count_of<E: EntityTrait>(select: Select<E>) -> Expr {
     subquery(select.select_only().expr(Expr::cust("COUNT(*)")).into_query())
 }
 
+/// `select` as a scalar subquery, one value of the totals' row.
 fn subquery(select: SelectStatement) -> Expr {
     Expr::SubQuery(None, Box::new(select.into()))
 }
