@@ -1,5 +1,6 @@
 // The campaign page: one GraphQL query on load, then one WebSocket (graphql-transport-ws) that
-// keeps every petition's count live. A fan can sign up, log in, get a verification link mailed,
+// keeps every petition's count live, and the header's totals fetched again when a count moves
+// and every minute. A fan can sign up, log in, get a verification link mailed,
 // and sign or withdraw; the session's tokens stay in this browser's localStorage. Only the public
 // API is used; nothing is built.
 'use strict';
@@ -48,10 +49,43 @@ function status(message) {
   document.getElementById('status').textContent = message;
 }
 
+// The page is in English (lang="en"), so its words follow English plural rules.
+const plurals = new Intl.PluralRules('en');
+
+function counted(count, one, other) {
+  return `${number.format(count)} ${plurals.select(count) === 'one' ? one : other}`;
+}
+
 function renderTotals(totals) {
-  document.getElementById('totals').textContent =
-    `${number.format(totals.signatures)} signatures on ${number.format(totals.openPetitions)} open petitions · ` +
-    `${number.format(totals.upcomingEvents)} upcoming events · ${number.format(totals.fans)} fans`;
+  const text =
+    // Signatures of closed petitions count too, so the total is not said to be on the open ones.
+    `${counted(totals.signatures, 'signature', 'signatures')} · ${counted(totals.openPetitions, 'open petition', 'open petitions')} · ` +
+    `${counted(totals.upcomingEvents, 'upcoming event', 'upcoming events')} · ${counted(totals.fans, 'fan', 'fans')}`;
+  // Only a change is written: the header is a live region, and a screen reader would read out
+  // each minute's unchanged totals again.
+  const header = document.getElementById('totals');
+  if (header.textContent !== text) header.textContent = text;
+}
+
+// The header's totals, fetched again (CampaignTotals): soon after a live count moves, since the
+// signatures total moved with it (several moves in a burst make one fetch), and every minute,
+// since fans joining, petitions closing and events ending come over no subscription.
+const TOTALS_SETTLE_MS = 300;
+const TOTALS_EVERY_MS = 60000;
+let totalsTimer = null;
+
+async function refreshTotals() {
+  totalsTimer = null;
+  try {
+    const body = await graphql('CampaignTotals');
+    if (body.data) renderTotals(body.data.campaign.totals);
+  } catch (error) {
+    // The next count that moves, or the next minute, tries again; the shown totals stay.
+  }
+}
+
+function totalsMoved() {
+  if (totalsTimer === null) totalsTimer = setTimeout(refreshTotals, TOTALS_SETTLE_MS);
 }
 
 function setCount(petitionId, signatureCount, goal) {
@@ -60,6 +94,7 @@ function setCount(petitionId, signatureCount, goal) {
   const count = card.querySelector('.count');
   const bar = card.querySelector('progress');
   if (count.textContent !== number.format(signatureCount)) {
+    totalsMoved();
     count.textContent = number.format(signatureCount);
     count.dataset.value = String(signatureCount);
     count.classList.remove('changed');
@@ -288,6 +323,7 @@ async function load() {
     if (!subscribed) {
       subscribed = true;
       subscribe(body.data.campaign.topPetitions);
+      setInterval(refreshTotals, TOTALS_EVERY_MS);
     }
   } catch (error) {
     status(`The campaign could not be loaded: ${error.message}`);

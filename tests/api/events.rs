@@ -1,5 +1,7 @@
 //! Events: lookups, every filter, and the seeded hashtag hour.
 
+use chrono::{Duration, Utc};
+use entity::enums::Role;
 use serde_json::json;
 
 use crate::support::TestApp;
@@ -13,7 +15,8 @@ db_tests!(
     the_hashtag_hour_is_one_hour_on_thursday_5_december_2019,
     events_filter_by_each_field,
     events_are_soonest_first_and_can_be_ordered_by_title,
-    a_bad_date_time_in_a_filter_is_bad_user_input
+    a_bad_date_time_in_a_filter_is_bad_user_input,
+    a_live_event_counts_as_upcoming_until_it_ends
 );
 
 async fn the_hashtag_hour_is_one_hour_on_thursday_5_december_2019(app: TestApp) {
@@ -93,4 +96,54 @@ async fn a_bad_date_time_in_a_filter_is_bad_user_input(app: TestApp) {
         .await;
     let code = error["extensions"]["code"].as_str().unwrap();
     assert!(code == "BAD_USER_INPUT" || code == "GRAPHQL_VALIDATION_FAILED", "{error}");
+}
+
+async fn a_live_event_counts_as_upcoming_until_it_ends(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let before = app.data("{ campaign { totals { upcomingEvents } } }", json!({})).await;
+    let before = before["campaign"]["totals"]["upcomingEvents"].as_u64().unwrap();
+    let now = Utc::now();
+    let at = |minutes: i64| (now + Duration::minutes(minutes)).to_rfc3339();
+    // Under way until its end; under way for the hour an event without an end is taken to last;
+    // and one that is over.
+    for (slug, starts, ends) in [
+        ("live-watch-party", at(-30), Some(at(60))),
+        ("live-open-ended", at(-30), None),
+        ("over-already", at(-180), Some(at(-120))),
+    ] {
+        let input = json!({ "slug": slug, "kind": "WATCH_PARTY", "title": slug, "startsAt": starts, "endsAt": ends,
+            "timeZone": "Europe/London", "onlineUrl": "https://example.com/party" });
+        app.data_as(
+            &admin.access_token,
+            "mutation($input: CreateEventInput!) { createEvent(input: $input) { id } }",
+            json!({ "input": input }),
+        )
+        .await;
+    }
+    let data = app
+        .data(
+            "{ events(filter: { upcoming: true }, first: 100) { totalCount nodes { slug isLive } }
+               campaign { totals { upcomingEvents } upcomingEvents(first: 20) { slug isLive } } }",
+            json!({}),
+        )
+        .await;
+    let listed = |nodes: &serde_json::Value| -> Vec<(String, bool)> {
+        nodes
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|node| (node["slug"].as_str().unwrap().to_owned(), node["isLive"].as_bool().unwrap()))
+            .collect()
+    };
+    let upcoming = listed(&data["events"]["nodes"]);
+    let campaign = listed(&data["campaign"]["upcomingEvents"]);
+    for live in ["live-watch-party", "live-open-ended"] {
+        assert!(upcoming.contains(&(live.to_owned(), true)), "{data}");
+        assert!(campaign.contains(&(live.to_owned(), true)), "{data}");
+    }
+    assert!(!upcoming.iter().chain(&campaign).any(|(slug, _)| slug == "over-already"), "{data}");
+    assert_eq!(campaign, upcoming, "the campaign lists what the filter does, soonest first");
+    let totals = data["campaign"]["totals"]["upcomingEvents"].as_u64().unwrap();
+    assert_eq!(totals, data["events"]["totalCount"].as_u64().unwrap());
+    assert_eq!(totals, before + 2);
 }

@@ -12,6 +12,7 @@ mod accounts;
 mod admin;
 mod audit;
 mod browser;
+mod campaign_page;
 mod consistency;
 mod curation;
 mod differential;

@@ -24,7 +24,8 @@ db_tests!(
     the_right_records_come_first_for_the_campaigns_searches,
     a_snippet_quotes_the_stored_text_and_marks_the_match,
     bad_queries_find_nothing_or_are_refused_clearly,
-    search_is_kept_current_and_shows_only_published_quotes
+    search_is_kept_current_and_shows_only_published_quotes,
+    the_record_a_query_names_comes_first_with_a_real_rank
 );
 
 async fn the_right_records_come_first_for_the_campaigns_searches(app: TestApp) {
@@ -121,4 +122,22 @@ async fn search_is_kept_current_and_shows_only_published_quotes(app: TestApp) {
     let found = hits(&app, "fixture quote").await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0]["node"]["text"].as_str().unwrap().contains("Published"));
+}
+
+async fn the_record_a_query_names_comes_first_with_a_real_rank(app: TestApp) {
+    // "alita" is in most rows of the data set (FTS5's bm25 then weighs it at 1e-6), and in the
+    // titles of the sequel, the screenings, the hashtag hour, the open letter and a quote.
+    for (query, title) in [
+        ("alita", "Alita: Battle Angel"),
+        ("Alita: Battle Angel", "Alita: Battle Angel"),
+        ("alita battle angel sequel", "Alita: Battle Angel sequel"),
+    ] {
+        let found = hits(&app, query).await;
+        first_is(&found, "Film", "title", title);
+        let ranks: Vec<f64> = found.iter().map(|hit| hit["rank"].as_f64().unwrap()).collect();
+        assert!(ranks[0] > 0.1, "{query:?}: the best match's rank is a real number: {ranks:?}");
+        assert!(ranks.iter().all(|rank| *rank > 0.0), "{query:?}: {ranks:?}");
+        assert!(ranks.windows(2).all(|pair| pair[0] >= pair[1]), "{query:?}: best first: {ranks:?}");
+    }
+    first_is(&hits(&app, "rosa salazar").await, "Person", "slug", "rosa-salazar");
 }

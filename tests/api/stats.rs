@@ -97,7 +97,7 @@ async fn rsvps_are_counted_by_status_and_the_campaign_adds_up(app: TestApp) {
     );
 
     let campaign = app.data("{ campaign { totals { films people publishedQuotes events upcomingEvents petitions openPetitions signatures fans }
-        topPetitions(first: 3) { slug signatureCount } upcomingEvents(first: 2) { slug startsAt } }
+        topPetitions(first: 3) { slug signatureCount } upcomingEvents(first: 2) { slug startsAt endsAt } }
         films { totalCount } people { totalCount } quotes { totalCount } events { totalCount } petitions { totalCount } }", json!({})).await;
     let totals = &campaign["campaign"]["totals"];
     assert_eq!(totals["films"], campaign["films"]["totalCount"]);
@@ -116,7 +116,10 @@ async fn rsvps_are_counted_by_status_and_the_campaign_adds_up(app: TestApp) {
     assert!(upcoming.len() <= 2);
     for event in upcoming {
         let starts = chrono::DateTime::parse_from_rfc3339(event["startsAt"].as_str().unwrap()).unwrap();
-        assert!(starts > Utc::now(), "only events yet to start");
+        let ends = event["endsAt"]
+            .as_str()
+            .map_or(starts + chrono::Duration::hours(1), |ends| chrono::DateTime::parse_from_rfc3339(ends).unwrap());
+        assert!(ends > Utc::now(), "only events not over yet");
     }
     let error = app.error("{ campaign { topPetitions(first: 21) { slug } } }", json!({})).await;
     assert_eq!(error["extensions"]["field"], "first");

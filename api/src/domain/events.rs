@@ -68,12 +68,7 @@ impl EventFilter {
             condition = condition.add(event::Column::StartsAt.lt(before));
         }
         if let Some(upcoming) = self.upcoming {
-            let not_over = Condition::any().add(event::Column::EndsAt.gt(now)).add(
-                Condition::all()
-                    .add(event::Column::EndsAt.is_null())
-                    .add(event::Column::StartsAt.gt(now - DEFAULT_DURATION)),
-            );
-            condition = condition.add(if upcoming { not_over } else { not_over.not() });
+            condition = condition.add(if upcoming { upcoming_at(now) } else { upcoming_at(now).not() });
         }
         condition
     }
@@ -104,6 +99,15 @@ pub const RELATION_SORT: Sort<event::Column> =
 /// When the event is over: its end, or an hour after its start.
 pub fn ends_at(event: &event::Model) -> DateTime<Utc> {
     event.ends_at.unwrap_or(event.starts_at + DEFAULT_DURATION)
+}
+
+/// The events upcoming at `now`, as a WHERE condition: not over yet (`ends_at` is after `now`), so
+/// an event under way (`is_live`) still is. The event lists' `upcoming` filter and the campaign's
+/// upcoming events and their count all go by it.
+pub fn upcoming_at(now: DateTime<Utc>) -> Condition {
+    Condition::any().add(event::Column::EndsAt.gt(now)).add(
+        Condition::all().add(event::Column::EndsAt.is_null()).add(event::Column::StartsAt.gt(now - DEFAULT_DURATION)),
+    )
 }
 
 /// Whether the event is under way at `now`.

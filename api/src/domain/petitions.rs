@@ -1,6 +1,7 @@
-//! Petitions and signatures: what the petition lists filter and sort by, what of a signature is
-//! public, and the counts a campaign page shows.
+//! Petitions and signatures: what the petition lists filter and sort by, the status a petition
+//! reads as, what of a signature is public, and the counts a campaign page shows.
 
+use chrono::{DateTime, Utc};
 use entity::enums::PetitionStatus;
 use entity::{petition, signature};
 use sea_orm::sea_query::{Expr, Func};
@@ -24,16 +25,45 @@ pub struct PetitionFilter {
 }
 
 impl PetitionFilter {
-    /// The filter as a WHERE condition.
-    pub fn condition(&self) -> Condition {
+    /// The filter as a WHERE condition, with `now` deciding which petitions have closed.
+    pub fn condition(&self, now: DateTime<Utc>) -> Condition {
         let mut condition = Condition::all();
         if let Some(status) = self.status {
-            condition = condition.add(petition::Column::Status.eq(status));
+            condition = condition.add(reads_as(status, now));
         }
         if let Some(film_id) = self.film_id {
             condition = condition.add(petition::Column::FilmId.eq(film_id));
         }
         condition
+    }
+}
+
+/// The status a petition reads as at `now`: the stored one, except that an open petition whose
+/// closing time has come reads `Closed`. Every read and the signing rule go by it, so a petition
+/// closes on time without a job rewriting its row.
+pub fn effective_status(
+    stored: PetitionStatus,
+    closes_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> PetitionStatus {
+    match stored {
+        PetitionStatus::Open if closes_at.is_some_and(|closes| closes <= now) => PetitionStatus::Closed,
+        other => other,
+    }
+}
+
+/// The petitions whose `effective_status` at `now` is `status`, as a WHERE condition (the same
+/// rule spelled in SQL, for filters and counts).
+pub fn reads_as(status: PetitionStatus, now: DateTime<Utc>) -> Condition {
+    let stored = |status: PetitionStatus| petition::Column::Status.eq(status);
+    match status {
+        PetitionStatus::Open => Condition::all()
+            .add(stored(PetitionStatus::Open))
+            .add(Condition::any().add(petition::Column::ClosesAt.is_null()).add(petition::Column::ClosesAt.gt(now))),
+        PetitionStatus::Closed => Condition::any()
+            .add(stored(PetitionStatus::Closed))
+            .add(Condition::all().add(stored(PetitionStatus::Open)).add(petition::Column::ClosesAt.lte(now))),
+        PetitionStatus::Victory => Condition::all().add(stored(PetitionStatus::Victory)),
     }
 }
 
@@ -249,7 +279,7 @@ fn bump_signatures<'a, C: ConnectionTrait>(
 }
 
 /// Signs a petition as `user_id`. Signing again returns the same signature and counts once.
-/// A closed petition, or one past its closing time, is refused.
+/// A petition that does not read as open (closed, won, or past its closing time) is refused.
 pub async fn sign(
     db: &DatabaseConnection,
     notifier: &Notifier,
@@ -276,7 +306,7 @@ async fn sign_once(
     notifier
         .counted::<petition::Entity, _>(db, petition_id, "petition", async |txn, petition| {
             let now = super::now();
-            if petition.status != PetitionStatus::Open || petition.closes_at.is_some_and(|closes| closes <= now) {
+            if effective_status(petition.status, petition.closes_at, now) != PetitionStatus::Open {
                 return Err(DomainError::conflict("petitionId", "this petition is closed"));
             }
             let inserted = signature::Entity::insert(signature::ActiveModel {

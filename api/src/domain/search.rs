@@ -1,8 +1,14 @@
 //! One search box over films, people, published quotes, events, petitions and published petition
-//! updates, ranked by the database's full-text engine (PostgreSQL `tsvector`/GIN, SQLite FTS5), accent- and
+//! updates, matched by the database's full-text engine (PostgreSQL `tsvector`/GIN, SQLite FTS5), accent- and
 //! case-insensitive, with the last word matched as a prefix for as-you-type. The query is reduced
 //! to its words before it reaches SQL, so punctuation or operators can never make a database
 //! error; a query with no words finds nothing.
+//!
+//! Both databases rank by one rule (see `Hit::rank`): mostly how much of a record's title the query
+//! is, so the record a query names comes first, and a little the engine's own text score. The
+//! engines' scores alone do not do: FTS5's bm25 floors the weight of a word found in more than half
+//! the rows at 1e-6 (in the Alita data set, "alita" is), leaving every rank near zero and the order
+//! to document lengths, and `ts_rank` does not weigh a title's length at all.
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 
@@ -47,11 +53,16 @@ impl Kind {
 pub struct Hit {
     pub kind: Kind,
     pub id: i64,
-    /// Higher is better.
+    /// Higher is better, from 0 to `1 + BODY_SHARE`: the share of the record's title the query
+    /// makes up (the query's length over the title's, in characters; 0 unless every word is in the
+    /// title), plus `BODY_SHARE` times the engine's score relative to the best match's.
     pub rank: f64,
     /// The matching text with the matched words between « and ».
     pub snippet: String,
 }
+
+/// How much the engine's text score (over title and body) counts beside the title's share.
+const BODY_SHARE: f64 = 0.1;
 
 /// The words of a query: letters and digits only, at most `MAX_WORDS` of at most 40 characters.
 fn words(query: &str) -> Vec<String> {
@@ -81,9 +92,11 @@ pub async fn search(db: &DatabaseConnection, query: &str, first: Option<i32>) ->
         return Ok(Vec::new());
     }
     let backend = db.get_database_backend();
+    // The query as the words it was reduced to, the measure of a title's share.
+    let length = words.join(" ").chars().count() as i64;
     let statement = match backend {
-        DatabaseBackend::Postgres => postgres_statement(&words, limit),
-        _ => sqlite_statement(&words, limit),
+        DatabaseBackend::Postgres => postgres_statement(&words, length, limit),
+        _ => sqlite_statement(&words, length, limit),
     };
     let rows = db.query_all_raw(statement).await?;
     rows.iter()
@@ -96,7 +109,7 @@ pub async fn search(db: &DatabaseConnection, query: &str, first: Option<i32>) ->
             let kind = Kind::from_name(&kind).ok_or_else(|| DomainError::Internal(format!("search kind {kind}")))?;
             // Fields are joined with spaces to be indexed; an empty one leaves a space at an end.
             let snippet = snippet.trim().to_owned();
-            Ok(Hit { kind, id, rank: if backend == DatabaseBackend::Postgres { rank } else { -rank }, snippet })
+            Ok(Hit { kind, id, rank, snippet })
         })
         .collect()
 }
@@ -143,8 +156,9 @@ const SEARCHABLE: [Searchable; 6] = [
 
 /// `'still' & 'might' & 'happen':*`, built by the database from the unaccented words: unaccent can
 /// turn a letter into punctuation (`ʼ` becomes `'`), so each word is quoted as a tsquery lexeme
-/// only after unaccenting, and a word that unaccents to nothing is dropped.
-fn postgres_statement(words: &[String], limit: u64) -> Statement {
+/// only after unaccenting, and a word that unaccents to nothing is dropped. The title is what the
+/// `search` column weighs `A`.
+fn postgres_statement(words: &[String], length: i64, limit: u64) -> Statement {
     let last = words.len();
     let rows = (1..=last).map(|n| format!("(${n}::text, {n})")).collect::<Vec<_>>().join(", ");
     let lexeme = r"'''' || replace(replace(fandb_unaccent(word), '\', '\\'), '''', '''''') || ''''";
@@ -152,7 +166,7 @@ fn postgres_statement(words: &[String], limit: u64) -> Statement {
         "SELECT to_tsquery('simple', string_agg({lexeme} || CASE WHEN n = {last} THEN ':*' ELSE '' END, \
          ' & ' ORDER BY n)) AS query FROM (VALUES {rows}) AS words(word, n) WHERE fandb_unaccent(word) <> ''"
     );
-    let limit_parameter = last + 1;
+    let (length_parameter, limit_parameter) = (last + 1, last + 2);
     let matches = SEARCHABLE
         .iter()
         .map(|searchable| {
@@ -162,10 +176,14 @@ fn postgres_statement(words: &[String], limit: u64) -> Statement {
                 _ => "",
             };
             format!(
-                "SELECT '{kind}' AS kind, t.id, ts_rank(t.search, q.query) AS rank FROM {table} t, q \
+                "SELECT '{kind}' AS kind, t.id, \
+                 CASE WHEN ts_filter(t.search, '{{a}}') @@ q.query \
+                 THEN LEAST(1.0, ${length_parameter}::float8 / GREATEST(length({title}), 1)) ELSE 0.0 END AS title_share, \
+                 ts_rank(t.search, q.query)::float8 AS score FROM {table} t, q \
                  WHERE t.search @@ q.query{published}",
                 kind = searchable.kind,
                 table = searchable.table,
+                title = searchable.title("t"),
             )
         })
         .collect::<Vec<_>>()
@@ -195,18 +213,23 @@ fn postgres_statement(words: &[String], limit: u64) -> Statement {
         .collect::<Vec<_>>()
         .join(" ");
     let sql = format!(
-        "WITH q AS ({tsquery}), \
-         top AS (SELECT kind, id, rank FROM ({matches}) hits ORDER BY rank DESC, kind, id LIMIT ${limit_parameter}) \
+        "WITH q AS ({tsquery}), hits AS ({matches}), \
+         top AS (SELECT kind, id, title_share + {BODY_SHARE} * COALESCE(score / NULLIF(MAX(score) OVER (), 0), 0) AS rank \
+                 FROM hits ORDER BY rank DESC, kind, id LIMIT ${limit_parameter}) \
          SELECT top.kind, top.id, top.rank::float8 AS rank, CASE top.kind {snippets} END AS snippet \
          FROM top, q ORDER BY top.rank DESC, top.kind, top.id"
     );
     let mut values: Vec<sea_orm::Value> = words.iter().map(|word| word.as_str().into()).collect();
+    values.push(length.into());
     values.push((limit as i64).into());
     Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)
 }
 
-/// `"still" "might" "happen"*` against FTS5, titles weighted ten times the rest.
-fn sqlite_statement(words: &[String], limit: u64) -> Statement {
+/// `"still" "might" "happen"*` against FTS5; the same query within the `title` column tells a
+/// title match. bm25's weights follow the table's columns: `kind` and `record_id` (not indexed,
+/// 0), then `title` (10) and `body` (1); its score is negative, more negative better, so the best
+/// match's is the least.
+fn sqlite_statement(words: &[String], length: i64, limit: u64) -> Statement {
     let last = words.len() - 1;
     let fts_query = words
         .iter()
@@ -214,13 +237,25 @@ fn sqlite_statement(words: &[String], limit: u64) -> Statement {
         .map(|(index, word)| if index == last { format!("\"{word}\"*") } else { format!("\"{word}\"") })
         .collect::<Vec<_>>()
         .join(" ");
-    let sql = "SELECT kind, record_id AS id, bm25(search_index, 0.0, 0.0, 10.0, 1.0) AS rank, \
-               snippet(search_index, -1, '«', '»', '…', 16) AS snippet \
-               FROM search_index WHERE search_index MATCH ?1 \
-               AND (kind <> 'quote' OR EXISTS (SELECT 1 FROM quotes WHERE quotes.id = search_index.record_id AND quotes.status = 'PUBLISHED')) \
-               AND (kind <> 'petition_update' OR EXISTS (SELECT 1 FROM petition_updates u \
-                    WHERE u.id = search_index.record_id AND u.published_at <= ?3)) \
-               ORDER BY rank, kind, id LIMIT ?2";
+    let title_query = format!("{{title}} : ({fts_query})");
+    let sql = format!(
+        "SELECT kind, id, rank, snippet FROM ( \
+           SELECT kind, id, snippet, \
+                  title_share + {BODY_SHARE} * COALESCE(score / NULLIF(MIN(score) OVER (), 0), 0) AS rank \
+           FROM ( \
+             SELECT kind, record_id AS id, \
+                    CASE WHEN rowid IN (SELECT rowid FROM search_index WHERE search_index MATCH ?4) \
+                    THEN min(1.0, CAST(?5 AS REAL) / max(length(title), 1)) ELSE 0.0 END AS title_share, \
+                    bm25(search_index, 0.0, 0.0, 10.0, 1.0) AS score, \
+                    snippet(search_index, -1, '«', '»', '…', 16) AS snippet \
+             FROM search_index WHERE search_index MATCH ?1 \
+             AND (kind <> 'quote' OR EXISTS (SELECT 1 FROM quotes WHERE quotes.id = search_index.record_id AND quotes.status = 'PUBLISHED')) \
+             AND (kind <> 'petition_update' OR EXISTS (SELECT 1 FROM petition_updates u \
+                  WHERE u.id = search_index.record_id AND u.published_at <= ?3)) \
+           ) matches \
+         ) ranked ORDER BY rank DESC, kind, id LIMIT ?2"
+    );
     let now: sea_orm::Value = super::now().into();
-    Statement::from_sql_and_values(DatabaseBackend::Sqlite, sql, [fts_query.into(), (limit as i64).into(), now])
+    let values: [sea_orm::Value; 5] = [fts_query.into(), (limit as i64).into(), now, title_query.into(), length.into()];
+    Statement::from_sql_and_values(DatabaseBackend::Sqlite, sql, values)
 }

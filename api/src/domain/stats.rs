@@ -4,14 +4,14 @@
 
 use chrono::{DateTime, Utc};
 use entity::enums::{PetitionStatus, QuoteStatus, RsvpStatus};
-use entity::{event, petition, rsvp};
-use sea_orm::sea_query::{Expr, Func};
+use entity::{event, film, person, petition, quote, rsvp, user};
+use sea_orm::sea_query::{Expr, Func, Query, SelectStatement};
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Select, Statement,
 };
 
-use super::{DomainError, DomainResult};
+use super::{DomainError, DomainResult, events, petitions};
 
 /// The width of a time bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,29 +120,42 @@ pub struct Totals {
     pub fans: i64,
 }
 
-/// Every total in one statement; signatures come from the petitions' maintained counters.
+/// `COUNT(*)` of the rows `select` finds, as a scalar subquery.
+fn count_of<E: EntityTrait>(select: Select<E>) -> Expr {
+    subquery(select.select_only().expr(Expr::cust("COUNT(*)")).into_query())
+}
+
+/// `select` as a scalar subquery, one value of the totals' row.
+fn subquery(select: SelectStatement) -> Expr {
+    Expr::SubQuery(None, Box::new(select.into()))
+}
+
+/// Every total in one statement; signatures come from the petitions' maintained counters. Open
+/// petitions and upcoming events are counted by the conditions the lists use, at one `now`.
 pub async fn totals<D: ConnectionTrait>(db: &D) -> DomainResult<Totals> {
-    let backend = db.get_database_backend();
-    let (now, published, open) = match backend {
-        DatabaseBackend::Postgres => ("$1", "$2", "$3"),
-        _ => ("?1", "?2", "?3"),
-    };
-    let sql = format!(
-        "SELECT (SELECT COUNT(*) FROM films) AS films, (SELECT COUNT(*) FROM people) AS people, \
-         (SELECT COUNT(*) FROM quotes WHERE status = {published}) AS published_quotes, \
-         (SELECT COUNT(*) FROM events) AS events, \
-         (SELECT COUNT(*) FROM events WHERE starts_at > {now}) AS upcoming_events, \
-         (SELECT COUNT(*) FROM petitions) AS petitions, \
-         (SELECT COUNT(*) FROM petitions WHERE status = {open}) AS open_petitions, \
-         (SELECT CAST(COALESCE(SUM(signature_count), 0) AS BIGINT) FROM petitions) AS signatures, \
-         (SELECT COUNT(*) FROM users) AS fans"
-    );
-    let values: Vec<sea_orm::Value> =
-        vec![super::now().into(), QuoteStatus::Published.to_value().into(), PetitionStatus::Open.to_value().into()];
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?
-        .ok_or_else(|| DomainError::Internal("totals: no row".into()))?;
+    let now = super::now();
+    let signatures = petition::Entity::find()
+        .select_only()
+        .expr(Expr::cust("CAST(COALESCE(SUM(signature_count), 0) AS BIGINT)"))
+        .into_query();
+    let query = Query::select()
+        .expr_as(count_of(film::Entity::find()), "films")
+        .expr_as(count_of(person::Entity::find()), "people")
+        .expr_as(
+            count_of(quote::Entity::find().filter(quote::Column::Status.eq(QuoteStatus::Published))),
+            "published_quotes",
+        )
+        .expr_as(count_of(event::Entity::find()), "events")
+        .expr_as(count_of(event::Entity::find().filter(events::upcoming_at(now))), "upcoming_events")
+        .expr_as(count_of(petition::Entity::find()), "petitions")
+        .expr_as(
+            count_of(petition::Entity::find().filter(petitions::reads_as(PetitionStatus::Open, now))),
+            "open_petitions",
+        )
+        .expr_as(subquery(signatures), "signatures")
+        .expr_as(count_of(user::Entity::find()), "fans")
+        .to_owned();
+    let row = db.query_one(&query).await?.ok_or_else(|| DomainError::Internal("totals: no row".into()))?;
     let get = |name: &str| -> DomainResult<i64> {
         row.try_get("", name).map_err(|error| DomainError::Internal(format!("totals {name}: {error}")))
     };
@@ -159,10 +172,10 @@ pub async fn totals<D: ConnectionTrait>(db: &D) -> DomainResult<Totals> {
     })
 }
 
-/// The open petitions with the most signatures.
+/// The petitions that read as open, with the most signatures.
 pub async fn top_petitions<D: ConnectionTrait>(db: &D, limit: u64) -> DomainResult<Vec<petition::Model>> {
     Ok(petition::Entity::find()
-        .filter(petition::Column::Status.eq(PetitionStatus::Open))
+        .filter(petitions::reads_as(PetitionStatus::Open, super::now()))
         .order_by_desc(petition::Column::SignatureCount)
         .order_by_asc(petition::Column::Id)
         .limit(limit)
@@ -170,10 +183,10 @@ pub async fn top_petitions<D: ConnectionTrait>(db: &D, limit: u64) -> DomainResu
         .await?)
 }
 
-/// The next events to start.
+/// The upcoming events (those under way included), soonest start first.
 pub async fn upcoming_events<D: ConnectionTrait>(db: &D, limit: u64) -> DomainResult<Vec<event::Model>> {
     Ok(event::Entity::find()
-        .filter(event::Column::StartsAt.gt(super::now()))
+        .filter(events::upcoming_at(super::now()))
         .order_by_asc(event::Column::StartsAt)
         .order_by_asc(event::Column::Id)
         .limit(limit)

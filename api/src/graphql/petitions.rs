@@ -68,8 +68,9 @@ impl Petition {
     async fn goal(&self) -> u64 {
         u64::try_from(self.0.goal).unwrap_or(0)
     }
+    /// An `OPEN` petition reads `CLOSED` from its `closesAt` on, with no job to run first.
     async fn status(&self) -> PetitionStatus {
-        self.0.status.into()
+        petitions::effective_status(self.0.status, self.0.closes_at, domain::now()).into()
     }
     /// The film the petition is about, if any.
     async fn film(&self, ctx: &Context<'_>) -> GqlResult<Option<Film>> {
@@ -263,7 +264,7 @@ impl PetitionQuery {
         before: Option<String>,
     ) -> GqlResult<Planned<Connection<Petition>>> {
         let page = connection::page_request(first, after, last, before)?;
-        let condition = filter.unwrap_or_default().into_domain()?.condition();
+        let condition = filter.unwrap_or_default().into_domain()?.condition(domain::now());
         let sort = match order_by {
             Some(order) => petitions::sort(order.field.into(), order.direction.into()),
             None => petitions::sort(petitions::PetitionOrderField::CreatedAt, domain::Direction::Desc),

@@ -32,7 +32,9 @@ pub struct SearchHit {
     node: SearchResult,
     /// The matching text, with the matched words between « and ».
     snippet: String,
-    /// How well it matched (higher is better; comparable within one search only).
+    /// How well it matched, from 0 to 1.1, higher better (comparable within one search only):
+    /// the share of the record's title the query makes up (0 unless all its words are in the
+    /// title), plus a tenth of the full-text score relative to the best match's.
     rank: f64,
 }
 

@@ -50,8 +50,10 @@ pub struct CampaignTotals {
     people: u64,
     published_quotes: u64,
     events: u64,
+    /// Events not over yet, those under way included (`campaign.upcomingEvents`' rule).
     upcoming_events: u64,
     petitions: u64,
+    /// Petitions whose `status` reads `OPEN` (not past `closesAt`).
     open_petitions: u64,
     signatures: u64,
     fans: u64,
@@ -90,14 +92,17 @@ impl Campaign {
         })
     }
 
-    /// Open petitions, most signed first (`first`: 5 by default, at most 20).
+    /// Open petitions (as `Petition.status` reads: not past `closesAt`), most signed first
+    /// (`first`: 5 by default, at most 20).
     #[graphql(complexity = "first.map_or(5, |n| n.clamp(0, 20) as usize) * child_complexity + 1")]
     async fn top_petitions(&self, ctx: &Context<'_>, first: Option<i32>) -> GqlResult<Vec<Petition>> {
         let rows = stats::top_petitions(super::db(ctx)?, limit(first)?).await?;
         Ok(rows.into_iter().map(|row| Petition(row.into())).collect())
     }
 
-    /// Events yet to start, soonest first (`first`: 5 by default, at most 20).
+    /// Upcoming events: those not over yet, under way (`isLive`) included, as
+    /// `events(filter: { upcoming: true })` lists them; soonest start first (`first`: 5 by
+    /// default, at most 20).
     #[graphql(complexity = "first.map_or(5, |n| n.clamp(0, 20) as usize) * child_complexity + 1")]
     async fn upcoming_events(&self, ctx: &Context<'_>, first: Option<i32>) -> GqlResult<Vec<Event>> {
         let rows = stats::upcoming_events(super::db(ctx)?, limit(first)?).await?;

@@ -1,6 +1,8 @@
 //! `/campaign`: the fans' page, plain HTML, CSS and JavaScript compiled into the binary. It uses
-//! only the public GraphQL API, sending only the documents of its trusted-documents manifest (one query on load, then live counts over the subscription
-//! socket); the Content-Security-Policy keeps it to this origin, but for images: posters, photos
+//! only the public GraphQL API, sending only the documents of its trusted-documents manifest (one
+//! query on load, then live counts over the subscription socket, and the header's totals fetched
+//! again when a count moves and every minute); the Content-Security-Policy keeps it to this
+//! origin, but for images: posters, photos
 //! and petition and event images are https URLs of other sites (the API refuses any other scheme).
 //! Each petition shows its latest update, the API's sanitized HTML of its Markdown; the policy
 //! would stop an inline script even if one got through.

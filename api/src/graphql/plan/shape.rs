@@ -5,10 +5,12 @@
 use async_graphql::indexmap::IndexMap;
 use async_graphql::{Name, Number, Value};
 use chrono::{NaiveDate, SecondsFormat};
+use entity::enums::PetitionStatus;
+use sea_orm::ActiveEnum;
 use serde_json::Value as Json;
 
 use crate::domain::paging::{CursorShape, PageRequest, stored_instant};
-use crate::domain::{petitions, sources};
+use crate::domain::{self, petitions, sources};
 
 use super::super::node::global_id_text;
 
@@ -44,6 +46,8 @@ pub(super) enum Out {
     Scalar { slot: usize, conv: Conv },
     /// `Petition.progress`.
     Progress { count: usize, goal: usize },
+    /// `Petition.status`: the stored status as it reads now (`petitions::effective_status`).
+    PetitionStatus { status: usize, closes_at: usize },
     /// `Event.icsUrl`.
     IcsUrl { slug: usize },
     /// `sourceArticles`, from the stored column.
@@ -205,6 +209,18 @@ impl Out {
                 Number::from_f64(petitions::progress(count(slot(row, *count_slot)), goal))
                     .map_or(Value::Null, Value::Number)
             }
+            Out::PetitionStatus { status, closes_at } => match slot(row, *status) {
+                Json::String(stored) => {
+                    let closes_at = slot(row, *closes_at).as_str().and_then(stored_instant);
+                    let name = match PetitionStatus::try_from_value(stored) {
+                        Ok(stored) => petitions::effective_status(stored, closes_at, domain::now()).to_value(),
+                        // A value the enum does not know shows as stored, as any enum column does.
+                        Err(_) => stored.clone(),
+                    };
+                    Value::Enum(Name::new(name))
+                }
+                _ => Value::Null,
+            },
             Out::IcsUrl { slug } => match slot(row, *slug) {
                 Json::String(slug) => Value::String(format!("/events/{slug}.ics")),
                 _ => Value::Null,

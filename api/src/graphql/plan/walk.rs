@@ -474,7 +474,9 @@ impl<'a> Walk<'a> {
             (Ty::Petition, "body") => simple(row, "body", Text),
             (Ty::Petition, "target") => simple(row, "target", Text),
             (Ty::Petition, "goal") => simple(row, "goal", Count),
-            (Ty::Petition, "status") => simple(row, "status", Enum),
+            (Ty::Petition, "status") => {
+                Some(Out::PetitionStatus { status: row.column("status"), closes_at: row.column("closes_at") })
+            }
             (Ty::Petition, "film") => self.related::<film::Entity>(Ty::Film, field, row, "film_id"),
             (Ty::Petition, "closesAt") => simple(row, "closes_at", DateTime),
             (Ty::Petition, "imageUrl") => simple(row, "image_url", Text),
