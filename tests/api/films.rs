@@ -23,7 +23,8 @@ db_tests!(
     films_filter_by_title_status_and_release_dates,
     films_order_by_release_date_puts_undated_films_last_in_both_directions,
     films_list_their_quotes_events_and_petitions,
-    credits_can_be_narrowed_to_one_role
+    credits_can_be_narrowed_to_one_role,
+    a_title_filter_folds_titlecase_letters_on_both_databases
 );
 
 async fn the_first_film_answers_with_its_makers_and_cast(app: TestApp) {
@@ -173,4 +174,23 @@ async fn credits_can_be_narrowed_to_one_role(app: TestApp) {
     assert_eq!(credits["totalCount"], 2);
     assert_eq!(credits["nodes"][0]["person"]["name"], "Rosa Salazar");
     assert_eq!(credits["nodes"][1]["character"], "Dr. Dyson Ido");
+}
+
+async fn a_title_filter_folds_titlecase_letters_on_both_databases(app: TestApp) {
+    use sea_orm::{ActiveModelTrait, ActiveValue, EntityTrait};
+    // `ǅ` is neither upper nor lower case: SQLite's ASCII-only folding and a pattern built from
+    // `to_lowercase`/`to_uppercase` alone both missed it, PostgreSQL's `lower()` does not.
+    let film = entity::film::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let mut row: entity::film::ActiveModel = film.into();
+    row.title = ActiveValue::Set("ǅemal and the ᾈngel".to_owned());
+    row.update(&app.db).await.unwrap();
+    for needle in ["ǆemal", "ǄEMAL", "ǅemal", "ᾀngel"] {
+        let found = app
+            .data(
+                "query($t: String!) { films(filter: { titleContains: $t }) { nodes { title } } }",
+                json!({ "t": needle }),
+            )
+            .await;
+        assert_eq!(titles(&found["films"]), ["ǅemal and the ᾈngel"], "{needle}");
+    }
 }

@@ -55,6 +55,7 @@ mod seed;
 mod sessions;
 mod shared_limits;
 mod stats;
+mod stored_urls;
 mod subscriptions;
 mod synthetic;
 mod tokens;

@@ -56,9 +56,20 @@ fn case_classes(text: &str) -> String {
     pattern
 }
 
-/// `character` and the single characters its lower and upper case (and theirs) map to. A letter
-/// whose case form is several characters (`ß` → `SS`) keeps only its single-character forms,
-/// as `lower()` does on PostgreSQL.
+/// The titlecase letters (Unicode category Lt: `ǅ`, `ǈ`, `ǋ`, `ǲ` and Greek capitals with
+/// prosgegrammeni), which neither `to_lowercase` nor `to_uppercase` of another letter yields, yet
+/// `lower()` on PostgreSQL folds to a lower-case letter like any capital.
+const TITLECASE: [char; 31] = [
+    '\u{01C5}', '\u{01C8}', '\u{01CB}', '\u{01F2}', '\u{1F88}', '\u{1F89}', '\u{1F8A}', '\u{1F8B}', '\u{1F8C}',
+    '\u{1F8D}', '\u{1F8E}', '\u{1F8F}', '\u{1F98}', '\u{1F99}', '\u{1F9A}', '\u{1F9B}', '\u{1F9C}', '\u{1F9D}',
+    '\u{1F9E}', '\u{1F9F}', '\u{1FA8}', '\u{1FA9}', '\u{1FAA}', '\u{1FAB}', '\u{1FAC}', '\u{1FAD}', '\u{1FAE}',
+    '\u{1FAF}', '\u{1FBC}', '\u{1FCC}', '\u{1FFC}',
+];
+
+/// `character` and the single characters its lower and upper case (and theirs) map to, with the
+/// titlecase letters whose lower case is among them. A letter whose case form is several
+/// characters (`ß` → `SS`) keeps only its single-character forms, as `lower()` does on
+/// PostgreSQL.
 fn case_forms(character: char) -> Vec<char> {
     fn single(mut mapped: impl Iterator<Item = char>) -> Option<char> {
         let first = mapped.next()?;
@@ -68,7 +79,8 @@ fn case_forms(character: char) -> Vec<char> {
     let mut index = 0;
     while index < forms.len() {
         let form = forms[index];
-        for other in [single(form.to_lowercase()), single(form.to_uppercase())].into_iter().flatten() {
+        let titlecase = TITLECASE.iter().copied().filter(|title| single(title.to_lowercase()) == Some(form));
+        for other in [single(form.to_lowercase()), single(form.to_uppercase())].into_iter().flatten().chain(titlecase) {
             if !forms.contains(&other) {
                 forms.push(other);
             }
@@ -88,5 +100,8 @@ mod tests {
         assert_eq!(case_classes("a*b?[c]"), "[aA][*][bB][?][[][cC]]");
         assert_eq!(case_classes("100% x_y"), "100% [xX]_[yY]");
         assert_eq!(case_classes("ß"), "ß", "its upper case is two letters");
+        assert_eq!(case_classes("ǆ"), "[ǆǄǅ]", "the titlecase form too");
+        assert_eq!(case_classes("ǅ"), "[ǅǆǄ]");
+        assert_eq!(case_classes("ᾀ"), "[ᾀᾈ]", "upper case is two letters, title case one");
     }
 }

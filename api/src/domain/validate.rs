@@ -99,17 +99,10 @@ pub fn slug_or_from(field: &str, given: Option<&str>, title: &str) -> DomainResu
     }
 }
 
-/// Checks an absolute http(s) URL of at most 2048 characters.
+/// Checks a link (an event's online address, a quote's source): an absolute http or https URL
+/// with a host, at most 2,048 characters, stored in the URL standard's normal form.
 pub fn url(field: &str, value: &str) -> DomainResult<String> {
-    let value = value.trim();
-    let parsed = url::Url::parse(value).map_err(|_| DomainError::invalid(field, "must be an absolute URL"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-        return Err(DomainError::invalid(field, "must be an http or https URL"));
-    }
-    if value.len() > 2048 {
-        return Err(DomainError::invalid(field, "must be at most 2048 characters"));
-    }
-    Ok(value.to_owned())
+    link(field, value, &["http", "https"], "must be an http or https URL")
 }
 
 /// Like `url`, for optional values.
@@ -120,13 +113,20 @@ pub fn optional_url(field: &str, value: Option<&str>) -> DomainResult<Option<Str
     }
 }
 
-/// The longest image URL.
+/// The longest URL, link or image.
 pub const IMAGE_URL_MAX: usize = 2048;
 
 /// Checks an image URL (a film's poster, a person's photo…): an absolute `https` URL with a host,
 /// at most 2,048 characters. Plain http is refused: the pages that show the image are served over
 /// https, where an http image is mixed content.
 pub fn image_url(field: &str, value: &str) -> DomainResult<String> {
+    link(field, value, &["https"], "must be an https URL")
+}
+
+/// A URL of one of `schemes`, as stored: no whitespace, control characters, backslashes or
+/// credentials, in the parser's normal form (host lower-cased, characters percent-encoded), which
+/// is what a browser requests and what every page, feed and calendar file may print as it is.
+fn link(field: &str, value: &str, schemes: &[&str], wrong_scheme: &str) -> DomainResult<String> {
     let value = value.trim();
     if value.chars().count() > IMAGE_URL_MAX {
         return Err(DomainError::invalid(field, format!("must be at most {IMAGE_URL_MAX} characters")));
@@ -136,9 +136,9 @@ pub fn image_url(field: &str, value: &str) -> DomainResult<String> {
     if value.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\') {
         return Err(DomainError::invalid(field, "must not contain spaces, control characters or backslashes"));
     }
-    let parsed = url::Url::parse(value).map_err(|_| DomainError::invalid(field, "must be an absolute https URL"))?;
-    if parsed.scheme() != "https" {
-        return Err(DomainError::invalid(field, "must be an https URL"));
+    let parsed = url::Url::parse(value).map_err(|_| DomainError::invalid(field, "must be an absolute URL"))?;
+    if !schemes.contains(&parsed.scheme()) {
+        return Err(DomainError::invalid(field, wrong_scheme));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(DomainError::invalid(field, "must name a host"));
@@ -146,8 +146,6 @@ pub fn image_url(field: &str, value: &str) -> DomainResult<String> {
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(DomainError::invalid(field, "must not carry a user name or password"));
     }
-    // Stored as the parser writes it (host lower-cased, characters percent-encoded), which is
-    // what a browser requests.
     let normalized = parsed.as_str();
     if normalized.chars().count() > IMAGE_URL_MAX {
         return Err(DomainError::invalid(field, format!("must be at most {IMAGE_URL_MAX} characters")));
