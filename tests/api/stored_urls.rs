@@ -5,7 +5,7 @@
 
 use entity::enums::Role;
 use entity::{event, quote};
-use migration::{MigrationName, Migrator, MigratorTrait};
+use migration::{Migrator, MigratorTrait};
 use sea_orm::{ActiveModelTrait, ActiveValue, EntityTrait};
 use serde_json::{Value, json};
 
