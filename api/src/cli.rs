@@ -98,6 +98,13 @@ struct MailArgs {
     /// Signing petitions and RSVPing need a verified email address (FORBIDDEN until then).
     #[arg(long, env = "FANDB_REQUIRE_VERIFIED_EMAIL", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     require_verified_email: bool,
+    /// Verification mails, and separately password-reset mails, one address may receive within an
+    /// hour, whoever asks; further requests are answered as usual and send nothing.
+    #[arg(long, env = "FANDB_MAILS_PER_ADDRESS_PER_HOUR", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    mails_per_address_per_hour: u32,
+    /// The least time, in seconds, between two such mails of one kind to one address.
+    #[arg(long, env = "FANDB_MAIL_GAP_SECONDS", default_value_t = 60, global = true)]
+    mail_gap_seconds: u64,
 }
 
 /// Rate limits (the defaults suit production).
@@ -305,6 +312,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         smtp_url: cli.mail.smtp_url.filter(|url| !url.trim().is_empty()).map(crate::auth::Secret::new),
         from: cli.mail.mail_from,
         public_url: cli.mail.public_url.filter(|url| !url.trim().is_empty()),
+        pacing: crate::config::MailPacing {
+            per_hour: cli.mail.mails_per_address_per_hour,
+            min_gap: std::time::Duration::from_secs(cli.mail.mail_gap_seconds),
+        },
     };
     settings.require_verified_email = cli.mail.require_verified_email;
     settings.cache_max_age = cli.cache_max_age;

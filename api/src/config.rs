@@ -104,6 +104,25 @@ pub struct MailSettings {
     /// The address links in mail start with (`https://alita.example`); the address the server
     /// listens on when unset.
     pub public_url: Option<String>,
+    /// How much account mail one address may receive, whoever asks for it.
+    pub pacing: MailPacing,
+}
+
+/// The most account mail of one kind (verification links, or password-reset links) one address
+/// receives, whoever asks: a request past it is answered as usual and sends nothing. Counted in
+/// the database from the links themselves, so it holds across server processes and restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailPacing {
+    /// Mails of one kind to one address within any hour (at least 1).
+    pub per_hour: u32,
+    /// The least time between two mails of one kind to one address.
+    pub min_gap: std::time::Duration,
+}
+
+impl Default for MailPacing {
+    fn default() -> Self {
+        Self { per_hour: 5, min_gap: std::time::Duration::from_secs(60) }
+    }
 }
 
 impl MailSettings {
@@ -118,7 +137,12 @@ impl MailSettings {
 
 impl Default for MailSettings {
     fn default() -> Self {
-        Self { smtp_url: None, from: "fandb <noreply@localhost>".to_owned(), public_url: None }
+        Self {
+            smtp_url: None,
+            from: "fandb <noreply@localhost>".to_owned(),
+            public_url: None,
+            pacing: MailPacing::default(),
+        }
     }
 }
 
@@ -245,6 +269,7 @@ impl fmt::Debug for Settings {
             .field("smtp", &self.mail.smtp_url.is_some())
             .field("mail_from", &self.mail.from)
             .field("public_url", &self.mail.public_url)
+            .field("mail_pacing", &self.mail.pacing)
             .field("require_verified_email", &self.require_verified_email)
             .field("cache_max_age", &self.cache_max_age)
             .field("trusted_documents", &self.trusted_documents)

@@ -10,7 +10,7 @@
 use lettre::message::{Mailbox, Message, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use crate::config::{ConfigError, Environment, MailSettings};
+use crate::config::{ConfigError, Environment, MailPacing, MailSettings};
 
 /// One message to one user.
 pub struct Letter {
@@ -47,6 +47,7 @@ pub struct Mailer {
     /// The right-hand side of each `Message-ID`: `FANDB_PUBLIC_URL`'s host, else the sender's domain.
     message_id_domain: String,
     transport: Transport,
+    pacing: MailPacing,
 }
 
 impl Mailer {
@@ -72,7 +73,7 @@ impl Mailer {
             None if environment == Environment::Production => Transport::Off,
             None => Transport::Log,
         };
-        Ok(Self { from, public_url, message_id_domain, transport })
+        Ok(Self { from, public_url, message_id_domain, transport, pacing: settings.pacing })
     }
 
     /// Whether a message can be sent (or, in development, logged).
@@ -92,6 +93,11 @@ impl Mailer {
                 "FANDB_SMTP_URL is not set: no mail can be sent, so email verification and password reset are refused (MAIL_NOT_CONFIGURED)"
             }
         }
+    }
+
+    /// How much account mail one address may receive (the domain counts what was sent).
+    pub fn pacing(&self) -> MailPacing {
+        self.pacing
     }
 
     /// The public link to `path` carrying `token`.

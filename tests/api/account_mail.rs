@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use api::auth::Secret;
-use api::config::{Environment, Limits};
+use api::config::{Environment, Limits, MailPacing};
 use entity::account_token;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -31,6 +31,21 @@ const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input
 async fn with_sink(app: &TestApp, sink: &SmtpSink) -> TestApp {
     let url = sink.url();
     app.respawn(move |settings| settings.mail.smtp_url = Some(Secret::new(url))).await
+}
+
+/// Like `with_sink`, with `pacing` for the mail one address may receive.
+async fn with_sink_paced(app: &TestApp, sink: &SmtpSink, pacing: MailPacing) -> TestApp {
+    let url = sink.url();
+    app.respawn(move |settings| {
+        settings.mail.smtp_url = Some(Secret::new(url));
+        settings.mail.pacing = pacing;
+    })
+    .await
+}
+
+/// Back-to-back mails to one address (no gap), up to `per_hour` an hour.
+fn no_gap(per_hour: u32) -> MailPacing {
+    MailPacing { per_hour, min_gap: Duration::ZERO }
 }
 
 /// A registered fan: their email and the register payload.
@@ -64,9 +79,9 @@ fn code(response: &Value) -> &str {
 
 db_tests!(
     registering_mails_a_link_that_verifies_the_address_once,
-    resending_supersedes_the_old_link_and_counts_against_the_sign_in_limit,
+    resending_keeps_earlier_links_until_one_is_used_and_counts_against_the_sign_in_limit,
     a_reset_link_sets_the_password_once_and_ends_every_session,
-    an_expired_or_superseded_reset_token_is_refused_and_changes_nothing,
+    an_expired_or_voided_reset_token_is_refused_and_changes_nothing,
     a_reset_request_for_an_unknown_address_answers_and_works_the_same,
     requiring_a_verified_address_holds_signing_and_rsvping_until_verified,
     production_without_smtp_refuses_mail_but_still_registers,
@@ -106,12 +121,13 @@ async fn registering_mails_a_link_that_verifies_the_address_once(app: TestApp) {
     assert_eq!(app.data_as(token, RESEND, json!({})).await["resendVerification"], false);
 }
 
-async fn resending_supersedes_the_old_link_and_counts_against_the_sign_in_limit(app: TestApp) {
+async fn resending_keeps_earlier_links_until_one_is_used_and_counts_against_the_sign_in_limit(app: TestApp) {
     let sink = SmtpSink::start().await;
     let url = sink.url();
     let app = app
         .respawn(move |settings| {
             settings.mail.smtp_url = Some(Secret::new(url));
+            settings.mail.pacing = no_gap(10);
             settings.limits = Limits { sign_ins_per_minute: 3, ..settings.limits.clone() };
         })
         .await;
@@ -128,12 +144,15 @@ async fn resending_supersedes_the_old_link_and_counts_against_the_sign_in_limit(
     let limited = app.error_as(token, RESEND, json!({})).await;
     assert_eq!(limited["extensions"]["code"], "RATE_LIMITED", "{limited}");
     assert!(limited["extensions"]["retryAfter"].as_u64().unwrap() >= 1);
-    // Only the newest link works.
-    for old in [&first, &second] {
-        assert_eq!(app.get(&local_path(&app, old)).await.status, 400);
+    // Every link works (a HEAD checks without using), until one is used: then none of the others.
+    for link in [&first, &second, &third] {
+        assert_eq!(app.request("HEAD", &local_path(&app, link), &[], None).await.status, 200, "{link}");
     }
-    assert_eq!(app.get(&local_path(&app, &third)).await.status, 200);
+    assert_eq!(app.get(&local_path(&app, &second)).await.status, 200);
     assert_eq!(app.data_as(token, ME, json!({})).await["me"]["emailVerified"], true);
+    for link in [&first, &second, &third] {
+        assert_eq!(app.get(&local_path(&app, link)).await.status, 400, "{link}");
+    }
     assert_eq!(sink.received().len(), 3, "nothing was sent for the refused resend");
 }
 
@@ -188,9 +207,9 @@ async fn a_reset_link_sets_the_password_once_and_ends_every_session(app: TestApp
     );
 }
 
-async fn an_expired_or_superseded_reset_token_is_refused_and_changes_nothing(app: TestApp) {
+async fn an_expired_or_voided_reset_token_is_refused_and_changes_nothing(app: TestApp) {
     let sink = SmtpSink::start().await;
-    let app = with_sink(&app, &sink).await;
+    let app = with_sink_paced(&app, &sink, no_gap(5)).await;
     let email = "late@iron.city";
     register(&app, email).await;
     sink.next_to(email).await;
@@ -198,25 +217,38 @@ async fn an_expired_or_superseded_reset_token_is_refused_and_changes_nothing(app
     let first = token_of(&sink.next_to(email).await.link("/account/reset"));
     app.data(REQUEST_RESET, json!({ "email": email })).await;
     let second = token_of(&sink.next_to(email).await.link("/account/reset"));
-    let superseded = app.error(RESET, json!({ "token": first, "password": "a new password 1234" })).await;
-    assert_eq!(superseded["extensions"]["field"], "token");
 
-    // Thirty minutes pass.
+    // Thirty minutes pass: neither works.
     account_token::Entity::update_many()
         .col_expr(account_token::Column::ExpiresAt, Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)))
         .filter(account_token::Column::UsedAt.is_null())
         .exec(&app.db)
         .await
         .unwrap();
-    let expired = app.error(RESET, json!({ "token": second, "password": "a new password 1234" })).await;
-    assert_eq!(expired["extensions"]["code"], "BAD_USER_INPUT");
-    assert_eq!(expired["extensions"]["field"], "token");
+    for token in [&first, &second] {
+        let expired = app.error(RESET, json!({ "token": token, "password": "a new password 1234" })).await;
+        assert_eq!(expired["extensions"]["code"], "BAD_USER_INPUT");
+        assert_eq!(expired["extensions"]["field"], "token");
+    }
     assert!(app.data(LOGIN, json!({ "email": email, "password": PASSWORD })).await["login"]["accessToken"].is_string());
+
+    // Two fresh links; using the newer voids the older, which then changes nothing.
+    app.data(REQUEST_RESET, json!({ "email": email })).await;
+    let third = token_of(&sink.next_to(email).await.link("/account/reset"));
+    app.data(REQUEST_RESET, json!({ "email": email })).await;
+    let fourth = token_of(&sink.next_to(email).await.link("/account/reset"));
+    let chosen = "the chosen password 2026";
+    assert_eq!(app.data(RESET, json!({ "token": fourth, "password": chosen })).await["resetPassword"], true);
+    let voided = app.error(RESET, json!({ "token": third, "password": "a new password 1234" })).await;
+    assert_eq!(voided["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(voided["extensions"]["field"], "token");
+    assert!(app.data(LOGIN, json!({ "email": email, "password": chosen })).await["login"]["accessToken"].is_string());
     // Stored only as hashes.
     let stored = account_token::Entity::find().all(&app.db).await.unwrap();
     assert!(!stored.is_empty());
     for row in stored {
-        assert!(row.token_hash != first && row.token_hash != second && row.token_hash.len() == 64);
+        assert!([&first, &second, &third, &fourth].iter().all(|token| row.token_hash != **token));
+        assert_eq!(row.token_hash.len(), 64);
     }
 }
 
@@ -367,7 +399,9 @@ async fn production_without_smtp_says_so_at_start(app: TestApp) {
 async fn the_mail_flows_write_no_token_password_or_email_to_the_log(app: TestApp) {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let mut server = ServerProcess::start(&app.database_url, &[("FANDB_SMTP_URL", url.as_str())]);
+    // No gap between mails: the test resends at once (and so checks the setting is read).
+    let mut server =
+        ServerProcess::start(&app.database_url, &[("FANDB_SMTP_URL", url.as_str()), ("FANDB_MAIL_GAP_SECONDS", "0")]);
     let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
     let graphql = format!("{}/graphql", server.address);
     let call = |token: Option<String>, query: &'static str, variables: Value| {
@@ -470,4 +504,199 @@ async fn mail_carries_a_message_id_of_the_sites_domain_a_mime_version_and_a_date
     assert_eq!(second.header("mime-version").as_deref(), Some("1.0"));
     assert!(second.header("date").is_some());
     assert!(second.link("/account/verify").starts_with("https://campaign.alita.example/fans/account/verify?token="));
+}
+
+db_tests!(
+    fifty_reset_requests_from_several_ips_mail_one_address_at_most_its_limit,
+    a_second_link_does_not_void_the_first_until_one_is_used,
+    a_request_past_the_limit_answers_and_works_like_any_other
+);
+
+/// Time passing for the mail limits: every stored link of `email`'s account is made `by` older.
+async fn time_passes(app: &TestApp, email: &str, by: chrono::Duration) {
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    let user = entity::user::Entity::find()
+        .filter(entity::user::Column::Email.eq(email))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the account");
+    for row in
+        account_token::Entity::find().filter(account_token::Column::UserId.eq(user.id)).all(&app.db).await.unwrap()
+    {
+        let created_at = row.created_at - by;
+        let mut row = row.into_active_model();
+        row.created_at = Set(created_at);
+        row.update(&app.db).await.unwrap();
+    }
+}
+
+/// How many links of `purpose` were ever issued to `email`'s account: one per mail sent.
+async fn links_issued(app: &TestApp, email: &str, purpose: entity::enums::TokenPurpose) -> usize {
+    let user = entity::user::Entity::find()
+        .filter(entity::user::Column::Email.eq(email))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the account");
+    account_token::Entity::find()
+        .filter(account_token::Column::UserId.eq(user.id))
+        .filter(account_token::Column::Purpose.eq(purpose))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .len()
+}
+
+/// `count` password-reset requests for `email` at once, spread over the client addresses
+/// 127.0.0.2 … 127.0.0.6 (five of them); every answer.
+async fn flood(app: &TestApp, email: &str, count: usize) -> Vec<Value> {
+    futures_util::future::join_all((0..count).map(|i| {
+        let ip = format!("127.0.0.{}", 2 + i % 5);
+        async move { app.graphql_from(&ip, REQUEST_RESET, json!({ "email": email })).await }
+    }))
+    .await
+}
+
+/// Waits for `count` messages to `email`, then for a marker message to `marker` sent after them,
+/// and checks that `email` got exactly `count` in all. A mail past the limit would have left before
+/// the marker's, so it would be here by then (or in the database's count, which the callers check
+/// first).
+async fn exactly_mailed(app: &TestApp, sink: &SmtpSink, email: &str, count: usize, marker: &str) {
+    for _ in 0..count {
+        sink.next_to(email).await;
+    }
+    assert_eq!(app.data(REQUEST_RESET, json!({ "email": marker })).await["requestPasswordReset"], true);
+    sink.next_to(marker).await;
+    let received = sink.received().into_iter().filter(|mail| mail.to.iter().any(|to| to == email)).count();
+    // The registration's verification mail, and `count` reset mails.
+    assert_eq!(received, 1 + count, "mails to {email}");
+}
+
+async fn fifty_reset_requests_from_several_ips_mail_one_address_at_most_its_limit(app: TestApp) {
+    use entity::enums::TokenPurpose::ResetPassword;
+    // Production's default limits: each client address may ask ten times a minute, so five
+    // addresses ask fifty times; an address gets 5 reset mails an hour, a minute apart.
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = app
+        .respawn(move |settings| {
+            settings.mail.smtp_url = Some(Secret::new(url));
+            settings.limits = Limits { sign_ins_per_minute: 10, ..settings.limits.clone() };
+        })
+        .await;
+    let (victim, marker) = ("victim@iron.city", "marker@iron.city");
+    register(&app, victim).await;
+    sink.next_to(victim).await;
+    register(&app, marker).await;
+    sink.next_to(marker).await;
+
+    let answers = flood(&app, victim, 50).await;
+    for answer in &answers {
+        assert_eq!(answer, &json!({ "data": { "requestPasswordReset": true } }), "every answer is the usual one");
+    }
+    assert_eq!(links_issued(&app, victim, ResetPassword).await, 1, "a minute apart: one mail");
+    exactly_mailed(&app, &sink, victim, 1, marker).await;
+
+    // A minute on, one more; the hour's limit on a server without the gap.
+    time_passes(&app, victim, chrono::Duration::seconds(61)).await;
+    assert_eq!(
+        app.graphql_from("127.0.0.7", REQUEST_RESET, json!({ "email": victim })).await["data"]["requestPasswordReset"],
+        true
+    );
+    assert_eq!(links_issued(&app, victim, ResetPassword).await, 2);
+
+    let sink = SmtpSink::start().await;
+    let app = with_sink_paced(&app, &sink, no_gap(3)).await;
+    let target = "target@iron.city";
+    register(&app, target).await;
+    sink.next_to(target).await;
+    register(&app, "marker.two@iron.city").await;
+    sink.next_to("marker.two@iron.city").await;
+    let answers = flood(&app, target, 50).await;
+    assert!(answers.iter().all(|answer| answer == &json!({ "data": { "requestPasswordReset": true } })), "{answers:?}");
+    assert_eq!(links_issued(&app, target, ResetPassword).await, 3, "three mails an hour, however many ask at once");
+    exactly_mailed(&app, &sink, target, 3, "marker.two@iron.city").await;
+    // An hour on, the address gets mail again.
+    time_passes(&app, target, chrono::Duration::minutes(61)).await;
+    app.data(REQUEST_RESET, json!({ "email": target })).await;
+    assert_eq!(links_issued(&app, target, ResetPassword).await, 4);
+    sink.next_to(target).await;
+}
+
+async fn a_second_link_does_not_void_the_first_until_one_is_used(app: TestApp) {
+    // The default limits: a minute between two mails, which the test lets pass.
+    let sink = SmtpSink::start().await;
+    let app = with_sink(&app, &sink).await;
+    let email = "two.links@iron.city";
+    register(&app, email).await;
+    sink.next_to(email).await;
+    // A minute passes, and someone asks for a link: its token.
+    async fn reset_link(app: &TestApp, sink: &SmtpSink, email: &str) -> String {
+        time_passes(app, email, chrono::Duration::seconds(61)).await;
+        assert_eq!(app.data(REQUEST_RESET, json!({ "email": email })).await["requestPasswordReset"], true);
+        token_of(&sink.next_to(email).await.link("/account/reset"))
+    }
+    // The owner's link, then a stranger's request mails a second one: the first still works, and
+    // once it is used the second no longer does.
+    let first = reset_link(&app, &sink, email).await;
+    let second = reset_link(&app, &sink, email).await;
+    assert_ne!(first, second);
+    let chosen = "the owner's new password";
+    assert_eq!(app.data(RESET, json!({ "token": first, "password": chosen })).await["resetPassword"], true);
+    let refused = app.error(RESET, json!({ "token": second, "password": "a stranger's password" })).await;
+    assert_eq!(refused["extensions"]["code"], "BAD_USER_INPUT", "{refused}");
+    assert_eq!(refused["extensions"]["field"], "token");
+    // The other way round: the newer link works, and voids the older.
+    let third = reset_link(&app, &sink, email).await;
+    let fourth = reset_link(&app, &sink, email).await;
+    let newest = "the newest password 2026";
+    assert_eq!(app.data(RESET, json!({ "token": fourth, "password": newest })).await["resetPassword"], true);
+    let refused = app.error(RESET, json!({ "token": third, "password": "an older link's password" })).await;
+    assert_eq!(refused["extensions"]["field"], "token");
+    assert!(app.data(LOGIN, json!({ "email": email, "password": newest })).await["login"]["accessToken"].is_string());
+    let old = app.graphql(LOGIN, json!({ "email": email, "password": chosen })).await;
+    assert_eq!(code(&old), "UNAUTHENTICATED");
+}
+
+async fn a_request_past_the_limit_answers_and_works_like_any_other(app: TestApp) {
+    use entity::enums::TokenPurpose::{ResetPassword, VerifyEmail};
+    let sink = SmtpSink::start().await;
+    let app = with_sink(&app, &sink).await;
+    let known = "limited@iron.city";
+    let payload = register(&app, known).await;
+    let access = payload["accessToken"].as_str().unwrap();
+    sink.next_to(known).await;
+
+    // Unknown, known (mailed), known again at once (past the limit: nothing mailed).
+    let mut seen = Vec::new();
+    for email in ["nobody.here@iron.city", known, known] {
+        let before = app.statements();
+        let response = app
+            .request(
+                "POST",
+                "/graphql",
+                &[("content-type", "application/json")],
+                Some(json!({ "query": REQUEST_RESET, "variables": { "email": email } }).to_string().into_bytes()),
+            )
+            .await;
+        seen.push((response.status, response.json(), app.statements() - before));
+    }
+    assert_eq!(seen[0], seen[1], "unknown and known answer alike");
+    assert_eq!(seen[1], seen[2], "mailed and limited answer alike, after the same database work");
+    assert_eq!(seen[2].1, json!({ "data": { "requestPasswordReset": true } }));
+    assert_eq!(links_issued(&app, known, ResetPassword).await, 1);
+
+    // resendVerification just after registering: the same answer as a resend that mails.
+    let limited = app.graphql_as(Some(access), RESEND, json!({})).await;
+    assert_eq!(links_issued(&app, known, VerifyEmail).await, 1, "nothing mailed");
+    time_passes(&app, known, chrono::Duration::seconds(61)).await;
+    let mailed = app.graphql_as(Some(access), RESEND, json!({})).await;
+    assert_eq!(links_issued(&app, known, VerifyEmail).await, 2);
+    assert_eq!(limited, mailed);
+    assert_eq!(mailed, json!({ "data": { "resendVerification": true } }));
+    // Mailed: the one reset link and the new verification link.
+    let mut subjects = vec![sink.next_to(known).await.header("subject"), sink.next_to(known).await.header("subject")];
+    subjects.sort();
+    assert_eq!(subjects, [Some("Confirm your email address".to_owned()), Some("Reset your password".to_owned())]);
 }
