@@ -700,3 +700,85 @@ async fn a_request_past_the_limit_answers_and_works_like_any_other(app: TestApp)
     subjects.sort();
     assert_eq!(subjects, [Some("Confirm your email address".to_owned()), Some("Reset your password".to_owned())]);
 }
+
+db_tests!(the_account_pages_operations_run_on_a_trusted_documents_server);
+
+/// POSTs a GraphQL request body to `app` as a browser page does: the answer's JSON.
+async fn post_body(app: &TestApp, body: Value) -> Value {
+    let headers = [("content-type", "application/json")];
+    let response = app.request("POST", "/graphql", &headers, Some(body.to_string().into_bytes())).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    response.json()
+}
+
+async fn the_account_pages_operations_run_on_a_trusted_documents_server(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let trusted = app
+        .respawn(move |settings| {
+            settings.mail.smtp_url = Some(Secret::new(url));
+            settings.trusted_documents = Some(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/campaign/persisted-documents.json"),
+            );
+        })
+        .await;
+    // Made through the unrestricted server on the same database, whose mail is only logged.
+    let email = "trusted.reset@iron.city";
+    register(&app, email).await;
+
+    // The reset page's script runs operations by name from the manifest the campaign page loads.
+    let page = trusted.get("/account/reset").await;
+    assert_eq!(page.status, 200);
+    let script = trusted.get("/account/reset.js").await.body;
+    assert!(script.contains("/campaign/operations.json"), "{script}");
+    let used: Vec<&str> =
+        script.split("graphql(\"").skip(1).filter_map(|rest| rest.split_once('"').map(|(name, _)| name)).collect();
+    assert_eq!(used, ["RequestPasswordReset", "ResetPassword"], "{script}");
+    let manifest = trusted.get("/campaign/operations.json").await.json();
+    let document = |name: &str| -> (String, String) {
+        let (key, text) = manifest
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(_, text)| text.as_str().unwrap().contains(&format!("mutation {name}(")))
+            .unwrap_or_else(|| panic!("no {name} in the manifest the pages load: {manifest}"));
+        (key.trim_start_matches("sha256:").to_owned(), text.as_str().unwrap().to_owned())
+    };
+    let persisted = |hash: &str| json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+
+    // Anonymous, as the page sends them: the text with its hash.
+    let (hash, text) = document("RequestPasswordReset");
+    let asked = post_body(
+        &trusted,
+        json!({ "query": text, "operationName": "RequestPasswordReset", "variables": { "email": email }, "extensions": persisted(&hash) }),
+    )
+    .await;
+    assert_eq!(asked, json!({ "data": { "requestPasswordReset": true } }));
+    let token = token_of(&sink.next_to(email).await.link("/account/reset"));
+    // What the page used to send, a text of its own, is not a trusted document.
+    let own =
+        "mutation($token: String!, $newPassword: String!) { resetPassword(token: $token, newPassword: $newPassword) }";
+    let refused =
+        post_body(&trusted, json!({ "query": own, "variables": { "token": token, "newPassword": "x" } })).await;
+    assert_eq!(code(&refused), "PERSISTED_QUERY_NOT_ALLOWED", "{refused}");
+    // By its hash alone too.
+    let (hash, _) = document("ResetPassword");
+    let new_password = "a trusted new password";
+    let reset = post_body(
+        &trusted,
+        json!({ "variables": { "token": token, "newPassword": new_password }, "extensions": persisted(&hash) }),
+    )
+    .await;
+    assert_eq!(reset, json!({ "data": { "resetPassword": true } }));
+    assert!(
+        app.data(LOGIN, json!({ "email": email, "password": new_password })).await["login"]["accessToken"].is_string()
+    );
+    // A bad token is the usual error, not a refusal of the document.
+    let reused = post_body(
+        &trusted,
+        json!({ "variables": { "token": token, "newPassword": "another password 1" }, "extensions": persisted(&hash) }),
+    )
+    .await;
+    assert_eq!(code(&reused), "BAD_USER_INPUT", "{reused}");
+    assert_eq!(reused["errors"][0]["extensions"]["field"], "token");
+}

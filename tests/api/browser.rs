@@ -1,7 +1,9 @@
 //! In a real browser (headless Chromium): GraphiQL loads and runs a query, and the campaign page
 //! shows the petitions, events and quotes from one query and moves a petition's counter live
 //! when a fan signs, without a reload; a fan signs up, verifies through the mailed link, signs and
-//! withdraws on the campaign page, on a server that runs only the page's trusted documents.
+//! withdraws on the campaign page, on a server that runs only the page's trusted documents; and on
+//! such a server a fan who forgot the password asks for a link from the campaign page's log-in
+//! form, follows the mailed link, sets a new password on `/account/reset` and logs in with it.
 //! Screenshots land in `target/test-artifacts/`.
 
 use std::time::Duration;
@@ -17,6 +19,7 @@ const PETITION: &str = "open-letter-to-disney-alita-sequel";
 
 db_tests!(
     a_fan_signs_up_verifies_by_mail_and_signs_on_the_campaign_page,
+    a_fan_resets_a_forgotten_password_through_the_account_pages_of_a_trusted_documents_server,
     the_campaign_page_shows_live_counts_in_a_browser,
     graphiql_loads_and_runs_a_query_in_a_browser
 );
@@ -118,6 +121,106 @@ async fn a_fan_signs_up_verifies_by_mail_and_signs_on_the_campaign_page(app: Tes
         )
         .await;
     assert!(!signed.to_string().contains("Browser Fan"), "withdrawn: {signed}");
+}
+
+/// The committed trusted-documents manifest, which the campaign and account pages load.
+fn manifest_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/campaign/persisted-documents.json")
+}
+
+async fn a_fan_resets_a_forgotten_password_through_the_account_pages_of_a_trusted_documents_server(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let trusted = app
+        .respawn(move |settings| {
+            settings.mail.smtp_url = Some(api::auth::Secret::new(url));
+            settings.trusted_documents = Some(manifest_path());
+        })
+        .await;
+    // The account, made through the unrestricted server on the same database (its mail is logged).
+    let (email, forgotten, chosen) =
+        ("forgetful.fan@iron.city", "the forgotten password 1", "a new browser password 2");
+    app.data(
+        "mutation($input: RegisterInput!) { register(input: $input) { accessToken } }",
+        json!({ "input": { "email": email, "password": forgotten, "displayName": "Forgetful Fan" } }),
+    )
+    .await;
+
+    // The campaign page's log-in form offers a way to a new password.
+    let campaign = format!("{}/campaign", trusted.address);
+    let Some(mut browser) = Browser::open(&campaign).await else { return };
+    browser
+        .wait_for(
+            "document.body.dataset.loaded === 'true' && document.body.dataset.signedIn === 'false'",
+            Duration::from_secs(20),
+        )
+        .await;
+    let forgot = browser.eval("document.getElementById('forgot').href").await;
+    assert_eq!(forgot, json!(format!("{}/account/reset", trusted.address)));
+    browser.call("Page.navigate", json!({ "url": forgot })).await;
+    browser
+        .wait_for(
+            "document.body.dataset.mode === 'request' && !document.getElementById('request').hidden",
+            Duration::from_secs(20),
+        )
+        .await;
+    browser
+        .eval(&format!(
+            "document.getElementById('email').value = '{email}';
+             document.getElementById('request').requestSubmit(); true"
+        ))
+        .await;
+    browser.wait_for("document.body.dataset.done === 'true'", Duration::from_secs(20)).await;
+    let said = browser.eval("document.getElementById('message').textContent").await;
+    assert!(said.as_str().unwrap().contains("a link to choose a new password is on its way"), "{said}");
+
+    // The mailed link opens the form that sets the password.
+    let link = sink.next_to(email).await.link("/account/reset");
+    assert!(link.starts_with(&format!("{}/account/reset?token=", trusted.address)), "{link}");
+    browser.call("Page.navigate", json!({ "url": link })).await;
+    browser
+        .wait_for(
+            "document.body.dataset.mode === 'reset' && !document.getElementById('reset').hidden",
+            Duration::from_secs(20),
+        )
+        .await;
+    browser
+        .eval(&format!(
+            "document.getElementById('password').value = '{chosen}';
+             document.getElementById('reset').requestSubmit(); true"
+        ))
+        .await;
+    browser.wait_for("document.body.dataset.done === 'true'", Duration::from_secs(20)).await;
+    let said = browser.eval("document.getElementById('message').textContent").await;
+    assert!(said.as_str().unwrap().contains("Your password is set"), "{said}");
+    let name = if app.database_url.starts_with("postgres") { "postgres" } else { "sqlite" };
+    browser.screenshot(&format!("account-reset-{name}")).await;
+
+    // Log in with it on the campaign page.
+    browser.call("Page.navigate", json!({ "url": campaign })).await;
+    browser
+        .wait_for(
+            "document.body.dataset.loaded === 'true' && document.body.dataset.signedIn === 'false'",
+            Duration::from_secs(20),
+        )
+        .await;
+    browser
+        .eval(&format!(
+            "document.getElementById('login-email').value = '{email}';
+             document.getElementById('login-password').value = '{chosen}';
+             document.getElementById('login-form').requestSubmit(); true"
+        ))
+        .await;
+    browser.wait_for("document.body.dataset.signedIn === 'true'", Duration::from_secs(20)).await;
+    assert_eq!(browser.eval("document.getElementById('account-name').textContent").await, json!("Forgetful Fan"));
+    // The forgotten password is gone.
+    let old = app
+        .graphql(
+            "mutation($input: LoginInput!) { login(input: $input) { accessToken } }",
+            json!({ "input": { "email": email, "password": forgotten } }),
+        )
+        .await;
+    assert_eq!(old["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{old}");
 }
 
 async fn the_campaign_page_shows_live_counts_in_a_browser(app: TestApp) {

@@ -1,8 +1,12 @@
 //! `/account/verify` and `/account/reset`: the pages the links in account mail open. The
-//! verification link verifies on `GET` and says so; the reset link opens a form whose script
-//! calls `resetPassword` with the token from the address. Neither page is cached or sends a
-//! referrer, so the token stays in the one tab that opened it. `HEAD` on the verification link
-//! checks the token without using it (link scanners send `HEAD`).
+//! verification link verifies on `GET` and says so (on the server: no GraphQL document of its
+//! own); the reset link opens a form whose script calls `resetPassword` with the token from the
+//! address, and the same page without a token (the campaign page's "Forgot your password?") asks
+//! for a link with `requestPasswordReset`. The script runs those operations from the campaign's
+//! trusted-documents manifest (`clients/campaign/AccountPages.graphql`), so the page works on a
+//! server restricted to it. Neither page is cached or sends a referrer, so the token stays in the
+//! one tab that opened it. `HEAD` on the verification link checks the token without using it (link
+//! scanners send `HEAD`).
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -74,7 +78,8 @@ pub async fn verify(state: web::Data<AppState>, query: web::Query<TokenQuery>, r
     }
 }
 
-/// `GET /account/reset?token=…`: the form that sets a new password.
+/// `GET /account/reset?token=…`: the form that sets a new password; without a token, the form
+/// that asks for a link.
 pub async fn reset() -> HttpResponse {
     page(StatusCode::OK, "text/html; charset=utf-8", RESET_PAGE.to_owned())
 }

@@ -13,9 +13,9 @@ use actix_web::http::header;
 const PAGE: &str = include_str!("../../static/campaign.html");
 const STYLES: &str = include_str!("../../static/campaign.css");
 const SCRIPT: &str = include_str!("../../static/campaign.js");
-/// The page's operations: the trusted-documents manifest graphql-codegen generates from
-/// `clients/campaign/*.graphql`, so the page sends exactly the documents a server restricted to
-/// that manifest runs.
+/// The page's operations, and the account pages' (`/account/reset` loads it from here too): the
+/// trusted-documents manifest graphql-codegen generates from `clients/campaign/*.graphql`, so the
+/// pages send exactly the documents a server restricted to that manifest runs.
 const OPERATIONS: &str = include_str!("../../../clients/campaign/persisted-documents.json");
 
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; \
