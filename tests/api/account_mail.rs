@@ -701,6 +701,31 @@ async fn a_request_past_the_limit_answers_and_works_like_any_other(app: TestApp)
     assert_eq!(subjects, [Some("Confirm your email address".to_owned()), Some("Reset your password".to_owned())]);
 }
 
+db_tests!(two_live_links_of_one_account_opened_at_once_verify_once);
+
+async fn two_live_links_of_one_account_opened_at_once_verify_once(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = with_sink_paced(&app, &sink, no_gap(5)).await;
+    for round in 0..8 {
+        let email = format!("both.links.{round}@iron.city");
+        let payload = register(&app, &email).await;
+        let first = local_path(&app, &sink.next_to(&email).await.link("/account/verify"));
+        let access = payload["accessToken"].as_str().unwrap();
+        assert_eq!(app.data_as(access, RESEND, json!({})).await["resendVerification"], true);
+        let second = local_path(&app, &sink.next_to(&email).await.link("/account/verify"));
+        // Both work until one is used ...
+        for path in [&first, &second] {
+            assert_eq!(app.request("HEAD", path, &[], None).await.status, 200, "round {round}: {path}");
+        }
+        // ... and opened at the same moment, exactly one does: no error, no deadlock.
+        let (a, b) = futures_util::future::join(app.get(&first), app.get(&second)).await;
+        let mut statuses = [a.status, b.status];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 400], "round {round}: {} / {}", a.body, b.body);
+        assert_eq!(app.data_as(access, ME, json!({})).await["me"]["emailVerified"], true);
+    }
+}
+
 db_tests!(the_account_pages_operations_run_on_a_trusted_documents_server);
 
 /// POSTs a GraphQL request body to `app` as a browser page does: the answer's JSON.
