@@ -50,6 +50,7 @@ mod rate_limits;
 mod schema_file;
 mod search;
 mod seed;
+mod session_races;
 mod sessions;
 mod shared_limits;
 mod stats;

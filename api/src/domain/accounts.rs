@@ -1,14 +1,10 @@
-//! Accounts and sessions: registration, login, refresh-token rotation with reuse detection,
-//! logout, password changes, roles.
-//!
-//! A session is a family of refresh tokens: each use rotates the token; presenting a rotated token
-//! again means it was stolen or replayed, and revokes the whole family.
+//! Accounts: registration, login, password changes, roles. Sessions (refresh, logout, ending
+//! them) are `sessions`'s.
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Utc};
 use entity::enums::Role;
-use entity::{refresh_token, user};
+use entity::user;
 use sea_orm::TransactionTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -17,20 +13,13 @@ use sea_orm::{
 };
 
 use super::audit::{self, Actor};
+pub(crate) use super::sessions::end_all_sessions;
+use super::sessions::lock_user;
+pub use super::sessions::{Session, start_session};
 use super::{DomainError, DomainResult, validate};
 use crate::auth::password::check_strength;
-use crate::auth::tokens::{self, REFRESH_TTL};
 use crate::auth::{Auth, Viewer};
 use crate::mail::Mailer;
-
-/// A signed-in session as handed to the client.
-#[derive(Debug)]
-pub struct Session {
-    pub user: user::Model,
-    pub access_token: String,
-    pub refresh_token: String,
-    pub expires_at: DateTime<Utc>,
-}
 
 /// Trims and lower-cases an email and checks its shape.
 pub fn normalize_email(email: &str, field: &str) -> DomainResult<String> {
@@ -49,30 +38,6 @@ pub fn normalize_email(email: &str, field: &str) -> DomainResult<String> {
         return Err(DomainError::invalid(field, "must be an email address"));
     }
     Ok(email)
-}
-
-/// Starts a new session (a new refresh-token family) for `user`, whose credentials the caller has
-/// checked.
-pub async fn start_session<C: ConnectionTrait>(db: &C, auth: &Auth, user: user::Model) -> DomainResult<Session> {
-    issue(db, auth, user, tokens::new_family_id()).await
-}
-
-/// Issues an access token and a refresh token in `family` for `user`.
-async fn issue<C: ConnectionTrait>(db: &C, auth: &Auth, user: user::Model, family: String) -> DomainResult<Session> {
-    let now = super::now();
-    let refresh_token = tokens::new_refresh_token();
-    refresh_token::ActiveModel {
-        user_id: Set(user.id),
-        token_hash: Set(tokens::hash_refresh_token(&refresh_token)),
-        family_id: Set(family.clone()),
-        expires_at: Set(now + REFRESH_TTL),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    let (access_token, expires_at) = auth.tokens.issue_access(user.id, user.role, &family, now)?;
-    Ok(Session { user, access_token, refresh_token, expires_at })
 }
 
 /// What a new account is made of.
@@ -203,67 +168,6 @@ pub async fn login(
     }
 }
 
-/// Revokes every live token of a session.
-async fn revoke_family<C: ConnectionTrait>(db: &C, family: &str) -> DomainResult<()> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
-        .filter(refresh_token::Column::FamilyId.eq(family))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Trades a refresh token for a new session token pair, rotating it. A token used twice revokes
-/// its whole session.
-pub async fn refresh(db: &DatabaseConnection, auth: &Auth, presented: &str) -> DomainResult<Session> {
-    let txn = super::begin_write(db).await?;
-    let hash = tokens::hash_refresh_token(presented);
-    let Some(stored) =
-        refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(hash)).one(&txn).await?
-    else {
-        return Err(DomainError::Unauthenticated);
-    };
-    let now = super::now();
-    if stored.revoked_at.is_some() || stored.expires_at <= now {
-        return Err(DomainError::Unauthenticated);
-    }
-    let rotated = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
-        .filter(refresh_token::Column::Id.eq(stored.id))
-        .filter(refresh_token::Column::RotatedAt.is_null())
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    if rotated == 0 {
-        revoke_family(&txn, &stored.family_id).await?;
-        txn.commit().await?;
-        tracing::warn!(user.id = stored.user_id, "a rotated refresh token was reused: session revoked");
-        return Err(DomainError::Unauthenticated);
-    }
-    let Some(user) = user::Entity::find_by_id(stored.user_id).one(&txn).await? else {
-        return Err(DomainError::Unauthenticated);
-    };
-    let session = issue(&txn, auth, user, stored.family_id).await?;
-    txn.commit().await?;
-    Ok(session)
-}
-
-/// Ends the session of a refresh token, and with it the access tokens issued in it; `false` when
-/// the token is unknown or already ended.
-pub async fn logout(db: &DatabaseConnection, presented: &str) -> DomainResult<bool> {
-    let hash = tokens::hash_refresh_token(presented);
-    let Some(stored) = refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(hash)).one(db).await?
-    else {
-        return Ok(false);
-    };
-    if stored.revoked_at.is_some() {
-        return Ok(false);
-    }
-    revoke_family(db, &stored.family_id).await?;
-    Ok(true)
-}
-
 /// Changes the viewer's password and ends every one of their sessions.
 pub async fn change_password(
     db: &DatabaseConnection,
@@ -280,24 +184,15 @@ pub async fn change_password(
     }
     let password_hash = auth.passwords.hash(new).await?;
     let txn = super::begin_write(db).await?;
+    // The user's lock before anything is written: a refresh running beside the change either
+    // committed first (its token is revoked below) or waits and finds its token revoked.
+    let user = lock_user(&txn, user_id).await?.ok_or(DomainError::Unauthenticated)?;
     let mut model = user.into_active_model();
     model.password_hash = Set(password_hash);
     model.updated_at = Set(super::now());
     model.update(&txn).await?;
     end_all_sessions(&txn, user_id).await?;
     txn.commit().await?;
-    Ok(())
-}
-
-/// Ends every session of `user_id`: their refresh tokens are revoked, and with them the access
-/// tokens issued in those sessions.
-pub(crate) async fn end_all_sessions<C: ConnectionTrait>(db: &C, user_id: i64) -> DomainResult<()> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
     Ok(())
 }
 
@@ -315,7 +210,8 @@ pub async fn set_role(db: &DatabaseConnection, actor: &Actor, user_id: i64, role
         .into_tuple()
         .all(&txn)
         .await?;
-    let user = user::Entity::find_by_id(user_id).one(&txn).await?.ok_or(DomainError::NotFound("user"))?;
+    // Locked like a refresh locks it, so no session of the user can start beside the change.
+    let user = lock_user(&txn, user_id).await?.ok_or(DomainError::NotFound("user"))?;
     if user.role == Role::Admin && role != Role::Admin && admins.len() <= 1 {
         return Err(DomainError::conflict("role", "the last admin cannot be demoted"));
     }

@@ -15,6 +15,7 @@ pub mod petition_updates;
 pub mod petitions;
 pub mod quotes;
 pub mod search;
+pub mod sessions;
 pub mod sources;
 pub mod stats;
 pub mod text;

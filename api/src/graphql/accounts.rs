@@ -14,7 +14,7 @@ use super::users::{Audience, User};
 use super::{db, loaders, notifier, viewer_id};
 use crate::auth::{Auth, ClientIp};
 use crate::domain::accounts::{self, Registration, Session};
-use crate::domain::users;
+use crate::domain::{sessions, users};
 
 /// A signed-in session: send `accessToken` as `Authorization: Bearer …`; trade `refreshToken`
 /// for a new pair with `refreshSession` before `expiresAt`.
@@ -94,12 +94,12 @@ impl AccountMutation {
 
     /// Trades a refresh token for a new pair; each refresh token works once.
     async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> GqlResult<AuthPayload> {
-        Ok(accounts::refresh(db(ctx)?, auth(ctx)?, &refresh_token).await?.into())
+        Ok(sessions::refresh(db(ctx)?, auth(ctx)?, &refresh_token).await?.into())
     }
 
     /// Ends the session of a refresh token; false when it was not live.
     async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> GqlResult<bool> {
-        Ok(accounts::logout(db(ctx)?, &refresh_token).await?)
+        Ok(sessions::logout(db(ctx)?, &refresh_token).await?)
     }
 
     /// Changes your password and ends all your sessions.
