@@ -14,6 +14,7 @@ mod audit;
 mod browser;
 mod consistency;
 mod curation;
+mod deletion_races;
 mod differential;
 mod events;
 mod exact_answers;
