@@ -168,20 +168,28 @@ pub async fn login(
     }
 }
 
-/// Changes the viewer's password and ends every one of their sessions.
+/// Changes the viewer's password and ends every one of their sessions. Checking the current
+/// password is a sign-in attempt: it spends the client's sign-in budget and meets the failed-login
+/// delays and locks of the account's email, so a stolen access token cannot guess the password
+/// faster than `login` could.
 pub async fn change_password(
     db: &DatabaseConnection,
     auth: &Auth,
     viewer: &Viewer,
+    client_ip: Option<IpAddr>,
     current: &str,
     new: &str,
 ) -> DomainResult<()> {
     let user_id = viewer.user_id.ok_or(DomainError::Unauthenticated)?;
-    let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
     check_strength(new, "newPassword")?;
+    auth.throttle.attempt(client_ip).await?;
+    let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
+    auth.throttle.admit_login(&user.email, client_ip).await?;
     if !auth.passwords.verify(current, Some(&user.password_hash)).await? {
+        auth.throttle.record_failure(&user.email, client_ip).await;
         return Err(DomainError::invalid("currentPassword", "is not your current password"));
     }
+    auth.throttle.record_success(&user.email, client_ip).await;
     let password_hash = auth.passwords.hash(new).await?;
     let txn = super::begin_write(db).await?;
     // The user's lock before anything is written: a refresh running beside the change either

@@ -102,7 +102,8 @@ impl AccountMutation {
         Ok(sessions::logout(db(ctx)?, &refresh_token).await?)
     }
 
-    /// Changes your password and ends all your sessions.
+    /// Changes your password and ends all your sessions. A wrong current password counts as a
+    /// failed sign-in (rate limits and delays apply).
     #[graphql(guard = "RoleGuard::fan()")]
     async fn change_password(
         &self,
@@ -111,7 +112,8 @@ impl AccountMutation {
         new_password: String,
     ) -> GqlResult<bool> {
         let viewer = loaders(ctx)?.viewer;
-        accounts::change_password(db(ctx)?, auth(ctx)?, &viewer, &current_password, &new_password).await?;
+        accounts::change_password(db(ctx)?, auth(ctx)?, &viewer, client_ip(ctx), &current_password, &new_password)
+            .await?;
         Ok(true)
     }
 

@@ -2,8 +2,8 @@
 //! text: at most so many tokens (counted before the parser runs), at most so many field selections
 //! and fragment spreads once fragments are expanded, data nested at most 10 fields deep
 //! (introspection, which client generators send 15 deep, gets 20), at most 15 aliases, at most 5
-//! directives on one field or fragment, and at most one `login`, `register` or `deleteAccount`
-//! (each hashes or checks a password).
+//! directives on one field or fragment, and at most one of the fields that hash or check a
+//! password or send mail (`PASSWORD_FIELDS`).
 //!
 //! Fragments count where they are spread, so `fragment F1 on Query { ...F0 ...F0 }` doubles what
 //! `F0` costs: a kilobyte of such fragments would expand to tens of millions of fields. Each
@@ -112,7 +112,7 @@ struct Cost {
     depth: usize,
     /// Like `depth`, leaving out `__schema` and `__type` at this level (the introspection roots).
     data_depth: usize,
-    /// `login`, `register` and `deleteAccount` fields at this level.
+    /// `PASSWORD_FIELDS` at this level.
     password_fields: u64,
 }
 
@@ -129,8 +129,15 @@ impl Cost {
 
 /// The fields that hash or check a password, or send mail; one a request, so aliases cannot
 /// multiply guesses or messages.
-const PASSWORD_FIELDS: [&str; 6] =
-    ["login", "register", "deleteAccount", "resetPassword", "requestPasswordReset", "resendVerification"];
+const PASSWORD_FIELDS: [&str; 7] = [
+    "login",
+    "register",
+    "changePassword",
+    "deleteAccount",
+    "resetPassword",
+    "requestPasswordReset",
+    "resendVerification",
+];
 
 /// Measures selection sets, remembering each fragment's cost.
 struct Measure<'a> {
@@ -245,7 +252,7 @@ pub fn check(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<(
             return Err(refuse(format!("the query uses more than {MAX_ALIASES} aliases"), pos));
         }
         if cost.password_fields > 1 {
-            return Err(refuse("at most one `login`, `register`, `deleteAccount`, `resetPassword`, `requestPasswordReset` or `resendVerification` per request".to_owned(), pos));
+            return Err(refuse("at most one `login`, `register`, `changePassword`, `deleteAccount`, `resetPassword`, `requestPasswordReset` or `resendVerification` per request".to_owned(), pos));
         }
     }
     Ok(())
