@@ -13,6 +13,7 @@ mod admin;
 mod audit;
 mod browser;
 mod consistency;
+mod credentials;
 mod curation;
 mod deletion_races;
 mod differential;

@@ -21,23 +21,9 @@ use crate::auth::password::check_strength;
 use crate::auth::{Auth, Viewer};
 use crate::mail::Mailer;
 
-/// Trims and lower-cases an email and checks its shape.
+/// The canonical form of an email address (see `mailbox`), or `BAD_USER_INPUT` on `field`.
 pub fn normalize_email(email: &str, field: &str) -> DomainResult<String> {
-    let email = email.trim().to_lowercase();
-    let well_formed = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && !domain.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-                && !email.chars().any(char::is_whitespace)
-        });
-    if !well_formed {
-        return Err(DomainError::invalid(field, "must be an email address"));
-    }
-    Ok(email)
+    super::mailbox::canonical(email, field)
 }
 
 /// What a new account is made of.

@@ -8,6 +8,7 @@ pub mod counters;
 pub mod error;
 pub mod events;
 pub mod films;
+pub mod mailbox;
 pub mod notify;
 pub mod paging;
 pub mod people;

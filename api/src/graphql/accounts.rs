@@ -41,8 +41,10 @@ impl From<Session> for AuthPayload {
 /// A new account.
 #[derive(InputObject)]
 pub struct RegisterInput {
+    /// The address alone (no name or angle brackets) at a domain name; fullwidth and other
+    /// compatibility forms are the same mailbox as their plain twins (NFKC, any case).
     email: String,
-    /// 8 to 128 characters.
+    /// 8 to 128 characters, not only white space, and not one of the most common passwords.
     password: String,
     /// The name shown beside public signatures.
     display_name: String,
