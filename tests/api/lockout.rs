@@ -68,6 +68,7 @@ async fn wrong(app: &TestApp, ip: &str, email: &str) {
 
 db_tests!(
     a_password_change_is_a_sign_in_attempt,
+    registering_a_taken_address_costs_what_a_wrong_password_costs,
     a_foreign_ip_cannot_lock_an_account,
     the_failing_ip_waits_longer_each_time_while_another_ip_gets_in,
     many_ips_lock_an_email_alike_for_unknown_ones_but_not_for_known_good_ips,
@@ -230,4 +231,24 @@ async fn a_password_change_is_a_sign_in_attempt(app: TestApp) {
 async fn signs_in_with(app: &TestApp, email: &str, password: &str) {
     let response = app.graphql(LOGIN, json!({ "email": email, "password": password })).await;
     assert!(response["data"]["login"]["accessToken"].is_string(), "{email} must get in: {response}");
+}
+
+/// `register` answers `CONFLICT` for a taken address, which tells that it has an account: so
+/// asking counts as a failed sign-in on that email from that address, and the same delays follow.
+async fn registering_a_taken_address_costs_what_a_wrong_password_costs(app: TestApp) {
+    app.data(REGISTER, json!({ "email": "taken@iron.city" })).await;
+    let limited = app.respawn(|settings| settings.limits = small_limits()).await;
+    for _ in 0..3 {
+        let taken = limited.graphql_from("127.0.0.1", REGISTER, json!({ "email": "taken@iron.city" })).await;
+        assert_eq!(code(&taken), "CONFLICT", "{taken}");
+    }
+    let delayed = limited.graphql_from("127.0.0.1", REGISTER, json!({ "email": "taken@iron.city" })).await;
+    assert_eq!(code(&delayed), "RATE_LIMITED", "{delayed}");
+    assert!(retry_after(&delayed) >= 1);
+    // Like after three wrong passwords: that address waits on that email, for the right password
+    // too; the owner elsewhere does not, and other addresses register from it as before.
+    refused(&limited, "127.0.0.1", "taken@iron.city", PASSWORD).await;
+    signs_in(&limited, "127.0.0.2", "taken@iron.city").await;
+    let fresh = limited.graphql_from("127.0.0.1", REGISTER, json!({ "email": "fresh@iron.city" })).await;
+    assert!(fresh["data"]["register"]["accessToken"].is_string(), "{fresh}");
 }

@@ -42,7 +42,7 @@ pub async fn create_user(
     registration: Registration,
     role: Role,
 ) -> DomainResult<user::Model> {
-    let account = new_account(db, auth, registration).await?;
+    let account = new_account(db, auth, registration, Requester::CommandLine).await?;
     super::write::transaction(db, async |txn| {
         let user = insert_user(txn, account, role).await?;
         audit::created(txn, &audit::Actor::default(), "createUser", user).await
@@ -58,11 +58,34 @@ struct NewAccount {
     password_hash: String,
 }
 
-async fn new_account(db: &DatabaseConnection, auth: &Auth, registration: Registration) -> DomainResult<NewAccount> {
+/// Who asks for a new account.
+#[derive(Debug, Clone, Copy)]
+enum Requester {
+    /// An operator at the command line: no limits.
+    CommandLine,
+    /// A client at this address: held to the sign-in limits.
+    Client(Option<IpAddr>),
+}
+
+async fn new_account(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    registration: Registration,
+    requester: Requester,
+) -> DomainResult<NewAccount> {
     let email = normalize_email(&registration.email, "input.email")?;
     let display_name = validate::text("input.displayName", &registration.display_name, 100)?;
     check_strength(&registration.password, "input.password")?;
+    // A taken address is answered `CONFLICT`, which tells that it has an account; so asking costs
+    // what a wrong password costs: the delays of that email from this address apply first, and a
+    // taken address counts as a failed attempt on it.
+    if let Requester::Client(ip) = requester {
+        auth.throttle.admit_login(&email, ip).await?;
+    }
     if user::Entity::find().filter(user::Column::Email.eq(&email)).count(db).await? > 0 {
+        if let Requester::Client(ip) = requester {
+            auth.throttle.record_failure(&email, ip).await;
+        }
         return Err(DomainError::conflict("input.email", "an account with this email already exists"));
     }
     let password_hash = auth.passwords.hash(&registration.password).await?;
@@ -91,7 +114,8 @@ async fn insert_user<C: ConnectionTrait>(db: &C, account: NewAccount, role: Role
     })
 }
 
-/// Registers a fan, signs them in, and mails them a link to verify their address.
+/// Registers a fan, signs them in, and mails them a link to verify their address. A taken address
+/// is `CONFLICT`, metered like a wrong password (see `new_account`).
 pub async fn register(
     db: &DatabaseConnection,
     auth: &Auth,
@@ -100,7 +124,7 @@ pub async fn register(
     registration: Registration,
 ) -> DomainResult<Session> {
     auth.throttle.attempt(client_ip).await?;
-    let account = new_account(db, auth, registration).await?;
+    let account = new_account(db, auth, registration, Requester::Client(client_ip)).await?;
     // The account and its first session commit together: a registration that fails stores
     // nothing, so trying it again is safe.
     let txn = db.begin().await?;
