@@ -5,7 +5,8 @@
 //! commits, however long the ender takes (no sleeps, no timing). Once the ender has answered, no
 //! token of the ended sessions works: the last access token the chain was given is refused by
 //! `me`, and its last refresh token no longer refreshes. A refresh that loses the race is
-//! `UNAUTHENTICATED`, never an internal error.
+//! `UNAUTHENTICATED`, never an internal error. A password change or a deletion racing a chain of
+//! sign-ins with the old password likewise leaves none of their sessions working.
 
 use std::cell::Cell;
 
@@ -19,6 +20,7 @@ use crate::support::{TestApp, fixtures};
 
 const ROUNDS: usize = 100;
 const REFRESH: &str = "mutation($token: String!) { refreshSession(refreshToken: $token) { accessToken refreshToken } }";
+const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: { email: $email, password: $password }) { accessToken } }";
 const LOGOUT: &str = "mutation($token: String!) { logout(refreshToken: $token) }";
 const CHANGE_PASSWORD: &str =
     "mutation($current: String!, $new: String!) { changePassword(currentPassword: $current, newPassword: $new) }";
@@ -105,6 +107,77 @@ async fn registered(app: &TestApp, email: &str) -> user::Model {
         .await;
     let id = fixtures::raw_id(data["register"]["user"]["id"].as_str().unwrap());
     user::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap()
+}
+
+/// Signs in as `email` with `password` again and again until `done` (the ender has answered) or a
+/// sign-in is refused (`UNAUTHENTICATED`, nothing else): the access tokens it was given.
+async fn login_chain(app: &TestApp, email: &str, password: &str, done: &Cell<bool>, round: usize) -> Vec<String> {
+    let mut tokens = Vec::new();
+    loop {
+        let answer = app.graphql(LOGIN, json!({ "email": email, "password": password })).await;
+        if answer.get("errors").is_some() {
+            assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "round {round}: {answer}");
+            return tokens;
+        }
+        tokens.push(answer["data"]["login"]["accessToken"].as_str().unwrap().to_owned());
+        if done.get() {
+            return tokens;
+        }
+    }
+}
+
+/// Runs `ender` and a sign-in chain at once; the ender's answer and the chain's access tokens.
+async fn race_logins(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    round: usize,
+    ender: impl Future<Output = Value>,
+) -> (Value, Vec<String>) {
+    let done = Cell::new(false);
+    let ender = async {
+        let answer = ender.await;
+        done.set(true);
+        answer
+    };
+    join!(ender, login_chain(app, email, password, &done, round))
+}
+
+db_tests!(
+    a_password_change_racing_sign_ins_with_the_old_password_ends_them_all,
+    deleting_an_account_racing_sign_ins_ends_them_all
+);
+
+/// Rounds of the races with sign-ins: each sign-in hashes a password, so fewer.
+const LOGIN_ROUNDS: usize = 20;
+
+async fn a_password_change_racing_sign_ins_with_the_old_password_ends_them_all(app: TestApp) {
+    let fan = registered(&app, "login.racer@iron.city").await;
+    for round in 0..LOGIN_ROUNDS {
+        let own = session(&app, fan.id).await;
+        let (old, new) = (PASSWORDS[round % 2], PASSWORDS[(round + 1) % 2]);
+        let change = app.graphql_as(Some(&own.access), CHANGE_PASSWORD, json!({ "current": old, "new": new }));
+        let (answer, signed_in) = race_logins(&app, &fan.email, old, round, change).await;
+        assert_eq!(answer["data"]["changePassword"], true, "round {round}: {answer}");
+        for token in &signed_in {
+            assert_eq!(me_status(&app, token).await, 401, "round {round}: a sign-in with the old password survived");
+        }
+    }
+}
+
+async fn deleting_an_account_racing_sign_ins_ends_them_all(app: TestApp) {
+    let template = registered(&app, "login.template@iron.city").await;
+    for round in 0..LOGIN_ROUNDS {
+        let email = format!("login.deleted.{round}@iron.city");
+        let fan = fixtures::user_with_hash(&app.db, &email, &template.password_hash).await;
+        let own = session(&app, fan.id).await;
+        let delete = app.graphql_as(Some(&own.access), DELETE_ACCOUNT, json!({ "password": PASSWORDS[0] }));
+        let (answer, signed_in) = race_logins(&app, &email, PASSWORDS[0], round, delete).await;
+        assert_eq!(answer["data"]["deleteAccount"], true, "round {round}: {answer}");
+        for token in &signed_in {
+            assert_eq!(me_status(&app, token).await, 401, "round {round}: a sign-in outlived the account");
+        }
+    }
 }
 
 db_tests!(

@@ -161,6 +161,15 @@ pub async fn login(
             user.last_login_at = Some(super::now());
             // The sign-in, its session and its audit row (the user as actor) commit together.
             super::write::transaction(db, async |txn| {
+                // Under the user's lock (see `sessions`) the password checked above must still be
+                // the account's: a password change, a reset or the deletion that committed
+                // meanwhile ended every session, and no sign-in with the old password may start
+                // one after it (nor insert a token for a deleted account).
+                let unchanged =
+                    lock_user(txn, user.id).await?.is_some_and(|current| current.password_hash == user.password_hash);
+                if !unchanged {
+                    return Err(DomainError::WrongCredentials);
+                }
                 user::Entity::update_many()
                     .col_expr(user::Column::LastLoginAt, Expr::value(user.last_login_at))
                     .filter(user::Column::Id.eq(user.id))
