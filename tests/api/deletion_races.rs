@@ -1,6 +1,7 @@
 //! Contention is never internal: `deleteAccount` racing the same user's `signPetition`,
-//! `withdrawSignature`, `rsvpEvent` and `cancelRsvp` answers each of them with a result or a
-//! coded error (`UNAUTHENTICATED` once the account is gone), never `INTERNAL_SERVER_ERROR`, and
+//! `withdrawSignature`, `rsvpEvent`, `cancelRsvp` and `submitQuote` answers each of them with a
+//! result or a coded error (`UNAUTHENTICATED` once the account is gone), never
+//! `INTERNAL_SERVER_ERROR`, and
 //! leaves every counter equal to the rows it counts. The fan actions run in chains, each request
 //! sent once the last answered, for as long as the deletion takes, so some are in flight while it
 //! commits (no sleeps, no timing), round after round on each database.
@@ -23,6 +24,7 @@ const SIGN: &str = "mutation($p: ID!) { signPetition(petitionId: $p) { id } }";
 const WITHDRAW: &str = "mutation($p: ID!) { withdrawSignature(petitionId: $p) }";
 const RSVP: &str = "mutation($e: ID!) { rsvpEvent(eventId: $e, status: GOING) { id } }";
 const CANCEL: &str = "mutation($e: ID!) { cancelRsvp(eventId: $e) }";
+const SUBMIT: &str = "mutation($input: SubmitQuoteInput!) { submitQuote(input: $input) { id } }";
 
 /// Sends `query` as `token`: the answer of a request that was let in (200), or of one refused
 /// because its account was already gone (401); either way every error carries a code, and none is
@@ -84,6 +86,7 @@ async fn deleting_an_account_racing_its_own_fan_actions_is_never_internal(app: T
     let petition_id = fixtures::petitions(&app.db, 2).await[1].id;
     let petition = fixtures::gid("Petition", petition_id);
     let (event_id, event) = crate::fan_actions::event_with_capacity(&app, 1_000).await;
+    let person = fixtures::gid("Person", fixtures::people(&app.db, 1).await[0].id);
     for round in 0..ROUNDS {
         let fan = fixtures::user_with_hash(&app.db, &format!("racing.fan.{round}@iron.city"), &hash).await;
         let (token, _) = fixtures::refreshable_session(&app.db, fan.id, Role::Fan).await;
@@ -95,8 +98,10 @@ async fn deleting_an_account_racing_its_own_fan_actions_is_never_internal(app: T
             done.set(true);
             answer
         };
-        let (deleted, (), ()) = join!(
+        let submission = json!({ "input": { "text": "Motorball forever.", "personId": person, "source": "A fan" } });
+        let (deleted, (), (), ()) = join!(
             delete,
+            toggle(&app, &token, (SUBMIT, submission.clone()), (SUBMIT, submission.clone()), &done),
             toggle(&app, &token, (WITHDRAW, json!({ "p": petition })), (SIGN, json!({ "p": petition })), &done),
             toggle(&app, &token, (RSVP, json!({ "e": event })), (CANCEL, json!({ "e": event })), &done),
         );
