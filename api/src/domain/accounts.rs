@@ -212,8 +212,14 @@ pub async fn change_password(
     let password_hash = auth.passwords.hash(new).await?;
     let txn = super::begin_write(db).await?;
     // The user's lock before anything is written: a refresh running beside the change either
-    // committed first (its token is revoked below) or waits and finds its token revoked.
+    // committed first (its token is revoked below) or waits and finds its token revoked. Under it,
+    // the password checked above must still be the account's: of two changes from the same
+    // password, the second finds the first's and is refused rather than silently overwriting it.
+    let checked = user.password_hash;
     let user = lock_user(&txn, user_id).await?.ok_or(DomainError::Unauthenticated)?;
+    if user.password_hash != checked {
+        return Err(DomainError::invalid("currentPassword", "is not your current password"));
+    }
     let mut model = user.into_active_model();
     model.password_hash = Set(password_hash);
     model.updated_at = Set(super::now());
