@@ -31,7 +31,8 @@ db_tests!(
     a_demoted_admin_loses_access_at_once_and_a_deleted_user_is_refused,
     the_last_admin_cannot_be_demoted,
     create_admin_bootstraps_an_admin_who_can_create_a_film_and_a_fan_cannot,
-    emails_are_private_to_their_owner_and_admins
+    emails_are_private_to_their_owner_and_admins,
+    of_two_password_changes_from_one_password_only_one_wins
 );
 
 async fn the_full_account_life_cycle(app: TestApp) {
@@ -328,4 +329,47 @@ async fn create_admin_hides_a_typed_password_and_still_reads_a_piped_one(app: Te
     assert!(!shown.contains(typed_password), "the typed password was echoed: {shown:?}");
     let login = app.graphql(LOGIN, json!({ "email": "typed@iron.city", "password": typed_password })).await;
     assert_eq!(login["data"]["login"]["user"]["email"], "typed@iron.city", "{login}");
+}
+
+/// Two `changePassword`s sent at once from the same current password: only one is told `true`.
+/// The other finds the password changed (`BAD_USER_INPUT` on `currentPassword`), or comes after
+/// the winner ended its session (`UNAUTHENTICATED`); never both `true` for passwords that cannot
+/// both hold.
+async fn of_two_password_changes_from_one_password_only_one_wins(app: TestApp) {
+    let change = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
+    let send = async |token: &str, current: &str, new: &str| {
+        let authorization = format!("Bearer {token}");
+        let headers = [("content-type", "application/json"), ("authorization", authorization.as_str())];
+        let body = json!({ "query": change, "variables": { "c": current, "n": new } }).to_string().into_bytes();
+        let response = app.request("POST", "/graphql", &headers, Some(body)).await;
+        assert!(matches!(response.status, 200 | 401), "{}: {}", response.status, response.body);
+        response.json()
+    };
+    let mut current = "correct horse battery".to_owned();
+    let fan = app.sign_in_as(Role::Fan).await;
+    for round in 0..5 {
+        let (first_token, _) = crate::support::fixtures::refreshable_session(&app.db, fan.id, Role::Fan).await;
+        let (second_token, _) = crate::support::fixtures::refreshable_session(&app.db, fan.id, Role::Fan).await;
+        let (first_new, second_new) = (format!("first-choice-{round}"), format!("second-choice-{round}"));
+        let (first, second) =
+            futures_util::join!(send(&first_token, &current, &first_new), send(&second_token, &current, &second_new));
+        let won: Vec<&str> = [(&first, &first_new), (&second, &second_new)]
+            .into_iter()
+            .filter(|(answer, _)| answer["data"]["changePassword"] == true)
+            .map(|(_, new)| new.as_str())
+            .collect();
+        assert_eq!(won.len(), 1, "round {round}: exactly one change wins: {first} {second}");
+        let lost = if won[0] == first_new { &second } else { &first };
+        assert!(
+            (code(lost) == "BAD_USER_INPUT" && lost["errors"][0]["extensions"]["field"] == "currentPassword")
+                || code(lost) == "UNAUTHENTICATED",
+            "round {round}: {lost}"
+        );
+        current = won[0].to_owned();
+        let login = app.graphql(LOGIN, json!({ "email": fan.email, "password": current })).await;
+        assert!(
+            login["data"]["login"]["accessToken"].is_string(),
+            "round {round}: the winner's password holds: {login}"
+        );
+    }
 }

@@ -67,6 +67,8 @@ async fn wrong(app: &TestApp, ip: &str, email: &str) {
 }
 
 db_tests!(
+    a_password_change_is_a_sign_in_attempt,
+    registering_a_taken_address_costs_what_a_wrong_password_costs,
     a_foreign_ip_cannot_lock_an_account,
     the_failing_ip_waits_longer_each_time_while_another_ip_gets_in,
     many_ips_lock_an_email_alike_for_unknown_ones_but_not_for_known_good_ips,
@@ -185,4 +187,68 @@ async fn a_success_clears_the_owners_own_failures_but_not_what_attackers_earned(
     signs_in(&limited, "127.0.0.1", "ido@iron.city").await;
     signs_in(&limited, "127.0.0.5", "ido@iron.city").await;
     refused(&limited, "127.0.0.7", "ido@iron.city", PASSWORD).await;
+}
+
+/// `changePassword` checks a password, so it is held to what holds `login`: one a request, the
+/// client's sign-in budget, and the delays of its email; a stolen access token guesses no faster.
+async fn a_password_change_is_a_sign_in_attempt(app: TestApp) {
+    const CHANGE: &str =
+        "mutation($current: String!, $new: String!) { changePassword(currentPassword: $current, newPassword: $new) }";
+    const RIGHT: &str = "correct horse battery";
+    let change = |current: &str| json!({ "current": current, "new": "a-brand-new-password" });
+    let fan = app.sign_in_as(entity::enums::Role::Fan).await;
+    let aliased = "mutation { c0: changePassword(currentPassword: \"g0\", newPassword: \"a-brand-new-password\") \
+         c1: changePassword(currentPassword: \"g1\", newPassword: \"a-brand-new-password\") }";
+    let refused_document = app.error_as(&fan.access_token, aliased, json!({})).await;
+    assert_eq!(refused_document["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{refused_document}");
+
+    // Three free wrong guesses from this address, then a wait, even for the right password.
+    let delayed = app.respawn(|settings| settings.limits = small_limits()).await;
+    for guess in ["g0", "g1", "g2"] {
+        let wrong = delayed.error_as(&fan.access_token, CHANGE, change(guess)).await;
+        assert_eq!(wrong["extensions"]["code"], "BAD_USER_INPUT", "{wrong}");
+        assert_eq!(wrong["extensions"]["field"], "currentPassword");
+    }
+    let refused = delayed.error_as(&fan.access_token, CHANGE, change(RIGHT)).await;
+    assert_eq!(refused["extensions"]["code"], "RATE_LIMITED", "{refused}");
+    assert!(retry_after(&json!({ "errors": [refused] })) >= 1);
+    // Logins of that email from that address wait too; the password did not change.
+    let login = delayed.graphql(LOGIN, json!({ "email": fan.email, "password": RIGHT })).await;
+    assert_eq!(code(&login), "RATE_LIMITED", "{login}");
+    signs_in_with(&app, &fan.email, RIGHT).await;
+
+    // Each check spends the address's sign-in budget.
+    let budget = app.respawn(|settings| settings.limits = Limits { sign_ins_per_minute: 1, ..small_limits() }).await;
+    let other = app.sign_in_as(entity::enums::Role::Fan).await;
+    let wrong = budget.error_as(&other.access_token, CHANGE, change("g0")).await;
+    assert_eq!(wrong["extensions"]["code"], "BAD_USER_INPUT", "{wrong}");
+    let refused = budget.error_as(&other.access_token, CHANGE, change(RIGHT)).await;
+    assert_eq!(refused["extensions"]["code"], "RATE_LIMITED", "{refused}");
+    signs_in_with(&app, &other.email, RIGHT).await;
+}
+
+/// A login with `password` that must succeed (on a server with raised limits).
+async fn signs_in_with(app: &TestApp, email: &str, password: &str) {
+    let response = app.graphql(LOGIN, json!({ "email": email, "password": password })).await;
+    assert!(response["data"]["login"]["accessToken"].is_string(), "{email} must get in: {response}");
+}
+
+/// `register` answers `CONFLICT` for a taken address, which tells that it has an account: so
+/// asking counts as a failed sign-in on that email from that address, and the same delays follow.
+async fn registering_a_taken_address_costs_what_a_wrong_password_costs(app: TestApp) {
+    app.data(REGISTER, json!({ "email": "taken@iron.city" })).await;
+    let limited = app.respawn(|settings| settings.limits = small_limits()).await;
+    for _ in 0..3 {
+        let taken = limited.graphql_from("127.0.0.1", REGISTER, json!({ "email": "taken@iron.city" })).await;
+        assert_eq!(code(&taken), "CONFLICT", "{taken}");
+    }
+    let delayed = limited.graphql_from("127.0.0.1", REGISTER, json!({ "email": "taken@iron.city" })).await;
+    assert_eq!(code(&delayed), "RATE_LIMITED", "{delayed}");
+    assert!(retry_after(&delayed) >= 1);
+    // Like after three wrong passwords: that address waits on that email, for the right password
+    // too; the owner elsewhere does not, and other addresses register from it as before.
+    refused(&limited, "127.0.0.1", "taken@iron.city", PASSWORD).await;
+    signs_in(&limited, "127.0.0.2", "taken@iron.city").await;
+    let fresh = limited.graphql_from("127.0.0.1", REGISTER, json!({ "email": "fresh@iron.city" })).await;
+    assert!(fresh["data"]["register"]["accessToken"].is_string(), "{fresh}");
 }

@@ -4,6 +4,7 @@
 //! a role change, a deleted account or an ended session (logout, a password or role change) takes
 //! effect at once, on every server process, rather than when the token expires.
 
+pub mod common_passwords;
 pub mod error;
 pub mod lockout;
 pub mod password;

@@ -34,7 +34,9 @@ fn argon2() -> AuthResult<Argon2<'static>> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Checks a new password's length; `field` names the input at fault.
+/// Checks a new password: its length, that it is not only white space, and that it is not one
+/// of the most common passwords (any case, see `common_passwords`); `field` names the input at
+/// fault.
 pub fn check_strength(password: &str, field: &str) -> AuthResult<()> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
@@ -42,6 +44,12 @@ pub fn check_strength(password: &str, field: &str) -> AuthResult<()> {
     }
     if length > MAX_LENGTH {
         return Err(AuthError::invalid(field, format!("must be at most {MAX_LENGTH} characters")));
+    }
+    if password.chars().all(char::is_whitespace) {
+        return Err(AuthError::invalid(field, "must not be only white space"));
+    }
+    if super::common_passwords::is_common(password) {
+        return Err(AuthError::invalid(field, "is one of the most common passwords: choose another"));
     }
     Ok(())
 }

@@ -26,6 +26,7 @@ use crate::shared_state::{SharedState, Step};
 pub enum SignInOperation {
     Login,
     Register,
+    ChangePassword,
     DeleteAccount,
     ResetPassword,
     RequestPasswordReset,
@@ -38,6 +39,7 @@ impl SignInOperation {
         match self {
             Self::Login => "login",
             Self::Register => "register",
+            Self::ChangePassword => "changePassword",
             Self::DeleteAccount => "deleteAccount",
             Self::ResetPassword => "resetPassword",
             Self::RequestPasswordReset => "requestPasswordReset",
@@ -51,6 +53,7 @@ impl SignInOperation {
 pub const SIGN_IN_OPERATIONS: &[SignInOperation] = &[
     SignInOperation::Login,
     SignInOperation::Register,
+    SignInOperation::ChangePassword,
     SignInOperation::DeleteAccount,
     SignInOperation::ResetPassword,
     SignInOperation::RequestPasswordReset,

@@ -1,14 +1,10 @@
-//! Accounts and sessions: registration, login, refresh-token rotation with reuse detection,
-//! logout, password changes, roles.
-//!
-//! A session is a family of refresh tokens: each use rotates the token; presenting a rotated token
-//! again means it was stolen or replayed, and revokes the whole family.
+//! Accounts: registration, login, password changes, roles. Sessions (refresh, logout, ending
+//! them) are `sessions`'s.
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Utc};
 use entity::enums::Role;
-use entity::{refresh_token, user};
+use entity::user;
 use sea_orm::TransactionTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -17,63 +13,18 @@ use sea_orm::{
 };
 
 use super::audit::{self, Actor};
+pub(crate) use super::sessions::end_all_sessions;
+use super::sessions::lock_user;
+pub use super::sessions::{Session, start_session};
 use super::{DomainError, DomainResult, validate};
 use crate::auth::password::check_strength;
 use crate::auth::throttle::SignInOperation;
-use crate::auth::tokens::{self, REFRESH_TTL};
 use crate::auth::{Auth, Viewer};
 use crate::mail::Mailer;
 
-/// A signed-in session as handed to the client.
-#[derive(Debug)]
-pub struct Session {
-    pub user: user::Model,
-    pub access_token: String,
-    pub refresh_token: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// Trims and lower-cases an email and checks its shape.
+/// The canonical form of an email address (see `mailbox`), or `BAD_USER_INPUT` on `field`.
 pub fn normalize_email(email: &str, field: &str) -> DomainResult<String> {
-    let email = email.trim().to_lowercase();
-    let well_formed = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && !domain.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-                && !email.chars().any(char::is_whitespace)
-        });
-    if !well_formed {
-        return Err(DomainError::invalid(field, "must be an email address"));
-    }
-    Ok(email)
-}
-
-/// Starts a new session (a new refresh-token family) for `user`, whose credentials the caller has
-/// checked.
-pub async fn start_session<C: ConnectionTrait>(db: &C, auth: &Auth, user: user::Model) -> DomainResult<Session> {
-    issue(db, auth, user, tokens::new_family_id()).await
-}
-
-/// Issues an access token and a refresh token in `family` for `user`.
-async fn issue<C: ConnectionTrait>(db: &C, auth: &Auth, user: user::Model, family: String) -> DomainResult<Session> {
-    let now = super::now();
-    let refresh_token = tokens::new_refresh_token();
-    refresh_token::ActiveModel {
-        user_id: Set(user.id),
-        token_hash: Set(tokens::hash_refresh_token(&refresh_token)),
-        family_id: Set(family.clone()),
-        expires_at: Set(now + REFRESH_TTL),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    let (access_token, expires_at) = auth.tokens.issue_access(user.id, user.role, &family, now)?;
-    Ok(Session { user, access_token, refresh_token, expires_at })
+    super::mailbox::canonical(email, field)
 }
 
 /// What a new account is made of.
@@ -92,7 +43,7 @@ pub async fn create_user(
     registration: Registration,
     role: Role,
 ) -> DomainResult<user::Model> {
-    let account = new_account(db, auth, registration).await?;
+    let account = new_account(db, auth, registration, Requester::CommandLine).await?;
     super::write::transaction(db, async |txn| {
         let user = insert_user(txn, account, role).await?;
         audit::created(txn, &audit::Actor::default(), "createUser", user).await
@@ -108,11 +59,34 @@ struct NewAccount {
     password_hash: String,
 }
 
-async fn new_account(db: &DatabaseConnection, auth: &Auth, registration: Registration) -> DomainResult<NewAccount> {
+/// Who asks for a new account.
+#[derive(Debug, Clone, Copy)]
+enum Requester {
+    /// An operator at the command line: no limits.
+    CommandLine,
+    /// A client at this address: held to the sign-in limits.
+    Client(Option<IpAddr>),
+}
+
+async fn new_account(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    registration: Registration,
+    requester: Requester,
+) -> DomainResult<NewAccount> {
     let email = normalize_email(&registration.email, "input.email")?;
     let display_name = validate::text("input.displayName", &registration.display_name, 100)?;
     check_strength(&registration.password, "input.password")?;
+    // A taken address is answered `CONFLICT`, which tells that it has an account; so asking costs
+    // what a wrong password costs: the delays of that email from this address apply first, and a
+    // taken address counts as a failed attempt on it.
+    if let Requester::Client(ip) = requester {
+        auth.throttle.admit_login(&email, ip).await?;
+    }
     if user::Entity::find().filter(user::Column::Email.eq(&email)).count(db).await? > 0 {
+        if let Requester::Client(ip) = requester {
+            auth.throttle.record_failure(&email, ip).await;
+        }
         return Err(DomainError::conflict("input.email", "an account with this email already exists"));
     }
     let password_hash = auth.passwords.hash(&registration.password).await?;
@@ -141,7 +115,8 @@ async fn insert_user<C: ConnectionTrait>(db: &C, account: NewAccount, role: Role
     })
 }
 
-/// Registers a fan, signs them in, and mails them a link to verify their address.
+/// Registers a fan, signs them in, and mails them a link to verify their address. A taken address
+/// is `CONFLICT`, metered like a wrong password (see `new_account`).
 pub async fn register(
     db: &DatabaseConnection,
     auth: &Auth,
@@ -150,7 +125,7 @@ pub async fn register(
     registration: Registration,
 ) -> DomainResult<Session> {
     auth.throttle.attempt(SignInOperation::Register, client_ip).await?;
-    let account = new_account(db, auth, registration).await?;
+    let account = new_account(db, auth, registration, Requester::Client(client_ip)).await?;
     // The account and its first session commit together: a registration that fails stores
     // nothing, so trying it again is safe.
     let txn = db.begin().await?;
@@ -187,6 +162,15 @@ pub async fn login(
             user.last_login_at = Some(super::now());
             // The sign-in, its session and its audit row (the user as actor) commit together.
             super::write::transaction(db, async |txn| {
+                // Under the user's lock (see `sessions`) the password checked above must still be
+                // the account's: a password change, a reset or the deletion that committed
+                // meanwhile ended every session, and no sign-in with the old password may start
+                // one after it (nor insert a token for a deleted account).
+                let unchanged =
+                    lock_user(txn, user.id).await?.is_some_and(|current| current.password_hash == user.password_hash);
+                if !unchanged {
+                    return Err(DomainError::WrongCredentials);
+                }
                 user::Entity::update_many()
                     .col_expr(user::Column::LastLoginAt, Expr::value(user.last_login_at))
                     .filter(user::Column::Id.eq(user.id))
@@ -204,101 +188,45 @@ pub async fn login(
     }
 }
 
-/// Revokes every live token of a session.
-async fn revoke_family<C: ConnectionTrait>(db: &C, family: &str) -> DomainResult<()> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
-        .filter(refresh_token::Column::FamilyId.eq(family))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Trades a refresh token for a new session token pair, rotating it. A token used twice revokes
-/// its whole session.
-pub async fn refresh(db: &DatabaseConnection, auth: &Auth, presented: &str) -> DomainResult<Session> {
-    let txn = super::begin_write(db).await?;
-    let hash = tokens::hash_refresh_token(presented);
-    let Some(stored) =
-        refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(hash)).one(&txn).await?
-    else {
-        return Err(DomainError::Unauthenticated);
-    };
-    let now = super::now();
-    if stored.revoked_at.is_some() || stored.expires_at <= now {
-        return Err(DomainError::Unauthenticated);
-    }
-    let rotated = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
-        .filter(refresh_token::Column::Id.eq(stored.id))
-        .filter(refresh_token::Column::RotatedAt.is_null())
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    if rotated == 0 {
-        revoke_family(&txn, &stored.family_id).await?;
-        txn.commit().await?;
-        tracing::warn!(user.id = stored.user_id, "a rotated refresh token was reused: session revoked");
-        return Err(DomainError::Unauthenticated);
-    }
-    let Some(user) = user::Entity::find_by_id(stored.user_id).one(&txn).await? else {
-        return Err(DomainError::Unauthenticated);
-    };
-    let session = issue(&txn, auth, user, stored.family_id).await?;
-    txn.commit().await?;
-    Ok(session)
-}
-
-/// Ends the session of a refresh token, and with it the access tokens issued in it; `false` when
-/// the token is unknown or already ended.
-pub async fn logout(db: &DatabaseConnection, presented: &str) -> DomainResult<bool> {
-    let hash = tokens::hash_refresh_token(presented);
-    let Some(stored) = refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(hash)).one(db).await?
-    else {
-        return Ok(false);
-    };
-    if stored.revoked_at.is_some() {
-        return Ok(false);
-    }
-    revoke_family(db, &stored.family_id).await?;
-    Ok(true)
-}
-
-/// Changes the viewer's password and ends every one of their sessions.
+/// Changes the viewer's password and ends every one of their sessions. Checking the current
+/// password is a sign-in attempt: it spends the client's sign-in budget and meets the failed-login
+/// delays and locks of the account's email, so a stolen access token cannot guess the password
+/// faster than `login` could.
 pub async fn change_password(
     db: &DatabaseConnection,
     auth: &Auth,
     viewer: &Viewer,
+    client_ip: Option<IpAddr>,
     current: &str,
     new: &str,
 ) -> DomainResult<()> {
     let user_id = viewer.user_id.ok_or(DomainError::Unauthenticated)?;
-    let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
     check_strength(new, "newPassword")?;
+    auth.throttle.attempt(SignInOperation::ChangePassword, client_ip).await?;
+    let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
+    auth.throttle.admit_login(&user.email, client_ip).await?;
     if !auth.passwords.verify(current, Some(&user.password_hash)).await? {
+        auth.throttle.record_failure(&user.email, client_ip).await;
         return Err(DomainError::invalid("currentPassword", "is not your current password"));
     }
+    auth.throttle.record_success(&user.email, client_ip).await;
     let password_hash = auth.passwords.hash(new).await?;
     let txn = super::begin_write(db).await?;
+    // The user's lock before anything is written: a refresh running beside the change either
+    // committed first (its token is revoked below) or waits and finds its token revoked. Under it,
+    // the password checked above must still be the account's: of two changes from the same
+    // password, the second finds the first's and is refused rather than silently overwriting it.
+    let checked = user.password_hash;
+    let user = lock_user(&txn, user_id).await?.ok_or(DomainError::Unauthenticated)?;
+    if user.password_hash != checked {
+        return Err(DomainError::invalid("currentPassword", "is not your current password"));
+    }
     let mut model = user.into_active_model();
     model.password_hash = Set(password_hash);
     model.updated_at = Set(super::now());
     model.update(&txn).await?;
     end_all_sessions(&txn, user_id).await?;
     txn.commit().await?;
-    Ok(())
-}
-
-/// Ends every session of `user_id`: their refresh tokens are revoked, and with them the access
-/// tokens issued in those sessions.
-pub(crate) async fn end_all_sessions<C: ConnectionTrait>(db: &C, user_id: i64) -> DomainResult<()> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
     Ok(())
 }
 
@@ -316,7 +244,8 @@ pub async fn set_role(db: &DatabaseConnection, actor: &Actor, user_id: i64, role
         .into_tuple()
         .all(&txn)
         .await?;
-    let user = user::Entity::find_by_id(user_id).one(&txn).await?.ok_or(DomainError::NotFound("user"))?;
+    // Locked like a refresh locks it, so no session of the user can start beside the change.
+    let user = lock_user(&txn, user_id).await?.ok_or(DomainError::NotFound("user"))?;
     if user.role == Role::Admin && role != Role::Admin && admins.len() <= 1 {
         return Err(DomainError::conflict("role", "the last admin cannot be demoted"));
     }

@@ -327,7 +327,7 @@ async fn rsvp_once(
     status: RsvpStatus,
 ) -> DomainResult<rsvp::Model> {
     notifier
-        .counted::<event::Entity, _>(db, event_id, "event", async |txn, event| {
+        .counted::<event::Entity, _>(db, user_id, event_id, "event", async |txn, event| {
             let now = super::now();
             if ends_at(&event) <= now {
                 return Err(DomainError::conflict("eventId", "this event is over"));
@@ -390,7 +390,7 @@ async fn cancel_rsvp_once(
     event_id: i64,
 ) -> DomainResult<bool> {
     notifier
-        .counted::<event::Entity, _>(db, event_id, "event", async |txn, _| {
+        .counted::<event::Entity, _>(db, user_id, event_id, "event", async |txn, _| {
             let Some(existing) = rsvp_of(txn, event_id, user_id).await? else { return Ok((false, None)) };
             rsvp::Entity::delete_by_id(existing.id).exec(txn).await?;
             let notice = if existing.status == RsvpStatus::Going { bump_going(txn, event_id, -1).await? } else { None };

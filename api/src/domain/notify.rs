@@ -264,13 +264,17 @@ impl Notifier {
         }
     }
 
-    /// A change that may move a counter (an RSVP, a signature): one write transaction under the
-    /// write gate with row `id` of `E` locked (see `write::locked`). `work` returns its value and
-    /// the notice of the counter it moved, if any, which is queued in the transaction and published
-    /// once it is committed.
+    /// A change user `user_id` makes to their own rows that may move a counter (an RSVP, a
+    /// signature): one write transaction under the write gate with the user's row held
+    /// (`users::hold`) and then row `id` of `E` locked (see `write::lock`), in the order
+    /// `deleteAccount` takes them, so the account cannot be deleted halfway through and a change
+    /// that comes after the deletion is `Unauthenticated` rather than a foreign-key failure.
+    /// `work` returns its value and the notice of the counter it moved, if any, which is queued in
+    /// the transaction and published once it is committed.
     pub async fn counted<E, T>(
         &self,
         db: &DatabaseConnection,
+        user_id: i64,
         id: i64,
         what: &'static str,
         work: impl AsyncFnOnce(&DatabaseTransaction, E::Model) -> DomainResult<(T, Option<Notice>)>,
@@ -280,7 +284,9 @@ impl Notifier {
         <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
     {
         let gate = self.write_gate().await;
-        let (value, notice) = super::write::locked::<E, _, _>(db, id, what, async |txn, row| {
+        let (value, notice) = super::write::transaction(db, async |txn| {
+            super::users::hold(txn, user_id).await?;
+            let row = super::write::lock::<E, _>(txn, id, what).await?;
             let (value, notice) = work(txn, row).await?;
             if let Some(notice) = notice {
                 self.in_transaction(txn, notice).await?;

@@ -304,7 +304,7 @@ async fn sign_once(
     country: Option<String>,
 ) -> DomainResult<signature::Model> {
     notifier
-        .counted::<petition::Entity, _>(db, petition_id, "petition", async |txn, petition| {
+        .counted::<petition::Entity, _>(db, user_id, petition_id, "petition", async |txn, petition| {
             let now = super::now();
             if effective_status(petition.status, petition.closes_at, now) != PetitionStatus::Open {
                 return Err(DomainError::conflict("petitionId", "this petition is closed"));
@@ -356,7 +356,7 @@ async fn withdraw_once(
     petition_id: i64,
 ) -> DomainResult<bool> {
     notifier
-        .counted::<petition::Entity, _>(db, petition_id, "petition", async |txn, _| {
+        .counted::<petition::Entity, _>(db, user_id, petition_id, "petition", async |txn, _| {
             let deleted = signature::Entity::delete_many()
                 .filter(signature::Column::PetitionId.eq(petition_id))
                 .filter(signature::Column::UserId.eq(user_id))

@@ -155,7 +155,13 @@ pub async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
 /// A quote a fan found: stored as `PENDING` until a moderator publishes it.
 pub async fn submit(db: &DatabaseConnection, user_id: i64, mut changes: QuoteChanges) -> DomainResult<quote::Model> {
     changes.status = Some(QuoteStatus::Pending);
-    write::transaction(db, async |txn| create(txn, changes, Some(user_id)).await).await
+    write::transaction(db, async |txn| {
+        // The submitter's row is held first, as signing holds it (`users::hold`): a submission
+        // racing the account's deletion comes before it or is `Unauthenticated` after it.
+        super::users::hold(txn, user_id).await?;
+        create(txn, changes, Some(user_id)).await
+    })
+    .await
 }
 
 /// Publishes, rejects or returns a quote to pending.

@@ -11,10 +11,10 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use entity::enums::{Role, RsvpStatus};
 use entity::{event, petition, petition_update, quote, refresh_token, rsvp, signature, user};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
 
@@ -142,6 +142,25 @@ pub async fn delete_account(
     super::retrying(|| delete_account_once(db, notifier, actor, user_id)).await
 }
 
+/// Holds user `user_id`'s row until the transaction ends, against the account's deletion only
+/// (`FOR KEY SHARE` on PostgreSQL: what a new row's foreign key would take, taken up front, so many
+/// of the user's changes hold it at once and refreshes are not held up); `Unauthenticated` when the
+/// account is gone. A fan action that adds or removes the user's rows holds it before any other
+/// lock, as `deleteAccount` locks the user first: they run one after the other, never interleaved,
+/// and the later one sees what the earlier did. On SQLite the write transaction holds the
+/// database already.
+pub(crate) async fn hold<C: ConnectionTrait>(txn: &C, user_id: i64) -> DomainResult<()> {
+    user::Entity::find_by_id(user_id)
+        .select_only()
+        .column(user::Column::Id)
+        .lock(LockType::KeyShare)
+        .into_tuple::<i64>()
+        .one(txn)
+        .await?
+        .map(|_| ())
+        .ok_or(DomainError::Unauthenticated)
+}
+
 /// Rows locked per statement: far below both databases' bound-parameter limits.
 const IDS_PER_LOCK: usize = 5_000;
 
@@ -154,9 +173,9 @@ async fn delete_account_once(
 ) -> DomainResult<()> {
     let gate = notifier.write_gate().await;
     let txn = super::begin_write(db).await?;
-    // The user's row first: on PostgreSQL a signature or RSVP being added for them (its foreign key
-    // takes a share lock on this row) is waited for, and a new one waits until the account is gone,
-    // so the rows read next are all there are.
+    // The user's row first: on PostgreSQL a signature or RSVP change of theirs (which holds this
+    // row before anything else, see `hold`) is waited for, and a new one waits until the account is
+    // gone and then finds it gone, so the rows read next are all there are and stay so.
     let user = write::lock::<user::Entity, _>(&txn, user_id, "user").await.map_err(|error| match error {
         DomainError::NotFound(_) => DomainError::Unauthenticated,
         other => other,
@@ -181,8 +200,8 @@ async fn delete_account_once(
         .await?;
     // Each counter under its row lock, as signing and RSVPs take it (`write::lock`, here a batch of
     // rows at once), always in id order, so two deletions never wait on each other in a cycle. The
-    // user signing meanwhile would hold a petition's lock and wait for the user's row: PostgreSQL
-    // breaks that deadlock and the loser is retried.
+    // user's own signing and RSVPs took the user's row before any petition's or event's, so they
+    // cannot hold one of these while waiting for the user.
     let mut notices: Vec<Notice> = Vec::with_capacity(signed.len() + answered.len());
     for ids in signed.chunks(IDS_PER_LOCK) {
         write::lock_all::<petition::Entity, _>(&txn, petition::Column::Id, ids).await?;

@@ -14,7 +14,7 @@ use super::users::{Audience, User};
 use super::{db, loaders, notifier, viewer_id};
 use crate::auth::{Auth, ClientIp};
 use crate::domain::accounts::{self, Registration, Session};
-use crate::domain::users;
+use crate::domain::{sessions, users};
 
 /// A signed-in session: send `accessToken` as `Authorization: Bearer …`; trade `refreshToken`
 /// for a new pair with `refreshSession` before `expiresAt`.
@@ -41,8 +41,10 @@ impl From<Session> for AuthPayload {
 /// A new account.
 #[derive(InputObject)]
 pub struct RegisterInput {
+    /// The address alone (no name or angle brackets) at a domain name; fullwidth and other
+    /// compatibility forms are the same mailbox as their plain twins (NFKC, any case).
     email: String,
-    /// 8 to 128 characters.
+    /// 8 to 128 characters, not only white space, and not one of the most common passwords.
     password: String,
     /// The name shown beside public signatures.
     display_name: String,
@@ -94,15 +96,16 @@ impl AccountMutation {
 
     /// Trades a refresh token for a new pair; each refresh token works once.
     async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> GqlResult<AuthPayload> {
-        Ok(accounts::refresh(db(ctx)?, auth(ctx)?, &refresh_token).await?.into())
+        Ok(sessions::refresh(db(ctx)?, auth(ctx)?, &refresh_token).await?.into())
     }
 
     /// Ends the session of a refresh token; false when it was not live.
     async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> GqlResult<bool> {
-        Ok(accounts::logout(db(ctx)?, &refresh_token).await?)
+        Ok(sessions::logout(db(ctx)?, &refresh_token).await?)
     }
 
-    /// Changes your password and ends all your sessions.
+    /// Changes your password and ends all your sessions. A wrong current password counts as a
+    /// failed sign-in (rate limits and delays apply).
     #[graphql(guard = "RoleGuard::fan()")]
     async fn change_password(
         &self,
@@ -111,7 +114,8 @@ impl AccountMutation {
         new_password: String,
     ) -> GqlResult<bool> {
         let viewer = loaders(ctx)?.viewer;
-        accounts::change_password(db(ctx)?, auth(ctx)?, &viewer, &current_password, &new_password).await?;
+        accounts::change_password(db(ctx)?, auth(ctx)?, &viewer, client_ip(ctx), &current_password, &new_password)
+            .await?;
         Ok(true)
     }
 

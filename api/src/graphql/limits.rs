@@ -113,7 +113,7 @@ struct Cost {
     depth: usize,
     /// Like `depth`, leaving out `__schema` and `__type` at this level (the introspection roots).
     data_depth: usize,
-    /// `login`, `register` and `deleteAccount` fields at this level.
+    /// `PASSWORD_FIELDS` at this level.
     password_fields: u64,
 }
 

@@ -260,3 +260,63 @@ pub async fn fan(db: &DatabaseConnection, display_name: &str) -> (user::Model, S
     .expect("sign a token");
     (user, token)
 }
+
+/// A live session of `user_id` with a refresh token the server takes (stored as its hash, as the
+/// server stores them) and an access token of it signed with the test key: `(access, refresh)`.
+/// No password is checked, so a test can start hundreds of sessions cheaply.
+pub async fn refreshable_session(db: &DatabaseConnection, user_id: i64, role: Role) -> (String, String) {
+    use api::auth::tokens;
+    let family = tokens::new_family_id();
+    let refresh = tokens::new_refresh_token();
+    let now = Utc::now();
+    refresh_token::ActiveModel {
+        user_id: Set(user_id),
+        token_hash: Set(tokens::hash_refresh_token(&refresh)),
+        family_id: Set(family.clone()),
+        expires_at: Set(now + Duration::days(30)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert a session");
+    let keys = tokens::TokenKeys::new(&api::auth::Secret::new(super::TEST_JWT_SECRET));
+    let (access, _) = keys.issue_access(user_id, role, &family, now).expect("sign a token");
+    (access, refresh)
+}
+
+/// A fan whose password hash is `password_hash` (copied from an account registered through the
+/// API, so the password is known without hashing it again), with a unique address.
+pub async fn user_with_hash(db: &DatabaseConnection, email: &str, password_hash: &str) -> user::Model {
+    user::ActiveModel {
+        email: Set(email.to_owned()),
+        display_name: Set("Fixture Fan".to_owned()),
+        password_hash: Set(password_hash.to_owned()),
+        role: Set(Role::Fan),
+        created_at: Set(Utc::now()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert a user")
+}
+
+/// A live password-reset token of `user_id`, as `requestPasswordReset` would mail it.
+pub async fn reset_token(db: &DatabaseConnection, user_id: i64) -> String {
+    use api::auth::tokens;
+    let token = tokens::new_refresh_token();
+    entity::account_token::ActiveModel {
+        user_id: Set(user_id),
+        purpose: Set(entity::enums::TokenPurpose::ResetPassword),
+        token_hash: Set(tokens::hash_refresh_token(&token)),
+        expires_at: Set(Utc::now() + Duration::minutes(30)),
+        used_at: Set(None),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert a reset token");
+    token
+}
