@@ -42,10 +42,14 @@ pub struct Cli {
     /// Browser origins allowed to call the API (CORS), comma-separated, e.g. https://alita.example.
     #[arg(long, env = "FANDB_CORS_ORIGINS", value_delimiter = ',', global = true)]
     cors_origins: Vec<String>,
-    /// Proxies (CIDRs or addresses, comma-separated, e.g. 10.0.0.0/8,::1) whose Forwarded or
-    /// X-Forwarded-For header names the client; from any other peer those headers are ignored.
+    /// Proxies (CIDRs or addresses, comma-separated, e.g. 10.0.0.0/8,::1) whose
+    /// FANDB_FORWARDED_HEADER names the client; from any other peer the header is ignored.
     #[arg(long, env = "FANDB_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     trusted_proxies: Vec<String>,
+    /// The header the trusted proxies write the client into (appending the peer they saw); the
+    /// other one is ignored, since a proxy passes it through from the client unchanged.
+    #[arg(long, env = "FANDB_FORWARDED_HEADER", value_enum, default_value = "x-forwarded-for", global = true)]
+    forwarded_header: crate::http::client_ip::ForwardedHeader,
     /// Redis shared by every fandb process behind one load balancer (redis://host:port/db): the
     /// request and sign-in budgets and the failed-login delays and locks live there; per-process
     /// memory when unset.
@@ -301,7 +305,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     settings.environment = cli.environment;
     settings.limits = cli.limits.into();
     settings.cors_origins = parse_cors_origins(&cli.cors_origins)?;
-    settings.trusted_proxies = parse_trusted_proxies(&cli.trusted_proxies)?;
+    settings.trusted_proxies = parse_trusted_proxies(&cli.trusted_proxies)?.with_header(cli.forwarded_header);
     settings.redis_url = cli.redis_url.filter(|url| !url.trim().is_empty()).map(crate::auth::Secret::new);
     settings.database_listen_url = cli.database_listen_url.filter(|url| !url.trim().is_empty());
     settings.database_transaction_pooler = cli.database_transaction_pooler;

@@ -67,7 +67,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Origins allowed to call the API from a browser (CORS); none by default.
     pub cors_origins: Vec<String>,
-    /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client; none by default.
+    /// Proxies whose `X-Forwarded-For` (or `Forwarded`, as configured) names the client; none by
+    /// default.
     pub trusted_proxies: TrustedProxies,
     /// Redis holding the rate-limit state every process shares; per-process memory when unset.
     pub redis_url: Option<Secret>,

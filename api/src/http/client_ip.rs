@@ -1,8 +1,12 @@
 //! The client IP of a request: the TCP peer, unless the peer is a trusted proxy, in which case the
-//! client named in `Forwarded` (RFC 7239 `for=`) or `X-Forwarded-For`. A chain is walked from the
-//! right, past trusted proxies, to the first hop that is not one (a client can write anything
-//! to the left of its own address, so nothing left of that hop is believed). A header that does
-//! not parse, or two headers that name different clients, count for nothing: the peer is used.
+//! client named in the one header the proxies are taken to write: `X-Forwarded-For` (the default)
+//! or RFC 7239 `Forwarded` (`for=`), never both, so a header the proxy passed through from the
+//! client unchanged is not believed. The chain is walked from the right (what the nearest proxy
+//! appended) past trusted proxies, and the first hop that is not one is the client: a client
+//! can write anything to the left of its own address, so nothing there is read, and a malformed
+//! or `unknown` entry there changes nothing. When the walk meets such an entry before any
+//! untrusted hop, the last trusted hop it passed (the peer, at first) did not know its own client
+//! and is the client; when every hop is trusted, the left-most is.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -15,25 +19,51 @@ use super::AppState;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
-/// The networks whose connections may say who the client is; none by default.
+/// The header trusted proxies write the client into; the other one is ignored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, …` (nginx's `$proxy_add_x_forwarded_for`, Squid, most
+    /// cloud load balancers).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1, …`.
+    Forwarded,
+}
+
+/// The networks whose connections may say who the client is (none by default), and the header
+/// they say it in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies {
+    networks: Vec<IpNet>,
+    header: ForwardedHeader,
+}
 
 impl TrustedProxies {
-    /// The given networks.
+    /// The given networks, writing `X-Forwarded-For`.
     pub fn new(networks: Vec<IpNet>) -> Self {
-        Self(networks.into_iter().map(|network| network.trunc()).collect())
+        Self { networks: networks.into_iter().map(|network| network.trunc()).collect(), header: Default::default() }
+    }
+
+    /// The same networks, taken to write `header` (and only it).
+    #[must_use]
+    pub fn with_header(self, header: ForwardedHeader) -> Self {
+        Self { header, ..self }
+    }
+
+    /// The header the proxies are taken to write.
+    pub fn header(&self) -> ForwardedHeader {
+        self.header
     }
 
     /// Whether `ip` is inside one of the networks.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        self.0.iter().any(|network| network.contains(&ip))
+        self.networks.iter().any(|network| network.contains(&ip))
     }
 
     /// Whether no proxy is trusted.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.networks.is_empty()
     }
 
     /// The client behind a connection from `peer` that sent `headers`.
@@ -42,19 +72,21 @@ impl TrustedProxies {
         if !self.contains(peer) {
             return peer;
         }
-        let forwarded = header_chain(headers, &header::FORWARDED, forwarded_for);
-        let x_forwarded_for = header_chain(headers, &X_FORWARDED_FOR, |element| Some(node(element)));
-        let pick = |chain: Option<Vec<IpAddr>>| chain.map(|chain| self.rightmost_untrusted(&chain));
-        match (pick(forwarded), pick(x_forwarded_for)) {
-            (Some(Some(a)), Some(Some(b))) if a == b => a,
-            (Some(Some(client)), None) | (None, Some(Some(client))) => client,
-            _ => peer,
+        let chain = match self.header {
+            ForwardedHeader::XForwardedFor => hops(headers, &X_FORWARDED_FOR, node),
+            ForwardedHeader::Forwarded => hops(headers, &header::FORWARDED, forwarded_for),
+        };
+        let mut client = peer;
+        for hop in chain.into_iter().rev() {
+            // An entry that names no address: the hop that wrote it (the last trusted one) is as
+            // far as anyone can tell.
+            let Some(hop) = hop else { break };
+            client = hop;
+            if !self.contains(hop) {
+                break;
+            }
         }
-    }
-
-    /// The right-most hop that is not a trusted proxy; the left-most when all are.
-    fn rightmost_untrusted(&self, chain: &[IpAddr]) -> Option<IpAddr> {
-        chain.iter().rev().find(|hop| !self.contains(**hop)).or_else(|| chain.first()).copied()
+        client
     }
 }
 
@@ -68,32 +100,22 @@ pub fn client_ip(request: &HttpRequest) -> Option<IpAddr> {
     }
 }
 
-/// The hops of every `name` header, in order; `None` when there is none, and `Some(empty)` (which
-/// picks nothing, so the peer is used) when any element is malformed. `element` turns one
-/// comma-separated element into its hop: `None` when it names no hop, `Some(None)` when malformed.
-fn header_chain(
-    headers: &HeaderMap,
-    name: &HeaderName,
-    element: impl Fn(&str) -> Option<Option<IpAddr>>,
-) -> Option<Vec<IpAddr>> {
-    let mut values = headers.get_all(name).peekable();
-    values.peek()?;
-    let mut chain = Vec::new();
-    for value in values {
-        let Ok(value) = value.to_str() else { return Some(Vec::new()) };
-        for part in value.split(',') {
-            match element(part.trim()) {
-                Some(Some(hop)) => chain.push(hop),
-                Some(None) => return Some(Vec::new()),
-                None => {}
-            }
-        }
-    }
-    Some(chain)
+/// Every comma-separated element of every `name` header, in order, as `element` reads it: the
+/// address it names, or `None` (`unknown`, an obfuscated name, garbage, an empty element).
+fn hops(headers: &HeaderMap, name: &HeaderName, element: impl Fn(&str) -> Option<IpAddr>) -> Vec<Option<IpAddr>> {
+    headers
+        .get_all(name)
+        .flat_map(|value| {
+            // Bytes that are not text spoil only the elements they are in.
+            let value = String::from_utf8_lossy(value.as_bytes());
+            value.split(',').map(|part| element(part.trim())).collect::<Vec<_>>()
+        })
+        .collect()
 }
 
-/// The `for=` hop of one `Forwarded` element (`for=192.0.2.1;proto=https`); `None` without one.
-fn forwarded_for(element: &str) -> Option<Option<IpAddr>> {
+/// The `for=` address of one `Forwarded` element (`for=192.0.2.1;proto=https`); `None` without
+/// one: a proxy that leaves out `for=` does not say who its client was.
+fn forwarded_for(element: &str) -> Option<IpAddr> {
     let value = element.split(';').find_map(|pair| {
         let (name, value) = pair.trim().split_once('=')?;
         name.trim().eq_ignore_ascii_case("for").then_some(value.trim())
@@ -101,11 +123,11 @@ fn forwarded_for(element: &str) -> Option<Option<IpAddr>> {
     let value = match value.strip_prefix('"') {
         Some(quoted) => match quoted.strip_suffix('"') {
             Some(inner) if !inner.contains(['"', '\\']) => inner,
-            _ => return Some(None),
+            _ => return None,
         },
         None => value,
     };
-    Some(node(value))
+    node(value)
 }
 
 /// A node's address: `192.0.2.1`, `192.0.2.1:8080`, `2001:db8::1`, `[2001:db8::1]` or
@@ -152,23 +174,59 @@ mod tests {
         assert_eq!(client(&[("x-forwarded-for", "203.0.113.7:4711")]), ip("203.0.113.7"));
         assert_eq!(client(&[("x-forwarded-for", "[2001:db8::1]:4711")]), ip("2001:db8::1"));
         assert_eq!(client(&[("x-forwarded-for", "::ffff:203.0.113.7")]), ip("203.0.113.7"));
+        let forwarded = trusted.clone().with_header(ForwardedHeader::Forwarded);
+        let client = |pairs: &[(&'static str, &'static str)]| forwarded.client(peer, &headers(pairs));
         assert_eq!(client(&[("forwarded", "for=\"[2001:db8::1]:1234\";proto=https, For=10.0.0.2")]), ip("2001:db8::1"));
         assert_eq!(client(&[("forwarded", "proto=https;for=203.0.113.7:80")]), ip("203.0.113.7"));
-        assert_eq!(client(&[("forwarded", "for=203.0.113.7"), ("x-forwarded-for", "203.0.113.7")]), ip("203.0.113.7"));
     }
 
     #[test]
-    fn malformed_or_conflicting_headers_fall_back_to_the_peer() {
-        let trusted = proxies(&["127.0.0.1/32"]);
+    fn what_lies_left_of_the_client_changes_nothing() {
+        let trusted = proxies(&["10.0.0.0/8", "127.0.0.1/32"]);
         let peer = ip("127.0.0.1");
         let client = |pairs: &[(&'static str, &'static str)]| trusted.client(peer, &headers(pairs));
-        for bad in ["", "not-an-ip", "1.1.1.1, junk", "1.1.1.1,,", "256.1.1.1"] {
+        for chain in ["unknown, 203.0.113.7", "junk, 203.0.113.7, 10.0.0.2", ",203.0.113.7", "[::1, 203.0.113.7"] {
+            assert_eq!(client(&[("x-forwarded-for", chain)]), ip("203.0.113.7"), "{chain:?}");
+        }
+        assert_eq!(client(&[("x-forwarded-for", "unknown"), ("x-forwarded-for", "203.0.113.7")]), ip("203.0.113.7"));
+        let forwarded = trusted.clone().with_header(ForwardedHeader::Forwarded);
+        let client = |pairs: &[(&'static str, &'static str)]| forwarded.client(peer, &headers(pairs));
+        for chain in
+            ["for=unknown, for=203.0.113.7", "for=_hidden, for=203.0.113.7;proto=https", "for=\"[::1, for=203.0.113.7"]
+        {
+            assert_eq!(client(&[("forwarded", chain)]), ip("203.0.113.7"), "{chain:?}");
+        }
+    }
+
+    #[test]
+    fn an_entry_naming_no_one_stops_at_the_proxy_that_wrote_it() {
+        let trusted = proxies(&["10.0.0.0/8", "127.0.0.1/32"]);
+        let peer = ip("127.0.0.1");
+        let client = |pairs: &[(&'static str, &'static str)]| trusted.client(peer, &headers(pairs));
+        for bad in ["", "not-an-ip", "1.1.1.1, junk", "1.1.1.1,,", "256.1.1.1", "unknown"] {
             assert_eq!(client(&[("x-forwarded-for", bad)]), peer, "{bad:?}");
         }
-        for bad in ["for=unknown", "for=_hidden", "for=\"[::1\"", "for=\"1.1.1.1", "by=1.1.1.1"] {
+        // 10.0.0.2 could not name its client: 1.1.1.1 is the client's own word, not believed.
+        assert_eq!(client(&[("x-forwarded-for", "1.1.1.1, unknown, 10.0.0.2")]), ip("10.0.0.2"));
+        let forwarded = trusted.clone().with_header(ForwardedHeader::Forwarded);
+        let client = |pairs: &[(&'static str, &'static str)]| forwarded.client(peer, &headers(pairs));
+        for bad in
+            ["for=unknown", "for=_hidden", "for=\"[::1\"", "for=\"1.1.1.1", "by=1.1.1.1", "for=1.1.1.1, proto=https"]
+        {
             assert_eq!(client(&[("forwarded", bad)]), peer, "{bad:?}");
         }
-        assert_eq!(client(&[("forwarded", "for=1.1.1.1"), ("x-forwarded-for", "2.2.2.2")]), peer);
+    }
+
+    #[test]
+    fn only_the_header_the_proxies_write_is_read() {
+        let peer = ip("127.0.0.1");
+        let both = headers(&[("forwarded", "for=8.8.8.8"), ("x-forwarded-for", "203.0.113.7")]);
+        let trusted = proxies(&["127.0.0.1/32"]);
+        assert_eq!(trusted.client(peer, &both), ip("203.0.113.7"));
+        assert_eq!(trusted.client(peer, &headers(&[("forwarded", "for=8.8.8.8")])), peer);
+        let forwarded = trusted.with_header(ForwardedHeader::Forwarded);
+        assert_eq!(forwarded.client(peer, &both), ip("8.8.8.8"));
+        assert_eq!(forwarded.client(peer, &headers(&[("x-forwarded-for", "203.0.113.7")])), peer);
     }
 
     #[test]
