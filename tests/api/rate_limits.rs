@@ -27,7 +27,11 @@ fn no_request_budget() -> Limits {
     Limits { requests_per_second: 1_000_000, request_burst: 1_000_000, ..Limits::default() }
 }
 
-db_tests!(a_client_beyond_its_burst_gets_429_and_changes_nothing, sign_in_attempts_are_capped_per_ip);
+db_tests!(
+    a_client_beyond_its_burst_gets_429_and_changes_nothing,
+    sign_in_attempts_are_capped_per_ip,
+    public_cached_answers_carry_no_per_client_headers
+);
 
 async fn a_client_beyond_its_burst_gets_429_and_changes_nothing(app: TestApp) {
     // The default burst of 50, refilled at one a second so that a slow machine sending the
@@ -138,4 +142,43 @@ fn fandb_help_names_exactly_the_sign_in_operations() {
         let named: Vec<&str> = list.split(',').map(str::trim).collect();
         assert_eq!(named, sign_in_operations(), "fandb {}: {entry}", args.join(" "));
     }
+}
+
+/// Whether `response` has a header of one client's own: its budget, or a cookie.
+fn per_client_headers(response: &crate::support::app::RawResponse) -> Vec<String> {
+    response
+        .headers
+        .keys()
+        .map(|name| name.as_str().to_ascii_lowercase())
+        .filter(|name| name.starts_with("ratelimit-") || name == "retry-after" || name == "set-cookie")
+        .collect()
+}
+
+async fn public_cached_answers_carry_no_per_client_headers(app: TestApp) {
+    let cached = app
+        .respawn(|settings| {
+            settings.cache_max_age = 60;
+            settings.limits = Limits { requests_per_second: 1_000, ..Limits::default() };
+        })
+        .await;
+    // `{ films { totalCount } }`
+    let path = "/graphql?query=%7B%20films%20%7B%20totalCount%20%7D%20%7D";
+    let public = cached.request("GET", path, &[], None).await;
+    assert_eq!(public.status, 200, "{}", public.body);
+    assert_eq!(public.header("cache-control"), "public, max-age=60");
+    assert_eq!(per_client_headers(&public), Vec::<String>::new(), "a shared cache would serve them to all");
+    let tag = public.header("etag").to_owned();
+    let revalidated = cached.request("GET", path, &[("if-none-match", &tag)], None).await;
+    assert_eq!(revalidated.status, 304);
+    assert_eq!(per_client_headers(&revalidated), Vec::<String>::new(), "a 304 updates the cached headers");
+
+    // Answers no shared cache keeps still tell the client its budget.
+    let body = serde_json::to_vec(&json!({ "query": "{ films { totalCount } }" })).unwrap();
+    let posted = cached.request("POST", "/graphql", &[("content-type", "application/json")], Some(body)).await;
+    assert_eq!(posted.header("cache-control"), "private, no-store");
+    assert_eq!(posted.header("ratelimit-limit"), "50", "{:?}", posted.headers);
+    assert!(!posted.header("ratelimit-remaining").is_empty(), "{:?}", posted.headers);
+    let failed = cached.request("GET", "/graphql?query=%7B%20nope%20%7D", &[], None).await;
+    assert_eq!(failed.header("cache-control"), "private, no-store");
+    assert_eq!(failed.header("ratelimit-limit"), "50", "{:?}", failed.headers);
 }

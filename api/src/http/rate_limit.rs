@@ -1,6 +1,7 @@
 //! A request budget per client IP on `/graphql`: a bucket of `request_burst` requests refilled at
-//! `requests_per_second` (GCRA, by `governor`). Every answer says what is left in `RateLimit-*`
-//! headers; an empty bucket gets 429 with `Retry-After` and a `RATE_LIMITED` GraphQL error.
+//! `requests_per_second` (GCRA, by `governor`). Every answer but a public one (which shared caches
+//! keep for everyone) says what is left in `RateLimit-*` headers; an empty bucket gets 429 with
+//! `Retry-After` and a `RATE_LIMITED` GraphQL error.
 //! The buckets live in this process's memory, or in Redis (`shared_state`) so that every process
 //! behind one load balancer draws from the same one; when Redis cannot answer, each process
 //! enforces the same budget in its own buckets until Redis is back: never limits off, and never
@@ -181,8 +182,11 @@ pub async fn limit_requests(
     match limiter.check(client, NonZeroU32::MIN).await {
         Verdict::Allowed { remaining } => {
             let mut response = next.call(request).await?;
-            for (name, value) in limiter.headers(remaining) {
-                response.headers_mut().insert(name, value);
+            // A shared cache would hand one client's budget to everyone it serves that answer.
+            if !is_public(response.headers()) {
+                for (name, value) in limiter.headers(remaining) {
+                    response.headers_mut().insert(name, value);
+                }
             }
             Ok(response.map_into_left_body())
         }
@@ -191,4 +195,12 @@ pub async fn limit_requests(
             Ok(request.into_response(refusal.error_response()).map_into_right_body())
         }
     }
+}
+
+/// Whether an answer may be kept by shared caches (`Cache-Control: public`, see `graphql`).
+fn is_public(headers: &actix_web::http::header::HeaderMap) -> bool {
+    headers
+        .get_all(actix_web::http::header::CACHE_CONTROL)
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.split(',').any(|directive| directive.trim().eq_ignore_ascii_case("public")))
 }
