@@ -104,11 +104,21 @@ def psql(sql):
     return out.stdout.strip()
 
 
+def metrics_token():
+    """The token the processes' /metrics asks for (production serves it only with one)."""
+    with open(f"{ARGS.state}/secrets.env") as secrets:
+        for line in secrets:
+            if line.startswith("FANDB_METRICS_TOKEN="):
+                return line.split("=", 1)[1].strip()
+    raise RuntimeError("no FANDB_METRICS_TOKEN in secrets.env")
+
+
 async def metric(port, name):
     """A counter or gauge from one process's /metrics."""
+    headers = {"Authorization": f"Bearer {metrics_token()}"}
     try:
         async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+            async with session.get(f"http://127.0.0.1:{port}/metrics", headers=headers) as response:
                 for line in (await response.text()).splitlines():
                     if line.startswith(f"{name} "):
                         return int(float(line.split()[1]))

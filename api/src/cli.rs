@@ -78,6 +78,14 @@ pub struct Cli {
     /// only its documents run for anyone but admins.
     #[arg(long, env = "FANDB_TRUSTED_DOCUMENTS", global = true)]
     trusted_documents: Option<std::path::PathBuf>,
+    /// The bearer token GET /metrics asks for (at least 32 bytes). Without it /metrics is open
+    /// outside production and off (404) in production, but on FANDB_METRICS_LISTEN.
+    #[arg(long, env = "FANDB_METRICS_TOKEN", global = true, hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// An address of its own for GET /metrics (e.g. 127.0.0.1:9100, reachable by the scraper
+    /// only); the API's address then serves it only with FANDB_METRICS_TOKEN.
+    #[arg(long, env = "FANDB_METRICS_LISTEN", global = true)]
+    metrics_listen: Option<String>,
     #[command(flatten)]
     mail: MailArgs,
     #[command(subcommand)]
@@ -324,6 +332,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     settings.require_verified_email = cli.mail.require_verified_email;
     settings.cache_max_age = cli.cache_max_age;
     settings.trusted_documents = cli.trusted_documents.filter(|path| !path.as_os_str().is_empty());
+    settings.metrics_token = crate::config::parse_metrics_token(cli.metrics_token)?;
+    settings.metrics_listen = cli.metrics_listen.filter(|address| !address.trim().is_empty());
     match cli.command.unwrap_or(Command::Serve { no_seed: false }) {
         Command::Serve { no_seed } => {
             settings.seed_when_empty = !no_seed;

@@ -92,6 +92,12 @@ pub struct Settings {
     /// A trusted-documents manifest (graphql-codegen's `persisted-documents.json`): only its
     /// documents run for anyone but admins. Every document runs when unset.
     pub trusted_documents: Option<PathBuf>,
+    /// The bearer token `/metrics` asks for; without it, `/metrics` is open outside production and
+    /// off in production (but on `metrics_listen`).
+    pub metrics_token: Option<Secret>,
+    /// An address of its own to serve `/metrics` on (`127.0.0.1:9100`); then the API's address
+    /// serves it only with `metrics_token`.
+    pub metrics_listen: Option<String>,
 }
 
 /// Where outgoing mail goes and what its links point to.
@@ -240,6 +246,8 @@ impl Settings {
             require_verified_email: false,
             cache_max_age: 0,
             trusted_documents: None,
+            metrics_token: None,
+            metrics_listen: None,
         }
     }
 
@@ -274,6 +282,8 @@ impl fmt::Debug for Settings {
             .field("require_verified_email", &self.require_verified_email)
             .field("cache_max_age", &self.cache_max_age)
             .field("trusted_documents", &self.trusted_documents)
+            .field("metrics_token", &self.metrics_token.is_some())
+            .field("metrics_listen", &self.metrics_listen)
             .finish()
     }
 }
@@ -297,6 +307,8 @@ pub enum ConfigError {
     PublicUrl(String),
     #[error("FANDB_TRUSTED_DOCUMENTS: the manifest {path}: {reason}")]
     TrustedDocuments { path: PathBuf, reason: String },
+    #[error("FANDB_METRICS_TOKEN must be at least {MIN_SECRET_BYTES} bytes (e.g. `openssl rand -hex 32`)")]
+    WeakMetricsToken,
     #[error("the development JWT secret file {path}: {source}")]
     SecretFile { path: PathBuf, source: std::io::Error },
 }
@@ -329,6 +341,15 @@ pub fn resolve_jwt_secret(
     write_private(&path, &secret).map_err(failed)?;
     tracing::warn!(path = %path.display(), "FANDB_JWT_SECRET is not set: generated a development secret and kept it in this file");
     Ok(Secret::new(secret))
+}
+
+/// The `/metrics` token: none when unset or blank; a short one is refused (nothing limits how
+/// fast `/metrics` may be asked).
+pub fn parse_metrics_token(given: Option<String>) -> Result<Option<Secret>, ConfigError> {
+    match given.map(|token| token.trim().to_owned()).filter(|token| !token.is_empty()) {
+        Some(token) if token.len() < MIN_SECRET_BYTES => Err(ConfigError::WeakMetricsToken),
+        token => Ok(token.map(Secret::new)),
+    }
 }
 
 /// The allowed CORS origins, each checked and written as browsers send it (`https://host[:port]`).

@@ -27,10 +27,10 @@ use crate::graphql::documents::DocumentCache;
 use crate::graphql::persisted::PersistedDocuments;
 use crate::http::access::trace_requests;
 use crate::http::cors;
-use crate::http::metrics::Metrics;
+use crate::http::metrics::{Exposure, Metrics, MetricsToken};
 use crate::http::rate_limit::RequestLimiter;
 use crate::http::socket_limits::SocketRegistry;
-use crate::http::{AppState, configure};
+use crate::http::{AppState, configure, configure_metrics};
 use crate::mail::Mailer;
 use crate::replica::ReadRouting;
 use crate::shared_state::SharedState;
@@ -58,6 +58,8 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The metrics listener (`FANDB_METRICS_LISTEN`) and its port, when configured.
+    metrics_server: Option<(u16, Server)>,
     shutdown: tokio::sync::watch::Sender<bool>,
     in_flight: Arc<InFlight>,
 }
@@ -161,6 +163,7 @@ impl Application {
             Some(path) => {
                 let manifest = crate::config::load_trusted_documents(path)?;
                 tracing::info!(documents = manifest.len(), path = %path.display(), "trusted documents: only these run for anyone but admins");
+                metrics.label_only(manifest.operation_names());
                 Some(manifest)
             }
             None => None,
@@ -179,6 +182,15 @@ impl Application {
             documents.clone(),
         );
         let (shutdown, stopping) = tokio::sync::watch::channel(false);
+        let metrics_token = settings.metrics_token.as_ref().map(|token| MetricsToken::new(token.expose()));
+        let metrics_listener = match &settings.metrics_listen {
+            Some(address) => Some(TcpListener::bind(address)?),
+            None => None,
+        };
+        let production = settings.environment == crate::config::Environment::Production;
+        if production && metrics_token.is_none() && metrics_listener.is_none() {
+            tracing::warn!("/metrics is off: set FANDB_METRICS_TOKEN or FANDB_METRICS_LISTEN to scrape it");
+        }
         let state = AppState {
             schema,
             db,
@@ -194,6 +206,23 @@ impl Application {
             documents,
             cache_max_age: settings.cache_max_age,
             public_host: settings.mail.public_host(),
+            metrics_exposure: Exposure::api(metrics_token.clone(), production, metrics_listener.is_some()),
+        };
+        let metrics_server = match metrics_listener {
+            Some(listener) => {
+                let port = listener.local_addr()?.port();
+                let state = AppState { metrics_exposure: Exposure::own_listener(metrics_token), ..state.clone() };
+                let server = HttpServer::new(move || {
+                    App::new().app_data(web::Data::new(state.clone())).configure(configure_metrics)
+                })
+                .listen(listener)?
+                .workers(1)
+                .client_request_timeout(settings.limits.request_read_timeout)
+                .disable_signals()
+                .shutdown_timeout(1);
+                Some((port, server.run()))
+            }
+            None => None,
         };
         let in_flight = Arc::new(InFlight::default());
         let counted = in_flight.clone();
@@ -215,12 +244,17 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
-        Ok(Self { port, server: server.run(), shutdown, in_flight })
+        Ok(Self { port, server: server.run(), metrics_server, shutdown, in_flight })
     }
 
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the metrics listener, when `FANDB_METRICS_LISTEN` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(port, _)| *port)
     }
 
     /// Serves until the process is told to stop: on SIGINT/SIGTERM open WebSockets complete their
@@ -230,10 +264,18 @@ impl Application {
         let handle = self.server.handle();
         let shutdown = self.shutdown;
         let in_flight = self.in_flight;
+        let metrics_handle = self.metrics_server.map(|(_, server)| {
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            handle
+        });
         match stop_signals() {
             Ok(signals) => {
                 actix_web::rt::spawn(async move {
                     signals.await;
+                    if let Some(metrics) = metrics_handle {
+                        metrics.stop(false).await;
+                    }
                     tracing::info!("stopping: closing WebSockets, finishing requests in flight");
                     shutdown.send_replace(true);
                     handle.pause().await;

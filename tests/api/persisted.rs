@@ -24,7 +24,11 @@ db_tests!(
     an_untrusted_document_is_refused_before_it_is_parsed_or_cached,
     the_campaign_operations_validate_against_the_schema,
     a_malformed_trusted_documents_manifest_stops_start_up,
+    only_the_manifest_s_operation_names_label_metrics,
 );
+
+/// The `/metrics` token of the production servers here (which serve `/metrics` only with one).
+const METRICS_TOKEN: &str = "metrics-token-of-the-persisted-tests-0123456789";
 
 /// The committed manifest, as CI generates it.
 fn manifest_path() -> std::path::PathBuf {
@@ -274,7 +278,8 @@ async fn a_trusted_documents_manifest_lets_only_its_documents_run_but_for_admins
 
 /// The document cache's (hits, misses): every document the pipeline parses or finds is one of them.
 async fn document_cache_counts(app: &TestApp) -> (u64, u64) {
-    let metrics = app.get("/metrics").await.body;
+    let bearer = format!("Bearer {METRICS_TOKEN}");
+    let metrics = app.request("GET", "/metrics", &[("authorization", &bearer)], None).await.body;
     let value = |name: &str| {
         metrics
             .lines()
@@ -293,6 +298,7 @@ async fn an_untrusted_document_is_refused_before_it_is_parsed_or_cached(app: Tes
         .respawn(|settings| {
             settings.environment = Environment::Production;
             settings.trusted_documents = Some(manifest_path());
+            settings.metrics_token = Some(api::auth::Secret::new(METRICS_TOKEN));
         })
         .await;
     let before = document_cache_counts(&trusted).await;
@@ -449,4 +455,30 @@ impl OutputWithTimeout for Command {
         }
         child.wait_with_output().expect("the output")
     }
+}
+
+async fn only_the_manifest_s_operation_names_label_metrics(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let trusted =
+        app.respawn(|settings| settings.trusted_documents = Some(manifest_path())).await.without_differential();
+    let (hash, _) = manifest_document("CampaignPage");
+    let page = post(&trusted, None, json!({ "extensions": persisted(&hash) })).await;
+    assert!(page.json().get("errors").is_none(), "{}", page.body);
+    // An admin runs any document, under any name: none of them gets a series of its own.
+    for name in ["Intruder0", "Intruder1", "Intruder2"] {
+        let any =
+            post(&trusted, Some(&admin.access_token), json!({ "query": format!("query {name} {{ __typename }}") }))
+                .await;
+        assert!(any.json().get("errors").is_none(), "{}", any.body);
+    }
+    // Refused documents are not counted at all.
+    post(&trusted, None, json!({ "query": "query Stranger { __typename }" })).await;
+    let metrics = trusted.get("/metrics").await.body;
+    let count = |operation: &str| {
+        let prefix = format!("fandb_graphql_operation_duration_seconds_count{{operation=\"{operation}\"}} ");
+        metrics.lines().find_map(|line| line.strip_prefix(&prefix).map(str::to_owned))
+    };
+    assert_eq!(count("CampaignPage").as_deref(), Some("1"), "{metrics}");
+    assert_eq!(count("other").as_deref(), Some("3"), "{metrics}");
+    assert!(!metrics.contains("Intruder") && !metrics.contains("Stranger"), "{metrics}");
 }

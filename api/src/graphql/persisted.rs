@@ -116,6 +116,17 @@ impl Manifest {
     pub fn is_empty(&self) -> bool {
         self.by_hash.is_empty()
     }
+
+    /// The names of its documents' operations: the only ones `/metrics` labels (see `metrics`).
+    pub fn operation_names(&self) -> HashSet<String> {
+        self.by_hash
+            .values()
+            .filter_map(|document| async_graphql::parser::parse_query(document.as_ref()).ok())
+            .flat_map(|document| {
+                document.operations.iter().filter_map(|(name, _)| name.map(|name| name.to_string())).collect::<Vec<_>>()
+            })
+            .collect()
+    }
 }
 
 /// The persisted documents of this process: those clients registered, and the trusted manifest.

@@ -2,11 +2,16 @@
 //! latency by operation name, errors by code, HTTP responses by status, the database pool
 //! (connections in use and idle, and the most it may open), SQL statements sent, subscription
 //! sockets open, and the hits and misses of the document cache.
-//! Operation names come from clients, so only the first `MAX_OPERATION_NAMES` well-formed ones get
-//! a series of their own; the rest are counted as `other`.
+//! Operation names come from clients: with a trusted-documents manifest only the names of its
+//! operations get a series of their own; without one, only the first `MAX_OPERATION_NAMES`
+//! well-formed ones do. The rest are counted as `other`.
+//!
+//! Who may read it (`Exposure`): with `FANDB_METRICS_TOKEN`, only a request bearing that token
+//! (401 otherwise); without one, anyone outside production, and in production nobody on the API's
+//! own address (404) — `FANDB_METRICS_LISTEN` then serves it on an address of its own.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use actix_web::http::header;
@@ -19,6 +24,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use sea_orm::{DatabaseBackend, DatabaseConnection};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use super::AppState;
 use super::exposition::{self, Format};
@@ -70,6 +77,8 @@ pub struct Metrics {
     document_cache_hits: Counter,
     document_cache_misses: Counter,
     operation_names: Mutex<HashSet<String>>,
+    /// The trusted manifest's operation names, when there is one: the only names labelled.
+    manifest_names: OnceLock<HashSet<String>>,
 }
 
 impl Default for Metrics {
@@ -140,7 +149,14 @@ impl Metrics {
             pool_max,
             subscribers,
             operation_names: Mutex::new(HashSet::new()),
+            manifest_names: OnceLock::new(),
         }
+    }
+
+    /// Labels operations only by these names (a trusted manifest's), every other as `other`.
+    pub fn label_only(&self, names: HashSet<String>) {
+        // Set once, at start-up, before any request.
+        let _ = self.manifest_names.set(names);
     }
 
     /// Records one executed operation and the codes of its errors.
@@ -202,6 +218,9 @@ impl Metrics {
         let Some(name) = name.filter(|name| is_graphql_name(name)) else {
             return "anonymous".to_owned();
         };
+        if let Some(allowed) = self.manifest_names.get() {
+            return if allowed.contains(name) { name.to_owned() } else { "other".to_owned() };
+        }
         let Ok(mut names) = self.operation_names.lock() else { return "other".to_owned() };
         if names.contains(name) {
             return name.to_owned();
@@ -253,8 +272,80 @@ pub fn is_graphql_name(name: &str) -> bool {
         && characters.all(|rest| rest.is_ascii_alphanumeric() || rest == '_')
 }
 
-/// `GET /metrics`: OpenMetrics, or the classic text format when `Accept` prefers `text/plain`.
+/// The digest of `FANDB_METRICS_TOKEN`: compared, never the token itself, so neither its bytes nor
+/// its length shows in how long a wrong guess takes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken([u8; 32]);
+
+impl MetricsToken {
+    /// The token's digest.
+    pub fn new(token: &str) -> Self {
+        Self(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// Whether `given` is the token, in constant time.
+    fn admits(&self, given: &str) -> bool {
+        let given: [u8; 32] = Sha256::digest(given.as_bytes()).into();
+        self.0.ct_eq(&given).into()
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(**redacted**)")
+    }
+}
+
+/// Who may read `/metrics` on one listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exposure {
+    /// Anyone (development, or the metrics listener without a token).
+    Open,
+    /// A request with `Authorization: Bearer <the token>`; 401 for any other.
+    Token(MetricsToken),
+    /// Nobody: 404, as if there were no such path (production without a token).
+    Off,
+}
+
+impl Exposure {
+    /// On the API's own listener: the token when one is set; otherwise open, unless in
+    /// production or when the metrics have a listener of their own.
+    pub fn api(token: Option<MetricsToken>, production: bool, own_listener: bool) -> Self {
+        match token {
+            Some(token) => Self::Token(token),
+            None if production || own_listener => Self::Off,
+            None => Self::Open,
+        }
+    }
+
+    /// On the metrics listener (`FANDB_METRICS_LISTEN`): the token when one is set, else open.
+    pub fn own_listener(token: Option<MetricsToken>) -> Self {
+        token.map_or(Self::Open, Self::Token)
+    }
+
+    /// The answer to a `request` that may not read the metrics; `None` when it may.
+    fn refusal(&self, request: &HttpRequest) -> Option<HttpResponse> {
+        match self {
+            Self::Open => None,
+            Self::Off => Some(HttpResponse::NotFound().finish()),
+            Self::Token(token) => match super::graphql::bearer(request) {
+                Ok(Some(given)) if token.admits(given) => None,
+                _ => Some(
+                    HttpResponse::Unauthorized()
+                        .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\""))
+                        .finish(),
+                ),
+            },
+        }
+    }
+}
+
+/// `GET /metrics`: OpenMetrics, or the classic text format when `Accept` prefers `text/plain`;
+/// only for those the listener's `Exposure` admits.
 pub async fn scrape(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    if let Some(refused) = state.metrics_exposure.refusal(&request) {
+        return refused;
+    }
     let accept = request.headers().get(header::ACCEPT).and_then(|value| value.to_str().ok());
     match (state.metrics.render(&state.db), exposition::negotiate(accept)) {
         (Ok(text), Format::OpenMetrics) => HttpResponse::Ok().content_type(exposition::OPENMETRICS).body(text),

@@ -55,6 +55,8 @@ pub struct AppState {
     pub cache_max_age: u32,
     /// The host of `FANDB_PUBLIC_URL`, which calendar UIDs are made with (see `calendar`).
     pub public_host: Option<String>,
+    /// Who may read `/metrics` on this listener.
+    pub metrics_exposure: metrics::Exposure,
 }
 
 /// A route for `GET` and for `HEAD`, which runs the same handler: a `HEAD` gets the status and
@@ -90,6 +92,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/healthz", get().to(health::live))
         .route("/readyz", get().to(health::ready))
         .route("/metrics", get().to(metrics::scrape));
+}
+
+/// The routes of the metrics listener (`FANDB_METRICS_LISTEN`): `/metrics` alone.
+pub fn configure_metrics(config: &mut web::ServiceConfig) {
+    config.route("/metrics", get().to(metrics::scrape));
 }
 
 /// CORS for the configured browser origins only: `GET`/`POST` with `Authorization`,

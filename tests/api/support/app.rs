@@ -53,6 +53,8 @@ pub struct SignedIn {
 /// A running server and what a test needs to talk to it and look behind it.
 pub struct TestApp {
     pub address: String,
+    /// `http://127.0.0.1:port` of the metrics listener, when the settings asked for one.
+    pub metrics_address: Option<String>,
     /// The database the server runs on.
     pub database_url: String,
     /// A connection to the same database, for fixtures.
@@ -145,10 +147,12 @@ impl TestApp {
         };
         let application = Application::build_with_db(&settings, server_db).await.expect("build the application");
         let address = format!("http://127.0.0.1:{}", application.port());
+        let metrics_address = application.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
         actix_web::rt::spawn(application.run_until_stopped());
         let client = awc::Client::builder().timeout(Duration::from_secs(30)).disable_redirects().finish();
         Self {
             address,
+            metrics_address,
             database_url: database_url.to_owned(),
             db,
             statements,
