@@ -184,7 +184,9 @@ impl Application {
         let (shutdown, stopping) = tokio::sync::watch::channel(false);
         let metrics_token = settings.metrics_token.as_ref().map(|token| MetricsToken::new(token.expose()));
         let metrics_listener = match &settings.metrics_listen {
-            Some(address) => Some(TcpListener::bind(address)?),
+            Some(address) => Some(TcpListener::bind(address).map_err(|error| {
+                std::io::Error::new(error.kind(), format!("FANDB_METRICS_LISTEN {address}: {error}"))
+            })?),
             None => None,
         };
         let production = settings.environment == crate::config::Environment::Production;

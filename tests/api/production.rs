@@ -162,3 +162,39 @@ fn a_short_metrics_token_stops_the_server_with_a_clear_error() {
     let long = run(METRICS_TOKEN);
     assert!(long.status.success(), "{}", String::from_utf8_lossy(&long.stderr));
 }
+
+#[test]
+fn a_metrics_listen_address_in_use_stops_the_server_naming_the_setting() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let directory = std::env::temp_dir().join(format!("fandb-metrics-listen-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fandb"))
+        .args(["serve", "--no-seed"])
+        .current_dir(&directory)
+        .env("DATABASE_URL", "sqlite::memory:")
+        .env("FANDB_JWT_SECRET", crate::support::TEST_JWT_SECRET)
+        .env("FANDB_LISTEN", "127.0.0.1:0")
+        .env("FANDB_METRICS_LISTEN", &address)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("the server started on a metrics address that is taken");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let _ = std::fs::remove_dir_all(&directory);
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("FANDB_METRICS_LISTEN {address}")), "{stderr}");
+    drop(taken);
+}
