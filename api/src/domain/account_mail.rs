@@ -264,6 +264,18 @@ pub async fn request_password_reset(
 ) -> DomainResult<()> {
     mailer.check_ready()?;
     auth.throttle.attempt(SignInOperation::RequestPasswordReset, client_ip).await?;
+    // The same statements run for a known and an unknown address, but a known one also writes its
+    // token: every answer waits out the same floor, so its time does not tell them apart.
+    let started = tokio::time::Instant::now();
+    let outcome = mail_reset_link(db, mailer, email).await;
+    tokio::time::sleep_until(started + RESET_ANSWER_FLOOR).await;
+    outcome
+}
+
+/// The least time `requestPasswordReset` takes, whatever the address.
+pub const RESET_ANSWER_FLOOR: std::time::Duration = std::time::Duration::from_millis(40);
+
+async fn mail_reset_link(db: &DatabaseConnection, mailer: &Mailer, email: &str) -> DomainResult<()> {
     let email = super::accounts::normalize_email(email, "email")?;
     let txn = super::begin_write(db).await?;
     let user = lock_user(&txn, user::Column::Email.eq(&email).into()).await?;
