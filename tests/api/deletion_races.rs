@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::support::{TestApp, fixtures};
 
-const ROUNDS: usize = 16;
+const ROUNDS: usize = 32;
 /// The password of `TestApp::sign_in_as`'s accounts.
 const PASSWORD: &str = "correct horse battery";
 const DELETE: &str = "mutation($password: String!) { deleteAccount(password: $password) }";

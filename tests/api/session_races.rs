@@ -149,7 +149,7 @@ db_tests!(
 );
 
 /// Rounds of the races with sign-ins: each sign-in hashes a password, so fewer.
-const LOGIN_ROUNDS: usize = 20;
+const LOGIN_ROUNDS: usize = 32;
 
 async fn a_password_change_racing_sign_ins_with_the_old_password_ends_them_all(app: TestApp) {
     let fan = registered(&app, "login.racer@iron.city").await;

@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::{refresh_token, user};
-use sea_orm::sea_query::{Expr, LockType};
+use sea_orm::sea_query::{Expr, IntoCondition, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
 };
@@ -76,9 +76,14 @@ async fn find(db: &DatabaseConnection, presented: &str) -> DomainResult<Option<r
 
 /// Revokes every live token of a session.
 async fn revoke_family<C: ConnectionTrait>(db: &C, family: &str) -> DomainResult<()> {
+    revoke_live(db, refresh_token::Column::FamilyId.eq(family)).await
+}
+
+/// Revokes the live refresh tokens `selected` picks out.
+async fn revoke_live<C: ConnectionTrait>(db: &C, selected: impl IntoCondition) -> DomainResult<()> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
-        .filter(refresh_token::Column::FamilyId.eq(family))
+        .filter(selected)
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
@@ -146,11 +151,5 @@ pub async fn logout(db: &DatabaseConnection, presented: &str) -> DomainResult<bo
 /// revoked here) or waits and then finds its token revoked.
 pub(crate) async fn end_all_sessions<C: ConnectionTrait>(txn: &C, user_id: i64) -> DomainResult<()> {
     lock_user(txn, user_id).await?;
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(txn)
-        .await?;
-    Ok(())
+    revoke_live(txn, refresh_token::Column::UserId.eq(user_id)).await
 }
