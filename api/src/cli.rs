@@ -49,7 +49,7 @@ pub struct Cli {
     /// The header the trusted proxies write the client into (appending the peer they saw); the
     /// other one is ignored, since a proxy passes it through from the client unchanged.
     #[arg(long, env = "FANDB_FORWARDED_HEADER", value_enum, default_value = "x-forwarded-for", global = true)]
-    forwarded_header: crate::http::client_ip::ForwardedHeader,
+    forwarded_header: crate::config::ForwardedHeader,
     /// Redis shared by every fandb process behind one load balancer (redis://host:port/db): the
     /// request and sign-in budgets and the failed-login delays and locks live there; per-process
     /// memory when unset.
@@ -197,7 +197,7 @@ impl From<LimitArgs> for Limits {
             requests_per_second: args.rate_limit_per_second,
             request_burst: args.rate_limit_burst,
             sign_ins_per_minute: args.sign_ins_per_minute,
-            document: crate::graphql::limits::DocumentLimits {
+            document: crate::config::DocumentLimits {
                 max_tokens: args.max_document_tokens,
                 max_fields: args.max_document_fields,
                 max_spreads: args.max_fragment_spreads,
@@ -314,14 +314,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     settings.limits = cli.limits.into();
     settings.cors_origins = parse_cors_origins(&cli.cors_origins)?;
     settings.trusted_proxies = parse_trusted_proxies(&cli.trusted_proxies)?.with_header(cli.forwarded_header);
-    settings.redis_url = cli.redis_url.filter(|url| !url.trim().is_empty()).map(crate::auth::Secret::new);
+    settings.redis_url = cli.redis_url.filter(|url| !url.trim().is_empty()).map(crate::config::Secret::new);
     settings.database_listen_url = cli.database_listen_url.filter(|url| !url.trim().is_empty());
     settings.database_transaction_pooler = cli.database_transaction_pooler;
     settings.database_read_url = cli.database_read_url.filter(|url| !url.trim().is_empty());
     settings.replica_max_lag = std::time::Duration::try_from_secs_f64(cli.replica_max_lag)
         .map_err(|_| CliError::Data("FANDB_REPLICA_MAX_LAG must be a number of seconds, 0 or more".to_owned()))?;
     settings.mail = crate::config::MailSettings {
-        smtp_url: cli.mail.smtp_url.filter(|url| !url.trim().is_empty()).map(crate::auth::Secret::new),
+        smtp_url: cli.mail.smtp_url.filter(|url| !url.trim().is_empty()).map(crate::config::Secret::new),
         from: cli.mail.mail_from,
         public_url: cli.mail.public_url.filter(|url| !url.trim().is_empty()),
         pacing: crate::config::MailPacing {
@@ -370,7 +370,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Some(path) => std::fs::read_to_string(path)?,
                 None => seed::ALITA.to_owned(),
             };
-            let data = seed::DataSet::parse(&json).map_err(|error| CliError::Data(describe(&error)))?;
+            let data = crate::records::DataSet::parse(&json).map_err(|error| CliError::Data(describe(&error)))?;
             let connection = db::connect(settings.direct_database_url()).await?;
             db::migrate(&connection).await?;
             let report = seed::load(&connection, &data).await.map_err(|error| CliError::Data(describe(&error)))?;

@@ -1,13 +1,13 @@
 //! Typed settings, read once from flags and environment by the command line.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::graphql::limits::DocumentLimits;
-use crate::http::client_ip::TrustedProxies;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ipnet::IpNet;
 
 /// A secret whose `Debug` never shows it.
 #[derive(Clone)]
@@ -413,8 +413,67 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
-/// The trusted-documents manifest at `path`, checked (see `graphql::persisted`).
-pub fn load_trusted_documents(path: &Path) -> Result<crate::graphql::persisted::Manifest, ConfigError> {
-    crate::graphql::persisted::Manifest::load(path)
-        .map_err(|reason| ConfigError::TrustedDocuments { path: path.to_owned(), reason })
+/// The configurable size limits of a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentLimits {
+    /// Lexical tokens in the document's text.
+    pub max_tokens: usize,
+    /// Field selections once every fragment spread is expanded.
+    pub max_fields: u64,
+    /// Fragment spreads once every fragment spread is expanded.
+    pub max_spreads: u64,
+}
+
+impl Default for DocumentLimits {
+    fn default() -> Self {
+        Self { max_tokens: 10_000, max_fields: 2_000, max_spreads: 500 }
+    }
+}
+
+/// The header trusted proxies write the client into; the other one is ignored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, …` (nginx's `$proxy_add_x_forwarded_for`, Squid, most
+    /// cloud load balancers).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1, …`.
+    Forwarded,
+}
+
+/// The networks whose connections may say who the client is (none by default), and the header
+/// they say it in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies {
+    networks: Vec<IpNet>,
+    header: ForwardedHeader,
+}
+
+impl TrustedProxies {
+    /// The given networks, writing `X-Forwarded-For`.
+    pub fn new(networks: Vec<IpNet>) -> Self {
+        Self { networks: networks.into_iter().map(|network| network.trunc()).collect(), header: Default::default() }
+    }
+
+    /// The same networks, taken to write `header` (and only it).
+    #[must_use]
+    pub fn with_header(self, header: ForwardedHeader) -> Self {
+        Self { header, ..self }
+    }
+
+    /// The header the proxies are taken to write.
+    pub fn header(&self) -> ForwardedHeader {
+        self.header
+    }
+
+    /// Whether `ip` is inside one of the networks.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.networks.iter().any(|network| network.contains(&ip))
+    }
+
+    /// Whether no proxy is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.networks.is_empty()
+    }
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
-use crate::auth::Viewer;
+use crate::domain::Viewer;
 use crate::shared_state::SharedState;
 
 /// How often the watcher samples both positions.

@@ -9,8 +9,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use crate::domain::DomainResult;
 use crate::import::{self, Mode};
-
-pub use crate::records::DataSet;
+use crate::records::DataSet;
 
 /// The #AlitaArmy data set, compiled into the binary.
 pub const ALITA: &str = include_str!("../../data/alita.json");

@@ -19,7 +19,7 @@ use prometheus_client::metrics::counter::Counter;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisResult, Script};
 
-use crate::auth::Secret;
+use crate::config::Secret;
 
 /// The longest one decision may wait on Redis before it counts as unreachable: a round trip on a
 /// healthy network is well under a millisecond.

@@ -18,7 +18,7 @@ use actix_web::middleware::Next;
 use sea_orm::DatabaseBackend;
 
 use crate::auth::Auth;
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::domain::DomainError;
 use crate::domain::account_mail::AccountPolicy;
 use crate::domain::notify::Notifier;
@@ -161,7 +161,7 @@ impl Application {
         let (hits, misses) = metrics.document_cache();
         let trusted = match &settings.trusted_documents {
             Some(path) => {
-                let manifest = crate::config::load_trusted_documents(path)?;
+                let manifest = load_trusted_documents(path)?;
                 tracing::info!(documents = manifest.len(), path = %path.display(), "trusted documents: only these run for anyone but admins");
                 metrics.label_only(manifest.operation_names());
                 Some(manifest)
@@ -336,4 +336,10 @@ fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
             let _ = tokio::signal::ctrl_c().await;
         })
     }
+}
+
+/// The trusted-documents manifest at `path`, checked (see `graphql::persisted`).
+fn load_trusted_documents(path: &std::path::Path) -> Result<crate::graphql::persisted::Manifest, ConfigError> {
+    crate::graphql::persisted::Manifest::load(path)
+        .map_err(|reason| ConfigError::TrustedDocuments { path: path.to_owned(), reason })
 }

@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::error::{AuthError, AuthResult};
-use super::throttle::whole_seconds;
 use crate::config::Limits;
 use crate::shared_state::{LoginKeys, SharedState, StrikePolicy};
 
@@ -261,6 +260,11 @@ impl LoginGuard {
         // A failure to record is counted and logged by `shared_state`; the login went through.
         let _ = shared.login_succeeded(&LoginKeys::new(email, &client_key(ip)), self.policy.known_good_for).await;
     }
+}
+
+/// Seconds to wait, rounded up so a client that waits exactly that long is let in.
+pub fn whole_seconds(duration: Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
 #[cfg(test)]

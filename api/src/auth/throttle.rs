@@ -15,7 +15,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use super::error::{AuthError, AuthResult};
-use super::lockout::LoginGuard;
+use super::lockout::{LoginGuard, whole_seconds};
 use crate::config::Limits;
 use crate::shared_state::{SharedState, Step};
 
@@ -156,9 +156,4 @@ impl SignInThrottle {
     pub async fn record_success(&self, email: &str, ip: Option<IpAddr>) {
         self.logins.succeed(email, ip).await;
     }
-}
-
-/// Seconds to wait, rounded up so a client that waits exactly that long is let in.
-pub fn whole_seconds(duration: Duration) -> u64 {
-    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }

@@ -10,8 +10,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::Secret;
 use super::error::{AuthError, AuthResult};
+use crate::config::Secret;
 
 /// Who issues the tokens.
 pub const ISSUER: &str = "fandb";
@@ -22,7 +22,6 @@ pub const ACCESS_TTL: Duration = Duration::minutes(15);
 /// How long a refresh token lives.
 pub const REFRESH_TTL: Duration = Duration::days(30);
 /// The shortest JWT secret accepted, in bytes.
-pub use crate::config::MIN_SECRET_BYTES;
 
 /// The claims of an access token.
 #[derive(Debug, Serialize, Deserialize)]

@@ -276,7 +276,7 @@ pub async fn request_password_reset(
 pub const RESET_ANSWER_FLOOR: std::time::Duration = std::time::Duration::from_millis(40);
 
 async fn mail_reset_link(db: &DatabaseConnection, mailer: &Mailer, email: &str) -> DomainResult<()> {
-    let email = super::accounts::normalize_email(email, "email")?;
+    let email = super::mailbox::canonical(email, "email")?;
     let txn = super::begin_write(db).await?;
     let user = lock_user(&txn, user::Column::Email.eq(&email).into()).await?;
     // No user counts against user id 0, which has no tokens: the same statement either way.
@@ -339,7 +339,7 @@ pub async fn reset_password(
         .filter(user::Column::Id.eq(user_id))
         .exec(&txn)
         .await?;
-    super::accounts::end_all_sessions(&txn, user_id).await?;
+    super::sessions::end_all_sessions(&txn, user_id).await?;
     txn.commit().await?;
     Ok(())
 }

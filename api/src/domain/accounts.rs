@@ -13,19 +13,14 @@ use sea_orm::{
 };
 
 use super::audit::{self, Actor};
-pub(crate) use super::sessions::end_all_sessions;
-use super::sessions::lock_user;
-pub use super::sessions::{Session, start_session};
+use super::mailbox::canonical;
+use super::sessions::{Session, end_all_sessions, lock_user, start_session};
 use super::{DomainError, DomainResult, validate};
+use crate::auth::Auth;
 use crate::auth::password::check_strength;
 use crate::auth::throttle::SignInOperation;
-use crate::auth::{Auth, Viewer};
+use crate::domain::Viewer;
 use crate::mail::Mailer;
-
-/// The canonical form of an email address (see `mailbox`), or `BAD_USER_INPUT` on `field`.
-pub fn normalize_email(email: &str, field: &str) -> DomainResult<String> {
-    super::mailbox::canonical(email, field)
-}
 
 /// What a new account is made of.
 #[derive(Debug)]
@@ -74,7 +69,7 @@ async fn new_account(
     registration: Registration,
     requester: Requester,
 ) -> DomainResult<NewAccount> {
-    let email = normalize_email(&registration.email, "input.email")?;
+    let email = canonical(&registration.email, "input.email")?;
     let display_name = validate::text("input.displayName", &registration.display_name, 100)?;
     check_strength(&registration.password, "input.password")?;
     // A taken address is answered `CONFLICT`, which tells that it has an account; so asking costs
@@ -147,7 +142,7 @@ pub async fn login(
     password: &str,
 ) -> DomainResult<Session> {
     auth.throttle.attempt(SignInOperation::Login, client_ip).await?;
-    let normalized = normalize_email(email, "input.email").ok();
+    let normalized = canonical(email, "input.email").ok();
     let lock_key = normalized.clone().unwrap_or_else(|| email.trim().to_lowercase());
     auth.throttle.admit_login(&lock_key, client_ip).await?;
     let user = match normalized {

@@ -139,9 +139,6 @@ pub async fn rsvp_by_id<D: ConnectionTrait>(db: &D, rsvp_id: i64, user_id: i64) 
     Ok(rsvp::Entity::find_by_id(rsvp_id).filter(rsvp::Column::UserId.eq(user_id)).one(db).await?)
 }
 
-/// The longest title.
-pub const TITLE_MAX: usize = 200;
-
 /// A change to an event. On create, `kind`, `title`, `starts_at` and `time_zone` are required.
 #[derive(Debug, Default)]
 pub struct EventChanges {

@@ -15,9 +15,6 @@ use super::validate::{self, Patch};
 use super::write::{self, patch, set_if};
 use super::{DomainError, DomainResult};
 
-/// The longest film title.
-pub const TITLE_MAX: usize = 200;
-
 /// What a film list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct FilmFilter {
@@ -320,12 +317,8 @@ async fn credit_film<C: ConnectionTrait>(
     link_credits(txn, credits, "person", audit, person, |person_id| (film_id, person_id)).await
 }
 
-/// The most credits one mutation may give: each costs a few statements inside one write
-/// transaction, which on SQLite holds the whole database.
-pub const CREDITS_MAX: usize = 200;
-
 /// Adds or changes each of the credits given with a film or person (see `link_credit`), in the
-/// caller's transaction, refusing more than `CREDITS_MAX`. `resolve` finds or creates the record
+/// caller's transaction, refusing more than `validate::CREDITS_MAX`. `resolve` finds or creates the record
 /// at the other end (`end` names it in error paths: `input.credits[0].person`), and `ids` pairs
 /// its id with the given record's as (film id, person id).
 pub async fn link_credits<T, C, F>(
@@ -340,8 +333,11 @@ where
     C: ConnectionTrait,
     F: Future<Output = DomainResult<i64>>,
 {
-    if credits.len() > CREDITS_MAX {
-        return Err(DomainError::invalid("input.credits", format!("at most {CREDITS_MAX} credits at a time")));
+    if credits.len() > validate::CREDITS_MAX {
+        return Err(DomainError::invalid(
+            "input.credits",
+            format!("at most {} credits at a time", validate::CREDITS_MAX),
+        ));
     }
     let mut seen = CreditKeys::new();
     for (index, link) in credits.into_iter().enumerate() {
@@ -395,9 +391,6 @@ pub enum Put {
     Unchanged(credit::Model),
 }
 
-/// The longest character name of a credit.
-const CHARACTER_MAX: usize = 200;
-
 /// A credit's place in the billing, checked.
 fn billing_order(order: i32) -> DomainResult<i32> {
     validate::range("input.billingOrder", order, 1, 100_000)
@@ -405,7 +398,7 @@ fn billing_order(order: i32) -> DomainResult<i32> {
 
 /// The character and billing order of a credit, checked.
 fn credit_details(character: Option<&str>, order: Option<i32>) -> DomainResult<(Option<String>, Option<i32>)> {
-    let character = validate::optional_text("input.character", character, CHARACTER_MAX)?;
+    let character = validate::optional_text("input.character", character, validate::CHARACTER_MAX)?;
     Ok((character, order.map(billing_order).transpose()?))
 }
 
@@ -491,7 +484,7 @@ pub async fn update_credit(txn: &impl ConnectionTrait, id: i64, changes: CreditC
     }
     let mut model = existing.into_active_model();
     set_if(&mut model.role, changes.role);
-    patch(&mut model.character, validate::patch_text("input.character", changes.character, CHARACTER_MAX)?);
+    patch(&mut model.character, validate::patch_text("input.character", changes.character, validate::CHARACTER_MAX)?);
     patch(&mut model.billing_order, changes.billing_order.try_map(billing_order)?);
     Ok(model.update(txn).await?)
 }

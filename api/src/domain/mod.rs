@@ -5,7 +5,7 @@ pub mod account_mail;
 pub mod accounts;
 pub mod audit;
 pub mod counters;
-pub mod error;
+mod error;
 pub mod events;
 pub mod expensive;
 pub mod films;
@@ -23,11 +23,12 @@ pub mod stats;
 pub mod text;
 pub mod users;
 pub mod validate;
-pub mod viewer;
+mod viewer;
 pub mod write;
 
+// The error and the viewer are named `domain::DomainError` and `domain::Viewer`, their
+// modules kept private so that each has one name.
 pub use error::{DomainError, DomainResult};
-pub use paging::{Direction, Page, PageRequest, Sort};
 pub use viewer::Viewer;
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -266,7 +266,7 @@ impl Notifier {
 
     /// A change user `user_id` makes to their own rows that may move a counter (an RSVP, a
     /// signature): one write transaction under the write gate with the user's row held
-    /// (`users::hold`) and then row `id` of `E` locked (see `write::lock`), in the order
+    /// (`write::hold`) and then row `id` of `E` locked (see `write::lock`), in the order
     /// `deleteAccount` takes them, so the account cannot be deleted halfway through and a change
     /// that comes after the deletion is `Unauthenticated` rather than a foreign-key failure.
     /// `work` returns its value and the notice of the counter it moved, if any, which is queued in
@@ -285,7 +285,7 @@ impl Notifier {
     {
         let gate = self.write_gate().await;
         let (value, notice) = super::write::transaction(db, async |txn| {
-            super::users::hold(txn, user_id).await?;
+            super::write::hold(txn, user_id).await?;
             let row = super::write::lock::<E, _>(txn, id, what).await?;
             let (value, notice) = work(txn, row).await?;
             if let Some(notice) = notice {

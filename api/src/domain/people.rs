@@ -13,9 +13,6 @@ use super::validate::{self, Patch};
 use super::write::{self, patch};
 use super::{DomainError, DomainResult};
 
-/// The longest name of a person.
-pub const NAME_MAX: usize = 200;
-
 /// What a people list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PersonFilter {

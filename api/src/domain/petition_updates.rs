@@ -21,11 +21,6 @@ use super::notify::{Counter, Notice, Notifier};
 use super::paging::{Direction, Sort};
 use super::{DomainError, DomainResult, Viewer, validate, write};
 
-/// The longest title.
-pub const TITLE_MAX: usize = 200;
-/// The longest body, in characters of Markdown.
-pub const BODY_MAX: usize = 20_000;
-
 /// A petition's updates are listed newest first.
 pub const SORT: Sort<petition_update::Column> =
     Sort { column: petition_update::Column::PublishedAt, direction: Direction::Desc, nullable: false };
@@ -62,10 +57,10 @@ pub struct UpdateChanges {
 /// Checks and applies `changes` to `model`, rendering the body when it changes.
 fn apply(model: &mut petition_update::ActiveModel, changes: UpdateChanges) -> DomainResult<()> {
     if let Some(title) = &changes.title {
-        model.title = Set(validate::text("input.title", title, TITLE_MAX)?);
+        model.title = Set(validate::text("input.title", title, validate::UPDATE_TITLE_MAX)?);
     }
     if let Some(body) = &changes.body {
-        let body = validate::text("input.body", body, BODY_MAX)?;
+        let body = validate::text("input.body", body, validate::UPDATE_BODY_MAX)?;
         model.body_html = Set(render(&body));
         model.body_markdown = Set(body);
     }

@@ -15,7 +15,7 @@ use super::paging::{Direction, Sort};
 use super::validate::{self, Patch};
 use super::write::{self, patch, set_if};
 use super::{DomainError, DomainResult};
-use crate::auth::Viewer;
+use crate::domain::Viewer;
 
 /// What a petition list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -144,13 +144,6 @@ pub async fn signatures_by_country<D: ConnectionTrait>(
         .await?)
 }
 
-/// The largest goal: the API's `goal` is a GraphQL `Int`, 32 bits, so a petition never holds a goal
-/// it could not report.
-pub const GOAL_MAX: i64 = i32::MAX as i64;
-
-/// The longest title.
-pub const TITLE_MAX: usize = 200;
-
 /// A change to a petition. On create, `title`, `body`, `target` and `goal` are required.
 #[derive(Debug, Default)]
 pub struct PetitionChanges {
@@ -178,7 +171,7 @@ async fn apply<C: ConnectionTrait>(
         model.target = Set(validate::text("input.target", target, 200)?);
     }
     if let Some(goal) = changes.goal {
-        model.goal = Set(validate::range("input.goal", goal, 1, GOAL_MAX)?);
+        model.goal = Set(validate::range("input.goal", goal, 1, validate::PETITION_GOAL_MAX)?);
     }
     set_if(&mut model.status, changes.status);
     if let Patch::Set(film_id) = changes.film_id {

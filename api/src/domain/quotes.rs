@@ -13,7 +13,7 @@ use super::{DomainError, DomainResult};
 
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
-use crate::auth::Viewer;
+use crate::domain::Viewer;
 
 /// The quotes `viewer` may see, as a WHERE condition. Every path to a quote goes through this.
 pub fn visible_to(viewer: &Viewer) -> Condition {
@@ -26,9 +26,6 @@ pub fn visible_to(viewer: &Viewer) -> Condition {
     }
     condition
 }
-
-/// The longest quote.
-pub const TEXT_MAX: usize = 2_000;
 
 /// What a quote list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -93,7 +90,7 @@ pub struct QuoteChanges {
 
 async fn apply<C: ConnectionTrait>(db: &C, model: &mut quote::ActiveModel, changes: QuoteChanges) -> DomainResult<()> {
     if let Some(text) = &changes.text {
-        model.text = Set(validate::text("input.text", text, TEXT_MAX)?);
+        model.text = Set(validate::text("input.text", text, validate::QUOTE_TEXT_MAX)?);
     }
     if let Some(person_id) = changes.person_id {
         write::ensure_exists::<entity::person::Entity, _>(
@@ -156,9 +153,9 @@ pub async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
 pub async fn submit(db: &DatabaseConnection, user_id: i64, mut changes: QuoteChanges) -> DomainResult<quote::Model> {
     changes.status = Some(QuoteStatus::Pending);
     write::transaction(db, async |txn| {
-        // The submitter's row is held first, as signing holds it (`users::hold`): a submission
+        // The submitter's row is held first, as signing holds it (`write::hold`): a submission
         // racing the account's deletion comes before it or is `Unauthenticated` after it.
-        super::users::hold(txn, user_id).await?;
+        super::write::hold(txn, user_id).await?;
         create(txn, changes, Some(user_id)).await
     })
     .await

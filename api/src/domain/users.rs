@@ -11,10 +11,10 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use entity::enums::{Role, RsvpStatus};
 use entity::{event, petition, petition_update, quote, refresh_token, rsvp, signature, user};
-use sea_orm::sea_query::{Expr, LockType};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 use serde_json::{Value, json};
 
@@ -26,12 +26,6 @@ use super::text::contains_ignoring_case;
 use super::{DomainError, DomainResult, validate, write};
 use crate::auth::Auth;
 use crate::auth::throttle::SignInOperation;
-
-/// The longest display name (as `register` allows).
-pub const DISPLAY_NAME_MAX: usize = 100;
-
-/// The longest email address, and so the longest `emailContains` filter.
-pub const EMAIL_MAX: usize = 254;
 
 /// What the admins' user list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -102,8 +96,10 @@ pub async fn update_profile(
     user_id: i64,
     changes: ProfileChanges,
 ) -> DomainResult<user::Model> {
-    let display_name =
-        changes.display_name.map(|name| validate::text("input.displayName", &name, DISPLAY_NAME_MAX)).transpose()?;
+    let display_name = changes
+        .display_name
+        .map(|name| validate::text("input.displayName", &name, validate::DISPLAY_NAME_MAX))
+        .transpose()?;
     let Some(display_name) = display_name else {
         return user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated);
     };
@@ -140,25 +136,6 @@ pub async fn delete_account(
     }
     auth.throttle.record_success(&user.email, client_ip).await;
     super::retrying(|| delete_account_once(db, notifier, actor, user_id)).await
-}
-
-/// Holds user `user_id`'s row until the transaction ends, against the account's deletion only
-/// (`FOR KEY SHARE` on PostgreSQL: what a new row's foreign key would take, taken up front, so many
-/// of the user's changes hold it at once and refreshes are not held up); `Unauthenticated` when the
-/// account is gone. A fan action that adds or removes the user's rows holds it before any other
-/// lock, as `deleteAccount` locks the user first: they run one after the other, never interleaved,
-/// and the later one sees what the earlier did. On SQLite the write transaction holds the
-/// database already.
-pub(crate) async fn hold<C: ConnectionTrait>(txn: &C, user_id: i64) -> DomainResult<()> {
-    user::Entity::find_by_id(user_id)
-        .select_only()
-        .column(user::Column::Id)
-        .lock(LockType::KeyShare)
-        .into_tuple::<i64>()
-        .one(txn)
-        .await?
-        .map(|_| ())
-        .ok_or(DomainError::Unauthenticated)
 }
 
 /// Rows locked per statement: far below both databases' bound-parameter limits.

@@ -246,3 +246,44 @@ pub fn patch_text(field: &str, change: Patch<String>, max: usize) -> DomainResul
         Patch::Clear => Patch::Clear,
     })
 }
+
+// The longest values each record accepts, in one place so that the shared write skeleton
+// (`write`) and the filters need no record module to know them.
+
+/// The longest film title.
+pub const FILM_TITLE_MAX: usize = 200;
+
+/// The most credits one mutation may give: each costs a few statements inside one write
+/// transaction, which on SQLite holds the whole database.
+pub const CREDITS_MAX: usize = 200;
+
+/// The longest character name of a credit.
+pub const CHARACTER_MAX: usize = 200;
+
+/// The longest name of a person.
+pub const PERSON_NAME_MAX: usize = 200;
+
+/// The longest event title.
+pub const EVENT_TITLE_MAX: usize = 200;
+
+/// The largest goal: the API's `goal` is a GraphQL `Int`, 32 bits, so a petition never holds a goal
+/// it could not report.
+pub const PETITION_GOAL_MAX: i64 = i32::MAX as i64;
+
+/// The longest petition title.
+pub const PETITION_TITLE_MAX: usize = 200;
+
+/// The longest title of a petition update.
+pub const UPDATE_TITLE_MAX: usize = 200;
+
+/// The longest body of a petition update, in characters of Markdown.
+pub const UPDATE_BODY_MAX: usize = 20_000;
+
+/// The longest quote.
+pub const QUOTE_TEXT_MAX: usize = 2_000;
+
+/// The longest display name (as `register` allows).
+pub const DISPLAY_NAME_MAX: usize = 100;
+
+/// The longest email address, and so the longest `emailContains` filter.
+pub const EMAIL_MAX: usize = 254;

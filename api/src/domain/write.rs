@@ -1,7 +1,10 @@
 //! What every admin write shares: one transaction per change, the create and update skeleton
 //! (name and slug checked, slug uniqueness with a clear `CONFLICT`, `NOT_FOUND`, timestamps),
-//! existence checks for referenced rows, and applying optional-field patches.
+//! existence checks for referenced rows, the hold on a user's row that fan actions take first, and
+//! applying optional-field patches.
 
+use entity::user;
+use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -342,6 +345,25 @@ where
     Ok(model.update(txn).await?)
 }
 
+/// Holds user `user_id`'s row until the transaction ends, against the account's deletion only
+/// (`FOR KEY SHARE` on PostgreSQL: what a new row's foreign key would take, taken up front, so many
+/// of the user's changes hold it at once and refreshes are not held up); `Unauthenticated` when the
+/// account is gone. A fan action that adds or removes the user's rows holds it before any other
+/// lock, as `deleteAccount` locks the user first: they run one after the other, never interleaved,
+/// and the later one sees what the earlier did. On SQLite the write transaction holds the
+/// database already.
+pub(crate) async fn hold<C: ConnectionTrait>(txn: &C, user_id: i64) -> DomainResult<()> {
+    user::Entity::find_by_id(user_id)
+        .select_only()
+        .column(user::Column::Id)
+        .lock(LockType::KeyShare)
+        .into_tuple::<i64>()
+        .one(txn)
+        .await?
+        .map(|_| ())
+        .ok_or(DomainError::Unauthenticated)
+}
+
 /// Declares a table `Editable`, and `Named` when given its name column and limits.
 macro_rules! editable {
     ($table:ident, $what:literal) => {
@@ -364,7 +386,7 @@ macro_rules! editable {
 }
 
 editable!(quote, "quote");
-editable!(film, "film", Title, "input.title", super::films::TITLE_MAX);
-editable!(person, "person", Name, "input.name", super::people::NAME_MAX);
-editable!(event, "event", Title, "input.title", super::events::TITLE_MAX);
-editable!(petition, "petition", Title, "input.title", super::petitions::TITLE_MAX);
+editable!(film, "film", Title, "input.title", validate::FILM_TITLE_MAX);
+editable!(person, "person", Name, "input.name", validate::PERSON_NAME_MAX);
+editable!(event, "event", Title, "input.title", validate::EVENT_TITLE_MAX);
+editable!(petition, "petition", Title, "input.title", validate::PETITION_TITLE_MAX);

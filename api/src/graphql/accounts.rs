@@ -5,15 +5,16 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
-use super::audit::actor;
+use super::actor;
 use super::errors::GqlResult;
 use super::guards::RoleGuard;
-use super::node::{NodeType, decode_as};
+use super::ids::{NodeType, decode_as};
 use super::scalars::{DateTime, Role};
 use super::users::{Audience, User};
 use super::{db, loaders, notifier, viewer_id};
 use crate::auth::{Auth, ClientIp};
-use crate::domain::accounts::{self, Registration, Session};
+use crate::domain::accounts::{self, Registration};
+use crate::domain::sessions::Session;
 use crate::domain::{sessions, users};
 
 /// A signed-in session: send `accessToken` as `Authorization: Bearer …`; trade `refreshToken`

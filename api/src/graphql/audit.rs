@@ -9,17 +9,12 @@ use entity::audit_event;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::guards::RoleGuard;
+use super::ids::{NodeType, decode, decode_as, global_id_text};
 use super::loaders;
-use super::node::{NodeType, decode, decode_as, global_id_text};
 use super::scalars::DateTime;
 use super::users::{Audience, User};
-use crate::domain::audit::{self, Actor, AuditFilter, RequestId};
+use crate::domain::audit::{self, AuditFilter};
 use crate::domain::{DomainError, DomainResult, validate};
-
-/// Who makes this request's changes (the viewer) and the request's id, for `domain::audit`.
-pub(crate) fn actor(ctx: &Context<'_>) -> async_graphql::Result<Actor> {
-    Ok(Actor { user_id: loaders(ctx)?.viewer.user_id, request_id: ctx.data_opt::<RequestId>().map(|id| id.0.clone()) })
-}
 
 /// One recorded change: who made it, to what, and the fields it changed.
 #[derive(Clone)]

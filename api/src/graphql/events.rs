@@ -4,13 +4,13 @@ use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use entity::event;
 
-use super::audit::actor;
+use super::actor;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
+use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::{given, id_patch, patch, required};
-use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::plan::{self, Key, Planned, Ty};
 use super::scalars::{DateTime, EventKind, OrderDirection, RsvpStatus, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
@@ -211,7 +211,7 @@ impl EventQuery {
             filter.unwrap_or_default().into_domain()?.condition(chrono::Utc::now(), db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => events::sort(order.field.into(), order.direction.into()),
-            None => events::sort(events::EventOrderField::StartsAt, domain::Direction::Asc),
+            None => events::sort(events::EventOrderField::StartsAt, domain::paging::Direction::Asc),
         };
         if let Some(value) = plan::list::<event::Entity>(ctx, "events", Ty::Event, &condition, sort, &page).await? {
             return Ok(Planned::done(value));

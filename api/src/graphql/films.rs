@@ -4,14 +4,14 @@ use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, OneofObject, SimpleObject};
 use entity::{credit, film};
 
-use super::audit::actor;
+use super::actor;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::events::Event;
 use super::guards::RoleGuard;
+use super::ids::{NodeType, decode_as, global_id};
 use super::inputs::{CreditEnd, GivenCredit, credit_links, given, id_patch, patch, required};
 use super::loaders;
-use super::node::{NodeType, decode_as, global_id};
 use super::people::{CreatePersonInput, Person};
 use super::petitions::Petition;
 use super::plan::{self, Key, Planned, Ty};
@@ -222,7 +222,11 @@ pub struct FilmFilter {
 impl FilmFilter {
     fn into_domain(self) -> DomainResult<films::FilmFilter> {
         Ok(films::FilmFilter {
-            title_contains: validate::filter_text("filter.titleContains", self.title_contains, films::TITLE_MAX)?,
+            title_contains: validate::filter_text(
+                "filter.titleContains",
+                self.title_contains,
+                validate::FILM_TITLE_MAX,
+            )?,
             status: self.status.map(Into::into),
             released_after: self.released_after.map(|date| date.0),
             released_before: self.released_before.map(|date| date.0),
@@ -267,7 +271,7 @@ impl FilmQuery {
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => films::sort(order.field.into(), order.direction.into()),
-            None => films::sort(films::FilmOrderField::Title, domain::Direction::Asc),
+            None => films::sort(films::FilmOrderField::Title, domain::paging::Direction::Asc),
         };
         if let Some(value) = plan::list::<film::Entity>(ctx, "films", Ty::Film, &condition, sort, &page).await? {
             return Ok(Planned::done(value));

@@ -2,7 +2,7 @@
 
 use async_graphql::{ID, MaybeUndefined};
 
-use super::node::{NodeType, decode_as};
+use super::ids::{NodeType, decode_as};
 use super::scalars::CreditRole;
 use crate::domain::validate::Patch;
 use crate::domain::{DomainError, DomainResult, films};

@@ -17,6 +17,7 @@ use async_graphql::{Name, Pos, ServerError};
 
 use super::errors::code;
 use crate::auth::throttle::{SIGN_IN_OPERATIONS, sign_in_operation_list};
+use crate::config::DocumentLimits;
 
 /// The deepest a data selection may nest.
 pub const MAX_DEPTH: usize = 10;
@@ -26,23 +27,6 @@ pub const MAX_INTROSPECTION_DEPTH: usize = 20;
 pub const MAX_ALIASES: usize = 15;
 /// The most directives on one field or fragment.
 pub const MAX_DIRECTIVES: usize = 5;
-
-/// The configurable size limits of a document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DocumentLimits {
-    /// Lexical tokens in the document's text.
-    pub max_tokens: usize,
-    /// Field selections once every fragment spread is expanded.
-    pub max_fields: u64,
-    /// Fragment spreads once every fragment spread is expanded.
-    pub max_spreads: u64,
-}
-
-impl Default for DocumentLimits {
-    fn default() -> Self {
-        Self { max_tokens: 10_000, max_fields: 2_000, max_spreads: 500 }
-    }
-}
 
 /// The first byte of each GraphQL token in `document`, in order: punctuators (`...` as `.`), names
 /// and numbers (runs of letters, digits and `_`), and strings (`"`, block strings included); white

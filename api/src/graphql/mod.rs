@@ -12,6 +12,7 @@ pub mod errors;
 pub mod events;
 pub mod films;
 pub mod guards;
+pub mod ids;
 pub mod input_text;
 pub mod inputs;
 pub mod limits;
@@ -44,6 +45,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::Auth;
 use crate::config::Environment;
 use crate::domain::DomainError;
+use crate::domain::audit::{Actor, RequestId};
 use crate::domain::notify::Notifier;
 use crate::loaders::Loaders;
 
@@ -92,7 +94,7 @@ pub fn build_schema(
     auth: Arc<Auth>,
     notifier: Arc<Notifier>,
     environment: Environment,
-    document_limits: limits::DocumentLimits,
+    document_limits: crate::config::DocumentLimits,
     read_routing: Option<Arc<crate::replica::ReadRouting>>,
     mailer: Arc<crate::mail::Mailer>,
     policy: crate::domain::account_mail::AccountPolicy,
@@ -122,7 +124,7 @@ pub fn sdl() -> String {
 }
 
 /// The data one request carries: its loaders (which know the viewer).
-pub fn request_data(db: &DatabaseConnection, viewer: crate::auth::Viewer) -> Arc<Loaders> {
+pub fn request_data(db: &DatabaseConnection, viewer: crate::domain::Viewer) -> Arc<Loaders> {
     Arc::new(Loaders::new(db, viewer))
 }
 
@@ -145,6 +147,11 @@ pub(crate) fn notifier<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Notif
 /// The signed-in viewer's user id (guards have already required one).
 pub(crate) fn viewer_id(ctx: &Context<'_>) -> async_graphql::Result<i64> {
     Ok(loaders(ctx)?.viewer.user_id.ok_or(DomainError::Unauthenticated)?)
+}
+
+/// Who makes this request's changes (the viewer) and the request's id, for `domain::audit`.
+pub(crate) fn actor(ctx: &Context<'_>) -> async_graphql::Result<Actor> {
+    Ok(Actor { user_id: loaders(ctx)?.viewer.user_id, request_id: ctx.data_opt::<RequestId>().map(|id| id.0.clone()) })
 }
 
 /// Exactly one of `id` and `slug`: `Ok(id)` or `Err(slug)`.

@@ -4,13 +4,13 @@ use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, OneofObject, SimpleObject};
 use entity::person;
 
-use super::audit::actor;
+use super::actor;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::{CreateFilmInput, Credit};
 use super::guards::RoleGuard;
+use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::{CreditEnd, GivenCredit, credit_links, given, patch, required};
-use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::plan::{self, Key, Planned, Ty};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, OrderDirection, mirror_enum};
@@ -109,7 +109,7 @@ pub struct PersonFilter {
 impl PersonFilter {
     fn into_domain(self) -> DomainResult<people::PersonFilter> {
         Ok(people::PersonFilter {
-            name_contains: validate::filter_text("filter.nameContains", self.name_contains, people::NAME_MAX)?,
+            name_contains: validate::filter_text("filter.nameContains", self.name_contains, validate::PERSON_NAME_MAX)?,
             film_id: decode_optional(self.film_id.as_ref(), NodeType::Film, "filter.filmId")?,
         })
     }
@@ -157,7 +157,7 @@ impl PersonQuery {
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => people::sort(order.field.into(), order.direction.into()),
-            None => people::sort(people::PersonOrderField::Name, domain::Direction::Asc),
+            None => people::sort(people::PersonOrderField::Name, domain::paging::Direction::Asc),
         };
         if let Some(value) = plan::list::<person::Entity>(ctx, "people", Ty::Person, &condition, sort, &page).await? {
             return Ok(Planned::done(value));

@@ -5,12 +5,12 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::petition_update;
 
-use super::audit::actor;
+use super::actor;
 use super::connection::NodeName;
 use super::errors::GqlResult;
 use super::guards::RoleGuard;
+use super::ids::{NodeType, decode_as, global_id};
 use super::inputs::required;
-use super::node::{NodeType, decode_as, global_id};
 use super::petitions::Petition;
 use super::scalars::DateTime;
 use super::{db, loaders, notifier};

@@ -5,13 +5,13 @@ use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use entity::{petition, signature};
 
-use super::audit::actor;
+use super::actor;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
+use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::{given, id_patch, patch, required};
-use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::petition_updates::PetitionUpdate;
 use super::plan::{self, Key, Planned, Ty};
 use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
@@ -267,7 +267,7 @@ impl PetitionQuery {
         let condition = filter.unwrap_or_default().into_domain()?.condition(domain::now());
         let sort = match order_by {
             Some(order) => petitions::sort(order.field.into(), order.direction.into()),
-            None => petitions::sort(petitions::PetitionOrderField::CreatedAt, domain::Direction::Desc),
+            None => petitions::sort(petitions::PetitionOrderField::CreatedAt, domain::paging::Direction::Desc),
         };
         if let Some(value) =
             plan::list::<petition::Entity>(ctx, "petitions", Ty::Petition, &condition, sort, &page).await?

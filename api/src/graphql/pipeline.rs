@@ -33,9 +33,10 @@ use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResu
 use super::codes::{self, Arguments};
 use super::cost::{self, Charge};
 use super::documents::{CachedDocument, DocumentCache};
-use super::limits::{self, DocumentLimits};
+use super::limits;
 use super::persisted::{PersistedDocuments, Unresolved};
 use super::{error_order, input_text, operation, production, read_your_writes};
+use crate::config::DocumentLimits;
 use crate::domain::Viewer;
 use crate::loaders::Loaders;
 

@@ -5,13 +5,13 @@ use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::quote;
 
-use super::audit::actor;
+use super::actor;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
+use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::{given, id_patch, optional_id, patch, required};
-use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::people::Person;
 use super::plan::{self, Key, Planned, Ty};
 use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
@@ -104,7 +104,7 @@ impl QuoteFilter {
         Ok(quotes::QuoteFilter {
             person_id: decode_optional(self.person_id.as_ref(), NodeType::Person, "filter.personId")?,
             film_id: decode_optional(self.film_id.as_ref(), NodeType::Film, "filter.filmId")?,
-            text_contains: validate::filter_text("filter.textContains", self.text_contains, quotes::TEXT_MAX)?,
+            text_contains: validate::filter_text("filter.textContains", self.text_contains, validate::QUOTE_TEXT_MAX)?,
             status: self.status.map(Into::into),
         })
     }
@@ -142,7 +142,7 @@ impl QuoteQuery {
         let condition = filter.unwrap_or_default().into_domain()?.condition(&viewer, db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => quotes::sort(order.field.into(), order.direction.into()),
-            None => quotes::sort(quotes::QuoteOrderField::CreatedAt, domain::Direction::Desc),
+            None => quotes::sort(quotes::QuoteOrderField::CreatedAt, domain::paging::Direction::Desc),
         };
         if let Some(value) = plan::list::<quote::Entity>(ctx, "quotes", Ty::Quote, &condition, sort, &page).await? {
             return Ok(Planned::done(value));

@@ -166,5 +166,5 @@ mirror_enum!(
 );
 mirror_enum!(
     /// The direction of a sort.
-    OrderDirection => crate::domain::Direction { Asc, Desc }
+    OrderDirection => crate::domain::paging::Direction { Asc, Desc }
 );

@@ -19,7 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::db;
 
-use super::node::{NodeType, decode_as, global_id};
+use super::ids::{NodeType, decode_as, global_id};
 use super::petition_updates::PetitionUpdate;
 use crate::domain::notify::{Change, Counter, Notifier, Watching};
 use crate::domain::{events, petition_updates, petitions};

@@ -7,7 +7,7 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::events::Event;
 use super::guards::RoleGuard;
-use super::node::{NodeType, decode_as, global_id, global_id_text};
+use super::ids::{NodeType, decode_as, global_id, global_id_text};
 use super::petitions::Signature;
 use super::quotes::Quote;
 use super::scalars::{DateTime, OrderDirection, Role, RsvpStatus, mirror_enum};
@@ -177,7 +177,7 @@ impl UserFilter {
     fn into_domain(self) -> DomainResult<users::UserFilter> {
         Ok(users::UserFilter {
             role: self.role.map(Into::into),
-            email_contains: validate::filter_text("filter.emailContains", self.email_contains, users::EMAIL_MAX)?,
+            email_contains: validate::filter_text("filter.emailContains", self.email_contains, validate::EMAIL_MAX)?,
             created_after: self.created_after.map(|instant| instant.0),
         })
     }
@@ -214,7 +214,7 @@ impl UserQuery {
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => users::sort(order.field.into(), order.direction.into()),
-            None => users::sort(users::UserOrderField::CreatedAt, domain::Direction::Desc),
+            None => users::sort(users::UserOrderField::CreatedAt, domain::paging::Direction::Desc),
         };
         connection::list::<user::Entity, _>(ctx, condition, sort, page, |row| User(row, Audience::Viewer)).await
     }

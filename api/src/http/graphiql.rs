@@ -6,8 +6,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
-use crate::auth::authenticate;
 use crate::config::Environment;
+use crate::domain::sessions::authenticate;
 
 const PAGE: &str = r#"<!doctype html>
 <html lang="en">
@@ -67,7 +67,7 @@ const PAGE: &str = r#"<!doctype html>
 /// gets 404, as if there were no GraphiQL).
 pub async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
     if state.environment == Environment::Production {
-        let admin = match super::graphql::bearer(&request) {
+        let admin = match super::bearer(&request) {
             Ok(Some(token)) => authenticate(&state.db, &state.auth, token).await.is_ok_and(|viewer| viewer.is_admin()),
             _ => false,
         };

@@ -26,9 +26,11 @@ use std::time::Instant;
 
 use super::errors::{HttpError, MediaType, Refusal};
 use super::{AppState, MAX_BODY_BYTES, limits, metrics};
-use crate::auth::{ClientIp, Viewer, authenticate};
+use crate::auth::ClientIp;
 use crate::config::Environment;
+use crate::domain::Viewer;
 use crate::domain::audit::RequestId;
+use crate::domain::sessions::authenticate;
 use crate::graphql::cost::{Budget, Charge};
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::errors::code;
@@ -360,21 +362,6 @@ fn is_request_error(response: &Response) -> bool {
         && response.errors.iter().all(|error| error.path.is_empty())
 }
 
-/// The bearer token of a request: `None` without an `Authorization` header; an error for any
-/// other scheme or a malformed header.
-pub(super) fn bearer(request: &HttpRequest) -> Result<Option<&str>, ()> {
-    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value.to_str().map_err(|_| ())?.trim();
-    match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-            Ok(Some(token.trim()))
-        }
-        _ => Err(()),
-    }
-}
-
 /// The read path a request asks for: outside production, `x-fandb-read-path: resolvers` turns
 /// the planner off for it (to compare both paths); anything else plans.
 fn read_path(request: &HttpRequest, environment: Environment) -> ReadPath {
@@ -387,7 +374,7 @@ fn read_path(request: &HttpRequest, environment: Environment) -> ReadPath {
 
 /// The viewer of a request, or the refusal of its credentials.
 async fn viewer_of(state: &AppState, request: &HttpRequest, media_type: MediaType) -> Result<Viewer, HttpError> {
-    match bearer(request) {
+    match super::bearer(request) {
         Ok(None) => Ok(Viewer::anonymous()),
         Ok(Some(token)) => authenticate(&state.db, &state.auth, token)
             .await

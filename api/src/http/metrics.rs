@@ -328,7 +328,7 @@ impl Exposure {
         match self {
             Self::Open => None,
             Self::Off => Some(HttpResponse::NotFound().finish()),
-            Self::Token(token) => match super::graphql::bearer(request) {
+            Self::Token(token) => match super::bearer(request) {
                 Ok(Some(given)) if token.admits(given) => None,
                 _ => Some(
                     HttpResponse::Unauthorized()

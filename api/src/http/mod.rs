@@ -18,7 +18,8 @@ pub mod rate_limit;
 pub mod socket_limits;
 pub mod subscriptions;
 
-use actix_web::{guard, middleware, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, guard, middleware, web};
 use sea_orm::DatabaseConnection;
 
 use std::sync::Arc;
@@ -44,7 +45,7 @@ pub struct AppState {
     /// Open WebSockets per client IP.
     pub sockets: Arc<socket_limits::SocketRegistry>,
     /// Proxies trusted to name the client (see `client_ip`).
-    pub trusted_proxies: Arc<client_ip::TrustedProxies>,
+    pub trusted_proxies: Arc<crate::config::TrustedProxies>,
     /// Turns `true` when the server begins to stop: open sockets then say goodbye.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Where query operations read, when a read replica is configured.
@@ -104,7 +105,6 @@ pub fn configure_metrics(config: &mut web::ServiceConfig) {
 /// origin is served without CORS headers, so a browser will not hand the answer to that page. A
 /// preflight asking for other headers too is answered without them (see `preflight`).
 pub fn cors(origins: &[String]) -> preflight::Cors {
-    use actix_web::http::header;
     let allowed = [header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, access::REQUEST_ID];
     let mut cors = actix_cors::Cors::default()
         .allowed_methods(["GET", "POST"])
@@ -122,4 +122,19 @@ pub fn cors(origins: &[String]) -> preflight::Cors {
         cors = cors.allowed_origin(origin.trim());
     }
     preflight::Cors::new(cors, &allowed)
+}
+
+/// The bearer token of a request: `None` without an `Authorization` header; an error for any
+/// other scheme or a malformed header.
+pub(crate) fn bearer(request: &HttpRequest) -> Result<Option<&str>, ()> {
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ())?.trim();
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(()),
+    }
 }

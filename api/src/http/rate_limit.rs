@@ -25,7 +25,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use super::AppState;
 use super::client_ip::client_ip;
 use super::errors::{HttpError, Refusal};
-use crate::auth::throttle::whole_seconds;
+use crate::auth::lockout::whole_seconds;
 use crate::config::Limits;
 use crate::graphql::cost::Budget;
 use crate::shared_state::{SharedState, Step};

@@ -19,8 +19,10 @@ use futures_util::StreamExt;
 
 use super::socket_limits::{Admission, CLOSE_TOO_MANY, SocketBudget};
 use super::{AppState, limits};
-use crate::auth::{ClientIp, Viewer, authenticate};
+use crate::auth::ClientIp;
 use crate::domain::DomainError;
+use crate::domain::Viewer;
+use crate::domain::sessions::authenticate;
 use crate::graphql::cost::{Budget, Charge};
 use crate::graphql::request_data;
 

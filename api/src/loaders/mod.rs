@@ -25,7 +25,7 @@ pub use scopes::{
     PetitionUpdateScope, QuoteParent, QuoteScope, RsvpScope, Scope, SignatureScope,
 };
 
-use crate::auth::Viewer;
+use crate::domain::Viewer;
 use crate::domain::paging::{self, Page, PageRequest};
 use crate::domain::stats::{self, Bucket};
 use crate::domain::{DomainError, quotes};

@@ -6,7 +6,7 @@ use entity::{credit, event, film, petition, petition_update, quote, rsvp, signat
 use sea_orm::{Condition, EntityTrait};
 
 use super::Keyed;
-use crate::auth::Viewer;
+use crate::domain::Viewer;
 use crate::domain::paging::{Direction, Sort};
 use crate::domain::{events, films, petition_updates, petitions, quotes, users};
 

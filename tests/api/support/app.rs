@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use api::auth::Secret;
+use api::config::Secret;
 use api::config::{Environment, Limits, Settings};
 use api::startup::Application;
 use sea_orm::DatabaseConnection;

@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 use crate::domain::paging::{CursorShape, PageRequest, stored_instant};
 use crate::domain::{self, petitions, sources};
 
-use super::super::node::global_id_text;
+use super::super::ids::global_id_text;
 
 /// The response keys of one object, in document order (a key may repeat: async-graphql resolves
 /// every occurrence and merges them, and so does `object`).
