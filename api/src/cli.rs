@@ -7,10 +7,12 @@ use clap::{Parser, Subcommand};
 
 use entity::enums::Role;
 
+use crate::commands::{import, seed, synthetic};
 use crate::config::{Environment, Limits, Settings, parse_cors_origins, parse_trusted_proxies, resolve_jwt_secret};
 use crate::domain::accounts;
+use crate::infra::db;
 use crate::startup::{Application, StartupError};
-use crate::{db, graphql, import, seed, synthetic, telemetry};
+use crate::{graphql, telemetry};
 
 /// fandb: a GraphQL fan-database API (the #AlitaArmy data set built in).
 #[derive(Debug, Parser)]
@@ -187,7 +189,7 @@ struct LimitArgs {
 fn sign_ins_help() -> String {
     format!(
         "Sign-in attempts per minute per client IP, spent by each of these operations: {}",
-        crate::auth::throttle::sign_in_operation_list(", ", ", ")
+        crate::limits::sign_in::sign_in_operation_list(", ", ", ")
     )
 }
 
@@ -370,7 +372,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Some(path) => std::fs::read_to_string(path)?,
                 None => seed::ALITA.to_owned(),
             };
-            let data = crate::records::DataSet::parse(&json).map_err(|error| CliError::Data(describe(&error)))?;
+            let data =
+                crate::commands::records::DataSet::parse(&json).map_err(|error| CliError::Data(describe(&error)))?;
             let connection = db::connect(settings.direct_database_url()).await?;
             db::migrate(&connection).await?;
             let report = seed::load(&connection, &data).await.map_err(|error| CliError::Data(describe(&error)))?;

@@ -1,21 +1,18 @@
-//! fandb: a GraphQL fan-database API. Layers, one way: `http` -> `graphql` -> `domain` -> `entity`,
-//! with `loaders` for batched reads and `auth` for who is asking.
+//! fandb: a GraphQL fan-database API. Layers, one way (docs/ARCHITECTURE.md has the table the
+//! layer test holds the code to): `cli` and `startup` wire, `http` serves, `graphql` resolves,
+//! `loaders` batch reads, `domain` holds the rules, `auth` and `limits` guard, `infra` adapts to
+//! the database, Redis and SMTP, `config` settles the settings.
 
 pub mod auth;
 pub mod cli;
+pub mod code;
+pub mod commands;
 pub mod config;
-pub mod db;
 pub mod domain;
 pub mod graphql;
 pub mod http;
-pub mod import;
-pub mod listen;
+pub mod infra;
+pub mod limits;
 pub mod loaders;
-pub mod mail;
-pub mod records;
-pub mod replica;
-pub mod seed;
-pub mod shared_state;
 pub mod startup;
-pub mod synthetic;
 pub mod telemetry;

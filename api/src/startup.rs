@@ -18,6 +18,7 @@ use actix_web::middleware::Next;
 use sea_orm::DatabaseBackend;
 
 use crate::auth::Auth;
+use crate::commands::seed;
 use crate::config::{ConfigError, Settings};
 use crate::domain::DomainError;
 use crate::domain::account_mail::AccountPolicy;
@@ -28,13 +29,13 @@ use crate::graphql::persisted::PersistedDocuments;
 use crate::http::access::trace_requests;
 use crate::http::cors;
 use crate::http::metrics::{Exposure, Metrics, MetricsToken};
-use crate::http::rate_limit::RequestLimiter;
-use crate::http::socket_limits::SocketRegistry;
 use crate::http::{AppState, configure, configure_metrics};
-use crate::mail::Mailer;
-use crate::replica::ReadRouting;
-use crate::shared_state::SharedState;
-use crate::{db, listen, seed};
+use crate::infra::mail::Mailer;
+use crate::infra::replica::ReadRouting;
+use crate::infra::shared_state::SharedState;
+use crate::infra::{db, listen};
+use crate::limits::request::RequestLimiter;
+use crate::limits::socket::SocketRegistry;
 
 /// The longest a stop waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);

@@ -5,21 +5,20 @@
 
 pub mod common_passwords;
 pub mod error;
-pub mod lockout;
 pub mod password;
-pub mod throttle;
 pub mod tokens;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::config::{Limits, Secret};
+use crate::limits::sign_in::SignInThrottle;
 
 /// The password hasher, the token keys and the sign-in throttle, shared by every request.
 pub struct Auth {
     pub passwords: password::Passwords,
     pub tokens: tokens::TokenKeys,
-    pub throttle: throttle::SignInThrottle,
+    pub throttle: SignInThrottle,
 }
 
 impl Auth {
@@ -32,12 +31,12 @@ impl Auth {
     pub fn with_shared_state(
         jwt_secret: &Secret,
         limits: &Limits,
-        shared: Option<Arc<crate::shared_state::SharedState>>,
+        shared: Option<Arc<crate::infra::shared_state::SharedState>>,
     ) -> Arc<Self> {
         Arc::new(Self {
             passwords: password::Passwords::new(limits),
             tokens: tokens::TokenKeys::new(jwt_secret),
-            throttle: throttle::SignInThrottle::new(limits, shared),
+            throttle: SignInThrottle::new(limits, shared),
         })
     }
 }

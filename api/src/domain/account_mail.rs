@@ -26,10 +26,10 @@ use sea_orm::{
 use super::{DomainError, DomainResult};
 use crate::auth::Auth;
 use crate::auth::password::check_strength;
-use crate::auth::throttle::SignInOperation;
 use crate::auth::tokens;
 use crate::config::MailPacing;
-use crate::mail::{Letter, MailError, Mailer};
+use crate::infra::mail::{Letter, MailError, Mailer};
+use crate::limits::sign_in::SignInOperation;
 
 /// How long a verification link works.
 pub const VERIFY_TTL: Duration = Duration::hours(48);

@@ -18,9 +18,9 @@ use super::sessions::{Session, end_all_sessions, lock_user, start_session};
 use super::{DomainError, DomainResult, validate};
 use crate::auth::Auth;
 use crate::auth::password::check_strength;
-use crate::auth::throttle::SignInOperation;
 use crate::domain::Viewer;
-use crate::mail::Mailer;
+use crate::infra::mail::Mailer;
+use crate::limits::sign_in::SignInOperation;
 
 /// What a new account is made of.
 #[derive(Debug)]

@@ -79,6 +79,18 @@ impl DomainError {
     }
 }
 
+/// A sign-in limit's refusal, as the auth error of the same name maps.
+impl From<crate::limits::sign_in::SignInError> for DomainError {
+    fn from(error: crate::limits::sign_in::SignInError) -> Self {
+        use crate::limits::sign_in::SignInError;
+        match error {
+            SignInError::RateLimited { retry_after } => Self::RateLimited { retry_after },
+            SignInError::Unavailable => Self::Unavailable,
+            SignInError::Internal(detail) => Self::Internal(detail),
+        }
+    }
+}
+
 impl From<crate::auth::error::AuthError> for DomainError {
     fn from(error: crate::auth::error::AuthError) -> Self {
         use crate::auth::error::AuthError;

@@ -329,7 +329,7 @@ mod tests {
         let mut options = ConnectOptions::new("sqlite::memory:");
         options.max_connections(1).sqlx_logging(false);
         let db = Database::connect(options).await.unwrap();
-        crate::db::migrate(&db).await.unwrap();
+        crate::infra::db::migrate(&db).await.unwrap();
         db
     }
 

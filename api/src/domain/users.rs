@@ -25,7 +25,7 @@ use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
 use super::{DomainError, DomainResult, validate, write};
 use crate::auth::Auth;
-use crate::auth::throttle::SignInOperation;
+use crate::limits::sign_in::SignInOperation;
 
 /// What the admins' user list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]

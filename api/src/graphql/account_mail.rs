@@ -10,7 +10,7 @@ use super::guards::RoleGuard;
 use super::{db, viewer_id};
 use crate::auth::{Auth, ClientIp};
 use crate::domain::account_mail::{self, AccountPolicy};
-use crate::mail::Mailer;
+use crate::infra::mail::Mailer;
 
 /// The client's address, when the transport knows it.
 fn client_ip(ctx: &Context<'_>) -> Option<std::net::IpAddr> {

@@ -14,7 +14,8 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Pos, ServerError, Variables};
 use async_graphql_value::ConstValue;
 
-use super::errors::{code, internal};
+use super::errors::internal;
+use crate::code;
 
 /// The codes of persisted and trusted documents (`persisted`), in Apollo's spelling where Apollo
 /// has one.

@@ -6,6 +6,7 @@
 //! alike, through the `Charge` the transport puts in the request's data.
 
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use async_graphql::parser::types::{
@@ -13,7 +14,8 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, ServerError, Value, Variables};
 
-use super::errors::code;
+use crate::code;
+use crate::limits::request::RequestLimiter;
 
 /// What a lookup, a page of rows or a mutation field costs.
 pub const PLAIN_UNITS: u32 = 1;
@@ -154,6 +156,22 @@ impl Cost<'_> {
             }
             _ => false,
         }
+    }
+}
+
+/// The request budget (`limits::request`): a request's cost comes out of the bucket its first
+/// request was taken from.
+#[async_trait::async_trait]
+impl Budget for RequestLimiter {
+    async fn spend(&self, client: IpAddr, units: u32) -> Result<(), u64> {
+        match NonZeroU32::new(units) {
+            Some(units) => self.spend_units(client, units).await,
+            None => Ok(()),
+        }
+    }
+
+    fn capacity(&self) -> u32 {
+        self.burst()
     }
 }
 

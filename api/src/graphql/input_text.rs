@@ -10,7 +10,7 @@ use async_graphql::parser::types::{Directive, ExecutableDocument, Field, Selecti
 use async_graphql::{ErrorExtensionValues, Name, Pos, Positioned, ServerError, Variables};
 use async_graphql_value::{ConstValue, Value};
 
-use super::errors::code;
+use crate::code;
 
 /// The variables an operation runs with: those sent, else the declared defaults.
 struct Scope<'a> {

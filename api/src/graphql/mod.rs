@@ -15,7 +15,6 @@ pub mod guards;
 pub mod ids;
 pub mod input_text;
 pub mod inputs;
-pub mod limits;
 pub mod node;
 pub mod operation;
 pub mod people;
@@ -95,8 +94,8 @@ pub fn build_schema(
     notifier: Arc<Notifier>,
     environment: Environment,
     document_limits: crate::config::DocumentLimits,
-    read_routing: Option<Arc<crate::replica::ReadRouting>>,
-    mailer: Arc<crate::mail::Mailer>,
+    read_routing: Option<Arc<crate::infra::replica::ReadRouting>>,
+    mailer: Arc<crate::infra::mail::Mailer>,
     policy: crate::domain::account_mail::AccountPolicy,
     plan_counters: plan::PlanCounters,
     documents: Arc<documents::DocumentCache>,

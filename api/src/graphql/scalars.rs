@@ -4,7 +4,7 @@
 use async_graphql::{InputType, InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{Datelike, NaiveDate, SecondsFormat, Utc};
 
-use super::errors::code;
+use crate::code;
 
 /// A refusal of a scalar value: a client error, so coded as one wherever it surfaces. Validation
 /// (`is_valid`) normally refuses the value first, naming the argument; this covers the rest.

@@ -8,8 +8,8 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use crate::code;
 use crate::domain::DomainError;
-use crate::graphql::errors::code;
 
 /// The media type an error body is written in: the one the client negotiated for `/graphql`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -25,19 +25,20 @@ use serde::Deserialize;
 use std::time::Instant;
 
 use super::errors::{HttpError, MediaType, Refusal};
-use super::{AppState, MAX_BODY_BYTES, limits, metrics};
+use super::{AppState, MAX_BODY_BYTES, metrics};
 use crate::auth::ClientIp;
+use crate::code;
 use crate::config::Environment;
 use crate::domain::Viewer;
 use crate::domain::audit::RequestId;
 use crate::domain::sessions::authenticate;
 use crate::graphql::cost::{Budget, Charge};
 use crate::graphql::documents::DocumentCache;
-use crate::graphql::errors::code;
 use crate::graphql::operation::ExecutedOperation;
 use crate::graphql::persisted::{PersistedDocuments, Unresolved, sha256_hex};
 use crate::graphql::plan::{READ_PATH_HEADER, ReadPath};
 use crate::graphql::request_data;
+use crate::limits::document;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 /// The longest one operation may run.
@@ -268,8 +269,8 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<Htt
         Err(refused) => return Ok(refused),
     };
     let query = &graphql_request.query;
-    if limits::too_deep(query) {
-        return Err(Refusal::TooDeep(limits::MAX_NESTING).in_media_type(media_type));
+    if document::too_deep(query) {
+        return Err(Refusal::TooDeep(document::MAX_NESTING).in_media_type(media_type));
     }
     // A document sent before is not parsed again; one parsed here is handed on with the request.
     let cached = state.documents.peek(query);
@@ -392,8 +393,8 @@ async fn execute(
     media_type: MediaType,
     method: Method,
 ) -> Result<HttpResponse, HttpError> {
-    if limits::too_deep(&graphql_request.query) {
-        return Err(Refusal::TooDeep(limits::MAX_NESTING).in_media_type(media_type));
+    if document::too_deep(&graphql_request.query) {
+        return Err(Refusal::TooDeep(document::MAX_NESTING).in_media_type(media_type));
     }
     let viewer = match viewer {
         Some(viewer) => viewer,
@@ -411,7 +412,7 @@ async fn execute(
     }
     let replica = match &state.read_routing {
         Some(routing) if reads_only(&state.documents, &mut graphql_request) => {
-            routing.for_query(&viewer, client_ip.0).await
+            routing.for_query(viewer.user_id, client_ip.0).await
         }
         _ => None,
     };

@@ -11,11 +11,9 @@ pub mod exposition;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
-pub mod limits;
 pub mod metrics;
 pub mod preflight;
 pub mod rate_limit;
-pub mod socket_limits;
 pub mod subscriptions;
 
 use actix_web::http::header;
@@ -37,19 +35,19 @@ pub struct AppState {
     pub schema: AppSchema,
     pub db: DatabaseConnection,
     pub auth: Arc<Auth>,
-    pub request_limiter: Arc<rate_limit::RequestLimiter>,
+    pub request_limiter: Arc<crate::limits::request::RequestLimiter>,
     pub environment: Environment,
     pub metrics: Arc<metrics::Metrics>,
     /// The request and socket limits the handlers apply themselves.
     pub limits: Arc<crate::config::Limits>,
     /// Open WebSockets per client IP.
-    pub sockets: Arc<socket_limits::SocketRegistry>,
+    pub sockets: Arc<crate::limits::socket::SocketRegistry>,
     /// Proxies trusted to name the client (see `client_ip`).
     pub trusted_proxies: Arc<crate::config::TrustedProxies>,
     /// Turns `true` when the server begins to stop: open sockets then say goodbye.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Where query operations read, when a read replica is configured.
-    pub read_routing: Option<Arc<crate::replica::ReadRouting>>,
+    pub read_routing: Option<Arc<crate::infra::replica::ReadRouting>>,
     /// The documents of recent requests, parsed (the schema keeps them; see `graphql::documents`).
     pub documents: Arc<crate::graphql::documents::DocumentCache>,
     /// Seconds a shared cache may keep an anonymous GET answer (see `graphql`).

@@ -7,12 +7,12 @@
 use entity::film;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
+use crate::commands::import::{self, Mode};
+use crate::commands::records::DataSet;
 use crate::domain::DomainResult;
-use crate::import::{self, Mode};
-use crate::records::DataSet;
 
 /// The #AlitaArmy data set, compiled into the binary.
-pub const ALITA: &str = include_str!("../../data/alita.json");
+pub const ALITA: &str = include_str!("../../../data/alita.json");
 
 /// How many records a load added.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,10 @@
-//! Limits on a document, checked before validation and execution, in time linear in the document's
-//! text: at most so many tokens (counted before the parser runs), at most so many field selections
+//! Guards the parser and the executor against one oversized GraphQL document. Before the parser:
+//! brackets nested at most `MAX_NESTING` deep in the raw text (the parser recurses once per level).
+//! Before validation and execution, in time linear in the document's text: at most so many tokens (counted before the parser runs), at most so many field selections
 //! and fragment spreads once fragments are expanded, data nested at most 10 fields deep
 //! (introspection, which client generators send 15 deep, gets 20), at most 15 aliases, at most 5
 //! directives on one field or fragment, and at most one of the sign-in operations
-//! (`auth::throttle::SIGN_IN_OPERATIONS`: each hashes or checks a password, or sends mail).
+//! (`sign_in::SIGN_IN_OPERATIONS`: each hashes or checks a password, or sends mail).
 //!
 //! Fragments count where they are spread, so `fragment F1 on Query { ...F0 ...F0 }` doubles what
 //! `F0` costs: a kilobyte of such fragments would expand to tens of millions of fields. Each
@@ -15,8 +16,8 @@ use std::collections::HashMap;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Pos, ServerError};
 
-use super::errors::code;
-use crate::auth::throttle::{SIGN_IN_OPERATIONS, sign_in_operation_list};
+use super::sign_in::{SIGN_IN_OPERATIONS, sign_in_operation_list};
+use crate::code;
 use crate::config::DocumentLimits;
 
 /// The deepest a data selection may nest.
@@ -247,6 +248,33 @@ pub fn check_tokens(text: &str, limits: &DocumentLimits) -> Result<(), ServerErr
     Ok(())
 }
 
+// The raw text, before the parser: it recurses once per nesting level of `(`, `[` and `{`, and a
+// few kilobytes of brackets would overflow its stack and abort the whole process.
+
+/// The deepest nesting of brackets a document may have.
+pub const MAX_NESTING: usize = 64;
+
+/// The deepest nesting of `(`, `[` and `{` outside strings and comments.
+pub fn nesting_depth(document: &str) -> usize {
+    let (mut depth, mut deepest) = (0_usize, 0_usize);
+    for token in tokens(document) {
+        match token {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Whether a document is too deeply nested to be parsed safely.
+pub fn too_deep(document: &str) -> bool {
+    nesting_depth(document) > MAX_NESTING
+}
+
 #[cfg(test)]
 #[expect(clippy::expect_used, reason = "a failing test should fail loudly")]
 mod tests {
@@ -286,5 +314,24 @@ mod tests {
         assert!(check(&document, &limits).is_err());
         let limits = DocumentLimits { max_spreads: 1, ..DocumentLimits::default() };
         assert!(check(&document, &limits).is_err());
+    }
+}
+
+#[cfg(test)]
+mod nesting_tests {
+    use super::*;
+
+    #[test]
+    fn brackets_inside_strings_and_comments_do_not_count() {
+        assert_eq!(nesting_depth(r#"{ a(b: "((((((") { c } } # [[[[["#), 2);
+        assert_eq!(nesting_depth("{ a(b: \"\"\"{{{{\"\"\") }"), 2);
+        assert_eq!(nesting_depth("{ a(b: [[[1]]]) }"), 5);
+    }
+
+    #[test]
+    fn a_nesting_bomb_is_too_deep() {
+        let bomb = format!("{{ film(id: {}1{}) {{ title }} }}", "[".repeat(2_000), "]".repeat(2_000));
+        assert!(too_deep(&bomb));
+        assert!(!too_deep("{ films { nodes { credits { nodes { person { name } } } } } }"));
     }
 }

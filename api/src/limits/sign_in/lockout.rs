@@ -19,9 +19,10 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::error::{AuthError, AuthResult};
+use super::super::whole_seconds;
+use super::{SignInError, SignInResult};
 use crate::config::Limits;
-use crate::shared_state::{LoginKeys, SharedState, StrikePolicy};
+use crate::infra::shared_state::{LoginKeys, SharedState, StrikePolicy};
 
 /// How long the strikes of an address that reached the delays are remembered after its last
 /// attempt: long enough that waiting for them to be forgotten is slower than pacing the delays.
@@ -165,14 +166,14 @@ impl LoginGuard {
         }
     }
 
-    fn state(&self) -> AuthResult<MutexGuard<'_, State>> {
-        self.state.lock().map_err(|_| AuthError::Internal("login guard poisoned".into()))
+    fn state(&self) -> SignInResult<MutexGuard<'_, State>> {
+        self.state.lock().map_err(|_| SignInError::Internal("login guard poisoned".into()))
     }
 
     /// Lets a login attempt on `email` from `ip` go ahead, counting it as a failure until
     /// `succeeded` says otherwise (so parallel attempts cannot slip past the count), or says how
     /// long to wait.
-    pub fn admit(&self, email: &str, ip: Option<IpAddr>, now: Instant) -> AuthResult<()> {
+    pub fn admit(&self, email: &str, ip: Option<IpAddr>, now: Instant) -> SignInResult<()> {
         let policy = self.policy;
         let key = (email.to_owned(), client(ip));
         let mut state = self.state()?;
@@ -180,7 +181,7 @@ impl LoginGuard {
         let known_good =
             state.known_good.get(&key).is_some_and(|since| now.duration_since(*since) < policy.known_good_for);
         if !known_good && let Some(until) = state.emails.get(email).and_then(|failures| failures.locked(now)) {
-            return Err(AuthError::RateLimited { retry_after: whole_seconds(until - now) });
+            return Err(SignInError::RateLimited { retry_after: whole_seconds(until - now) });
         }
         let strikes = state.strikes.entry(key).or_insert(Strikes { count: 0, last: now, not_before: now });
         if strikes.forgotten(now, &policy) {
@@ -193,7 +194,7 @@ impl LoginGuard {
             strikes.not_before = now + delay;
         }
         if early {
-            return Err(AuthError::RateLimited { retry_after: whole_seconds(strikes.not_before - now) });
+            return Err(SignInError::RateLimited { retry_after: whole_seconds(strikes.not_before - now) });
         }
         Ok(())
     }
@@ -228,7 +229,7 @@ impl LoginGuard {
     }
 
     /// `admit` now, in Redis when shared.
-    pub async fn check(&self, email: &str, ip: Option<IpAddr>) -> AuthResult<()> {
+    pub async fn check(&self, email: &str, ip: Option<IpAddr>) -> SignInResult<()> {
         let Some(shared) = &self.shared else { return self.admit(email, ip, Instant::now()) };
         let policy = StrikePolicy {
             delay_after: self.policy.delay_after,
@@ -239,8 +240,8 @@ impl LoginGuard {
         };
         match shared.login_admit(&LoginKeys::new(email, &client_key(ip)), &policy).await {
             Ok(None) => Ok(()),
-            Ok(Some(wait)) => Err(AuthError::RateLimited { retry_after: whole_seconds(wait) }),
-            Err(_) => Err(AuthError::Unavailable),
+            Ok(Some(wait)) => Err(SignInError::RateLimited { retry_after: whole_seconds(wait) }),
+            Err(_) => Err(SignInError::Unavailable),
         }
     }
 
@@ -260,11 +261,6 @@ impl LoginGuard {
         // A failure to record is counted and logged by `shared_state`; the login went through.
         let _ = shared.login_succeeded(&LoginKeys::new(email, &client_key(ip)), self.policy.known_good_for).await;
     }
-}
-
-/// Seconds to wait, rounded up so a client that waits exactly that long is let in.
-pub fn whole_seconds(duration: Duration) -> u64 {
-    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
 #[cfg(test)]
@@ -287,10 +283,10 @@ mod tests {
         Some(IpAddr::from([10, 0, 0, last]))
     }
 
-    fn wait(result: AuthResult<()>) -> Option<u64> {
+    fn wait(result: SignInResult<()>) -> Option<u64> {
         match result {
             Ok(()) => None,
-            Err(AuthError::RateLimited { retry_after }) => Some(retry_after),
+            Err(SignInError::RateLimited { retry_after }) => Some(retry_after),
             Err(other) => panic!("unexpected {other}"),
         }
     }

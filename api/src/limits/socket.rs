@@ -1,4 +1,4 @@
-//! What one client may do over WebSockets: each operation a socket starts spends one request of
+//! Guards the server against one client's WebSockets: what it may do over them: each operation a socket starts spends one request of
 //! the client IP's `/graphql` budget (the same bucket HTTP draws from), a socket runs at most
 //! `operations_per_socket` operations at once and starts them at a bounded rate, and an IP holds at
 //! most `sockets_per_ip` sockets.
@@ -13,9 +13,9 @@ use governor::{DefaultDirectRateLimiter, Quota};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::rate_limit::RequestLimiter;
+use super::request::RequestLimiter;
+use crate::code;
 use crate::config::Limits;
-use crate::graphql::errors::code;
 
 /// The close code for a client over a socket limit (as async-graphql uses for a repeated init).
 pub const CLOSE_TOO_MANY: u16 = 4429;

@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
-use crate::domain::Viewer;
-use crate::shared_state::SharedState;
+use crate::infra::shared_state::SharedState;
 
 /// How often the watcher samples both positions.
 const SAMPLE_EVERY: Duration = Duration::from_millis(500);
@@ -80,14 +79,15 @@ impl ReadRouting {
         routing
     }
 
-    /// The replica, when a query operation of `viewer` from `client` may read from it: it is
-    /// usable and has replayed the viewer's last write. `None` means the primary.
-    pub async fn for_query(&self, viewer: &Viewer, client: Option<IpAddr>) -> Option<DatabaseConnection> {
+    /// The replica, when a query operation of the viewer signed in as `user` (if anyone) from
+    /// `client` may read from it: it is usable and has replayed the viewer's last write. `None`
+    /// means the primary.
+    pub async fn for_query(&self, user: Option<i64>, client: Option<IpAddr>) -> Option<DatabaseConnection> {
         let replayed = {
             let health = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             health.replayed.filter(|_| health.usable)?
         };
-        match self.last_write(&keys(viewer, client)).await {
+        match self.last_write(&keys(user, client)).await {
             Ok(Some(written)) if written > replayed => None,
             Ok(_) => Some(self.replica.clone()),
             // Not knowing the viewer's last write, the primary is the safe answer.
@@ -105,13 +105,13 @@ impl ReadRouting {
         health.replayed = None;
     }
 
-    /// Remembers the primary's current WAL position as the last write of `viewer` from `client`
-    /// (called after a mutation ran).
-    pub async fn wrote(&self, viewer: &Viewer, client: Option<IpAddr>) {
+    /// Remembers the primary's current WAL position as the last write of the viewer signed in as
+    /// `user` (if anyone) from `client` (called after a mutation ran).
+    pub async fn wrote(&self, user: Option<i64>, client: Option<IpAddr>) {
         let Some(position) = current_position(&self.primary).await else {
             return;
         };
-        let keys = keys(viewer, client);
+        let keys = keys(user, client);
         match &self.shared {
             Some(shared) => {
                 for key in &keys {
@@ -185,9 +185,9 @@ impl ReadRouting {
 
 /// The keys a viewer's writes are remembered under: their user, and their client IP (a client
 /// that has just signed up or in has no user in its earlier requests).
-fn keys(viewer: &Viewer, client: Option<IpAddr>) -> Vec<String> {
+fn keys(user: Option<i64>, client: Option<IpAddr>) -> Vec<String> {
     let mut keys = Vec::with_capacity(2);
-    if let Some(user) = viewer.user_id {
+    if let Some(user) = user {
         keys.push(format!("fandb:wrote:user:{user}"));
     }
     if let Some(ip) = client {

@@ -13,11 +13,11 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QuerySelect};
 
-use crate::domain::validate::Patch;
-use crate::domain::{DomainError, DomainResult, events, films, people, petitions, quotes, sources, write};
-use crate::records::{
+use crate::commands::records::{
     CreditRecord, DataSet, EventRecord, FilmRecord, Located, PersonRecord, PetitionRecord, QuoteRecord, Record,
 };
+use crate::domain::validate::Patch;
+use crate::domain::{DomainError, DomainResult, events, films, people, petitions, quotes, sources, write};
 
 /// What a load does with a record that is already stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
