@@ -29,6 +29,7 @@ mod hostile_ws;
 mod http_surface;
 mod images;
 mod import;
+mod layers;
 mod limits;
 mod listen_recovery;
 mod lockout;
