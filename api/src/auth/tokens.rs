@@ -21,7 +21,6 @@ pub const AUDIENCE: &str = "fandb-api";
 pub const ACCESS_TTL: Duration = Duration::minutes(15);
 /// How long a refresh token lives.
 pub const REFRESH_TTL: Duration = Duration::days(30);
-/// The shortest JWT secret accepted, in bytes.
 
 /// The claims of an access token.
 #[derive(Debug, Serialize, Deserialize)]
