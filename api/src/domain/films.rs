@@ -282,28 +282,67 @@ impl<T> Ref<T> {
     }
 }
 
-/// The film a credit of a person links to, created when asked; `at` is the path of the
-/// reference (`input.credits[0].film`). A film created here cannot bring credits of its own; with
-/// `audit` its creation is recorded as `createFilm`.
-pub async fn film_ref(
+/// What a credit may create at its other end: a film's changes (a credit given with a person) or
+/// a person's (a credit given with a film). `ref_or_create` treats both alike.
+pub trait CreditEnd: Sized {
+    /// The table the record is stored in.
+    type Entity: write::Named + super::audit::Audited;
+    /// `film` or `person`, as a refusal names it.
+    const NOUN: &'static str;
+    /// The audit action of its creation, e.g. `createFilm`.
+    const CREATED: &'static str;
+    /// Whether it brings credits of its own (one created inside a credit may not).
+    fn has_credits(&self) -> bool;
+    /// Inserts it, in the caller's transaction.
+    fn insert(
+        self,
+        txn: &impl ConnectionTrait,
+    ) -> impl Future<Output = DomainResult<<Self::Entity as EntityTrait>::Model>>;
+    /// The id of the inserted row.
+    fn id(row: &<Self::Entity as EntityTrait>::Model) -> i64;
+}
+
+impl CreditEnd for FilmChanges {
+    type Entity = film::Entity;
+    const NOUN: &'static str = "film";
+    const CREATED: &'static str = "createFilm";
+    fn has_credits(&self) -> bool {
+        !self.credits.is_empty()
+    }
+    async fn insert(self, txn: &impl ConnectionTrait) -> DomainResult<film::Model> {
+        insert(txn, self).await
+    }
+    fn id(row: &film::Model) -> i64 {
+        row.id
+    }
+}
+
+/// The record a credit links to at its other end, created when asked; `at` is the path of the
+/// reference (`input.credits[0].person`). A record created here cannot bring credits of its own;
+/// with `audit` its creation is recorded (`createFilm`, `createPerson`).
+pub async fn ref_or_create<T: CreditEnd>(
     txn: &impl ConnectionTrait,
-    to: Ref<FilmChanges>,
+    to: Ref<T>,
     at: &str,
     audit: Option<&Actor>,
-) -> DomainResult<i64> {
-    let changes = match to.stored::<film::Entity, _>(txn, at).await? {
+) -> DomainResult<i64>
+where
+    <T::Entity as EntityTrait>::Model: Sync,
+{
+    let changes = match to.stored::<T::Entity, _>(txn, at).await? {
         Ok(id) => return Ok(id),
         Err(changes) => changes,
     };
     let at = format!("{at}.create");
-    if !changes.credits.is_empty() {
-        return Err(DomainError::invalid(format!("{at}.credits"), "a film created in a credit has no credits"));
+    if changes.has_credits() {
+        let message = format!("a {} created in a credit has no credits", T::NOUN);
+        return Err(DomainError::invalid(format!("{at}.credits"), message));
     }
-    let film = insert(txn, changes).await.map_err(|error| error.at(&at))?;
+    let row = changes.insert(txn).await.map_err(|error| error.at(&at))?;
     if let Some(actor) = audit {
-        super::audit::record(txn, actor, "createFilm", None, Some(&film)).await?;
+        super::audit::record(txn, actor, T::CREATED, None, Some(&row)).await?;
     }
-    Ok(film.id)
+    Ok(T::id(&row))
 }
 
 /// Adds `credits` to film `film_id` (see `link_credits`).
@@ -313,7 +352,7 @@ async fn credit_film<C: ConnectionTrait>(
     credits: Vec<CreditLink<super::people::PersonChanges>>,
     audit: Option<&Actor>,
 ) -> DomainResult<()> {
-    let person = |to, at: String| async move { super::people::person_ref(txn, to, &at, audit).await };
+    let person = |to, at: String| async move { ref_or_create(txn, to, &at, audit).await };
     link_credits(txn, credits, "person", audit, person, |person_id| (film_id, person_id)).await
 }
 

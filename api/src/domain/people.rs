@@ -6,7 +6,7 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::audit::Actor;
-use super::films::{self, CreditLink, FilmChanges, Ref};
+use super::films::{self, CreditLink, FilmChanges};
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
 use super::validate::{self, Patch};
@@ -157,28 +157,19 @@ pub async fn upsert(
     Ok(upserted)
 }
 
-/// The person a credit of a film links to, created when asked; `at` is the path of the
-/// reference (`input.credits[0].person`). A person created here cannot bring credits of their own;
-/// with `audit` their creation is recorded as `createPerson`.
-pub async fn person_ref(
-    txn: &impl ConnectionTrait,
-    to: Ref<PersonChanges>,
-    at: &str,
-    audit: Option<&Actor>,
-) -> DomainResult<i64> {
-    let changes = match to.stored::<person::Entity, _>(txn, at).await? {
-        Ok(id) => return Ok(id),
-        Err(changes) => changes,
-    };
-    let at = format!("{at}.create");
-    if !changes.credits.is_empty() {
-        return Err(DomainError::invalid(format!("{at}.credits"), "a person created in a credit has no credits"));
+impl films::CreditEnd for PersonChanges {
+    type Entity = person::Entity;
+    const NOUN: &'static str = "person";
+    const CREATED: &'static str = "createPerson";
+    fn has_credits(&self) -> bool {
+        !self.credits.is_empty()
     }
-    let person = insert(txn, changes).await.map_err(|error| error.at(&at))?;
-    if let Some(actor) = audit {
-        super::audit::record(txn, actor, "createPerson", None, Some(&person)).await?;
+    async fn insert(self, txn: &impl ConnectionTrait) -> DomainResult<person::Model> {
+        insert(txn, self).await
     }
-    Ok(person.id)
+    fn id(row: &person::Model) -> i64 {
+        row.id
+    }
 }
 
 /// Adds `credits` to person `person_id` (see `films::link_credits`).
@@ -188,7 +179,7 @@ async fn credit_person<C: ConnectionTrait>(
     credits: Vec<CreditLink<FilmChanges>>,
     audit: Option<&Actor>,
 ) -> DomainResult<()> {
-    let film = |to, at: String| async move { films::film_ref(txn, to, &at, audit).await };
+    let film = |to, at: String| async move { films::ref_or_create(txn, to, &at, audit).await };
     films::link_credits(txn, credits, "film", audit, film, |film_id| (film_id, person_id)).await
 }
 
