@@ -1,10 +1,9 @@
 //! Events: the `Event` type, `event`/`events`, and their inputs.
 
-use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use entity::event;
 
-use super::actor;
+use super::change;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
@@ -306,11 +305,11 @@ impl EventMutation {
     /// Creates an event.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> GqlResult<Event> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let event = write::transaction(db(ctx)?, async |txn| {
-            audit::created(txn, &actor, "createEvent", events::create(txn, changes, actor.user_id).await?).await
-        });
-        Ok(Event(event.await?.into()))
+        let changes = input.into_changes()?;
+        let event =
+            change::create(ctx, "createEvent", async |txn, actor| events::create(txn, changes, actor.user_id).await)
+                .await?;
+        Ok(Event(event.into()))
     }
 
     /// Changes the given fields of an event.
@@ -334,11 +333,11 @@ impl EventMutation {
             capacity: patch(input.capacity, |v| v),
             image_url: patch(input.image_url, |v| v),
         };
-        let actor = actor(ctx)?;
-        let event = write::transaction(db(ctx)?, async |txn| {
-            audit::updating::<event::Entity, _>(txn, &actor, "updateEvent", id, events::update(txn, id, changes)).await
-        });
-        Ok(Event(event.await?.into()))
+        let event = change::update::<event::Entity>(ctx, "updateEvent", id, async |txn, _| {
+            events::update(txn, id, changes).await
+        })
+        .await?;
+        Ok(Event(event.into()))
     }
 
     /// Creates the event with the input's slug (made from the title when not given) or, when there
@@ -347,22 +346,18 @@ impl EventMutation {
     /// seats than its fans hold is refused.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn upsert_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> GqlResult<UpsertEventPayload> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let upserted = write::transaction(db(ctx)?, async |txn| {
-            audit::upserted(txn, &actor, "upsertEvent", events::upsert(txn, changes, actor.user_id).await?).await
-        });
-        let upserted = upserted.await?;
+        let changes = input.into_changes()?;
+        let upserted =
+            change::upsert(ctx, "upsertEvent", async |txn, actor| events::upsert(txn, changes, actor.user_id).await)
+                .await?;
         Ok(UpsertEventPayload { event: Event(upserted.row.into()), created: upserted.created })
     }
 
     /// Deletes an event with its RSVPs. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_event(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        let (key, actor) = (decode_as(&id, NodeType::Event, "id")?, actor(ctx)?);
-        write::transaction(db(ctx)?, async |txn| {
-            audit::deleting::<event::Entity, _>(txn, &actor, "deleteEvent", key, events::delete(txn, key)).await
-        })
-        .await?;
+        let key = decode_as(&id, NodeType::Event, "id")?;
+        change::delete::<event::Entity>(ctx, "deleteEvent", key, async |txn| events::delete(txn, key).await).await?;
         Ok(id)
     }
 }

@@ -1,10 +1,9 @@
 //! Films and credits: the `Film` and `Credit` types, `film`/`films`, and their inputs.
 
-use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, OneofObject, SimpleObject};
 use entity::{credit, film};
 
-use super::actor;
+use super::change;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::events::Event;
@@ -438,29 +437,22 @@ impl FilmMutation {
     /// Creates a film.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_film(&self, ctx: &Context<'_>, input: CreateFilmInput) -> GqlResult<Film> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let film = write::transaction(db(ctx)?, async |txn| {
-            audit::created(txn, &actor, "createFilm", films::create(txn, changes, Some(&actor)).await?).await
-        });
-        Ok(Film(film.await?.into()))
+        let changes = input.into_changes()?;
+        let film = change::create(ctx, "createFilm", async |txn, actor| films::create(txn, changes, Some(actor)).await)
+            .await?;
+        Ok(Film(film.into()))
     }
 
     /// Changes the given fields of a film.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn update_film(&self, ctx: &Context<'_>, id: ID, input: UpdateFilmInput) -> GqlResult<Film> {
         let id = decode_as(&id, NodeType::Film, "id")?;
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let film = write::transaction(db(ctx)?, async |txn| {
-            audit::updating::<film::Entity, _>(
-                txn,
-                &actor,
-                "updateFilm",
-                id,
-                films::update(txn, id, changes, Some(&actor)),
-            )
-            .await
-        });
-        Ok(Film(film.await?.into()))
+        let changes = input.into_changes()?;
+        let film = change::update::<film::Entity>(ctx, "updateFilm", id, async |txn, actor| {
+            films::update(txn, id, changes, Some(actor)).await
+        })
+        .await?;
+        Ok(Film(film.into()))
     }
 
     /// Creates the film with the input's slug (made from the title when not given) or, when there
@@ -468,11 +460,10 @@ impl FilmMutation {
     /// optional field left out is cleared, and credits are added or changed as in `updateFilm`.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn upsert_film(&self, ctx: &Context<'_>, input: CreateFilmInput) -> GqlResult<UpsertFilmPayload> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let upserted = write::transaction(db(ctx)?, async |txn| {
-            audit::upserted(txn, &actor, "upsertFilm", films::upsert(txn, changes, Some(&actor)).await?).await
-        });
-        let upserted = upserted.await?;
+        let changes = input.into_changes()?;
+        let upserted =
+            change::upsert(ctx, "upsertFilm", async |txn, actor| films::upsert(txn, changes, Some(actor)).await)
+                .await?;
         Ok(UpsertFilmPayload { film: Film(upserted.row.into()), created: upserted.created })
     }
 
@@ -480,11 +471,8 @@ impl FilmMutation {
     /// unlinked. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_film(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        let (key, actor) = (decode_as(&id, NodeType::Film, "id")?, actor(ctx)?);
-        write::transaction(db(ctx)?, async |txn| {
-            audit::deleting::<film::Entity, _>(txn, &actor, "deleteFilm", key, films::delete(txn, key)).await
-        })
-        .await?;
+        let key = decode_as(&id, NodeType::Film, "id")?;
+        change::delete::<film::Entity>(ctx, "deleteFilm", key, async |txn| films::delete(txn, key).await).await?;
         Ok(id)
     }
 
@@ -498,11 +486,8 @@ impl FilmMutation {
             character: input.character,
             billing_order: input.billing_order,
         };
-        let actor = actor(ctx)?;
-        let credit = write::transaction(db(ctx)?, async |txn| {
-            audit::created(txn, &actor, "addCredit", films::add_credit(txn, credit).await?).await
-        });
-        Ok(Credit(credit.await?.into()))
+        let credit = change::create(ctx, "addCredit", async |txn, _| films::add_credit(txn, credit).await).await?;
+        Ok(Credit(credit.into()))
     }
 
     /// Changes the given fields of a credit.
@@ -514,22 +499,19 @@ impl FilmMutation {
             character: patch(input.character, |v| v),
             billing_order: patch(input.billing_order, |v| v),
         };
-        let actor = actor(ctx)?;
-        let credit = write::transaction(db(ctx)?, async |txn| {
-            let update = films::update_credit(txn, id, changes);
-            audit::updating::<credit::Entity, _>(txn, &actor, "updateCredit", id, update).await
-        });
-        Ok(Credit(credit.await?.into()))
+        let credit = change::update::<credit::Entity>(ctx, "updateCredit", id, async |txn, _| {
+            films::update_credit(txn, id, changes).await
+        })
+        .await?;
+        Ok(Credit(credit.into()))
     }
 
     /// Removes a credit. Returns the removed ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn remove_credit(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        let (key, actor) = (decode_as(&id, NodeType::Credit, "id")?, actor(ctx)?);
-        write::transaction(db(ctx)?, async |txn| {
-            audit::deleting::<credit::Entity, _>(txn, &actor, "removeCredit", key, films::remove_credit(txn, key)).await
-        })
-        .await?;
+        let key = decode_as(&id, NodeType::Credit, "id")?;
+        change::delete::<credit::Entity>(ctx, "removeCredit", key, async |txn| films::remove_credit(txn, key).await)
+            .await?;
         Ok(id)
     }
 }

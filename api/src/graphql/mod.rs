@@ -5,6 +5,7 @@
 pub mod account_mail;
 pub mod accounts;
 pub mod audit;
+pub mod change;
 pub mod connection;
 pub mod cost;
 pub mod documents;

@@ -1,10 +1,9 @@
 //! People: the `Person` type, `person`/`people`, and their inputs.
 
-use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, OneofObject, SimpleObject};
 use entity::person;
 
-use super::actor;
+use super::change;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::{CreateFilmInput, Credit};
@@ -262,11 +261,11 @@ impl PersonMutation {
     /// Creates a person.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_person(&self, ctx: &Context<'_>, input: CreatePersonInput) -> GqlResult<Person> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let person = write::transaction(db(ctx)?, async |txn| {
-            audit::created(txn, &actor, "createPerson", people::create(txn, changes, Some(&actor)).await?).await
-        });
-        Ok(Person(person.await?.into()))
+        let changes = input.into_changes()?;
+        let person =
+            change::create(ctx, "createPerson", async |txn, actor| people::create(txn, changes, Some(actor)).await)
+                .await?;
+        Ok(Person(person.into()))
     }
 
     /// Changes the given fields of a person.
@@ -281,18 +280,11 @@ impl PersonMutation {
             photo_url: patch(input.photo_url, |v| v),
             credits: person_credits(input.credits)?,
         };
-        let actor = actor(ctx)?;
-        let person = write::transaction(db(ctx)?, async |txn| {
-            audit::updating::<person::Entity, _>(
-                txn,
-                &actor,
-                "updatePerson",
-                id,
-                people::update(txn, id, changes, Some(&actor)),
-            )
-            .await
-        });
-        Ok(Person(person.await?.into()))
+        let person = change::update::<person::Entity>(ctx, "updatePerson", id, async |txn, actor| {
+            people::update(txn, id, changes, Some(actor)).await
+        })
+        .await?;
+        Ok(Person(person.into()))
     }
 
     /// Creates the person with the input's slug (made from the name when not given) or, when there
@@ -300,22 +292,18 @@ impl PersonMutation {
     /// optional field left out is cleared, and credits are added or changed as in `updatePerson`.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn upsert_person(&self, ctx: &Context<'_>, input: CreatePersonInput) -> GqlResult<UpsertPersonPayload> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let upserted = write::transaction(db(ctx)?, async |txn| {
-            audit::upserted(txn, &actor, "upsertPerson", people::upsert(txn, changes, Some(&actor)).await?).await
-        });
-        let upserted = upserted.await?;
+        let changes = input.into_changes()?;
+        let upserted =
+            change::upsert(ctx, "upsertPerson", async |txn, actor| people::upsert(txn, changes, Some(actor)).await)
+                .await?;
         Ok(UpsertPersonPayload { person: Person(upserted.row.into()), created: upserted.created })
     }
 
     /// Deletes a person with their credits and quotes. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_person(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        let (key, actor) = (decode_as(&id, NodeType::Person, "id")?, actor(ctx)?);
-        write::transaction(db(ctx)?, async |txn| {
-            audit::deleting::<person::Entity, _>(txn, &actor, "deletePerson", key, people::delete(txn, key)).await
-        })
-        .await?;
+        let key = decode_as(&id, NodeType::Person, "id")?;
+        change::delete::<person::Entity>(ctx, "deletePerson", key, async |txn| people::delete(txn, key).await).await?;
         Ok(id)
     }
 }

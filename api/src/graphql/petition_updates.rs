@@ -5,7 +5,6 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::petition_update;
 
-use super::actor;
 use super::connection::NodeName;
 use super::errors::GqlResult;
 use super::guards::RoleGuard;
@@ -13,6 +12,7 @@ use super::ids::{NodeType, decode_as, global_id};
 use super::inputs::required;
 use super::petitions::Petition;
 use super::scalars::DateTime;
+use super::{actor, change};
 use super::{db, loaders, notifier};
 use crate::domain::{DomainError, audit, petition_updates, write};
 
@@ -141,10 +141,9 @@ impl PetitionUpdateMutation {
     /// Deletes an update. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::moderator()")]
     async fn delete_petition_update(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        let (key, actor) = (decode_as(&id, NodeType::PetitionUpdate, "id")?, actor(ctx)?);
-        write::transaction(db(ctx)?, async |txn| {
-            let delete = petition_updates::delete(txn, key);
-            audit::deleting::<petition_update::Entity, _>(txn, &actor, "deletePetitionUpdate", key, delete).await
+        let key = decode_as(&id, NodeType::PetitionUpdate, "id")?;
+        change::delete::<petition_update::Entity>(ctx, "deletePetitionUpdate", key, async |txn| {
+            petition_updates::delete(txn, key).await
         })
         .await?;
         Ok(id)

@@ -1,11 +1,10 @@
 //! Petitions and signatures: the `Petition` and `Signature` types, `petition`/`petitions`, and their
 //! inputs. Counts are public; a signer's details only if that signer chose so.
 
-use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use entity::{petition, signature};
 
-use super::actor;
+use super::change;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
@@ -344,11 +343,10 @@ impl PetitionMutation {
     /// Creates a petition.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_petition(&self, ctx: &Context<'_>, input: CreatePetitionInput) -> GqlResult<Petition> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let petition = write::transaction(db(ctx)?, async |txn| {
-            audit::created(txn, &actor, "createPetition", petitions::create(txn, changes).await?).await
-        });
-        Ok(Petition(petition.await?.into()))
+        let changes = input.into_changes()?;
+        let petition =
+            change::create(ctx, "createPetition", async |txn, _| petitions::create(txn, changes).await).await?;
+        Ok(Petition(petition.into()))
     }
 
     /// Changes the given fields of a petition.
@@ -366,12 +364,11 @@ impl PetitionMutation {
             closes_at: patch(input.closes_at, |instant| instant.0),
             image_url: patch(input.image_url, |v| v),
         };
-        let actor = actor(ctx)?;
-        let petition = write::transaction(db(ctx)?, async |txn| {
-            let update = petitions::update(txn, id, changes);
-            audit::updating::<petition::Entity, _>(txn, &actor, "updatePetition", id, update).await
-        });
-        Ok(Petition(petition.await?.into()))
+        let petition = change::update::<petition::Entity>(ctx, "updatePetition", id, async |txn, _| {
+            petitions::update(txn, id, changes).await
+        })
+        .await?;
+        Ok(Petition(petition.into()))
     }
 
     /// Creates the petition with the input's slug (made from the title when not given) or, when
@@ -380,23 +377,18 @@ impl PetitionMutation {
     /// signatures, and its status unless one is given.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn upsert_petition(&self, ctx: &Context<'_>, input: CreatePetitionInput) -> GqlResult<UpsertPetitionPayload> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let upserted = write::transaction(db(ctx)?, async |txn| {
-            audit::upserted(txn, &actor, "upsertPetition", petitions::upsert(txn, changes).await?).await
-        });
-        let upserted = upserted.await?;
+        let changes = input.into_changes()?;
+        let upserted =
+            change::upsert(ctx, "upsertPetition", async |txn, _| petitions::upsert(txn, changes).await).await?;
         Ok(UpsertPetitionPayload { petition: Petition(upserted.row.into()), created: upserted.created })
     }
 
     /// Deletes a petition with its signatures. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_petition(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        let (key, actor) = (decode_as(&id, NodeType::Petition, "id")?, actor(ctx)?);
-        write::transaction(db(ctx)?, async |txn| {
-            audit::deleting::<petition::Entity, _>(txn, &actor, "deletePetition", key, petitions::delete(txn, key))
-                .await
-        })
-        .await?;
+        let key = decode_as(&id, NodeType::Petition, "id")?;
+        change::delete::<petition::Entity>(ctx, "deletePetition", key, async |txn| petitions::delete(txn, key).await)
+            .await?;
         Ok(id)
     }
 }

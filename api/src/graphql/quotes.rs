@@ -1,11 +1,9 @@
 //! Quotes: the `Quote` type, `quote`/`quotes`, and their inputs. Visibility is the domain's
 //! (`quotes::visible_to`), applied on every path.
 
-use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::quote;
 
-use super::actor;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
@@ -16,6 +14,7 @@ use super::people::Person;
 use super::plan::{self, Key, Planned, Ty};
 use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
+use super::{actor, change};
 use super::{db, loaders, viewer_id};
 use crate::domain::{self, DomainError, DomainResult, quotes, validate};
 
@@ -183,11 +182,10 @@ impl QuoteMutation {
     async fn create_quote(&self, ctx: &Context<'_>, input: CreateQuoteInput) -> GqlResult<Quote> {
         let mut changes = input.quote.into_changes()?;
         changes.status = input.status.map(Into::into);
-        let actor = actor(ctx)?;
-        let quote = write::transaction(db(ctx)?, async |txn| {
-            audit::created(txn, &actor, "createQuote", quotes::create(txn, changes, actor.user_id).await?).await
-        });
-        Ok(Quote(quote.await?.into()))
+        let quote =
+            change::create(ctx, "createQuote", async |txn, actor| quotes::create(txn, changes, actor.user_id).await)
+                .await?;
+        Ok(Quote(quote.into()))
     }
 
     /// Changes the given fields of a quote.
@@ -208,21 +206,18 @@ impl QuoteMutation {
             context: patch(input.context, |v| v),
             status: required(input.status, "input.status", Into::into)?,
         };
-        let actor = actor(ctx)?;
-        let quote = write::transaction(db(ctx)?, async |txn| {
-            audit::updating::<quote::Entity, _>(txn, &actor, "updateQuote", id, quotes::update(txn, id, changes)).await
-        });
-        Ok(Quote(quote.await?.into()))
+        let quote = change::update::<quote::Entity>(ctx, "updateQuote", id, async |txn, _| {
+            quotes::update(txn, id, changes).await
+        })
+        .await?;
+        Ok(Quote(quote.into()))
     }
 
     /// Deletes a quote. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_quote(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        let (key, actor) = (decode_as(&id, NodeType::Quote, "id")?, actor(ctx)?);
-        write::transaction(db(ctx)?, async |txn| {
-            audit::deleting::<quote::Entity, _>(txn, &actor, "deleteQuote", key, quotes::delete(txn, key)).await
-        })
-        .await?;
+        let key = decode_as(&id, NodeType::Quote, "id")?;
+        change::delete::<quote::Entity>(ctx, "deleteQuote", key, async |txn| quotes::delete(txn, key).await).await?;
         Ok(id)
     }
 }
