@@ -27,6 +27,9 @@ use super::sql::{self, Sql};
 /// The most values one row may carry: PostgreSQL functions take at most 100 arguments.
 const MAX_SLOTS: usize = 100;
 
+/// The key column of every table the planner reads (a column, not a GraphQL field).
+const ID_COLUMN: &str = "id";
+
 /// A row being planned: the values its fields need, each once, in slot order.
 struct Row {
     alias: String,
@@ -39,7 +42,7 @@ struct Row {
 
 impl Row {
     fn new(alias: String, first_slots: Vec<Sql>) -> Self {
-        Self { alias, slots: first_slots, columns: HashMap::new(), used: BTreeSet::from(["id"]) }
+        Self { alias, slots: first_slots, columns: HashMap::new(), used: BTreeSet::from([ID_COLUMN]) }
     }
 
     /// The slot of a column of this row, added on first use.
@@ -220,7 +223,7 @@ impl<'a> Walk<'a> {
                 debug_assert!(first.len() == ID_SLOT + 1 && SORT_SLOT == 0);
                 let mut row = Row::new(alias.clone(), first);
                 // The id slot serves the cursor and any `id` field alike.
-                row.columns.insert("id", ID_SLOT);
+                row.columns.insert(ID_COLUMN, ID_SLOT);
                 let count_select = select.clone();
                 let fields = self.connection(reads, &field.selection_set.node, &mut row, parent, count_select)?;
                 if row.slots.len() > MAX_SLOTS {
@@ -403,7 +406,7 @@ impl<'a> Walk<'a> {
             return Some(Out::Const(reads.node.name()));
         }
         match reads.field(name)? {
-            Read::Id => Some(Out::Id { slot: row.column("id"), type_name: reads.node.name() }),
+            Read::Id => Some(Out::Id { slot: row.column(ID_COLUMN), type_name: reads.node.name() }),
             Read::Column(column, conv) => Some(Out::Scalar { slot: row.column(column), conv: *conv }),
             Read::Sources(column) => {
                 let fields = self.leaves::<SourceArticleRead>(field, "SourceArticle", &SOURCE_ARTICLE_READS)?;
