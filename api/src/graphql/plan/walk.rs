@@ -12,7 +12,7 @@ use entity::{credit, event, film, person, petition, quote};
 use sea_orm::sea_query::Expr;
 use sea_orm::{DatabaseBackend, EntityName, EntityTrait, IdenStatic, QueryFilter, QuerySelect, QueryTrait, Select};
 
-use crate::auth::Viewer;
+use crate::domain::Viewer;
 use crate::domain::paging::{self, CursorShape, PageRequest, Sort};
 use crate::loaders::{CreditScope, EventScope, FilmScope, Keyed, PetitionScope, QuoteScope, Scope};
 
