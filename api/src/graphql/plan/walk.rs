@@ -326,7 +326,7 @@ impl<'a> Walk<'a> {
         Some(planned)
     }
 
-    /// The row of the declared type whose id is in `key_column` of `row`.
+    /// The row of the declared type whose id is in `key_column` of `row`, from that type's table.
     fn related(
         &mut self,
         reads: &'static Reads,
@@ -346,6 +346,7 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// The row of `E` whose id is in `key_column` of `row`.
     fn related_row<E: Keyed>(
         &mut self,
         reads: &'static Reads,
