@@ -18,6 +18,7 @@ mod credentials;
 mod curation;
 mod deletion_races;
 mod differential;
+mod docs;
 mod events;
 mod exact_answers;
 mod fan_actions;

@@ -43,6 +43,9 @@ impl From<DomainError> for Error {
                     DomainError::Conflict { .. } => code::CONFLICT,
                     DomainError::Forbidden | DomainError::Unverified => code::FORBIDDEN,
                     DomainError::MailNotConfigured => code::MAIL_NOT_CONFIGURED,
+                    DomainError::RegistrationPending | DomainError::VerificationPending => {
+                        code::EMAIL_VERIFICATION_PENDING
+                    }
                     DomainError::Unauthenticated | DomainError::WrongCredentials => code::UNAUTHENTICATED,
                     DomainError::Unavailable | DomainError::Contention => code::SERVICE_UNAVAILABLE,
                     DomainError::Internal(_) | DomainError::InvalidInput { .. } | DomainError::RateLimited { .. } => {
