@@ -20,7 +20,7 @@ impl Secret {
     }
 
     /// The secret itself, for the one place that needs it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -32,7 +32,7 @@ impl fmt::Debug for Secret {
 }
 
 /// The shortest JWT secret accepted.
-pub const MIN_SECRET_BYTES: usize = 32;
+pub(crate) const MIN_SECRET_BYTES: usize = 32;
 
 /// A fresh random key, 64 bytes of the OS's randomness, URL-safe.
 fn random_key() -> String {
@@ -136,7 +136,7 @@ impl MailSettings {
     /// The host of `public_url` (`alita.example`): the name this server goes by in calendar UIDs
     /// and in the `Message-ID` of its mail. `None` when it is unset (a malformed one stops start-up,
     /// see `Mailer::new`).
-    pub fn public_host(&self) -> Option<String> {
+    pub(crate) fn public_host(&self) -> Option<String> {
         let url = url::Url::parse(self.public_url.as_deref()?.trim()).ok()?;
         url.host_str().map(str::to_owned)
     }
@@ -195,7 +195,7 @@ pub struct Limits {
 }
 
 /// Half the cores, at least one: a burst of sign-ins leaves the other half to reads.
-pub fn default_hash_threads() -> usize {
+pub(crate) fn default_hash_threads() -> usize {
     std::thread::available_parallelism().map(usize::from).unwrap_or(2).div_ceil(2).max(1)
 }
 
@@ -252,7 +252,7 @@ impl Settings {
     }
 
     /// The URL of a session of its own on the primary: for `LISTEN` and migrations.
-    pub fn direct_database_url(&self) -> &str {
+    pub(crate) fn direct_database_url(&self) -> &str {
         self.database_listen_url.as_deref().unwrap_or(&self.database_url)
     }
 }
@@ -315,7 +315,7 @@ pub enum ConfigError {
 
 /// The JWT secret: the given one if strong; in development without one, a random secret kept in
 /// `.fandb-jwt-secret` beside the SQLite file (or in the working directory).
-pub fn resolve_jwt_secret(
+pub(crate) fn resolve_jwt_secret(
     given: Option<String>,
     environment: Environment,
     database_url: &str,
@@ -345,7 +345,7 @@ pub fn resolve_jwt_secret(
 
 /// The `/metrics` token: none when unset or blank; a short one is refused (nothing limits how
 /// fast `/metrics` may be asked).
-pub fn parse_metrics_token(given: Option<String>) -> Result<Option<Secret>, ConfigError> {
+pub(crate) fn parse_metrics_token(given: Option<String>) -> Result<Option<Secret>, ConfigError> {
     match given.map(|token| token.trim().to_owned()).filter(|token| !token.is_empty()) {
         Some(token) if token.len() < MIN_SECRET_BYTES => Err(ConfigError::WeakMetricsToken),
         token => Ok(token.map(Secret::new)),
@@ -353,7 +353,7 @@ pub fn parse_metrics_token(given: Option<String>) -> Result<Option<Secret>, Conf
 }
 
 /// The allowed CORS origins, each checked and written as browsers send it (`https://host[:port]`).
-pub fn parse_cors_origins(given: &[String]) -> Result<Vec<String>, ConfigError> {
+pub(crate) fn parse_cors_origins(given: &[String]) -> Result<Vec<String>, ConfigError> {
     given
         .iter()
         .map(|origin| origin.trim())
@@ -451,7 +451,7 @@ pub struct TrustedProxies {
 
 impl TrustedProxies {
     /// The given networks, writing `X-Forwarded-For`.
-    pub fn new(networks: Vec<IpNet>) -> Self {
+    pub(crate) fn new(networks: Vec<IpNet>) -> Self {
         Self { networks: networks.into_iter().map(|network| network.trunc()).collect(), header: Default::default() }
     }
 
@@ -462,18 +462,18 @@ impl TrustedProxies {
     }
 
     /// The header the proxies are taken to write.
-    pub fn header(&self) -> ForwardedHeader {
+    pub(crate) fn header(&self) -> ForwardedHeader {
         self.header
     }
 
     /// Whether `ip` is inside one of the networks.
-    pub fn contains(&self, ip: IpAddr) -> bool {
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         self.networks.iter().any(|network| network.contains(&ip))
     }
 
     /// Whether no proxy is trusted.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.networks.is_empty()
     }
 }

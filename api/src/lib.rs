@@ -2,17 +2,20 @@
 //! layer test holds the code to): `cli` and `startup` wire, `http` serves, `graphql` resolves,
 //! `loaders` batch reads, `domain` holds the rules, `auth` and `limits` guard, `infra` adapts to
 //! the database, Redis and SMTP, `config` settles the settings.
+//!
+//! Everything is crate-private unless the binary (`src/main.rs`), the integration tests or the
+//! benches use it: those paths are the only `pub` ones, so the dead-code lint sees the rest.
 
 pub mod auth;
 pub mod cli;
-pub mod code;
+mod code;
 pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod graphql;
-pub mod http;
+mod http;
 pub mod infra;
 pub mod limits;
-pub mod loaders;
+mod loaders;
 pub mod startup;
-pub mod telemetry;
+mod telemetry;

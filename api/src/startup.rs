@@ -96,7 +96,7 @@ async fn count_in_flight(
 
 impl Application {
     /// Connects to the configured database and prepares the server.
-    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+    pub(crate) async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let mut db = if settings.database_transaction_pooler {
             db::connect_pooled(&settings.database_url).await?
         } else {

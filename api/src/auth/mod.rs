@@ -3,9 +3,9 @@
 //! request's `domain::Viewer` reads the user and the session, so it is the domain's
 //! (`domain::sessions::authenticate`).
 
-pub mod common_passwords;
-pub mod error;
-pub mod password;
+pub(crate) mod common_passwords;
+pub(crate) mod error;
+pub(crate) mod password;
 pub mod tokens;
 
 use std::net::IpAddr;
@@ -16,9 +16,9 @@ use crate::limits::sign_in::SignInThrottle;
 
 /// The password hasher, the token keys and the sign-in throttle, shared by every request.
 pub struct Auth {
-    pub passwords: password::Passwords,
-    pub tokens: tokens::TokenKeys,
-    pub throttle: SignInThrottle,
+    pub(crate) passwords: password::Passwords,
+    pub(crate) tokens: tokens::TokenKeys,
+    pub(crate) throttle: SignInThrottle,
 }
 
 impl Auth {
@@ -28,7 +28,7 @@ impl Auth {
     }
 
     /// Like `new`, the per-IP sign-in budgets kept in `shared` (Redis) when given.
-    pub fn with_shared_state(
+    pub(crate) fn with_shared_state(
         jwt_secret: &Secret,
         limits: &Limits,
         shared: Option<Arc<crate::infra::shared_state::SharedState>>,
@@ -44,4 +44,4 @@ impl Auth {
 /// The address of the client a request came from (the TCP peer, or behind a trusted proxy the
 /// client it names: see `http::client_ip`), when known.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ClientIp(pub Option<IpAddr>);
+pub(crate) struct ClientIp(pub Option<IpAddr>);

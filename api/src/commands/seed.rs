@@ -30,7 +30,7 @@ pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedR
 }
 
 /// Loads the Alita data set into an empty database; leaves a database with any film alone.
-pub async fn load_alita_if_empty(db: &DatabaseConnection) -> DomainResult<Option<SeedReport>> {
+pub(crate) async fn load_alita_if_empty(db: &DatabaseConnection) -> DomainResult<Option<SeedReport>> {
     if film::Entity::find().count(db).await? > 0 {
         return Ok(None);
     }

@@ -30,7 +30,7 @@ pub const ENROLL_ANSWER_FLOOR: std::time::Duration = std::time::Duration::from_m
 /// Registers `registration` pending its address's proof. Succeeds only as
 /// `DomainError::RegistrationPending` ("check your mailbox"), the same answer for a new address
 /// and a taken one; invalid input is refused as usual (that depends on the input alone).
-pub async fn enroll(
+pub(crate) async fn enroll(
     db: &DatabaseConnection,
     auth: &Auth,
     mailer: &Mailer,

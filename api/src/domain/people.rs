@@ -15,15 +15,15 @@ use super::{DomainError, DomainResult};
 
 /// What a people list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct PersonFilter {
-    pub name_contains: Option<String>,
+pub(crate) struct PersonFilter {
+    pub(crate) name_contains: Option<String>,
     /// Only people credited on this film.
-    pub film_id: Option<i64>,
+    pub(crate) film_id: Option<i64>,
 }
 
 impl PersonFilter {
     /// The filter as a WHERE condition on `backend`.
-    pub fn condition(&self, backend: DatabaseBackend) -> Condition {
+    pub(crate) fn condition(&self, backend: DatabaseBackend) -> Condition {
         let mut condition = Condition::all();
         if let Some(name) = &self.name_contains {
             condition = condition.add(contains_ignoring_case(backend, person::Column::Name, name));
@@ -45,14 +45,14 @@ impl PersonFilter {
 
 /// The keys a people list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PersonOrderField {
+pub(crate) enum PersonOrderField {
     Name,
     BirthDate,
     CreatedAt,
 }
 
 /// The sort of a people list.
-pub fn sort(field: PersonOrderField, direction: Direction) -> Sort<person::Column> {
+pub(crate) fn sort(field: PersonOrderField, direction: Direction) -> Sort<person::Column> {
     let (column, nullable) = match field {
         PersonOrderField::Name => (person::Column::Name, false),
         PersonOrderField::BirthDate => (person::Column::BirthDate, true),
@@ -62,21 +62,21 @@ pub fn sort(field: PersonOrderField, direction: Direction) -> Sort<person::Colum
 }
 
 /// The person with this slug, if any.
-pub async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<person::Model>> {
+pub(crate) async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<person::Model>> {
     Ok(person::Entity::find().filter(person::Column::Slug.eq(slug)).one(db).await?)
 }
 
 /// A change to a person. On create, `name` is required and a missing slug is made from it.
 #[derive(Debug, Default)]
 pub struct PersonChanges {
-    pub slug: Option<String>,
-    pub name: Option<String>,
-    pub bio: Patch<String>,
-    pub birth_date: Patch<chrono::NaiveDate>,
+    pub(crate) slug: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) bio: Patch<String>,
+    pub(crate) birth_date: Patch<chrono::NaiveDate>,
     /// Credits to add with the person (see `films::link_credits`).
-    pub credits: Vec<CreditLink<FilmChanges>>,
+    pub(crate) credits: Vec<CreditLink<FilmChanges>>,
     /// An https image URL.
-    pub photo_url: Patch<String>,
+    pub(crate) photo_url: Patch<String>,
 }
 
 fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResult<()> {
@@ -99,7 +99,7 @@ fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResul
 /// Creates a person with their credits, in the caller's transaction (see `write::transaction`; an
 /// import runs many in one). With `audit`, the films created and the credits added or changed
 /// through `credits` each get their audit row (the person's own row is the caller's).
-pub async fn create(
+pub(crate) async fn create(
     txn: &impl ConnectionTrait,
     mut changes: PersonChanges,
     audit: Option<&Actor>,
@@ -119,7 +119,7 @@ async fn insert(txn: &impl ConnectionTrait, changes: PersonChanges) -> DomainRes
 
 /// Changes the given fields of person `id` and adds or changes the given credits, in the
 /// caller's transaction (`audit` as in `create`).
-pub async fn update(
+pub(crate) async fn update(
     txn: &impl ConnectionTrait,
     id: i64,
     mut changes: PersonChanges,
@@ -138,7 +138,7 @@ pub async fn update(
 /// makes them what `changes` says: validated like `create`, written in one statement, and an
 /// optional field left out is cleared. Credits are added or changed as on update (`audit` as in
 /// `create`).
-pub async fn upsert(
+pub(crate) async fn upsert(
     txn: &impl ConnectionTrait,
     mut changes: PersonChanges,
     audit: Option<&Actor>,
@@ -184,6 +184,6 @@ async fn credit_person<C: ConnectionTrait>(
 }
 
 /// Deletes person `id` with their credits and quotes.
-pub async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
+pub(crate) async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<person::Entity>(db, id, "person").await
 }

@@ -95,7 +95,7 @@ async fn revoke_live<C: ConnectionTrait>(db: &C, selected: impl IntoCondition) -
 /// Trades a refresh token for a new session token pair, rotating it. A token used twice revokes
 /// its whole session. A refresh that loses a race with the end of its session is `Unauthenticated`,
 /// like any refresh of an ended session.
-pub async fn refresh(db: &DatabaseConnection, auth: &Auth, presented: &str) -> DomainResult<Session> {
+pub(crate) async fn refresh(db: &DatabaseConnection, auth: &Auth, presented: &str) -> DomainResult<Session> {
     let Some(found) = find(db, presented).await? else {
         return Err(DomainError::Unauthenticated);
     };
@@ -129,7 +129,7 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, presented: &str) -> D
 
 /// Ends the session of a refresh token, and with it the access tokens issued in it; `false` when
 /// the token is unknown or already ended.
-pub async fn logout(db: &DatabaseConnection, presented: &str) -> DomainResult<bool> {
+pub(crate) async fn logout(db: &DatabaseConnection, presented: &str) -> DomainResult<bool> {
     let Some(found) = find(db, presented).await? else {
         return Ok(false);
     };
@@ -159,7 +159,7 @@ pub(crate) async fn end_all_sessions<C: ConnectionTrait>(txn: &C, user_id: i64) 
 /// The viewer of a request that presented `bearer`: the token must verify, its user must still
 /// exist and its session must not have ended (one statement); the role is the one stored now, not
 /// the one in the token.
-pub async fn authenticate(db: &DatabaseConnection, auth: &Auth, bearer: &str) -> AuthResult<Viewer> {
+pub(crate) async fn authenticate(db: &DatabaseConnection, auth: &Auth, bearer: &str) -> AuthResult<Viewer> {
     let token = auth.tokens.verify_access(bearer)?;
     // A session is live while a token of its refresh-token family is unrevoked: logout, a password
     // or role change revoke the family, and deleting the user deletes it.

@@ -29,7 +29,7 @@ pub(crate) fn policy(ctx: &Context<'_>) -> AccountPolicy {
 
 /// The mail-link mutations.
 #[derive(Default)]
-pub struct AccountMailMutation;
+pub(crate) struct AccountMailMutation;
 
 #[Object]
 impl AccountMailMutation {

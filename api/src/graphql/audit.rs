@@ -18,7 +18,7 @@ use crate::domain::{DomainError, DomainResult, validate};
 
 /// One recorded change: who made it, to what, and the fields it changed.
 #[derive(Clone)]
-pub struct AuditEvent(pub Arc<audit_event::Model>);
+pub(crate) struct AuditEvent(pub Arc<audit_event::Model>);
 
 impl NodeName for AuditEvent {
     const NAME: &'static str = "AuditEvent";
@@ -70,7 +70,7 @@ impl AuditEvent {
 
 /// Narrows the audit log; all given conditions must hold.
 #[derive(InputObject, Default)]
-pub struct AuditLogFilter {
+pub(crate) struct AuditLogFilter {
     /// Changes made by this user (global ID).
     actor_id: Option<ID>,
     /// Changes to entities of this type, e.g. `Film`.
@@ -115,7 +115,7 @@ impl AuditLogFilter {
 
 /// The admins' `auditLog`.
 #[derive(Default)]
-pub struct AuditQuery;
+pub(crate) struct AuditQuery;
 
 #[Object]
 impl AuditQuery {

@@ -10,7 +10,7 @@ use crate::code;
 use crate::domain::DomainError;
 
 /// The masked error for a failure whose `detail` must stay in the log.
-pub fn internal(detail: &str) -> Error {
+pub(crate) fn internal(detail: &str) -> Error {
     let error_id = crate::telemetry::new_id();
     tracing::error!(error.id = %error_id, error.detail = %detail, "internal error");
     Error::new("internal error").extend_with(|_, extensions| {
@@ -59,4 +59,4 @@ impl From<DomainError> for Error {
 }
 
 /// Shorthand for resolver results.
-pub type GqlResult<T> = Result<T, Error>;
+pub(crate) type GqlResult<T> = Result<T, Error>;

@@ -20,7 +20,7 @@ use crate::domain::{self, DomainResult, account_mail, events};
 
 /// A screening, hashtag hour, watch party, panel or meetup organised by fans.
 #[derive(Clone)]
-pub struct Event(pub std::sync::Arc<event::Model>);
+pub(crate) struct Event(pub std::sync::Arc<event::Model>);
 
 impl NodeName for Event {
     const NAME: &'static str = "Event";
@@ -29,7 +29,7 @@ impl NodeName for Event {
 #[Object]
 impl Event {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Event, self.0.id)
     }
     /// The URL name, unique among events.
@@ -122,7 +122,7 @@ impl Event {
 
 /// How the read planner reads an `Event`: every field above, by GraphQL name (`plan`'s test holds
 /// this to the schema, so a field added above fails it until it is declared here).
-pub static EVENT_READS: plan::Reads = {
+pub(crate) static EVENT_READS: plan::Reads = {
     use plan::{Conv, Read::*};
     plan::Reads {
         node: NodeType::Event,
@@ -161,14 +161,14 @@ mirror_enum!(
 
 /// How to sort events; ties are broken by id.
 #[derive(InputObject)]
-pub struct EventOrder {
+pub(crate) struct EventOrder {
     field: EventOrderField,
     direction: OrderDirection,
 }
 
 /// Narrows an event list; all given conditions must hold.
 #[derive(InputObject, Default)]
-pub struct EventFilter {
+pub(crate) struct EventFilter {
     kind: Option<EventKind>,
     /// Only events about this film (global ID).
     film_id: Option<ID>,
@@ -203,7 +203,7 @@ impl EventFilter {
 
 /// `event` and `events`.
 #[derive(Default)]
-pub struct EventQuery;
+pub(crate) struct EventQuery;
 
 #[Object]
 impl EventQuery {
@@ -255,7 +255,7 @@ impl EventQuery {
 
 /// A new event; a missing slug is made from the title.
 #[derive(InputObject)]
-pub struct CreateEventInput {
+pub(crate) struct CreateEventInput {
     slug: Option<String>,
     kind: EventKind,
     title: String,
@@ -304,7 +304,7 @@ impl CreateEventInput {
 
 /// What `upsertEvent` wrote.
 #[derive(SimpleObject)]
-pub struct UpsertEventPayload {
+pub(crate) struct UpsertEventPayload {
     event: Event,
     /// True when the event was created, false when the one with the slug was updated.
     created: bool,
@@ -312,7 +312,7 @@ pub struct UpsertEventPayload {
 
 /// Changes to an event: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
-pub struct UpdateEventInput {
+pub(crate) struct UpdateEventInput {
     slug: MaybeUndefined<String>,
     kind: MaybeUndefined<EventKind>,
     title: MaybeUndefined<String>,
@@ -332,7 +332,7 @@ pub struct UpdateEventInput {
 
 /// Event mutations (admins).
 #[derive(Default)]
-pub struct EventMutation;
+pub(crate) struct EventMutation;
 
 #[Object]
 impl EventMutation {
@@ -398,7 +398,7 @@ impl EventMutation {
 
 /// RSVPs (any signed-in fan).
 #[derive(Default)]
-pub struct RsvpMutation;
+pub(crate) struct RsvpMutation;
 
 #[Object]
 impl RsvpMutation {

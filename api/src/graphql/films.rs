@@ -23,7 +23,7 @@ use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionS
 
 /// A film of the fandom, released or only hoped for.
 #[derive(Clone)]
-pub struct Film(pub std::sync::Arc<film::Model>);
+pub(crate) struct Film(pub std::sync::Arc<film::Model>);
 
 impl NodeName for Film {
     const NAME: &'static str = "Film";
@@ -32,7 +32,7 @@ impl NodeName for Film {
 #[Object]
 impl Film {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Film, self.0.id)
     }
     /// The URL name, unique among films.
@@ -161,7 +161,7 @@ impl Film {
 
 /// How the read planner reads a `Film`: every field above, by GraphQL name (`plan`'s test holds
 /// this to the schema, so a field added above fails it until it is declared here).
-pub static FILM_READS: plan::Reads = {
+pub(crate) static FILM_READS: plan::Reads = {
     use plan::{Conv, Read::*};
     plan::Reads {
         node: NodeType::Film,
@@ -193,7 +193,7 @@ pub static FILM_READS: plan::Reads = {
 
 /// What a person did on a film.
 #[derive(Clone)]
-pub struct Credit(pub std::sync::Arc<credit::Model>);
+pub(crate) struct Credit(pub std::sync::Arc<credit::Model>);
 
 impl NodeName for Credit {
     const NAME: &'static str = "Credit";
@@ -202,7 +202,7 @@ impl NodeName for Credit {
 #[Object]
 impl Credit {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Credit, self.0.id)
     }
     async fn film(&self, ctx: &Context<'_>) -> GqlResult<Film> {
@@ -227,7 +227,7 @@ impl Credit {
 }
 
 /// How the read planner reads a `Credit`: every field above, by GraphQL name.
-pub static CREDIT_READS: plan::Reads = {
+pub(crate) static CREDIT_READS: plan::Reads = {
     use plan::{Conv, Read::*};
     plan::Reads {
         node: NodeType::Credit,
@@ -249,14 +249,14 @@ mirror_enum!(
 
 /// How to sort films; ties are broken by id.
 #[derive(InputObject)]
-pub struct FilmOrder {
+pub(crate) struct FilmOrder {
     field: FilmOrderField,
     direction: OrderDirection,
 }
 
 /// Narrows a film list; all given conditions must hold.
 #[derive(InputObject, Default)]
-pub struct FilmFilter {
+pub(crate) struct FilmFilter {
     /// Titles containing this text, ignoring case.
     title_contains: Option<String>,
     status: Option<FilmStatus>,
@@ -283,7 +283,7 @@ impl FilmFilter {
 
 /// `film` and `films`.
 #[derive(Default)]
-pub struct FilmQuery;
+pub(crate) struct FilmQuery;
 
 #[Object]
 impl FilmQuery {
@@ -329,7 +329,7 @@ impl FilmQuery {
 
 /// A new film; a missing slug is made from the title.
 #[derive(InputObject)]
-pub struct CreateFilmInput {
+pub(crate) struct CreateFilmInput {
     slug: Option<String>,
     title: String,
     tagline: Option<String>,
@@ -351,7 +351,7 @@ pub struct CreateFilmInput {
 
 /// Changes to a film: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
-pub struct UpdateFilmInput {
+pub(crate) struct UpdateFilmInput {
     slug: MaybeUndefined<String>,
     title: MaybeUndefined<String>,
     tagline: MaybeUndefined<String>,
@@ -374,7 +374,7 @@ pub struct UpdateFilmInput {
 /// The person of a credit given with a film: exactly one of a stored person's global ID or slug,
 /// or a person to create.
 #[derive(OneofObject)]
-pub enum PersonRef {
+pub(crate) enum PersonRef {
     Id(ID),
     Slug(String),
     Create(CreatePersonInput),
@@ -382,7 +382,7 @@ pub enum PersonRef {
 
 /// A credit given with a film.
 #[derive(InputObject)]
-pub struct CreditInput {
+pub(crate) struct CreditInput {
     person: PersonRef,
     role: CreditRole,
     /// The character played, for cast credits.
@@ -408,7 +408,7 @@ fn film_credits(credits: Option<Vec<CreditInput>>) -> DomainResult<Vec<films::Cr
 
 impl CreateFilmInput {
     /// The film as domain changes; errors are named from `input`.
-    pub fn into_changes(self) -> DomainResult<films::FilmChanges> {
+    pub(crate) fn into_changes(self) -> DomainResult<films::FilmChanges> {
         Ok(films::FilmChanges {
             slug: self.slug,
             title: Some(self.title),
@@ -449,7 +449,7 @@ impl UpdateFilmInput {
 
 /// A new credit.
 #[derive(InputObject)]
-pub struct AddCreditInput {
+pub(crate) struct AddCreditInput {
     film_id: ID,
     person_id: ID,
     role: CreditRole,
@@ -461,7 +461,7 @@ pub struct AddCreditInput {
 
 /// Changes to a credit: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
-pub struct UpdateCreditInput {
+pub(crate) struct UpdateCreditInput {
     /// A role the person has on the film already is a `CONFLICT`.
     role: MaybeUndefined<CreditRole>,
     character: MaybeUndefined<String>,
@@ -470,7 +470,7 @@ pub struct UpdateCreditInput {
 
 /// What `upsertFilm` wrote.
 #[derive(SimpleObject)]
-pub struct UpsertFilmPayload {
+pub(crate) struct UpsertFilmPayload {
     film: Film,
     /// True when the film was created, false when the one with the slug was updated.
     created: bool,
@@ -478,7 +478,7 @@ pub struct UpsertFilmPayload {
 
 /// Film and credit mutations (admins).
 #[derive(Default)]
-pub struct FilmMutation;
+pub(crate) struct FilmMutation;
 
 #[Object]
 impl FilmMutation {

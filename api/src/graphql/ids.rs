@@ -37,7 +37,7 @@ impl NodeType {
     ];
 
     /// The GraphQL type name, which is also the prefix inside the ID.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Film => "Film",
             Self::Person => "Person",
@@ -60,12 +60,12 @@ pub fn global_id(node_type: NodeType, id: i64) -> ID {
 
 /// The global ID of row `id` of the type named `type_name`, as text (for documents built outside
 /// GraphQL's types, such as a data export).
-pub fn global_id_text(type_name: &str, id: i64) -> String {
+pub(crate) fn global_id_text(type_name: &str, id: i64) -> String {
     STANDARD.encode(format!("{type_name}:{id}"))
 }
 
 /// Reads a global ID; `field` names the argument for the error.
-pub fn decode(id: &str, field: &str) -> DomainResult<(NodeType, i64)> {
+pub(crate) fn decode(id: &str, field: &str) -> DomainResult<(NodeType, i64)> {
     let invalid = || DomainError::invalid(field, "not a valid ID");
     let text = STANDARD.decode(id.trim()).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(invalid)?;
     let (name, key) = text.split_once(':').ok_or_else(invalid)?;
@@ -75,7 +75,7 @@ pub fn decode(id: &str, field: &str) -> DomainResult<(NodeType, i64)> {
 }
 
 /// Reads a global ID that must name a `expected`.
-pub fn decode_as(id: &str, expected: NodeType, field: &str) -> DomainResult<i64> {
+pub(crate) fn decode_as(id: &str, expected: NodeType, field: &str) -> DomainResult<i64> {
     match decode(id, field)? {
         (node_type, key) if node_type == expected => Ok(key),
         (other, _) => Err(DomainError::invalid(
@@ -86,6 +86,6 @@ pub fn decode_as(id: &str, expected: NodeType, field: &str) -> DomainResult<i64>
 }
 
 /// Reads an optional global ID argument.
-pub fn decode_optional(id: Option<&ID>, expected: NodeType, field: &str) -> DomainResult<Option<i64>> {
+pub(crate) fn decode_optional(id: Option<&ID>, expected: NodeType, field: &str) -> DomainResult<Option<i64>> {
     id.map(|id| decode_as(id, expected, field)).transpose()
 }

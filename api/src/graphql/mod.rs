@@ -2,36 +2,36 @@
 //! call the domain, and wrap models in API types. Built once per process; per-request data is
 //! attached to each request by the HTTP layer.
 
-pub mod account_mail;
-pub mod accounts;
-pub mod audit;
-pub mod change;
-pub mod connection;
-pub mod cost;
-pub mod documents;
-pub mod errors;
-pub mod events;
-pub mod films;
-pub mod guards;
+pub(crate) mod account_mail;
+pub(crate) mod accounts;
+pub(crate) mod audit;
+pub(crate) mod change;
+pub(crate) mod connection;
+pub(crate) mod cost;
+pub(crate) mod documents;
+pub(crate) mod errors;
+pub(crate) mod events;
+pub(crate) mod films;
+pub(crate) mod guards;
 pub mod ids;
-pub mod input_text;
-pub mod inputs;
-pub mod node;
-pub mod operation;
-pub mod people;
+pub(crate) mod input_text;
+pub(crate) mod inputs;
+pub(crate) mod node;
+pub(crate) mod operation;
+pub(crate) mod people;
 pub mod persisted;
-pub mod petition_updates;
-pub mod petitions;
-pub mod plan;
-pub mod production;
-pub mod quotes;
-pub mod read_your_writes;
-pub mod scalars;
-pub mod search;
-pub mod sources;
-pub mod stats;
-pub mod subscriptions;
-pub mod users;
+pub(crate) mod petition_updates;
+pub(crate) mod petitions;
+pub(crate) mod plan;
+pub(crate) mod production;
+pub(crate) mod quotes;
+pub(crate) mod read_your_writes;
+pub(crate) mod scalars;
+pub(crate) mod search;
+pub(crate) mod sources;
+pub(crate) mod stats;
+pub(crate) mod subscriptions;
+pub(crate) mod users;
 
 mod codes;
 mod error_order;
@@ -51,7 +51,7 @@ use crate::loaders::Loaders;
 
 /// Every query field, merged from the per-domain query structs.
 #[derive(MergedObject, Default)]
-pub struct Query(
+pub(crate) struct Query(
     node::NodeQuery,
     films::FilmQuery,
     people::PersonQuery,
@@ -66,7 +66,7 @@ pub struct Query(
 
 /// Every mutation field, merged from the per-domain mutation structs.
 #[derive(MergedObject, Default)]
-pub struct Mutation(
+pub(crate) struct Mutation(
     accounts::AccountMutation,
     account_mail::AccountMailMutation,
     films::FilmMutation,
@@ -81,15 +81,15 @@ pub struct Mutation(
 );
 
 /// The fandb schema type.
-pub type AppSchema = Schema<Query, Mutation, subscriptions::Subscription>;
+pub(crate) type AppSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
 /// The most a query may cost, with every list costed by its page size.
-pub const MAX_COMPLEXITY: usize = 5000;
+pub(crate) const MAX_COMPLEXITY: usize = 5000;
 
 /// Builds the schema; the database connection, the auth keys, the mailer and the cache of parsed
 /// documents are shared by every request. In production, introspection is for admins and unknown
 /// names get no "did you mean" suggestions.
-pub fn build_schema(
+pub(crate) fn build_schema(
     db: DatabaseConnection,
     auth: Arc<Auth>,
     notifier: Arc<Notifier>,
@@ -124,7 +124,7 @@ pub fn sdl() -> String {
 }
 
 /// The data one request carries: its loaders (which know the viewer).
-pub fn request_data(db: &DatabaseConnection, viewer: crate::domain::Viewer) -> Arc<Loaders> {
+pub(crate) fn request_data(db: &DatabaseConnection, viewer: crate::domain::Viewer) -> Arc<Loaders> {
     Arc::new(Loaders::new(db, viewer))
 }
 

@@ -20,7 +20,7 @@ use crate::domain::{DomainError, events};
 /// An object with a global ID.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "The opaque global ID of the object."))]
-pub enum Node {
+pub(crate) enum Node {
     Film(Film),
     Person(Person),
     Credit(Credit),
@@ -61,7 +61,7 @@ async fn resolve(ctx: &Context<'_>, id: &str, field: &str) -> GqlResult<Option<N
 
 /// The read declaration of a node type, or why the planner leaves the whole type to the resolvers
 /// (`plan`'s test requires one or the other of every type that implements `Node`).
-pub fn planned_reads(node_type: NodeType) -> Result<&'static plan::Reads, &'static str> {
+pub(crate) fn planned_reads(node_type: NodeType) -> Result<&'static plan::Reads, &'static str> {
     match node_type {
         NodeType::Film => Ok(&super::films::FILM_READS),
         NodeType::Person => Ok(&super::people::PERSON_READS),
@@ -78,7 +78,7 @@ pub fn planned_reads(node_type: NodeType) -> Result<&'static plan::Reads, &'stat
 
 /// `node` and `nodes`.
 #[derive(Default)]
-pub struct NodeQuery;
+pub(crate) struct NodeQuery;
 
 #[Object]
 impl NodeQuery {

@@ -20,7 +20,7 @@ use crate::loaders::{CreditParent, CreditScope, QuoteParent, QuoteScope};
 
 /// Someone who made a film or spoke about it.
 #[derive(Clone)]
-pub struct Person(pub std::sync::Arc<person::Model>);
+pub(crate) struct Person(pub std::sync::Arc<person::Model>);
 
 impl NodeName for Person {
     const NAME: &'static str = "Person";
@@ -29,7 +29,7 @@ impl NodeName for Person {
 #[Object]
 impl Person {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Person, self.0.id)
     }
     /// The URL name, unique among people.
@@ -86,7 +86,7 @@ impl Person {
 
 /// How the read planner reads a `Person`: every field above, by GraphQL name (`plan`'s test holds
 /// this to the schema, so a field added above fails it until it is declared here).
-pub static PERSON_READS: plan::Reads = {
+pub(crate) static PERSON_READS: plan::Reads = {
     use plan::{Conv, Read::*};
     plan::Reads {
         node: NodeType::Person,
@@ -111,14 +111,14 @@ mirror_enum!(
 
 /// How to sort people; ties are broken by id.
 #[derive(InputObject)]
-pub struct PersonOrder {
+pub(crate) struct PersonOrder {
     field: PersonOrderField,
     direction: OrderDirection,
 }
 
 /// Narrows a people list; all given conditions must hold.
 #[derive(InputObject, Default)]
-pub struct PersonFilter {
+pub(crate) struct PersonFilter {
     /// Names containing this text, ignoring case.
     name_contains: Option<String>,
     /// Only people credited on this film (its global ID).
@@ -136,7 +136,7 @@ impl PersonFilter {
 
 /// `person` and `people`.
 #[derive(Default)]
-pub struct PersonQuery;
+pub(crate) struct PersonQuery;
 
 #[Object]
 impl PersonQuery {
@@ -188,7 +188,7 @@ impl PersonQuery {
 
 /// A new person; a missing slug is made from the name.
 #[derive(InputObject)]
-pub struct CreatePersonInput {
+pub(crate) struct CreatePersonInput {
     slug: Option<String>,
     name: String,
     bio: Option<String>,
@@ -203,7 +203,7 @@ pub struct CreatePersonInput {
 
 impl CreatePersonInput {
     /// The person as domain changes; errors are named from `input`.
-    pub fn into_changes(self) -> DomainResult<people::PersonChanges> {
+    pub(crate) fn into_changes(self) -> DomainResult<people::PersonChanges> {
         Ok(people::PersonChanges {
             slug: self.slug,
             name: Some(self.name),
@@ -218,7 +218,7 @@ impl CreatePersonInput {
 /// The film of a credit given with a person: exactly one of a stored film's global ID or slug, or
 /// a film to create.
 #[derive(OneofObject)]
-pub enum FilmRef {
+pub(crate) enum FilmRef {
     Id(ID),
     Slug(String),
     Create(Box<CreateFilmInput>),
@@ -226,7 +226,7 @@ pub enum FilmRef {
 
 /// A credit given with a person.
 #[derive(InputObject)]
-pub struct PersonCreditInput {
+pub(crate) struct PersonCreditInput {
     film: FilmRef,
     role: CreditRole,
     /// The character played, for cast credits.
@@ -252,7 +252,7 @@ fn person_credits(credits: Option<Vec<PersonCreditInput>>) -> DomainResult<Vec<f
 
 /// What `upsertPerson` wrote.
 #[derive(SimpleObject)]
-pub struct UpsertPersonPayload {
+pub(crate) struct UpsertPersonPayload {
     person: Person,
     /// True when the person was created, false when the one with the slug was updated.
     created: bool,
@@ -260,7 +260,7 @@ pub struct UpsertPersonPayload {
 
 /// Changes to a person: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
-pub struct UpdatePersonInput {
+pub(crate) struct UpdatePersonInput {
     slug: MaybeUndefined<String>,
     name: MaybeUndefined<String>,
     bio: MaybeUndefined<String>,
@@ -275,7 +275,7 @@ pub struct UpdatePersonInput {
 
 /// Person mutations (admins).
 #[derive(Default)]
-pub struct PersonMutation;
+pub(crate) struct PersonMutation;
 
 #[Object]
 impl PersonMutation {

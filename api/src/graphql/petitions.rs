@@ -22,7 +22,7 @@ use crate::loaders::{PetitionUpdateScope, SignatureScope};
 
 /// A campaign's ask of a target, with a signature goal.
 #[derive(Clone)]
-pub struct Petition(pub std::sync::Arc<petition::Model>);
+pub(crate) struct Petition(pub std::sync::Arc<petition::Model>);
 
 impl NodeName for Petition {
     const NAME: &'static str = "Petition";
@@ -30,7 +30,7 @@ impl NodeName for Petition {
 
 /// How many signers gave one country.
 #[derive(SimpleObject)]
-pub struct CountryCount {
+pub(crate) struct CountryCount {
     /// ISO 3166-1 alpha-2 country code.
     country: String,
     count: u64,
@@ -45,7 +45,7 @@ impl Petition {
 #[Object]
 impl Petition {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Petition, self.0.id)
     }
     /// The URL name, unique among petitions.
@@ -152,7 +152,7 @@ impl Petition {
 
 /// How the read planner reads a `Petition`: every field above, by GraphQL name (`plan`'s test
 /// holds this to the schema, so a field added above fails it until it is declared here).
-pub static PETITION_READS: plan::Reads = {
+pub(crate) static PETITION_READS: plan::Reads = {
     use plan::{Conv, Read::*};
     plan::Reads {
         node: NodeType::Petition,
@@ -182,7 +182,7 @@ pub static PETITION_READS: plan::Reads = {
 
 /// One fan's signature on a petition.
 #[derive(Clone)]
-pub struct Signature(pub std::sync::Arc<signature::Model>);
+pub(crate) struct Signature(pub std::sync::Arc<signature::Model>);
 
 impl NodeName for Signature {
     const NAME: &'static str = "Signature";
@@ -197,7 +197,7 @@ impl Signature {
 #[Object]
 impl Signature {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Signature, self.0.id)
     }
     /// The signer's name; null for signers who chose not to be shown (the signer still sees it).
@@ -232,14 +232,14 @@ mirror_enum!(
 
 /// How to sort petitions; ties are broken by id.
 #[derive(InputObject)]
-pub struct PetitionOrder {
+pub(crate) struct PetitionOrder {
     field: PetitionOrderField,
     direction: OrderDirection,
 }
 
 /// Narrows a petition list; all given conditions must hold.
 #[derive(InputObject, Default)]
-pub struct PetitionFilter {
+pub(crate) struct PetitionFilter {
     status: Option<PetitionStatus>,
     /// Only petitions about this film (global ID).
     film_id: Option<ID>,
@@ -256,7 +256,7 @@ impl PetitionFilter {
 
 /// `petition` and `petitions`.
 #[derive(Default)]
-pub struct PetitionQuery;
+pub(crate) struct PetitionQuery;
 
 #[Object]
 impl PetitionQuery {
@@ -309,7 +309,7 @@ impl PetitionQuery {
 
 /// A new petition (open unless a status is given); a missing slug is made from the title.
 #[derive(InputObject)]
-pub struct CreatePetitionInput {
+pub(crate) struct CreatePetitionInput {
     slug: Option<String>,
     title: String,
     body: String,
@@ -344,7 +344,7 @@ impl CreatePetitionInput {
 
 /// What `upsertPetition` wrote.
 #[derive(SimpleObject)]
-pub struct UpsertPetitionPayload {
+pub(crate) struct UpsertPetitionPayload {
     petition: Petition,
     /// True when the petition was created, false when the one with the slug was updated.
     created: bool,
@@ -352,7 +352,7 @@ pub struct UpsertPetitionPayload {
 
 /// Changes to a petition: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
-pub struct UpdatePetitionInput {
+pub(crate) struct UpdatePetitionInput {
     slug: MaybeUndefined<String>,
     title: MaybeUndefined<String>,
     body: MaybeUndefined<String>,
@@ -366,7 +366,7 @@ pub struct UpdatePetitionInput {
 
 /// Petition mutations (admins).
 #[derive(Default)]
-pub struct PetitionMutation;
+pub(crate) struct PetitionMutation;
 
 #[Object]
 impl PetitionMutation {
@@ -425,7 +425,7 @@ impl PetitionMutation {
 
 /// How to sign.
 #[derive(InputObject, Default)]
-pub struct SignPetitionInput {
+pub(crate) struct SignPetitionInput {
     /// Up to 500 characters.
     comment: Option<String>,
     /// ISO 3166-1 alpha-2 country code.
@@ -437,7 +437,7 @@ pub struct SignPetitionInput {
 
 /// Signing and withdrawing (any signed-in fan).
 #[derive(Default)]
-pub struct SignatureMutation;
+pub(crate) struct SignatureMutation;
 
 #[Object]
 impl SignatureMutation {

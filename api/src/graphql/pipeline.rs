@@ -41,7 +41,7 @@ use crate::limits::document;
 use crate::loaders::Loaders;
 
 /// Registers the pipeline.
-pub struct Pipeline {
+pub(crate) struct Pipeline {
     documents: Arc<DocumentCache>,
     limits: DocumentLimits,
     /// Whether introspection is for admins only.
@@ -50,7 +50,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// The pipeline over the given cache of documents.
-    pub fn new(documents: Arc<DocumentCache>, limits: DocumentLimits, production: bool) -> Self {
+    pub(crate) fn new(documents: Arc<DocumentCache>, limits: DocumentLimits, production: bool) -> Self {
         Self { documents, limits, production }
     }
 }

@@ -20,7 +20,7 @@ use crate::domain::{self, DomainError, DomainResult, quotes, validate};
 
 /// Something a person said, with where it was said.
 #[derive(Clone)]
-pub struct Quote(pub std::sync::Arc<quote::Model>);
+pub(crate) struct Quote(pub std::sync::Arc<quote::Model>);
 
 impl NodeName for Quote {
     const NAME: &'static str = "Quote";
@@ -29,7 +29,7 @@ impl NodeName for Quote {
 #[Object]
 impl Quote {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Quote, self.0.id)
     }
     /// The words, as said.
@@ -75,7 +75,7 @@ impl Quote {
 
 /// How the read planner reads a `Quote`: every field above, by GraphQL name (`plan`'s test holds
 /// this to the schema, so a field added above fails it until it is declared here).
-pub static QUOTE_READS: plan::Reads = {
+pub(crate) static QUOTE_READS: plan::Reads = {
     use plan::{Conv, Read::*};
     plan::Reads {
         node: NodeType::Quote,
@@ -102,14 +102,14 @@ mirror_enum!(
 
 /// How to sort quotes; ties are broken by id.
 #[derive(InputObject)]
-pub struct QuoteOrder {
+pub(crate) struct QuoteOrder {
     field: QuoteOrderField,
     direction: OrderDirection,
 }
 
 /// Narrows a quote list; all given conditions must hold.
 #[derive(InputObject, Default)]
-pub struct QuoteFilter {
+pub(crate) struct QuoteFilter {
     /// Only quotes of this person (global ID).
     person_id: Option<ID>,
     /// Only quotes about this film (global ID).
@@ -133,7 +133,7 @@ impl QuoteFilter {
 
 /// `quote` and `quotes`.
 #[derive(Default)]
-pub struct QuoteQuery;
+pub(crate) struct QuoteQuery;
 
 #[Object]
 impl QuoteQuery {
@@ -174,7 +174,7 @@ impl QuoteQuery {
 
 /// A new quote (published unless a status is given).
 #[derive(InputObject)]
-pub struct CreateQuoteInput {
+pub(crate) struct CreateQuoteInput {
     #[graphql(flatten)]
     quote: SubmitQuoteInput,
     status: Option<QuoteStatus>,
@@ -182,7 +182,7 @@ pub struct CreateQuoteInput {
 
 /// Changes to a quote: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
-pub struct UpdateQuoteInput {
+pub(crate) struct UpdateQuoteInput {
     text: MaybeUndefined<String>,
     person_id: MaybeUndefined<ID>,
     film_id: MaybeUndefined<ID>,
@@ -195,7 +195,7 @@ pub struct UpdateQuoteInput {
 
 /// Quote mutations (admins).
 #[derive(Default)]
-pub struct QuoteMutation;
+pub(crate) struct QuoteMutation;
 
 #[Object]
 impl QuoteMutation {
@@ -246,7 +246,7 @@ impl QuoteMutation {
 
 /// A quote a fan found.
 #[derive(InputObject)]
-pub struct SubmitQuoteInput {
+pub(crate) struct SubmitQuoteInput {
     text: String,
     /// Who said it (global ID).
     person_id: ID,
@@ -276,7 +276,7 @@ impl SubmitQuoteInput {
 
 /// Submitting (fans) and moderating (moderators) quotes.
 #[derive(Default)]
-pub struct FanQuoteMutation;
+pub(crate) struct FanQuoteMutation;
 
 #[Object]
 impl FanQuoteMutation {

@@ -26,7 +26,7 @@ use crate::domain::{events, petition_updates, petitions};
 
 /// A petition's live signature count.
 #[derive(SimpleObject, Clone)]
-pub struct PetitionCount {
+pub(crate) struct PetitionCount {
     petition_id: ID,
     signature_count: u64,
     goal: u64,
@@ -34,7 +34,7 @@ pub struct PetitionCount {
 
 /// An event's live RSVP count.
 #[derive(SimpleObject, Clone)]
-pub struct EventCount {
+pub(crate) struct EventCount {
     event_id: ID,
     rsvp_count: u64,
     /// Seats; null for no limit.
@@ -161,7 +161,7 @@ async fn until(due: Option<DateTime<Utc>>) {
 
 /// The subscription root.
 #[derive(Default)]
-pub struct Subscription;
+pub(crate) struct Subscription;
 
 #[Subscription]
 impl Subscription {

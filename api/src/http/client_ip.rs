@@ -21,7 +21,7 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 impl TrustedProxies {
     /// The client behind a connection from `peer` that sent `headers`.
-    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    pub(crate) fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = peer.to_canonical();
         if !self.contains(peer) {
             return peer;
@@ -46,7 +46,7 @@ impl TrustedProxies {
 
 /// The client IP of `request` under the server's trusted proxies; `None` when the transport does
 /// not know the peer.
-pub fn client_ip(request: &HttpRequest) -> Option<IpAddr> {
+pub(crate) fn client_ip(request: &HttpRequest) -> Option<IpAddr> {
     let peer = request.peer_addr()?.ip();
     match request.app_data::<web::Data<AppState>>() {
         Some(state) if !state.trusted_proxies.is_empty() => Some(state.trusted_proxies.client(peer, request.headers())),

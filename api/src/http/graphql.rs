@@ -127,7 +127,7 @@ async fn read_body(
 }
 
 /// `POST /graphql`.
-pub async fn post(
+pub(crate) async fn post(
     state: web::Data<AppState>,
     request: HttpRequest,
     payload: web::Payload,
@@ -229,7 +229,7 @@ fn refused(error: ServerError, media_type: MediaType) -> Result<HttpResponse, Ht
 
 /// The parameters of `GET /graphql`.
 #[derive(Debug, Deserialize)]
-pub struct GetParameters {
+pub(crate) struct GetParameters {
     query: Option<String>,
     #[serde(rename = "operationName")]
     operation_name: Option<String>,
@@ -238,7 +238,7 @@ pub struct GetParameters {
 }
 
 /// `GET /graphql?query=…` (or `extensions={"persistedQuery":…}`): queries only.
-pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, HttpError> {
     let Some(media_type) = negotiate(&request) else {
         return Ok(not_acceptable());
     };
@@ -298,7 +298,7 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<Htt
 }
 
 /// Any other method on `/graphql`.
-pub async fn method_not_allowed() -> HttpResponse {
+pub(crate) async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed()
         .insert_header((header::ALLOW, HeaderValue::from_static("GET, HEAD, POST")))
         .finish()

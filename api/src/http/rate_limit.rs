@@ -15,7 +15,7 @@ use super::errors::{HttpError, Refusal};
 use crate::limits::request::Verdict;
 
 /// The middleware on `/graphql`: spends one request of the client's budget.
-pub async fn limit_requests(
+pub(crate) async fn limit_requests(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {

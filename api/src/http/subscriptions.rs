@@ -40,7 +40,7 @@ fn query_too_deep(message: &[u8]) -> bool {
 }
 
 /// `GET /graphql` with `Upgrade: websocket`.
-pub async fn websocket(
+pub(crate) async fn websocket(
     state: web::Data<AppState>,
     request: HttpRequest,
     body: web::Payload,

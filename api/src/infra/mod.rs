@@ -4,6 +4,6 @@
 
 pub mod db;
 pub mod listen;
-pub mod mail;
-pub mod replica;
-pub mod shared_state;
+pub(crate) mod mail;
+pub(crate) mod replica;
+pub(crate) mod shared_state;

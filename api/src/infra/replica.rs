@@ -31,7 +31,7 @@ const SAMPLE_TIMEOUT: Duration = Duration::from_secs(1);
 const WRITE_MEMORY: Duration = Duration::from_secs(60);
 
 /// Parses a `pg_lsn` (`16/B374D848`) into a comparable number.
-pub fn parse_lsn(text: &str) -> Option<u64> {
+pub(crate) fn parse_lsn(text: &str) -> Option<u64> {
     let (high, low) = text.split_once('/')?;
     Some((u64::from_str_radix(high, 16).ok()? << 32) | u64::from_str_radix(low, 16).ok()?)
 }
@@ -48,7 +48,7 @@ struct Health {
 }
 
 /// Where a request's reads go.
-pub struct ReadRouting {
+pub(crate) struct ReadRouting {
     primary: DatabaseConnection,
     replica: DatabaseConnection,
     max_lag: Duration,
@@ -61,7 +61,7 @@ pub struct ReadRouting {
 impl ReadRouting {
     /// Routes reads between `primary` and `replica`, and starts the watcher (which stops once the
     /// routing is dropped).
-    pub fn start(
+    pub(crate) fn start(
         primary: DatabaseConnection,
         replica: DatabaseConnection,
         max_lag: Duration,
@@ -82,7 +82,7 @@ impl ReadRouting {
     /// The replica, when a query operation of the viewer signed in as `user` (if anyone) from
     /// `client` may read from it: it is usable and has replayed the viewer's last write. `None`
     /// means the primary.
-    pub async fn for_query(&self, user: Option<i64>, client: Option<IpAddr>) -> Option<DatabaseConnection> {
+    pub(crate) async fn for_query(&self, user: Option<i64>, client: Option<IpAddr>) -> Option<DatabaseConnection> {
         let replayed = {
             let health = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             health.replayed.filter(|_| health.usable)?
@@ -96,7 +96,7 @@ impl ReadRouting {
     }
 
     /// Notes that the replica failed a read: it is skipped until the watcher sees it answer again.
-    pub fn replica_failed(&self) {
+    pub(crate) fn replica_failed(&self) {
         let mut health = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if health.usable {
             tracing::warn!("read replica: a read failed; reads go to the primary");
@@ -107,7 +107,7 @@ impl ReadRouting {
 
     /// Remembers the primary's current WAL position as the last write of the viewer signed in as
     /// `user` (if anyone) from `client` (called after a mutation ran).
-    pub async fn wrote(&self, user: Option<i64>, client: Option<IpAddr>) {
+    pub(crate) async fn wrote(&self, user: Option<i64>, client: Option<IpAddr>) {
         let Some(position) = current_position(&self.primary).await else {
             return;
         };

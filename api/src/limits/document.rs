@@ -21,19 +21,19 @@ use crate::code;
 use crate::config::DocumentLimits;
 
 /// The deepest a data selection may nest.
-pub const MAX_DEPTH: usize = 10;
+pub(crate) const MAX_DEPTH: usize = 10;
 /// The deepest an introspection selection (`__schema`, `__type`) may nest.
-pub const MAX_INTROSPECTION_DEPTH: usize = 20;
+pub(crate) const MAX_INTROSPECTION_DEPTH: usize = 20;
 /// The most aliases a document may use.
-pub const MAX_ALIASES: usize = 15;
+pub(crate) const MAX_ALIASES: usize = 15;
 /// The most directives on one field or fragment.
-pub const MAX_DIRECTIVES: usize = 5;
+pub(crate) const MAX_DIRECTIVES: usize = 5;
 
 /// The first byte of each GraphQL token in `document`, in order: punctuators (`...` as `.`), names
 /// and numbers (runs of letters, digits and `_`), and strings (`"`, block strings included); white
 /// space, commas and comments are not tokens. A lexer this small cannot be made to work hard, so it
 /// measures a document before the parser sees it.
-pub fn tokens(document: &str) -> impl Iterator<Item = u8> + '_ {
+pub(crate) fn tokens(document: &str) -> impl Iterator<Item = u8> + '_ {
     let bytes = document.as_bytes();
     let mut index = 0_usize;
     let is_word = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_';
@@ -84,7 +84,7 @@ pub fn tokens(document: &str) -> impl Iterator<Item = u8> + '_ {
 }
 
 /// The number of GraphQL tokens in `document`.
-pub fn token_count(document: &str) -> usize {
+pub(crate) fn token_count(document: &str) -> usize {
     tokens(document).count()
 }
 
@@ -205,7 +205,7 @@ impl<'a> Measure<'a> {
 }
 
 /// Checks every operation of `document` against the limits.
-pub fn check(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<(), ServerError> {
+pub(crate) fn check(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<(), ServerError> {
     let mut measure = Measure { document, fragments: HashMap::new(), measuring: Vec::new() };
     for (_, operation) in document.operations.iter() {
         let cost = measure.selection_set(&operation.node.selection_set.node)?;
@@ -241,7 +241,7 @@ pub fn check(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<(
 
 /// Refuses a document of more than `max_tokens` tokens, counted before the parser sees it (see
 /// `pipeline`, which then parses it and `check`s it).
-pub fn check_tokens(text: &str, limits: &DocumentLimits) -> Result<(), ServerError> {
+pub(crate) fn check_tokens(text: &str, limits: &DocumentLimits) -> Result<(), ServerError> {
     if token_count(text) > limits.max_tokens {
         return Err(refuse(format!("the document has more than {} tokens", limits.max_tokens), Pos::default()));
     }
@@ -252,10 +252,10 @@ pub fn check_tokens(text: &str, limits: &DocumentLimits) -> Result<(), ServerErr
 // few kilobytes of brackets would overflow its stack and abort the whole process.
 
 /// The deepest nesting of brackets a document may have.
-pub const MAX_NESTING: usize = 64;
+pub(crate) const MAX_NESTING: usize = 64;
 
 /// The deepest nesting of `(`, `[` and `{` outside strings and comments.
-pub fn nesting_depth(document: &str) -> usize {
+pub(crate) fn nesting_depth(document: &str) -> usize {
     let (mut depth, mut deepest) = (0_usize, 0_usize);
     for token in tokens(document) {
         match token {
@@ -271,7 +271,7 @@ pub fn nesting_depth(document: &str) -> usize {
 }
 
 /// Whether a document is too deeply nested to be parsed safely.
-pub fn too_deep(document: &str) -> bool {
+pub(crate) fn too_deep(document: &str) -> bool {
     nesting_depth(document) > MAX_NESTING
 }
 

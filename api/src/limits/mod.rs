@@ -4,14 +4,14 @@
 //! `config::DocumentLimits`); what they share across processes lives in Redis
 //! (`infra::shared_state`).
 
-pub mod document;
-pub mod request;
+pub(crate) mod document;
+pub(crate) mod request;
 pub mod sign_in;
-pub mod socket;
+pub(crate) mod socket;
 
 use std::time::Duration;
 
 /// Seconds to wait, rounded up so a client that waits exactly that long is let in.
-pub fn whole_seconds(duration: Duration) -> u64 {
+pub(crate) fn whole_seconds(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }

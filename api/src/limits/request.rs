@@ -28,7 +28,7 @@ use crate::infra::shared_state::{SharedState, Step};
 const SWEEP_EVERY: u64 = 4096;
 
 /// The per-IP request budgets of one server.
-pub struct RequestLimiter {
+pub(crate) struct RequestLimiter {
     buckets: Buckets,
     burst: u32,
     per_second: u32,
@@ -76,7 +76,7 @@ impl LocalBuckets {
 }
 
 /// What a client learns about its budget.
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Let through; this many requests are left right now.
     Allowed { remaining: u32 },
     /// Refused; try again after this many seconds.
@@ -85,7 +85,7 @@ pub enum Verdict {
 
 impl RequestLimiter {
     /// Budgets with the configured rate and burst, in Redis when `shared` is given.
-    pub fn new(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
+    pub(crate) fn new(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
         let per_second = NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(limits.request_burst).unwrap_or(per_second);
         let local = LocalBuckets::new(per_second, burst);
@@ -97,14 +97,14 @@ impl RequestLimiter {
     }
 
     /// Whether the shared budget is answering: `None` without Redis.
-    pub fn shared_budget_answering(&self) -> Option<bool> {
+    pub(crate) fn shared_budget_answering(&self) -> Option<bool> {
         match &self.buckets {
             Buckets::Local(_) => None,
             Buckets::Shared { shared, .. } => Some(shared.is_answering()),
         }
     }
 
-    pub async fn check(&self, ip: IpAddr, units: NonZeroU32) -> Verdict {
+    pub(crate) async fn check(&self, ip: IpAddr, units: NonZeroU32) -> Verdict {
         let full_refill = u64::from(self.burst.div_ceil(self.per_second));
         match &self.buckets {
             Buckets::Local(local) => local.check(ip, units, full_refill),
@@ -121,12 +121,12 @@ impl RequestLimiter {
 
     /// Spends one request of `ip`'s budget (an operation over a WebSocket costs what a request
     /// does); when it is empty, the seconds to wait.
-    pub async fn spend(&self, ip: IpAddr) -> Result<(), u64> {
+    pub(crate) async fn spend(&self, ip: IpAddr) -> Result<(), u64> {
         self.spend_units(ip, NonZeroU32::MIN).await
     }
 
     /// Spends `units` requests of `ip`'s budget, or says how many seconds to wait.
-    pub async fn spend_units(&self, ip: IpAddr, units: NonZeroU32) -> Result<(), u64> {
+    pub(crate) async fn spend_units(&self, ip: IpAddr, units: NonZeroU32) -> Result<(), u64> {
         match self.check(ip, units).await {
             Verdict::Allowed { .. } => Ok(()),
             Verdict::Refused { retry_after } => Err(retry_after),
@@ -134,12 +134,12 @@ impl RequestLimiter {
     }
 
     /// The most requests a full bucket holds.
-    pub fn burst(&self) -> u32 {
+    pub(crate) fn burst(&self) -> u32 {
         self.burst
     }
 
     /// The `RateLimit-*` headers for a client with `remaining` requests left.
-    pub fn headers(&self, remaining: u32) -> [(HeaderName, HeaderValue); 4] {
+    pub(crate) fn headers(&self, remaining: u32) -> [(HeaderName, HeaderValue); 4] {
         let refill_seconds = (self.burst - remaining.min(self.burst)).div_ceil(self.per_second);
         let window = self.burst.div_ceil(self.per_second);
         [

@@ -6,7 +6,7 @@
 //! (`SERVICE_UNAVAILABLE`): failing open would hand password guessers an unmetered window whenever
 //! Redis is down.
 
-pub mod lockout;
+pub(crate) mod lockout;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -24,7 +24,7 @@ use lockout::LoginGuard;
 
 /// Why a sign-in operation is refused before it runs.
 #[derive(Debug, thiserror::Error)]
-pub enum SignInError {
+pub(crate) enum SignInError {
     /// Too many attempts; try again after `retry_after` seconds.
     #[error("too many requests")]
     RateLimited { retry_after: u64 },
@@ -38,7 +38,7 @@ pub enum SignInError {
 }
 
 /// The result of a sign-in limit's check.
-pub type SignInResult<T> = Result<T, SignInError>;
+pub(crate) type SignInResult<T> = Result<T, SignInError>;
 
 /// An operation that spends the client's sign-in budget (`FANDB_SIGN_INS_PER_MINUTE`): it hashes
 /// or checks a password, or sends mail. `SignInThrottle::attempt` takes one, so whatever spends
@@ -83,7 +83,7 @@ pub const SIGN_IN_OPERATIONS: &[SignInOperation] = &[
 
 /// The sign-in operations' names joined by `separator`, with `last` before the last one
 /// (`login, register or deleteAccount`), for messages and `--help`.
-pub fn sign_in_operation_list(separator: &str, last: &str) -> String {
+pub(crate) fn sign_in_operation_list(separator: &str, last: &str) -> String {
     let names: Vec<&str> = SIGN_IN_OPERATIONS.iter().map(|operation| operation.field()).collect();
     match names.split_last() {
         Some((final_name, [])) => (*final_name).to_owned(),
@@ -96,7 +96,7 @@ pub fn sign_in_operation_list(separator: &str, last: &str) -> String {
 const SWEEP_THRESHOLD: usize = 10_000;
 
 /// Sign-in attempt budgets and failed-login defences.
-pub struct SignInThrottle {
+pub(crate) struct SignInThrottle {
     per_ip: PerIp,
     logins: LoginGuard,
 }
@@ -111,7 +111,7 @@ enum PerIp {
 
 impl SignInThrottle {
     /// A throttle with the configured limits, its per-IP budgets in Redis when `shared` is given.
-    pub fn new(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
+    pub(crate) fn new(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
         let per_minute = NonZeroU32::new(limits.sign_ins_per_minute).unwrap_or(NonZeroU32::MIN);
         let shared_lock = shared.clone();
         let per_ip = match shared {
@@ -131,7 +131,7 @@ impl SignInThrottle {
 
     /// Spends one attempt of `ip`'s budget on `operation`, or says when the next one is allowed.
     /// Every operation draws from the same budget; the name goes in the refusal's log line.
-    pub async fn attempt(&self, operation: SignInOperation, ip: Option<IpAddr>) -> SignInResult<()> {
+    pub(crate) async fn attempt(&self, operation: SignInOperation, ip: Option<IpAddr>) -> SignInResult<()> {
         let Some(ip) = ip else { return Ok(()) };
         let spent = self.spend(ip).await;
         if let Err(SignInError::RateLimited { retry_after }) = &spent {
@@ -164,17 +164,17 @@ impl SignInThrottle {
     /// Lets a login on `email` from `ip` go ahead (counted as failed until `record_success`), or
     /// says how long to wait: this address is being slowed down on this email, or the email is
     /// locked and this address is not a known-good one.
-    pub async fn admit_login(&self, email: &str, ip: Option<IpAddr>) -> SignInResult<()> {
+    pub(crate) async fn admit_login(&self, email: &str, ip: Option<IpAddr>) -> SignInResult<()> {
         self.logins.check(email, ip).await
     }
 
     /// Notes a failed login on `email` from `ip`.
-    pub async fn record_failure(&self, email: &str, ip: Option<IpAddr>) {
+    pub(crate) async fn record_failure(&self, email: &str, ip: Option<IpAddr>) {
         self.logins.fail(email, ip).await;
     }
 
     /// Notes a successful login on `email` from `ip`.
-    pub async fn record_success(&self, email: &str, ip: Option<IpAddr>) {
+    pub(crate) async fn record_success(&self, email: &str, ip: Option<IpAddr>) {
         self.logins.succeed(email, ip).await;
     }
 }
