@@ -186,6 +186,12 @@ async function signUp(event) {
     password: document.getElementById('register-password').value,
   };
   const body = await graphql('Register', { input });
+  if (body.errors?.[0]?.extensions?.code === 'EMAIL_VERIFICATION_PENDING') {
+    // A server that requires a proven address starts no session here: the mailed link comes first,
+    // then the fan signs in with the login form, which is filled in for them.
+    document.getElementById('register-form').reset();
+    document.getElementById('login-email').value = input.email;
+  }
   if (body.errors) { accountStatus(body.errors[0].message); return; }
   keep(body.data.register);
   accountStatus('Welcome! We mailed you a link to verify your address.');

@@ -281,12 +281,18 @@ async fn a_reset_request_for_an_unknown_address_answers_and_works_the_same(app: 
     assert_eq!(malformed["extensions"]["field"], "email");
 }
 
-async fn requiring_a_verified_address_holds_signing_and_rsvping_until_verified(app: TestApp) {
+async fn requiring_a_verified_address_holds_signing_and_rsvping_until_verified(base: TestApp) {
+    // An account from before the rule was switched on: it has a session but no proven address.
+    let email = "unverified@iron.city";
+    let payload = register(&base, email).await;
+    let token = payload["accessToken"].as_str().unwrap();
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let app = app
+    let app = base
         .respawn(move |settings| {
             settings.mail.smtp_url = Some(Secret::new(url));
+            // The registration above already had its (logged) link: no gap before the next.
+            settings.mail.pacing = no_gap(10);
             settings.require_verified_email = true;
         })
         .await;
@@ -306,9 +312,6 @@ async fn requiring_a_verified_address_holds_signing_and_rsvping_until_verified(a
     let sign = "mutation($id: ID!) { signPetition(petitionId: $id) { id } }";
     let rsvp = "mutation($id: ID!) { rsvpEvent(eventId: $id) { id } }";
     let (petition_id, event_id) = (petition["id"].as_str().unwrap().to_owned(), gid("Event", event.id));
-    let email = "unverified@iron.city";
-    let payload = register(&app, email).await;
-    let token = payload["accessToken"].as_str().unwrap();
     for (operation, id) in [(sign, &petition_id), (rsvp, &event_id)] {
         let refused = app.error_as(token, operation, json!({ "id": id })).await;
         assert_eq!(refused["extensions"]["code"], "FORBIDDEN", "{refused}");
@@ -323,6 +326,7 @@ async fn requiring_a_verified_address_holds_signing_and_rsvping_until_verified(a
     assert_eq!(counts["petition"]["signatureCount"], petition["signatureCount"]);
     assert_eq!(counts["event"]["rsvpCount"], 0);
 
+    assert_eq!(app.data_as(token, RESEND, json!({})).await["resendVerification"], true);
     let link = sink.next_to(email).await.link("/account/verify");
     assert_eq!(app.get(&local_path(&app, &link)).await.status, 200);
     app.data_as(token, sign, json!({ "id": petition_id })).await;
@@ -811,4 +815,131 @@ async fn the_account_pages_operations_run_on_a_trusted_documents_server(app: Tes
     .await;
     assert_eq!(code(&reused), "BAD_USER_INPUT", "{reused}");
     assert_eq!(reused["errors"][0]["extensions"]["field"], "token");
+}
+
+db_tests!(
+    where_an_address_must_be_proven_a_taken_one_registers_exactly_like_a_new_one,
+    registrations_racing_for_one_new_address_make_one_account_and_answer_alike,
+    a_stranger_who_registered_your_address_first_loses_it_to_your_reset
+);
+
+/// A server that requires a proven address before any session, mailing to `sink`.
+async fn proving(app: &TestApp, sink: &SmtpSink) -> TestApp {
+    let url = sink.url();
+    app.respawn(move |settings| {
+        settings.mail.smtp_url = Some(Secret::new(url));
+        settings.require_verified_email = true;
+    })
+    .await
+}
+
+/// `register` with `email` and `password`: the whole answer, and how long it took.
+async fn timed_register(app: &TestApp, email: &str, password: &str) -> (Value, Duration) {
+    let started = std::time::Instant::now();
+    let body = app
+        .graphql(REGISTER, json!({ "input": { "email": email, "password": password, "displayName": "Someone" } }))
+        .await;
+    (body, started.elapsed())
+}
+
+async fn users_with(app: &TestApp, email: &str) -> usize {
+    entity::user::Entity::find().filter(entity::user::Column::Email.eq(email)).all(&app.db).await.unwrap().len()
+}
+
+async fn where_an_address_must_be_proven_a_taken_one_registers_exactly_like_a_new_one(base: TestApp) {
+    let owner = "owner@iron.city";
+    register(&base, owner).await;
+    entity::user::Entity::update_many()
+        .col_expr(entity::user::Column::EmailVerified, Expr::value(true))
+        .filter(entity::user::Column::Email.eq(owner))
+        .exec(&base.db)
+        .await
+        .unwrap();
+    let sink = SmtpSink::start().await;
+    let app = proving(&base, &sink).await;
+    let newcomer = "newcomer@iron.city";
+
+    let (fresh, fresh_took) = timed_register(&app, newcomer, "a newcomer's password").await;
+    let (taken, taken_took) = timed_register(&app, owner, "a stranger's password").await;
+    assert_eq!(fresh, taken, "a taken address answers exactly like a new one");
+    assert_eq!(fresh["data"], Value::Null, "{fresh}");
+    assert_eq!(code(&fresh), "EMAIL_VERIFICATION_PENDING", "{fresh}");
+    assert!(fresh["errors"][0]["message"].as_str().unwrap().contains("check your mailbox"), "{fresh}");
+    let floor = api::domain::enrollment::ENROLL_ANSWER_FLOOR;
+    assert!(fresh_took >= floor && taken_took >= floor, "both wait out the floor: {fresh_took:?}, {taken_took:?}");
+
+    // The newcomer's link; the owner's notice, with a way in that does not need the old password.
+    let welcome = sink.next_to(newcomer).await;
+    assert_eq!(welcome.header("subject").as_deref(), Some("Finish signing up"));
+    let verify = welcome.link("/account/verify");
+    let notice = sink.next_to(owner).await;
+    assert_eq!(notice.header("subject").as_deref(), Some("Someone tried to sign up with your address"));
+    notice.link("/account/reset");
+    assert_eq!(users_with(&app, newcomer).await, 1);
+    assert_eq!(users_with(&app, owner).await, 1, "nothing was created for the taken address");
+
+    // The owner's password is untouched; the stranger's gets nothing.
+    let login = |email: &'static str, password: &'static str| {
+        let app = &app;
+        async move { app.graphql(LOGIN, json!({ "email": email, "password": password })).await }
+    };
+    assert_eq!(code(&login(owner, PASSWORD).await), "OK");
+    assert_eq!(code(&login(owner, "a stranger's password").await), "UNAUTHENTICATED");
+
+    // No session before the link is followed; then the newcomer signs in.
+    let early = login(newcomer, "a newcomer's password").await;
+    assert_eq!(code(&early), "EMAIL_VERIFICATION_PENDING", "{early}");
+    assert_eq!(early["data"], Value::Null);
+    assert_eq!(code(&login(newcomer, "a wrong password").await), "UNAUTHENTICATED", "the password is checked first");
+    assert_eq!(app.get(&local_path(&app, &verify)).await.status, 200);
+    let signed_in = login(newcomer, "a newcomer's password").await;
+    let token = signed_in["data"]["login"]["accessToken"].as_str().unwrap_or_else(|| panic!("{signed_in}"));
+    assert_eq!(app.data_as(token, ME, json!({})).await["me"]["emailVerified"], true);
+}
+
+async fn registrations_racing_for_one_new_address_make_one_account_and_answer_alike(base: TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = proving(&base, &sink).await;
+    let email = "racer@iron.city";
+    let answers = futures_util::future::join_all((0..8).map(|round| {
+        let app = &app;
+        async move { timed_register(app, email, &format!("racing password {round}")).await.0 }
+    }))
+    .await;
+    for answer in &answers {
+        assert_eq!(answer, &answers[0], "every racer gets the same answer");
+    }
+    assert_eq!(code(&answers[0]), "EMAIL_VERIFICATION_PENDING", "{}", answers[0]);
+    assert_eq!(users_with(&app, email).await, 1, "one account");
+    assert_eq!(sink.next_to(email).await.header("subject").as_deref(), Some("Finish signing up"));
+}
+
+async fn a_stranger_who_registered_your_address_first_loses_it_to_your_reset(base: TestApp) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = base
+        .respawn(move |settings| {
+            settings.mail.smtp_url = Some(Secret::new(url));
+            settings.mail.pacing = no_gap(10);
+            settings.require_verified_email = true;
+        })
+        .await;
+    let victim = "victim@iron.city";
+    let (first, _) = timed_register(&app, victim, "the stranger's password").await;
+    assert_eq!(code(&first), "EMAIL_VERIFICATION_PENDING");
+    let strangers_link = sink.next_to(victim).await.link("/account/verify");
+    let (second, _) = timed_register(&app, victim, "the victim's own password").await;
+    assert_eq!(first, second);
+    let reset = sink.next_to(victim).await.link("/account/reset");
+
+    // The victim chooses their password through the notice: that proves the address, and the
+    // stranger's password (and the stranger's pending link) stop working.
+    let reset = app.data(RESET, json!({ "token": token_of(&reset), "password": "the victim's new password" })).await;
+    assert_eq!(reset["resetPassword"], true);
+    let stranger = app.graphql(LOGIN, json!({ "email": victim, "password": "the stranger's password" })).await;
+    assert_eq!(code(&stranger), "UNAUTHENTICATED", "{stranger}");
+    let victim_in = app.data(LOGIN, json!({ "email": victim, "password": "the victim's new password" })).await;
+    assert!(victim_in["login"]["accessToken"].is_string());
+    let verified_again = app.error(VERIFY, json!({ "token": token_of(&strangers_link) })).await;
+    assert_eq!(verified_again["extensions"]["code"], "BAD_USER_INPUT", "{verified_again}");
 }

@@ -19,6 +19,7 @@ mod credentials;
 mod curation;
 mod deletion_races;
 mod differential;
+mod docs;
 mod events;
 mod exact_answers;
 mod fan_actions;

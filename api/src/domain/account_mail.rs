@@ -63,7 +63,12 @@ fn bad_token() -> DomainError {
 
 /// Stores a new token of `purpose` for `user_id`; the token itself. The user's other unused tokens
 /// stay valid until one of them is used (`redeem`).
-async fn issue<C: ConnectionTrait>(db: &C, user_id: i64, purpose: TokenPurpose, ttl: Duration) -> DomainResult<String> {
+pub(super) async fn issue<C: ConnectionTrait>(
+    db: &C,
+    user_id: i64,
+    purpose: TokenPurpose,
+    ttl: Duration,
+) -> DomainResult<String> {
     let token = tokens::new_refresh_token();
     let now = super::now();
     account_token::ActiveModel {
@@ -85,7 +90,7 @@ async fn issue<C: ConnectionTrait>(db: &C, user_id: i64, purpose: TokenPurpose, 
 /// row (used or not, expired or not), so the rows are the count: one statement reading at most
 /// `per_hour` of them, the newest first. The caller holds the user's row lock, so concurrent
 /// requests for one address count one after another.
-async fn may_mail<C: ConnectionTrait>(
+pub(super) async fn may_mail<C: ConnectionTrait>(
     db: &C,
     user_id: i64,
     purpose: TokenPurpose,
@@ -124,7 +129,10 @@ async fn void_outstanding<C: ConnectionTrait>(db: &C, user_id: i64, purpose: Tok
 /// The user's row, locked until the transaction ends (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's
 /// write transaction holds the database): what serializes the mail count and the use of links
 /// for one account, whichever process serves them.
-async fn lock_user<C: ConnectionTrait>(db: &C, condition: sea_orm::Condition) -> DomainResult<Option<user::Model>> {
+pub(super) async fn lock_user<C: ConnectionTrait>(
+    db: &C,
+    condition: sea_orm::Condition,
+) -> DomainResult<Option<user::Model>> {
     Ok(user::Entity::find().filter(condition).lock_exclusive().one(db).await?)
 }
 
@@ -339,6 +347,9 @@ pub async fn reset_password(
         .filter(user::Column::Id.eq(user_id))
         .exec(&txn)
         .await?;
+    // The reset proved the address: verification links still out are moot, and one a stranger
+    // caused to be sent (by registering the address first) must not work after the owner's reset.
+    void_outstanding(&txn, user_id, TokenPurpose::VerifyEmail).await?;
     super::accounts::end_all_sessions(&txn, user_id).await?;
     txn.commit().await?;
     Ok(())

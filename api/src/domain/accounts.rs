@@ -53,10 +53,11 @@ pub async fn create_user(
 
 /// A new account, checked, with its password hashed: everything slow happens before any
 /// transaction begins.
-struct NewAccount {
-    email: String,
-    display_name: String,
-    password_hash: String,
+#[derive(Clone)]
+pub(super) struct NewAccount {
+    pub(super) email: String,
+    pub(super) display_name: String,
+    pub(super) password_hash: String,
 }
 
 /// Who asks for a new account.
@@ -94,7 +95,11 @@ async fn new_account(
 }
 
 /// Inserts a checked account; a race for the same email is the same `CONFLICT`.
-async fn insert_user<C: ConnectionTrait>(db: &C, account: NewAccount, role: Role) -> DomainResult<user::Model> {
+pub(super) async fn insert_user<C: ConnectionTrait>(
+    db: &C,
+    account: NewAccount,
+    role: Role,
+) -> DomainResult<user::Model> {
     let now = super::now();
     user::ActiveModel {
         email: Set(account.email),
@@ -138,6 +143,8 @@ pub async fn register(
 
 /// Signs in with email and password, noting the time as the user's last login. An unknown email costs the same time as a wrong password
 /// and gets the same error, and is slowed down and locked after failures just like a known one.
+/// With `require_verified`, the right password of an account whose address is not proven yet is
+/// `VerificationPending`, and no session starts (`enrollment`).
 pub async fn login(
     db: &DatabaseConnection,
     auth: &Auth,
@@ -145,6 +152,7 @@ pub async fn login(
     client_ip: Option<IpAddr>,
     email: &str,
     password: &str,
+    require_verified: bool,
 ) -> DomainResult<Session> {
     auth.throttle.attempt(SignInOperation::Login, client_ip).await?;
     let normalized = normalize_email(email, "input.email").ok();
@@ -158,6 +166,9 @@ pub async fn login(
     match user {
         Some(mut user) if password_ok => {
             auth.throttle.record_success(&lock_key, client_ip).await;
+            if require_verified && !user.email_verified {
+                return Err(DomainError::VerificationPending);
+            }
             let before = user.clone();
             user.last_login_at = Some(super::now());
             // The sign-in, its session and its audit row (the user as actor) commit together.

@@ -26,6 +26,15 @@ pub enum DomainError {
         "verify your email address first: open the link mailed to you, or ask for a new one with resendVerification"
     )]
     Unverified,
+    /// A registration that needs its address proven (`FANDB_REQUIRE_VERIFIED_EMAIL`): the same
+    /// answer whether the address was new or taken (`enrollment`).
+    #[error("check your mailbox: we sent a link to finish signing up")]
+    RegistrationPending,
+    /// A right password for an account whose address is not proven yet, where that is required.
+    #[error(
+        "confirm your email address first: open the link we mailed you, or get a new one with requestPasswordReset"
+    )]
+    VerificationPending,
     /// The viewer must sign in first.
     #[error("authentication required")]
     Unauthenticated,

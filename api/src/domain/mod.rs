@@ -5,6 +5,7 @@ pub mod account_mail;
 pub mod accounts;
 pub mod audit;
 pub mod counters;
+pub mod enrollment;
 pub mod error;
 pub mod events;
 pub mod expensive;

@@ -14,7 +14,7 @@ use super::users::{Audience, User};
 use super::{db, loaders, notifier, viewer_id};
 use crate::auth::{Auth, ClientIp};
 use crate::domain::accounts::{self, Registration, Session};
-use crate::domain::{sessions, users};
+use crate::domain::{enrollment, sessions, users};
 
 /// A signed-in session: send `accessToken` as `Authorization: Bearer …`; trade `refreshToken`
 /// for a new pair with `refreshSession` before `expiresAt`.
@@ -80,18 +80,38 @@ pub struct AccountMutation;
 #[Object]
 impl AccountMutation {
     /// Creates a fan account, signs it in, and mails a link to verify the address (see
-    /// `verifyEmail`).
+    /// `verifyEmail`). A taken address is `CONFLICT` (and costs what a wrong password costs).
+    ///
+    /// Where the server requires a proven address (`FANDB_REQUIRE_VERIFIED_EMAIL`), no session
+    /// starts here: the answer is always `EMAIL_VERIFICATION_PENDING` ("check your mailbox"), for a
+    /// new address (which gets its link) and a taken one (whose owner is told someone tried) alike;
+    /// after following the link, sign in with `login`.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
         let registration =
             Registration { email: input.email, password: input.password, display_name: input.display_name };
         let mailer = super::account_mail::mailer(ctx)?;
+        if super::account_mail::policy(ctx).require_verified_email {
+            match enrollment::enroll(db(ctx)?, auth(ctx)?, mailer, client_ip(ctx), registration).await? {}
+        }
         Ok(accounts::register(db(ctx)?, auth(ctx)?, mailer, client_ip(ctx), registration).await?.into())
     }
 
-    /// Signs in; a wrong email or password is `UNAUTHENTICATED` either way.
+    /// Signs in; a wrong email or password is `UNAUTHENTICATED` either way. Where the server requires
+    /// a proven address, the right password of an account whose address is not proven yet is
+    /// `EMAIL_VERIFICATION_PENDING`.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> GqlResult<AuthPayload> {
         let actor = actor(ctx)?;
-        Ok(accounts::login(db(ctx)?, auth(ctx)?, &actor, client_ip(ctx), &input.email, &input.password).await?.into())
+        let require_verified = super::account_mail::policy(ctx).require_verified_email;
+        let session = accounts::login(
+            db(ctx)?,
+            auth(ctx)?,
+            &actor,
+            client_ip(ctx),
+            &input.email,
+            &input.password,
+            require_verified,
+        );
+        Ok(session.await?.into())
     }
 
     /// Trades a refresh token for a new pair; each refresh token works once.

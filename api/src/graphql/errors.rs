@@ -22,6 +22,9 @@ pub mod code {
     /// The server has no way to send mail (production without `FANDB_SMTP_URL`): asking again
     /// will not help until an operator configures it.
     pub const MAIL_NOT_CONFIGURED: &str = "MAIL_NOT_CONFIGURED";
+    /// With `FANDB_REQUIRE_VERIFIED_EMAIL`: `register` succeeded as far as it can say (a link is in
+    /// the mailbox), or `login` met an address that is not proven yet.
+    pub const EMAIL_VERIFICATION_PENDING: &str = "EMAIL_VERIFICATION_PENDING";
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
@@ -61,6 +64,9 @@ impl From<DomainError> for Error {
                     DomainError::Conflict { .. } => code::CONFLICT,
                     DomainError::Forbidden | DomainError::Unverified => code::FORBIDDEN,
                     DomainError::MailNotConfigured => code::MAIL_NOT_CONFIGURED,
+                    DomainError::RegistrationPending | DomainError::VerificationPending => {
+                        code::EMAIL_VERIFICATION_PENDING
+                    }
                     DomainError::Unauthenticated | DomainError::WrongCredentials => code::UNAUTHENTICATED,
                     DomainError::Unavailable | DomainError::Contention => code::SERVICE_UNAVAILABLE,
                     DomainError::Internal(_) | DomainError::InvalidInput { .. } | DomainError::RateLimited { .. } => {
