@@ -68,9 +68,10 @@ pub async fn backup(database_url: &str, target: &Path, overwrite: bool) -> Resul
         return Err(BackupError::Tool(format!("pg_dump failed: {}", String::from_utf8_lossy(&output.stderr).trim())));
     }
     check_archive(&temp.path, &server).map_err(|error| match error {
-        BackupError::NotABackup { message, .. } => {
-            BackupError::NotABackup { path: PathBuf::from(&server.url), message }
-        }
+        BackupError::NotABackup { .. } => BackupError::Refused(format!(
+            "{} holds no fandb database (it has no seaql_migrations table; `fandb migrate` creates one)",
+            server.url
+        )),
         other => other,
     })?;
     temp.install(target, overwrite)
