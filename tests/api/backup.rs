@@ -318,6 +318,10 @@ async fn restore_refuses_a_database_with_data_without_force_and_changes_nothing(
         let forced = fandb(&app.database_url, &["restore", "--force", &file_arg], None).await;
         assert!(!forced.status.success());
         assert!(stderr(&forced).contains("stop every server using it"), "{}", stderr(&forced));
+        let itself = app.database_url.trim_start_matches("sqlite://").split('?').next().unwrap().to_owned();
+        let onto_itself = fandb(&app.database_url, &["backup", "--force", &itself], None).await;
+        assert!(!onto_itself.status.success());
+        assert!(stderr(&onto_itself).contains("is the database itself"), "{}", stderr(&onto_itself));
     } else {
         assert!(stderr(&refused).contains("is not empty"), "{}", stderr(&refused));
     }

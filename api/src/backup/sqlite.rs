@@ -27,6 +27,9 @@ pub async fn backup(source: &Path, target: &Path, overwrite: bool) -> Result<(),
     if !source.is_file() {
         return Err(BackupError::Refused(format!("{}: no such database file", source.display())));
     }
+    if same_file(source, target) {
+        return Err(BackupError::Refused(format!("{} is the database itself: back it up elsewhere", target.display())));
+    }
     let temp = Temp::beside(target)?;
     let options =
         SqliteConnectOptions::new().filename(source).create_if_missing(false).busy_timeout(Duration::from_secs(30));
@@ -47,6 +50,16 @@ pub async fn backup(source: &Path, target: &Path, overwrite: bool) -> Result<(),
 
 /// Replaces the database at `target` with the backup `file`.
 pub async fn restore(target: &Path, file: &Path, force: bool) -> Result<(), BackupError> {
+    if same_file(file, target) {
+        return Err(BackupError::Refused(format!("{} is the database itself", file.display())));
+    }
+    if !target.exists() && side_file(target, "-wal").exists() {
+        // Its pages would be replayed into the new file.
+        return Err(BackupError::Refused(format!(
+            "{} is there without its database: move it away, then restore",
+            side_file(target, "-wal").display()
+        )));
+    }
     // The copy is checked, not the original, so what is installed is exactly what passed.
     let temp = Temp::beside(target)?;
     std::fs::copy(file, &temp.path).map_err(BackupError::io(file))?;
@@ -170,6 +183,14 @@ async fn tables_with_rows(connection: &mut SqliteConnection) -> Result<Vec<Strin
         }
     }
     Ok(with_rows)
+}
+
+/// Whether two paths name one existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// `PATH-wal` or `PATH-shm`.
