@@ -2,6 +2,7 @@
 //! with `loaders` for batched reads and `auth` for who is asking.
 
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod db;
