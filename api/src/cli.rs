@@ -1,5 +1,5 @@
 //! The `fandb` command line: `serve` (the default), `migrate`, `seed`, `import`, `create-admin`,
-//! `audit prune`, `export-schema`.
+//! `audit prune`, `export-schema`, `backup`, `restore`.
 
 use std::path::PathBuf;
 
@@ -268,6 +268,30 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Copy the database into FILE while servers keep using it: SQLite with VACUUM INTO, checked
+    /// with integrity_check; PostgreSQL with pg_dump --format=custom (pg_dump must be on PATH).
+    /// Written to a temporary file beside FILE and renamed into place once checked; the file is
+    /// readable by its owner only. An existing FILE is refused unless --force.
+    Backup {
+        /// Where to write the backup.
+        file: PathBuf,
+        /// Replace FILE if it exists (only with a copy that passed its check).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Replace the database with a backup made by `fandb backup`, then apply pending migrations.
+    /// The file is checked first (SQLite: integrity_check and fandb's migrations table; PostgreSQL:
+    /// pg_restore --list). A database holding any row is refused unless --force. On SQLite, a
+    /// database another process has open (a running server) is refused even with --force: stop
+    /// the servers first. PostgreSQL restores with pg_restore --clean --if-exists --no-owner in one
+    /// transaction.
+    Restore {
+        /// The backup to restore.
+        file: PathBuf,
+        /// Replace a database that holds data.
+        #[arg(long)]
+        force: bool,
+    },
     /// Write the GraphQL schema (SDL) to PATH.
     ExportSchema {
         /// Where to write it.
@@ -305,6 +329,8 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
 }
 
 /// Runs the command line.
@@ -411,6 +437,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .await
                 .map_err(|error| CliError::Data(describe(&error)))?;
             println!("removed {removed} audit events older than {} hours", older_than.num_hours());
+        }
+        Command::Backup { file, force } => {
+            let report = crate::backup::backup(settings.direct_database_url(), &file, force).await?;
+            println!("backup written to {} ({} bytes)", report.path.display(), report.bytes);
+        }
+        Command::Restore { file, force } => {
+            crate::backup::restore(settings.direct_database_url(), &file, force).await?;
+            println!("restored {} and applied pending migrations", file.display());
         }
         Command::ExportSchema { path } => {
             std::fs::write(&path, graphql::sdl())?;

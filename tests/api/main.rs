@@ -11,6 +11,7 @@ mod account_mail;
 mod accounts;
 mod admin;
 mod audit;
+mod backup;
 mod browser;
 mod campaign_page;
 mod consistency;
