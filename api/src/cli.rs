@@ -330,7 +330,7 @@ pub enum CliError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
-    Backup(#[from] crate::backup::BackupError),
+    Backup(#[from] crate::commands::backup::BackupError),
 }
 
 /// Runs the command line.
@@ -439,11 +439,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             println!("removed {removed} audit events older than {} hours", older_than.num_hours());
         }
         Command::Backup { file, force } => {
-            let report = crate::backup::backup(settings.direct_database_url(), &file, force).await?;
+            let report = crate::commands::backup::backup(settings.direct_database_url(), &file, force).await?;
             println!("backup written to {} ({} bytes)", report.path.display(), report.bytes);
         }
         Command::Restore { file, force } => {
-            crate::backup::restore(settings.direct_database_url(), &file, force).await?;
+            crate::commands::backup::restore(settings.direct_database_url(), &file, force).await?;
             println!("restored {} and applied pending migrations", file.display());
         }
         Command::ExportSchema { path } => {

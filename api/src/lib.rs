@@ -7,7 +7,6 @@
 //! benches use it: those paths are the only `pub` ones, so the dead-code lint sees the rest.
 
 pub mod auth;
-pub mod backup;
 pub mod cli;
 mod code;
 pub mod commands;

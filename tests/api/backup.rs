@@ -268,7 +268,7 @@ async fn a_backup_taken_while_fans_write_restores_every_write_acknowledged_befor
 
 /// A marker user in the database at `url`, written behind the server's back; whether it is there.
 async fn marker(url: &str, add: bool) -> bool {
-    let db = api::db::connect(url).await.unwrap();
+    let db = api::infra::db::connect(url).await.unwrap();
     if add {
         fixtures::user(&db, "Marker Fan").await;
     }
@@ -335,7 +335,7 @@ async fn restore_refuses_files_that_are_not_fandb_backups_and_changes_nothing(ap
     let backend = backend_of(&app);
     let (target, _scratch) = fresh(backend).await;
     let is_empty = || async {
-        let db = api::db::connect(&target).await.unwrap();
+        let db = api::infra::db::connect(&target).await.unwrap();
         let tables = match backend {
             Backend::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'",
             Backend::Postgres => "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'public'",

@@ -12,7 +12,7 @@ use super::files::Temp;
 use super::{BackupError, refuse_data, unknown_migrations};
 
 /// The file of a `sqlite:` URL, or `None` for any other database.
-pub fn path_of(database_url: &str) -> Option<Result<PathBuf, BackupError>> {
+pub(crate) fn path_of(database_url: &str) -> Option<Result<PathBuf, BackupError>> {
     let rest = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     Some(if path.is_empty() || path == ":memory:" {
@@ -23,7 +23,7 @@ pub fn path_of(database_url: &str) -> Option<Result<PathBuf, BackupError>> {
 }
 
 /// Copies the live database at `source` into `target`.
-pub async fn backup(source: &Path, target: &Path, overwrite: bool) -> Result<(), BackupError> {
+pub(crate) async fn backup(source: &Path, target: &Path, overwrite: bool) -> Result<(), BackupError> {
     if !source.is_file() {
         return Err(BackupError::Refused(format!("{}: no such database file", source.display())));
     }
@@ -49,7 +49,7 @@ pub async fn backup(source: &Path, target: &Path, overwrite: bool) -> Result<(),
 }
 
 /// Replaces the database at `target` with the backup `file`.
-pub async fn restore(target: &Path, file: &Path, force: bool) -> Result<(), BackupError> {
+pub(crate) async fn restore(target: &Path, file: &Path, force: bool) -> Result<(), BackupError> {
     if same_file(file, target) {
         return Err(BackupError::Refused(format!("{} is the database itself", file.display())));
     }

@@ -48,14 +48,14 @@ impl From<sea_orm::DbErr> for BackupError {
 
 /// What a backup wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupReport {
-    pub path: PathBuf,
-    pub bytes: u64,
+pub(crate) struct BackupReport {
+    pub(crate) path: PathBuf,
+    pub(crate) bytes: u64,
 }
 
 /// Copies the database at `database_url` into `file` while it stays in use. An existing `file` is
 /// refused unless `overwrite`, and then replaced only by a copy that passed its check.
-pub async fn backup(database_url: &str, file: &Path, overwrite: bool) -> Result<BackupReport, BackupError> {
+pub(crate) async fn backup(database_url: &str, file: &Path, overwrite: bool) -> Result<BackupReport, BackupError> {
     files::check_target(file, overwrite)?;
     if let Some(path) = sqlite::path_of(database_url) {
         sqlite::backup(&path?, file, overwrite).await?;
@@ -69,7 +69,7 @@ pub async fn backup(database_url: &str, file: &Path, overwrite: bool) -> Result<
 /// Replaces the database at `database_url` with the backup in `file`, then applies the migrations
 /// this binary has that the backup lacks. A database holding any row is refused unless `force`;
 /// a SQLite database another process has open (a running server) is refused even then.
-pub async fn restore(database_url: &str, file: &Path, force: bool) -> Result<(), BackupError> {
+pub(crate) async fn restore(database_url: &str, file: &Path, force: bool) -> Result<(), BackupError> {
     if !file.is_file() {
         return Err(BackupError::NotABackup { path: file.to_owned(), message: "no such file".to_owned() });
     }
@@ -77,8 +77,8 @@ pub async fn restore(database_url: &str, file: &Path, force: bool) -> Result<(),
         Some(path) => sqlite::restore(&path?, file, force).await?,
         None => postgres::restore(database_url, file, force).await?,
     }
-    let connection = crate::db::connect(database_url).await?;
-    crate::db::migrate(&connection).await?;
+    let connection = crate::infra::db::connect(database_url).await?;
+    crate::infra::db::migrate(&connection).await?;
     connection.close().await?;
     Ok(())
 }

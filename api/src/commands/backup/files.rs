@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use super::BackupError;
 
 /// A temporary file beside a target, removed when dropped unless it was installed.
-pub struct Temp {
-    pub path: PathBuf,
+pub(crate) struct Temp {
+    pub(crate) path: PathBuf,
 }
 
 impl Temp {
     /// `DIR/.NAME.PID.tmp` beside `target`, with any stale one of an earlier run removed.
-    pub fn beside(target: &Path) -> Result<Self, BackupError> {
+    pub(crate) fn beside(target: &Path) -> Result<Self, BackupError> {
         let name = target.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         let path = directory_of(target).join(format!(".{name}.{}.tmp", std::process::id()));
         match std::fs::remove_file(&path) {
@@ -24,7 +24,7 @@ impl Temp {
 
     /// Syncs the file, makes it private (a backup holds password hashes and session tokens), and
     /// moves it to `target`: replacing it when `overwrite`, else failing if it appeared meanwhile.
-    pub fn install(self, target: &Path, overwrite: bool) -> Result<(), BackupError> {
+    pub(crate) fn install(self, target: &Path, overwrite: bool) -> Result<(), BackupError> {
         let file = std::fs::File::open(&self.path).map_err(BackupError::io(&self.path))?;
         file.sync_all().map_err(BackupError::io(&self.path))?;
         set_private(&self.path)?;
@@ -55,7 +55,7 @@ impl Drop for Temp {
 }
 
 /// Refuses an existing backup file unless `overwrite`, before any work is done.
-pub fn check_target(target: &Path, overwrite: bool) -> Result<(), BackupError> {
+pub(crate) fn check_target(target: &Path, overwrite: bool) -> Result<(), BackupError> {
     if target.exists() && !overwrite {
         return Err(exists(target));
     }
@@ -74,7 +74,7 @@ fn exists(target: &Path) -> BackupError {
 }
 
 /// The directory a path lives in (`.` for a bare name).
-pub fn directory_of(path: &Path) -> PathBuf {
+pub(crate) fn directory_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
         _ => PathBuf::from("."),

@@ -51,7 +51,7 @@ impl Target {
 }
 
 /// Dumps the database into `target`.
-pub async fn backup(database_url: &str, target: &Path, overwrite: bool) -> Result<(), BackupError> {
+pub(crate) async fn backup(database_url: &str, target: &Path, overwrite: bool) -> Result<(), BackupError> {
     let server = Target::parse(database_url)?;
     let temp = Temp::beside(target)?;
     let pg_dump = find_tool("pg_dump", || {
@@ -78,7 +78,7 @@ pub async fn backup(database_url: &str, target: &Path, overwrite: bool) -> Resul
 }
 
 /// Restores the archive `file` into the database, replacing what it holds.
-pub async fn restore(database_url: &str, file: &Path, force: bool) -> Result<(), BackupError> {
+pub(crate) async fn restore(database_url: &str, file: &Path, force: bool) -> Result<(), BackupError> {
     let server = Target::parse(database_url)?;
     let pg_restore = check_archive(file, &server)?;
     let mut connection = PgConnection::connect(database_url).await?;
