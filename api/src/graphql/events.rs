@@ -9,7 +9,7 @@ use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
 use super::ids::{NodeType, decode_as, decode_optional, global_id};
-use super::inputs::{given, id_patch, patch, required};
+use super::inputs::input_changes;
 use super::plan::{self, Key, Planned};
 use super::scalars::{DateTime, EventKind, OrderDirection, RsvpStatus, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
@@ -279,29 +279,6 @@ pub(crate) struct CreateEventInput {
     image_url: Option<String>,
 }
 
-impl CreateEventInput {
-    /// The event as domain changes; errors are named from `input`.
-    fn into_changes(self) -> DomainResult<events::EventChanges> {
-        Ok(events::EventChanges {
-            slug: self.slug,
-            kind: Some(self.kind.into()),
-            title: Some(self.title),
-            description: given(self.description, |v| v),
-            film_id: id_patch(given(self.film_id, |id| id), NodeType::Film, "input.filmId")?,
-            starts_at: Some(self.starts_at.0),
-            ends_at: given(self.ends_at, |instant| instant.0),
-            time_zone: Some(self.time_zone),
-            venue: given(self.venue, |v| v),
-            city: given(self.city, |v| v),
-            country: given(self.country, |v| v),
-            online_url: given(self.online_url, |v| v),
-            hashtag: given(self.hashtag, |v| v),
-            capacity: given(self.capacity, |v| v),
-            image_url: given(self.image_url, |v| v),
-        })
-    }
-}
-
 /// What `upsertEvent` wrote.
 #[derive(SimpleObject)]
 pub(crate) struct UpsertEventPayload {
@@ -330,6 +307,24 @@ pub(crate) struct UpdateEventInput {
     image_url: MaybeUndefined<String>,
 }
 
+input_changes!(CreateEventInput, UpdateEventInput => events::EventChanges {
+    slug: defaulted,
+    kind: required,
+    title: required,
+    description: optional,
+    film_id: id(NodeType::Film),
+    starts_at: required,
+    ends_at: optional,
+    time_zone: required,
+    venue: optional,
+    city: optional,
+    country: optional,
+    online_url: optional,
+    hashtag: optional,
+    capacity: optional,
+    image_url: optional,
+});
+
 /// Event mutations (admins).
 #[derive(Default)]
 pub(crate) struct EventMutation;
@@ -350,23 +345,7 @@ impl EventMutation {
     #[graphql(guard = "RoleGuard::admin()")]
     async fn update_event(&self, ctx: &Context<'_>, id: ID, input: UpdateEventInput) -> GqlResult<Event> {
         let id = decode_as(&id, NodeType::Event, "id")?;
-        let changes = events::EventChanges {
-            slug: required(input.slug, "input.slug", |v| v)?,
-            kind: required(input.kind, "input.kind", Into::into)?,
-            title: required(input.title, "input.title", |v| v)?,
-            description: patch(input.description, |v| v),
-            film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
-            starts_at: required(input.starts_at, "input.startsAt", |instant| instant.0)?,
-            ends_at: patch(input.ends_at, |instant| instant.0),
-            time_zone: required(input.time_zone, "input.timeZone", |v| v)?,
-            venue: patch(input.venue, |v| v),
-            city: patch(input.city, |v| v),
-            country: patch(input.country, |v| v),
-            online_url: patch(input.online_url, |v| v),
-            hashtag: patch(input.hashtag, |v| v),
-            capacity: patch(input.capacity, |v| v),
-            image_url: patch(input.image_url, |v| v),
-        };
+        let changes = input.into_changes()?;
         let event = change::update::<event::Entity>(ctx, "updateEvent", id, async |txn, _| {
             events::update(txn, id, changes).await
         })

@@ -9,7 +9,7 @@ use super::errors::GqlResult;
 use super::events::Event;
 use super::guards::RoleGuard;
 use super::ids::{NodeType, decode_as, global_id};
-use super::inputs::{CreditEnd, GivenCredit, credit_links, given, id_patch, patch, required};
+use super::inputs::{CreditEnd, GivenCredit, credit_links, input_changes, patch, required};
 use super::loaders;
 use super::people::{CreatePersonInput, Person};
 use super::petitions::Petition;
@@ -18,7 +18,7 @@ use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
 use super::{db, one_of};
-use crate::domain::{self, DomainError, DomainResult, films, people, validate};
+use crate::domain::{self, DomainResult, films, people, validate};
 use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope};
 
 /// A film of the fandom, released or only hoped for.
@@ -206,12 +206,10 @@ impl Credit {
         global_id(NodeType::Credit, self.0.id)
     }
     async fn film(&self, ctx: &Context<'_>) -> GqlResult<Film> {
-        let film = loaders(ctx)?.films.load_one(self.0.film_id).await?;
-        Ok(Film(film.ok_or(DomainError::NotFound("film"))?))
+        Ok(Film(super::parent(&loaders(ctx)?.films, self.0.film_id, "film").await?))
     }
     async fn person(&self, ctx: &Context<'_>) -> GqlResult<Person> {
-        let person = loaders(ctx)?.people.load_one(self.0.person_id).await?;
-        Ok(Person(person.ok_or(DomainError::NotFound("person"))?))
+        Ok(Person(super::parent(&loaders(ctx)?.people, self.0.person_id, "person").await?))
     }
     async fn role(&self) -> CreditRole {
         self.0.role.into()
@@ -406,46 +404,21 @@ fn film_credits(credits: Option<Vec<CreditInput>>) -> DomainResult<Vec<films::Cr
     credit_links(given.collect(), "person", NodeType::Person, CreatePersonInput::into_changes)
 }
 
-impl CreateFilmInput {
-    /// The film as domain changes; errors are named from `input`.
-    pub(crate) fn into_changes(self) -> DomainResult<films::FilmChanges> {
-        Ok(films::FilmChanges {
-            slug: self.slug,
-            title: Some(self.title),
-            tagline: given(self.tagline, |v| v),
-            synopsis: given(self.synopsis, |v| v),
-            release_date: given(self.release_date, |date| date.0),
-            runtime_minutes: given(self.runtime_minutes, |v| v),
-            status: Some(self.status.into()),
-            budget_usd: given(self.budget_usd, |usd| usd.0),
-            box_office_usd: given(self.box_office_usd, |usd| usd.0),
-            distributor: given(self.distributor, |v| v),
-            sequel_of_id: id_patch(given(self.sequel_of_id, |id| id), NodeType::Film, "input.sequelOfId")?,
-            credits: film_credits(self.credits)?,
-            poster_url: given(self.poster_url, |v| v),
-        })
-    }
-}
-
-impl UpdateFilmInput {
-    fn into_changes(self) -> DomainResult<films::FilmChanges> {
-        Ok(films::FilmChanges {
-            slug: required(self.slug, "input.slug", |v| v)?,
-            title: required(self.title, "input.title", |v| v)?,
-            tagline: patch(self.tagline, |v| v),
-            synopsis: patch(self.synopsis, |v| v),
-            release_date: patch(self.release_date, |date| date.0),
-            runtime_minutes: patch(self.runtime_minutes, |v| v),
-            status: required(self.status, "input.status", Into::into)?,
-            budget_usd: patch(self.budget_usd, |usd| usd.0),
-            box_office_usd: patch(self.box_office_usd, |usd| usd.0),
-            distributor: patch(self.distributor, |v| v),
-            sequel_of_id: id_patch(patch(self.sequel_of_id, |id| id), NodeType::Film, "input.sequelOfId")?,
-            credits: film_credits(self.credits)?,
-            poster_url: patch(self.poster_url, |v| v),
-        })
-    }
-}
+input_changes!(CreateFilmInput, UpdateFilmInput => films::FilmChanges {
+    slug: defaulted,
+    title: required,
+    tagline: optional,
+    synopsis: optional,
+    release_date: optional,
+    runtime_minutes: optional,
+    status: required,
+    budget_usd: optional,
+    box_office_usd: optional,
+    distributor: optional,
+    sequel_of_id: id(NodeType::Film),
+    credits: with(film_credits),
+    poster_url: optional,
+});
 
 /// A new credit.
 #[derive(InputObject)]

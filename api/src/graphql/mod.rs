@@ -47,7 +47,8 @@ use crate::config::Environment;
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, RequestId};
 use crate::domain::notify::Notifier;
-use crate::loaders::Loaders;
+use crate::loaders::{ById, Cached, Keyed, Loaders};
+use errors::GqlResult;
 
 /// Every query field, merged from the per-domain query structs.
 #[derive(MergedObject, Default)]
@@ -137,6 +138,16 @@ pub(crate) fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DatabaseCon
 /// The loaders of this request.
 pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<Loaders>> {
     ctx.data::<Arc<Loaders>>()
+}
+
+/// The row a record's foreign key points at, through the request's cached loader: one that is
+/// gone (or the viewer cannot see) is `NOT_FOUND` naming `what`.
+pub(crate) async fn parent<E>(loader: &Cached<ById<E>>, id: i64, what: &'static str) -> GqlResult<Arc<E::Model>>
+where
+    E: Keyed + Send + Sync + 'static,
+    E::Model: Send + Sync,
+{
+    Ok(loader.load_one(id).await?.ok_or(DomainError::NotFound(what))?)
 }
 
 /// The change notifier.

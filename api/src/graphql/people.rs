@@ -9,7 +9,7 @@ use super::errors::GqlResult;
 use super::films::{CreateFilmInput, Credit};
 use super::guards::RoleGuard;
 use super::ids::{NodeType, decode_as, decode_optional, global_id};
-use super::inputs::{CreditEnd, GivenCredit, credit_links, given, patch, required};
+use super::inputs::{CreditEnd, GivenCredit, credit_links, input_changes};
 use super::plan::{self, Key, Planned};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, OrderDirection, mirror_enum};
@@ -201,20 +201,6 @@ pub(crate) struct CreatePersonInput {
     credits: Option<Vec<PersonCreditInput>>,
 }
 
-impl CreatePersonInput {
-    /// The person as domain changes; errors are named from `input`.
-    pub(crate) fn into_changes(self) -> DomainResult<people::PersonChanges> {
-        Ok(people::PersonChanges {
-            slug: self.slug,
-            name: Some(self.name),
-            bio: given(self.bio, |v| v),
-            birth_date: given(self.birth_date, |date| date.0),
-            photo_url: given(self.photo_url, |v| v),
-            credits: person_credits(self.credits)?,
-        })
-    }
-}
-
 /// The film of a credit given with a person: exactly one of a stored film's global ID or slug, or
 /// a film to create.
 #[derive(OneofObject)]
@@ -273,6 +259,15 @@ pub(crate) struct UpdatePersonInput {
     credits: Option<Vec<PersonCreditInput>>,
 }
 
+input_changes!(CreatePersonInput, UpdatePersonInput => people::PersonChanges {
+    slug: defaulted,
+    name: required,
+    bio: optional,
+    birth_date: optional,
+    photo_url: optional,
+    credits: with(person_credits),
+});
+
 /// Person mutations (admins).
 #[derive(Default)]
 pub(crate) struct PersonMutation;
@@ -293,14 +288,7 @@ impl PersonMutation {
     #[graphql(guard = "RoleGuard::admin()")]
     async fn update_person(&self, ctx: &Context<'_>, id: ID, input: UpdatePersonInput) -> GqlResult<Person> {
         let id = decode_as(&id, NodeType::Person, "id")?;
-        let changes = people::PersonChanges {
-            slug: required(input.slug, "input.slug", |v| v)?,
-            name: required(input.name, "input.name", |v| v)?,
-            bio: patch(input.bio, |v| v),
-            birth_date: patch(input.birth_date, |date| date.0),
-            photo_url: patch(input.photo_url, |v| v),
-            credits: person_credits(input.credits)?,
-        };
+        let changes = input.into_changes()?;
         let person = change::update::<person::Entity>(ctx, "updatePerson", id, async |txn, actor| {
             people::update(txn, id, changes, Some(actor)).await
         })

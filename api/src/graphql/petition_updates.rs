@@ -9,12 +9,12 @@ use super::connection::NodeName;
 use super::errors::GqlResult;
 use super::guards::RoleGuard;
 use super::ids::{NodeType, decode_as, global_id};
-use super::inputs::required;
+use super::inputs::input_changes;
 use super::petitions::Petition;
 use super::scalars::DateTime;
 use super::{actor, change};
 use super::{db, loaders, notifier};
-use crate::domain::{DomainError, audit, petition_updates, write};
+use crate::domain::{audit, petition_updates, write};
 
 /// News posted to a petition by its organisers.
 #[derive(Clone)]
@@ -32,8 +32,7 @@ impl PetitionUpdate {
     }
     /// The petition it was posted to.
     async fn petition(&self, ctx: &Context<'_>) -> GqlResult<Petition> {
-        let petition = loaders(ctx)?.petitions.load_one(self.0.petition_id).await?;
-        Ok(Petition(petition.ok_or(DomainError::NotFound("petition"))?))
+        Ok(Petition(super::parent(&loaders(ctx)?.petitions, self.0.petition_id, "petition").await?))
     }
     async fn title(&self) -> &str {
         &self.0.title
@@ -78,6 +77,12 @@ pub(crate) struct EditPetitionUpdateInput {
     published_at: MaybeUndefined<DateTime>,
 }
 
+input_changes!(PostPetitionUpdateInput, EditPetitionUpdateInput => petition_updates::UpdateChanges {
+    title: required,
+    body: required,
+    published_at: defaulted,
+});
+
 /// Posting, editing and deleting updates (moderators and admins).
 #[derive(Default)]
 pub(crate) struct PetitionUpdateMutation;
@@ -94,11 +99,7 @@ impl PetitionUpdateMutation {
         input: PostPetitionUpdateInput,
     ) -> GqlResult<PetitionUpdate> {
         let petition_id = decode_as(&petition_id, NodeType::Petition, "petitionId")?;
-        let changes = petition_updates::UpdateChanges {
-            title: Some(input.title),
-            body: Some(input.body),
-            published_at: input.published_at.map(|instant| instant.0),
-        };
+        let changes = input.into_changes()?;
         let author = actor(ctx)?;
         let update = petition_updates::post(db(ctx)?, notifier(ctx)?, &author, petition_id, changes).await?;
         Ok(PetitionUpdate(update.into()))
@@ -114,11 +115,7 @@ impl PetitionUpdateMutation {
         input: EditPetitionUpdateInput,
     ) -> GqlResult<PetitionUpdate> {
         let id = decode_as(&id, NodeType::PetitionUpdate, "id")?;
-        let changes = petition_updates::UpdateChanges {
-            title: required(input.title, "input.title", |v| v)?,
-            body: required(input.body, "input.body", |v| v)?,
-            published_at: required(input.published_at, "input.publishedAt", |instant| instant.0)?,
-        };
+        let changes = input.into_changes()?;
         let (actor, notifier) = (actor(ctx)?, notifier(ctx)?);
         let gate = notifier.write_gate().await;
         let (update, notice) = write::transaction(db(ctx)?, async |txn| {

@@ -10,14 +10,14 @@ use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
 use super::ids::{NodeType, decode_as, decode_optional, global_id};
-use super::inputs::{given, id_patch, patch, required};
+use super::inputs::input_changes;
 use super::petition_updates::PetitionUpdate;
 use super::plan::{self, Key, Planned};
 use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::{TimeBucket, TimeCount};
 use super::{db, loaders, notifier, one_of, viewer_id};
-use crate::domain::{self, DomainError, DomainResult, account_mail, petitions};
+use crate::domain::{self, DomainResult, account_mail, petitions};
 use crate::loaders::{PetitionUpdateScope, SignatureScope};
 
 /// A campaign's ask of a target, with a signature goal.
@@ -217,8 +217,7 @@ impl Signature {
     }
     /// The petition signed.
     async fn petition(&self, ctx: &Context<'_>) -> GqlResult<Petition> {
-        let petition = loaders(ctx)?.petitions.load_one(self.0.petition_id).await?;
-        Ok(Petition(petition.ok_or(DomainError::NotFound("petition"))?))
+        Ok(Petition(super::parent(&loaders(ctx)?.petitions, self.0.petition_id, "petition").await?))
     }
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
@@ -325,23 +324,6 @@ pub(crate) struct CreatePetitionInput {
     image_url: Option<String>,
 }
 
-impl CreatePetitionInput {
-    /// The petition as domain changes; errors are named from `input`.
-    fn into_changes(self) -> DomainResult<petitions::PetitionChanges> {
-        Ok(petitions::PetitionChanges {
-            slug: self.slug,
-            title: Some(self.title),
-            body: Some(self.body),
-            target: Some(self.target),
-            goal: Some(i64::from(self.goal)),
-            status: self.status.map(Into::into),
-            film_id: id_patch(given(self.film_id, |id| id), NodeType::Film, "input.filmId")?,
-            closes_at: given(self.closes_at, |instant| instant.0),
-            image_url: given(self.image_url, |v| v),
-        })
-    }
-}
-
 /// What `upsertPetition` wrote.
 #[derive(SimpleObject)]
 pub(crate) struct UpsertPetitionPayload {
@@ -364,6 +346,18 @@ pub(crate) struct UpdatePetitionInput {
     image_url: MaybeUndefined<String>,
 }
 
+input_changes!(CreatePetitionInput, UpdatePetitionInput => petitions::PetitionChanges {
+    slug: defaulted,
+    title: required,
+    body: required,
+    target: required,
+    goal: required,
+    status: defaulted,
+    film_id: id(NodeType::Film),
+    closes_at: optional,
+    image_url: optional,
+});
+
 /// Petition mutations (admins).
 #[derive(Default)]
 pub(crate) struct PetitionMutation;
@@ -383,17 +377,7 @@ impl PetitionMutation {
     #[graphql(guard = "RoleGuard::admin()")]
     async fn update_petition(&self, ctx: &Context<'_>, id: ID, input: UpdatePetitionInput) -> GqlResult<Petition> {
         let id = decode_as(&id, NodeType::Petition, "id")?;
-        let changes = petitions::PetitionChanges {
-            slug: required(input.slug, "input.slug", |v| v)?,
-            title: required(input.title, "input.title", |v| v)?,
-            body: required(input.body, "input.body", |v| v)?,
-            target: required(input.target, "input.target", |v| v)?,
-            goal: required(input.goal, "input.goal", i64::from)?,
-            status: required(input.status, "input.status", Into::into)?,
-            film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
-            closes_at: patch(input.closes_at, |instant| instant.0),
-            image_url: patch(input.image_url, |v| v),
-        };
+        let changes = input.into_changes()?;
         let petition = change::update::<petition::Entity>(ctx, "updatePetition", id, async |txn, _| {
             petitions::update(txn, id, changes).await
         })

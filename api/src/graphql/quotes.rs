@@ -9,14 +9,14 @@ use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
 use super::ids::{NodeType, decode_as, decode_optional, global_id};
-use super::inputs::{given, id_patch, optional_id, patch, required};
+use super::inputs::input_changes;
 use super::people::Person;
 use super::plan::{self, Key, Planned};
 use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
 use super::{actor, change};
 use super::{db, loaders, viewer_id};
-use crate::domain::{self, DomainError, DomainResult, quotes, validate};
+use crate::domain::{self, DomainResult, quotes, validate};
 
 /// Something a person said, with where it was said.
 #[derive(Clone)]
@@ -38,8 +38,7 @@ impl Quote {
     }
     /// Who said it.
     async fn person(&self, ctx: &Context<'_>) -> GqlResult<Person> {
-        let person = loaders(ctx)?.people.load_one(self.0.person_id).await?;
-        Ok(Person(person.ok_or(DomainError::NotFound("person"))?))
+        Ok(Person(super::parent(&loaders(ctx)?.people, self.0.person_id, "person").await?))
     }
     /// The film it is about, if any.
     async fn film(&self, ctx: &Context<'_>) -> GqlResult<Option<Film>> {
@@ -214,20 +213,7 @@ impl QuoteMutation {
     #[graphql(guard = "RoleGuard::admin()")]
     async fn update_quote(&self, ctx: &Context<'_>, id: ID, input: UpdateQuoteInput) -> GqlResult<Quote> {
         let id = decode_as(&id, NodeType::Quote, "id")?;
-        let changes = quotes::QuoteChanges {
-            text: required(input.text, "input.text", |v| v)?,
-            person_id: optional_id(
-                required(input.person_id, "input.personId", |id| id)?,
-                NodeType::Person,
-                "input.personId",
-            )?,
-            film_id: id_patch(patch(input.film_id, |id| id), NodeType::Film, "input.filmId")?,
-            source: required(input.source, "input.source", |v| v)?,
-            source_url: patch(input.source_url, |v| v),
-            said_on: patch(input.said_on, |date| date.0),
-            context: patch(input.context, |v| v),
-            status: required(input.status, "input.status", Into::into)?,
-        };
+        let changes = input.into_changes()?;
         let quote = change::update::<quote::Entity>(ctx, "updateQuote", id, async |txn, _| {
             quotes::update(txn, id, changes).await
         })
@@ -259,20 +245,15 @@ pub(crate) struct SubmitQuoteInput {
     context: Option<String>,
 }
 
-impl SubmitQuoteInput {
-    fn into_changes(self) -> DomainResult<quotes::QuoteChanges> {
-        Ok(quotes::QuoteChanges {
-            text: Some(self.text),
-            person_id: Some(decode_as(&self.person_id, NodeType::Person, "input.personId")?),
-            film_id: id_patch(given(self.film_id, |id| id), NodeType::Film, "input.filmId")?,
-            source: Some(self.source),
-            source_url: given(self.source_url, |v| v),
-            said_on: given(self.said_on, |date| date.0),
-            context: given(self.context, |v| v),
-            status: None,
-        })
-    }
-}
+input_changes!(SubmitQuoteInput, UpdateQuoteInput => quotes::QuoteChanges {
+    text: required,
+    person_id: required_id(NodeType::Person),
+    film_id: id(NodeType::Film),
+    source: required,
+    source_url: optional,
+    said_on: optional,
+    context: optional,
+} update only: { status: required });
 
 /// Submitting (fans) and moderating (moderators) quotes.
 #[derive(Default)]

@@ -106,6 +106,23 @@ impl ScalarType for Money {
     }
 }
 
+// The inner values, so that an input field's conversion is `Into` (see `inputs::input_changes`).
+impl From<Date> for chrono::NaiveDate {
+    fn from(date: Date) -> Self {
+        date.0
+    }
+}
+impl From<DateTime> for chrono::DateTime<chrono::Utc> {
+    fn from(instant: DateTime) -> Self {
+        instant.0
+    }
+}
+impl From<Money> for i64 {
+    fn from(usd: Money) -> Self {
+        usd.0
+    }
+}
+
 /// Declares a GraphQL enum with the same variants as an enum of another layer, and the
 /// conversions both ways.
 macro_rules! mirror_enum {

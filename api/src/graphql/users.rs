@@ -12,7 +12,7 @@ use super::petitions::Signature;
 use super::quotes::Quote;
 use super::scalars::{DateTime, OrderDirection, Role, RsvpStatus, mirror_enum};
 use super::{db, loaders, viewer_id};
-use crate::domain::{self, DomainError, DomainResult, users, validate};
+use crate::domain::{self, DomainResult, users, validate};
 use crate::loaders::{OwnQuoteScope, OwnRsvpScope, OwnSignatureScope};
 
 /// An account. Its email, `emailVerified` and `lastLoginAt` are shown only to the user itself and
@@ -36,6 +36,25 @@ impl User {
     /// Whether the viewer is this user (signed in as them, or just signed in as them).
     fn is_viewer(&self, ctx: &Context<'_>) -> GqlResult<bool> {
         Ok(self.1 == Audience::Owner || loaders(ctx)?.viewer.user_id == Some(self.0.id))
+    }
+
+    /// One of the user's own lists, children of the user in `scope`: null unless the viewer is
+    /// this user.
+    async fn own<S, N>(
+        &self,
+        ctx: &Context<'_>,
+        scope: S,
+        page: crate::domain::paging::PageRequest,
+        wrap: impl Fn(std::sync::Arc<<S::Entity as sea_orm::EntityTrait>::Model>) -> N,
+    ) -> GqlResult<Option<Connection<N>>>
+    where
+        S: crate::loaders::ScopeLoaders,
+        <S::Entity as sea_orm::EntityTrait>::Model: Send + Sync,
+    {
+        if !self.is_viewer(ctx)? {
+            return Ok(None);
+        }
+        Ok(Some(connection::children(ctx, scope, self.0.id, page, wrap).await?))
     }
 
     /// Whether the viewer may see this user's private details: the user itself or an admin.
@@ -84,11 +103,7 @@ impl User {
         last: Option<i32>,
         before: Option<String>,
     ) -> GqlResult<Option<Connection<Signature>>> {
-        let page = connection::page_request(first, after, last, before)?;
-        if !self.is_viewer(ctx)? {
-            return Ok(None);
-        }
-        Ok(Some(connection::children(ctx, OwnSignatureScope, self.0.id, page, Signature).await?))
+        self.own(ctx, OwnSignatureScope, connection::page_request(first, after, last, before)?, Signature).await
     }
     /// Your answers to events, newest first; null unless you are this user.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
@@ -100,11 +115,7 @@ impl User {
         last: Option<i32>,
         before: Option<String>,
     ) -> GqlResult<Option<Connection<Rsvp>>> {
-        let page = connection::page_request(first, after, last, before)?;
-        if !self.is_viewer(ctx)? {
-            return Ok(None);
-        }
-        Ok(Some(connection::children(ctx, OwnRsvpScope, self.0.id, page, Rsvp).await?))
+        self.own(ctx, OwnRsvpScope, connection::page_request(first, after, last, before)?, Rsvp).await
     }
     /// The quotes you submitted, whatever their status, newest first; null unless you are this
     /// user.
@@ -117,11 +128,7 @@ impl User {
         last: Option<i32>,
         before: Option<String>,
     ) -> GqlResult<Option<Connection<Quote>>> {
-        let page = connection::page_request(first, after, last, before)?;
-        if !self.is_viewer(ctx)? {
-            return Ok(None);
-        }
-        Ok(Some(connection::children(ctx, OwnQuoteScope, self.0.id, page, Quote).await?))
+        self.own(ctx, OwnQuoteScope, connection::page_request(first, after, last, before)?, Quote).await
     }
 }
 
@@ -140,8 +147,7 @@ impl Rsvp {
         global_id(NodeType::Rsvp, self.0.id)
     }
     async fn event(&self, ctx: &Context<'_>) -> GqlResult<Event> {
-        let event = loaders(ctx)?.events.load_one(self.0.event_id).await?;
-        Ok(Event(event.ok_or(DomainError::NotFound("event"))?))
+        Ok(Event(super::parent(&loaders(ctx)?.events, self.0.event_id, "event").await?))
     }
     async fn status(&self) -> RsvpStatus {
         self.0.status.into()
