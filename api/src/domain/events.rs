@@ -381,31 +381,23 @@ async fn rsvp_once(
         .await
 }
 
-/// Cancels `user_id`'s RSVP, freeing the seat; `false` when there was none.
+/// Cancels `user_id`'s RSVP, freeing the seat; `false` when there was none. Runs under the
+/// event's row lock like `rsvp`, again from scratch when the database aborted it (`retrying`).
 pub(crate) async fn cancel_rsvp(
     db: &DatabaseConnection,
     notifier: &Notifier,
     user_id: i64,
     event_id: i64,
 ) -> DomainResult<bool> {
-    super::retrying(|| cancel_rsvp_once(db, notifier, user_id, event_id)).await
-}
-
-/// One attempt of `cancel_rsvp`, under the event's row lock like `rsvp_once`.
-async fn cancel_rsvp_once(
-    db: &DatabaseConnection,
-    notifier: &Notifier,
-    user_id: i64,
-    event_id: i64,
-) -> DomainResult<bool> {
-    notifier
-        .counted::<event::Entity, _>(db, user_id, event_id, "event", async |txn, _| {
+    super::retrying(move || {
+        notifier.counted::<event::Entity, _>(db, user_id, event_id, "event", async move |txn, _| {
             let Some(existing) = rsvp_of(txn, event_id, user_id).await? else { return Ok((false, None)) };
             rsvp::Entity::delete_by_id(existing.id).exec(txn).await?;
             let notice = if existing.status == RsvpStatus::Going { bump_going(txn, event_id, -1).await? } else { None };
             Ok((true, notice))
         })
-        .await
+    })
+    .await
 }
 
 /// The instant of `event`'s start as seen in `time_zone`, RFC 3339 with that zone's offset.

@@ -335,25 +335,16 @@ async fn sign_once(
         .await
 }
 
-/// Withdraws `user_id`'s signature; `false` when there was none.
+/// Withdraws `user_id`'s signature; `false` when there was none. Runs under the petition's row
+/// lock like `sign`, again from scratch when the database aborted it (`retrying`).
 pub(crate) async fn withdraw(
     db: &DatabaseConnection,
     notifier: &Notifier,
     user_id: i64,
     petition_id: i64,
 ) -> DomainResult<bool> {
-    super::retrying(|| withdraw_once(db, notifier, user_id, petition_id)).await
-}
-
-/// One attempt of `withdraw`, under the petition's row lock.
-async fn withdraw_once(
-    db: &DatabaseConnection,
-    notifier: &Notifier,
-    user_id: i64,
-    petition_id: i64,
-) -> DomainResult<bool> {
-    notifier
-        .counted::<petition::Entity, _>(db, user_id, petition_id, "petition", async |txn, _| {
+    super::retrying(move || {
+        notifier.counted::<petition::Entity, _>(db, user_id, petition_id, "petition", async move |txn, _| {
             let deleted = signature::Entity::delete_many()
                 .filter(signature::Column::PetitionId.eq(petition_id))
                 .filter(signature::Column::UserId.eq(user_id))
@@ -367,5 +358,6 @@ async fn withdraw_once(
             };
             Ok((notice.is_some(), notice))
         })
-        .await
+    })
+    .await
 }
