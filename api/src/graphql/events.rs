@@ -11,7 +11,7 @@ use super::guards::RoleGuard;
 use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::input_changes;
 use super::plan::{self, Key, Planned};
-use super::scalars::{DateTime, EventKind, OrderDirection, RsvpStatus, mirror_enum};
+use super::scalars::{DateTime, EventKind, RsvpStatus, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::RsvpStatusCount;
 use super::users::Rsvp;
@@ -154,17 +154,12 @@ pub(crate) static EVENT_READS: plan::Reads = {
     }
 };
 
-mirror_enum!(
+order_input!(
     /// The keys an event list can be sorted by.
-    EventOrderField => events::EventOrderField { StartsAt, Title, CreatedAt }
+    EventOrderField => events::EventOrderField { StartsAt, Title, CreatedAt },
+    /// How to sort events; ties are broken by id.
+    EventOrder
 );
-
-/// How to sort events; ties are broken by id.
-#[derive(InputObject)]
-pub(crate) struct EventOrder {
-    field: EventOrderField,
-    direction: OrderDirection,
-}
 
 /// Narrows an event list; all given conditions must hold.
 #[derive(InputObject, Default)]
@@ -242,14 +237,12 @@ impl EventQuery {
         let page = connection::page_request(first, after, last, before)?;
         let condition =
             filter.unwrap_or_default().into_domain()?.condition(chrono::Utc::now(), db(ctx)?.get_database_backend());
-        let sort = match order_by {
-            Some(order) => events::sort(order.field.into(), order.direction.into()),
-            None => events::sort(events::EventOrderField::StartsAt, domain::paging::Direction::Asc),
-        };
-        if let Some(value) = plan::list::<event::Entity>(ctx, "events", &EVENT_READS, &condition, sort, &page).await? {
-            return Ok(Planned::done(value));
-        }
-        Ok(Planned::Resolve(connection::list::<event::Entity, _>(ctx, condition, sort, page, Event).await?))
+        let sort = EventOrder::sort_or(
+            order_by,
+            (events::EventOrderField::StartsAt, domain::paging::Direction::Asc),
+            events::sort,
+        );
+        plan::list_or_resolve::<event::Entity, _>(ctx, "events", &EVENT_READS, condition, sort, page, Event).await
     }
 }
 

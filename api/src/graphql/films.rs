@@ -15,7 +15,7 @@ use super::people::{CreatePersonInput, Person};
 use super::petitions::Petition;
 use super::plan::{self, Key, Planned};
 use super::quotes::Quote;
-use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, mirror_enum};
+use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::{db, one_of};
 use crate::domain::{self, DomainResult, films, people, validate};
@@ -240,17 +240,12 @@ pub(crate) static CREDIT_READS: plan::Reads = {
     }
 };
 
-mirror_enum!(
+order_input!(
     /// The keys a film list can be sorted by.
-    FilmOrderField => films::FilmOrderField { Title, ReleaseDate, CreatedAt }
+    FilmOrderField => films::FilmOrderField { Title, ReleaseDate, CreatedAt },
+    /// How to sort films; ties are broken by id.
+    FilmOrder
 );
-
-/// How to sort films; ties are broken by id.
-#[derive(InputObject)]
-pub(crate) struct FilmOrder {
-    field: FilmOrderField,
-    direction: OrderDirection,
-}
 
 /// Narrows a film list; all given conditions must hold.
 #[derive(InputObject, Default)]
@@ -314,14 +309,9 @@ impl FilmQuery {
     ) -> GqlResult<Planned<Connection<Film>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
-        let sort = match order_by {
-            Some(order) => films::sort(order.field.into(), order.direction.into()),
-            None => films::sort(films::FilmOrderField::Title, domain::paging::Direction::Asc),
-        };
-        if let Some(value) = plan::list::<film::Entity>(ctx, "films", &FILM_READS, &condition, sort, &page).await? {
-            return Ok(Planned::done(value));
-        }
-        Ok(Planned::Resolve(connection::list::<film::Entity, _>(ctx, condition, sort, page, Film).await?))
+        let sort =
+            FilmOrder::sort_or(order_by, (films::FilmOrderField::Title, domain::paging::Direction::Asc), films::sort);
+        plan::list_or_resolve::<film::Entity, _>(ctx, "films", &FILM_READS, condition, sort, page, Film).await
     }
 }
 

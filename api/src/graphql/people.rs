@@ -12,7 +12,7 @@ use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::{CreditEnd, GivenCredit, credit_links, input_changes};
 use super::plan::{self, Key, Planned};
 use super::quotes::Quote;
-use super::scalars::{CreditRole, Date, OrderDirection, mirror_enum};
+use super::scalars::{CreditRole, Date, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::{db, loaders, one_of};
 use crate::domain::{self, DomainResult, films, people, validate};
@@ -104,17 +104,12 @@ pub(crate) static PERSON_READS: plan::Reads = {
     }
 };
 
-mirror_enum!(
+order_input!(
     /// The keys a people list can be sorted by.
-    PersonOrderField => people::PersonOrderField { Name, BirthDate, CreatedAt }
+    PersonOrderField => people::PersonOrderField { Name, BirthDate, CreatedAt },
+    /// How to sort people; ties are broken by id.
+    PersonOrder
 );
-
-/// How to sort people; ties are broken by id.
-#[derive(InputObject)]
-pub(crate) struct PersonOrder {
-    field: PersonOrderField,
-    direction: OrderDirection,
-}
 
 /// Narrows a people list; all given conditions must hold.
 #[derive(InputObject, Default)]
@@ -174,15 +169,12 @@ impl PersonQuery {
     ) -> GqlResult<Planned<Connection<Person>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
-        let sort = match order_by {
-            Some(order) => people::sort(order.field.into(), order.direction.into()),
-            None => people::sort(people::PersonOrderField::Name, domain::paging::Direction::Asc),
-        };
-        if let Some(value) = plan::list::<person::Entity>(ctx, "people", &PERSON_READS, &condition, sort, &page).await?
-        {
-            return Ok(Planned::done(value));
-        }
-        Ok(Planned::Resolve(connection::list::<person::Entity, _>(ctx, condition, sort, page, Person).await?))
+        let sort = PersonOrder::sort_or(
+            order_by,
+            (people::PersonOrderField::Name, domain::paging::Direction::Asc),
+            people::sort,
+        );
+        plan::list_or_resolve::<person::Entity, _>(ctx, "people", &PERSON_READS, condition, sort, page, Person).await
     }
 }
 

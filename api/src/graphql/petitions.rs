@@ -13,7 +13,7 @@ use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::input_changes;
 use super::petition_updates::PetitionUpdate;
 use super::plan::{self, Key, Planned};
-use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
+use super::scalars::{DateTime, PetitionStatus, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::{TimeBucket, TimeCount};
 use super::{db, loaders, notifier, one_of, viewer_id};
@@ -224,17 +224,12 @@ impl Signature {
     }
 }
 
-mirror_enum!(
+order_input!(
     /// The keys a petition list can be sorted by.
-    PetitionOrderField => petitions::PetitionOrderField { CreatedAt, Title, ClosesAt, Goal }
+    PetitionOrderField => petitions::PetitionOrderField { CreatedAt, Title, ClosesAt, Goal },
+    /// How to sort petitions; ties are broken by id.
+    PetitionOrder
 );
-
-/// How to sort petitions; ties are broken by id.
-#[derive(InputObject)]
-pub(crate) struct PetitionOrder {
-    field: PetitionOrderField,
-    direction: OrderDirection,
-}
 
 /// Narrows a petition list; all given conditions must hold.
 #[derive(InputObject, Default)]
@@ -293,16 +288,13 @@ impl PetitionQuery {
     ) -> GqlResult<Planned<Connection<Petition>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(domain::now());
-        let sort = match order_by {
-            Some(order) => petitions::sort(order.field.into(), order.direction.into()),
-            None => petitions::sort(petitions::PetitionOrderField::CreatedAt, domain::paging::Direction::Desc),
-        };
-        if let Some(value) =
-            plan::list::<petition::Entity>(ctx, "petitions", &PETITION_READS, &condition, sort, &page).await?
-        {
-            return Ok(Planned::done(value));
-        }
-        Ok(Planned::Resolve(connection::list::<petition::Entity, _>(ctx, condition, sort, page, Petition).await?))
+        let sort = PetitionOrder::sort_or(
+            order_by,
+            (petitions::PetitionOrderField::CreatedAt, domain::paging::Direction::Desc),
+            petitions::sort,
+        );
+        plan::list_or_resolve::<petition::Entity, _>(ctx, "petitions", &PETITION_READS, condition, sort, page, Petition)
+            .await
     }
 }
 

@@ -12,7 +12,7 @@ use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::input_changes;
 use super::people::Person;
 use super::plan::{self, Key, Planned};
-use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
+use super::scalars::{Date, DateTime, QuoteStatus, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::{actor, change};
 use super::{db, loaders, viewer_id};
@@ -94,17 +94,12 @@ pub(crate) static QUOTE_READS: plan::Reads = {
     }
 };
 
-mirror_enum!(
+order_input!(
     /// The keys a quote list can be sorted by.
-    QuoteOrderField => quotes::QuoteOrderField { CreatedAt, SaidOn }
+    QuoteOrderField => quotes::QuoteOrderField { CreatedAt, SaidOn },
+    /// How to sort quotes; ties are broken by id.
+    QuoteOrder
 );
-
-/// How to sort quotes; ties are broken by id.
-#[derive(InputObject)]
-pub(crate) struct QuoteOrder {
-    field: QuoteOrderField,
-    direction: OrderDirection,
-}
 
 /// Narrows a quote list; all given conditions must hold.
 #[derive(InputObject, Default)]
@@ -160,14 +155,12 @@ impl QuoteQuery {
         let page = connection::page_request(first, after, last, before)?;
         let viewer = loaders(ctx)?.viewer;
         let condition = filter.unwrap_or_default().into_domain()?.condition(&viewer, db(ctx)?.get_database_backend());
-        let sort = match order_by {
-            Some(order) => quotes::sort(order.field.into(), order.direction.into()),
-            None => quotes::sort(quotes::QuoteOrderField::CreatedAt, domain::paging::Direction::Desc),
-        };
-        if let Some(value) = plan::list::<quote::Entity>(ctx, "quotes", &QUOTE_READS, &condition, sort, &page).await? {
-            return Ok(Planned::done(value));
-        }
-        Ok(Planned::Resolve(connection::list::<quote::Entity, _>(ctx, condition, sort, page, Quote).await?))
+        let sort = QuoteOrder::sort_or(
+            order_by,
+            (quotes::QuoteOrderField::CreatedAt, domain::paging::Direction::Desc),
+            quotes::sort,
+        );
+        plan::list_or_resolve::<quote::Entity, _>(ctx, "quotes", &QUOTE_READS, condition, sort, page, Quote).await
     }
 }
 

@@ -153,6 +153,39 @@ macro_rules! mirror_enum {
 }
 pub(crate) use mirror_enum;
 
+/// Declares a list's sort input: the GraphQL enum of its keys, mirroring the domain's (as
+/// `mirror_enum!`), and the `…Order` input of one key and a direction.
+macro_rules! order_input {
+    (
+        $(#[$field_meta:meta])* $field:ident => $target:ty { $($variant:ident),* $(,)? },
+        $(#[$order_meta:meta])* $order:ident
+    ) => {
+        $crate::graphql::scalars::mirror_enum!($(#[$field_meta])* $field => $target { $($variant),* });
+
+        $(#[$order_meta])*
+        #[derive(async_graphql::InputObject)]
+        pub(crate) struct $order {
+            field: $field,
+            direction: $crate::graphql::scalars::OrderDirection,
+        }
+
+        impl $order {
+            /// The domain's sort (`sort`) for the order asked, or for `default` when none is.
+            fn sort_or<S>(
+                order: Option<Self>,
+                default: ($target, $crate::domain::paging::Direction),
+                sort: impl FnOnce($target, $crate::domain::paging::Direction) -> S,
+            ) -> S {
+                match order {
+                    Some(order) => sort(order.field.into(), order.direction.into()),
+                    None => sort(default.0, default.1),
+                }
+            }
+        }
+    };
+}
+pub(crate) use order_input;
+
 mirror_enum!(
     /// Where a film stands, from a fan request to a release.
     FilmStatus => entity::enums::FilmStatus { Released, InProduction, InDevelopment, Announced, RequestedByFans }

@@ -10,7 +10,7 @@ use super::guards::RoleGuard;
 use super::ids::{NodeType, decode_as, global_id, global_id_text};
 use super::petitions::Signature;
 use super::quotes::Quote;
-use super::scalars::{DateTime, OrderDirection, Role, RsvpStatus, mirror_enum};
+use super::scalars::{DateTime, Role, RsvpStatus, order_input};
 use super::{db, loaders, viewer_id};
 use crate::domain::{self, DomainResult, users, validate};
 use crate::loaders::{OwnQuoteScope, OwnRsvpScope, OwnSignatureScope};
@@ -157,17 +157,12 @@ impl Rsvp {
     }
 }
 
-mirror_enum!(
+order_input!(
     /// The keys the user list can be sorted by.
-    UserOrderField => users::UserOrderField { CreatedAt, Email, DisplayName, LastLoginAt }
+    UserOrderField => users::UserOrderField { CreatedAt, Email, DisplayName, LastLoginAt },
+    /// How to sort users; ties are broken by id.
+    UserOrder
 );
-
-/// How to sort users; ties are broken by id.
-#[derive(InputObject)]
-pub(crate) struct UserOrder {
-    field: UserOrderField,
-    direction: OrderDirection,
-}
 
 /// Narrows the user list; all given conditions must hold.
 #[derive(InputObject, Default)]
@@ -218,10 +213,11 @@ impl UserQuery {
     ) -> GqlResult<Connection<User>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
-        let sort = match order_by {
-            Some(order) => users::sort(order.field.into(), order.direction.into()),
-            None => users::sort(users::UserOrderField::CreatedAt, domain::paging::Direction::Desc),
-        };
+        let sort = UserOrder::sort_or(
+            order_by,
+            (users::UserOrderField::CreatedAt, domain::paging::Direction::Desc),
+            users::sort,
+        );
         connection::list::<user::Entity, _>(ctx, condition, sort, page, |row| User(row, Audience::Viewer)).await
     }
 

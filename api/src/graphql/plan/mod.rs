@@ -178,8 +178,30 @@ pub(crate) async fn lookups(
     run(ctx, name, Roots::Many(lookups)).await
 }
 
+/// A root list: read in one statement when the planner can (see `list`), else resolved field by
+/// field from `connection::list`.
+pub(crate) async fn list_or_resolve<E, N>(
+    ctx: &Context<'_>,
+    name: &'static str,
+    reads: &'static Reads,
+    condition: Condition,
+    sort: Sort<E::Column>,
+    page: PageRequest,
+    wrap: impl Fn(std::sync::Arc<E::Model>) -> N,
+) -> GqlResult<Planned<super::connection::Connection<N>>>
+where
+    E: Keyed,
+    E::Model: Sync,
+    RootRows: From<Rows<E>>,
+{
+    if let Some(value) = list::<E>(ctx, name, reads, &condition, sort, &page).await? {
+        return Ok(Planned::done(value));
+    }
+    Ok(Planned::Resolve(super::connection::list::<E, N>(ctx, condition, sort, page, wrap).await?))
+}
+
 /// A root list of `E` rows, read as `reads` declares: its finished value, or `None` to resolve it.
-pub(crate) async fn list<E: Keyed>(
+async fn list<E: Keyed>(
     ctx: &Context<'_>,
     name: &'static str,
     reads: &'static Reads,
