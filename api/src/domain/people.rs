@@ -3,7 +3,7 @@
 use entity::{credit, person};
 use sea_orm::DatabaseBackend;
 use sea_orm::sea_query::Query;
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait};
 
 use super::audit::Actor;
 use super::films::{self, CreditLink, FilmChanges};
@@ -59,11 +59,6 @@ pub(crate) fn sort(field: PersonOrderField, direction: Direction) -> Sort<person
         PersonOrderField::CreatedAt => (person::Column::CreatedAt, false),
     };
     Sort { column, direction, nullable }
-}
-
-/// The person with this slug, if any.
-pub(crate) async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<person::Model>> {
-    Ok(person::Entity::find().filter(person::Column::Slug.eq(slug)).one(db).await?)
 }
 
 /// A change to a person. On create, `name` is required and a missing slug is made from it.

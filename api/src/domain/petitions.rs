@@ -106,11 +106,6 @@ pub(crate) fn signer_details_visible(signature: &signature::Model, viewer: &View
     signature.public || viewer.user_id == Some(signature.user_id)
 }
 
-/// The petition with this slug, if any.
-pub(crate) async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<petition::Model>> {
-    Ok(petition::Entity::find().filter(petition::Column::Slug.eq(slug)).one(db).await?)
-}
-
 /// How far a petition is towards its goal (1.0 is the goal reached; more when exceeded).
 pub(crate) fn progress(signature_count: u64, goal: i64) -> f64 {
     if goal <= 0 {

@@ -15,7 +15,7 @@ use super::scalars::{DateTime, EventKind, RsvpStatus, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::RsvpStatusCount;
 use super::users::Rsvp;
-use super::{db, loaders, notifier, one_of, viewer_id};
+use super::{db, loaders, notifier, viewer_id};
 use crate::domain::{self, DomainResult, account_mail, events};
 
 /// A screening, hashtag hour, watch party, panel or meetup organised by fans.
@@ -209,17 +209,8 @@ impl EventQuery {
         id: Option<ID>,
         slug: Option<String>,
     ) -> GqlResult<Planned<Option<Event>>> {
-        let key = match one_of(id, slug)? {
-            Ok(id) => Key::Id(decode_as(&id, NodeType::Event, "id")?),
-            Err(slug) => Key::Slug(slug),
-        };
-        if let Some(value) = plan::lookup(ctx, "event", &EVENT_READS, &key).await? {
-            return Ok(Planned::done(value));
-        }
-        Ok(Planned::Resolve(match key {
-            Key::Id(id) => loaders(ctx)?.events.load_one(id).await?.map(Event),
-            Key::Slug(slug) => events::by_slug(db(ctx)?, &slug).await?.map(|row| Event(row.into())),
-        }))
+        let key = Key::given(id, slug, NodeType::Event)?;
+        plan::lookup_or_resolve(ctx, "event", &EVENT_READS, key, |all| &all.events, event::Column::Slug, Event).await
     }
 
     /// Events, soonest first unless `orderBy` says otherwise.

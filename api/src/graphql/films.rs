@@ -5,6 +5,7 @@ use entity::{credit, film};
 
 use super::change;
 use super::connection::{self, Connection, NodeName};
+use super::db;
 use super::errors::GqlResult;
 use super::events::Event;
 use super::guards::RoleGuard;
@@ -17,7 +18,6 @@ use super::plan::{self, Key, Planned};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, order_input};
 use super::sources::{SourceArticle, source_articles};
-use super::{db, one_of};
 use crate::domain::{self, DomainResult, films, people, validate};
 use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope};
 
@@ -282,17 +282,8 @@ pub(crate) struct FilmQuery;
 impl FilmQuery {
     /// A film by global ID or by slug (give exactly one).
     async fn film(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Planned<Option<Film>>> {
-        let key = match one_of(id, slug)? {
-            Ok(id) => Key::Id(decode_as(&id, NodeType::Film, "id")?),
-            Err(slug) => Key::Slug(slug),
-        };
-        if let Some(value) = plan::lookup(ctx, "film", &FILM_READS, &key).await? {
-            return Ok(Planned::done(value));
-        }
-        Ok(Planned::Resolve(match key {
-            Key::Id(id) => loaders(ctx)?.films.load_one(id).await?.map(Film),
-            Key::Slug(slug) => films::by_slug(db(ctx)?, &slug).await?.map(|row| Film(row.into())),
-        }))
+        let key = Key::given(id, slug, NodeType::Film)?;
+        plan::lookup_or_resolve(ctx, "film", &FILM_READS, key, |all| &all.films, film::Column::Slug, Film).await
     }
 
     /// Films, by title unless `orderBy` says otherwise.

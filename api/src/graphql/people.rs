@@ -14,7 +14,7 @@ use super::plan::{self, Key, Planned};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, order_input};
 use super::sources::{SourceArticle, source_articles};
-use super::{db, loaders, one_of};
+use super::{db, loaders};
 use crate::domain::{self, DomainResult, films, people, validate};
 use crate::loaders::{CreditParent, CreditScope, QuoteParent, QuoteScope};
 
@@ -142,17 +142,9 @@ impl PersonQuery {
         id: Option<ID>,
         slug: Option<String>,
     ) -> GqlResult<Planned<Option<Person>>> {
-        let key = match one_of(id, slug)? {
-            Ok(id) => Key::Id(decode_as(&id, NodeType::Person, "id")?),
-            Err(slug) => Key::Slug(slug),
-        };
-        if let Some(value) = plan::lookup(ctx, "person", &PERSON_READS, &key).await? {
-            return Ok(Planned::done(value));
-        }
-        Ok(Planned::Resolve(match key {
-            Key::Id(id) => loaders(ctx)?.people.load_one(id).await?.map(Person),
-            Key::Slug(slug) => people::by_slug(db(ctx)?, &slug).await?.map(|row| Person(row.into())),
-        }))
+        let key = Key::given(id, slug, NodeType::Person)?;
+        plan::lookup_or_resolve(ctx, "person", &PERSON_READS, key, |all| &all.people, person::Column::Slug, Person)
+            .await
     }
 
     /// People, by name unless `orderBy` says otherwise.

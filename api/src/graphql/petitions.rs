@@ -16,7 +16,7 @@ use super::plan::{self, Key, Planned};
 use super::scalars::{DateTime, PetitionStatus, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::{TimeBucket, TimeCount};
-use super::{db, loaders, notifier, one_of, viewer_id};
+use super::{db, loaders, notifier, viewer_id};
 use crate::domain::{self, DomainResult, account_mail, petitions};
 use crate::loaders::{PetitionUpdateScope, SignatureScope};
 
@@ -261,17 +261,17 @@ impl PetitionQuery {
         id: Option<ID>,
         slug: Option<String>,
     ) -> GqlResult<Planned<Option<Petition>>> {
-        let key = match one_of(id, slug)? {
-            Ok(id) => Key::Id(decode_as(&id, NodeType::Petition, "id")?),
-            Err(slug) => Key::Slug(slug),
-        };
-        if let Some(value) = plan::lookup(ctx, "petition", &PETITION_READS, &key).await? {
-            return Ok(Planned::done(value));
-        }
-        Ok(Planned::Resolve(match key {
-            Key::Id(id) => loaders(ctx)?.petitions.load_one(id).await?.map(Petition),
-            Key::Slug(slug) => petitions::by_slug(db(ctx)?, &slug).await?.map(|row| Petition(row.into())),
-        }))
+        let key = Key::given(id, slug, NodeType::Petition)?;
+        plan::lookup_or_resolve(
+            ctx,
+            "petition",
+            &PETITION_READS,
+            key,
+            |all| &all.petitions,
+            petition::Column::Slug,
+            Petition,
+        )
+        .await
     }
 
     /// Petitions, newest first unless `orderBy` says otherwise.

@@ -29,7 +29,7 @@ use super::ids::NodeType;
 use super::{db, loaders};
 use crate::domain::DomainError;
 use crate::domain::paging::{PageRequest, Sort};
-use crate::loaders::Keyed;
+use crate::loaders::{ById, Cached, Keyed, Loaders};
 pub(crate) use reads::{Children, Conv, Derived, Read, Reads};
 use walk::{RootRows, Rows, Walk};
 
@@ -130,6 +130,45 @@ impl<T: OutputType> OutputType for Planned<T> {
 pub(crate) enum Key {
     Id(i64),
     Slug(String),
+}
+
+impl Key {
+    /// The key of a root field's `id` (a global ID of a `node`) or `slug`: exactly one is given.
+    pub(crate) fn given(id: Option<async_graphql::ID>, slug: Option<String>, node: NodeType) -> GqlResult<Key> {
+        Ok(match super::one_of(id, slug)? {
+            Ok(id) => Key::Id(super::ids::decode_as(&id, node, "id")?),
+            Err(slug) => Key::Slug(slug),
+        })
+    }
+}
+
+/// A root field that finds one row by `key`: read in one statement when the planner can (see
+/// `lookup`), else resolved field by field from the request's loader (`by_id`) or by
+/// `slug_column`.
+pub(crate) async fn lookup_or_resolve<E, N>(
+    ctx: &Context<'_>,
+    name: &'static str,
+    reads: &'static Reads,
+    key: Key,
+    by_id: for<'l> fn(&'l Loaders) -> &'l Cached<ById<E>>,
+    slug_column: E::Column,
+    wrap: impl Fn(std::sync::Arc<E::Model>) -> N,
+) -> GqlResult<Planned<Option<N>>>
+where
+    E: Keyed + Send + Sync + 'static,
+    E::Model: Send + Sync,
+{
+    if let Some(value) = lookup(ctx, name, reads, &key).await? {
+        return Ok(Planned::done(value));
+    }
+    let row = match key {
+        Key::Id(id) => by_id(loaders(ctx)?).load_one(id).await?,
+        Key::Slug(slug) => {
+            use sea_orm::ColumnTrait;
+            E::find().filter(slug_column.eq(slug)).one(db(ctx)?).await.map_err(DomainError::from)?.map(Into::into)
+        }
+    };
+    Ok(Planned::Resolve(row.map(wrap)))
 }
 
 /// A root field that returns at most one row of the declared type: its finished value, or `None`
