@@ -242,6 +242,28 @@ async fn delete_account_once(
     Ok(())
 }
 
+/// The rows of `E` whose `owner` column is `user_id`, newest first (by `order`: the creation time,
+/// then the id, both descending), for `export`.
+async fn owned<E: EntityTrait, D: ConnectionTrait>(
+    db: &D,
+    owner: E::Column,
+    user_id: i64,
+    order: [E::Column; 2],
+) -> DomainResult<Vec<E::Model>> {
+    let [created, id] = order;
+    Ok(E::find().filter(owner.eq(user_id)).order_by_desc(created).order_by_desc(id).all(db).await?)
+}
+
+/// The rows of `E` whose `id` column is one of `ids`, keyed by `key` (their id), for `export`.
+async fn by_id<E: EntityTrait, D: ConnectionTrait>(
+    db: &D,
+    id: E::Column,
+    ids: impl IntoIterator<Item = i64>,
+    key: impl Fn(&E::Model) -> i64,
+) -> DomainResult<HashMap<i64, E::Model>> {
+    Ok(E::find().filter(id.is_in(ids)).all(db).await?.into_iter().map(|row| (key(&row), row)).collect())
+}
+
 /// Every row that names user `user_id`, as one JSON document (the right of access). `global_id`
 /// turns a type name and a row id into the ID the API shows. Password hashes and session token
 /// hashes are secrets of the server, not data about the user, and are left out.
@@ -251,56 +273,51 @@ pub(crate) async fn export<D: ConnectionTrait>(
     global_id: impl Fn(&'static str, i64) -> String,
 ) -> DomainResult<Value> {
     let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
-    let signatures = signature::Entity::find()
-        .filter(signature::Column::UserId.eq(user_id))
-        .order_by_desc(signature::Column::CreatedAt)
-        .order_by_desc(signature::Column::Id)
-        .all(db)
+    let signatures = owned::<signature::Entity, _>(
+        db,
+        signature::Column::UserId,
+        user_id,
+        [signature::Column::CreatedAt, signature::Column::Id],
+    )
+    .await?;
+    let rsvps =
+        owned::<rsvp::Entity, _>(db, rsvp::Column::UserId, user_id, [rsvp::Column::CreatedAt, rsvp::Column::Id])
+            .await?;
+    let quotes = owned::<quote::Entity, _>(
+        db,
+        quote::Column::SubmittedById,
+        user_id,
+        [quote::Column::CreatedAt, quote::Column::Id],
+    )
+    .await?;
+    let events = owned::<event::Entity, _>(
+        db,
+        event::Column::CreatedById,
+        user_id,
+        [event::Column::CreatedAt, event::Column::Id],
+    )
+    .await?;
+    let updates = owned::<petition_update::Entity, _>(
+        db,
+        petition_update::Column::AuthorId,
+        user_id,
+        [petition_update::Column::CreatedAt, petition_update::Column::Id],
+    )
+    .await?;
+    let sessions = owned::<refresh_token::Entity, _>(
+        db,
+        refresh_token::Column::UserId,
+        user_id,
+        [refresh_token::Column::CreatedAt, refresh_token::Column::Id],
+    )
+    .await?;
+    let petitions =
+        by_id::<petition::Entity, _>(db, petition::Column::Id, signatures.iter().map(|row| row.petition_id), |row| {
+            row.id
+        })
         .await?;
-    let rsvps = rsvp::Entity::find()
-        .filter(rsvp::Column::UserId.eq(user_id))
-        .order_by_desc(rsvp::Column::CreatedAt)
-        .order_by_desc(rsvp::Column::Id)
-        .all(db)
-        .await?;
-    let quotes = quote::Entity::find()
-        .filter(quote::Column::SubmittedById.eq(user_id))
-        .order_by_desc(quote::Column::CreatedAt)
-        .order_by_desc(quote::Column::Id)
-        .all(db)
-        .await?;
-    let events = event::Entity::find()
-        .filter(event::Column::CreatedById.eq(user_id))
-        .order_by_desc(event::Column::CreatedAt)
-        .order_by_desc(event::Column::Id)
-        .all(db)
-        .await?;
-    let updates = petition_update::Entity::find()
-        .filter(petition_update::Column::AuthorId.eq(user_id))
-        .order_by_desc(petition_update::Column::CreatedAt)
-        .order_by_desc(petition_update::Column::Id)
-        .all(db)
-        .await?;
-    let sessions = refresh_token::Entity::find()
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .order_by_desc(refresh_token::Column::CreatedAt)
-        .order_by_desc(refresh_token::Column::Id)
-        .all(db)
-        .await?;
-    let petitions: HashMap<i64, petition::Model> = petition::Entity::find()
-        .filter(petition::Column::Id.is_in(signatures.iter().map(|row| row.petition_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row))
-        .collect();
-    let rsvp_events: HashMap<i64, event::Model> = event::Entity::find()
-        .filter(event::Column::Id.is_in(rsvps.iter().map(|row| row.event_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row))
-        .collect();
+    let rsvp_events =
+        by_id::<event::Entity, _>(db, event::Column::Id, rsvps.iter().map(|row| row.event_id), |row| row.id).await?;
     let id = &global_id;
     Ok(json!({
         "exportedAt": super::now(),
