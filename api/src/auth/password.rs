@@ -137,10 +137,13 @@ fn verify_in(memory: &mut Memory, password: &[u8], phc: &str) -> AuthResult<bool
 }
 
 /// A unit of hashing work: run with `None`, or with `Some(retry_after)` when it waited too long and
-/// must only answer that; it says whether it hashed.
+/// must only answer that, in the thread's working memory; it says whether it hashed.
+type Work = Box<dyn FnOnce(Option<u64>, &mut Memory) -> bool + Send>;
+
+/// Work and when it was queued.
 struct Job {
     queued_at: Instant,
-    work: Box<dyn FnOnce(Option<u64>, &mut Memory) -> bool + Send>,
+    work: Work,
 }
 
 /// The jobs waiting for a thread.
