@@ -1,4 +1,4 @@
-//! PostgreSQL deployments (see README "Running a cluster"): fandb behind a transaction-pooling
+//! PostgreSQL deployments (see docs/OPERATIONS.md, "Running a cluster"): fandb behind a transaction-pooling
 //! PgBouncer with only two server connections, and a read replica that is down. The whole cluster,
 //! with a real replica, is played by `.ci/cluster`.
 

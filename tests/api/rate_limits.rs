@@ -104,22 +104,29 @@ fn backticked(text: &str) -> Vec<String> {
     text.split('`').skip(1).step_by(2).map(str::to_owned).collect()
 }
 
+/// A file of the repository's documentation.
+fn doc(path: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
 #[test]
-fn the_readme_names_exactly_the_sign_in_operations() {
-    let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    // The configuration table's row of the budget.
-    let row = readme
+fn the_docs_name_exactly_the_sign_in_operations() {
+    // The settings table's row of the budget.
+    let operations = doc("docs/OPERATIONS.md");
+    let row = operations
         .lines()
         .find(|line| line.starts_with("| `--sign-ins-per-minute` |"))
-        .expect("the --sign-ins-per-minute row of the configuration table");
+        .expect("the --sign-ins-per-minute row of the settings table");
     let meaning = row.trim_matches('|').split(" | ").nth(3).unwrap_or_else(|| panic!("four cells: {row}"));
-    assert_eq!(backticked(meaning), sign_in_operations(), "README's --sign-ins-per-minute row: {row}");
-    // The HTTP surface's list of limits: "one `login`/`register`/… per request".
-    let prose = readme.split_whitespace().collect::<Vec<_>>().join(" ");
-    let start = prose.find("one `login`/").expect("the limits' one-a-request list");
-    let list = &prose[start + "one ".len()..];
-    let list = &list[..list.find(" per request").expect("… per request")];
-    assert_eq!(backticked(list), sign_in_operations(), "README's one-a-request list: {list}");
+    assert_eq!(backticked(meaning), sign_in_operations(), "docs/OPERATIONS.md's --sign-ins-per-minute row: {row}");
+    // The limits table's row of the one-a-request rule.
+    let api = doc("docs/API.md");
+    let row = api
+        .lines()
+        .find(|line| line.starts_with("| sign-in operations in one request ("))
+        .expect("the one-a-request row of docs/API.md's limits");
+    let list = &row[..row.find(") |").expect("the closing parenthesis")];
+    assert_eq!(backticked(list), sign_in_operations(), "docs/API.md's one-a-request row: {row}");
 }
 
 #[test]

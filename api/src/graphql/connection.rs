@@ -182,3 +182,48 @@ where
     });
     Ok(Connection::new(&rows, wrap, count_total))
 }
+
+/// What the read planner builds for a field of an `XConnection`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionRead {
+    Edges,
+    Nodes,
+    PageInfo,
+    TotalCount,
+}
+
+/// The read declaration of every `XConnection`: each field above and what the planner builds for
+/// it (the planner's test holds it to the schema).
+pub const CONNECTION_READS: [(&str, ConnectionRead); 4] = [
+    ("edges", ConnectionRead::Edges),
+    ("nodes", ConnectionRead::Nodes),
+    ("pageInfo", ConnectionRead::PageInfo),
+    ("totalCount", ConnectionRead::TotalCount),
+];
+
+/// What the read planner builds for a field of an `XEdge`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeRead {
+    Cursor,
+    Node,
+}
+
+/// The read declaration of every `XEdge`.
+pub const EDGE_READS: [(&str, EdgeRead); 2] = [("cursor", EdgeRead::Cursor), ("node", EdgeRead::Node)];
+
+/// What the read planner builds for a field of `PageInfo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageInfoRead {
+    HasNextPage,
+    HasPreviousPage,
+    StartCursor,
+    EndCursor,
+}
+
+/// The read declaration of `PageInfo`.
+pub const PAGE_INFO_READS: [(&str, PageInfoRead); 4] = [
+    ("hasNextPage", PageInfoRead::HasNextPage),
+    ("hasPreviousPage", PageInfoRead::HasPreviousPage),
+    ("startCursor", PageInfoRead::StartCursor),
+    ("endCursor", PageInfoRead::EndCursor),
+];

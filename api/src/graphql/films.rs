@@ -14,7 +14,7 @@ use super::loaders;
 use super::node::{NodeType, decode_as, global_id};
 use super::people::{CreatePersonInput, Person};
 use super::petitions::Petition;
-use super::plan::{self, Key, Planned, Ty};
+use super::plan::{self, Key, Planned};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, OrderDirection, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
@@ -160,6 +160,38 @@ impl Film {
     }
 }
 
+/// How the read planner reads a `Film`: every field above, by GraphQL name (`plan`'s test holds
+/// this to the schema, so a field added above fails it until it is declared here).
+pub static FILM_READS: plan::Reads = {
+    use plan::{Conv, Read::*};
+    plan::Reads {
+        node: NodeType::Film,
+        fields: &[
+            ("id", Id),
+            ("slug", Column("slug", Conv::Text)),
+            ("title", Column("title", Conv::Text)),
+            ("tagline", Column("tagline", Conv::Text)),
+            ("synopsis", Column("synopsis", Conv::Text)),
+            ("releaseDate", Column("release_date", Conv::Date)),
+            ("runtimeMinutes", Column("runtime_minutes", Conv::Int)),
+            ("status", Column("status", Conv::Enum)),
+            ("budgetUsd", Column("budget_usd", Conv::Int)),
+            ("boxOfficeUsd", Column("box_office_usd", Conv::Int)),
+            ("distributor", Column("distributor", Conv::Text)),
+            ("posterUrl", Column("poster_url", Conv::Text)),
+            ("sequelOf", Related(&FILM_READS, "sequel_of_id")),
+            ("sequels", Children(&FILM_READS, plan::Children::Sequels)),
+            ("credits", Children(&CREDIT_READS, plan::Children::Credits(CreditParent::Film))),
+            ("quotes", Children(&super::quotes::QUOTE_READS, plan::Children::Quotes(QuoteParent::Film))),
+            ("events", Children(&super::events::EVENT_READS, plan::Children::Events)),
+            ("petitions", Children(&super::petitions::PETITION_READS, plan::Children::Petitions)),
+            ("sourceArticles", Sources("source_articles")),
+            ("createdAt", Column("created_at", Conv::DateTime)),
+            ("updatedAt", Column("updated_at", Conv::DateTime)),
+        ],
+    }
+};
+
 /// What a person did on a film.
 #[derive(Clone)]
 pub struct Credit(pub std::sync::Arc<credit::Model>);
@@ -194,6 +226,22 @@ impl Credit {
         self.0.billing_order
     }
 }
+
+/// How the read planner reads a `Credit`: every field above, by GraphQL name.
+pub static CREDIT_READS: plan::Reads = {
+    use plan::{Conv, Read::*};
+    plan::Reads {
+        node: NodeType::Credit,
+        fields: &[
+            ("id", Id),
+            ("film", Related(&FILM_READS, "film_id")),
+            ("person", Related(&super::people::PERSON_READS, "person_id")),
+            ("role", Column("role", Conv::Enum)),
+            ("character", Column("character", Conv::Text)),
+            ("billingOrder", Column("billing_order", Conv::Int)),
+        ],
+    }
+};
 
 mirror_enum!(
     /// The keys a film list can be sorted by.
@@ -242,7 +290,7 @@ impl FilmQuery {
             Ok(id) => Key::Id(decode_as(&id, NodeType::Film, "id")?),
             Err(slug) => Key::Slug(slug),
         };
-        if let Some(value) = plan::lookup(ctx, "film", Ty::Film, &key).await? {
+        if let Some(value) = plan::lookup(ctx, "film", &FILM_READS, &key).await? {
             return Ok(Planned::done(value));
         }
         Ok(Planned::Resolve(match key {
@@ -269,7 +317,7 @@ impl FilmQuery {
             Some(order) => films::sort(order.field.into(), order.direction.into()),
             None => films::sort(films::FilmOrderField::Title, domain::Direction::Asc),
         };
-        if let Some(value) = plan::list::<film::Entity>(ctx, "films", Ty::Film, &condition, sort, &page).await? {
+        if let Some(value) = plan::list::<film::Entity>(ctx, "films", &FILM_READS, &condition, sort, &page).await? {
             return Ok(Planned::done(value));
         }
         Ok(Planned::Resolve(connection::list::<film::Entity, _>(ctx, condition, sort, page, Film).await?))

@@ -16,3 +16,14 @@ pub fn source_articles(column: Option<&str>) -> Vec<SourceArticle> {
         .map(|article| SourceArticle { publication: article.publication, headline: article.headline })
         .collect()
 }
+
+/// What the read planner builds for a field of `SourceArticle`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceArticleRead {
+    Publication,
+    Headline,
+}
+
+/// The read declaration of `SourceArticle` (the planner's test holds it to the schema).
+pub const SOURCE_ARTICLE_READS: [(&str, SourceArticleRead); 2] =
+    [("publication", SourceArticleRead::Publication), ("headline", SourceArticleRead::Headline)];

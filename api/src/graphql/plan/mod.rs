@@ -2,8 +2,13 @@
 //! statement that builds the field's JSON in the database, and the result is handed to
 //! async-graphql as the field's finished value, so no field below it resolves one by one.
 //! Anything else (search, statistics, `me`, viewer-specific fields, arguments the resolvers would
-//! refuse) resolves as before, and is counted by root field name in `/metrics`.
+//! refuse) resolves as before, and is counted by root field name in `/metrics`. What each field of
+//! a type reads, the type declares next to its resolver (a `Reads`, such as `films::FILM_READS`);
+//! `schema_check` holds every declaration to the schema the resolvers build.
 
+mod reads;
+#[cfg(test)]
+mod schema_check;
 mod shape;
 mod sql;
 mod walk;
@@ -20,11 +25,12 @@ use prometheus_client::metrics::family::Family;
 use sea_orm::{Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::errors::GqlResult;
+use super::node::NodeType;
 use super::{db, loaders};
 use crate::domain::DomainError;
 use crate::domain::paging::{PageRequest, Sort};
 use crate::loaders::Keyed;
-pub use walk::Ty;
+pub use reads::{Children, Conv, Derived, Read, Reads};
 use walk::{RootRows, Rows, Walk};
 
 /// Which path a request's reads take.
@@ -126,43 +132,57 @@ pub enum Key {
     Slug(String),
 }
 
-/// A root field that returns at most one `ty` row: its finished value, or `None` to resolve it.
-pub async fn lookup(ctx: &Context<'_>, name: &'static str, ty: Ty, key: &Key) -> GqlResult<Option<Value>> {
+/// A root field that returns at most one row of the declared type: its finished value, or `None`
+/// to resolve it.
+pub async fn lookup(
+    ctx: &Context<'_>,
+    name: &'static str,
+    reads: &'static Reads,
+    key: &Key,
+) -> GqlResult<Option<Value>> {
     use entity::{event, film, person, petition};
     use sea_orm::ColumnTrait;
     let viewer = loaders(ctx)?.viewer;
     let rows = match key {
-        Key::Id(id) => walk::by_id(ty, *id, &viewer),
-        Key::Slug(slug) => match ty {
-            Ty::Film => RootRows::Film(Rows::One(film::Entity::find().filter(film::Column::Slug.eq(slug.as_str())))),
-            Ty::Person => {
-                RootRows::Person(Rows::One(person::Entity::find().filter(person::Column::Slug.eq(slug.as_str()))))
+        Key::Id(id) => walk::by_id(reads.node, *id, &viewer),
+        Key::Slug(slug) => match reads.node {
+            NodeType::Film => {
+                Some(RootRows::Film(Rows::One(film::Entity::find().filter(film::Column::Slug.eq(slug.as_str())))))
             }
-            Ty::Event => {
-                RootRows::Event(Rows::One(event::Entity::find().filter(event::Column::Slug.eq(slug.as_str()))))
+            NodeType::Person => {
+                Some(RootRows::Person(Rows::One(person::Entity::find().filter(person::Column::Slug.eq(slug.as_str())))))
             }
-            Ty::Petition => {
-                RootRows::Petition(Rows::One(petition::Entity::find().filter(petition::Column::Slug.eq(slug.as_str()))))
+            NodeType::Event => {
+                Some(RootRows::Event(Rows::One(event::Entity::find().filter(event::Column::Slug.eq(slug.as_str())))))
             }
-            Ty::Credit | Ty::Quote => return Ok(None),
+            NodeType::Petition => Some(RootRows::Petition(Rows::One(
+                petition::Entity::find().filter(petition::Column::Slug.eq(slug.as_str())),
+            ))),
+            _ => None,
         },
     };
-    run(ctx, name, Roots::One(ty, Box::new(rows))).await
+    let Some(rows) = rows else { return Ok(None) };
+    run(ctx, name, Roots::One(reads, Box::new(rows))).await
 }
 
 /// A root field that returns one row per global id (`nodes`): its finished value, or `None` to
 /// resolve it.
-pub async fn lookups(ctx: &Context<'_>, name: &'static str, keys: &[(Ty, i64)]) -> GqlResult<Option<Value>> {
+pub async fn lookups(
+    ctx: &Context<'_>,
+    name: &'static str,
+    keys: &[(&'static Reads, i64)],
+) -> GqlResult<Option<Value>> {
     let viewer = loaders(ctx)?.viewer;
-    let lookups = keys.iter().map(|(ty, id)| (*ty, walk::by_id(*ty, *id, &viewer))).collect();
+    let lookups = keys.iter().map(|(reads, id)| Some((*reads, walk::by_id(reads.node, *id, &viewer)?))).collect();
+    let Some(lookups) = lookups else { return Ok(None) };
     run(ctx, name, Roots::Many(lookups)).await
 }
 
-/// A root list of `E` rows: its finished value, or `None` to resolve it.
+/// A root list of `E` rows, read as `reads` declares: its finished value, or `None` to resolve it.
 pub async fn list<E: Keyed>(
     ctx: &Context<'_>,
     name: &'static str,
-    ty: Ty,
+    reads: &'static Reads,
     condition: &Condition,
     sort: Sort<E::Column>,
     page: &PageRequest,
@@ -171,13 +191,13 @@ where
     RootRows: From<Rows<E>>,
 {
     let select = E::find().filter(condition.clone());
-    run(ctx, name, Roots::One(ty, Box::new(RootRows::from(Rows::Page { select, sort, page: page.clone() })))).await
+    run(ctx, name, Roots::One(reads, Box::new(RootRows::from(Rows::Page { select, sort, page: page.clone() })))).await
 }
 
 /// What a root field reads: one lookup or list, or several lookups (`nodes`).
 enum Roots {
-    One(Ty, Box<RootRows>),
-    Many(Vec<(Ty, RootRows)>),
+    One(&'static Reads, Box<RootRows>),
+    Many(Vec<(&'static Reads, RootRows)>),
 }
 
 async fn run(ctx: &Context<'_>, name: &'static str, rows: Roots) -> GqlResult<Option<Value>> {
@@ -190,7 +210,7 @@ async fn run(ctx: &Context<'_>, name: &'static str, rows: Roots) -> GqlResult<Op
     let walk = Walk::new(backend, loaders(ctx)?.viewer, ctx.query_env, &ctx.schema_env.registry);
     let field = &ctx.item.node;
     let planned = match rows {
-        Roots::One(ty, rows) => walk.root(ty, field, *rows),
+        Roots::One(reads, rows) => walk.root(reads, field, *rows),
         Roots::Many(lookups) => walk.roots(field, lookups),
     };
     let Some(planned) = planned else {

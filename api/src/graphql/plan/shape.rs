@@ -12,15 +12,17 @@ use serde_json::Value as Json;
 use crate::domain::paging::{CursorShape, PageRequest, stored_instant};
 use crate::domain::{self, petitions, sources};
 
+use super::super::connection::PageInfoRead;
 use super::super::node::global_id_text;
+use super::super::sources::SourceArticleRead;
 
 /// The response keys of one object, in document order (a key may repeat: async-graphql resolves
 /// every occurrence and merges them, and so does `object`).
 pub(super) type Fields<T> = Vec<(Name, T)>;
 
 /// How a stored value becomes a GraphQL scalar.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Conv {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conv {
     /// Text, as stored.
     Text,
     /// A 32- or 64-bit integer (`Int`, `Money`), as stored.
@@ -51,7 +53,7 @@ pub(super) enum Out {
     /// `Event.icsUrl`.
     IcsUrl { slug: usize },
     /// `sourceArticles`, from the stored column.
-    Sources { slot: usize, fields: Fields<SourceField> },
+    Sources { slot: usize, fields: Fields<Leaf<SourceArticleRead>> },
     /// A related row (null when there is none).
     Object { slot: usize, fields: Fields<Out> },
     /// A page of related rows.
@@ -60,12 +62,13 @@ pub(super) enum Out {
     List(Vec<Out>),
 }
 
-/// A field of `SourceArticle`.
+/// A field of an object whose fields are all scalars (`PageInfo`, `SourceArticle`).
 #[derive(Debug)]
-pub(super) enum SourceField {
+pub(super) enum Leaf<T> {
+    /// `__typename`.
     Typename,
-    Publication,
-    Headline,
+    /// A field, as the type's read declaration names it.
+    Field(T),
 }
 
 /// A connection: its rows (each `[sort value, id, slots…]`), its page and what is asked of it.
@@ -83,7 +86,7 @@ pub(super) enum ConnectionField {
     Typename(String),
     Edges(Fields<EdgeField>),
     Nodes(Fields<Out>),
-    PageInfo(Fields<PageField>),
+    PageInfo(Fields<Leaf<PageInfoRead>>),
     /// `totalCount`, from a slot of the parent row.
     TotalCount(usize),
 }
@@ -93,9 +96,9 @@ impl ConnectionField {
     pub(super) fn needs_cursors(&self) -> bool {
         match self {
             ConnectionField::Edges(fields) => fields.iter().any(|(_, field)| matches!(field, EdgeField::Cursor)),
-            ConnectionField::PageInfo(fields) => {
-                fields.iter().any(|(_, field)| matches!(field, PageField::StartCursor | PageField::EndCursor))
-            }
+            ConnectionField::PageInfo(fields) => fields
+                .iter()
+                .any(|(_, field)| matches!(field, Leaf::Field(PageInfoRead::StartCursor | PageInfoRead::EndCursor))),
             ConnectionField::Typename(_) | ConnectionField::Nodes(_) | ConnectionField::TotalCount(_) => false,
         }
     }
@@ -107,16 +110,6 @@ pub(super) enum EdgeField {
     Typename(String),
     Cursor,
     Node(Fields<Out>),
-}
-
-/// A field of `PageInfo`.
-#[derive(Debug)]
-pub(super) enum PageField {
-    Typename,
-    HasNextPage,
-    HasPreviousPage,
-    StartCursor,
-    EndCursor,
 }
 
 /// Where in a connection row the cursor's parts sit; the fields' slots follow.
@@ -234,11 +227,11 @@ impl Out {
                             let mut map = IndexMap::new();
                             for (key, field) in fields {
                                 let value = match field {
-                                    SourceField::Typename => Value::String("SourceArticle".to_owned()),
-                                    SourceField::Publication => {
+                                    Leaf::Typename => Value::String("SourceArticle".to_owned()),
+                                    Leaf::Field(SourceArticleRead::Publication) => {
                                         article.publication.clone().map_or(Value::Null, Value::String)
                                     }
-                                    SourceField::Headline => {
+                                    Leaf::Field(SourceArticleRead::Headline) => {
                                         article.headline.clone().map_or(Value::Null, Value::String)
                                     }
                                 };
@@ -321,11 +314,15 @@ impl ConnectionOut {
                     let mut info = IndexMap::with_capacity(page_fields.len());
                     for (key, field) in page_fields {
                         let value = match field {
-                            PageField::Typename => Value::String("PageInfo".to_owned()),
-                            PageField::HasNextPage => Value::Boolean(page.has_next_page),
-                            PageField::HasPreviousPage => Value::Boolean(page.has_previous_page),
-                            PageField::StartCursor => page.rows.first().map_or(Value::Null, |row| self.cursor(row)),
-                            PageField::EndCursor => page.rows.last().map_or(Value::Null, |row| self.cursor(row)),
+                            Leaf::Typename => Value::String("PageInfo".to_owned()),
+                            Leaf::Field(PageInfoRead::HasNextPage) => Value::Boolean(page.has_next_page),
+                            Leaf::Field(PageInfoRead::HasPreviousPage) => Value::Boolean(page.has_previous_page),
+                            Leaf::Field(PageInfoRead::StartCursor) => {
+                                page.rows.first().map_or(Value::Null, |row| self.cursor(row))
+                            }
+                            Leaf::Field(PageInfoRead::EndCursor) => {
+                                page.rows.last().map_or(Value::Null, |row| self.cursor(row))
+                            }
                         };
                         insert_value(&mut info, key.clone(), value);
                     }

@@ -1,7 +1,7 @@
 //! The planning walk: one root field's selection, type by type, into the SQL of one statement and
-//! the `Out` tree that turns its JSON into the response. Anything the walk does not know (a field
-//! it has no column for, a viewer-specific field, an argument it cannot read) makes it give up on
-//! the whole root field, which then resolves as before.
+//! the `Out` tree that turns its JSON into the response. Every field is read as its type's read
+//! declaration (`reads`) says; a field declared as left to the resolvers, or an argument the walk
+//! cannot read, makes it give up on the whole root field, which then resolves as before.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -12,45 +12,23 @@ use entity::{credit, event, film, person, petition, quote};
 use sea_orm::sea_query::Expr;
 use sea_orm::{DatabaseBackend, EntityName, EntityTrait, IdenStatic, QueryFilter, QuerySelect, QueryTrait, Select};
 
-use crate::auth::Viewer;
+use crate::domain::Viewer;
 use crate::domain::paging::{self, CursorShape, PageRequest, Sort};
-use crate::loaders::{
-    CreditParent, CreditScope, EventScope, FilmScope, Keyed, PetitionScope, QuoteParent, QuoteScope, Scope,
-};
+use crate::loaders::{CreditScope, EventScope, FilmScope, Keyed, PetitionScope, QuoteScope, Scope};
 
+use super::super::connection::{CONNECTION_READS, ConnectionRead, EDGE_READS, EdgeRead, PAGE_INFO_READS};
+use super::super::node::NodeType;
 use super::super::scalars::CreditRole;
-use super::shape::{
-    ConnectionField, ConnectionOut, Conv, EdgeField, Fields, ID_SLOT, Out, PageField, SORT_SLOT, SourceField,
-};
+use super::super::sources::{SOURCE_ARTICLE_READS, SourceArticleRead};
+use super::reads::{Children, Derived, PAGE_ARGUMENTS, ROLE_ARGUMENT, Read, Reads, TYPENAME};
+use super::shape::{ConnectionField, ConnectionOut, EdgeField, Fields, ID_SLOT, Leaf, Out, SORT_SLOT};
 use super::sql::{self, Sql};
-
-/// The object types the planner reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ty {
-    Film,
-    Person,
-    Credit,
-    Quote,
-    Event,
-    Petition,
-}
-
-impl Ty {
-    /// The GraphQL type name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Ty::Film => "Film",
-            Ty::Person => "Person",
-            Ty::Credit => "Credit",
-            Ty::Quote => "Quote",
-            Ty::Event => "Event",
-            Ty::Petition => "Petition",
-        }
-    }
-}
 
 /// The most values one row may carry: PostgreSQL functions take at most 100 arguments.
 const MAX_SLOTS: usize = 100;
+
+/// The key column of every table the planner reads (a column, not a GraphQL field).
+const ID_COLUMN: &str = "id";
 
 /// A row being planned: the values its fields need, each once, in slot order.
 struct Row {
@@ -64,7 +42,7 @@ struct Row {
 
 impl Row {
     fn new(alias: String, first_slots: Vec<Sql>) -> Self {
-        Self { alias, slots: first_slots, columns: HashMap::new(), used: BTreeSet::from(["id"]) }
+        Self { alias, slots: first_slots, columns: HashMap::new(), used: BTreeSet::from([ID_COLUMN]) }
     }
 
     /// The slot of a column of this row, added on first use.
@@ -118,19 +96,19 @@ impl<'a> Walk<'a> {
         Self { backend, viewer, env, registry, aliases: 0 }
     }
 
-    /// Plans a root field that returns `ty` rows found by `rows`.
-    pub fn root(mut self, ty: Ty, field: &'a Field, rows: RootRows) -> Option<Planned> {
+    /// Plans a root field that returns rows of the declared type found by `rows`.
+    pub fn root(mut self, reads: &'static Reads, field: &'a Field, rows: RootRows) -> Option<Planned> {
         let mut root = Row::new(String::new(), Vec::new());
-        let out = self.root_rows(ty, field, rows, &mut root)?;
+        let out = self.root_rows(reads, field, rows, &mut root)?;
         Some(Planned { root: sql::array(self.backend, root.slots), out })
     }
 
     /// Plans a root field that returns a list of lookups (`nodes`), each its own row.
-    pub fn roots(mut self, field: &'a Field, lookups: Vec<(Ty, RootRows)>) -> Option<Planned> {
+    pub fn roots(mut self, field: &'a Field, lookups: Vec<(&'static Reads, RootRows)>) -> Option<Planned> {
         let mut root = Row::new(String::new(), Vec::new());
         let mut items = Vec::with_capacity(lookups.len());
-        for (ty, rows) in lookups {
-            items.push(self.root_rows(ty, field, rows, &mut root)?);
+        for (reads, rows) in lookups {
+            items.push(self.root_rows(reads, field, rows, &mut root)?);
         }
         if root.slots.len() > MAX_SLOTS {
             return None;
@@ -138,14 +116,14 @@ impl<'a> Walk<'a> {
         Some(Planned { root: sql::array(self.backend, root.slots), out: Out::List(items) })
     }
 
-    fn root_rows(&mut self, ty: Ty, field: &'a Field, rows: RootRows, root: &mut Row) -> Option<Out> {
+    fn root_rows(&mut self, reads: &'static Reads, field: &'a Field, rows: RootRows, root: &mut Row) -> Option<Out> {
         match rows {
-            RootRows::Film(rows) => self.relation(ty, field, rows, root),
-            RootRows::Person(rows) => self.relation(ty, field, rows, root),
-            RootRows::Credit(rows) => self.relation(ty, field, rows, root),
-            RootRows::Quote(rows) => self.relation(ty, field, rows, root),
-            RootRows::Event(rows) => self.relation(ty, field, rows, root),
-            RootRows::Petition(rows) => self.relation(ty, field, rows, root),
+            RootRows::Film(rows) => self.relation(reads, field, rows, root),
+            RootRows::Person(rows) => self.relation(reads, field, rows, root),
+            RootRows::Credit(rows) => self.relation(reads, field, rows, root),
+            RootRows::Quote(rows) => self.relation(reads, field, rows, root),
+            RootRows::Event(rows) => self.relation(reads, field, rows, root),
+            RootRows::Petition(rows) => self.relation(reads, field, rows, root),
         }
     }
 
@@ -204,20 +182,27 @@ impl<'a> Walk<'a> {
     }
 
     fn page(&self, field: &Field) -> Option<PageRequest> {
-        let first = self.argument::<Option<i32>>(field, "first")?;
-        let after = self.argument::<Option<String>>(field, "after")?;
-        let last = self.argument::<Option<i32>>(field, "last")?;
-        let before = self.argument::<Option<String>>(field, "before")?;
+        let [first, after, last, before] = PAGE_ARGUMENTS;
+        let first = self.argument::<Option<i32>>(field, first)?;
+        let after = self.argument::<Option<String>>(field, after)?;
+        let last = self.argument::<Option<i32>>(field, last)?;
+        let before = self.argument::<Option<String>>(field, before)?;
         PageRequest::new(first, after.as_deref(), last, before.as_deref()).ok()
     }
 
     /// Plans the rows of a relation (or root field) into a slot of `parent`.
-    fn relation<E: Keyed>(&mut self, ty: Ty, field: &'a Field, rows: Rows<E>, parent: &mut Row) -> Option<Out> {
+    fn relation<E: Keyed>(
+        &mut self,
+        reads: &'static Reads,
+        field: &'a Field,
+        rows: Rows<E>,
+        parent: &mut Row,
+    ) -> Option<Out> {
         match rows {
             Rows::One(select) => {
                 let alias = self.alias();
                 let mut row = Row::new(alias.clone(), Vec::new());
-                let fields = self.object(ty, &field.selection_set.node, &mut row)?;
+                let fields = self.object(reads, &field.selection_set.node, &mut row)?;
                 if row.slots.len() > MAX_SLOTS {
                     return None;
                 }
@@ -238,9 +223,9 @@ impl<'a> Walk<'a> {
                 debug_assert!(first.len() == ID_SLOT + 1 && SORT_SLOT == 0);
                 let mut row = Row::new(alias.clone(), first);
                 // The id slot serves the cursor and any `id` field alike.
-                row.columns.insert("id", ID_SLOT);
+                row.columns.insert(ID_COLUMN, ID_SLOT);
                 let count_select = select.clone();
-                let fields = self.connection(ty, &field.selection_set.node, &mut row, parent, count_select)?;
+                let fields = self.connection(reads, &field.selection_set.node, &mut row, parent, count_select)?;
                 if row.slots.len() > MAX_SLOTS {
                     return None;
                 }
@@ -270,23 +255,23 @@ impl<'a> Walk<'a> {
     /// The fields of an `XConnection`; `totalCount` adds a count of `count_select` to `parent`.
     fn connection<E: EntityTrait>(
         &mut self,
-        ty: Ty,
+        reads: &'static Reads,
         set: &'a SelectionSet,
         row: &mut Row,
         parent: &mut Row,
         count_select: Select<E>,
     ) -> Option<Fields<ConnectionField>> {
-        let connection_name = format!("{}Connection", ty.name());
-        let edge_name = format!("{}Edge", ty.name());
+        let connection_name = format!("{}Connection", reads.node.name());
+        let edge_name = format!("{}Edge", reads.node.name());
         let mut fields = Vec::new();
         self.collect(set, &connection_name, &mut fields)?;
         let mut planned = Vec::with_capacity(fields.len());
         let mut total_slot = None;
         for field in fields {
             let key = field.response_key().node.clone();
-            let value = match field.name.node.as_str() {
-                "__typename" => ConnectionField::Typename(connection_name.clone()),
-                "totalCount" => {
+            let value = match leaf(&CONNECTION_READS, field)? {
+                Leaf::Typename => ConnectionField::Typename(connection_name.clone()),
+                Leaf::Field(ConnectionRead::TotalCount) => {
                     let slot = match total_slot {
                         Some(slot) => slot,
                         None => {
@@ -301,63 +286,102 @@ impl<'a> Walk<'a> {
                     };
                     ConnectionField::TotalCount(slot)
                 }
-                "nodes" => ConnectionField::Nodes(self.object(ty, &field.selection_set.node, row)?),
-                "pageInfo" => ConnectionField::PageInfo(self.leaves(field, "PageInfo", |name| match name {
-                    "__typename" => Some(PageField::Typename),
-                    "hasNextPage" => Some(PageField::HasNextPage),
-                    "hasPreviousPage" => Some(PageField::HasPreviousPage),
-                    "startCursor" => Some(PageField::StartCursor),
-                    "endCursor" => Some(PageField::EndCursor),
-                    _ => None,
-                })?),
-                "edges" => {
+                Leaf::Field(ConnectionRead::Nodes) => {
+                    ConnectionField::Nodes(self.object(reads, &field.selection_set.node, row)?)
+                }
+                Leaf::Field(ConnectionRead::PageInfo) => {
+                    ConnectionField::PageInfo(self.leaves(field, "PageInfo", &PAGE_INFO_READS)?)
+                }
+                Leaf::Field(ConnectionRead::Edges) => {
                     let mut edge_fields = Vec::new();
                     self.collect(&field.selection_set.node, &edge_name, &mut edge_fields)?;
                     let mut out = Vec::with_capacity(edge_fields.len());
                     for edge_field in edge_fields {
-                        let value = match edge_field.name.node.as_str() {
-                            "__typename" => EdgeField::Typename(edge_name.clone()),
-                            "cursor" => EdgeField::Cursor,
-                            "node" => EdgeField::Node(self.object(ty, &edge_field.selection_set.node, row)?),
-                            _ => return None,
+                        let value = match leaf(&EDGE_READS, edge_field)? {
+                            Leaf::Typename => EdgeField::Typename(edge_name.clone()),
+                            Leaf::Field(EdgeRead::Cursor) => EdgeField::Cursor,
+                            Leaf::Field(EdgeRead::Node) => {
+                                EdgeField::Node(self.object(reads, &edge_field.selection_set.node, row)?)
+                            }
                         };
                         out.push((edge_field.response_key().node.clone(), value));
                     }
                     ConnectionField::Edges(out)
                 }
-                _ => return None,
             };
             planned.push((key, value));
         }
         Some(planned)
     }
 
-    /// The fields of one object of type `ty` over `row`.
-    fn object(&mut self, ty: Ty, set: &'a SelectionSet, row: &mut Row) -> Option<Fields<Out>> {
+    /// The fields of one object of the declared type over `row`.
+    fn object(&mut self, reads: &'static Reads, set: &'a SelectionSet, row: &mut Row) -> Option<Fields<Out>> {
         let mut fields = Vec::new();
-        self.collect(set, ty.name(), &mut fields)?;
+        self.collect(set, reads.node.name(), &mut fields)?;
         let mut planned = Vec::with_capacity(fields.len());
         for field in fields {
-            let out = self.field(ty, field, row)?;
+            let out = self.field(reads, field, row)?;
             planned.push((field.response_key().node.clone(), out));
         }
         Some(planned)
     }
 
-    fn scalar(row: &mut Row, column: &'static str, conv: Conv) -> Out {
-        Out::Scalar { slot: row.column(column), conv }
+    /// The row of the declared type whose id is in `key_column` of `row`, from that type's table.
+    fn related(
+        &mut self,
+        reads: &'static Reads,
+        field: &'a Field,
+        row: &mut Row,
+        key_column: &'static str,
+    ) -> Option<Out> {
+        match reads.node {
+            NodeType::Film => self.related_row::<film::Entity>(reads, field, row, key_column),
+            NodeType::Person => self.related_row::<person::Entity>(reads, field, row, key_column),
+            NodeType::Credit => self.related_row::<credit::Entity>(reads, field, row, key_column),
+            NodeType::Event => self.related_row::<event::Entity>(reads, field, row, key_column),
+            NodeType::Petition => self.related_row::<petition::Entity>(reads, field, row, key_column),
+            // A quote is read only through the viewer's visibility, which a bare key does not
+            // apply; the other types have no table the planner reads.
+            NodeType::Quote | NodeType::Signature | NodeType::Rsvp | NodeType::User | NodeType::PetitionUpdate => None,
+        }
     }
 
-    /// The related row whose id is in `key_column` of `row`.
-    fn related<E: Keyed>(&mut self, ty: Ty, field: &'a Field, row: &mut Row, key_column: &'static str) -> Option<Out> {
+    /// The row of `E` whose id is in `key_column` of `row`.
+    fn related_row<E: Keyed>(
+        &mut self,
+        reads: &'static Reads,
+        field: &'a Field,
+        row: &mut Row,
+        key_column: &'static str,
+    ) -> Option<Out> {
         let table = E::default().table_name().to_owned();
         row.used.insert(key_column);
         let select = E::find().filter(Expr::cust(format!("\"{table}\".\"id\" = \"{}\".\"{key_column}\"", row.alias)));
-        self.relation(ty, field, Rows::One(select), row)
+        self.relation(reads, field, Rows::One(select), row)
+    }
+
+    /// The page of `row`'s children that `children` names, of the declared type.
+    fn children_of(
+        &mut self,
+        reads: &'static Reads,
+        children: Children,
+        field: &'a Field,
+        row: &mut Row,
+    ) -> Option<Out> {
+        match children {
+            Children::Sequels => self.children(reads, field, row, FilmScope),
+            Children::Credits(parent) => {
+                let role = self.argument::<Option<CreditRole>>(field, ROLE_ARGUMENT)?;
+                self.children(reads, field, row, CreditScope { parent, role: role.map(Into::into) })
+            }
+            Children::Quotes(parent) => self.children(reads, field, row, QuoteScope { parent, viewer: self.viewer }),
+            Children::Events => self.children(reads, field, row, EventScope),
+            Children::Petitions => self.children(reads, field, row, PetitionScope),
+        }
     }
 
     /// The page of children of `row` in `scope`.
-    fn children<S: Scope>(&mut self, ty: Ty, field: &'a Field, row: &mut Row, scope: S) -> Option<Out> {
+    fn children<S: Scope>(&mut self, reads: &'static Reads, field: &'a Field, row: &mut Row, scope: S) -> Option<Out> {
         let page = self.page(field)?;
         let table = S::Entity::default().table_name().to_owned();
         let select = S::Entity::find().filter(scope.condition()).filter(Expr::cust(format!(
@@ -365,129 +389,52 @@ impl<'a> Walk<'a> {
             scope.parent().as_str(),
             row.alias
         )));
-        self.relation(ty, field, Rows::Page { select, sort: scope.sort(), page }, row)
+        self.relation(reads, field, Rows::Page { select, sort: scope.sort(), page }, row)
     }
 
-    /// The fields of an object whose fields are all scalars (`PageInfo`, `SourceArticle`), each
-    /// read by `leaf`; `None` when one is not.
-    fn leaves<T>(&self, field: &'a Field, type_name: &str, leaf: impl Fn(&str) -> Option<T>) -> Option<Fields<T>> {
+    /// The fields of an object whose fields are all scalars (`PageInfo`, `SourceArticle`), as its
+    /// declaration `reads` names them; `None` when one is not there.
+    fn leaves<T: Copy>(&self, field: &'a Field, type_name: &str, reads: &[(&str, T)]) -> Option<Fields<Leaf<T>>> {
         let mut fields = Vec::new();
         self.collect(&field.selection_set.node, type_name, &mut fields)?;
-        fields
-            .into_iter()
-            .map(|inner| Some((inner.response_key().node.clone(), leaf(inner.name.node.as_str())?)))
-            .collect()
+        fields.into_iter().map(|inner| Some((inner.response_key().node.clone(), leaf(reads, inner)?))).collect()
     }
 
-    fn sources(&self, field: &'a Field, row: &mut Row) -> Option<Out> {
-        let fields = self.leaves(field, "SourceArticle", |name| match name {
-            "__typename" => Some(SourceField::Typename),
-            "publication" => Some(SourceField::Publication),
-            "headline" => Some(SourceField::Headline),
-            _ => None,
-        })?;
-        Some(Out::Sources { slot: row.column("source_articles"), fields })
-    }
-
-    /// One field of `ty`; `None` for a field the planner does not read.
-    fn field(&mut self, ty: Ty, field: &'a Field, row: &mut Row) -> Option<Out> {
-        use Conv::{Count, Date, DateTime, Enum, Int, Text};
+    /// One field of the declared type; `None` for a field left to the resolvers.
+    fn field(&mut self, reads: &'static Reads, field: &'a Field, row: &mut Row) -> Option<Out> {
         let name = field.name.node.as_str();
-        let simple = |row: &mut Row, column, conv| Some(Self::scalar(row, column, conv));
-        match (ty, name) {
-            (_, "__typename") => Some(Out::Const(ty.name())),
-            (_, "id") => Some(Out::Id { slot: row.column("id"), type_name: ty.name() }),
-            (_, "sourceArticles") if ty != Ty::Credit => self.sources(field, row),
-            (Ty::Film, "slug") => simple(row, "slug", Text),
-            (Ty::Film, "title") => simple(row, "title", Text),
-            (Ty::Film, "tagline") => simple(row, "tagline", Text),
-            (Ty::Film, "synopsis") => simple(row, "synopsis", Text),
-            (Ty::Film, "releaseDate") => simple(row, "release_date", Date),
-            (Ty::Film, "runtimeMinutes") => simple(row, "runtime_minutes", Int),
-            (Ty::Film, "status") => simple(row, "status", Enum),
-            (Ty::Film, "budgetUsd") => simple(row, "budget_usd", Int),
-            (Ty::Film, "boxOfficeUsd") => simple(row, "box_office_usd", Int),
-            (Ty::Film, "distributor") => simple(row, "distributor", Text),
-            (Ty::Film, "posterUrl") => simple(row, "poster_url", Text),
-            (Ty::Film, "createdAt") => simple(row, "created_at", DateTime),
-            (Ty::Film, "updatedAt") => simple(row, "updated_at", DateTime),
-            (Ty::Film, "sequelOf") => self.related::<film::Entity>(Ty::Film, field, row, "sequel_of_id"),
-            (Ty::Film, "sequels") => self.children(Ty::Film, field, row, FilmScope),
-            (Ty::Film, "credits") => {
-                let role = self.argument::<Option<CreditRole>>(field, "role")?;
-                let scope = CreditScope { parent: CreditParent::Film, role: role.map(Into::into) };
-                self.children(Ty::Credit, field, row, scope)
+        if name == TYPENAME {
+            return Some(Out::Const(reads.node.name()));
+        }
+        match reads.field(name)? {
+            Read::Id => Some(Out::Id { slot: row.column(ID_COLUMN), type_name: reads.node.name() }),
+            Read::Column(column, conv) => Some(Out::Scalar { slot: row.column(column), conv: *conv }),
+            Read::Sources(column) => {
+                let fields = self.leaves::<SourceArticleRead>(field, "SourceArticle", &SOURCE_ARTICLE_READS)?;
+                Some(Out::Sources { slot: row.column(column), fields })
             }
-            (Ty::Film, "quotes") => {
-                let scope = QuoteScope { parent: QuoteParent::Film, viewer: self.viewer };
-                self.children(Ty::Quote, field, row, scope)
-            }
-            (Ty::Film, "events") => self.children(Ty::Event, field, row, EventScope),
-            (Ty::Film, "petitions") => self.children(Ty::Petition, field, row, PetitionScope),
-            (Ty::Person, "slug") => simple(row, "slug", Text),
-            (Ty::Person, "name") => simple(row, "name", Text),
-            (Ty::Person, "bio") => simple(row, "bio", Text),
-            (Ty::Person, "birthDate") => simple(row, "birth_date", Date),
-            (Ty::Person, "photoUrl") => simple(row, "photo_url", Text),
-            (Ty::Person, "credits") => {
-                let role = self.argument::<Option<CreditRole>>(field, "role")?;
-                let scope = CreditScope { parent: CreditParent::Person, role: role.map(Into::into) };
-                self.children(Ty::Credit, field, row, scope)
-            }
-            (Ty::Person, "quotes") => {
-                let scope = QuoteScope { parent: QuoteParent::Person, viewer: self.viewer };
-                self.children(Ty::Quote, field, row, scope)
-            }
-            (Ty::Credit, "film") => self.related::<film::Entity>(Ty::Film, field, row, "film_id"),
-            (Ty::Credit, "person") => self.related::<person::Entity>(Ty::Person, field, row, "person_id"),
-            (Ty::Credit, "role") => simple(row, "role", Enum),
-            (Ty::Credit, "character") => simple(row, "character", Text),
-            (Ty::Credit, "billingOrder") => simple(row, "billing_order", Int),
-            (Ty::Quote, "text") => simple(row, "text", Text),
-            (Ty::Quote, "person") => self.related::<person::Entity>(Ty::Person, field, row, "person_id"),
-            (Ty::Quote, "film") => self.related::<film::Entity>(Ty::Film, field, row, "film_id"),
-            (Ty::Quote, "source") => simple(row, "source", Text),
-            (Ty::Quote, "sourceUrl") => simple(row, "source_url", Text),
-            (Ty::Quote, "saidOn") => simple(row, "said_on", Date),
-            (Ty::Quote, "context") => simple(row, "context", Text),
-            (Ty::Quote, "status") => simple(row, "status", Enum),
-            (Ty::Quote, "createdAt") => simple(row, "created_at", DateTime),
-            (Ty::Event, "slug") => simple(row, "slug", Text),
-            (Ty::Event, "kind") => simple(row, "kind", Enum),
-            (Ty::Event, "title") => simple(row, "title", Text),
-            (Ty::Event, "description") => simple(row, "description", Text),
-            (Ty::Event, "film") => self.related::<film::Entity>(Ty::Film, field, row, "film_id"),
-            (Ty::Event, "startsAt") => simple(row, "starts_at", DateTime),
-            (Ty::Event, "endsAt") => simple(row, "ends_at", DateTime),
-            (Ty::Event, "timeZone") => simple(row, "time_zone", Text),
-            (Ty::Event, "venue") => simple(row, "venue", Text),
-            (Ty::Event, "city") => simple(row, "city", Text),
-            (Ty::Event, "country") => simple(row, "country", Text),
-            (Ty::Event, "onlineUrl") => simple(row, "online_url", Text),
-            (Ty::Event, "hashtag") => simple(row, "hashtag", Text),
-            (Ty::Event, "imageUrl") => simple(row, "image_url", Text),
-            (Ty::Event, "capacity") => simple(row, "capacity", Int),
-            (Ty::Event, "rsvpCount") => simple(row, "going_count", Count),
-            (Ty::Event, "icsUrl") => Some(Out::IcsUrl { slug: row.column("slug") }),
-            (Ty::Petition, "slug") => simple(row, "slug", Text),
-            (Ty::Petition, "title") => simple(row, "title", Text),
-            (Ty::Petition, "body") => simple(row, "body", Text),
-            (Ty::Petition, "target") => simple(row, "target", Text),
-            (Ty::Petition, "goal") => simple(row, "goal", Count),
-            (Ty::Petition, "status") => {
-                Some(Out::PetitionStatus { status: row.column("status"), closes_at: row.column("closes_at") })
-            }
-            (Ty::Petition, "film") => self.related::<film::Entity>(Ty::Film, field, row, "film_id"),
-            (Ty::Petition, "closesAt") => simple(row, "closes_at", DateTime),
-            (Ty::Petition, "imageUrl") => simple(row, "image_url", Text),
-            (Ty::Petition, "createdAt") => simple(row, "created_at", DateTime),
-            (Ty::Petition, "signatureCount") => simple(row, "signature_count", Count),
-            (Ty::Petition, "progress") => {
-                Some(Out::Progress { count: row.column("signature_count"), goal: row.column("goal") })
-            }
-            _ => None,
+            Read::Derived(derived) => Some(match *derived {
+                Derived::IcsUrl { slug } => Out::IcsUrl { slug: row.column(slug) },
+                Derived::PetitionStatus { status, closes_at } => {
+                    Out::PetitionStatus { status: row.column(status), closes_at: row.column(closes_at) }
+                }
+                Derived::Progress { count, goal } => Out::Progress { count: row.column(count), goal: row.column(goal) },
+            }),
+            Read::Related(target, key_column) => self.related(target, field, row, key_column),
+            Read::Children(target, children) => self.children_of(target, *children, field, row),
+            Read::Resolver(_) => None,
         }
     }
+}
+
+/// What a field of a type whose declaration is `reads` builds (`__typename` included); `None`
+/// when the declaration has no such field.
+fn leaf<T: Copy>(reads: &[(&str, T)], field: &Field) -> Option<Leaf<T>> {
+    let name = field.name.node.as_str();
+    if name == TYPENAME {
+        return Some(Leaf::Typename);
+    }
+    reads.iter().find(|(declared, _)| *declared == name).map(|(_, read)| Leaf::Field(*read))
 }
 
 /// `select` narrowed to the columns a planned row reads.
@@ -498,18 +445,20 @@ fn only<E: EntityTrait>(select: Select<E>, columns: &BTreeSet<&'static str>) -> 
     })
 }
 
-/// The rows of `ty` with the given id, for a lookup.
-pub fn by_id(ty: Ty, id: i64, viewer: &Viewer) -> RootRows {
-    match ty {
-        Ty::Film => RootRows::Film(Rows::One(film::Entity::find_by_id(id))),
-        Ty::Person => RootRows::Person(Rows::One(person::Entity::find_by_id(id))),
-        Ty::Credit => RootRows::Credit(Rows::One(credit::Entity::find_by_id(id))),
-        Ty::Quote => {
+/// The rows of `node` with the given id, for a lookup; `None` for a type the planner has no table
+/// for.
+pub fn by_id(node: NodeType, id: i64, viewer: &Viewer) -> Option<RootRows> {
+    Some(match node {
+        NodeType::Film => RootRows::Film(Rows::One(film::Entity::find_by_id(id))),
+        NodeType::Person => RootRows::Person(Rows::One(person::Entity::find_by_id(id))),
+        NodeType::Credit => RootRows::Credit(Rows::One(credit::Entity::find_by_id(id))),
+        NodeType::Quote => {
             RootRows::Quote(Rows::One(quote::Entity::find_by_id(id).filter(crate::domain::quotes::visible_to(viewer))))
         }
-        Ty::Event => RootRows::Event(Rows::One(event::Entity::find_by_id(id))),
-        Ty::Petition => RootRows::Petition(Rows::One(petition::Entity::find_by_id(id))),
-    }
+        NodeType::Event => RootRows::Event(Rows::One(event::Entity::find_by_id(id))),
+        NodeType::Petition => RootRows::Petition(Rows::One(petition::Entity::find_by_id(id))),
+        NodeType::Signature | NodeType::Rsvp | NodeType::User | NodeType::PetitionUpdate => return None,
+    })
 }
 
 /// The rows a root field reads, by entity.
