@@ -136,7 +136,7 @@ fn main() {
             settings.seed_when_empty = false;
         })
         .await;
-        if let Err(error) = api::synthetic::load(&server.db, 1.0, |_| {}).await {
+        if let Err(error) = api::commands::synthetic::load(&server.db, 1.0, |_| {}).await {
             support::fail(&format!("load the synthetic data: {error}"));
         }
         let url = server.graphql.clone();

@@ -64,7 +64,7 @@ async fn insert_petition(db: &sea_orm::DatabaseConnection, slug: String) -> peti
 }
 
 fn sign_body(petition_id: i64) -> serde_json::Value {
-    let id = api::graphql::node::global_id(api::graphql::node::NodeType::Petition, petition_id);
+    let id = api::graphql::ids::global_id(api::graphql::ids::NodeType::Petition, petition_id);
     json!({ "query": "mutation($p: ID!) { signPetition(petitionId: $p) { id } }", "variables": { "p": id.0 } })
 }
 
@@ -73,7 +73,7 @@ fn main() {
     actix_web::rt::System::new().block_on(async move {
         let server = support::start().await;
         let auth = Auth::new(&server.settings.jwt_secret, &server.settings.limits);
-        let token = async |user: user::Model| match api::domain::accounts::start_session(&server.db, &auth, user).await {
+        let token = async |user: user::Model| match api::domain::sessions::start_session(&server.db, &auth, user).await {
             Ok(session) => session.access_token,
             Err(error) => support::fail(&format!("token: {error:?}")),
         };
@@ -98,7 +98,7 @@ fn main() {
             Err(error) => support::fail(&format!("WebSocket: {error}")),
         };
         let send = |text: String| awc::ws::Message::Text(text.into());
-        let watched_id = api::graphql::node::global_id(api::graphql::node::NodeType::Petition, watched).0;
+        let watched_id = api::graphql::ids::global_id(api::graphql::ids::NodeType::Petition, watched).0;
         let _ = socket.send(send(json!({ "type": "connection_init", "payload": {} }).to_string())).await;
         let _ = socket.next().await;
         let subscribe = json!({ "id": "1", "type": "subscribe", "payload": {

@@ -1,5 +1,5 @@
 //! The `fandb` command line: `serve` (the default), `migrate`, `seed`, `import`, `create-admin`,
-//! `audit prune`, `export-schema`.
+//! `audit prune`, `export-schema`, `backup`, `restore`.
 
 use std::path::PathBuf;
 
@@ -7,10 +7,12 @@ use clap::{Parser, Subcommand};
 
 use entity::enums::Role;
 
+use crate::commands::{import, seed, synthetic};
 use crate::config::{Environment, Limits, Settings, parse_cors_origins, parse_trusted_proxies, resolve_jwt_secret};
 use crate::domain::accounts;
+use crate::infra::db;
 use crate::startup::{Application, StartupError};
-use crate::{db, graphql, import, seed, synthetic, telemetry};
+use crate::{graphql, telemetry};
 
 /// fandb: a GraphQL fan-database API (the #AlitaArmy data set built in).
 #[derive(Debug, Parser)]
@@ -49,7 +51,7 @@ pub struct Cli {
     /// The header the trusted proxies write the client into (appending the peer they saw); the
     /// other one is ignored, since a proxy passes it through from the client unchanged.
     #[arg(long, env = "FANDB_FORWARDED_HEADER", value_enum, default_value = "x-forwarded-for", global = true)]
-    forwarded_header: crate::http::client_ip::ForwardedHeader,
+    forwarded_header: crate::config::ForwardedHeader,
     /// Redis shared by every fandb process behind one load balancer (redis://host:port/db): the
     /// request and sign-in budgets and the failed-login delays and locks live there; per-process
     /// memory when unset.
@@ -187,7 +189,7 @@ struct LimitArgs {
 fn sign_ins_help() -> String {
     format!(
         "Sign-in attempts per minute per client IP, spent by each of these operations: {}",
-        crate::auth::throttle::sign_in_operation_list(", ", ", ")
+        crate::limits::sign_in::sign_in_operation_list(", ", ", ")
     )
 }
 
@@ -197,7 +199,7 @@ impl From<LimitArgs> for Limits {
             requests_per_second: args.rate_limit_per_second,
             request_burst: args.rate_limit_burst,
             sign_ins_per_minute: args.sign_ins_per_minute,
-            document: crate::graphql::limits::DocumentLimits {
+            document: crate::config::DocumentLimits {
                 max_tokens: args.max_document_tokens,
                 max_fields: args.max_document_fields,
                 max_spreads: args.max_fragment_spreads,
@@ -266,6 +268,30 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Copy the database into FILE while servers keep using it: SQLite with VACUUM INTO, checked
+    /// with integrity_check; PostgreSQL with pg_dump --format=custom (pg_dump must be on PATH).
+    /// Written to a temporary file beside FILE and renamed into place once checked; the file is
+    /// readable by its owner only. An existing FILE is refused unless --force.
+    Backup {
+        /// Where to write the backup.
+        file: PathBuf,
+        /// Replace FILE if it exists (only with a copy that passed its check).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Replace the database with a backup made by `fandb backup`, then apply pending migrations.
+    /// The file is checked first (SQLite: integrity_check and fandb's migrations table; PostgreSQL:
+    /// pg_restore --list). A database holding any row is refused unless --force. On SQLite, a
+    /// database another process has open (a running server) is refused even with --force: stop
+    /// the servers first. PostgreSQL restores with pg_restore --clean --if-exists --no-owner in one
+    /// transaction.
+    Restore {
+        /// The backup to restore.
+        file: PathBuf,
+        /// Replace a database that holds data.
+        #[arg(long)]
+        force: bool,
+    },
     /// Write the GraphQL schema (SDL) to PATH.
     ExportSchema {
         /// Where to write it.
@@ -303,6 +329,8 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Backup(#[from] crate::commands::backup::BackupError),
 }
 
 /// Runs the command line.
@@ -314,14 +342,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     settings.limits = cli.limits.into();
     settings.cors_origins = parse_cors_origins(&cli.cors_origins)?;
     settings.trusted_proxies = parse_trusted_proxies(&cli.trusted_proxies)?.with_header(cli.forwarded_header);
-    settings.redis_url = cli.redis_url.filter(|url| !url.trim().is_empty()).map(crate::auth::Secret::new);
+    settings.redis_url = cli.redis_url.filter(|url| !url.trim().is_empty()).map(crate::config::Secret::new);
     settings.database_listen_url = cli.database_listen_url.filter(|url| !url.trim().is_empty());
     settings.database_transaction_pooler = cli.database_transaction_pooler;
     settings.database_read_url = cli.database_read_url.filter(|url| !url.trim().is_empty());
     settings.replica_max_lag = std::time::Duration::try_from_secs_f64(cli.replica_max_lag)
         .map_err(|_| CliError::Data("FANDB_REPLICA_MAX_LAG must be a number of seconds, 0 or more".to_owned()))?;
     settings.mail = crate::config::MailSettings {
-        smtp_url: cli.mail.smtp_url.filter(|url| !url.trim().is_empty()).map(crate::auth::Secret::new),
+        smtp_url: cli.mail.smtp_url.filter(|url| !url.trim().is_empty()).map(crate::config::Secret::new),
         from: cli.mail.mail_from,
         public_url: cli.mail.public_url.filter(|url| !url.trim().is_empty()),
         pacing: crate::config::MailPacing {
@@ -370,7 +398,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Some(path) => std::fs::read_to_string(path)?,
                 None => seed::ALITA.to_owned(),
             };
-            let data = seed::DataSet::parse(&json).map_err(|error| CliError::Data(describe(&error)))?;
+            let data =
+                crate::commands::records::DataSet::parse(&json).map_err(|error| CliError::Data(describe(&error)))?;
             let connection = db::connect(settings.direct_database_url()).await?;
             db::migrate(&connection).await?;
             let report = seed::load(&connection, &data).await.map_err(|error| CliError::Data(describe(&error)))?;
@@ -408,6 +437,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .await
                 .map_err(|error| CliError::Data(describe(&error)))?;
             println!("removed {removed} audit events older than {} hours", older_than.num_hours());
+        }
+        Command::Backup { file, force } => {
+            let report = crate::commands::backup::backup(settings.direct_database_url(), &file, force).await?;
+            println!("backup written to {} ({} bytes)", report.path.display(), report.bytes);
+        }
+        Command::Restore { file, force } => {
+            crate::commands::backup::restore(settings.direct_database_url(), &file, force).await?;
+            println!("restored {} and applied pending migrations", file.display());
         }
         Command::ExportSchema { path } => {
             std::fs::write(&path, graphql::sdl())?;

@@ -1,13 +1,13 @@
 //! Typed settings, read once from flags and environment by the command line.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::graphql::limits::DocumentLimits;
-use crate::http::client_ip::TrustedProxies;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ipnet::IpNet;
 
 /// A secret whose `Debug` never shows it.
 #[derive(Clone)]
@@ -20,7 +20,7 @@ impl Secret {
     }
 
     /// The secret itself, for the one place that needs it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -32,7 +32,7 @@ impl fmt::Debug for Secret {
 }
 
 /// The shortest JWT secret accepted.
-pub const MIN_SECRET_BYTES: usize = 32;
+pub(crate) const MIN_SECRET_BYTES: usize = 32;
 
 /// A fresh random key, 64 bytes of the OS's randomness, URL-safe.
 fn random_key() -> String {
@@ -136,7 +136,7 @@ impl MailSettings {
     /// The host of `public_url` (`alita.example`): the name this server goes by in calendar UIDs
     /// and in the `Message-ID` of its mail. `None` when it is unset (a malformed one stops start-up,
     /// see `Mailer::new`).
-    pub fn public_host(&self) -> Option<String> {
+    pub(crate) fn public_host(&self) -> Option<String> {
         let url = url::Url::parse(self.public_url.as_deref()?.trim()).ok()?;
         url.host_str().map(str::to_owned)
     }
@@ -195,7 +195,7 @@ pub struct Limits {
 }
 
 /// Half the cores, at least one: a burst of sign-ins leaves the other half to reads.
-pub fn default_hash_threads() -> usize {
+pub(crate) fn default_hash_threads() -> usize {
     std::thread::available_parallelism().map(usize::from).unwrap_or(2).div_ceil(2).max(1)
 }
 
@@ -252,7 +252,7 @@ impl Settings {
     }
 
     /// The URL of a session of its own on the primary: for `LISTEN` and migrations.
-    pub fn direct_database_url(&self) -> &str {
+    pub(crate) fn direct_database_url(&self) -> &str {
         self.database_listen_url.as_deref().unwrap_or(&self.database_url)
     }
 }
@@ -315,7 +315,7 @@ pub enum ConfigError {
 
 /// The JWT secret: the given one if strong; in development without one, a random secret kept in
 /// `.fandb-jwt-secret` beside the SQLite file (or in the working directory).
-pub fn resolve_jwt_secret(
+pub(crate) fn resolve_jwt_secret(
     given: Option<String>,
     environment: Environment,
     database_url: &str,
@@ -345,7 +345,7 @@ pub fn resolve_jwt_secret(
 
 /// The `/metrics` token: none when unset or blank; a short one is refused (nothing limits how
 /// fast `/metrics` may be asked).
-pub fn parse_metrics_token(given: Option<String>) -> Result<Option<Secret>, ConfigError> {
+pub(crate) fn parse_metrics_token(given: Option<String>) -> Result<Option<Secret>, ConfigError> {
     match given.map(|token| token.trim().to_owned()).filter(|token| !token.is_empty()) {
         Some(token) if token.len() < MIN_SECRET_BYTES => Err(ConfigError::WeakMetricsToken),
         token => Ok(token.map(Secret::new)),
@@ -353,7 +353,7 @@ pub fn parse_metrics_token(given: Option<String>) -> Result<Option<Secret>, Conf
 }
 
 /// The allowed CORS origins, each checked and written as browsers send it (`https://host[:port]`).
-pub fn parse_cors_origins(given: &[String]) -> Result<Vec<String>, ConfigError> {
+pub(crate) fn parse_cors_origins(given: &[String]) -> Result<Vec<String>, ConfigError> {
     given
         .iter()
         .map(|origin| origin.trim())
@@ -413,8 +413,67 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
-/// The trusted-documents manifest at `path`, checked (see `graphql::persisted`).
-pub fn load_trusted_documents(path: &Path) -> Result<crate::graphql::persisted::Manifest, ConfigError> {
-    crate::graphql::persisted::Manifest::load(path)
-        .map_err(|reason| ConfigError::TrustedDocuments { path: path.to_owned(), reason })
+/// The configurable size limits of a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentLimits {
+    /// Lexical tokens in the document's text.
+    pub max_tokens: usize,
+    /// Field selections once every fragment spread is expanded.
+    pub max_fields: u64,
+    /// Fragment spreads once every fragment spread is expanded.
+    pub max_spreads: u64,
+}
+
+impl Default for DocumentLimits {
+    fn default() -> Self {
+        Self { max_tokens: 10_000, max_fields: 2_000, max_spreads: 500 }
+    }
+}
+
+/// The header trusted proxies write the client into; the other one is ignored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, …` (nginx's `$proxy_add_x_forwarded_for`, Squid, most
+    /// cloud load balancers).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1, …`.
+    Forwarded,
+}
+
+/// The networks whose connections may say who the client is (none by default), and the header
+/// they say it in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies {
+    networks: Vec<IpNet>,
+    header: ForwardedHeader,
+}
+
+impl TrustedProxies {
+    /// The given networks, writing `X-Forwarded-For`.
+    pub(crate) fn new(networks: Vec<IpNet>) -> Self {
+        Self { networks: networks.into_iter().map(|network| network.trunc()).collect(), header: Default::default() }
+    }
+
+    /// The same networks, taken to write `header` (and only it).
+    #[must_use]
+    pub fn with_header(self, header: ForwardedHeader) -> Self {
+        Self { header, ..self }
+    }
+
+    /// The header the proxies are taken to write.
+    pub(crate) fn header(&self) -> ForwardedHeader {
+        self.header
+    }
+
+    /// Whether `ip` is inside one of the networks.
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.networks.iter().any(|network| network.contains(&ip))
+    }
+
+    /// Whether no proxy is trusted.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.networks.is_empty()
+    }
 }

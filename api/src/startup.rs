@@ -18,7 +18,8 @@ use actix_web::middleware::Next;
 use sea_orm::DatabaseBackend;
 
 use crate::auth::Auth;
-use crate::config::Settings;
+use crate::commands::seed;
+use crate::config::{ConfigError, Settings};
 use crate::domain::DomainError;
 use crate::domain::account_mail::AccountPolicy;
 use crate::domain::notify::Notifier;
@@ -28,13 +29,13 @@ use crate::graphql::persisted::PersistedDocuments;
 use crate::http::access::trace_requests;
 use crate::http::cors;
 use crate::http::metrics::{Exposure, Metrics, MetricsToken};
-use crate::http::rate_limit::RequestLimiter;
-use crate::http::socket_limits::SocketRegistry;
 use crate::http::{AppState, configure, configure_metrics};
-use crate::mail::Mailer;
-use crate::replica::ReadRouting;
-use crate::shared_state::SharedState;
-use crate::{db, listen, seed};
+use crate::infra::mail::Mailer;
+use crate::infra::replica::ReadRouting;
+use crate::infra::shared_state::SharedState;
+use crate::infra::{db, listen};
+use crate::limits::request::RequestLimiter;
+use crate::limits::socket::SocketRegistry;
 
 /// The longest a stop waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -95,7 +96,7 @@ async fn count_in_flight(
 
 impl Application {
     /// Connects to the configured database and prepares the server.
-    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+    pub(crate) async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let mut db = if settings.database_transaction_pooler {
             db::connect_pooled(&settings.database_url).await?
         } else {
@@ -161,7 +162,7 @@ impl Application {
         let (hits, misses) = metrics.document_cache();
         let trusted = match &settings.trusted_documents {
             Some(path) => {
-                let manifest = crate::config::load_trusted_documents(path)?;
+                let manifest = load_trusted_documents(path)?;
                 tracing::info!(documents = manifest.len(), path = %path.display(), "trusted documents: only these run for anyone but admins");
                 metrics.label_only(manifest.operation_names());
                 Some(manifest)
@@ -336,4 +337,10 @@ fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
             let _ = tokio::signal::ctrl_c().await;
         })
     }
+}
+
+/// The trusted-documents manifest at `path`, checked (see `graphql::persisted`).
+fn load_trusted_documents(path: &std::path::Path) -> Result<crate::graphql::persisted::Manifest, ConfigError> {
+    crate::graphql::persisted::Manifest::load(path)
+        .map_err(|reason| ConfigError::TrustedDocuments { path: path.to_owned(), reason })
 }

@@ -12,14 +12,14 @@ use tracing_subscriber::EnvFilter;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     #[default]
     Text,
     Json,
 }
 
 /// Installs the global subscriber once; later calls do nothing.
-pub fn init(format: LogFormat) {
+pub(crate) fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(colour());
     let _ = match format {
@@ -36,7 +36,7 @@ fn colour() -> bool {
 }
 
 /// A short id, unique within the process and ordered by time, for requests and logged errors.
-pub fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_nanos()).unwrap_or_default();
     let sequence = COUNTER.fetch_add(1, Ordering::Relaxed);

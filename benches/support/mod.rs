@@ -56,7 +56,7 @@ pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> Server {
         ..api::config::Limits::default()
     };
     configure(&mut settings);
-    let db = api::db::connect(&url).await.unwrap_or_else(|error| fail(&format!("connect: {error}")));
+    let db = api::infra::db::connect(&url).await.unwrap_or_else(|error| fail(&format!("connect: {error}")));
     let application = Application::build_with_db(&settings, db.clone())
         .await
         .unwrap_or_else(|error| fail(&format!("start: {error}")));

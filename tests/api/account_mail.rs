@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use api::auth::Secret;
+use api::config::Secret;
 use api::config::{Environment, Limits, MailPacing};
 use entity::account_token;
 use sea_orm::sea_query::Expr;

@@ -29,7 +29,7 @@ async fn a_fan_signs_up_verifies_by_mail_and_signs_on_the_campaign_page(app: Tes
     let url = sink.url();
     let trusted = app
         .respawn(move |settings| {
-            settings.mail.smtp_url = Some(api::auth::Secret::new(url));
+            settings.mail.smtp_url = Some(api::config::Secret::new(url));
             settings.require_verified_email = true;
             // The page sends only its manifest's documents, so it works where nothing else runs.
             settings.trusted_documents = Some(
@@ -143,7 +143,7 @@ async fn a_fan_resets_a_forgotten_password_through_the_account_pages_of_a_truste
     let url = sink.url();
     let trusted = app
         .respawn(move |settings| {
-            settings.mail.smtp_url = Some(api::auth::Secret::new(url));
+            settings.mail.smtp_url = Some(api::config::Secret::new(url));
             settings.trusted_documents = Some(manifest_path());
         })
         .await;

@@ -126,8 +126,7 @@ async fn documents_over_the_token_field_or_spread_limits_are_refused_and_ordinar
     // The limits are the operator's to set.
     let strict = app
         .respawn(|settings| {
-            settings.limits.document =
-                api::graphql::limits::DocumentLimits { max_tokens: 10, max_fields: 2, max_spreads: 1 }
+            settings.limits.document = api::config::DocumentLimits { max_tokens: 10, max_fields: 2, max_spreads: 1 }
         })
         .await;
     strict.data("{ films { totalCount } }", json!({})).await;

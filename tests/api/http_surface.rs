@@ -335,7 +335,7 @@ async fn head_answers_every_get_route_with_its_status_and_headers_and_no_body(ap
 }
 
 async fn head_on_a_verification_link_checks_it_without_using_it(app: TestApp) {
-    use api::auth::Secret;
+    use api::config::Secret;
     let sink = crate::support::smtp::SmtpSink::start().await;
     let url = sink.url();
     let app = app.respawn(move |settings| settings.mail.smtp_url = Some(Secret::new(url))).await;

@@ -53,7 +53,7 @@ async fn a_subscriber_gets_the_count_it_missed_while_the_listener_was_down(app: 
         .query_all_raw(sql(format!(
             "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity \
              WHERE application_name = '{}' AND datname = current_database()",
-            api::listen::APPLICATION_NAME
+            api::infra::listen::APPLICATION_NAME
         )))
         .await
         .unwrap();

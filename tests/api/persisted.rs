@@ -298,7 +298,7 @@ async fn an_untrusted_document_is_refused_before_it_is_parsed_or_cached(app: Tes
         .respawn(|settings| {
             settings.environment = Environment::Production;
             settings.trusted_documents = Some(manifest_path());
-            settings.metrics_token = Some(api::auth::Secret::new(METRICS_TOKEN));
+            settings.metrics_token = Some(api::config::Secret::new(METRICS_TOKEN));
         })
         .await;
     let before = document_cache_counts(&trusted).await;

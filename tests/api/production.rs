@@ -87,7 +87,7 @@ async fn with_a_token_metrics_answer_only_that_token(app: TestApp) {
         let guarded = app
             .respawn(|settings| {
                 settings.environment = environment;
-                settings.metrics_token = Some(api::auth::Secret::new(METRICS_TOKEN));
+                settings.metrics_token = Some(api::config::Secret::new(METRICS_TOKEN));
             })
             .await;
         let admin = guarded.sign_in_as(Role::Admin).await;
@@ -136,7 +136,7 @@ async fn the_metrics_listen_address_serves_metrics(app: TestApp) {
         .respawn(|settings| {
             settings.environment = Environment::Production;
             settings.metrics_listen = Some("127.0.0.1:0".to_owned());
-            settings.metrics_token = Some(api::auth::Secret::new(METRICS_TOKEN));
+            settings.metrics_token = Some(api::config::Secret::new(METRICS_TOKEN));
         })
         .await;
     let own = both.metrics_address.clone().expect("a metrics listener");

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
+use api::config::ForwardedHeader;
 use api::config::{Limits, Settings, parse_trusted_proxies};
-use api::http::client_ip::ForwardedHeader;
 use serde_json::{Value, json};
 
 use crate::support::TestApp;

@@ -96,7 +96,7 @@ async fn sign_in_attempts_are_capped_per_ip(app: TestApp) {
 
 /// The sign-in operations, by the one list the budget and the one-a-request rule use.
 fn sign_in_operations() -> Vec<&'static str> {
-    api::auth::throttle::SIGN_IN_OPERATIONS.iter().map(|operation| operation.field()).collect()
+    api::limits::sign_in::SIGN_IN_OPERATIONS.iter().map(|operation| operation.field()).collect()
 }
 
 /// The names in backticks in `text`, in order.

@@ -2,7 +2,8 @@
 //! and every record quotes its sources verbatim and names the article it comes from.
 
 use crate::support::TestApp;
-use api::seed::{self, DataSet};
+use api::commands::records::DataSet;
+use api::commands::seed;
 use serde_json::{Value, json};
 
 /// The two source articles, named as they give themselves.

@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use api::auth::Secret;
 use api::config::Limits;
+use api::config::Secret;
 use serde_json::{Value, json};
 
 use crate::support::TestApp;

@@ -215,7 +215,7 @@ const COMMON: [&str; 207] = [
 ];
 
 /// Whether `password` (trimmed, any case) is one of the most common passwords.
-pub fn is_common(password: &str) -> bool {
+pub(crate) fn is_common(password: &str) -> bool {
     let password = password.trim().to_lowercase();
     COMMON.contains(&password.as_str())
 }

@@ -28,10 +28,10 @@ pub enum AuthError {
 
 impl AuthError {
     /// A bad value for the input field at `field`.
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::InvalidInput { field: field.into(), message: message.into() }
     }
 }
 
 /// The result of an auth operation.
-pub type AuthResult<T> = Result<T, AuthError>;
+pub(crate) type AuthResult<T> = Result<T, AuthError>;

@@ -23,9 +23,9 @@ use super::error::{AuthError, AuthResult};
 use crate::config::Limits;
 
 /// The shortest password accepted.
-pub const MIN_LENGTH: usize = 8;
+pub(crate) const MIN_LENGTH: usize = 8;
 /// The longest password accepted (checked before hashing, so a huge input costs nothing).
-pub const MAX_LENGTH: usize = 128;
+pub(crate) const MAX_LENGTH: usize = 128;
 /// The longest a job may wait in the queue before it is refused instead of run: well inside the
 /// 10 s execution timeout, so a login is told to retry rather than timed out.
 const MAX_QUEUE_WAIT: Duration = Duration::from_secs(5);
@@ -49,7 +49,7 @@ fn params() -> AuthResult<Params> {
 /// Checks a new password: its length, that it is not only white space, and that it is not one
 /// of the most common passwords (any case, see `common_passwords`); `field` names the input at
 /// fault.
-pub fn check_strength(password: &str, field: &str) -> AuthResult<()> {
+pub(crate) fn check_strength(password: &str, field: &str) -> AuthResult<()> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
         return Err(AuthError::invalid(field, format!("must be at least {MIN_LENGTH} characters")));
@@ -221,7 +221,7 @@ impl Pool {
 }
 
 /// Hashes and verifies passwords on a fixed number of threads behind a bounded queue.
-pub struct Passwords {
+pub(crate) struct Passwords {
     pool: Arc<Pool>,
     dummy_hash: String,
 }
@@ -241,7 +241,7 @@ impl Drop for Passwords {
 
 impl Passwords {
     /// Starts `limits.hash_threads` hashing threads behind a queue of `limits.hash_queue` jobs.
-    pub fn new(limits: &Limits) -> Self {
+    pub(crate) fn new(limits: &Limits) -> Self {
         let threads = limits.hash_threads.max(1);
         let pool = Arc::new(Pool {
             queue: Mutex::new(Queue::default()),
@@ -298,14 +298,14 @@ impl Passwords {
     }
 
     /// The PHC string of a new hash of `password`.
-    pub async fn hash(&self, password: &str) -> AuthResult<String> {
+    pub(crate) async fn hash(&self, password: &str) -> AuthResult<String> {
         let password = password.to_owned();
         self.run(move |memory| hash_in(memory, password.as_bytes())).await
     }
 
     /// Whether `password` matches `phc`; with `None` (no such account) a dummy hash is checked
     /// instead and the answer is always `false`.
-    pub async fn verify(&self, password: &str, phc: Option<&str>) -> AuthResult<bool> {
+    pub(crate) async fn verify(&self, password: &str, phc: Option<&str>) -> AuthResult<bool> {
         let known = phc.is_some();
         let phc = phc.unwrap_or(&self.dummy_hash).to_owned();
         let password = password.to_owned();

@@ -10,38 +10,36 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::Secret;
 use super::error::{AuthError, AuthResult};
+use crate::config::Secret;
 
 /// Who issues the tokens.
-pub const ISSUER: &str = "fandb";
+pub(crate) const ISSUER: &str = "fandb";
 /// Whom the tokens are for.
-pub const AUDIENCE: &str = "fandb-api";
+pub(crate) const AUDIENCE: &str = "fandb-api";
 /// How long an access token lives.
-pub const ACCESS_TTL: Duration = Duration::minutes(15);
+pub(crate) const ACCESS_TTL: Duration = Duration::minutes(15);
 /// How long a refresh token lives.
-pub const REFRESH_TTL: Duration = Duration::days(30);
-/// The shortest JWT secret accepted, in bytes.
-pub use crate::config::MIN_SECRET_BYTES;
+pub(crate) const REFRESH_TTL: Duration = Duration::days(30);
 
 /// The claims of an access token.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Claims {
-    pub sub: String,
+pub(crate) struct Claims {
+    pub(crate) sub: String,
     /// The session (refresh-token family) the token was issued in: it stops working when that ends.
-    pub sid: String,
-    pub role: Role,
-    pub iat: i64,
-    pub exp: i64,
-    pub iss: String,
-    pub aud: String,
+    pub(crate) sid: String,
+    pub(crate) role: Role,
+    pub(crate) iat: i64,
+    pub(crate) exp: i64,
+    pub(crate) iss: String,
+    pub(crate) aud: String,
 }
 
 /// What a verified access token says; whether its session still holds is for the database to say.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessToken {
-    pub user_id: i64,
-    pub session_id: String,
+pub(crate) struct AccessToken {
+    pub(crate) user_id: i64,
+    pub(crate) session_id: String,
 }
 
 /// The signing and verifying keys, and the one validation every token goes through.
@@ -90,7 +88,7 @@ impl TokenKeys {
     }
 
     /// Whom a valid access token names, and in which session; anything else is `Unauthenticated`.
-    pub fn verify_access(&self, token: &str) -> AuthResult<AccessToken> {
+    pub(crate) fn verify_access(&self, token: &str) -> AuthResult<AccessToken> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| AuthError::Unauthenticated)?;
         let user_id = data.claims.sub.parse::<i64>().map_err(|_| AuthError::Unauthenticated)?;

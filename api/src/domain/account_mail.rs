@@ -26,25 +26,25 @@ use sea_orm::{
 use super::{DomainError, DomainResult};
 use crate::auth::Auth;
 use crate::auth::password::check_strength;
-use crate::auth::throttle::SignInOperation;
 use crate::auth::tokens;
 use crate::config::MailPacing;
-use crate::mail::{Letter, MailError, Mailer};
+use crate::infra::mail::{Letter, MailError, Mailer};
+use crate::limits::sign_in::SignInOperation;
 
 /// How long a verification link works.
-pub const VERIFY_TTL: Duration = Duration::hours(48);
+pub(crate) const VERIFY_TTL: Duration = Duration::hours(48);
 /// How long a password-reset link works.
-pub const RESET_TTL: Duration = Duration::minutes(30);
+pub(crate) const RESET_TTL: Duration = Duration::minutes(30);
 /// The page a verification link opens.
-pub const VERIFY_PATH: &str = "/account/verify";
+pub(crate) const VERIFY_PATH: &str = "/account/verify";
 /// The page a password-reset link opens.
-pub const RESET_PATH: &str = "/account/reset";
+pub(crate) const RESET_PATH: &str = "/account/reset";
 
 /// The account rules an operator can switch.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct AccountPolicy {
+pub(crate) struct AccountPolicy {
     /// Signing petitions and RSVPing need a verified email address.
-    pub require_verified_email: bool,
+    pub(crate) require_verified_email: bool,
 }
 
 impl From<MailError> for DomainError {
@@ -175,7 +175,11 @@ async fn redeem<C: ConnectionTrait>(db: &C, presented: &str, purpose: TokenPurpo
 
 /// Mails `user` a new verification link, unless the address has had its share of them
 /// (`MailPacing`): then nothing is sent and the earlier links still work.
-pub async fn send_verification(db: &DatabaseConnection, mailer: &Mailer, user: &user::Model) -> DomainResult<()> {
+pub(crate) async fn send_verification(
+    db: &DatabaseConnection,
+    mailer: &Mailer,
+    user: &user::Model,
+) -> DomainResult<()> {
     mailer.check_ready()?;
     let txn = super::begin_write(db).await?;
     let locked = lock_user(&txn, user::Column::Id.eq(user.id).into()).await?.ok_or(DomainError::Unauthenticated)?;
@@ -205,7 +209,7 @@ pub async fn send_verification(db: &DatabaseConnection, mailer: &Mailer, user: &
 
 /// After a registration: mails the verification link when mail can be sent. A failure is logged,
 /// not returned: the account exists either way, and `resendVerification` can try again.
-pub async fn welcome(db: &DatabaseConnection, mailer: &Mailer, user: &user::Model) {
+pub(crate) async fn welcome(db: &DatabaseConnection, mailer: &Mailer, user: &user::Model) {
     if mailer.check_ready().is_err() {
         return;
     }
@@ -215,7 +219,7 @@ pub async fn welcome(db: &DatabaseConnection, mailer: &Mailer, user: &user::Mode
 }
 
 /// Marks the address of the token's user verified; the token works once.
-pub async fn verify_email(db: &DatabaseConnection, presented: &str) -> DomainResult<i64> {
+pub(crate) async fn verify_email(db: &DatabaseConnection, presented: &str) -> DomainResult<i64> {
     let txn = super::begin_write(db).await?;
     let user_id = redeem(&txn, presented, TokenPurpose::VerifyEmail).await?;
     mark_verified(&txn, user_id).await?;
@@ -225,7 +229,7 @@ pub async fn verify_email(db: &DatabaseConnection, presented: &str) -> DomainRes
 
 /// Whether a verification token would work, without using it up or verifying anything: what a
 /// `HEAD` on the link answers, since a `HEAD` (a mail scanner probing links) must change nothing.
-pub async fn check_verification(db: &DatabaseConnection, presented: &str) -> DomainResult<()> {
+pub(crate) async fn check_verification(db: &DatabaseConnection, presented: &str) -> DomainResult<()> {
     live(db, presented, TokenPurpose::VerifyEmail).await.map(|_| ())
 }
 
@@ -241,7 +245,7 @@ async fn mark_verified<C: ConnectionTrait>(db: &C, user_id: i64) -> DomainResult
 /// Mails the viewer a new verification link (spending one of the client's sign-in attempts), unless
 /// the address had its share of them this hour; `false`, and nothing sent, when the address is
 /// already verified.
-pub async fn resend_verification(
+pub(crate) async fn resend_verification(
     db: &DatabaseConnection,
     auth: &Auth,
     mailer: &Mailer,
@@ -263,7 +267,7 @@ pub async fn resend_verification(
 /// lookup, one count, one insert or a lookup standing in for it, in one write transaction; the
 /// mail leaves in the background), so the answer says nothing about which addresses have
 /// accounts, nor which ones a stranger has been aiming mail at.
-pub async fn request_password_reset(
+pub(crate) async fn request_password_reset(
     db: &DatabaseConnection,
     auth: &Auth,
     mailer: &Mailer,
@@ -284,7 +288,7 @@ pub async fn request_password_reset(
 pub const RESET_ANSWER_FLOOR: std::time::Duration = std::time::Duration::from_millis(40);
 
 async fn mail_reset_link(db: &DatabaseConnection, mailer: &Mailer, email: &str) -> DomainResult<()> {
-    let email = super::accounts::normalize_email(email, "email")?;
+    let email = super::mailbox::canonical(email, "email")?;
     let txn = super::begin_write(db).await?;
     let user = lock_user(&txn, user::Column::Email.eq(&email).into()).await?;
     // No user counts against user id 0, which has no tokens: the same statement either way.
@@ -325,7 +329,7 @@ async fn mail_reset_link(db: &DatabaseConnection, mailer: &Mailer, email: &str) 
 
 /// Sets a new password with a reset token (which works once), marks the address verified (the
 /// link proved it), and ends every session of the user.
-pub async fn reset_password(
+pub(crate) async fn reset_password(
     db: &DatabaseConnection,
     auth: &Auth,
     client_ip: Option<IpAddr>,
@@ -350,13 +354,13 @@ pub async fn reset_password(
     // The reset proved the address: verification links still out are moot, and one a stranger
     // caused to be sent (by registering the address first) must not work after the owner's reset.
     void_outstanding(&txn, user_id, TokenPurpose::VerifyEmail).await?;
-    super::accounts::end_all_sessions(&txn, user_id).await?;
+    super::sessions::end_all_sessions(&txn, user_id).await?;
     txn.commit().await?;
     Ok(())
 }
 
 /// Refuses a fan action by a user whose address is not verified, when `policy` requires it.
-pub async fn require_verified(db: &DatabaseConnection, policy: AccountPolicy, user_id: i64) -> DomainResult<()> {
+pub(crate) async fn require_verified(db: &DatabaseConnection, policy: AccountPolicy, user_id: i64) -> DomainResult<()> {
     if !policy.require_verified_email {
         return Ok(());
     }

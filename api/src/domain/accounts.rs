@@ -13,31 +13,26 @@ use sea_orm::{
 };
 
 use super::audit::{self, Actor};
-pub(crate) use super::sessions::end_all_sessions;
-use super::sessions::lock_user;
-pub use super::sessions::{Session, start_session};
+use super::mailbox::canonical;
+use super::sessions::{Session, end_all_sessions, lock_user, start_session};
 use super::{DomainError, DomainResult, validate};
+use crate::auth::Auth;
 use crate::auth::password::check_strength;
-use crate::auth::throttle::SignInOperation;
-use crate::auth::{Auth, Viewer};
-use crate::mail::Mailer;
-
-/// The canonical form of an email address (see `mailbox`), or `BAD_USER_INPUT` on `field`.
-pub fn normalize_email(email: &str, field: &str) -> DomainResult<String> {
-    super::mailbox::canonical(email, field)
-}
+use crate::domain::Viewer;
+use crate::infra::mail::Mailer;
+use crate::limits::sign_in::SignInOperation;
 
 /// What a new account is made of.
 #[derive(Debug)]
-pub struct Registration {
-    pub email: String,
-    pub password: String,
-    pub display_name: String,
+pub(crate) struct Registration {
+    pub(crate) email: String,
+    pub(crate) password: String,
+    pub(crate) display_name: String,
 }
 
 /// Creates an account with `role` (no session) from the command line: no one signed in, so the
 /// audit row (`createUser`, in the same transaction) has no actor.
-pub async fn create_user(
+pub(crate) async fn create_user(
     db: &DatabaseConnection,
     auth: &Auth,
     registration: Registration,
@@ -75,7 +70,7 @@ async fn new_account(
     registration: Registration,
     requester: Requester,
 ) -> DomainResult<NewAccount> {
-    let email = normalize_email(&registration.email, "input.email")?;
+    let email = canonical(&registration.email, "input.email")?;
     let display_name = validate::text("input.displayName", &registration.display_name, 100)?;
     check_strength(&registration.password, "input.password")?;
     // A taken address is answered `CONFLICT`, which tells that it has an account; so asking costs
@@ -122,7 +117,7 @@ pub(super) async fn insert_user<C: ConnectionTrait>(
 
 /// Registers a fan, signs them in, and mails them a link to verify their address. A taken address
 /// is `CONFLICT`, metered like a wrong password (see `new_account`).
-pub async fn register(
+pub(crate) async fn register(
     db: &DatabaseConnection,
     auth: &Auth,
     mailer: &Mailer,
@@ -145,7 +140,7 @@ pub async fn register(
 /// and gets the same error, and is slowed down and locked after failures just like a known one.
 /// With `require_verified`, the right password of an account whose address is not proven yet is
 /// `VerificationPending`, and no session starts (`enrollment`).
-pub async fn login(
+pub(crate) async fn login(
     db: &DatabaseConnection,
     auth: &Auth,
     actor: &Actor,
@@ -155,7 +150,7 @@ pub async fn login(
     require_verified: bool,
 ) -> DomainResult<Session> {
     auth.throttle.attempt(SignInOperation::Login, client_ip).await?;
-    let normalized = normalize_email(email, "input.email").ok();
+    let normalized = canonical(email, "input.email").ok();
     let lock_key = normalized.clone().unwrap_or_else(|| email.trim().to_lowercase());
     auth.throttle.admit_login(&lock_key, client_ip).await?;
     let user = match normalized {
@@ -203,7 +198,7 @@ pub async fn login(
 /// password is a sign-in attempt: it spends the client's sign-in budget and meets the failed-login
 /// delays and locks of the account's email, so a stolen access token cannot guess the password
 /// faster than `login` could.
-pub async fn change_password(
+pub(crate) async fn change_password(
     db: &DatabaseConnection,
     auth: &Auth,
     viewer: &Viewer,
@@ -244,7 +239,12 @@ pub async fn change_password(
 /// Gives user `user_id` a role; the last admin cannot be demoted. A change of role ends the user's
 /// sessions, so they sign in again under it.
 /// Recorded in the audit trail as `setUserRole` by `actor`.
-pub async fn set_role(db: &DatabaseConnection, actor: &Actor, user_id: i64, role: Role) -> DomainResult<user::Model> {
+pub(crate) async fn set_role(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    user_id: i64,
+    role: Role,
+) -> DomainResult<user::Model> {
     let txn = super::begin_write(db).await?;
     // Lock the admins so two concurrent demotions cannot both pass the last-admin check.
     let admins: Vec<i64> = user::Entity::find()

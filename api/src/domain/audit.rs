@@ -30,7 +30,7 @@ use super::{DomainError, DomainResult};
 /// The id of the HTTP request a change came through (the client's `X-Request-Id` or a new one),
 /// handed from the HTTP layer to the GraphQL context.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(pub String);
+pub(crate) struct RequestId(pub String);
 
 /// Who makes a change, and in which request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub struct Actor {
 
 impl Actor {
     /// The same request acting as `user_id` (a sign-in: the user is known only once it succeeds).
-    pub fn as_user(&self, user_id: i64) -> Self {
+    pub(crate) fn as_user(&self, user_id: i64) -> Self {
         Self { user_id: Some(user_id), request_id: self.request_id.clone() }
     }
 }
@@ -85,7 +85,7 @@ const SECRET_MARKERS: [&str; 5] = ["password", "hash", "token", "secret", "salt"
 const ALWAYS_CHANGING: [&str; 2] = ["updatedAt", "countVersion"];
 
 /// Whether `key` names a secret.
-pub fn is_secret(key: &str) -> bool {
+pub(crate) fn is_secret(key: &str) -> bool {
     words(key).iter().any(|word| SECRET_MARKERS.iter().any(|marker| word.eq_ignore_ascii_case(marker)))
 }
 
@@ -154,7 +154,7 @@ fn json_of(value: &Value) -> Json {
 }
 
 /// Every column of `model`, by its camelCase name (secrets are stripped later, when stored).
-pub fn row<M: ModelTrait>(model: &M) -> Map<String, Json> {
+pub(crate) fn row<M: ModelTrait>(model: &M) -> Map<String, Json> {
     <M::Entity as EntityTrait>::Column::iter()
         .map(|column| (camel(column.as_str()), json_of(&model.get(column))))
         .collect()
@@ -162,7 +162,7 @@ pub fn row<M: ModelTrait>(model: &M) -> Map<String, Json> {
 
 /// The fields that differ between two versions of a row: (before, after), each holding only the
 /// changed keys.
-pub fn difference(
+pub(crate) fn difference(
     mut before: Map<String, Json>,
     mut after: Map<String, Json>,
 ) -> (Map<String, Json>, Map<String, Json>) {
@@ -180,7 +180,7 @@ pub fn difference(
 
 /// Records `action` on a row of `M`'s table: the whole row for a creation (`before` none) or a
 /// deletion (`after` none), only the changed fields when both are given.
-pub async fn record<M>(
+pub(crate) async fn record<M>(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     action: &str,
@@ -204,7 +204,7 @@ where
 }
 
 /// Records an event given as JSON objects (secrets are stripped here, from every row).
-pub async fn record_raw(
+pub(crate) async fn record_raw(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     action: &str,
@@ -237,7 +237,7 @@ pub async fn record_raw(
 
 /// Records the creation of `model` and hands it back:
 /// `audit::created(txn, actor, "createFilm", films::create(txn, changes).await?).await`.
-pub async fn created<M>(txn: &impl ConnectionTrait, actor: &Actor, action: &str, model: M) -> DomainResult<M>
+pub(crate) async fn created<M>(txn: &impl ConnectionTrait, actor: &Actor, action: &str, model: M) -> DomainResult<M>
 where
     M: ModelTrait,
     M::Entity: Audited,
@@ -248,7 +248,7 @@ where
 
 /// Records an upsert and hands it back: the whole row when it was created, the changed fields
 /// when a stored row was updated.
-pub async fn upserted<M>(
+pub(crate) async fn upserted<M>(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     action: &str,
@@ -286,7 +286,7 @@ where
 
 /// Reads row `id` of `E` under its lock, runs `change` (its deletion) and records the row as it
 /// was.
-pub async fn deleting<E, C>(
+pub(crate) async fn deleting<E, C>(
     txn: &C,
     actor: &Actor,
     action: &str,
@@ -308,19 +308,19 @@ where
 
 /// What `auditLog` may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct AuditFilter {
-    pub actor_id: Option<i64>,
-    pub entity_type: Option<String>,
-    pub entity_id: Option<i64>,
+pub(crate) struct AuditFilter {
+    pub(crate) actor_id: Option<i64>,
+    pub(crate) entity_type: Option<String>,
+    pub(crate) entity_id: Option<i64>,
     /// Strictly after this instant.
-    pub after: Option<DateTime<Utc>>,
+    pub(crate) after: Option<DateTime<Utc>>,
     /// Strictly before this instant.
-    pub before: Option<DateTime<Utc>>,
+    pub(crate) before: Option<DateTime<Utc>>,
 }
 
 impl AuditFilter {
     /// The filter as a WHERE condition.
-    pub fn condition(&self) -> Condition {
+    pub(crate) fn condition(&self) -> Condition {
         let mut condition = Condition::all();
         if let Some(actor) = self.actor_id {
             condition = condition.add(audit_event::Column::ActorId.eq(actor));
@@ -342,11 +342,11 @@ impl AuditFilter {
 }
 
 /// The trail is read newest first (ties broken by id).
-pub const SORT: Sort<audit_event::Column> =
+pub(crate) const SORT: Sort<audit_event::Column> =
     Sort { column: audit_event::Column::CreatedAt, direction: Direction::Desc, nullable: false };
 
 /// Reads a duration like `365d`, `12h` (days or hours, a positive whole number).
-pub fn parse_age(text: &str) -> DomainResult<Duration> {
+pub(crate) fn parse_age(text: &str) -> DomainResult<Duration> {
     let invalid = || DomainError::invalid("older-than", format!("`{text}` is not a duration like 365d or 12h"));
     let text = text.trim();
     let (number, in_days) = match (text.strip_suffix('d'), text.strip_suffix('h')) {
@@ -360,7 +360,7 @@ pub fn parse_age(text: &str) -> DomainResult<Duration> {
 }
 
 /// Deletes the events older than `age`; returns how many went.
-pub async fn prune(db: &impl ConnectionTrait, age: Duration) -> DomainResult<u64> {
+pub(crate) async fn prune(db: &impl ConnectionTrait, age: Duration) -> DomainResult<u64> {
     let cutoff = super::now().checked_sub_signed(age).ok_or_else(|| DomainError::invalid("older-than", "too long"))?;
     let deleted = audit_event::Entity::delete_many().filter(audit_event::Column::CreatedAt.lt(cutoff)).exec(db).await?;
     Ok(deleted.rows_affected)

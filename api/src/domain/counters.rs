@@ -10,7 +10,7 @@ use super::{DomainError, DomainResult};
 
 /// Adds `delta` to `count_column` of row `id` of `E` and bumps its version; `None` when no row
 /// matched.
-pub async fn bump<E, C>(
+pub(crate) async fn bump<E, C>(
     txn: &C,
     counter: Counter,
     id_column: E::Column,

@@ -20,8 +20,8 @@ use super::accounts::{self, NewAccount, Registration};
 use super::{DomainError, DomainResult, validate};
 use crate::auth::Auth;
 use crate::auth::password::check_strength;
-use crate::auth::throttle::SignInOperation;
-use crate::mail::{Letter, Mailer};
+use crate::infra::mail::{Letter, Mailer};
+use crate::limits::sign_in::SignInOperation;
 
 /// The least time a registration takes in this mode, whatever the address: more than the work of
 /// either path (a password hash and one short transaction) on an unloaded server.
@@ -30,7 +30,7 @@ pub const ENROLL_ANSWER_FLOOR: std::time::Duration = std::time::Duration::from_m
 /// Registers `registration` pending its address's proof. Succeeds only as
 /// `DomainError::RegistrationPending` ("check your mailbox"), the same answer for a new address
 /// and a taken one; invalid input is refused as usual (that depends on the input alone).
-pub async fn enroll(
+pub(crate) async fn enroll(
     db: &DatabaseConnection,
     auth: &Auth,
     mailer: &Mailer,
@@ -39,7 +39,7 @@ pub async fn enroll(
 ) -> DomainResult<std::convert::Infallible> {
     mailer.check_ready()?;
     auth.throttle.attempt(SignInOperation::Register, client_ip).await?;
-    let email = accounts::normalize_email(&registration.email, "input.email")?;
+    let email = super::mailbox::canonical(&registration.email, "input.email")?;
     let display_name = validate::text("input.displayName", &registration.display_name, 100)?;
     check_strength(&registration.password, "input.password")?;
     let started = tokio::time::Instant::now();

@@ -61,19 +61,19 @@ pub enum DomainError {
 
 impl DomainError {
     /// A clash with an existing record on `field`.
-    pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Conflict { field: Some(field.into()), message: message.into() }
     }
 
     /// A bad value for the input field at `field`.
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::InvalidInput { field: field.into(), message: message.into() }
     }
 
     /// The error of a nested input placed under `path`: a field named from the mutation's
     /// `input` (`input.name`) is renamed to sit under `path` (`input.credits[0].person.create.name`),
     /// so a nested element's error names the element. Other errors pass unchanged.
-    pub fn at(self, path: &str) -> Self {
+    pub(crate) fn at(self, path: &str) -> Self {
         let rebase = |field: String| match field.strip_prefix("input") {
             Some(rest) if rest.is_empty() || rest.starts_with('.') => format!("{path}{rest}"),
             _ => format!("{path}.{field}"),
@@ -84,6 +84,18 @@ impl DomainError {
                 Self::Conflict { field: Some(rebase(field.unwrap_or_else(|| "input".into()))), message }
             }
             other => other,
+        }
+    }
+}
+
+/// A sign-in limit's refusal, as the auth error of the same name maps.
+impl From<crate::limits::sign_in::SignInError> for DomainError {
+    fn from(error: crate::limits::sign_in::SignInError) -> Self {
+        use crate::limits::sign_in::SignInError;
+        match error {
+            SignInError::RateLimited { retry_after } => Self::RateLimited { retry_after },
+            SignInError::Unavailable => Self::Unavailable,
+            SignInError::Internal(detail) => Self::Internal(detail),
         }
     }
 }

@@ -17,20 +17,20 @@ use super::write::{self, patch, set_if};
 use super::{DomainError, DomainResult};
 
 /// How long an event without an end time is taken to last.
-pub const DEFAULT_DURATION: Duration = Duration::hours(1);
+pub(crate) const DEFAULT_DURATION: Duration = Duration::hours(1);
 
 /// What an event list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct EventFilter {
-    pub kind: Option<EventKind>,
-    pub film_id: Option<i64>,
-    pub city: Option<String>,
-    pub country: Option<String>,
-    pub hashtag: Option<String>,
-    pub starts_after: Option<DateTime<Utc>>,
-    pub starts_before: Option<DateTime<Utc>>,
+pub(crate) struct EventFilter {
+    pub(crate) kind: Option<EventKind>,
+    pub(crate) film_id: Option<i64>,
+    pub(crate) city: Option<String>,
+    pub(crate) country: Option<String>,
+    pub(crate) hashtag: Option<String>,
+    pub(crate) starts_after: Option<DateTime<Utc>>,
+    pub(crate) starts_before: Option<DateTime<Utc>>,
     /// `true`: events not yet over at `now`; `false`: events already over.
-    pub upcoming: Option<bool>,
+    pub(crate) upcoming: Option<bool>,
 }
 
 /// A hashtag compared without its `#` and without case.
@@ -40,7 +40,7 @@ fn bare_hashtag(hashtag: &str) -> String {
 
 impl EventFilter {
     /// The filter as a WHERE condition on `backend`, with `now` deciding what is upcoming.
-    pub fn condition(&self, now: DateTime<Utc>, backend: DatabaseBackend) -> Condition {
+    pub(crate) fn condition(&self, now: DateTime<Utc>, backend: DatabaseBackend) -> Condition {
         let mut condition = Condition::all();
         if let Some(kind) = self.kind {
             condition = condition.add(event::Column::Kind.eq(kind));
@@ -76,14 +76,14 @@ impl EventFilter {
 
 /// The keys an event list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventOrderField {
+pub(crate) enum EventOrderField {
     StartsAt,
     Title,
     CreatedAt,
 }
 
 /// The sort of an event list.
-pub fn sort(field: EventOrderField, direction: Direction) -> Sort<event::Column> {
+pub(crate) fn sort(field: EventOrderField, direction: Direction) -> Sort<event::Column> {
     let column = match field {
         EventOrderField::StartsAt => event::Column::StartsAt,
         EventOrderField::Title => event::Column::Title,
@@ -93,40 +93,44 @@ pub fn sort(field: EventOrderField, direction: Direction) -> Sort<event::Column>
 }
 
 /// Events under a film are listed soonest first.
-pub const RELATION_SORT: Sort<event::Column> =
+pub(crate) const RELATION_SORT: Sort<event::Column> =
     Sort { column: event::Column::StartsAt, direction: Direction::Asc, nullable: false };
 
 /// When the event is over: its end, or an hour after its start.
-pub fn ends_at(event: &event::Model) -> DateTime<Utc> {
+pub(crate) fn ends_at(event: &event::Model) -> DateTime<Utc> {
     event.ends_at.unwrap_or(event.starts_at + DEFAULT_DURATION)
 }
 
 /// The events upcoming at `now`, as a WHERE condition: not over yet (`ends_at` is after `now`), so
 /// an event under way (`is_live`) still is. The event lists' `upcoming` filter and the campaign's
 /// upcoming events and their count all go by it.
-pub fn upcoming_at(now: DateTime<Utc>) -> Condition {
+pub(crate) fn upcoming_at(now: DateTime<Utc>) -> Condition {
     Condition::any().add(event::Column::EndsAt.gt(now)).add(
         Condition::all().add(event::Column::EndsAt.is_null()).add(event::Column::StartsAt.gt(now - DEFAULT_DURATION)),
     )
 }
 
 /// Whether the event is under way at `now`.
-pub fn is_live(event: &event::Model, now: DateTime<Utc>) -> bool {
+pub(crate) fn is_live(event: &event::Model, now: DateTime<Utc>) -> bool {
     event.starts_at <= now && now < ends_at(event)
 }
 
 /// The RSVPs that take a seat.
-pub fn seat_condition() -> Condition {
+pub(crate) fn seat_condition() -> Condition {
     Condition::all().add(rsvp::Column::Status.eq(RsvpStatus::Going))
 }
 
 /// The event with this slug, if any.
-pub async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<event::Model>> {
+pub(crate) async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<event::Model>> {
     Ok(event::Entity::find().filter(event::Column::Slug.eq(slug)).one(db).await?)
 }
 
 /// The viewer's RSVP to an event, if any.
-pub async fn rsvp_of<D: ConnectionTrait>(db: &D, event_id: i64, user_id: i64) -> DomainResult<Option<rsvp::Model>> {
+pub(crate) async fn rsvp_of<D: ConnectionTrait>(
+    db: &D,
+    event_id: i64,
+    user_id: i64,
+) -> DomainResult<Option<rsvp::Model>> {
     Ok(rsvp::Entity::find()
         .filter(rsvp::Column::EventId.eq(event_id))
         .filter(rsvp::Column::UserId.eq(user_id))
@@ -135,32 +139,33 @@ pub async fn rsvp_of<D: ConnectionTrait>(db: &D, event_id: i64, user_id: i64) ->
 }
 
 /// An RSVP by id, only if it belongs to `user_id` (RSVPs are private to their fan).
-pub async fn rsvp_by_id<D: ConnectionTrait>(db: &D, rsvp_id: i64, user_id: i64) -> DomainResult<Option<rsvp::Model>> {
+pub(crate) async fn rsvp_by_id<D: ConnectionTrait>(
+    db: &D,
+    rsvp_id: i64,
+    user_id: i64,
+) -> DomainResult<Option<rsvp::Model>> {
     Ok(rsvp::Entity::find_by_id(rsvp_id).filter(rsvp::Column::UserId.eq(user_id)).one(db).await?)
 }
 
-/// The longest title.
-pub const TITLE_MAX: usize = 200;
-
 /// A change to an event. On create, `kind`, `title`, `starts_at` and `time_zone` are required.
 #[derive(Debug, Default)]
-pub struct EventChanges {
-    pub slug: Option<String>,
-    pub kind: Option<EventKind>,
-    pub title: Option<String>,
-    pub description: Patch<String>,
-    pub film_id: Patch<i64>,
-    pub starts_at: Option<DateTime<Utc>>,
-    pub ends_at: Patch<DateTime<Utc>>,
-    pub time_zone: Option<String>,
-    pub venue: Patch<String>,
-    pub city: Patch<String>,
-    pub country: Patch<String>,
-    pub online_url: Patch<String>,
-    pub hashtag: Patch<String>,
-    pub capacity: Patch<i32>,
+pub(crate) struct EventChanges {
+    pub(crate) slug: Option<String>,
+    pub(crate) kind: Option<EventKind>,
+    pub(crate) title: Option<String>,
+    pub(crate) description: Patch<String>,
+    pub(crate) film_id: Patch<i64>,
+    pub(crate) starts_at: Option<DateTime<Utc>>,
+    pub(crate) ends_at: Patch<DateTime<Utc>>,
+    pub(crate) time_zone: Option<String>,
+    pub(crate) venue: Patch<String>,
+    pub(crate) city: Patch<String>,
+    pub(crate) country: Patch<String>,
+    pub(crate) online_url: Patch<String>,
+    pub(crate) hashtag: Patch<String>,
+    pub(crate) capacity: Patch<i32>,
     /// An https image URL.
-    pub image_url: Patch<String>,
+    pub(crate) image_url: Patch<String>,
 }
 
 /// Validates and applies everything but slug and title; `current` holds the stored times on update.
@@ -218,7 +223,11 @@ impl EventChanges {
 
 /// Creates an event, in the caller's transaction (see `write::transaction`; an import runs
 /// many in one).
-pub async fn create(txn: &impl ConnectionTrait, changes: EventChanges, by: Option<i64>) -> DomainResult<event::Model> {
+pub(crate) async fn create(
+    txn: &impl ConnectionTrait,
+    changes: EventChanges,
+    by: Option<i64>,
+) -> DomainResult<event::Model> {
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
     let mut model = write::create::<event::Entity, _>(txn, title, slug).await?;
     changes.require_new()?;
@@ -231,7 +240,7 @@ pub async fn create(txn: &impl ConnectionTrait, changes: EventChanges, by: Optio
 /// makes it what `changes` says: validated like `create`, written in one statement, and an
 /// optional field left out is cleared. A stored event keeps its creator, and refuses fewer seats
 /// than its fans already hold, as on update.
-pub async fn upsert(
+pub(crate) async fn upsert(
     txn: &impl ConnectionTrait,
     changes: EventChanges,
     by: Option<i64>,
@@ -263,7 +272,7 @@ pub async fn upsert(
 }
 
 /// Changes the given fields of event `id`, in the caller's transaction.
-pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
+pub(crate) async fn update(txn: &impl ConnectionTrait, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
     // Under the row lock an RSVP takes, so no seat is taken between the check and the change.
     let existing = write::lock::<event::Entity, _>(txn, id, "event").await?;
     if let Patch::Set(capacity) = changes.capacity
@@ -282,7 +291,7 @@ pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: EventChanges) 
 }
 
 /// Deletes event `id` with its RSVPs.
-pub async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
+pub(crate) async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<event::Entity>(db, id, "event").await
 }
 
@@ -305,7 +314,7 @@ fn bump_going<'a, C: ConnectionTrait>(
 /// Answers an event as `user_id`: `GOING` takes a seat if one is left (the last seat goes to
 /// exactly one of many concurrent fans; the others get `CONFLICT`), `INTERESTED` takes none.
 /// Answering the same again changes nothing and returns the RSVP as it is.
-pub async fn rsvp(
+pub(crate) async fn rsvp(
     db: &DatabaseConnection,
     notifier: &Notifier,
     user_id: i64,
@@ -373,7 +382,7 @@ async fn rsvp_once(
 }
 
 /// Cancels `user_id`'s RSVP, freeing the seat; `false` when there was none.
-pub async fn cancel_rsvp(
+pub(crate) async fn cancel_rsvp(
     db: &DatabaseConnection,
     notifier: &Notifier,
     user_id: i64,
@@ -400,12 +409,12 @@ async fn cancel_rsvp_once(
 }
 
 /// The instant of `event`'s start as seen in `time_zone`, RFC 3339 with that zone's offset.
-pub fn starts_at_local(event: &event::Model, time_zone: &str) -> DomainResult<String> {
+pub(crate) fn starts_at_local(event: &event::Model, time_zone: &str) -> DomainResult<String> {
     let zone = validate::time_zone("timeZone", time_zone)?;
     Ok(event.starts_at.with_timezone(&zone).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 /// The current RSVP count and its version.
-pub async fn counter<C: ConnectionTrait>(db: &C, event_id: i64) -> DomainResult<event::Model> {
+pub(crate) async fn counter<C: ConnectionTrait>(db: &C, event_id: i64) -> DomainResult<event::Model> {
     event::Entity::find_by_id(event_id).one(db).await?.ok_or(DomainError::NotFound("event"))
 }

@@ -10,12 +10,12 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use super::DomainError;
 
 /// How many expensive reads may wait for their turn; past it one is refused at once.
-pub const MAX_WAITING: usize = 64;
+pub(crate) const MAX_WAITING: usize = 64;
 /// The longest an expensive read waits for its turn.
-pub const MAX_WAIT: Duration = Duration::from_secs(5);
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(5);
 
 /// The turns of expensive reads in one process.
-pub struct ExpensiveReads {
+pub(crate) struct ExpensiveReads {
     turns: Semaphore,
     waiting: AtomicUsize,
 }
@@ -29,13 +29,13 @@ impl Default for ExpensiveReads {
 
 impl ExpensiveReads {
     /// Turns for `at_once` reads at a time.
-    pub fn new(at_once: usize) -> Self {
+    pub(crate) fn new(at_once: usize) -> Self {
         Self { turns: Semaphore::new(at_once.max(1)), waiting: AtomicUsize::new(0) }
     }
 
     /// Waits for a turn, held until the permit drops; `RateLimited` when the queue is full or
     /// the turn does not come within `MAX_WAIT`.
-    pub async fn turn(&self) -> Result<SemaphorePermit<'_>, DomainError> {
+    pub(crate) async fn turn(&self) -> Result<SemaphorePermit<'_>, DomainError> {
         if let Ok(permit) = self.turns.try_acquire() {
             return Ok(permit);
         }

@@ -15,21 +15,18 @@ use super::validate::{self, Patch};
 use super::write::{self, patch, set_if};
 use super::{DomainError, DomainResult};
 
-/// The longest film title.
-pub const TITLE_MAX: usize = 200;
-
 /// What a film list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct FilmFilter {
-    pub title_contains: Option<String>,
-    pub status: Option<FilmStatus>,
-    pub released_after: Option<NaiveDate>,
-    pub released_before: Option<NaiveDate>,
+pub(crate) struct FilmFilter {
+    pub(crate) title_contains: Option<String>,
+    pub(crate) status: Option<FilmStatus>,
+    pub(crate) released_after: Option<NaiveDate>,
+    pub(crate) released_before: Option<NaiveDate>,
 }
 
 impl FilmFilter {
     /// The filter as a WHERE condition on `backend`.
-    pub fn condition(&self, backend: DatabaseBackend) -> Condition {
+    pub(crate) fn condition(&self, backend: DatabaseBackend) -> Condition {
         let mut condition = Condition::all();
         if let Some(title) = &self.title_contains {
             condition = condition.add(contains_ignoring_case(backend, film::Column::Title, title));
@@ -49,14 +46,14 @@ impl FilmFilter {
 
 /// The keys a film list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FilmOrderField {
+pub(crate) enum FilmOrderField {
     Title,
     ReleaseDate,
     CreatedAt,
 }
 
 /// The sort of a film list.
-pub fn sort(field: FilmOrderField, direction: Direction) -> Sort<film::Column> {
+pub(crate) fn sort(field: FilmOrderField, direction: Direction) -> Sort<film::Column> {
     let (column, nullable) = match field {
         FilmOrderField::Title => (film::Column::Title, false),
         FilmOrderField::ReleaseDate => (film::Column::ReleaseDate, true),
@@ -66,20 +63,20 @@ pub fn sort(field: FilmOrderField, direction: Direction) -> Sort<film::Column> {
 }
 
 /// The film with this slug, if any.
-pub async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<film::Model>> {
+pub(crate) async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<film::Model>> {
     Ok(film::Entity::find().filter(film::Column::Slug.eq(slug)).one(db).await?)
 }
 
 /// Sequels are listed oldest first, films without a date last.
-pub const SEQUEL_SORT: Sort<film::Column> =
+pub(crate) const SEQUEL_SORT: Sort<film::Column> =
     Sort { column: film::Column::ReleaseDate, direction: Direction::Asc, nullable: true };
 
 /// Credits are listed in billing order; credits without one come last.
-pub const CREDIT_SORT: Sort<credit::Column> =
+pub(crate) const CREDIT_SORT: Sort<credit::Column> =
     Sort { column: credit::Column::BillingOrder, direction: Direction::Asc, nullable: true };
 
 /// The credits a film's or person's credit list may be narrowed to.
-pub fn credit_condition(role: Option<CreditRole>) -> Condition {
+pub(crate) fn credit_condition(role: Option<CreditRole>) -> Condition {
     let mut condition = Condition::all();
     if let Some(role) = role {
         condition = condition.add(credit::Column::Role.eq(role));
@@ -160,7 +157,7 @@ async fn apply<C: ConnectionTrait>(
 /// Creates a film with its credits, in the caller's transaction (see `write::transaction`; an
 /// import runs many in one). With `audit`, the people created and the credits added or changed
 /// through `credits` each get their audit row (the film's own row is the caller's).
-pub async fn create(
+pub(crate) async fn create(
     txn: &impl ConnectionTrait,
     mut changes: FilmChanges,
     audit: Option<&Actor>,
@@ -200,7 +197,7 @@ pub async fn update(
 /// makes it what `changes` says: validated like `create`, written in one statement, and an
 /// optional field left out is cleared. Credits are added or changed as on update (`audit` as in
 /// `create`).
-pub async fn upsert(
+pub(crate) async fn upsert(
     txn: &impl ConnectionTrait,
     mut changes: FilmChanges,
     audit: Option<&Actor>,
@@ -222,24 +219,24 @@ pub async fn upsert(
 
 /// Deletes film `id`; its credits go with it, and quotes, events, petitions and sequels about it
 /// stay, no longer linked to a film.
-pub async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
+pub(crate) async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<film::Entity>(db, id, "film").await
 }
 
 /// A new credit.
 #[derive(Debug)]
-pub struct NewCredit {
-    pub film_id: i64,
-    pub person_id: i64,
-    pub role: CreditRole,
-    pub character: Option<String>,
-    pub billing_order: Option<i32>,
+pub(crate) struct NewCredit {
+    pub(crate) film_id: i64,
+    pub(crate) person_id: i64,
+    pub(crate) role: CreditRole,
+    pub(crate) character: Option<String>,
+    pub(crate) billing_order: Option<i32>,
 }
 
 /// The record at the other end of a credit given with a film or person: a stored one by id or
 /// slug, or a new one.
 #[derive(Debug)]
-pub enum Ref<T> {
+pub(crate) enum Ref<T> {
     Id(i64),
     Slug(String),
     Create(T),
@@ -248,16 +245,20 @@ pub enum Ref<T> {
 /// A credit given with a film (linking a person) or with a person (linking a film).
 #[derive(Debug)]
 pub struct CreditLink<T> {
-    pub to: Ref<T>,
-    pub role: CreditRole,
-    pub character: Option<String>,
-    pub billing_order: Option<i32>,
+    pub(crate) to: Ref<T>,
+    pub(crate) role: CreditRole,
+    pub(crate) character: Option<String>,
+    pub(crate) billing_order: Option<i32>,
 }
 
 impl<T> Ref<T> {
     /// The id of the stored row of `E` this names by id or slug (`at` is the path of the
     /// reference, e.g. `input.credits[0].person`), or the changes of a row to create.
-    pub async fn stored<E: write::Named, C: ConnectionTrait>(self, txn: &C, at: &str) -> DomainResult<Result<i64, T>>
+    pub(crate) async fn stored<E: write::Named, C: ConnectionTrait>(
+        self,
+        txn: &C,
+        at: &str,
+    ) -> DomainResult<Result<i64, T>>
     where
         E::Model: Sync,
     {
@@ -285,28 +286,67 @@ impl<T> Ref<T> {
     }
 }
 
-/// The film a credit of a person links to, created when asked; `at` is the path of the
-/// reference (`input.credits[0].film`). A film created here cannot bring credits of its own; with
-/// `audit` its creation is recorded as `createFilm`.
-pub async fn film_ref(
+/// What a credit may create at its other end: a film's changes (a credit given with a person) or
+/// a person's (a credit given with a film). `ref_or_create` treats both alike.
+pub(crate) trait CreditEnd: Sized {
+    /// The table the record is stored in.
+    type Entity: write::Named + super::audit::Audited;
+    /// `film` or `person`, as a refusal names it.
+    const NOUN: &'static str;
+    /// The audit action of its creation, e.g. `createFilm`.
+    const CREATED: &'static str;
+    /// Whether it brings credits of its own (one created inside a credit may not).
+    fn has_credits(&self) -> bool;
+    /// Inserts it, in the caller's transaction.
+    fn insert(
+        self,
+        txn: &impl ConnectionTrait,
+    ) -> impl Future<Output = DomainResult<<Self::Entity as EntityTrait>::Model>>;
+    /// The id of the inserted row.
+    fn id(row: &<Self::Entity as EntityTrait>::Model) -> i64;
+}
+
+impl CreditEnd for FilmChanges {
+    type Entity = film::Entity;
+    const NOUN: &'static str = "film";
+    const CREATED: &'static str = "createFilm";
+    fn has_credits(&self) -> bool {
+        !self.credits.is_empty()
+    }
+    async fn insert(self, txn: &impl ConnectionTrait) -> DomainResult<film::Model> {
+        insert(txn, self).await
+    }
+    fn id(row: &film::Model) -> i64 {
+        row.id
+    }
+}
+
+/// The record a credit links to at its other end, created when asked; `at` is the path of the
+/// reference (`input.credits[0].person`). A record created here cannot bring credits of its own;
+/// with `audit` its creation is recorded (`createFilm`, `createPerson`).
+pub(crate) async fn ref_or_create<T: CreditEnd>(
     txn: &impl ConnectionTrait,
-    to: Ref<FilmChanges>,
+    to: Ref<T>,
     at: &str,
     audit: Option<&Actor>,
-) -> DomainResult<i64> {
-    let changes = match to.stored::<film::Entity, _>(txn, at).await? {
+) -> DomainResult<i64>
+where
+    <T::Entity as EntityTrait>::Model: Sync,
+{
+    let changes = match to.stored::<T::Entity, _>(txn, at).await? {
         Ok(id) => return Ok(id),
         Err(changes) => changes,
     };
     let at = format!("{at}.create");
-    if !changes.credits.is_empty() {
-        return Err(DomainError::invalid(format!("{at}.credits"), "a film created in a credit has no credits"));
+    if changes.has_credits() {
+        let message = format!("a {} created in a credit has no credits", T::NOUN);
+        return Err(DomainError::invalid(format!("{at}.credits"), message));
     }
-    let film = insert(txn, changes).await.map_err(|error| error.at(&at))?;
+    let row = changes.insert(txn).await.map_err(|error| error.at(&at))?;
     if let Some(actor) = audit {
-        super::audit::record(txn, actor, "createFilm", None, Some(&film)).await?;
+        super::audit::record(txn, actor, T::CREATED, None, Some(&row)).await?;
     }
-    Ok(film.id)
+    Ok(T::id(&row))
 }
 
 /// Adds `credits` to film `film_id` (see `link_credits`).
@@ -316,19 +356,15 @@ async fn credit_film<C: ConnectionTrait>(
     credits: Vec<CreditLink<super::people::PersonChanges>>,
     audit: Option<&Actor>,
 ) -> DomainResult<()> {
-    let person = |to, at: String| async move { super::people::person_ref(txn, to, &at, audit).await };
+    let person = |to, at: String| async move { ref_or_create(txn, to, &at, audit).await };
     link_credits(txn, credits, "person", audit, person, |person_id| (film_id, person_id)).await
 }
 
-/// The most credits one mutation may give: each costs a few statements inside one write
-/// transaction, which on SQLite holds the whole database.
-pub const CREDITS_MAX: usize = 200;
-
 /// Adds or changes each of the credits given with a film or person (see `link_credit`), in the
-/// caller's transaction, refusing more than `CREDITS_MAX`. `resolve` finds or creates the record
+/// caller's transaction, refusing more than `validate::CREDITS_MAX`. `resolve` finds or creates the record
 /// at the other end (`end` names it in error paths: `input.credits[0].person`), and `ids` pairs
 /// its id with the given record's as (film id, person id).
-pub async fn link_credits<T, C, F>(
+pub(crate) async fn link_credits<T, C, F>(
     txn: &C,
     credits: Vec<CreditLink<T>>,
     end: &str,
@@ -340,8 +376,11 @@ where
     C: ConnectionTrait,
     F: Future<Output = DomainResult<i64>>,
 {
-    if credits.len() > CREDITS_MAX {
-        return Err(DomainError::invalid("input.credits", format!("at most {CREDITS_MAX} credits at a time")));
+    if credits.len() > validate::CREDITS_MAX {
+        return Err(DomainError::invalid(
+            "input.credits",
+            format!("at most {} credits at a time", validate::CREDITS_MAX),
+        ));
     }
     let mut seen = CreditKeys::new();
     for (index, link) in credits.into_iter().enumerate() {
@@ -360,7 +399,7 @@ where
 }
 
 /// The (film, person, role) keys of the credits a mutation has listed so far.
-pub type CreditKeys = std::collections::HashSet<(i64, i64, CreditRole)>;
+pub(crate) type CreditKeys = std::collections::HashSet<(i64, i64, CreditRole)>;
 
 /// Adds credit element `at` given with a film or person, in the caller's transaction. A credit is
 /// keyed by film, person and role: one that exists takes the element's character and billing
@@ -389,14 +428,11 @@ async fn link_credit(
 
 /// What `put_credit` did.
 #[derive(Debug)]
-pub enum Put {
+pub(crate) enum Put {
     Added(credit::Model),
     Changed { before: credit::Model, after: credit::Model },
-    Unchanged(credit::Model),
+    Unchanged,
 }
-
-/// The longest character name of a credit.
-const CHARACTER_MAX: usize = 200;
 
 /// A credit's place in the billing, checked.
 fn billing_order(order: i32) -> DomainResult<i32> {
@@ -405,12 +441,12 @@ fn billing_order(order: i32) -> DomainResult<i32> {
 
 /// The character and billing order of a credit, checked.
 fn credit_details(character: Option<&str>, order: Option<i32>) -> DomainResult<(Option<String>, Option<i32>)> {
-    let character = validate::optional_text("input.character", character, CHARACTER_MAX)?;
+    let character = validate::optional_text("input.character", character, validate::CHARACTER_MAX)?;
     Ok((character, order.map(billing_order).transpose()?))
 }
 
 /// The credit of this film, person and role (but `except`), if any.
-pub async fn credit_by_key(
+pub(crate) async fn credit_by_key(
     txn: &impl ConnectionTrait,
     film_id: i64,
     person_id: i64,
@@ -428,7 +464,7 @@ pub async fn credit_by_key(
 }
 
 /// Credits a person on a film, in the caller's transaction; one credit per film, person and role.
-pub async fn add_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> DomainResult<credit::Model> {
+pub(crate) async fn add_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> DomainResult<credit::Model> {
     write::ensure_exists::<film::Entity, _>(txn, film::Column::Id, credit.film_id, "input.filmId", "film").await?;
     write::ensure_exists::<entity::person::Entity, _>(
         txn,
@@ -458,13 +494,13 @@ pub async fn add_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> Domain
 
 /// Adds the credit or, when the person has the role on the film already, gives that credit the
 /// character and billing order; says which happened.
-pub async fn put_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> DomainResult<Put> {
+pub(crate) async fn put_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> DomainResult<Put> {
     let Some(existing) = credit_by_key(txn, credit.film_id, credit.person_id, credit.role, None).await? else {
         return Ok(Put::Added(add_credit(txn, credit).await?));
     };
     let (character, billing_order) = credit_details(credit.character.as_deref(), credit.billing_order)?;
     if existing.character == character && existing.billing_order == billing_order {
-        return Ok(Put::Unchanged(existing));
+        return Ok(Put::Unchanged);
     }
     let mut model = existing.clone().into_active_model();
     model.character = Set(character);
@@ -474,15 +510,19 @@ pub async fn put_credit(txn: &impl ConnectionTrait, credit: NewCredit) -> Domain
 
 /// A change to a credit; only what is given changes.
 #[derive(Debug, Default)]
-pub struct CreditChanges {
-    pub role: Option<CreditRole>,
-    pub character: Patch<String>,
-    pub billing_order: Patch<i32>,
+pub(crate) struct CreditChanges {
+    pub(crate) role: Option<CreditRole>,
+    pub(crate) character: Patch<String>,
+    pub(crate) billing_order: Patch<i32>,
 }
 
 /// Changes the given fields of credit `id`; a role the person already has on the film is a
 /// `CONFLICT`.
-pub async fn update_credit(txn: &impl ConnectionTrait, id: i64, changes: CreditChanges) -> DomainResult<credit::Model> {
+pub(crate) async fn update_credit(
+    txn: &impl ConnectionTrait,
+    id: i64,
+    changes: CreditChanges,
+) -> DomainResult<credit::Model> {
     let existing = write::lock::<credit::Entity, _>(txn, id, "credit").await?;
     if let Some(role) = changes.role
         && credit_by_key(txn, existing.film_id, existing.person_id, role, Some(id)).await?.is_some()
@@ -491,12 +531,12 @@ pub async fn update_credit(txn: &impl ConnectionTrait, id: i64, changes: CreditC
     }
     let mut model = existing.into_active_model();
     set_if(&mut model.role, changes.role);
-    patch(&mut model.character, validate::patch_text("input.character", changes.character, CHARACTER_MAX)?);
+    patch(&mut model.character, validate::patch_text("input.character", changes.character, validate::CHARACTER_MAX)?);
     patch(&mut model.billing_order, changes.billing_order.try_map(billing_order)?);
     Ok(model.update(txn).await?)
 }
 
 /// Removes credit `id`.
-pub async fn remove_credit(db: &impl write::Db, id: i64) -> DomainResult<()> {
+pub(crate) async fn remove_credit(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<credit::Entity>(db, id, "credit").await
 }

@@ -16,15 +16,15 @@ use unicode_normalization::UnicodeNormalization;
 use super::{DomainError, DomainResult};
 
 /// The longest address (RFC 5321's path limit less the angle brackets).
-pub const MAX_LENGTH: usize = 254;
+pub(crate) const MAX_LENGTH: usize = 254;
 /// The longest local part (RFC 5321).
-pub const MAX_LOCAL_LENGTH: usize = 64;
+pub(crate) const MAX_LOCAL_LENGTH: usize = 64;
 
 /// The characters besides letters and digits a dot-atom local part may hold.
 const ATEXT: &str = "!#$%&'*+-/=?^_`{|}~";
 
 /// The canonical form of `email`, or `BAD_USER_INPUT` on `field` saying what is wrong with it.
-pub fn canonical(email: &str, field: &str) -> DomainResult<String> {
+pub(crate) fn canonical(email: &str, field: &str) -> DomainResult<String> {
     let folded: String = email.nfkc().collect::<String>().trim().to_lowercase().nfkc().collect();
     let invalid = |message: &str| DomainError::invalid(field, message);
     if folded.contains(['<', '>']) {

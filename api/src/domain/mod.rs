@@ -2,40 +2,41 @@
 //! and HTTP, so the same rules serve the API, the command line and the seed loader.
 
 pub mod account_mail;
-pub mod accounts;
+pub(crate) mod accounts;
 pub mod audit;
-pub mod counters;
+pub(crate) mod counters;
 pub mod enrollment;
-pub mod error;
-pub mod events;
-pub mod expensive;
+mod error;
+pub(crate) mod events;
+pub(crate) mod expensive;
 pub mod films;
-pub mod mailbox;
+pub(crate) mod mailbox;
 pub mod notify;
-pub mod paging;
+pub(crate) mod paging;
 pub mod people;
-pub mod petition_updates;
-pub mod petitions;
-pub mod quotes;
-pub mod search;
+pub(crate) mod petition_updates;
+pub(crate) mod petitions;
+pub(crate) mod quotes;
+pub(crate) mod search;
 pub mod sessions;
-pub mod sources;
-pub mod stats;
-pub mod text;
-pub mod users;
+pub(crate) mod sources;
+pub(crate) mod stats;
+pub(crate) mod text;
+pub(crate) mod users;
 pub mod validate;
-pub mod viewer;
+mod viewer;
 pub mod write;
 
+// The error and the viewer are named `domain::DomainError` and `domain::Viewer`, their
+// modules kept private so that each has one name.
 pub use error::{DomainError, DomainResult};
-pub use paging::{Direction, Page, PageRequest, Sort};
-pub use viewer::Viewer;
+pub(crate) use viewer::Viewer;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
 /// The current time at the precision both databases keep (microseconds), so a value read back
 /// compares equal to the one written.
-pub fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
@@ -43,7 +44,7 @@ pub fn now() -> DateTime<Utc> {
 /// at once (waiting out the busy timeout), so a transaction that reads before it writes never fails
 /// because another writer committed in between.
 /// Inside a transaction (an import) it is a savepoint.
-pub async fn begin_write<C: sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction>>(
+pub(crate) async fn begin_write<C: sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction>>(
     db: &C,
 ) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions};
@@ -61,7 +62,7 @@ const RETRIES: u32 = 3;
 /// Runs `write` (one whole transaction) and runs it again, up to `RETRIES` times, when the database
 /// aborted it to break a deadlock or a serialization conflict; such an abort rolled everything back,
 /// so the retry starts from scratch. Past the retries the client is told to try again shortly.
-pub async fn retrying<T, F, Fut>(mut write: F) -> DomainResult<T>
+pub(crate) async fn retrying<T, F, Fut>(mut write: F) -> DomainResult<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = DomainResult<T>>,

@@ -35,7 +35,7 @@ pub const CHANNEL: &str = "fandb_counts";
 
 /// What changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Counter {
+pub(crate) enum Counter {
     /// A petition's signatures.
     Petition,
     /// An event's RSVPs going.
@@ -47,16 +47,16 @@ pub enum Counter {
 
 /// A new value of a counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Notice {
-    pub counter: Counter,
-    pub id: i64,
-    pub count: i64,
-    pub version: i64,
+pub(crate) struct Notice {
+    pub(crate) counter: Counter,
+    pub(crate) id: i64,
+    pub(crate) count: i64,
+    pub(crate) version: i64,
 }
 
 impl Notice {
     /// The `NOTIFY` payload: `p:ID:COUNT:VERSION`, `e:…` or `u:…`.
-    pub fn to_payload(self) -> String {
+    pub(crate) fn to_payload(self) -> String {
         let kind = match self.counter {
             Counter::Petition => 'p',
             Counter::Event => 'e',
@@ -66,7 +66,7 @@ impl Notice {
     }
 
     /// Reads a payload written by `to_payload`.
-    pub fn from_payload(payload: &str) -> Option<Self> {
+    pub(crate) fn from_payload(payload: &str) -> Option<Self> {
         let mut parts = payload.split(':');
         let counter = match parts.next()? {
             "p" => Counter::Petition,
@@ -82,11 +82,11 @@ impl Notice {
 }
 
 /// The current values of watched counters, keyed by what they count.
-pub type Current = HashMap<(Counter, i64), Notice>;
+pub(crate) type Current = HashMap<(Counter, i64), Notice>;
 
 /// What subscribers receive.
 #[derive(Debug, Clone)]
-pub enum Change {
+pub(crate) enum Change {
     /// One counter moved.
     One(Notice),
     /// Watched counters as just read from the database, after notices may have been missed.
@@ -95,7 +95,7 @@ pub enum Change {
 
 impl Change {
     /// The value this change carries for (`counter`, `id`), if any.
-    pub fn value_of(&self, counter: Counter, id: i64) -> Option<Notice> {
+    pub(crate) fn value_of(&self, counter: Counter, id: i64) -> Option<Notice> {
         match self {
             Self::One(notice) => (notice.counter == counter && notice.id == id).then_some(*notice),
             Self::Current(current) => current.get(&(counter, id)).copied(),
@@ -104,7 +104,7 @@ impl Change {
 }
 
 /// Publishes notices to this process's subscribers, and orders writes on SQLite.
-pub struct Notifier {
+pub(crate) struct Notifier {
     hub: broadcast::Sender<Change>,
     backend: DatabaseBackend,
     sqlite_gate: Mutex<()>,
@@ -117,7 +117,7 @@ pub struct Notifier {
 }
 
 /// An open subscription's claim on a counter: while it lives, re-reads include the counter.
-pub struct Watching {
+pub(crate) struct Watching {
     notifier: Arc<Notifier>,
     key: (Counter, i64),
 }
@@ -135,13 +135,13 @@ impl Drop for Watching {
 }
 
 /// Held while a counter changes; on SQLite it is the process-wide write gate.
-pub struct WriteGuard<'a> {
+pub(crate) struct WriteGuard<'a> {
     _gate: Option<MutexGuard<'a, ()>>,
 }
 
 impl Notifier {
     /// A notifier for the database behind `db`.
-    pub fn new(db: &DatabaseConnection) -> Self {
+    pub(crate) fn new(db: &DatabaseConnection) -> Self {
         let (hub, _) = broadcast::channel(16_384);
         Self {
             hub,
@@ -154,13 +154,13 @@ impl Notifier {
     }
 
     /// Receives every change published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.hub.subscribe()
     }
 
     /// Counts (`counter`, `id`) as watched until the returned claim is dropped; take it before
     /// reading the first value, so no re-read after that read leaves the counter out.
-    pub fn watch(self: &Arc<Self>, counter: Counter, id: i64) -> Watching {
+    pub(crate) fn watch(self: &Arc<Self>, counter: Counter, id: i64) -> Watching {
         *self.watched_ids().entry((counter, id)).or_insert(0) += 1;
         Watching { notifier: self.clone(), key: (counter, id) }
     }
@@ -171,14 +171,14 @@ impl Notifier {
     }
 
     /// Hands a notice to this process's subscribers (for notices that arrive from PostgreSQL).
-    pub fn publish_local(&self, notice: Notice) {
+    pub(crate) fn publish_local(&self, notice: Notice) {
         // No subscriber is not an error.
         let _ = self.hub.send(Change::One(notice));
     }
 
     /// Reads every watched counter from `db` (one query per kind and 5,000 ids) and publishes the
     /// values. The `LISTEN` side calls it on its own connection once a new `LISTEN` is in place.
-    pub async fn reread_on<C: ConnectionTrait>(&self, db: &C) -> DomainResult<()> {
+    pub(crate) async fn reread_on<C: ConnectionTrait>(&self, db: &C) -> DomainResult<()> {
         let keys: Vec<(Counter, i64)> = self.watched_ids().keys().copied().collect();
         if keys.is_empty() {
             return Ok(());
@@ -221,7 +221,7 @@ impl Notifier {
     /// For a subscriber that lagged: re-reads every watched counter from `db` and publishes the
     /// values. Subscribers that lag together share one re-read: a re-read that began after a
     /// subscriber asked answers it.
-    pub async fn reread(&self, db: &DatabaseConnection) -> DomainResult<()> {
+    pub(crate) async fn reread(&self, db: &DatabaseConnection) -> DomainResult<()> {
         let asked = self.rereads_asked.fetch_add(1, Ordering::SeqCst) + 1;
         let mut answered = self.rereads_answered.lock().await;
         if *answered >= asked {
@@ -234,7 +234,7 @@ impl Notifier {
     }
 
     /// To hold from before a counter's transaction begins until after `committed`.
-    pub async fn write_gate(&self) -> WriteGuard<'_> {
+    pub(crate) async fn write_gate(&self) -> WriteGuard<'_> {
         let gate = match self.backend {
             DatabaseBackend::Sqlite => Some(self.sqlite_gate.lock().await),
             _ => None,
@@ -243,7 +243,7 @@ impl Notifier {
     }
 
     /// Inside the changing transaction: on PostgreSQL, queues the `NOTIFY` for commit.
-    pub async fn in_transaction<C: ConnectionTrait>(&self, txn: &C, notice: Notice) -> DomainResult<()> {
+    pub(crate) async fn in_transaction<C: ConnectionTrait>(&self, txn: &C, notice: Notice) -> DomainResult<()> {
         if self.backend == DatabaseBackend::Postgres {
             txn.execute_raw(Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
@@ -256,7 +256,7 @@ impl Notifier {
     }
 
     /// After the commit: on SQLite, publishes the notice (PostgreSQL delivers its own).
-    pub fn committed(&self, notice: Option<Notice>) {
+    pub(crate) fn committed(&self, notice: Option<Notice>) {
         if let Some(notice) = notice
             && self.backend != DatabaseBackend::Postgres
         {
@@ -266,12 +266,12 @@ impl Notifier {
 
     /// A change user `user_id` makes to their own rows that may move a counter (an RSVP, a
     /// signature): one write transaction under the write gate with the user's row held
-    /// (`users::hold`) and then row `id` of `E` locked (see `write::lock`), in the order
+    /// (`write::hold`) and then row `id` of `E` locked (see `write::lock`), in the order
     /// `deleteAccount` takes them, so the account cannot be deleted halfway through and a change
     /// that comes after the deletion is `Unauthenticated` rather than a foreign-key failure.
     /// `work` returns its value and the notice of the counter it moved, if any, which is queued in
     /// the transaction and published once it is committed.
-    pub async fn counted<E, T>(
+    pub(crate) async fn counted<E, T>(
         &self,
         db: &DatabaseConnection,
         user_id: i64,
@@ -285,7 +285,7 @@ impl Notifier {
     {
         let gate = self.write_gate().await;
         let (value, notice) = super::write::transaction(db, async |txn| {
-            super::users::hold(txn, user_id).await?;
+            super::write::hold(txn, user_id).await?;
             let row = super::write::lock::<E, _>(txn, id, what).await?;
             let (value, notice) = work(txn, row).await?;
             if let Some(notice) = notice {
@@ -329,7 +329,7 @@ mod tests {
         let mut options = ConnectOptions::new("sqlite::memory:");
         options.max_connections(1).sqlx_logging(false);
         let db = Database::connect(options).await.unwrap();
-        crate::db::migrate(&db).await.unwrap();
+        crate::infra::db::migrate(&db).await.unwrap();
         db
     }
 

@@ -20,23 +20,23 @@ use serde::{Deserialize, Serialize};
 use super::error::{DomainError, DomainResult};
 
 /// Rows per page when the client gives no size.
-pub const DEFAULT_PAGE_SIZE: u64 = 20;
+pub(crate) const DEFAULT_PAGE_SIZE: u64 = 20;
 /// The largest page a client may ask for.
-pub const MAX_PAGE_SIZE: u64 = 100;
+pub(crate) const MAX_PAGE_SIZE: u64 = 100;
 
 /// Ascending or descending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
+pub(crate) enum Direction {
     Asc,
     Desc,
 }
 
 /// A sort key of one entity: the column, its direction, and whether it can hold NULL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Sort<C> {
-    pub column: C,
-    pub direction: Direction,
-    pub nullable: bool,
+pub(crate) struct Sort<C> {
+    pub(crate) column: C,
+    pub(crate) direction: Direction,
+    pub(crate) nullable: bool,
 }
 
 /// The sort value of a row as carried in a cursor.
@@ -83,7 +83,7 @@ impl SortValue {
 /// under any other, on every backend, instead of being compared with a column of another type or
 /// read in the opposite direction.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Cursor {
+pub(crate) struct Cursor {
     #[serde(rename = "s")]
     sort: String,
     #[serde(rename = "d")]
@@ -114,13 +114,13 @@ impl Cursor {
     }
 
     /// The opaque text handed to clients.
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         let json = serde_json::to_vec(self).unwrap_or_default();
         URL_SAFE_NO_PAD.encode(json)
     }
 
     /// Reads a cursor a client sent back; `field` names the argument for the error.
-    pub fn decode(text: &str, field: &'static str) -> DomainResult<Self> {
+    pub(crate) fn decode(text: &str, field: &'static str) -> DomainResult<Self> {
         let invalid = || DomainError::invalid(field, "not a valid cursor");
         let mut cursor: Self = URL_SAFE_NO_PAD
             .decode(text)
@@ -170,7 +170,7 @@ fn sort_key<C: ColumnTrait>(column: C) -> String {
 
 /// A validated page request: how many rows, from which end, between which cursors.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PageRequest {
+pub(crate) struct PageRequest {
     limit: u64,
     from_end: bool,
     after: Option<Cursor>,
@@ -179,7 +179,12 @@ pub struct PageRequest {
 
 impl PageRequest {
     /// Checks the Relay arguments: at most one of `first`/`last`, sizes within 0..=100.
-    pub fn new(first: Option<i32>, after: Option<&str>, last: Option<i32>, before: Option<&str>) -> DomainResult<Self> {
+    pub(crate) fn new(
+        first: Option<i32>,
+        after: Option<&str>,
+        last: Option<i32>,
+        before: Option<&str>,
+    ) -> DomainResult<Self> {
         if first.is_some() && last.is_some() {
             return Err(DomainError::invalid("last", "pass either `first` or `last`, not both"));
         }
@@ -206,22 +211,22 @@ impl PageRequest {
 
 impl PageRequest {
     /// The most rows the page holds.
-    pub fn limit(&self) -> u64 {
+    pub(crate) fn limit(&self) -> u64 {
         self.limit
     }
 
     /// Whether the page is taken from the end of the list (`last`).
-    pub fn from_end(&self) -> bool {
+    pub(crate) fn is_from_end(&self) -> bool {
         self.from_end
     }
 
     /// Whether the page starts after a cursor.
-    pub fn has_after(&self) -> bool {
+    pub(crate) fn has_after(&self) -> bool {
         self.after.is_some()
     }
 
     /// Whether the page ends before a cursor.
-    pub fn has_before(&self) -> bool {
+    pub(crate) fn has_before(&self) -> bool {
         self.before.is_some()
     }
 }
@@ -259,7 +264,7 @@ fn sort_kind(column_type: &ColumnType) -> Option<SortKind> {
 /// How to make the cursors of one list from the sort value and id of a row read as JSON (by the
 /// read planner, whose rows never become models): the same cursors `Cursor::of` makes.
 #[derive(Debug, Clone)]
-pub struct CursorShape {
+pub(crate) struct CursorShape {
     sort: String,
     descending: bool,
     kind: SortKind,
@@ -267,7 +272,7 @@ pub struct CursorShape {
 
 impl CursorShape {
     /// The cursors of a list in the order of `sort`.
-    pub fn of<C: ColumnTrait>(sort: Sort<C>) -> Self {
+    pub(crate) fn of<C: ColumnTrait>(sort: Sort<C>) -> Self {
         // A column of no known kind never sorts a list; its cursors would carry text.
         let kind = sort_kind(sort.column.def().get_column_type()).unwrap_or(SortKind::Text);
         Self { sort: sort_key(sort.column), descending: sort.direction == Direction::Desc, kind }
@@ -275,7 +280,7 @@ impl CursorShape {
 
     /// The encoded cursor of the row whose sort column holds `value` (as the database wrote it in
     /// JSON) and whose id is `id`.
-    pub fn encode(&self, value: &serde_json::Value, id: i64) -> String {
+    pub(crate) fn encode(&self, value: &serde_json::Value, id: i64) -> String {
         let value = match (value, self.kind) {
             (serde_json::Value::Null, _) => Some(SortValue::Null),
             (serde_json::Value::Number(number), SortKind::Int) => number.as_i64().map(SortValue::Int),
@@ -299,7 +304,7 @@ impl CursorShape {
 
 /// An instant as either database writes it in JSON: PostgreSQL's `timestamptz` (RFC 3339 with an
 /// offset) or the text SQLite stores (the formats its driver reads, naive ones in UTC).
-pub fn stored_instant(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn stored_instant(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
         return Some(instant.with_timezone(&Utc));
     }
@@ -327,7 +332,7 @@ pub fn stored_instant(text: &str) -> Option<DateTime<Utc>> {
 
 /// The order of a page's rows (sort column NULLS LAST, then id, reversed when read from the end)
 /// over the columns of `alias`, for an aggregate's `ORDER BY`: the order `page_select` reads in.
-pub fn read_order_sql<C: ColumnTrait>(sort: Sort<C>, id: C, page: &PageRequest, alias: &str) -> String {
+pub(crate) fn read_order_sql<C: ColumnTrait>(sort: Sort<C>, id: C, page: &PageRequest, alias: &str) -> String {
     let word = |order: Order| if matches!(order, Order::Asc) { "ASC" } else { "DESC" };
     let direction = word(read_order(sort.direction, page.from_end));
     let column = sort.column.as_str();
@@ -344,10 +349,10 @@ pub fn read_order_sql<C: ColumnTrait>(sort: Sort<C>, id: C, page: &PageRequest, 
 
 /// One page of rows with their cursors.
 #[derive(Debug, Clone)]
-pub struct Page<M> {
-    pub rows: Vec<(Cursor, M)>,
-    pub has_next_page: bool,
-    pub has_previous_page: bool,
+pub(crate) struct Page<M> {
+    pub(crate) rows: Vec<(Cursor, M)>,
+    pub(crate) has_next_page: bool,
+    pub(crate) has_previous_page: bool,
 }
 
 impl<M> Page<M> {
@@ -356,7 +361,7 @@ impl<M> Page<M> {
     }
 
     /// The same page with each row behind an `Arc`, to be handed out without copying rows.
-    pub fn shared(self) -> Page<std::sync::Arc<M>> {
+    pub(crate) fn shared(self) -> Page<std::sync::Arc<M>> {
         let rows = self.rows.into_iter().map(|(cursor, row)| (cursor, std::sync::Arc::new(row))).collect();
         Page { rows, has_next_page: self.has_next_page, has_previous_page: self.has_previous_page }
     }
@@ -435,7 +440,7 @@ fn bounded<C: ColumnTrait>(
 /// Checks that the cursors of `page` were made under `sort`, before any batch reads it: a batch
 /// of pages shares one statement, so a cursor of another list must fail its own field, not the
 /// batch.
-pub fn check_cursors<C: ColumnTrait>(sort: Sort<C>, page: &PageRequest) -> DomainResult<()> {
+pub(crate) fn check_cursors<C: ColumnTrait>(sort: Sort<C>, page: &PageRequest) -> DomainResult<()> {
     for cursor in [&page.after, &page.before].into_iter().flatten() {
         cursor.check(sort)?;
     }
@@ -466,7 +471,7 @@ fn into_page<M: ModelTrait>(
 /// The rows `fetch` reads for one page of `select`: the cursor bounds, the order (sort column NULLS
 /// LAST, then id) and one row more than the page, to tell whether more follow. `None` for an empty
 /// page (`first: 0`), once the cursors are known to fit `sort`.
-pub fn page_select<E: EntityTrait>(
+pub(crate) fn page_select<E: EntityTrait>(
     select: Select<E>,
     sort: Sort<E::Column>,
     id: E::Column,
@@ -494,7 +499,7 @@ fn nulls(from_end: bool) -> NullOrdering {
 }
 
 /// One page of `select` (already filtered) in the order of `sort`, then id.
-pub async fn fetch<E, D>(
+pub(crate) async fn fetch<E, D>(
     db: &D,
     select: Select<E>,
     sort: Sort<E::Column>,
@@ -513,7 +518,7 @@ where
 }
 
 /// Counts the rows of `select` (already filtered).
-pub async fn count<E, D>(db: &D, select: Select<E>) -> DomainResult<u64>
+pub(crate) async fn count<E, D>(db: &D, select: Select<E>) -> DomainResult<u64>
 where
     E: EntityTrait,
     E::Model: Sync,
@@ -524,7 +529,7 @@ where
 
 /// One page per parent: for every id in `parents`, the page of rows whose `parent` column holds it,
 /// all in one statement (`ROW_NUMBER() OVER (PARTITION BY parent ...)`).
-pub async fn fetch_per_parent<E, D>(
+pub(crate) async fn fetch_per_parent<E, D>(
     db: &D,
     select: Select<E>,
     parent: E::Column,

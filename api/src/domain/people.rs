@@ -6,27 +6,24 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::audit::Actor;
-use super::films::{self, CreditLink, FilmChanges, Ref};
+use super::films::{self, CreditLink, FilmChanges};
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
 use super::validate::{self, Patch};
 use super::write::{self, patch};
 use super::{DomainError, DomainResult};
 
-/// The longest name of a person.
-pub const NAME_MAX: usize = 200;
-
 /// What a people list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct PersonFilter {
-    pub name_contains: Option<String>,
+pub(crate) struct PersonFilter {
+    pub(crate) name_contains: Option<String>,
     /// Only people credited on this film.
-    pub film_id: Option<i64>,
+    pub(crate) film_id: Option<i64>,
 }
 
 impl PersonFilter {
     /// The filter as a WHERE condition on `backend`.
-    pub fn condition(&self, backend: DatabaseBackend) -> Condition {
+    pub(crate) fn condition(&self, backend: DatabaseBackend) -> Condition {
         let mut condition = Condition::all();
         if let Some(name) = &self.name_contains {
             condition = condition.add(contains_ignoring_case(backend, person::Column::Name, name));
@@ -48,14 +45,14 @@ impl PersonFilter {
 
 /// The keys a people list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PersonOrderField {
+pub(crate) enum PersonOrderField {
     Name,
     BirthDate,
     CreatedAt,
 }
 
 /// The sort of a people list.
-pub fn sort(field: PersonOrderField, direction: Direction) -> Sort<person::Column> {
+pub(crate) fn sort(field: PersonOrderField, direction: Direction) -> Sort<person::Column> {
     let (column, nullable) = match field {
         PersonOrderField::Name => (person::Column::Name, false),
         PersonOrderField::BirthDate => (person::Column::BirthDate, true),
@@ -65,21 +62,21 @@ pub fn sort(field: PersonOrderField, direction: Direction) -> Sort<person::Colum
 }
 
 /// The person with this slug, if any.
-pub async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<person::Model>> {
+pub(crate) async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<person::Model>> {
     Ok(person::Entity::find().filter(person::Column::Slug.eq(slug)).one(db).await?)
 }
 
 /// A change to a person. On create, `name` is required and a missing slug is made from it.
 #[derive(Debug, Default)]
 pub struct PersonChanges {
-    pub slug: Option<String>,
-    pub name: Option<String>,
-    pub bio: Patch<String>,
-    pub birth_date: Patch<chrono::NaiveDate>,
+    pub(crate) slug: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) bio: Patch<String>,
+    pub(crate) birth_date: Patch<chrono::NaiveDate>,
     /// Credits to add with the person (see `films::link_credits`).
-    pub credits: Vec<CreditLink<FilmChanges>>,
+    pub(crate) credits: Vec<CreditLink<FilmChanges>>,
     /// An https image URL.
-    pub photo_url: Patch<String>,
+    pub(crate) photo_url: Patch<String>,
 }
 
 fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResult<()> {
@@ -102,7 +99,7 @@ fn apply(model: &mut person::ActiveModel, changes: PersonChanges) -> DomainResul
 /// Creates a person with their credits, in the caller's transaction (see `write::transaction`; an
 /// import runs many in one). With `audit`, the films created and the credits added or changed
 /// through `credits` each get their audit row (the person's own row is the caller's).
-pub async fn create(
+pub(crate) async fn create(
     txn: &impl ConnectionTrait,
     mut changes: PersonChanges,
     audit: Option<&Actor>,
@@ -122,7 +119,7 @@ async fn insert(txn: &impl ConnectionTrait, changes: PersonChanges) -> DomainRes
 
 /// Changes the given fields of person `id` and adds or changes the given credits, in the
 /// caller's transaction (`audit` as in `create`).
-pub async fn update(
+pub(crate) async fn update(
     txn: &impl ConnectionTrait,
     id: i64,
     mut changes: PersonChanges,
@@ -141,7 +138,7 @@ pub async fn update(
 /// makes them what `changes` says: validated like `create`, written in one statement, and an
 /// optional field left out is cleared. Credits are added or changed as on update (`audit` as in
 /// `create`).
-pub async fn upsert(
+pub(crate) async fn upsert(
     txn: &impl ConnectionTrait,
     mut changes: PersonChanges,
     audit: Option<&Actor>,
@@ -160,28 +157,19 @@ pub async fn upsert(
     Ok(upserted)
 }
 
-/// The person a credit of a film links to, created when asked; `at` is the path of the
-/// reference (`input.credits[0].person`). A person created here cannot bring credits of their own;
-/// with `audit` their creation is recorded as `createPerson`.
-pub async fn person_ref(
-    txn: &impl ConnectionTrait,
-    to: Ref<PersonChanges>,
-    at: &str,
-    audit: Option<&Actor>,
-) -> DomainResult<i64> {
-    let changes = match to.stored::<person::Entity, _>(txn, at).await? {
-        Ok(id) => return Ok(id),
-        Err(changes) => changes,
-    };
-    let at = format!("{at}.create");
-    if !changes.credits.is_empty() {
-        return Err(DomainError::invalid(format!("{at}.credits"), "a person created in a credit has no credits"));
+impl films::CreditEnd for PersonChanges {
+    type Entity = person::Entity;
+    const NOUN: &'static str = "person";
+    const CREATED: &'static str = "createPerson";
+    fn has_credits(&self) -> bool {
+        !self.credits.is_empty()
     }
-    let person = insert(txn, changes).await.map_err(|error| error.at(&at))?;
-    if let Some(actor) = audit {
-        super::audit::record(txn, actor, "createPerson", None, Some(&person)).await?;
+    async fn insert(self, txn: &impl ConnectionTrait) -> DomainResult<person::Model> {
+        insert(txn, self).await
     }
-    Ok(person.id)
+    fn id(row: &person::Model) -> i64 {
+        row.id
+    }
 }
 
 /// Adds `credits` to person `person_id` (see `films::link_credits`).
@@ -191,11 +179,11 @@ async fn credit_person<C: ConnectionTrait>(
     credits: Vec<CreditLink<FilmChanges>>,
     audit: Option<&Actor>,
 ) -> DomainResult<()> {
-    let film = |to, at: String| async move { films::film_ref(txn, to, &at, audit).await };
+    let film = |to, at: String| async move { films::ref_or_create(txn, to, &at, audit).await };
     films::link_credits(txn, credits, "film", audit, film, |film_id| (film_id, person_id)).await
 }
 
 /// Deletes person `id` with their credits and quotes.
-pub async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
+pub(crate) async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<person::Entity>(db, id, "person").await
 }

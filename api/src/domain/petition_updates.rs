@@ -21,28 +21,23 @@ use super::notify::{Counter, Notice, Notifier};
 use super::paging::{Direction, Sort};
 use super::{DomainError, DomainResult, Viewer, validate, write};
 
-/// The longest title.
-pub const TITLE_MAX: usize = 200;
-/// The longest body, in characters of Markdown.
-pub const BODY_MAX: usize = 20_000;
-
 /// A petition's updates are listed newest first.
-pub const SORT: Sort<petition_update::Column> =
+pub(crate) const SORT: Sort<petition_update::Column> =
     Sort { column: petition_update::Column::PublishedAt, direction: Direction::Desc, nullable: false };
 
 /// The updates `viewer` may see: all for admins and moderators, else only those published by now.
-pub fn visible_to(viewer: &Viewer) -> Condition {
+pub(crate) fn visible_to(viewer: &Viewer) -> Condition {
     visible(viewer.is_moderator())
 }
 
 /// `visible_to` by whether the reader is staff (admin or moderator).
-pub fn visible(staff: bool) -> Condition {
+pub(crate) fn visible(staff: bool) -> Condition {
     if staff { Condition::all() } else { Condition::all().add(petition_update::Column::PublishedAt.lte(super::now())) }
 }
 
 /// Markdown rendered to HTML and sanitized: raw HTML in the Markdown is filtered like the rest, and
 /// links keep only safe schemes (http, https, mailto…) with `rel="noopener noreferrer"`.
-pub fn render(markdown: &str) -> String {
+pub(crate) fn render(markdown: &str) -> String {
     use pulldown_cmark::{Options, Parser, html};
     let options = Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES;
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
@@ -52,20 +47,20 @@ pub fn render(markdown: &str) -> String {
 
 /// A new update, or a change to one (only the given fields change).
 #[derive(Debug, Default)]
-pub struct UpdateChanges {
-    pub title: Option<String>,
+pub(crate) struct UpdateChanges {
+    pub(crate) title: Option<String>,
     /// Markdown.
-    pub body: Option<String>,
-    pub published_at: Option<DateTime<Utc>>,
+    pub(crate) body: Option<String>,
+    pub(crate) published_at: Option<DateTime<Utc>>,
 }
 
 /// Checks and applies `changes` to `model`, rendering the body when it changes.
 fn apply(model: &mut petition_update::ActiveModel, changes: UpdateChanges) -> DomainResult<()> {
     if let Some(title) = &changes.title {
-        model.title = Set(validate::text("input.title", title, TITLE_MAX)?);
+        model.title = Set(validate::text("input.title", title, validate::UPDATE_TITLE_MAX)?);
     }
     if let Some(body) = &changes.body {
-        let body = validate::text("input.body", body, BODY_MAX)?;
+        let body = validate::text("input.body", body, validate::UPDATE_BODY_MAX)?;
         model.body_html = Set(render(&body));
         model.body_markdown = Set(body);
     }
@@ -84,7 +79,7 @@ fn notice_of(update: &petition_update::Model) -> Notice {
 /// Posts an update to petition `petition_id` as `author` (recorded in the audit trail in the same
 /// transaction), and announces it to the `petitionUpdates` subscribers of every server process
 /// once committed, scheduled or not (a scheduled one tells them when to look again).
-pub async fn post(
+pub(crate) async fn post(
     db: &DatabaseConnection,
     notifier: &Notifier,
     author: &super::audit::Actor,
@@ -128,7 +123,7 @@ pub async fn post(
 /// Changes the given fields of update `id`, in the caller's transaction. When its publication
 /// time changes, the notice is queued in `txn` and returned: the caller hands it to
 /// `Notifier::committed` once `txn` is committed (under `Notifier::write_gate`, like `post`).
-pub async fn edit(
+pub(crate) async fn edit(
     txn: &impl ConnectionTrait,
     notifier: &Notifier,
     id: i64,
@@ -148,7 +143,7 @@ pub async fn edit(
 }
 
 /// Deletes update `id`.
-pub async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
+pub(crate) async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<petition_update::Entity>(db, id, "petition update").await
 }
 
@@ -169,7 +164,7 @@ const SCHEDULED_PER_QUERY: usize = 5_000;
 /// the updates at or below it still scheduled when last read, by id; each read looks at those and
 /// at anything newer.
 #[derive(Debug)]
-pub struct Feed {
+pub(crate) struct Feed {
     petition_id: i64,
     /// Every update with a larger id is new to this feed. `post` inserts under the petition's row
     /// lock, so a petition's updates commit in id order: none with a smaller id commits later.
@@ -180,17 +175,20 @@ pub struct Feed {
 
 /// What one read of a feed found.
 #[derive(Debug, Default)]
-pub struct FeedRead {
+pub(crate) struct FeedRead {
     /// The updates fans now see that the feed had not sent, by publication time, then id.
-    pub published: Vec<petition_update::Model>,
+    pub(crate) published: Vec<petition_update::Model>,
     /// When the earliest update still scheduled falls due, if any.
-    pub next_due: Option<DateTime<Utc>>,
+    pub(crate) next_due: Option<DateTime<Utc>>,
 }
 
 impl Feed {
     /// A feed of `petition_id` after the updates fans see now: those scheduled for later are sent
     /// when they fall due (the second value says when the first does).
-    pub async fn start<C: ConnectionTrait>(db: &C, petition_id: i64) -> DomainResult<(Self, Option<DateTime<Utc>>)> {
+    pub(crate) async fn start<C: ConnectionTrait>(
+        db: &C,
+        petition_id: i64,
+    ) -> DomainResult<(Self, Option<DateTime<Utc>>)> {
         let now = super::now();
         let seen_id: Option<i64> = petition_update::Entity::find()
             .select_only()
@@ -219,7 +217,7 @@ impl Feed {
     /// Reads what fans see now that this feed has not sent, and moves past it: the caller sends
     /// `published` and looks again at `next_due`, or when a notice names the petition. A failed
     /// read moves nothing.
-    pub async fn read<C: ConnectionTrait>(&mut self, db: &C) -> DomainResult<FeedRead> {
+    pub(crate) async fn read<C: ConnectionTrait>(&mut self, db: &C) -> DomainResult<FeedRead> {
         let now = super::now();
         let mut rows = Vec::new();
         for ids in self.scheduled.iter().copied().collect::<Vec<_>>().chunks(SCHEDULED_PER_QUERY) {

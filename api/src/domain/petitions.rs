@@ -15,18 +15,18 @@ use super::paging::{Direction, Sort};
 use super::validate::{self, Patch};
 use super::write::{self, patch, set_if};
 use super::{DomainError, DomainResult};
-use crate::auth::Viewer;
+use crate::domain::Viewer;
 
 /// What a petition list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct PetitionFilter {
-    pub status: Option<PetitionStatus>,
-    pub film_id: Option<i64>,
+pub(crate) struct PetitionFilter {
+    pub(crate) status: Option<PetitionStatus>,
+    pub(crate) film_id: Option<i64>,
 }
 
 impl PetitionFilter {
     /// The filter as a WHERE condition, with `now` deciding which petitions have closed.
-    pub fn condition(&self, now: DateTime<Utc>) -> Condition {
+    pub(crate) fn condition(&self, now: DateTime<Utc>) -> Condition {
         let mut condition = Condition::all();
         if let Some(status) = self.status {
             condition = condition.add(reads_as(status, now));
@@ -41,7 +41,7 @@ impl PetitionFilter {
 /// The status a petition reads as at `now`: the stored one, except that an open petition whose
 /// closing time has come reads `Closed`. Every read and the signing rule go by it, so a petition
 /// closes on time without a job rewriting its row.
-pub fn effective_status(
+pub(crate) fn effective_status(
     stored: PetitionStatus,
     closes_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
@@ -54,7 +54,7 @@ pub fn effective_status(
 
 /// The petitions whose `effective_status` at `now` is `status`, as a WHERE condition (the same
 /// rule spelled in SQL, for filters and counts).
-pub fn reads_as(status: PetitionStatus, now: DateTime<Utc>) -> Condition {
+pub(crate) fn reads_as(status: PetitionStatus, now: DateTime<Utc>) -> Condition {
     let stored = |status: PetitionStatus| petition::Column::Status.eq(status);
     match status {
         PetitionStatus::Open => Condition::all()
@@ -69,7 +69,7 @@ pub fn reads_as(status: PetitionStatus, now: DateTime<Utc>) -> Condition {
 
 /// The keys a petition list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PetitionOrderField {
+pub(crate) enum PetitionOrderField {
     CreatedAt,
     Title,
     ClosesAt,
@@ -77,7 +77,7 @@ pub enum PetitionOrderField {
 }
 
 /// The sort of a petition list.
-pub fn sort(field: PetitionOrderField, direction: Direction) -> Sort<petition::Column> {
+pub(crate) fn sort(field: PetitionOrderField, direction: Direction) -> Sort<petition::Column> {
     let (column, nullable) = match field {
         PetitionOrderField::CreatedAt => (petition::Column::CreatedAt, false),
         PetitionOrderField::Title => (petition::Column::Title, false),
@@ -88,31 +88,31 @@ pub fn sort(field: PetitionOrderField, direction: Direction) -> Sort<petition::C
 }
 
 /// Petitions under a film are listed in the order they were started.
-pub const RELATION_SORT: Sort<petition::Column> =
+pub(crate) const RELATION_SORT: Sort<petition::Column> =
     Sort { column: petition::Column::CreatedAt, direction: Direction::Asc, nullable: false };
 
 /// Signatures are listed newest first.
-pub const SIGNATURE_SORT: Sort<signature::Column> =
+pub(crate) const SIGNATURE_SORT: Sort<signature::Column> =
     Sort { column: signature::Column::CreatedAt, direction: Direction::Desc, nullable: false };
 
 /// Only the signatures whose signers chose to be shown.
-pub fn public_signatures() -> Condition {
+pub(crate) fn public_signatures() -> Condition {
     Condition::all().add(signature::Column::Public.eq(true))
 }
 
 /// Whether `viewer` may see the name, country and comment of `signature`: the signer chose to be
 /// shown, or the viewer is the signer.
-pub fn signer_details_visible(signature: &signature::Model, viewer: &Viewer) -> bool {
+pub(crate) fn signer_details_visible(signature: &signature::Model, viewer: &Viewer) -> bool {
     signature.public || viewer.user_id == Some(signature.user_id)
 }
 
 /// The petition with this slug, if any.
-pub async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<petition::Model>> {
+pub(crate) async fn by_slug<D: ConnectionTrait>(db: &D, slug: &str) -> DomainResult<Option<petition::Model>> {
     Ok(petition::Entity::find().filter(petition::Column::Slug.eq(slug)).one(db).await?)
 }
 
 /// How far a petition is towards its goal (1.0 is the goal reached; more when exceeded).
-pub fn progress(signature_count: u64, goal: i64) -> f64 {
+pub(crate) fn progress(signature_count: u64, goal: i64) -> f64 {
     if goal <= 0 {
         return 0.0;
     }
@@ -122,7 +122,7 @@ pub fn progress(signature_count: u64, goal: i64) -> f64 {
 
 /// Signatures per country of each petition, most first; public and private signers alike, since a
 /// total reveals no one. Signers who gave no country are left out.
-pub async fn signatures_by_country<D: ConnectionTrait>(
+pub(crate) async fn signatures_by_country<D: ConnectionTrait>(
     db: &D,
     petition_ids: &[i64],
 ) -> DomainResult<Vec<(i64, String, i64)>> {
@@ -144,26 +144,19 @@ pub async fn signatures_by_country<D: ConnectionTrait>(
         .await?)
 }
 
-/// The largest goal: the API's `goal` is a GraphQL `Int`, 32 bits, so a petition never holds a goal
-/// it could not report.
-pub const GOAL_MAX: i64 = i32::MAX as i64;
-
-/// The longest title.
-pub const TITLE_MAX: usize = 200;
-
 /// A change to a petition. On create, `title`, `body`, `target` and `goal` are required.
 #[derive(Debug, Default)]
-pub struct PetitionChanges {
-    pub slug: Option<String>,
-    pub title: Option<String>,
-    pub body: Option<String>,
-    pub target: Option<String>,
-    pub goal: Option<i64>,
-    pub status: Option<PetitionStatus>,
-    pub film_id: Patch<i64>,
-    pub closes_at: Patch<chrono::DateTime<chrono::Utc>>,
+pub(crate) struct PetitionChanges {
+    pub(crate) slug: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) body: Option<String>,
+    pub(crate) target: Option<String>,
+    pub(crate) goal: Option<i64>,
+    pub(crate) status: Option<PetitionStatus>,
+    pub(crate) film_id: Patch<i64>,
+    pub(crate) closes_at: Patch<chrono::DateTime<chrono::Utc>>,
     /// An https image URL.
-    pub image_url: Patch<String>,
+    pub(crate) image_url: Patch<String>,
 }
 
 async fn apply<C: ConnectionTrait>(
@@ -178,7 +171,7 @@ async fn apply<C: ConnectionTrait>(
         model.target = Set(validate::text("input.target", target, 200)?);
     }
     if let Some(goal) = changes.goal {
-        model.goal = Set(validate::range("input.goal", goal, 1, GOAL_MAX)?);
+        model.goal = Set(validate::range("input.goal", goal, 1, validate::PETITION_GOAL_MAX)?);
     }
     set_if(&mut model.status, changes.status);
     if let Patch::Set(film_id) = changes.film_id {
@@ -203,7 +196,7 @@ impl PetitionChanges {
 
 /// Creates a petition (open unless a status is given), in the caller's transaction (see
 /// `write::transaction`; an import runs many in one).
-pub async fn create(txn: &impl ConnectionTrait, changes: PetitionChanges) -> DomainResult<petition::Model> {
+pub(crate) async fn create(txn: &impl ConnectionTrait, changes: PetitionChanges) -> DomainResult<petition::Model> {
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
     let mut model = write::create::<petition::Entity, _>(txn, title, slug).await?;
     changes.require_new()?;
@@ -215,7 +208,7 @@ pub async fn create(txn: &impl ConnectionTrait, changes: PetitionChanges) -> Dom
 /// Creates the petition with this slug (made from the title when not given) or, when there is
 /// one, makes it what `changes` says: validated like `create`, written in one statement, and an
 /// optional field left out is cleared. A stored petition keeps its status unless one is given.
-pub async fn upsert(
+pub(crate) async fn upsert(
     txn: &impl ConnectionTrait,
     changes: PetitionChanges,
 ) -> DomainResult<write::Upserted<petition::Model>> {
@@ -234,7 +227,11 @@ pub async fn upsert(
 }
 
 /// Changes the given fields of petition `id`, in the caller's transaction.
-pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: PetitionChanges) -> DomainResult<petition::Model> {
+pub(crate) async fn update(
+    txn: &impl ConnectionTrait,
+    id: i64,
+    changes: PetitionChanges,
+) -> DomainResult<petition::Model> {
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
     let mut model = write::edit::<petition::Entity, _>(txn, id, title, slug).await?;
     apply(txn, &mut model, changes).await?;
@@ -242,23 +239,23 @@ pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: PetitionChange
 }
 
 /// Deletes petition `id` with its signatures.
-pub async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
+pub(crate) async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<petition::Entity>(db, id, "petition").await
 }
 
 /// A fan's signature.
 #[derive(Debug, Default)]
-pub struct SignInput {
+pub(crate) struct SignInput {
     /// Up to 500 characters.
-    pub comment: Option<String>,
+    pub(crate) comment: Option<String>,
     /// ISO 3166-1 alpha-2.
-    pub country: Option<String>,
+    pub(crate) country: Option<String>,
     /// Whether the signer's name is shown with the signature.
-    pub public: bool,
+    pub(crate) public: bool,
 }
 
 /// The current signature count and its version.
-pub async fn counter<C: ConnectionTrait>(db: &C, petition_id: i64) -> DomainResult<petition::Model> {
+pub(crate) async fn counter<C: ConnectionTrait>(db: &C, petition_id: i64) -> DomainResult<petition::Model> {
     petition::Entity::find_by_id(petition_id).one(db).await?.ok_or(DomainError::NotFound("petition"))
 }
 
@@ -280,7 +277,7 @@ fn bump_signatures<'a, C: ConnectionTrait>(
 
 /// Signs a petition as `user_id`. Signing again returns the same signature and counts once.
 /// A petition that does not read as open (closed, won, or past its closing time) is refused.
-pub async fn sign(
+pub(crate) async fn sign(
     db: &DatabaseConnection,
     notifier: &Notifier,
     user_id: i64,
@@ -339,7 +336,7 @@ async fn sign_once(
 }
 
 /// Withdraws `user_id`'s signature; `false` when there was none.
-pub async fn withdraw(
+pub(crate) async fn withdraw(
     db: &DatabaseConnection,
     notifier: &Notifier,
     user_id: i64,

@@ -13,10 +13,10 @@ use super::{DomainError, DomainResult};
 
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
-use crate::auth::Viewer;
+use crate::domain::Viewer;
 
 /// The quotes `viewer` may see, as a WHERE condition. Every path to a quote goes through this.
-pub fn visible_to(viewer: &Viewer) -> Condition {
+pub(crate) fn visible_to(viewer: &Viewer) -> Condition {
     if viewer.is_moderator() {
         return Condition::all();
     }
@@ -27,21 +27,18 @@ pub fn visible_to(viewer: &Viewer) -> Condition {
     condition
 }
 
-/// The longest quote.
-pub const TEXT_MAX: usize = 2_000;
-
 /// What a quote list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct QuoteFilter {
-    pub person_id: Option<i64>,
-    pub film_id: Option<i64>,
-    pub text_contains: Option<String>,
-    pub status: Option<QuoteStatus>,
+pub(crate) struct QuoteFilter {
+    pub(crate) person_id: Option<i64>,
+    pub(crate) film_id: Option<i64>,
+    pub(crate) text_contains: Option<String>,
+    pub(crate) status: Option<QuoteStatus>,
 }
 
 impl QuoteFilter {
     /// The filter as a WHERE condition on `backend`, within what `viewer` may see.
-    pub fn condition(&self, viewer: &Viewer, backend: DatabaseBackend) -> Condition {
+    pub(crate) fn condition(&self, viewer: &Viewer, backend: DatabaseBackend) -> Condition {
         let mut condition = Condition::all().add(visible_to(viewer));
         if let Some(person_id) = self.person_id {
             condition = condition.add(quote::Column::PersonId.eq(person_id));
@@ -61,13 +58,13 @@ impl QuoteFilter {
 
 /// The keys a quote list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum QuoteOrderField {
+pub(crate) enum QuoteOrderField {
     CreatedAt,
     SaidOn,
 }
 
 /// The sort of a quote list.
-pub fn sort(field: QuoteOrderField, direction: Direction) -> Sort<quote::Column> {
+pub(crate) fn sort(field: QuoteOrderField, direction: Direction) -> Sort<quote::Column> {
     match field {
         QuoteOrderField::CreatedAt => Sort { column: quote::Column::CreatedAt, direction, nullable: false },
         QuoteOrderField::SaidOn => Sort { column: quote::Column::SaidOn, direction, nullable: true },
@@ -75,25 +72,25 @@ pub fn sort(field: QuoteOrderField, direction: Direction) -> Sort<quote::Column>
 }
 
 /// Quotes under a film or a person are listed in the order they were added.
-pub const RELATION_SORT: Sort<quote::Column> =
+pub(crate) const RELATION_SORT: Sort<quote::Column> =
     Sort { column: quote::Column::CreatedAt, direction: Direction::Asc, nullable: false };
 
 /// A change to a quote. On create, `text`, `person_id` and `source` are required.
 #[derive(Debug, Default)]
-pub struct QuoteChanges {
-    pub text: Option<String>,
-    pub person_id: Option<i64>,
-    pub film_id: Patch<i64>,
-    pub source: Option<String>,
-    pub source_url: Patch<String>,
-    pub said_on: Patch<chrono::NaiveDate>,
-    pub context: Patch<String>,
-    pub status: Option<QuoteStatus>,
+pub(crate) struct QuoteChanges {
+    pub(crate) text: Option<String>,
+    pub(crate) person_id: Option<i64>,
+    pub(crate) film_id: Patch<i64>,
+    pub(crate) source: Option<String>,
+    pub(crate) source_url: Patch<String>,
+    pub(crate) said_on: Patch<chrono::NaiveDate>,
+    pub(crate) context: Patch<String>,
+    pub(crate) status: Option<QuoteStatus>,
 }
 
 async fn apply<C: ConnectionTrait>(db: &C, model: &mut quote::ActiveModel, changes: QuoteChanges) -> DomainResult<()> {
     if let Some(text) = &changes.text {
-        model.text = Set(validate::text("input.text", text, TEXT_MAX)?);
+        model.text = Set(validate::text("input.text", text, validate::QUOTE_TEXT_MAX)?);
     }
     if let Some(person_id) = changes.person_id {
         write::ensure_exists::<entity::person::Entity, _>(
@@ -129,7 +126,11 @@ async fn apply<C: ConnectionTrait>(db: &C, model: &mut quote::ActiveModel, chang
 
 /// Creates a quote (published unless a status is given), in the caller's transaction (see `write::transaction`; an import runs
 /// many in one).
-pub async fn create(txn: &impl ConnectionTrait, changes: QuoteChanges, by: Option<i64>) -> DomainResult<quote::Model> {
+pub(crate) async fn create(
+    txn: &impl ConnectionTrait,
+    changes: QuoteChanges,
+    by: Option<i64>,
+) -> DomainResult<quote::Model> {
     validate::required("input.text", changes.text.as_ref())?;
     validate::required("input.personId", changes.person_id)?;
     validate::required("input.source", changes.source.as_ref())?;
@@ -141,24 +142,28 @@ pub async fn create(txn: &impl ConnectionTrait, changes: QuoteChanges, by: Optio
 }
 
 /// Changes the given fields of quote `id`, in the caller's transaction.
-pub async fn update(txn: &impl ConnectionTrait, id: i64, changes: QuoteChanges) -> DomainResult<quote::Model> {
+pub(crate) async fn update(txn: &impl ConnectionTrait, id: i64, changes: QuoteChanges) -> DomainResult<quote::Model> {
     let mut model = write::find::<quote::Entity, _>(txn, id).await?.into_active_model();
     apply(txn, &mut model, changes).await?;
     write::save::<quote::Entity, _>(txn, model).await
 }
 
 /// Deletes quote `id`.
-pub async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
+pub(crate) async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<quote::Entity>(db, id, "quote").await
 }
 
 /// A quote a fan found: stored as `PENDING` until a moderator publishes it.
-pub async fn submit(db: &DatabaseConnection, user_id: i64, mut changes: QuoteChanges) -> DomainResult<quote::Model> {
+pub(crate) async fn submit(
+    db: &DatabaseConnection,
+    user_id: i64,
+    mut changes: QuoteChanges,
+) -> DomainResult<quote::Model> {
     changes.status = Some(QuoteStatus::Pending);
     write::transaction(db, async |txn| {
-        // The submitter's row is held first, as signing holds it (`users::hold`): a submission
+        // The submitter's row is held first, as signing holds it (`write::hold`): a submission
         // racing the account's deletion comes before it or is `Unauthenticated` after it.
-        super::users::hold(txn, user_id).await?;
+        super::write::hold(txn, user_id).await?;
         create(txn, changes, Some(user_id)).await
     })
     .await
@@ -166,7 +171,7 @@ pub async fn submit(db: &DatabaseConnection, user_id: i64, mut changes: QuoteCha
 
 /// Publishes, rejects or returns a quote to pending.
 /// Recorded in the audit trail as `moderateQuote` by `actor`.
-pub async fn moderate(
+pub(crate) async fn moderate(
     db: &DatabaseConnection,
     actor: &Actor,
     id: i64,

@@ -15,16 +15,16 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use super::{DomainError, DomainResult};
 
 /// The longest query accepted, in characters.
-pub const MAX_QUERY_CHARS: usize = 200;
+pub(crate) const MAX_QUERY_CHARS: usize = 200;
 /// Results when `first` is not given, and the most it may ask for.
-pub const DEFAULT_RESULTS: u64 = 10;
-pub const MAX_RESULTS: u64 = 50;
+pub(crate) const DEFAULT_RESULTS: u64 = 10;
+pub(crate) const MAX_RESULTS: u64 = 50;
 /// Words of a query that count (the rest are ignored).
 const MAX_WORDS: usize = 8;
 
 /// What kind of record matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Film,
     Person,
     Quote,
@@ -50,15 +50,15 @@ impl Kind {
 
 /// One match, best first.
 #[derive(Debug, Clone)]
-pub struct Hit {
-    pub kind: Kind,
-    pub id: i64,
+pub(crate) struct Hit {
+    pub(crate) kind: Kind,
+    pub(crate) id: i64,
     /// Higher is better, from 0 to `1 + BODY_SHARE`: the share of the record's title the query
     /// makes up (the query's length over the title's, in characters; 0 unless every word is in the
     /// title), plus `BODY_SHARE` times the engine's score relative to the best match's.
-    pub rank: f64,
+    pub(crate) rank: f64,
     /// The matching text with the matched words between « and ».
-    pub snippet: String,
+    pub(crate) snippet: String,
 }
 
 /// How much the engine's text score (over title and body) counts beside the title's share.
@@ -75,7 +75,7 @@ fn words(query: &str) -> Vec<String> {
 }
 
 /// The best `first` matches of `query`.
-pub async fn search(db: &DatabaseConnection, query: &str, first: Option<i32>) -> DomainResult<Vec<Hit>> {
+pub(crate) async fn search(db: &DatabaseConnection, query: &str, first: Option<i32>) -> DomainResult<Vec<Hit>> {
     if query.chars().count() > MAX_QUERY_CHARS {
         return Err(DomainError::invalid("query", format!("must be at most {MAX_QUERY_CHARS} characters")));
     }

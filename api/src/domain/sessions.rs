@@ -13,14 +13,16 @@
 //! statement (`begin_write`), which serializes them just the same.
 
 use chrono::{DateTime, Utc};
+use entity::enums::Role;
 use entity::{refresh_token, user};
-use sea_orm::sea_query::{Expr, IntoCondition, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition, LockType, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
 };
 
-use super::{DomainError, DomainResult};
+use super::{DomainError, DomainResult, Viewer};
 use crate::auth::Auth;
+use crate::auth::error::{AuthError, AuthResult};
 use crate::auth::tokens::{self, REFRESH_TTL};
 
 /// A signed-in session as handed to the client.
@@ -93,7 +95,7 @@ async fn revoke_live<C: ConnectionTrait>(db: &C, selected: impl IntoCondition) -
 /// Trades a refresh token for a new session token pair, rotating it. A token used twice revokes
 /// its whole session. A refresh that loses a race with the end of its session is `Unauthenticated`,
 /// like any refresh of an ended session.
-pub async fn refresh(db: &DatabaseConnection, auth: &Auth, presented: &str) -> DomainResult<Session> {
+pub(crate) async fn refresh(db: &DatabaseConnection, auth: &Auth, presented: &str) -> DomainResult<Session> {
     let Some(found) = find(db, presented).await? else {
         return Err(DomainError::Unauthenticated);
     };
@@ -127,7 +129,7 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, presented: &str) -> D
 
 /// Ends the session of a refresh token, and with it the access tokens issued in it; `false` when
 /// the token is unknown or already ended.
-pub async fn logout(db: &DatabaseConnection, presented: &str) -> DomainResult<bool> {
+pub(crate) async fn logout(db: &DatabaseConnection, presented: &str) -> DomainResult<bool> {
     let Some(found) = find(db, presented).await? else {
         return Ok(false);
     };
@@ -152,4 +154,32 @@ pub async fn logout(db: &DatabaseConnection, presented: &str) -> DomainResult<bo
 pub(crate) async fn end_all_sessions<C: ConnectionTrait>(txn: &C, user_id: i64) -> DomainResult<()> {
     lock_user(txn, user_id).await?;
     revoke_live(txn, refresh_token::Column::UserId.eq(user_id)).await
+}
+
+/// The viewer of a request that presented `bearer`: the token must verify, its user must still
+/// exist and its session must not have ended (one statement); the role is the one stored now, not
+/// the one in the token.
+pub(crate) async fn authenticate(db: &DatabaseConnection, auth: &Auth, bearer: &str) -> AuthResult<Viewer> {
+    let token = auth.tokens.verify_access(bearer)?;
+    // A session is live while a token of its refresh-token family is unrevoked: logout, a password
+    // or role change revoke the family, and deleting the user deletes it.
+    let live_session = Query::select()
+        .expr(Expr::val(1))
+        .from(refresh_token::Entity)
+        .and_where(Expr::col((refresh_token::Entity, refresh_token::Column::FamilyId)).eq(token.session_id))
+        .and_where(
+            Expr::col((refresh_token::Entity, refresh_token::Column::UserId)).equals((user::Entity, user::Column::Id)),
+        )
+        .and_where(Expr::col((refresh_token::Entity, refresh_token::Column::RevokedAt)).is_null())
+        .to_owned();
+    let (user_id, role) = user::Entity::find_by_id(token.user_id)
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Role)
+        .filter(Expr::exists(live_session))
+        .into_tuple::<(i64, Role)>()
+        .one(db)
+        .await?
+        .ok_or(AuthError::Unauthenticated)?;
+    Ok(Viewer::user(user_id, role))
 }

@@ -11,11 +11,11 @@ use super::{DomainError, DomainResult, validate};
 /// One article a record draws on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SourceArticle {
+pub(crate) struct SourceArticle {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub publication: Option<String>,
+    pub(crate) publication: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headline: Option<String>,
+    pub(crate) headline: Option<String>,
 }
 
 /// The most articles one record names.
@@ -23,7 +23,7 @@ const MAX_ARTICLES: usize = 20;
 
 /// Checks `articles` (`field` names them in errors) and returns the column's value: `None` for
 /// none.
-pub fn encode(field: &str, articles: &[SourceArticle]) -> DomainResult<Option<String>> {
+pub(crate) fn encode(field: &str, articles: &[SourceArticle]) -> DomainResult<Option<String>> {
     if articles.is_empty() {
         return Ok(None);
     }
@@ -47,12 +47,12 @@ pub fn encode(field: &str, articles: &[SourceArticle]) -> DomainResult<Option<St
 }
 
 /// The articles stored in a `source_articles` column (none when empty or unreadable).
-pub fn decode(column: Option<&str>) -> Vec<SourceArticle> {
+pub(crate) fn decode(column: Option<&str>) -> Vec<SourceArticle> {
     column.and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default()
 }
 
 /// Stores `articles` as the sources of row `id` of `E` (an import's records name theirs).
-pub async fn store<E, C>(
+pub(crate) async fn store<E, C>(
     db: &C,
     id_column: E::Column,
     column: E::Column,

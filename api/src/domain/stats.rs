@@ -15,14 +15,14 @@ use super::{DomainError, DomainResult, events, petitions};
 
 /// The width of a time bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Bucket {
+pub(crate) enum Bucket {
     Hour,
     Day,
     Week,
 }
 
 /// The most buckets one series returns (the most recent ones).
-pub const MAX_BUCKETS: i64 = 1000;
+pub(crate) const MAX_BUCKETS: i64 = 1000;
 
 /// SQL for the start of `column`'s bucket as `YYYY-MM-DDTHH:MM:SSZ` text, the same on both
 /// databases (weeks start on Monday, in UTC).
@@ -46,7 +46,7 @@ fn bucket_start(backend: DatabaseBackend, bucket: Bucket, column: &str) -> Strin
 
 /// Signatures per bucket for each of `petition_ids`: `(petition, bucket start, count)`, the
 /// latest `MAX_BUCKETS` per petition, oldest first.
-pub async fn signatures_over_time<D: ConnectionTrait>(
+pub(crate) async fn signatures_over_time<D: ConnectionTrait>(
     db: &D,
     petition_ids: &[i64],
     bucket: Bucket,
@@ -86,7 +86,7 @@ pub async fn signatures_over_time<D: ConnectionTrait>(
 }
 
 /// RSVPs per status for each of `event_ids`: `(event, status, count)`.
-pub async fn rsvps_by_status<D: ConnectionTrait>(
+pub(crate) async fn rsvps_by_status<D: ConnectionTrait>(
     db: &D,
     event_ids: &[i64],
 ) -> DomainResult<Vec<(i64, RsvpStatus, i64)>> {
@@ -108,16 +108,16 @@ pub async fn rsvps_by_status<D: ConnectionTrait>(
 
 /// The campaign's totals.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Totals {
-    pub films: i64,
-    pub people: i64,
-    pub published_quotes: i64,
-    pub events: i64,
-    pub upcoming_events: i64,
-    pub petitions: i64,
-    pub open_petitions: i64,
-    pub signatures: i64,
-    pub fans: i64,
+pub(crate) struct Totals {
+    pub(crate) films: i64,
+    pub(crate) people: i64,
+    pub(crate) published_quotes: i64,
+    pub(crate) events: i64,
+    pub(crate) upcoming_events: i64,
+    pub(crate) petitions: i64,
+    pub(crate) open_petitions: i64,
+    pub(crate) signatures: i64,
+    pub(crate) fans: i64,
 }
 
 /// `COUNT(*)` of the rows `select` finds, as a scalar subquery.
@@ -132,7 +132,7 @@ fn subquery(select: SelectStatement) -> Expr {
 
 /// Every total in one statement; signatures come from the petitions' maintained counters. Open
 /// petitions and upcoming events are counted by the conditions the lists use, at one `now`.
-pub async fn totals<D: ConnectionTrait>(db: &D) -> DomainResult<Totals> {
+pub(crate) async fn totals<D: ConnectionTrait>(db: &D) -> DomainResult<Totals> {
     let now = super::now();
     let signatures = petition::Entity::find()
         .select_only()
@@ -173,7 +173,7 @@ pub async fn totals<D: ConnectionTrait>(db: &D) -> DomainResult<Totals> {
 }
 
 /// The petitions that read as open, with the most signatures.
-pub async fn top_petitions<D: ConnectionTrait>(db: &D, limit: u64) -> DomainResult<Vec<petition::Model>> {
+pub(crate) async fn top_petitions<D: ConnectionTrait>(db: &D, limit: u64) -> DomainResult<Vec<petition::Model>> {
     Ok(petition::Entity::find()
         .filter(petitions::reads_as(PetitionStatus::Open, super::now()))
         .order_by_desc(petition::Column::SignatureCount)
@@ -184,7 +184,7 @@ pub async fn top_petitions<D: ConnectionTrait>(db: &D, limit: u64) -> DomainResu
 }
 
 /// The upcoming events (those under way included), soonest start first.
-pub async fn upcoming_events<D: ConnectionTrait>(db: &D, limit: u64) -> DomainResult<Vec<event::Model>> {
+pub(crate) async fn upcoming_events<D: ConnectionTrait>(db: &D, limit: u64) -> DomainResult<Vec<event::Model>> {
     Ok(event::Entity::find()
         .filter(events::upcoming_at(super::now()))
         .order_by_asc(event::Column::StartsAt)

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseBackend};
 
 /// "`column` contains `needle`, case aside", with `%`, `_`, `\`, `*`, `?` and `[` in the needle
 /// matched literally.
-pub fn contains_ignoring_case<C: ColumnTrait>(backend: DatabaseBackend, column: C, needle: &str) -> Expr {
+pub(crate) fn contains_ignoring_case<C: ColumnTrait>(backend: DatabaseBackend, column: C, needle: &str) -> Expr {
     if backend == DatabaseBackend::Sqlite {
         return glob(column, &format!("*{}*", case_classes(needle)));
     }
@@ -28,7 +28,7 @@ pub fn contains_ignoring_case<C: ColumnTrait>(backend: DatabaseBackend, column: 
 }
 
 /// "`column` equals `value`, case aside".
-pub fn equals_ignoring_case<C: ColumnTrait>(backend: DatabaseBackend, column: C, value: &str) -> Expr {
+pub(crate) fn equals_ignoring_case<C: ColumnTrait>(backend: DatabaseBackend, column: C, value: &str) -> Expr {
     if backend == DatabaseBackend::Sqlite {
         return glob(column, &case_classes(value));
     }

@@ -11,10 +11,10 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use entity::enums::{Role, RsvpStatus};
 use entity::{event, petition, petition_update, quote, refresh_token, rsvp, signature, user};
-use sea_orm::sea_query::{Expr, LockType};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 use serde_json::{Value, json};
 
@@ -25,25 +25,19 @@ use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
 use super::{DomainError, DomainResult, validate, write};
 use crate::auth::Auth;
-use crate::auth::throttle::SignInOperation;
-
-/// The longest display name (as `register` allows).
-pub const DISPLAY_NAME_MAX: usize = 100;
-
-/// The longest email address, and so the longest `emailContains` filter.
-pub const EMAIL_MAX: usize = 254;
+use crate::limits::sign_in::SignInOperation;
 
 /// What the admins' user list may be narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct UserFilter {
-    pub role: Option<Role>,
-    pub email_contains: Option<String>,
-    pub created_after: Option<DateTime<Utc>>,
+pub(crate) struct UserFilter {
+    pub(crate) role: Option<Role>,
+    pub(crate) email_contains: Option<String>,
+    pub(crate) created_after: Option<DateTime<Utc>>,
 }
 
 impl UserFilter {
     /// The filter as a WHERE condition on `backend`.
-    pub fn condition(&self, backend: DatabaseBackend) -> Condition {
+    pub(crate) fn condition(&self, backend: DatabaseBackend) -> Condition {
         let mut condition = Condition::all();
         if let Some(role) = self.role {
             condition = condition.add(user::Column::Role.eq(role));
@@ -60,7 +54,7 @@ impl UserFilter {
 
 /// The keys the user list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum UserOrderField {
+pub(crate) enum UserOrderField {
     CreatedAt,
     Email,
     DisplayName,
@@ -68,7 +62,7 @@ pub enum UserOrderField {
 }
 
 /// The sort of the user list; users who never logged in come last by `LAST_LOGIN_AT`.
-pub fn sort(field: UserOrderField, direction: Direction) -> Sort<user::Column> {
+pub(crate) fn sort(field: UserOrderField, direction: Direction) -> Sort<user::Column> {
     let (column, nullable) = match field {
         UserOrderField::CreatedAt => (user::Column::CreatedAt, false),
         UserOrderField::Email => (user::Column::Email, false),
@@ -79,31 +73,33 @@ pub fn sort(field: UserOrderField, direction: Direction) -> Sort<user::Column> {
 }
 
 /// A user's own signatures, newest first.
-pub const OWN_SIGNATURE_SORT: Sort<signature::Column> =
+pub(crate) const OWN_SIGNATURE_SORT: Sort<signature::Column> =
     Sort { column: signature::Column::CreatedAt, direction: Direction::Desc, nullable: false };
 
 /// A user's own RSVPs, newest first.
-pub const OWN_RSVP_SORT: Sort<rsvp::Column> =
+pub(crate) const OWN_RSVP_SORT: Sort<rsvp::Column> =
     Sort { column: rsvp::Column::CreatedAt, direction: Direction::Desc, nullable: false };
 
 /// A user's submitted quotes, newest first.
-pub const OWN_QUOTE_SORT: Sort<quote::Column> =
+pub(crate) const OWN_QUOTE_SORT: Sort<quote::Column> =
     Sort { column: quote::Column::CreatedAt, direction: Direction::Desc, nullable: false };
 
 /// A change to the viewer's profile: only what is given changes.
 #[derive(Debug, Default)]
-pub struct ProfileChanges {
-    pub display_name: Option<String>,
+pub(crate) struct ProfileChanges {
+    pub(crate) display_name: Option<String>,
 }
 
 /// Changes the given fields of user `user_id`'s profile.
-pub async fn update_profile(
+pub(crate) async fn update_profile(
     db: &DatabaseConnection,
     user_id: i64,
     changes: ProfileChanges,
 ) -> DomainResult<user::Model> {
-    let display_name =
-        changes.display_name.map(|name| validate::text("input.displayName", &name, DISPLAY_NAME_MAX)).transpose()?;
+    let display_name = changes
+        .display_name
+        .map(|name| validate::text("input.displayName", &name, validate::DISPLAY_NAME_MAX))
+        .transpose()?;
     let Some(display_name) = display_name else {
         return user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated);
     };
@@ -122,7 +118,7 @@ pub async fn update_profile(
 /// submitted and events they created stay, no longer linked to anyone. The password check counts
 /// as a sign-in attempt: it spends the address's sign-in budget and meets the failed-login delays
 /// and locks of the account's email.
-pub async fn delete_account(
+pub(crate) async fn delete_account(
     db: &DatabaseConnection,
     auth: &Auth,
     notifier: &Notifier,
@@ -140,25 +136,6 @@ pub async fn delete_account(
     }
     auth.throttle.record_success(&user.email, client_ip).await;
     super::retrying(|| delete_account_once(db, notifier, actor, user_id)).await
-}
-
-/// Holds user `user_id`'s row until the transaction ends, against the account's deletion only
-/// (`FOR KEY SHARE` on PostgreSQL: what a new row's foreign key would take, taken up front, so many
-/// of the user's changes hold it at once and refreshes are not held up); `Unauthenticated` when the
-/// account is gone. A fan action that adds or removes the user's rows holds it before any other
-/// lock, as `deleteAccount` locks the user first: they run one after the other, never interleaved,
-/// and the later one sees what the earlier did. On SQLite the write transaction holds the
-/// database already.
-pub(crate) async fn hold<C: ConnectionTrait>(txn: &C, user_id: i64) -> DomainResult<()> {
-    user::Entity::find_by_id(user_id)
-        .select_only()
-        .column(user::Column::Id)
-        .lock(LockType::KeyShare)
-        .into_tuple::<i64>()
-        .one(txn)
-        .await?
-        .map(|_| ())
-        .ok_or(DomainError::Unauthenticated)
 }
 
 /// Rows locked per statement: far below both databases' bound-parameter limits.
@@ -268,7 +245,7 @@ async fn delete_account_once(
 /// Every row that names user `user_id`, as one JSON document (the right of access). `global_id`
 /// turns a type name and a row id into the ID the API shows. Password hashes and session token
 /// hashes are secrets of the server, not data about the user, and are left out.
-pub async fn export<D: ConnectionTrait>(
+pub(crate) async fn export<D: ConnectionTrait>(
     db: &D,
     user_id: i64,
     global_id: impl Fn(&'static str, i64) -> String,

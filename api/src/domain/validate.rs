@@ -4,7 +4,7 @@
 use super::{DomainError, DomainResult};
 
 /// Trims `value` and checks it holds 1 to `max` characters.
-pub fn text(field: &str, value: &str, max: usize) -> DomainResult<String> {
+pub(crate) fn text(field: &str, value: &str, max: usize) -> DomainResult<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(DomainError::invalid(field, "must not be empty"));
@@ -16,7 +16,7 @@ pub fn text(field: &str, value: &str, max: usize) -> DomainResult<String> {
 }
 
 /// Like `text`, for optional values: blank becomes `None`.
-pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> DomainResult<Option<String>> {
+pub(crate) fn optional_text(field: &str, value: Option<&str>, max: usize) -> DomainResult<Option<String>> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(value) => text(field, value, max).map(Some),
@@ -25,7 +25,7 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> DomainResu
 
 /// Checks the text of a substring filter: at most `max` characters (the longest value the column
 /// holds, since a longer needle cannot match); SQLite refuses LIKE patterns beyond 50,000 bytes.
-pub fn filter_text(field: &str, value: Option<String>, max: usize) -> DomainResult<Option<String>> {
+pub(crate) fn filter_text(field: &str, value: Option<String>, max: usize) -> DomainResult<Option<String>> {
     if let Some(text) = &value
         && text.chars().count() > max
     {
@@ -35,10 +35,10 @@ pub fn filter_text(field: &str, value: Option<String>, max: usize) -> DomainResu
 }
 
 /// The longest slug.
-pub const SLUG_MAX: usize = 100;
+pub(crate) const SLUG_MAX: usize = 100;
 
 /// Checks a slug: lower-case letters, digits and single hyphens, 1 to 100 characters.
-pub fn slug(field: &str, value: &str) -> DomainResult<String> {
+pub(crate) fn slug(field: &str, value: &str) -> DomainResult<String> {
     let value = value.trim();
     let well_formed = !value.is_empty()
         && value.len() <= SLUG_MAX
@@ -56,7 +56,7 @@ pub fn slug(field: &str, value: &str) -> DomainResult<String> {
 }
 
 /// A slug made from a title: accents folded, everything else but letters and digits a hyphen.
-pub fn slugify(title: &str) -> String {
+pub(crate) fn slugify(title: &str) -> String {
     let mut slug = String::new();
     for character in title.chars().flat_map(char::to_lowercase) {
         let folded = match character {
@@ -86,7 +86,7 @@ pub fn slugify(title: &str) -> String {
 }
 
 /// The slug given, or one made from `title` (refused if the title yields none).
-pub fn slug_or_from(field: &str, given: Option<&str>, title: &str) -> DomainResult<String> {
+pub(crate) fn slug_or_from(field: &str, given: Option<&str>, title: &str) -> DomainResult<String> {
     match given {
         Some(given) => slug(field, given),
         None => {
@@ -101,25 +101,17 @@ pub fn slug_or_from(field: &str, given: Option<&str>, title: &str) -> DomainResu
 
 /// Checks a link (an event's online address, a quote's source): an absolute http or https URL
 /// with a host, at most 2,048 characters, stored in the URL standard's normal form.
-pub fn url(field: &str, value: &str) -> DomainResult<String> {
+pub(crate) fn url(field: &str, value: &str) -> DomainResult<String> {
     link(field, value, &["http", "https"], "must be an http or https URL")
 }
 
-/// Like `url`, for optional values.
-pub fn optional_url(field: &str, value: Option<&str>) -> DomainResult<Option<String>> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(value) => url(field, value).map(Some),
-    }
-}
-
 /// The longest URL, link or image.
-pub const IMAGE_URL_MAX: usize = 2048;
+pub(crate) const IMAGE_URL_MAX: usize = 2048;
 
 /// Checks an image URL (a film's poster, a person's photo…): an absolute `https` URL with a host,
 /// at most 2,048 characters. Plain http is refused: the pages that show the image are served over
 /// https, where an http image is mixed content.
-pub fn image_url(field: &str, value: &str) -> DomainResult<String> {
+pub(crate) fn image_url(field: &str, value: &str) -> DomainResult<String> {
     link(field, value, &["https"], "must be an https URL")
 }
 
@@ -154,7 +146,7 @@ fn link(field: &str, value: &str, schemes: &[&str], wrong_scheme: &str) -> Domai
 }
 
 /// Checks an image URL through a patch (null or blank clears it).
-pub fn patch_image_url(field: &str, change: Patch<String>) -> DomainResult<Patch<String>> {
+pub(crate) fn patch_image_url(field: &str, change: Patch<String>) -> DomainResult<Patch<String>> {
     Ok(match change {
         Patch::Set(value) if value.trim().is_empty() => Patch::Clear,
         other => other.try_map(|value| image_url(field, &value))?,
@@ -162,7 +154,7 @@ pub fn patch_image_url(field: &str, change: Patch<String>) -> DomainResult<Patch
 }
 
 /// Checks an IANA time zone name such as `America/Los_Angeles`.
-pub fn time_zone(field: &str, value: &str) -> DomainResult<chrono_tz::Tz> {
+pub(crate) fn time_zone(field: &str, value: &str) -> DomainResult<chrono_tz::Tz> {
     value
         .trim()
         .parse::<chrono_tz::Tz>()
@@ -170,7 +162,7 @@ pub fn time_zone(field: &str, value: &str) -> DomainResult<chrono_tz::Tz> {
 }
 
 /// Checks an ISO 3166-1 alpha-2 country code (any case) and returns it upper-case.
-pub fn country(field: &str, value: &str) -> DomainResult<String> {
+pub(crate) fn country(field: &str, value: &str) -> DomainResult<String> {
     let code = value.trim().to_ascii_uppercase();
     if code.len() == 2 && COUNTRIES.split(' ').any(|known| known == code) {
         Ok(code)
@@ -180,7 +172,7 @@ pub fn country(field: &str, value: &str) -> DomainResult<String> {
 }
 
 /// Checks a non-negative amount of money.
-pub fn money(field: &str, value: i64) -> DomainResult<i64> {
+pub(crate) fn money(field: &str, value: i64) -> DomainResult<i64> {
     if value < 0 {
         return Err(DomainError::invalid(field, "must not be negative"));
     }
@@ -188,7 +180,12 @@ pub fn money(field: &str, value: i64) -> DomainResult<i64> {
 }
 
 /// Checks `min <= value <= max`.
-pub fn range<T: PartialOrd + std::fmt::Display + Copy>(field: &str, value: T, min: T, max: T) -> DomainResult<T> {
+pub(crate) fn range<T: PartialOrd + std::fmt::Display + Copy>(
+    field: &str,
+    value: T,
+    min: T,
+    max: T,
+) -> DomainResult<T> {
     if value < min || value > max {
         return Err(DomainError::invalid(field, format!("must be between {min} and {max}")));
     }
@@ -196,7 +193,7 @@ pub fn range<T: PartialOrd + std::fmt::Display + Copy>(field: &str, value: T, mi
 }
 
 /// Checks a hashtag (letters, digits, underscores) and returns it with its `#`.
-pub fn hashtag(field: &str, value: &str) -> DomainResult<String> {
+pub(crate) fn hashtag(field: &str, value: &str) -> DomainResult<String> {
     let bare = value.trim().trim_start_matches('#');
     if bare.is_empty() || bare.len() > 99 || !bare.chars().all(|c| c.is_alphanumeric() || c == '_') {
         return Err(DomainError::invalid(field, "must be a hashtag such as #AlitaArmy"));
@@ -223,7 +220,7 @@ pub enum Patch<T> {
 
 impl<T> Patch<T> {
     /// Applies a check to a set value.
-    pub fn try_map<U>(self, check: impl FnOnce(T) -> DomainResult<U>) -> DomainResult<Patch<U>> {
+    pub(crate) fn try_map<U>(self, check: impl FnOnce(T) -> DomainResult<U>) -> DomainResult<Patch<U>> {
         Ok(match self {
             Patch::Keep => Patch::Keep,
             Patch::Clear => Patch::Clear,
@@ -233,12 +230,12 @@ impl<T> Patch<T> {
 }
 
 /// A value that a create must have; `field` names it when missing.
-pub fn required<T>(field: &str, value: Option<T>) -> DomainResult<T> {
+pub(crate) fn required<T>(field: &str, value: Option<T>) -> DomainResult<T> {
     value.ok_or_else(|| DomainError::invalid(field, "is required"))
 }
 
 /// Checks optional text through a patch.
-pub fn patch_text(field: &str, change: Patch<String>, max: usize) -> DomainResult<Patch<String>> {
+pub(crate) fn patch_text(field: &str, change: Patch<String>, max: usize) -> DomainResult<Patch<String>> {
     Ok(match change.try_map(|value| optional_text(field, Some(&value), max))? {
         Patch::Set(None) => Patch::Clear,
         Patch::Set(Some(value)) => Patch::Set(value),
@@ -246,3 +243,44 @@ pub fn patch_text(field: &str, change: Patch<String>, max: usize) -> DomainResul
         Patch::Clear => Patch::Clear,
     })
 }
+
+// The longest values each record accepts, in one place so that the shared write skeleton
+// (`write`) and the filters need no record module to know them.
+
+/// The longest film title.
+pub(crate) const FILM_TITLE_MAX: usize = 200;
+
+/// The most credits one mutation may give: each costs a few statements inside one write
+/// transaction, which on SQLite holds the whole database.
+pub(crate) const CREDITS_MAX: usize = 200;
+
+/// The longest character name of a credit.
+pub(crate) const CHARACTER_MAX: usize = 200;
+
+/// The longest name of a person.
+pub(crate) const PERSON_NAME_MAX: usize = 200;
+
+/// The longest event title.
+pub(crate) const EVENT_TITLE_MAX: usize = 200;
+
+/// The largest goal: the API's `goal` is a GraphQL `Int`, 32 bits, so a petition never holds a goal
+/// it could not report.
+pub(crate) const PETITION_GOAL_MAX: i64 = i32::MAX as i64;
+
+/// The longest petition title.
+pub(crate) const PETITION_TITLE_MAX: usize = 200;
+
+/// The longest title of a petition update.
+pub(crate) const UPDATE_TITLE_MAX: usize = 200;
+
+/// The longest body of a petition update, in characters of Markdown.
+pub(crate) const UPDATE_BODY_MAX: usize = 20_000;
+
+/// The longest quote.
+pub(crate) const QUOTE_TEXT_MAX: usize = 2_000;
+
+/// The longest display name (as `register` allows).
+pub(crate) const DISPLAY_NAME_MAX: usize = 100;
+
+/// The longest email address, and so the longest `emailContains` filter.
+pub(crate) const EMAIL_MAX: usize = 254;

@@ -5,36 +5,36 @@ use entity::enums::Role;
 
 /// The identity behind one request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Viewer {
+pub(crate) struct Viewer {
     /// The signed-in user, if any.
-    pub user_id: Option<i64>,
+    pub(crate) user_id: Option<i64>,
     /// That user's role, read fresh for this request.
-    pub role: Option<Role>,
+    pub(crate) role: Option<Role>,
 }
 
 impl Viewer {
     /// Nobody signed in.
-    pub fn anonymous() -> Self {
+    pub(crate) fn anonymous() -> Self {
         Self::default()
     }
 
     /// A signed-in user with `role`.
-    pub fn user(user_id: i64, role: Role) -> Self {
+    pub(crate) fn user(user_id: i64, role: Role) -> Self {
         Self { user_id: Some(user_id), role: Some(role) }
     }
 
     /// Whether the viewer may see unpublished content of others (moderators and admins).
-    pub fn is_moderator(&self) -> bool {
+    pub(crate) fn is_moderator(&self) -> bool {
         matches!(self.role, Some(Role::Moderator | Role::Admin))
     }
 
     /// Whether the viewer is an admin.
-    pub fn is_admin(&self) -> bool {
+    pub(crate) fn is_admin(&self) -> bool {
         self.role == Some(Role::Admin)
     }
 
     /// Whether the viewer's role is at least `needed` (FAN < MODERATOR < ADMIN).
-    pub fn has_role(&self, needed: Role) -> bool {
+    pub(crate) fn has_role(&self, needed: Role) -> bool {
         self.role.is_some_and(|role| rank(role) >= rank(needed))
     }
 }

@@ -1,7 +1,10 @@
 //! What every admin write shares: one transaction per change, the create and update skeleton
 //! (name and slug checked, slug uniqueness with a clear `CONFLICT`, `NOT_FOUND`, timestamps),
-//! existence checks for referenced rows, and applying optional-field patches.
+//! existence checks for referenced rows, the hold on a user's row that fan actions take first, and
+//! applying optional-field patches.
 
+use entity::user;
+use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -11,7 +14,7 @@ use super::validate::{self, Patch};
 use super::{DomainError, DomainResult};
 
 /// Refuses `slug` when another row (not `except`) of the table holds it.
-pub async fn ensure_slug_free<E, C>(
+pub(crate) async fn ensure_slug_free<E, C>(
     db: &C,
     slug_column: E::Column,
     id_column: E::Column,
@@ -34,7 +37,13 @@ where
 }
 
 /// Refuses a reference to a row that does not exist.
-pub async fn ensure_exists<E, C>(db: &C, id_column: E::Column, id: i64, field: &str, what: &str) -> DomainResult<()>
+pub(crate) async fn ensure_exists<E, C>(
+    db: &C,
+    id_column: E::Column,
+    id: i64,
+    field: &str,
+    what: &str,
+) -> DomainResult<()>
 where
     E: EntityTrait,
     E::Model: Sync,
@@ -48,7 +57,7 @@ where
 
 /// Deletes row `id` of `E` in one transaction; `NotFound(what)` when there is none. What goes with
 /// it follows the foreign keys' ON DELETE rules (see the migration).
-pub async fn delete<E>(
+pub(crate) async fn delete<E>(
     db: &impl sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction>,
     id: i64,
     what: &'static str,
@@ -81,29 +90,10 @@ where
     Ok(value)
 }
 
-/// `transaction` with row `id` of `E` locked (see `lock`) before `work` is handed it.
-pub async fn locked<E, D, T>(
-    db: &D,
-    id: i64,
-    what: &'static str,
-    work: impl AsyncFnOnce(&DatabaseTransaction, E::Model) -> DomainResult<T>,
-) -> DomainResult<T>
-where
-    E: EntityTrait,
-    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
-    D: TransactionTrait<Transaction = DatabaseTransaction>,
-{
-    transaction(db, async |txn| {
-        let row = lock::<E, _>(txn, id, what).await?;
-        work(txn, row).await
-    })
-    .await
-}
-
 /// Row `id` of `E`, locked until the transaction ends (`SELECT … FOR UPDATE` on PostgreSQL; on
 /// SQLite the write transaction already holds the database), so the changes that lock one row run
 /// one at a time; `NotFound(what)` when there is none.
-pub async fn lock<E, C>(txn: &C, id: i64, what: &'static str) -> DomainResult<E::Model>
+pub(crate) async fn lock<E, C>(txn: &C, id: i64, what: &'static str) -> DomainResult<E::Model>
 where
     E: EntityTrait,
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
@@ -114,7 +104,7 @@ where
 
 /// Rows `ids` of `E`, locked in id order until the transaction ends, like `lock` for many rows in
 /// one statement; rows that do not exist are skipped.
-pub async fn lock_all<E, C>(txn: &C, id_column: E::Column, ids: &[i64]) -> DomainResult<()>
+pub(crate) async fn lock_all<E, C>(txn: &C, id_column: E::Column, ids: &[i64]) -> DomainResult<()>
 where
     E: EntityTrait,
     C: ConnectionTrait,
@@ -135,7 +125,7 @@ where
 }
 
 /// Applies a patch to an optional column.
-pub fn patch<T>(column: &mut ActiveValue<Option<T>>, change: Patch<T>)
+pub(crate) fn patch<T>(column: &mut ActiveValue<Option<T>>, change: Patch<T>)
 where
     T: Into<sea_orm::Value>,
     Option<T>: Into<sea_orm::Value>,
@@ -148,7 +138,7 @@ where
 }
 
 /// An upsert's optional field: the input is the whole record, so a field it leaves out is cleared.
-pub fn stated<T>(change: Patch<T>) -> Patch<T> {
+pub(crate) fn stated<T>(change: Patch<T>) -> Patch<T> {
     match change {
         Patch::Keep => Patch::Clear,
         other => other,
@@ -156,19 +146,19 @@ pub fn stated<T>(change: Patch<T>) -> Patch<T> {
 }
 
 /// Sets a required column when a new value is given.
-pub fn set_if<T: Into<sea_orm::Value>>(column: &mut ActiveValue<T>, value: Option<T>) {
+pub(crate) fn set_if<T: Into<sea_orm::Value>>(column: &mut ActiveValue<T>, value: Option<T>) {
     if let Some(value) = value {
         *column = ActiveValue::Set(value);
     }
 }
 
 /// A database to write to: a connection (each change its own transaction) or a transaction.
-pub trait Db: TransactionTrait<Transaction = DatabaseTransaction> {}
+pub(crate) trait Db: TransactionTrait<Transaction = DatabaseTransaction> {}
 
 impl<T: TransactionTrait<Transaction = DatabaseTransaction>> Db for T {}
 
 /// A table whose rows the admin mutations and the import create and change.
-pub trait Editable: EntityTrait {
+pub(crate) trait Editable: EntityTrait {
     /// What a missing row is called in `NOT_FOUND`.
     const WHAT: &'static str;
     const ID: Self::Column;
@@ -177,7 +167,7 @@ pub trait Editable: EntityTrait {
 }
 
 /// An `Editable` table whose rows have a unique slug and a name (a film's title, a person's name).
-pub trait Named: Editable {
+pub(crate) trait Named: Editable {
     const SLUG: Self::Column;
     const NAME: Self::Column;
     /// The name's input field.
@@ -187,7 +177,7 @@ pub trait Named: Editable {
 }
 
 /// Row `id` of `E`; `NotFound` when there is none.
-pub async fn find<E, C>(db: &C, id: i64) -> DomainResult<E::Model>
+pub(crate) async fn find<E, C>(db: &C, id: i64) -> DomainResult<E::Model>
 where
     E: Editable,
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
@@ -197,7 +187,7 @@ where
 }
 
 /// A new row of `E` with both timestamps set to now.
-pub fn stamped<E: Editable>() -> E::ActiveModel {
+pub(crate) fn stamped<E: Editable>() -> E::ActiveModel {
     let now = super::now();
     let mut model = E::ActiveModel::default();
     model.set(E::CREATED_AT, now.into());
@@ -207,7 +197,7 @@ pub fn stamped<E: Editable>() -> E::ActiveModel {
 
 /// A new row of `E`: `name` (required) and `slug` (made from the name when not given) checked,
 /// the slug free, both timestamps set to now.
-pub async fn create<E, C>(txn: &C, name: Option<&str>, slug: Option<&str>) -> DomainResult<E::ActiveModel>
+pub(crate) async fn create<E, C>(txn: &C, name: Option<&str>, slug: Option<&str>) -> DomainResult<E::ActiveModel>
 where
     E: Named,
     E::Model: Sync,
@@ -220,7 +210,7 @@ where
 
 /// `create` without the slug check, for an upsert (a taken slug means "update that row").
 /// Returns the new row and its slug.
-pub fn fresh<E: Named>(name: Option<&str>, slug: Option<&str>) -> DomainResult<(E::ActiveModel, String)> {
+pub(crate) fn fresh<E: Named>(name: Option<&str>, slug: Option<&str>) -> DomainResult<(E::ActiveModel, String)> {
     let name = validate::text(E::NAME_FIELD, validate::required(E::NAME_FIELD, name)?, E::NAME_MAX)?;
     let slug = validate::slug_or_from("input.slug", slug, &name)?;
     let mut model = stamped::<E>();
@@ -231,13 +221,13 @@ pub fn fresh<E: Named>(name: Option<&str>, slug: Option<&str>) -> DomainResult<(
 
 /// A row an upsert wrote, and whether it was new.
 #[derive(Debug, Clone)]
-pub struct Upserted<M> {
-    pub row: M,
+pub(crate) struct Upserted<M> {
+    pub(crate) row: M,
     /// True when the row was inserted, false when the stored row with its slug was updated.
-    pub created: bool,
+    pub(crate) created: bool,
     /// The stored row before the update (read under its lock just before the statement, for the
     /// audit trail); `None` when there was none.
-    pub before: Option<M>,
+    pub(crate) before: Option<M>,
 }
 
 /// Inserts `model` (made by `fresh`, validated) or, when its slug is taken, sets the stored row's
@@ -245,7 +235,7 @@ pub struct Upserted<M> {
 /// statement. The id, slug, `created_at` and the `keep` columns are only written on insert.
 /// `guard` is a condition on the stored row (`excluded.*` is the new one) the update needs; when it
 /// does not hold nothing is written and its error is returned.
-pub async fn upsert<E, C>(
+pub(crate) async fn upsert<E, C>(
     txn: &C,
     model: E::ActiveModel,
     keep: &[E::Column],
@@ -295,7 +285,7 @@ where
 
 /// Row `id` of `E` ready to change (`NotFound` when there is none): its name and slug replaced,
 /// checked, when given.
-pub async fn edit<E, C>(txn: &C, id: i64, name: Option<&str>, slug: Option<&str>) -> DomainResult<E::ActiveModel>
+pub(crate) async fn edit<E, C>(txn: &C, id: i64, name: Option<&str>, slug: Option<&str>) -> DomainResult<E::ActiveModel>
 where
     E: Named,
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
@@ -306,7 +296,7 @@ where
 }
 
 /// `edit` for a row already read (under its lock, say).
-pub async fn rename<E, C>(
+pub(crate) async fn rename<E, C>(
     txn: &C,
     id: i64,
     existing: E::Model,
@@ -331,7 +321,7 @@ where
 }
 
 /// Stores a changed row with `updated_at` set to now.
-pub async fn save<E, C>(txn: &C, mut model: E::ActiveModel) -> DomainResult<E::Model>
+pub(crate) async fn save<E, C>(txn: &C, mut model: E::ActiveModel) -> DomainResult<E::Model>
 where
     E: Editable,
     E::Model: IntoActiveModel<E::ActiveModel>,
@@ -340,6 +330,25 @@ where
 {
     model.set(E::UPDATED_AT, super::now().into());
     Ok(model.update(txn).await?)
+}
+
+/// Holds user `user_id`'s row until the transaction ends, against the account's deletion only
+/// (`FOR KEY SHARE` on PostgreSQL: what a new row's foreign key would take, taken up front, so many
+/// of the user's changes hold it at once and refreshes are not held up); `Unauthenticated` when the
+/// account is gone. A fan action that adds or removes the user's rows holds it before any other
+/// lock, as `deleteAccount` locks the user first: they run one after the other, never interleaved,
+/// and the later one sees what the earlier did. On SQLite the write transaction holds the
+/// database already.
+pub(crate) async fn hold<C: ConnectionTrait>(txn: &C, user_id: i64) -> DomainResult<()> {
+    user::Entity::find_by_id(user_id)
+        .select_only()
+        .column(user::Column::Id)
+        .lock(LockType::KeyShare)
+        .into_tuple::<i64>()
+        .one(txn)
+        .await?
+        .map(|_| ())
+        .ok_or(DomainError::Unauthenticated)
 }
 
 /// Declares a table `Editable`, and `Named` when given its name column and limits.
@@ -364,7 +373,7 @@ macro_rules! editable {
 }
 
 editable!(quote, "quote");
-editable!(film, "film", Title, "input.title", super::films::TITLE_MAX);
-editable!(person, "person", Name, "input.name", super::people::NAME_MAX);
-editable!(event, "event", Title, "input.title", super::events::TITLE_MAX);
-editable!(petition, "petition", Title, "input.title", super::petitions::TITLE_MAX);
+editable!(film, "film", Title, "input.title", validate::FILM_TITLE_MAX);
+editable!(person, "person", Name, "input.name", validate::PERSON_NAME_MAX);
+editable!(event, "event", Title, "input.title", validate::EVENT_TITLE_MAX);
+editable!(petition, "petition", Title, "input.title", validate::PETITION_TITLE_MAX);

@@ -10,7 +10,7 @@ use super::guards::RoleGuard;
 use super::{db, viewer_id};
 use crate::auth::{Auth, ClientIp};
 use crate::domain::account_mail::{self, AccountPolicy};
-use crate::mail::Mailer;
+use crate::infra::mail::Mailer;
 
 /// The client's address, when the transport knows it.
 fn client_ip(ctx: &Context<'_>) -> Option<std::net::IpAddr> {
@@ -29,7 +29,7 @@ pub(crate) fn policy(ctx: &Context<'_>) -> AccountPolicy {
 
 /// The mail-link mutations.
 #[derive(Default)]
-pub struct AccountMailMutation;
+pub(crate) struct AccountMailMutation;
 
 #[Object]
 impl AccountMailMutation {

@@ -5,21 +5,22 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
-use super::audit::actor;
+use super::actor;
 use super::errors::GqlResult;
 use super::guards::RoleGuard;
-use super::node::{NodeType, decode_as};
+use super::ids::{NodeType, decode_as};
 use super::scalars::{DateTime, Role};
 use super::users::{Audience, User};
 use super::{db, loaders, notifier, viewer_id};
 use crate::auth::{Auth, ClientIp};
-use crate::domain::accounts::{self, Registration, Session};
+use crate::domain::accounts::{self, Registration};
+use crate::domain::sessions::Session;
 use crate::domain::{enrollment, sessions, users};
 
 /// A signed-in session: send `accessToken` as `Authorization: Bearer …`; trade `refreshToken`
 /// for a new pair with `refreshSession` before `expiresAt`.
 #[derive(SimpleObject)]
-pub struct AuthPayload {
+pub(crate) struct AuthPayload {
     access_token: String,
     refresh_token: String,
     /// When the access token expires.
@@ -40,7 +41,7 @@ impl From<Session> for AuthPayload {
 
 /// A new account.
 #[derive(InputObject)]
-pub struct RegisterInput {
+pub(crate) struct RegisterInput {
     /// The address alone (no name or angle brackets) at a domain name; fullwidth and other
     /// compatibility forms are the same mailbox as their plain twins (NFKC, any case).
     email: String,
@@ -52,14 +53,14 @@ pub struct RegisterInput {
 
 /// Credentials.
 #[derive(InputObject)]
-pub struct LoginInput {
+pub(crate) struct LoginInput {
     email: String,
     password: String,
 }
 
 /// Changes to your profile: only the fields given change.
 #[derive(InputObject)]
-pub struct UpdateProfileInput {
+pub(crate) struct UpdateProfileInput {
     /// The name shown beside public signatures (1 to 100 characters, as at registration).
     display_name: Option<String>,
 }
@@ -75,7 +76,7 @@ fn auth<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<Auth>> {
 
 /// The account mutations.
 #[derive(Default)]
-pub struct AccountMutation;
+pub(crate) struct AccountMutation;
 
 #[Object]
 impl AccountMutation {

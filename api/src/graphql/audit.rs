@@ -9,21 +9,16 @@ use entity::audit_event;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::guards::RoleGuard;
+use super::ids::{NodeType, decode, decode_as, global_id_text};
 use super::loaders;
-use super::node::{NodeType, decode, decode_as, global_id_text};
 use super::scalars::DateTime;
 use super::users::{Audience, User};
-use crate::domain::audit::{self, Actor, AuditFilter, RequestId};
+use crate::domain::audit::{self, AuditFilter};
 use crate::domain::{DomainError, DomainResult, validate};
-
-/// Who makes this request's changes (the viewer) and the request's id, for `domain::audit`.
-pub(crate) fn actor(ctx: &Context<'_>) -> async_graphql::Result<Actor> {
-    Ok(Actor { user_id: loaders(ctx)?.viewer.user_id, request_id: ctx.data_opt::<RequestId>().map(|id| id.0.clone()) })
-}
 
 /// One recorded change: who made it, to what, and the fields it changed.
 #[derive(Clone)]
-pub struct AuditEvent(pub Arc<audit_event::Model>);
+pub(crate) struct AuditEvent(pub Arc<audit_event::Model>);
 
 impl NodeName for AuditEvent {
     const NAME: &'static str = "AuditEvent";
@@ -75,7 +70,7 @@ impl AuditEvent {
 
 /// Narrows the audit log; all given conditions must hold.
 #[derive(InputObject, Default)]
-pub struct AuditLogFilter {
+pub(crate) struct AuditLogFilter {
     /// Changes made by this user (global ID).
     actor_id: Option<ID>,
     /// Changes to entities of this type, e.g. `Film`.
@@ -120,7 +115,7 @@ impl AuditLogFilter {
 
 /// The admins' `auditLog`.
 #[derive(Default)]
-pub struct AuditQuery;
+pub(crate) struct AuditQuery;
 
 #[Object]
 impl AuditQuery {

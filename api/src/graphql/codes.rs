@@ -14,17 +14,18 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Pos, ServerError, Variables};
 use async_graphql_value::ConstValue;
 
-use super::errors::{code, internal};
+use super::errors::internal;
+use crate::code;
 
 /// The codes of persisted and trusted documents (`persisted`), in Apollo's spelling where Apollo
 /// has one.
-pub mod persisted {
+pub(crate) mod persisted {
     /// A hash sent alone that this process does not know: send it again with its `query`.
-    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    pub(crate) const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     /// A `sha256Hash` sent with a `query` that is not the query's SHA-256.
-    pub const PERSISTED_QUERY_HASH_MISMATCH: &str = "PERSISTED_QUERY_HASH_MISMATCH";
+    pub(crate) const PERSISTED_QUERY_HASH_MISMATCH: &str = "PERSISTED_QUERY_HASH_MISMATCH";
     /// A document outside the trusted-documents manifest, from a viewer who is not an admin.
-    pub const PERSISTED_QUERY_NOT_ALLOWED: &str = "PERSISTED_QUERY_NOT_ALLOWED";
+    pub(crate) const PERSISTED_QUERY_NOT_ALLOWED: &str = "PERSISTED_QUERY_NOT_ALLOWED";
 }
 
 /// Names the argument an error is about, if it can.

@@ -15,7 +15,7 @@ use crate::domain::{DomainError, DomainResult};
 use crate::loaders::{CountKey, Keyed, Loaders, PageKey, ScopeLoaders};
 
 /// Names the connection and edge types after their node type.
-pub trait NodeName {
+pub(crate) trait NodeName {
     /// The GraphQL name of the node type.
     const NAME: &'static str;
 }
@@ -24,7 +24,7 @@ pub trait NodeName {
 type CountTotal = Arc<dyn Fn() -> BoxFuture<'static, DomainResult<u64>> + Send + Sync>;
 
 /// A page of a list, Relay style.
-pub struct Connection<N> {
+pub(crate) struct Connection<N> {
     edges: Vec<Edge<N>>,
     has_next_page: bool,
     has_previous_page: bool,
@@ -32,14 +32,14 @@ pub struct Connection<N> {
 }
 
 /// One node of a page and its cursor.
-pub struct Edge<N> {
+pub(crate) struct Edge<N> {
     cursor: String,
     node: N,
 }
 
 /// Where a page sits in its list.
 #[derive(SimpleObject)]
-pub struct PageInfo {
+pub(crate) struct PageInfo {
     /// Whether more rows follow this page.
     has_next_page: bool,
     /// Whether rows precede this page.
@@ -120,13 +120,13 @@ impl<N: NodeName + Send + Sync> TypeName for Edge<N> {
 
 /// The complexity of a list field: its children once per row it may return (the page size asked
 /// for, or the default), so a query is costed by what it can fetch, not by how it is written.
-pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+pub(crate) fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
     let rows = first.or(last).map_or(DEFAULT_PAGE_SIZE, |size| u64::try_from(size).unwrap_or(0).min(MAX_PAGE_SIZE));
     usize::try_from(rows).unwrap_or(usize::MAX).saturating_mul(child_complexity).saturating_add(1)
 }
 
 /// Checks the Relay arguments of a list field.
-pub fn page_request(
+pub(crate) fn page_request(
     first: Option<i32>,
     after: Option<String>,
     last: Option<i32>,
@@ -136,7 +136,7 @@ pub fn page_request(
 }
 
 /// A page of a top-level list: the rows of `E` matching `condition`, in `sort` order.
-pub async fn list<E, N>(
+pub(crate) async fn list<E, N>(
     ctx: &Context<'_>,
     condition: Condition,
     sort: Sort<E::Column>,
@@ -158,7 +158,7 @@ where
 }
 
 /// A page of one parent's children, batched with the other parents of the same request.
-pub async fn children<S, N>(
+pub(crate) async fn children<S, N>(
     ctx: &Context<'_>,
     scope: S,
     parent: i64,
@@ -185,7 +185,7 @@ where
 
 /// What the read planner builds for a field of an `XConnection`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectionRead {
+pub(crate) enum ConnectionRead {
     Edges,
     Nodes,
     PageInfo,
@@ -194,7 +194,7 @@ pub enum ConnectionRead {
 
 /// The read declaration of every `XConnection`: each field above and what the planner builds for
 /// it (the planner's test holds it to the schema).
-pub const CONNECTION_READS: [(&str, ConnectionRead); 4] = [
+pub(crate) const CONNECTION_READS: [(&str, ConnectionRead); 4] = [
     ("edges", ConnectionRead::Edges),
     ("nodes", ConnectionRead::Nodes),
     ("pageInfo", ConnectionRead::PageInfo),
@@ -203,17 +203,17 @@ pub const CONNECTION_READS: [(&str, ConnectionRead); 4] = [
 
 /// What the read planner builds for a field of an `XEdge`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EdgeRead {
+pub(crate) enum EdgeRead {
     Cursor,
     Node,
 }
 
 /// The read declaration of every `XEdge`.
-pub const EDGE_READS: [(&str, EdgeRead); 2] = [("cursor", EdgeRead::Cursor), ("node", EdgeRead::Node)];
+pub(crate) const EDGE_READS: [(&str, EdgeRead); 2] = [("cursor", EdgeRead::Cursor), ("node", EdgeRead::Node)];
 
 /// What the read planner builds for a field of `PageInfo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageInfoRead {
+pub(crate) enum PageInfoRead {
     HasNextPage,
     HasPreviousPage,
     StartCursor,
@@ -221,7 +221,7 @@ pub enum PageInfoRead {
 }
 
 /// The read declaration of `PageInfo`.
-pub const PAGE_INFO_READS: [(&str, PageInfoRead); 4] = [
+pub(crate) const PAGE_INFO_READS: [(&str, PageInfoRead); 4] = [
     ("hasNextPage", PageInfoRead::HasNextPage),
     ("hasPreviousPage", PageInfoRead::HasPreviousPage),
     ("startCursor", PageInfoRead::StartCursor),

@@ -6,6 +6,7 @@
 //! alike, through the `Charge` the transport puts in the request's data.
 
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use async_graphql::parser::types::{
@@ -13,14 +14,15 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, ServerError, Value, Variables};
 
-use super::errors::code;
+use crate::code;
+use crate::limits::request::RequestLimiter;
 
 /// What a lookup, a page of rows or a mutation field costs.
-pub const PLAIN_UNITS: u32 = 1;
+pub(crate) const PLAIN_UNITS: u32 = 1;
 /// What a list filtered by text, or a statistic, costs.
-pub const HEAVY_UNITS: u32 = 4;
+pub(crate) const HEAVY_UNITS: u32 = 4;
 /// What a full-text search costs.
-pub const SEARCH_UNITS: u32 = 10;
+pub(crate) const SEARCH_UNITS: u32 = 10;
 
 /// Root fields that run a full-text search.
 const SEARCH_FIELDS: [&str; 2] = ["search", "searchHits"];
@@ -29,7 +31,7 @@ const STATISTIC_FIELDS: [&str; 4] = ["campaign", "signaturesByCountry", "signatu
 
 /// A client's request budget, which the transport (HTTP or WebSocket) lends the pipeline.
 #[async_trait::async_trait]
-pub trait Budget: Send + Sync {
+pub(crate) trait Budget: Send + Sync {
     /// Spends `units` of `client`'s budget, or says how many seconds to wait.
     async fn spend(&self, client: IpAddr, units: u32) -> Result<(), u64>;
 
@@ -39,9 +41,9 @@ pub trait Budget: Send + Sync {
 
 /// The budget to charge a request's cost to, and whose it is.
 #[derive(Clone)]
-pub struct Charge {
-    pub budget: Arc<dyn Budget>,
-    pub client: IpAddr,
+pub(crate) struct Charge {
+    pub(crate) budget: Arc<dyn Budget>,
+    pub(crate) client: IpAddr,
 }
 
 /// Charges the rest of the operation's cost (the transport spent `PLAIN_UNITS` already); a
@@ -154,6 +156,22 @@ impl Cost<'_> {
             }
             _ => false,
         }
+    }
+}
+
+/// The request budget (`limits::request`): a request's cost comes out of the bucket its first
+/// request was taken from.
+#[async_trait::async_trait]
+impl Budget for RequestLimiter {
+    async fn spend(&self, client: IpAddr, units: u32) -> Result<(), u64> {
+        match NonZeroU32::new(units) {
+            Some(units) => self.spend_units(client, units).await,
+            None => Ok(()),
+        }
+    }
+
+    fn capacity(&self) -> u32 {
+        self.burst()
     }
 }
 

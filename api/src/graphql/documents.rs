@@ -37,14 +37,14 @@ const MAX_VALIDATIONS: usize = 8;
 const MAX_VARIABLE_BYTES: usize = 1024;
 
 /// A document that parsed and passed the document budget.
-pub struct CachedDocument {
+pub(crate) struct CachedDocument {
     /// The document as parsed; each request runs on its own copy.
-    pub document: ExecutableDocument,
+    pub(crate) document: ExecutableDocument,
     /// Whether the document holds a mutation (see `read_your_writes`).
-    pub has_mutation: bool,
+    pub(crate) has_mutation: bool,
     /// Whether its literal strings and variable defaults hold no NUL, so only the variables sent
     /// need looking at (see `input_text`).
-    pub clean_literals: bool,
+    pub(crate) clean_literals: bool,
     validations: Mutex<Vec<Validation>>,
 }
 
@@ -64,7 +64,7 @@ impl Validation {
 
 impl CachedDocument {
     /// Wraps a document that passed the budget.
-    pub fn new(document: ExecutableDocument) -> Self {
+    pub(crate) fn new(document: ExecutableDocument) -> Self {
         let has_mutation =
             document.operations.iter().any(|(_, operation)| operation.node.ty == OperationType::Mutation);
         let clean_literals = super::input_text::check(&document, &Variables::default()).is_ok();
@@ -73,7 +73,7 @@ impl CachedDocument {
 
     /// The result of a validation this document passed with exactly this operation name and
     /// these variables.
-    pub fn validated(&self, operation_name: Option<&str>, variables: &Variables) -> Option<ValidationResult> {
+    pub(crate) fn validated(&self, operation_name: Option<&str>, variables: &Variables) -> Option<ValidationResult> {
         let validations = self.validations.lock().ok()?;
         validations
             .iter()
@@ -82,7 +82,7 @@ impl CachedDocument {
     }
 
     /// Keeps a validation this document passed, unless its variables are large.
-    pub fn passed(&self, operation_name: Option<&str>, variables: &Variables, result: ValidationResult) {
+    pub(crate) fn passed(&self, operation_name: Option<&str>, variables: &Variables, result: ValidationResult) {
         if variables.iter().map(|(name, value)| name.len() + weight(value)).sum::<usize>() > MAX_VARIABLE_BYTES {
             return;
         }
@@ -114,10 +114,10 @@ fn weight(value: &ConstValue) -> usize {
 }
 
 /// Recent documents by their text, the least recently used dropped first.
-pub struct DocumentCache {
+pub(crate) struct DocumentCache {
     documents: Mutex<Documents>,
     /// The documents registered by hash, and the trusted manifest.
-    pub persisted: PersistedDocuments,
+    pub(crate) persisted: PersistedDocuments,
     hits: Counter,
     misses: Counter,
 }
@@ -129,19 +129,20 @@ struct Documents {
 
 impl DocumentCache {
     /// An empty cache counting its hits and misses on the given counters.
-    pub fn new(hits: Counter, misses: Counter) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(hits: Counter, misses: Counter) -> Self {
         Self::with_persisted(hits, misses, PersistedDocuments::new(None))
     }
 
     /// An empty cache over the given persisted documents.
-    pub fn with_persisted(hits: Counter, misses: Counter, persisted: PersistedDocuments) -> Self {
+    pub(crate) fn with_persisted(hits: Counter, misses: Counter, persisted: PersistedDocuments) -> Self {
         let capacity = NonZeroUsize::new(MAX_DOCUMENTS).unwrap_or(NonZeroUsize::MIN);
         let documents = Mutex::new(Documents { by_text: LruCache::new(capacity), text_bytes: 0 });
         Self { documents, persisted, hits, misses }
     }
 
     /// The document with this text, counted as a hit or a miss.
-    pub fn get(&self, text: &str) -> Option<Arc<CachedDocument>> {
+    pub(crate) fn get(&self, text: &str) -> Option<Arc<CachedDocument>> {
         let found = self.documents.lock().ok().and_then(|mut documents| documents.by_text.get(text).cloned());
         match found {
             Some(_) => self.hits.inc(),
@@ -152,12 +153,12 @@ impl DocumentCache {
 
     /// The document with this text, if kept, without counting or refreshing it (for the HTTP
     /// layer's look at the operation before the request runs).
-    pub fn peek(&self, text: &str) -> Option<Arc<CachedDocument>> {
+    pub(crate) fn peek(&self, text: &str) -> Option<Arc<CachedDocument>> {
         self.documents.lock().ok().and_then(|documents| documents.by_text.peek(text).cloned())
     }
 
     /// Keeps a document under its text, dropping the least recently used beyond the bounds.
-    pub fn insert(&self, text: &str, document: Arc<CachedDocument>) {
+    pub(crate) fn insert(&self, text: &str, document: Arc<CachedDocument>) {
         if text.len() > MAX_TEXT_BYTES / 16 {
             return;
         }

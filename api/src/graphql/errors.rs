@@ -6,32 +6,11 @@
 
 use async_graphql::{Error, ErrorExtensions};
 
+use crate::code;
 use crate::domain::DomainError;
 
-/// The stable codes of `extensions.code`.
-pub mod code {
-    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
-    pub const FORBIDDEN: &str = "FORBIDDEN";
-    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
-    pub const NOT_FOUND: &str = "NOT_FOUND";
-    pub const CONFLICT: &str = "CONFLICT";
-    pub const RATE_LIMITED: &str = "RATE_LIMITED";
-    /// A WebSocket already runs as many operations as it may.
-    pub const TOO_MANY_OPERATIONS: &str = "TOO_MANY_OPERATIONS";
-    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
-    /// The server has no way to send mail (production without `FANDB_SMTP_URL`): asking again
-    /// will not help until an operator configures it.
-    pub const MAIL_NOT_CONFIGURED: &str = "MAIL_NOT_CONFIGURED";
-    /// With `FANDB_REQUIRE_VERIFIED_EMAIL`: `register` succeeded as far as it can say (a link is in
-    /// the mailbox), or `login` met an address that is not proven yet.
-    pub const EMAIL_VERIFICATION_PENDING: &str = "EMAIL_VERIFICATION_PENDING";
-    pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
-    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
-    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
-}
-
 /// The masked error for a failure whose `detail` must stay in the log.
-pub fn internal(detail: &str) -> Error {
+pub(crate) fn internal(detail: &str) -> Error {
     let error_id = crate::telemetry::new_id();
     tracing::error!(error.id = %error_id, error.detail = %detail, "internal error");
     Error::new("internal error").extend_with(|_, extensions| {
@@ -80,4 +59,4 @@ impl From<DomainError> for Error {
 }
 
 /// Shorthand for resolver results.
-pub type GqlResult<T> = Result<T, Error>;
+pub(crate) type GqlResult<T> = Result<T, Error>;

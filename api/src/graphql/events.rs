@@ -1,16 +1,15 @@
 //! Events: the `Event` type, `event`/`events`, and their inputs.
 
-use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use entity::event;
 
-use super::audit::actor;
+use super::change;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
+use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::{given, id_patch, patch, required};
-use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::plan::{self, Key, Planned};
 use super::scalars::{DateTime, EventKind, OrderDirection, RsvpStatus, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
@@ -21,7 +20,7 @@ use crate::domain::{self, DomainResult, account_mail, events};
 
 /// A screening, hashtag hour, watch party, panel or meetup organised by fans.
 #[derive(Clone)]
-pub struct Event(pub std::sync::Arc<event::Model>);
+pub(crate) struct Event(pub std::sync::Arc<event::Model>);
 
 impl NodeName for Event {
     const NAME: &'static str = "Event";
@@ -30,7 +29,7 @@ impl NodeName for Event {
 #[Object]
 impl Event {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Event, self.0.id)
     }
     /// The URL name, unique among events.
@@ -123,7 +122,7 @@ impl Event {
 
 /// How the read planner reads an `Event`: every field above, by GraphQL name (`plan`'s test holds
 /// this to the schema, so a field added above fails it until it is declared here).
-pub static EVENT_READS: plan::Reads = {
+pub(crate) static EVENT_READS: plan::Reads = {
     use plan::{Conv, Read::*};
     plan::Reads {
         node: NodeType::Event,
@@ -162,14 +161,14 @@ mirror_enum!(
 
 /// How to sort events; ties are broken by id.
 #[derive(InputObject)]
-pub struct EventOrder {
+pub(crate) struct EventOrder {
     field: EventOrderField,
     direction: OrderDirection,
 }
 
 /// Narrows an event list; all given conditions must hold.
 #[derive(InputObject, Default)]
-pub struct EventFilter {
+pub(crate) struct EventFilter {
     kind: Option<EventKind>,
     /// Only events about this film (global ID).
     film_id: Option<ID>,
@@ -204,7 +203,7 @@ impl EventFilter {
 
 /// `event` and `events`.
 #[derive(Default)]
-pub struct EventQuery;
+pub(crate) struct EventQuery;
 
 #[Object]
 impl EventQuery {
@@ -245,7 +244,7 @@ impl EventQuery {
             filter.unwrap_or_default().into_domain()?.condition(chrono::Utc::now(), db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => events::sort(order.field.into(), order.direction.into()),
-            None => events::sort(events::EventOrderField::StartsAt, domain::Direction::Asc),
+            None => events::sort(events::EventOrderField::StartsAt, domain::paging::Direction::Asc),
         };
         if let Some(value) = plan::list::<event::Entity>(ctx, "events", &EVENT_READS, &condition, sort, &page).await? {
             return Ok(Planned::done(value));
@@ -256,7 +255,7 @@ impl EventQuery {
 
 /// A new event; a missing slug is made from the title.
 #[derive(InputObject)]
-pub struct CreateEventInput {
+pub(crate) struct CreateEventInput {
     slug: Option<String>,
     kind: EventKind,
     title: String,
@@ -305,7 +304,7 @@ impl CreateEventInput {
 
 /// What `upsertEvent` wrote.
 #[derive(SimpleObject)]
-pub struct UpsertEventPayload {
+pub(crate) struct UpsertEventPayload {
     event: Event,
     /// True when the event was created, false when the one with the slug was updated.
     created: bool,
@@ -313,7 +312,7 @@ pub struct UpsertEventPayload {
 
 /// Changes to an event: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
-pub struct UpdateEventInput {
+pub(crate) struct UpdateEventInput {
     slug: MaybeUndefined<String>,
     kind: MaybeUndefined<EventKind>,
     title: MaybeUndefined<String>,
@@ -333,18 +332,18 @@ pub struct UpdateEventInput {
 
 /// Event mutations (admins).
 #[derive(Default)]
-pub struct EventMutation;
+pub(crate) struct EventMutation;
 
 #[Object]
 impl EventMutation {
     /// Creates an event.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> GqlResult<Event> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let event = write::transaction(db(ctx)?, async |txn| {
-            audit::created(txn, &actor, "createEvent", events::create(txn, changes, actor.user_id).await?).await
-        });
-        Ok(Event(event.await?.into()))
+        let changes = input.into_changes()?;
+        let event =
+            change::create(ctx, "createEvent", async |txn, actor| events::create(txn, changes, actor.user_id).await)
+                .await?;
+        Ok(Event(event.into()))
     }
 
     /// Changes the given fields of an event.
@@ -368,11 +367,11 @@ impl EventMutation {
             capacity: patch(input.capacity, |v| v),
             image_url: patch(input.image_url, |v| v),
         };
-        let actor = actor(ctx)?;
-        let event = write::transaction(db(ctx)?, async |txn| {
-            audit::updating::<event::Entity, _>(txn, &actor, "updateEvent", id, events::update(txn, id, changes)).await
-        });
-        Ok(Event(event.await?.into()))
+        let event = change::update::<event::Entity>(ctx, "updateEvent", id, async |txn, _| {
+            events::update(txn, id, changes).await
+        })
+        .await?;
+        Ok(Event(event.into()))
     }
 
     /// Creates the event with the input's slug (made from the title when not given) or, when there
@@ -381,29 +380,25 @@ impl EventMutation {
     /// seats than its fans hold is refused.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn upsert_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> GqlResult<UpsertEventPayload> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let upserted = write::transaction(db(ctx)?, async |txn| {
-            audit::upserted(txn, &actor, "upsertEvent", events::upsert(txn, changes, actor.user_id).await?).await
-        });
-        let upserted = upserted.await?;
+        let changes = input.into_changes()?;
+        let upserted =
+            change::upsert(ctx, "upsertEvent", async |txn, actor| events::upsert(txn, changes, actor.user_id).await)
+                .await?;
         Ok(UpsertEventPayload { event: Event(upserted.row.into()), created: upserted.created })
     }
 
     /// Deletes an event with its RSVPs. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_event(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        let (key, actor) = (decode_as(&id, NodeType::Event, "id")?, actor(ctx)?);
-        write::transaction(db(ctx)?, async |txn| {
-            audit::deleting::<event::Entity, _>(txn, &actor, "deleteEvent", key, events::delete(txn, key)).await
-        })
-        .await?;
+        let key = decode_as(&id, NodeType::Event, "id")?;
+        change::delete::<event::Entity>(ctx, "deleteEvent", key, async |txn| events::delete(txn, key).await).await?;
         Ok(id)
     }
 }
 
 /// RSVPs (any signed-in fan).
 #[derive(Default)]
-pub struct RsvpMutation;
+pub(crate) struct RsvpMutation;
 
 #[Object]
 impl RsvpMutation {

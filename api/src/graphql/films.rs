@@ -1,17 +1,16 @@
 //! Films and credits: the `Film` and `Credit` types, `film`/`films`, and their inputs.
 
-use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, OneofObject, SimpleObject};
 use entity::{credit, film};
 
-use super::audit::actor;
+use super::change;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::events::Event;
 use super::guards::RoleGuard;
+use super::ids::{NodeType, decode_as, global_id};
 use super::inputs::{CreditEnd, GivenCredit, credit_links, given, id_patch, patch, required};
 use super::loaders;
-use super::node::{NodeType, decode_as, global_id};
 use super::people::{CreatePersonInput, Person};
 use super::petitions::Petition;
 use super::plan::{self, Key, Planned};
@@ -24,7 +23,7 @@ use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionS
 
 /// A film of the fandom, released or only hoped for.
 #[derive(Clone)]
-pub struct Film(pub std::sync::Arc<film::Model>);
+pub(crate) struct Film(pub std::sync::Arc<film::Model>);
 
 impl NodeName for Film {
     const NAME: &'static str = "Film";
@@ -33,7 +32,7 @@ impl NodeName for Film {
 #[Object]
 impl Film {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Film, self.0.id)
     }
     /// The URL name, unique among films.
@@ -162,7 +161,7 @@ impl Film {
 
 /// How the read planner reads a `Film`: every field above, by GraphQL name (`plan`'s test holds
 /// this to the schema, so a field added above fails it until it is declared here).
-pub static FILM_READS: plan::Reads = {
+pub(crate) static FILM_READS: plan::Reads = {
     use plan::{Conv, Read::*};
     plan::Reads {
         node: NodeType::Film,
@@ -194,7 +193,7 @@ pub static FILM_READS: plan::Reads = {
 
 /// What a person did on a film.
 #[derive(Clone)]
-pub struct Credit(pub std::sync::Arc<credit::Model>);
+pub(crate) struct Credit(pub std::sync::Arc<credit::Model>);
 
 impl NodeName for Credit {
     const NAME: &'static str = "Credit";
@@ -203,7 +202,7 @@ impl NodeName for Credit {
 #[Object]
 impl Credit {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Credit, self.0.id)
     }
     async fn film(&self, ctx: &Context<'_>) -> GqlResult<Film> {
@@ -228,7 +227,7 @@ impl Credit {
 }
 
 /// How the read planner reads a `Credit`: every field above, by GraphQL name.
-pub static CREDIT_READS: plan::Reads = {
+pub(crate) static CREDIT_READS: plan::Reads = {
     use plan::{Conv, Read::*};
     plan::Reads {
         node: NodeType::Credit,
@@ -250,14 +249,14 @@ mirror_enum!(
 
 /// How to sort films; ties are broken by id.
 #[derive(InputObject)]
-pub struct FilmOrder {
+pub(crate) struct FilmOrder {
     field: FilmOrderField,
     direction: OrderDirection,
 }
 
 /// Narrows a film list; all given conditions must hold.
 #[derive(InputObject, Default)]
-pub struct FilmFilter {
+pub(crate) struct FilmFilter {
     /// Titles containing this text, ignoring case.
     title_contains: Option<String>,
     status: Option<FilmStatus>,
@@ -270,7 +269,11 @@ pub struct FilmFilter {
 impl FilmFilter {
     fn into_domain(self) -> DomainResult<films::FilmFilter> {
         Ok(films::FilmFilter {
-            title_contains: validate::filter_text("filter.titleContains", self.title_contains, films::TITLE_MAX)?,
+            title_contains: validate::filter_text(
+                "filter.titleContains",
+                self.title_contains,
+                validate::FILM_TITLE_MAX,
+            )?,
             status: self.status.map(Into::into),
             released_after: self.released_after.map(|date| date.0),
             released_before: self.released_before.map(|date| date.0),
@@ -280,7 +283,7 @@ impl FilmFilter {
 
 /// `film` and `films`.
 #[derive(Default)]
-pub struct FilmQuery;
+pub(crate) struct FilmQuery;
 
 #[Object]
 impl FilmQuery {
@@ -315,7 +318,7 @@ impl FilmQuery {
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => films::sort(order.field.into(), order.direction.into()),
-            None => films::sort(films::FilmOrderField::Title, domain::Direction::Asc),
+            None => films::sort(films::FilmOrderField::Title, domain::paging::Direction::Asc),
         };
         if let Some(value) = plan::list::<film::Entity>(ctx, "films", &FILM_READS, &condition, sort, &page).await? {
             return Ok(Planned::done(value));
@@ -326,7 +329,7 @@ impl FilmQuery {
 
 /// A new film; a missing slug is made from the title.
 #[derive(InputObject)]
-pub struct CreateFilmInput {
+pub(crate) struct CreateFilmInput {
     slug: Option<String>,
     title: String,
     tagline: Option<String>,
@@ -348,7 +351,7 @@ pub struct CreateFilmInput {
 
 /// Changes to a film: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
-pub struct UpdateFilmInput {
+pub(crate) struct UpdateFilmInput {
     slug: MaybeUndefined<String>,
     title: MaybeUndefined<String>,
     tagline: MaybeUndefined<String>,
@@ -371,7 +374,7 @@ pub struct UpdateFilmInput {
 /// The person of a credit given with a film: exactly one of a stored person's global ID or slug,
 /// or a person to create.
 #[derive(OneofObject)]
-pub enum PersonRef {
+pub(crate) enum PersonRef {
     Id(ID),
     Slug(String),
     Create(CreatePersonInput),
@@ -379,7 +382,7 @@ pub enum PersonRef {
 
 /// A credit given with a film.
 #[derive(InputObject)]
-pub struct CreditInput {
+pub(crate) struct CreditInput {
     person: PersonRef,
     role: CreditRole,
     /// The character played, for cast credits.
@@ -405,7 +408,7 @@ fn film_credits(credits: Option<Vec<CreditInput>>) -> DomainResult<Vec<films::Cr
 
 impl CreateFilmInput {
     /// The film as domain changes; errors are named from `input`.
-    pub fn into_changes(self) -> DomainResult<films::FilmChanges> {
+    pub(crate) fn into_changes(self) -> DomainResult<films::FilmChanges> {
         Ok(films::FilmChanges {
             slug: self.slug,
             title: Some(self.title),
@@ -446,7 +449,7 @@ impl UpdateFilmInput {
 
 /// A new credit.
 #[derive(InputObject)]
-pub struct AddCreditInput {
+pub(crate) struct AddCreditInput {
     film_id: ID,
     person_id: ID,
     role: CreditRole,
@@ -458,7 +461,7 @@ pub struct AddCreditInput {
 
 /// Changes to a credit: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
-pub struct UpdateCreditInput {
+pub(crate) struct UpdateCreditInput {
     /// A role the person has on the film already is a `CONFLICT`.
     role: MaybeUndefined<CreditRole>,
     character: MaybeUndefined<String>,
@@ -467,7 +470,7 @@ pub struct UpdateCreditInput {
 
 /// What `upsertFilm` wrote.
 #[derive(SimpleObject)]
-pub struct UpsertFilmPayload {
+pub(crate) struct UpsertFilmPayload {
     film: Film,
     /// True when the film was created, false when the one with the slug was updated.
     created: bool,
@@ -475,36 +478,29 @@ pub struct UpsertFilmPayload {
 
 /// Film and credit mutations (admins).
 #[derive(Default)]
-pub struct FilmMutation;
+pub(crate) struct FilmMutation;
 
 #[Object]
 impl FilmMutation {
     /// Creates a film.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_film(&self, ctx: &Context<'_>, input: CreateFilmInput) -> GqlResult<Film> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let film = write::transaction(db(ctx)?, async |txn| {
-            audit::created(txn, &actor, "createFilm", films::create(txn, changes, Some(&actor)).await?).await
-        });
-        Ok(Film(film.await?.into()))
+        let changes = input.into_changes()?;
+        let film = change::create(ctx, "createFilm", async |txn, actor| films::create(txn, changes, Some(actor)).await)
+            .await?;
+        Ok(Film(film.into()))
     }
 
     /// Changes the given fields of a film.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn update_film(&self, ctx: &Context<'_>, id: ID, input: UpdateFilmInput) -> GqlResult<Film> {
         let id = decode_as(&id, NodeType::Film, "id")?;
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let film = write::transaction(db(ctx)?, async |txn| {
-            audit::updating::<film::Entity, _>(
-                txn,
-                &actor,
-                "updateFilm",
-                id,
-                films::update(txn, id, changes, Some(&actor)),
-            )
-            .await
-        });
-        Ok(Film(film.await?.into()))
+        let changes = input.into_changes()?;
+        let film = change::update::<film::Entity>(ctx, "updateFilm", id, async |txn, actor| {
+            films::update(txn, id, changes, Some(actor)).await
+        })
+        .await?;
+        Ok(Film(film.into()))
     }
 
     /// Creates the film with the input's slug (made from the title when not given) or, when there
@@ -512,11 +508,10 @@ impl FilmMutation {
     /// optional field left out is cleared, and credits are added or changed as in `updateFilm`.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn upsert_film(&self, ctx: &Context<'_>, input: CreateFilmInput) -> GqlResult<UpsertFilmPayload> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let upserted = write::transaction(db(ctx)?, async |txn| {
-            audit::upserted(txn, &actor, "upsertFilm", films::upsert(txn, changes, Some(&actor)).await?).await
-        });
-        let upserted = upserted.await?;
+        let changes = input.into_changes()?;
+        let upserted =
+            change::upsert(ctx, "upsertFilm", async |txn, actor| films::upsert(txn, changes, Some(actor)).await)
+                .await?;
         Ok(UpsertFilmPayload { film: Film(upserted.row.into()), created: upserted.created })
     }
 
@@ -524,11 +519,8 @@ impl FilmMutation {
     /// unlinked. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_film(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        let (key, actor) = (decode_as(&id, NodeType::Film, "id")?, actor(ctx)?);
-        write::transaction(db(ctx)?, async |txn| {
-            audit::deleting::<film::Entity, _>(txn, &actor, "deleteFilm", key, films::delete(txn, key)).await
-        })
-        .await?;
+        let key = decode_as(&id, NodeType::Film, "id")?;
+        change::delete::<film::Entity>(ctx, "deleteFilm", key, async |txn| films::delete(txn, key).await).await?;
         Ok(id)
     }
 
@@ -542,11 +534,8 @@ impl FilmMutation {
             character: input.character,
             billing_order: input.billing_order,
         };
-        let actor = actor(ctx)?;
-        let credit = write::transaction(db(ctx)?, async |txn| {
-            audit::created(txn, &actor, "addCredit", films::add_credit(txn, credit).await?).await
-        });
-        Ok(Credit(credit.await?.into()))
+        let credit = change::create(ctx, "addCredit", async |txn, _| films::add_credit(txn, credit).await).await?;
+        Ok(Credit(credit.into()))
     }
 
     /// Changes the given fields of a credit.
@@ -558,22 +547,19 @@ impl FilmMutation {
             character: patch(input.character, |v| v),
             billing_order: patch(input.billing_order, |v| v),
         };
-        let actor = actor(ctx)?;
-        let credit = write::transaction(db(ctx)?, async |txn| {
-            let update = films::update_credit(txn, id, changes);
-            audit::updating::<credit::Entity, _>(txn, &actor, "updateCredit", id, update).await
-        });
-        Ok(Credit(credit.await?.into()))
+        let credit = change::update::<credit::Entity>(ctx, "updateCredit", id, async |txn, _| {
+            films::update_credit(txn, id, changes).await
+        })
+        .await?;
+        Ok(Credit(credit.into()))
     }
 
     /// Removes a credit. Returns the removed ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn remove_credit(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        let (key, actor) = (decode_as(&id, NodeType::Credit, "id")?, actor(ctx)?);
-        write::transaction(db(ctx)?, async |txn| {
-            audit::deleting::<credit::Entity, _>(txn, &actor, "removeCredit", key, films::remove_credit(txn, key)).await
-        })
-        .await?;
+        let key = decode_as(&id, NodeType::Credit, "id")?;
+        change::delete::<credit::Entity>(ctx, "removeCredit", key, async |txn| films::remove_credit(txn, key).await)
+            .await?;
         Ok(id)
     }
 }

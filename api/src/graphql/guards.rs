@@ -8,21 +8,21 @@ use super::loaders;
 use crate::domain::DomainError;
 
 /// Requires a signed-in viewer with at least a role.
-pub struct RoleGuard(Role);
+pub(crate) struct RoleGuard(Role);
 
 impl RoleGuard {
     /// Any signed-in user.
-    pub fn fan() -> Self {
+    pub(crate) fn fan() -> Self {
         Self(Role::Fan)
     }
 
     /// Moderators and admins.
-    pub fn moderator() -> Self {
+    pub(crate) fn moderator() -> Self {
         Self(Role::Moderator)
     }
 
     /// Admins only.
-    pub fn admin() -> Self {
+    pub(crate) fn admin() -> Self {
         Self(Role::Admin)
     }
 }

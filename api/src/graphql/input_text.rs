@@ -10,7 +10,7 @@ use async_graphql::parser::types::{Directive, ExecutableDocument, Field, Selecti
 use async_graphql::{ErrorExtensionValues, Name, Pos, Positioned, ServerError, Variables};
 use async_graphql_value::{ConstValue, Value};
 
-use super::errors::code;
+use crate::code;
 
 /// The variables an operation runs with: those sent, else the declared defaults.
 struct Scope<'a> {
@@ -27,7 +27,7 @@ impl<'a> Scope<'a> {
 }
 
 /// Refuses the first argument string holding a NUL, in any operation of `document`.
-pub fn check(document: &ExecutableDocument, variables: &Variables) -> Result<(), ServerError> {
+pub(crate) fn check(document: &ExecutableDocument, variables: &Variables) -> Result<(), ServerError> {
     for (_, operation) in document.operations.iter() {
         let defaults = operation
             .node
@@ -95,7 +95,7 @@ fn argument(scope: &Scope<'_>, name: &str, value: &Positioned<Value>) -> Result<
 
 /// Whether any string among the variables sent holds a NUL (a document whose literals are clean
 /// then needs no walk: see `documents`).
-pub fn has_nul(variables: &Variables) -> bool {
+pub(crate) fn has_nul(variables: &Variables) -> bool {
     fn holds_nul(value: &ConstValue) -> bool {
         match value {
             ConstValue::String(text) => text.contains('\0'),

@@ -2,35 +2,36 @@
 //! call the domain, and wrap models in API types. Built once per process; per-request data is
 //! attached to each request by the HTTP layer.
 
-pub mod account_mail;
-pub mod accounts;
-pub mod audit;
-pub mod connection;
-pub mod cost;
-pub mod documents;
-pub mod errors;
-pub mod events;
-pub mod films;
-pub mod guards;
-pub mod input_text;
-pub mod inputs;
-pub mod limits;
-pub mod node;
-pub mod operation;
-pub mod people;
+pub(crate) mod account_mail;
+pub(crate) mod accounts;
+pub(crate) mod audit;
+pub(crate) mod change;
+pub(crate) mod connection;
+pub(crate) mod cost;
+pub(crate) mod documents;
+pub(crate) mod errors;
+pub(crate) mod events;
+pub(crate) mod films;
+pub(crate) mod guards;
+pub mod ids;
+pub(crate) mod input_text;
+pub(crate) mod inputs;
+pub(crate) mod node;
+pub(crate) mod operation;
+pub(crate) mod people;
 pub mod persisted;
-pub mod petition_updates;
-pub mod petitions;
-pub mod plan;
-pub mod production;
-pub mod quotes;
-pub mod read_your_writes;
-pub mod scalars;
-pub mod search;
-pub mod sources;
-pub mod stats;
-pub mod subscriptions;
-pub mod users;
+pub(crate) mod petition_updates;
+pub(crate) mod petitions;
+pub(crate) mod plan;
+pub(crate) mod production;
+pub(crate) mod quotes;
+pub(crate) mod read_your_writes;
+pub(crate) mod scalars;
+pub(crate) mod search;
+pub(crate) mod sources;
+pub(crate) mod stats;
+pub(crate) mod subscriptions;
+pub(crate) mod users;
 
 mod codes;
 mod error_order;
@@ -44,12 +45,13 @@ use sea_orm::DatabaseConnection;
 use crate::auth::Auth;
 use crate::config::Environment;
 use crate::domain::DomainError;
+use crate::domain::audit::{Actor, RequestId};
 use crate::domain::notify::Notifier;
 use crate::loaders::Loaders;
 
 /// Every query field, merged from the per-domain query structs.
 #[derive(MergedObject, Default)]
-pub struct Query(
+pub(crate) struct Query(
     node::NodeQuery,
     films::FilmQuery,
     people::PersonQuery,
@@ -64,7 +66,7 @@ pub struct Query(
 
 /// Every mutation field, merged from the per-domain mutation structs.
 #[derive(MergedObject, Default)]
-pub struct Mutation(
+pub(crate) struct Mutation(
     accounts::AccountMutation,
     account_mail::AccountMailMutation,
     films::FilmMutation,
@@ -79,22 +81,22 @@ pub struct Mutation(
 );
 
 /// The fandb schema type.
-pub type AppSchema = Schema<Query, Mutation, subscriptions::Subscription>;
+pub(crate) type AppSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
 /// The most a query may cost, with every list costed by its page size.
-pub const MAX_COMPLEXITY: usize = 5000;
+pub(crate) const MAX_COMPLEXITY: usize = 5000;
 
 /// Builds the schema; the database connection, the auth keys, the mailer and the cache of parsed
 /// documents are shared by every request. In production, introspection is for admins and unknown
 /// names get no "did you mean" suggestions.
-pub fn build_schema(
+pub(crate) fn build_schema(
     db: DatabaseConnection,
     auth: Arc<Auth>,
     notifier: Arc<Notifier>,
     environment: Environment,
-    document_limits: limits::DocumentLimits,
-    read_routing: Option<Arc<crate::replica::ReadRouting>>,
-    mailer: Arc<crate::mail::Mailer>,
+    document_limits: crate::config::DocumentLimits,
+    read_routing: Option<Arc<crate::infra::replica::ReadRouting>>,
+    mailer: Arc<crate::infra::mail::Mailer>,
     policy: crate::domain::account_mail::AccountPolicy,
     plan_counters: plan::PlanCounters,
     documents: Arc<documents::DocumentCache>,
@@ -122,7 +124,7 @@ pub fn sdl() -> String {
 }
 
 /// The data one request carries: its loaders (which know the viewer).
-pub fn request_data(db: &DatabaseConnection, viewer: crate::auth::Viewer) -> Arc<Loaders> {
+pub(crate) fn request_data(db: &DatabaseConnection, viewer: crate::domain::Viewer) -> Arc<Loaders> {
     Arc::new(Loaders::new(db, viewer))
 }
 
@@ -145,6 +147,11 @@ pub(crate) fn notifier<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Notif
 /// The signed-in viewer's user id (guards have already required one).
 pub(crate) fn viewer_id(ctx: &Context<'_>) -> async_graphql::Result<i64> {
     Ok(loaders(ctx)?.viewer.user_id.ok_or(DomainError::Unauthenticated)?)
+}
+
+/// Who makes this request's changes (the viewer) and the request's id, for `domain::audit`.
+pub(crate) fn actor(ctx: &Context<'_>) -> async_graphql::Result<Actor> {
+    Ok(Actor { user_id: loaders(ctx)?.viewer.user_id, request_id: ctx.data_opt::<RequestId>().map(|id| id.0.clone()) })
 }
 
 /// Exactly one of `id` and `slug`: `Ok(id)` or `Err(slug)`.

@@ -1,13 +1,13 @@
-//! Global IDs (`base64("Type:id")`) and the `Node` interface with `node`/`nodes`.
+//! The `Node` interface and the `node`/`nodes` queries, which resolve a global ID (`ids`) to any
+//! object that has one.
 
 use async_graphql::{Context, ID, Interface, Object};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use futures_util::future::try_join_all;
 
 use super::errors::GqlResult;
 use super::events::Event;
 use super::films::{Credit, Film};
+use super::ids::{NodeType, decode};
 use super::people::Person;
 use super::petition_updates::PetitionUpdate;
 use super::petitions::{Petition, Signature};
@@ -15,95 +15,12 @@ use super::plan::{self, Key, Planned};
 use super::quotes::Quote;
 use super::users::{Audience, Rsvp, User};
 use super::{db, loaders};
-use crate::domain::{DomainError, DomainResult, events};
-
-/// The types a global ID can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeType {
-    Film,
-    Person,
-    Credit,
-    Quote,
-    Event,
-    Petition,
-    Signature,
-    Rsvp,
-    User,
-    PetitionUpdate,
-}
-
-impl NodeType {
-    const ALL: [NodeType; 10] = [
-        Self::Film,
-        Self::Person,
-        Self::Credit,
-        Self::Quote,
-        Self::Event,
-        Self::Petition,
-        Self::Signature,
-        Self::Rsvp,
-        Self::User,
-        Self::PetitionUpdate,
-    ];
-
-    /// The GraphQL type name, which is also the prefix inside the ID.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Film => "Film",
-            Self::Person => "Person",
-            Self::Credit => "Credit",
-            Self::Quote => "Quote",
-            Self::Event => "Event",
-            Self::Petition => "Petition",
-            Self::Signature => "Signature",
-            Self::Rsvp => "Rsvp",
-            Self::User => "User",
-            Self::PetitionUpdate => "PetitionUpdate",
-        }
-    }
-}
-
-/// The global ID of row `id` of `node_type`.
-pub fn global_id(node_type: NodeType, id: i64) -> ID {
-    ID(global_id_text(node_type.name(), id))
-}
-
-/// The global ID of row `id` of the type named `type_name`, as text (for documents built outside
-/// GraphQL's types, such as a data export).
-pub fn global_id_text(type_name: &str, id: i64) -> String {
-    STANDARD.encode(format!("{type_name}:{id}"))
-}
-
-/// Reads a global ID; `field` names the argument for the error.
-pub fn decode(id: &str, field: &str) -> DomainResult<(NodeType, i64)> {
-    let invalid = || DomainError::invalid(field, "not a valid ID");
-    let text = STANDARD.decode(id.trim()).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(invalid)?;
-    let (name, key) = text.split_once(':').ok_or_else(invalid)?;
-    let node_type = NodeType::ALL.into_iter().find(|candidate| candidate.name() == name).ok_or_else(invalid)?;
-    let key = key.parse::<i64>().ok().filter(|key| *key > 0).ok_or_else(invalid)?;
-    Ok((node_type, key))
-}
-
-/// Reads a global ID that must name a `expected`.
-pub fn decode_as(id: &str, expected: NodeType, field: &str) -> DomainResult<i64> {
-    match decode(id, field)? {
-        (node_type, key) if node_type == expected => Ok(key),
-        (other, _) => Err(DomainError::invalid(
-            field,
-            format!("expected the ID of a {}, got the ID of a {}", expected.name(), other.name()),
-        )),
-    }
-}
-
-/// Reads an optional global ID argument.
-pub fn decode_optional(id: Option<&ID>, expected: NodeType, field: &str) -> DomainResult<Option<i64>> {
-    id.map(|id| decode_as(id, expected, field)).transpose()
-}
+use crate::domain::{DomainError, events};
 
 /// An object with a global ID.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "The opaque global ID of the object."))]
-pub enum Node {
+pub(crate) enum Node {
     Film(Film),
     Person(Person),
     Credit(Credit),
@@ -144,7 +61,7 @@ async fn resolve(ctx: &Context<'_>, id: &str, field: &str) -> GqlResult<Option<N
 
 /// The read declaration of a node type, or why the planner leaves the whole type to the resolvers
 /// (`plan`'s test requires one or the other of every type that implements `Node`).
-pub fn planned_reads(node_type: NodeType) -> Result<&'static plan::Reads, &'static str> {
+pub(crate) fn planned_reads(node_type: NodeType) -> Result<&'static plan::Reads, &'static str> {
     match node_type {
         NodeType::Film => Ok(&super::films::FILM_READS),
         NodeType::Person => Ok(&super::people::PERSON_READS),
@@ -161,7 +78,7 @@ pub fn planned_reads(node_type: NodeType) -> Result<&'static plan::Reads, &'stat
 
 /// `node` and `nodes`.
 #[derive(Default)]
-pub struct NodeQuery;
+pub(crate) struct NodeQuery;
 
 #[Object]
 impl NodeQuery {

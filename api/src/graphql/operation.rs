@@ -7,11 +7,11 @@ use async_graphql::extensions::ExtensionContext;
 
 /// Where the name of the executed operation is written; attach one to a request to learn it.
 #[derive(Debug, Clone, Default)]
-pub struct ExecutedOperation(pub Arc<OnceLock<String>>);
+pub(crate) struct ExecutedOperation(pub Arc<OnceLock<String>>);
 
 impl ExecutedOperation {
     /// The operation's name, once it ran and if it had one.
-    pub fn name(&self) -> Option<&str> {
+    pub(crate) fn name(&self) -> Option<&str> {
         self.0.get().map(String::as_str)
     }
 }

@@ -1,16 +1,15 @@
 //! People: the `Person` type, `person`/`people`, and their inputs.
 
-use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, OneofObject, SimpleObject};
 use entity::person;
 
-use super::audit::actor;
+use super::change;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::{CreateFilmInput, Credit};
 use super::guards::RoleGuard;
+use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::{CreditEnd, GivenCredit, credit_links, given, patch, required};
-use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::plan::{self, Key, Planned};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, OrderDirection, mirror_enum};
@@ -21,7 +20,7 @@ use crate::loaders::{CreditParent, CreditScope, QuoteParent, QuoteScope};
 
 /// Someone who made a film or spoke about it.
 #[derive(Clone)]
-pub struct Person(pub std::sync::Arc<person::Model>);
+pub(crate) struct Person(pub std::sync::Arc<person::Model>);
 
 impl NodeName for Person {
     const NAME: &'static str = "Person";
@@ -30,7 +29,7 @@ impl NodeName for Person {
 #[Object]
 impl Person {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Person, self.0.id)
     }
     /// The URL name, unique among people.
@@ -87,7 +86,7 @@ impl Person {
 
 /// How the read planner reads a `Person`: every field above, by GraphQL name (`plan`'s test holds
 /// this to the schema, so a field added above fails it until it is declared here).
-pub static PERSON_READS: plan::Reads = {
+pub(crate) static PERSON_READS: plan::Reads = {
     use plan::{Conv, Read::*};
     plan::Reads {
         node: NodeType::Person,
@@ -112,14 +111,14 @@ mirror_enum!(
 
 /// How to sort people; ties are broken by id.
 #[derive(InputObject)]
-pub struct PersonOrder {
+pub(crate) struct PersonOrder {
     field: PersonOrderField,
     direction: OrderDirection,
 }
 
 /// Narrows a people list; all given conditions must hold.
 #[derive(InputObject, Default)]
-pub struct PersonFilter {
+pub(crate) struct PersonFilter {
     /// Names containing this text, ignoring case.
     name_contains: Option<String>,
     /// Only people credited on this film (its global ID).
@@ -129,7 +128,7 @@ pub struct PersonFilter {
 impl PersonFilter {
     fn into_domain(self) -> DomainResult<people::PersonFilter> {
         Ok(people::PersonFilter {
-            name_contains: validate::filter_text("filter.nameContains", self.name_contains, people::NAME_MAX)?,
+            name_contains: validate::filter_text("filter.nameContains", self.name_contains, validate::PERSON_NAME_MAX)?,
             film_id: decode_optional(self.film_id.as_ref(), NodeType::Film, "filter.filmId")?,
         })
     }
@@ -137,7 +136,7 @@ impl PersonFilter {
 
 /// `person` and `people`.
 #[derive(Default)]
-pub struct PersonQuery;
+pub(crate) struct PersonQuery;
 
 #[Object]
 impl PersonQuery {
@@ -177,7 +176,7 @@ impl PersonQuery {
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => people::sort(order.field.into(), order.direction.into()),
-            None => people::sort(people::PersonOrderField::Name, domain::Direction::Asc),
+            None => people::sort(people::PersonOrderField::Name, domain::paging::Direction::Asc),
         };
         if let Some(value) = plan::list::<person::Entity>(ctx, "people", &PERSON_READS, &condition, sort, &page).await?
         {
@@ -189,7 +188,7 @@ impl PersonQuery {
 
 /// A new person; a missing slug is made from the name.
 #[derive(InputObject)]
-pub struct CreatePersonInput {
+pub(crate) struct CreatePersonInput {
     slug: Option<String>,
     name: String,
     bio: Option<String>,
@@ -204,7 +203,7 @@ pub struct CreatePersonInput {
 
 impl CreatePersonInput {
     /// The person as domain changes; errors are named from `input`.
-    pub fn into_changes(self) -> DomainResult<people::PersonChanges> {
+    pub(crate) fn into_changes(self) -> DomainResult<people::PersonChanges> {
         Ok(people::PersonChanges {
             slug: self.slug,
             name: Some(self.name),
@@ -219,7 +218,7 @@ impl CreatePersonInput {
 /// The film of a credit given with a person: exactly one of a stored film's global ID or slug, or
 /// a film to create.
 #[derive(OneofObject)]
-pub enum FilmRef {
+pub(crate) enum FilmRef {
     Id(ID),
     Slug(String),
     Create(Box<CreateFilmInput>),
@@ -227,7 +226,7 @@ pub enum FilmRef {
 
 /// A credit given with a person.
 #[derive(InputObject)]
-pub struct PersonCreditInput {
+pub(crate) struct PersonCreditInput {
     film: FilmRef,
     role: CreditRole,
     /// The character played, for cast credits.
@@ -253,7 +252,7 @@ fn person_credits(credits: Option<Vec<PersonCreditInput>>) -> DomainResult<Vec<f
 
 /// What `upsertPerson` wrote.
 #[derive(SimpleObject)]
-pub struct UpsertPersonPayload {
+pub(crate) struct UpsertPersonPayload {
     person: Person,
     /// True when the person was created, false when the one with the slug was updated.
     created: bool,
@@ -261,7 +260,7 @@ pub struct UpsertPersonPayload {
 
 /// Changes to a person: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
-pub struct UpdatePersonInput {
+pub(crate) struct UpdatePersonInput {
     slug: MaybeUndefined<String>,
     name: MaybeUndefined<String>,
     bio: MaybeUndefined<String>,
@@ -276,18 +275,18 @@ pub struct UpdatePersonInput {
 
 /// Person mutations (admins).
 #[derive(Default)]
-pub struct PersonMutation;
+pub(crate) struct PersonMutation;
 
 #[Object]
 impl PersonMutation {
     /// Creates a person.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_person(&self, ctx: &Context<'_>, input: CreatePersonInput) -> GqlResult<Person> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let person = write::transaction(db(ctx)?, async |txn| {
-            audit::created(txn, &actor, "createPerson", people::create(txn, changes, Some(&actor)).await?).await
-        });
-        Ok(Person(person.await?.into()))
+        let changes = input.into_changes()?;
+        let person =
+            change::create(ctx, "createPerson", async |txn, actor| people::create(txn, changes, Some(actor)).await)
+                .await?;
+        Ok(Person(person.into()))
     }
 
     /// Changes the given fields of a person.
@@ -302,18 +301,11 @@ impl PersonMutation {
             photo_url: patch(input.photo_url, |v| v),
             credits: person_credits(input.credits)?,
         };
-        let actor = actor(ctx)?;
-        let person = write::transaction(db(ctx)?, async |txn| {
-            audit::updating::<person::Entity, _>(
-                txn,
-                &actor,
-                "updatePerson",
-                id,
-                people::update(txn, id, changes, Some(&actor)),
-            )
-            .await
-        });
-        Ok(Person(person.await?.into()))
+        let person = change::update::<person::Entity>(ctx, "updatePerson", id, async |txn, actor| {
+            people::update(txn, id, changes, Some(actor)).await
+        })
+        .await?;
+        Ok(Person(person.into()))
     }
 
     /// Creates the person with the input's slug (made from the name when not given) or, when there
@@ -321,22 +313,18 @@ impl PersonMutation {
     /// optional field left out is cleared, and credits are added or changed as in `updatePerson`.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn upsert_person(&self, ctx: &Context<'_>, input: CreatePersonInput) -> GqlResult<UpsertPersonPayload> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let upserted = write::transaction(db(ctx)?, async |txn| {
-            audit::upserted(txn, &actor, "upsertPerson", people::upsert(txn, changes, Some(&actor)).await?).await
-        });
-        let upserted = upserted.await?;
+        let changes = input.into_changes()?;
+        let upserted =
+            change::upsert(ctx, "upsertPerson", async |txn, actor| people::upsert(txn, changes, Some(actor)).await)
+                .await?;
         Ok(UpsertPersonPayload { person: Person(upserted.row.into()), created: upserted.created })
     }
 
     /// Deletes a person with their credits and quotes. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_person(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        let (key, actor) = (decode_as(&id, NodeType::Person, "id")?, actor(ctx)?);
-        write::transaction(db(ctx)?, async |txn| {
-            audit::deleting::<person::Entity, _>(txn, &actor, "deletePerson", key, people::delete(txn, key)).await
-        })
-        .await?;
+        let key = decode_as(&id, NodeType::Person, "id")?;
+        change::delete::<person::Entity>(ctx, "deletePerson", key, async |txn| people::delete(txn, key).await).await?;
         Ok(id)
     }
 }

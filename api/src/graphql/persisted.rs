@@ -44,7 +44,7 @@ const MAX_REGISTERED_BYTES: usize = 2 * 1024 * 1024;
 
 /// Why a request's persisted query cannot be used.
 #[derive(Debug)]
-pub enum Unresolved {
+pub(crate) enum Unresolved {
     /// The extension is not `{version: 1, sha256Hash: "<64 hex digits>"}`: a malformed request.
     Malformed(&'static str),
     /// A GraphQL error to answer with (a miss, or a hash that is not the text's).
@@ -53,7 +53,7 @@ pub enum Unresolved {
 
 /// The trusted documents of a manifest.
 #[derive(Debug, Default)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// Each document by its hash (graphql-codegen's `sha256:` prefix dropped).
     by_hash: HashMap<String, Arc<str>>,
     /// The documents' texts, to trust a document sent in full.
@@ -63,13 +63,13 @@ pub struct Manifest {
 impl Manifest {
     /// Reads and checks a manifest file: a JSON object of hash → document, each of which parses
     /// and is keyed by its SHA-256.
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub(crate) fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read it: {error}"))?;
         Self::parse(&text)
     }
 
     /// Checks a manifest's text.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let entries: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).map_err(|error| {
             format!("not a JSON object of hash → document (graphql-codegen's persisted-documents.json): {error}")
         })?;
@@ -108,17 +108,12 @@ impl Manifest {
     }
 
     /// How many documents it holds.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.by_hash.len()
     }
 
-    /// Whether it holds none (never, once loaded).
-    pub fn is_empty(&self) -> bool {
-        self.by_hash.is_empty()
-    }
-
     /// The names of its documents' operations: the only ones `/metrics` labels (see `metrics`).
-    pub fn operation_names(&self) -> HashSet<String> {
+    pub(crate) fn operation_names(&self) -> HashSet<String> {
         self.by_hash
             .values()
             .filter_map(|document| async_graphql::parser::parse_query(document.as_ref()).ok())
@@ -130,7 +125,7 @@ impl Manifest {
 }
 
 /// The persisted documents of this process: those clients registered, and the trusted manifest.
-pub struct PersistedDocuments {
+pub(crate) struct PersistedDocuments {
     registered: Mutex<Registered>,
     trusted: Option<Manifest>,
 }
@@ -142,19 +137,14 @@ struct Registered {
 
 impl PersistedDocuments {
     /// An empty store; with a manifest, only its documents run for anyone but admins.
-    pub fn new(trusted: Option<Manifest>) -> Self {
+    pub(crate) fn new(trusted: Option<Manifest>) -> Self {
         let capacity = NonZeroUsize::new(MAX_REGISTERED).unwrap_or(NonZeroUsize::MIN);
         Self { registered: Mutex::new(Registered { by_hash: LruCache::new(capacity), text_bytes: 0 }), trusted }
     }
 
-    /// Whether a manifest limits what runs.
-    pub fn is_trusted_only(&self) -> bool {
-        self.trusted.is_some()
-    }
-
     /// Takes the request's `persistedQuery` extension, if any: fills in the text of a hash sent
     /// alone, or checks and keeps the text sent with it.
-    pub fn resolve(&self, request: &mut Request) -> Result<(), Unresolved> {
+    pub(crate) fn resolve(&self, request: &mut Request) -> Result<(), Unresolved> {
         let Some(extension) = request.extensions.remove(EXTENSION) else {
             return Ok(());
         };
@@ -177,18 +167,18 @@ impl PersistedDocuments {
     }
 
     /// Whether a document may run for a viewer who is not an admin.
-    pub fn is_trusted(&self, text: &str) -> bool {
+    pub(crate) fn is_trusted(&self, text: &str) -> bool {
         self.trusted.as_ref().is_none_or(|manifest| manifest.texts.contains(text))
     }
 
     /// Whether a document may run for this viewer: any for an admin, else a trusted one. Asked
     /// before the document is parsed or cached, so a refused text costs a set look-up and no more.
-    pub fn may_run(&self, text: &str, viewer: Viewer) -> bool {
+    pub(crate) fn may_run(&self, text: &str, viewer: Viewer) -> bool {
         viewer.is_admin() || self.is_trusted(text)
     }
 
     /// The refusal of a document outside the manifest.
-    pub fn not_allowed() -> ServerError {
+    pub(crate) fn not_allowed() -> ServerError {
         refusal(
             code::PERSISTED_QUERY_NOT_ALLOWED,
             "only the trusted documents of this API's clients run here; send one of them (by its hash or its text)",

@@ -5,20 +5,20 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::petition_update;
 
-use super::audit::actor;
 use super::connection::NodeName;
 use super::errors::GqlResult;
 use super::guards::RoleGuard;
+use super::ids::{NodeType, decode_as, global_id};
 use super::inputs::required;
-use super::node::{NodeType, decode_as, global_id};
 use super::petitions::Petition;
 use super::scalars::DateTime;
+use super::{actor, change};
 use super::{db, loaders, notifier};
 use crate::domain::{DomainError, audit, petition_updates, write};
 
 /// News posted to a petition by its organisers.
 #[derive(Clone)]
-pub struct PetitionUpdate(pub std::sync::Arc<petition_update::Model>);
+pub(crate) struct PetitionUpdate(pub std::sync::Arc<petition_update::Model>);
 
 impl NodeName for PetitionUpdate {
     const NAME: &'static str = "PetitionUpdate";
@@ -27,7 +27,7 @@ impl NodeName for PetitionUpdate {
 #[Object]
 impl PetitionUpdate {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::PetitionUpdate, self.0.id)
     }
     /// The petition it was posted to.
@@ -61,7 +61,7 @@ impl PetitionUpdate {
 
 /// A new update to a petition.
 #[derive(InputObject)]
-pub struct PostPetitionUpdateInput {
+pub(crate) struct PostPetitionUpdateInput {
     /// 1 to 200 characters.
     title: String,
     /// Markdown, 1 to 20,000 characters.
@@ -72,7 +72,7 @@ pub struct PostPetitionUpdateInput {
 
 /// Changes to an update: only the fields given change.
 #[derive(InputObject)]
-pub struct EditPetitionUpdateInput {
+pub(crate) struct EditPetitionUpdateInput {
     title: MaybeUndefined<String>,
     body: MaybeUndefined<String>,
     published_at: MaybeUndefined<DateTime>,
@@ -80,7 +80,7 @@ pub struct EditPetitionUpdateInput {
 
 /// Posting, editing and deleting updates (moderators and admins).
 #[derive(Default)]
-pub struct PetitionUpdateMutation;
+pub(crate) struct PetitionUpdateMutation;
 
 #[Object]
 impl PetitionUpdateMutation {
@@ -141,10 +141,9 @@ impl PetitionUpdateMutation {
     /// Deletes an update. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::moderator()")]
     async fn delete_petition_update(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        let (key, actor) = (decode_as(&id, NodeType::PetitionUpdate, "id")?, actor(ctx)?);
-        write::transaction(db(ctx)?, async |txn| {
-            let delete = petition_updates::delete(txn, key);
-            audit::deleting::<petition_update::Entity, _>(txn, &actor, "deletePetitionUpdate", key, delete).await
+        let key = decode_as(&id, NodeType::PetitionUpdate, "id")?;
+        change::delete::<petition_update::Entity>(ctx, "deletePetitionUpdate", key, async |txn| {
+            petition_updates::delete(txn, key).await
         })
         .await?;
         Ok(id)

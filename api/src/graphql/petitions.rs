@@ -1,17 +1,16 @@
 //! Petitions and signatures: the `Petition` and `Signature` types, `petition`/`petitions`, and their
 //! inputs. Counts are public; a signer's details only if that signer chose so.
 
-use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use entity::{petition, signature};
 
-use super::audit::actor;
+use super::change;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
+use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::{given, id_patch, patch, required};
-use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::petition_updates::PetitionUpdate;
 use super::plan::{self, Key, Planned};
 use super::scalars::{DateTime, OrderDirection, PetitionStatus, mirror_enum};
@@ -23,7 +22,7 @@ use crate::loaders::{PetitionUpdateScope, SignatureScope};
 
 /// A campaign's ask of a target, with a signature goal.
 #[derive(Clone)]
-pub struct Petition(pub std::sync::Arc<petition::Model>);
+pub(crate) struct Petition(pub std::sync::Arc<petition::Model>);
 
 impl NodeName for Petition {
     const NAME: &'static str = "Petition";
@@ -31,7 +30,7 @@ impl NodeName for Petition {
 
 /// How many signers gave one country.
 #[derive(SimpleObject)]
-pub struct CountryCount {
+pub(crate) struct CountryCount {
     /// ISO 3166-1 alpha-2 country code.
     country: String,
     count: u64,
@@ -46,7 +45,7 @@ impl Petition {
 #[Object]
 impl Petition {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Petition, self.0.id)
     }
     /// The URL name, unique among petitions.
@@ -153,7 +152,7 @@ impl Petition {
 
 /// How the read planner reads a `Petition`: every field above, by GraphQL name (`plan`'s test
 /// holds this to the schema, so a field added above fails it until it is declared here).
-pub static PETITION_READS: plan::Reads = {
+pub(crate) static PETITION_READS: plan::Reads = {
     use plan::{Conv, Read::*};
     plan::Reads {
         node: NodeType::Petition,
@@ -183,7 +182,7 @@ pub static PETITION_READS: plan::Reads = {
 
 /// One fan's signature on a petition.
 #[derive(Clone)]
-pub struct Signature(pub std::sync::Arc<signature::Model>);
+pub(crate) struct Signature(pub std::sync::Arc<signature::Model>);
 
 impl NodeName for Signature {
     const NAME: &'static str = "Signature";
@@ -198,7 +197,7 @@ impl Signature {
 #[Object]
 impl Signature {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Signature, self.0.id)
     }
     /// The signer's name; null for signers who chose not to be shown (the signer still sees it).
@@ -233,14 +232,14 @@ mirror_enum!(
 
 /// How to sort petitions; ties are broken by id.
 #[derive(InputObject)]
-pub struct PetitionOrder {
+pub(crate) struct PetitionOrder {
     field: PetitionOrderField,
     direction: OrderDirection,
 }
 
 /// Narrows a petition list; all given conditions must hold.
 #[derive(InputObject, Default)]
-pub struct PetitionFilter {
+pub(crate) struct PetitionFilter {
     status: Option<PetitionStatus>,
     /// Only petitions about this film (global ID).
     film_id: Option<ID>,
@@ -257,7 +256,7 @@ impl PetitionFilter {
 
 /// `petition` and `petitions`.
 #[derive(Default)]
-pub struct PetitionQuery;
+pub(crate) struct PetitionQuery;
 
 #[Object]
 impl PetitionQuery {
@@ -297,7 +296,7 @@ impl PetitionQuery {
         let condition = filter.unwrap_or_default().into_domain()?.condition(domain::now());
         let sort = match order_by {
             Some(order) => petitions::sort(order.field.into(), order.direction.into()),
-            None => petitions::sort(petitions::PetitionOrderField::CreatedAt, domain::Direction::Desc),
+            None => petitions::sort(petitions::PetitionOrderField::CreatedAt, domain::paging::Direction::Desc),
         };
         if let Some(value) =
             plan::list::<petition::Entity>(ctx, "petitions", &PETITION_READS, &condition, sort, &page).await?
@@ -310,7 +309,7 @@ impl PetitionQuery {
 
 /// A new petition (open unless a status is given); a missing slug is made from the title.
 #[derive(InputObject)]
-pub struct CreatePetitionInput {
+pub(crate) struct CreatePetitionInput {
     slug: Option<String>,
     title: String,
     body: String,
@@ -345,7 +344,7 @@ impl CreatePetitionInput {
 
 /// What `upsertPetition` wrote.
 #[derive(SimpleObject)]
-pub struct UpsertPetitionPayload {
+pub(crate) struct UpsertPetitionPayload {
     petition: Petition,
     /// True when the petition was created, false when the one with the slug was updated.
     created: bool,
@@ -353,7 +352,7 @@ pub struct UpsertPetitionPayload {
 
 /// Changes to a petition: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
-pub struct UpdatePetitionInput {
+pub(crate) struct UpdatePetitionInput {
     slug: MaybeUndefined<String>,
     title: MaybeUndefined<String>,
     body: MaybeUndefined<String>,
@@ -367,18 +366,17 @@ pub struct UpdatePetitionInput {
 
 /// Petition mutations (admins).
 #[derive(Default)]
-pub struct PetitionMutation;
+pub(crate) struct PetitionMutation;
 
 #[Object]
 impl PetitionMutation {
     /// Creates a petition.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn create_petition(&self, ctx: &Context<'_>, input: CreatePetitionInput) -> GqlResult<Petition> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let petition = write::transaction(db(ctx)?, async |txn| {
-            audit::created(txn, &actor, "createPetition", petitions::create(txn, changes).await?).await
-        });
-        Ok(Petition(petition.await?.into()))
+        let changes = input.into_changes()?;
+        let petition =
+            change::create(ctx, "createPetition", async |txn, _| petitions::create(txn, changes).await).await?;
+        Ok(Petition(petition.into()))
     }
 
     /// Changes the given fields of a petition.
@@ -396,12 +394,11 @@ impl PetitionMutation {
             closes_at: patch(input.closes_at, |instant| instant.0),
             image_url: patch(input.image_url, |v| v),
         };
-        let actor = actor(ctx)?;
-        let petition = write::transaction(db(ctx)?, async |txn| {
-            let update = petitions::update(txn, id, changes);
-            audit::updating::<petition::Entity, _>(txn, &actor, "updatePetition", id, update).await
-        });
-        Ok(Petition(petition.await?.into()))
+        let petition = change::update::<petition::Entity>(ctx, "updatePetition", id, async |txn, _| {
+            petitions::update(txn, id, changes).await
+        })
+        .await?;
+        Ok(Petition(petition.into()))
     }
 
     /// Creates the petition with the input's slug (made from the title when not given) or, when
@@ -410,30 +407,25 @@ impl PetitionMutation {
     /// signatures, and its status unless one is given.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn upsert_petition(&self, ctx: &Context<'_>, input: CreatePetitionInput) -> GqlResult<UpsertPetitionPayload> {
-        let (changes, actor) = (input.into_changes()?, actor(ctx)?);
-        let upserted = write::transaction(db(ctx)?, async |txn| {
-            audit::upserted(txn, &actor, "upsertPetition", petitions::upsert(txn, changes).await?).await
-        });
-        let upserted = upserted.await?;
+        let changes = input.into_changes()?;
+        let upserted =
+            change::upsert(ctx, "upsertPetition", async |txn, _| petitions::upsert(txn, changes).await).await?;
         Ok(UpsertPetitionPayload { petition: Petition(upserted.row.into()), created: upserted.created })
     }
 
     /// Deletes a petition with its signatures. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_petition(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        let (key, actor) = (decode_as(&id, NodeType::Petition, "id")?, actor(ctx)?);
-        write::transaction(db(ctx)?, async |txn| {
-            audit::deleting::<petition::Entity, _>(txn, &actor, "deletePetition", key, petitions::delete(txn, key))
-                .await
-        })
-        .await?;
+        let key = decode_as(&id, NodeType::Petition, "id")?;
+        change::delete::<petition::Entity>(ctx, "deletePetition", key, async |txn| petitions::delete(txn, key).await)
+            .await?;
         Ok(id)
     }
 }
 
 /// How to sign.
 #[derive(InputObject, Default)]
-pub struct SignPetitionInput {
+pub(crate) struct SignPetitionInput {
     /// Up to 500 characters.
     comment: Option<String>,
     /// ISO 3166-1 alpha-2 country code.
@@ -445,7 +437,7 @@ pub struct SignPetitionInput {
 
 /// Signing and withdrawing (any signed-in fan).
 #[derive(Default)]
-pub struct SignatureMutation;
+pub(crate) struct SignatureMutation;
 
 #[Object]
 impl SignatureMutation {

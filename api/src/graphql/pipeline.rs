@@ -33,14 +33,15 @@ use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResu
 use super::codes::{self, Arguments};
 use super::cost::{self, Charge};
 use super::documents::{CachedDocument, DocumentCache};
-use super::limits::{self, DocumentLimits};
 use super::persisted::{PersistedDocuments, Unresolved};
 use super::{error_order, input_text, operation, production, read_your_writes};
+use crate::config::DocumentLimits;
 use crate::domain::Viewer;
+use crate::limits::document;
 use crate::loaders::Loaders;
 
 /// Registers the pipeline.
-pub struct Pipeline {
+pub(crate) struct Pipeline {
     documents: Arc<DocumentCache>,
     limits: DocumentLimits,
     /// Whether introspection is for admins only.
@@ -49,7 +50,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// The pipeline over the given cache of documents.
-    pub fn new(documents: Arc<DocumentCache>, limits: DocumentLimits, production: bool) -> Self {
+    pub(crate) fn new(documents: Arc<DocumentCache>, limits: DocumentLimits, production: bool) -> Self {
         Self { documents, limits, production }
     }
 }
@@ -141,10 +142,10 @@ impl Extension for PerRequest {
                 Some(document)
             }
             None => {
-                limits::check_tokens(&request.query, &self.limits)?;
+                document::check_tokens(&request.query, &self.limits)?;
                 match request.parsed_query() {
                     Ok(parsed) => {
-                        limits::check(parsed, &self.limits)?;
+                        document::check(parsed, &self.limits)?;
                         let document = Arc::new(CachedDocument::new(parsed.clone()));
                         self.documents.insert(&request.query, document.clone());
                         Some(document)

@@ -1,27 +1,26 @@
 //! Quotes: the `Quote` type, `quote`/`quotes`, and their inputs. Visibility is the domain's
 //! (`quotes::visible_to`), applied on every path.
 
-use crate::domain::{audit, write};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use entity::quote;
 
-use super::audit::actor;
 use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::films::Film;
 use super::guards::RoleGuard;
+use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::{given, id_patch, optional_id, patch, required};
-use super::node::{NodeType, decode_as, decode_optional, global_id};
 use super::people::Person;
 use super::plan::{self, Key, Planned};
 use super::scalars::{Date, DateTime, OrderDirection, QuoteStatus, mirror_enum};
 use super::sources::{SourceArticle, source_articles};
+use super::{actor, change};
 use super::{db, loaders, viewer_id};
 use crate::domain::{self, DomainError, DomainResult, quotes, validate};
 
 /// Something a person said, with where it was said.
 #[derive(Clone)]
-pub struct Quote(pub std::sync::Arc<quote::Model>);
+pub(crate) struct Quote(pub std::sync::Arc<quote::Model>);
 
 impl NodeName for Quote {
     const NAME: &'static str = "Quote";
@@ -30,7 +29,7 @@ impl NodeName for Quote {
 #[Object]
 impl Quote {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Quote, self.0.id)
     }
     /// The words, as said.
@@ -76,7 +75,7 @@ impl Quote {
 
 /// How the read planner reads a `Quote`: every field above, by GraphQL name (`plan`'s test holds
 /// this to the schema, so a field added above fails it until it is declared here).
-pub static QUOTE_READS: plan::Reads = {
+pub(crate) static QUOTE_READS: plan::Reads = {
     use plan::{Conv, Read::*};
     plan::Reads {
         node: NodeType::Quote,
@@ -103,14 +102,14 @@ mirror_enum!(
 
 /// How to sort quotes; ties are broken by id.
 #[derive(InputObject)]
-pub struct QuoteOrder {
+pub(crate) struct QuoteOrder {
     field: QuoteOrderField,
     direction: OrderDirection,
 }
 
 /// Narrows a quote list; all given conditions must hold.
 #[derive(InputObject, Default)]
-pub struct QuoteFilter {
+pub(crate) struct QuoteFilter {
     /// Only quotes of this person (global ID).
     person_id: Option<ID>,
     /// Only quotes about this film (global ID).
@@ -126,7 +125,7 @@ impl QuoteFilter {
         Ok(quotes::QuoteFilter {
             person_id: decode_optional(self.person_id.as_ref(), NodeType::Person, "filter.personId")?,
             film_id: decode_optional(self.film_id.as_ref(), NodeType::Film, "filter.filmId")?,
-            text_contains: validate::filter_text("filter.textContains", self.text_contains, quotes::TEXT_MAX)?,
+            text_contains: validate::filter_text("filter.textContains", self.text_contains, validate::QUOTE_TEXT_MAX)?,
             status: self.status.map(Into::into),
         })
     }
@@ -134,7 +133,7 @@ impl QuoteFilter {
 
 /// `quote` and `quotes`.
 #[derive(Default)]
-pub struct QuoteQuery;
+pub(crate) struct QuoteQuery;
 
 #[Object]
 impl QuoteQuery {
@@ -164,7 +163,7 @@ impl QuoteQuery {
         let condition = filter.unwrap_or_default().into_domain()?.condition(&viewer, db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => quotes::sort(order.field.into(), order.direction.into()),
-            None => quotes::sort(quotes::QuoteOrderField::CreatedAt, domain::Direction::Desc),
+            None => quotes::sort(quotes::QuoteOrderField::CreatedAt, domain::paging::Direction::Desc),
         };
         if let Some(value) = plan::list::<quote::Entity>(ctx, "quotes", &QUOTE_READS, &condition, sort, &page).await? {
             return Ok(Planned::done(value));
@@ -175,7 +174,7 @@ impl QuoteQuery {
 
 /// A new quote (published unless a status is given).
 #[derive(InputObject)]
-pub struct CreateQuoteInput {
+pub(crate) struct CreateQuoteInput {
     #[graphql(flatten)]
     quote: SubmitQuoteInput,
     status: Option<QuoteStatus>,
@@ -183,7 +182,7 @@ pub struct CreateQuoteInput {
 
 /// Changes to a quote: only the fields given change; null clears an optional field.
 #[derive(InputObject)]
-pub struct UpdateQuoteInput {
+pub(crate) struct UpdateQuoteInput {
     text: MaybeUndefined<String>,
     person_id: MaybeUndefined<ID>,
     film_id: MaybeUndefined<ID>,
@@ -196,7 +195,7 @@ pub struct UpdateQuoteInput {
 
 /// Quote mutations (admins).
 #[derive(Default)]
-pub struct QuoteMutation;
+pub(crate) struct QuoteMutation;
 
 #[Object]
 impl QuoteMutation {
@@ -205,11 +204,10 @@ impl QuoteMutation {
     async fn create_quote(&self, ctx: &Context<'_>, input: CreateQuoteInput) -> GqlResult<Quote> {
         let mut changes = input.quote.into_changes()?;
         changes.status = input.status.map(Into::into);
-        let actor = actor(ctx)?;
-        let quote = write::transaction(db(ctx)?, async |txn| {
-            audit::created(txn, &actor, "createQuote", quotes::create(txn, changes, actor.user_id).await?).await
-        });
-        Ok(Quote(quote.await?.into()))
+        let quote =
+            change::create(ctx, "createQuote", async |txn, actor| quotes::create(txn, changes, actor.user_id).await)
+                .await?;
+        Ok(Quote(quote.into()))
     }
 
     /// Changes the given fields of a quote.
@@ -230,28 +228,25 @@ impl QuoteMutation {
             context: patch(input.context, |v| v),
             status: required(input.status, "input.status", Into::into)?,
         };
-        let actor = actor(ctx)?;
-        let quote = write::transaction(db(ctx)?, async |txn| {
-            audit::updating::<quote::Entity, _>(txn, &actor, "updateQuote", id, quotes::update(txn, id, changes)).await
-        });
-        Ok(Quote(quote.await?.into()))
+        let quote = change::update::<quote::Entity>(ctx, "updateQuote", id, async |txn, _| {
+            quotes::update(txn, id, changes).await
+        })
+        .await?;
+        Ok(Quote(quote.into()))
     }
 
     /// Deletes a quote. Returns the deleted ID.
     #[graphql(guard = "RoleGuard::admin()")]
     async fn delete_quote(&self, ctx: &Context<'_>, id: ID) -> GqlResult<ID> {
-        let (key, actor) = (decode_as(&id, NodeType::Quote, "id")?, actor(ctx)?);
-        write::transaction(db(ctx)?, async |txn| {
-            audit::deleting::<quote::Entity, _>(txn, &actor, "deleteQuote", key, quotes::delete(txn, key)).await
-        })
-        .await?;
+        let key = decode_as(&id, NodeType::Quote, "id")?;
+        change::delete::<quote::Entity>(ctx, "deleteQuote", key, async |txn| quotes::delete(txn, key).await).await?;
         Ok(id)
     }
 }
 
 /// A quote a fan found.
 #[derive(InputObject)]
-pub struct SubmitQuoteInput {
+pub(crate) struct SubmitQuoteInput {
     text: String,
     /// Who said it (global ID).
     person_id: ID,
@@ -281,7 +276,7 @@ impl SubmitQuoteInput {
 
 /// Submitting (fans) and moderating (moderators) quotes.
 #[derive(Default)]
-pub struct FanQuoteMutation;
+pub(crate) struct FanQuoteMutation;
 
 #[Object]
 impl FanQuoteMutation {

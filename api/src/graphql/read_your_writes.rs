@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_graphql::extensions::ExtensionContext;
 
 use crate::auth::ClientIp;
+use crate::infra::replica::ReadRouting;
 use crate::loaders::Loaders;
-use crate::replica::ReadRouting;
 
 /// Called once a document ran. Any mutation in the document counts (`has_mutation`): one statement
 /// too many is cheaper than a read that misses the viewer's own write.
@@ -18,6 +18,6 @@ pub(super) async fn executed(ctx: &ExtensionContext<'_>, has_mutation: bool) {
         && let Some(loaders) = ctx.data_opt::<Arc<Loaders>>()
     {
         let client = ctx.data_opt::<ClientIp>().and_then(|ip| ip.0);
-        routing.wrote(&loaders.viewer, client).await;
+        routing.wrote(loaders.viewer.user_id, client).await;
     }
 }

@@ -4,7 +4,7 @@
 use async_graphql::{InputType, InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{Datelike, NaiveDate, SecondsFormat, Utc};
 
-use super::errors::code;
+use crate::code;
 
 /// A refusal of a scalar value: a client error, so coded as one wherever it surfaces. Validation
 /// (`is_valid`) normally refuses the value first, naming the argument; this covers the rest.
@@ -46,7 +46,7 @@ fn parse_money(value: &Value) -> Option<i64> {
 
 /// A calendar date, `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Date(pub NaiveDate);
+pub(crate) struct Date(pub NaiveDate);
 
 /// A calendar date in ISO 8601 form, `YYYY-MM-DD`.
 #[Scalar(name = "Date")]
@@ -66,7 +66,7 @@ impl ScalarType for Date {
 
 /// An instant, RFC 3339 in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateTime(pub chrono::DateTime<Utc>);
+pub(crate) struct DateTime(pub chrono::DateTime<Utc>);
 
 /// An instant in RFC 3339 form; output always in UTC (`Z`), input in any offset.
 #[Scalar(name = "DateTime")]
@@ -88,7 +88,7 @@ impl ScalarType for DateTime {
 
 /// Whole US dollars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Money(pub i64);
+pub(crate) struct Money(pub i64);
 
 /// Whole US dollars as a JSON integer; holds far more than 2^31 (up to 2^53 stays exact in JavaScript).
 #[Scalar(name = "Money")]
@@ -112,7 +112,7 @@ macro_rules! mirror_enum {
     ($(#[$meta:meta])* $name:ident => $target:ty { $($(#[$variant_meta:meta])* $variant:ident),* $(,)? }) => {
         $(#[$meta])*
         #[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum $name {
+        pub(crate) enum $name {
             $($(#[$variant_meta])* $variant),*
         }
 
@@ -166,5 +166,5 @@ mirror_enum!(
 );
 mirror_enum!(
     /// The direction of a sort.
-    OrderDirection => crate::domain::Direction { Asc, Desc }
+    OrderDirection => crate::domain::paging::Direction { Asc, Desc }
 );

@@ -17,7 +17,7 @@ use crate::domain::search::{self, Hit, Kind};
 
 /// Anything `search` can find.
 #[derive(Union)]
-pub enum SearchResult {
+pub(crate) enum SearchResult {
     Film(Film),
     Person(Person),
     Quote(Quote),
@@ -28,7 +28,7 @@ pub enum SearchResult {
 
 /// One match and why it matched.
 #[derive(SimpleObject)]
-pub struct SearchHit {
+pub(crate) struct SearchHit {
     node: SearchResult,
     /// The matching text, with the matched words between « and ».
     snippet: String,
@@ -40,7 +40,7 @@ pub struct SearchHit {
 
 /// The search fields.
 #[derive(Default)]
-pub struct SearchQuery;
+pub(crate) struct SearchQuery;
 
 async fn hits(ctx: &Context<'_>, query: &str, first: Option<i32>) -> GqlResult<Vec<SearchHit>> {
     let found = {

@@ -12,7 +12,7 @@ use crate::domain::stats::{self, Bucket};
 
 /// The width of a time bucket (UTC; weeks start on Monday).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum TimeBucket {
+pub(crate) enum TimeBucket {
     Hour,
     Day,
     Week,
@@ -30,22 +30,22 @@ impl From<TimeBucket> for Bucket {
 
 /// How many in one time bucket.
 #[derive(SimpleObject)]
-pub struct TimeCount {
+pub(crate) struct TimeCount {
     /// When the bucket starts.
-    pub start: DateTime,
-    pub count: u64,
+    pub(crate) start: DateTime,
+    pub(crate) count: u64,
 }
 
 /// How many RSVPs have one status.
 #[derive(SimpleObject)]
-pub struct RsvpStatusCount {
-    pub status: RsvpStatus,
-    pub count: u64,
+pub(crate) struct RsvpStatusCount {
+    pub(crate) status: RsvpStatus,
+    pub(crate) count: u64,
 }
 
 /// The campaign's totals.
 #[derive(SimpleObject)]
-pub struct CampaignTotals {
+pub(crate) struct CampaignTotals {
     films: u64,
     people: u64,
     published_quotes: u64,
@@ -64,7 +64,7 @@ fn count(value: i64) -> u64 {
 }
 
 /// The numbers and lists a campaign page opens with.
-pub struct Campaign;
+pub(crate) struct Campaign;
 
 fn limit(first: Option<i32>) -> Result<u64, DomainError> {
     match first {
@@ -112,7 +112,7 @@ impl Campaign {
 
 /// The `campaign` root field.
 #[derive(Default)]
-pub struct CampaignQuery;
+pub(crate) struct CampaignQuery;
 
 #[Object]
 impl CampaignQuery {

@@ -19,14 +19,14 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::db;
 
-use super::node::{NodeType, decode_as, global_id};
+use super::ids::{NodeType, decode_as, global_id};
 use super::petition_updates::PetitionUpdate;
 use crate::domain::notify::{Change, Counter, Notifier, Watching};
 use crate::domain::{events, petition_updates, petitions};
 
 /// A petition's live signature count.
 #[derive(SimpleObject, Clone)]
-pub struct PetitionCount {
+pub(crate) struct PetitionCount {
     petition_id: ID,
     signature_count: u64,
     goal: u64,
@@ -34,7 +34,7 @@ pub struct PetitionCount {
 
 /// An event's live RSVP count.
 #[derive(SimpleObject, Clone)]
-pub struct EventCount {
+pub(crate) struct EventCount {
     event_id: ID,
     rsvp_count: u64,
     /// Seats; null for no limit.
@@ -48,38 +48,53 @@ fn non_negative(value: i64) -> u64 {
 /// How long a lagging subscriber waits before asking again when a re-read failed.
 const REREAD_RETRY: Duration = Duration::from_secs(1);
 
-/// What one subscription watches and how it shows a value.
-struct Watch<M> {
+/// What every subscription sets up alike: the watched record's id, a receiver of change notices
+/// subscribed before the first read (so no change can fall between the read and the notices),
+/// and the registration that keeps this process listening for the record.
+struct Subscribed {
     notifier: Arc<Notifier>,
     db: DatabaseConnection,
     counter: Counter,
     id: i64,
-    make: M,
+    watching: Watching,
+    receiver: Receiver<Change>,
+}
+
+/// Starts watching `counter` of the record whose global ID (of `node_type`) is the argument
+/// `argument`.
+fn subscribe(
+    ctx: &Context<'_>,
+    given: &ID,
+    node_type: NodeType,
+    argument: &str,
+    counter: Counter,
+) -> Result<Subscribed> {
+    let id = decode_as(given, node_type, argument)?;
+    let notifier = ctx.data::<Arc<Notifier>>()?.clone();
+    let receiver = notifier.subscribe();
+    let watching = notifier.watch(counter, id);
+    let db = db(ctx)?.clone();
+    Ok(Subscribed { notifier, db, counter, id, watching, receiver })
 }
 
 /// Yields `first`, then every value of the watched counter newer than the last one yielded: from
 /// change notices, and from the re-reads that follow a lost `LISTEN` connection or this
 /// subscriber's own lag (when it asks for one).
-fn counts<T, M>(
-    watch: Watch<M>,
-    watching: Watching,
-    mut receiver: Receiver<Change>,
-    first: (i64, i64),
-) -> impl Stream<Item = T>
+fn counts<T, M>(watch: Subscribed, make: M, first: (i64, i64)) -> impl Stream<Item = T>
 where
     T: Send + 'static,
     M: Fn(i64) -> T + Send + 'static,
 {
     async_stream::stream! {
-        let _watching = watching;
+        let Subscribed { notifier, db, counter, id, watching: _watching, mut receiver } = watch;
         let (count, mut version) = first;
-        yield (watch.make)(count);
+        yield make(count);
         loop {
             let value = match receiver.recv().await {
-                Ok(change) => change.value_of(watch.counter, watch.id),
+                Ok(change) => change.value_of(counter, id),
                 Err(RecvError::Lagged(_)) => {
                     // The re-read arrives through the hub, after the notices this receiver kept.
-                    while let Err(error) = watch.notifier.reread(&watch.db).await {
+                    while let Err(error) = notifier.reread(&db).await {
                         tracing::warn!(%error, "live counters: re-read after a lag failed, retrying");
                         tokio::time::sleep(REREAD_RETRY).await;
                     }
@@ -89,7 +104,7 @@ where
             };
             if let Some(notice) = value && notice.version > version {
                 version = notice.version;
-                yield (watch.make)(notice.count);
+                yield make(notice.count);
             }
         }
     }
@@ -99,18 +114,16 @@ where
 /// from `feed` whenever a notice names the petition, after this subscriber lagged (notices it
 /// dropped may have), and when `due`, the earliest scheduled update's time, comes.
 fn updates(
-    watch: Watch<()>,
-    watching: Watching,
-    mut receiver: Receiver<Change>,
+    watch: Subscribed,
     mut feed: petition_updates::Feed,
     mut due: Option<DateTime<Utc>>,
 ) -> impl Stream<Item = PetitionUpdate> {
     async_stream::stream! {
-        let _watching = watching;
+        let Subscribed { db, counter, id, watching: _watching, mut receiver, .. } = watch;
         loop {
             let read = tokio::select! {
                 received = receiver.recv() => match received {
-                    Ok(change) => change.value_of(watch.counter, watch.id).is_some(),
+                    Ok(change) => change.value_of(counter, id).is_some(),
                     Err(RecvError::Lagged(_)) => true,
                     Err(RecvError::Closed) => break,
                 },
@@ -119,7 +132,7 @@ fn updates(
             if !read {
                 continue;
             }
-            match feed.read(&watch.db).await {
+            match feed.read(&db).await {
                 Ok(found) => {
                     due = found.next_due;
                     for update in found.published {
@@ -148,7 +161,7 @@ async fn until(due: Option<DateTime<Utc>>) {
 
 /// The subscription root.
 #[derive(Default)]
-pub struct Subscription;
+pub(crate) struct Subscription;
 
 #[Subscription]
 impl Subscription {
@@ -158,47 +171,32 @@ impl Subscription {
         ctx: &Context<'_>,
         petition_id: ID,
     ) -> Result<impl Stream<Item = PetitionCount>> {
-        let id = decode_as(&petition_id, NodeType::Petition, "petitionId")?;
-        let notifier = ctx.data::<Arc<Notifier>>()?.clone();
-        let receiver = notifier.subscribe();
-        let watching = notifier.watch(Counter::Petition, id);
-        let db = db(ctx)?.clone();
-        let petition = petitions::counter(&db, id).await?;
+        let watch = subscribe(ctx, &petition_id, NodeType::Petition, "petitionId", Counter::Petition)?;
+        let petition = petitions::counter(&watch.db, watch.id).await?;
         let goal = non_negative(petition.goal);
-        let petition_id = global_id(NodeType::Petition, id);
+        let petition_id = global_id(NodeType::Petition, watch.id);
         let make =
             move |count| PetitionCount { petition_id: petition_id.clone(), signature_count: non_negative(count), goal };
-        let watch = Watch { notifier, db, counter: Counter::Petition, id, make };
-        Ok(counts(watch, watching, receiver, (petition.signature_count, petition.count_version)))
+        Ok(counts(watch, make, (petition.signature_count, petition.count_version)))
     }
 
     /// Each update of a petition that fans come to see from now on, once, as they come to see it:
     /// when it is posted, when its scheduled `publishedAt` comes, or when an edit makes it
     /// published; in publication order.
     async fn petition_updates(&self, ctx: &Context<'_>, petition_id: ID) -> Result<impl Stream<Item = PetitionUpdate>> {
-        let id = decode_as(&petition_id, NodeType::Petition, "petitionId")?;
-        let notifier = ctx.data::<Arc<Notifier>>()?.clone();
-        let receiver = notifier.subscribe();
-        let watching = notifier.watch(Counter::PetitionUpdates, id);
-        let db = db(ctx)?.clone();
-        petitions::counter(&db, id).await?;
-        let (feed, due) = petition_updates::Feed::start(&db, id).await?;
-        let watch = Watch { notifier, db, counter: Counter::PetitionUpdates, id, make: () };
-        Ok(updates(watch, watching, receiver, feed, due))
+        let watch = subscribe(ctx, &petition_id, NodeType::Petition, "petitionId", Counter::PetitionUpdates)?;
+        petitions::counter(&watch.db, watch.id).await?;
+        let (feed, due) = petition_updates::Feed::start(&watch.db, watch.id).await?;
+        Ok(updates(watch, feed, due))
     }
 
     /// An event's RSVP count (fans going): now, then after every change.
     async fn event_rsvp_count(&self, ctx: &Context<'_>, event_id: ID) -> Result<impl Stream<Item = EventCount>> {
-        let id = decode_as(&event_id, NodeType::Event, "eventId")?;
-        let notifier = ctx.data::<Arc<Notifier>>()?.clone();
-        let receiver = notifier.subscribe();
-        let watching = notifier.watch(Counter::Event, id);
-        let db = db(ctx)?.clone();
-        let event = events::counter(&db, id).await?;
+        let watch = subscribe(ctx, &event_id, NodeType::Event, "eventId", Counter::Event)?;
+        let event = events::counter(&watch.db, watch.id).await?;
         let capacity = event.capacity;
-        let event_id = global_id(NodeType::Event, id);
+        let event_id = global_id(NodeType::Event, watch.id);
         let make = move |count| EventCount { event_id: event_id.clone(), rsvp_count: non_negative(count), capacity };
-        let watch = Watch { notifier, db, counter: Counter::Event, id, make };
-        Ok(counts(watch, watching, receiver, (event.going_count, event.count_version)))
+        Ok(counts(watch, make, (event.going_count, event.count_version)))
     }
 }

@@ -7,7 +7,7 @@ use super::connection::{self, Connection, NodeName};
 use super::errors::GqlResult;
 use super::events::Event;
 use super::guards::RoleGuard;
-use super::node::{NodeType, decode_as, global_id, global_id_text};
+use super::ids::{NodeType, decode_as, global_id, global_id_text};
 use super::petitions::Signature;
 use super::quotes::Quote;
 use super::scalars::{DateTime, OrderDirection, Role, RsvpStatus, mirror_enum};
@@ -18,12 +18,12 @@ use crate::loaders::{OwnQuoteScope, OwnRsvpScope, OwnSignatureScope};
 /// An account. Its email, `emailVerified` and `lastLoginAt` are shown only to the user itself and
 /// to admins; its signatures, RSVPs and submitted quotes only to the user itself.
 #[derive(Clone)]
-pub struct User(pub std::sync::Arc<user::Model>, pub Audience);
+pub(crate) struct User(pub std::sync::Arc<user::Model>, pub Audience);
 
 /// Who is looking at a `User`: the account's owner just signed in, or anyone else (the email is
 /// then shown only to the user itself and admins).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
+pub(crate) enum Audience {
     Owner,
     Viewer,
 }
@@ -47,7 +47,7 @@ impl User {
 #[Object]
 impl User {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::User, self.0.id)
     }
     async fn display_name(&self) -> &str {
@@ -127,7 +127,7 @@ impl User {
 
 /// A fan's answer to an event; visible only to that fan.
 #[derive(Clone)]
-pub struct Rsvp(pub std::sync::Arc<rsvp::Model>);
+pub(crate) struct Rsvp(pub std::sync::Arc<rsvp::Model>);
 
 impl NodeName for Rsvp {
     const NAME: &'static str = "Rsvp";
@@ -136,7 +136,7 @@ impl NodeName for Rsvp {
 #[Object]
 impl Rsvp {
     /// The global ID.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         global_id(NodeType::Rsvp, self.0.id)
     }
     async fn event(&self, ctx: &Context<'_>) -> GqlResult<Event> {
@@ -158,14 +158,14 @@ mirror_enum!(
 
 /// How to sort users; ties are broken by id.
 #[derive(InputObject)]
-pub struct UserOrder {
+pub(crate) struct UserOrder {
     field: UserOrderField,
     direction: OrderDirection,
 }
 
 /// Narrows the user list; all given conditions must hold.
 #[derive(InputObject, Default)]
-pub struct UserFilter {
+pub(crate) struct UserFilter {
     role: Option<Role>,
     /// Emails containing this text, ignoring case.
     email_contains: Option<String>,
@@ -177,7 +177,7 @@ impl UserFilter {
     fn into_domain(self) -> DomainResult<users::UserFilter> {
         Ok(users::UserFilter {
             role: self.role.map(Into::into),
-            email_contains: validate::filter_text("filter.emailContains", self.email_contains, users::EMAIL_MAX)?,
+            email_contains: validate::filter_text("filter.emailContains", self.email_contains, validate::EMAIL_MAX)?,
             created_after: self.created_after.map(|instant| instant.0),
         })
     }
@@ -185,7 +185,7 @@ impl UserFilter {
 
 /// `me`, the admins' `users` and `user`, and `exportMyData`.
 #[derive(Default)]
-pub struct UserQuery;
+pub(crate) struct UserQuery;
 
 #[Object]
 impl UserQuery {
@@ -214,7 +214,7 @@ impl UserQuery {
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
         let sort = match order_by {
             Some(order) => users::sort(order.field.into(), order.direction.into()),
-            None => users::sort(users::UserOrderField::CreatedAt, domain::Direction::Desc),
+            None => users::sort(users::UserOrderField::CreatedAt, domain::paging::Direction::Desc),
         };
         connection::list::<user::Entity, _>(ctx, condition, sort, page, |row| User(row, Audience::Viewer)).await
     }

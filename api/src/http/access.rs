@@ -19,7 +19,7 @@ use crate::domain::audit::RequestId;
 use crate::telemetry::new_id;
 
 /// The header a request id travels in.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The client's request id if it is safe to log and echo: 1 to 64 of `[A-Za-z0-9._-]`.
 fn client_request_id(request: &ServiceRequest) -> Option<String> {
@@ -31,7 +31,7 @@ fn client_request_id(request: &ServiceRequest) -> Option<String> {
 }
 
 /// The middleware around the whole application.
-pub async fn trace_requests(
+pub(crate) async fn trace_requests(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {

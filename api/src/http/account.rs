@@ -23,7 +23,7 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'u
 
 /// The query of a mailed link.
 #[derive(Deserialize)]
-pub struct TokenQuery {
+pub(crate) struct TokenQuery {
     token: Option<String>,
 }
 
@@ -51,7 +51,11 @@ fn message(status: StatusCode, title: &str, text: &str) -> HttpResponse {
 
 /// `GET /account/verify?token=…`: verifies the address the token was mailed to. `HEAD` answers
 /// what `GET` would without using the token up.
-pub async fn verify(state: web::Data<AppState>, query: web::Query<TokenQuery>, request: HttpRequest) -> HttpResponse {
+pub(crate) async fn verify(
+    state: web::Data<AppState>,
+    query: web::Query<TokenQuery>,
+    request: HttpRequest,
+) -> HttpResponse {
     let token = query.into_inner().token.unwrap_or_default();
     let outcome = if request.method() == Method::HEAD {
         account_mail::check_verification(&state.db, &token).await
@@ -80,11 +84,11 @@ pub async fn verify(state: web::Data<AppState>, query: web::Query<TokenQuery>, r
 
 /// `GET /account/reset?token=…`: the form that sets a new password; without a token, the form
 /// that asks for a link.
-pub async fn reset() -> HttpResponse {
+pub(crate) async fn reset() -> HttpResponse {
     page(StatusCode::OK, "text/html; charset=utf-8", RESET_PAGE.to_owned())
 }
 
 /// `GET /account/reset.js`.
-pub async fn reset_script() -> HttpResponse {
+pub(crate) async fn reset_script() -> HttpResponse {
     page(StatusCode::OK, "text/javascript; charset=utf-8", RESET_SCRIPT.to_owned())
 }

@@ -11,7 +11,7 @@ use crate::domain::events;
 
 /// The host in every event's `UID` when `FANDB_PUBLIC_URL` is unset: `.invalid` is reserved
 /// (RFC 2606), so it names no real site and cannot collide with another calendar's UIDs.
-pub const UNNAMED_HOST: &str = "fandb.invalid";
+pub(crate) const UNNAMED_HOST: &str = "fandb.invalid";
 
 /// `TEXT` escaping of RFC 5545 §3.3.11: backslash, semicolon and comma escaped, every line break
 /// (CRLF, a lone CR or LF) written `\n`, and the other control characters, which `TEXT` does not
@@ -60,7 +60,7 @@ fn stamp(instant: DateTime<Utc>) -> String {
 
 /// The iCalendar text of one event; its `UID` is `event-<id>@<host>`, the same whichever name the
 /// request came by, so a calendar that imports it twice keeps one event.
-pub fn ics(event: &event::Model, host: &str) -> String {
+pub(crate) fn ics(event: &event::Model, host: &str) -> String {
     let mut out = String::new();
     for fixed in [
         "BEGIN:VCALENDAR",
@@ -100,7 +100,7 @@ pub fn ics(event: &event::Model, host: &str) -> String {
 
 /// `GET /events/{slug}.ics`. The UID's host is `FANDB_PUBLIC_URL`'s (or `UNNAMED_HOST`), never
 /// the request's `Host`, which differs between the names a server is reached by.
-pub async fn event(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn event(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, HttpError> {
     // Only a well-formed slug can name an event; anything else (a NUL byte, which PostgreSQL text
     // cannot hold, or bytes that are not UTF-8) is simply not found.
     let slug = crate::domain::validate::slug("slug", &path.into_inner()).map_err(|_| Refusal::NotFound("event"))?;

@@ -31,21 +31,21 @@ fn asset(content_type: &str, body: &'static str) -> HttpResponse {
 }
 
 /// `GET /campaign`.
-pub async fn page() -> HttpResponse {
+pub(crate) async fn page() -> HttpResponse {
     asset("text/html; charset=utf-8", PAGE)
 }
 
 /// `GET /campaign/campaign.css`.
-pub async fn styles() -> HttpResponse {
+pub(crate) async fn styles() -> HttpResponse {
     asset("text/css; charset=utf-8", STYLES)
 }
 
 /// `GET /campaign/campaign.js`.
-pub async fn script() -> HttpResponse {
+pub(crate) async fn script() -> HttpResponse {
     asset("text/javascript; charset=utf-8", SCRIPT)
 }
 
 /// `GET /campaign/operations.json`: the manifest the script runs its operations from.
-pub async fn operations() -> HttpResponse {
+pub(crate) async fn operations() -> HttpResponse {
     asset("application/json", OPERATIONS)
 }

@@ -13,66 +13,20 @@ use std::net::{IpAddr, SocketAddr};
 use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderMap, HeaderName};
 use actix_web::web;
-use ipnet::IpNet;
 
 use super::AppState;
+use crate::config::{ForwardedHeader, TrustedProxies};
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
-/// The header trusted proxies write the client into; the other one is ignored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum ForwardedHeader {
-    /// `X-Forwarded-For: client, proxy1, …` (nginx's `$proxy_add_x_forwarded_for`, Squid, most
-    /// cloud load balancers).
-    #[default]
-    XForwardedFor,
-    /// RFC 7239 `Forwarded: for=client, for=proxy1, …`.
-    Forwarded,
-}
-
-/// The networks whose connections may say who the client is (none by default), and the header
-/// they say it in.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies {
-    networks: Vec<IpNet>,
-    header: ForwardedHeader,
-}
-
 impl TrustedProxies {
-    /// The given networks, writing `X-Forwarded-For`.
-    pub fn new(networks: Vec<IpNet>) -> Self {
-        Self { networks: networks.into_iter().map(|network| network.trunc()).collect(), header: Default::default() }
-    }
-
-    /// The same networks, taken to write `header` (and only it).
-    #[must_use]
-    pub fn with_header(self, header: ForwardedHeader) -> Self {
-        Self { header, ..self }
-    }
-
-    /// The header the proxies are taken to write.
-    pub fn header(&self) -> ForwardedHeader {
-        self.header
-    }
-
-    /// Whether `ip` is inside one of the networks.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        self.networks.iter().any(|network| network.contains(&ip))
-    }
-
-    /// Whether no proxy is trusted.
-    pub fn is_empty(&self) -> bool {
-        self.networks.is_empty()
-    }
-
     /// The client behind a connection from `peer` that sent `headers`.
-    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    pub(crate) fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = peer.to_canonical();
         if !self.contains(peer) {
             return peer;
         }
-        let chain = match self.header {
+        let chain = match self.header() {
             ForwardedHeader::XForwardedFor => hops(headers, &X_FORWARDED_FOR, node),
             ForwardedHeader::Forwarded => hops(headers, &header::FORWARDED, forwarded_for),
         };
@@ -92,7 +46,7 @@ impl TrustedProxies {
 
 /// The client IP of `request` under the server's trusted proxies; `None` when the transport does
 /// not know the peer.
-pub fn client_ip(request: &HttpRequest) -> Option<IpAddr> {
+pub(crate) fn client_ip(request: &HttpRequest) -> Option<IpAddr> {
     let peer = request.peer_addr()?.ip();
     match request.app_data::<web::Data<AppState>>() {
         Some(state) if !state.trusted_proxies.is_empty() => Some(state.trusted_proxies.client(peer, request.headers())),

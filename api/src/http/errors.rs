@@ -8,12 +8,12 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use crate::code;
 use crate::domain::DomainError;
-use crate::graphql::errors::code;
 
 /// The media type an error body is written in: the one the client negotiated for `/graphql`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MediaType {
+pub(crate) enum MediaType {
     /// `application/graphql-response+json`.
     GraphqlResponseJson,
     /// `application/json`.
@@ -23,7 +23,7 @@ pub enum MediaType {
 
 impl MediaType {
     /// The `Content-Type` header value.
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Self::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
             Self::Json => "application/json; charset=utf-8",
@@ -33,7 +33,7 @@ impl MediaType {
 
 /// What went wrong, by kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// A malformed request (its message says what): 400 `BAD_REQUEST`.
     #[error("{0}")]
     BadRequest(String),
@@ -99,7 +99,7 @@ impl From<crate::auth::error::AuthError> for Refusal {
 
 impl Refusal {
     /// The refusal written in `media_type`.
-    pub fn in_media_type(self, media_type: MediaType) -> HttpError {
+    pub(crate) fn in_media_type(self, media_type: MediaType) -> HttpError {
         HttpError { refusal: self, media_type, extra_headers: Vec::new() }
     }
 
@@ -144,7 +144,7 @@ impl Refusal {
 /// A refusal, the media type it is written in, and any headers that go with it.
 #[derive(Debug, thiserror::Error)]
 #[error("{refusal}")]
-pub struct HttpError {
+pub(crate) struct HttpError {
     refusal: Refusal,
     media_type: MediaType,
     extra_headers: Vec<(HeaderName, HeaderValue)>,
@@ -152,14 +152,9 @@ pub struct HttpError {
 
 impl HttpError {
     /// Adds headers (a rate limit's `RateLimit-*`).
-    pub fn with_headers(mut self, headers: impl IntoIterator<Item = (HeaderName, HeaderValue)>) -> Self {
+    pub(crate) fn with_headers(mut self, headers: impl IntoIterator<Item = (HeaderName, HeaderValue)>) -> Self {
         self.extra_headers.extend(headers);
         self
-    }
-
-    /// What was refused.
-    pub fn refusal(&self) -> &Refusal {
-        &self.refusal
     }
 }
 

@@ -4,20 +4,20 @@
 //! (`…_total`); otherwise a classic parser reads the counter as untyped.
 
 /// The content type of OpenMetrics.
-pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub(crate) const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 /// The content type of the classic Prometheus text format.
-pub const CLASSIC: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub(crate) const CLASSIC: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Which format a client asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     OpenMetrics,
     Classic,
 }
 
 /// The format `accept` prefers: classic only when it ranks `text/plain` above OpenMetrics (a
 /// missing or indifferent `Accept` gets OpenMetrics, as before).
-pub fn negotiate(accept: Option<&str>) -> Format {
+pub(crate) fn negotiate(accept: Option<&str>) -> Format {
     let Some(accept) = accept else { return Format::OpenMetrics };
     let (mut openmetrics, mut plain) = (None::<f32>, None::<f32>);
     let (mut any_application, mut any_text, mut any) = (None::<f32>, None::<f32>, None::<f32>);
@@ -47,7 +47,7 @@ pub fn negotiate(accept: Option<&str>) -> Format {
 
 /// Rewrites an OpenMetrics exposition in the classic format: counters' metadata named for their
 /// `_total` samples, and no `# EOF` or `# UNIT` lines.
-pub fn classic(openmetrics: &str) -> String {
+pub(crate) fn classic(openmetrics: &str) -> String {
     let counters: Vec<&str> = openmetrics
         .lines()
         .filter_map(|line| line.strip_prefix("# TYPE "))

@@ -6,8 +6,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
-use crate::auth::authenticate;
 use crate::config::Environment;
+use crate::domain::sessions::authenticate;
 
 const PAGE: &str = r#"<!doctype html>
 <html lang="en">
@@ -65,9 +65,9 @@ const PAGE: &str = r#"<!doctype html>
 
 /// `GET /graphiql`; in production only for a request with an admin's bearer token (anyone else
 /// gets 404, as if there were no GraphiQL).
-pub async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+pub(crate) async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
     if state.environment == Environment::Production {
-        let admin = match super::graphql::bearer(&request) {
+        let admin = match super::bearer(&request) {
             Ok(Some(token)) => authenticate(&state.db, &state.auth, token).await.is_ok_and(|viewer| viewer.is_admin()),
             _ => false,
         };
@@ -79,13 +79,13 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
 }
 
 /// `GET /`: to GraphiQL.
-pub async fn redirect() -> HttpResponse {
+pub(crate) async fn redirect() -> HttpResponse {
     HttpResponse::TemporaryRedirect().insert_header((header::LOCATION, "/graphiql")).finish()
 }
 
 /// `GET /graphiql/assets/{file}`: the vendored GraphiQL bundles (not gated: they hold nothing of
 /// this API).
-pub async fn asset(file: web::Path<String>) -> HttpResponse {
+pub(crate) async fn asset(file: web::Path<String>) -> HttpResponse {
     let (content_type, body): (&str, &'static [u8]) = match file.as_str() {
         "graphiql.min.js" => {
             ("text/javascript; charset=utf-8", include_bytes!("../../static/graphiql/graphiql.min.js"))

@@ -25,17 +25,20 @@ use serde::Deserialize;
 use std::time::Instant;
 
 use super::errors::{HttpError, MediaType, Refusal};
-use super::{AppState, MAX_BODY_BYTES, limits, metrics};
-use crate::auth::{ClientIp, Viewer, authenticate};
+use super::{AppState, MAX_BODY_BYTES, metrics};
+use crate::auth::ClientIp;
+use crate::code;
 use crate::config::Environment;
+use crate::domain::Viewer;
 use crate::domain::audit::RequestId;
+use crate::domain::sessions::authenticate;
 use crate::graphql::cost::{Budget, Charge};
 use crate::graphql::documents::DocumentCache;
-use crate::graphql::errors::code;
 use crate::graphql::operation::ExecutedOperation;
 use crate::graphql::persisted::{PersistedDocuments, Unresolved, sha256_hex};
 use crate::graphql::plan::{READ_PATH_HEADER, ReadPath};
 use crate::graphql::request_data;
+use crate::limits::document;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 /// The longest one operation may run.
@@ -124,7 +127,7 @@ async fn read_body(
 }
 
 /// `POST /graphql`.
-pub async fn post(
+pub(crate) async fn post(
     state: web::Data<AppState>,
     request: HttpRequest,
     payload: web::Payload,
@@ -226,7 +229,7 @@ fn refused(error: ServerError, media_type: MediaType) -> Result<HttpResponse, Ht
 
 /// The parameters of `GET /graphql`.
 #[derive(Debug, Deserialize)]
-pub struct GetParameters {
+pub(crate) struct GetParameters {
     query: Option<String>,
     #[serde(rename = "operationName")]
     operation_name: Option<String>,
@@ -235,7 +238,7 @@ pub struct GetParameters {
 }
 
 /// `GET /graphql?query=…` (or `extensions={"persistedQuery":…}`): queries only.
-pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, HttpError> {
     let Some(media_type) = negotiate(&request) else {
         return Ok(not_acceptable());
     };
@@ -266,8 +269,8 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<Htt
         Err(refused) => return Ok(refused),
     };
     let query = &graphql_request.query;
-    if limits::too_deep(query) {
-        return Err(Refusal::TooDeep(limits::MAX_NESTING).in_media_type(media_type));
+    if document::too_deep(query) {
+        return Err(Refusal::TooDeep(document::MAX_NESTING).in_media_type(media_type));
     }
     // A document sent before is not parsed again; one parsed here is handed on with the request.
     let cached = state.documents.peek(query);
@@ -295,7 +298,7 @@ pub async fn get(state: web::Data<AppState>, request: HttpRequest) -> Result<Htt
 }
 
 /// Any other method on `/graphql`.
-pub async fn method_not_allowed() -> HttpResponse {
+pub(crate) async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed()
         .insert_header((header::ALLOW, HeaderValue::from_static("GET, HEAD, POST")))
         .finish()
@@ -360,21 +363,6 @@ fn is_request_error(response: &Response) -> bool {
         && response.errors.iter().all(|error| error.path.is_empty())
 }
 
-/// The bearer token of a request: `None` without an `Authorization` header; an error for any
-/// other scheme or a malformed header.
-pub(super) fn bearer(request: &HttpRequest) -> Result<Option<&str>, ()> {
-    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value.to_str().map_err(|_| ())?.trim();
-    match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-            Ok(Some(token.trim()))
-        }
-        _ => Err(()),
-    }
-}
-
 /// The read path a request asks for: outside production, `x-fandb-read-path: resolvers` turns
 /// the planner off for it (to compare both paths); anything else plans.
 fn read_path(request: &HttpRequest, environment: Environment) -> ReadPath {
@@ -387,7 +375,7 @@ fn read_path(request: &HttpRequest, environment: Environment) -> ReadPath {
 
 /// The viewer of a request, or the refusal of its credentials.
 async fn viewer_of(state: &AppState, request: &HttpRequest, media_type: MediaType) -> Result<Viewer, HttpError> {
-    match bearer(request) {
+    match super::bearer(request) {
         Ok(None) => Ok(Viewer::anonymous()),
         Ok(Some(token)) => authenticate(&state.db, &state.auth, token)
             .await
@@ -405,8 +393,8 @@ async fn execute(
     media_type: MediaType,
     method: Method,
 ) -> Result<HttpResponse, HttpError> {
-    if limits::too_deep(&graphql_request.query) {
-        return Err(Refusal::TooDeep(limits::MAX_NESTING).in_media_type(media_type));
+    if document::too_deep(&graphql_request.query) {
+        return Err(Refusal::TooDeep(document::MAX_NESTING).in_media_type(media_type));
     }
     let viewer = match viewer {
         Some(viewer) => viewer,
@@ -424,7 +412,7 @@ async fn execute(
     }
     let replica = match &state.read_routing {
         Some(routing) if reads_only(&state.documents, &mut graphql_request) => {
-            routing.for_query(&viewer, client_ip.0).await
+            routing.for_query(viewer.user_id, client_ip.0).await
         }
         _ => None,
     };

@@ -11,14 +11,14 @@ use super::AppState;
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `GET /healthz`: 200 while the process serves.
-pub async fn live() -> HttpResponse {
+pub(crate) async fn live() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok")
 }
 
 /// `GET /readyz`: 200 when the database answers a read of a real table within two seconds, 503
 /// when not (down, unreachable, or locked by another process), and 503 "degraded" while the
 /// shared state's Redis does not answer.
-pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
     // A table read, not just a ping: SQLite answers pings even while another process holds the
     // file locked.
     let probe = Statement::from_string(state.db.get_database_backend(), "SELECT id FROM films LIMIT 1");

@@ -61,7 +61,7 @@ fn latency_histogram() -> Histogram {
 }
 
 /// The metrics of one server.
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     operations: HistogramFamily,
     errors: Family<CodeLabels, Counter>,
@@ -89,7 +89,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Registers every metric.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut registry = Registry::with_prefix("fandb");
         let operations: HistogramFamily = Family::new_with_constructor(latency_histogram);
         registry.register(
@@ -154,13 +154,13 @@ impl Metrics {
     }
 
     /// Labels operations only by these names (a trusted manifest's), every other as `other`.
-    pub fn label_only(&self, names: HashSet<String>) {
+    pub(crate) fn label_only(&self, names: HashSet<String>) {
         // Set once, at start-up, before any request.
         let _ = self.manifest_names.set(names);
     }
 
     /// Records one executed operation and the codes of its errors.
-    pub fn operation(&self, name: Option<&str>, elapsed: Duration, error_codes: &[&str]) {
+    pub(crate) fn operation(&self, name: Option<&str>, elapsed: Duration, error_codes: &[&str]) {
         let labels = OperationLabels { operation: self.operation_label(name) };
         self.operations.get_or_create(&labels).observe(elapsed.as_secs_f64());
         for code in error_codes {
@@ -169,47 +169,47 @@ impl Metrics {
     }
 
     /// Counts one error with `code`.
-    pub fn error(&self, code: &str) {
+    pub(crate) fn error(&self, code: &str) {
         self.errors.get_or_create(&CodeLabels { code: code.to_owned() }).inc();
     }
 
     /// Counts one SQL statement (from the connection's metric callback).
-    pub fn statement(&self) {
+    pub(crate) fn statement(&self) {
         self.statements.inc();
     }
 
     /// The counter of failed shared-state (Redis) calls, for the shared state to count on.
-    pub fn redis_errors(&self) -> Counter {
+    pub(crate) fn redis_errors(&self) -> Counter {
         self.redis_errors.clone()
     }
 
     /// The hit and miss counters of the document cache, for the cache to count on.
-    pub fn document_cache(&self) -> (Counter, Counter) {
+    pub(crate) fn document_cache(&self) -> (Counter, Counter) {
         (self.document_cache_hits.clone(), self.document_cache_misses.clone())
     }
 
     /// Counts one query operation the replica answered.
-    pub fn replica_query(&self) {
+    pub(crate) fn replica_query(&self) {
         self.replica_queries.inc();
     }
 
     /// Counts one query operation the replica failed (the primary then answered it).
-    pub fn replica_fallback(&self) {
+    pub(crate) fn replica_fallback(&self) {
         self.replica_fallbacks.inc();
     }
 
     /// The read planner's counters (planned root fields and fallbacks, by field).
-    pub fn plan_counters(&self) -> crate::graphql::plan::PlanCounters {
+    pub(crate) fn plan_counters(&self) -> crate::graphql::plan::PlanCounters {
         self.plan_counters.clone()
     }
 
     /// Counts one HTTP response.
-    pub fn response(&self, status: u16) {
+    pub(crate) fn response(&self, status: u16) {
         self.responses.get_or_create(&StatusLabels { status: status.to_string() }).inc();
     }
 
     /// A subscription socket opened; it counts as open until the guard is dropped.
-    pub fn subscriber_opened(self: &std::sync::Arc<Self>) -> SubscriberGuard {
+    pub(crate) fn subscriber_opened(self: &std::sync::Arc<Self>) -> SubscriberGuard {
         self.subscribers.inc();
         SubscriberGuard(self.clone())
     }
@@ -256,7 +256,7 @@ impl Metrics {
 }
 
 /// Keeps a subscription socket counted as open.
-pub struct SubscriberGuard(std::sync::Arc<Metrics>);
+pub(crate) struct SubscriberGuard(std::sync::Arc<Metrics>);
 
 impl Drop for SubscriberGuard {
     fn drop(&mut self) {
@@ -265,7 +265,7 @@ impl Drop for SubscriberGuard {
 }
 
 /// Whether `name` is a GraphQL name (safe to log and to use as a label).
-pub fn is_graphql_name(name: &str) -> bool {
+pub(crate) fn is_graphql_name(name: &str) -> bool {
     let mut characters = name.chars();
     name.len() <= 64
         && characters.next().is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
@@ -275,11 +275,11 @@ pub fn is_graphql_name(name: &str) -> bool {
 /// The digest of `FANDB_METRICS_TOKEN`: compared, never the token itself, so neither its bytes nor
 /// its length shows in how long a wrong guess takes.
 #[derive(Clone, PartialEq, Eq)]
-pub struct MetricsToken([u8; 32]);
+pub(crate) struct MetricsToken([u8; 32]);
 
 impl MetricsToken {
     /// The token's digest.
-    pub fn new(token: &str) -> Self {
+    pub(crate) fn new(token: &str) -> Self {
         Self(Sha256::digest(token.as_bytes()).into())
     }
 
@@ -298,7 +298,7 @@ impl std::fmt::Debug for MetricsToken {
 
 /// Who may read `/metrics` on one listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Exposure {
+pub(crate) enum Exposure {
     /// Anyone (development, or the metrics listener without a token).
     Open,
     /// A request with `Authorization: Bearer <the token>`; 401 for any other.
@@ -310,7 +310,7 @@ pub enum Exposure {
 impl Exposure {
     /// On the API's own listener: the token when one is set; otherwise open, unless in
     /// production or when the metrics have a listener of their own.
-    pub fn api(token: Option<MetricsToken>, production: bool, own_listener: bool) -> Self {
+    pub(crate) fn api(token: Option<MetricsToken>, production: bool, own_listener: bool) -> Self {
         match token {
             Some(token) => Self::Token(token),
             None if production || own_listener => Self::Off,
@@ -319,7 +319,7 @@ impl Exposure {
     }
 
     /// On the metrics listener (`FANDB_METRICS_LISTEN`): the token when one is set, else open.
-    pub fn own_listener(token: Option<MetricsToken>) -> Self {
+    pub(crate) fn own_listener(token: Option<MetricsToken>) -> Self {
         token.map_or(Self::Open, Self::Token)
     }
 
@@ -328,7 +328,7 @@ impl Exposure {
         match self {
             Self::Open => None,
             Self::Off => Some(HttpResponse::NotFound().finish()),
-            Self::Token(token) => match super::graphql::bearer(request) {
+            Self::Token(token) => match super::bearer(request) {
                 Ok(Some(given)) if token.admits(given) => None,
                 _ => Some(
                     HttpResponse::Unauthorized()
@@ -342,7 +342,7 @@ impl Exposure {
 
 /// `GET /metrics`: OpenMetrics, or the classic text format when `Accept` prefers `text/plain`;
 /// only for those the listener's `Exposure` admits.
-pub async fn scrape(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+pub(crate) async fn scrape(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
     if let Some(refused) = state.metrics_exposure.refusal(&request) {
         return refused;
     }

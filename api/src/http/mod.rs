@@ -1,24 +1,23 @@
 //! The HTTP surface (actix-web only): the whole route table sits in `configure`; the middleware
 //! around every route (request ids and access logs, CORS) in `middleware_stack`.
 
-pub mod access;
-pub mod account;
-pub mod calendar;
-pub mod campaign;
-pub mod client_ip;
-pub mod errors;
-pub mod exposition;
-pub mod graphiql;
-pub mod graphql;
-pub mod health;
-pub mod limits;
-pub mod metrics;
-pub mod preflight;
-pub mod rate_limit;
-pub mod socket_limits;
-pub mod subscriptions;
+pub(crate) mod access;
+pub(crate) mod account;
+pub(crate) mod calendar;
+pub(crate) mod campaign;
+pub(crate) mod client_ip;
+pub(crate) mod errors;
+pub(crate) mod exposition;
+pub(crate) mod graphiql;
+pub(crate) mod graphql;
+pub(crate) mod health;
+pub(crate) mod metrics;
+pub(crate) mod preflight;
+pub(crate) mod rate_limit;
+pub(crate) mod subscriptions;
 
-use actix_web::{guard, middleware, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, guard, middleware, web};
 use sea_orm::DatabaseConnection;
 
 use std::sync::Arc;
@@ -28,35 +27,35 @@ use crate::config::Environment;
 use crate::graphql::AppSchema;
 
 /// The largest request body accepted on `/graphql`.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What every handler can reach.
 #[derive(Clone)]
-pub struct AppState {
-    pub schema: AppSchema,
-    pub db: DatabaseConnection,
-    pub auth: Arc<Auth>,
-    pub request_limiter: Arc<rate_limit::RequestLimiter>,
-    pub environment: Environment,
-    pub metrics: Arc<metrics::Metrics>,
+pub(crate) struct AppState {
+    pub(crate) schema: AppSchema,
+    pub(crate) db: DatabaseConnection,
+    pub(crate) auth: Arc<Auth>,
+    pub(crate) request_limiter: Arc<crate::limits::request::RequestLimiter>,
+    pub(crate) environment: Environment,
+    pub(crate) metrics: Arc<metrics::Metrics>,
     /// The request and socket limits the handlers apply themselves.
-    pub limits: Arc<crate::config::Limits>,
+    pub(crate) limits: Arc<crate::config::Limits>,
     /// Open WebSockets per client IP.
-    pub sockets: Arc<socket_limits::SocketRegistry>,
+    pub(crate) sockets: Arc<crate::limits::socket::SocketRegistry>,
     /// Proxies trusted to name the client (see `client_ip`).
-    pub trusted_proxies: Arc<client_ip::TrustedProxies>,
+    pub(crate) trusted_proxies: Arc<crate::config::TrustedProxies>,
     /// Turns `true` when the server begins to stop: open sockets then say goodbye.
-    pub shutdown: tokio::sync::watch::Receiver<bool>,
+    pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
     /// Where query operations read, when a read replica is configured.
-    pub read_routing: Option<Arc<crate::replica::ReadRouting>>,
+    pub(crate) read_routing: Option<Arc<crate::infra::replica::ReadRouting>>,
     /// The documents of recent requests, parsed (the schema keeps them; see `graphql::documents`).
-    pub documents: Arc<crate::graphql::documents::DocumentCache>,
+    pub(crate) documents: Arc<crate::graphql::documents::DocumentCache>,
     /// Seconds a shared cache may keep an anonymous GET answer (see `graphql`).
-    pub cache_max_age: u32,
+    pub(crate) cache_max_age: u32,
     /// The host of `FANDB_PUBLIC_URL`, which calendar UIDs are made with (see `calendar`).
-    pub public_host: Option<String>,
+    pub(crate) public_host: Option<String>,
     /// Who may read `/metrics` on this listener.
-    pub metrics_exposure: metrics::Exposure,
+    pub(crate) metrics_exposure: metrics::Exposure,
 }
 
 /// A route for `GET` and for `HEAD`, which runs the same handler: a `HEAD` gets the status and
@@ -67,7 +66,7 @@ fn get() -> actix_web::Route {
 }
 
 /// Registers every route; every `GET` route answers `HEAD` too (see `get`).
-pub fn configure(config: &mut web::ServiceConfig) {
+pub(crate) fn configure(config: &mut web::ServiceConfig) {
     config
         .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
         .route("/", get().to(graphiql::redirect))
@@ -95,7 +94,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
 }
 
 /// The routes of the metrics listener (`FANDB_METRICS_LISTEN`): `/metrics` alone.
-pub fn configure_metrics(config: &mut web::ServiceConfig) {
+pub(crate) fn configure_metrics(config: &mut web::ServiceConfig) {
     config.route("/metrics", get().to(metrics::scrape));
 }
 
@@ -103,8 +102,7 @@ pub fn configure_metrics(config: &mut web::ServiceConfig) {
 /// `Content-Type` and `Accept`, no credentials (the API uses no cookies). A request from any other
 /// origin is served without CORS headers, so a browser will not hand the answer to that page. A
 /// preflight asking for other headers too is answered without them (see `preflight`).
-pub fn cors(origins: &[String]) -> preflight::Cors {
-    use actix_web::http::header;
+pub(crate) fn cors(origins: &[String]) -> preflight::Cors {
     let allowed = [header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, access::REQUEST_ID];
     let mut cors = actix_cors::Cors::default()
         .allowed_methods(["GET", "POST"])
@@ -122,4 +120,19 @@ pub fn cors(origins: &[String]) -> preflight::Cors {
         cors = cors.allowed_origin(origin.trim());
     }
     preflight::Cors::new(cors, &allowed)
+}
+
+/// The bearer token of a request: `None` without an `Authorization` header; an error for any
+/// other scheme or a malformed header.
+pub(crate) fn bearer(request: &HttpRequest) -> Result<Option<&str>, ()> {
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ())?.trim();
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(()),
+    }
 }

@@ -13,14 +13,14 @@ use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 
 /// actix-cors with lenient preflights (see the module comment).
-pub struct Cors {
+pub(crate) struct Cors {
     inner: actix_cors::Cors,
     allowed: Rc<[HeaderName]>,
 }
 
 impl Cors {
     /// Wraps `inner`, whose allowed request headers are `allowed`.
-    pub fn new(inner: actix_cors::Cors, allowed: &[HeaderName]) -> Self {
+    pub(crate) fn new(inner: actix_cors::Cors, allowed: &[HeaderName]) -> Self {
         Self { inner, allowed: allowed.into() }
     }
 }
@@ -44,7 +44,7 @@ where
 }
 
 /// The CORS service, behind the trimming of preflight request headers.
-pub struct Trimmed<S> {
+pub(crate) struct Trimmed<S> {
     service: S,
     allowed: Rc<[HeaderName]>,
 }

@@ -1,177 +1,21 @@
-//! A request budget per client IP on `/graphql`: a bucket of `request_burst` requests refilled at
-//! `requests_per_second` (GCRA, by `governor`). Every answer but a public one (which shared caches
-//! keep for everyone) says what is left in `RateLimit-*` headers; an empty bucket gets 429 with
-//! `Retry-After` and a `RATE_LIMITED` GraphQL error.
-//! The buckets live in this process's memory, or in Redis (`shared_state`) so that every process
-//! behind one load balancer draws from the same one; when Redis cannot answer, each process
-//! enforces the same budget in its own buckets until Redis is back: never limits off, and never
-//! the whole API down with it.
+//! The middleware that applies the request budget (`limits::request`) on `/graphql`: one request
+//! of the client's budget per request, the `RateLimit-*` headers on every answer but a public one,
+//! and 429 with `Retry-After` once the bucket is empty.
 
-use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{ResponseError, web};
-use governor::clock::{Clock, DefaultClock};
-use governor::middleware::StateInformationMiddleware;
-use governor::{DefaultKeyedRateLimiter, Quota};
 
 use super::AppState;
 use super::client_ip::client_ip;
 use super::errors::{HttpError, Refusal};
-use crate::auth::throttle::whole_seconds;
-use crate::config::Limits;
-use crate::graphql::cost::Budget;
-use crate::shared_state::{SharedState, Step};
-
-/// How often (in requests) state of clients whose bucket is full again is dropped.
-const SWEEP_EVERY: u64 = 4096;
-
-/// The per-IP request budgets of one server.
-pub struct RequestLimiter {
-    buckets: Buckets,
-    burst: u32,
-    per_second: u32,
-}
-
-/// Where the buckets are kept.
-enum Buckets {
-    /// In this process.
-    Local(LocalBuckets),
-    /// In Redis, shared by every process using it; this process's own while Redis is away.
-    Shared { shared: Arc<SharedState>, fallback: LocalBuckets },
-}
-
-/// Buckets in this process's memory.
-struct LocalBuckets {
-    buckets: DefaultKeyedRateLimiter<IpAddr, StateInformationMiddleware>,
-    clock: DefaultClock,
-    checks: AtomicU64,
-}
-
-impl LocalBuckets {
-    fn new(per_second: NonZeroU32, burst: NonZeroU32) -> Self {
-        Self {
-            buckets: DefaultKeyedRateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
-                .with_middleware::<StateInformationMiddleware>(),
-            clock: DefaultClock::default(),
-            checks: AtomicU64::new(0),
-        }
-    }
-
-    /// Spends `units` of `ip`'s bucket; `full_refill` is the wait when `units` exceed a whole one.
-    fn check(&self, ip: IpAddr, units: NonZeroU32, full_refill: u64) -> Verdict {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.buckets.retain_recent();
-        }
-        match self.buckets.check_key_n(&ip, units) {
-            Ok(Ok(snapshot)) => Verdict::Allowed { remaining: snapshot.remaining_burst_capacity() },
-            Ok(Err(not_until)) => {
-                Verdict::Refused { retry_after: whole_seconds(not_until.wait_time_from(self.clock.now())).max(1) }
-            }
-            // More than a full bucket: no wait makes it fit.
-            Err(_) => Verdict::Refused { retry_after: full_refill.max(1) },
-        }
-    }
-}
-
-/// What a client learns about its budget.
-enum Verdict {
-    /// Let through; this many requests are left right now.
-    Allowed { remaining: u32 },
-    /// Refused; try again after this many seconds.
-    Refused { retry_after: u64 },
-}
-
-impl RequestLimiter {
-    /// Budgets with the configured rate and burst, in Redis when `shared` is given.
-    pub fn new(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
-        let per_second = NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(limits.request_burst).unwrap_or(per_second);
-        let local = LocalBuckets::new(per_second, burst);
-        let buckets = match shared {
-            Some(shared) => Buckets::Shared { shared, fallback: local },
-            None => Buckets::Local(local),
-        };
-        Self { buckets, burst: burst.get(), per_second: per_second.get() }
-    }
-
-    /// Whether the shared budget is answering: `None` without Redis.
-    pub fn shared_budget_answering(&self) -> Option<bool> {
-        match &self.buckets {
-            Buckets::Local(_) => None,
-            Buckets::Shared { shared, .. } => Some(shared.is_answering()),
-        }
-    }
-
-    async fn check(&self, ip: IpAddr, units: NonZeroU32) -> Verdict {
-        let full_refill = u64::from(self.burst.div_ceil(self.per_second));
-        match &self.buckets {
-            Buckets::Local(local) => local.check(ip, units, full_refill),
-            Buckets::Shared { shared, fallback } => {
-                let interval = Duration::from_secs(1) / self.per_second;
-                match shared.gcra(&format!("fandb:rl:req:{ip}"), self.burst, interval, units.get()).await {
-                    Ok(Step::Allowed { remaining }) => Verdict::Allowed { remaining },
-                    Ok(Step::Refused { wait }) => Verdict::Refused { retry_after: whole_seconds(wait).max(1) },
-                    Err(_) => fallback.check(ip, units, full_refill),
-                }
-            }
-        }
-    }
-
-    /// Spends one request of `ip`'s budget (an operation over a WebSocket costs what a request
-    /// does); when it is empty, the seconds to wait.
-    pub async fn spend(&self, ip: IpAddr) -> Result<(), u64> {
-        self.spend_units(ip, NonZeroU32::MIN).await
-    }
-
-    async fn spend_units(&self, ip: IpAddr, units: NonZeroU32) -> Result<(), u64> {
-        match self.check(ip, units).await {
-            Verdict::Allowed { .. } => Ok(()),
-            Verdict::Refused { retry_after } => Err(retry_after),
-        }
-    }
-
-    /// The `RateLimit-*` headers for a client with `remaining` requests left.
-    fn headers(&self, remaining: u32) -> [(HeaderName, HeaderValue); 4] {
-        let refill_seconds = (self.burst - remaining.min(self.burst)).div_ceil(self.per_second);
-        let window = self.burst.div_ceil(self.per_second);
-        [
-            (HeaderName::from_static("ratelimit-limit"), HeaderValue::from(self.burst)),
-            (HeaderName::from_static("ratelimit-remaining"), HeaderValue::from(remaining)),
-            (HeaderName::from_static("ratelimit-reset"), HeaderValue::from(refill_seconds)),
-            (
-                HeaderName::from_static("ratelimit-policy"),
-                HeaderValue::from_str(&format!("{};w={window}", self.burst))
-                    .unwrap_or(HeaderValue::from_static("unknown")),
-            ),
-        ]
-    }
-}
-
-/// The rest of a request's cost (`graphql::cost`) comes out of the same bucket.
-#[async_trait::async_trait]
-impl Budget for RequestLimiter {
-    async fn spend(&self, client: IpAddr, units: u32) -> Result<(), u64> {
-        match NonZeroU32::new(units) {
-            Some(units) => self.spend_units(client, units).await,
-            None => Ok(()),
-        }
-    }
-
-    fn capacity(&self) -> u32 {
-        self.burst
-    }
-}
+use crate::limits::request::Verdict;
 
 /// The middleware on `/graphql`: spends one request of the client's budget.
-pub async fn limit_requests(
+pub(crate) async fn limit_requests(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {

@@ -3,7 +3,7 @@
 //! `{"authorization": "Bearer …"}`; a bad token closes the connection instead of going on as anonymous,
 //! and a socket whose session has ended since (or whose token has expired) is closed with 4403 at the
 //! next operation it starts.
-//! Every operation is held to the client's limits (see `socket_limits`); when the server stops,
+//! Every operation is held to the client's limits (see `limits::socket`); when the server stops,
 //! each socket completes its operations and closes with 1001 (going away).
 
 use std::str::FromStr;
@@ -17,12 +17,15 @@ use async_graphql::Data;
 use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
 use futures_util::StreamExt;
 
-use super::socket_limits::{Admission, CLOSE_TOO_MANY, SocketBudget};
-use super::{AppState, limits};
-use crate::auth::{ClientIp, Viewer, authenticate};
+use super::AppState;
+use crate::auth::ClientIp;
 use crate::domain::DomainError;
+use crate::domain::Viewer;
+use crate::domain::sessions::authenticate;
 use crate::graphql::cost::{Budget, Charge};
 use crate::graphql::request_data;
+use crate::limits::document;
+use crate::limits::socket::{Admission, CLOSE_TOO_MANY, SocketBudget};
 
 /// The largest message a client may send.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -32,12 +35,12 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 fn query_too_deep(message: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(message)
         .ok()
-        .and_then(|message| message["payload"]["query"].as_str().map(limits::too_deep))
+        .and_then(|message| message["payload"]["query"].as_str().map(document::too_deep))
         .unwrap_or(false)
 }
 
 /// `GET /graphql` with `Upgrade: websocket`.
-pub async fn websocket(
+pub(crate) async fn websocket(
     state: web::Data<AppState>,
     request: HttpRequest,
     body: web::Payload,

@@ -20,18 +20,18 @@ use entity::{event, film, person, petition, petition_update, quote, rsvp, signat
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, QuerySelect, Value};
 
-pub use scopes::{
+pub(crate) use scopes::{
     CreditParent, CreditScope, EventScope, FilmScope, OwnQuoteScope, OwnRsvpScope, OwnSignatureScope, PetitionScope,
     PetitionUpdateScope, QuoteParent, QuoteScope, RsvpScope, Scope, SignatureScope,
 };
 
-use crate::auth::Viewer;
+use crate::domain::Viewer;
 use crate::domain::paging::{self, Page, PageRequest};
 use crate::domain::stats::{self, Bucket};
 use crate::domain::{DomainError, quotes};
 
 /// Loads rows by primary key, within an optional visibility condition.
-pub struct ById<E> {
+pub(crate) struct ById<E> {
     db: DatabaseConnection,
     visible: Condition,
     entity: PhantomData<fn() -> E>,
@@ -53,7 +53,7 @@ where
 }
 
 /// An entity whose primary key is the integer column `id`, as every fandb table has.
-pub trait Keyed: EntityTrait {
+pub(crate) trait Keyed: EntityTrait {
     /// The `id` column.
     const ID: Self::Column;
 }
@@ -77,20 +77,20 @@ fn id_of<E: Keyed>(row: &E::Model) -> Option<i64> {
 
 /// One page of a parent's children.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PageKey<S> {
-    pub scope: S,
-    pub page: PageRequest,
-    pub parent: i64,
+pub(crate) struct PageKey<S> {
+    pub(crate) scope: S,
+    pub(crate) page: PageRequest,
+    pub(crate) parent: i64,
 }
 
 /// Loads one page of children for many parents at once (grouped by scope and page arguments).
-pub struct Pages<S> {
+pub(crate) struct Pages<S> {
     db: DatabaseConnection,
     scope: PhantomData<fn() -> S>,
 }
 
 /// A page of rows, shared.
-pub type SharedPage<M> = Arc<Page<Arc<M>>>;
+pub(crate) type SharedPage<M> = Arc<Page<Arc<M>>>;
 
 impl<S: Scope> Loader<PageKey<S>> for Pages<S>
 where
@@ -127,13 +127,13 @@ where
 
 /// The number of a parent's children.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CountKey<S> {
-    pub scope: S,
-    pub parent: i64,
+pub(crate) struct CountKey<S> {
+    pub(crate) scope: S,
+    pub(crate) parent: i64,
 }
 
 /// Counts children for many parents at once with one GROUP BY per scope.
-pub struct Counts<S> {
+pub(crate) struct Counts<S> {
     db: DatabaseConnection,
     scope: PhantomData<fn() -> S>,
 }
@@ -169,7 +169,7 @@ impl<S: Scope> Loader<CountKey<S>> for Counts<S> {
 }
 
 /// A loader with a per-request cache.
-pub type Cached<T> = DataLoader<T, HashMapCache>;
+pub(crate) type Cached<T> = DataLoader<T, HashMapCache>;
 
 fn cached<T: Send + Sync + 'static>(loader: T) -> Cached<T> {
     DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
@@ -188,50 +188,50 @@ fn counts<S: 'static>(db: &DatabaseConnection) -> Cached<Counts<S>> {
 }
 
 /// Every loader of one request.
-pub struct Loaders {
-    pub films: Cached<ById<film::Entity>>,
-    pub people: Cached<ById<person::Entity>>,
-    pub quotes: Cached<ById<quote::Entity>>,
-    pub events: Cached<ById<event::Entity>>,
-    pub petitions: Cached<ById<petition::Entity>>,
-    pub signatures: Cached<ById<signature::Entity>>,
-    pub petition_updates: Cached<ById<petition_update::Entity>>,
-    pub credits: Cached<ById<entity::credit::Entity>>,
-    pub users: Cached<ById<user::Entity>>,
-    pub film_pages: Cached<Pages<FilmScope>>,
-    pub credit_pages: Cached<Pages<CreditScope>>,
-    pub quote_pages: Cached<Pages<QuoteScope>>,
-    pub event_pages: Cached<Pages<EventScope>>,
-    pub petition_pages: Cached<Pages<PetitionScope>>,
-    pub signature_pages: Cached<Pages<SignatureScope>>,
-    pub film_counts: Cached<Counts<FilmScope>>,
-    pub credit_counts: Cached<Counts<CreditScope>>,
-    pub quote_counts: Cached<Counts<QuoteScope>>,
-    pub event_counts: Cached<Counts<EventScope>>,
-    pub petition_counts: Cached<Counts<PetitionScope>>,
-    pub signature_counts: Cached<Counts<SignatureScope>>,
-    pub petition_update_pages: Cached<Pages<PetitionUpdateScope>>,
-    pub petition_update_counts: Cached<Counts<PetitionUpdateScope>>,
-    pub rsvp_pages: Cached<Pages<RsvpScope>>,
-    pub rsvp_counts: Cached<Counts<RsvpScope>>,
-    pub own_signature_pages: Cached<Pages<OwnSignatureScope>>,
-    pub own_signature_counts: Cached<Counts<OwnSignatureScope>>,
-    pub own_rsvp_pages: Cached<Pages<OwnRsvpScope>>,
-    pub own_rsvp_counts: Cached<Counts<OwnRsvpScope>>,
-    pub own_quote_pages: Cached<Pages<OwnQuoteScope>>,
-    pub own_quote_counts: Cached<Counts<OwnQuoteScope>>,
-    pub viewer_signatures: Cached<ViewerSignatures>,
-    pub viewer_rsvps: Cached<ViewerRsvps>,
-    pub country_counts: Cached<CountryCounts>,
-    pub signature_series: Cached<SignatureSeries>,
-    pub rsvp_status_counts: Cached<RsvpStatusCounts>,
+pub(crate) struct Loaders {
+    pub(crate) films: Cached<ById<film::Entity>>,
+    pub(crate) people: Cached<ById<person::Entity>>,
+    pub(crate) quotes: Cached<ById<quote::Entity>>,
+    pub(crate) events: Cached<ById<event::Entity>>,
+    pub(crate) petitions: Cached<ById<petition::Entity>>,
+    pub(crate) signatures: Cached<ById<signature::Entity>>,
+    pub(crate) petition_updates: Cached<ById<petition_update::Entity>>,
+    pub(crate) credits: Cached<ById<entity::credit::Entity>>,
+    pub(crate) users: Cached<ById<user::Entity>>,
+    pub(crate) film_pages: Cached<Pages<FilmScope>>,
+    pub(crate) credit_pages: Cached<Pages<CreditScope>>,
+    pub(crate) quote_pages: Cached<Pages<QuoteScope>>,
+    pub(crate) event_pages: Cached<Pages<EventScope>>,
+    pub(crate) petition_pages: Cached<Pages<PetitionScope>>,
+    pub(crate) signature_pages: Cached<Pages<SignatureScope>>,
+    pub(crate) film_counts: Cached<Counts<FilmScope>>,
+    pub(crate) credit_counts: Cached<Counts<CreditScope>>,
+    pub(crate) quote_counts: Cached<Counts<QuoteScope>>,
+    pub(crate) event_counts: Cached<Counts<EventScope>>,
+    pub(crate) petition_counts: Cached<Counts<PetitionScope>>,
+    pub(crate) signature_counts: Cached<Counts<SignatureScope>>,
+    pub(crate) petition_update_pages: Cached<Pages<PetitionUpdateScope>>,
+    pub(crate) petition_update_counts: Cached<Counts<PetitionUpdateScope>>,
+    pub(crate) rsvp_pages: Cached<Pages<RsvpScope>>,
+    pub(crate) rsvp_counts: Cached<Counts<RsvpScope>>,
+    pub(crate) own_signature_pages: Cached<Pages<OwnSignatureScope>>,
+    pub(crate) own_signature_counts: Cached<Counts<OwnSignatureScope>>,
+    pub(crate) own_rsvp_pages: Cached<Pages<OwnRsvpScope>>,
+    pub(crate) own_rsvp_counts: Cached<Counts<OwnRsvpScope>>,
+    pub(crate) own_quote_pages: Cached<Pages<OwnQuoteScope>>,
+    pub(crate) own_quote_counts: Cached<Counts<OwnQuoteScope>>,
+    pub(crate) viewer_signatures: Cached<ViewerSignatures>,
+    pub(crate) viewer_rsvps: Cached<ViewerRsvps>,
+    pub(crate) country_counts: Cached<CountryCounts>,
+    pub(crate) signature_series: Cached<SignatureSeries>,
+    pub(crate) rsvp_status_counts: Cached<RsvpStatusCounts>,
     /// The viewer these loaders filter for.
-    pub viewer: Viewer,
+    pub(crate) viewer: Viewer,
 }
 
 impl Loaders {
     /// Fresh loaders for one request of `viewer`.
-    pub fn new(db: &DatabaseConnection, viewer: Viewer) -> Self {
+    pub(crate) fn new(db: &DatabaseConnection, viewer: Viewer) -> Self {
         Self {
             films: by_id(db, Condition::all()),
             people: by_id(db, Condition::all()),
@@ -275,7 +275,7 @@ impl Loaders {
 }
 
 /// The page and count loaders of a scope, found in the request's `Loaders`.
-pub trait ScopeLoaders: Scope {
+pub(crate) trait ScopeLoaders: Scope {
     /// The page loader of this scope.
     fn pages(loaders: &Loaders) -> &Cached<Pages<Self>>;
     /// The count loader of this scope.
@@ -309,7 +309,7 @@ scope_loaders! {
 }
 
 /// Whether the viewer signed each petition, in one query for all petitions of a request.
-pub struct ViewerSignatures {
+pub(crate) struct ViewerSignatures {
     db: DatabaseConnection,
     user_id: Option<i64>,
 }
@@ -337,7 +337,7 @@ impl Loader<i64> for ViewerSignatures {
 }
 
 /// The viewer's RSVP to each event, in one query for all events of a request.
-pub struct ViewerRsvps {
+pub(crate) struct ViewerRsvps {
     db: DatabaseConnection,
     user_id: Option<i64>,
 }
@@ -358,7 +358,7 @@ impl Loader<i64> for ViewerRsvps {
 }
 
 /// Signatures per country for each petition, in one GROUP BY for all petitions of a request.
-pub struct CountryCounts {
+pub(crate) struct CountryCounts {
     db: DatabaseConnection,
 }
 
@@ -378,7 +378,7 @@ impl Loader<i64> for CountryCounts {
 
 /// Signatures per time bucket for each petition, one GROUP BY per bucket width for all petitions
 /// of a request.
-pub struct SignatureSeries {
+pub(crate) struct SignatureSeries {
     db: DatabaseConnection,
 }
 
@@ -402,7 +402,7 @@ impl Loader<(i64, Bucket)> for SignatureSeries {
 }
 
 /// RSVPs per status for each event, in one GROUP BY for all events of a request.
-pub struct RsvpStatusCounts {
+pub(crate) struct RsvpStatusCounts {
     db: DatabaseConnection,
 }
 

@@ -6,12 +6,12 @@ use entity::{credit, event, film, petition, petition_update, quote, rsvp, signat
 use sea_orm::{Condition, EntityTrait};
 
 use super::Keyed;
-use crate::auth::Viewer;
+use crate::domain::Viewer;
 use crate::domain::paging::{Direction, Sort};
 use crate::domain::{events, films, petition_updates, petitions, quotes, users};
 
 /// Which children of which parent, in which order.
-pub trait Scope: Clone + std::hash::Hash + Eq + Send + Sync + 'static {
+pub(crate) trait Scope: Clone + std::hash::Hash + Eq + Send + Sync + 'static {
     /// The child entity.
     type Entity: Keyed;
     /// The child column that holds the parent id.
@@ -24,7 +24,7 @@ pub trait Scope: Clone + std::hash::Hash + Eq + Send + Sync + 'static {
 
 /// A film's sequels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FilmScope;
+pub(crate) struct FilmScope;
 
 impl Scope for FilmScope {
     type Entity = film::Entity;
@@ -41,16 +41,16 @@ impl Scope for FilmScope {
 
 /// Whose credits: a film's or a person's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CreditParent {
+pub(crate) enum CreditParent {
     Film,
     Person,
 }
 
 /// A film's or a person's credits, optionally of one role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CreditScope {
-    pub parent: CreditParent,
-    pub role: Option<CreditRole>,
+pub(crate) struct CreditScope {
+    pub(crate) parent: CreditParent,
+    pub(crate) role: Option<CreditRole>,
 }
 
 impl Scope for CreditScope {
@@ -74,16 +74,16 @@ impl Scope for CreditScope {
 
 /// Whose quotes: a film's or a person's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum QuoteParent {
+pub(crate) enum QuoteParent {
     Film,
     Person,
 }
 
 /// The quotes of a film or person that a viewer may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct QuoteScope {
-    pub parent: QuoteParent,
-    pub viewer: Viewer,
+pub(crate) struct QuoteScope {
+    pub(crate) parent: QuoteParent,
+    pub(crate) viewer: Viewer,
 }
 
 impl Scope for QuoteScope {
@@ -104,7 +104,7 @@ impl Scope for QuoteScope {
 
 /// A film's events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EventScope;
+pub(crate) struct EventScope;
 
 impl Scope for EventScope {
     type Entity = event::Entity;
@@ -121,7 +121,7 @@ impl Scope for EventScope {
 
 /// A film's petitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PetitionScope;
+pub(crate) struct PetitionScope;
 
 impl Scope for PetitionScope {
     type Entity = petition::Entity;
@@ -138,8 +138,8 @@ impl Scope for PetitionScope {
 
 /// A petition's signatures: all of them (for counts) or only the public ones (for lists).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SignatureScope {
-    pub public_only: bool,
+pub(crate) struct SignatureScope {
+    pub(crate) public_only: bool,
 }
 
 impl Scope for SignatureScope {
@@ -158,8 +158,8 @@ impl Scope for SignatureScope {
 /// A petition's updates, newest first: all of them for admins and moderators (`staff`), else only
 /// those published by now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PetitionUpdateScope {
-    pub staff: bool,
+pub(crate) struct PetitionUpdateScope {
+    pub(crate) staff: bool,
 }
 
 impl Scope for PetitionUpdateScope {
@@ -177,7 +177,7 @@ impl Scope for PetitionUpdateScope {
 
 /// An event's RSVPs that take a seat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RsvpScope;
+pub(crate) struct RsvpScope;
 
 impl Scope for RsvpScope {
     type Entity = rsvp::Entity;
@@ -194,7 +194,7 @@ impl Scope for RsvpScope {
 
 /// A user's own signatures, newest first (only ever built for the user themself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OwnSignatureScope;
+pub(crate) struct OwnSignatureScope;
 
 impl Scope for OwnSignatureScope {
     type Entity = signature::Entity;
@@ -211,7 +211,7 @@ impl Scope for OwnSignatureScope {
 
 /// A user's own RSVPs, newest first (only ever built for the user themself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OwnRsvpScope;
+pub(crate) struct OwnRsvpScope;
 
 impl Scope for OwnRsvpScope {
     type Entity = rsvp::Entity;
@@ -229,7 +229,7 @@ impl Scope for OwnRsvpScope {
 /// The quotes a user submitted, whatever their status, newest first (only ever built for the
 /// user themself, who may see their own pending and rejected quotes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OwnQuoteScope;
+pub(crate) struct OwnQuoteScope;
 
 impl Scope for OwnQuoteScope {
     type Entity = quote::Entity;

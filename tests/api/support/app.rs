@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use api::auth::Secret;
+use api::config::Secret;
 use api::config::{Environment, Limits, Settings};
 use api::startup::Application;
 use sea_orm::DatabaseConnection;
@@ -118,7 +118,7 @@ impl TestApp {
 
     /// Like `spawn`, with the settings changed by `configure` last.
     pub async fn spawn_with(database_url: &str, configure: impl FnOnce(&mut Settings)) -> Self {
-        let mut db = api::db::connect(database_url).await.expect("connect to the test database");
+        let mut db = api::infra::db::connect(database_url).await.expect("connect to the test database");
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
         db.set_metric_callback(move |_| {
@@ -136,7 +136,8 @@ impl TestApp {
         // A server told it sits behind a transaction pooler connects through it, as `fandb serve`
         // does; the fixtures' connection stays direct.
         let server_db = if settings.database_transaction_pooler {
-            let mut pooled = api::db::connect_pooled(&settings.database_url).await.expect("connect through the pooler");
+            let mut pooled =
+                api::infra::db::connect_pooled(&settings.database_url).await.expect("connect through the pooler");
             let counter = statements.clone();
             pooled.set_metric_callback(move |_| {
                 counter.fetch_add(1, Ordering::SeqCst);

@@ -280,7 +280,7 @@ pub async fn refreshable_session(db: &DatabaseConnection, user_id: i64, role: Ro
     .insert(db)
     .await
     .expect("insert a session");
-    let keys = tokens::TokenKeys::new(&api::auth::Secret::new(super::TEST_JWT_SECRET));
+    let keys = tokens::TokenKeys::new(&api::config::Secret::new(super::TEST_JWT_SECRET));
     let (access, _) = keys.issue_access(user_id, role, &family, now).expect("sign a token");
     (access, refresh)
 }

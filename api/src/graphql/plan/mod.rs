@@ -25,17 +25,17 @@ use prometheus_client::metrics::family::Family;
 use sea_orm::{Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::errors::GqlResult;
-use super::node::NodeType;
+use super::ids::NodeType;
 use super::{db, loaders};
 use crate::domain::DomainError;
 use crate::domain::paging::{PageRequest, Sort};
 use crate::loaders::Keyed;
-pub use reads::{Children, Conv, Derived, Read, Reads};
+pub(crate) use reads::{Children, Conv, Derived, Read, Reads};
 use walk::{RootRows, Rows, Walk};
 
 /// Which path a request's reads take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ReadPath {
+pub(crate) enum ReadPath {
     /// Planned root fields read in one statement each (the default).
     #[default]
     Planned,
@@ -45,7 +45,7 @@ pub enum ReadPath {
 }
 
 /// The header that asks for the resolvers (outside production).
-pub const READ_PATH_HEADER: &str = "x-fandb-read-path";
+pub(crate) const READ_PATH_HEADER: &str = "x-fandb-read-path";
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FieldLabels {
@@ -55,14 +55,14 @@ struct FieldLabels {
 /// Root fields answered by one planned statement, and root fields that fell back to the
 /// resolvers, by field name.
 #[derive(Debug, Clone, Default)]
-pub struct PlanCounters {
+pub(crate) struct PlanCounters {
     planned: Family<FieldLabels, Counter>,
     fallbacks: Family<FieldLabels, Counter>,
 }
 
 impl PlanCounters {
     /// Registers both families.
-    pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+    pub(crate) fn register(&self, registry: &mut prometheus_client::registry::Registry) {
         registry.register(
             "read_planned",
             "Query root fields answered by one planned SQL statement, by field",
@@ -86,14 +86,14 @@ impl PlanCounters {
 
 /// A root field's value: finished by the planner, or an object to resolve as before. Reports the
 /// wrapped type's name and type info, so the schema does not change.
-pub enum Planned<T> {
+pub(crate) enum Planned<T> {
     Done(Mutex<Option<Value>>),
     Resolve(T),
 }
 
 impl<T> Planned<T> {
     /// The value the planner built.
-    pub fn done(value: Value) -> Self {
+    pub(crate) fn done(value: Value) -> Self {
         Self::Done(Mutex::new(Some(value)))
     }
 }
@@ -127,14 +127,14 @@ impl<T: OutputType> OutputType for Planned<T> {
 }
 
 /// How a lookup names its row.
-pub enum Key {
+pub(crate) enum Key {
     Id(i64),
     Slug(String),
 }
 
 /// A root field that returns at most one row of the declared type: its finished value, or `None`
 /// to resolve it.
-pub async fn lookup(
+pub(crate) async fn lookup(
     ctx: &Context<'_>,
     name: &'static str,
     reads: &'static Reads,
@@ -167,7 +167,7 @@ pub async fn lookup(
 
 /// A root field that returns one row per global id (`nodes`): its finished value, or `None` to
 /// resolve it.
-pub async fn lookups(
+pub(crate) async fn lookups(
     ctx: &Context<'_>,
     name: &'static str,
     keys: &[(&'static Reads, i64)],
@@ -179,7 +179,7 @@ pub async fn lookups(
 }
 
 /// A root list of `E` rows, read as `reads` declares: its finished value, or `None` to resolve it.
-pub async fn list<E: Keyed>(
+pub(crate) async fn list<E: Keyed>(
     ctx: &Context<'_>,
     name: &'static str,
     reads: &'static Reads,

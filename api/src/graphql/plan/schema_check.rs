@@ -15,7 +15,8 @@ use sea_orm::{IdenStatic, Iterable};
 
 use super::super::Query;
 use super::super::connection::{CONNECTION_READS, EDGE_READS, PAGE_INFO_READS};
-use super::super::node::{NodeType, decode, global_id_text, planned_reads};
+use super::super::ids::{NodeType, decode, global_id_text};
+use super::super::node::planned_reads;
 use super::super::sources::SOURCE_ARTICLE_READS;
 use super::reads::{Children, Conv, Derived, PAGE_ARGUMENTS, Read, Reads};
 

@@ -13,7 +13,7 @@ use crate::domain::paging::{CursorShape, PageRequest, stored_instant};
 use crate::domain::{self, petitions, sources};
 
 use super::super::connection::PageInfoRead;
-use super::super::node::global_id_text;
+use super::super::ids::global_id_text;
 use super::super::sources::SourceArticleRead;
 
 /// The response keys of one object, in document order (a key may repeat: async-graphql resolves
@@ -22,7 +22,7 @@ pub(super) type Fields<T> = Vec<(Name, T)>;
 
 /// How a stored value becomes a GraphQL scalar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Conv {
+pub(crate) enum Conv {
     /// Text, as stored.
     Text,
     /// A 32- or 64-bit integer (`Int`, `Money`), as stored.
@@ -74,10 +74,10 @@ pub(super) enum Leaf<T> {
 /// A connection: its rows (each `[sort value, id, slots…]`), its page and what is asked of it.
 #[derive(Debug)]
 pub(super) struct ConnectionOut {
-    pub rows: usize,
-    pub page: PageRequest,
-    pub cursor: CursorShape,
-    pub fields: Fields<ConnectionField>,
+    pub(crate) rows: usize,
+    pub(crate) page: PageRequest,
+    pub(crate) cursor: CursorShape,
+    pub(crate) fields: Fields<ConnectionField>,
 }
 
 /// A field of an `XConnection`.
@@ -271,7 +271,7 @@ impl ConnectionOut {
         };
         let more = rows.len() > limit;
         rows.truncate(limit);
-        if self.page.from_end() {
+        if self.page.is_from_end() {
             rows.reverse();
             PageRows { rows, has_previous_page: more, has_next_page: self.page.has_before() }
         } else {

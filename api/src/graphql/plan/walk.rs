@@ -17,7 +17,7 @@ use crate::domain::paging::{self, CursorShape, PageRequest, Sort};
 use crate::loaders::{CreditScope, EventScope, FilmScope, Keyed, PetitionScope, QuoteScope, Scope};
 
 use super::super::connection::{CONNECTION_READS, ConnectionRead, EDGE_READS, EdgeRead, PAGE_INFO_READS};
-use super::super::node::NodeType;
+use super::super::ids::NodeType;
 use super::super::scalars::CreditRole;
 use super::super::sources::{SOURCE_ARTICLE_READS, SourceArticleRead};
 use super::reads::{Children, Derived, PAGE_ARGUMENTS, ROLE_ARGUMENT, Read, Reads, TYPENAME};
@@ -63,7 +63,7 @@ impl Row {
 }
 
 /// How to find the rows of a relation or a root field.
-pub enum Rows<E: EntityTrait> {
+pub(crate) enum Rows<E: EntityTrait> {
     /// At most one row (a lookup, or a related row by its key).
     One(Select<E>),
     /// A page of rows.
@@ -71,7 +71,7 @@ pub enum Rows<E: EntityTrait> {
 }
 
 /// Plans one root field.
-pub struct Walk<'a> {
+pub(crate) struct Walk<'a> {
     backend: DatabaseBackend,
     viewer: Viewer,
     env: &'a async_graphql::context::QueryEnv,
@@ -80,14 +80,14 @@ pub struct Walk<'a> {
 }
 
 /// A planned root field: its statement's root row and how to shape it.
-pub struct Planned {
-    pub root: Sql,
-    pub out: Out,
+pub(crate) struct Planned {
+    pub(crate) root: Sql,
+    pub(crate) out: Out,
 }
 
 impl<'a> Walk<'a> {
     /// A walk over the document of `env`, for `viewer`.
-    pub fn new(
+    pub(crate) fn new(
         backend: DatabaseBackend,
         viewer: Viewer,
         env: &'a async_graphql::context::QueryEnv,
@@ -97,14 +97,14 @@ impl<'a> Walk<'a> {
     }
 
     /// Plans a root field that returns rows of the declared type found by `rows`.
-    pub fn root(mut self, reads: &'static Reads, field: &'a Field, rows: RootRows) -> Option<Planned> {
+    pub(crate) fn root(mut self, reads: &'static Reads, field: &'a Field, rows: RootRows) -> Option<Planned> {
         let mut root = Row::new(String::new(), Vec::new());
         let out = self.root_rows(reads, field, rows, &mut root)?;
         Some(Planned { root: sql::array(self.backend, root.slots), out })
     }
 
     /// Plans a root field that returns a list of lookups (`nodes`), each its own row.
-    pub fn roots(mut self, field: &'a Field, lookups: Vec<(&'static Reads, RootRows)>) -> Option<Planned> {
+    pub(crate) fn roots(mut self, field: &'a Field, lookups: Vec<(&'static Reads, RootRows)>) -> Option<Planned> {
         let mut root = Row::new(String::new(), Vec::new());
         let mut items = Vec::with_capacity(lookups.len());
         for (reads, rows) in lookups {
@@ -447,7 +447,7 @@ fn only<E: EntityTrait>(select: Select<E>, columns: &BTreeSet<&'static str>) -> 
 
 /// The rows of `node` with the given id, for a lookup; `None` for a type the planner has no table
 /// for.
-pub fn by_id(node: NodeType, id: i64, viewer: &Viewer) -> Option<RootRows> {
+pub(crate) fn by_id(node: NodeType, id: i64, viewer: &Viewer) -> Option<RootRows> {
     Some(match node {
         NodeType::Film => RootRows::Film(Rows::One(film::Entity::find_by_id(id))),
         NodeType::Person => RootRows::Person(Rows::One(person::Entity::find_by_id(id))),
@@ -462,7 +462,7 @@ pub fn by_id(node: NodeType, id: i64, viewer: &Viewer) -> Option<RootRows> {
 }
 
 /// The rows a root field reads, by entity.
-pub enum RootRows {
+pub(crate) enum RootRows {
     Film(Rows<film::Entity>),
     Person(Rows<person::Entity>),
     Credit(Rows<credit::Entity>),

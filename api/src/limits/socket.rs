@@ -1,4 +1,4 @@
-//! What one client may do over WebSockets: each operation a socket starts spends one request of
+//! Guards the server against one client's WebSockets: what it may do over them: each operation a socket starts spends one request of
 //! the client IP's `/graphql` budget (the same bucket HTTP draws from), a socket runs at most
 //! `operations_per_socket` operations at once and starts them at a bounded rate, and an IP holds at
 //! most `sockets_per_ip` sockets.
@@ -13,31 +13,31 @@ use governor::{DefaultDirectRateLimiter, Quota};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::rate_limit::RequestLimiter;
+use super::request::RequestLimiter;
+use crate::code;
 use crate::config::Limits;
-use crate::graphql::errors::code;
 
 /// The close code for a client over a socket limit (as async-graphql uses for a repeated init).
-pub const CLOSE_TOO_MANY: u16 = 4429;
+pub(crate) const CLOSE_TOO_MANY: u16 = 4429;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The open sockets of every client IP of one server.
-pub struct SocketRegistry {
+pub(crate) struct SocketRegistry {
     open: Mutex<HashMap<IpAddr, u32>>,
     per_ip: u32,
 }
 
 impl SocketRegistry {
     /// A registry allowing `limits.sockets_per_ip` sockets per IP.
-    pub fn new(limits: &Limits) -> Self {
+    pub(crate) fn new(limits: &Limits) -> Self {
         Self { open: Mutex::new(HashMap::new()), per_ip: limits.sockets_per_ip }
     }
 
     /// A slot for one more socket from `ip`, held until the socket ends; `None` past the cap.
-    pub fn open(self: &Arc<Self>, ip: IpAddr) -> Option<SocketSlot> {
+    pub(crate) fn open(self: &Arc<Self>, ip: IpAddr) -> Option<SocketSlot> {
         let mut open = lock(&self.open);
         let count = open.entry(ip).or_insert(0);
         if *count >= self.per_ip {
@@ -49,7 +49,7 @@ impl SocketRegistry {
 }
 
 /// One open socket counted against its IP.
-pub struct SocketSlot {
+pub(crate) struct SocketSlot {
     registry: Arc<SocketRegistry>,
     ip: IpAddr,
 }
@@ -75,7 +75,7 @@ struct Envelope {
 }
 
 /// What to do with a client message.
-pub enum Admission {
+pub(crate) enum Admission {
     /// Hand it to the GraphQL socket.
     Pass,
     /// Drop it and send this message instead (an `error` for the refused operation).
@@ -85,7 +85,7 @@ pub enum Admission {
 }
 
 /// The budget of one socket.
-pub struct SocketBudget {
+pub(crate) struct SocketBudget {
     ip: Option<IpAddr>,
     requests: Arc<RequestLimiter>,
     rate: DefaultDirectRateLimiter,
@@ -96,7 +96,7 @@ pub struct SocketBudget {
 
 impl SocketBudget {
     /// The budget of a socket from `ip` speaking `protocol`.
-    pub fn new(
+    pub(crate) fn new(
         limits: &Limits,
         requests: Arc<RequestLimiter>,
         ip: Option<IpAddr>,
@@ -115,7 +115,7 @@ impl SocketBudget {
     }
 
     /// Decides on a message from the client, and notes the operations it starts and stops.
-    pub async fn admit(&self, message: &[u8]) -> Admission {
+    pub(crate) async fn admit(&self, message: &[u8]) -> Admission {
         let Ok(Envelope { kind, id: Some(id) }) = serde_json::from_slice::<Envelope>(message) else {
             return Admission::Pass;
         };
@@ -151,7 +151,7 @@ impl SocketBudget {
     }
 
     /// Notes a message the server sends: `complete` or `error` ends its operation.
-    pub fn sent(&self, message: &str) {
+    pub(crate) fn sent(&self, message: &str) {
         if let Ok(Envelope { kind, id: Some(id) }) = serde_json::from_str::<Envelope>(message)
             && matches!(kind.as_str(), "complete" | "error")
         {
@@ -160,7 +160,7 @@ impl SocketBudget {
     }
 
     /// The `complete` message for every running operation (the server is going away).
-    pub fn complete_all(&self) -> Vec<String> {
+    pub(crate) fn complete_all(&self) -> Vec<String> {
         let active = std::mem::take(&mut *lock(&self.active));
         active.into_iter().map(|id| json!({ "id": id, "type": "complete" }).to_string()).collect()
     }

@@ -1,9 +1,12 @@
-//! Sign-in throttling: a per-IP budget of attempts (the `SIGN_IN_OPERATIONS`, each of which hashes
-//! or checks a password, or sends mail), and the failed-login defences of `lockout` (growing delays per email and
-//! address, a lock per email that spares known-good addresses). All of it lives in this process's
-//! memory, or in Redis (`shared_state`) shared by every process; when Redis cannot answer, sign-ins
-//! are refused (`SERVICE_UNAVAILABLE`): failing open would hand password guessers an unmetered
-//! window whenever Redis is down.
+//! Guards passwords and mailboxes against guessing and flooding: a per-IP budget of sign-in
+//! attempts (the `SIGN_IN_OPERATIONS`, each of which hashes or checks a password, or sends mail),
+//! and the failed-login defences of `lockout` (growing delays per email and address, a lock per
+//! email that spares known-good addresses). All of it lives in this process's memory, or in Redis
+//! (`infra::shared_state`) shared by every process; when Redis cannot answer, sign-ins are refused
+//! (`SERVICE_UNAVAILABLE`): failing open would hand password guessers an unmetered window whenever
+//! Redis is down.
+
+pub(crate) mod lockout;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -14,10 +17,28 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use super::error::{AuthError, AuthResult};
-use super::lockout::LoginGuard;
+use super::whole_seconds;
 use crate::config::Limits;
-use crate::shared_state::{SharedState, Step};
+use crate::infra::shared_state::{SharedState, Step};
+use lockout::LoginGuard;
+
+/// Why a sign-in operation is refused before it runs.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SignInError {
+    /// Too many attempts; try again after `retry_after` seconds.
+    #[error("too many requests")]
+    RateLimited { retry_after: u64 },
+    /// The shared state the budgets live in (Redis) cannot answer: sign-ins are refused rather
+    /// than let through unmetered.
+    #[error("the service is unavailable, try again shortly")]
+    Unavailable,
+    /// A failure whose detail is for the log only.
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The result of a sign-in limit's check.
+pub(crate) type SignInResult<T> = Result<T, SignInError>;
 
 /// An operation that spends the client's sign-in budget (`FANDB_SIGN_INS_PER_MINUTE`): it hashes
 /// or checks a password, or sends mail. `SignInThrottle::attempt` takes one, so whatever spends
@@ -49,7 +70,7 @@ impl SignInOperation {
 }
 
 /// Every sign-in operation, the one list the budget, the one-a-request rule
-/// (`graphql::limits`), `fandb --help` and the README's tables name (a test compares them).
+/// (`limits::document`), `fandb --help` and the README's tables name (a test compares them).
 pub const SIGN_IN_OPERATIONS: &[SignInOperation] = &[
     SignInOperation::Login,
     SignInOperation::Register,
@@ -62,7 +83,7 @@ pub const SIGN_IN_OPERATIONS: &[SignInOperation] = &[
 
 /// The sign-in operations' names joined by `separator`, with `last` before the last one
 /// (`login, register or deleteAccount`), for messages and `--help`.
-pub fn sign_in_operation_list(separator: &str, last: &str) -> String {
+pub(crate) fn sign_in_operation_list(separator: &str, last: &str) -> String {
     let names: Vec<&str> = SIGN_IN_OPERATIONS.iter().map(|operation| operation.field()).collect();
     match names.split_last() {
         Some((final_name, [])) => (*final_name).to_owned(),
@@ -75,7 +96,7 @@ pub fn sign_in_operation_list(separator: &str, last: &str) -> String {
 const SWEEP_THRESHOLD: usize = 10_000;
 
 /// Sign-in attempt budgets and failed-login defences.
-pub struct SignInThrottle {
+pub(crate) struct SignInThrottle {
     per_ip: PerIp,
     logins: LoginGuard,
 }
@@ -90,7 +111,7 @@ enum PerIp {
 
 impl SignInThrottle {
     /// A throttle with the configured limits, its per-IP budgets in Redis when `shared` is given.
-    pub fn new(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
+    pub(crate) fn new(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
         let per_minute = NonZeroU32::new(limits.sign_ins_per_minute).unwrap_or(NonZeroU32::MIN);
         let shared_lock = shared.clone();
         let per_ip = match shared {
@@ -110,31 +131,31 @@ impl SignInThrottle {
 
     /// Spends one attempt of `ip`'s budget on `operation`, or says when the next one is allowed.
     /// Every operation draws from the same budget; the name goes in the refusal's log line.
-    pub async fn attempt(&self, operation: SignInOperation, ip: Option<IpAddr>) -> AuthResult<()> {
+    pub(crate) async fn attempt(&self, operation: SignInOperation, ip: Option<IpAddr>) -> SignInResult<()> {
         let Some(ip) = ip else { return Ok(()) };
         let spent = self.spend(ip).await;
-        if let Err(AuthError::RateLimited { retry_after }) = &spent {
+        if let Err(SignInError::RateLimited { retry_after }) = &spent {
             tracing::debug!(operation = operation.field(), retry_after, "sign-in budget spent: refused");
         }
         spent
     }
 
-    async fn spend(&self, ip: IpAddr) -> AuthResult<()> {
+    async fn spend(&self, ip: IpAddr) -> SignInResult<()> {
         match &self.per_ip {
             PerIp::Local { buckets, clock, attempts } => {
                 if attempts.fetch_add(1, Ordering::Relaxed).is_multiple_of(SWEEP_THRESHOLD as u64) {
                     // Forget clients whose budget is full again.
                     buckets.retain_recent();
                 }
-                buckets.check_key(&ip).map_err(|not_until| AuthError::RateLimited {
+                buckets.check_key(&ip).map_err(|not_until| SignInError::RateLimited {
                     retry_after: whole_seconds(not_until.wait_time_from(clock.now())),
                 })
             }
             PerIp::Shared { shared, per_minute, interval } => {
                 match shared.gcra(&format!("fandb:rl:signin:{ip}"), *per_minute, *interval, 1).await {
                     Ok(Step::Allowed { .. }) => Ok(()),
-                    Ok(Step::Refused { wait }) => Err(AuthError::RateLimited { retry_after: whole_seconds(wait) }),
-                    Err(_) => Err(AuthError::Unavailable),
+                    Ok(Step::Refused { wait }) => Err(SignInError::RateLimited { retry_after: whole_seconds(wait) }),
+                    Err(_) => Err(SignInError::Unavailable),
                 }
             }
         }
@@ -143,22 +164,17 @@ impl SignInThrottle {
     /// Lets a login on `email` from `ip` go ahead (counted as failed until `record_success`), or
     /// says how long to wait: this address is being slowed down on this email, or the email is
     /// locked and this address is not a known-good one.
-    pub async fn admit_login(&self, email: &str, ip: Option<IpAddr>) -> AuthResult<()> {
+    pub(crate) async fn admit_login(&self, email: &str, ip: Option<IpAddr>) -> SignInResult<()> {
         self.logins.check(email, ip).await
     }
 
     /// Notes a failed login on `email` from `ip`.
-    pub async fn record_failure(&self, email: &str, ip: Option<IpAddr>) {
+    pub(crate) async fn record_failure(&self, email: &str, ip: Option<IpAddr>) {
         self.logins.fail(email, ip).await;
     }
 
     /// Notes a successful login on `email` from `ip`.
-    pub async fn record_success(&self, email: &str, ip: Option<IpAddr>) {
+    pub(crate) async fn record_success(&self, email: &str, ip: Option<IpAddr>) {
         self.logins.succeed(email, ip).await;
     }
-}
-
-/// Seconds to wait, rounded up so a client that waits exactly that long is let in.
-pub fn whole_seconds(duration: Duration) -> u64 {
-    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }

@@ -19,7 +19,7 @@ use prometheus_client::metrics::counter::Counter;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisResult, Script};
 
-use crate::auth::Secret;
+use crate::config::Secret;
 
 /// The longest one decision may wait on Redis before it counts as unreachable: a round trip on a
 /// healthy network is well under a millisecond.
@@ -130,7 +130,7 @@ return 1
 /// The Redis keys of logins on one email from one client. The email is hashed: Redis holds no
 /// email addresses in clear.
 #[derive(Debug, Clone)]
-pub struct LoginKeys {
+pub(crate) struct LoginKeys {
     client: String,
     locked: String,
     failing: String,
@@ -140,7 +140,7 @@ pub struct LoginKeys {
 
 impl LoginKeys {
     /// The keys of `email` (as the lock sees it) and `client` (an IP, or a /64).
-    pub fn new(email: &str, client: &str) -> Self {
+    pub(crate) fn new(email: &str, client: &str) -> Self {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(email.as_bytes());
         let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
@@ -156,17 +156,17 @@ impl LoginKeys {
 
 /// The failed-login delays, as `LOGIN_ADMIT` applies them.
 #[derive(Debug, Clone, Copy)]
-pub struct StrikePolicy {
+pub(crate) struct StrikePolicy {
     /// Strikes before the first wait.
-    pub delay_after: u32,
+    pub(crate) delay_after: u32,
     /// The first wait.
-    pub base_delay: Duration,
+    pub(crate) base_delay: Duration,
     /// The longest wait.
-    pub max_delay: Duration,
+    pub(crate) max_delay: Duration,
     /// How long strikes short of a wait are remembered.
-    pub window: Duration,
+    pub(crate) window: Duration,
     /// How long strikes that reached a wait are remembered (at least `max_delay`).
-    pub delayed_memory: Duration,
+    pub(crate) delayed_memory: Duration,
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -175,11 +175,11 @@ fn millis(duration: Duration) -> u64 {
 
 /// Redis could not answer in time; the caller fails open or closed.
 #[derive(Debug, Clone, Copy)]
-pub struct Unreachable;
+pub(crate) struct Unreachable;
 
 /// What one GCRA step decided.
 #[derive(Debug, Clone, Copy)]
-pub enum Step {
+pub(crate) enum Step {
     /// Let through; this many more are allowed right now.
     Allowed { remaining: u32 },
     /// Refused; the next one is allowed after this long.
@@ -187,7 +187,7 @@ pub enum Step {
 }
 
 /// The Redis connection and scripts of one process.
-pub struct SharedState {
+pub(crate) struct SharedState {
     connection: ConnectionManager,
     gcra: Script,
     login_admit: Script,
@@ -204,7 +204,7 @@ pub struct SharedState {
 impl SharedState {
     /// A client for `url`; the connection is made on the first call (Redis need not be up at
     /// start-up), and failed calls count on `errors`.
-    pub fn connect(url: &Secret, errors: Counter) -> RedisResult<Self> {
+    pub(crate) fn connect(url: &Secret, errors: Counter) -> RedisResult<Self> {
         let client = Client::open(url.expose())?;
         // Few, short retries: a request waiting on a reconnect waits at most about CALL_TIMEOUT.
         let config = ConnectionManagerConfig::new()
@@ -228,7 +228,7 @@ impl SharedState {
     }
 
     /// One GCRA step of `cost` cells on `key`: a bucket of `burst` refilled one every `interval`.
-    pub async fn gcra(&self, key: &str, burst: u32, interval: Duration, cost: u32) -> Result<Step, Unreachable> {
+    pub(crate) async fn gcra(&self, key: &str, burst: u32, interval: Duration, cost: u32) -> Result<Step, Unreachable> {
         let interval = u64::try_from(interval.as_micros()).unwrap_or(u64::MAX).max(1);
         let mut invocation = self.gcra.key(key);
         invocation.arg(interval).arg(burst.max(1)).arg(cost.max(1));
@@ -243,7 +243,11 @@ impl SharedState {
 
     /// Lets a login go ahead (counted as a strike), or says how long to wait: the email is locked
     /// and the client not known-good for it, or the client is early for its growing delay.
-    pub async fn login_admit(&self, keys: &LoginKeys, policy: &StrikePolicy) -> Result<Option<Duration>, Unreachable> {
+    pub(crate) async fn login_admit(
+        &self,
+        keys: &LoginKeys,
+        policy: &StrikePolicy,
+    ) -> Result<Option<Duration>, Unreachable> {
         let mut invocation = self.login_admit.key(&keys.locked);
         invocation.key(&keys.known_good).key(&keys.strikes).arg(&keys.client).arg(policy.delay_after.max(1));
         invocation.arg(millis(policy.base_delay)).arg(millis(policy.max_delay));
@@ -255,7 +259,7 @@ impl SharedState {
 
     /// Counts a failed login toward the email lock, locking the email for `window` once
     /// `lock_after` clients failed within it; true when this failure locked it.
-    pub async fn login_failed(
+    pub(crate) async fn login_failed(
         &self,
         keys: &LoginKeys,
         window: Duration,
@@ -270,7 +274,7 @@ impl SharedState {
 
     /// Notes a successful login: the client's strikes are cleared and it is known-good for the
     /// email for `known_good_for`.
-    pub async fn login_succeeded(&self, keys: &LoginKeys, known_good_for: Duration) -> Result<(), Unreachable> {
+    pub(crate) async fn login_succeeded(&self, keys: &LoginKeys, known_good_for: Duration) -> Result<(), Unreachable> {
         let mut invocation = self.lock_succeeded.key(&keys.failing);
         invocation.key(&keys.known_good).key(&keys.strikes).arg(&keys.client).arg(millis(known_good_for));
         let mut connection = self.connection.clone();
@@ -279,7 +283,7 @@ impl SharedState {
     }
 
     /// Raises the WAL position `key`'s last write reached to at least `lsn`, remembered for `ttl`.
-    pub async fn mark_write(&self, key: &str, lsn: u64, ttl: Duration) -> Result<(), Unreachable> {
+    pub(crate) async fn mark_write(&self, key: &str, lsn: u64, ttl: Duration) -> Result<(), Unreachable> {
         let mut invocation = self.mark_write.key(key);
         invocation.arg(lsn).arg(millis(ttl).max(1));
         let mut connection = self.connection.clone();
@@ -288,7 +292,7 @@ impl SharedState {
     }
 
     /// The highest WAL position the last writes of `keys` reached, if any is remembered.
-    pub async fn last_write(&self, keys: &[String]) -> Result<Option<u64>, Unreachable> {
+    pub(crate) async fn last_write(&self, keys: &[String]) -> Result<Option<u64>, Unreachable> {
         let mut connection = self.connection.clone();
         let positions: Vec<Option<u64>> =
             self.outcome(redis::cmd("MGET").arg(keys).query_async(&mut connection)).await?;
@@ -296,7 +300,7 @@ impl SharedState {
     }
 
     /// Whether Redis answered the last call (false while it is away, until a call succeeds).
-    pub fn is_answering(&self) -> bool {
+    pub(crate) fn is_answering(&self) -> bool {
         !self.failing.load(Ordering::Relaxed)
     }
 

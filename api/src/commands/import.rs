@@ -13,15 +13,15 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QuerySelect};
 
-use crate::domain::validate::Patch;
-use crate::domain::{DomainError, DomainResult, events, films, people, petitions, quotes, sources, write};
-use crate::records::{
+use crate::commands::records::{
     CreditRecord, DataSet, EventRecord, FilmRecord, Located, PersonRecord, PetitionRecord, QuoteRecord, Record,
 };
+use crate::domain::validate::Patch;
+use crate::domain::{DomainError, DomainResult, events, films, people, petitions, quotes, sources, write};
 
 /// What a load does with a record that is already stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// `fandb import`: changes it to what the record says.
     Upsert,
     /// `fandb seed`: leaves it as it is, and adds only what is missing (a stored film still gets
@@ -35,10 +35,10 @@ const BULK: usize = 1_000;
 /// Why an import stopped; nothing was written.
 #[derive(Debug, thiserror::Error)]
 #[error("{place}: {field}: {message}")]
-pub struct ImportError {
-    pub place: String,
-    pub field: String,
-    pub message: String,
+pub(crate) struct ImportError {
+    pub(crate) place: String,
+    pub(crate) field: String,
+    pub(crate) message: String,
 }
 
 impl ImportError {
@@ -55,12 +55,12 @@ impl ImportError {
 
 /// What an import did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct ImportReport {
-    pub created: u64,
-    pub updated: u64,
-    pub records: u64,
+pub(crate) struct ImportReport {
+    pub(crate) created: u64,
+    pub(crate) updated: u64,
+    pub(crate) records: u64,
     /// Credits added, to new films or to stored ones.
-    pub credits_added: u64,
+    pub(crate) credits_added: u64,
 }
 
 /// Parses a file: JSON when it starts with an object holding lists, NDJSON otherwise.
@@ -97,7 +97,7 @@ fn patch<T>(value: Option<T>) -> Patch<T> {
 }
 
 /// Imports `text`; `progress(done, total)` hears about every record.
-pub async fn import(
+pub(crate) async fn import(
     db: &DatabaseConnection,
     text: &str,
     progress: impl Fn(u64, u64),

@@ -19,10 +19,10 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::error::{AuthError, AuthResult};
-use super::throttle::whole_seconds;
+use super::super::whole_seconds;
+use super::{SignInError, SignInResult};
 use crate::config::Limits;
-use crate::shared_state::{LoginKeys, SharedState, StrikePolicy};
+use crate::infra::shared_state::{LoginKeys, SharedState, StrikePolicy};
 
 /// How long the strikes of an address that reached the delays are remembered after its last
 /// attempt: long enough that waiting for them to be forgotten is slower than pacing the delays.
@@ -136,7 +136,7 @@ fn client_key(ip: Option<IpAddr>) -> String {
 }
 
 /// Growing delays per (email, address) and a lock per email that spares known-good addresses.
-pub struct LoginGuard {
+pub(crate) struct LoginGuard {
     policy: Policy,
     state: Mutex<State>,
     /// Where all of it lives instead of `state`, shared by every process.
@@ -145,12 +145,13 @@ pub struct LoginGuard {
 
 impl LoginGuard {
     /// A guard with the configured limits.
-    pub fn new(limits: &Limits) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(limits: &Limits) -> Self {
         Self::with_shared_state(limits, None)
     }
 
     /// Like `new`, everything kept in `shared` (Redis) when given.
-    pub fn with_shared_state(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
+    pub(crate) fn with_shared_state(limits: &Limits, shared: Option<Arc<SharedState>>) -> Self {
         let first_delay = limits.first_delay.clamp(Duration::from_secs(1), LONGEST);
         Self {
             shared,
@@ -166,14 +167,14 @@ impl LoginGuard {
         }
     }
 
-    fn state(&self) -> AuthResult<MutexGuard<'_, State>> {
-        self.state.lock().map_err(|_| AuthError::Internal("login guard poisoned".into()))
+    fn state(&self) -> SignInResult<MutexGuard<'_, State>> {
+        self.state.lock().map_err(|_| SignInError::Internal("login guard poisoned".into()))
     }
 
     /// Lets a login attempt on `email` from `ip` go ahead, counting it as a failure until
     /// `succeeded` says otherwise (so parallel attempts cannot slip past the count), or says how
     /// long to wait.
-    pub fn admit(&self, email: &str, ip: Option<IpAddr>, now: Instant) -> AuthResult<()> {
+    pub(crate) fn admit(&self, email: &str, ip: Option<IpAddr>, now: Instant) -> SignInResult<()> {
         let policy = self.policy;
         let key = (email.to_owned(), client(ip));
         let mut state = self.state()?;
@@ -181,7 +182,7 @@ impl LoginGuard {
         let known_good =
             state.known_good.get(&key).is_some_and(|since| now.duration_since(*since) < policy.known_good_for);
         if !known_good && let Some(until) = state.emails.get(email).and_then(|failures| failures.locked(now)) {
-            return Err(AuthError::RateLimited { retry_after: whole_seconds(until - now) });
+            return Err(SignInError::RateLimited { retry_after: whole_seconds(until - now) });
         }
         let strikes = state.strikes.entry(key).or_insert(Strikes { count: 0, last: now, not_before: now });
         if strikes.forgotten(now, &policy) {
@@ -194,13 +195,13 @@ impl LoginGuard {
             strikes.not_before = now + delay;
         }
         if early {
-            return Err(AuthError::RateLimited { retry_after: whole_seconds(strikes.not_before - now) });
+            return Err(SignInError::RateLimited { retry_after: whole_seconds(strikes.not_before - now) });
         }
         Ok(())
     }
 
     /// Notes a failed login on `email` from `ip`, locking the email when enough addresses failed.
-    pub fn failed(&self, email: &str, ip: Option<IpAddr>, now: Instant) {
+    pub(crate) fn failed(&self, email: &str, ip: Option<IpAddr>, now: Instant) {
         let policy = self.policy;
         let Ok(mut state) = self.state() else { return };
         let failures = state.emails.entry(email.to_owned()).or_default();
@@ -217,7 +218,7 @@ impl LoginGuard {
     /// Notes a successful login on `email` from `ip`: that address's strikes are cleared and it is
     /// known-good from now on. Other addresses' strikes and a lock in force stay: the owner
     /// signing in does not lift what attackers earned.
-    pub fn succeeded(&self, email: &str, ip: Option<IpAddr>, now: Instant) {
+    pub(crate) fn succeeded(&self, email: &str, ip: Option<IpAddr>, now: Instant) {
         let client = client(ip);
         let key = (email.to_owned(), client);
         let Ok(mut state) = self.state() else { return };
@@ -229,7 +230,7 @@ impl LoginGuard {
     }
 
     /// `admit` now, in Redis when shared.
-    pub async fn check(&self, email: &str, ip: Option<IpAddr>) -> AuthResult<()> {
+    pub(crate) async fn check(&self, email: &str, ip: Option<IpAddr>) -> SignInResult<()> {
         let Some(shared) = &self.shared else { return self.admit(email, ip, Instant::now()) };
         let policy = StrikePolicy {
             delay_after: self.policy.delay_after,
@@ -240,13 +241,13 @@ impl LoginGuard {
         };
         match shared.login_admit(&LoginKeys::new(email, &client_key(ip)), &policy).await {
             Ok(None) => Ok(()),
-            Ok(Some(wait)) => Err(AuthError::RateLimited { retry_after: whole_seconds(wait) }),
-            Err(_) => Err(AuthError::Unavailable),
+            Ok(Some(wait)) => Err(SignInError::RateLimited { retry_after: whole_seconds(wait) }),
+            Err(_) => Err(SignInError::Unavailable),
         }
     }
 
     /// `failed` now, in Redis when shared.
-    pub async fn fail(&self, email: &str, ip: Option<IpAddr>) {
+    pub(crate) async fn fail(&self, email: &str, ip: Option<IpAddr>) {
         let Some(shared) = &self.shared else { return self.failed(email, ip, Instant::now()) };
         let keys = LoginKeys::new(email, &client_key(ip));
         // A failure to record is counted and logged by `shared_state`.
@@ -256,7 +257,7 @@ impl LoginGuard {
     }
 
     /// `succeeded` now, in Redis when shared.
-    pub async fn succeed(&self, email: &str, ip: Option<IpAddr>) {
+    pub(crate) async fn succeed(&self, email: &str, ip: Option<IpAddr>) {
         let Some(shared) = &self.shared else { return self.succeeded(email, ip, Instant::now()) };
         // A failure to record is counted and logged by `shared_state`; the login went through.
         let _ = shared.login_succeeded(&LoginKeys::new(email, &client_key(ip)), self.policy.known_good_for).await;
@@ -283,10 +284,10 @@ mod tests {
         Some(IpAddr::from([10, 0, 0, last]))
     }
 
-    fn wait(result: AuthResult<()>) -> Option<u64> {
+    fn wait(result: SignInResult<()>) -> Option<u64> {
         match result {
             Ok(()) => None,
-            Err(AuthError::RateLimited { retry_after }) => Some(retry_after),
+            Err(SignInError::RateLimited { retry_after }) => Some(retry_after),
             Err(other) => panic!("unexpected {other}"),
         }
     }

@@ -18,26 +18,26 @@ use crate::auth::password::Passwords;
 use crate::domain::{DomainError, DomainResult};
 
 /// The password of every synthetic fan.
-pub const FAN_PASSWORD: &str = "synthetic-fan-password";
+pub(crate) const FAN_PASSWORD: &str = "synthetic-fan-password";
 /// Rows per INSERT statement (well under both databases' bound-parameter limits).
 const BATCH: usize = 1000;
 const SEED: u64 = 0x00A1_17A5;
 
 /// How many rows of each kind scale 1 holds.
 #[derive(Debug, Clone, Copy)]
-pub struct Sizes {
-    pub films: usize,
-    pub people: usize,
-    pub quotes: usize,
-    pub events: usize,
-    pub petitions: usize,
-    pub users: usize,
-    pub signatures: usize,
+pub(crate) struct Sizes {
+    pub(crate) films: usize,
+    pub(crate) people: usize,
+    pub(crate) quotes: usize,
+    pub(crate) events: usize,
+    pub(crate) petitions: usize,
+    pub(crate) users: usize,
+    pub(crate) signatures: usize,
 }
 
 impl Sizes {
     /// Scale 1 is 2,000 films … 500,000 signatures; scale N multiplies every count by N.
-    pub fn at_scale(scale: f64) -> Self {
+    pub(crate) fn at_scale(scale: f64) -> Self {
         let times = |count: f64| ((count * scale).round() as usize).max(1);
         Self {
             films: times(2_000.0),
@@ -54,9 +54,9 @@ impl Sizes {
 /// What was loaded.
 #[derive(Debug, Default)]
 pub struct Report {
-    pub rows: usize,
-    pub credits: usize,
-    pub signatures: usize,
+    pub(crate) rows: usize,
+    pub(crate) credits: usize,
+    pub(crate) signatures: usize,
 }
 
 /// Loads synthetic data into an empty database; `progress` hears each step.

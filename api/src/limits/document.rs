@@ -1,9 +1,10 @@
-//! Limits on a document, checked before validation and execution, in time linear in the document's
-//! text: at most so many tokens (counted before the parser runs), at most so many field selections
+//! Guards the parser and the executor against one oversized GraphQL document. Before the parser:
+//! brackets nested at most `MAX_NESTING` deep in the raw text (the parser recurses once per level).
+//! Before validation and execution, in time linear in the document's text: at most so many tokens (counted before the parser runs), at most so many field selections
 //! and fragment spreads once fragments are expanded, data nested at most 10 fields deep
 //! (introspection, which client generators send 15 deep, gets 20), at most 15 aliases, at most 5
 //! directives on one field or fragment, and at most one of the sign-in operations
-//! (`auth::throttle::SIGN_IN_OPERATIONS`: each hashes or checks a password, or sends mail).
+//! (`sign_in::SIGN_IN_OPERATIONS`: each hashes or checks a password, or sends mail).
 //!
 //! Fragments count where they are spread, so `fragment F1 on Query { ...F0 ...F0 }` doubles what
 //! `F0` costs: a kilobyte of such fragments would expand to tens of millions of fields. Each
@@ -15,40 +16,24 @@ use std::collections::HashMap;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Pos, ServerError};
 
-use super::errors::code;
-use crate::auth::throttle::{SIGN_IN_OPERATIONS, sign_in_operation_list};
+use super::sign_in::{SIGN_IN_OPERATIONS, sign_in_operation_list};
+use crate::code;
+use crate::config::DocumentLimits;
 
 /// The deepest a data selection may nest.
-pub const MAX_DEPTH: usize = 10;
+pub(crate) const MAX_DEPTH: usize = 10;
 /// The deepest an introspection selection (`__schema`, `__type`) may nest.
-pub const MAX_INTROSPECTION_DEPTH: usize = 20;
+pub(crate) const MAX_INTROSPECTION_DEPTH: usize = 20;
 /// The most aliases a document may use.
-pub const MAX_ALIASES: usize = 15;
+pub(crate) const MAX_ALIASES: usize = 15;
 /// The most directives on one field or fragment.
-pub const MAX_DIRECTIVES: usize = 5;
-
-/// The configurable size limits of a document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DocumentLimits {
-    /// Lexical tokens in the document's text.
-    pub max_tokens: usize,
-    /// Field selections once every fragment spread is expanded.
-    pub max_fields: u64,
-    /// Fragment spreads once every fragment spread is expanded.
-    pub max_spreads: u64,
-}
-
-impl Default for DocumentLimits {
-    fn default() -> Self {
-        Self { max_tokens: 10_000, max_fields: 2_000, max_spreads: 500 }
-    }
-}
+pub(crate) const MAX_DIRECTIVES: usize = 5;
 
 /// The first byte of each GraphQL token in `document`, in order: punctuators (`...` as `.`), names
 /// and numbers (runs of letters, digits and `_`), and strings (`"`, block strings included); white
 /// space, commas and comments are not tokens. A lexer this small cannot be made to work hard, so it
 /// measures a document before the parser sees it.
-pub fn tokens(document: &str) -> impl Iterator<Item = u8> + '_ {
+pub(crate) fn tokens(document: &str) -> impl Iterator<Item = u8> + '_ {
     let bytes = document.as_bytes();
     let mut index = 0_usize;
     let is_word = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_';
@@ -99,7 +84,7 @@ pub fn tokens(document: &str) -> impl Iterator<Item = u8> + '_ {
 }
 
 /// The number of GraphQL tokens in `document`.
-pub fn token_count(document: &str) -> usize {
+pub(crate) fn token_count(document: &str) -> usize {
     tokens(document).count()
 }
 
@@ -220,7 +205,7 @@ impl<'a> Measure<'a> {
 }
 
 /// Checks every operation of `document` against the limits.
-pub fn check(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<(), ServerError> {
+pub(crate) fn check(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<(), ServerError> {
     let mut measure = Measure { document, fragments: HashMap::new(), measuring: Vec::new() };
     for (_, operation) in document.operations.iter() {
         let cost = measure.selection_set(&operation.node.selection_set.node)?;
@@ -256,11 +241,38 @@ pub fn check(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<(
 
 /// Refuses a document of more than `max_tokens` tokens, counted before the parser sees it (see
 /// `pipeline`, which then parses it and `check`s it).
-pub fn check_tokens(text: &str, limits: &DocumentLimits) -> Result<(), ServerError> {
+pub(crate) fn check_tokens(text: &str, limits: &DocumentLimits) -> Result<(), ServerError> {
     if token_count(text) > limits.max_tokens {
         return Err(refuse(format!("the document has more than {} tokens", limits.max_tokens), Pos::default()));
     }
     Ok(())
+}
+
+// The raw text, before the parser: it recurses once per nesting level of `(`, `[` and `{`, and a
+// few kilobytes of brackets would overflow its stack and abort the whole process.
+
+/// The deepest nesting of brackets a document may have.
+pub(crate) const MAX_NESTING: usize = 64;
+
+/// The deepest nesting of `(`, `[` and `{` outside strings and comments.
+pub(crate) fn nesting_depth(document: &str) -> usize {
+    let (mut depth, mut deepest) = (0_usize, 0_usize);
+    for token in tokens(document) {
+        match token {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Whether a document is too deeply nested to be parsed safely.
+pub(crate) fn too_deep(document: &str) -> bool {
+    nesting_depth(document) > MAX_NESTING
 }
 
 #[cfg(test)]
@@ -302,5 +314,24 @@ mod tests {
         assert!(check(&document, &limits).is_err());
         let limits = DocumentLimits { max_spreads: 1, ..DocumentLimits::default() };
         assert!(check(&document, &limits).is_err());
+    }
+}
+
+#[cfg(test)]
+mod nesting_tests {
+    use super::*;
+
+    #[test]
+    fn brackets_inside_strings_and_comments_do_not_count() {
+        assert_eq!(nesting_depth(r#"{ a(b: "((((((") { c } } # [[[[["#), 2);
+        assert_eq!(nesting_depth("{ a(b: \"\"\"{{{{\"\"\") }"), 2);
+        assert_eq!(nesting_depth("{ a(b: [[[1]]]) }"), 5);
+    }
+
+    #[test]
+    fn a_nesting_bomb_is_too_deep() {
+        let bomb = format!("{{ film(id: {}1{}) {{ title }} }}", "[".repeat(2_000), "]".repeat(2_000));
+        assert!(too_deep(&bomb));
+        assert!(!too_deep("{ films { nodes { credits { nodes { person { name } } } } } }"));
     }
 }

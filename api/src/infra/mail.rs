@@ -13,19 +13,19 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use crate::config::{ConfigError, Environment, MailPacing, MailSettings};
 
 /// One message to one user.
-pub struct Letter {
+pub(crate) struct Letter {
     /// The recipient's id, for the log (never their address).
-    pub user_id: i64,
+    pub(crate) user_id: i64,
     /// The recipient's address.
-    pub to: String,
-    pub subject: String,
+    pub(crate) to: String,
+    pub(crate) subject: String,
     /// Plain text.
-    pub body: String,
+    pub(crate) body: String,
 }
 
 /// Why a message cannot be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum MailError {
+pub(crate) enum MailError {
     /// Production without `FANDB_SMTP_URL`.
     #[error("outgoing mail is not configured on this server")]
     NotConfigured,
@@ -41,7 +41,7 @@ enum Transport {
 }
 
 /// The configured way out for mail, shared by every request.
-pub struct Mailer {
+pub(crate) struct Mailer {
     from: Mailbox,
     public_url: String,
     /// The right-hand side of each `Message-ID`: `FANDB_PUBLIC_URL`'s host, else the sender's domain.
@@ -53,7 +53,7 @@ pub struct Mailer {
 impl Mailer {
     /// The mailer of `settings`; links start with `settings.public_url`, or `listening`
     /// (`http://host:port` of this server) when it is unset.
-    pub fn new(settings: &MailSettings, environment: Environment, listening: &str) -> Result<Self, ConfigError> {
+    pub(crate) fn new(settings: &MailSettings, environment: Environment, listening: &str) -> Result<Self, ConfigError> {
         let from = settings.from.parse::<Mailbox>().map_err(|_| ConfigError::MailFrom(settings.from.clone()))?;
         let message_id_domain = settings.public_host().unwrap_or_else(|| from.email.domain().to_owned());
         let public_url = match &settings.public_url {
@@ -77,7 +77,7 @@ impl Mailer {
     }
 
     /// Whether a message can be sent (or, in development, logged).
-    pub fn check_ready(&self) -> Result<(), MailError> {
+    pub(crate) fn check_ready(&self) -> Result<(), MailError> {
         match self.transport {
             Transport::Off => Err(MailError::NotConfigured),
             Transport::Smtp(_) | Transport::Log => Ok(()),
@@ -85,7 +85,7 @@ impl Mailer {
     }
 
     /// A sentence for the start-up log saying where mail goes.
-    pub fn describe(&self) -> &'static str {
+    pub(crate) fn describe(&self) -> &'static str {
         match self.transport {
             Transport::Smtp(_) => "mail is sent through FANDB_SMTP_URL",
             Transport::Log => "FANDB_SMTP_URL is not set: mail is written to the log (development)",
@@ -96,17 +96,17 @@ impl Mailer {
     }
 
     /// How much account mail one address may receive (the domain counts what was sent).
-    pub fn pacing(&self) -> MailPacing {
+    pub(crate) fn pacing(&self) -> MailPacing {
         self.pacing
     }
 
     /// The public link to `path` carrying `token`.
-    pub fn link(&self, path: &str, token: &str) -> String {
+    pub(crate) fn link(&self, path: &str, token: &str) -> String {
         format!("{}{path}?token={token}", self.public_url)
     }
 
     /// Sends `letter` in the background; a failure is logged (without the message).
-    pub fn send(&self, letter: Letter) {
+    pub(crate) fn send(&self, letter: Letter) {
         match &self.transport {
             Transport::Smtp(smtp) => {
                 let user_id = letter.user_id;

@@ -61,7 +61,7 @@ fn startup_error(message: String) -> DbErr {
 }
 
 /// Starts listening and returns once the `LISTEN` is in place, so no notice after start-up is missed.
-pub async fn start(url: &str, notifier: Arc<Notifier>) -> Result<(), DbErr> {
+pub(crate) async fn start(url: &str, notifier: Arc<Notifier>) -> Result<(), DbErr> {
     let (ready_tx, ready_rx) = oneshot::channel();
     let url = url.to_owned();
     let notifier = Arc::downgrade(&notifier);

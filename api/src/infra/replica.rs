@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
-use crate::auth::Viewer;
-use crate::shared_state::SharedState;
+use crate::infra::shared_state::SharedState;
 
 /// How often the watcher samples both positions.
 const SAMPLE_EVERY: Duration = Duration::from_millis(500);
@@ -32,7 +31,7 @@ const SAMPLE_TIMEOUT: Duration = Duration::from_secs(1);
 const WRITE_MEMORY: Duration = Duration::from_secs(60);
 
 /// Parses a `pg_lsn` (`16/B374D848`) into a comparable number.
-pub fn parse_lsn(text: &str) -> Option<u64> {
+pub(crate) fn parse_lsn(text: &str) -> Option<u64> {
     let (high, low) = text.split_once('/')?;
     Some((u64::from_str_radix(high, 16).ok()? << 32) | u64::from_str_radix(low, 16).ok()?)
 }
@@ -49,7 +48,7 @@ struct Health {
 }
 
 /// Where a request's reads go.
-pub struct ReadRouting {
+pub(crate) struct ReadRouting {
     primary: DatabaseConnection,
     replica: DatabaseConnection,
     max_lag: Duration,
@@ -62,7 +61,7 @@ pub struct ReadRouting {
 impl ReadRouting {
     /// Routes reads between `primary` and `replica`, and starts the watcher (which stops once the
     /// routing is dropped).
-    pub fn start(
+    pub(crate) fn start(
         primary: DatabaseConnection,
         replica: DatabaseConnection,
         max_lag: Duration,
@@ -80,14 +79,15 @@ impl ReadRouting {
         routing
     }
 
-    /// The replica, when a query operation of `viewer` from `client` may read from it: it is
-    /// usable and has replayed the viewer's last write. `None` means the primary.
-    pub async fn for_query(&self, viewer: &Viewer, client: Option<IpAddr>) -> Option<DatabaseConnection> {
+    /// The replica, when a query operation of the viewer signed in as `user` (if anyone) from
+    /// `client` may read from it: it is usable and has replayed the viewer's last write. `None`
+    /// means the primary.
+    pub(crate) async fn for_query(&self, user: Option<i64>, client: Option<IpAddr>) -> Option<DatabaseConnection> {
         let replayed = {
             let health = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             health.replayed.filter(|_| health.usable)?
         };
-        match self.last_write(&keys(viewer, client)).await {
+        match self.last_write(&keys(user, client)).await {
             Ok(Some(written)) if written > replayed => None,
             Ok(_) => Some(self.replica.clone()),
             // Not knowing the viewer's last write, the primary is the safe answer.
@@ -96,7 +96,7 @@ impl ReadRouting {
     }
 
     /// Notes that the replica failed a read: it is skipped until the watcher sees it answer again.
-    pub fn replica_failed(&self) {
+    pub(crate) fn replica_failed(&self) {
         let mut health = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if health.usable {
             tracing::warn!("read replica: a read failed; reads go to the primary");
@@ -105,13 +105,13 @@ impl ReadRouting {
         health.replayed = None;
     }
 
-    /// Remembers the primary's current WAL position as the last write of `viewer` from `client`
-    /// (called after a mutation ran).
-    pub async fn wrote(&self, viewer: &Viewer, client: Option<IpAddr>) {
+    /// Remembers the primary's current WAL position as the last write of the viewer signed in as
+    /// `user` (if anyone) from `client` (called after a mutation ran).
+    pub(crate) async fn wrote(&self, user: Option<i64>, client: Option<IpAddr>) {
         let Some(position) = current_position(&self.primary).await else {
             return;
         };
-        let keys = keys(viewer, client);
+        let keys = keys(user, client);
         match &self.shared {
             Some(shared) => {
                 for key in &keys {
@@ -185,9 +185,9 @@ impl ReadRouting {
 
 /// The keys a viewer's writes are remembered under: their user, and their client IP (a client
 /// that has just signed up or in has no user in its earlier requests).
-fn keys(viewer: &Viewer, client: Option<IpAddr>) -> Vec<String> {
+fn keys(user: Option<i64>, client: Option<IpAddr>) -> Vec<String> {
     let mut keys = Vec::with_capacity(2);
-    if let Some(user) = viewer.user_id {
+    if let Some(user) = user {
         keys.push(format!("fandb:wrote:user:{user}"));
     }
     if let Some(ip) = client {

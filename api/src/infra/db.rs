@@ -27,7 +27,7 @@ pub async fn connect_pooled(url: &str) -> Result<DatabaseConnection, DbErr> {
 
 /// Like `connect`, but the first connection is only made when a statement needs it (a read
 /// replica that is down at start-up must not stop the start).
-pub async fn connect_lazy(url: &str) -> Result<DatabaseConnection, DbErr> {
+pub(crate) async fn connect_lazy(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = options(url, Pooling::None);
     options.connect_lazy(true).min_connections(0);
     Database::connect(options).await
@@ -95,7 +95,7 @@ async fn discard_if_in_transaction(connection: &mut SqliteConnection) -> Result<
 
 /// Applies every pending migration; on SQLite, then lets the planner refresh statistics that are
 /// missing or stale (`PRAGMA optimize`, cheap when there is nothing to do).
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+pub(crate) async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await?;
     if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
         db.execute_unprepared("PRAGMA optimize").await?;

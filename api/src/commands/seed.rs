@@ -7,13 +7,12 @@
 use entity::film;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
+use crate::commands::import::{self, Mode};
+use crate::commands::records::DataSet;
 use crate::domain::DomainResult;
-use crate::import::{self, Mode};
-
-pub use crate::records::DataSet;
 
 /// The #AlitaArmy data set, compiled into the binary.
-pub const ALITA: &str = include_str!("../../data/alita.json");
+pub const ALITA: &str = include_str!("../../../data/alita.json");
 
 /// How many records a load added.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +30,7 @@ pub async fn load(db: &DatabaseConnection, data: &DataSet) -> DomainResult<SeedR
 }
 
 /// Loads the Alita data set into an empty database; leaves a database with any film alone.
-pub async fn load_alita_if_empty(db: &DatabaseConnection) -> DomainResult<Option<SeedReport>> {
+pub(crate) async fn load_alita_if_empty(db: &DatabaseConnection) -> DomainResult<Option<SeedReport>> {
     if film::Entity::find().count(db).await? > 0 {
         return Ok(None);
     }

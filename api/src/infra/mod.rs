@@ -1,0 +1,9 @@
+//! Adapters to what runs outside the process: the database connection (`db`), a PostgreSQL read
+//! replica (`replica`), PostgreSQL `LISTEN` for notices from other processes (`listen`), SMTP
+//! (`mail`) and Redis (`shared_state`).
+
+pub mod db;
+pub mod listen;
+pub(crate) mod mail;
+pub(crate) mod replica;
+pub(crate) mod shared_state;
