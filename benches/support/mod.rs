@@ -23,6 +23,7 @@ pub async fn start() -> Server {
 }
 
 /// Like `start`, with the settings changed by `configure` last.
+#[allow(dead_code, reason = "each benchmark uses the start it needs")]
 pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> Server {
     let (url, backend) = match std::env::var("FANDB_BENCH_POSTGRES_URL") {
         Ok(admin_url) => {

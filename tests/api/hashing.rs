@@ -1,6 +1,8 @@
 //! Password hashing under pressure: a full hashing queue refuses sign-ins at once with
 //! `RATE_LIMITED` and a retry hint (never a timeout or a 500, and a refused registration stores
-//! nothing), and logins still complete while other work keeps every core busy.
+//! nothing), and logins still complete while other work keeps every core busy. Hashes made before
+//! the hashing threads kept their own Argon2 memory still sign in, and new ones keep the same PHC
+//! format and parameters.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,7 +73,11 @@ impl Drop for BusyCpu {
     }
 }
 
-db_tests!(a_full_hashing_queue_refuses_sign_ins_at_once_and_stores_nothing, logins_complete_while_every_core_is_busy);
+db_tests!(
+    a_full_hashing_queue_refuses_sign_ins_at_once_and_stores_nothing,
+    logins_complete_while_every_core_is_busy,
+    a_hash_stored_by_the_standard_hasher_signs_in_and_new_ones_keep_its_format
+);
 
 async fn a_full_hashing_queue_refuses_sign_ins_at_once_and_stores_nothing(app: TestApp) {
     for i in 0..8 {
@@ -141,4 +147,38 @@ async fn logins_complete_while_every_core_is_busy(app: TestApp) {
     }
     // Generous: the point is that hashing is not starved (the idle class waited forever).
     assert!(took < Duration::from_secs(20), "five sign-ins took {took:?} on a busy CPU");
+}
+
+/// "long-enough-password" hashed by `argon2` 0.5's own `PasswordHasher` (argon2id, m = 19 MiB,
+/// t = 2, p = 1), as every stored hash was made before each hashing thread kept its memory.
+const STANDARD_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$L39j7JXPfoqai665MXGQGg$nRxf7HtUYKggFd4p0SBHJ7NpBh9pRZL9T43qqRQiGhQ";
+
+async fn a_hash_stored_by_the_standard_hasher_signs_in_and_new_ones_keep_its_format(app: TestApp) {
+    use sea_orm::{ActiveModelTrait, ActiveValue, ColumnTrait, EntityTrait, QueryFilter};
+    let stored = async |email: &str| {
+        entity::user::Entity::find()
+            .filter(entity::user::Column::Email.eq(email))
+            .one(&app.db)
+            .await
+            .expect("query")
+            .expect("the user")
+    };
+    register(&app, "old@iron.city").await;
+    let new_hash = stored("old@iron.city").await.password_hash;
+    assert!(new_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{new_hash}");
+    assert_eq!(new_hash.split('$').count(), 6, "salt and hash in PHC form: {new_hash}");
+
+    let mut model: entity::user::ActiveModel = stored("old@iron.city").await.into();
+    model.password_hash = ActiveValue::Set(STANDARD_HASH.to_owned());
+    model.update(&app.db).await.expect("store the standard hash");
+    let login = app.graphql(LOGIN, json!({ "email": "old@iron.city" })).await;
+    assert!(login["data"]["login"]["accessToken"].is_string(), "{login}");
+    let wrong = app
+        .graphql(
+            "mutation { login(input: { email: \"old@iron.city\", password: \"long-enough-passwore\" }) { accessToken } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&wrong), "UNAUTHENTICATED", "{wrong}");
 }
