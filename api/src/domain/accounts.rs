@@ -14,7 +14,7 @@ use sea_orm::{
 
 use super::audit::{self, Actor};
 use super::mailbox::canonical;
-use super::sessions::{Session, end_all_sessions, lock_user, start_session};
+use super::sessions::{Session, end_all_sessions, lock_user, recheck_password, start_session};
 use super::{DomainError, DomainResult, validate};
 use crate::auth::Auth;
 use crate::auth::password::check_strength;
@@ -208,14 +208,9 @@ pub(crate) async fn change_password(
 ) -> DomainResult<()> {
     let user_id = viewer.user_id.ok_or(DomainError::Unauthenticated)?;
     check_strength(new, "newPassword")?;
-    auth.throttle.attempt(SignInOperation::ChangePassword, client_ip).await?;
-    let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
-    auth.throttle.admit_login(&user.email, client_ip).await?;
-    if !auth.passwords.verify(current, Some(&user.password_hash)).await? {
-        auth.throttle.record_failure(&user.email, client_ip).await;
-        return Err(DomainError::invalid("currentPassword", "is not your current password"));
-    }
-    auth.throttle.record_success(&user.email, client_ip).await;
+    let refused = ("currentPassword", "is not your current password");
+    let user =
+        recheck_password(db, auth, SignInOperation::ChangePassword, client_ip, user_id, current, refused).await?;
     let password_hash = auth.passwords.hash(new).await?;
     let txn = super::begin_write(db).await?;
     // The user's lock before anything is written: a refresh running beside the change either

@@ -183,3 +183,27 @@ pub(crate) async fn authenticate(db: &DatabaseConnection, auth: &Auth, bearer: &
         .ok_or(AuthError::Unauthenticated)?;
     Ok(Viewer::user(user_id, role))
 }
+
+/// Proves that `password` is user `user_id`'s before a sensitive change. The check is a sign-in
+/// attempt of `operation`: it spends the client's sign-in budget and meets the failed-login delays
+/// and locks of the account's email, so a stolen access token cannot guess the password faster
+/// than `login` could. A wrong password is refused naming `refused` (field and message).
+pub(crate) async fn recheck_password(
+    db: &sea_orm::DatabaseConnection,
+    auth: &Auth,
+    operation: crate::limits::sign_in::SignInOperation,
+    client_ip: Option<std::net::IpAddr>,
+    user_id: i64,
+    password: &str,
+    refused: (&str, &str),
+) -> DomainResult<user::Model> {
+    auth.throttle.attempt(operation, client_ip).await?;
+    let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
+    auth.throttle.admit_login(&user.email, client_ip).await?;
+    if !auth.passwords.verify(password, Some(&user.password_hash)).await? {
+        auth.throttle.record_failure(&user.email, client_ip).await;
+        return Err(DomainError::invalid(refused.0, refused.1));
+    }
+    auth.throttle.record_success(&user.email, client_ip).await;
+    Ok(user)
+}

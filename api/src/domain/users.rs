@@ -127,14 +127,9 @@ pub(crate) async fn delete_account(
     user_id: i64,
     password: &str,
 ) -> DomainResult<()> {
-    auth.throttle.attempt(SignInOperation::DeleteAccount, client_ip).await?;
-    let user = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
-    auth.throttle.admit_login(&user.email, client_ip).await?;
-    if !auth.passwords.verify(password, Some(&user.password_hash)).await? {
-        auth.throttle.record_failure(&user.email, client_ip).await;
-        return Err(DomainError::invalid("password", "is not your password"));
-    }
-    auth.throttle.record_success(&user.email, client_ip).await;
+    let refused = ("password", "is not your password");
+    super::sessions::recheck_password(db, auth, SignInOperation::DeleteAccount, client_ip, user_id, password, refused)
+        .await?;
     super::retrying(|| delete_account_once(db, notifier, actor, user_id)).await
 }
 
