@@ -287,15 +287,8 @@ async fn requiring_a_verified_address_holds_signing_and_rsvping_until_verified(b
     let payload = register(&base, email).await;
     let token = payload["accessToken"].as_str().unwrap();
     let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let app = base
-        .respawn(move |settings| {
-            settings.mail.smtp_url = Some(Secret::new(url));
-            // The registration above already had its (logged) link: no gap before the next.
-            settings.mail.pacing = no_gap(10);
-            settings.require_verified_email = true;
-        })
-        .await;
+    // The registration above already had its (logged) link: no gap before the next.
+    let app = proving_paced(&base, &sink, no_gap(10)).await;
     let open =
         app.data("{ petitions(filter: { status: OPEN }, first: 1) { nodes { id signatureCount } } }", json!({})).await;
     let petition = open["petitions"]["nodes"][0].clone();
@@ -825,9 +818,15 @@ db_tests!(
 
 /// A server that requires a proven address before any session, mailing to `sink`.
 async fn proving(app: &TestApp, sink: &SmtpSink) -> TestApp {
+    proving_paced(app, sink, MailPacing::default()).await
+}
+
+/// Like `proving`, with `pacing` for the mail one address may receive.
+async fn proving_paced(app: &TestApp, sink: &SmtpSink, pacing: MailPacing) -> TestApp {
     let url = sink.url();
     app.respawn(move |settings| {
         settings.mail.smtp_url = Some(Secret::new(url));
+        settings.mail.pacing = pacing;
         settings.require_verified_email = true;
     })
     .await
@@ -916,14 +915,7 @@ async fn registrations_racing_for_one_new_address_make_one_account_and_answer_al
 
 async fn a_stranger_who_registered_your_address_first_loses_it_to_your_reset(base: TestApp) {
     let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let app = base
-        .respawn(move |settings| {
-            settings.mail.smtp_url = Some(Secret::new(url));
-            settings.mail.pacing = no_gap(10);
-            settings.require_verified_email = true;
-        })
-        .await;
+    let app = proving_paced(&base, &sink, no_gap(10)).await;
     let victim = "victim@iron.city";
     let (first, _) = timed_register(&app, victim, "the stranger's password").await;
     assert_eq!(code(&first), "EMAIL_VERIFICATION_PENDING");

@@ -216,7 +216,7 @@ async fn delete_account_once(
     for notice in &notices {
         notifier.in_transaction(&txn, *notice).await?;
     }
-    // What the foreign keys would do too, said here so the README's table is the code's.
+    // What the foreign keys would do too, said here so docs/API.md's table of what a delete takes is the code's.
     refresh_token::Entity::delete_many().filter(refresh_token::Column::UserId.eq(user_id)).exec(&txn).await?;
     quote::Entity::update_many()
         .col_expr(quote::Column::SubmittedById, Expr::value(Option::<i64>::None))

@@ -70,7 +70,7 @@ impl SignInOperation {
 }
 
 /// Every sign-in operation, the one list the budget, the one-a-request rule
-/// (`limits::document`), `fandb --help` and the README's tables name (a test compares them).
+/// (`limits::document`), `fandb --help` and the tables of docs/OPERATIONS.md and docs/API.md name (a test compares them).
 pub const SIGN_IN_OPERATIONS: &[SignInOperation] = &[
     SignInOperation::Login,
     SignInOperation::Register,
