@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use api::config::Secret;
-use api::config::{Environment, Limits, MailPacing};
+use api::config::{Environment, Limits, MailPacing, Settings};
 use entity::account_token;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -29,18 +29,22 @@ const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input
 
 /// A second server on the test's database that sends its mail to `sink`.
 async fn with_sink(app: &TestApp, sink: &SmtpSink) -> TestApp {
+    mailing_to(app, sink, |_| {}).await
+}
+
+/// Like `with_sink`, with `configure` changing the settings after the mail's.
+async fn mailing_to(app: &TestApp, sink: &SmtpSink, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let url = sink.url();
-    app.respawn(move |settings| settings.mail.smtp_url = Some(Secret::new(url))).await
+    app.respawn(move |settings| {
+        settings.mail.smtp_url = Some(Secret::new(url));
+        configure(settings);
+    })
+    .await
 }
 
 /// Like `with_sink`, with `pacing` for the mail one address may receive.
 async fn with_sink_paced(app: &TestApp, sink: &SmtpSink, pacing: MailPacing) -> TestApp {
-    let url = sink.url();
-    app.respawn(move |settings| {
-        settings.mail.smtp_url = Some(Secret::new(url));
-        settings.mail.pacing = pacing;
-    })
-    .await
+    mailing_to(app, sink, |settings| settings.mail.pacing = pacing).await
 }
 
 /// Back-to-back mails to one address (no gap), up to `per_hour` an hour.
@@ -123,14 +127,11 @@ async fn registering_mails_a_link_that_verifies_the_address_once(app: TestApp) {
 
 async fn resending_keeps_earlier_links_until_one_is_used_and_counts_against_the_sign_in_limit(app: TestApp) {
     let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let app = app
-        .respawn(move |settings| {
-            settings.mail.smtp_url = Some(Secret::new(url));
-            settings.mail.pacing = no_gap(10);
-            settings.limits = Limits { sign_ins_per_minute: 3, ..settings.limits.clone() };
-        })
-        .await;
+    let app = mailing_to(&app, &sink, |settings| {
+        settings.mail.pacing = no_gap(10);
+        settings.limits = Limits { sign_ins_per_minute: 3, ..settings.limits.clone() };
+    })
+    .await;
     let email = "resend@iron.city";
     let payload = register(&app, email).await;
     let token = payload["accessToken"].as_str().unwrap();
@@ -465,13 +466,10 @@ fn message_id(mail: &crate::support::smtp::Delivered) -> (String, String) {
 async fn mail_carries_a_message_id_of_the_sites_domain_a_mime_version_and_a_date(app: TestApp) {
     // Without FANDB_PUBLIC_URL: the sender's domain.
     let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let from_sender = app
-        .respawn(move |settings| {
-            settings.mail.smtp_url = Some(Secret::new(url));
-            settings.mail.from = "Alita Army <news@army.alita.example>".to_owned();
-        })
-        .await;
+    let from_sender = mailing_to(&app, &sink, |settings| {
+        settings.mail.from = "Alita Army <news@army.alita.example>".to_owned();
+    })
+    .await;
     register(&from_sender, "headers@iron.city").await;
     let first = sink.next_to("headers@iron.city").await;
     assert_eq!(first.header("mime-version").as_deref(), Some("1.0"), "{}", first.data);
@@ -486,13 +484,10 @@ async fn mail_carries_a_message_id_of_the_sites_domain_a_mime_version_and_a_date
     assert!(first.link("/account/verify").starts_with(&from_sender.address));
 
     // With FANDB_PUBLIC_URL: its host; and every message has an id of its own.
-    let url = sink.url();
-    let public = app
-        .respawn(move |settings| {
-            settings.mail.smtp_url = Some(Secret::new(url));
-            settings.mail.public_url = Some("https://Campaign.Alita.example/fans".to_owned());
-        })
-        .await;
+    let public = mailing_to(&app, &sink, |settings| {
+        settings.mail.public_url = Some("https://Campaign.Alita.example/fans".to_owned());
+    })
+    .await;
     register(&public, "public.headers@iron.city").await;
     let second = sink.next_to("public.headers@iron.city").await;
     let (other, domain) = message_id(&second);
@@ -575,13 +570,10 @@ async fn fifty_reset_requests_from_several_ips_mail_one_address_at_most_its_limi
     // Production's default limits: each client address may ask ten times a minute, so five
     // addresses ask fifty times; an address gets 5 reset mails an hour, a minute apart.
     let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let app = app
-        .respawn(move |settings| {
-            settings.mail.smtp_url = Some(Secret::new(url));
-            settings.limits = Limits { sign_ins_per_minute: 10, ..settings.limits.clone() };
-        })
-        .await;
+    let app = mailing_to(&app, &sink, |settings| {
+        settings.limits = Limits { sign_ins_per_minute: 10, ..settings.limits.clone() };
+    })
+    .await;
     let (victim, marker) = ("victim@iron.city", "marker@iron.city");
     register(&app, victim).await;
     sink.next_to(victim).await;
@@ -740,15 +732,11 @@ async fn post_body(app: &TestApp, body: Value) -> Value {
 
 async fn the_account_pages_operations_run_on_a_trusted_documents_server(app: TestApp) {
     let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let trusted = app
-        .respawn(move |settings| {
-            settings.mail.smtp_url = Some(Secret::new(url));
-            settings.trusted_documents = Some(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/campaign/persisted-documents.json"),
-            );
-        })
-        .await;
+    let trusted = mailing_to(&app, &sink, |settings| {
+        settings.trusted_documents =
+            Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/campaign/persisted-documents.json"));
+    })
+    .await;
     // Made through the unrestricted server on the same database, whose mail is only logged.
     let email = "trusted.reset@iron.city";
     register(&app, email).await;
@@ -823,9 +811,7 @@ async fn proving(app: &TestApp, sink: &SmtpSink) -> TestApp {
 
 /// Like `proving`, with `pacing` for the mail one address may receive.
 async fn proving_paced(app: &TestApp, sink: &SmtpSink, pacing: MailPacing) -> TestApp {
-    let url = sink.url();
-    app.respawn(move |settings| {
-        settings.mail.smtp_url = Some(Secret::new(url));
+    mailing_to(app, sink, |settings| {
         settings.mail.pacing = pacing;
         settings.require_verified_email = true;
     })
