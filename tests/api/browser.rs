@@ -133,6 +133,28 @@ async fn a_fan_signs_up_verifies_by_mail_and_signs_on_the_campaign_page(app: Tes
     assert!(!signed.to_string().contains("Browser Fan"), "withdrawn: {signed}");
 }
 
+/// Opens the account page at `url`, waits for its `form` (`request` or `reset`), sets the input
+/// `field.0` to `field.1`, submits, and returns the page's message once it is done.
+async fn submit_account_page(browser: &mut Browser, url: &str, form: &str, field: (&str, &str)) -> String {
+    browser.call("Page.navigate", json!({ "url": url })).await;
+    browser
+        .wait_for(
+            &format!("document.body.dataset.mode === '{form}' && !document.getElementById('{form}').hidden"),
+            Duration::from_secs(20),
+        )
+        .await;
+    let (input, value) = field;
+    browser
+        .eval(&format!(
+            "document.getElementById('{input}').value = '{value}';
+             document.getElementById('{form}').requestSubmit(); true"
+        ))
+        .await;
+    browser.wait_for("document.body.dataset.done === 'true'", Duration::from_secs(20)).await;
+    let said = browser.eval("document.getElementById('message').textContent").await;
+    said.as_str().unwrap_or_else(|| panic!("a message: {said}")).to_owned()
+}
+
 /// The committed trusted-documents manifest, which the campaign and account pages load.
 fn manifest_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/campaign/persisted-documents.json")
@@ -167,42 +189,14 @@ async fn a_fan_resets_a_forgotten_password_through_the_account_pages_of_a_truste
         .await;
     let forgot = browser.eval("document.getElementById('forgot').href").await;
     assert_eq!(forgot, json!(format!("{}/account/reset", trusted.address)));
-    browser.call("Page.navigate", json!({ "url": forgot })).await;
-    browser
-        .wait_for(
-            "document.body.dataset.mode === 'request' && !document.getElementById('request').hidden",
-            Duration::from_secs(20),
-        )
-        .await;
-    browser
-        .eval(&format!(
-            "document.getElementById('email').value = '{email}';
-             document.getElementById('request').requestSubmit(); true"
-        ))
-        .await;
-    browser.wait_for("document.body.dataset.done === 'true'", Duration::from_secs(20)).await;
-    let said = browser.eval("document.getElementById('message').textContent").await;
-    assert!(said.as_str().unwrap().contains("a link to choose a new password is on its way"), "{said}");
+    let said = submit_account_page(&mut browser, forgot.as_str().unwrap(), "request", ("email", email)).await;
+    assert!(said.contains("a link to choose a new password is on its way"), "{said}");
 
     // The mailed link opens the form that sets the password.
     let link = sink.next_to(email).await.link("/account/reset");
     assert!(link.starts_with(&format!("{}/account/reset?token=", trusted.address)), "{link}");
-    browser.call("Page.navigate", json!({ "url": link })).await;
-    browser
-        .wait_for(
-            "document.body.dataset.mode === 'reset' && !document.getElementById('reset').hidden",
-            Duration::from_secs(20),
-        )
-        .await;
-    browser
-        .eval(&format!(
-            "document.getElementById('password').value = '{chosen}';
-             document.getElementById('reset').requestSubmit(); true"
-        ))
-        .await;
-    browser.wait_for("document.body.dataset.done === 'true'", Duration::from_secs(20)).await;
-    let said = browser.eval("document.getElementById('message').textContent").await;
-    assert!(said.as_str().unwrap().contains("Your password is set"), "{said}");
+    let said = submit_account_page(&mut browser, &link, "reset", ("password", chosen)).await;
+    assert!(said.contains("Your password is set"), "{said}");
     let name = if app.database_url.starts_with("postgres") { "postgres" } else { "sqlite" };
     browser.screenshot(&format!("account-reset-{name}")).await;
 
