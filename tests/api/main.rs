@@ -60,6 +60,7 @@ mod seed;
 mod session_races;
 mod sessions;
 mod shared_limits;
+mod sorting;
 mod stats;
 mod stored_urls;
 mod subscriptions;

@@ -10,7 +10,7 @@ use sea_orm::{Condition, EntityTrait, QueryFilter};
 
 use super::errors::GqlResult;
 use super::{db, loaders};
-use crate::domain::paging::{self, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest, Sort};
+use crate::domain::paging::{self, DEFAULT_PAGE_SIZE, ListOrder, MAX_PAGE_SIZE, Page, PageRequest, Sort};
 use crate::domain::{DomainError, DomainResult};
 use crate::loaders::{CountKey, Keyed, Loaders, PageKey, ScopeLoaders};
 
@@ -149,6 +149,28 @@ where
 {
     let db = db(ctx)?.clone();
     let rows = paging::fetch(&db, E::find().filter(condition.clone()), sort, E::ID, &page).await?;
+    let count_total: CountTotal = Arc::new(move || {
+        let db = db.clone();
+        let condition = condition.clone();
+        Box::pin(async move { paging::count(&db, E::find().filter(condition)).await })
+    });
+    Ok(Connection::new(&rows.shared(), wrap, count_total))
+}
+
+/// A page of a top-level list in an order of several keys: the rows of `E` matching `condition`.
+pub(crate) async fn list_ordered<E, N>(
+    ctx: &Context<'_>,
+    condition: Condition,
+    order: ListOrder,
+    page: PageRequest,
+    wrap: impl Fn(Arc<E::Model>) -> N,
+) -> GqlResult<Connection<N>>
+where
+    E: Keyed,
+    E::Model: Sync,
+{
+    let db = db(ctx)?.clone();
+    let rows = paging::fetch_ordered(&db, E::find().filter(condition.clone()), &order, E::ID, &page).await?;
     let count_total: CountTotal = Arc::new(move || {
         let db = db.clone();
         let condition = condition.clone();

@@ -13,7 +13,7 @@ use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::input_changes;
 use super::petition_updates::PetitionUpdate;
 use super::plan::{self, Key, Planned};
-use super::scalars::{DateTime, PetitionStatus, order_input};
+use super::scalars::{DateTime, PetitionStatus, list_order, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::{TimeBucket, TimeCount};
 use super::{db, loaders, notifier, viewer_id};
@@ -226,7 +226,14 @@ impl Signature {
 
 order_input!(
     /// The keys a petition list can be sorted by.
-    PetitionOrderField => petitions::PetitionOrderField { CreatedAt, Title, ClosesAt, Goal },
+    PetitionOrderField => petitions::PetitionOrderField {
+        CreatedAt,
+        Title,
+        ClosesAt,
+        Goal,
+        /// Everyone who signed.
+        SignatureCount,
+    },
     /// How to sort petitions; ties are broken by id.
     PetitionOrder
 );
@@ -281,6 +288,8 @@ impl PetitionQuery {
         ctx: &Context<'_>,
         filter: Option<PetitionFilter>,
         order_by: Option<PetitionOrder>,
+        #[graphql(desc = "Sorts by several keys, first wins, after `orderBy`'s key if given; ties are broken by id.")]
+        sort: Option<Vec<PetitionOrder>>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -288,13 +297,22 @@ impl PetitionQuery {
     ) -> GqlResult<Planned<Connection<Petition>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(domain::now());
-        let sort = PetitionOrder::sort_or(
+        let order = list_order(
             order_by,
+            sort,
             (petitions::PetitionOrderField::CreatedAt, domain::paging::Direction::Desc),
             petitions::sort,
-        );
-        plan::list_or_resolve::<petition::Entity, _>(ctx, "petitions", &PETITION_READS, condition, sort, page, Petition)
-            .await
+        )?;
+        plan::list_or_resolve::<petition::Entity, _>(
+            ctx,
+            "petitions",
+            &PETITION_READS,
+            condition,
+            order,
+            page,
+            Petition,
+        )
+        .await
     }
 }
 

@@ -28,7 +28,7 @@ use super::errors::GqlResult;
 use super::ids::NodeType;
 use super::{db, loaders};
 use crate::domain::DomainError;
-use crate::domain::paging::{PageRequest, Sort};
+use crate::domain::paging::{ListOrder, PageRequest};
 use crate::loaders::{ById, Cached, Keyed, Loaders};
 pub(crate) use reads::{Children, Conv, Derived, Read, Reads};
 use walk::{RootRows, Rows, Walk};
@@ -224,7 +224,7 @@ pub(crate) async fn list_or_resolve<E, N>(
     name: &'static str,
     reads: &'static Reads,
     condition: Condition,
-    sort: Sort<E::Column>,
+    order: ListOrder,
     page: PageRequest,
     wrap: impl Fn(std::sync::Arc<E::Model>) -> N,
 ) -> GqlResult<Planned<super::connection::Connection<N>>>
@@ -233,10 +233,10 @@ where
     E::Model: Sync,
     RootRows: From<Rows<E>>,
 {
-    if let Some(value) = list::<E>(ctx, name, reads, &condition, sort, &page).await? {
+    if let Some(value) = list::<E>(ctx, name, reads, &condition, &order, &page).await? {
         return Ok(Planned::done(value));
     }
-    Ok(Planned::Resolve(super::connection::list::<E, N>(ctx, condition, sort, page, wrap).await?))
+    Ok(Planned::Resolve(super::connection::list_ordered::<E, N>(ctx, condition, order, page, wrap).await?))
 }
 
 /// A root list of `E` rows, read as `reads` declares: its finished value, or `None` to resolve it.
@@ -245,14 +245,15 @@ async fn list<E: Keyed>(
     name: &'static str,
     reads: &'static Reads,
     condition: &Condition,
-    sort: Sort<E::Column>,
+    order: &ListOrder,
     page: &PageRequest,
 ) -> GqlResult<Option<Value>>
 where
     RootRows: From<Rows<E>>,
 {
     let select = E::find().filter(condition.clone());
-    run(ctx, name, Roots::One(reads, Box::new(RootRows::from(Rows::Page { select, sort, page: page.clone() })))).await
+    let rows = Rows::Ordered { select, order: order.clone(), page: page.clone() };
+    run(ctx, name, Roots::One(reads, Box::new(RootRows::from(rows)))).await
 }
 
 /// What a root field reads: one lookup or list, or several lookups (`nodes`).
