@@ -10,6 +10,7 @@ mod support;
 mod account_mail;
 mod accounts;
 mod admin;
+mod aggregates;
 mod audit;
 mod backup;
 mod browser;

@@ -6,6 +6,7 @@
 //! a type reads, the type declares next to its resolver (a `Reads`, such as `films::FILM_READS`);
 //! `schema_check` holds every declaration to the schema the resolvers build.
 
+mod aggregate;
 mod reads;
 #[cfg(test)]
 mod schema_check;
@@ -254,6 +255,35 @@ where
     let select = E::find().filter(condition.clone());
     let rows = Rows::Ordered { select, order: order.clone(), page: page.clone() };
     run(ctx, name, Roots::One(reads, Box::new(RootRows::from(rows)))).await
+}
+
+/// The value of a connection's `aggregate` (or, with `grouped`, `groupedAggregates`) on the
+/// resolver path: the subquery the planner puts in a root field's statement, run alone over the
+/// rows `source` selects.
+pub(crate) async fn aggregate_value(
+    ctx: &Context<'_>,
+    node: &'static str,
+    source: sea_orm::sea_query::SelectStatement,
+    grouped: bool,
+) -> GqlResult<Value> {
+    let db = db(ctx)?;
+    let backend = db.get_database_backend();
+    let mut walk = Walk::new(backend, loaders(ctx)?.viewer, ctx.query_env, &ctx.schema_env.registry);
+    let field = &ctx.item.node;
+    let spec = super::aggregates::spec(node);
+    let Some((subquery, out)) = walk.aggregate(node, spec, field, source, grouped) else {
+        let name = field.name.node.to_string();
+        return Err(DomainError::invalid(&name, "this selection cannot be aggregated (no directives inside it)").into());
+    };
+    let statement = sql::root_statement(backend, subquery);
+    let row = db.query_one_raw(statement).await.map_err(DomainError::from)?;
+    let text: String = match row {
+        Some(row) => row.try_get_by_index(0).map_err(DomainError::from)?,
+        None => return Err(DomainError::Internal("the aggregate statement returned no row".to_owned()).into()),
+    };
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| DomainError::Internal(format!("aggregate JSON: {error}")))?;
+    Ok(out.value(&json))
 }
 
 /// What a root field reads: one lookup or list, or several lookups (`nodes`).

@@ -16,6 +16,7 @@ use crate::domain::Viewer;
 use crate::domain::paging::{self, CursorShape, ListOrder, PageRequest, Sort};
 use crate::loaders::{CreditScope, EventScope, FilmScope, Keyed, PetitionScope, QuoteScope, Scope};
 
+use super::super::aggregates;
 use super::super::connection::{CONNECTION_READS, ConnectionRead, EDGE_READS, EdgeRead, PAGE_INFO_READS};
 use super::super::ids::NodeType;
 use super::super::scalars::CreditRole;
@@ -132,6 +133,32 @@ impl<'a> Walk<'a> {
     fn alias(&mut self) -> String {
         self.aliases += 1;
         format!("p{}", self.aliases)
+    }
+
+    /// A fresh alias, for the aggregates' subqueries.
+    pub(super) fn next_alias(&mut self) -> String {
+        self.alias()
+    }
+
+    /// The backend the statement is for.
+    pub(super) fn backend(&self) -> DatabaseBackend {
+        self.backend
+    }
+
+    /// The fields of `set` that apply to `type_name` (see `collect`).
+    pub(super) fn collect_fields(
+        &self,
+        set: &'a SelectionSet,
+        type_name: &str,
+        fields: &mut Vec<&'a Field>,
+    ) -> Option<()> {
+        self.collect(set, type_name, fields)
+    }
+
+    /// The value of an argument, variables filled in; `None` when it is not given.
+    pub(super) fn argument_value(&self, field: &Field, name: &str) -> Option<Value> {
+        let value = field.get_argument(name)?;
+        value.node.clone().into_const_with(|variable| self.variable(&variable)).ok()
     }
 
     /// The fields of `set` that apply to `type_name`, in document order, through fragments at any
@@ -335,6 +362,13 @@ impl<'a> Walk<'a> {
                 }
                 Leaf::Field(ConnectionRead::Nodes) => {
                     ConnectionField::Nodes(self.object(reads, &field.selection_set.node, row)?)
+                }
+                Leaf::Field(read @ (ConnectionRead::Aggregate | ConnectionRead::GroupedAggregates)) => {
+                    let node = reads.node.name();
+                    let source = count_select.clone().into_query();
+                    let grouped = read == ConnectionRead::GroupedAggregates;
+                    let (sql, out) = self.aggregate(node, aggregates::spec(node), field, source, grouped)?;
+                    ConnectionField::Aggregate(parent.push(sql), out)
                 }
                 Leaf::Field(ConnectionRead::PageInfo) => {
                     ConnectionField::PageInfo(self.leaves(field, "PageInfo", &PAGE_INFO_READS)?)
