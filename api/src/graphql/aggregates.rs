@@ -389,7 +389,7 @@ impl Shape for Whole {
         registered_whole(registry, node, spec)
     }
     fn description(node: &str) -> String {
-        format!("Aggregates over the rows of a {node} list (its filter and what you may see applied first).")
+        format!("Aggregates over a list's {node} rows (its filter and what you may see applied first).")
     }
 }
 
@@ -406,7 +406,7 @@ impl Shape for Group {
         fields
     }
     fn description(node: &str) -> String {
-        format!("One group of a {node} list's rows and its aggregates.")
+        format!("One group of a list's {node} rows and its aggregates.")
     }
 }
 
@@ -476,7 +476,7 @@ impl<N: NodeName + Send + Sync + 'static> InputType for GroupBy<N> {
                 .collect();
             MetaType::Enum {
                 name: Self::type_name().into_owned(),
-                description: Some(format!("What a {} list's rows can be grouped by.", N::NAME)),
+                description: Some(format!("What a list's {} rows can be grouped by.", N::NAME)),
                 enum_values,
                 visible: None,
                 inaccessible: false,
@@ -550,7 +550,7 @@ impl<N: NodeName + Send + Sync + 'static> InputType for Having<N> {
             };
             MetaType::InputObject {
                 name: Self::type_name().into_owned(),
-                description: Some(format!("Which groups of a {} list `groupedAggregates` keeps.", N::NAME)),
+                description: Some(format!("Which groups of a list's {} rows `groupedAggregates` keeps.", N::NAME)),
                 input_fields: IndexMap::from([(COUNT.to_owned(), count)]),
                 visible: None,
                 inaccessible: false,

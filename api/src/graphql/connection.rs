@@ -110,12 +110,13 @@ impl<N: OutputType + NodeName + 'static> Connection<N> {
         Ok(Planned::done(plan::aggregate_value(ctx, N::NAME, self.source.clone(), false).await?))
     }
 
-    /// The list's rows (all pages) in groups by `groupBy`'s keys, in key order (nulls last; at most
-    /// 1,000 groups), with their aggregates; `having` keeps only some groups.
+    /// The list's rows (all pages) in groups by `groupBy`'s keys (`keys` lists them in that order),
+    /// in key order (nulls last; at most 1,000 groups), with their aggregates; `having` keeps
+    /// only some groups.
     async fn grouped_aggregates(
         &self,
         ctx: &Context<'_>,
-        #[graphql(name = "groupBy", desc = "The keys, in the order `keys` lists them.")] _group_by: Vec<GroupBy<N>>,
+        #[graphql(name = "groupBy")] _group_by: Vec<GroupBy<N>>,
         #[graphql(name = "having")] _having: Option<Having<N>>,
     ) -> GqlResult<Planned<Vec<Described<N, Group>>>> {
         // The arguments, validated by their types above, are read with the selection by the

@@ -219,14 +219,14 @@ impl EventQuery {
         plan::lookup_or_resolve(ctx, "event", &EVENT_READS, key, |all| &all.events, event::Column::Slug, Event).await
     }
 
-    /// Events, soonest first unless `orderBy` says otherwise.
+    /// Events, soonest first unless `orderBy` or `sort` says otherwise. `sort` gives several keys, first wins,
+    /// after `orderBy`'s if both are given (each field at most once); ties are broken by id.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,
         filter: Option<EventFilter>,
         order_by: Option<EventOrder>,
-        #[graphql(desc = "Sorts by several keys, first wins, after `orderBy`'s key if given; ties are broken by id.")]
         sort: Option<Vec<EventOrder>>,
         first: Option<i32>,
         after: Option<String>,

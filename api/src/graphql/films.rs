@@ -292,14 +292,14 @@ impl FilmQuery {
         plan::lookup_or_resolve(ctx, "film", &FILM_READS, key, |all| &all.films, film::Column::Slug, Film).await
     }
 
-    /// Films, by title unless `orderBy` says otherwise.
+    /// Films, by title unless `orderBy` or `sort` says otherwise. `sort` gives several keys, first wins,
+    /// after `orderBy`'s if both are given (each field at most once); ties are broken by id.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn films(
         &self,
         ctx: &Context<'_>,
         filter: Option<FilmFilter>,
         order_by: Option<FilmOrder>,
-        #[graphql(desc = "Sorts by several keys, first wins, after `orderBy`'s key if given; ties are broken by id.")]
         sort: Option<Vec<FilmOrder>>,
         first: Option<i32>,
         after: Option<String>,

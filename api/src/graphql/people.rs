@@ -155,14 +155,14 @@ impl PersonQuery {
             .await
     }
 
-    /// People, by name unless `orderBy` says otherwise.
+    /// People, by name unless `orderBy` or `sort` says otherwise. `sort` gives several keys, first wins,
+    /// after `orderBy`'s if both are given (each field at most once); ties are broken by id.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn people(
         &self,
         ctx: &Context<'_>,
         filter: Option<PersonFilter>,
         order_by: Option<PersonOrder>,
-        #[graphql(desc = "Sorts by several keys, first wins, after `orderBy`'s key if given; ties are broken by id.")]
         sort: Option<Vec<PersonOrder>>,
         first: Option<i32>,
         after: Option<String>,

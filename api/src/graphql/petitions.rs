@@ -281,14 +281,14 @@ impl PetitionQuery {
         .await
     }
 
-    /// Petitions, newest first unless `orderBy` says otherwise.
+    /// Petitions, newest first unless `orderBy` or `sort` says otherwise. `sort` gives several keys, first wins,
+    /// after `orderBy`'s if both are given (each field at most once); ties are broken by id.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn petitions(
         &self,
         ctx: &Context<'_>,
         filter: Option<PetitionFilter>,
         order_by: Option<PetitionOrder>,
-        #[graphql(desc = "Sorts by several keys, first wins, after `orderBy`'s key if given; ties are broken by id.")]
         sort: Option<Vec<PetitionOrder>>,
         first: Option<i32>,
         after: Option<String>,

@@ -140,14 +140,14 @@ impl QuoteQuery {
         Ok(Planned::Resolve(loaders(ctx)?.quotes.load_one(id).await?.map(Quote)))
     }
 
-    /// Quotes you may see, newest first unless `orderBy` says otherwise.
+    /// Quotes you may see, newest first unless `orderBy` or `sort` says otherwise. `sort` gives several keys, first wins,
+    /// after `orderBy`'s if both are given (each field at most once); ties are broken by id.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn quotes(
         &self,
         ctx: &Context<'_>,
         filter: Option<QuoteFilter>,
         order_by: Option<QuoteOrder>,
-        #[graphql(desc = "Sorts by several keys, first wins, after `orderBy`'s key if given; ties are broken by id.")]
         sort: Option<Vec<QuoteOrder>>,
         first: Option<i32>,
         after: Option<String>,
