@@ -156,15 +156,19 @@ async fn a_scheduled_update_shows_once_it_is_due_without_any_write(app: TestApp)
             .map(|node| node["title"].as_str().unwrap().to_owned())
             .collect()
     };
-    let before_due = titles(app.data(UPDATES, json!({ "slug": PETITION_SLUG })).await);
-    let asked_before_due = chrono::Utc::now() < due;
-    let (hits, _, _) = counts(&app).await;
-    let again = titles(app.data(UPDATES, json!({ "slug": PETITION_SLUG })).await);
-    if asked_before_due && chrono::Utc::now() < due {
-        assert!(!before_due.contains(&"Scheduled news".to_owned()), "not yet due: {before_due:?}");
-        assert_eq!(again, before_due);
-        assert_eq!(counts(&app).await.0, hits + 1, "the hidden update's answer was kept");
+    // Until it is due the update stays hidden, and the answer hiding it is kept (on PostgreSQL the
+    // mutation's own notices come back through LISTEN a moment later and drop it once more, so
+    // the first answer kept may not be the one that stays).
+    let mut kept = false;
+    while !kept && chrono::Utc::now() + chrono::Duration::seconds(2) < due {
+        let (hits, _, _) = counts(&app).await;
+        let shown = titles(app.data(UPDATES, json!({ "slug": PETITION_SLUG })).await);
+        if chrono::Utc::now() < due {
+            assert!(!shown.contains(&"Scheduled news".to_owned()), "not yet due: {shown:?}");
+        }
+        kept = counts(&app).await.0 > hits;
     }
+    assert!(kept || chrono::Utc::now() + chrono::Duration::seconds(2) >= due, "an answer before the due time was kept");
     let deadline = Instant::now() + DEADLINE;
     loop {
         let now = titles(app.data(UPDATES, json!({ "slug": PETITION_SLUG })).await);
