@@ -290,3 +290,63 @@ async fn earliest<E: EntityTrait>(
 ) -> Result<Option<DateTime<Utc>>, DbErr> {
     select.select_only().column(column).order_by_asc(column).limit(1).into_tuple::<DateTime<Utc>>().one(db).await
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failing test should fail loudly")]
+mod tests {
+    use sea_orm::{ConnectOptions, Database};
+
+    use super::*;
+    use crate::domain::notify::{ALL_RECORDS, Notice};
+
+    async fn migrated_memory_db() -> DatabaseConnection {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        crate::infra::db::migrate(&db).await.unwrap();
+        db
+    }
+
+    fn answer(body: &str) -> Cached {
+        Cached { body: Bytes::from(body.to_owned()), operation: None }
+    }
+
+    #[tokio::test]
+    async fn an_answer_read_before_a_change_is_not_kept_and_one_read_after_it_is() {
+        let db = migrated_memory_db().await;
+        let notifier = Notifier::new(&db);
+        let cache = ResponseCache::new(&notifier, 1 << 20, CacheCounters::default());
+        let before = cache.lookup("k").unwrap_err();
+        notifier.publish_local(Notice { counter: Kind::Records, id: ALL_RECORDS, count: 0, version: 0 });
+        cache.store(&db, before, "k".to_owned(), answer("old")).await;
+        assert!(cache.lookup("k").is_err(), "the read began before the change");
+
+        let after = cache.lookup("k").unwrap_err();
+        cache.store(&db, after, "k".to_owned(), answer("new")).await;
+        assert_eq!(cache.lookup("k").unwrap().body, "new");
+        notifier.publish_local(Notice { counter: Kind::Records, id: ALL_RECORDS, count: 0, version: 0 });
+        assert!(cache.lookup("k").is_err(), "a change drops it");
+    }
+
+    #[tokio::test]
+    async fn the_least_recently_used_answers_go_when_the_bound_is_reached() {
+        let db = migrated_memory_db().await;
+        let notifier = Notifier::new(&db);
+        // Room for eight answers of 50 bytes with their two-byte keys and bookkeeping.
+        let entry = 2 + 50 + ENTRY_OVERHEAD;
+        let cache = ResponseCache::new(&notifier, 8 * entry + 10, CacheCounters::default());
+        for index in 0..8 {
+            let key = format!("k{index}");
+            let ticket = cache.lookup(&key).unwrap_err();
+            cache.store(&db, ticket, key, answer(&"x".repeat(50))).await;
+        }
+        assert!(cache.lookup("k0").is_ok(), "all eight fit; k0 is now the most recently used");
+        let ticket = cache.lookup("k8").unwrap_err();
+        cache.store(&db, ticket, "k8".to_owned(), answer(&"x".repeat(50))).await;
+        assert!(cache.lookup("k1").is_err(), "the least recently used went");
+        assert!(cache.lookup("k0").is_ok() && cache.lookup("k8").is_ok() && cache.lookup("k2").is_ok());
+        let ticket = cache.lookup("huge").unwrap_err();
+        cache.store(&db, ticket, "huge".to_owned(), answer(&"x".repeat(300))).await;
+        assert!(cache.lookup("huge").is_err(), "an answer above an eighth of the bound is not kept");
+    }
+}
