@@ -16,8 +16,13 @@ use async_graphql::{
     ServerResult, Value,
 };
 
-use super::connection::NodeName;
 use super::scalars::{Date, DateTime, Money};
+
+/// Names the connection, edge and aggregate types after their node type.
+pub(crate) trait NodeName {
+    /// The GraphQL name of the node type.
+    const NAME: &'static str;
+}
 
 /// What a measured field holds, which decides the parts it appears in and its GraphQL type there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

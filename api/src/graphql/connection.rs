@@ -9,6 +9,7 @@ use futures_util::future::BoxFuture;
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryTrait};
 
+pub(crate) use super::aggregates::NodeName;
 use super::aggregates::{Described, Group, GroupBy, Having, Whole};
 use super::plan::{self, Planned};
 
@@ -17,12 +18,6 @@ use super::{db, loaders};
 use crate::domain::paging::{self, DEFAULT_PAGE_SIZE, ListOrder, MAX_PAGE_SIZE, Page, PageRequest, Sort};
 use crate::domain::{DomainError, DomainResult};
 use crate::loaders::{CountKey, Keyed, Loaders, PageKey, ScopeLoaders};
-
-/// Names the connection and edge types after their node type.
-pub(crate) trait NodeName {
-    /// The GraphQL name of the node type.
-    const NAME: &'static str;
-}
 
 /// Counts the whole list only when a client asks for `totalCount`.
 type CountTotal = Arc<dyn Fn() -> BoxFuture<'static, DomainResult<u64>> + Send + Sync>;

@@ -3,65 +3,17 @@
 //! shaped into the response. Both read paths answer through here: the planned statement carries
 //! the subquery in its root row, the resolvers run it alone.
 
-use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::Field;
-use async_graphql::{Name, Number, Value};
+use async_graphql::Value;
 use sea_orm::DatabaseBackend;
 use sea_orm::sea_query::SelectStatement;
-use serde_json::Value as Json;
 
 use super::super::aggregates::{
     COUNT, GROUP_BY, HAVING, HavingCount, KEYS, KeyOf, Kind, MAX_GROUPS, PARTS, Part, Spec,
 };
-use super::super::ids::global_id_text;
-use super::shape::Conv;
+use super::shape::{AggregateField, AggregateOut, Conv, KEYS_SLOT, KeyShow, PartField, Show};
 use super::sql::{self, Sql};
 use super::walk::Walk;
-
-/// Where an aggregate row's values sit: the row count, the group's keys, then each measure asked.
-const COUNT_SLOT: usize = 0;
-const KEYS_SLOT: usize = 1;
-
-/// A field of `XAggregate` or `XGroup`.
-#[derive(Debug)]
-pub(crate) enum AggregateField {
-    Typename(String),
-    Count,
-    /// The keys, each shown as its group key says.
-    Keys(Vec<KeyShow>),
-    /// A part's fields.
-    Part(Vec<(Name, PartField)>),
-}
-
-/// A field of a part.
-#[derive(Debug)]
-pub(crate) enum PartField {
-    Typename(String),
-    Value { slot: usize, show: Show },
-}
-
-/// How a computed value shows.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Show {
-    Count,
-    Float,
-    Number,
-    Stored(Conv),
-}
-
-/// How a group key shows as text.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum KeyShow {
-    Text,
-    GlobalId(&'static str),
-}
-
-/// What a planned `aggregate` or `groupedAggregates` shows.
-#[derive(Debug)]
-pub(crate) struct AggregateOut {
-    pub(crate) grouped: bool,
-    pub(crate) fields: Vec<(Name, AggregateField)>,
-}
 
 /// The SQL of a group key over the rows of `alias`.
 fn key_sql(backend: DatabaseBackend, of: KeyOf, alias: &str) -> Sql {
@@ -266,98 +218,5 @@ impl<'a> Walk<'a> {
             sub.push(&format!(") AS \"{alias}\""));
         }
         Some((sql::nested(backend, sub), AggregateOut { grouped, fields }))
-    }
-}
-
-fn slot(row: &[Json], index: usize) -> &Json {
-    row.get(index).unwrap_or(&Json::Null)
-}
-
-fn as_row(value: &Json) -> &[Json] {
-    match value {
-        Json::Array(items) => items,
-        _ => &[],
-    }
-}
-
-impl Show {
-    fn value(self, stored: &Json) -> Value {
-        match (self, stored) {
-            (Show::Count, _) => Value::Number(stored.as_i64().unwrap_or(0).into()),
-            (_, Json::Null) => Value::Null,
-            (Show::Float, _) => stored.as_f64().and_then(Number::from_f64).map_or(Value::Null, Value::Number),
-            // PostgreSQL's sums of 64-bit columns are `numeric`, which JSON may show with a point.
-            (Show::Number, _) => match stored.as_i64() {
-                Some(number) => Value::Number(number.into()),
-                None => stored.as_f64().map_or(Value::Null, |number| Value::Number((number as i64).into())),
-            },
-            (Show::Stored(conv), _) => conv.value(stored),
-        }
-    }
-}
-
-impl AggregateOut {
-    /// The field's value from the JSON the subquery built.
-    pub(crate) fn value(&self, json: &Json) -> Value {
-        if self.grouped {
-            Value::List(as_row(json).iter().map(|group| self.object(as_row(group))).collect())
-        } else {
-            self.object(as_row(json))
-        }
-    }
-
-    fn object(&self, row: &[Json]) -> Value {
-        let mut map: IndexMap<Name, Value> = IndexMap::with_capacity(self.fields.len());
-        for (key, field) in &self.fields {
-            let value = match field {
-                AggregateField::Typename(name) => Value::String(name.clone()),
-                AggregateField::Count => Show::Count.value(slot(row, COUNT_SLOT)),
-                AggregateField::Keys(shows) => {
-                    let keys = as_row(slot(row, KEYS_SLOT));
-                    Value::List(
-                        shows
-                            .iter()
-                            .enumerate()
-                            .map(|(index, show)| match (show, slot(keys, index)) {
-                                (_, Json::Null) => Value::Null,
-                                (KeyShow::GlobalId(type_name), Json::Number(id)) => {
-                                    id.as_i64().map_or(Value::Null, |id| Value::String(global_id_text(type_name, id)))
-                                }
-                                (_, Json::String(text)) => Value::String(text.clone()),
-                                (_, other) => Value::String(other.to_string()),
-                            })
-                            .collect(),
-                    )
-                }
-                AggregateField::Part(part_fields) => {
-                    let mut part = IndexMap::with_capacity(part_fields.len());
-                    for (part_key, part_field) in part_fields {
-                        let value = match part_field {
-                            PartField::Typename(name) => Value::String(name.clone()),
-                            PartField::Value { slot: index, show } => show.value(slot(row, *index)),
-                        };
-                        merge(&mut part, part_key.clone(), value);
-                    }
-                    Value::Object(part)
-                }
-            };
-            merge(&mut map, key.clone(), value);
-        }
-        Value::Object(map)
-    }
-}
-
-/// Merges a repeated response key's objects, as async-graphql does.
-fn merge(target: &mut IndexMap<Name, Value>, key: Name, value: Value) {
-    match (target.get_mut(&key), value) {
-        (Some(Value::Object(existing)), Value::Object(more)) => {
-            for (inner_key, inner) in more {
-                merge(existing, inner_key, inner);
-            }
-        }
-        (Some(_), _) => {}
-        (None, value) => {
-            target.insert(key, value);
-        }
     }
 }

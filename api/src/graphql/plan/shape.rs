@@ -90,7 +90,7 @@ pub(super) enum ConnectionField {
     /// `totalCount`, from a slot of the parent row.
     TotalCount(usize),
     /// `aggregate` or `groupedAggregates`, from a slot of the parent row.
-    Aggregate(usize, super::aggregate::AggregateOut),
+    Aggregate(usize, AggregateOut),
 }
 
 impl ConnectionField {
@@ -345,4 +345,131 @@ impl ConnectionOut {
 /// The value of a root field over its statement's root row.
 pub(super) fn root_value(out: &Out, root: &[Json]) -> Value {
     out.value(root)
+}
+
+/// Where an aggregate row's values sit: the row count, the group's keys, then each measure asked.
+pub(super) const COUNT_SLOT: usize = 0;
+pub(super) const KEYS_SLOT: usize = 1;
+
+/// A field of `XAggregate` or `XGroup`.
+#[derive(Debug)]
+pub(crate) enum AggregateField {
+    Typename(String),
+    Count,
+    /// The keys, each shown as its group key says.
+    Keys(Vec<KeyShow>),
+    /// A part's fields.
+    Part(Vec<(Name, PartField)>),
+}
+
+/// A field of a part.
+#[derive(Debug)]
+pub(crate) enum PartField {
+    Typename(String),
+    Value { slot: usize, show: Show },
+}
+
+/// How a computed value shows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Show {
+    Count,
+    Float,
+    Number,
+    Stored(Conv),
+}
+
+/// How a group key shows as text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum KeyShow {
+    Text,
+    GlobalId(&'static str),
+}
+
+/// What a planned `aggregate` or `groupedAggregates` shows.
+#[derive(Debug)]
+pub(crate) struct AggregateOut {
+    pub(crate) grouped: bool,
+    pub(crate) fields: Vec<(Name, AggregateField)>,
+}
+
+impl Show {
+    fn value(self, stored: &Json) -> Value {
+        match (self, stored) {
+            (Show::Count, _) => Value::Number(stored.as_i64().unwrap_or(0).into()),
+            (_, Json::Null) => Value::Null,
+            (Show::Float, _) => stored.as_f64().and_then(Number::from_f64).map_or(Value::Null, Value::Number),
+            // PostgreSQL's sums of 64-bit columns are `numeric`, which JSON may show with a point.
+            (Show::Number, _) => match stored.as_i64() {
+                Some(number) => Value::Number(number.into()),
+                None => stored.as_f64().map_or(Value::Null, |number| Value::Number((number as i64).into())),
+            },
+            (Show::Stored(conv), _) => conv.value(stored),
+        }
+    }
+}
+
+impl AggregateOut {
+    /// The field's value from the JSON the subquery built.
+    pub(crate) fn value(&self, json: &Json) -> Value {
+        if self.grouped {
+            Value::List(as_row(json).iter().map(|group| self.object(as_row(group))).collect())
+        } else {
+            self.object(as_row(json))
+        }
+    }
+
+    fn object(&self, row: &[Json]) -> Value {
+        let mut map: IndexMap<Name, Value> = IndexMap::with_capacity(self.fields.len());
+        for (key, field) in &self.fields {
+            let value = match field {
+                AggregateField::Typename(name) => Value::String(name.clone()),
+                AggregateField::Count => Show::Count.value(slot(row, COUNT_SLOT)),
+                AggregateField::Keys(shows) => {
+                    let keys = as_row(slot(row, KEYS_SLOT));
+                    Value::List(
+                        shows
+                            .iter()
+                            .enumerate()
+                            .map(|(index, show)| match (show, slot(keys, index)) {
+                                (_, Json::Null) => Value::Null,
+                                (KeyShow::GlobalId(type_name), Json::Number(id)) => {
+                                    id.as_i64().map_or(Value::Null, |id| Value::String(global_id_text(type_name, id)))
+                                }
+                                (_, Json::String(text)) => Value::String(text.clone()),
+                                (_, other) => Value::String(other.to_string()),
+                            })
+                            .collect(),
+                    )
+                }
+                AggregateField::Part(part_fields) => {
+                    let mut part = IndexMap::with_capacity(part_fields.len());
+                    for (part_key, part_field) in part_fields {
+                        let value = match part_field {
+                            PartField::Typename(name) => Value::String(name.clone()),
+                            PartField::Value { slot: index, show } => show.value(slot(row, *index)),
+                        };
+                        merge(&mut part, part_key.clone(), value);
+                    }
+                    Value::Object(part)
+                }
+            };
+            merge(&mut map, key.clone(), value);
+        }
+        Value::Object(map)
+    }
+}
+
+/// Merges a repeated response key's objects, as async-graphql does.
+fn merge(target: &mut IndexMap<Name, Value>, key: Name, value: Value) {
+    match (target.get_mut(&key), value) {
+        (Some(Value::Object(existing)), Value::Object(more)) => {
+            for (inner_key, inner) in more {
+                merge(existing, inner_key, inner);
+            }
+        }
+        (Some(_), _) => {}
+        (None, value) => {
+            target.insert(key, value);
+        }
+    }
 }
