@@ -221,13 +221,19 @@ async fn indexes_back_the_orders_by_count(app: TestApp) {
         "idx_events_going_count_id",
         "idx_quotes_person_id_status_submitted_by_id",
         "idx_quotes_film_id_status_submitted_by_id",
+        "idx_users_display_name_id",
+        "idx_users_last_login_at_id",
     ] {
         assert!(names.iter().any(|name| name == index), "{index} missing from {names:?}");
     }
     if backend == DatabaseBackend::Sqlite {
         // SQLite's planner takes an index even on a small table: a page in count order reads the
         // index in order instead of sorting the whole table.
-        for order in ["petitions ORDER BY signature_count DESC, id DESC", "events ORDER BY going_count ASC, id ASC"] {
+        for order in [
+            "petitions ORDER BY signature_count DESC, id DESC",
+            "events ORDER BY going_count ASC, id ASC",
+            "users ORDER BY display_name ASC, id ASC",
+        ] {
             let plan = format!("EXPLAIN QUERY PLAN SELECT id FROM {order} LIMIT 3");
             let rows = app.db.query_all_raw(Statement::from_string(backend, plan)).await.unwrap();
             let steps: Vec<String> = rows.iter().map(|row| row.try_get("", "detail").unwrap()).collect();
