@@ -76,6 +76,13 @@ pub struct Cli {
     /// (Cache-Control: public, max-age=N); 0 revalidates each time with the ETag.
     #[arg(long, env = "FANDB_CACHE_MAX_AGE", default_value_t = 0, global = true)]
     cache_max_age: u32,
+    /// The in-memory cache of anonymous query answers, dropped on every change to public data
+    /// (`on` or `off`).
+    #[arg(long, env = "FANDB_RESPONSE_CACHE", default_value = "on", value_parser = parse_switch, global = true)]
+    response_cache: bool,
+    /// The most bytes of answers the response cache holds (the oldest go first).
+    #[arg(long, env = "FANDB_RESPONSE_CACHE_BYTES", default_value_t = crate::config::DEFAULT_RESPONSE_CACHE_BYTES, global = true)]
+    response_cache_bytes: usize,
     /// A trusted-documents manifest (graphql-codegen's persisted-documents.json, hash → document):
     /// only its documents run for anyone but admins.
     #[arg(long, env = "FANDB_TRUSTED_DOCUMENTS", global = true)]
@@ -312,6 +319,15 @@ enum AuditCommand {
 }
 
 /// `--older-than`'s parser: the domain's rule, its message as clap's.
+/// `on` or `off` (also `true`/`false`, `1`/`0`).
+fn parse_switch(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" => Ok(true),
+        "off" | "false" | "0" => Ok(false),
+        _ => Err("must be `on` or `off`".to_owned()),
+    }
+}
+
 fn parse_age(text: &str) -> Result<chrono::Duration, String> {
     crate::domain::audit::parse_age(text).map_err(|error| describe(&error))
 }
@@ -359,6 +375,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     };
     settings.require_verified_email = cli.mail.require_verified_email;
     settings.cache_max_age = cli.cache_max_age;
+    settings.response_cache = cli.response_cache;
+    settings.response_cache_bytes = cli.response_cache_bytes;
     settings.trusted_documents = cli.trusted_documents.filter(|path| !path.as_os_str().is_empty());
     settings.metrics_token = crate::config::parse_metrics_token(cli.metrics_token)?;
     settings.metrics_listen = cli.metrics_listen.filter(|address| !address.trim().is_empty());
@@ -386,6 +404,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let report = synthetic::load(&connection, scale, |line| eprintln!("synthetic data: {line}"))
                 .await
                 .map_err(|error| CliError::Data(describe(&error)))?;
+            crate::domain::notify::announce_records_changed(&connection).await?;
             tracing::info!(
                 rows = report.rows,
                 credits = report.credits,
@@ -403,6 +422,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let connection = db::connect(settings.direct_database_url()).await?;
             db::migrate(&connection).await?;
             let report = seed::load(&connection, &data).await.map_err(|error| CliError::Data(describe(&error)))?;
+            crate::domain::notify::announce_records_changed(&connection).await?;
             tracing::info!(records = report.inserted, "data set loaded");
         }
         Command::Import { file } => {
@@ -414,6 +434,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .await
                 .map_err(|error| CliError::Data(format!("nothing imported: {error}")))?;
             progress.finish();
+            // Running servers on the database drop the answers the import made stale.
+            crate::domain::notify::announce_records_changed(&connection).await?;
             tracing::info!(created = report.created, updated = report.updated, "imported {} records", report.records);
         }
         Command::CreateAdmin { email, display_name } => {

@@ -49,6 +49,9 @@ pub enum Environment {
 }
 
 /// Everything the server needs to start.
+/// The response cache's default bound: 64 MiB of answers.
+pub const DEFAULT_RESPONSE_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 #[derive(Clone)]
 pub struct Settings {
     /// Where the database is (`sqlite://…` or `postgres://…`).
@@ -89,6 +92,10 @@ pub struct Settings {
     /// Seconds a shared cache (a CDN) may keep an anonymous GET answer (`Cache-Control: public,
     /// max-age=N`); 0 makes it revalidate each time (with the `ETag`).
     pub cache_max_age: u32,
+    /// The in-memory cache of anonymous query answers (`FANDB_RESPONSE_CACHE`, on by default).
+    pub response_cache: bool,
+    /// The most bytes the response cache holds (`FANDB_RESPONSE_CACHE_BYTES`).
+    pub response_cache_bytes: usize,
     /// A trusted-documents manifest (graphql-codegen's `persisted-documents.json`): only its
     /// documents run for anyone but admins. Every document runs when unset.
     pub trusted_documents: Option<PathBuf>,
@@ -245,6 +252,8 @@ impl Settings {
             mail: MailSettings::default(),
             require_verified_email: false,
             cache_max_age: 0,
+            response_cache: true,
+            response_cache_bytes: DEFAULT_RESPONSE_CACHE_BYTES,
             trusted_documents: None,
             metrics_token: None,
             metrics_listen: None,
@@ -281,6 +290,8 @@ impl fmt::Debug for Settings {
             .field("mail_pacing", &self.mail.pacing)
             .field("require_verified_email", &self.require_verified_email)
             .field("cache_max_age", &self.cache_max_age)
+            .field("response_cache", &self.response_cache)
+            .field("response_cache_bytes", &self.response_cache_bytes)
             .field("trusted_documents", &self.trusted_documents)
             .field("metrics_token", &self.metrics_token.is_some())
             .field("metrics_listen", &self.metrics_listen)

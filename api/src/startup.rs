@@ -29,6 +29,7 @@ use crate::graphql::persisted::PersistedDocuments;
 use crate::http::access::trace_requests;
 use crate::http::cors;
 use crate::http::metrics::{Exposure, Metrics, MetricsToken};
+use crate::http::response_cache::ResponseCache;
 use crate::http::{AppState, configure, configure_metrics};
 use crate::infra::mail::Mailer;
 use crate::infra::replica::ReadRouting;
@@ -170,6 +171,9 @@ impl Application {
             None => None,
         };
         let documents = Arc::new(DocumentCache::with_persisted(hits, misses, PersistedDocuments::new(trusted)));
+        let response_cache = settings
+            .response_cache
+            .then(|| Arc::new(ResponseCache::new(&notifier, settings.response_cache_bytes, metrics.response_cache())));
         let schema = build_schema(
             db.clone(),
             auth.clone(),
@@ -208,6 +212,7 @@ impl Application {
             read_routing,
             documents,
             cache_max_age: settings.cache_max_age,
+            response_cache,
             public_host: settings.mail.public_host(),
             metrics_exposure: Exposure::api(metrics_token.clone(), production, metrics_listener.is_some()),
         };

@@ -55,6 +55,7 @@ mod proxies;
 mod quotes;
 mod rate_limits;
 mod request_cost;
+mod response_cache;
 mod schema_file;
 mod search;
 mod seed;

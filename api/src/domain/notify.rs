@@ -43,6 +43,9 @@ pub(crate) enum Counter {
     /// A petition's updates: one was posted or its publication time changed. The value and version
     /// are its id, but subscribers look at neither: any notice makes them read their feed again.
     PetitionUpdates,
+    /// Public records changed (a mutation, an import): the id is a mask of `records` kinds, the
+    /// count and version are 0. Only the response cache looks at it (`http::response_cache`).
+    Records,
 }
 
 /// A new value of a counter.
@@ -61,6 +64,7 @@ impl Notice {
             Counter::Petition => 'p',
             Counter::Event => 'e',
             Counter::PetitionUpdates => 'u',
+            Counter::Records => 'r',
         };
         format!("{kind}:{}:{}:{}", self.id, self.count, self.version)
     }
@@ -72,6 +76,7 @@ impl Notice {
             "p" => Counter::Petition,
             "e" => Counter::Event,
             "u" => Counter::PetitionUpdates,
+            "r" => Counter::Records,
             _ => return None,
         };
         let id = parts.next()?.parse().ok()?;
@@ -298,6 +303,45 @@ impl Notifier {
         drop(gate);
         Ok(value)
     }
+}
+
+/// Every kind of public record, as a `Counter::Records` mask: the response cache drops every
+/// answer on any such notice, so the mask says what changed for the log and for finer use later.
+pub(crate) const ALL_RECORDS: i64 = -1;
+
+impl Notifier {
+    /// After a change to public records has committed: tells this process's subscribers at once
+    /// (so this process's next read sees it) and, on PostgreSQL, every other process too.
+    pub(crate) async fn records_changed(&self, db: &DatabaseConnection, kinds: i64) {
+        let notice = Notice { counter: Counter::Records, id: kinds, count: 0, version: 0 };
+        self.publish_local(notice);
+        if self.backend == DatabaseBackend::Postgres
+            && let Err(error) = announce(db, notice).await
+        {
+            // The other processes' caches then keep answers until their next notice or time
+            // boundary: loud, since that is what an operator must know.
+            tracing::error!(error = %error, "could not announce a change to other processes");
+        }
+    }
+}
+
+/// Tells every process listening on a PostgreSQL database that public records changed (for
+/// writers that have no notifier, such as `fandb import`); nothing on SQLite.
+pub async fn announce_records_changed(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    announce(db, Notice { counter: Counter::Records, id: ALL_RECORDS, count: 0, version: 0 }).await
+}
+
+async fn announce(db: &DatabaseConnection, notice: Notice) -> Result<(), sea_orm::DbErr> {
+    db.execute_raw(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [CHANNEL.into(), notice.to_payload().into()],
+    ))
+    .await
+    .map(|_| ())
 }
 
 #[cfg(test)]

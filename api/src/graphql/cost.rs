@@ -55,7 +55,7 @@ pub(crate) struct Charge {
 /// Charges the rest of the operation's cost (the transport spent `PLAIN_UNITS` already); a
 /// `RATE_LIMITED` error when the budget is empty, or when the operation costs more than a whole
 /// budget holds.
-pub(super) async fn charge(
+pub(crate) async fn charge(
     charge: &Charge,
     document: &ExecutableDocument,
     operation_name: Option<&str>,

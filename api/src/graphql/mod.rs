@@ -7,6 +7,7 @@ pub(crate) mod accounts;
 pub(crate) mod aggregates;
 pub(crate) mod audit;
 pub(crate) mod change;
+mod changed;
 pub(crate) mod connection;
 pub(crate) mod cost;
 pub(crate) mod documents;

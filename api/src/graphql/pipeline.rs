@@ -11,7 +11,8 @@
 //!   passed validation with this operation name and these variables
 //!   skips it; the errors of one that fails get their codes (`codes`);
 //! - execute: the operation's name is noted for the HTTP layer (`operation`), and a mutation is
-//!   remembered for the read replica (`read_your_writes`);
+//!   remembered for the read replica (`read_your_writes`) and announced to the response caches
+//!   (`changed`);
 //! - resolve: in production, the introspection roots answer only admins (`production`);
 //! - response: every error gets its code (`codes`), and the errors one order, each field's once
 //!   (`error_order`).
@@ -34,7 +35,7 @@ use super::codes::{self, Arguments};
 use super::cost::{self, Charge};
 use super::documents::{CachedDocument, DocumentCache};
 use super::persisted::{PersistedDocuments, Unresolved};
-use super::{error_order, input_text, operation, production, read_your_writes};
+use super::{changed, error_order, input_text, operation, production, read_your_writes};
 use crate::config::DocumentLimits;
 use crate::domain::Viewer;
 use crate::limits::document;
@@ -218,6 +219,9 @@ impl Extension for PerRequest {
         let response = next.run(ctx, operation_name).await;
         let has_mutation = self.prepared.get().is_some_and(|prepared| prepared.document.has_mutation);
         read_your_writes::executed(ctx, has_mutation).await;
+        if let Some(prepared) = self.prepared.get().filter(|prepared| prepared.document.has_mutation) {
+            changed::executed(ctx, &prepared.document.document, operation_name).await;
+        }
         response
     }
 

@@ -25,6 +25,7 @@ use serde::Deserialize;
 use std::time::Instant;
 
 use super::errors::{HttpError, MediaType, Refusal};
+use super::response_cache::{Cached, ResponseCache};
 use super::{AppState, MAX_BODY_BYTES, metrics};
 use crate::auth::ClientIp;
 use crate::code;
@@ -32,7 +33,7 @@ use crate::config::Environment;
 use crate::domain::Viewer;
 use crate::domain::audit::RequestId;
 use crate::domain::sessions::authenticate;
-use crate::graphql::cost::{Budget, Charge};
+use crate::graphql::cost::{self, Budget, Charge};
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::operation::ExecutedOperation;
 use crate::graphql::persisted::{PersistedDocuments, Unresolved, sha256_hex};
@@ -321,6 +322,16 @@ fn selected_operation<'a>(
 /// `me` (the viewer's own account is read where it was written). A document that does not parse
 /// stays on the primary (it runs nothing anyway).
 fn reads_only(documents: &DocumentCache, request: &mut Request) -> bool {
+    runs_query(documents, request, |operation, document| !selects_me(&operation.selection_set.node, document, 0))
+}
+
+/// Whether a request's operation is a query for which `also` holds. A document that does not
+/// parse, or does not tell which operation runs, is no query.
+fn runs_query(
+    documents: &DocumentCache,
+    request: &mut Request,
+    also: impl FnOnce(&OperationDefinition, &async_graphql::parser::types::ExecutableDocument) -> bool,
+) -> bool {
     let name = request.operation_name.clone();
     let cached = documents.peek(&request.query);
     let document = match &cached {
@@ -330,9 +341,8 @@ fn reads_only(documents: &DocumentCache, request: &mut Request) -> bool {
             Err(_) => return false,
         },
     };
-    selected_operation(&document.operations, name.as_deref()).is_some_and(|operation| {
-        operation.node.ty == OperationType::Query && !selects_me(&operation.node.selection_set.node, document, 0)
-    })
+    selected_operation(&document.operations, name.as_deref())
+        .is_some_and(|operation| operation.node.ty == OperationType::Query && also(&operation.node, document))
 }
 
 /// Whether a root selection set (through fragments) selects `me`.
@@ -410,6 +420,26 @@ async fn execute(
         let budget: Arc<dyn Budget> = state.request_limiter.clone();
         graphql_request = graphql_request.data(Charge { budget, client });
     }
+    // An anonymous query through the planner may be answered from the response cache.
+    let cache = state.response_cache.as_deref().filter(|_| viewer.user_id.is_none() && read_path == ReadPath::Planned);
+    let cache_key = match cache {
+        Some(_) if runs_query(&state.documents, &mut graphql_request, |_, _| true) => ResponseCache::key(
+            &graphql_request.query,
+            graphql_request.operation_name.as_deref(),
+            &graphql_request.variables,
+        ),
+        _ => None,
+    };
+    let ticket = match (cache, &cache_key) {
+        (Some(cache), Some(key)) => match cache.lookup(key) {
+            Ok(hit) => match from_cache(state, request, &graphql_request, client_ip, hit, media_type, method).await {
+                Some(answer) => return Ok(answer),
+                None => None,
+            },
+            Err(ticket) => Some(ticket),
+        },
+        _ => None,
+    };
     let replica = match &state.read_routing {
         Some(routing) if reads_only(&state.documents, &mut graphql_request) => {
             routing.for_query(viewer.user_id, client_ip.0).await
@@ -417,6 +447,8 @@ async fn execute(
         _ => None,
     };
     let started = Instant::now();
+    // The replica may trail the primary: what it answers is not kept.
+    let from_replica = replica.is_some();
     let executed = match (replica, &state.read_routing) {
         (Some(replica), Some(routing)) => {
             // The same request again, in case the replica fails under it.
@@ -456,12 +488,62 @@ async fn execute(
     // back.
     let response = executed.map_err(|_| Refusal::TimedOut.in_media_type(media_type))?;
     let (status, body) = serialize(&response, media_type)?;
+    let body = web::Bytes::from(body);
+    let clean = response.errors.is_empty();
+    if let (Some(cache), Some(key), Some(ticket)) = (cache, cache_key, ticket)
+        && clean
+        && !from_replica
+        && status == StatusCode::OK
+    {
+        let cached = Cached { body: body.clone(), operation: operation_name.map(Arc::from) };
+        cache.store(&state.db, ticket, key, cached).await;
+    }
+    Ok(respond(request, method, viewer.user_id.is_none() && clean, status, body, media_type, state.cache_max_age))
+}
+
+/// An answer from the response cache, its cost charged as if it ran; `None` when it must run
+/// after all (its document was forgotten, or the budget refuses it: running it says why).
+async fn from_cache(
+    state: &AppState,
+    request: &HttpRequest,
+    graphql_request: &Request,
+    client_ip: ClientIp,
+    hit: Cached,
+    media_type: MediaType,
+    method: Method,
+) -> Option<HttpResponse> {
+    let started = Instant::now();
+    if let Some(client) = client_ip.0 {
+        let document = state.documents.peek(&graphql_request.query)?;
+        let charge = Charge { budget: state.request_limiter.clone(), client };
+        let operation_name = graphql_request.operation_name.as_deref();
+        cost::charge(&charge, &document.document, operation_name, &graphql_request.variables).await.ok()?;
+    }
+    let operation_name = hit.operation.as_deref();
+    if let Some(name) = operation_name {
+        tracing::Span::current().record("operation", name);
+    }
+    state.metrics.operation(operation_name, started.elapsed(), &[]);
+    Some(respond(request, method, true, StatusCode::OK, hit.body, media_type, state.cache_max_age))
+}
+
+/// The HTTP answer: a GET answer with no viewer and no error (`public`) may be kept by shared
+/// caches, every other is private.
+fn respond(
+    request: &HttpRequest,
+    method: Method,
+    public: bool,
+    status: StatusCode,
+    body: web::Bytes,
+    media_type: MediaType,
+    max_age: u32,
+) -> HttpResponse {
     let mut answer = HttpResponse::build(status);
     answer.content_type(media_type.content_type());
-    if method == Method::Get && viewer.user_id.is_none() && response.errors.is_empty() {
-        return Ok(shared(request, answer, body, media_type, state.cache_max_age));
+    if method == Method::Get && public {
+        return shared(request, answer, body, media_type, max_age);
     }
-    Ok(answer.insert_header((header::CACHE_CONTROL, PRIVATE)).body(body))
+    answer.insert_header((header::CACHE_CONTROL, PRIVATE)).body(body)
 }
 
 /// The `Cache-Control` of an answer no shared cache may keep.
@@ -492,7 +574,7 @@ fn serialize(response: &Response, media_type: MediaType) -> Result<(StatusCode, 
 fn shared(
     request: &HttpRequest,
     mut answer: actix_web::HttpResponseBuilder,
-    body: Vec<u8>,
+    body: web::Bytes,
     media_type: MediaType,
     max_age: u32,
 ) -> HttpResponse {

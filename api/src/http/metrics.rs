@@ -76,6 +76,7 @@ pub(crate) struct Metrics {
     plan_counters: crate::graphql::plan::PlanCounters,
     document_cache_hits: Counter,
     document_cache_misses: Counter,
+    response_cache: super::response_cache::CacheCounters,
     operation_names: Mutex<HashSet<String>>,
     /// The trusted manifest's operation names, when there is one: the only names labelled.
     manifest_names: OnceLock<HashSet<String>>,
@@ -133,8 +134,11 @@ impl Metrics {
             "GraphQL documents not in the document cache, parsed afresh",
             document_cache_misses.clone(),
         );
+        let response_cache = super::response_cache::CacheCounters::default();
+        response_cache.register(&mut registry);
         Self {
             registry,
+            response_cache,
             document_cache_hits,
             document_cache_misses,
             plan_counters,
@@ -186,6 +190,11 @@ impl Metrics {
     /// The hit and miss counters of the document cache, for the cache to count on.
     pub(crate) fn document_cache(&self) -> (Counter, Counter) {
         (self.document_cache_hits.clone(), self.document_cache_misses.clone())
+    }
+
+    /// The response cache's counters, for the cache to count on.
+    pub(crate) fn response_cache(&self) -> super::response_cache::CacheCounters {
+        self.response_cache.clone()
     }
 
     /// Counts one query operation the replica answered.

@@ -14,6 +14,7 @@ pub(crate) mod health;
 pub(crate) mod metrics;
 pub(crate) mod preflight;
 pub(crate) mod rate_limit;
+pub(crate) mod response_cache;
 pub(crate) mod subscriptions;
 
 use actix_web::http::header;
@@ -52,6 +53,8 @@ pub(crate) struct AppState {
     pub(crate) documents: Arc<crate::graphql::documents::DocumentCache>,
     /// Seconds a shared cache may keep an anonymous GET answer (see `graphql`).
     pub(crate) cache_max_age: u32,
+    /// The answers to anonymous queries, unless `FANDB_RESPONSE_CACHE=off` (see `response_cache`).
+    pub(crate) response_cache: Option<Arc<response_cache::ResponseCache>>,
     /// The host of `FANDB_PUBLIC_URL`, which calendar UIDs are made with (see `calendar`).
     pub(crate) public_host: Option<String>,
     /// Who may read `/metrics` on this listener.

@@ -16,7 +16,7 @@ use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sea_orm::{DatabaseConnection, DbErr, SqlxPostgresConnector};
 use tokio::sync::oneshot;
 
-use crate::domain::notify::{CHANNEL, Notice, Notifier};
+use crate::domain::notify::{ALL_RECORDS, CHANNEL, Counter, Notice, Notifier};
 
 /// The `application_name` of the listener's connections, so they can be told apart in
 /// `pg_stat_activity`.
@@ -152,6 +152,8 @@ async fn reconnect(url: &str, notifier: &Weak<Notifier>) -> Option<Session> {
         match connect(url).await {
             Ok(session) => match live.reread_on(&session.db).await {
                 Ok(()) => {
+                    // Record changes sent meanwhile were missed too: response caches drop everything.
+                    live.publish_local(Notice { counter: Counter::Records, id: ALL_RECORDS, count: 0, version: 0 });
                     tracing::info!("change notices: listening again, watched counters re-read");
                     return Some(session);
                 }

@@ -129,6 +129,9 @@ impl TestApp {
         settings.jwt_secret = Secret::new(TEST_JWT_SECRET);
         settings.workers = Some(2);
         settings.limits = raised_limits();
+        // Fixtures write behind the server's back, as no deployment does, so a kept answer would
+        // outlive them: the response cache is on only where a test asks (`response_cache`).
+        settings.response_cache = false;
         configure(&mut settings);
         // A second request would spend a budget a test measures when it lowered any limit, and
         // production ignores the read-path header anyway.

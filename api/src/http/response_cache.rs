@@ -1,0 +1,352 @@
+//! The response cache: the answers to anonymous queries, by document, operation name and
+//! variables, kept in memory and handed out again until something they may have read changes.
+//!
+//! What is kept: the body of an answer with no error to a query (never a mutation or a
+//! subscription) by a request with no viewer, read on the primary through the read planner (see
+//! `graphql::execute`). Nothing in such an answer depends on who asks, so one answer serves every
+//! anonymous client; a request with credentials never reads or fills the cache.
+//!
+//! When it goes: every change to public data is announced on the notifier's hub (`notify`), by
+//! every process on the database (PostgreSQL `NOTIFY`, heard by `listen`), and the cache drops
+//! every answer on any such notice. It reads the hub itself on each lookup and store, so a change
+//! this process made is seen by its very next request, and one another process made as soon as
+//! its notice arrives (the invalidation latency: the `NOTIFY` round trip, a few milliseconds). A
+//! notice that may have been missed (a lagging hub, a `LISTEN` connection lost and back) drops
+//! everything too. Signature and RSVP counts move many times a second during a campaign hour:
+//! their notices drop the answers at most once per `COUNTER_WINDOW`, so a count is at most that
+//! much older than the database, plus the latency.
+//!
+//! Time moves visibility too: a scheduled petition update becomes visible at its publication time,
+//! a petition closes at its closing time, an event starts and ends. Every answer is dropped at the
+//! next such moment after the earliest read it might hold (`next_boundary`).
+//!
+//! A read that began before a change and ends after it holds the old data: each lookup hands out
+//! a ticket with the cache's generation, every drop moves the generation on, and an answer whose
+//! ticket is of an older generation is not kept.
+//!
+//! The cache is bounded by `FANDB_RESPONSE_CACHE_BYTES` (bodies, keys and bookkeeping); the least
+//! recently used answers go first.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use actix_web::web::Bytes;
+use async_graphql::Variables;
+use chrono::{DateTime, Utc};
+use entity::{event, petition, petition_update};
+use lru::LruCache;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::registry::Registry;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tokio::sync::broadcast::{self, error::TryRecvError};
+
+use crate::domain::notify::{Change, Counter as Kind, Notifier};
+
+/// The least time between two drops caused by count notices alone.
+pub(crate) const COUNTER_WINDOW: Duration = Duration::from_millis(50);
+/// What an answer costs beside its key and body: the map's entry and the bookkeeping.
+const ENTRY_OVERHEAD: usize = 160;
+/// The largest share of the bound one answer may take.
+const LARGEST_SHARE: usize = 8;
+
+/// The cache's counters in `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CacheCounters {
+    hits: Counter,
+    misses: Counter,
+    invalidations: Counter,
+}
+
+impl CacheCounters {
+    /// Registers `fandb_response_cache_{hits,misses,invalidations}_total`.
+    pub(crate) fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "response_cache_hits",
+            "Anonymous queries answered from the response cache",
+            self.hits.clone(),
+        );
+        registry.register(
+            "response_cache_misses",
+            "Anonymous queries the response cache could not answer, run against the database",
+            self.misses.clone(),
+        );
+        registry.register(
+            "response_cache_invalidations",
+            "Times the response cache dropped its answers (a change notice, a missed notice, a time boundary)",
+            self.invalidations.clone(),
+        );
+    }
+}
+
+/// A kept answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Cached {
+    /// The serialized GraphQL response.
+    pub(crate) body: Bytes,
+    /// The executed operation's name, for the metrics of a hit.
+    pub(crate) operation: Option<Arc<str>>,
+}
+
+/// What a miss must bring back to `store` its answer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ticket {
+    generation: u64,
+    /// When the read began: the earliest moment its answer may reflect.
+    started: DateTime<Utc>,
+}
+
+/// The next moment time changes what is visible, as read after `from`.
+#[derive(Debug, Clone, Copy)]
+struct Boundary {
+    from: DateTime<Utc>,
+    next: Option<DateTime<Utc>>,
+}
+
+struct Inner {
+    entries: LruCache<String, Cached>,
+    bytes: usize,
+    generation: u64,
+    changes: broadcast::Receiver<Change>,
+    /// A count moved since the last drop, which has not dropped the answers yet.
+    counts_moved: bool,
+    last_drop: Instant,
+    /// Unknown (`None`) until an answer is kept in this generation.
+    boundary: Option<Boundary>,
+}
+
+/// The response cache of one process.
+pub(crate) struct ResponseCache {
+    inner: Mutex<Inner>,
+    budget: usize,
+    counters: CacheCounters,
+}
+
+impl ResponseCache {
+    /// An empty cache of at most `budget` bytes, dropping answers on `notifier`'s notices.
+    pub(crate) fn new(notifier: &Notifier, budget: usize, counters: CacheCounters) -> Self {
+        let inner = Inner {
+            entries: LruCache::unbounded(),
+            bytes: 0,
+            generation: 0,
+            changes: notifier.subscribe(),
+            counts_moved: false,
+            last_drop: Instant::now(),
+            boundary: None,
+        };
+        Self { inner: Mutex::new(inner), budget, counters }
+    }
+
+    /// The key of a request: its document, operation name and variables (`None` when the
+    /// variables cannot be written out, which leaves the request uncached).
+    pub(crate) fn key(query: &str, operation_name: Option<&str>, variables: &Variables) -> Option<String> {
+        let variables = serde_json::to_string(variables).ok()?;
+        let name = operation_name.unwrap_or_default();
+        let mut key = String::with_capacity(query.len() + name.len() + variables.len() + 2);
+        // NUL separates the parts: a GraphQL name holds none, and JSON escapes it.
+        key.push_str(name);
+        key.push('\0');
+        key.push_str(&variables);
+        key.push('\0');
+        key.push_str(query);
+        Some(key)
+    }
+
+    /// The kept answer for `key`, or the ticket to keep one with.
+    pub(crate) fn lookup(&self, key: &str) -> Result<Cached, Ticket> {
+        let started = Utc::now();
+        let mut inner = self.lock();
+        self.catch_up(&mut inner);
+        match inner.entries.get(key) {
+            Some(cached) => {
+                self.counters.hits.inc();
+                Ok(cached.clone())
+            }
+            None => {
+                self.counters.misses.inc();
+                Err(Ticket { generation: inner.generation, started })
+            }
+        }
+    }
+
+    /// Keeps the answer a miss read, unless something changed since its ticket was handed out.
+    pub(crate) async fn store(&self, db: &DatabaseConnection, ticket: Ticket, key: String, cached: Cached) {
+        let size = key.len() + cached.body.len() + ENTRY_OVERHEAD;
+        if size > self.budget / LARGEST_SHARE {
+            return;
+        }
+        let known = {
+            let mut inner = self.lock();
+            self.catch_up(&mut inner);
+            if inner.generation != ticket.generation {
+                return;
+            }
+            inner.boundary.is_some()
+        };
+        if !known {
+            let next = match next_boundary(db, ticket.started).await {
+                Ok(next) => next,
+                Err(error) => {
+                    tracing::warn!(error = %error, "response cache: could not read the next time boundary");
+                    return;
+                }
+            };
+            let mut inner = self.lock();
+            self.catch_up(&mut inner);
+            if inner.generation != ticket.generation {
+                return;
+            }
+            if inner.boundary.is_none() {
+                inner.boundary = Some(Boundary { from: ticket.started, next });
+            }
+        }
+        let mut inner = self.lock();
+        // A boundary that passed meanwhile drops everything, and with it this ticket's generation.
+        self.catch_up(&mut inner);
+        if inner.generation != ticket.generation || inner.boundary.is_none_or(|boundary| boundary.from > ticket.started)
+        {
+            return;
+        }
+        if let Some(old) = inner.entries.put(key.clone(), cached) {
+            inner.bytes -= key.len() + old.body.len() + ENTRY_OVERHEAD;
+        }
+        inner.bytes += size;
+        while inner.bytes > self.budget {
+            let Some((key, old)) = inner.entries.pop_lru() else { break };
+            inner.bytes -= key.len() + old.body.len() + ENTRY_OVERHEAD;
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Every change to the map keeps it whole, even one a panic interrupted after it.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reads the notices that arrived since the last look, and drops everything when one says
+    /// records changed, a notice may have been missed, counts moved (once per window) or a time
+    /// boundary passed.
+    fn catch_up(&self, inner: &mut Inner) {
+        let mut stale = false;
+        loop {
+            match inner.changes.try_recv() {
+                Ok(Change::One(notice)) => match notice.counter {
+                    Kind::Petition | Kind::Event => inner.counts_moved = true,
+                    Kind::PetitionUpdates | Kind::Records => stale = true,
+                },
+                Ok(Change::Current(_)) | Err(TryRecvError::Lagged(_)) => stale = true,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
+        if inner.counts_moved && inner.last_drop.elapsed() >= COUNTER_WINDOW {
+            stale = true;
+        }
+        if inner.boundary.and_then(|boundary| boundary.next).is_some_and(|next| Utc::now() >= next) {
+            stale = true;
+        }
+        if stale {
+            inner.entries.clear();
+            inner.bytes = 0;
+            inner.generation += 1;
+            inner.counts_moved = false;
+            inner.last_drop = Instant::now();
+            inner.boundary = None;
+            self.counters.invalidations.inc();
+        }
+    }
+}
+
+/// The first moment after `after` at which time changes what a read sees: a scheduled update
+/// becomes visible, a petition closes, an event starts or ends (one with no end ends
+/// `events::DEFAULT_DURATION` after it starts).
+async fn next_boundary(db: &DatabaseConnection, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, DbErr> {
+    let open_ended = event::Entity::find()
+        .filter(event::Column::EndsAt.is_null())
+        .filter(event::Column::StartsAt.gt(after - crate::domain::events::DEFAULT_DURATION));
+    let candidates = [
+        first_after::<petition_update::Entity>(db, petition_update::Column::PublishedAt, after).await?,
+        first_after::<petition::Entity>(db, petition::Column::ClosesAt, after).await?,
+        first_after::<event::Entity>(db, event::Column::StartsAt, after).await?,
+        first_after::<event::Entity>(db, event::Column::EndsAt, after).await?,
+        earliest(db, open_ended, event::Column::StartsAt)
+            .await?
+            .map(|starts_at| starts_at + crate::domain::events::DEFAULT_DURATION),
+    ];
+    Ok(candidates.into_iter().flatten().min())
+}
+
+/// The earliest value of `column` after `after`.
+async fn first_after<E: EntityTrait>(
+    db: &DatabaseConnection,
+    column: E::Column,
+    after: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    earliest(db, E::find().filter(column.gt(after)), column).await
+}
+
+/// The earliest value of `column` among the rows `select` finds.
+async fn earliest<E: EntityTrait>(
+    db: &DatabaseConnection,
+    select: sea_orm::Select<E>,
+    column: E::Column,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    select.select_only().column(column).order_by_asc(column).limit(1).into_tuple::<DateTime<Utc>>().one(db).await
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failing test should fail loudly")]
+mod tests {
+    use sea_orm::{ConnectOptions, Database};
+
+    use super::*;
+    use crate::domain::notify::{ALL_RECORDS, Notice};
+
+    async fn migrated_memory_db() -> DatabaseConnection {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        crate::infra::db::migrate(&db).await.unwrap();
+        db
+    }
+
+    fn answer(body: &str) -> Cached {
+        Cached { body: Bytes::from(body.to_owned()), operation: None }
+    }
+
+    #[tokio::test]
+    async fn an_answer_read_before_a_change_is_not_kept_and_one_read_after_it_is() {
+        let db = migrated_memory_db().await;
+        let notifier = Notifier::new(&db);
+        let cache = ResponseCache::new(&notifier, 1 << 20, CacheCounters::default());
+        let before = cache.lookup("k").unwrap_err();
+        notifier.publish_local(Notice { counter: Kind::Records, id: ALL_RECORDS, count: 0, version: 0 });
+        cache.store(&db, before, "k".to_owned(), answer("old")).await;
+        assert!(cache.lookup("k").is_err(), "the read began before the change");
+
+        let after = cache.lookup("k").unwrap_err();
+        cache.store(&db, after, "k".to_owned(), answer("new")).await;
+        assert_eq!(cache.lookup("k").unwrap().body, "new");
+        notifier.publish_local(Notice { counter: Kind::Records, id: ALL_RECORDS, count: 0, version: 0 });
+        assert!(cache.lookup("k").is_err(), "a change drops it");
+    }
+
+    #[tokio::test]
+    async fn the_least_recently_used_answers_go_when_the_bound_is_reached() {
+        let db = migrated_memory_db().await;
+        let notifier = Notifier::new(&db);
+        // Room for eight answers of 50 bytes with their two-byte keys and bookkeeping.
+        let entry = 2 + 50 + ENTRY_OVERHEAD;
+        let cache = ResponseCache::new(&notifier, 8 * entry + 10, CacheCounters::default());
+        for index in 0..8 {
+            let key = format!("k{index}");
+            let ticket = cache.lookup(&key).unwrap_err();
+            cache.store(&db, ticket, key, answer(&"x".repeat(50))).await;
+        }
+        assert!(cache.lookup("k0").is_ok(), "all eight fit; k0 is now the most recently used");
+        let ticket = cache.lookup("k8").unwrap_err();
+        cache.store(&db, ticket, "k8".to_owned(), answer(&"x".repeat(50))).await;
+        assert!(cache.lookup("k1").is_err(), "the least recently used went");
+        assert!(cache.lookup("k0").is_ok() && cache.lookup("k8").is_ok() && cache.lookup("k2").is_ok());
+        let ticket = cache.lookup("huge").unwrap_err();
+        cache.store(&db, ticket, "huge".to_owned(), answer(&"x".repeat(300))).await;
+        assert!(cache.lookup("huge").is_err(), "an answer above an eighth of the bound is not kept");
+    }
+}
