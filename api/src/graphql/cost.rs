@@ -116,7 +116,7 @@ struct Cost<'a> {
 
 impl Cost<'_> {
     /// The units of a selection set: at the root (`depth` 0) every field costs at least
-    /// `PLAIN_UNITS`; below it only statistics cost.
+    /// `PLAIN_UNITS`; below it only statistics, text filters and aggregates cost.
     fn selection_set(&self, set: &SelectionSet, depth: usize) -> u32 {
         let mut units = 0_u32;
         for selection in &set.items {
