@@ -1,6 +1,7 @@
 //! A request costs its work, not 1: aliased searches spend the client's budget once each (a
-//! search 10 units, a text filter or statistic 4, anything else 1), a document costing more than a
-//! whole budget is refused before it runs, and another client's cheap reads still pass.
+//! search 10 units, a text filter or statistic 4, anything else 1), a `groupedAggregates` as much
+//! as a search, a document costing more than a whole budget is refused before it runs, and another
+//! client's cheap reads still pass.
 
 use api::config::Limits;
 use serde_json::{Value, json};
@@ -8,7 +9,11 @@ use serde_json::{Value, json};
 use crate::support::TestApp;
 use crate::support::ws::Subscriber;
 
-db_tests!(aliased_searches_spend_the_budget_once_each, a_websocket_operation_pays_its_cost_too);
+db_tests!(
+    aliased_searches_spend_the_budget_once_each,
+    a_websocket_operation_pays_its_cost_too,
+    grouped_aggregates_cost_as_much_as_searches
+);
 
 fn aliased_searches(count: usize) -> String {
     let fields: Vec<String> =
@@ -61,4 +66,35 @@ async fn a_websocket_operation_pays_its_cost_too(app: TestApp) {
     let answer = socket.receive().await.unwrap();
     assert_eq!(answer["payload"]["data"], Value::Null, "{answer}");
     assert_eq!(answer["payload"]["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{answer}");
+}
+
+fn aliased_grouped_aggregates(count: usize) -> String {
+    let fields: Vec<String> = (0..count)
+        .map(|index| {
+            format!(
+                "g{index}: petitions {{ aggregate {{ count }} groupedAggregates(groupBy: [STATUS]) {{ keys count }} }}"
+            )
+        })
+        .collect();
+    format!("{{ {} }}", fields.join(" "))
+}
+
+async fn grouped_aggregates_cost_as_much_as_searches(app: TestApp) {
+    let limited =
+        app.respawn(|settings| settings.limits = Limits { requests_per_second: 1, ..Limits::default() }).await;
+
+    // Each list costs 1, its aggregate 2 and its groups (up to 1,000 of them) 10: four lists are
+    // 52 units, more than the whole budget of 50, and nothing runs.
+    let (_, refused) = post(&limited, &aliased_grouped_aggregates(4)).await;
+    assert_eq!(code(&refused), "RATE_LIMITED", "{refused}");
+    assert!(refused.get("data").is_none_or(Value::is_null), "{refused}");
+    assert!(refused["errors"][0]["message"].as_str().unwrap().contains("52 units"), "{refused}");
+
+    // Three (39 units) pass once and answer; the bucket then lacks 39 more.
+    let (_, first) = post(&limited, &aliased_grouped_aggregates(3)).await;
+    assert!(first.get("errors").is_none(), "{first}");
+    assert!(first["data"]["g2"]["groupedAggregates"].as_array().is_some_and(|groups| !groups.is_empty()), "{first}");
+    let (_, second) = post(&limited, &aliased_grouped_aggregates(3)).await;
+    assert_eq!(code(&second), "RATE_LIMITED", "{second}");
+    assert!(second["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap() >= 1, "{second}");
 }

@@ -72,6 +72,7 @@ async fn user_exists(app: &TestApp, id: i64) -> bool {
 
 db_tests!(
     an_admin_pages_through_users_filtered_and_ordered,
+    an_admin_sorts_users_by_several_keys,
     only_admins_may_list_or_fetch_users_and_no_one_else_sees_an_account,
     a_login_is_noted_and_shown_to_the_user_and_admins,
     my_signatures_rsvps_and_quotes_are_listed_newest_first_and_only_to_me,
@@ -154,6 +155,87 @@ async fn an_admin_pages_through_users_filtered_and_ordered(app: TestApp) {
     assert_eq!(long["extensions"]["field"], "filter.emailContains");
     let too_many = app.error_as(token, USERS, json!({ "first": 101 })).await;
     assert_eq!(too_many["extensions"]["field"], "first");
+}
+
+const SORTED_USERS: &str = "query($sort: [UserOrder!], $first: Int, $after: String, $last: Int, $before: String) {
+    users(filter: { emailContains: \"sorted.fan\" }, sort: $sort, first: $first, after: $after, last: $last, before: $before) {
+        totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { id } } }";
+
+async fn an_admin_sorts_users_by_several_keys(app: TestApp) {
+    let admin = app.sign_in_as(Role::Admin).await;
+    let token = admin.access_token.as_str();
+    // Names out of id order, and logins that tie so the name has to break them.
+    let login = |day: i64| chrono::DateTime::from_timestamp(1_600_000_000 + day * 86_400, 0).unwrap();
+    let mut fans = Vec::new();
+    for (i, letter) in ["E", "B", "D", "A", "C", "F", "G"].into_iter().enumerate() {
+        let user = fixtures::user(&app.db, &format!("Sorted Fan {letter}")).await;
+        let last_login = match i % 3 {
+            0 => None,
+            1 => Some(login(1)),
+            _ => Some(login(2)),
+        };
+        let mut model: entity::user::ActiveModel = user.clone().into();
+        model.last_login_at = Set(last_login);
+        fans.push(model.update(&app.db).await.unwrap());
+    }
+    // Latest login first, who never logged in last, then by name.
+    fans.sort_by(|a, b| {
+        match (a.last_login_at, b.last_login_at) {
+            (Some(x), Some(y)) => y.cmp(&x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        }
+        .then(a.display_name.cmp(&b.display_name))
+    });
+    let expected: Vec<String> = fans.iter().map(|user| gid("User", user.id)).collect();
+    let sort =
+        json!([{ "field": "LAST_LOGIN_AT", "direction": "DESC" }, { "field": "DISPLAY_NAME", "direction": "ASC" }]);
+    let ids = |page: &Value| -> Vec<String> {
+        page["users"]["nodes"].as_array().unwrap().iter().map(|node| node["id"].as_str().unwrap().to_owned()).collect()
+    };
+
+    // Forwards two at a time, then backwards from the end: each fan once, in the same order.
+    let (mut forwards, mut after) = (Vec::new(), Value::Null);
+    loop {
+        let page = app.data_as(token, SORTED_USERS, json!({ "sort": sort, "first": 2, "after": after })).await;
+        assert_eq!(page["users"]["totalCount"], 7);
+        forwards.extend(ids(&page));
+        if page["users"]["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = page["users"]["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(forwards, expected);
+    let (mut backwards, mut before) = (Vec::new(), Value::Null);
+    loop {
+        let page = app.data_as(token, SORTED_USERS, json!({ "sort": sort, "last": 3, "before": before })).await;
+        let mut chunk = ids(&page);
+        chunk.extend(backwards);
+        backwards = chunk;
+        if page["users"]["pageInfo"]["hasPreviousPage"] == false {
+            break;
+        }
+        before = page["users"]["pageInfo"]["startCursor"].clone();
+    }
+    assert_eq!(backwards, expected);
+
+    // A key twice is refused, and so is a cursor of another order.
+    let twice = json!([{ "field": "EMAIL", "direction": "ASC" }, { "field": "EMAIL", "direction": "DESC" }]);
+    let error = app.error_as(token, SORTED_USERS, json!({ "sort": twice })).await;
+    assert_eq!(
+        (error["extensions"]["code"].as_str(), error["extensions"]["field"].as_str()),
+        (Some("BAD_USER_INPUT"), Some("sort"))
+    );
+    let cursor =
+        app.data_as(token, SORTED_USERS, json!({ "sort": sort, "first": 1 })).await["users"]["pageInfo"]["endCursor"]
+            .clone();
+    let by_email = json!([{ "field": "EMAIL", "direction": "ASC" }]);
+    let error = app.error_as(token, SORTED_USERS, json!({ "sort": by_email, "after": cursor })).await;
+    assert_eq!(
+        (error["extensions"]["code"].as_str(), error["extensions"]["field"].as_str()),
+        (Some("BAD_USER_INPUT"), Some("after"))
+    );
 }
 
 async fn only_admins_may_list_or_fetch_users_and_no_one_else_sees_an_account(app: TestApp) {

@@ -61,15 +61,15 @@ pub(crate) enum UserOrderField {
     LastLoginAt,
 }
 
-/// The sort of the user list; users who never logged in come last by `LAST_LOGIN_AT`.
-pub(crate) fn sort(field: UserOrderField, direction: Direction) -> Sort<user::Column> {
+/// A key of the user list's sort; users who never logged in come last by `LAST_LOGIN_AT`.
+pub(crate) fn sort(field: UserOrderField, direction: Direction) -> super::paging::SortKey {
     let (column, nullable) = match field {
         UserOrderField::CreatedAt => (user::Column::CreatedAt, false),
         UserOrderField::Email => (user::Column::Email, false),
         UserOrderField::DisplayName => (user::Column::DisplayName, false),
         UserOrderField::LastLoginAt => (user::Column::LastLoginAt, true),
     };
-    Sort { column, direction, nullable }
+    super::paging::SortKey::column(column, direction, nullable)
 }
 
 /// A user's own signatures, newest first.

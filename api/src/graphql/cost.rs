@@ -1,7 +1,8 @@
 //! What a request costs the client's request budget: each root field its estimated work, so that
 //! aliases cannot turn one request into fifteen searches. A lookup or a page costs 1, a list
 //! filtered by text (`…Contains`) or a statistic (`campaign`, `signaturesByCountry`…) 4, a search
-//! 10; fragments count where they are spread. The HTTP layer has spent 1 unit on the request when
+//! 10; at any depth a connection's `aggregate` 2 and its `groupedAggregates` 10; fragments count
+//! where they are spread. The HTTP layer has spent 1 unit on the request when
 //! it arrives; the pipeline spends the rest before the operation runs, over HTTP and WebSocket
 //! alike, through the `Charge` the transport puts in the request's data.
 
@@ -23,6 +24,11 @@ pub(crate) const PLAIN_UNITS: u32 = 1;
 pub(crate) const HEAVY_UNITS: u32 = 4;
 /// What a full-text search costs.
 pub(crate) const SEARCH_UNITS: u32 = 10;
+/// What a connection's `aggregate` costs: one aggregate subquery over rows the list reads anyway.
+pub(crate) const AGGREGATE_UNITS: u32 = 2;
+/// What a connection's `groupedAggregates` costs: a GROUP BY over every row of the filtered list
+/// that answers up to `MAX_GROUPS` (1,000) groups, as much work as a search.
+pub(crate) const GROUPED_UNITS: u32 = 10;
 
 /// Root fields that run a full-text search.
 const SEARCH_FIELDS: [&str; 2] = ["search", "searchHits"];
@@ -110,7 +116,7 @@ struct Cost<'a> {
 
 impl Cost<'_> {
     /// The units of a selection set: at the root (`depth` 0) every field costs at least
-    /// `PLAIN_UNITS`; below it only statistics cost.
+    /// `PLAIN_UNITS`; below it only statistics, text filters and aggregates cost.
     fn selection_set(&self, set: &SelectionSet, depth: usize) -> u32 {
         let mut units = 0_u32;
         for selection in &set.items {
@@ -133,6 +139,10 @@ impl Cost<'_> {
         let name = field.name.node.as_str();
         let own = if depth == 0 && SEARCH_FIELDS.contains(&name) {
             SEARCH_UNITS
+        } else if depth > 0 && name == "groupedAggregates" {
+            GROUPED_UNITS
+        } else if depth > 0 && name == "aggregate" {
+            AGGREGATE_UNITS
         } else if STATISTIC_FIELDS.contains(&name) || self.filters_by_text(field) {
             HEAVY_UNITS
         } else if depth == 0 && name != "__typename" {
@@ -200,6 +210,20 @@ mod tests {
         assert_eq!(
             cost_of("{ petitions { nodes { signaturesByCountry { count } } } campaign { totals { films } } }"),
             PLAIN_UNITS + 2 * HEAVY_UNITS
+        );
+    }
+
+    #[test]
+    fn grouped_aggregates_cost_as_much_as_a_search_and_an_aggregate_a_little() {
+        assert_eq!(
+            cost_of("{ petitions { aggregate { count } groupedAggregates(groupBy: [STATUS]) { count } } }"),
+            PLAIN_UNITS + AGGREGATE_UNITS + GROUPED_UNITS
+        );
+        assert_eq!(
+            cost_of(
+                "{ films { nodes { quotes { a: groupedAggregates(groupBy: [STATUS]) { count } b: groupedAggregates(groupBy: [STATUS]) { count } } } } }"
+            ),
+            PLAIN_UNITS + 2 * GROUPED_UNITS
         );
     }
 }

@@ -190,16 +190,6 @@ pub(crate) trait OrderInput {
     fn parts(self) -> (Self::Field, crate::domain::paging::Direction);
 }
 
-/// The domain's sort (`sort`) for the order asked, or for `default` when none is.
-pub(crate) fn sort_or<O: OrderInput, S>(
-    order: Option<O>,
-    default: (O::Field, crate::domain::paging::Direction),
-    sort: impl FnOnce(O::Field, crate::domain::paging::Direction) -> S,
-) -> S {
-    let (field, direction) = order.map_or(default, OrderInput::parts);
-    sort(field, direction)
-}
-
 /// The order of a top-level list: `orderBy`'s key, then `sort`'s keys (first wins), each made by
 /// `key`; `default` when neither gives one. A key given twice is refused (`BAD_USER_INPUT`).
 pub(crate) fn list_order<O: OrderInput>(

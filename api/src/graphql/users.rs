@@ -10,7 +10,7 @@ use super::guards::RoleGuard;
 use super::ids::{NodeType, decode_as, global_id, global_id_text};
 use super::petitions::Signature;
 use super::quotes::Quote;
-use super::scalars::{DateTime, Role, RsvpStatus, order_input};
+use super::scalars::{DateTime, Role, RsvpStatus, list_order, order_input};
 use super::{db, loaders, viewer_id};
 use crate::domain::{self, DomainResult, users, validate};
 use crate::loaders::{OwnQuoteScope, OwnRsvpScope, OwnSignatureScope};
@@ -199,13 +199,15 @@ impl UserQuery {
         Ok(loaders.users.load_one(user_id).await?.map(|user| User(user, Audience::Owner)))
     }
 
-    /// Every account, newest first unless `orderBy` says otherwise (admins only).
+    /// Every account, newest first unless `orderBy` or `sort` says otherwise (admins only). `sort` gives several
+    /// keys, first wins, after `orderBy`'s if both are given (each field at most once); ties are broken by id.
     #[graphql(guard = "RoleGuard::admin()", complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
         filter: Option<UserFilter>,
         order_by: Option<UserOrder>,
+        sort: Option<Vec<UserOrder>>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -213,12 +215,14 @@ impl UserQuery {
     ) -> GqlResult<Connection<User>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
-        let sort = super::scalars::sort_or(
+        let order = list_order(
             order_by,
+            sort,
             (users::UserOrderField::CreatedAt, domain::paging::Direction::Desc),
             users::sort,
-        );
-        connection::list::<user::Entity, _>(ctx, condition, sort, page, |row| User(row, Audience::Viewer)).await
+        )?;
+        connection::list_ordered::<user::Entity, _>(ctx, condition, order, page, |row| User(row, Audience::Viewer))
+            .await
     }
 
     /// An account by global ID; null when there is none (admins only).
