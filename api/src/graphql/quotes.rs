@@ -14,6 +14,7 @@ use super::people::Person;
 use super::plan::{self, Key, Planned};
 use super::scalars::{Date, DateTime, QuoteStatus, order_input};
 use super::sources::{SourceArticle, source_articles};
+use super::where_types::QuoteWhere;
 use super::{actor, change};
 use super::{db, loaders, viewer_id};
 use crate::domain::{self, DomainResult, quotes, validate};
@@ -146,6 +147,11 @@ impl QuoteQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<QuoteFilter>,
+        #[graphql(
+            name = "where",
+            desc = "Boolean conditions on the fields and relations, with `filter` if both are given."
+        )]
+        where_: Option<QuoteWhere>,
         order_by: Option<QuoteOrder>,
         first: Option<i32>,
         after: Option<String>,
@@ -155,6 +161,7 @@ impl QuoteQuery {
         let page = connection::page_request(first, after, last, before)?;
         let viewer = loaders(ctx)?.viewer;
         let condition = filter.unwrap_or_default().into_domain()?.condition(&viewer, db(ctx)?.get_database_backend());
+        let condition = super::where_inputs::and_where(ctx, condition, where_.as_ref())?;
         let sort = QuoteOrder::sort_or(
             order_by,
             (quotes::QuoteOrderField::CreatedAt, domain::paging::Direction::Desc),

@@ -11,6 +11,7 @@ use super::ids::{NodeType, decode_as, global_id, global_id_text};
 use super::petitions::Signature;
 use super::quotes::Quote;
 use super::scalars::{DateTime, Role, RsvpStatus, order_input};
+use super::where_types::UserWhere;
 use super::{db, loaders, viewer_id};
 use crate::domain::{self, DomainResult, users, validate};
 use crate::loaders::{OwnQuoteScope, OwnRsvpScope, OwnSignatureScope};
@@ -205,6 +206,11 @@ impl UserQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<UserFilter>,
+        #[graphql(
+            name = "where",
+            desc = "Boolean conditions on the fields and relations, with `filter` if both are given."
+        )]
+        where_: Option<UserWhere>,
         order_by: Option<UserOrder>,
         first: Option<i32>,
         after: Option<String>,
@@ -213,6 +219,7 @@ impl UserQuery {
     ) -> GqlResult<Connection<User>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
+        let condition = super::where_inputs::and_where(ctx, condition, where_.as_ref())?;
         let sort = UserOrder::sort_or(
             order_by,
             (users::UserOrderField::CreatedAt, domain::paging::Direction::Desc),
