@@ -126,10 +126,7 @@ impl AuditQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<AuditLogFilter>,
-        #[graphql(
-            name = "where",
-            desc = "Boolean conditions on the fields and relations, with `filter` if both are given."
-        )]
+        #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
         where_: Option<AuditEventWhere>,
         first: Option<i32>,
         after: Option<String>,

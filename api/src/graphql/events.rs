@@ -220,10 +220,7 @@ impl EventQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<EventFilter>,
-        #[graphql(
-            name = "where",
-            desc = "Boolean conditions on the fields and relations, with `filter` if both are given."
-        )]
+        #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
         where_: Option<EventWhere>,
         order_by: Option<EventOrder>,
         first: Option<i32>,

@@ -298,10 +298,7 @@ impl FilmQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<FilmFilter>,
-        #[graphql(
-            name = "where",
-            desc = "Boolean conditions on the fields and relations, with `filter` if both are given."
-        )]
+        #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
         where_: Option<FilmWhere>,
         order_by: Option<FilmOrder>,
         first: Option<i32>,

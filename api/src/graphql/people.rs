@@ -156,10 +156,7 @@ impl PersonQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<PersonFilter>,
-        #[graphql(
-            name = "where",
-            desc = "Boolean conditions on the fields and relations, with `filter` if both are given."
-        )]
+        #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
         where_: Option<PersonWhere>,
         order_by: Option<PersonOrder>,
         first: Option<i32>,

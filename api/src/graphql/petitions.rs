@@ -291,10 +291,7 @@ impl PetitionQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<PetitionFilter>,
-        #[graphql(
-            name = "where",
-            desc = "Boolean conditions on the fields and relations, with `filter` if both are given."
-        )]
+        #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
         where_: Option<PetitionWhere>,
         order_by: Option<PetitionOrder>,
         first: Option<i32>,

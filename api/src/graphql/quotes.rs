@@ -147,10 +147,7 @@ impl QuoteQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<QuoteFilter>,
-        #[graphql(
-            name = "where",
-            desc = "Boolean conditions on the fields and relations, with `filter` if both are given."
-        )]
+        #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
         where_: Option<QuoteWhere>,
         order_by: Option<QuoteOrder>,
         first: Option<i32>,

@@ -206,10 +206,7 @@ impl UserQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<UserFilter>,
-        #[graphql(
-            name = "where",
-            desc = "Boolean conditions on the fields and relations, with `filter` if both are given."
-        )]
+        #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
         where_: Option<UserWhere>,
         order_by: Option<UserOrder>,
         first: Option<i32>,

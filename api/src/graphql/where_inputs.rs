@@ -51,12 +51,18 @@ impl<'a> Terms<'a> {
 /// the others compare exactly. A comparison never matches a null field (see `isNull`).
 #[derive(InputObject, Default)]
 pub(crate) struct StringFilter {
+    /// Equal to this.
     eq: Option<String>,
+    /// A value other than this.
     ne: Option<String>,
+    /// Equal to one of these (at most 100; none: no row).
     #[graphql(name = "in")]
     in_: Option<Vec<String>>,
+    /// A value other than all of these (at most 100).
     not_in: Option<Vec<String>>,
+    /// Contains this text, ignoring case.
     contains: Option<String>,
+    /// Starts with this text, ignoring case.
     starts_with: Option<String>,
     /// True: only null fields; false: only fields with a value.
     is_null: Option<bool>,
@@ -105,14 +111,22 @@ macro_rules! ordered_filter {
         $(#[$meta])*
         #[derive(InputObject, Default)]
         pub(crate) struct $name {
+            /// Equal to this.
             eq: Option<$scalar>,
+            /// A value other than this.
             ne: Option<$scalar>,
+            /// Equal to one of these (at most 100; none: no row).
             #[graphql(name = "in")]
             in_: Option<Vec<$scalar>>,
+            /// A value other than all of these (at most 100).
             not_in: Option<Vec<$scalar>>,
+            /// Less than this.
             lt: Option<$scalar>,
+            /// At most this.
             lte: Option<$scalar>,
+            /// Greater than this.
             gt: Option<$scalar>,
+            /// At least this.
             gte: Option<$scalar>,
             /// True: only null fields; false: only fields with a value.
             is_null: Option<bool>,
@@ -177,10 +191,14 @@ macro_rules! enum_filter {
         $(#[$meta])*
         #[derive(InputObject, Default)]
         pub(crate) struct $name {
+            /// Equal to this.
             eq: Option<$scalar>,
+            /// A value other than this.
             ne: Option<$scalar>,
+            /// Equal to one of these (at most 100; none: no row).
             #[graphql(name = "in")]
             in_: Option<Vec<$scalar>>,
+            /// A value other than all of these (at most 100).
             not_in: Option<Vec<$scalar>>,
         }
 
@@ -272,9 +290,12 @@ impl PetitionStatusFilter {
 #[derive(InputObject, Default)]
 #[graphql(name = "IDFilter")]
 pub(crate) struct IDFilter {
+    /// Equal to this.
     eq: Option<ID>,
+    /// Equal to one of these (at most 100; none: no row).
     #[graphql(name = "in")]
     in_: Option<Vec<ID>>,
+    /// A value other than all of these (at most 100).
     not_in: Option<Vec<ID>>,
 }
 

@@ -15,6 +15,51 @@ use super::where_inputs::{
 };
 use crate::domain::{DomainResult, petition_updates, petitions, quotes};
 
+/// The text fields of the `XWhere` types that no index serves: a condition on one reads every row
+/// of its table (the slugs, titles, names, emails, cities, countries and entity types are indexed).
+const UNINDEXED_TEXT_FIELDS: [&str; 23] = [
+    "tagline",
+    "synopsis",
+    "distributor",
+    "posterUrl",
+    "bio",
+    "photoUrl",
+    "character",
+    "text",
+    "source",
+    "sourceUrl",
+    "context",
+    "description",
+    "timeZone",
+    "venue",
+    "onlineUrl",
+    "imageUrl",
+    "hashtag",
+    "body",
+    "target",
+    "comment",
+    "displayName",
+    "action",
+    "requestId",
+];
+
+/// Whether a `where` argument's value scans text, for the cost model: a `contains` or `startsWith`
+/// (no index serves a substring, case aside) or any condition on an unindexed text field, at any
+/// depth.
+pub(crate) fn scans_text(value: &async_graphql::Value) -> bool {
+    use async_graphql::Value;
+    match value {
+        Value::Object(fields) => fields.iter().any(|(name, inner)| {
+            !matches!(inner, Value::Null)
+                && (matches!(name.as_str(), "contains" | "startsWith")
+                    || (UNINDEXED_TEXT_FIELDS.contains(&name.as_str()) && matches!(inner, Value::Object(_)))
+                    || scans_text(inner))
+        }),
+        Value::List(items) => items.iter().any(scans_text),
+        _ => false,
+    }
+}
+
 /// The `Where::logic` of a type with `and`, `or` and `not` fields.
 macro_rules! logic {
     () => {
