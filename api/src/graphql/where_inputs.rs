@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputObject, InputType};
+use async_graphql::{Context, ID, InputObject};
 use sea_orm::{ColumnTrait, Condition, EntityTrait};
 
 use super::connection::{self, Connection};
@@ -328,23 +328,11 @@ impl IDFilter {
     }
 }
 
-/// A to-many relation's filter: the related rows (only those the reader may see) of which some,
-/// none or every one meets the given filter; several quantifiers must all hold.
-#[derive(InputObject)]
-#[graphql(concrete(name = "FilmListWhere", params(super::where_types::FilmWhere)))]
-#[graphql(concrete(name = "CreditListWhere", params(super::where_types::CreditWhere)))]
-#[graphql(concrete(name = "QuoteListWhere", params(super::where_types::QuoteWhere)))]
-#[graphql(concrete(name = "EventListWhere", params(super::where_types::EventWhere)))]
-#[graphql(concrete(name = "PetitionListWhere", params(super::where_types::PetitionWhere)))]
-#[graphql(concrete(name = "SignatureListWhere", params(super::where_types::SignatureWhere)))]
-#[graphql(concrete(name = "PetitionUpdateListWhere", params(super::where_types::PetitionUpdateWhere)))]
-pub(crate) struct ListWhere<W: InputType> {
-    /// At least one related row meets this.
-    some: Option<Box<W>>,
-    /// No related row meets this.
-    none: Option<Box<W>>,
-    /// Every related row meets this (true when there are none).
-    every: Option<Box<W>>,
+/// The quantifiers of a to-many relation's filter (`YListWhere`), as given.
+pub(crate) struct Quantified<'a, W> {
+    pub(crate) some: Option<&'a W>,
+    pub(crate) none: Option<&'a W>,
+    pub(crate) every: Option<&'a W>,
 }
 
 /// The `and`, `or` and `not` of an `XWhere`.
@@ -439,10 +427,10 @@ impl Fields<'_> {
 
     /// A to-many relation: the rows of `child_key`'s table whose `child_key` is this row's `id`,
     /// and that the reader may see (`visible`), quantified as `given` says.
-    pub(crate) fn many<W: Where + InputType, P: ColumnTrait, C: ColumnTrait>(
+    pub(crate) fn many<W: Where, P: ColumnTrait, C: ColumnTrait>(
         &mut self,
         name: &str,
-        given: &Option<ListWhere<W>>,
+        given: Option<Quantified<'_, W>>,
         id: P,
         child_key: C,
         visible: impl Fn() -> Condition,
@@ -451,14 +439,14 @@ impl Fields<'_> {
         let path = self.path(name);
         let mut any = false;
         for (quantifier, word, inner) in [
-            (Quantifier::Some, "some", &given.some),
-            (Quantifier::None, "none", &given.none),
-            (Quantifier::Every, "every", &given.every),
+            (Quantifier::Some, "some", given.some),
+            (Quantifier::None, "none", given.none),
+            (Quantifier::Every, "every", given.every),
         ] {
             if let Some(inner) = inner {
                 let path = format!("{path}.{word}");
                 self.compiler.spend(&path)?;
-                let inner = compile(inner.as_ref(), self.compiler, &path, self.depth + 1)?;
+                let inner = compile(inner, self.compiler, &path, self.depth + 1)?;
                 self.push(filter::to_many(id, child_key, visible(), inner, quantifier));
                 any = true;
             }

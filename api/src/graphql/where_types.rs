@@ -4,14 +4,14 @@
 //! one condition on its table (`where_inputs::compile`), with the visibility of the related type
 //! applied in every relation.
 
-use async_graphql::InputObject;
+use async_graphql::{InputObject, InputType};
 use entity::{audit_event, credit, event, film, person, petition, petition_update, quote, signature, user};
 use sea_orm::Condition;
 
 use super::ids::NodeType;
 use super::where_inputs::{
     CreditRoleFilter, DateFilter, DateTimeFilter, EventKindFilter, Fields, FilmStatusFilter, IDFilter, IntFilter,
-    ListWhere, Logic, MoneyFilter, PetitionStatusFilter, QuoteStatusFilter, RoleFilter, StringFilter, Where,
+    Logic, MoneyFilter, PetitionStatusFilter, Quantified, QuoteStatusFilter, RoleFilter, StringFilter, Where,
 };
 use crate::domain::{DomainResult, petition_updates, petitions, quotes};
 
@@ -57,6 +57,32 @@ pub(crate) fn scans_text(value: &async_graphql::Value) -> bool {
         }),
         Value::List(items) => items.iter().any(scans_text),
         _ => false,
+    }
+}
+
+/// A to-many relation's filter: the related rows (only those the reader may see) of which some,
+/// none or every one meets the given filter; several quantifiers must all hold.
+#[derive(InputObject)]
+#[graphql(concrete(name = "FilmListWhere", params(FilmWhere)))]
+#[graphql(concrete(name = "CreditListWhere", params(CreditWhere)))]
+#[graphql(concrete(name = "QuoteListWhere", params(QuoteWhere)))]
+#[graphql(concrete(name = "EventListWhere", params(EventWhere)))]
+#[graphql(concrete(name = "PetitionListWhere", params(PetitionWhere)))]
+#[graphql(concrete(name = "SignatureListWhere", params(SignatureWhere)))]
+#[graphql(concrete(name = "PetitionUpdateListWhere", params(PetitionUpdateWhere)))]
+pub(crate) struct ListWhere<W: InputType> {
+    /// At least one related row meets this.
+    some: Option<Box<W>>,
+    /// No related row meets this.
+    none: Option<Box<W>>,
+    /// Every related row meets this (true when there are none).
+    every: Option<Box<W>>,
+}
+
+impl<W: InputType> ListWhere<W> {
+    /// The quantifiers given.
+    fn quantified(&self) -> Quantified<'_, W> {
+        Quantified { some: self.some.as_deref(), none: self.none.as_deref(), every: self.every.as_deref() }
     }
 }
 
@@ -131,14 +157,42 @@ impl Where for FilmWhere {
             film::Column::Id,
             Condition::all(),
         )?;
-        fields.many("sequels", &self.sequels, film::Column::Id, film::Column::SequelOfId, Condition::all)?;
-        fields.many("credits", &self.credits, film::Column::Id, credit::Column::FilmId, Condition::all)?;
+        fields.many(
+            "sequels",
+            self.sequels.as_ref().map(ListWhere::quantified),
+            film::Column::Id,
+            film::Column::SequelOfId,
+            Condition::all,
+        )?;
+        fields.many(
+            "credits",
+            self.credits.as_ref().map(ListWhere::quantified),
+            film::Column::Id,
+            credit::Column::FilmId,
+            Condition::all,
+        )?;
         let viewer = fields.compiler.viewer;
-        fields.many("quotes", &self.quotes, film::Column::Id, quote::Column::FilmId, move || {
-            quotes::visible_to(&viewer)
-        })?;
-        fields.many("events", &self.events, film::Column::Id, event::Column::FilmId, Condition::all)?;
-        fields.many("petitions", &self.petitions, film::Column::Id, petition::Column::FilmId, Condition::all)?;
+        fields.many(
+            "quotes",
+            self.quotes.as_ref().map(ListWhere::quantified),
+            film::Column::Id,
+            quote::Column::FilmId,
+            move || quotes::visible_to(&viewer),
+        )?;
+        fields.many(
+            "events",
+            self.events.as_ref().map(ListWhere::quantified),
+            film::Column::Id,
+            event::Column::FilmId,
+            Condition::all,
+        )?;
+        fields.many(
+            "petitions",
+            self.petitions.as_ref().map(ListWhere::quantified),
+            film::Column::Id,
+            petition::Column::FilmId,
+            Condition::all,
+        )?;
         Ok(())
     }
 }
@@ -174,11 +228,21 @@ impl Where for PersonWhere {
         fields.column("bio", &self.bio, person::Column::Bio)?;
         fields.column("photoUrl", &self.photo_url, person::Column::PhotoUrl)?;
         fields.column("birthDate", &self.birth_date, person::Column::BirthDate)?;
-        fields.many("credits", &self.credits, person::Column::Id, credit::Column::PersonId, Condition::all)?;
+        fields.many(
+            "credits",
+            self.credits.as_ref().map(ListWhere::quantified),
+            person::Column::Id,
+            credit::Column::PersonId,
+            Condition::all,
+        )?;
         let viewer = fields.compiler.viewer;
-        fields.many("quotes", &self.quotes, person::Column::Id, quote::Column::PersonId, move || {
-            quotes::visible_to(&viewer)
-        })?;
+        fields.many(
+            "quotes",
+            self.quotes.as_ref().map(ListWhere::quantified),
+            person::Column::Id,
+            quote::Column::PersonId,
+            move || quotes::visible_to(&viewer),
+        )?;
         Ok(())
     }
 }
@@ -395,7 +459,7 @@ impl Where for PetitionWhere {
         )?;
         fields.many(
             "signatures",
-            &self.signatures,
+            self.signatures.as_ref().map(ListWhere::quantified),
             petition::Column::Id,
             signature::Column::PetitionId,
             petitions::public_signatures,
@@ -403,7 +467,7 @@ impl Where for PetitionWhere {
         let viewer = fields.compiler.viewer;
         fields.many(
             "updates",
-            &self.updates,
+            self.updates.as_ref().map(ListWhere::quantified),
             petition::Column::Id,
             petition_update::Column::PetitionId,
             move || petition_updates::visible_to(&viewer),
