@@ -205,7 +205,6 @@ macro_rules! enum_filter {
         impl $name {
             /// The values each given operator accepts, by operator: `eq` and `in` keep their
             /// values, `ne` and `notIn` are negated.
-            #[allow(dead_code, reason = "not every enum filter is read this way")]
             pub(crate) fn terms(&self, path: &str) -> DomainResult<Vec<(&'static str, bool, Vec<$target>)>> {
                 let mut terms = Vec::new();
                 if let Some(value) = self.eq {
