@@ -16,7 +16,7 @@ use super::people::{CreatePersonInput, Person};
 use super::petitions::Petition;
 use super::plan::{self, Key, Planned};
 use super::quotes::Quote;
-use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, order_input};
+use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, list_order, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::where_types::{CreditWhere, EventWhere, FilmWhere, PetitionWhere, QuoteWhere};
 use crate::domain::{self, DomainResult, films, people, validate};
@@ -248,7 +248,13 @@ pub(crate) static CREDIT_READS: plan::Reads = {
 
 order_input!(
     /// The keys a film list can be sorted by.
-    FilmOrderField => films::FilmOrderField { Title, ReleaseDate, CreatedAt },
+    FilmOrderField => films::FilmOrderField {
+        Title,
+        ReleaseDate,
+        CreatedAt,
+        /// The film's quotes you may see.
+        QuoteCount,
+    },
     /// How to sort films; ties are broken by id.
     FilmOrder
 );
@@ -292,7 +298,8 @@ impl FilmQuery {
         plan::lookup_or_resolve(ctx, "film", &FILM_READS, key, |all| &all.films, film::Column::Slug, Film).await
     }
 
-    /// Films, by title unless `orderBy` says otherwise.
+    /// Films, by title unless `orderBy` or `sort` says otherwise. `sort` gives several keys, first wins,
+    /// after `orderBy`'s if both are given (each field at most once); ties are broken by id.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn films(
         &self,
@@ -301,6 +308,7 @@ impl FilmQuery {
         #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
         where_: Option<FilmWhere>,
         order_by: Option<FilmOrder>,
+        sort: Option<Vec<FilmOrder>>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -309,9 +317,12 @@ impl FilmQuery {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
         let condition = super::where_inputs::and_where(ctx, condition, where_.as_ref())?;
-        let sort =
-            FilmOrder::sort_or(order_by, (films::FilmOrderField::Title, domain::paging::Direction::Asc), films::sort);
-        plan::list_or_resolve::<film::Entity, _>(ctx, "films", &FILM_READS, condition, sort, page, Film).await
+        let viewer = loaders(ctx)?.viewer;
+        let order =
+            list_order(order_by, sort, (films::FilmOrderField::Title, domain::paging::Direction::Asc), |f, d| {
+                films::sort(f, d, &viewer)
+            })?;
+        plan::list_or_resolve::<film::Entity, _>(ctx, "films", &FILM_READS, condition, order, page, Film).await
     }
 }
 

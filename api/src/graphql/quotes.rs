@@ -12,7 +12,7 @@ use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::input_changes;
 use super::people::Person;
 use super::plan::{self, Key, Planned};
-use super::scalars::{Date, DateTime, QuoteStatus, order_input};
+use super::scalars::{Date, DateTime, QuoteStatus, list_order, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::where_types::QuoteWhere;
 use super::{actor, change};
@@ -141,7 +141,8 @@ impl QuoteQuery {
         Ok(Planned::Resolve(loaders(ctx)?.quotes.load_one(id).await?.map(Quote)))
     }
 
-    /// Quotes you may see, newest first unless `orderBy` says otherwise.
+    /// Quotes you may see, newest first unless `orderBy` or `sort` says otherwise. `sort` gives several keys, first wins,
+    /// after `orderBy`'s if both are given (each field at most once); ties are broken by id.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn quotes(
         &self,
@@ -150,6 +151,7 @@ impl QuoteQuery {
         #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
         where_: Option<QuoteWhere>,
         order_by: Option<QuoteOrder>,
+        sort: Option<Vec<QuoteOrder>>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -159,12 +161,13 @@ impl QuoteQuery {
         let viewer = loaders(ctx)?.viewer;
         let condition = filter.unwrap_or_default().into_domain()?.condition(&viewer, db(ctx)?.get_database_backend());
         let condition = super::where_inputs::and_where(ctx, condition, where_.as_ref())?;
-        let sort = QuoteOrder::sort_or(
+        let order = list_order(
             order_by,
+            sort,
             (quotes::QuoteOrderField::CreatedAt, domain::paging::Direction::Desc),
             quotes::sort,
-        );
-        plan::list_or_resolve::<quote::Entity, _>(ctx, "quotes", &QUOTE_READS, condition, sort, page, Quote).await
+        )?;
+        plan::list_or_resolve::<quote::Entity, _>(ctx, "quotes", &QUOTE_READS, condition, order, page, Quote).await
     }
 }
 

@@ -217,7 +217,7 @@ impl UserQuery {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
         let condition = super::where_inputs::and_where(ctx, condition, where_.as_ref())?;
-        let sort = UserOrder::sort_or(
+        let sort = super::scalars::sort_or(
             order_by,
             (users::UserOrderField::CreatedAt, domain::paging::Direction::Desc),
             users::sort,
