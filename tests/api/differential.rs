@@ -900,6 +900,10 @@ impl<'a> Generator<'a> {
                     let role = *self.rng.pick(&["CAST", "DIRECTOR", "WRITER", "PRODUCER", "CREW", "VISUAL_EFFECTS"]);
                     arguments.push(format!("role: {}", self.arg("CreditRole", Arg::Enum(role))));
                 }
+                if parent != Ty::User && self.rng.chance(30) {
+                    let given = self.where_value(ty, 0);
+                    arguments.push(format!("where: {}", self.arg(&format!("{}Where", ty.name()), given)));
+                }
                 arguments.extend(self.paging(&list, true));
                 let arguments = Self::args(&arguments);
                 let want_alias = self.rng.chance(30);
@@ -1023,6 +1027,80 @@ impl<'a> Generator<'a> {
         Some(Arg::Object(fields))
     }
 
+    /// An `XWhere` of `ty` at nesting `depth`: a few of its fields, each with one or two
+    /// operators, and now and then `and`, `or`, `not` or a relation, nested at most three deep.
+    fn where_value(&mut self, ty: Ty, depth: usize) -> Arg {
+        let mut fields: Vec<(&'static str, Arg)> = Vec::new();
+        for _ in 0..1 + self.rng.below(2) {
+            let roll = self.rng.below(100);
+            let (name, value) = if depth < 3 && roll < 8 {
+                let items = (0..self.rng.below(3)).map(|_| self.where_value(ty, depth + 1)).collect();
+                (if self.rng.chance(50) { "and" } else { "or" }, Arg::List(items))
+            } else if depth < 3 && roll < 18 {
+                ("not", self.where_value(ty, depth + 1))
+            } else {
+                let (name, kind) = self.rng.pick(where_fields(ty));
+                let value = match kind {
+                    WhereField::Scalar(operand) => self.operators(operand),
+                    WhereField::One(_) | WhereField::Many(_) if depth >= 3 => continue,
+                    WhereField::One(related) => self.where_value(*related, depth + 1),
+                    WhereField::Many(related) => {
+                        let mut quantifiers = Vec::new();
+                        for quantifier in ["some", "none", "every"] {
+                            if self.rng.chance(45) || (quantifier == "every" && quantifiers.is_empty()) {
+                                quantifiers.push((quantifier, self.where_value(*related, depth + 1)));
+                            }
+                        }
+                        Arg::Object(quantifiers)
+                    }
+                };
+                (*name, value)
+            };
+            if !fields.iter().any(|(given, _)| *given == name) {
+                fields.push((name, value));
+            }
+        }
+        Arg::Object(fields)
+    }
+
+    /// One or two operators of an operator input over `operand`.
+    fn operators(&mut self, operand: &Operand) -> Arg {
+        let (operators, values): (&[&'static str], Vec<Arg>) = match operand {
+            Operand::Text(choices) => (
+                &["eq", "ne", "in", "notIn", "contains", "startsWith", "isNull"],
+                choices.iter().map(|choice| Arg::Str((*choice).to_owned())).collect(),
+            ),
+            Operand::Int(choices) => (
+                &["eq", "ne", "in", "notIn", "lt", "lte", "gt", "gte", "isNull"],
+                choices.iter().map(|choice| Arg::Int(*choice)).collect(),
+            ),
+            Operand::Ordered(choices) => (
+                &["eq", "ne", "in", "notIn", "lt", "lte", "gt", "gte", "isNull"],
+                choices.iter().map(|choice| Arg::Str((*choice).to_owned())).collect(),
+            ),
+            Operand::Enum(choices) => {
+                (&["eq", "ne", "in", "notIn"], choices.iter().map(|choice| Arg::Enum(choice)).collect())
+            }
+            Operand::Id(type_name) => {
+                let ids = (0..3).map(|_| Arg::Str(self.id_of(type_name))).collect();
+                (&["eq", "in", "notIn"], ids)
+            }
+        };
+        let mut fields: Vec<(&'static str, Arg)> = Vec::new();
+        for _ in 0..1 + self.rng.below(2) {
+            let operator = *self.rng.pick(operators);
+            let value = match operator {
+                "isNull" => Arg::Bool(self.rng.chance(50)),
+                "in" | "notIn" => Arg::List((0..self.rng.below(4)).map(|_| self.rng.pick(&values).clone()).collect()),
+                _ => self.rng.pick(&values).clone(),
+            };
+            if !fields.iter().any(|(given, _)| *given == operator) {
+                fields.push((operator, value));
+            }
+        }
+        Arg::Object(fields)
+    }
+
     /// One root field with its selection.
     fn root_field(&mut self) -> String {
         self.root_mark = self.variables.len();
@@ -1137,6 +1215,10 @@ impl<'a> Generator<'a> {
         if let Some(filter) = self.filter(conditions) {
             arguments.push(format!("filter: {}", self.arg(filter_type, filter)));
         }
+        if self.rng.chance(40) {
+            let given = self.where_value(ty, 0);
+            arguments.push(format!("where: {}", self.arg(&format!("{}Where", ty.name()), given)));
+        }
         let order = self.order(orders);
         let list = match &order {
             Some(order) => format!("{name} {}", order.literal()),
@@ -1202,6 +1284,95 @@ const EVENT_FILTER: &[(&str, Condition)] = &[
 ];
 const PETITION_FILTER: &[(&str, Condition)] =
     &[("status", Condition::Enum(&["OPEN", "CLOSED", "VICTORY"])), ("filmId", Condition::Id("Film"))];
+
+/// How to make the operand of one `XWhere` scalar field.
+enum Operand {
+    Text(&'static [&'static str]),
+    Int(&'static [i64]),
+    /// Dates and instants, written as text.
+    Ordered(&'static [&'static str]),
+    Enum(&'static [&'static str]),
+    Id(&'static str),
+}
+
+/// One field of an `XWhere`: an operator input, or a relation.
+enum WhereField {
+    Scalar(Operand),
+    One(Ty),
+    Many(Ty),
+}
+
+const DATES: &[&str] = &["2000-01-10", "2019-01-01", "1970-01-03", "2000-02-01"];
+const INSTANTS: &[&str] =
+    &["2020-01-03T00:00:00Z", "2020-01-01T12:00:00Z", "2019-06-01T00:00:00+02:00", "2100-01-01T00:00:00Z"];
+
+/// The fields of `ty`'s `XWhere` the walk writes.
+fn where_fields(ty: Ty) -> &'static [(&'static str, WhereField)] {
+    use Operand::*;
+    use WhereField::*;
+    match ty {
+        Ty::Film => &[
+            ("id", Scalar(Id("Film"))),
+            ("title", Scalar(Text(&["Fixture Film 01", "film 0", "ALITA", "é", "%"]))),
+            ("tagline", Scalar(Text(&["The sequel to film 0", "sequel", "x"]))),
+            ("releaseDate", Scalar(Ordered(DATES))),
+            ("status", Scalar(Enum(&["RELEASED", "ANNOUNCED", "REQUESTED_BY_FANS"]))),
+            ("runtimeMinutes", Scalar(Int(&[0, 120]))),
+            ("createdAt", Scalar(Ordered(INSTANTS))),
+            ("sequelOf", One(Ty::Film)),
+            ("sequels", Many(Ty::Film)),
+            ("credits", Many(Ty::Credit)),
+            ("quotes", Many(Ty::Quote)),
+            ("petitions", Many(Ty::Petition)),
+        ],
+        Ty::Person => &[
+            ("id", Scalar(Id("Person"))),
+            ("slug", Scalar(Text(&["fixture-person-1", "rosa-salazar", "fixture"]))),
+            ("name", Scalar(Text(&["Fixture Person 01", "person 0", "ROSA"]))),
+            ("birthDate", Scalar(Ordered(DATES))),
+            ("credits", Many(Ty::Credit)),
+            ("quotes", Many(Ty::Quote)),
+        ],
+        Ty::Credit => &[
+            ("role", Scalar(Enum(&["CAST", "DIRECTOR", "WRITER", "VISUAL_EFFECTS"]))),
+            ("billingOrder", Scalar(Int(&[1, 2, 3]))),
+            ("character", Scalar(Text(&["Alita", "x"]))),
+            ("film", One(Ty::Film)),
+            ("person", One(Ty::Person)),
+        ],
+        Ty::Quote => &[
+            ("id", Scalar(Id("Quote"))),
+            ("text", Scalar(Text(&["number 1", "Alita", "(pending)"]))),
+            ("saidOn", Scalar(Ordered(&["2019-01-01", "2019-01-02", "2020-01-01"]))),
+            ("status", Scalar(Enum(&["PENDING", "PUBLISHED", "REJECTED"]))),
+            ("person", One(Ty::Person)),
+            ("film", One(Ty::Film)),
+        ],
+        Ty::Event => &[
+            ("kind", Scalar(Enum(&["MEETUP", "WATCH_PARTY", "HASHTAG_CAMPAIGN"]))),
+            ("city", Scalar(Text(&["London", "tokyo", "Paris"]))),
+            ("hashtag", Scalar(Text(&["#AlitaSequel", "alita"]))),
+            ("capacity", Scalar(Int(&[5, 10]))),
+            ("startsAt", Scalar(Ordered(INSTANTS))),
+            ("endsAt", Scalar(Ordered(INSTANTS))),
+            ("film", One(Ty::Film)),
+        ],
+        Ty::Petition => &[
+            ("status", Scalar(Enum(&["OPEN", "CLOSED", "VICTORY"]))),
+            ("goal", Scalar(Int(&[100, 101, 102]))),
+            ("closesAt", Scalar(Ordered(INSTANTS))),
+            ("signatureCount", Scalar(Int(&[0, 1, 2]))),
+            ("film", One(Ty::Film)),
+            ("signatures", Many(Ty::Signature)),
+        ],
+        Ty::Signature => &[
+            ("country", Scalar(Text(&["NZ", "GB", "nz"]))),
+            ("createdAt", Scalar(Ordered(INSTANTS))),
+            ("petition", One(Ty::Petition)),
+        ],
+        Ty::User | Ty::Rsvp => &[("createdAt", Scalar(Ordered(INSTANTS)))],
+    }
+}
 
 /// Which documents `TestApp::graphql` sends through both read paths.
 #[test]

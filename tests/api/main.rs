@@ -69,3 +69,4 @@ mod subscriptions;
 mod synthetic;
 mod tokens;
 mod users;
+mod where_filters;

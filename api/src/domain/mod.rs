@@ -26,6 +26,7 @@ pub(crate) mod text;
 pub(crate) mod users;
 pub mod validate;
 mod viewer;
+pub(crate) mod where_filter;
 pub mod write;
 
 // The error and the viewer are named `domain::DomainError` and `domain::Viewer`, their

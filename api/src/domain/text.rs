@@ -41,7 +41,7 @@ fn glob<C: ColumnTrait>(column: C, pattern: &str) -> Expr {
 
 /// `text` as a GLOB pattern matching it whatever the case: each letter with case forms becomes a
 /// class of them, and GLOB's own metacharacters a class of one.
-fn case_classes(text: &str) -> String {
+pub(crate) fn case_classes(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() * 4);
     for character in text.chars() {
         let forms = case_forms(character);

@@ -13,6 +13,7 @@ use super::ids::{NodeType, decode, decode_as, global_id_text};
 use super::loaders;
 use super::scalars::DateTime;
 use super::users::{Audience, User};
+use super::where_types::AuditEventWhere;
 use crate::domain::audit::{self, AuditFilter};
 use crate::domain::{DomainError, DomainResult, validate};
 
@@ -125,6 +126,8 @@ impl AuditQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<AuditLogFilter>,
+        #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
+        where_: Option<AuditEventWhere>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -132,6 +135,7 @@ impl AuditQuery {
     ) -> GqlResult<Connection<AuditEvent>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition();
+        let condition = super::where_inputs::and_where(ctx, condition, where_.as_ref())?;
         connection::list::<audit_event::Entity, _>(ctx, condition, audit::SORT, page, AuditEvent).await
     }
 }

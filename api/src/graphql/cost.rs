@@ -153,15 +153,18 @@ impl Cost<'_> {
         own.saturating_add(self.selection_set(&field.selection_set.node, depth + 1))
     }
 
-    /// Whether the field's `filter` argument gives a `…Contains` text.
+    /// Whether the field's `filter` argument gives a `…Contains` text, or its `where` argument
+    /// scans text (`where_types::scans_text`).
     fn filters_by_text(&self, field: &Field) -> bool {
-        let Some(filter) = field.get_argument("filter") else { return false };
-        let Ok(filter) = filter.node.clone().into_const_with(|name| self.variables.get(&name).cloned().ok_or(()))
-        else {
-            return false;
+        let argument = |name: &str| {
+            let value = field.get_argument(name)?;
+            value.node.clone().into_const_with(|name| self.variables.get(&name).cloned().ok_or(())).ok()
         };
-        match filter {
-            Value::Object(fields) => {
+        if argument("where").is_some_and(|given| super::where_types::scans_text(&given)) {
+            return true;
+        }
+        match argument("filter") {
+            Some(Value::Object(fields)) => {
                 fields.iter().any(|(name, value)| name.as_str().ends_with("Contains") && !matches!(value, Value::Null))
             }
             _ => false,
@@ -207,6 +210,14 @@ mod tests {
     fn text_filters_and_statistics_cost_more_than_lookups() {
         assert_eq!(cost_of("{ film(slug: \"x\") { title } films { totalCount } }"), 2);
         assert_eq!(cost_of("{ films(filter: { titleContains: \"a\" }) { totalCount } }"), HEAVY_UNITS);
+        assert_eq!(cost_of("{ films(where: { slug: { eq: \"a\" } }) { totalCount } }"), PLAIN_UNITS);
+        assert_eq!(cost_of("{ films(where: { or: [{ title: { startsWith: \"a\" } }] }) { totalCount } }"), HEAVY_UNITS);
+        assert_eq!(cost_of("{ films(where: { tagline: { eq: \"a\" } }) { totalCount } }"), HEAVY_UNITS);
+        assert_eq!(
+            cost_of("{ films { nodes { quotes(where: { person: { bio: { isNull: true } } }) { totalCount } } } }"),
+            PLAIN_UNITS + HEAVY_UNITS,
+            "a nested connection's where counts too"
+        );
         assert_eq!(
             cost_of("{ petitions { nodes { signaturesByCountry { count } } } campaign { totals { films } } }"),
             PLAIN_UNITS + 2 * HEAVY_UNITS

@@ -15,6 +15,7 @@ use super::scalars::{DateTime, EventKind, RsvpStatus, list_order, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::RsvpStatusCount;
 use super::users::Rsvp;
+use super::where_types::EventWhere;
 use super::{db, loaders, notifier, viewer_id};
 use crate::domain::{self, DomainResult, account_mail, events};
 
@@ -226,6 +227,8 @@ impl EventQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<EventFilter>,
+        #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
+        where_: Option<EventWhere>,
         order_by: Option<EventOrder>,
         sort: Option<Vec<EventOrder>>,
         first: Option<i32>,
@@ -236,6 +239,7 @@ impl EventQuery {
         let page = connection::page_request(first, after, last, before)?;
         let condition =
             filter.unwrap_or_default().into_domain()?.condition(chrono::Utc::now(), db(ctx)?.get_database_backend());
+        let condition = super::where_inputs::and_where(ctx, condition, where_.as_ref())?;
         let order = list_order(
             order_by,
             sort,

@@ -18,6 +18,7 @@ use super::plan::{self, Key, Planned};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, list_order, order_input};
 use super::sources::{SourceArticle, source_articles};
+use super::where_types::{CreditWhere, EventWhere, FilmWhere, PetitionWhere, QuoteWhere};
 use crate::domain::{self, DomainResult, films, people, validate};
 use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope};
 
@@ -84,13 +85,14 @@ impl Film {
     async fn sequels(
         &self,
         ctx: &Context<'_>,
+        #[graphql(name = "where", desc = "Conditions on fields and relations.")] where_: Option<FilmWhere>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> GqlResult<Connection<Film>> {
         let page = connection::page_request(first, after, last, before)?;
-        connection::children(ctx, FilmScope, self.0.id, page, Film).await
+        super::where_inputs::children(ctx, FilmScope, self.0.id, where_.as_ref(), page, Film).await
     }
     /// Who made the film, in billing order.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
@@ -98,6 +100,7 @@ impl Film {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only credits of this role.")] role: Option<CreditRole>,
+        #[graphql(name = "where", desc = "Conditions on fields and relations.")] where_: Option<CreditWhere>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -105,13 +108,14 @@ impl Film {
     ) -> GqlResult<Connection<Credit>> {
         let page = connection::page_request(first, after, last, before)?;
         let scope = CreditScope { parent: CreditParent::Film, role: role.map(Into::into) };
-        connection::children(ctx, scope, self.0.id, page, Credit).await
+        super::where_inputs::children(ctx, scope, self.0.id, where_.as_ref(), page, Credit).await
     }
     /// What was said about the film, in the order the quotes were added.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn quotes(
         &self,
         ctx: &Context<'_>,
+        #[graphql(name = "where", desc = "Conditions on fields and relations.")] where_: Option<QuoteWhere>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -119,33 +123,35 @@ impl Film {
     ) -> GqlResult<Connection<Quote>> {
         let page = connection::page_request(first, after, last, before)?;
         let scope = QuoteScope { parent: QuoteParent::Film, viewer: loaders(ctx)?.viewer };
-        connection::children(ctx, scope, self.0.id, page, Quote).await
+        super::where_inputs::children(ctx, scope, self.0.id, where_.as_ref(), page, Quote).await
     }
     /// Fan events about the film, soonest first.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(name = "where", desc = "Conditions on fields and relations.")] where_: Option<EventWhere>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> GqlResult<Connection<Event>> {
         let page = connection::page_request(first, after, last, before)?;
-        connection::children(ctx, EventScope, self.0.id, page, Event).await
+        super::where_inputs::children(ctx, EventScope, self.0.id, where_.as_ref(), page, Event).await
     }
     /// Petitions about the film.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn petitions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(name = "where", desc = "Conditions on fields and relations.")] where_: Option<PetitionWhere>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> GqlResult<Connection<Petition>> {
         let page = connection::page_request(first, after, last, before)?;
-        connection::children(ctx, PetitionScope, self.0.id, page, Petition).await
+        super::where_inputs::children(ctx, PetitionScope, self.0.id, where_.as_ref(), page, Petition).await
     }
     /// The articles this record draws on (publication and headline), where it says so.
     async fn source_articles(&self) -> Vec<SourceArticle> {
@@ -299,6 +305,8 @@ impl FilmQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<FilmFilter>,
+        #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
+        where_: Option<FilmWhere>,
         order_by: Option<FilmOrder>,
         sort: Option<Vec<FilmOrder>>,
         first: Option<i32>,
@@ -308,6 +316,7 @@ impl FilmQuery {
     ) -> GqlResult<Planned<Connection<Film>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
+        let condition = super::where_inputs::and_where(ctx, condition, where_.as_ref())?;
         let viewer = loaders(ctx)?.viewer;
         let order =
             list_order(order_by, sort, (films::FilmOrderField::Title, domain::paging::Direction::Asc), |f, d| {

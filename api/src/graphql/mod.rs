@@ -34,6 +34,8 @@ pub(crate) mod sources;
 pub(crate) mod stats;
 pub(crate) mod subscriptions;
 pub(crate) mod users;
+pub(crate) mod where_inputs;
+pub(crate) mod where_types;
 
 mod codes;
 mod error_order;

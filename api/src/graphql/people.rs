@@ -14,6 +14,7 @@ use super::plan::{self, Key, Planned};
 use super::quotes::Quote;
 use super::scalars::{CreditRole, Date, list_order, order_input};
 use super::sources::{SourceArticle, source_articles};
+use super::where_types::{CreditWhere, PersonWhere, QuoteWhere};
 use super::{db, loaders};
 use crate::domain::{self, DomainResult, films, people, validate};
 use crate::loaders::{CreditParent, CreditScope, QuoteParent, QuoteScope};
@@ -59,6 +60,7 @@ impl Person {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only credits of this role.")] role: Option<CreditRole>,
+        #[graphql(name = "where", desc = "Conditions on fields and relations.")] where_: Option<CreditWhere>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -66,13 +68,14 @@ impl Person {
     ) -> GqlResult<Connection<Credit>> {
         let page = connection::page_request(first, after, last, before)?;
         let scope = CreditScope { parent: CreditParent::Person, role: role.map(Into::into) };
-        connection::children(ctx, scope, self.0.id, page, Credit).await
+        super::where_inputs::children(ctx, scope, self.0.id, where_.as_ref(), page, Credit).await
     }
     /// What the person said, in the order the quotes were added.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn quotes(
         &self,
         ctx: &Context<'_>,
+        #[graphql(name = "where", desc = "Conditions on fields and relations.")] where_: Option<QuoteWhere>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -80,7 +83,7 @@ impl Person {
     ) -> GqlResult<Connection<Quote>> {
         let page = connection::page_request(first, after, last, before)?;
         let scope = QuoteScope { parent: QuoteParent::Person, viewer: loaders(ctx)?.viewer };
-        connection::children(ctx, scope, self.0.id, page, Quote).await
+        super::where_inputs::children(ctx, scope, self.0.id, where_.as_ref(), page, Quote).await
     }
 }
 
@@ -162,6 +165,8 @@ impl PersonQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<PersonFilter>,
+        #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
+        where_: Option<PersonWhere>,
         order_by: Option<PersonOrder>,
         sort: Option<Vec<PersonOrder>>,
         first: Option<i32>,
@@ -171,6 +176,7 @@ impl PersonQuery {
     ) -> GqlResult<Planned<Connection<Person>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
+        let condition = super::where_inputs::and_where(ctx, condition, where_.as_ref())?;
         let viewer = loaders(ctx)?.viewer;
         let order =
             list_order(order_by, sort, (people::PersonOrderField::Name, domain::paging::Direction::Asc), |f, d| {

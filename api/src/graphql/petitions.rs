@@ -16,6 +16,7 @@ use super::plan::{self, Key, Planned};
 use super::scalars::{DateTime, PetitionStatus, list_order, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::{TimeBucket, TimeCount};
+use super::where_types::{PetitionUpdateWhere, PetitionWhere, SignatureWhere};
 use super::{db, loaders, notifier, viewer_id};
 use crate::domain::{self, DomainResult, account_mail, petitions};
 use crate::loaders::{PetitionUpdateScope, SignatureScope};
@@ -108,13 +109,22 @@ impl Petition {
     async fn signatures(
         &self,
         ctx: &Context<'_>,
+        #[graphql(name = "where", desc = "Conditions on fields and relations.")] where_: Option<SignatureWhere>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> GqlResult<Connection<Signature>> {
         let page = connection::page_request(first, after, last, before)?;
-        connection::children(ctx, SignatureScope { public_only: true }, self.0.id, page, Signature).await
+        super::where_inputs::children(
+            ctx,
+            SignatureScope { public_only: true },
+            self.0.id,
+            where_.as_ref(),
+            page,
+            Signature,
+        )
+        .await
     }
     /// News posted by the petition's organisers, newest first. Updates scheduled for later are
     /// listed only for admins and moderators.
@@ -122,6 +132,7 @@ impl Petition {
     async fn updates(
         &self,
         ctx: &Context<'_>,
+        #[graphql(name = "where", desc = "Conditions on fields and relations.")] where_: Option<PetitionUpdateWhere>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -129,7 +140,7 @@ impl Petition {
     ) -> GqlResult<Connection<PetitionUpdate>> {
         let page = connection::page_request(first, after, last, before)?;
         let scope = PetitionUpdateScope { staff: loaders(ctx)?.viewer.is_moderator() };
-        connection::children(ctx, scope, self.0.id, page, PetitionUpdate).await
+        super::where_inputs::children(ctx, scope, self.0.id, where_.as_ref(), page, PetitionUpdate).await
     }
     /// Signatures per time bucket, oldest first (the latest 1,000 buckets; every signer counts, no
     /// one is named).
@@ -288,6 +299,8 @@ impl PetitionQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<PetitionFilter>,
+        #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
+        where_: Option<PetitionWhere>,
         order_by: Option<PetitionOrder>,
         sort: Option<Vec<PetitionOrder>>,
         first: Option<i32>,
@@ -297,6 +310,7 @@ impl PetitionQuery {
     ) -> GqlResult<Planned<Connection<Petition>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(domain::now());
+        let condition = super::where_inputs::and_where(ctx, condition, where_.as_ref())?;
         let order = list_order(
             order_by,
             sort,

@@ -14,6 +14,7 @@ use super::people::Person;
 use super::plan::{self, Key, Planned};
 use super::scalars::{Date, DateTime, QuoteStatus, list_order, order_input};
 use super::sources::{SourceArticle, source_articles};
+use super::where_types::QuoteWhere;
 use super::{actor, change};
 use super::{db, loaders, viewer_id};
 use crate::domain::{self, DomainResult, quotes, validate};
@@ -147,6 +148,8 @@ impl QuoteQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<QuoteFilter>,
+        #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
+        where_: Option<QuoteWhere>,
         order_by: Option<QuoteOrder>,
         sort: Option<Vec<QuoteOrder>>,
         first: Option<i32>,
@@ -157,6 +160,7 @@ impl QuoteQuery {
         let page = connection::page_request(first, after, last, before)?;
         let viewer = loaders(ctx)?.viewer;
         let condition = filter.unwrap_or_default().into_domain()?.condition(&viewer, db(ctx)?.get_database_backend());
+        let condition = super::where_inputs::and_where(ctx, condition, where_.as_ref())?;
         let order = list_order(
             order_by,
             sort,

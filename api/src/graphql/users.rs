@@ -11,6 +11,7 @@ use super::ids::{NodeType, decode_as, global_id, global_id_text};
 use super::petitions::Signature;
 use super::quotes::Quote;
 use super::scalars::{DateTime, Role, RsvpStatus, list_order, order_input};
+use super::where_types::UserWhere;
 use super::{db, loaders, viewer_id};
 use crate::domain::{self, DomainResult, users, validate};
 use crate::loaders::{OwnQuoteScope, OwnRsvpScope, OwnSignatureScope};
@@ -206,6 +207,8 @@ impl UserQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<UserFilter>,
+        #[graphql(name = "where", desc = "Boolean conditions on fields and relations; with `filter`, both must hold.")]
+        where_: Option<UserWhere>,
         order_by: Option<UserOrder>,
         sort: Option<Vec<UserOrder>>,
         first: Option<i32>,
@@ -215,6 +218,7 @@ impl UserQuery {
     ) -> GqlResult<Connection<User>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
+        let condition = super::where_inputs::and_where(ctx, condition, where_.as_ref())?;
         let order = list_order(
             order_by,
             sort,

@@ -16,6 +16,9 @@ pub(super) const PAGE_ARGUMENTS: [&str; 4] = ["first", "after", "last", "before"
 /// The argument of a credit list that keeps one role.
 pub(super) const ROLE_ARGUMENT: &str = "role";
 
+/// The boolean filter every connection field takes (`XWhere`).
+pub(super) const WHERE_ARGUMENT: &str = "where";
+
 /// The meta-field every object answers with its type name.
 pub(super) const TYPENAME: &str = "__typename";
 
@@ -96,8 +99,8 @@ impl Children {
     #[cfg(test)]
     pub(super) fn arguments(self) -> &'static [&'static str] {
         match self {
-            Children::Credits(_) => &[ROLE_ARGUMENT],
-            Children::Sequels | Children::Quotes(_) | Children::Events | Children::Petitions => &[],
+            Children::Credits(_) => &[ROLE_ARGUMENT, WHERE_ARGUMENT],
+            Children::Sequels | Children::Quotes(_) | Children::Events | Children::Petitions => &[WHERE_ARGUMENT],
         }
     }
 

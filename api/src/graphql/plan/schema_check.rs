@@ -241,7 +241,7 @@ fn a_declaration_that_disagrees_with_the_schema_is_refused() {
         "Film.rating is declared but the schema has no such field",
         "Film.title is a String! but is declared as Column(\"title\", Int)",
         "Film.credits is a CreditConnection! but is declared as Children(",
-        "Film.credits takes {\"after\", \"before\", \"first\", \"last\", \"role\"} but its read knows",
+        "Film.credits takes {\"after\", \"before\", \"first\", \"last\", \"role\", \"where\"} but its read knows",
         "Film.posterUrl reads the column poster, which its table lacks",
     ] {
         assert!(problems.contains(expected), "{expected:?} is not among the problems found:\n{problems}");

@@ -10,10 +10,13 @@ use async_graphql::registry::Registry;
 use async_graphql::{InputType, Name, Value};
 use entity::{credit, event, film, person, petition, quote};
 use sea_orm::sea_query::Expr;
-use sea_orm::{DatabaseBackend, EntityName, EntityTrait, IdenStatic, QueryFilter, QuerySelect, QueryTrait, Select};
+use sea_orm::{
+    Condition, DatabaseBackend, EntityName, EntityTrait, IdenStatic, QueryFilter, QuerySelect, QueryTrait, Select,
+};
 
 use crate::domain::Viewer;
 use crate::domain::paging::{self, CursorShape, ListOrder, PageRequest, Sort};
+use crate::domain::where_filter::Compiler;
 use crate::loaders::{CreditScope, EventScope, FilmScope, Keyed, PetitionScope, QuoteScope, Scope};
 
 use super::super::aggregates;
@@ -21,7 +24,9 @@ use super::super::connection::{CONNECTION_READS, ConnectionRead, EDGE_READS, Edg
 use super::super::ids::NodeType;
 use super::super::scalars::CreditRole;
 use super::super::sources::{SOURCE_ARTICLE_READS, SourceArticleRead};
-use super::reads::{Children, Derived, PAGE_ARGUMENTS, ROLE_ARGUMENT, Read, Reads, TYPENAME};
+use super::super::where_inputs::{Where, compile};
+use super::super::where_types::{CreditWhere, EventWhere, FilmWhere, PetitionWhere, QuoteWhere};
+use super::reads::{Children, Derived, PAGE_ARGUMENTS, ROLE_ARGUMENT, Read, Reads, TYPENAME, WHERE_ARGUMENT};
 use super::shape::{ConnectionField, ConnectionOut, EdgeField, Fields, ID_SLOT, Leaf, Out, SORT_SLOT};
 use super::sql::{self, Sql};
 
@@ -450,22 +455,50 @@ impl<'a> Walk<'a> {
         row: &mut Row,
     ) -> Option<Out> {
         match children {
-            Children::Sequels => self.children(reads, field, row, FilmScope),
+            Children::Sequels => {
+                let narrow = self.where_argument::<FilmWhere>(field)?;
+                self.children(reads, field, row, FilmScope, narrow)
+            }
             Children::Credits(parent) => {
                 let role = self.argument::<Option<CreditRole>>(field, ROLE_ARGUMENT)?;
-                self.children(reads, field, row, CreditScope { parent, role: role.map(Into::into) })
+                let narrow = self.where_argument::<CreditWhere>(field)?;
+                self.children(reads, field, row, CreditScope { parent, role: role.map(Into::into) }, narrow)
             }
-            Children::Quotes(parent) => self.children(reads, field, row, QuoteScope { parent, viewer: self.viewer }),
-            Children::Events => self.children(reads, field, row, EventScope),
-            Children::Petitions => self.children(reads, field, row, PetitionScope),
+            Children::Quotes(parent) => {
+                let narrow = self.where_argument::<QuoteWhere>(field)?;
+                self.children(reads, field, row, QuoteScope { parent, viewer: self.viewer }, narrow)
+            }
+            Children::Events => {
+                let narrow = self.where_argument::<EventWhere>(field)?;
+                self.children(reads, field, row, EventScope, narrow)
+            }
+            Children::Petitions => {
+                let narrow = self.where_argument::<PetitionWhere>(field)?;
+                self.children(reads, field, row, PetitionScope, narrow)
+            }
         }
     }
 
-    /// The page of children of `row` in `scope`.
-    fn children<S: Scope>(&mut self, reads: &'static Reads, field: &'a Field, row: &mut Row, scope: S) -> Option<Out> {
+    /// The condition of a nested connection's `where` argument (all rows when it is not given);
+    /// `None` when it does not compile, so the resolvers report why.
+    fn where_argument<W: Where + InputType>(&self, field: &Field) -> Option<Condition> {
+        let Some(given) = self.argument::<Option<W>>(field, WHERE_ARGUMENT)? else { return Some(Condition::all()) };
+        let mut compiler = Compiler::new(self.backend, self.viewer);
+        compile(&given, &mut compiler, WHERE_ARGUMENT, 0).ok()
+    }
+
+    /// The page of children of `row` in `scope` that meet `narrow`.
+    fn children<S: Scope>(
+        &mut self,
+        reads: &'static Reads,
+        field: &'a Field,
+        row: &mut Row,
+        scope: S,
+        narrow: Condition,
+    ) -> Option<Out> {
         let page = self.page(field)?;
         let table = S::Entity::default().table_name().to_owned();
-        let select = S::Entity::find().filter(scope.condition()).filter(Expr::cust(format!(
+        let select = S::Entity::find().filter(scope.condition()).filter(narrow).filter(Expr::cust(format!(
             "\"{table}\".\"{}\" = \"{}\".\"id\"",
             scope.parent().as_str(),
             row.alias
