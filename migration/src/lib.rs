@@ -12,6 +12,7 @@ mod m20261202_000017_account_tokens;
 mod m20261203_000001_audit_events;
 mod m20261203_000002_petition_updates;
 mod m20261207_000001_normalize_urls;
+mod m20261207_000010_counter_slots;
 
 /// Every migration of the fandb schema, in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_audit_events::Migration),
             Box::new(m20261203_000002_petition_updates::Migration),
             Box::new(m20261207_000001_normalize_urls::Migration),
+            Box::new(m20261207_000010_counter_slots::Migration),
         ]
     }
 }
