@@ -194,16 +194,26 @@ impl Slotted {
         let rows = db.query_all_raw(statement(backend, &pending, vec![FOLDS_PER_ROUND.into()])).await?;
         let mut folded = 0;
         for row in rows {
-            let id: i64 = row.try_get("", "id").map_err(internal)?;
-            super::retrying(|| super::write::transaction(db, async |txn| self.fold_one(txn, id).await)).await?;
+            self.fold(db, row.try_get("", "id").map_err(internal)?).await?;
             folded += 1;
         }
         Ok(folded)
     }
+
+    /// Folds the slots of row `id` in a transaction of its own (see `fold_one`).
+    pub(crate) async fn fold(&self, db: &DatabaseConnection, id: i64) -> DomainResult<()> {
+        super::retrying(|| super::write::transaction(db, async |txn| self.fold_one(txn, id).await)).await
+    }
 }
 
-/// Folds the slots of every petition and event (see `Slotted::fold_all`); how many rows were
-/// folded. On SQLite the caller holds the write gate.
+/// The slotted counter notices about `counter` are for, if any.
+pub(crate) fn of(counter: Counter) -> Option<Slotted> {
+    [SIGNATURES, GOING].into_iter().find(|slotted| slotted.counter == counter)
+}
+
+/// Folds the slots of every petition and event (see `Slotted::fold_all`), up to
+/// `FOLDS_PER_ROUND` rows of each; how many rows were folded. On SQLite the caller holds the
+/// write gate.
 pub(crate) async fn fold_everything(db: &DatabaseConnection) -> DomainResult<u64> {
     Ok(SIGNATURES.fold_all(db).await? + GOING.fold_all(db).await?)
 }

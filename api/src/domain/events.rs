@@ -328,7 +328,10 @@ async fn rsvp_once(
     let hold = if capped { Hold::Exclusive } else { Hold::Share };
     notifier
         .counted::<event::Entity, _>(db, user_id, (GOING, event_id), ("event", hold), async |txn, event| {
-            one_answer_at_a_time(txn, event_id, user_id).await?;
+            if hold == Hold::Share {
+                // Held alone, the row already runs one answer at a time.
+                one_answer_at_a_time(txn, event_id, user_id).await?;
+            }
             let now = super::now();
             if ends_at(&event) <= now {
                 return Err(DomainError::conflict("eventId", "this event is over"));

@@ -131,6 +131,8 @@ pub(crate) struct Notifier {
     moved: std::sync::Mutex<HashSet<(Counter, i64)>>,
     /// Wakes the task that announces them.
     wake: Arc<Notify>,
+    /// Counters changed by committed transactions of this process, not folded yet.
+    unfolded: std::sync::Mutex<HashSet<(Counter, i64)>>,
 }
 
 /// How a counted change holds the petition's or event's row (on PostgreSQL; SQLite's write gate
@@ -180,25 +182,58 @@ impl Notifier {
             rereads_answered: Mutex::new(0),
             moved: std::sync::Mutex::new(HashSet::new()),
             wake: Arc::new(Notify::new()),
+            unfolded: std::sync::Mutex::new(HashSet::new()),
         }
     }
 
-    /// Starts this process's background work on `db`: announcing moved counters (`moved`) and
-    /// folding counter slots. Both tasks end once the notifier is gone.
-    pub(crate) fn start(self: &Arc<Self>, db: &DatabaseConnection) {
+    /// Starts this process's background work on `db`: folds the slots any process left behind
+    /// (one that stopped before folding what it moved), then announces moved counters (`moved`)
+    /// and folds their slots from then on. Both tasks end once the notifier is gone.
+    pub(crate) async fn start(self: &Arc<Self>, db: &DatabaseConnection) {
+        let gate = self.write_gate().await;
+        if let Err(error) = counters::fold_everything(db).await {
+            tracing::warn!(error = %error, "counter slots: folding at start-up failed, left for later");
+        }
+        drop(gate);
         tokio::spawn(announce(Arc::downgrade(self), self.wake.clone(), db.clone()));
         tokio::spawn(fold(Arc::downgrade(self), db.clone()));
     }
 
-    /// After a commit that changed (`counter`, `id`): its current value goes out within `COALESCE`.
+    /// After a commit that changed (`counter`, `id`): its current value goes out within `COALESCE`,
+    /// and its slots are folded within `FOLD_EVERY`.
     pub(crate) fn moved(&self, counter: Counter, id: i64) {
         self.moved_ids().insert((counter, id));
+        self.unfolded_ids().insert((counter, id));
         self.wake.notify_one();
     }
 
     fn moved_ids(&self) -> std::sync::MutexGuard<'_, HashSet<(Counter, i64)>> {
         // Every change to the set is one statement, so it stays whole even if a holder panicked.
         self.moved.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn unfolded_ids(&self) -> std::sync::MutexGuard<'_, HashSet<(Counter, i64)>> {
+        // As `moved_ids`.
+        self.unfolded.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Folds the slots of the counters this process moved since the last call; put back to be
+    /// tried again when one fails. Statements run only when something moved.
+    async fn fold_moved(&self, db: &DatabaseConnection) -> DomainResult<()> {
+        let unfolded: Vec<(Counter, i64)> = self.unfolded_ids().drain().collect();
+        if unfolded.is_empty() {
+            return Ok(());
+        }
+        let gate = self.write_gate().await;
+        for (index, (counter, id)) in unfolded.iter().enumerate() {
+            let Some(slotted) = counters::of(*counter) else { continue };
+            if let Err(error) = slotted.fold(db, *id).await {
+                self.unfolded_ids().extend(unfolded[index..].iter().copied());
+                return Err(error);
+            }
+        }
+        drop(gate);
+        Ok(())
     }
 
     /// Reads the counters moved since the last call and sends their values: one `NOTIFY`
@@ -396,17 +431,16 @@ async fn announce(notifier: Weak<Notifier>, wake: Arc<Notify>, db: DatabaseConne
     }
 }
 
-/// Folds counter slots into their rows every `FOLD_EVERY` until the notifier is gone. Each fold
-/// locks its row, so several processes folding at once are safe (see `Slotted::fold_all`).
+/// Folds the slots of the counters this process moved, every `FOLD_EVERY`, until the notifier is
+/// gone. Each fold locks its row, so several processes folding one row are safe (see
+/// `Slotted::fold`).
 async fn fold(notifier: Weak<Notifier>, db: DatabaseConnection) {
     loop {
         tokio::time::sleep(FOLD_EVERY).await;
         let Some(live) = notifier.upgrade() else { return };
-        let gate = live.write_gate().await;
-        if let Err(error) = counters::fold_everything(&db).await {
+        if let Err(error) = live.fold_moved(&db).await {
             tracing::warn!(error = %error, "counter slots: folding failed, trying again later");
         }
-        drop(gate);
     }
 }
 
