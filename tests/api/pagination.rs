@@ -10,13 +10,13 @@ use crate::support::TestApp;
 use crate::support::fixtures;
 
 /// A list to page through: the field with its fixed arguments, and where its connection sits.
-struct List {
+pub(crate) struct List {
     /// e.g. `films(orderBy: {field: TITLE, direction: ASC}` without the closing parenthesis.
-    open: &'static str,
+    pub(crate) open: &'static str,
     /// e.g. `/films` or `/film/credits`.
-    pointer: &'static str,
+    pub(crate) pointer: &'static str,
     /// Wraps the field for nested lists, e.g. `film(slug: "x") { … }`.
-    outer: Option<&'static str>,
+    pub(crate) outer: Option<&'static str>,
 }
 
 impl List {
@@ -91,8 +91,9 @@ async fn backward(app: &TestApp, list: &List, size: i64) -> Walk {
     Walk { ids: pages.into_iter().flatten().collect(), total }
 }
 
-/// Every way through `list` sees the same rows once each, as many as `totalCount`.
-async fn assert_walks_agree(app: &TestApp, list: &List, expected_total: u64) {
+/// Every way through `list` sees the same rows once each, as many as `totalCount`; the ids in
+/// list order.
+pub(crate) async fn assert_walks_agree(app: &TestApp, list: &List, expected_total: u64) -> Vec<String> {
     let one_at_a_time = forward(app, list, 1).await;
     assert_eq!(one_at_a_time.total, expected_total, "{}", list.open);
     assert_eq!(one_at_a_time.ids.len() as u64, expected_total, "{}: forward one at a time", list.open);
@@ -108,6 +109,7 @@ async fn assert_walks_agree(app: &TestApp, list: &List, expected_total: u64) {
         assert_eq!(walk.total, expected_total, "{}: {name}", list.open);
         assert_eq!(walk.ids, one_at_a_time.ids, "{}: {name} differs from forward one at a time", list.open);
     }
+    one_at_a_time.ids
 }
 
 db_tests!(

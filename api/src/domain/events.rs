@@ -81,16 +81,21 @@ pub(crate) enum EventOrderField {
     StartsAt,
     Title,
     CreatedAt,
+    /// The RSVPs going.
+    GoingCount,
 }
 
-/// The sort of an event list.
-pub(crate) fn sort(field: EventOrderField, direction: Direction) -> Sort<event::Column> {
-    let column = match field {
-        EventOrderField::StartsAt => event::Column::StartsAt,
-        EventOrderField::Title => event::Column::Title,
-        EventOrderField::CreatedAt => event::Column::CreatedAt,
-    };
-    Sort { column, direction, nullable: false }
+/// A key of an event list's sort.
+pub(crate) fn sort(field: EventOrderField, direction: Direction) -> super::paging::SortKey {
+    use super::paging::SortKey;
+    match field {
+        EventOrderField::StartsAt => SortKey::column(event::Column::StartsAt, direction, false),
+        EventOrderField::Title => SortKey::column(event::Column::Title, direction, false),
+        EventOrderField::CreatedAt => SortKey::column(event::Column::CreatedAt, direction, false),
+        EventOrderField::GoingCount => {
+            SortKey::count("events.#going", super::row_counts::event_going_count(), direction)
+        }
+    }
 }
 
 /// Events under a film are listed soonest first.

@@ -50,16 +50,21 @@ pub(crate) enum FilmOrderField {
     Title,
     ReleaseDate,
     CreatedAt,
+    /// The quotes the viewer may see.
+    QuoteCount,
 }
 
-/// The sort of a film list.
-pub(crate) fn sort(field: FilmOrderField, direction: Direction) -> Sort<film::Column> {
-    let (column, nullable) = match field {
-        FilmOrderField::Title => (film::Column::Title, false),
-        FilmOrderField::ReleaseDate => (film::Column::ReleaseDate, true),
-        FilmOrderField::CreatedAt => (film::Column::CreatedAt, false),
-    };
-    Sort { column, direction, nullable }
+/// A key of a film list's sort, for `viewer` (who sees some quotes and not others).
+pub(crate) fn sort(field: FilmOrderField, direction: Direction, viewer: &super::Viewer) -> super::paging::SortKey {
+    use super::paging::SortKey;
+    match field {
+        FilmOrderField::Title => SortKey::column(film::Column::Title, direction, false),
+        FilmOrderField::ReleaseDate => SortKey::column(film::Column::ReleaseDate, direction, true),
+        FilmOrderField::CreatedAt => SortKey::column(film::Column::CreatedAt, direction, false),
+        FilmOrderField::QuoteCount => {
+            SortKey::count("films.#quotes", super::row_counts::film_quote_count(viewer), direction)
+        }
+    }
 }
 
 /// The film with this slug, if any.

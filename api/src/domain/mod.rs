@@ -17,6 +17,7 @@ pub mod people;
 pub(crate) mod petition_updates;
 pub(crate) mod petitions;
 pub(crate) mod quotes;
+pub(crate) mod row_counts;
 pub(crate) mod search;
 pub mod sessions;
 pub(crate) mod sources;

@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{DomainError, DomainResult};
 
+mod order;
+pub(crate) use order::{ListOrder, SortKey, fetch_ordered};
+
 /// Rows per page when the client gives no size.
 pub(crate) const DEFAULT_PAGE_SIZE: u64 = 20;
 /// The largest page a client may ask for.
@@ -92,6 +95,10 @@ pub(crate) struct Cursor {
     value: SortValue,
     #[serde(rename = "i")]
     id: i64,
+    /// The values of the keys after the first, for an order of several keys (`Order`); absent
+    /// for one key, so those cursors read as they always did.
+    #[serde(rename = "k", default, skip_serializing_if = "Vec::is_empty")]
+    more: Vec<SortValue>,
     /// The argument this cursor came in (`after` or `before`), for errors; never encoded.
     #[serde(skip)]
     field: &'static str,
@@ -110,7 +117,14 @@ impl Cursor {
             Value::Int(Some(id)) => i64::from(id),
             _ => 0,
         };
-        Self { sort: sort_key(sort.column), descending: sort.direction == Direction::Desc, value, id, field: "" }
+        Self {
+            sort: sort_key(sort.column),
+            descending: sort.direction == Direction::Desc,
+            value,
+            id,
+            more: Vec::new(),
+            field: "",
+        }
     }
 
     /// The opaque text handed to clients.
@@ -129,13 +143,13 @@ impl Cursor {
             .ok_or_else(invalid)?;
         // A forged cursor must not carry what a database cannot compare (PostgreSQL text holds no
         // NUL; its dates end long before chrono's).
-        let storable = match &cursor.value {
+        let storable = |value: &SortValue| match value {
             SortValue::Text(text) => !text.contains('\0'),
             SortValue::Date(date) => (1..=9999).contains(&date.year()),
             SortValue::Time(time) => (1..=9999).contains(&time.year()),
             SortValue::Null | SortValue::Int(_) => true,
         };
-        if !storable {
+        if !storable(&cursor.value) || !cursor.more.iter().all(storable) {
             return Err(invalid());
         }
         cursor.field = field;
@@ -145,21 +159,44 @@ impl Cursor {
     /// Checks the cursor was made under `sort`: the same table, column and direction, and a value
     /// of that column's type.
     fn check<C: ColumnTrait>(&self, sort: Sort<C>) -> DomainResult<()> {
-        if self.sort != sort_key(sort.column) || self.descending != (sort.direction == Direction::Desc) {
+        if self.sort != sort_key(sort.column)
+            || self.descending != (sort.direction == Direction::Desc)
+            || !self.more.is_empty()
+        {
             return Err(DomainError::invalid(self.field, "this cursor belongs to a list in another order"));
         }
-        let kind = sort_kind(sort.column.def().get_column_type());
-        let fits = match &self.value {
-            SortValue::Null => sort.nullable,
+        if !self.value.fits(sort_kind(sort.column.def().get_column_type()), sort.nullable) {
+            return Err(DomainError::invalid(self.field, "not a valid cursor"));
+        }
+        Ok(())
+    }
+}
+
+impl SortValue {
+    /// Whether the value can be a sort value of a key of `kind` (NULL only for a nullable key).
+    fn fits(&self, kind: Option<SortKind>, nullable: bool) -> bool {
+        match self {
+            SortValue::Null => nullable,
             SortValue::Int(_) => kind == Some(SortKind::Int),
             SortValue::Text(_) => kind == Some(SortKind::Text),
             SortValue::Date(_) => kind == Some(SortKind::Date),
             SortValue::Time(_) => kind == Some(SortKind::Time),
-        };
-        if !fits {
-            return Err(DomainError::invalid(self.field, "not a valid cursor"));
         }
-        Ok(())
+    }
+
+    /// The sort value of a key of `kind` as the database wrote it in JSON.
+    fn from_json(value: &serde_json::Value, kind: SortKind) -> Self {
+        let value = match (value, kind) {
+            (serde_json::Value::Null, _) => Some(SortValue::Null),
+            (serde_json::Value::Number(number), SortKind::Int) => number.as_i64().map(SortValue::Int),
+            (serde_json::Value::String(text), SortKind::Text) => Some(SortValue::Text(text.clone())),
+            (serde_json::Value::String(text), SortKind::Date) => {
+                NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(SortValue::Date)
+            }
+            (serde_json::Value::String(text), SortKind::Time) => stored_instant(text).map(SortValue::Time),
+            _ => None,
+        };
+        value.unwrap_or(SortValue::Null)
     }
 }
 
@@ -268,6 +305,8 @@ pub(crate) struct CursorShape {
     sort: String,
     descending: bool,
     kind: SortKind,
+    /// The kinds of the keys after the first (`Order`); then the sort value is a JSON array.
+    more: Vec<SortKind>,
 }
 
 impl CursorShape {
@@ -275,29 +314,22 @@ impl CursorShape {
     pub(crate) fn of<C: ColumnTrait>(sort: Sort<C>) -> Self {
         // A column of no known kind never sorts a list; its cursors would carry text.
         let kind = sort_kind(sort.column.def().get_column_type()).unwrap_or(SortKind::Text);
-        Self { sort: sort_key(sort.column), descending: sort.direction == Direction::Desc, kind }
+        Self { sort: sort_key(sort.column), descending: sort.direction == Direction::Desc, kind, more: Vec::new() }
     }
 
     /// The encoded cursor of the row whose sort column holds `value` (as the database wrote it in
     /// JSON) and whose id is `id`.
+    /// With several keys, `value` is the JSON array of their values.
     pub(crate) fn encode(&self, value: &serde_json::Value, id: i64) -> String {
-        let value = match (value, self.kind) {
-            (serde_json::Value::Null, _) => Some(SortValue::Null),
-            (serde_json::Value::Number(number), SortKind::Int) => number.as_i64().map(SortValue::Int),
-            (serde_json::Value::String(text), SortKind::Text) => Some(SortValue::Text(text.clone())),
-            (serde_json::Value::String(text), SortKind::Date) => {
-                NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(SortValue::Date)
-            }
-            (serde_json::Value::String(text), SortKind::Time) => stored_instant(text).map(SortValue::Time),
-            _ => None,
+        let (value, more) = if self.more.is_empty() {
+            (SortValue::from_json(value, self.kind), Vec::new())
+        } else {
+            let values = value.as_array().map(Vec::as_slice).unwrap_or_default();
+            let at = |index: usize| values.get(index).unwrap_or(&serde_json::Value::Null);
+            let more = self.more.iter().enumerate().map(|(index, kind)| SortValue::from_json(at(index + 1), *kind));
+            (SortValue::from_json(at(0), self.kind), more.collect())
         };
-        let cursor = Cursor {
-            sort: self.sort.clone(),
-            descending: self.descending,
-            value: value.unwrap_or(SortValue::Null),
-            id,
-            field: "",
-        };
+        let cursor = Cursor { sort: self.sort.clone(), descending: self.descending, value, id, more, field: "" };
         cursor.encode()
     }
 }

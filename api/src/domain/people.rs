@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait};
 
 use super::audit::Actor;
 use super::films::{self, CreditLink, FilmChanges};
-use super::paging::{Direction, Sort};
+use super::paging::Direction;
 use super::text::contains_ignoring_case;
 use super::validate::{self, Patch};
 use super::write::{self, patch};
@@ -49,16 +49,23 @@ pub(crate) enum PersonOrderField {
     Name,
     BirthDate,
     CreatedAt,
+    /// The person's credits.
+    CreditCount,
+    /// The person's quotes the viewer may see.
+    QuoteCount,
 }
 
-/// The sort of a people list.
-pub(crate) fn sort(field: PersonOrderField, direction: Direction) -> Sort<person::Column> {
-    let (column, nullable) = match field {
-        PersonOrderField::Name => (person::Column::Name, false),
-        PersonOrderField::BirthDate => (person::Column::BirthDate, true),
-        PersonOrderField::CreatedAt => (person::Column::CreatedAt, false),
-    };
-    Sort { column, direction, nullable }
+/// A key of a people list's sort, for `viewer` (who sees some quotes and not others).
+pub(crate) fn sort(field: PersonOrderField, direction: Direction, viewer: &super::Viewer) -> super::paging::SortKey {
+    use super::paging::SortKey;
+    use super::row_counts::{person_credit_count, person_quote_count};
+    match field {
+        PersonOrderField::Name => SortKey::column(person::Column::Name, direction, false),
+        PersonOrderField::BirthDate => SortKey::column(person::Column::BirthDate, direction, true),
+        PersonOrderField::CreatedAt => SortKey::column(person::Column::CreatedAt, direction, false),
+        PersonOrderField::CreditCount => SortKey::count("people.#credits", person_credit_count(), direction),
+        PersonOrderField::QuoteCount => SortKey::count("people.#quotes", person_quote_count(viewer), direction),
+    }
 }
 
 /// A change to a person. On create, `name` is required and a missing slug is made from it.

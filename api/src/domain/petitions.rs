@@ -75,17 +75,22 @@ pub(crate) enum PetitionOrderField {
     Title,
     ClosesAt,
     Goal,
+    /// Everyone who signed.
+    SignatureCount,
 }
 
-/// The sort of a petition list.
-pub(crate) fn sort(field: PetitionOrderField, direction: Direction) -> Sort<petition::Column> {
-    let (column, nullable) = match field {
-        PetitionOrderField::CreatedAt => (petition::Column::CreatedAt, false),
-        PetitionOrderField::Title => (petition::Column::Title, false),
-        PetitionOrderField::ClosesAt => (petition::Column::ClosesAt, true),
-        PetitionOrderField::Goal => (petition::Column::Goal, false),
-    };
-    Sort { column, direction, nullable }
+/// A key of a petition list's sort.
+pub(crate) fn sort(field: PetitionOrderField, direction: Direction) -> super::paging::SortKey {
+    use super::paging::SortKey;
+    match field {
+        PetitionOrderField::CreatedAt => SortKey::column(petition::Column::CreatedAt, direction, false),
+        PetitionOrderField::Title => SortKey::column(petition::Column::Title, direction, false),
+        PetitionOrderField::ClosesAt => SortKey::column(petition::Column::ClosesAt, direction, true),
+        PetitionOrderField::Goal => SortKey::column(petition::Column::Goal, direction, false),
+        PetitionOrderField::SignatureCount => {
+            SortKey::count("petitions.#signatures", super::row_counts::petition_signature_count(), direction)
+        }
+    }
 }
 
 /// Petitions under a film are listed in the order they were started.

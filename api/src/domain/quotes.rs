@@ -63,11 +63,12 @@ pub(crate) enum QuoteOrderField {
     SaidOn,
 }
 
-/// The sort of a quote list.
-pub(crate) fn sort(field: QuoteOrderField, direction: Direction) -> Sort<quote::Column> {
+/// A key of a quote list's sort.
+pub(crate) fn sort(field: QuoteOrderField, direction: Direction) -> super::paging::SortKey {
+    use super::paging::SortKey;
     match field {
-        QuoteOrderField::CreatedAt => Sort { column: quote::Column::CreatedAt, direction, nullable: false },
-        QuoteOrderField::SaidOn => Sort { column: quote::Column::SaidOn, direction, nullable: true },
+        QuoteOrderField::CreatedAt => SortKey::column(quote::Column::CreatedAt, direction, false),
+        QuoteOrderField::SaidOn => SortKey::column(quote::Column::SaidOn, direction, true),
     }
 }
 

@@ -6,11 +6,15 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object, OutputType, SimpleObject, TypeName};
 use futures_util::future::BoxFuture;
-use sea_orm::{Condition, EntityTrait, QueryFilter};
+use sea_orm::sea_query::SelectStatement;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryTrait};
+
+use super::aggregates::{Described, Group, GroupBy, Having, Whole};
+use super::plan::{self, Planned};
 
 use super::errors::GqlResult;
 use super::{db, loaders};
-use crate::domain::paging::{self, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest, Sort};
+use crate::domain::paging::{self, DEFAULT_PAGE_SIZE, ListOrder, MAX_PAGE_SIZE, Page, PageRequest, Sort};
 use crate::domain::{DomainError, DomainResult};
 use crate::loaders::{CountKey, Keyed, Loaders, PageKey, ScopeLoaders};
 
@@ -29,6 +33,8 @@ pub(crate) struct Connection<N> {
     has_next_page: bool,
     has_previous_page: bool,
     count_total: CountTotal,
+    /// Every row of the list (all pages), for its aggregates.
+    source: SelectStatement,
 }
 
 /// One node of a page and its cursor.
@@ -51,7 +57,12 @@ pub(crate) struct PageInfo {
 }
 
 impl<N> Connection<N> {
-    fn new<M>(page: &Page<Arc<M>>, wrap: impl Fn(Arc<M>) -> N, count_total: CountTotal) -> Self {
+    fn new<M>(
+        page: &Page<Arc<M>>,
+        wrap: impl Fn(Arc<M>) -> N,
+        count_total: CountTotal,
+        source: SelectStatement,
+    ) -> Self {
         Self {
             edges: page
                 .rows
@@ -61,12 +72,13 @@ impl<N> Connection<N> {
             has_next_page: page.has_next_page,
             has_previous_page: page.has_previous_page,
             count_total,
+            source,
         }
     }
 }
 
 #[Object(name_type)]
-impl<N: OutputType + NodeName> Connection<N> {
+impl<N: OutputType + NodeName + 'static> Connection<N> {
     /// The rows of this page with their cursors.
     async fn edges(&self) -> &[Edge<N>] {
         &self.edges
@@ -90,6 +102,26 @@ impl<N: OutputType + NodeName> Connection<N> {
     /// The number of rows in the whole list (all pages).
     async fn total_count(&self) -> GqlResult<u64> {
         Ok((self.count_total)().await?)
+    }
+
+    /// Aggregates over every row of the list (all pages): its filter and what you may see are
+    /// applied first.
+    async fn aggregate(&self, ctx: &Context<'_>) -> GqlResult<Planned<Described<N, Whole>>> {
+        Ok(Planned::done(plan::aggregate_value(ctx, N::NAME, self.source.clone(), false).await?))
+    }
+
+    /// The list's rows (all pages) in groups by `groupBy`'s keys (`keys` lists them in that order),
+    /// in key order (nulls last; at most 1,000 groups), with their aggregates; `having` keeps
+    /// only some groups.
+    async fn grouped_aggregates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "groupBy")] _group_by: Vec<GroupBy<N>>,
+        #[graphql(name = "having")] _having: Option<Having<N>>,
+    ) -> GqlResult<Planned<Vec<Described<N, Group>>>> {
+        // The arguments, validated by their types above, are read with the selection by the
+        // planner, which builds the whole answer.
+        Ok(Planned::done(plan::aggregate_value(ctx, N::NAME, self.source.clone(), true).await?))
     }
 }
 
@@ -149,12 +181,36 @@ where
 {
     let db = db(ctx)?.clone();
     let rows = paging::fetch(&db, E::find().filter(condition.clone()), sort, E::ID, &page).await?;
+    let source = E::find().filter(condition.clone()).into_query();
     let count_total: CountTotal = Arc::new(move || {
         let db = db.clone();
         let condition = condition.clone();
         Box::pin(async move { paging::count(&db, E::find().filter(condition)).await })
     });
-    Ok(Connection::new(&rows.shared(), wrap, count_total))
+    Ok(Connection::new(&rows.shared(), wrap, count_total, source))
+}
+
+/// A page of a top-level list in an order of several keys: the rows of `E` matching `condition`.
+pub(crate) async fn list_ordered<E, N>(
+    ctx: &Context<'_>,
+    condition: Condition,
+    order: ListOrder,
+    page: PageRequest,
+    wrap: impl Fn(Arc<E::Model>) -> N,
+) -> GqlResult<Connection<N>>
+where
+    E: Keyed,
+    E::Model: Sync,
+{
+    let db = db(ctx)?.clone();
+    let rows = paging::fetch_ordered(&db, E::find().filter(condition.clone()), &order, E::ID, &page).await?;
+    let source = E::find().filter(condition.clone()).into_query();
+    let count_total: CountTotal = Arc::new(move || {
+        let db = db.clone();
+        let condition = condition.clone();
+        Box::pin(async move { paging::count(&db, E::find().filter(condition)).await })
+    });
+    Ok(Connection::new(&rows.shared(), wrap, count_total, source))
 }
 
 /// A page of one parent's children, batched with the other parents of the same request.
@@ -175,12 +231,13 @@ where
         .load_one(PageKey { scope: scope.clone(), page, parent })
         .await?
         .ok_or_else(|| DomainError::Internal("a page key was not loaded".to_owned()))?;
+    let source = S::Entity::find().filter(scope.condition()).filter(scope.parent().eq(parent)).into_query();
     let count_total: CountTotal = Arc::new(move || {
         let loaders = loaders.clone();
         let key = CountKey { scope: scope.clone(), parent };
         Box::pin(async move { Ok(S::counts(&loaders).load_one(key).await?.unwrap_or(0)) })
     });
-    Ok(Connection::new(&rows, wrap, count_total))
+    Ok(Connection::new(&rows, wrap, count_total, source))
 }
 
 /// What the read planner builds for a field of an `XConnection`.
@@ -190,15 +247,19 @@ pub(crate) enum ConnectionRead {
     Nodes,
     PageInfo,
     TotalCount,
+    Aggregate,
+    GroupedAggregates,
 }
 
 /// The read declaration of every `XConnection`: each field above and what the planner builds for
 /// it (the planner's test holds it to the schema).
-pub(crate) const CONNECTION_READS: [(&str, ConnectionRead); 4] = [
+pub(crate) const CONNECTION_READS: [(&str, ConnectionRead); 6] = [
     ("edges", ConnectionRead::Edges),
     ("nodes", ConnectionRead::Nodes),
     ("pageInfo", ConnectionRead::PageInfo),
     ("totalCount", ConnectionRead::TotalCount),
+    ("aggregate", ConnectionRead::Aggregate),
+    ("groupedAggregates", ConnectionRead::GroupedAggregates),
 ];
 
 /// What the read planner builds for a field of an `XEdge`.

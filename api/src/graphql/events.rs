@@ -11,7 +11,7 @@ use super::guards::RoleGuard;
 use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::input_changes;
 use super::plan::{self, Key, Planned};
-use super::scalars::{DateTime, EventKind, RsvpStatus, order_input};
+use super::scalars::{DateTime, EventKind, RsvpStatus, list_order, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::RsvpStatusCount;
 use super::users::Rsvp;
@@ -158,7 +158,13 @@ pub(crate) static EVENT_READS: plan::Reads = {
 
 order_input!(
     /// The keys an event list can be sorted by.
-    EventOrderField => events::EventOrderField { StartsAt, Title, CreatedAt },
+    EventOrderField => events::EventOrderField {
+        StartsAt,
+        Title,
+        CreatedAt,
+        /// The RSVPs going.
+        GoingCount,
+    },
     /// How to sort events; ties are broken by id.
     EventOrder
 );
@@ -215,13 +221,15 @@ impl EventQuery {
         plan::lookup_or_resolve(ctx, "event", &EVENT_READS, key, |all| &all.events, event::Column::Slug, Event).await
     }
 
-    /// Events, soonest first unless `orderBy` says otherwise.
+    /// Events, soonest first unless `orderBy` or `sort` says otherwise. `sort` gives several keys, first wins,
+    /// after `orderBy`'s if both are given (each field at most once); ties are broken by id.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,
         filter: Option<EventFilter>,
         order_by: Option<EventOrder>,
+        sort: Option<Vec<EventOrder>>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -230,12 +238,13 @@ impl EventQuery {
         let page = connection::page_request(first, after, last, before)?;
         let condition =
             filter.unwrap_or_default().into_domain()?.condition(chrono::Utc::now(), db(ctx)?.get_database_backend());
-        let sort = EventOrder::sort_or(
+        let order = list_order(
             order_by,
+            sort,
             (events::EventOrderField::StartsAt, domain::paging::Direction::Asc),
             events::sort,
-        );
-        plan::list_or_resolve::<event::Entity, _>(ctx, "events", &EVENT_READS, condition, sort, page, Event).await
+        )?;
+        plan::list_or_resolve::<event::Entity, _>(ctx, "events", &EVENT_READS, condition, order, page, Event).await
     }
 }
 

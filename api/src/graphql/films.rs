@@ -16,7 +16,7 @@ use super::people::{CreatePersonInput, Person};
 use super::petitions::Petition;
 use super::plan::{self, Key, Planned};
 use super::quotes::Quote;
-use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, order_input};
+use super::scalars::{CreditRole, Date, DateTime, FilmStatus, Money, list_order, order_input};
 use super::sources::{SourceArticle, source_articles};
 use crate::domain::{self, DomainResult, films, people, validate};
 use crate::loaders::{CreditParent, CreditScope, EventScope, FilmScope, PetitionScope, QuoteParent, QuoteScope};
@@ -242,7 +242,13 @@ pub(crate) static CREDIT_READS: plan::Reads = {
 
 order_input!(
     /// The keys a film list can be sorted by.
-    FilmOrderField => films::FilmOrderField { Title, ReleaseDate, CreatedAt },
+    FilmOrderField => films::FilmOrderField {
+        Title,
+        ReleaseDate,
+        CreatedAt,
+        /// The film's quotes you may see.
+        QuoteCount,
+    },
     /// How to sort films; ties are broken by id.
     FilmOrder
 );
@@ -286,13 +292,15 @@ impl FilmQuery {
         plan::lookup_or_resolve(ctx, "film", &FILM_READS, key, |all| &all.films, film::Column::Slug, Film).await
     }
 
-    /// Films, by title unless `orderBy` says otherwise.
+    /// Films, by title unless `orderBy` or `sort` says otherwise. `sort` gives several keys, first wins,
+    /// after `orderBy`'s if both are given (each field at most once); ties are broken by id.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn films(
         &self,
         ctx: &Context<'_>,
         filter: Option<FilmFilter>,
         order_by: Option<FilmOrder>,
+        sort: Option<Vec<FilmOrder>>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -300,9 +308,12 @@ impl FilmQuery {
     ) -> GqlResult<Planned<Connection<Film>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
-        let sort =
-            FilmOrder::sort_or(order_by, (films::FilmOrderField::Title, domain::paging::Direction::Asc), films::sort);
-        plan::list_or_resolve::<film::Entity, _>(ctx, "films", &FILM_READS, condition, sort, page, Film).await
+        let viewer = loaders(ctx)?.viewer;
+        let order =
+            list_order(order_by, sort, (films::FilmOrderField::Title, domain::paging::Direction::Asc), |f, d| {
+                films::sort(f, d, &viewer)
+            })?;
+        plan::list_or_resolve::<film::Entity, _>(ctx, "films", &FILM_READS, condition, order, page, Film).await
     }
 }
 

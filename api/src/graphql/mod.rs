@@ -4,6 +4,7 @@
 
 pub(crate) mod account_mail;
 pub(crate) mod accounts;
+pub(crate) mod aggregates;
 pub(crate) mod audit;
 pub(crate) mod change;
 pub(crate) mod connection;

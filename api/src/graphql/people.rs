@@ -12,7 +12,7 @@ use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::{CreditEnd, GivenCredit, credit_links, input_changes};
 use super::plan::{self, Key, Planned};
 use super::quotes::Quote;
-use super::scalars::{CreditRole, Date, order_input};
+use super::scalars::{CreditRole, Date, list_order, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::{db, loaders};
 use crate::domain::{self, DomainResult, films, people, validate};
@@ -106,7 +106,15 @@ pub(crate) static PERSON_READS: plan::Reads = {
 
 order_input!(
     /// The keys a people list can be sorted by.
-    PersonOrderField => people::PersonOrderField { Name, BirthDate, CreatedAt },
+    PersonOrderField => people::PersonOrderField {
+        Name,
+        BirthDate,
+        CreatedAt,
+        /// The person's credits.
+        CreditCount,
+        /// The person's quotes you may see.
+        QuoteCount,
+    },
     /// How to sort people; ties are broken by id.
     PersonOrder
 );
@@ -147,13 +155,15 @@ impl PersonQuery {
             .await
     }
 
-    /// People, by name unless `orderBy` says otherwise.
+    /// People, by name unless `orderBy` or `sort` says otherwise. `sort` gives several keys, first wins,
+    /// after `orderBy`'s if both are given (each field at most once); ties are broken by id.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn people(
         &self,
         ctx: &Context<'_>,
         filter: Option<PersonFilter>,
         order_by: Option<PersonOrder>,
+        sort: Option<Vec<PersonOrder>>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -161,12 +171,12 @@ impl PersonQuery {
     ) -> GqlResult<Planned<Connection<Person>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
-        let sort = PersonOrder::sort_or(
-            order_by,
-            (people::PersonOrderField::Name, domain::paging::Direction::Asc),
-            people::sort,
-        );
-        plan::list_or_resolve::<person::Entity, _>(ctx, "people", &PERSON_READS, condition, sort, page, Person).await
+        let viewer = loaders(ctx)?.viewer;
+        let order =
+            list_order(order_by, sort, (people::PersonOrderField::Name, domain::paging::Direction::Asc), |f, d| {
+                people::sort(f, d, &viewer)
+            })?;
+        plan::list_or_resolve::<person::Entity, _>(ctx, "people", &PERSON_READS, condition, order, page, Person).await
     }
 }
 

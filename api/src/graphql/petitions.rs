@@ -13,7 +13,7 @@ use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::input_changes;
 use super::petition_updates::PetitionUpdate;
 use super::plan::{self, Key, Planned};
-use super::scalars::{DateTime, PetitionStatus, order_input};
+use super::scalars::{DateTime, PetitionStatus, list_order, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::stats::{TimeBucket, TimeCount};
 use super::{db, loaders, notifier, viewer_id};
@@ -228,7 +228,14 @@ impl Signature {
 
 order_input!(
     /// The keys a petition list can be sorted by.
-    PetitionOrderField => petitions::PetitionOrderField { CreatedAt, Title, ClosesAt, Goal },
+    PetitionOrderField => petitions::PetitionOrderField {
+        CreatedAt,
+        Title,
+        ClosesAt,
+        Goal,
+        /// Everyone who signed.
+        SignatureCount,
+    },
     /// How to sort petitions; ties are broken by id.
     PetitionOrder
 );
@@ -276,13 +283,15 @@ impl PetitionQuery {
         .await
     }
 
-    /// Petitions, newest first unless `orderBy` says otherwise.
+    /// Petitions, newest first unless `orderBy` or `sort` says otherwise. `sort` gives several keys, first wins,
+    /// after `orderBy`'s if both are given (each field at most once); ties are broken by id.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn petitions(
         &self,
         ctx: &Context<'_>,
         filter: Option<PetitionFilter>,
         order_by: Option<PetitionOrder>,
+        sort: Option<Vec<PetitionOrder>>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -290,13 +299,22 @@ impl PetitionQuery {
     ) -> GqlResult<Planned<Connection<Petition>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(domain::now());
-        let sort = PetitionOrder::sort_or(
+        let order = list_order(
             order_by,
+            sort,
             (petitions::PetitionOrderField::CreatedAt, domain::paging::Direction::Desc),
             petitions::sort,
-        );
-        plan::list_or_resolve::<petition::Entity, _>(ctx, "petitions", &PETITION_READS, condition, sort, page, Petition)
-            .await
+        )?;
+        plan::list_or_resolve::<petition::Entity, _>(
+            ctx,
+            "petitions",
+            &PETITION_READS,
+            condition,
+            order,
+            page,
+            Petition,
+        )
+        .await
     }
 }
 

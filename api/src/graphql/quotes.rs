@@ -12,7 +12,7 @@ use super::ids::{NodeType, decode_as, decode_optional, global_id};
 use super::inputs::input_changes;
 use super::people::Person;
 use super::plan::{self, Key, Planned};
-use super::scalars::{Date, DateTime, QuoteStatus, order_input};
+use super::scalars::{Date, DateTime, QuoteStatus, list_order, order_input};
 use super::sources::{SourceArticle, source_articles};
 use super::{actor, change};
 use super::{db, loaders, viewer_id};
@@ -140,13 +140,15 @@ impl QuoteQuery {
         Ok(Planned::Resolve(loaders(ctx)?.quotes.load_one(id).await?.map(Quote)))
     }
 
-    /// Quotes you may see, newest first unless `orderBy` says otherwise.
+    /// Quotes you may see, newest first unless `orderBy` or `sort` says otherwise. `sort` gives several keys, first wins,
+    /// after `orderBy`'s if both are given (each field at most once); ties are broken by id.
     #[graphql(complexity = "super::connection::cost(first, last, child_complexity)")]
     async fn quotes(
         &self,
         ctx: &Context<'_>,
         filter: Option<QuoteFilter>,
         order_by: Option<QuoteOrder>,
+        sort: Option<Vec<QuoteOrder>>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -155,12 +157,13 @@ impl QuoteQuery {
         let page = connection::page_request(first, after, last, before)?;
         let viewer = loaders(ctx)?.viewer;
         let condition = filter.unwrap_or_default().into_domain()?.condition(&viewer, db(ctx)?.get_database_backend());
-        let sort = QuoteOrder::sort_or(
+        let order = list_order(
             order_by,
+            sort,
             (quotes::QuoteOrderField::CreatedAt, domain::paging::Direction::Desc),
             quotes::sort,
-        );
-        plan::list_or_resolve::<quote::Entity, _>(ctx, "quotes", &QUOTE_READS, condition, sort, page, Quote).await
+        )?;
+        plan::list_or_resolve::<quote::Entity, _>(ctx, "quotes", &QUOTE_READS, condition, order, page, Quote).await
     }
 }
 

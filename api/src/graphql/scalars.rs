@@ -157,10 +157,12 @@ pub(crate) use mirror_enum;
 /// `mirror_enum!`), and the `…Order` input of one key and a direction.
 macro_rules! order_input {
     (
-        $(#[$field_meta:meta])* $field:ident => $target:ty { $($variant:ident),* $(,)? },
+        $(#[$field_meta:meta])* $field:ident => $target:ty { $($(#[$variant_meta:meta])* $variant:ident),* $(,)? },
         $(#[$order_meta:meta])* $order:ident
     ) => {
-        $crate::graphql::scalars::mirror_enum!($(#[$field_meta])* $field => $target { $($variant),* });
+        $crate::graphql::scalars::mirror_enum!(
+            $(#[$field_meta])* $field => $target { $($(#[$variant_meta])* $variant),* }
+        );
 
         $(#[$order_meta])*
         #[derive(async_graphql::InputObject)]
@@ -169,22 +171,55 @@ macro_rules! order_input {
             direction: $crate::graphql::scalars::OrderDirection,
         }
 
-        impl $order {
-            /// The domain's sort (`sort`) for the order asked, or for `default` when none is.
-            fn sort_or<S>(
-                order: Option<Self>,
-                default: ($target, $crate::domain::paging::Direction),
-                sort: impl FnOnce($target, $crate::domain::paging::Direction) -> S,
-            ) -> S {
-                match order {
-                    Some(order) => sort(order.field.into(), order.direction.into()),
-                    None => sort(default.0, default.1),
-                }
+        impl $crate::graphql::scalars::OrderInput for $order {
+            type Field = $target;
+
+            fn parts(self) -> ($target, $crate::domain::paging::Direction) {
+                (self.field.into(), self.direction.into())
             }
         }
     };
 }
 pub(crate) use order_input;
+
+/// An `…Order` input: one key of a list's sort and its direction.
+pub(crate) trait OrderInput {
+    /// The domain's enum of the list's keys.
+    type Field;
+    /// The key and the direction.
+    fn parts(self) -> (Self::Field, crate::domain::paging::Direction);
+}
+
+/// The domain's sort (`sort`) for the order asked, or for `default` when none is.
+pub(crate) fn sort_or<O: OrderInput, S>(
+    order: Option<O>,
+    default: (O::Field, crate::domain::paging::Direction),
+    sort: impl FnOnce(O::Field, crate::domain::paging::Direction) -> S,
+) -> S {
+    let (field, direction) = order.map_or(default, OrderInput::parts);
+    sort(field, direction)
+}
+
+/// The order of a top-level list: `orderBy`'s key, then `sort`'s keys (first wins), each made by
+/// `key`; `default` when neither gives one. A key given twice is refused (`BAD_USER_INPUT`).
+pub(crate) fn list_order<O: OrderInput>(
+    order_by: Option<O>,
+    sort: Option<Vec<O>>,
+    default: (O::Field, crate::domain::paging::Direction),
+    key: impl Fn(O::Field, crate::domain::paging::Direction) -> crate::domain::paging::SortKey,
+) -> crate::domain::DomainResult<crate::domain::paging::ListOrder> {
+    let mut keys: Vec<crate::domain::paging::SortKey> = Vec::new();
+    for order in order_by.into_iter().chain(sort.into_iter().flatten()) {
+        let (field, direction) = order.parts();
+        let next = key(field, direction);
+        if keys.iter().any(|known| known.same_value(&next)) {
+            return Err(crate::domain::DomainError::invalid("sort", "each field may sort the list once"));
+        }
+        keys.push(next);
+    }
+    let default = key(default.0, default.1);
+    Ok(crate::domain::paging::ListOrder::of(default, keys))
+}
 
 mirror_enum!(
     /// Where a film stands, from a fan request to a release.

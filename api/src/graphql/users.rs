@@ -213,7 +213,7 @@ impl UserQuery {
     ) -> GqlResult<Connection<User>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition = filter.unwrap_or_default().into_domain()?.condition(db(ctx)?.get_database_backend());
-        let sort = UserOrder::sort_or(
+        let sort = super::scalars::sort_or(
             order_by,
             (users::UserOrderField::CreatedAt, domain::paging::Direction::Desc),
             users::sort,

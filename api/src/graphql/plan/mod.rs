@@ -6,6 +6,7 @@
 //! a type reads, the type declares next to its resolver (a `Reads`, such as `films::FILM_READS`);
 //! `schema_check` holds every declaration to the schema the resolvers build.
 
+mod aggregate;
 mod reads;
 #[cfg(test)]
 mod schema_check;
@@ -28,7 +29,7 @@ use super::errors::GqlResult;
 use super::ids::NodeType;
 use super::{db, loaders};
 use crate::domain::DomainError;
-use crate::domain::paging::{PageRequest, Sort};
+use crate::domain::paging::{ListOrder, PageRequest};
 use crate::loaders::{ById, Cached, Keyed, Loaders};
 pub(crate) use reads::{Children, Conv, Derived, Read, Reads};
 use walk::{RootRows, Rows, Walk};
@@ -224,7 +225,7 @@ pub(crate) async fn list_or_resolve<E, N>(
     name: &'static str,
     reads: &'static Reads,
     condition: Condition,
-    sort: Sort<E::Column>,
+    order: ListOrder,
     page: PageRequest,
     wrap: impl Fn(std::sync::Arc<E::Model>) -> N,
 ) -> GqlResult<Planned<super::connection::Connection<N>>>
@@ -233,10 +234,10 @@ where
     E::Model: Sync,
     RootRows: From<Rows<E>>,
 {
-    if let Some(value) = list::<E>(ctx, name, reads, &condition, sort, &page).await? {
+    if let Some(value) = list::<E>(ctx, name, reads, &condition, &order, &page).await? {
         return Ok(Planned::done(value));
     }
-    Ok(Planned::Resolve(super::connection::list::<E, N>(ctx, condition, sort, page, wrap).await?))
+    Ok(Planned::Resolve(super::connection::list_ordered::<E, N>(ctx, condition, order, page, wrap).await?))
 }
 
 /// A root list of `E` rows, read as `reads` declares: its finished value, or `None` to resolve it.
@@ -245,14 +246,44 @@ async fn list<E: Keyed>(
     name: &'static str,
     reads: &'static Reads,
     condition: &Condition,
-    sort: Sort<E::Column>,
+    order: &ListOrder,
     page: &PageRequest,
 ) -> GqlResult<Option<Value>>
 where
     RootRows: From<Rows<E>>,
 {
     let select = E::find().filter(condition.clone());
-    run(ctx, name, Roots::One(reads, Box::new(RootRows::from(Rows::Page { select, sort, page: page.clone() })))).await
+    let rows = Rows::Ordered { select, order: order.clone(), page: page.clone() };
+    run(ctx, name, Roots::One(reads, Box::new(RootRows::from(rows)))).await
+}
+
+/// The value of a connection's `aggregate` (or, with `grouped`, `groupedAggregates`) on the
+/// resolver path: the subquery the planner puts in a root field's statement, run alone over the
+/// rows `source` selects.
+pub(crate) async fn aggregate_value(
+    ctx: &Context<'_>,
+    node: &'static str,
+    source: sea_orm::sea_query::SelectStatement,
+    grouped: bool,
+) -> GqlResult<Value> {
+    let db = db(ctx)?;
+    let backend = db.get_database_backend();
+    let mut walk = Walk::new(backend, loaders(ctx)?.viewer, ctx.query_env, &ctx.schema_env.registry);
+    let field = &ctx.item.node;
+    let spec = super::aggregates::spec(node);
+    let Some((subquery, out)) = walk.aggregate(node, spec, field, source, grouped) else {
+        let name = field.name.node.to_string();
+        return Err(DomainError::invalid(&name, "this selection cannot be aggregated (no directives inside it)").into());
+    };
+    let statement = sql::root_statement(backend, subquery);
+    let row = db.query_one_raw(statement).await.map_err(DomainError::from)?;
+    let text: String = match row {
+        Some(row) => row.try_get_by_index(0).map_err(DomainError::from)?,
+        None => return Err(DomainError::Internal("the aggregate statement returned no row".to_owned()).into()),
+    };
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| DomainError::Internal(format!("aggregate JSON: {error}")))?;
+    Ok(out.value(&json))
 }
 
 /// What a root field reads: one lookup or list, or several lookups (`nodes`).

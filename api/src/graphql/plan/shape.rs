@@ -89,6 +89,8 @@ pub(super) enum ConnectionField {
     PageInfo(Fields<Leaf<PageInfoRead>>),
     /// `totalCount`, from a slot of the parent row.
     TotalCount(usize),
+    /// `aggregate` or `groupedAggregates`, from a slot of the parent row.
+    Aggregate(usize, super::aggregate::AggregateOut),
 }
 
 impl ConnectionField {
@@ -99,7 +101,10 @@ impl ConnectionField {
             ConnectionField::PageInfo(fields) => fields
                 .iter()
                 .any(|(_, field)| matches!(field, Leaf::Field(PageInfoRead::StartCursor | PageInfoRead::EndCursor))),
-            ConnectionField::Typename(_) | ConnectionField::Nodes(_) | ConnectionField::TotalCount(_) => false,
+            ConnectionField::Typename(_)
+            | ConnectionField::Nodes(_)
+            | ConnectionField::TotalCount(_)
+            | ConnectionField::Aggregate(..) => false,
         }
     }
 }
@@ -172,7 +177,8 @@ fn count(value: &Json) -> u64 {
 }
 
 impl Conv {
-    fn value(self, stored: &Json) -> Value {
+    /// The GraphQL value of a stored value.
+    pub(super) fn value(self, stored: &Json) -> Value {
         match (self, stored) {
             (_, Json::Null) => Value::Null,
             (Conv::Text, Json::String(text)) => Value::String(text.clone()),
@@ -290,6 +296,7 @@ impl ConnectionOut {
             let value = match field {
                 ConnectionField::Typename(name) => Value::String(name.clone()),
                 ConnectionField::TotalCount(index) => Value::Number(count(slot(parent, *index)).into()),
+                ConnectionField::Aggregate(index, out) => out.value(slot(parent, *index)),
                 ConnectionField::Nodes(fields) => {
                     Value::List(page.rows.iter().map(|row| object(fields, row)).collect())
                 }

@@ -13,9 +13,10 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{DatabaseBackend, EntityName, EntityTrait, IdenStatic, QueryFilter, QuerySelect, QueryTrait, Select};
 
 use crate::domain::Viewer;
-use crate::domain::paging::{self, CursorShape, PageRequest, Sort};
+use crate::domain::paging::{self, CursorShape, ListOrder, PageRequest, Sort};
 use crate::loaders::{CreditScope, EventScope, FilmScope, Keyed, PetitionScope, QuoteScope, Scope};
 
+use super::super::aggregates;
 use super::super::connection::{CONNECTION_READS, ConnectionRead, EDGE_READS, EdgeRead, PAGE_INFO_READS};
 use super::super::ids::NodeType;
 use super::super::scalars::CreditRole;
@@ -68,6 +69,8 @@ pub(crate) enum Rows<E: EntityTrait> {
     One(Select<E>),
     /// A page of rows.
     Page { select: Select<E>, sort: Sort<E::Column>, page: PageRequest },
+    /// A page of a top-level list, in an order of several keys.
+    Ordered { select: Select<E>, order: ListOrder, page: PageRequest },
 }
 
 /// Plans one root field.
@@ -130,6 +133,32 @@ impl<'a> Walk<'a> {
     fn alias(&mut self) -> String {
         self.aliases += 1;
         format!("p{}", self.aliases)
+    }
+
+    /// A fresh alias, for the aggregates' subqueries.
+    pub(super) fn next_alias(&mut self) -> String {
+        self.alias()
+    }
+
+    /// The backend the statement is for.
+    pub(super) fn backend(&self) -> DatabaseBackend {
+        self.backend
+    }
+
+    /// The fields of `set` that apply to `type_name` (see `collect`).
+    pub(super) fn collect_fields(
+        &self,
+        set: &'a SelectionSet,
+        type_name: &str,
+        fields: &mut Vec<&'a Field>,
+    ) -> Option<()> {
+        self.collect(set, type_name, fields)
+    }
+
+    /// The value of an argument, variables filled in; `None` when it is not given.
+    pub(super) fn argument_value(&self, field: &Field, name: &str) -> Option<Value> {
+        let value = field.get_argument(name)?;
+        value.node.clone().into_const_with(|variable| self.variable(&variable)).ok()
     }
 
     /// The fields of `set` that apply to `type_name`, in document order, through fragments at any
@@ -249,7 +278,52 @@ impl<'a> Walk<'a> {
                 let cursor = CursorShape::of(sort);
                 Some(Out::Connection(Box::new(ConnectionOut { rows: rows_slot, page, cursor, fields })))
             }
+            Rows::Ordered { select, order, page } => self.ordered(reads, field, select, order, page, parent),
         }
+    }
+
+    /// Plans a page of a top-level list in `order`: as a page of children, but every key's value
+    /// comes from the page's select (`sort_0`, `sort_1`…), and a cursor carries them all.
+    fn ordered<E: Keyed>(
+        &mut self,
+        reads: &'static Reads,
+        field: &'a Field,
+        select: Select<E>,
+        order: ListOrder,
+        page: PageRequest,
+        parent: &mut Row,
+    ) -> Option<Out> {
+        let alias = self.alias();
+        let values = order.value_columns(&alias).into_iter().map(Sql::raw).collect::<Vec<_>>();
+        let sort_value = if order.is_single() {
+            values.into_iter().next().unwrap_or_else(|| Sql::raw("NULL"))
+        } else {
+            sql::array(self.backend, values)
+        };
+        let mut row = Row::new(alias.clone(), vec![sort_value, Sql::raw(format!("\"{alias}\".\"id\""))]);
+        row.columns.insert(ID_COLUMN, ID_SLOT);
+        let fields = self.connection(reads, &field.selection_set.node, &mut row, parent, select.clone())?;
+        if row.slots.len() > MAX_SLOTS {
+            return None;
+        }
+        if !fields.iter().any(|(_, field)| field.needs_cursors()) {
+            row.slots[SORT_SLOT] = Sql::raw("NULL");
+        }
+        let select = only(select, &row.used);
+        let rows_slot = match order.page_select(select, E::ID, &page).ok()? {
+            None => parent.push(sql::empty_array(self.backend)),
+            Some(select) => {
+                let read_order = order.read_order_sql(&page, &alias);
+                let mut sub = Sql::raw("SELECT ");
+                sub.append(sql::aggregate(self.backend, sql::array(self.backend, row.slots), &read_order));
+                sub.push(" FROM (");
+                sub.append(Sql::select(self.backend, &select.into_query()));
+                sub.push(&format!(") AS \"{alias}\""));
+                parent.push(sql::nested(self.backend, sub))
+            }
+        };
+        let cursor = order.cursor_shape();
+        Some(Out::Connection(Box::new(ConnectionOut { rows: rows_slot, page, cursor, fields })))
     }
 
     /// The fields of an `XConnection`; `totalCount` adds a count of `count_select` to `parent`.
@@ -288,6 +362,13 @@ impl<'a> Walk<'a> {
                 }
                 Leaf::Field(ConnectionRead::Nodes) => {
                     ConnectionField::Nodes(self.object(reads, &field.selection_set.node, row)?)
+                }
+                Leaf::Field(read @ (ConnectionRead::Aggregate | ConnectionRead::GroupedAggregates)) => {
+                    let node = reads.node.name();
+                    let source = count_select.clone().into_query();
+                    let grouped = read == ConnectionRead::GroupedAggregates;
+                    let (sql, out) = self.aggregate(node, aggregates::spec(node), field, source, grouped)?;
+                    ConnectionField::Aggregate(parent.push(sql), out)
                 }
                 Leaf::Field(ConnectionRead::PageInfo) => {
                     ConnectionField::PageInfo(self.leaves(field, "PageInfo", &PAGE_INFO_READS)?)
