@@ -19,7 +19,7 @@ use api::auth::Auth;
 use entity::enums::{PetitionStatus, Role};
 use entity::{petition, signature, user};
 use futures_util::{SinkExt, StreamExt};
-use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
 use serde_json::json;
 use support::{client, percentile_ms, post};
 
