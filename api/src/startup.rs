@@ -145,6 +145,7 @@ impl Application {
         if db.get_database_backend() == DatabaseBackend::Postgres {
             listen::start(settings.direct_database_url(), notifier.clone()).await?;
         }
+        notifier.start(&db).await;
         let read_routing = match settings.database_read_url.as_deref() {
             Some(url) if db.get_database_backend() == DatabaseBackend::Postgres => {
                 // Connected lazily: a replica that is down at start-up is only skipped.

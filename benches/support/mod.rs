@@ -13,6 +13,8 @@ pub struct Server {
     pub db: DatabaseConnection,
     pub backend: &'static str,
     pub settings: Settings,
+    /// The database's URL.
+    pub url: String,
 }
 
 /// Starts fandb on a fresh database: a new PostgreSQL database when `FANDB_BENCH_POSTGRES_URL`
@@ -25,21 +27,31 @@ pub async fn start() -> Server {
 /// Like `start`, with the settings changed by `configure` last.
 #[allow(dead_code, reason = "each benchmark uses the start it needs")]
 pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> Server {
-    let (url, backend) = match std::env::var("FANDB_BENCH_POSTGRES_URL") {
-        Ok(admin_url) => {
-            let name = format!("fandb_bench_{}", std::process::id());
-            let admin = Database::connect(admin_url.as_str())
-                .await
-                .unwrap_or_else(|error| fail(&format!("PostgreSQL: {error}")));
+    start_on(std::env::var("FANDB_BENCH_POSTGRES_URL").ok().as_deref(), configure).await
+}
+
+/// Like `start_with`, on a new PostgreSQL database made through `postgres` (an admin URL) when
+/// given, else on a temporary SQLite file, whatever the environment says.
+#[allow(dead_code, reason = "each benchmark uses the start it needs")]
+pub async fn start_on(postgres: Option<&str>, configure: impl FnOnce(&mut Settings)) -> Server {
+    // One database per start: a bench may start several servers.
+    static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let start = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let suffix = if start == 0 { String::new() } else { format!("_{start}") };
+    let (url, backend) = match postgres {
+        Some(admin_url) => {
+            let name = format!("fandb_bench_{}{suffix}", std::process::id());
+            let admin =
+                Database::connect(admin_url).await.unwrap_or_else(|error| fail(&format!("PostgreSQL: {error}")));
             let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await;
             if let Err(error) = admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await {
                 fail(&format!("create the bench database: {error}"));
             }
-            let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url).to_owned();
+            let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(admin_url).to_owned();
             (format!("{base}/{name}"), "postgres")
         }
-        Err(_) => {
-            let path = std::env::temp_dir().join(format!("fandb_bench_{}.sqlite", std::process::id()));
+        None => {
+            let path = std::env::temp_dir().join(format!("fandb_bench_{}{suffix}.sqlite", std::process::id()));
             let _ = std::fs::remove_file(&path);
             (format!("sqlite://{}?mode=rwc", path.display()), "sqlite")
         }
@@ -62,7 +74,7 @@ pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> Server {
         .unwrap_or_else(|error| fail(&format!("start: {error}")));
     let graphql = format!("http://127.0.0.1:{}/graphql", application.port());
     actix_web::rt::spawn(application.run_until_stopped());
-    Server { graphql, db, backend, settings }
+    Server { graphql, db, backend, settings, url }
 }
 
 /// Stops the benchmark with a message.
@@ -144,5 +156,18 @@ pub async fn post(client: &awc::Client, url: &str, token: Option<&str>, body: &s
             Err(_) => false,
         },
         Err(_) => false,
+    }
+}
+
+/// Every petition's signature count added up: the stored counts and their slots not folded yet.
+#[allow(dead_code, reason = "each benchmark uses the helpers it needs")]
+pub async fn total_signatures(db: &DatabaseConnection) -> i64 {
+    let sql = "SELECT CAST(COALESCE((SELECT SUM(signature_count) FROM petitions), 0) \
+               + COALESCE((SELECT SUM(delta) FROM petition_count_slots), 0) AS BIGINT) AS total";
+    let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql);
+    match db.query_one_raw(statement).await {
+        Ok(Some(row)) => row.try_get("", "total").unwrap_or_else(|error| fail(&error.to_string())),
+        Ok(None) => fail("no total"),
+        Err(error) => fail(&error.to_string()),
     }
 }

@@ -9,7 +9,7 @@
 use std::cell::Cell;
 
 use entity::enums::{Role, RsvpStatus};
-use entity::{event, petition, rsvp, signature, user};
+use entity::{rsvp, signature, user};
 use futures_util::join;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -45,11 +45,11 @@ async fn send(app: &TestApp, token: &str, query: &str, variables: Value) -> Valu
 
 /// Each counter equals the rows it counts.
 async fn assert_counters(app: &TestApp, petition_id: i64, event_id: i64, round: usize) {
-    let stored = petition::Entity::find_by_id(petition_id).one(&app.db).await.unwrap().unwrap().signature_count;
+    let stored = crate::support::fixtures::stored_count(&app.db, "petitions", petition_id).await;
     let rows =
         signature::Entity::find().filter(signature::Column::PetitionId.eq(petition_id)).count(&app.db).await.unwrap();
     assert_eq!(stored, i64::try_from(rows).unwrap(), "round {round}: the petition's signatureCount");
-    let stored = event::Entity::find_by_id(event_id).one(&app.db).await.unwrap().unwrap().going_count;
+    let stored = crate::support::fixtures::stored_count(&app.db, "events", event_id).await;
     let rows = rsvp::Entity::find()
         .filter(rsvp::Column::EventId.eq(event_id))
         .filter(rsvp::Column::Status.eq(RsvpStatus::Going))

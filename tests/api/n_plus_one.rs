@@ -146,7 +146,8 @@ async fn the_benchmark_shapes_stay_within_their_statement_budgets(app: TestApp) 
             "c",
             r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { id title goal signatureCount film { id slug title } } }"#,
             json!({}),
-            2,
+            // The petition, its film, and its count with the count's slots (one batched loader).
+            3,
         ),
         (
             "d",

@@ -107,7 +107,11 @@ async fn rsvps_are_counted_by_status_and_the_campaign_adds_up(app: TestApp) {
     assert_eq!(totals["petitions"], campaign["petitions"]["totalCount"]);
     assert_eq!(totals["fans"], 3);
     let rows = petition::Entity::find().all(&app.db).await.unwrap();
-    assert_eq!(totals["signatures"], rows.iter().map(|row| row.signature_count).sum::<i64>());
+    let mut signatures = 0;
+    for row in &rows {
+        signatures += crate::support::fixtures::stored_count(&app.db, "petitions", row.id).await;
+    }
+    assert_eq!(totals["signatures"], signatures);
     let top = campaign["campaign"]["topPetitions"].as_array().unwrap();
     assert!(!top.is_empty() && top.len() <= 3);
     let counts: Vec<i64> = top.iter().map(|row| row["signatureCount"].as_i64().unwrap()).collect();

@@ -15,12 +15,12 @@ const PETITION_COUNT: &str =
 const SIGN: &str = "mutation($p: ID!) { signPetition(petitionId: $p) { id } }";
 
 db_tests!(
-    a_subscriber_sees_every_count_in_order_while_fifty_fans_sign,
+    a_subscriber_sees_the_count_rise_in_order_while_fifty_fans_sign,
     rsvp_counts_are_live_and_bad_subscriptions_are_refused,
     a_signature_made_through_one_server_process_reaches_subscribers_of_another
 );
 
-async fn a_subscriber_sees_every_count_in_order_while_fifty_fans_sign(app: TestApp) {
+async fn a_subscriber_sees_the_count_rise_in_order_while_fifty_fans_sign(app: TestApp) {
     let petition = app.data(r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { id goal } }"#, json!({})).await;
     let id = petition["petition"]["id"].clone();
     let mut subscriber = Subscriber::start(&app.address, None, PETITION_COUNT, json!({ "p": id })).await.unwrap();
@@ -36,10 +36,17 @@ async fn a_subscriber_sees_every_count_in_order_while_fifty_fans_sign(app: TestA
     }
     let responses = join_all(tokens.iter().map(|token| app.graphql_as(Some(token), SIGN, json!({ "p": id })))).await;
     assert!(responses.iter().all(|r| r.get("errors").is_none()));
-    for expected in 1..=50 {
-        let data = subscriber.next_data().await;
-        assert_eq!(data["petitionSignatureCount"]["signatureCount"], expected, "counts arrive in order, none skipped");
+    // Notices are coalesced (one per counter every 50 ms at most), so counts may be skipped, but
+    // they only rise and the last commit's arrives within a second of its answer.
+    let committed = std::time::Instant::now();
+    let mut last = 0;
+    while last < 50 {
+        let count = subscriber.next_data().await["petitionSignatureCount"]["signatureCount"].as_i64().unwrap();
+        assert!(count > last && count <= 50, "counts arrive in order: {count} after {last}");
+        last = count;
     }
+    let behind = committed.elapsed();
+    assert!(behind < std::time::Duration::from_secs(1), "the last count came {behind:?} after its commit");
 }
 
 async fn rsvp_counts_are_live_and_bad_subscriptions_are_refused(app: TestApp) {

@@ -9,7 +9,8 @@ use sea_orm::{
     QueryFilter, Set,
 };
 
-use super::notify::{Counter, Notice, Notifier};
+use super::counters::GOING;
+use super::notify::{Hold, Notifier};
 use super::paging::{Direction, Sort};
 use super::text::equals_ignoring_case;
 use super::validate::{self, Patch};
@@ -270,8 +271,8 @@ pub(crate) async fn upsert(
     apply(txn, &mut model, changes, None).await?;
     use sea_orm::sea_query::{Expr, ExprTrait};
     let new_capacity = || Expr::cust("excluded.capacity");
-    let seats_kept =
-        new_capacity().is_null().or(new_capacity().gte(Expr::col((event::Entity, event::Column::GoingCount))));
+    // `write::upsert` locks a stored row before this runs, so no seat is taken meanwhile.
+    let seats_kept = new_capacity().is_null().or(new_capacity().gte(Expr::cust(GOING.total_sql("events"))));
     let refused = DomainError::invalid("input.capacity", "must be at least the number of fans already going");
     write::upsert::<event::Entity, _>(txn, model, &[event::Column::CreatedById], Some((seats_kept, refused))).await
 }
@@ -280,13 +281,14 @@ pub(crate) async fn upsert(
 pub(crate) async fn update(txn: &impl ConnectionTrait, id: i64, changes: EventChanges) -> DomainResult<event::Model> {
     // Under the row lock an RSVP takes, so no seat is taken between the check and the change.
     let existing = write::lock::<event::Entity, _>(txn, id, "event").await?;
-    if let Patch::Set(capacity) = changes.capacity
-        && i64::from(capacity) < existing.going_count
-    {
-        return Err(DomainError::invalid(
-            "input.capacity",
-            format!("must be at least {}, the number of fans already going", existing.going_count),
-        ));
+    if let Patch::Set(capacity) = changes.capacity {
+        let going = GOING.total(txn, id).await?.unwrap_or(0);
+        if i64::from(capacity) < going {
+            return Err(DomainError::invalid(
+                "input.capacity",
+                format!("must be at least {going}, the number of fans already going"),
+            ));
+        }
     }
     let current = Some((existing.starts_at, existing.ends_at));
     let (title, slug) = (changes.title.as_deref(), changes.slug.as_deref());
@@ -298,22 +300,6 @@ pub(crate) async fn update(txn: &impl ConnectionTrait, id: i64, changes: EventCh
 /// Deletes event `id` with its RSVPs.
 pub(crate) async fn delete(db: &impl write::Db, id: i64) -> DomainResult<()> {
     write::delete::<event::Entity>(db, id, "event").await
-}
-
-fn bump_going<'a, C: ConnectionTrait>(
-    txn: &'a C,
-    event_id: i64,
-    delta: i64,
-) -> impl Future<Output = DomainResult<Option<Notice>>> + 'a {
-    super::counters::bump::<event::Entity, _>(
-        txn,
-        Counter::Event,
-        event::Column::Id,
-        event::Column::GoingCount,
-        event::Column::CountVersion,
-        event_id,
-        delta,
-    )
 }
 
 /// Answers an event as `user_id`: `GOING` takes a seat if one is left (the last seat goes to
@@ -329,10 +315,11 @@ pub(crate) async fn rsvp(
     super::retrying(|| rsvp_once(db, notifier, user_id, event_id, status)).await
 }
 
-/// One attempt of `rsvp`: a state machine under the event's row lock (every RSVP change to one
-/// event runs under it). The fan's current answer is read under the lock, only a real transition
-/// writes, and the seat count moves exactly once per transition, checked against the capacity
-/// read under the same lock.
+/// One attempt of `rsvp`: a state machine holding the event's row (every RSVP change to one event
+/// holds it). The fan's current answer is read under it, only a real transition writes, and the
+/// seat count moves exactly once per transition. Answers run side by side (the row held in share
+/// mode), except `GOING` to an event with a capacity: that holds the row alone, so the count it
+/// checks against the capacity cannot move until it commits.
 async fn rsvp_once(
     db: &DatabaseConnection,
     notifier: &Notifier,
@@ -340,26 +327,41 @@ async fn rsvp_once(
     event_id: i64,
     status: RsvpStatus,
 ) -> DomainResult<rsvp::Model> {
+    // Read without a lock to choose the hold; checked again under it.
+    let capped = status == RsvpStatus::Going
+        && event::Entity::find_by_id(event_id).one(db).await?.is_some_and(|event| event.capacity.is_some());
+    let hold = if capped { Hold::Exclusive } else { Hold::Share };
     notifier
-        .counted::<event::Entity, _>(db, user_id, event_id, "event", async |txn, event| {
+        .counted::<event::Entity, _>(db, user_id, (GOING, event_id), ("event", hold), async |txn, event| {
+            if hold == Hold::Share {
+                // Held alone, the row already runs one answer at a time.
+                one_answer_at_a_time(txn, event_id, user_id).await?;
+            }
             let now = super::now();
             if ends_at(&event) <= now {
                 return Err(DomainError::conflict("eventId", "this event is over"));
             }
             let existing = rsvp_of(txn, event_id, user_id).await?;
             if let Some(existing) = existing.as_ref().filter(|existing| existing.status == status) {
-                return Ok((existing.clone(), None));
+                return Ok((existing.clone(), 0));
             }
             let was_going = existing.as_ref().is_some_and(|rsvp| rsvp.status == RsvpStatus::Going);
-            let notice = match (was_going, status == RsvpStatus::Going) {
+            let delta = match (was_going, status == RsvpStatus::Going) {
                 (false, true) => {
-                    if event.capacity.is_some_and(|capacity| event.going_count >= i64::from(capacity)) {
-                        return Err(DomainError::conflict("eventId", "this event is full"));
+                    if let Some(capacity) = event.capacity {
+                        if hold != Hold::Exclusive {
+                            // A capacity was set since the read above: again, holding the row alone.
+                            return Err(DomainError::Contention);
+                        }
+                        let going = GOING.total(txn, event_id).await?.unwrap_or(0);
+                        if going >= i64::from(capacity) {
+                            return Err(DomainError::conflict("eventId", "this event is full"));
+                        }
                     }
-                    bump_going(txn, event_id, 1).await?
+                    1
                 }
-                (true, false) => bump_going(txn, event_id, -1).await?,
-                _ => None,
+                (true, false) => -1,
+                _ => 0,
             };
             let saved = match existing {
                 Some(existing) => {
@@ -381,13 +383,31 @@ async fn rsvp_once(
                     .await?
                 }
             };
-            Ok((saved, notice))
+            Ok((saved, delta))
         })
         .await
 }
 
-/// Cancels `user_id`'s RSVP, freeing the seat; `false` when there was none. Runs under the
-/// event's row lock like `rsvp`, again from scratch when the database aborted it (`retrying`).
+/// Holds the pair (`event_id`, `user_id`) until the transaction ends (a PostgreSQL advisory lock;
+/// SQLite's write gate already runs one change at a time). Answers to one event share its row, so
+/// one fan's concurrent answers would otherwise both read the same current answer and both move
+/// the count; other fans' answers are not held up. Ids that collide in 32 bits only wait longer.
+async fn one_answer_at_a_time<C: ConnectionTrait>(txn: &C, event_id: i64, user_id: i64) -> DomainResult<()> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        // Truncation to the lock's two 32-bit keys is wanted: collisions cost a wait, never a count.
+        let keys = [(event_id as i32).into(), (user_id as i32).into()];
+        let lock = sea_orm::Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            keys,
+        );
+        txn.execute_raw(lock).await?;
+    }
+    Ok(())
+}
+
+/// Cancels `user_id`'s RSVP, freeing the seat; `false` when there was none. Holds the event's row
+/// in share mode like `rsvp`, again from scratch when the database aborted it (`retrying`).
 pub(crate) async fn cancel_rsvp(
     db: &DatabaseConnection,
     notifier: &Notifier,
@@ -395,11 +415,12 @@ pub(crate) async fn cancel_rsvp(
     event_id: i64,
 ) -> DomainResult<bool> {
     super::retrying(move || {
-        notifier.counted::<event::Entity, _>(db, user_id, event_id, "event", async move |txn, _| {
-            let Some(existing) = rsvp_of(txn, event_id, user_id).await? else { return Ok((false, None)) };
+        let counter = (GOING, event_id);
+        notifier.counted::<event::Entity, _>(db, user_id, counter, ("event", Hold::Share), async move |txn, _| {
+            one_answer_at_a_time(txn, event_id, user_id).await?;
+            let Some(existing) = rsvp_of(txn, event_id, user_id).await? else { return Ok((false, 0)) };
             rsvp::Entity::delete_by_id(existing.id).exec(txn).await?;
-            let notice = if existing.status == RsvpStatus::Going { bump_going(txn, event_id, -1).await? } else { None };
-            Ok((true, notice))
+            Ok((true, if existing.status == RsvpStatus::Going { -1 } else { 0 }))
         })
     })
     .await
@@ -411,7 +432,10 @@ pub(crate) fn starts_at_local(event: &event::Model, time_zone: &str) -> DomainRe
     Ok(event.starts_at.with_timezone(&zone).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-/// The current RSVP count and its version.
-pub(crate) async fn counter<C: ConnectionTrait>(db: &C, event_id: i64) -> DomainResult<event::Model> {
-    event::Entity::find_by_id(event_id).one(db).await?.ok_or(DomainError::NotFound("event"))
+/// The event and its current RSVP count and version (with the count's slots, see `counters`).
+pub(crate) async fn counter<C: ConnectionTrait>(db: &C, event_id: i64) -> DomainResult<(event::Model, i64, i64)> {
+    let event = event::Entity::find_by_id(event_id).one(db).await?.ok_or(DomainError::NotFound("event"))?;
+    let (count, version) =
+        GOING.totals(db, &[event_id]).await?.remove(&event_id).ok_or(DomainError::NotFound("event"))?;
+    Ok((event, count, version))
 }

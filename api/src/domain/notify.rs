@@ -1,12 +1,16 @@
-//! Live-count notices: every change to a petition's signature count or an event's RSVP count is
-//! announced with its new value and version, and so is each update posted to a petition or moved
-//! to another publication time (its id is both; subscribers then read the updates they have not
-//! been sent, see `petition_updates::Feed`).
+//! Live-count notices: changes to a petition's signature count or an event's RSVP count are
+//! announced with the current value and version, and so is each update posted to a petition or
+//! moved to another publication time (its id is both; subscribers then read the updates they have
+//! not been sent, see `petition_updates::Feed`).
 //!
-//! On PostgreSQL a notice is a `NOTIFY` sent inside the changing transaction, so it is delivered at
-//! commit, in commit order, to every server process listening on the database (`listen`). On
-//! SQLite writes go through one process-wide gate, and the notice is published after the commit
-//! while the gate is still held, so notices also arrive in commit order.
+//! Counter notices are coalesced: a committed change only marks its counter as moved, and one task
+//! per process (`Notifier::start`) reads the moved counters in one statement per kind and sends
+//! their current values, at most once every `COALESCE` per counter. On PostgreSQL they go out as
+//! one `NOTIFY` statement to every server process listening on the database (`listen`): one
+//! notifying commit per process and interval rather than one per signer, since PostgreSQL runs
+//! notifying commits one at a time. On SQLite they are published in the process. Each value is
+//! read in one statement, so its count and version belong together, and a later read never has a
+//! lower version. Updates notices still travel inside their transaction.
 //!
 //! A notice can still be missed: the `LISTEN` connection drops (notices sent meanwhile go nowhere),
 //! or a subscriber falls so far behind that the hub drops notices it had not read. Either way the
@@ -14,21 +18,30 @@
 //! the values go out as one `Change::Current`; a subscriber sends a value only when its version is
 //! newer than the last one it sent, so nothing repeats and nothing goes backwards.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
-use entity::{event, petition};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, Statement,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, EntityTrait, Statement, Value,
 };
-use tokio::sync::{Mutex, MutexGuard, broadcast};
+use tokio::sync::{Mutex, MutexGuard, Notify, broadcast};
 
-use super::DomainResult;
+use super::counters::{self, Slotted};
+use super::{DomainResult, write};
 
-/// Ids per re-read statement: far below both databases' bound-parameter limits.
-const IDS_PER_QUERY: usize = 5_000;
+/// How often at most one process sends a notice for one counter.
+const COALESCE: Duration = Duration::from_millis(50);
+
+/// How often each process folds counter slots back into their rows (see `counters`).
+const FOLD_EVERY: Duration = Duration::from_secs(1);
+
+/// How often the background tasks look whether their notifier is still there.
+const ALIVE_CHECK: Duration = Duration::from_secs(1);
+
+/// Notices per `NOTIFY` statement: far below PostgreSQL's bound-parameter limit.
+const NOTICES_PER_STATEMENT: usize = 1_000;
 
 /// The PostgreSQL channel notices travel on.
 pub const CHANNEL: &str = "fandb_counts";
@@ -119,6 +132,23 @@ pub(crate) struct Notifier {
     rereads_asked: AtomicU64,
     /// Held while re-reading; holds how many of the asked re-reads a finished one has answered.
     rereads_answered: Mutex<u64>,
+    /// Counters changed by committed transactions of this process, not yet announced.
+    moved: std::sync::Mutex<HashSet<(Counter, i64)>>,
+    /// Wakes the task that announces them.
+    wake: Arc<Notify>,
+    /// Counters changed by committed transactions of this process, not folded yet.
+    unfolded: std::sync::Mutex<HashSet<(Counter, i64)>>,
+}
+
+/// How a counted change holds the petition's or event's row (on PostgreSQL; SQLite's write gate
+/// serializes every change anyway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hold {
+    /// `FOR SHARE`: many changes at once, none while the row itself changes (its status, say) or
+    /// its slots are folded.
+    Share,
+    /// `FOR UPDATE`: one change at a time, for one that reads the count it checks (a capacity).
+    Exclusive,
 }
 
 /// An open subscription's claim on a counter: while it lives, re-reads include the counter.
@@ -155,7 +185,103 @@ impl Notifier {
             watched: std::sync::Mutex::new(HashMap::new()),
             rereads_asked: AtomicU64::new(0),
             rereads_answered: Mutex::new(0),
+            moved: std::sync::Mutex::new(HashSet::new()),
+            wake: Arc::new(Notify::new()),
+            unfolded: std::sync::Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Starts this process's background work on `db`: folds the slots any process left behind
+    /// (one that stopped before folding what it moved), then announces moved counters (`moved`)
+    /// and folds their slots from then on. Both tasks end once the notifier is gone.
+    pub(crate) async fn start(self: &Arc<Self>, db: &DatabaseConnection) {
+        let gate = self.write_gate().await;
+        if let Err(error) = counters::fold_everything(db).await {
+            tracing::warn!(error = %error, "counter slots: folding at start-up failed, left for later");
+        }
+        drop(gate);
+        tokio::spawn(announce(Arc::downgrade(self), self.wake.clone(), db.clone()));
+        tokio::spawn(fold(Arc::downgrade(self), db.clone()));
+    }
+
+    /// After a commit that changed (`counter`, `id`): its current value goes out within `COALESCE`,
+    /// and its slots are folded within `FOLD_EVERY`.
+    pub(crate) fn moved(&self, counter: Counter, id: i64) {
+        self.moved_ids().insert((counter, id));
+        self.unfolded_ids().insert((counter, id));
+        self.wake.notify_one();
+    }
+
+    fn moved_ids(&self) -> std::sync::MutexGuard<'_, HashSet<(Counter, i64)>> {
+        // Every change to the set is one statement, so it stays whole even if a holder panicked.
+        self.moved.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn unfolded_ids(&self) -> std::sync::MutexGuard<'_, HashSet<(Counter, i64)>> {
+        // As `moved_ids`.
+        self.unfolded.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Folds the slots of the counters this process moved since the last call; put back to be
+    /// tried again when one fails. Statements run only when something moved.
+    async fn fold_moved(&self, db: &DatabaseConnection) -> DomainResult<()> {
+        let unfolded: Vec<(Counter, i64)> = self.unfolded_ids().drain().collect();
+        if unfolded.is_empty() {
+            return Ok(());
+        }
+        let gate = self.write_gate().await;
+        for (index, (counter, id)) in unfolded.iter().enumerate() {
+            let Some(slotted) = counters::of(*counter) else { continue };
+            if let Err(error) = slotted.fold(db, *id).await {
+                self.unfolded_ids().extend(unfolded[index..].iter().copied());
+                return Err(error);
+            }
+        }
+        drop(gate);
+        Ok(())
+    }
+
+    /// Reads the counters moved since the last call and sends their values: one `NOTIFY`
+    /// statement on PostgreSQL, to the hub on SQLite. Put back to be tried again when it fails.
+    async fn announce_moved(&self, db: &DatabaseConnection) -> DomainResult<()> {
+        let moved: Vec<(Counter, i64)> = self.moved_ids().drain().collect();
+        if moved.is_empty() {
+            return Ok(());
+        }
+        let sent = self.send_current(db, &moved).await;
+        if sent.is_err() {
+            self.moved_ids().extend(moved);
+        }
+        sent
+    }
+
+    async fn send_current(&self, db: &DatabaseConnection, moved: &[(Counter, i64)]) -> DomainResult<()> {
+        let mut notices = Vec::with_capacity(moved.len());
+        for slotted in [counters::SIGNATURES, counters::GOING] {
+            let ids: Vec<i64> =
+                moved.iter().filter(|(counter, _)| *counter == slotted.counter).map(|(_, id)| *id).collect();
+            for (id, (count, version)) in slotted.totals(db, &ids).await? {
+                notices.push(Notice { counter: slotted.counter, id, count, version });
+            }
+        }
+        if self.backend != DatabaseBackend::Postgres {
+            for notice in notices {
+                self.publish_local(notice);
+            }
+            return Ok(());
+        }
+        for chunk in notices.chunks(NOTICES_PER_STATEMENT) {
+            let rows = (2..chunk.len() + 2).map(|number| format!("(${number})")).collect::<Vec<_>>().join(", ");
+            let mut values: Vec<Value> = vec![CHANNEL.into()];
+            values.extend(chunk.iter().map(|notice| Value::from(notice.to_payload())));
+            db.execute_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                format!("SELECT pg_notify($1, payload) FROM (VALUES {rows}) AS notices (payload)"),
+                values,
+            ))
+            .await?;
+        }
+        Ok(())
     }
 
     /// Receives every change published from now on.
@@ -190,28 +316,9 @@ impl Notifier {
         }
         let ids_of = |kind| keys.iter().filter(|(counter, _)| *counter == kind).map(|(_, id)| *id).collect::<Vec<_>>();
         let mut current = Current::with_capacity(keys.len());
-        for ids in ids_of(Counter::Petition).chunks(IDS_PER_QUERY) {
-            let rows: Vec<(i64, i64, i64)> = petition::Entity::find()
-                .select_only()
-                .columns([petition::Column::Id, petition::Column::SignatureCount, petition::Column::CountVersion])
-                .filter(petition::Column::Id.is_in(ids.iter().copied()))
-                .into_tuple()
-                .all(db)
-                .await?;
-            for (id, count, version) in rows {
-                current.insert((Counter::Petition, id), Notice { counter: Counter::Petition, id, count, version });
-            }
-        }
-        for ids in ids_of(Counter::Event).chunks(IDS_PER_QUERY) {
-            let rows: Vec<(i64, i64, i64)> = event::Entity::find()
-                .select_only()
-                .columns([event::Column::Id, event::Column::GoingCount, event::Column::CountVersion])
-                .filter(event::Column::Id.is_in(ids.iter().copied()))
-                .into_tuple()
-                .all(db)
-                .await?;
-            for (id, count, version) in rows {
-                current.insert((Counter::Event, id), Notice { counter: Counter::Event, id, count, version });
+        for slotted in [counters::SIGNATURES, counters::GOING] {
+            for (id, (count, version)) in slotted.totals(db, &ids_of(slotted.counter)).await? {
+                current.insert((slotted.counter, id), Notice { counter: slotted.counter, id, count, version });
             }
         }
         // Updates subscribers read their feeds again whatever the value, so there is nothing to read.
@@ -271,37 +378,74 @@ impl Notifier {
 
     /// A change user `user_id` makes to their own rows that may move a counter (an RSVP, a
     /// signature): one write transaction under the write gate with the user's row held
-    /// (`write::hold`) and then row `id` of `E` locked (see `write::lock`), in the order
-    /// `deleteAccount` takes them, so the account cannot be deleted halfway through and a change
-    /// that comes after the deletion is `Unauthenticated` rather than a foreign-key failure.
-    /// `work` returns its value and the notice of the counter it moved, if any, which is queued in
-    /// the transaction and published once it is committed.
+    /// (`write::hold`) and then row `id` of `E` held as `hold` says (see `write::lock`), in the
+    /// order `deleteAccount` takes them, so the account cannot be deleted halfway through and a
+    /// change that comes after the deletion is `Unauthenticated` rather than a foreign-key failure.
+    /// `work` returns its value and how much it moved the counter `slotted` of row `id`, which is
+    /// added to one of the row's slots in the same transaction and announced once it is committed.
     pub(crate) async fn counted<E, T>(
         &self,
         db: &DatabaseConnection,
         user_id: i64,
-        id: i64,
-        what: &'static str,
-        work: impl AsyncFnOnce(&DatabaseTransaction, E::Model) -> DomainResult<(T, Option<Notice>)>,
+        (slotted, id): (Slotted, i64),
+        (what, hold): (&'static str, Hold),
+        work: impl AsyncFnOnce(&DatabaseTransaction, E::Model) -> DomainResult<(T, i64)>,
     ) -> DomainResult<T>
     where
         E: EntityTrait,
         <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
     {
         let gate = self.write_gate().await;
-        let (value, notice) = super::write::transaction(db, async |txn| {
-            super::write::hold(txn, user_id).await?;
-            let row = super::write::lock::<E, _>(txn, id, what).await?;
-            let (value, notice) = work(txn, row).await?;
-            if let Some(notice) = notice {
-                self.in_transaction(txn, notice).await?;
+        let (value, delta) = write::transaction(db, async |txn| {
+            write::hold(txn, user_id).await?;
+            let row = match hold {
+                Hold::Share => write::share::<E, _>(txn, id, what).await?,
+                Hold::Exclusive => write::lock::<E, _>(txn, id, what).await?,
+            };
+            let (value, delta) = work(txn, row).await?;
+            if delta != 0 {
+                slotted.add(txn, id, delta).await?;
             }
-            Ok((value, notice))
+            Ok((value, delta))
         })
         .await?;
-        self.committed(notice);
         drop(gate);
+        if delta != 0 {
+            self.moved(slotted.counter, id);
+        }
         Ok(value)
+    }
+}
+
+/// Announces moved counters until the notifier is gone: right away after a quiet spell, then at
+/// most once every `COALESCE`, however many changes commit meanwhile.
+async fn announce(notifier: Weak<Notifier>, wake: Arc<Notify>, db: DatabaseConnection) {
+    loop {
+        // A permit left by `moved` while announcing makes this return at once.
+        let woken = tokio::time::timeout(ALIVE_CHECK, wake.notified()).await.is_ok();
+        let Some(live) = notifier.upgrade() else { return };
+        if !woken {
+            continue;
+        }
+        if let Err(error) = live.announce_moved(&db).await {
+            tracing::warn!(error = %error, "counter notices: reading the moved counters failed, trying again");
+            live.wake.notify_one();
+        }
+        drop(live);
+        tokio::time::sleep(COALESCE).await;
+    }
+}
+
+/// Folds the slots of the counters this process moved, every `FOLD_EVERY`, until the notifier is
+/// gone. Each fold locks its row, so several processes folding one row are safe (see
+/// `Slotted::fold`).
+async fn fold(notifier: Weak<Notifier>, db: DatabaseConnection) {
+    loop {
+        tokio::time::sleep(FOLD_EVERY).await;
+        let Some(live) = notifier.upgrade() else { return };
+        if let Err(error) = live.fold_moved(&db).await {
+            tracing::warn!(error = %error, "counter slots: folding failed, trying again later");
+        }
     }
 }
 
@@ -316,7 +460,7 @@ impl Notifier {
         let notice = Notice { counter: Counter::Records, id: kinds, count: 0, version: 0 };
         self.publish_local(notice);
         if self.backend == DatabaseBackend::Postgres
-            && let Err(error) = announce(db, notice).await
+            && let Err(error) = announce_notice(db, notice).await
         {
             // The other processes' caches then keep answers until their next notice or time
             // boundary: loud, since that is what an operator must know.
@@ -331,10 +475,10 @@ pub async fn announce_records_changed(db: &DatabaseConnection) -> Result<(), sea
     if db.get_database_backend() != DatabaseBackend::Postgres {
         return Ok(());
     }
-    announce(db, Notice { counter: Counter::Records, id: ALL_RECORDS, count: 0, version: 0 }).await
+    announce_notice(db, Notice { counter: Counter::Records, id: ALL_RECORDS, count: 0, version: 0 }).await
 }
 
-async fn announce(db: &DatabaseConnection, notice: Notice) -> Result<(), sea_orm::DbErr> {
+async fn announce_notice(db: &DatabaseConnection, notice: Notice) -> Result<(), sea_orm::DbErr> {
     db.execute_raw(Statement::from_sql_and_values(
         DatabaseBackend::Postgres,
         "SELECT pg_notify($1, $2)",
@@ -347,6 +491,7 @@ async fn announce(db: &DatabaseConnection, notice: Notice) -> Result<(), sea_orm
 #[cfg(test)]
 #[expect(clippy::unwrap_used, clippy::panic, reason = "a failing test should fail loudly")]
 mod tests {
+    use entity::petition;
     use sea_orm::{ActiveModelTrait, ConnectOptions, Database, Set};
     use tokio::sync::broadcast::error::TryRecvError;
 

@@ -10,7 +10,8 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set, TryInsertResult,
 };
 
-use super::notify::{Counter, Notice, Notifier};
+use super::counters::SIGNATURES;
+use super::notify::{Hold, Notifier};
 use super::paging::{Direction, Sort};
 use super::validate::{self, Patch};
 use super::write::{self, patch, set_if};
@@ -254,25 +255,13 @@ pub(crate) struct SignInput {
     pub(crate) public: bool,
 }
 
-/// The current signature count and its version.
-pub(crate) async fn counter<C: ConnectionTrait>(db: &C, petition_id: i64) -> DomainResult<petition::Model> {
-    petition::Entity::find_by_id(petition_id).one(db).await?.ok_or(DomainError::NotFound("petition"))
-}
-
-fn bump_signatures<'a, C: ConnectionTrait>(
-    txn: &'a C,
-    petition_id: i64,
-    delta: i64,
-) -> impl Future<Output = DomainResult<Option<Notice>>> + 'a {
-    super::counters::bump::<petition::Entity, _>(
-        txn,
-        Counter::Petition,
-        petition::Column::Id,
-        petition::Column::SignatureCount,
-        petition::Column::CountVersion,
-        petition_id,
-        delta,
-    )
+/// The petition and its current signature count and version (with the count's slots, see
+/// `counters`).
+pub(crate) async fn counter<C: ConnectionTrait>(db: &C, petition_id: i64) -> DomainResult<(petition::Model, i64, i64)> {
+    let petition = petition::Entity::find_by_id(petition_id).one(db).await?.ok_or(DomainError::NotFound("petition"))?;
+    let (count, version) =
+        SIGNATURES.totals(db, &[petition_id]).await?.remove(&petition_id).ok_or(DomainError::NotFound("petition"))?;
+    Ok((petition, count, version))
 }
 
 /// Signs a petition as `user_id`. Signing again returns the same signature and counts once.
@@ -289,8 +278,8 @@ pub(crate) async fn sign(
     super::retrying(|| sign_once(db, notifier, user_id, petition_id, &input, comment.clone(), country.clone())).await
 }
 
-/// One attempt of `sign`, under the petition's row lock (every signature change to one petition
-/// runs under it, and it also holds the petition's status).
+/// One attempt of `sign`, holding the petition's row in share mode: signers run side by side,
+/// while the petition's status (which it reads) cannot change until it commits.
 async fn sign_once(
     db: &DatabaseConnection,
     notifier: &Notifier,
@@ -301,42 +290,46 @@ async fn sign_once(
     country: Option<String>,
 ) -> DomainResult<signature::Model> {
     notifier
-        .counted::<petition::Entity, _>(db, user_id, petition_id, "petition", async |txn, petition| {
-            let now = super::now();
-            if effective_status(petition.status, petition.closes_at, now) != PetitionStatus::Open {
-                return Err(DomainError::conflict("petitionId", "this petition is closed"));
-            }
-            let inserted = signature::Entity::insert(signature::ActiveModel {
-                petition_id: Set(petition_id),
-                user_id: Set(user_id),
-                comment: Set(comment),
-                country: Set(country),
-                public: Set(input.public),
-                created_at: Set(now),
-                ..Default::default()
-            })
-            .on_conflict_do_nothing_on([signature::Column::PetitionId, signature::Column::UserId])
-            .exec_without_returning(txn)
-            .await?;
-            let notice = match inserted {
-                TryInsertResult::Inserted(rows) if rows > 0 => {
-                    Some(bump_signatures(txn, petition_id, 1).await?.ok_or(DomainError::NotFound("petition"))?)
+        .counted::<petition::Entity, _>(
+            db,
+            user_id,
+            (SIGNATURES, petition_id),
+            ("petition", Hold::Share),
+            async |txn, petition| {
+                let now = super::now();
+                if effective_status(petition.status, petition.closes_at, now) != PetitionStatus::Open {
+                    return Err(DomainError::conflict("petitionId", "this petition is closed"));
                 }
-                _ => None,
-            };
-            let signature = signature::Entity::find()
-                .filter(signature::Column::PetitionId.eq(petition_id))
-                .filter(signature::Column::UserId.eq(user_id))
-                .one(txn)
-                .await?
-                .ok_or_else(|| DomainError::Internal("a signature vanished inside its transaction".to_owned()))?;
-            Ok((signature, notice))
-        })
+                let inserted = signature::Entity::insert(signature::ActiveModel {
+                    petition_id: Set(petition_id),
+                    user_id: Set(user_id),
+                    comment: Set(comment),
+                    country: Set(country),
+                    public: Set(input.public),
+                    created_at: Set(now),
+                    ..Default::default()
+                })
+                .on_conflict_do_nothing_on([signature::Column::PetitionId, signature::Column::UserId])
+                .exec_without_returning(txn)
+                .await?;
+                let delta = match inserted {
+                    TryInsertResult::Inserted(rows) if rows > 0 => 1,
+                    _ => 0,
+                };
+                let signature = signature::Entity::find()
+                    .filter(signature::Column::PetitionId.eq(petition_id))
+                    .filter(signature::Column::UserId.eq(user_id))
+                    .one(txn)
+                    .await?
+                    .ok_or_else(|| DomainError::Internal("a signature vanished inside its transaction".to_owned()))?;
+                Ok((signature, delta))
+            },
+        )
         .await
 }
 
-/// Withdraws `user_id`'s signature; `false` when there was none. Runs under the petition's row
-/// lock like `sign`, again from scratch when the database aborted it (`retrying`).
+/// Withdraws `user_id`'s signature; `false` when there was none. Holds the petition's row like
+/// `sign`, again from scratch when the database aborted it (`retrying`).
 pub(crate) async fn withdraw(
     db: &DatabaseConnection,
     notifier: &Notifier,
@@ -344,19 +337,15 @@ pub(crate) async fn withdraw(
     petition_id: i64,
 ) -> DomainResult<bool> {
     super::retrying(move || {
-        notifier.counted::<petition::Entity, _>(db, user_id, petition_id, "petition", async move |txn, _| {
+        let counter = (SIGNATURES, petition_id);
+        notifier.counted::<petition::Entity, _>(db, user_id, counter, ("petition", Hold::Share), async move |txn, _| {
             let deleted = signature::Entity::delete_many()
                 .filter(signature::Column::PetitionId.eq(petition_id))
                 .filter(signature::Column::UserId.eq(user_id))
                 .exec(txn)
                 .await?
                 .rows_affected;
-            let notice = if deleted > 0 {
-                Some(bump_signatures(txn, petition_id, -1).await?.ok_or(DomainError::NotFound("petition"))?)
-            } else {
-                None
-            };
-            Ok((notice.is_some(), notice))
+            Ok((deleted > 0, if deleted > 0 { -1 } else { 0 }))
         })
     })
     .await

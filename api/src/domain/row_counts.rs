@@ -2,22 +2,23 @@
 //! in the list's one statement. A count of quotes applies the viewer's visibility first, so a
 //! quote the viewer cannot see is never counted.
 
-use entity::{credit, event, film, person, petition, quote};
+use entity::{credit, film, person, quote};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait};
 
 use super::Viewer;
 use super::quotes::visible_to;
 
-/// A petition's signatures, as stored. Every read that sorts or aggregates by the count goes
-/// through here, so a change to how the count is kept changes this one place.
+/// A petition's signatures: the stored column plus its slots (`counters`). Every read that sorts
+/// or aggregates by the count goes through here, so a change to how the count is kept changes
+/// this one place.
 pub(crate) fn petition_signature_count() -> Expr {
-    petition::Column::SignatureCount.into_expr()
+    Expr::cust(super::counters::SIGNATURES.total_sql("petitions"))
 }
 
-/// An event's RSVPs going, as stored (see `petition_signature_count`).
+/// An event's RSVPs going, with its slots (see `petition_signature_count`).
 pub(crate) fn event_going_count() -> Expr {
-    event::Column::GoingCount.into_expr()
+    Expr::cust(super::counters::GOING.total_sql("events"))
 }
 
 /// A person's credits.

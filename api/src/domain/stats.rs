@@ -130,13 +130,17 @@ fn subquery(select: SelectStatement) -> Expr {
     Expr::SubQuery(None, Box::new(select.into()))
 }
 
-/// Every total in one statement; signatures come from the petitions' maintained counters. Open
+/// Every total in one statement; signatures come from the petitions' maintained counters and their
+/// slots (see `counters`). Open
 /// petitions and upcoming events are counted by the conditions the lists use, at one `now`.
 pub(crate) async fn totals<D: ConnectionTrait>(db: &D) -> DomainResult<Totals> {
     let now = super::now();
     let signatures = petition::Entity::find()
         .select_only()
-        .expr(Expr::cust("CAST(COALESCE(SUM(signature_count), 0) AS BIGINT)"))
+        .expr(Expr::cust(
+            "CAST(COALESCE(SUM(signature_count), 0) + \
+             COALESCE((SELECT SUM(delta) FROM petition_count_slots), 0) AS BIGINT)",
+        ))
         .into_query();
     let query = Query::select()
         .expr_as(count_of(film::Entity::find()), "films")
@@ -176,7 +180,7 @@ pub(crate) async fn totals<D: ConnectionTrait>(db: &D) -> DomainResult<Totals> {
 pub(crate) async fn top_petitions<D: ConnectionTrait>(db: &D, limit: u64) -> DomainResult<Vec<petition::Model>> {
     Ok(petition::Entity::find()
         .filter(petitions::reads_as(PetitionStatus::Open, super::now()))
-        .order_by_desc(petition::Column::SignatureCount)
+        .order_by_desc(Expr::cust(super::counters::SIGNATURES.total_sql("petitions")))
         .order_by_asc(petition::Column::Id)
         .limit(limit)
         .all(db)

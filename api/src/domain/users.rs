@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 
 use super::audit::{self, Actor};
 
-use super::notify::{Counter, Notice, Notifier};
+use super::counters;
+use super::notify::{Counter, Notifier};
 use super::paging::{Direction, Sort};
 use super::text::contains_ignoring_case;
 use super::{DomainError, DomainResult, validate, write};
@@ -174,7 +175,6 @@ async fn delete_account_once(
     // rows at once), always in id order, so two deletions never wait on each other in a cycle. The
     // user's own signing and RSVPs took the user's row before any petition's or event's, so they
     // cannot hold one of these while waiting for the user.
-    let mut notices: Vec<Notice> = Vec::with_capacity(signed.len() + answered.len());
     for ids in signed.chunks(IDS_PER_LOCK) {
         write::lock_all::<petition::Entity, _>(&txn, petition::Column::Id, ids).await?;
     }
@@ -185,36 +185,12 @@ async fn delete_account_once(
     }
     signature::Entity::delete_many().filter(signature::Column::UserId.eq(user_id)).exec(&txn).await?;
     rsvp::Entity::delete_many().filter(rsvp::Column::UserId.eq(user_id)).exec(&txn).await?;
-    for petition_id in signed {
-        notices.extend(
-            super::counters::bump::<petition::Entity, _>(
-                &txn,
-                Counter::Petition,
-                petition::Column::Id,
-                petition::Column::SignatureCount,
-                petition::Column::CountVersion,
-                petition_id,
-                -1,
-            )
-            .await?,
-        );
+    // Each counter given back in one of its slots (see `counters`), under the row lock taken above.
+    for petition_id in &signed {
+        counters::SIGNATURES.add(&txn, *petition_id, -1).await?;
     }
-    for event_id in going {
-        notices.extend(
-            super::counters::bump::<event::Entity, _>(
-                &txn,
-                Counter::Event,
-                event::Column::Id,
-                event::Column::GoingCount,
-                event::Column::CountVersion,
-                event_id,
-                -1,
-            )
-            .await?,
-        );
-    }
-    for notice in &notices {
-        notifier.in_transaction(&txn, *notice).await?;
+    for event_id in &going {
+        counters::GOING.add(&txn, *event_id, -1).await?;
     }
     // What the foreign keys would do too, said here so docs/API.md's table of what a delete takes is the code's.
     refresh_token::Entity::delete_many().filter(refresh_token::Column::UserId.eq(user_id)).exec(&txn).await?;
@@ -230,10 +206,13 @@ async fn delete_account_once(
         .await?;
     user::Entity::delete_by_id(user_id).exec(&txn).await?;
     txn.commit().await?;
-    for notice in notices {
-        notifier.committed(Some(notice));
-    }
     drop(gate);
+    for petition_id in signed {
+        notifier.moved(Counter::Petition, petition_id);
+    }
+    for event_id in going {
+        notifier.moved(Counter::Event, event_id);
+    }
     Ok(())
 }
 

@@ -102,6 +102,18 @@ where
     E::find_by_id(id).lock_exclusive().one(txn).await?.ok_or(DomainError::NotFound(what))
 }
 
+/// Row `id` of `E`, held in share mode until the transaction ends (`SELECT … FOR SHARE` on
+/// PostgreSQL): any number of changes that share it run at once, and none runs while the row is
+/// changed or `lock`ed; `NotFound(what)` when there is none.
+pub(crate) async fn share<E, C>(txn: &C, id: i64, what: &'static str) -> DomainResult<E::Model>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
+    C: ConnectionTrait,
+{
+    E::find_by_id(id).lock_shared().one(txn).await?.ok_or(DomainError::NotFound(what))
+}
+
 /// Rows `ids` of `E`, locked in id order until the transaction ends, like `lock` for many rows in
 /// one statement; rows that do not exist are skipped.
 pub(crate) async fn lock_all<E, C>(txn: &C, id_column: E::Column, ids: &[i64]) -> DomainResult<()>

@@ -38,8 +38,10 @@ pub(crate) struct CountryCount {
 }
 
 impl Petition {
-    fn count(&self) -> u64 {
-        u64::try_from(self.0.signature_count).unwrap_or(0)
+    /// The count with its slots (see `domain::counters`), through the request's loader.
+    async fn count(&self, ctx: &Context<'_>) -> GqlResult<u64> {
+        let count = loaders(ctx)?.signature_totals.load_one(self.0.id).await?.unwrap_or(self.0.signature_count);
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 }
 
@@ -93,12 +95,12 @@ impl Petition {
         DateTime(self.0.created_at)
     }
     /// Everyone who signed, public or not.
-    async fn signature_count(&self) -> u64 {
-        self.count()
+    async fn signature_count(&self, ctx: &Context<'_>) -> GqlResult<u64> {
+        self.count(ctx).await
     }
     /// `signatureCount / goal`: 1.0 when the goal is reached, more when exceeded.
-    async fn progress(&self) -> f64 {
-        petitions::progress(self.count(), self.0.goal)
+    async fn progress(&self, ctx: &Context<'_>) -> GqlResult<f64> {
+        Ok(petitions::progress(self.count(ctx).await?, self.0.goal))
     }
     /// Whether you have signed, when signed in.
     async fn viewer_has_signed(&self, ctx: &Context<'_>) -> GqlResult<bool> {

@@ -172,12 +172,12 @@ impl Subscription {
         petition_id: ID,
     ) -> Result<impl Stream<Item = PetitionCount>> {
         let watch = subscribe(ctx, &petition_id, NodeType::Petition, "petitionId", Counter::Petition)?;
-        let petition = petitions::counter(&watch.db, watch.id).await?;
+        let (petition, count, version) = petitions::counter(&watch.db, watch.id).await?;
         let goal = non_negative(petition.goal);
         let petition_id = global_id(NodeType::Petition, watch.id);
         let make =
             move |count| PetitionCount { petition_id: petition_id.clone(), signature_count: non_negative(count), goal };
-        Ok(counts(watch, make, (petition.signature_count, petition.count_version)))
+        Ok(counts(watch, make, (count, version)))
     }
 
     /// Each update of a petition that fans come to see from now on, once, as they come to see it:
@@ -193,10 +193,10 @@ impl Subscription {
     /// An event's RSVP count (fans going): now, then after every change.
     async fn event_rsvp_count(&self, ctx: &Context<'_>, event_id: ID) -> Result<impl Stream<Item = EventCount>> {
         let watch = subscribe(ctx, &event_id, NodeType::Event, "eventId", Counter::Event)?;
-        let event = events::counter(&watch.db, watch.id).await?;
+        let (event, count, version) = events::counter(&watch.db, watch.id).await?;
         let capacity = event.capacity;
         let event_id = global_id(NodeType::Event, watch.id);
         let make = move |count| EventCount { event_id: event_id.clone(), rsvp_count: non_negative(count), capacity };
-        Ok(counts(watch, make, (event.going_count, event.count_version)))
+        Ok(counts(watch, make, (count, version)))
     }
 }

@@ -320,3 +320,21 @@ pub async fn reset_token(db: &DatabaseConnection, user_id: i64) -> String {
     .expect("insert a reset token");
     token
 }
+
+/// The count a petition's signatures (`"petitions"`) or an event's fans going (`"events"`) stand
+/// at: the stored column plus the slots not folded into it yet, in one statement.
+pub async fn stored_count(db: &DatabaseConnection, table: &str, id: i64) -> i64 {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let (column, slots, key) = match table {
+        "petitions" => ("signature_count", "petition_count_slots", "petition_id"),
+        _ => ("going_count", "event_count_slots", "event_id"),
+    };
+    let backend = db.get_database_backend();
+    let mark = if backend == DatabaseBackend::Postgres { "$1" } else { "?" };
+    let sql = format!(
+        "SELECT CAST({column} + COALESCE((SELECT SUM(delta) FROM {slots} WHERE {key} = {table}.id), 0) AS BIGINT) \
+         AS count FROM {table} WHERE id = {mark}"
+    );
+    let row = db.query_one_raw(Statement::from_sql_and_values(backend, sql, [id.into()])).await.expect("the count");
+    row.expect("the row").try_get("", "count").expect("an integer")
+}

@@ -555,7 +555,12 @@ fn leaf<T: Copy>(reads: &[(&str, T)], field: &Field) -> Option<Leaf<T>> {
 fn only<E: EntityTrait>(select: Select<E>, columns: &BTreeSet<&'static str>) -> Select<E> {
     let table = E::default().table_name().to_owned();
     columns.iter().fold(select.select_only(), |select, column| {
-        select.column_as(Expr::cust(format!("\"{table}\".\"{column}\"")), *column)
+        // A counter kept in slots reads as its stored column plus its slots (`domain::counters`).
+        let read = match crate::domain::counters::slotted(&table, column) {
+            Some(slotted) => slotted.total_sql(&table),
+            None => format!("\"{table}\".\"{column}\""),
+        };
+        select.column_as(Expr::cust(read), *column)
     })
 }
 
