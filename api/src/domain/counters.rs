@@ -11,8 +11,23 @@ use std::collections::HashMap;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, Value};
 
-use super::notify::Counter;
 use super::{DomainError, DomainResult};
+
+/// What a notice says changed (defined here, beside the slotted counters, so that `notify` imports
+/// this module and not the other way round).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Counter {
+    /// A petition's signatures.
+    Petition,
+    /// An event's RSVPs going.
+    Event,
+    /// A petition's updates: one was posted or its publication time changed. The value and version
+    /// are its id, but subscribers look at neither: any notice makes them read their feed again.
+    PetitionUpdates,
+    /// Public records changed (a mutation, an import): the id is a mask of `records` kinds, the
+    /// count and version are 0. Only the response cache looks at it (`http::response_cache`).
+    Records,
+}
 
 /// Slot rows per petition or event: enough that 64 concurrent writers rarely meet on one.
 pub(crate) const SLOTS: i32 = 64;

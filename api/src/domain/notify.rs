@@ -28,6 +28,7 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, MutexGuard, Notify, broadcast};
 
+pub(crate) use super::counters::Counter;
 use super::counters::{self, Slotted};
 use super::{DomainResult, write};
 
@@ -45,21 +46,6 @@ const NOTICES_PER_STATEMENT: usize = 1_000;
 
 /// The PostgreSQL channel notices travel on.
 pub const CHANNEL: &str = "fandb_counts";
-
-/// What changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Counter {
-    /// A petition's signatures.
-    Petition,
-    /// An event's RSVPs going.
-    Event,
-    /// A petition's updates: one was posted or its publication time changed. The value and version
-    /// are its id, but subscribers look at neither: any notice makes them read their feed again.
-    PetitionUpdates,
-    /// Public records changed (a mutation, an import): the id is a mask of `records` kinds, the
-    /// count and version are 0. Only the response cache looks at it (`http::response_cache`).
-    Records,
-}
 
 /// A new value of a counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 //! shaped into the response. Both read paths answer through here: the planned statement carries
 //! the subquery in its root row, the resolvers run it alone.
 
-use async_graphql::parser::types::Field;
 use async_graphql::Value;
+use async_graphql::parser::types::Field;
 use sea_orm::DatabaseBackend;
 use sea_orm::sea_query::SelectStatement;
 
