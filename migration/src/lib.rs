@@ -14,6 +14,7 @@ mod m20261203_000002_petition_updates;
 mod m20261207_000001_normalize_urls;
 mod m20261207_000002_sort_indexes;
 mod m20261207_000010_counter_slots;
+mod m20261207_000011_search_on_text_only;
 mod m20261207_000101_where_filter_indexes;
 
 /// Every migration of the fandb schema, in order.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_normalize_urls::Migration),
             Box::new(m20261207_000002_sort_indexes::Migration),
             Box::new(m20261207_000010_counter_slots::Migration),
+            Box::new(m20261207_000011_search_on_text_only::Migration),
             Box::new(m20261207_000101_where_filter_indexes::Migration),
         ]
     }
