@@ -441,16 +441,21 @@ pub(crate) const ALL_RECORDS: i64 = -1;
 
 impl Notifier {
     /// After a change to public records has committed: tells this process's subscribers at once
-    /// (so this process's next read sees it) and, on PostgreSQL, every other process too.
-    pub(crate) async fn records_changed(&self, db: &DatabaseConnection, kinds: i64) {
+    /// (so this process's next read sees it) and, on PostgreSQL, every other process too, from a
+    /// task of its own: the answer to the mutation never waits for a connection (with the database
+    /// gone, it would wait out the pool's timeout instead of answering `SERVICE_UNAVAILABLE`).
+    pub(crate) fn records_changed(&self, db: &DatabaseConnection, kinds: i64) {
         let notice = Notice { counter: Counter::Records, id: kinds, count: 0, version: 0 };
         self.publish_local(notice);
-        if self.backend == DatabaseBackend::Postgres
-            && let Err(error) = announce_notice(db, notice).await
-        {
-            // The other processes' caches then keep answers until their next notice or time
-            // boundary: loud, since that is what an operator must know.
-            tracing::error!(error = %error, "could not announce a change to other processes");
+        if self.backend == DatabaseBackend::Postgres {
+            let db = db.clone();
+            tokio::spawn(async move {
+                if let Err(error) = announce_notice(&db, notice).await {
+                    // The other processes' caches then keep answers until their next notice or
+                    // time boundary: loud, since that is what an operator must know.
+                    tracing::error!(error = %error, "could not announce a change to other processes");
+                }
+            });
         }
     }
 }

@@ -12,9 +12,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::domain::notify::{ALL_RECORDS, Notifier};
 
-/// Mutations that change no public data (sessions, passwords, mail), or only signatures, whose
+/// Mutations that change no public data (accounts, sessions, passwords, mail), or only signatures, whose
 /// count notices already tell the cache (`notify`) what they changed.
 const TOLD_OR_PRIVATE: &[&str] = &[
+    "register",
     "login",
     "refreshSession",
     "logout",
@@ -38,7 +39,7 @@ pub(super) async fn executed(ctx: &ExtensionContext<'_>, document: &ExecutableDo
         return;
     }
     if let (Some(notifier), Some(db)) = (ctx.data_opt::<Arc<Notifier>>(), ctx.data_opt::<DatabaseConnection>()) {
-        notifier.records_changed(db, ALL_RECORDS).await;
+        notifier.records_changed(db, ALL_RECORDS);
     }
 }
 
