@@ -31,6 +31,7 @@ use tokio::sync::{Mutex, MutexGuard, Notify, broadcast};
 pub(crate) use super::counters::Counter;
 use super::counters::{self, Slotted};
 use super::{DomainResult, write};
+use crate::infra::db::as_background;
 
 /// How often at most one process sends a notice for one counter.
 const COALESCE: Duration = Duration::from_millis(50);
@@ -186,8 +187,8 @@ impl Notifier {
             tracing::warn!(error = %error, "counter slots: folding at start-up failed, left for later");
         }
         drop(gate);
-        tokio::spawn(announce(Arc::downgrade(self), self.wake.clone(), db.clone()));
-        tokio::spawn(fold(Arc::downgrade(self), db.clone()));
+        tokio::spawn(as_background(announce(Arc::downgrade(self), self.wake.clone(), db.clone())));
+        tokio::spawn(as_background(fold(Arc::downgrade(self), db.clone())));
     }
 
     /// After a commit that changed (`counter`, `id`): its current value goes out within `COALESCE`,
@@ -449,13 +450,13 @@ impl Notifier {
         self.publish_local(notice);
         if self.backend == DatabaseBackend::Postgres {
             let db = db.clone();
-            tokio::spawn(async move {
+            tokio::spawn(as_background(async move {
                 if let Err(error) = announce_notice(&db, notice).await {
                     // The other processes' caches then keep answers until their next notice or
                     // time boundary: loud, since that is what an operator must know.
                     tracing::error!(error = %error, "could not announce a change to other processes");
                 }
-            });
+            }));
         }
     }
 }

@@ -7,6 +7,21 @@ use sea_orm::sqlx::Connection;
 use sea_orm::sqlx::sqlite::{SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
+tokio::task_local! {
+    static BACKGROUND: ();
+}
+
+/// Runs `work` marked as background work: statements no request asked for (announcing, folding),
+/// which a caller counting a request's statements leaves out (`running_in_background`).
+pub async fn as_background<F: std::future::Future>(work: F) -> F::Output {
+    BACKGROUND.scope((), work).await
+}
+
+/// Whether the running task is background work started with `as_background`.
+pub fn running_in_background() -> bool {
+    BACKGROUND.try_with(|_| ()).is_ok()
+}
+
 /// Opens a pool on `url`. SQLite runs in WAL mode, syncing every commit, with a busy timeout and
 /// foreign keys on;
 /// PostgreSQL gets a bounded pool with a connect timeout and a 5 s statement timeout.
