@@ -261,3 +261,101 @@ fn term_sql((column, order, nulls): &Term, qualifier: Option<&str>) -> String {
     let nulls = if matches!(nulls, NullOrdering::First) { "FIRST" } else { "LAST" };
     format!("{column} {direction} NULLS {nulls}")
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failing test should fail loudly")]
+mod tests {
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+
+    use super::*;
+
+    /// Parent 1: `a` three times, `b` twice, `c` and a null once; parent 2: `c` and `b` once.
+    async fn rows() -> (DatabaseConnection, SelectStatement) {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        db.execute_unprepared(
+            "CREATE TABLE t (parent INTEGER NOT NULL, label TEXT); \
+             INSERT INTO t VALUES (1, 'a'), (1, 'b'), (1, 'a'), (1, NULL), (1, 'c'), (1, 'a'), (1, 'b'), \
+             (2, 'c'), (2, 'b');",
+        )
+        .await
+        .unwrap();
+        let source =
+            Query::select().columns([Alias::new("parent"), Alias::new("label")]).from(Alias::new("t")).to_owned();
+        (db, source)
+    }
+
+    async fn groups(grouping: &Grouping<'_>) -> Vec<(Option<i64>, Option<String>, i64)> {
+        let (db, source) = rows().await;
+        let select = grouping.select(DatabaseBackend::Sqlite, source, "s");
+        let rows = db.query_all(&select).await.unwrap();
+        rows.iter()
+            .map(|row| {
+                let parent = grouping.per.map(|_| row.try_get("", PARENT).unwrap());
+                (parent, row.try_get("", &key_column(0)).unwrap(), row.try_get("", COUNT).unwrap())
+            })
+            .collect()
+    }
+
+    fn group(parent: Option<i64>, key: Option<&str>, count: i64) -> (Option<i64>, Option<String>, i64) {
+        (parent, key.map(str::to_owned), count)
+    }
+
+    #[tokio::test]
+    async fn each_parent_keeps_its_own_largest_groups() {
+        let grouping = Grouping {
+            per: Some("parent"),
+            keys: &[KeyOf::Column("label")],
+            values: &[],
+            having: CountBounds::default(),
+            order: GroupOrder::MostFirst,
+            limit: Some((2, Keep::First)),
+        };
+        assert_eq!(
+            groups(&grouping).await,
+            [
+                group(Some(1), Some("a"), 3),
+                group(Some(1), Some("b"), 2),
+                group(Some(2), Some("b"), 1),
+                group(Some(2), Some("c"), 1)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn keeping_the_last_groups_still_shows_them_in_order() {
+        let grouping = Grouping {
+            per: Some("parent"),
+            keys: &[KeyOf::Column("label")],
+            values: &[],
+            having: CountBounds::default(),
+            order: GroupOrder::Keys,
+            limit: Some((2, Keep::Last)),
+        };
+        assert_eq!(
+            groups(&grouping).await,
+            [
+                group(Some(1), Some("c"), 1),
+                group(Some(1), None, 1),
+                group(Some(2), Some("b"), 1),
+                group(Some(2), Some("c"), 1)
+            ],
+            "nulls sort last, so they are among the last groups"
+        );
+    }
+
+    #[tokio::test]
+    async fn bounds_on_the_count_keep_some_groups_of_all_parents() {
+        let grouping = Grouping {
+            per: None,
+            keys: &[KeyOf::Column("label")],
+            values: &[],
+            having: CountBounds { gte: Some(2), lt: Some(3), ..CountBounds::default() },
+            order: GroupOrder::Keys,
+            limit: Some((1000, Keep::First)),
+        };
+        // `a` and `b` (three each) and the null (one) fall outside; `c` (once under each parent) stays.
+        assert_eq!(groups(&grouping).await, [group(None, Some("c"), 2)]);
+    }
+}
