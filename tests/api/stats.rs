@@ -17,7 +17,8 @@ db_tests!(
     signature_statistics_equal_their_grouped_aggregates,
     rsvps_by_status_equal_the_fans_grouped_rsvps,
     campaign_totals_equal_the_lists_aggregates,
-    a_series_keeps_its_latest_thousand_buckets
+    a_series_keeps_its_latest_thousand_buckets,
+    each_statistic_of_a_page_is_one_statement
 );
 
 async fn signatures_fall_into_hour_day_and_week_buckets(app: TestApp) {
@@ -429,4 +430,31 @@ async fn a_series_keeps_its_latest_thousand_buckets(app: TestApp) {
     assert_eq!(days.len(), 42, "1,002 hours span 41 full days and part of a 42nd");
     assert_eq!(days[0], json!({ "start": "2026-01-01T00:00:00Z", "count": 24 }));
     assert_eq!(days.iter().map(|day| day["count"].as_i64().unwrap()).sum::<i64>(), 1002);
+}
+
+async fn each_statistic_of_a_page_is_one_statement(app: TestApp) {
+    let petitions = fixtures::petitions(&app.db, 4).await;
+    fixtures::events(&app.db, 4, None).await;
+    for (index, petition) in petitions.iter().enumerate() {
+        sign_at(&app, petition.id, &format!("Page Signer {index}"), Some("JP"), index % 2 == 0, (3, 12, 0)).await;
+    }
+    let cost = |query: &'static str| {
+        let app = &app;
+        async move {
+            let before = app.statements();
+            app.data(query, json!({})).await;
+            app.statements() - before
+        }
+    };
+    // The same pages without their statistics, so the difference is the statistics' own.
+    let pages =
+        cost("{ petitions(first: 4) { nodes { viewerHasSigned } } events(first: 4) { nodes { isLive } } }").await;
+    let with_statistics = cost(
+        "{ petitions(first: 4) { nodes { viewerHasSigned signaturesOverTime(bucket: DAY) { count }
+             byWeek: signaturesOverTime(bucket: WEEK) { count } signaturesByCountry { count } } }
+           events(first: 4) { nodes { isLive rsvpsByStatus { count } } } }",
+    )
+    .await;
+    assert_eq!(with_statistics - pages, 4, "one grouping per statistic (and bucket width) for the whole page");
+    assert_eq!(cost("{ campaign { totals { films people publishedQuotes events upcomingEvents petitions openPetitions signatures fans } } }").await, 1);
 }
