@@ -14,14 +14,14 @@ use super::ids::{NodeType, decode_as};
 use super::scalars::{self, Date, DateTime, Money};
 use super::{db, loaders};
 use crate::domain::paging::PageRequest;
-use crate::domain::where_filter::{self as filter, Compiler, Op, Quantifier};
+use crate::domain::where_filter::{self as filter, Compiler, Op, Operand, Quantifier};
 use crate::domain::{DomainError, DomainResult};
 use crate::loaders::ScopeLoaders;
 
-/// An operator input over one column.
+/// An operator input over one column or computed count.
 pub(crate) trait Operator {
-    /// The condition on `column`; `path` names this input in errors.
-    fn condition<C: ColumnTrait>(&self, compiler: &mut Compiler, column: C, path: &str) -> DomainResult<Condition>;
+    /// The condition on `operand` (a column or a computed count); `path` names this input in errors.
+    fn condition<O: Operand>(&self, compiler: &mut Compiler, operand: O, path: &str) -> DomainResult<Condition>;
 }
 
 /// The conditions of an operator input: each given operator, all of which must hold.
@@ -69,7 +69,7 @@ pub(crate) struct StringFilter {
 }
 
 impl Operator for StringFilter {
-    fn condition<C: ColumnTrait>(&self, compiler: &mut Compiler, column: C, path: &str) -> DomainResult<Condition> {
+    fn condition<O: Operand>(&self, compiler: &mut Compiler, column: O, path: &str) -> DomainResult<Condition> {
         let backend = compiler.backend;
         let text = |operator: &str, value: &String| -> DomainResult<String> {
             filter::check_text(&format!("{path}.{operator}"), value)?;
@@ -133,10 +133,10 @@ macro_rules! ordered_filter {
         }
 
         impl Operator for $name {
-            fn condition<C: ColumnTrait>(
+            fn condition<O: Operand>(
                 &self,
                 compiler: &mut Compiler,
-                column: C,
+                column: O,
                 path: &str,
             ) -> DomainResult<Condition> {
                 let value = $value;
@@ -224,10 +224,10 @@ macro_rules! enum_filter {
         }
 
         impl Operator for $name {
-            fn condition<C: ColumnTrait>(
+            fn condition<O: Operand>(
                 &self,
                 compiler: &mut Compiler,
-                column: C,
+                column: O,
                 path: &str,
             ) -> DomainResult<Condition> {
                 let mut all = Condition::all();
@@ -363,12 +363,12 @@ impl Fields<'_> {
         format!("{}.{field}", self.path)
     }
 
-    /// A scalar field's operator input over `column`.
-    pub(crate) fn column<F: Operator, C: ColumnTrait>(
+    /// A scalar field's operator input over `column` (or a computed count, `filter::Computed`).
+    pub(crate) fn column<F: Operator, O: Operand>(
         &mut self,
         name: &str,
         given: &Option<F>,
-        column: C,
+        column: O,
     ) -> DomainResult<()> {
         if let Some(given) = given {
             let path = self.path(name);
