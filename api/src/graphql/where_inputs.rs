@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputObject};
+use async_graphql::{Context, ID, InputObject, InputType};
 use sea_orm::{ColumnTrait, Condition, EntityTrait};
 
 use super::connection::{self, Connection};
@@ -16,7 +16,7 @@ use super::{db, loaders};
 use crate::domain::paging::PageRequest;
 use crate::domain::where_filter::{self as filter, Compiler, Op, Operand, Quantifier};
 use crate::domain::{DomainError, DomainResult};
-use crate::loaders::ScopeLoaders;
+use crate::loaders::{Narrowed, Scope, ScopeLoaders};
 
 /// An operator input over one column or computed count.
 pub(crate) trait Operator {
@@ -511,8 +511,9 @@ pub(crate) fn and_where<W: Where>(ctx: &Context<'_>, condition: Condition, given
 }
 
 /// A page of one parent's children in `scope`, narrowed by a nested connection's `where` when
-/// given. Without one the page comes through the request's batched loaders; with one it is read on
-/// its own (the read planner puts it in the root field's statement; this is the resolvers' path).
+/// given. Either way the page comes through the request's batched loaders, the narrowed ones keyed
+/// by the `where` as written, so parents asking the same cost one statement together (the read
+/// planner puts it in the root field's statement; this is the resolvers' path).
 pub(crate) async fn children<S, N, W>(
     ctx: &Context<'_>,
     scope: S,
@@ -523,12 +524,13 @@ pub(crate) async fn children<S, N, W>(
 ) -> GqlResult<Connection<N>>
 where
     S: ScopeLoaders,
+    Narrowed<S>: ScopeLoaders + Scope<Entity = S::Entity>,
     <S::Entity as EntityTrait>::Model: Send + Sync,
-    W: Where,
+    W: Where + InputType,
 {
-    let Some(extra) = condition(ctx, given)? else {
+    let (Some(given), Some(extra)) = (given, condition(ctx, given)?) else {
         return connection::children(ctx, scope, parent, page, wrap).await;
     };
-    let own = Condition::all().add(scope.condition()).add(scope.parent().eq(parent)).add(extra);
-    connection::list::<S::Entity, N>(ctx, own, scope.sort(), page, wrap).await
+    let narrowed = Narrowed::new(scope, given.to_value().to_string(), extra);
+    connection::children(ctx, narrowed, parent, page, wrap).await
 }
