@@ -273,7 +273,7 @@ pub(crate) async fn aggregate_value(
     let spec = super::aggregates::spec(node);
     let Some((subquery, out)) = walk.aggregate(node, spec, field, source, grouped) else {
         let name = field.name.node.to_string();
-        return Err(DomainError::invalid(&name, "this selection cannot be aggregated (no directives inside it)").into());
+        return Err(DomainError::invalid(&name, "this selection cannot be aggregated").into());
     };
     let statement = sql::root_statement(backend, subquery);
     let row = db.query_one_raw(statement).await.map_err(DomainError::from)?;
