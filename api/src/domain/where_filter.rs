@@ -317,6 +317,16 @@ mod tests {
     }
 
     #[test]
+    fn a_slotted_count_is_compared_with_its_slots_and_is_never_null() {
+        let count = Computed(crate::domain::row_counts::petition_signature_count);
+        let text = sql(compare(count, Op::Gt, 10));
+        assert!(text.contains("SUM(\"petition_count_slots\".\"delta\")"), "{text}");
+        assert!(!text.contains("IS NOT NULL"), "{text}");
+        assert!(sql(null(count, true)).contains("1 = 0"));
+        assert!(sql(within(count, Vec::<i64>::new(), true).not()).contains("1 = 1"));
+    }
+
+    #[test]
     fn empty_groups_are_explicit() {
         assert!(sql(or_always(Condition::any()).not()).contains("1 = 1"));
         assert!(sql(within(film::Column::Title, Vec::<String>::new(), false)).contains("1 = 0"));

@@ -120,3 +120,24 @@ narrowed_loaders! {
     SignatureScope => signature_pages, signature_counts;
     PetitionUpdateScope => petition_update_pages, petition_update_counts;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use sea_orm::sea_query::Expr;
+
+    use super::*;
+
+    #[test]
+    fn parents_asking_the_same_question_share_a_key_whatever_instant_it_was_compiled_at() {
+        let compiled = |sql: &str| Condition::all().add(Expr::cust(sql.to_owned()));
+        let written = "{status: {ne: VICTORY}}";
+        let first = Narrowed::new(PetitionScope, written.to_owned(), compiled("closes_at > '2026-01-01 00:00:00'"));
+        let later = Narrowed::new(PetitionScope, written.to_owned(), compiled("closes_at > '2026-01-01 00:00:01'"));
+        let other = Narrowed::new(PetitionScope, "{status: {eq: OPEN}}".to_owned(), compiled("1 = 1"));
+        assert_eq!(first, later);
+        assert_ne!(first, other);
+        assert_eq!(HashSet::from([first, later, other]).len(), 2);
+    }
+}
