@@ -15,7 +15,13 @@
 //! it is the same in both plannings. Any other difference (a value derived from the time, such as
 //! a date) and the key is never kept. A value derived from the time that did not move between the
 //! two plannings can only be one that holds for a day (a date), so a plan that read the time is
-//! used only on the UTC day it was confirmed, and planned again after.
+//! used only on the UTC day it was confirmed, and planned again after. (What this trusts: the
+//! resolvers and the walk bind the time as it is or not at all; one that bound, say, the earlier of
+//! the time and a supplied value would pass for the time while that value was later.)
+//!
+//! The key is exact rather than a shape: the variables' JSON in full (a plan binds their values),
+//! and the viewer's id and role (a plan may bind either; anonymous requests share one class). A
+//! root field the walk cannot plan is not kept: it is walked again and falls back each time.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};

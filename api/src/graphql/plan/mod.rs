@@ -125,11 +125,11 @@ impl PlanCounters {
     }
 }
 
-type SchemaBuilder = async_graphql::SchemaBuilder<super::Query, super::Mutation, super::subscriptions::Subscription>;
-
 /// Adds the plan cache (one per schema, so per process) and the per-root-field frozen time it
 /// relies on (see `cache`).
-pub(crate) fn install(builder: SchemaBuilder) -> SchemaBuilder {
+pub(crate) fn install<Q, M, S>(
+    builder: async_graphql::SchemaBuilder<Q, M, S>,
+) -> async_graphql::SchemaBuilder<Q, M, S> {
     builder.data(std::sync::Arc::new(cache::PlanCache::default())).extension(cache::Freeze)
 }
 
