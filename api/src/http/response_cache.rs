@@ -87,6 +87,8 @@ impl CacheCounters {
 pub(crate) struct Cached {
     /// The serialized GraphQL response.
     pub(crate) body: Bytes,
+    /// The SHA-256 of `body` (hex), which its entity tag is made from.
+    pub(crate) digest: Arc<str>,
     /// The executed operation's name, for the metrics of a hit.
     pub(crate) operation: Option<Arc<str>>,
     /// The tables the answer was read from (`domain::tables`): a change to any other leaves it.
@@ -350,7 +352,7 @@ mod tests {
     }
 
     fn answer(body: &str) -> Cached {
-        Cached { body: Bytes::from(body.to_owned()), operation: None, tables: tables::ALL }
+        Cached { body: Bytes::from(body.to_owned()), digest: Arc::from(""), operation: None, tables: tables::ALL }
     }
 
     #[tokio::test]
