@@ -322,7 +322,9 @@ fn selected_operation<'a>(
 /// `me` (the viewer's own account is read where it was written). A document that does not parse
 /// stays on the primary (it runs nothing anyway).
 fn reads_only(documents: &DocumentCache, request: &mut Request) -> bool {
-    runs_query(documents, request, |operation, document| !selects_me(&operation.selection_set.node, document, 0))
+    runs_query(documents, request, |operation, document| {
+        !selects_me(&operation.selection_set.node, document, &mut std::collections::HashSet::new())
+    })
 }
 
 /// Whether a request's operation is a query for which `also` holds. A document that does not
@@ -346,41 +348,42 @@ fn runs_query(
 }
 
 /// How many distinct response keys a root selection set has (through fragments); `None` when
-/// a directive or a fragment the document lacks makes that uncertain.
+/// a directive or a fragment the document lacks makes that uncertain. Each fragment is read once:
+/// spreading it again adds no key, and a document may spread fragments exponentially often.
 fn root_response_keys(
     selection_set: &async_graphql::parser::types::SelectionSet,
     document: &async_graphql::parser::types::ExecutableDocument,
 ) -> Option<usize> {
+    use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+    use std::collections::HashSet;
     fn collect<'a>(
-        selection_set: &'a async_graphql::parser::types::SelectionSet,
-        document: &'a async_graphql::parser::types::ExecutableDocument,
-        keys: &mut std::collections::HashSet<&'a str>,
-        depth: usize,
+        selection_set: &'a SelectionSet,
+        document: &'a ExecutableDocument,
+        keys: &mut HashSet<&'a str>,
+        read: &mut HashSet<&'a str>,
     ) -> Option<()> {
-        use async_graphql::parser::types::Selection;
-        // Fragment cycles are refused by validation; the depth only keeps this walk finite before it.
-        if depth > 32 {
-            return None;
-        }
         for selection in &selection_set.items {
             match &selection.node {
                 Selection::Field(field) if field.node.directives.is_empty() => {
                     keys.insert(field.node.response_key().node.as_str());
                 }
                 Selection::InlineFragment(fragment) if fragment.node.directives.is_empty() => {
-                    collect(&fragment.node.selection_set.node, document, keys, depth + 1)?;
+                    collect(&fragment.node.selection_set.node, document, keys, read)?;
                 }
                 Selection::FragmentSpread(spread) if spread.node.directives.is_empty() => {
-                    let fragment = document.fragments.get(&spread.node.fragment_name.node)?;
-                    collect(&fragment.node.selection_set.node, document, keys, depth + 1)?;
+                    let name = spread.node.fragment_name.node.as_str();
+                    if read.insert(name) {
+                        let fragment = document.fragments.get(&spread.node.fragment_name.node)?;
+                        collect(&fragment.node.selection_set.node, document, keys, read)?;
+                    }
                 }
                 _ => return None,
             }
         }
         Some(())
     }
-    let mut keys = std::collections::HashSet::new();
-    collect(selection_set, document, &mut keys, 0)?;
+    let (mut keys, mut read) = (HashSet::new(), HashSet::new());
+    collect(selection_set, document, &mut keys, &mut read)?;
     Some(keys.len())
 }
 
@@ -388,20 +391,22 @@ fn root_response_keys(
 fn selects_me(
     selection_set: &async_graphql::parser::types::SelectionSet,
     document: &async_graphql::parser::types::ExecutableDocument,
-    depth: usize,
+    read: &mut std::collections::HashSet<String>,
 ) -> bool {
     use async_graphql::parser::types::Selection;
-    // Fragment cycles are refused by validation; the depth only keeps this walk finite before it.
-    if depth > 32 {
-        return true;
-    }
+    // A fragment read before answered no (a yes ends the walk), so each is read once: a
+    // document may spread fragments exponentially often, and cycles are refused only later.
     selection_set.items.iter().any(|selection| match &selection.node {
         Selection::Field(field) => field.node.name.node == "me",
-        Selection::InlineFragment(fragment) => selects_me(&fragment.node.selection_set.node, document, depth + 1),
-        Selection::FragmentSpread(spread) => document
-            .fragments
-            .get(&spread.node.fragment_name.node)
-            .is_none_or(|fragment| selects_me(&fragment.node.selection_set.node, document, depth + 1)),
+        Selection::InlineFragment(fragment) => selects_me(&fragment.node.selection_set.node, document, read),
+        Selection::FragmentSpread(spread) => {
+            let name = &spread.node.fragment_name.node;
+            read.insert(name.to_string())
+                && document
+                    .fragments
+                    .get(name)
+                    .is_none_or(|fragment| selects_me(&fragment.node.selection_set.node, document, read))
+        }
     })
 }
 
