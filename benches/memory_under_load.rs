@@ -165,7 +165,7 @@ async fn start_server(server: &str, url: &str, backend: &str) -> (u32, String) {
         .port();
     let log = std::env::temp_dir().join(format!("fandb_bench_memory_{}_{backend}.log", std::process::id()));
     let log_file = std::fs::File::create(&log).unwrap_or_else(|error| fail(&format!("{}: {error}", log.display())));
-    let child = Command::new(&server)
+    let child = Command::new(server)
         .args(["serve", "--no-seed"])
         .env("DATABASE_URL", url)
         .env("FANDB_LISTEN", format!("127.0.0.1:{port}"))
