@@ -18,7 +18,8 @@ db_tests!(
     skip_and_include_read_a_variables_default,
     type_conditions_apply_nested_in_any_order,
     a_repeated_key_is_merged_where_it_first_appears,
-    a_failed_mutation_field_stops_the_ones_after_it
+    a_failed_mutation_field_stops_the_ones_after_it,
+    skip_and_include_apply_inside_aggregates_and_the_planner_reads_them
 );
 
 const PETITION: &str = "open-letter-to-disney-alita-sequel";
@@ -283,4 +284,31 @@ async fn a_failed_mutation_field_stops_the_ones_after_it(app: TestApp) {
     let signed =
         app.data_as(&token, &format!(r#"{{ petition(slug: "{PETITION}") {{ viewerHasSigned }} }}"#), json!({})).await;
     assert_eq!(signed["petition"]["viewerHasSigned"], false, "the second field ran");
+}
+
+async fn skip_and_include_apply_inside_aggregates_and_the_planner_reads_them(app: TestApp) {
+    let with_directives = r#"query ($s: Boolean = true, $i: Boolean!) {
+        films { aggregate { count @skip(if: $s) sum { runtimeMinutes @include(if: $i) budgetUsd }
+                            ... @include(if: $i) { min { releaseDate } } max @skip(if: true) { releaseDate } }
+                groupedAggregates(groupBy: [STATUS]) { keys count @include(if: $i) ...Sums @skip(if: $s) }
+                nodes @skip(if: $s) { title } } }
+        fragment Sums on FilmGroup { sum { runtimeMinutes } }"#;
+    let without = r#"{ films { aggregate { sum { budgetUsd } } groupedAggregates(groupBy: [STATUS]) { keys } } }"#;
+    let skipped = both_bodies(&app, None, with_directives, json!({ "i": false })).await;
+    let expected = both_bodies(&app, None, without, json!({})).await;
+    assert_eq!(skipped, expected, "what a directive leaves out is absent, on both read paths");
+    let kept = both_bodies(&app, None, with_directives, json!({ "s": false, "i": true })).await;
+    assert_eq!(kept[0], kept[1], "the planner and the resolvers agree");
+    let json: Value = serde_json::from_str(&kept[0]).unwrap();
+    let films = &json["data"]["films"];
+    assert!(films["aggregate"]["count"].as_i64().is_some_and(|count| count > 0), "{json}");
+    assert!(films["aggregate"]["min"]["releaseDate"].is_string(), "{json}");
+    assert!(films["aggregate"].get("max").is_none(), "{json}");
+    assert!(films["groupedAggregates"][0]["sum"].is_object() && films["nodes"].is_array(), "{json}");
+    let metrics = app.get("/metrics").await.body;
+    assert!(metrics.contains("fandb_read_planned_total{field=\"films\"}"), "{metrics}");
+    assert!(
+        !metrics.contains("fandb_read_plan_fallbacks_total{field=\"films\"}"),
+        "directives leave nothing to the resolvers: {metrics}"
+    );
 }

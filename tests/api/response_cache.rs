@@ -58,6 +58,7 @@ db_tests!(
     a_scheduled_update_shows_once_it_is_due_without_any_write,
     the_cache_is_off_when_the_settings_say_so,
     a_change_on_one_process_drops_the_answers_another_process_kept,
+    a_moved_count_drops_only_the_answers_that_read_it,
 );
 
 async fn a_repeated_anonymous_query_is_answered_from_memory_over_post_and_get(app: TestApp) {
@@ -246,4 +247,31 @@ fn url_encoded(text: &str) -> String {
             _ => format!("%{byte:02X}"),
         })
         .collect()
+}
+
+async fn a_moved_count_drops_only_the_answers_that_read_it(app: TestApp) {
+    let app = cached(&app.database_url).await;
+    // A root field the planner does not read (`__typename`) may have read anything.
+    let film_and_more = r#"query FilmAndMore { film(slug: "alita-battle-angel") { title } __typename }"#;
+    let petition = app.data(COUNT, json!({ "slug": PETITION_SLUG })).await;
+    let start = petition["petition"]["signatureCount"].as_i64().unwrap();
+    let petition_id = petition["petition"]["id"].as_str().unwrap().to_owned();
+    let film = app.graphql(FILM, json!({})).await;
+    app.graphql(film_and_more, json!({})).await;
+    let (_, token) = fixtures::fan(&app.db, "Counted Fan").await;
+    app.data_as(&token, SIGN, json!({ "p": petition_id })).await;
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let count = app.data(COUNT, json!({ "slug": PETITION_SLUG })).await["petition"]["signatureCount"].as_i64();
+        if count == Some(start + 1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the kept count stayed at {count:?}, not {}", start + 1);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let before = app.statements();
+    assert_eq!(app.graphql(FILM, json!({})).await, film);
+    assert_eq!(app.statements(), before, "the film's answer read no count and was kept through the signature");
+    app.graphql(film_and_more, json!({})).await;
+    assert!(app.statements() > before, "an answer the planner did not read whole went with the count");
 }

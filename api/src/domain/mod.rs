@@ -22,6 +22,7 @@ pub(crate) mod search;
 pub mod sessions;
 pub(crate) mod sources;
 pub(crate) mod stats;
+pub(crate) mod tables;
 pub(crate) mod text;
 pub(crate) mod users;
 pub mod validate;

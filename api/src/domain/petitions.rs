@@ -4,10 +4,9 @@
 use chrono::{DateTime, Utc};
 use entity::enums::PetitionStatus;
 use entity::{petition, signature};
-use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TryInsertResult,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    TryInsertResult,
 };
 
 use super::counters::SIGNATURES;
@@ -119,30 +118,6 @@ pub(crate) fn progress(signature_count: u64, goal: i64) -> f64 {
     }
     // Counts stay far below 2^52, so the conversions are exact.
     signature_count as f64 / goal as f64
-}
-
-/// Signatures per country of each petition, most first; public and private signers alike, since a
-/// total reveals no one. Signers who gave no country are left out.
-pub(crate) async fn signatures_by_country<D: ConnectionTrait>(
-    db: &D,
-    petition_ids: &[i64],
-) -> DomainResult<Vec<(i64, String, i64)>> {
-    let count = Expr::from(Func::count(signature::Column::Id.into_expr()));
-    Ok(signature::Entity::find()
-        .select_only()
-        .column(signature::Column::PetitionId)
-        .column(signature::Column::Country)
-        .column_as(count.clone(), "signatures")
-        .filter(signature::Column::PetitionId.is_in(petition_ids.iter().copied()))
-        .filter(signature::Column::Country.is_not_null())
-        .group_by(signature::Column::PetitionId)
-        .group_by(signature::Column::Country)
-        .order_by_asc(signature::Column::PetitionId)
-        .order_by_desc(count)
-        .order_by_asc(signature::Column::Country)
-        .into_tuple::<(i64, String, i64)>()
-        .all(db)
-        .await?)
 }
 
 /// A change to a petition. On create, `title`, `body`, `target` and `goal` are required.

@@ -17,6 +17,7 @@ use async_graphql::{
 };
 
 use super::scalars::{Date, DateTime, Money};
+use crate::domain::stats::grouping::CountBounds;
 
 /// Names the connection, edge and aggregate types after their node type.
 pub(crate) trait NodeName {
@@ -57,24 +58,8 @@ impl Measure {
     }
 }
 
-/// How a group key is computed from a row.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum KeyOf {
-    /// A column's value as text.
-    Column(&'static str),
-    /// The global ID of the row a key column points at (`Film:12`, encoded).
-    Related(&'static str, &'static str),
-    /// `YYYY` of a date or instant.
-    Year(&'static str),
-    /// `YYYY-MM` of an instant (UTC).
-    Month(&'static str),
-    /// The Monday starting the week of an instant (UTC), `YYYY-MM-DD`.
-    Week(&'static str),
-    /// `YYYY-MM-DD` of an instant (UTC).
-    Day(&'static str),
-    /// A petition's status as it reads now (`OPEN` past `closesAt` reads `CLOSED`).
-    PetitionStatus,
-}
+/// How a group key is computed from a row (the builder every count in groups goes through).
+pub(crate) use crate::domain::stats::grouping::KeyOf;
 
 /// A value of `XGroupBy`.
 #[derive(Debug)]
@@ -522,6 +507,12 @@ pub(crate) struct HavingCount {
     pub(crate) gte: Option<i64>,
     pub(crate) lt: Option<i64>,
     pub(crate) lte: Option<i64>,
+}
+
+impl From<HavingCount> for CountBounds {
+    fn from(count: HavingCount) -> Self {
+        CountBounds { eq: count.eq, gt: count.gt, gte: count.gte, lt: count.lt, lte: count.lte }
+    }
 }
 
 /// A value of `XHaving`: which groups `groupedAggregates` keeps.

@@ -37,7 +37,7 @@ use crate::graphql::cost::{self, Budget, Charge};
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::operation::ExecutedOperation;
 use crate::graphql::persisted::{PersistedDocuments, Unresolved, sha256_hex};
-use crate::graphql::plan::{READ_PATH_HEADER, ReadPath};
+use crate::graphql::plan::{READ_PATH_HEADER, ReadPath, TablesRead};
 use crate::graphql::request_data;
 use crate::limits::document;
 
@@ -345,6 +345,45 @@ fn runs_query(
         .is_some_and(|operation| operation.node.ty == OperationType::Query && also(&operation.node, document))
 }
 
+/// How many distinct response keys a root selection set has (through fragments); `None` when
+/// a directive or a fragment the document lacks makes that uncertain.
+fn root_response_keys(
+    selection_set: &async_graphql::parser::types::SelectionSet,
+    document: &async_graphql::parser::types::ExecutableDocument,
+) -> Option<usize> {
+    fn collect<'a>(
+        selection_set: &'a async_graphql::parser::types::SelectionSet,
+        document: &'a async_graphql::parser::types::ExecutableDocument,
+        keys: &mut std::collections::HashSet<&'a str>,
+        depth: usize,
+    ) -> Option<()> {
+        use async_graphql::parser::types::Selection;
+        // Fragment cycles are refused by validation; the depth only keeps this walk finite before it.
+        if depth > 32 {
+            return None;
+        }
+        for selection in &selection_set.items {
+            match &selection.node {
+                Selection::Field(field) if field.node.directives.is_empty() => {
+                    keys.insert(field.node.response_key().node.as_str());
+                }
+                Selection::InlineFragment(fragment) if fragment.node.directives.is_empty() => {
+                    collect(&fragment.node.selection_set.node, document, keys, depth + 1)?;
+                }
+                Selection::FragmentSpread(spread) if spread.node.directives.is_empty() => {
+                    let fragment = document.fragments.get(&spread.node.fragment_name.node)?;
+                    collect(&fragment.node.selection_set.node, document, keys, depth + 1)?;
+                }
+                _ => return None,
+            }
+        }
+        Some(())
+    }
+    let mut keys = std::collections::HashSet::new();
+    collect(selection_set, document, &mut keys, 0)?;
+    Some(keys.len())
+}
+
 /// Whether a root selection set (through fragments) selects `me`.
 fn selects_me(
     selection_set: &async_graphql::parser::types::SelectionSet,
@@ -422,14 +461,28 @@ async fn execute(
     }
     // An anonymous query through the planner may be answered from the response cache.
     let cache = state.response_cache.as_deref().filter(|_| viewer.user_id.is_none() && read_path == ReadPath::Planned);
+    let mut root_fields = None;
     let cache_key = match cache {
-        Some(_) if runs_query(&state.documents, &mut graphql_request, |_, _| true) => ResponseCache::key(
-            &graphql_request.query,
-            graphql_request.operation_name.as_deref(),
-            &graphql_request.variables,
-        ),
+        Some(_)
+            if runs_query(&state.documents, &mut graphql_request, |operation, document| {
+                root_fields = root_response_keys(&operation.selection_set.node, document);
+                true
+            }) =>
+        {
+            ResponseCache::key(
+                &graphql_request.query,
+                graphql_request.operation_name.as_deref(),
+                &graphql_request.variables,
+            )
+        }
         _ => None,
     };
+    // What the planned root fields read, kept with the answer so that only a change to those
+    // tables drops it.
+    let tables_read = cache_key.as_ref().map(|_| Arc::new(TablesRead::default()));
+    if let Some(tables_read) = &tables_read {
+        graphql_request = graphql_request.data(tables_read.clone());
+    }
     let ticket = match (cache, &cache_key) {
         (Some(cache), Some(key)) => match cache.lookup(key) {
             Ok(hit) => match from_cache(state, request, &graphql_request, client_ip, hit, media_type, method).await {
@@ -495,7 +548,11 @@ async fn execute(
         && !from_replica
         && status == StatusCode::OK
     {
-        let cached = Cached { body: body.clone(), operation: operation_name.map(Arc::from) };
+        let tables = match (&tables_read, root_fields) {
+            (Some(read), Some(root_fields)) => read.tables(root_fields),
+            _ => crate::domain::tables::ALL,
+        };
+        let cached = Cached { body: body.clone(), operation: operation_name.map(Arc::from), tables };
         cache.store(&state.db, ticket, key, cached).await;
     }
     Ok(respond(request, method, viewer.user_id.is_none() && clean, status, body, media_type, state.cache_max_age))

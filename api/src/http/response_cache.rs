@@ -8,7 +8,10 @@
 //!
 //! When it goes: every change to public data is announced on the notifier's hub (`notify`), by
 //! every process on the database (PostgreSQL `NOTIFY`, heard by `listen`), and the cache drops
-//! every answer on any such notice. It reads the hub itself on each lookup and store, so a change
+//! the answers that read a table the notice says changed: each answer keeps the tables its planned
+//! statements named (`domain::tables`; every table when a root field was not planned), a record
+//! change touches every table, a count or an update only its own. It reads the hub itself on each
+//! lookup and store, so a change
 //! this process made is seen by its very next request, and one another process made as soon as
 //! its notice arrives (the invalidation latency: the `NOTIFY` round trip, a few milliseconds). A
 //! notice that may have been missed (a lagging hub, a `LISTEN` connection lost and back) drops
@@ -21,8 +24,8 @@
 //! next such moment after the earliest read it might hold (`next_boundary`).
 //!
 //! A read that began before a change and ends after it holds the old data: each lookup hands out
-//! a ticket with the cache's generation, every drop moves the generation on, and an answer whose
-//! ticket is of an older generation is not kept.
+//! a ticket with the cache's generation, every drop moves the generation on and marks the tables it
+//! covered with it, and an answer that read a table marked after its ticket is not kept.
 //!
 //! The cache is bounded by `FANDB_RESPONSE_CACHE_BYTES` (bodies, keys and bookkeeping); the least
 //! recently used answers go first.
@@ -41,6 +44,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, 
 use tokio::sync::broadcast::{self, error::TryRecvError};
 
 use crate::domain::notify::{Change, Counter as Kind, Notifier};
+use crate::domain::tables;
 
 /// The least time between two drops caused by count notices alone.
 pub(crate) const COUNTER_WINDOW: Duration = Duration::from_millis(50);
@@ -85,6 +89,8 @@ pub(crate) struct Cached {
     pub(crate) body: Bytes,
     /// The executed operation's name, for the metrics of a hit.
     pub(crate) operation: Option<Arc<str>>,
+    /// The tables the answer was read from (`domain::tables`): a change to any other leaves it.
+    pub(crate) tables: u64,
 }
 
 /// What a miss must bring back to `store` its answer.
@@ -105,13 +111,23 @@ struct Boundary {
 struct Inner {
     entries: LruCache<String, Cached>,
     bytes: usize,
+    /// Moves on at every drop.
     generation: u64,
+    /// For each table's bit, the generation of the last drop that covered it.
+    dropped_at: [u64; 64],
     changes: broadcast::Receiver<Change>,
-    /// A count moved since the last drop, which has not dropped the answers yet.
-    counts_moved: bool,
-    last_drop: Instant,
-    /// Unknown (`None`) until an answer is kept in this generation.
+    /// The tables of counts that moved since the last drop for counts, not dropped yet.
+    counts_moved: u64,
+    last_counts_drop: Instant,
+    /// Unknown (`None`) until an answer is kept after the last drop of everything.
     boundary: Option<Boundary>,
+}
+
+impl Inner {
+    /// Whether a drop covered any of `tables` after `ticket` was handed out.
+    fn dropped_since(&self, ticket: Ticket, tables: u64) -> bool {
+        (0..64).any(|bit| tables & (1 << bit) != 0 && self.dropped_at[bit] > ticket.generation)
+    }
 }
 
 /// The response cache of one process.
@@ -128,9 +144,10 @@ impl ResponseCache {
             entries: LruCache::unbounded(),
             bytes: 0,
             generation: 0,
+            dropped_at: [0; 64],
             changes: notifier.subscribe(),
-            counts_moved: false,
-            last_drop: Instant::now(),
+            counts_moved: 0,
+            last_counts_drop: Instant::now(),
             boundary: None,
         };
         Self { inner: Mutex::new(inner), budget, counters }
@@ -174,10 +191,11 @@ impl ResponseCache {
         if size > self.budget / LARGEST_SHARE {
             return;
         }
+        let tables = cached.tables;
         let known = {
             let mut inner = self.lock();
             self.catch_up(&mut inner);
-            if inner.generation != ticket.generation {
+            if inner.dropped_since(ticket, tables) {
                 return;
             }
             inner.boundary.is_some()
@@ -192,7 +210,7 @@ impl ResponseCache {
             };
             let mut inner = self.lock();
             self.catch_up(&mut inner);
-            if inner.generation != ticket.generation {
+            if inner.dropped_since(ticket, tables) {
                 return;
             }
             if inner.boundary.is_none() {
@@ -202,8 +220,7 @@ impl ResponseCache {
         let mut inner = self.lock();
         // A boundary that passed meanwhile drops everything, and with it this ticket's generation.
         self.catch_up(&mut inner);
-        if inner.generation != ticket.generation || inner.boundary.is_none_or(|boundary| boundary.from > ticket.started)
-        {
+        if inner.dropped_since(ticket, tables) || inner.boundary.is_none_or(|boundary| boundary.from > ticket.started) {
             return;
         }
         if let Some(old) = inner.entries.put(key.clone(), cached) {
@@ -221,36 +238,61 @@ impl ResponseCache {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Reads the notices that arrived since the last look, and drops everything when one says
-    /// records changed, a notice may have been missed, counts moved (once per window) or a time
-    /// boundary passed.
+    /// Reads the notices that arrived since the last look, and drops the answers that read a table
+    /// one of them touched: records changed (every table), updates posted, counts moved (at most
+    /// once per window). A notice that may have been missed, or a time boundary passed, drops
+    /// everything.
     fn catch_up(&self, inner: &mut Inner) {
-        let mut stale = false;
+        let mut changed = 0;
         loop {
             match inner.changes.try_recv() {
                 Ok(Change::One(notice)) => match notice.counter {
-                    Kind::Petition | Kind::Event => inner.counts_moved = true,
-                    Kind::PetitionUpdates | Kind::Records => stale = true,
+                    Kind::Petition | Kind::Event => inner.counts_moved |= tables::moved_by(notice.counter),
+                    Kind::PetitionUpdates | Kind::Records => changed |= tables::moved_by(notice.counter),
                 },
-                Ok(Change::Current(_)) | Err(TryRecvError::Lagged(_)) => stale = true,
+                Ok(Change::Current(_)) | Err(TryRecvError::Lagged(_)) => changed = tables::ALL,
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
-        if inner.counts_moved && inner.last_drop.elapsed() >= COUNTER_WINDOW {
-            stale = true;
+        if inner.counts_moved != 0 && inner.last_counts_drop.elapsed() >= COUNTER_WINDOW {
+            changed |= std::mem::take(&mut inner.counts_moved);
+            inner.last_counts_drop = Instant::now();
         }
         if inner.boundary.and_then(|boundary| boundary.next).is_some_and(|next| Utc::now() >= next) {
-            stale = true;
+            changed = tables::ALL;
         }
-        if stale {
+        if changed != 0 {
+            self.drop_reading(inner, changed);
+        }
+    }
+
+    /// Drops every answer that read one of `changed`, and moves the generation on for them.
+    fn drop_reading(&self, inner: &mut Inner, changed: u64) {
+        inner.generation += 1;
+        for bit in 0..64 {
+            if changed & (1 << bit) != 0 {
+                inner.dropped_at[bit] = inner.generation;
+            }
+        }
+        if changed == tables::ALL {
             inner.entries.clear();
             inner.bytes = 0;
-            inner.generation += 1;
-            inner.counts_moved = false;
-            inner.last_drop = Instant::now();
+            inner.counts_moved = 0;
             inner.boundary = None;
-            self.counters.invalidations.inc();
+        } else {
+            let stale: Vec<String> = inner
+                .entries
+                .iter()
+                .filter(|(_, cached)| cached.tables & changed != 0)
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in stale {
+                if let Some(old) = inner.entries.pop(&key) {
+                    inner.bytes -= key.len() + old.body.len() + ENTRY_OVERHEAD;
+                }
+            }
         }
+        self.counters.invalidations.inc();
     }
 }
 
@@ -308,7 +350,7 @@ mod tests {
     }
 
     fn answer(body: &str) -> Cached {
-        Cached { body: Bytes::from(body.to_owned()), operation: None }
+        Cached { body: Bytes::from(body.to_owned()), operation: None, tables: tables::ALL }
     }
 
     #[tokio::test]
@@ -326,6 +368,28 @@ mod tests {
         assert_eq!(cache.lookup("k").unwrap().body, "new");
         notifier.publish_local(Notice { counter: Kind::Records, id: ALL_RECORDS, count: 0, version: 0 });
         assert!(cache.lookup("k").is_err(), "a change drops it");
+    }
+
+    #[tokio::test]
+    async fn a_notice_drops_only_the_answers_that_read_what_it_touched() {
+        let db = migrated_memory_db().await;
+        let notifier = Notifier::new(&db);
+        let cache = ResponseCache::new(&notifier, 1 << 20, CacheCounters::default());
+        let films = Cached { tables: tables::named_in(r#"SELECT 1 FROM "films""#), ..answer("films") };
+        let updates = Cached { tables: tables::named_in(r#"SELECT 1 FROM "petition_updates""#), ..answer("updates") };
+        for (key, cached) in [("films", films.clone()), ("updates", updates.clone())] {
+            let ticket = cache.lookup(key).unwrap_err();
+            cache.store(&db, ticket, key.to_owned(), cached).await;
+        }
+        let reading_films = cache.lookup("films later").unwrap_err();
+        let reading_updates = cache.lookup("updates later").unwrap_err();
+        notifier.publish_local(Notice { counter: Kind::PetitionUpdates, id: 1, count: 1, version: 1 });
+        assert_eq!(cache.lookup("films").unwrap().body, "films", "an update touches no film");
+        assert!(cache.lookup("updates").is_err(), "it drops what read the updates");
+        cache.store(&db, reading_films, "films later".to_owned(), films).await;
+        cache.store(&db, reading_updates, "updates later".to_owned(), updates).await;
+        assert!(cache.lookup("films later").is_ok(), "a read of films that straddled it is kept");
+        assert!(cache.lookup("updates later").is_err(), "a read of updates that straddled it is not");
     }
 
     #[tokio::test]

@@ -389,7 +389,7 @@ impl Loader<i64> for CountryCounts {
     type Error = DomainError;
 
     async fn load(&self, petitions: &[i64]) -> Result<HashMap<i64, Vec<(String, i64)>>, DomainError> {
-        let rows = crate::domain::petitions::signatures_by_country(&self.db, petitions).await?;
+        let rows = stats::signatures_by_country(&self.db, petitions).await?;
         let mut grouped: HashMap<i64, Vec<(String, i64)>> = petitions.iter().map(|id| (*id, Vec::new())).collect();
         for (petition, country, count) in rows {
             grouped.entry(petition).or_default().push((country, count));

@@ -1,11 +1,11 @@
 //! `aggregate` and `groupedAggregates` of a connection, planned as one subquery over the list's
 //! rows (the select its `totalCount` counts: filter and visibility applied), and the JSON it builds
-//! shaped into the response. Both read paths answer through here: the planned statement carries
+//! shaped into the response. The groups are those of `domain::stats::grouping`, the builder the
+//! campaign statistics count with; this wraps them in JSON. Both read paths answer through here: the planned statement carries
 //! the subquery in its root row, the resolvers run it alone.
 
 use async_graphql::Value;
 use async_graphql::parser::types::Field;
-use sea_orm::DatabaseBackend;
 use sea_orm::sea_query::SelectStatement;
 
 use super::super::aggregates::{
@@ -14,37 +14,7 @@ use super::super::aggregates::{
 use super::shape::{AggregateField, AggregateOut, Conv, KEYS_SLOT, KeyShow, PartField, Show};
 use super::sql::{self, Sql};
 use super::walk::Walk;
-
-/// The SQL of a group key over the rows of `alias`.
-fn key_sql(backend: DatabaseBackend, of: KeyOf, alias: &str) -> Sql {
-    let column = |name: &str| format!("\"{alias}\".\"{name}\"");
-    let postgres = backend == DatabaseBackend::Postgres;
-    let text = match of {
-        KeyOf::Column(name) | KeyOf::Related(name, _) => column(name),
-        KeyOf::Year(name) if postgres => format!("to_char({}, 'YYYY')", column(name)),
-        KeyOf::Year(name) => format!("strftime('%Y', {})", column(name)),
-        KeyOf::Month(name) if postgres => format!("to_char({} AT TIME ZONE 'UTC', 'YYYY-MM')", column(name)),
-        KeyOf::Month(name) => format!("strftime('%Y-%m', {})", column(name)),
-        KeyOf::Week(name) if postgres => {
-            format!("to_char(date_trunc('week', {} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')", column(name))
-        }
-        KeyOf::Week(name) => format!("strftime('%Y-%m-%d', {}, 'weekday 0', '-6 days')", column(name)),
-        KeyOf::Day(name) if postgres => format!("to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD')", column(name)),
-        KeyOf::Day(name) => format!("strftime('%Y-%m-%d', {})", column(name)),
-        KeyOf::PetitionStatus => {
-            // As `petitions::effective_status`: an open petition past its closing reads closed.
-            let mut sql = Sql::raw(format!(
-                "CASE WHEN {status} = 'OPEN' AND {closes} IS NOT NULL AND {closes} <= ",
-                status = column("status"),
-                closes = column("closes_at"),
-            ));
-            sql.append(Sql::value(crate::domain::now().into()));
-            sql.push(&format!(" THEN 'CLOSED' ELSE {} END", column("status")));
-            return sql;
-        }
-    };
-    Sql::raw(text)
-}
+use crate::domain::stats::grouping::{self, CountBounds, GroupOrder, Grouping, Keep};
 
 fn key_show(of: KeyOf) -> KeyShow {
     match of {
@@ -152,71 +122,35 @@ impl<'a> Walk<'a> {
         }
 
         let backend = self.backend();
+        // `aggregate` is the one group of no key; `groupedAggregates` at most `MAX_GROUPS` groups
+        // in key order.
+        let key_ofs: Vec<KeyOf> = keys.iter().map(|key| key.of).collect();
+        let grouping = Grouping {
+            per: None,
+            keys: &key_ofs,
+            values: &values,
+            having: having.map(CountBounds::from).unwrap_or_default(),
+            order: GroupOrder::Keys,
+            limit: grouped.then_some((MAX_GROUPS, Keep::First)),
+        };
+        let group = self.next_alias();
+        let column = |name: String| Sql::raw(format!("\"{group}\".\"{name}\""));
+        let mut row = vec![column(grouping::COUNT.to_owned())];
+        row.push(if grouped {
+            sql::array(backend, (0..keys.len()).map(|index| column(grouping::key_column(index))).collect())
+        } else {
+            Sql::raw("NULL")
+        });
+        row.extend((0..values.len()).map(|index| column(grouping::value_column(index))));
         let mut sub = Sql::raw("SELECT ");
         if grouped {
-            // Inner: one row per group (its keys, count and values); outer: their JSON array.
-            let group = self.next_alias();
-            let mut inner = Sql::raw("SELECT ");
-            for (index, key) in keys.iter().enumerate() {
-                inner.append(key_sql(backend, key.of, &alias));
-                inner.push(&format!(" AS \"k{index}\", "));
-            }
-            inner.push("COUNT(*) AS \"n\"");
-            for (index, value) in values.iter().enumerate() {
-                inner.push(&format!(", {value} AS \"v{index}\""));
-            }
-            inner.push(" FROM (");
-            inner.append(Sql::select(backend, &source));
-            inner.push(&format!(") AS \"{alias}\""));
-            if !keys.is_empty() {
-                // By position: a key with a bound value (the time now) would not be the same
-                // expression twice on PostgreSQL.
-                let positions = (1..=keys.len()).map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
-                inner.push(&format!(" GROUP BY {positions}"));
-            }
-            if let Some(having) = having {
-                let bounds =
-                    [("=", having.eq), (">", having.gt), (">=", having.gte), ("<", having.lt), ("<=", having.lte)];
-                let mut first = true;
-                for (operator, bound) in bounds {
-                    if let Some(bound) = bound {
-                        inner.push(if first { " HAVING " } else { " AND " });
-                        first = false;
-                        inner.push(&format!("COUNT(*) {operator} "));
-                        inner.append(Sql::value(bound.into()));
-                    }
-                }
-            }
-            let order =
-                (0..keys.len()).map(|index| format!("\"k{index}\" ASC NULLS LAST")).collect::<Vec<_>>().join(", ");
-            if !order.is_empty() {
-                inner.push(&format!(" ORDER BY {order}"));
-            }
-            inner.push(&format!(" LIMIT {MAX_GROUPS}"));
-
-            let mut row = vec![Sql::raw(format!("\"{group}\".\"n\""))];
-            row.push(sql::array(
-                backend,
-                (0..keys.len()).map(|index| Sql::raw(format!("\"{group}\".\"k{index}\""))).collect(),
-            ));
-            row.extend((0..values.len()).map(|index| Sql::raw(format!("\"{group}\".\"v{index}\""))));
-            let outer_order = (0..keys.len())
-                .map(|index| format!("\"{group}\".\"k{index}\" ASC NULLS LAST"))
-                .chain(std::iter::once("1".to_owned()))
-                .collect::<Vec<_>>()
-                .join(", ");
-            sub.append(sql::aggregate(backend, sql::array(backend, row), &outer_order));
-            sub.push(" FROM (");
-            sub.append(inner);
-            sub.push(&format!(") AS \"{group}\""));
+            sub.append(sql::aggregate(backend, sql::array(backend, row), &grouping.order_sql(&group)));
         } else {
-            let mut row = vec![Sql::raw("COUNT(*)"), Sql::raw("NULL")];
-            row.extend(values.into_iter().map(Sql::raw));
             sub.append(sql::array(backend, row));
-            sub.push(" FROM (");
-            sub.append(Sql::select(backend, &source));
-            sub.push(&format!(") AS \"{alias}\""));
         }
+        sub.push(" FROM (");
+        sub.append(Sql::select(backend, &grouping.select(backend, source, &alias)));
+        sub.push(&format!(") AS \"{group}\""));
         Some((sql::nested(backend, sub), AggregateOut { grouped, fields }))
     }
 }

@@ -48,6 +48,33 @@ pub(crate) enum ReadPath {
 /// The header that asks for the resolvers (outside production).
 pub(crate) const READ_PATH_HEADER: &str = "x-fandb-read-path";
 
+/// What one request's planned root fields read: how many were planned, and the tables their
+/// statements named (`domain::tables`). The response cache keeps it with the answer.
+#[derive(Debug, Default)]
+pub(crate) struct TablesRead {
+    planned: std::sync::atomic::AtomicUsize,
+    tables: std::sync::atomic::AtomicU64,
+}
+
+impl TablesRead {
+    fn note(&self, sql: &str) {
+        use std::sync::atomic::Ordering;
+        self.planned.fetch_add(1, Ordering::Relaxed);
+        self.tables.fetch_or(crate::domain::tables::named_in(sql), Ordering::Relaxed);
+    }
+
+    /// The tables read when exactly `root_fields` root fields were planned; every table when
+    /// fewer were (a field the resolvers answered may have read anything).
+    pub(crate) fn tables(&self, root_fields: usize) -> u64 {
+        use std::sync::atomic::Ordering;
+        if self.planned.load(Ordering::Relaxed) == root_fields {
+            self.tables.load(Ordering::Relaxed)
+        } else {
+            crate::domain::tables::ALL
+        }
+    }
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FieldLabels {
     field: &'static str,
@@ -273,7 +300,7 @@ pub(crate) async fn aggregate_value(
     let spec = super::aggregates::spec(node);
     let Some((subquery, out)) = walk.aggregate(node, spec, field, source, grouped) else {
         let name = field.name.node.to_string();
-        return Err(DomainError::invalid(&name, "this selection cannot be aggregated (no directives inside it)").into());
+        return Err(DomainError::invalid(&name, "this selection cannot be aggregated").into());
     };
     let statement = sql::root_statement(backend, subquery);
     let row = db.query_one_raw(statement).await.map_err(DomainError::from)?;
@@ -312,6 +339,9 @@ async fn run(ctx: &Context<'_>, name: &'static str, rows: Roots) -> GqlResult<Op
         return Ok(None);
     };
     let statement = sql::root_statement(backend, planned.root);
+    if let Some(read) = ctx.data_opt::<std::sync::Arc<TablesRead>>() {
+        read.note(&statement.sql);
+    }
     let row = db.query_one_raw(statement).await.map_err(DomainError::from)?;
     let text: String = match row {
         Some(row) => row.try_get_by_index(0).map_err(DomainError::from)?,

@@ -32,11 +32,6 @@ impl Sql {
         Self { text, values: values.0 }
     }
 
-    /// One bound value.
-    pub(super) fn value(value: Value) -> Self {
-        Self { text: MARK.to_string(), values: vec![value] }
-    }
-
     /// Appends raw text.
     pub(super) fn push(&mut self, text: &str) {
         self.text.push_str(text);

@@ -5,7 +5,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use async_graphql::parser::types::{Field, Selection, SelectionSet};
+use async_graphql::parser::Positioned;
+use async_graphql::parser::types::{Directive, Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::{InputType, Name, Value};
 use entity::{credit, event, film, person, petition, quote};
@@ -173,20 +174,27 @@ impl<'a> Walk<'a> {
         for selection in &set.items {
             let (condition, inner) = match &selection.node {
                 Selection::Field(field) => {
-                    if !field.node.directives.is_empty() {
-                        return None;
+                    if self.included(&field.node.directives)? {
+                        fields.push(&field.node);
                     }
-                    fields.push(&field.node);
                     continue;
                 }
                 Selection::FragmentSpread(spread) => {
+                    if !self.included(&spread.node.directives)? {
+                        continue;
+                    }
                     let fragment = self.env.fragments.get(&spread.node.fragment_name.node)?;
                     (Some(fragment.node.type_condition.node.on.node.as_str()), &fragment.node.selection_set.node)
                 }
-                Selection::InlineFragment(inline) => (
-                    inline.node.type_condition.as_ref().map(|condition| condition.node.on.node.as_str()),
-                    &inline.node.selection_set.node,
-                ),
+                Selection::InlineFragment(inline) => {
+                    if !self.included(&inline.node.directives)? {
+                        continue;
+                    }
+                    (
+                        inline.node.type_condition.as_ref().map(|condition| condition.node.on.node.as_str()),
+                        &inline.node.selection_set.node,
+                    )
+                }
             };
             let applies = condition.is_none_or(|on| {
                 on == type_name || self.registry.types.get(on).is_some_and(|ty| ty.is_possible_type(type_name))
@@ -205,6 +213,27 @@ impl<'a> Walk<'a> {
             None => None,
         };
         T::parse(value).ok()
+    }
+
+    /// Whether a selection with `directives` is executed: `@skip(if:)` and `@include(if:)` with
+    /// variables filled in, as the executor decides (spec 6.3.2, CollectFields). `None` for any other
+    /// directive, which the walk leaves to the resolvers.
+    fn included(&self, directives: &[Positioned<Directive>]) -> Option<bool> {
+        let mut included = true;
+        for directive in directives {
+            let name = directive.node.name.node.as_str();
+            if name != "skip" && name != "include" {
+                return None;
+            }
+            let condition = directive.node.get_argument("if")?.node.clone();
+            let Value::Boolean(condition) = condition.into_const_with(|variable| self.variable(&variable)).ok()? else {
+                return None;
+            };
+            if condition == (name == "skip") {
+                included = false;
+            }
+        }
+        Some(included)
     }
 
     fn variable(&self, name: &Name) -> Result<Value, ()> {
