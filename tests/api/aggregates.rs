@@ -1,6 +1,7 @@
-//! `aggregate` and `groupedAggregates` on connections: the numbers match SQL written by hand (on
-//! synthetic data and on fixtures), only what the viewer may see is counted, and a root field with
-//! its aggregates, groups and a page is still one statement.
+//! `aggregate` and `groupedAggregates` on connections, and the `where` filters' example questions:
+//! the numbers match SQL written by hand (on synthetic data and on fixtures), only what the viewer
+//! may see is counted, and a root field with its aggregates, groups and a page is still one
+//! statement.
 
 use entity::enums::{QuoteStatus, Role};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
@@ -130,6 +131,76 @@ async fn aggregates_match_hand_written_sql_on_synthetic_data(app: TestApp) {
         .collect();
     assert!(groups.len() > 1, "more than one group: {groups:?}");
     assert_eq!(groups, expected);
+
+    // The filters' questions, each one planned statement, against SQL written by hand.
+    let count_of = |rows: Vec<Vec<Option<String>>>| -> i64 { rows[0][0].as_deref().unwrap().parse().unwrap() };
+    let one_statement = async |query: &str, variables: Value| {
+        let before = server.statements();
+        let data = server.data(query, variables).await;
+        assert_eq!(server.statements() - before, 1, "one statement for {query}");
+        data
+    };
+    // "Films released 2018–2020 or announced", with the years and the status of the synthetic
+    // films (released 1981–1999, two in development).
+    let data = one_statement(
+        r#"{ films(where: { or: [{ releaseDate: { gte: "1990-01-01", lte: "1995-12-31" } }, { status: { eq: IN_DEVELOPMENT } }] },
+               first: 100) { totalCount nodes { slug } } }"#,
+        json!({}),
+    )
+    .await;
+    let expected = rows(
+        &server.db,
+        "SELECT slug FROM films WHERE (release_date >= '1990-01-01' AND release_date <= '1995-12-31')
+           OR status = 'IN_DEVELOPMENT' ORDER BY slug",
+    )
+    .await;
+    let expected: Vec<String> = expected.into_iter().map(|row| row[0].clone().unwrap()).collect();
+    assert!(expected.len() > 2, "synthetic films match the question both ways");
+    assert_eq!(data["films"]["totalCount"], json!(expected.len()));
+    for node in data["films"]["nodes"].as_array().unwrap() {
+        assert!(expected.iter().any(|slug| node["slug"] == json!(slug)), "{node} answers the question");
+    }
+    // "Quotes by any of these five people" (the published ones an anonymous client sees).
+    let five =
+        rows(&server.db, "SELECT CAST(person_id AS TEXT) FROM quotes GROUP BY person_id ORDER BY person_id LIMIT 5")
+            .await;
+    let five: Vec<String> = five.into_iter().map(|row| row[0].clone().unwrap()).collect();
+    let ids: Vec<String> = five.iter().map(|id| fixtures::gid("Person", id.parse().unwrap())).collect();
+    let data = one_statement(
+        "query($people: [ID!]) { quotes(where: { person: { id: { in: $people } } }) { totalCount } }",
+        json!({ "people": ids }),
+    )
+    .await;
+    let expected = rows(
+        &server.db,
+        &format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM quotes WHERE status = 'PUBLISHED' AND person_id IN ({})",
+            five.join(", ")
+        ),
+    )
+    .await;
+    assert!(count_of(expected.clone()) > 0, "the five people have published quotes");
+    assert_eq!(data["quotes"]["totalCount"], json!(count_of(expected)));
+    // "People with no credit on this film".
+    let film =
+        rows(&server.db, "SELECT CAST(film_id AS TEXT) FROM credits GROUP BY film_id ORDER BY film_id LIMIT 1").await;
+    let film: i64 = film[0][0].as_deref().unwrap().parse().unwrap();
+    let data = one_statement(
+        "query($film: ID!) { people(where: { credits: { none: { film: { id: { eq: $film } } } } }) { totalCount } }",
+        json!({ "film": fixtures::gid("Film", film) }),
+    )
+    .await;
+    let expected = rows(
+        &server.db,
+        &format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM people p
+             WHERE NOT EXISTS (SELECT 1 FROM credits c WHERE c.person_id = p.id AND c.film_id = {film})"
+        ),
+    )
+    .await;
+    let total = count_of(rows(&server.db, "SELECT CAST(COUNT(*) AS TEXT) FROM people").await);
+    assert!((1..total).contains(&count_of(expected.clone())), "some people are credited on the film, some not");
+    assert_eq!(data["people"]["totalCount"], json!(count_of(expected)));
 }
 
 async fn grouped_quotes_count_only_what_the_viewer_may_see(app: TestApp) {

@@ -1353,6 +1353,7 @@ fn where_fields(ty: Ty) -> &'static [(&'static str, WhereField)] {
             ("city", Scalar(Text(&["London", "tokyo", "Paris"]))),
             ("hashtag", Scalar(Text(&["#AlitaSequel", "alita"]))),
             ("capacity", Scalar(Int(&[5, 10]))),
+            ("rsvpCount", Scalar(Int(&[0, 1, 2]))),
             ("startsAt", Scalar(Ordered(INSTANTS))),
             ("endsAt", Scalar(Ordered(INSTANTS))),
             ("film", One(Ty::Film)),

@@ -47,6 +47,7 @@ mod permissions;
 mod persisted;
 mod petition_updates;
 mod petitions;
+mod plan_cache;
 mod pooler_and_replica;
 mod process;
 mod production;

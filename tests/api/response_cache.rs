@@ -46,6 +46,19 @@ async fn counts(app: &TestApp) -> (u64, u64, u64) {
     )
 }
 
+/// Asks for the petition's count until it reads `expected` (or the deadline passes).
+async fn count_reaches(app: &TestApp, expected: i64) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let count = app.data(COUNT, json!({ "slug": PETITION_SLUG })).await["petition"]["signatureCount"].as_i64();
+        if count == Some(expected) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the kept count stayed at {count:?}, not {expected}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 fn film_title(app_answer: &Value) -> &str {
     app_answer["film"]["title"].as_str().unwrap()
 }
@@ -130,15 +143,7 @@ async fn a_signature_reaches_the_kept_count_within_the_window(app: TestApp) {
     assert_eq!(app.data(COUNT, json!({ "slug": PETITION_SLUG })).await, petition, "kept");
     let (_, token) = fixtures::fan(&app.db, "Counted Fan").await;
     app.data_as(&token, SIGN, json!({ "p": petition_id })).await;
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let count = app.data(COUNT, json!({ "slug": PETITION_SLUG })).await["petition"]["signatureCount"].as_i64();
-        if count == Some(start + 1) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the kept count stayed at {count:?}, not {}", start + 1);
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    count_reaches(&app, start + 1).await;
 }
 
 async fn a_scheduled_update_shows_once_it_is_due_without_any_write(app: TestApp) {
@@ -260,15 +265,7 @@ async fn a_moved_count_drops_only_the_answers_that_read_it(app: TestApp) {
     app.graphql(film_and_more, json!({})).await;
     let (_, token) = fixtures::fan(&app.db, "Counted Fan").await;
     app.data_as(&token, SIGN, json!({ "p": petition_id })).await;
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let count = app.data(COUNT, json!({ "slug": PETITION_SLUG })).await["petition"]["signatureCount"].as_i64();
-        if count == Some(start + 1) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the kept count stayed at {count:?}, not {}", start + 1);
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    count_reaches(&app, start + 1).await;
     let before = app.statements();
     assert_eq!(app.graphql(FILM, json!({})).await, film);
     assert_eq!(app.statements(), before, "the film's answer read no count and was kept through the signature");

@@ -4,7 +4,7 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use entity::enums::{CreditRole, FilmStatus, QuoteStatus, Role};
-use entity::film;
+use entity::{film, petition_update};
 use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Value, json};
 
@@ -95,7 +95,9 @@ db_tests!(
     petition_status_filters_go_by_the_status_a_petition_reads_as,
     admins_filter_users_and_the_audit_log,
     filters_past_the_limits_are_refused_naming_the_argument,
-    where_and_filter_both_apply
+    where_and_filter_both_apply,
+    counts_compare_the_stored_column_plus_the_slots_not_folded_yet,
+    nested_where_on_the_resolver_path_costs_as_much_for_twelve_parents_as_for_two
 );
 
 async fn each_string_operator_answers(app: TestApp) {
@@ -408,4 +410,179 @@ async fn where_and_filter_both_apply(app: TestApp) {
         )
         .await;
     assert_eq!(nodes(&data["films"], "slug"), list(&["w-a"]));
+}
+
+/// Runs `sql` on the test's own connection, behind the server's back.
+async fn execute(app: &TestApp, sql: String) {
+    use sea_orm::{ConnectionTrait, Statement};
+    app.db.execute_raw(Statement::from_string(app.db.get_database_backend(), sql)).await.expect("run the statement");
+}
+
+/// Moves a count as a signer's or RSVP's transaction does before the background fold: `delta` into
+/// slot `slot` of row `id` (`table` is `petitions` or `events`), the row's own column untouched.
+/// The server folds only the counters it moved itself, so these slots stay until the test ends.
+async fn unfolded(app: &TestApp, table: &str, id: i64, slot: i32, delta: i64) {
+    let (slots, key) = match table {
+        "petitions" => ("petition_count_slots", "petition_id"),
+        _ => ("event_count_slots", "event_id"),
+    };
+    execute(app, format!("INSERT INTO {slots} ({key}, slot, delta, version) VALUES ({id}, {slot}, {delta}, 1)")).await;
+}
+
+async fn counts_compare_the_stored_column_plus_the_slots_not_folded_yet(app: TestApp) {
+    let film = films(&app).await.remove(0);
+    let petitions = fixtures::petitions(&app.db, 3).await;
+    // Exact counts: petition 0 is 12 (all in slots), 1 is 3 (all folded), 2 is 10 (4 folded + 6).
+    unfolded(&app, "petitions", petitions[0].id, 0, 5).await;
+    unfolded(&app, "petitions", petitions[0].id, 1, 7).await;
+    execute(&app, format!("UPDATE petitions SET signature_count = 3 WHERE id = {}", petitions[1].id)).await;
+    execute(&app, format!("UPDATE petitions SET signature_count = 4 WHERE id = {}", petitions[2].id)).await;
+    unfolded(&app, "petitions", petitions[2].id, 9, 6).await;
+    let ids: Vec<i64> = petitions.iter().map(|petition| petition.id).collect();
+    execute(
+        &app,
+        format!("UPDATE petitions SET film_id = {} WHERE id IN ({}, {}, {})", film.id, ids[0], ids[1], ids[2]),
+    )
+    .await;
+    for (id, exact) in ids.iter().zip([12, 3, 10]) {
+        assert_eq!(fixtures::stored_count(&app.db, "petitions", *id).await, exact, "the fixture's count");
+    }
+
+    let query = r#"query($where: PetitionWhere!) { petitions(where: {and: [{slug: {startsWith: "fixture-"}}, $where]},
+                     sort: [{field: SIGNATURE_COUNT, direction: DESC}]) { nodes { slug signatureCount } } }"#;
+    let cases = [
+        (json!({"signatureCount": {"gt": 5}}), vec![("fixture-petition-0", 12), ("fixture-petition-2", 10)]),
+        (json!({"signatureCount": {"eq": 10}}), vec![("fixture-petition-2", 10)]),
+        (json!({"signatureCount": {"in": [12, 3]}}), vec![("fixture-petition-0", 12), ("fixture-petition-1", 3)]),
+        (json!({"signatureCount": {"isNull": false, "lte": 4}}), vec![("fixture-petition-1", 3)]),
+        (json!({"signatureCount": {"isNull": true}}), vec![]),
+        (json!({"not": {"signatureCount": {"lt": 11}}}), vec![("fixture-petition-0", 12)]),
+        (json!({}), vec![("fixture-petition-0", 12), ("fixture-petition-2", 10), ("fixture-petition-1", 3)]),
+    ];
+    for (filter, expected) in cases {
+        let (data, statements) = statements_for(&app, query, json!({"where": filter})).await;
+        let found: Vec<(String, i64)> = data["petitions"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|node| {
+                (node["slug"].as_str().expect("a slug").to_owned(), node["signatureCount"].as_i64().expect("a count"))
+            })
+            .collect();
+        let expected: Vec<(String, i64)> = expected.into_iter().map(|(slug, count)| (slug.to_owned(), count)).collect();
+        assert_eq!(found, expected, "{filter}: filtered and sorted by the exact count");
+        assert_eq!(statements, 1, "{filter}: one planned statement");
+    }
+
+    // In a nested connection and through a relation, the same count.
+    let data = app
+        .data(
+            r#"query($film: String!) { film(slug: $film) { petitions(where: {signatureCount: {gte: 10}}) { nodes { slug } } }
+                 films(where: {petitions: {some: {signatureCount: {eq: 12}}}}) { nodes { slug } } }"#,
+            json!({"film": film.slug}),
+        )
+        .await;
+    assert_eq!(nodes(&data["film"]["petitions"], "slug"), list(&["fixture-petition-0", "fixture-petition-2"]));
+    assert_eq!(nodes(&data["films"], "slug"), list(&[&film.slug]));
+
+    // An event's fans going: 4 in slots beside 2 folded.
+    let events = fixtures::events(&app.db, 2, None).await;
+    execute(&app, format!("UPDATE events SET going_count = 2 WHERE id = {}", events[1].id)).await;
+    unfolded(&app, "events", events[0].id, 3, 4).await;
+    let query = r#"query($where: EventWhere!) { events(where: {and: [{slug: {startsWith: "fixture-"}}, $where]},
+                     sort: [{field: GOING_COUNT, direction: ASC}]) { nodes { slug rsvpCount } } }"#;
+    let data = app.data(query, json!({"where": {"rsvpCount": {"gte": 3}}})).await;
+    assert_eq!(data["events"]["nodes"], json!([{"slug": "fixture-event-0", "rsvpCount": 4}]), "{data}");
+    let data = app.data(query, json!({"where": {"rsvpCount": {"gt": 0}}})).await;
+    let slugs: Vec<&str> =
+        data["events"]["nodes"].as_array().expect("nodes").iter().filter_map(|node| node["slug"].as_str()).collect();
+    assert_eq!(slugs, ["fixture-event-1", "fixture-event-0"], "sorted by the exact count: {data}");
+}
+
+/// The SQL statements one read costs through the resolvers, and its data.
+async fn resolver_statements(app: &TestApp, query: &str, variables: Value) -> (Value, u64) {
+    let body = serde_json::to_vec(&json!({ "query": query, "variables": variables })).expect("JSON");
+    let headers = [("content-type", "application/json"), ("x-fandb-read-path", "resolvers")];
+    let before = app.statements();
+    let response = app.request("POST", "/graphql", &headers, Some(body)).await;
+    let spent = app.statements() - before;
+    let json = response.json();
+    assert!(json.get("errors").is_none(), "unexpected errors: {json}");
+    (json["data"].clone(), spent)
+}
+
+async fn nested_where_on_the_resolver_path_costs_as_much_for_twelve_parents_as_for_two(app: TestApp) {
+    let films = fixtures::films(&app.db, 12).await;
+    let people = fixtures::people(&app.db, 12).await;
+    let petitions = fixtures::petitions(&app.db, 12).await;
+    let fan = fixtures::user(&app.db, "Narrowed Signer").await;
+    let published = Utc.with_ymd_and_hms(2021, 1, 1, 12, 0, 0).single().expect("an instant");
+    for (index, film) in films.iter().enumerate() {
+        let (cast, director) = (&people[index], &people[(index + 1) % 12]);
+        fixtures::credit(&app.db, film.id, cast.id, CreditRole::Cast, Some(1)).await;
+        fixtures::credit(&app.db, film.id, director.id, CreditRole::Director, None).await;
+        fixtures::quotes(&app.db, cast.id, Some(film.id), 2, QuoteStatus::Published).await;
+        let petition = petitions[index].id;
+        execute(&app, format!("UPDATE petitions SET film_id = {} WHERE id = {petition}", film.id)).await;
+        let country = if index.is_multiple_of(2) { "FR" } else { "DE" };
+        fixtures::signature(&app.db, petition, fan.id, true, Some(country)).await;
+        for title in ["Good news", "Other"] {
+            petition_update::ActiveModel {
+                petition_id: Set(petition),
+                title: Set(format!("{title} for {}", film.slug)),
+                body_markdown: Set("News.".to_owned()),
+                body_html: Set("<p>News.</p>".to_owned()),
+                published_at: Set(published),
+                created_at: Set(published),
+                updated_at: Set(published),
+                ..Default::default()
+            }
+            .insert(&app.db)
+            .await
+            .expect("insert an update");
+        }
+    }
+
+    // Every nested connection of a film and of its petitions, each narrowed by `where`; one
+    // petition filter reads the time (its status), which must not split the batch.
+    let by_film = r#"query($first: Int!) { films(where: {slug: {startsWith: "fixture-film-"}}, first: $first) {
+        nodes { slug
+          cast: credits(where: {role: {eq: CAST}}, first: 3) { totalCount nodes { person { slug } } }
+          directed: credits(where: {role: {eq: DIRECTOR}}, first: 3) { nodes { person { slug } } }
+          quotes(where: {person: {slug: {startsWith: "fixture-"}}}, first: 1) { totalCount nodes { text } }
+          sequels(where: {title: {contains: "x"}}, first: 1) { totalCount }
+          events(where: {kind: {eq: MEETUP}}, first: 1) { totalCount }
+          petitions(where: {status: {ne: VICTORY}}, first: 2) { nodes { slug
+            signatures(where: {country: {eq: "FR"}}, first: 2) { totalCount nodes { country } }
+            updates(where: {title: {startsWith: "good"}}, first: 2) { totalCount nodes { title } } } } } } }"#;
+    let by_person = r#"query($first: Int!) { people(where: {slug: {startsWith: "fixture-person-"}}, first: $first) {
+        nodes { slug credits(where: {role: {eq: DIRECTOR}}, first: 2) { totalCount nodes { film { slug } } }
+                quotes(where: {saidOn: {isNull: false}}, first: 2) { totalCount } } } }"#;
+    for query in [by_film, by_person] {
+        let (_, two) = resolver_statements(&app, query, json!({"first": 2})).await;
+        let (data, twelve) = resolver_statements(&app, query, json!({"first": 12})).await;
+        assert_eq!(twelve, two, "12 parents cost {twelve} statements, 2 cost {two}:\n{query}");
+        let parents = data.as_object().and_then(|fields| fields.values().next()).expect("the root field");
+        assert_eq!(parents["nodes"].as_array().map(Vec::len), Some(12), "{data}");
+    }
+
+    // Batched, each parent still gets its own rows.
+    let (data, _) = resolver_statements(&app, by_film, json!({"first": 12})).await;
+    for node in data["films"]["nodes"].as_array().expect("films") {
+        let slug = node["slug"].as_str().expect("a slug");
+        let index: usize = slug.trim_start_matches("fixture-film-").parse().expect("a fixture index");
+        assert_eq!(node["cast"]["totalCount"], 1, "{node}");
+        assert_eq!(node["cast"]["nodes"][0]["person"]["slug"], people[index].slug.as_str(), "{node}");
+        assert_eq!(node["directed"]["nodes"][0]["person"]["slug"], people[(index + 1) % 12].slug.as_str(), "{node}");
+        assert_eq!(node["quotes"]["totalCount"], 2, "{node}");
+        assert_eq!(node["sequels"]["totalCount"], 0, "{node}");
+        let petition = &node["petitions"]["nodes"][0];
+        assert_eq!(petition["slug"], petitions[index].slug.as_str(), "{node}");
+        assert_eq!(petition["signatures"]["totalCount"], u64::from(index.is_multiple_of(2)), "{node}");
+        assert_eq!(petition["updates"]["totalCount"], 1, "{node}");
+        assert_eq!(petition["updates"]["nodes"][0]["title"], format!("Good news for {slug}"), "{node}");
+    }
+    // And the planner answers the same (`data` compares both read paths).
+    let planned = app.data(by_film, json!({"first": 12})).await;
+    assert_eq!(planned["films"]["nodes"].as_array().map(Vec::len), Some(12));
 }

@@ -38,9 +38,39 @@ pub(crate) use viewer::Viewer;
 use chrono::{DateTime, SubsecRound, Utc};
 
 /// The current time at the precision both databases keep (microseconds), so a value read back
-/// compares equal to the one written.
+/// compares equal to the one written. Inside `frozen` it is that instant, and the read is noted.
 pub(crate) fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+    FROZEN.try_with(Frozen::read).unwrap_or_else(|_| Utc::now().trunc_subsecs(6))
+}
+
+/// One instant that `now` returns throughout a scope, and whether anything asked for it.
+#[derive(Debug)]
+pub(crate) struct Frozen {
+    at: DateTime<Utc>,
+    read: std::sync::atomic::AtomicBool,
+}
+
+impl Frozen {
+    fn read(&self) -> DateTime<Utc> {
+        self.read.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.at
+    }
+}
+
+tokio::task_local! {
+    static FROZEN: Frozen;
+}
+
+/// Runs `work` with `now` frozen at the current time (the read planner plans a root field so, to
+/// know which bound values are the time; see `graphql::plan::cache`).
+pub(crate) async fn frozen<F: std::future::Future>(work: F) -> F::Output {
+    let at = Utc::now().trunc_subsecs(6);
+    FROZEN.scope(Frozen { at, read: std::sync::atomic::AtomicBool::new(false) }, work).await
+}
+
+/// The frozen instant of the current scope and whether `now` was read in it so far, if frozen.
+pub(crate) fn frozen_now() -> Option<(DateTime<Utc>, bool)> {
+    FROZEN.try_with(|frozen| (frozen.at, frozen.read.load(std::sync::atomic::Ordering::Relaxed))).ok()
 }
 
 /// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: it takes the write lock

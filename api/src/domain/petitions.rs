@@ -296,7 +296,11 @@ async fn sign_once(
                     .filter(signature::Column::UserId.eq(user_id))
                     .one(txn)
                     .await?
-                    .ok_or_else(|| DomainError::Internal("a signature vanished inside its transaction".to_owned()))?;
+                    // Nothing inserted and nothing found: a signature of this fan that another
+                    // request committed (so this insert did nothing) was withdrawn and committed
+                    // before this read, which sees each commit (read committed). Signing again
+                    // from scratch then inserts it.
+                    .ok_or(DomainError::Contention)?;
                 Ok((signature, delta))
             },
         )

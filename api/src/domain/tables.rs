@@ -44,14 +44,16 @@ fn names_word(sql: &str, word: &str) -> bool {
     })
 }
 
-/// The tables whose rows a counter notice says moved: the slots, the rows counted and the row
-/// that holds the folded count. A notice of updates names the updates.
-pub(crate) fn moved_by(counter: Counter) -> u64 {
+/// The tables a notice of `counter` says changed. A count: the slots, the rows counted and the row
+/// that holds the folded count. Updates: every table, since a new publication time also moves the
+/// next moment the response cache must drop everything. Records: the notice's own mask (`id`,
+/// `notify::ALL_RECORDS` for every table).
+pub(crate) fn changed_by(counter: Counter, id: i64) -> u64 {
     match counter {
         Counter::Petition => bit("petitions") | bit("petition_count_slots") | bit("signatures"),
         Counter::Event => bit("events") | bit("event_count_slots") | bit("rsvps"),
-        Counter::PetitionUpdates => bit("petition_updates"),
-        Counter::Records => ALL,
+        Counter::PetitionUpdates => ALL,
+        Counter::Records => u64::from_ne_bytes(id.to_ne_bytes()),
     }
 }
 

@@ -1,4 +1,4 @@
-//! The building blocks of `where` filters: each operator on one column, relations as
+//! The building blocks of `where` filters: each operator on one column or computed count, relations as
 //! uncorrelated `IN` subqueries, the limits every filter is held to, and the NULL rule.
 //!
 //! The NULL rule: every condition built here is two-valued, TRUE or FALSE and never SQL's UNKNOWN.
@@ -109,44 +109,115 @@ pub(crate) fn or_always(condition: Condition) -> Condition {
     if condition.is_empty() { always() } else { condition }
 }
 
-/// `column op value`, FALSE when the column is NULL.
-pub(crate) fn compare<C: ColumnTrait>(column: C, op: Op, value: impl Into<Value>) -> Condition {
-    let value = value.into();
-    let test = match op {
-        Op::Eq => column.eq(value),
-        Op::Ne => column.ne(value),
-        Op::Lt => column.lt(value),
-        Op::Lte => column.lte(value),
-        Op::Gt => column.gt(value),
-        Op::Gte => column.gte(value),
-    };
-    Condition::all().add(column.is_not_null()).add(test)
+/// What an operator input compares: a column, or a value the row's SQL computes (`Computed`).
+pub(crate) trait Operand: Copy {
+    /// The operand as an SQL expression.
+    fn expr(self) -> Expr;
+    /// Whether it may be NULL (a comparison must then test for a value first).
+    fn nullable(self) -> bool;
+    /// `self op value`.
+    fn test(self, op: Op, value: Value) -> Expr;
+    /// `self IN values` (`negated`: NOT IN); `values` is never empty.
+    fn among(self, values: Vec<Value>, negated: bool) -> Expr;
 }
 
-/// `column IN values` (`negated`: NOT IN), FALSE when the column is NULL; an empty `in` matches
-/// nothing and an empty `notIn` every non-NULL value.
-pub(crate) fn within<C: ColumnTrait, V: Into<Value>>(column: C, values: Vec<V>, negated: bool) -> Condition {
-    let not_null = Condition::all().add(column.is_not_null());
-    match (values.is_empty(), negated) {
-        (true, false) => never(),
-        (true, true) => not_null,
-        (false, false) => not_null.add(column.is_in(values.into_iter().map(Into::into))),
-        (false, true) => not_null.add(column.is_not_in(values.into_iter().map(Into::into))),
+impl<C: ColumnTrait> Operand for C {
+    fn expr(self) -> Expr {
+        self.into_expr()
+    }
+
+    fn nullable(self) -> bool {
+        true
+    }
+
+    // The column's own operators, which cast a value to the column's enum type on PostgreSQL.
+    fn test(self, op: Op, value: Value) -> Expr {
+        match op {
+            Op::Eq => self.eq(value),
+            Op::Ne => self.ne(value),
+            Op::Lt => self.lt(value),
+            Op::Lte => self.lte(value),
+            Op::Gt => self.gt(value),
+            Op::Gte => self.gte(value),
+        }
+    }
+
+    fn among(self, values: Vec<Value>, negated: bool) -> Expr {
+        if negated { self.is_not_in(values) } else { self.is_in(values) }
     }
 }
 
-/// `column IS NULL` (`is_null`) or `IS NOT NULL`.
-pub(crate) fn null<C: ColumnTrait>(column: C, is_null: bool) -> Condition {
-    Condition::all().add(if is_null { column.is_null() } else { column.is_not_null() })
+/// A value computed per row by an SQL expression over the filtered table under its own name, never
+/// NULL: a count kept with slots (`row_counts::petition_signature_count`), compared as every read
+/// of it counts, not as its stored column alone.
+#[derive(Clone, Copy)]
+pub(crate) struct Computed(pub(crate) fn() -> Expr);
+
+impl Operand for Computed {
+    fn expr(self) -> Expr {
+        (self.0)()
+    }
+
+    fn nullable(self) -> bool {
+        false
+    }
+
+    fn test(self, op: Op, value: Value) -> Expr {
+        let expr = self.expr();
+        match op {
+            Op::Eq => expr.eq(value),
+            Op::Ne => expr.ne(value),
+            Op::Lt => expr.lt(value),
+            Op::Lte => expr.lte(value),
+            Op::Gt => expr.gt(value),
+            Op::Gte => expr.gte(value),
+        }
+    }
+
+    fn among(self, values: Vec<Value>, negated: bool) -> Expr {
+        let expr = self.expr();
+        if negated { expr.is_not_in(values) } else { expr.is_in(values) }
+    }
 }
 
-/// "`column` contains `needle`" (`prefix`: starts with it), case aside, as the `filter` lists
+/// The rows where `operand` has a value: no term at all when it is never NULL.
+fn present<O: Operand>(operand: O) -> Condition {
+    let all = Condition::all();
+    if operand.nullable() { all.add(operand.expr().is_not_null()) } else { all }
+}
+
+/// `operand op value`, FALSE when the operand is NULL.
+pub(crate) fn compare<O: Operand>(operand: O, op: Op, value: impl Into<Value>) -> Condition {
+    present(operand).add(operand.test(op, value.into()))
+}
+
+/// `operand IN values` (`negated`: NOT IN), FALSE when the operand is NULL; an empty `in` matches
+/// nothing and an empty `notIn` every non-NULL value.
+pub(crate) fn within<O: Operand, V: Into<Value>>(operand: O, values: Vec<V>, negated: bool) -> Condition {
+    match (values.is_empty(), negated) {
+        (true, false) => never(),
+        (true, true) => or_always(present(operand)),
+        (false, _) => present(operand).add(operand.among(values.into_iter().map(Into::into).collect(), negated)),
+    }
+}
+
+/// `operand IS NULL` (`is_null`) or `IS NOT NULL`.
+pub(crate) fn null<O: Operand>(operand: O, is_null: bool) -> Condition {
+    match (operand.nullable(), is_null) {
+        (true, true) => Condition::all().add(operand.expr().is_null()),
+        (true, false) => Condition::all().add(operand.expr().is_not_null()),
+        (false, true) => never(),
+        (false, false) => always(),
+    }
+}
+
+/// "`operand` contains `needle`" (`prefix`: starts with it), case aside, as the `filter` lists
 /// match: `%`, `_`, `\`, `*`, `?` and `[` in the needle match literally. FALSE on NULL.
-pub(crate) fn text_match<C: ColumnTrait>(backend: DatabaseBackend, column: C, needle: &str, prefix: bool) -> Condition {
+pub(crate) fn text_match<O: Operand>(backend: DatabaseBackend, operand: O, needle: &str, prefix: bool) -> Condition {
     let test: SimpleExpr = if backend == DatabaseBackend::Sqlite {
         let classes = super::text::case_classes(needle);
         let pattern = if prefix { format!("{classes}*") } else { format!("*{classes}*") };
-        Expr::cust_with_exprs("? GLOB ?", [column.into_expr(), Expr::val(pattern)])
+        Expr::cust_with_exprs("? GLOB ?", [operand.expr(), Expr::val(pattern)])
     } else {
         let mut pattern = String::with_capacity(needle.len() + 2);
         if !prefix {
@@ -159,9 +230,9 @@ pub(crate) fn text_match<C: ColumnTrait>(backend: DatabaseBackend, column: C, ne
             pattern.push(character);
         }
         pattern.push('%');
-        Expr::expr(Func::lower(column.into_expr())).like(LikeExpr::new(pattern).escape('\\'))
+        Expr::expr(Func::lower(operand.expr())).like(LikeExpr::new(pattern).escape('\\'))
     };
-    Condition::all().add(column.is_not_null()).add(test)
+    present(operand).add(test)
 }
 
 /// The rows whose (nullable) `key` names a row of `R` meeting `inner`: a to-one relation.
@@ -243,6 +314,16 @@ mod tests {
         let text = sql(compare(film::Column::Title, Op::Eq, "x").not());
         assert!(text.contains("NOT"), "{text}");
         assert!(text.contains("IS NOT NULL"), "{text}");
+    }
+
+    #[test]
+    fn a_slotted_count_is_compared_with_its_slots_and_is_never_null() {
+        let count = Computed(crate::domain::row_counts::petition_signature_count);
+        let text = sql(compare(count, Op::Gt, 10));
+        assert!(text.contains("SUM(\"petition_count_slots\".\"delta\")"), "{text}");
+        assert!(!text.contains("IS NOT NULL"), "{text}");
+        assert!(sql(null(count, true)).contains("1 = 0"));
+        assert!(sql(within(count, Vec::<i64>::new(), true).not()).contains("1 = 1"));
     }
 
     #[test]

@@ -240,7 +240,7 @@ impl EventQuery {
     ) -> GqlResult<Planned<Connection<Event>>> {
         let page = connection::page_request(first, after, last, before)?;
         let condition =
-            filter.unwrap_or_default().into_domain()?.condition(chrono::Utc::now(), db(ctx)?.get_database_backend());
+            filter.unwrap_or_default().into_domain()?.condition(domain::now(), db(ctx)?.get_database_backend());
         let condition = super::where_inputs::and_where(ctx, condition, where_.as_ref())?;
         let order = list_order(
             order_by,

@@ -120,6 +120,7 @@ pub(crate) fn build_schema(
     }
     let production = matches!(environment, Environment::Production);
     builder = builder.extension(pipeline::Pipeline::new(documents, document_limits, production));
+    builder = plan::install(builder);
     if production { builder.disable_suggestions().finish() } else { builder.finish() }
 }
 

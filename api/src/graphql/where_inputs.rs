@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputObject};
+use async_graphql::{Context, ID, InputObject, InputType};
 use sea_orm::{ColumnTrait, Condition, EntityTrait};
 
 use super::connection::{self, Connection};
@@ -14,14 +14,14 @@ use super::ids::{NodeType, decode_as};
 use super::scalars::{self, Date, DateTime, Money};
 use super::{db, loaders};
 use crate::domain::paging::PageRequest;
-use crate::domain::where_filter::{self as filter, Compiler, Op, Quantifier};
+use crate::domain::where_filter::{self as filter, Compiler, Op, Operand, Quantifier};
 use crate::domain::{DomainError, DomainResult};
-use crate::loaders::ScopeLoaders;
+use crate::loaders::{Narrowed, Scope, ScopeLoaders};
 
-/// An operator input over one column.
+/// An operator input over one column or computed count.
 pub(crate) trait Operator {
-    /// The condition on `column`; `path` names this input in errors.
-    fn condition<C: ColumnTrait>(&self, compiler: &mut Compiler, column: C, path: &str) -> DomainResult<Condition>;
+    /// The condition on `operand` (a column or a computed count); `path` names this input in errors.
+    fn condition<O: Operand>(&self, compiler: &mut Compiler, operand: O, path: &str) -> DomainResult<Condition>;
 }
 
 /// The conditions of an operator input: each given operator, all of which must hold.
@@ -69,7 +69,7 @@ pub(crate) struct StringFilter {
 }
 
 impl Operator for StringFilter {
-    fn condition<C: ColumnTrait>(&self, compiler: &mut Compiler, column: C, path: &str) -> DomainResult<Condition> {
+    fn condition<O: Operand>(&self, compiler: &mut Compiler, column: O, path: &str) -> DomainResult<Condition> {
         let backend = compiler.backend;
         let text = |operator: &str, value: &String| -> DomainResult<String> {
             filter::check_text(&format!("{path}.{operator}"), value)?;
@@ -133,10 +133,10 @@ macro_rules! ordered_filter {
         }
 
         impl Operator for $name {
-            fn condition<C: ColumnTrait>(
+            fn condition<O: Operand>(
                 &self,
                 compiler: &mut Compiler,
-                column: C,
+                column: O,
                 path: &str,
             ) -> DomainResult<Condition> {
                 let value = $value;
@@ -224,10 +224,10 @@ macro_rules! enum_filter {
         }
 
         impl Operator for $name {
-            fn condition<C: ColumnTrait>(
+            fn condition<O: Operand>(
                 &self,
                 compiler: &mut Compiler,
-                column: C,
+                column: O,
                 path: &str,
             ) -> DomainResult<Condition> {
                 let mut all = Condition::all();
@@ -363,12 +363,12 @@ impl Fields<'_> {
         format!("{}.{field}", self.path)
     }
 
-    /// A scalar field's operator input over `column`.
-    pub(crate) fn column<F: Operator, C: ColumnTrait>(
+    /// A scalar field's operator input over `column` (or a computed count, `filter::Computed`).
+    pub(crate) fn column<F: Operator, O: Operand>(
         &mut self,
         name: &str,
         given: &Option<F>,
-        column: C,
+        column: O,
     ) -> DomainResult<()> {
         if let Some(given) = given {
             let path = self.path(name);
@@ -511,8 +511,9 @@ pub(crate) fn and_where<W: Where>(ctx: &Context<'_>, condition: Condition, given
 }
 
 /// A page of one parent's children in `scope`, narrowed by a nested connection's `where` when
-/// given. Without one the page comes through the request's batched loaders; with one it is read on
-/// its own (the read planner puts it in the root field's statement; this is the resolvers' path).
+/// given. Either way the page comes through the request's batched loaders, the narrowed ones keyed
+/// by the `where` as written, so parents asking the same cost one statement together (the read
+/// planner puts it in the root field's statement; this is the resolvers' path).
 pub(crate) async fn children<S, N, W>(
     ctx: &Context<'_>,
     scope: S,
@@ -523,12 +524,13 @@ pub(crate) async fn children<S, N, W>(
 ) -> GqlResult<Connection<N>>
 where
     S: ScopeLoaders,
+    Narrowed<S>: ScopeLoaders + Scope<Entity = S::Entity>,
     <S::Entity as EntityTrait>::Model: Send + Sync,
-    W: Where,
+    W: Where + InputType,
 {
-    let Some(extra) = condition(ctx, given)? else {
+    let (Some(given), Some(extra)) = (given, condition(ctx, given)?) else {
         return connection::children(ctx, scope, parent, page, wrap).await;
     };
-    let own = Condition::all().add(scope.condition()).add(scope.parent().eq(parent)).add(extra);
-    connection::list::<S::Entity, N>(ctx, own, scope.sort(), page, wrap).await
+    let narrowed = Narrowed::new(scope, given.to_value().to_string(), extra);
+    connection::children(ctx, narrowed, parent, page, wrap).await
 }

@@ -13,7 +13,8 @@ use super::where_inputs::{
     CreditRoleFilter, DateFilter, DateTimeFilter, EventKindFilter, Fields, FilmStatusFilter, IDFilter, IntFilter,
     Logic, MoneyFilter, PetitionStatusFilter, Quantified, QuoteStatusFilter, RoleFilter, StringFilter, Where,
 };
-use crate::domain::{DomainResult, petition_updates, petitions, quotes};
+use crate::domain::where_filter::Computed;
+use crate::domain::{DomainResult, petition_updates, petitions, quotes, row_counts};
 
 /// The text fields of the `XWhere` types that no index serves: a condition on one reads every row
 /// of its table (the slugs, titles, names, emails, cities, countries and entity types are indexed).
@@ -393,7 +394,7 @@ impl Where for EventWhere {
         fields.column("imageUrl", &self.image_url, event::Column::ImageUrl)?;
         fields.column("hashtag", &self.hashtag, event::Column::Hashtag)?;
         fields.column("capacity", &self.capacity, event::Column::Capacity)?;
-        fields.column("rsvpCount", &self.rsvp_count, event::Column::GoingCount)?;
+        fields.column("rsvpCount", &self.rsvp_count, Computed(row_counts::event_going_count))?;
         fields.one::<_, _, film::Entity>(
             "film",
             &self.film,
@@ -449,7 +450,7 @@ impl Where for PetitionWhere {
         fields.column("closesAt", &self.closes_at, petition::Column::ClosesAt)?;
         fields.column("imageUrl", &self.image_url, petition::Column::ImageUrl)?;
         fields.column("createdAt", &self.created_at, petition::Column::CreatedAt)?;
-        fields.column("signatureCount", &self.signature_count, petition::Column::SignatureCount)?;
+        fields.column("signatureCount", &self.signature_count, Computed(row_counts::petition_signature_count))?;
         fields.one::<_, _, film::Entity>(
             "film",
             &self.film,

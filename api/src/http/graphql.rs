@@ -552,9 +552,11 @@ async fn execute(
             (Some(read), Some(root_fields)) => read.tables(root_fields),
             _ => crate::domain::tables::ALL,
         };
-        let cached = Cached { body: body.clone(), operation: operation_name.map(Arc::from), tables };
+        let digest: Arc<str> = Arc::from(sha256_hex(&body));
+        let cached = Cached { body: body.clone(), digest, operation: operation_name.map(Arc::from), tables };
         cache.store(&state.db, ticket, key, cached).await;
     }
+    let body = Body { bytes: body, digest: None };
     Ok(respond(request, method, viewer.user_id.is_none() && clean, status, body, media_type, state.cache_max_age))
 }
 
@@ -581,7 +583,15 @@ async fn from_cache(
         tracing::Span::current().record("operation", name);
     }
     state.metrics.operation(operation_name, started.elapsed(), &[]);
-    Some(respond(request, method, true, StatusCode::OK, hit.body, media_type, state.cache_max_age))
+    let body = Body { bytes: hit.body, digest: Some(hit.digest) };
+    Some(respond(request, method, true, StatusCode::OK, body, media_type, state.cache_max_age))
+}
+
+/// An answer's body, with the SHA-256 of its bytes (hex) when already known: a kept answer's,
+/// hashed once when it was kept rather than at every hit.
+struct Body {
+    bytes: web::Bytes,
+    digest: Option<Arc<str>>,
 }
 
 /// The HTTP answer: a GET answer with no viewer and no error (`public`) may be kept by shared
@@ -591,7 +601,7 @@ fn respond(
     method: Method,
     public: bool,
     status: StatusCode,
-    body: web::Bytes,
+    body: Body,
     media_type: MediaType,
     max_age: u32,
 ) -> HttpResponse {
@@ -600,7 +610,7 @@ fn respond(
     if method == Method::Get && public {
         return shared(request, answer, body, media_type, max_age);
     }
-    answer.insert_header((header::CACHE_CONTROL, PRIVATE)).body(body)
+    answer.insert_header((header::CACHE_CONTROL, PRIVATE)).body(body.bytes)
 }
 
 /// The `Cache-Control` of an answer no shared cache may keep.
@@ -627,18 +637,18 @@ fn serialize(response: &Response, media_type: MediaType) -> Result<(StatusCode, 
 }
 
 /// An answer shared caches may keep: public for `max_age` seconds, tagged with a hash of its
-/// media type and body; `304 Not Modified` with no body when the client holds that tag already.
+/// media type and the hash of its body; `304 Not Modified` with no body when the client holds
+/// that tag already.
 fn shared(
     request: &HttpRequest,
     mut answer: actix_web::HttpResponseBuilder,
-    body: web::Bytes,
+    body: Body,
     media_type: MediaType,
     max_age: u32,
 ) -> HttpResponse {
-    let mut tagged = media_type.content_type().as_bytes().to_vec();
-    tagged.push(0);
-    tagged.extend_from_slice(&body);
-    let tag = format!("\"{}\"", &sha256_hex(&tagged)[..32]);
+    let digest = body.digest.unwrap_or_else(|| Arc::from(sha256_hex(&body.bytes)));
+    let tagged = format!("{}\0{digest}", media_type.content_type());
+    let tag = format!("\"{}\"", &sha256_hex(tagged.as_bytes())[..32]);
     // The answer depends on who asks and in which media type: a cache must not hand it to a
     // request with credentials, nor in another type.
     answer
@@ -648,7 +658,7 @@ fn shared(
     if holds_tag(request, &tag) {
         return answer.status(StatusCode::NOT_MODIFIED).finish();
     }
-    answer.body(body)
+    answer.body(body.bytes)
 }
 
 /// Whether the request's `If-None-Match` names the tag (or is `*`); weak tags compare too.

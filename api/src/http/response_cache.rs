@@ -10,7 +10,7 @@
 //! every process on the database (PostgreSQL `NOTIFY`, heard by `listen`), and the cache drops
 //! the answers that read a table the notice says changed: each answer keeps the tables its planned
 //! statements named (`domain::tables`; every table when a root field was not planned), a record
-//! change touches every table, a count or an update only its own. It reads the hub itself on each
+//! change touches every table, a moved count only its own. It reads the hub itself on each
 //! lookup and store, so a change
 //! this process made is seen by its very next request, and one another process made as soon as
 //! its notice arrives (the invalidation latency: the `NOTIFY` round trip, a few milliseconds). A
@@ -87,6 +87,8 @@ impl CacheCounters {
 pub(crate) struct Cached {
     /// The serialized GraphQL response.
     pub(crate) body: Bytes,
+    /// The SHA-256 of `body` (hex), which its entity tag is made from.
+    pub(crate) digest: Arc<str>,
     /// The executed operation's name, for the metrics of a hit.
     pub(crate) operation: Option<Arc<str>>,
     /// The tables the answer was read from (`domain::tables`): a change to any other leaves it.
@@ -239,16 +241,16 @@ impl ResponseCache {
     }
 
     /// Reads the notices that arrived since the last look, and drops the answers that read a table
-    /// one of them touched: records changed (every table), updates posted, counts moved (at most
-    /// once per window). A notice that may have been missed, or a time boundary passed, drops
-    /// everything.
+    /// one of them touched (`tables::changed_by`): records changed (every table a mutation may
+    /// touch), counts moved (at most once per window). A notice of updates, one that may have been
+    /// missed, or a time boundary passed drops everything.
     fn catch_up(&self, inner: &mut Inner) {
         let mut changed = 0;
         loop {
             match inner.changes.try_recv() {
                 Ok(Change::One(notice)) => match notice.counter {
-                    Kind::Petition | Kind::Event => inner.counts_moved |= tables::moved_by(notice.counter),
-                    Kind::PetitionUpdates | Kind::Records => changed |= tables::moved_by(notice.counter),
+                    Kind::Petition | Kind::Event => inner.counts_moved |= tables::changed_by(notice.counter, notice.id),
+                    Kind::PetitionUpdates | Kind::Records => changed |= tables::changed_by(notice.counter, notice.id),
                 },
                 Ok(Change::Current(_)) | Err(TryRecvError::Lagged(_)) => changed = tables::ALL,
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
@@ -350,7 +352,7 @@ mod tests {
     }
 
     fn answer(body: &str) -> Cached {
-        Cached { body: Bytes::from(body.to_owned()), operation: None, tables: tables::ALL }
+        Cached { body: Bytes::from(body.to_owned()), digest: Arc::from(""), operation: None, tables: tables::ALL }
     }
 
     #[tokio::test]
@@ -383,8 +385,9 @@ mod tests {
         }
         let reading_films = cache.lookup("films later").unwrap_err();
         let reading_updates = cache.lookup("updates later").unwrap_err();
-        notifier.publish_local(Notice { counter: Kind::PetitionUpdates, id: 1, count: 1, version: 1 });
-        assert_eq!(cache.lookup("films").unwrap().body, "films", "an update touches no film");
+        let updates_changed = i64::from_ne_bytes(updates.tables.to_ne_bytes());
+        notifier.publish_local(Notice { counter: Kind::Records, id: updates_changed, count: 0, version: 0 });
+        assert_eq!(cache.lookup("films").unwrap().body, "films", "a change to updates touches no film");
         assert!(cache.lookup("updates").is_err(), "it drops what read the updates");
         cache.store(&db, reading_films, "films later".to_owned(), films).await;
         cache.store(&db, reading_updates, "updates later".to_owned(), updates).await;

@@ -8,6 +8,7 @@
 //! Rows and pages are handed out behind an `Arc`: a DataLoader clones a value into its cache and
 //! out to every caller, and a clone should cost a reference count, not a row.
 
+mod narrowed;
 mod scopes;
 
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ use entity::{event, film, person, petition, petition_update, quote, rsvp, signat
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, QuerySelect, Value};
 
+pub(crate) use narrowed::{Narrowed, NarrowedLoaders};
 pub(crate) use scopes::{
     CreditParent, CreditScope, EventScope, FilmScope, OwnQuoteScope, OwnRsvpScope, OwnSignatureScope, PetitionScope,
     PetitionUpdateScope, QuoteParent, QuoteScope, RsvpScope, Scope, SignatureScope,
@@ -229,6 +231,8 @@ pub(crate) struct Loaders {
     pub(crate) signature_totals: Cached<CounterTotals>,
     /// Events' counts of fans going with their slots.
     pub(crate) going_totals: Cached<CounterTotals>,
+    /// The pages and counts of nested connections narrowed by `where`.
+    pub(crate) narrowed: NarrowedLoaders,
     /// The viewer these loaders filter for.
     pub(crate) viewer: Viewer,
 }
@@ -275,6 +279,7 @@ impl Loaders {
             rsvp_status_counts: cached(RsvpStatusCounts { db: db.clone() }),
             signature_totals: cached(CounterTotals { db: db.clone(), slotted: counters::SIGNATURES }),
             going_totals: cached(CounterTotals { db: db.clone(), slotted: counters::GOING }),
+            narrowed: NarrowedLoaders::new(db),
             viewer,
         }
     }

@@ -7,6 +7,7 @@
 //! `schema_check` holds every declaration to the schema the resolvers build.
 
 mod aggregate;
+mod cache;
 mod reads;
 #[cfg(test)]
 mod schema_check;
@@ -81,11 +82,13 @@ struct FieldLabels {
 }
 
 /// Root fields answered by one planned statement, and root fields that fell back to the
-/// resolvers, by field name.
+/// resolvers, by field name; and how often a kept plan was reused (`cache`).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PlanCounters {
     planned: Family<FieldLabels, Counter>,
     fallbacks: Family<FieldLabels, Counter>,
+    cache_hits: Counter,
+    cache_misses: Counter,
 }
 
 impl PlanCounters {
@@ -101,6 +104,16 @@ impl PlanCounters {
             "Query root fields the planner could not plan (resolved field by field), by field",
             self.fallbacks.clone(),
         );
+        registry.register(
+            "read_plan_cache_hits",
+            "Planned root fields that reused a kept plan (no walk, no SQL building)",
+            self.cache_hits.clone(),
+        );
+        registry.register(
+            "read_plan_cache_misses",
+            "Planned root fields that were planned (no kept plan for their document, variables and viewer)",
+            self.cache_misses.clone(),
+        );
     }
 
     fn planned(&self, field: &'static str) {
@@ -110,6 +123,14 @@ impl PlanCounters {
     fn fallback(&self, field: &'static str) {
         self.fallbacks.get_or_create(&FieldLabels { field }).inc();
     }
+}
+
+/// Adds the plan cache (one per schema, so per process) and the per-root-field frozen time it
+/// relies on (see `cache`).
+pub(crate) fn install<Q, M, S>(
+    builder: async_graphql::SchemaBuilder<Q, M, S>,
+) -> async_graphql::SchemaBuilder<Q, M, S> {
+    builder.data(std::sync::Arc::new(cache::PlanCache::default())).extension(cache::Freeze)
 }
 
 /// A root field's value: finished by the planner, or an object to resolve as before. Reports the
@@ -326,19 +347,46 @@ async fn run(ctx: &Context<'_>, name: &'static str, rows: Roots) -> GqlResult<Op
     let counters = ctx.data_opt::<PlanCounters>();
     let db = db(ctx)?;
     let backend = db.get_database_backend();
-    let walk = Walk::new(backend, loaders(ctx)?.viewer, ctx.query_env, &ctx.schema_env.registry);
-    let field = &ctx.item.node;
-    let planned = match rows {
-        Roots::One(reads, rows) => walk.root(reads, field, *rows),
-        Roots::Many(lookups) => walk.roots(field, lookups),
+    let viewer = loaders(ctx)?.viewer;
+    // The plan cache works inside a root query field's frozen time (`cache::Freeze`).
+    let cache = ctx.data_opt::<std::sync::Arc<cache::PlanCache>>().zip(crate::domain::frozen_now());
+    let key = cache.and_then(|_| cache::PlanKey::of(ctx, viewer));
+    let kept = match (cache, &key) {
+        (Some((cache, (now, _))), Some(key)) => cache.reuse(key, now),
+        _ => None,
     };
-    let Some(planned) = planned else {
-        if let Some(counters) = counters {
-            counters.fallback(name);
+    let (plan, statement) = match kept {
+        Some(kept) => {
+            if let Some(counters) = counters {
+                counters.cache_hits.inc();
+            }
+            kept
         }
-        return Ok(None);
+        None => {
+            let walk = Walk::new(backend, viewer, ctx.query_env, &ctx.schema_env.registry);
+            let field = &ctx.item.node;
+            let planned = match rows {
+                Roots::One(reads, rows) => walk.root(reads, field, *rows),
+                Roots::Many(lookups) => walk.roots(field, lookups),
+            };
+            let Some(planned) = planned else {
+                if let Some(counters) = counters {
+                    counters.fallback(name);
+                }
+                return Ok(None);
+            };
+            let statement = sql::root_statement(backend, planned.root);
+            let plan = std::sync::Arc::new(cache::Plan { statement: statement.clone(), out: planned.out });
+            if let Some(counters) = counters {
+                counters.cache_misses.inc();
+            }
+            // Whether the resolver or the walk read the time is known now, before shaping reads it.
+            if let (Some((cache, _)), Some(key), Some((at, read_time))) = (cache, key, crate::domain::frozen_now()) {
+                cache.keep(key, std::sync::Arc::clone(&plan), at, read_time);
+            }
+            (plan, statement)
+        }
     };
-    let statement = sql::root_statement(backend, planned.root);
     if let Some(read) = ctx.data_opt::<std::sync::Arc<TablesRead>>() {
         read.note(&statement.sql);
     }
@@ -356,5 +404,5 @@ async fn run(ctx: &Context<'_>, name: &'static str, rows: Roots) -> GqlResult<Op
     if let Some(counters) = counters {
         counters.planned(name);
     }
-    Ok(Some(shape::root_value(&planned.out, root)))
+    Ok(Some(shape::root_value(&plan.out, root)))
 }
