@@ -12,7 +12,8 @@
 //!    start to each subscriber's message. Every subscriber must get every count once, in order.
 //!
 //! Run: `FANDB_BENCH_POSTGRES_URL=postgres://fandb:fandb@127.0.0.1/fandb cargo bench --bench memory_under_load`
-//! (the role needs CREATEDB); `FANDB_BENCH_SERVER=/path/to/fandb` measures another build,
+//! (the role needs CREATEDB); `FANDB_BENCH_SERVER=/path/to/old/fandb,/path/to/new/fandb` measures
+//! other builds one after another, each on each database,
 //! `BENCH_LEVELS=1000,5000` other subscriber counts, `BENCH_SETTLE_SECONDS` the wait after the
 //! sign-ins. 10,000 sockets need about 10,100 file descriptors in the bench and
 //! in the server: the bench raises its soft limit (`ulimit -n`) when the hard limit allows.
@@ -144,23 +145,27 @@ async fn drop_database(admin: Option<(String, String)>) {
     }
 }
 
-/// Starts the release server on `url` with the limits lifted for one client address; its pid and
-/// base URL once `/readyz` answers.
-/// The server binary the bench starts.
-fn server_binary() -> String {
-    // Another build of the server (an older commit, to compare) when FANDB_BENCH_SERVER names one.
-    std::env::var("FANDB_BENCH_SERVER").unwrap_or_else(|_| env!("CARGO_BIN_EXE_fandb").to_owned())
+/// The server binaries the bench starts, one after another: this build's, or the builds
+/// `FANDB_BENCH_SERVER` names (comma-separated, e.g. an older commit's and this one's, to compare
+/// them in one run).
+fn server_binaries() -> Vec<String> {
+    std::env::var("FANDB_BENCH_SERVER")
+        .ok()
+        .map(|servers| servers.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .filter(|servers: &Vec<String>| !servers.is_empty())
+        .unwrap_or_else(|| vec![env!("CARGO_BIN_EXE_fandb").to_owned()])
 }
 
-async fn start_server(url: &str, backend: &str) -> (u32, String) {
+/// Starts `server` on `url` with the limits lifted for one client address; its pid and base URL
+/// once `/readyz` answers.
+async fn start_server(server: &str, url: &str, backend: &str) -> (u32, String) {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .unwrap_or_else(|error| fail(&format!("a free port: {error}")))
         .port();
-    let server = server_binary();
     let log = std::env::temp_dir().join(format!("fandb_bench_memory_{}_{backend}.log", std::process::id()));
     let log_file = std::fs::File::create(&log).unwrap_or_else(|error| fail(&format!("{}: {error}", log.display())));
-    let child = Command::new(&server)
+    let child = Command::new(server)
         .args(["serve", "--no-seed"])
         .env("DATABASE_URL", url)
         .env("FANDB_LISTEN", format!("127.0.0.1:{port}"))
@@ -475,9 +480,9 @@ fn levels_asked() -> Vec<usize> {
         .unwrap_or_else(|| LEVELS.to_vec())
 }
 
-async fn bench(backend: &'static str) -> bool {
+async fn bench(server: &str, backend: &'static str) -> bool {
     let (url, admin) = fresh_database(backend).await;
-    let (pid, base) = start_server(&url, backend).await;
+    let (pid, base) = start_server(server, &url, backend).await;
     let petition = seed(&url, &base).await;
     let signed = sign_ins(pid, &base).await;
     if signed.tokens.len() < SIGNATURES_PER_LEVEL * levels_asked().len() {
@@ -487,7 +492,7 @@ async fn bench(backend: &'static str) -> bool {
     stop_servers();
     drop_database(admin).await;
 
-    println!("memory under load ({backend}, server {}, {HASH_THREADS} hashing threads)", server_binary());
+    println!("memory under load ({backend}, server {server}, {HASH_THREADS} hashing threads)");
     println!();
     println!("| sign-ins | server RSS (MB) |");
     println!("| --- | ---: |");
@@ -565,7 +570,9 @@ fn main() {
     let exact = actix_web::rt::System::new().block_on(async move {
         let mut exact = true;
         for backend in backends {
-            exact &= bench(backend).await;
+            for server in server_binaries() {
+                exact &= bench(&server, backend).await;
+            }
         }
         exact
     });

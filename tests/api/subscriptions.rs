@@ -17,7 +17,8 @@ const SIGN: &str = "mutation($p: ID!) { signPetition(petitionId: $p) { id } }";
 db_tests!(
     a_subscriber_sees_the_count_rise_in_order_while_fifty_fans_sign,
     rsvp_counts_are_live_and_bad_subscriptions_are_refused,
-    a_signature_made_through_one_server_process_reaches_subscribers_of_another
+    a_signature_made_through_one_server_process_reaches_subscribers_of_another,
+    many_subscribers_of_one_petition_each_get_every_count_once_and_in_order
 );
 
 async fn a_subscriber_sees_the_count_rise_in_order_while_fifty_fans_sign(app: TestApp) {
@@ -135,4 +136,48 @@ async fn a_signature_made_through_one_server_process_reaches_subscribers_of_anot
         next["petitionSignatureCount"]["signatureCount"], 1,
         "the signature made through the first process arrived"
     );
+}
+
+async fn many_subscribers_of_one_petition_each_get_every_count_once_and_in_order(app: TestApp) {
+    const SUBSCRIBERS: usize = 50;
+    const SIGNATURES: i64 = 4;
+    let petition = app.data(r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { id } }"#, json!({})).await;
+    let id = petition["petition"]["id"].clone();
+    let started =
+        join_all((0..SUBSCRIBERS).map(|_| Subscriber::start(&app.address, None, PETITION_COUNT, json!({ "p": id }))))
+            .await;
+    let mut subscribers: Vec<Subscriber> = started.into_iter().collect::<Result<_, _>>().unwrap();
+    for (index, first) in join_all(subscribers.iter_mut().map(Subscriber::next_data)).await.iter().enumerate() {
+        assert_eq!(first["petitionSignatureCount"]["signatureCount"], 0, "subscriber {index}'s first value");
+    }
+    let mut tokens = Vec::new();
+    for i in 0..SIGNATURES {
+        tokens.push(fixtures::fan(&app.db, &format!("Watched Fan {i}")).await.1);
+    }
+    // One signature at a time, each awaited on every socket before the next: a count repeated or
+    // skipped on any socket would show as the wrong next message there.
+    for (count, token) in (1..=SIGNATURES).zip(&tokens) {
+        let answer = app.graphql_as(Some(token), SIGN, json!({ "p": id })).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+        let received = join_all(subscribers.iter_mut().map(Subscriber::receive)).await;
+        for (index, message) in received.into_iter().enumerate() {
+            let message = message.unwrap_or_else(|| panic!("subscriber {index} was closed"));
+            assert_eq!(message["type"], "next", "{message}");
+            assert_eq!(message["id"], "1", "{message}");
+            assert_eq!(
+                message["payload"]["data"]["petitionSignatureCount"]["signatureCount"], count,
+                "subscriber {index}: {message}"
+            );
+        }
+    }
+    // A second operation on each socket answers with the current count at once: any copy of an
+    // earlier count still owed to the first would have come before it.
+    for subscriber in &mut subscribers {
+        subscriber.subscribe("2", PETITION_COUNT, json!({ "p": id })).await;
+    }
+    for (index, message) in join_all(subscribers.iter_mut().map(Subscriber::receive)).await.into_iter().enumerate() {
+        let message = message.unwrap_or_else(|| panic!("subscriber {index} was closed"));
+        assert_eq!(message["id"], "2", "subscriber {index} got more than one message per count: {message}");
+        assert_eq!(message["payload"]["data"]["petitionSignatureCount"]["signatureCount"], SIGNATURES, "{message}");
+    }
 }

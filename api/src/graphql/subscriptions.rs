@@ -94,7 +94,8 @@ where
                 Ok(change) => change.value_of(counter, id),
                 Err(RecvError::Lagged(_)) => {
                     // The re-read arrives through the hub, after the notices this receiver kept.
-                    while let Err(error) = notifier.reread(&db).await {
+                    // Boxed: the query's future would otherwise sit in every idle subscriber.
+                    while let Err(error) = Box::pin(notifier.reread(&db)).await {
                         tracing::warn!(%error, "live counters: re-read after a lag failed, retrying");
                         tokio::time::sleep(REREAD_RETRY).await;
                     }
@@ -132,7 +133,8 @@ fn updates(
             if !read {
                 continue;
             }
-            match feed.read(&db).await {
+            // Boxed: the query's future would otherwise sit in every idle subscriber.
+            match Box::pin(feed.read(&db)).await {
                 Ok(found) => {
                     due = found.next_due;
                     for update in found.published {
@@ -172,7 +174,9 @@ impl Subscription {
         petition_id: ID,
     ) -> Result<impl Stream<Item = PetitionCount>> {
         let watch = subscribe(ctx, &petition_id, NodeType::Petition, "petitionId", Counter::Petition)?;
-        let (petition, count, version) = petitions::counter(&watch.db, watch.id).await?;
+        // Boxed, as every first read: async-graphql keeps the resolver's future's room for the
+        // subscription's whole life, so a query's future inline would cost each subscriber its size.
+        let (petition, count, version) = Box::pin(petitions::counter(&watch.db, watch.id)).await?;
         let goal = non_negative(petition.goal);
         let petition_id = global_id(NodeType::Petition, watch.id);
         let make =
@@ -185,15 +189,15 @@ impl Subscription {
     /// published; in publication order.
     async fn petition_updates(&self, ctx: &Context<'_>, petition_id: ID) -> Result<impl Stream<Item = PetitionUpdate>> {
         let watch = subscribe(ctx, &petition_id, NodeType::Petition, "petitionId", Counter::PetitionUpdates)?;
-        petitions::counter(&watch.db, watch.id).await?;
-        let (feed, due) = petition_updates::Feed::start(&watch.db, watch.id).await?;
+        Box::pin(petitions::counter(&watch.db, watch.id)).await?;
+        let (feed, due) = Box::pin(petition_updates::Feed::start(&watch.db, watch.id)).await?;
         Ok(updates(watch, feed, due))
     }
 
     /// An event's RSVP count (fans going): now, then after every change.
     async fn event_rsvp_count(&self, ctx: &Context<'_>, event_id: ID) -> Result<impl Stream<Item = EventCount>> {
         let watch = subscribe(ctx, &event_id, NodeType::Event, "eventId", Counter::Event)?;
-        let (event, count, version) = events::counter(&watch.db, watch.id).await?;
+        let (event, count, version) = Box::pin(events::counter(&watch.db, watch.id)).await?;
         let capacity = event.capacity;
         let event_id = global_id(NodeType::Event, watch.id);
         let make = move |count| EventCount { event_id: event_id.clone(), rsvp_count: non_negative(count), capacity };

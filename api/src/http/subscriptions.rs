@@ -133,7 +133,9 @@ pub(crate) async fn websocket(
             };
             match message {
                 Some(WsMessage::Text(text)) => {
-                    budget.sent(&text);
+                    if !is_result(&text) {
+                        budget.sent(&text);
+                    }
                     if session.text(text).await.is_err() {
                         return;
                     }
@@ -164,6 +166,13 @@ const CLOSE_TRY_AGAIN: u16 = 1013;
 
 /// The close code async-graphql gives a refused `connection_init`.
 const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+
+/// Whether a server message is a result (`next`, or the legacy `data`): the one sent per notice
+/// to every subscriber, and one that ends no operation, so the budget need not parse it.
+/// async-graphql writes the `type` tag first.
+fn is_result(message: &str) -> bool {
+    message.starts_with(r#"{"type":"next","#) || message.starts_with(r#"{"type":"data","#)
+}
 
 /// Whether a client message starts an operation (`subscribe`, or the legacy `start`).
 fn starts_operation(message: &[u8]) -> bool {
@@ -224,7 +233,9 @@ fn admitted(
             if query_too_deep(&bytes) {
                 break;
             }
-            if starts_operation(&bytes) && !sessions.still_signed_in().await {
+            // The checks' futures are boxed: inline, their room (a query's, a limiter's) would stay
+            // in every idle socket's stream.
+            if starts_operation(&bytes) && !Box::pin(sessions.still_signed_in()).await {
                 let reason = actix_ws::CloseReason {
                     code: actix_ws::CloseCode::Other(CLOSE_FORBIDDEN),
                     description: Some("the session has ended; sign in again".to_owned()),
@@ -232,7 +243,7 @@ fn admitted(
                 let _ = replies.clone().close(Some(reason)).await;
                 break;
             }
-            match budget.admit(&bytes).await {
+            match Box::pin(budget.admit(&bytes)).await {
                 Admission::Pass => yield bytes,
                 Admission::Refuse(reply) => {
                     if replies.text(reply).await.is_err() {

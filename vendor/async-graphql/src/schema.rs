@@ -583,7 +583,10 @@ where
             let extensions = extensions.clone();
             let env = self.0.env.clone();
             asynk_strim::stream_fn(|mut yielder| async move {
-                let (env, cache_control) = match prepare_request(
+                // fandb patch: the futures that run once (preparing the request, executing a
+                // query or mutation) are boxed, so a subscription's stream does not keep their
+                // room for its whole life.
+                let (env, cache_control) = match Box::pin(prepare_request(
                     extensions,
                     request,
                     session_data,
@@ -593,7 +596,7 @@ where
                     schema.0.max_directives,
                     schema.0.complexity,
                     schema.0.depth,
-                )
+                ))
                 .await
                 {
                     Ok(res) => res,
@@ -614,13 +617,10 @@ where
                                 .cache_control(cache_control)
                         }
                     };
+                    let response =
+                        Box::pin(env.extensions.execute(env.operation_name.as_deref(), f)).await;
                     yielder
-                        .yield_item(
-                            env.extensions
-                                .execute(env.operation_name.as_deref(), f)
-                                .await
-                                .cache_control(cache_control),
-                        )
+                        .yield_item(response.cache_control(cache_control))
                         .await;
                     return;
                 }
