@@ -125,6 +125,10 @@ pub(crate) struct Notifier {
     wake: Arc<Notify>,
     /// Counters changed by committed transactions of this process, not folded yet.
     unfolded: std::sync::Mutex<HashSet<(Counter, i64)>>,
+    /// The tables (`tables::changed_by`) of the counts this process moved since the response cache
+    /// last looked: it drops their answers without waiting for the announcement, which needs a
+    /// pooled connection and may queue behind the very writers that moved them.
+    moved_tables: AtomicU64,
 }
 
 /// How a counted change holds the petition's or event's row (on PostgreSQL; SQLite's write gate
@@ -175,6 +179,7 @@ impl Notifier {
             moved: std::sync::Mutex::new(HashSet::new()),
             wake: Arc::new(Notify::new()),
             unfolded: std::sync::Mutex::new(HashSet::new()),
+            moved_tables: AtomicU64::new(0),
         }
     }
 
@@ -194,6 +199,7 @@ impl Notifier {
     /// After a commit that changed (`counter`, `id`): its current value goes out within `COALESCE`,
     /// and its slots are folded within `FOLD_EVERY`.
     pub(crate) fn moved(&self, counter: Counter, id: i64) {
+        self.moved_tables.fetch_or(super::tables::changed_by(counter, id), Ordering::SeqCst);
         self.moved_ids().insert((counter, id));
         self.unfolded_ids().insert((counter, id));
         self.wake.notify_one();
@@ -274,6 +280,11 @@ impl Notifier {
     /// Receives every change published from now on.
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.hub.subscribe()
+    }
+
+    /// The tables of the counts this process moved since the last call (see `moved_tables`).
+    pub(crate) fn take_moved_tables(&self) -> u64 {
+        self.moved_tables.swap(0, Ordering::SeqCst)
     }
 
     /// Counts (`counter`, `id`) as watched until the returned claim is dropped; take it before

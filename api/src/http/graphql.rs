@@ -558,7 +558,7 @@ async fn execute(
             _ => crate::domain::tables::ALL,
         };
         let digest: Arc<str> = Arc::from(sha256_hex(&body));
-        let cached = Cached { body: body.clone(), digest, operation: operation_name.map(Arc::from), tables };
+        let cached = Cached { body: body.clone(), digest, operation: operation_name.map(Arc::from), tables, ticket: 0 };
         cache.store(&state.db, ticket, key, cached).await;
     }
     let body = Body { bytes: body, digest: None };

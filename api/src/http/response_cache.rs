@@ -93,12 +93,16 @@ pub(crate) struct Cached {
     pub(crate) operation: Option<Arc<str>>,
     /// The tables the answer was read from (`domain::tables`): a change to any other leaves it.
     pub(crate) tables: u64,
+    /// The number of the ticket its read began with (0 until kept).
+    pub(crate) ticket: u64,
 }
 
 /// What a miss must bring back to `store` its answer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ticket {
     generation: u64,
+    /// Handed out in lookup order: a kept answer is replaced only by one whose read began later.
+    number: u64,
     /// When the read began: the earliest moment its answer may reflect.
     started: DateTime<Utc>,
 }
@@ -118,6 +122,10 @@ struct Inner {
     /// For each table's bit, the generation of the last drop that covered it.
     dropped_at: [u64; 64],
     changes: broadcast::Receiver<Change>,
+    /// The notifier, for the counts this process moved (`Notifier::take_moved_tables`).
+    notifier: Arc<Notifier>,
+    /// The last ticket number handed out.
+    tickets: u64,
     /// The tables of counts that moved since the last drop for counts, not dropped yet.
     counts_moved: u64,
     last_counts_drop: Instant,
@@ -141,13 +149,15 @@ pub(crate) struct ResponseCache {
 
 impl ResponseCache {
     /// An empty cache of at most `budget` bytes, dropping answers on `notifier`'s notices.
-    pub(crate) fn new(notifier: &Notifier, budget: usize, counters: CacheCounters) -> Self {
+    pub(crate) fn new(notifier: &Arc<Notifier>, budget: usize, counters: CacheCounters) -> Self {
         let inner = Inner {
             entries: LruCache::unbounded(),
             bytes: 0,
             generation: 0,
             dropped_at: [0; 64],
             changes: notifier.subscribe(),
+            notifier: notifier.clone(),
+            tickets: 0,
             counts_moved: 0,
             last_counts_drop: Instant::now(),
             boundary: None,
@@ -182,13 +192,15 @@ impl ResponseCache {
             }
             None => {
                 self.counters.misses.inc();
-                Err(Ticket { generation: inner.generation, started })
+                inner.tickets += 1;
+                Err(Ticket { generation: inner.generation, number: inner.tickets, started })
             }
         }
     }
 
     /// Keeps the answer a miss read, unless something changed since its ticket was handed out.
-    pub(crate) async fn store(&self, db: &DatabaseConnection, ticket: Ticket, key: String, cached: Cached) {
+    pub(crate) async fn store(&self, db: &DatabaseConnection, ticket: Ticket, key: String, mut cached: Cached) {
+        cached.ticket = ticket.number;
         let size = key.len() + cached.body.len() + ENTRY_OVERHEAD;
         if size > self.budget / LARGEST_SHARE {
             return;
@@ -225,6 +237,11 @@ impl ResponseCache {
         if inner.dropped_since(ticket, tables) || inner.boundary.is_none_or(|boundary| boundary.from > ticket.started) {
             return;
         }
+        // A read that began later kept its answer first: this one may be older (a count lower
+        // than one a client already saw), so the later one stays.
+        if inner.entries.peek(&key).is_some_and(|kept| kept.ticket > ticket.number) {
+            return;
+        }
         if let Some(old) = inner.entries.put(key.clone(), cached) {
             inner.bytes -= key.len() + old.body.len() + ENTRY_OVERHEAD;
         }
@@ -246,6 +263,7 @@ impl ResponseCache {
     /// missed, or a time boundary passed drops everything.
     fn catch_up(&self, inner: &mut Inner) {
         let mut changed = 0;
+        inner.counts_moved |= inner.notifier.take_moved_tables();
         loop {
             match inner.changes.try_recv() {
                 Ok(Change::One(notice)) => match notice.counter {
@@ -352,13 +370,19 @@ mod tests {
     }
 
     fn answer(body: &str) -> Cached {
-        Cached { body: Bytes::from(body.to_owned()), digest: Arc::from(""), operation: None, tables: tables::ALL }
+        Cached {
+            body: Bytes::from(body.to_owned()),
+            digest: Arc::from(""),
+            operation: None,
+            tables: tables::ALL,
+            ticket: 0,
+        }
     }
 
     #[tokio::test]
     async fn an_answer_read_before_a_change_is_not_kept_and_one_read_after_it_is() {
         let db = migrated_memory_db().await;
-        let notifier = Notifier::new(&db);
+        let notifier = Arc::new(Notifier::new(&db));
         let cache = ResponseCache::new(&notifier, 1 << 20, CacheCounters::default());
         let before = cache.lookup("k").unwrap_err();
         notifier.publish_local(Notice { counter: Kind::Records, id: ALL_RECORDS, count: 0, version: 0 });
@@ -375,7 +399,7 @@ mod tests {
     #[tokio::test]
     async fn a_notice_drops_only_the_answers_that_read_what_it_touched() {
         let db = migrated_memory_db().await;
-        let notifier = Notifier::new(&db);
+        let notifier = Arc::new(Notifier::new(&db));
         let cache = ResponseCache::new(&notifier, 1 << 20, CacheCounters::default());
         let films = Cached { tables: tables::named_in(r#"SELECT 1 FROM "films""#), ..answer("films") };
         let updates = Cached { tables: tables::named_in(r#"SELECT 1 FROM "petition_updates""#), ..answer("updates") };
@@ -396,9 +420,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_answer_read_earlier_never_replaces_one_read_later() {
+        let db = migrated_memory_db().await;
+        let notifier = Arc::new(Notifier::new(&db));
+        let cache = ResponseCache::new(&notifier, 1 << 20, CacheCounters::default());
+        let earlier = cache.lookup("count").unwrap_err();
+        let later = cache.lookup("count").unwrap_err();
+        cache.store(&db, later, "count".to_owned(), answer("2")).await;
+        cache.store(&db, earlier, "count".to_owned(), answer("1")).await;
+        assert_eq!(cache.lookup("count").unwrap().body, "2", "a client that saw 2 never sees 1 again");
+    }
+
+    #[tokio::test]
     async fn the_least_recently_used_answers_go_when_the_bound_is_reached() {
         let db = migrated_memory_db().await;
-        let notifier = Notifier::new(&db);
+        let notifier = Arc::new(Notifier::new(&db));
         // Room for eight answers of 50 bytes with their two-byte keys and bookkeeping.
         let entry = 2 + 50 + ENTRY_OVERHEAD;
         let cache = ResponseCache::new(&notifier, 8 * entry + 10, CacheCounters::default());
