@@ -81,9 +81,16 @@ impl PlanKey {
 pub(super) struct Plan {
     pub(super) statement: Statement,
     pub(super) out: Out,
+    /// The tables the statement names (`domain::tables::named_in`), found once for all its reuses.
+    pub(super) tables: std::sync::OnceLock<u64>,
 }
 
 impl Plan {
+    /// The tables the statement names (its text is the same at every reuse; only values re-bind).
+    pub(super) fn tables(&self) -> u64 {
+        *self.tables.get_or_init(|| crate::domain::tables::named_in(&self.statement.sql))
+    }
+
     fn bytes(&self) -> usize {
         let values = self.statement.values.as_ref().map_or(0, |values| values.0.len());
         // The `Out` tree is about as large as the SQL that selects its slots.
@@ -263,7 +270,7 @@ mod tests {
 
     fn plan(values: Vec<Value>) -> Plan {
         let statement = Statement::from_sql_and_values(sea_orm::DatabaseBackend::Sqlite, "SELECT ?, ?", values);
-        Plan { statement, out: Out::Const("Film") }
+        Plan { statement, out: Out::Const("Film"), tables: Default::default() }
     }
 
     fn at(seconds: i64) -> DateTime<Utc> {

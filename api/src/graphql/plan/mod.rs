@@ -58,10 +58,10 @@ pub(crate) struct TablesRead {
 }
 
 impl TablesRead {
-    fn note(&self, sql: &str) {
+    fn note(&self, tables: u64) {
         use std::sync::atomic::Ordering;
         self.planned.fetch_add(1, Ordering::Relaxed);
-        self.tables.fetch_or(crate::domain::tables::named_in(sql), Ordering::Relaxed);
+        self.tables.fetch_or(tables, Ordering::Relaxed);
     }
 
     /// The tables read when exactly `root_fields` root fields were planned; every table when
@@ -376,7 +376,11 @@ async fn run(ctx: &Context<'_>, name: &'static str, rows: Roots) -> GqlResult<Op
                 return Ok(None);
             };
             let statement = sql::root_statement(backend, planned.root);
-            let plan = std::sync::Arc::new(cache::Plan { statement: statement.clone(), out: planned.out });
+            let plan = std::sync::Arc::new(cache::Plan {
+                statement: statement.clone(),
+                out: planned.out,
+                tables: Default::default(),
+            });
             if let Some(counters) = counters {
                 counters.cache_misses.inc();
             }
@@ -388,7 +392,7 @@ async fn run(ctx: &Context<'_>, name: &'static str, rows: Roots) -> GqlResult<Op
         }
     };
     if let Some(read) = ctx.data_opt::<std::sync::Arc<TablesRead>>() {
-        read.note(&statement.sql);
+        read.note(plan.tables());
     }
     let row = db.query_one_raw(statement).await.map_err(DomainError::from)?;
     let text: String = match row {
