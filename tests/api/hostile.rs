@@ -180,7 +180,8 @@ async fn assert_petition_count_exact(app: &TestApp, petition: i64) {
 db_tests!(
     one_fan_storming_rsvp_and_cancel_leaves_the_count_exact,
     many_fans_storming_rsvps_never_overbook,
-    signing_and_withdrawing_storms_leave_the_count_exact
+    signing_and_withdrawing_storms_leave_the_count_exact,
+    slots_a_dead_process_left_are_folded_by_a_live_one
 );
 
 async fn one_fan_storming_rsvp_and_cancel_leaves_the_count_exact(app: TestApp) {
@@ -251,6 +252,37 @@ async fn signing_and_withdrawing_storms_leave_the_count_exact(app: TestApp) {
         assert_petition_count_exact(app, petition).await;
     }
     assert_folded(app, petition).await;
+}
+
+/// A process killed between its signers' commits and its next fold leaves slot rows behind that no
+/// live process moved: the server folds them too, without a restart and without a new signature.
+async fn slots_a_dead_process_left_are_folded_by_a_live_one(app: TestApp) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let data =
+        app.data(r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { id signatureCount } }"#, json!({})).await;
+    let petition = fixtures::raw_id(data["petition"]["id"].as_str().unwrap());
+    let global = data["petition"]["id"].as_str().unwrap().to_owned();
+    for i in 0..3 {
+        let token = fixtures::fan(&app.db, &format!("Early Signer {i}")).await.1;
+        app.data_as(&token, SIGN, json!({ "p": global })).await;
+    }
+    assert_folded(&app, petition).await;
+    let data =
+        app.data(r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { signatureCount } }"#, json!({})).await;
+    let before = data["petition"]["signatureCount"].clone();
+    // What the dead process committed: three of the column's signatures counted in slots instead.
+    let backend = app.db.get_database_backend();
+    for sql in [
+        format!("UPDATE petitions SET signature_count = signature_count - 3 WHERE id = {petition}"),
+        format!("INSERT INTO petition_count_slots (petition_id, slot, delta, version) VALUES ({petition}, 3, 1, 1)"),
+        format!("INSERT INTO petition_count_slots (petition_id, slot, delta, version) VALUES ({petition}, 11, 2, 2)"),
+    ] {
+        app.db.execute_raw(Statement::from_string(backend, sql)).await.unwrap();
+    }
+    let data =
+        app.data(r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { signatureCount } }"#, json!({})).await;
+    assert_eq!(data["petition"]["signatureCount"], before, "the slots count before they are folded");
+    assert_folded(&app, petition).await;
 }
 
 /// Within a deadline the server's fold moves every slot back into the petition's own column, which

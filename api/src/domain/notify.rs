@@ -39,6 +39,11 @@ const COALESCE: Duration = Duration::from_millis(50);
 /// How often each process folds counter slots back into their rows (see `counters`).
 const FOLD_EVERY: Duration = Duration::from_secs(1);
 
+/// Every how many fold rounds a process also folds the slots any other process left behind (one
+/// killed before its next fold): the stored count equals the rows within this many seconds of
+/// quiescence even when the process that moved it never comes back.
+const SWEEP_EVERY_ROUNDS: u32 = 10;
+
 /// How often the background tasks look whether their notifier is still there.
 const ALIVE_CHECK: Duration = Duration::from_secs(1);
 
@@ -434,15 +439,22 @@ async fn announce(notifier: Weak<Notifier>, wake: Arc<Notify>, db: DatabaseConne
     }
 }
 
-/// Folds the slots of the counters this process moved, every `FOLD_EVERY`, until the notifier is
-/// gone. Each fold locks its row, so several processes folding one row are safe (see
-/// `Slotted::fold`).
+/// Folds the slots of the counters this process moved, every `FOLD_EVERY`, and those of every
+/// counter every `SWEEP_EVERY_ROUNDS` rounds, until the notifier is gone. Each fold locks its row,
+/// so several processes folding one row are safe (see `Slotted::fold`).
 async fn fold(notifier: Weak<Notifier>, db: DatabaseConnection) {
-    loop {
+    for round in 1u32.. {
         tokio::time::sleep(FOLD_EVERY).await;
         let Some(live) = notifier.upgrade() else { return };
         if let Err(error) = live.fold_moved(&db).await {
             tracing::warn!(error = %error, "counter slots: folding failed, trying again later");
+        }
+        if round.is_multiple_of(SWEEP_EVERY_ROUNDS) {
+            let gate = live.write_gate().await;
+            if let Err(error) = counters::fold_everything(&db).await {
+                tracing::warn!(error = %error, "counter slots: folding what others left failed, trying again later");
+            }
+            drop(gate);
         }
     }
 }
