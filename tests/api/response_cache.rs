@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use entity::enums::Role;
+use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::support::process::ServerProcess;
@@ -72,6 +73,8 @@ db_tests!(
     the_cache_is_off_when_the_settings_say_so,
     a_change_on_one_process_drops_the_answers_another_process_kept,
     a_moved_count_drops_only_the_answers_that_read_it,
+    renames_racing_kept_reads_never_leave_an_older_title_kept,
+    renames_on_one_process_never_take_another_process_back_in_time,
 );
 
 async fn a_repeated_anonymous_query_is_answered_from_memory_over_post_and_get(app: TestApp) {
@@ -271,4 +274,105 @@ async fn a_moved_count_drops_only_the_answers_that_read_it(app: TestApp) {
     assert_eq!(app.statements(), before, "the film's answer read no count and was kept through the signature");
     app.graphql(film_and_more, json!({})).await;
     assert!(app.statements() > before, "an answer the planner did not read whole went with the count");
+}
+
+/// The title of take `round` of the race tests (take 0 is the seed's).
+fn take(round: usize) -> String {
+    if round == 0 { "Alita: Battle Angel".to_owned() } else { format!("Alita: Battle Angel (take {round})") }
+}
+
+/// Which take `title` is.
+fn take_of(title: &str) -> usize {
+    (0..=ROUNDS).find(|round| take(*round) == title).unwrap_or_else(|| panic!("no take is titled {title}"))
+}
+
+/// Rounds of the race tests.
+const ROUNDS: usize = 30;
+
+/// 30 rounds of a rename racing anonymous reads on one process: four clients read the film over
+/// and over for as long as the rename takes, each read a document of its own (an alias per read),
+/// so each is a miss that runs its statement and keeps its answer. A read whose statement ran
+/// before the rename committed and that keeps its answer after the change dropped the cache would
+/// keep the older title: it must not. So every racing read sees this round's title or the last one,
+/// and once the rename has answered, each of those documents asked again answers the new title.
+async fn renames_racing_kept_reads_never_leave_an_older_title_kept(app: TestApp) {
+    let app = cached(&app.database_url).await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    let film = app.data(r#"{ film(slug: "alita-battle-angel") { id } }"#, json!({})).await;
+    let id = film["film"]["id"].as_str().unwrap().to_owned();
+    let document = |alias: &str| format!(r#"{{ {alias}: film(slug: "alita-battle-angel") {{ title }} }}"#);
+    let title_of = |answer: &Value, alias: &str| take_of(answer[alias]["title"].as_str().unwrap());
+    for round in 1..=ROUNDS {
+        let renaming = std::sync::atomic::AtomicBool::new(true);
+        let reader = |client: usize| {
+            let (renaming, document) = (&renaming, &document);
+            let app = &app;
+            async move {
+                let mut seen = Vec::new();
+                while renaming.load(std::sync::atomic::Ordering::SeqCst) {
+                    let alias = format!("r{round}_c{client}_n{}", seen.len());
+                    let answer = app.data(&document(&alias), json!({})).await;
+                    seen.push((title_of(&answer, &alias), alias));
+                }
+                seen
+            }
+        };
+        let rename = async {
+            let renamed = app.data_as(&admin.access_token, RENAME, json!({ "id": id, "title": take(round) })).await;
+            renaming.store(false, std::sync::atomic::Ordering::SeqCst);
+            renamed
+        };
+        let (racing, renamed) = futures_util::join!(join_all((0..4).map(reader)), rename);
+        assert_eq!(renamed["updateFilm"]["title"], json!(take(round)));
+        let racing: Vec<(usize, String)> = racing.into_iter().flatten().collect();
+        for (seen, alias) in &racing {
+            assert!(seen + 1 == round || *seen == round, "round {round}: racing read {alias} saw take {seen}");
+        }
+        for (_, alias) in &racing {
+            let again = title_of(&app.data(&document(alias), json!({})).await, alias);
+            assert_eq!(again, round, "round {round}: {alias} asked again after the rename answered take {again}");
+        }
+    }
+}
+
+/// The same race across processes: renames on this server, a reader on another process polling
+/// the film through its cache. The reader may see a rename late (the notice's latency), but never
+/// a title older than one it saw before, and each rename reaches it.
+async fn renames_on_one_process_never_take_another_process_back_in_time(app: TestApp) {
+    if !app.database_url.starts_with("postgres") {
+        // SQLite serves one database from one process: there is no other process to tell.
+        return;
+    }
+    let reader = ServerProcess::start(&app.database_url, &[]);
+    let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+    let ask = || {
+        let request = client.post(format!("{}/graphql", reader.address));
+        async move {
+            let mut response = request.send_json(&json!({ "query": FILM })).await.unwrap();
+            let answer = response.json::<Value>().await.unwrap();
+            take_of(film_title(&answer["data"]))
+        }
+    };
+    let admin = app.sign_in_as(Role::Admin).await;
+    let film = app.data(r#"{ film(slug: "alita-battle-angel") { id } }"#, json!({})).await;
+    let id = film["film"]["id"].as_str().unwrap().to_owned();
+    let mut highest = ask().await;
+    for round in 1..=ROUNDS {
+        let rename = app.data_as(&admin.access_token, RENAME, json!({ "id": id, "title": take(round) }));
+        let (racing, _) = futures_util::join!(join_all((0..4).map(|_| ask())), rename);
+        let renamed = Instant::now();
+        for seen in racing {
+            assert!(seen + 1 >= round && seen <= round, "round {round}: a racing read saw take {seen}");
+        }
+        loop {
+            let seen = ask().await;
+            assert!(seen >= highest, "round {round}: the reader went back from take {highest} to take {seen}");
+            highest = seen;
+            if seen == round {
+                break;
+            }
+            assert!(renamed.elapsed() < DEADLINE, "round {round}: the rename never reached the other process");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
 }
