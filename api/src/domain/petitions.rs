@@ -285,12 +285,14 @@ async fn sign_once(
                     ..Default::default()
                 })
                 .on_conflict_do_nothing_on([signature::Column::PetitionId, signature::Column::UserId])
-                .exec_without_returning(txn)
+                // RETURNING: a new signature is answered without reading it back.
+                .exec_with_returning_many(txn)
                 .await?;
-                let delta = match inserted {
-                    TryInsertResult::Inserted(rows) if rows > 0 => 1,
-                    _ => 0,
-                };
+                if let TryInsertResult::Inserted(rows) = inserted
+                    && let Some(signature) = rows.into_iter().next()
+                {
+                    return Ok((signature, 1));
+                }
                 let signature = signature::Entity::find()
                     .filter(signature::Column::PetitionId.eq(petition_id))
                     .filter(signature::Column::UserId.eq(user_id))
@@ -301,7 +303,7 @@ async fn sign_once(
                     // before this read, which sees each commit (read committed). Signing again
                     // from scratch then inserts it.
                     .ok_or(DomainError::Contention)?;
-                Ok((signature, delta))
+                Ok((signature, 0))
             },
         )
         .await
