@@ -14,7 +14,8 @@ mod scopes;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{event, film, person, petition, petition_update, quote, rsvp, signature, user};
@@ -189,8 +190,32 @@ fn counts<S: 'static>(db: &DatabaseConnection) -> Cached<Counts<S>> {
     cached(Counts { db: db.clone(), scope: PhantomData })
 }
 
-/// Every loader of one request.
+/// Every loader of one request, with the viewer they filter for. The loaders are built on first
+/// use: a subscription socket that only follows a counter keeps the viewer and never builds them.
 pub(crate) struct Loaders {
+    db: DatabaseConnection,
+    built: OnceLock<Box<LoaderSet>>,
+    /// The viewer these loaders filter for.
+    pub(crate) viewer: Viewer,
+}
+
+impl Loaders {
+    /// Loaders for one request of `viewer`, built when first used.
+    pub(crate) fn new(db: &DatabaseConnection, viewer: Viewer) -> Self {
+        Self { db: db.clone(), built: OnceLock::new(), viewer }
+    }
+}
+
+impl Deref for Loaders {
+    type Target = LoaderSet;
+
+    fn deref(&self) -> &LoaderSet {
+        self.built.get_or_init(|| Box::new(LoaderSet::new(&self.db, self.viewer)))
+    }
+}
+
+/// The loaders themselves (see `Loaders`).
+pub(crate) struct LoaderSet {
     pub(crate) films: Cached<ById<film::Entity>>,
     pub(crate) people: Cached<ById<person::Entity>>,
     pub(crate) quotes: Cached<ById<quote::Entity>>,
@@ -233,13 +258,11 @@ pub(crate) struct Loaders {
     pub(crate) going_totals: Cached<CounterTotals>,
     /// The pages and counts of nested connections narrowed by `where`.
     pub(crate) narrowed: NarrowedLoaders,
-    /// The viewer these loaders filter for.
-    pub(crate) viewer: Viewer,
 }
 
-impl Loaders {
+impl LoaderSet {
     /// Fresh loaders for one request of `viewer`.
-    pub(crate) fn new(db: &DatabaseConnection, viewer: Viewer) -> Self {
+    fn new(db: &DatabaseConnection, viewer: Viewer) -> Self {
         Self {
             films: by_id(db, Condition::all()),
             people: by_id(db, Condition::all()),
@@ -280,7 +303,6 @@ impl Loaders {
             signature_totals: cached(CounterTotals { db: db.clone(), slotted: counters::SIGNATURES }),
             going_totals: cached(CounterTotals { db: db.clone(), slotted: counters::GOING }),
             narrowed: NarrowedLoaders::new(db),
-            viewer,
         }
     }
 }
