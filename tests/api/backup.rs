@@ -13,7 +13,7 @@ use futures_util::future::join_all;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, Statement,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::backends::{Scratch, fresh_database, unique_name};
 use crate::support::{Backend, TestApp, fixtures};
@@ -144,15 +144,36 @@ async fn fan_writes(
     let churn = targets.len() - 1;
     let kept = (0..churn).map(|step| (step + fan) % churn);
     for target in kept {
-        app.data_as(token, targets[target].mutation(true), json!({ "id": targets[target].id })).await;
+        acknowledged(app, token, targets[target].mutation(true), json!({ "id": targets[target].id })).await;
         log.borrow_mut().push(Write { fan, target, kept: true, finished: Instant::now() });
     }
     let mut signed = false;
     while !stop.get() {
         signed = !signed;
-        app.data_as(token, targets[churn].mutation(signed), json!({ "id": targets[churn].id })).await;
+        acknowledged(app, token, targets[churn].mutation(signed), json!({ "id": targets[churn].id })).await;
         log.borrow_mut().push(Write { fan, target: churn, kept: false, finished: Instant::now() });
     }
+}
+
+/// Sends a fan's write until it is acknowledged, as a client told to try again shortly does: a 503
+/// `SERVICE_UNAVAILABLE` (the database busier than the pool's wait, on a loaded machine) rolled
+/// everything back, so it is sent again; anything else but an answer without errors fails.
+async fn acknowledged(app: &TestApp, token: &str, query: &str, variables: Value) {
+    let body = serde_json::to_vec(&json!({ "query": query, "variables": variables })).unwrap();
+    let authorization = format!("Bearer {token}");
+    let headers = [("content-type", "application/json"), ("authorization", authorization.as_str())];
+    for _ in 0..50 {
+        let response = app.request("POST", "/graphql", &headers, Some(body.clone())).await;
+        if response.status == 503 && response.body.contains("SERVICE_UNAVAILABLE") {
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        assert_eq!(response.status, 200, "POST /graphql answered {}: {}", response.status, response.body);
+        let answer = response.json();
+        assert!(answer.get("errors").is_none(), "unexpected errors: {answer}");
+        return;
+    }
+    panic!("a write was refused as unavailable 50 times in a row");
 }
 
 /// Whether a fan's own view of `target` shows it signed / going.
