@@ -204,6 +204,33 @@ async fn the_cache_is_off_when_the_settings_say_so(app: TestApp) {
     assert_eq!(counter_in(&text, "fandb_response_cache_misses_total"), 0, "not even asked");
 }
 
+/// `fandb serve` as a child process on the same database, and a client for it.
+struct OtherProcess {
+    server: ServerProcess,
+    client: awc::Client,
+}
+
+impl OtherProcess {
+    fn start(database_url: &str) -> Self {
+        let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+        Self { server: ServerProcess::start(database_url, &[]), client }
+    }
+
+    /// Its response cache's hits so far.
+    async fn hits(&self) -> u64 {
+        let request = self.client.get(format!("{}/metrics", self.server.address));
+        let text = String::from_utf8(request.send().await.unwrap().body().await.unwrap().to_vec()).unwrap();
+        counter_in(&text, "fandb_response_cache_hits_total")
+    }
+
+    /// Its answer to `FILM`, anonymous.
+    async fn film(&self) -> Value {
+        let request = self.client.post(format!("{}/graphql", self.server.address));
+        let mut response = request.send_json(&json!({ "query": FILM })).await.unwrap();
+        response.json::<Value>().await.unwrap()
+    }
+}
+
 /// The cross-process case: `fandb serve` as a child process keeps an answer, a server on the same
 /// database changes the film, and the child's next reads see the change once the notice arrives.
 async fn a_change_on_one_process_drops_the_answers_another_process_kept(app: TestApp) {
@@ -211,22 +238,9 @@ async fn a_change_on_one_process_drops_the_answers_another_process_kept(app: Tes
         // SQLite serves one database from one process: there is no other process to tell.
         return;
     }
-    let reader = ServerProcess::start(&app.database_url, &[]);
-    let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
-    let ask = || {
-        let request = client.post(format!("{}/graphql", reader.address));
-        async move {
-            let mut response = request.send_json(&json!({ "query": FILM })).await.unwrap();
-            response.json::<Value>().await.unwrap()
-        }
-    };
-    let hits = || {
-        let request = client.get(format!("{}/metrics", reader.address));
-        async move {
-            let text = String::from_utf8(request.send().await.unwrap().body().await.unwrap().to_vec()).unwrap();
-            counter_in(&text, "fandb_response_cache_hits_total")
-        }
-    };
+    let reader = OtherProcess::start(&app.database_url);
+    let ask = || reader.film();
+    let hits = || reader.hits();
     assert_eq!(film_title(&ask().await["data"]), "Alita: Battle Angel");
     assert_eq!(film_title(&ask().await["data"]), "Alita: Battle Angel");
     assert_eq!(hits().await, 1, "the child kept the answer");
@@ -343,16 +357,8 @@ async fn renames_on_one_process_never_take_another_process_back_in_time(app: Tes
         // SQLite serves one database from one process: there is no other process to tell.
         return;
     }
-    let reader = ServerProcess::start(&app.database_url, &[]);
-    let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
-    let ask = || {
-        let request = client.post(format!("{}/graphql", reader.address));
-        async move {
-            let mut response = request.send_json(&json!({ "query": FILM })).await.unwrap();
-            let answer = response.json::<Value>().await.unwrap();
-            take_of(film_title(&answer["data"]))
-        }
-    };
+    let reader = OtherProcess::start(&app.database_url);
+    let ask = || async { take_of(film_title(&reader.film().await["data"])) };
     let admin = app.sign_in_as(Role::Admin).await;
     let film = app.data(r#"{ film(slug: "alita-battle-angel") { id } }"#, json!({})).await;
     let id = film["film"]["id"].as_str().unwrap().to_owned();
