@@ -85,8 +85,9 @@ async fn a_signature_costs_six_statements(app: TestApp) {
     assert_eq!((signing, signing_again), (SIGNING_STATEMENTS, SIGNING_STATEMENTS), "statements per sign");
 }
 
-/// BEGIN, the fan's row in key-share mode, the petition in share mode, INSERT … RETURNING, the
-/// slot's upsert, COMMIT.
+/// The session check, the verified-email check, then in the transaction: the fan's row in
+/// key-share mode, the petition in share mode, INSERT … RETURNING, the slot's upsert (BEGIN and
+/// COMMIT are not counted).
 const SIGNING_STATEMENTS: u64 = 6;
 
 async fn one_fan_signing_twenty_times_at_once_signs_once(app: TestApp) {
