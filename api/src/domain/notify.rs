@@ -192,13 +192,19 @@ impl Notifier {
     /// (one that stopped before folding what it moved), then announces moved counters (`moved`)
     /// and folds their slots from then on. Both tasks end once the notifier is gone.
     pub(crate) async fn start(self: &Arc<Self>, db: &DatabaseConnection) {
-        let gate = self.write_gate().await;
-        if let Err(error) = counters::fold_everything(db).await {
-            tracing::warn!(error = %error, "counter slots: folding at start-up failed, left for later");
-        }
-        drop(gate);
+        self.fold_left_behind(db).await;
         tokio::spawn(as_background(announce(Arc::downgrade(self), self.wake.clone(), db.clone())));
         tokio::spawn(as_background(fold(Arc::downgrade(self), db.clone())));
+    }
+
+    /// Folds the slots of every counter, those any process left behind included (one that stopped
+    /// before folding what it moved); a failure is logged and left for the next sweep.
+    async fn fold_left_behind(&self, db: &DatabaseConnection) {
+        let gate = self.write_gate().await;
+        if let Err(error) = counters::fold_everything(db).await {
+            tracing::warn!(error = %error, "counter slots: folding what was left behind failed, trying again later");
+        }
+        drop(gate);
     }
 
     /// After a commit that changed (`counter`, `id`): its current value goes out within `COALESCE`,
@@ -450,11 +456,7 @@ async fn fold(notifier: Weak<Notifier>, db: DatabaseConnection) {
             tracing::warn!(error = %error, "counter slots: folding failed, trying again later");
         }
         if round.is_multiple_of(SWEEP_EVERY_ROUNDS) {
-            let gate = live.write_gate().await;
-            if let Err(error) = counters::fold_everything(&db).await {
-                tracing::warn!(error = %error, "counter slots: folding what others left failed, trying again later");
-            }
-            drop(gate);
+            live.fold_left_behind(&db).await;
         }
     }
 }
