@@ -25,6 +25,7 @@ use crate::domain::account_mail::AccountPolicy;
 use crate::domain::notify::Notifier;
 use crate::graphql::build_schema;
 use crate::graphql::documents::DocumentCache;
+use crate::graphql::live_counts::LiveCounts;
 use crate::graphql::persisted::PersistedDocuments;
 use crate::http::access::trace_requests;
 use crate::http::cors;
@@ -175,6 +176,8 @@ impl Application {
         let response_cache = settings
             .response_cache
             .then(|| Arc::new(ResponseCache::new(&notifier, settings.response_cache_bytes, metrics.response_cache())));
+        let live_counts =
+            LiveCounts::new(documents.clone(), db.clone(), notifier.clone(), metrics.live_counts_served());
         let schema = build_schema(
             db.clone(),
             auth.clone(),
@@ -212,6 +215,7 @@ impl Application {
             shutdown: stopping,
             read_routing,
             documents,
+            live_counts,
             cache_max_age: settings.cache_max_age,
             response_cache,
             public_host: settings.mail.public_host(),

@@ -18,7 +18,8 @@ db_tests!(
     a_subscriber_sees_the_count_rise_in_order_while_fifty_fans_sign,
     rsvp_counts_are_live_and_bad_subscriptions_are_refused,
     a_signature_made_through_one_server_process_reaches_subscribers_of_another,
-    many_subscribers_of_one_petition_each_get_every_count_once_and_in_order
+    many_subscribers_of_one_petition_each_get_every_count_once_and_in_order,
+    counters_served_by_their_sockets_send_byte_for_byte_what_the_schema_sends
 );
 
 async fn a_subscriber_sees_the_count_rise_in_order_while_fifty_fans_sign(app: TestApp) {
@@ -180,4 +181,120 @@ async fn many_subscribers_of_one_petition_each_get_every_count_once_and_in_order
         assert_eq!(message["id"], "2", "subscriber {index} got more than one message per count: {message}");
         assert_eq!(message["payload"]["data"]["petitionSignatureCount"]["signatureCount"], SIGNATURES, "{message}");
     }
+}
+
+/// A counter subscription the socket serves itself: aliases, `__typename` and a field order of the
+/// client's own.
+const LIVE: &str = "subscription($p: ID!) { live: petitionSignatureCount(petitionId: $p) { __typename n: signatureCount goal petitionId } }";
+/// The same selection with a directive, which only the schema's executor runs.
+const LIVE_BY_SCHEMA: &str = "subscription($p: ID!) { live: petitionSignatureCount(petitionId: $p) { __typename n: signatureCount goal @include(if: true) petitionId } }";
+
+/// `fandb_live_counts_served`, read from `/metrics`.
+async fn served_by_sockets(app: &TestApp) -> i64 {
+    let metrics = app.get("/metrics").await.body;
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("fandb_live_counts_served "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("fandb_live_counts_served is exported: {metrics}"))
+}
+
+/// Waits (up to 15 s) for `fandb_live_counts_served` to read `expected`.
+async fn until_served(app: &TestApp, expected: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let served = served_by_sockets(app).await;
+        if served == expected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{served} counter subscriptions served by sockets, not {expected}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn counters_served_by_their_sockets_send_byte_for_byte_what_the_schema_sends(app: TestApp) {
+    let petition = app.data(r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { id } }"#, json!({})).await;
+    let id = petition["petition"]["id"].clone();
+    let variables = json!({ "p": id });
+    // The schema runs a document the first time and keeps it parsed; from then on sockets serve it.
+    let mut by_schema = Subscriber::start(&app.address, None, LIVE, variables.clone()).await.unwrap();
+    let first = by_schema.raw().await.unwrap();
+    assert_eq!(served_by_sockets(&app).await, 0);
+    let mut by_socket = Subscriber::start(&app.address, None, LIVE, variables.clone()).await.unwrap();
+    assert_eq!(by_socket.raw().await.unwrap(), first);
+    assert_eq!(served_by_sockets(&app).await, 1, "the second subscriber is served by its socket");
+    let mut directed = Subscriber::start(&app.address, None, LIVE_BY_SCHEMA, variables.clone()).await.unwrap();
+    assert_eq!(directed.raw().await.unwrap(), first);
+    let mut again = Subscriber::start(&app.address, None, LIVE_BY_SCHEMA, variables.clone()).await.unwrap();
+    assert_eq!(again.raw().await.unwrap(), first);
+    assert_eq!(served_by_sockets(&app).await, 1, "a directive keeps a document with the schema");
+    let typename = r#""__typename":"PetitionCount","n":0,"goal":"#;
+    assert!(
+        first.starts_with(r#"{"type":"next","id":"1","payload":{"data":{"live":{"#) && first.contains(typename),
+        "{first}"
+    );
+
+    let mut tokens = Vec::new();
+    for i in 0..3 {
+        tokens.push(fixtures::fan(&app.db, &format!("Byte Fan {i}")).await.1);
+    }
+    for (count, token) in (1..=2).zip(&tokens) {
+        let answer = app.graphql_as(Some(token), SIGN, json!({ "p": id })).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+        let expected = by_schema.raw().await.unwrap();
+        assert!(expected.contains(&format!(r#""n":{count},"#)), "{expected}");
+        assert_eq!(by_socket.raw().await.unwrap(), expected, "count {count}");
+        assert_eq!(directed.raw().await.unwrap(), expected, "count {count}");
+        assert_eq!(again.raw().await.unwrap(), expected, "count {count}");
+    }
+
+    // `complete` ends it as the schema ends one: a `complete` back, and nothing after.
+    by_socket.complete("1").await;
+    assert_eq!(by_socket.raw().await.unwrap(), r#"{"type":"complete","id":"1"}"#);
+    until_served(&app, 0).await;
+    // Ids are the client's: "1" again, and "2" beside it; a petition that is not there is the
+    // schema's to refuse, as before.
+    by_socket.subscribe("1", LIVE, variables.clone()).await;
+    assert!(by_socket.raw().await.unwrap().contains(r#""n":2,"#));
+    by_socket.subscribe("2", PETITION_COUNT, variables.clone()).await;
+    let second = by_socket.receive().await.unwrap();
+    assert_eq!(
+        (&second["id"], &second["payload"]["data"]["petitionSignatureCount"]["signatureCount"]),
+        (&json!("2"), &json!(2))
+    );
+    by_socket.subscribe("3", PETITION_COUNT, json!({ "p": fixtures::gid("Petition", 99_999) })).await;
+    let missing = by_socket.receive().await.unwrap();
+    assert_eq!(missing["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{missing}");
+    assert_eq!(by_socket.receive().await.unwrap(), json!({ "type": "complete", "id": "3" }));
+    // "2" was this server's first `PETITION_COUNT`, so the schema runs it.
+    until_served(&app, 1).await;
+
+    let answer = app.graphql_as(Some(&tokens[2]), SIGN, json!({ "p": id })).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let message = by_socket.receive().await.unwrap();
+        assert_eq!(message["type"], "next", "{message}");
+        let count = if message["id"] == "1" {
+            message["payload"]["data"]["live"]["n"].clone()
+        } else {
+            message["payload"]["data"]["petitionSignatureCount"]["signatureCount"].clone()
+        };
+        assert_eq!(count, 3, "{message}");
+        ids.push(message["id"].as_str().unwrap().to_owned());
+    }
+    ids.sort();
+    assert_eq!(ids, ["1", "2"], "each operation gets the count once");
+    assert_eq!(by_schema.raw().await.unwrap(), by_schema_expected(&first, 3));
+
+    drop(by_socket);
+    until_served(&app, 0).await;
+}
+
+/// `first` (a `next` at count 0) at `count`.
+fn by_schema_expected(first: &str, count: i64) -> String {
+    first.replacen(r#""n":0,"#, &format!(r#""n":{count},"#), 1)
 }

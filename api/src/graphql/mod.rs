@@ -18,6 +18,7 @@ pub(crate) mod guards;
 pub mod ids;
 pub(crate) mod input_text;
 pub(crate) mod inputs;
+pub(crate) mod live_counts;
 pub(crate) mod node;
 pub(crate) mod operation;
 pub(crate) mod people;

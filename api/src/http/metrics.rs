@@ -69,6 +69,7 @@ pub(crate) struct Metrics {
     pool: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
     subscribers: Gauge<i64, std::sync::atomic::AtomicI64>,
+    live_counts: Gauge<i64, std::sync::atomic::AtomicI64>,
     statements: Counter,
     redis_errors: Counter,
     replica_queries: Counter,
@@ -108,6 +109,12 @@ impl Metrics {
         registry.register("db_pool_max_connections", "The most connections the pool opens", pool_max.clone());
         let subscribers = Gauge::default();
         registry.register("subscription_sockets_open", "WebSocket subscription connections open", subscribers.clone());
+        let live_counts = Gauge::default();
+        registry.register(
+            "live_counts_served",
+            "Counter subscriptions served by their sockets outside the GraphQL executor",
+            live_counts.clone(),
+        );
         let statements = Counter::default();
         registry.register("db_statements", "SQL statements sent to the database", statements.clone());
         let redis_errors = Counter::default();
@@ -152,6 +159,7 @@ impl Metrics {
             pool,
             pool_max,
             subscribers,
+            live_counts,
             operation_names: Mutex::new(HashSet::new()),
             manifest_names: OnceLock::new(),
         }
@@ -215,6 +223,11 @@ impl Metrics {
     /// Counts one HTTP response.
     pub(crate) fn response(&self, status: u16) {
         self.responses.get_or_create(&StatusLabels { status: status.to_string() }).inc();
+    }
+
+    /// The gauge of counter subscriptions served outside the executor (`graphql::live_counts`).
+    pub(crate) fn live_counts_served(&self) -> Gauge<i64, std::sync::atomic::AtomicI64> {
+        self.live_counts.clone()
     }
 
     /// A subscription socket opened; it counts as open until the guard is dropped.

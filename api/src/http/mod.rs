@@ -51,6 +51,8 @@ pub(crate) struct AppState {
     pub(crate) read_routing: Option<Arc<crate::infra::replica::ReadRouting>>,
     /// The documents of recent requests, parsed (the schema keeps them; see `graphql::documents`).
     pub(crate) documents: Arc<crate::graphql::documents::DocumentCache>,
+    /// The counter subscriptions sockets serve outside the schema's executor.
+    pub(crate) live_counts: Arc<crate::graphql::live_counts::LiveCounts>,
     /// Seconds a shared cache may keep an anonymous GET answer (see `graphql`).
     pub(crate) cache_max_age: u32,
     /// The answers to anonymous queries, unless `FANDB_RESPONSE_CACHE=off` (see `response_cache`).

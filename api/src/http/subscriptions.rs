@@ -5,6 +5,9 @@
 //! next operation it starts.
 //! Every operation is held to the client's limits (see `limits::socket`); when the server stops,
 //! each socket completes its operations and closes with 1001 (going away).
+//! A plain counter subscription (`graphql::live_counts`) is served by the socket itself, outside
+//! the schema's executor: one receiver of change notices per socket, and per subscription an id
+//! and the version last sent.
 
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
@@ -13,16 +16,21 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::AggregatedMessage;
-use async_graphql::Data;
 use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
+use async_graphql::{Data, Request};
 use futures_util::StreamExt;
+use tokio::sync::Notify;
+use tokio::sync::broadcast::Receiver;
+use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
 use crate::auth::ClientIp;
 use crate::domain::DomainError;
 use crate::domain::Viewer;
+use crate::domain::notify::Change;
 use crate::domain::sessions::authenticate;
 use crate::graphql::cost::{Budget, Charge};
+use crate::graphql::live_counts::{LiveCount, LiveCounts};
 use crate::graphql::request_data;
 use crate::limits::document;
 use crate::limits::socket::{Admission, CLOSE_TOO_MANY, SocketBudget};
@@ -68,7 +76,14 @@ pub(crate) async fn websocket(
     let budget = Arc::new(SocketBudget::new(&state.limits, state.request_limiter.clone(), peer, protocol));
     let token = Arc::new(OnceLock::new());
     let sessions = SessionCheck { state: state.clone(), token: token.clone() };
-    let input = admitted(messages, budget.clone(), sessions, session.clone());
+    let live = Arc::new(Handover::default());
+    let charge = peer.map(|client| Charge { budget: state.request_limiter.clone(), client });
+    let counters = (protocol == WebSocketProtocols::GraphQLWS).then(|| CounterService {
+        counts: state.live_counts.clone(),
+        handover: live.clone(),
+        charge,
+    });
+    let input = admitted(messages, budget.clone(), sessions, counters, session.clone());
     let init_state = state.clone();
     let client_ip = ClientIp(peer);
     let refusal = Arc::new(OnceLock::new());
@@ -102,6 +117,7 @@ pub(crate) async fn websocket(
         }
         Ok(data)
     });
+    let live_counts = state.live_counts.clone();
     let open = state.metrics.subscriber_opened();
     let mut shutdown = state.shutdown.clone();
     actix_web::rt::spawn(async move {
@@ -113,6 +129,7 @@ pub(crate) async fn websocket(
             }
         };
         tokio::pin!(stopping, socket);
+        let mut counts = SocketCounts::default();
         loop {
             let message = tokio::select! {
                 biased;
@@ -128,6 +145,31 @@ pub(crate) async fn websocket(
                     };
                     let _ = session.close(Some(reason)).await;
                     return;
+                }
+                () = live.wake.notified() => {
+                    counts.take(&live);
+                    continue;
+                }
+                change = counts.next_change(), if counts.listening() => {
+                    match change {
+                        Ok(change) => {
+                            for text in counts.messages(&change) {
+                                if session.text(text).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        Err(RecvError::Lagged(_)) => reread_later(live_counts.clone()),
+                        Err(RecvError::Closed) => {
+                            for complete in counts.end_all() {
+                                budget.sent(&complete);
+                                if session.text(complete).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    continue;
                 }
                 message = socket.next() => message,
             };
@@ -174,14 +216,36 @@ fn is_result(message: &str) -> bool {
     message.starts_with(r#"{"type":"next","#) || message.starts_with(r#"{"type":"data","#)
 }
 
-/// Whether a client message starts an operation (`subscribe`, or the legacy `start`).
-fn starts_operation(message: &[u8]) -> bool {
+/// A client message's `type`.
+fn message_type(message: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Kind<'a> {
         #[serde(rename = "type", borrow)]
         kind: std::borrow::Cow<'a, str>,
     }
-    serde_json::from_slice::<Kind<'_>>(message).is_ok_and(|message| matches!(&*message.kind, "subscribe" | "start"))
+    serde_json::from_slice::<Kind<'_>>(message).ok().map(|message| message.kind.into_owned())
+}
+
+/// Whether a client message starts an operation (`subscribe`, or the legacy `start`).
+fn starts_operation(message: &[u8]) -> bool {
+    message_type(message).is_some_and(|kind| matches!(kind.as_str(), "subscribe" | "start"))
+}
+
+/// Whether a client message is `connection_init`.
+fn is_init(message: &[u8]) -> bool {
+    message_type(message).is_some_and(|kind| kind == "connection_init")
+}
+
+/// The id of the counter subscription served here that a `complete` message ends.
+fn ended_here(message: &[u8], served: &mut std::collections::HashSet<String>) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Complete {
+        #[serde(rename = "type")]
+        kind: String,
+        id: String,
+    }
+    let message = serde_json::from_slice::<Complete>(message).ok()?;
+    (message.kind == "complete" && served.remove(&message.id)).then_some(message.id)
 }
 
 /// Checks, before each operation a signed-in socket starts, that its session has not ended since
@@ -210,19 +274,133 @@ fn too_many(description: &str) -> actix_ws::CloseReason {
     actix_ws::CloseReason { code: CLOSE_TOO_MANY.into(), description: Some(description.to_owned()) }
 }
 
+/// How long a socket whose receiver of change notices lagged waits before asking again when the
+/// re-read failed.
+const REREAD_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Reads every watched counter afresh, in the background, after a socket's receiver of change
+/// notices lagged: the values arrive through the notices, as every re-read's do.
+fn reread_later(counts: Arc<LiveCounts>) {
+    actix_web::rt::spawn(async move {
+        while let Err(error) = counts.reread().await {
+            tracing::warn!(%error, "live counters: re-read after a lag failed, retrying");
+            tokio::time::sleep(REREAD_RETRY).await;
+        }
+    });
+}
+
+/// The counter subscriptions the client's messages started or ended, on their way to the socket's
+/// loop, which sends their counts.
+#[derive(Default)]
+struct Handover {
+    pending: std::sync::Mutex<Pending>,
+    wake: Notify,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// The receiver of change notices, taken before the socket's first counter was read.
+    changes: Option<Receiver<Change>>,
+    ended: Vec<String>,
+    started: Vec<(String, LiveCount)>,
+}
+
+impl Handover {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The counter subscriptions a socket's loop serves: the `next` message prefix of each
+/// (`{"type":"next","id":…,"payload":`) and its count.
+#[derive(Default)]
+struct SocketCounts {
+    changes: Option<Receiver<Change>>,
+    running: Vec<(Box<str>, String, LiveCount)>,
+}
+
+impl SocketCounts {
+    /// Takes what the client's messages handed over: subscriptions ended, then started.
+    fn take(&mut self, handover: &Handover) {
+        let pending = std::mem::take(&mut *handover.pending());
+        if self.changes.is_none() {
+            self.changes = pending.changes;
+        }
+        self.running.retain(|(_, id, _)| !pending.ended.contains(id));
+        for (id, count) in pending.started {
+            let prefix = format!(r#"{{"type":"next","id":{},"payload":"#, json_string(&id)).into_boxed_str();
+            self.running.push((prefix, id, count));
+        }
+    }
+
+    fn listening(&self) -> bool {
+        self.changes.is_some() && !self.running.is_empty()
+    }
+
+    async fn next_change(&mut self) -> Result<Change, RecvError> {
+        match &mut self.changes {
+            Some(changes) => changes.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The `next` message of every subscription `change` moves.
+    fn messages(&mut self, change: &Change) -> Vec<String> {
+        self.running
+            .iter_mut()
+            .filter_map(|(prefix, _, count)| count.next(change).map(|payload| format!("{prefix}{payload}}}")))
+            .collect()
+    }
+
+    /// The `complete` message of every subscription, which all end (no notice can come any more).
+    fn end_all(&mut self) -> Vec<String> {
+        self.running.drain(..).map(|(_, id, _)| complete(&id)).collect()
+    }
+}
+
+fn json_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
+
+/// The `complete` message of operation `id`, as async-graphql writes it.
+fn complete(id: &str) -> String {
+    format!(r#"{{"type":"complete","id":{}}}"#, json_string(id))
+}
+
+/// What a socket needs to serve counter subscriptions itself (`graphql-transport-ws` only).
+struct CounterService {
+    counts: Arc<LiveCounts>,
+    handover: Arc<Handover>,
+    charge: Option<Charge>,
+}
+
+/// A `subscribe` message.
+#[derive(serde::Deserialize)]
+struct Subscribe {
+    id: String,
+    payload: Request,
+}
+
 /// The client's messages that may reach GraphQL: the stream ends at a close, an error, a document
 /// nested too deep or an operation rate past the socket's; a refused operation is answered on
-/// `replies` and dropped.
+/// `replies` and dropped; a plain counter subscription, once the connection is initialised, is
+/// started here, answered on `replies` and handed to the socket's loop (see `live_counts`).
 fn admitted(
     messages: actix_ws::MessageStream,
     budget: Arc<SocketBudget>,
     sessions: SessionCheck,
+    counters: Option<CounterService>,
     mut replies: actix_ws::Session,
 ) -> impl futures_util::Stream<Item = Bytes> {
     let messages =
         messages.max_frame_size(MAX_MESSAGE_BYTES).aggregate_continuations().max_continuation_size(MAX_MESSAGE_BYTES);
     async_stream::stream! {
         let mut messages = std::pin::pin!(messages);
+        // Set once `connection_init` went to the schema: the schema reads no further message
+        // until it accepted it (or closed the socket).
+        let mut initialised = false;
+        let mut listening = false;
+        let mut served: std::collections::HashSet<String> = std::collections::HashSet::new();
         while let Some(message) = messages.next().await {
             let bytes = match message {
                 Ok(AggregatedMessage::Text(text)) => text.into_bytes(),
@@ -235,7 +413,8 @@ fn admitted(
             }
             // The checks' futures are boxed: inline, their room (a query's, a limiter's) would stay
             // in every idle socket's stream.
-            if starts_operation(&bytes) && !Box::pin(sessions.still_signed_in()).await {
+            let starts = starts_operation(&bytes);
+            if starts && !Box::pin(sessions.still_signed_in()).await {
                 let reason = actix_ws::CloseReason {
                     code: actix_ws::CloseCode::Other(CLOSE_FORBIDDEN),
                     description: Some("the session has ended; sign in again".to_owned()),
@@ -243,8 +422,51 @@ fn admitted(
                 let _ = replies.clone().close(Some(reason)).await;
                 break;
             }
+            let counter = match &counters {
+                Some(_) if initialised && starts => serde_json::from_slice::<Subscribe>(&bytes).ok(),
+                _ => None,
+            };
+            // Another operation under this id keeps it: the schema replaces its own.
+            let counter = counter.filter(|subscribe| served.contains(&subscribe.id) || !budget.running(&subscribe.id));
             match Box::pin(budget.admit(&bytes)).await {
-                Admission::Pass => yield bytes,
+                Admission::Pass => {
+                    if let Some(counters) = &counters {
+                        if let Some(ended) = ended_here(&bytes, &mut served) {
+                            counters.handover.pending().ended.push(ended.clone());
+                            counters.handover.wake.notify_one();
+                            if replies.text(complete(&ended)).await.is_err() {
+                                break;
+                            }
+                            continue;
+                        }
+                        if let Some(Subscribe { id, payload }) = counter {
+                            if served.remove(&id) {
+                                counters.handover.pending().ended.push(id.clone());
+                                counters.handover.wake.notify_one();
+                            }
+                            let changes = (!listening).then(|| counters.counts.changes());
+                            if let Some((count, first)) = Box::pin(counters.counts.start(payload, counters.charge.as_ref())).await {
+                                if replies.text(format!(r#"{{"type":"next","id":{},"payload":{first}}}"#, json_string(&id))).await.is_err() {
+                                    break;
+                                }
+                                let mut pending = counters.handover.pending();
+                                if let Some(changes) = changes {
+                                    pending.changes = Some(changes);
+                                    listening = true;
+                                }
+                                served.insert(id.clone());
+                                pending.started.push((id, count));
+                                drop(pending);
+                                counters.handover.wake.notify_one();
+                                continue;
+                            }
+                        }
+                    }
+                    if is_init(&bytes) {
+                        initialised = true;
+                    }
+                    yield bytes;
+                }
                 Admission::Refuse(reply) => {
                     if replies.text(reply).await.is_err() {
                         break;

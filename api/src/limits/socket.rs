@@ -150,6 +150,11 @@ impl SocketBudget {
         Admission::Pass
     }
 
+    /// Whether operation `id` is running on this socket.
+    pub(crate) fn running(&self, id: &str) -> bool {
+        lock(&self.active).contains(id)
+    }
+
     /// Notes a message the server sends: `complete` or `error` ends its operation.
     pub(crate) fn sent(&self, message: &str) {
         if let Ok(Envelope { kind, id: Some(id) }) = serde_json::from_str::<Envelope>(message)

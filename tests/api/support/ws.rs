@@ -102,6 +102,30 @@ impl Subscriber {
         self.send(json!({ "id": id, "type": "complete" })).await;
     }
 
+    /// The text of the next protocol message, exactly as the server wrote it (pings answered on
+    /// the way), or `None` once the server closes.
+    pub async fn raw(&mut self) -> Option<String> {
+        loop {
+            let frame =
+                tokio::time::timeout(Duration::from_secs(15), self.framed.next()).await.expect("a message within 15 s");
+            match frame?.expect("a frame") {
+                Frame::Text(bytes) => {
+                    let text = String::from_utf8(bytes.to_vec()).expect("UTF-8");
+                    if serde_json::from_str::<Value>(&text).expect("JSON")["type"] == "ping" {
+                        self.send(json!({ "type": "pong" })).await;
+                        continue;
+                    }
+                    return Some(text);
+                }
+                Frame::Ping(bytes) => {
+                    let _ = self.framed.send(Message::Pong(Bytes::copy_from_slice(&bytes))).await;
+                }
+                Frame::Close(_) => return None,
+                _ => {}
+            }
+        }
+    }
+
     /// The next protocol message or the close (with its code), pings answered on the way.
     pub async fn event(&mut self) -> Event {
         loop {
