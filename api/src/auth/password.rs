@@ -8,6 +8,8 @@
 //! Memory: each hashing thread hashes and verifies in one Argon2 working memory of its own, kept
 //! while jobs keep coming and given back to the system once the thread has been idle for
 //! `KEEP_MEMORY`, so a burst of sign-ins takes at most threads × 19 MiB, and only while it lasts.
+//! When the last thread gives its memory back, the allocator is asked to give back what the
+//! burst's requests freed too (`infra::allocator`).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -209,7 +211,11 @@ impl Pool {
                     // Unmapping 19 MiB takes a moment: not while callers wait for the lock.
                     drop(queue);
                     memory.release();
-                    self.memories.fetch_sub(1, Ordering::Relaxed);
+                    // The last thread to go idle after a burst: what the burst's requests freed
+                    // is still held by the allocator's arenas.
+                    if self.memories.fetch_sub(1, Ordering::Relaxed) == 1 {
+                        crate::infra::allocator::give_back_free_pages();
+                    }
                     queue = self.queue();
                 }
             } else {
