@@ -21,7 +21,7 @@ use async_graphql::{Data, Request};
 use futures_util::StreamExt;
 use tokio::sync::Notify;
 use tokio::sync::broadcast::Receiver;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::AppState;
 use crate::auth::ClientIp;
@@ -82,6 +82,8 @@ pub(crate) async fn websocket(
         counts: state.live_counts.clone(),
         handover: live.clone(),
         charge,
+        initialised: false,
+        served: std::collections::HashSet::new(),
     });
     let input = admitted(messages, budget.clone(), sessions, counters, session.clone());
     let init_state = state.clone();
@@ -147,7 +149,15 @@ pub(crate) async fn websocket(
                     return;
                 }
                 () = live.wake.notified() => {
-                    counts.take(&live);
+                    let (owed, lagged) = counts.take(&live);
+                    for text in owed {
+                        if session.text(text).await.is_err() {
+                            return;
+                        }
+                    }
+                    if lagged {
+                        reread_later(live_counts.clone());
+                    }
                     continue;
                 }
                 change = counts.next_change(), if counts.listening() => {
@@ -216,36 +226,14 @@ fn is_result(message: &str) -> bool {
     message.starts_with(r#"{"type":"next","#) || message.starts_with(r#"{"type":"data","#)
 }
 
-/// A client message's `type`.
-fn message_type(message: &[u8]) -> Option<String> {
+/// Whether a client message starts an operation (`subscribe`, or the legacy `start`).
+fn starts_operation(message: &[u8]) -> bool {
     #[derive(serde::Deserialize)]
     struct Kind<'a> {
         #[serde(rename = "type", borrow)]
         kind: std::borrow::Cow<'a, str>,
     }
-    serde_json::from_slice::<Kind<'_>>(message).ok().map(|message| message.kind.into_owned())
-}
-
-/// Whether a client message starts an operation (`subscribe`, or the legacy `start`).
-fn starts_operation(message: &[u8]) -> bool {
-    message_type(message).is_some_and(|kind| matches!(kind.as_str(), "subscribe" | "start"))
-}
-
-/// Whether a client message is `connection_init`.
-fn is_init(message: &[u8]) -> bool {
-    message_type(message).is_some_and(|kind| kind == "connection_init")
-}
-
-/// The id of the counter subscription served here that a `complete` message ends.
-fn ended_here(message: &[u8], served: &mut std::collections::HashSet<String>) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Complete {
-        #[serde(rename = "type")]
-        kind: String,
-        id: String,
-    }
-    let message = serde_json::from_slice::<Complete>(message).ok()?;
-    (message.kind == "complete" && served.remove(&message.id)).then_some(message.id)
+    serde_json::from_slice::<Kind<'_>>(message).is_ok_and(|message| matches!(&*message.kind, "subscribe" | "start"))
 }
 
 /// Checks, before each operation a signed-in socket starts, that its session has not ended since
@@ -299,10 +287,9 @@ struct Handover {
 
 #[derive(Default)]
 struct Pending {
-    /// The receiver of change notices, taken before the socket's first counter was read.
-    changes: Option<Receiver<Change>>,
     ended: Vec<String>,
-    started: Vec<(String, LiveCount)>,
+    /// Each with the receiver of change notices it took before its first read.
+    started: Vec<(String, LiveCount, Receiver<Change>)>,
 }
 
 impl Handover {
@@ -320,17 +307,35 @@ struct SocketCounts {
 }
 
 impl SocketCounts {
-    /// Takes what the client's messages handed over: subscriptions ended, then started.
-    fn take(&mut self, handover: &Handover) {
+    /// Takes what the client's messages handed over: subscriptions ended, then started. Returns
+    /// the counts a started one is owed: those its own receiver holds, which the socket's
+    /// receiver may have passed on before the subscription was handed over.
+    fn take(&mut self, handover: &Handover) -> (Vec<String>, bool) {
         let pending = std::mem::take(&mut *handover.pending());
-        if self.changes.is_none() {
-            self.changes = pending.changes;
-        }
         self.running.retain(|(_, id, _)| !pending.ended.contains(id));
-        for (id, count) in pending.started {
+        let mut owed = Vec::new();
+        let mut lagged = false;
+        for (id, mut count, mut changes) in pending.started {
             let prefix = format!(r#"{{"type":"next","id":{},"payload":"#, json_string(&id)).into_boxed_str();
+            if self.changes.is_none() {
+                // The socket's first: its receiver becomes the socket's, which has passed nothing on.
+                self.changes = Some(changes);
+            } else {
+                loop {
+                    match changes.try_recv() {
+                        Ok(change) => {
+                            if let Some(payload) = count.next(&change) {
+                                owed.push(format!("{prefix}{payload}}}"));
+                            }
+                        }
+                        Err(TryRecvError::Lagged(_)) => lagged = true,
+                        Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                    }
+                }
+            }
             self.running.push((prefix, id, count));
         }
+        (owed, lagged)
     }
 
     fn listening(&self) -> bool {
@@ -367,18 +372,104 @@ fn complete(id: &str) -> String {
     format!(r#"{{"type":"complete","id":{}}}"#, json_string(id))
 }
 
-/// What a socket needs to serve counter subscriptions itself (`graphql-transport-ws` only).
+/// What a client message asks of a socket's counter service.
+enum Asked {
+    Nothing,
+    /// `connection_init`, on its way to the schema.
+    Init,
+    /// `complete` (or the legacy `stop`) of a subscription served here.
+    End(String),
+    /// `subscribe` (or the legacy `start`): the request, when the socket may serve it itself.
+    Start(String, Option<Box<Request>>),
+}
+
+/// Where a client message went.
+enum Routed {
+    /// On to the schema.
+    Schema,
+    /// Answered here.
+    Answered,
+    /// The socket is gone.
+    Gone,
+}
+
+/// A socket's service of plain counter subscriptions (`graphql-transport-ws` only).
 struct CounterService {
     counts: Arc<LiveCounts>,
     handover: Arc<Handover>,
     charge: Option<Charge>,
+    /// Set once `connection_init` went to the schema, which reads no further message until it
+    /// has accepted it (or closed the socket).
+    initialised: bool,
+    /// The ids of the subscriptions served here.
+    served: std::collections::HashSet<String>,
 }
 
-/// A `subscribe` message.
-#[derive(serde::Deserialize)]
-struct Subscribe {
-    id: String,
-    payload: Request,
+impl CounterService {
+    /// What `message` asks, read before the budget admits it (and notes its id as running).
+    fn asked(&self, message: &[u8], budget: &SocketBudget) -> Asked {
+        #[derive(serde::Deserialize)]
+        struct Message {
+            #[serde(rename = "type")]
+            kind: String,
+            id: Option<String>,
+            payload: Option<Request>,
+        }
+        let Ok(message) = serde_json::from_slice::<Message>(message) else { return Asked::Nothing };
+        match (message.kind.as_str(), message.id) {
+            ("connection_init", _) => Asked::Init,
+            ("complete" | "stop", Some(id)) if self.served.contains(&id) => Asked::End(id),
+            ("subscribe" | "start", Some(id)) => {
+                // Under the id of an operation the schema runs, the schema replaces its own.
+                let here = self.initialised && (self.served.contains(&id) || !budget.running(&id));
+                let request = message.payload.filter(|_| here).map(Box::new);
+                Asked::Start(id, request)
+            }
+            _ => Asked::Nothing,
+        }
+    }
+
+    fn end(&mut self, id: &str) {
+        if self.served.remove(id) {
+            self.handover.pending().ended.push(id.to_owned());
+            self.handover.wake.notify_one();
+        }
+    }
+
+    /// Serves what an admitted message asks, or leaves it to the schema.
+    async fn route(&mut self, asked: Asked, replies: &mut actix_ws::Session) -> Routed {
+        match asked {
+            Asked::Nothing => Routed::Schema,
+            Asked::Init => {
+                self.initialised = true;
+                Routed::Schema
+            }
+            Asked::End(id) => {
+                self.end(&id);
+                // As the schema answers a `complete` of an operation it runs.
+                match replies.text(complete(&id)).await {
+                    Ok(()) => Routed::Answered,
+                    Err(_) => Routed::Gone,
+                }
+            }
+            Asked::Start(id, request) => {
+                self.end(&id);
+                let Some(request) = request else { return Routed::Schema };
+                let changes = self.counts.changes();
+                let Some((count, first)) = Box::pin(self.counts.start(*request, self.charge.as_ref())).await else {
+                    return Routed::Schema;
+                };
+                let next = format!(r#"{{"type":"next","id":{},"payload":{first}}}"#, json_string(&id));
+                if replies.text(next).await.is_err() {
+                    return Routed::Gone;
+                }
+                self.served.insert(id.clone());
+                self.handover.pending().started.push((id, count, changes));
+                self.handover.wake.notify_one();
+                Routed::Answered
+            }
+        }
+    }
 }
 
 /// The client's messages that may reach GraphQL: the stream ends at a close, an error, a document
@@ -396,11 +487,7 @@ fn admitted(
         messages.max_frame_size(MAX_MESSAGE_BYTES).aggregate_continuations().max_continuation_size(MAX_MESSAGE_BYTES);
     async_stream::stream! {
         let mut messages = std::pin::pin!(messages);
-        // Set once `connection_init` went to the schema: the schema reads no further message
-        // until it accepted it (or closed the socket).
-        let mut initialised = false;
-        let mut listening = false;
-        let mut served: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut counters = counters;
         while let Some(message) = messages.next().await {
             let bytes = match message {
                 Ok(AggregatedMessage::Text(text)) => text.into_bytes(),
@@ -413,8 +500,7 @@ fn admitted(
             }
             // The checks' futures are boxed: inline, their room (a query's, a limiter's) would stay
             // in every idle socket's stream.
-            let starts = starts_operation(&bytes);
-            if starts && !Box::pin(sessions.still_signed_in()).await {
+            if starts_operation(&bytes) && !Box::pin(sessions.still_signed_in()).await {
                 let reason = actix_ws::CloseReason {
                     code: actix_ws::CloseCode::Other(CLOSE_FORBIDDEN),
                     description: Some("the session has ended; sign in again".to_owned()),
@@ -422,48 +508,15 @@ fn admitted(
                 let _ = replies.clone().close(Some(reason)).await;
                 break;
             }
-            let counter = match &counters {
-                Some(_) if initialised && starts => serde_json::from_slice::<Subscribe>(&bytes).ok(),
-                _ => None,
-            };
-            // Another operation under this id keeps it: the schema replaces its own.
-            let counter = counter.filter(|subscribe| served.contains(&subscribe.id) || !budget.running(&subscribe.id));
+            let asked = counters.as_ref().map(|counters| counters.asked(&bytes, &budget));
             match Box::pin(budget.admit(&bytes)).await {
                 Admission::Pass => {
-                    if let Some(counters) = &counters {
-                        if let Some(ended) = ended_here(&bytes, &mut served) {
-                            counters.handover.pending().ended.push(ended.clone());
-                            counters.handover.wake.notify_one();
-                            if replies.text(complete(&ended)).await.is_err() {
-                                break;
-                            }
-                            continue;
+                    if let (Some(counters), Some(asked)) = (&mut counters, asked) {
+                        match Box::pin(counters.route(asked, &mut replies)).await {
+                            Routed::Schema => {}
+                            Routed::Answered => continue,
+                            Routed::Gone => break,
                         }
-                        if let Some(Subscribe { id, payload }) = counter {
-                            if served.remove(&id) {
-                                counters.handover.pending().ended.push(id.clone());
-                                counters.handover.wake.notify_one();
-                            }
-                            let changes = (!listening).then(|| counters.counts.changes());
-                            if let Some((count, first)) = Box::pin(counters.counts.start(payload, counters.charge.as_ref())).await {
-                                if replies.text(format!(r#"{{"type":"next","id":{},"payload":{first}}}"#, json_string(&id))).await.is_err() {
-                                    break;
-                                }
-                                let mut pending = counters.handover.pending();
-                                if let Some(changes) = changes {
-                                    pending.changes = Some(changes);
-                                    listening = true;
-                                }
-                                served.insert(id.clone());
-                                pending.started.push((id, count));
-                                drop(pending);
-                                counters.handover.wake.notify_one();
-                                continue;
-                            }
-                        }
-                    }
-                    if is_init(&bytes) {
-                        initialised = true;
                     }
                     yield bytes;
                 }
