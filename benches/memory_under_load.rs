@@ -4,7 +4,8 @@
 //! `FANDB_BENCH_POSTGRES_URL` is set, on a fresh PostgreSQL database too) and measures its RSS from
 //! `/proc`:
 //!
-//! 1. idle, after 100 parallel logins (and the peak during them), and `BENCH_SETTLE_SECONDS`
+//! 1. idle (after warm-up reads and one sign-in, whose first run pages in the code every sign-in
+//!    runs), after 100 parallel logins (and the peak during them), and `BENCH_SETTLE_SECONDS`
 //!    (60) after they ended;
 //! 2. with 1,000, then 5,000, then 10,000 sockets each following one petition's
 //!    `petitionSignatureCount`, while 20 fans sign it one after another: RSS per subscriber
@@ -100,6 +101,17 @@ fn ensure_file_limit(needed: u64) {
         .status()
         .unwrap_or_else(|error| fail(&format!("sh: {error}")));
     std::process::exit(status.code().unwrap_or(1));
+}
+
+/// `RssAnon` of a process (its heap and stacks), in MB.
+fn anonymous_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("RssAnon:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb * 1024.0 / 1e6)
 }
 
 /// `VmRSS` and `VmHWM` of a process, in MB (10^6 bytes).
@@ -252,6 +264,10 @@ async fn graphql(client: &awc::Client, base: &str, token: Option<&str>, body: &V
 /// The sign-in figures: RSS in MB.
 struct SignIns {
     idle: f64,
+    /// The anonymous (heap, stacks) part of `idle` and of `settled`; the rest is the binary's
+    /// code and libraries, paged in from their files.
+    idle_anonymous: f64,
+    settled_anonymous: f64,
     peak: f64,
     after: f64,
     settled: f64,
@@ -273,27 +289,44 @@ async fn sign_ins(pid: u32, base: &str) -> SignIns {
         )
         .await;
     }
-    actix_web::rt::time::sleep(Duration::from_secs(2)).await;
+    // And one sign-in: the first one pages in the code of every sign-in (hashing, tokens,
+    // sessions) once for the server's life, whatever the burst. Then its hashing memory goes
+    // (after 2 s without a job).
+    login(&client, base, 0).await;
+    actix_web::rt::time::sleep(Duration::from_secs(4)).await;
     let (idle, _) = rss_mb(pid);
+    let idle_anonymous = anonymous_mb(pid);
     let started = Instant::now();
-    let logins = (0..SIGN_INS).map(|index| {
-        let client = support::client();
-        async move {
-            let body = json!({
-                "query": "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }",
-                "variables": { "e": format!("fan{index}@bench.example"), "p": PASSWORD },
-            });
-            let answer = graphql(&client, base, None, &body).await;
-            answer["data"]["login"]["accessToken"].as_str().map(str::to_owned)
-        }
-    });
+    let logins = (0..SIGN_INS).map(|index| async move { login(&support::client(), base, index).await });
     let tokens: Vec<String> = futures_util::future::join_all(logins).await.into_iter().flatten().collect();
     let took = started.elapsed();
     let (after, peak) = rss_mb(pid);
     let settle_seconds: u64 = std::env::var("BENCH_SETTLE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
     actix_web::rt::time::sleep(Duration::from_secs(settle_seconds)).await;
     let (settled, _) = rss_mb(pid);
-    SignIns { idle, peak, after, settled, settle_seconds, signed_in: tokens.len(), took, tokens }
+    let settled_anonymous = anonymous_mb(pid);
+    SignIns {
+        idle,
+        idle_anonymous,
+        settled_anonymous,
+        peak,
+        after,
+        settled,
+        settle_seconds,
+        signed_in: tokens.len(),
+        took,
+        tokens,
+    }
+}
+
+/// Signs bench fan `index` in; the access token.
+async fn login(client: &awc::Client, base: &str, index: usize) -> Option<String> {
+    let body = json!({
+        "query": "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }",
+        "variables": { "e": format!("fan{index}@bench.example"), "p": PASSWORD },
+    });
+    let answer = graphql(client, base, None, &body).await;
+    answer["data"]["login"]["accessToken"].as_str().map(str::to_owned)
 }
 
 /// One subscriber's counts, each with its arrival time.
@@ -496,7 +529,7 @@ async fn bench(server: &str, backend: &'static str) -> bool {
     println!();
     println!("| sign-ins | server RSS (MB) |");
     println!("| --- | ---: |");
-    println!("| idle | {:.1} |", signed.idle);
+    println!("| idle, after one sign-in | {:.1} (anonymous {:.1}) |", signed.idle, signed.idle_anonymous);
     println!(
         "| peak during {SIGN_INS} parallel logins ({} signed in, {:.1} s) | {:.1} |",
         signed.signed_in,
@@ -504,7 +537,10 @@ async fn bench(server: &str, backend: &'static str) -> bool {
         signed.peak
     );
     println!("| when they had all answered | {:.1} |", signed.after);
-    println!("| {} s later | {:.1} |", signed.settle_seconds, signed.settled);
+    println!(
+        "| {} s later | {:.1} (anonymous {:.1}) |",
+        signed.settle_seconds, signed.settled, signed.settled_anonymous
+    );
     println!();
     println!(
         "| subscribers | server RSS (MB) | peak RSS (MB) | RSS per subscriber (KB) | delivery p50 (ms) | delivery p99 (ms) | max (ms) | missed | sockets closed |"

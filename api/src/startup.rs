@@ -277,6 +277,7 @@ impl Application {
         let handle = self.server.handle();
         let shutdown = self.shutdown;
         let in_flight = self.in_flight;
+        actix_web::rt::spawn(crate::infra::allocator::trim_periodically());
         let metrics_handle = self.metrics_server.map(|(_, server)| {
             let handle = server.handle();
             actix_web::rt::spawn(server);
