@@ -19,7 +19,8 @@ db_tests!(
     rsvp_counts_are_live_and_bad_subscriptions_are_refused,
     a_signature_made_through_one_server_process_reaches_subscribers_of_another,
     many_subscribers_of_one_petition_each_get_every_count_once_and_in_order,
-    counters_served_by_their_sockets_send_byte_for_byte_what_the_schema_sends
+    counters_served_by_their_sockets_send_byte_for_byte_what_the_schema_sends,
+    a_counter_completed_as_soon_as_it_started_sends_nothing_more
 );
 
 async fn a_subscriber_sees_the_count_rise_in_order_while_fifty_fans_sign(app: TestApp) {
@@ -297,4 +298,50 @@ async fn counters_served_by_their_sockets_send_byte_for_byte_what_the_schema_sen
 /// `first` (a `next` at count 0) at `count`.
 fn by_schema_expected(first: &str, count: i64) -> String {
     first.replacen(r#""n":0,"#, &format!(r#""n":{count},"#), 1)
+}
+
+/// `subscribe`, `complete` and `subscribe` again, sent at once (as a UI that mounts, unmounts and
+/// mounts again does): the first subscription ends for good, whatever the socket had started.
+async fn a_counter_completed_as_soon_as_it_started_sends_nothing_more(app: TestApp) {
+    let petition = app.data(r#"{ petition(slug: "open-letter-to-disney-alita-sequel") { id } }"#, json!({})).await;
+    let id = petition["petition"]["id"].clone();
+    let variables = json!({ "p": id });
+    // The schema keeps the document parsed; from then on sockets serve it.
+    let mut warm = Subscriber::start(&app.address, None, PETITION_COUNT, variables.clone()).await.unwrap();
+    warm.next_data().await;
+    let (_, token) = fixtures::fan(&app.db, "Remounting Fan").await;
+    let mut socket = Subscriber::connect(&app.address, None).await.unwrap();
+    for round in 0..10 {
+        let (first, second) = (format!("a{round}"), format!("b{round}"));
+        let subscribe = |id: &str| json!({ "id": id, "type": "subscribe", "payload": { "query": PETITION_COUNT, "variables": variables } });
+        socket
+            .send_together(&[subscribe(&first), json!({ "id": first, "type": "complete" }), subscribe(&second)])
+            .await;
+        let mut seen = Vec::new();
+        while seen.len() < 3 {
+            let message = socket.receive().await.unwrap();
+            seen.push((message["type"].as_str().unwrap().to_owned(), message["id"].as_str().unwrap().to_owned()));
+        }
+        assert_eq!(
+            seen,
+            [
+                ("next".to_owned(), first.clone()),
+                ("complete".to_owned(), first.clone()),
+                ("next".to_owned(), second.clone())
+            ],
+            "round {round}"
+        );
+        until_served(&app, 1).await;
+        // A change reaches the second subscription only.
+        let mutation = if round % 2 == 0 { SIGN } else { "mutation($p: ID!) { withdrawSignature(petitionId: $p) }" };
+        let answer = app.graphql_as(Some(&token), mutation, json!({ "p": id })).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+        let next = socket.receive().await.unwrap();
+        assert_eq!((&next["type"], &next["id"]), (&json!("next"), &json!(second)), "round {round}: {next}");
+        socket.complete(&second).await;
+        assert_eq!(socket.receive().await.unwrap(), json!({ "type": "complete", "id": second }));
+        warm.next_data().await;
+    }
+    // None is left running: every subscription the socket served has ended.
+    until_served(&app, 0).await;
 }

@@ -285,11 +285,15 @@ struct Handover {
     wake: Notify,
 }
 
+/// What the client's messages did, in the order they did it: a subscription ended and started
+/// again under one id, or started and ended before the loop looked, is applied as it happened.
 #[derive(Default)]
-struct Pending {
-    ended: Vec<String>,
-    /// Each with the receiver of change notices it took before its first read.
-    started: Vec<(String, LiveCount, Receiver<Change>)>,
+struct Pending(Vec<Handed>);
+
+enum Handed {
+    /// A subscription started, with the receiver of change notices it took before its first read.
+    Started(String, LiveCount, Receiver<Change>),
+    Ended(String),
 }
 
 impl Handover {
@@ -307,35 +311,50 @@ struct SocketCounts {
 }
 
 impl SocketCounts {
-    /// Takes what the client's messages handed over: subscriptions ended, then started. Returns
-    /// the counts a started one is owed: those its own receiver holds, which the socket's
-    /// receiver may have passed on before the subscription was handed over.
+    /// Applies what the client's messages handed over, in order. Returns the counts a started
+    /// subscription is owed (those its own receiver holds, which the socket's receiver may have
+    /// passed on before it was handed over), and whether a receiver lagged.
     fn take(&mut self, handover: &Handover) -> (Vec<String>, bool) {
-        let pending = std::mem::take(&mut *handover.pending());
-        self.running.retain(|(_, id, _)| !pending.ended.contains(id));
+        let Pending(handed) = std::mem::take(&mut *handover.pending());
         let mut owed = Vec::new();
         let mut lagged = false;
-        for (id, mut count, mut changes) in pending.started {
-            let prefix = format!(r#"{{"type":"next","id":{},"payload":"#, json_string(&id)).into_boxed_str();
-            if self.changes.is_none() {
-                // The socket's first: its receiver becomes the socket's, which has passed nothing on.
-                self.changes = Some(changes);
-            } else {
-                loop {
-                    match changes.try_recv() {
-                        Ok(change) => {
-                            if let Some(payload) = count.next(&change) {
-                                owed.push(format!("{prefix}{payload}}}"));
+        for handed in handed {
+            match handed {
+                Handed::Ended(id) => self.stop(&id),
+                Handed::Started(id, mut count, mut changes) => {
+                    self.stop(&id);
+                    let prefix = format!(r#"{{"type":"next","id":{},"payload":"#, json_string(&id)).into_boxed_str();
+                    if self.changes.is_none() {
+                        // The socket's only one: its receiver becomes the socket's, which has
+                        // passed nothing on.
+                        self.changes = Some(changes);
+                    } else {
+                        loop {
+                            match changes.try_recv() {
+                                Ok(change) => {
+                                    if let Some(payload) = count.next(&change) {
+                                        owed.push(format!("{prefix}{payload}}}"));
+                                    }
+                                }
+                                Err(TryRecvError::Lagged(_)) => lagged = true,
+                                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
                             }
                         }
-                        Err(TryRecvError::Lagged(_)) => lagged = true,
-                        Err(TryRecvError::Empty | TryRecvError::Closed) => break,
                     }
+                    self.running.push((prefix, id, count));
                 }
             }
-            self.running.push((prefix, id, count));
         }
         (owed, lagged)
+    }
+
+    /// Stops subscription `id`; with none left, the socket's receiver goes too (unread, it would
+    /// keep the hub's every notice since).
+    fn stop(&mut self, id: &str) {
+        self.running.retain(|(_, running, _)| running != id);
+        if self.running.is_empty() {
+            self.changes = None;
+        }
     }
 
     fn listening(&self) -> bool {
@@ -359,6 +378,7 @@ impl SocketCounts {
 
     /// The `complete` message of every subscription, which all end (no notice can come any more).
     fn end_all(&mut self) -> Vec<String> {
+        self.changes = None;
         self.running.drain(..).map(|(_, id, _)| complete(&id)).collect()
     }
 }
@@ -408,21 +428,28 @@ struct CounterService {
 impl CounterService {
     /// What `message` asks, read before the budget admits it (and notes its id as running).
     fn asked(&self, message: &[u8], budget: &SocketBudget) -> Asked {
+        /// The `type` and `id` of a message, whatever else it holds (as the budget reads them).
         #[derive(serde::Deserialize)]
-        struct Message {
+        struct Envelope {
             #[serde(rename = "type")]
             kind: String,
             id: Option<String>,
-            payload: Option<Request>,
         }
-        let Ok(message) = serde_json::from_slice::<Message>(message) else { return Asked::Nothing };
-        match (message.kind.as_str(), message.id) {
+        #[derive(serde::Deserialize)]
+        struct Payload {
+            payload: Request,
+        }
+        let Ok(envelope) = serde_json::from_slice::<Envelope>(message) else { return Asked::Nothing };
+        match (envelope.kind.as_str(), envelope.id) {
             ("connection_init", _) => Asked::Init,
             ("complete" | "stop", Some(id)) if self.served.contains(&id) => Asked::End(id),
             ("subscribe" | "start", Some(id)) => {
                 // Under the id of an operation the schema runs, the schema replaces its own.
                 let here = self.initialised && (self.served.contains(&id) || !budget.running(&id));
-                let request = message.payload.filter(|_| here).map(Box::new);
+                let request = here
+                    .then(|| serde_json::from_slice::<Payload>(message).ok())
+                    .flatten()
+                    .map(|payload| Box::new(payload.payload));
                 Asked::Start(id, request)
             }
             _ => Asked::Nothing,
@@ -431,7 +458,7 @@ impl CounterService {
 
     fn end(&mut self, id: &str) {
         if self.served.remove(id) {
-            self.handover.pending().ended.push(id.to_owned());
+            self.handover.pending().0.push(Handed::Ended(id.to_owned()));
             self.handover.wake.notify_one();
         }
     }
@@ -464,7 +491,7 @@ impl CounterService {
                     return Routed::Gone;
                 }
                 self.served.insert(id.clone());
-                self.handover.pending().started.push((id, count, changes));
+                self.handover.pending().0.push(Handed::Started(id, count, changes));
                 self.handover.wake.notify_one();
                 Routed::Answered
             }

@@ -150,6 +150,14 @@ impl Subscriber {
         }
     }
 
+    /// Sends protocol messages in one write, so that the server reads them together.
+    pub async fn send_together(&mut self, messages: &[Value]) {
+        for message in messages {
+            self.framed.feed(Message::Text(message.to_string().into())).await.expect("queue a message");
+        }
+        self.framed.flush().await.expect("send the messages");
+    }
+
     /// Sends one protocol message.
     pub async fn send(&mut self, message: Value) {
         self.framed.send(Message::Text(message.to_string().into())).await.expect("send a message");
