@@ -382,6 +382,7 @@ impl LiveCounts {
 }
 
 #[cfg(test)]
+#[expect(clippy::expect_used, reason = "a failing test should fail loudly")]
 mod tests {
     use super::*;
 
@@ -397,7 +398,7 @@ mod tests {
             "subscription($p: ID!) { live: petitionSignatureCount(petitionId: $p) { n: signatureCount __typename petitionId goal } }",
             serde_json::json!({ "p": "UGV0aXRpb246MQ==" }),
         )
-        .unwrap();
+        .expect("a plain counter subscription");
         assert_eq!(found.root_key, "live");
         assert_eq!(found.record, "UGV0aXRpb246MQ==");
         let keys: Vec<_> = found.leaves.iter().map(|(key, leaf)| (key.as_str(), *leaf)).collect();
