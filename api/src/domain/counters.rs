@@ -123,16 +123,26 @@ impl Slotted {
     /// transaction. The caller holds row `id` at least in share mode (see `Notifier::counted`), so
     /// a fold, which locks it for update, never runs in between.
     pub(crate) async fn add<C: ConnectionTrait>(&self, txn: &C, id: i64, delta: i64) -> DomainResult<()> {
+        let sql = self.slot_upsert_sql("VALUES (?, ?, ?, 1)");
+        txn.execute_raw(statement(
+            txn.get_database_backend(),
+            &sql,
+            vec![id.into(), random_slot().into(), delta.into()],
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// The statement that adds each of `rows` (`VALUES` or a query giving the row's id, the slot,
+    /// the delta and 1) to its slot: what `add` runs, and what a one-statement write runs as its
+    /// last common table expression, after holding the counted row in share mode.
+    pub(crate) fn slot_upsert_sql(&self, rows: &str) -> String {
         let Self { slots, key, .. } = self;
-        let sql = format!(
-            "INSERT INTO {slots} ({key}, slot, delta, version) VALUES (?, ?, ?, 1) \
+        format!(
+            "INSERT INTO {slots} ({key}, slot, delta, version) {rows} \
              ON CONFLICT ({key}, slot) DO UPDATE SET delta = {slots}.delta + excluded.delta, \
              version = {slots}.version + 1"
-        );
-        let slot = fastrand::i32(0..SLOTS);
-        txn.execute_raw(statement(txn.get_database_backend(), &sql, vec![id.into(), slot.into(), delta.into()]))
-            .await?;
-        Ok(())
+        )
     }
 
     /// The count of row `id`, with its slots; `None` when there is no such row.
@@ -219,6 +229,11 @@ impl Slotted {
     pub(crate) async fn fold(&self, db: &DatabaseConnection, id: i64) -> DomainResult<()> {
         super::retrying(|| super::write::transaction(db, async |txn| self.fold_one(txn, id).await)).await
     }
+}
+
+/// A slot to add a change to: a random one, so concurrent writers rarely meet on one row.
+pub(crate) fn random_slot() -> i32 {
+    fastrand::i32(0..SLOTS)
 }
 
 /// The slotted counter notices about `counter` are for, if any.
