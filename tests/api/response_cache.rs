@@ -75,6 +75,7 @@ db_tests!(
     a_moved_count_drops_only_the_answers_that_read_it,
     renames_racing_kept_reads_never_leave_an_older_title_kept,
     renames_on_one_process_never_take_another_process_back_in_time,
+    a_request_sent_again_byte_for_byte_is_answered_from_memory_and_still_pays_its_cost,
 );
 
 async fn a_repeated_anonymous_query_is_answered_from_memory_over_post_and_get(app: TestApp) {
@@ -381,4 +382,42 @@ async fn renames_on_one_process_never_take_another_process_back_in_time(app: Tes
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
+}
+
+/// A search costs 10 units of the budget of 50: the first asking runs, the second is answered by
+/// key, the next ones as sent (their JSON never parsed), and each pays its 10 units until the
+/// budget refuses one, with the same `RATE_LIMITED` answer as a request that runs.
+async fn a_request_sent_again_byte_for_byte_is_answered_from_memory_and_still_pays_its_cost(app: TestApp) {
+    let app = TestApp::spawn_with(&app.database_url, |settings| {
+        settings.response_cache = true;
+        // The default burst of 50, refilled slowly (see `request_cost`).
+        settings.limits = api::config::Limits { requests_per_second: 1, ..api::config::Limits::default() };
+    })
+    .await
+    .without_differential();
+    let body =
+        serde_json::to_vec(&json!({ "query": "{ search(query: \"alita\", first: 5) { __typename } }" })).unwrap();
+    let send = || app.request("POST", "/graphql", &[("content-type", "application/json")], Some(body.clone()));
+    let started = Instant::now();
+    let first = send().await.json();
+    assert!(first.get("errors").is_none(), "{first}");
+    let before = app.statements();
+    let mut answered = 1;
+    let refused = loop {
+        let answer = send().await.json();
+        if answer.get("errors").is_some() {
+            break answer;
+        }
+        assert_eq!(answer, first, "a kept answer is the answer");
+        answered += 1;
+        assert!(answered <= 20, "the budget never refused a search");
+    };
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{refused}");
+    // 50 units pay for 5 searches, plus one per 10 s of refill while the test ran.
+    let refilled = started.elapsed().as_secs() / 10;
+    assert!(answered <= 5 + refilled, "{answered} searches answered from a budget of 50");
+    let (hits, misses, _) = counts(&app).await;
+    // Every asking after the first was a hit; the refused one never reached the cache.
+    assert_eq!((hits, misses), (answered - 1, 1));
+    assert_eq!(app.statements(), before, "answers from memory run no statement");
 }

@@ -83,6 +83,18 @@ pub(crate) async fn charge(
         .map_err(|retry_after| refusal(format!("this request costs {cost} units; slow down"), Some(retry_after)))
 }
 
+/// The units of the operation's cost beyond the `PLAIN_UNITS` the transport spends (what `charge`
+/// spends when the budget allows), for a request answered again without its document being read;
+/// 0 when the document does not tell which operation runs.
+pub(crate) fn units_beyond_plain(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+) -> u32 {
+    let Some(operation) = operation(document, operation_name) else { return 0 };
+    Cost { document, variables }.selection_set(&operation.selection_set.node, 0).saturating_sub(PLAIN_UNITS)
+}
+
 fn refusal(message: String, retry_after: Option<u64>) -> ServerError {
     let mut error = ServerError::new(message, None);
     let extensions = error.extensions.get_or_insert_with(Default::default);

@@ -25,7 +25,7 @@ use serde::Deserialize;
 use std::time::Instant;
 
 use super::errors::{HttpError, MediaType, Refusal};
-use super::response_cache::{Cached, ResponseCache};
+use super::response_cache::{Cached, ResponseCache, SentBy};
 use super::{AppState, MAX_BODY_BYTES, metrics};
 use crate::auth::ClientIp;
 use crate::code;
@@ -140,6 +140,9 @@ pub(crate) async fn post(
     if !is_json_body(&request) {
         return Err(Refusal::UnsupportedMediaType.in_media_type(media_type));
     }
+    if let Some(answer) = answered_as_sent(&state, &request, Method::Post, &body, media_type).await {
+        return Ok(answer);
+    }
     let value: serde_json::Value =
         serde_json::from_slice(&body).map_err(|_| bad_request(media_type, "the body is not valid JSON"))?;
     if value.is_array() {
@@ -175,7 +178,10 @@ pub(crate) async fn post(
         Ok(viewer) => viewer,
         Err(refused) => return Ok(refused),
     };
-    execute(&state, &request, graphql_request, viewer, media_type, Method::Post).await
+    // A document sent by hash alone is answered again as sent only when the manifest trusts it:
+    // a hash the automatic store forgot must be answered `PERSISTED_QUERY_NOT_FOUND`.
+    let sent = (!by_hash || state.documents.persisted.is_trusted(&graphql_request.query)).then_some(body);
+    execute(&state, &request, graphql_request, viewer, media_type, Method::Post, sent).await
 }
 
 /// Which method a request came by: only a GET answer may be kept by shared caches.
@@ -183,6 +189,16 @@ pub(crate) async fn post(
 enum Method {
     Get,
     Post,
+}
+
+impl Method {
+    /// Where the request's bytes are: the response cache tells them apart.
+    fn sent_by(self) -> SentBy {
+        match self {
+            Self::Get => SentBy::Get,
+            Self::Post => SentBy::Post,
+        }
+    }
 }
 
 /// Replaces a persisted query's hash with its text; a malformed extension is a bad request, and a
@@ -243,6 +259,10 @@ pub(crate) async fn get(state: web::Data<AppState>, request: HttpRequest) -> Res
     let Some(media_type) = negotiate(&request) else {
         return Ok(not_acceptable());
     };
+    let sent = request.query_string().as_bytes();
+    if let Some(answer) = answered_as_sent(&state, &request, Method::Get, sent, media_type).await {
+        return Ok(answer);
+    }
     let parameters = web::Query::<GetParameters>::from_query(request.query_string())
         .map_err(|_| bad_request(media_type, "invalid query string"))?
         .into_inner();
@@ -252,6 +272,7 @@ pub(crate) async fn get(state: web::Data<AppState>, request: HttpRequest) -> Res
             Some(Ok(extensions)) => extensions,
             Some(Err(_)) => return Err(bad_request(media_type, "`extensions` must be a JSON object")),
         };
+    let by_text = parameters.query.is_some();
     let query = match parameters.query {
         Some(query) => query,
         // A persisted query's hash may stand for its text.
@@ -295,7 +316,10 @@ pub(crate) async fn get(state: web::Data<AppState>, request: HttpRequest) -> Res
     if let Some(name) = parameters.operation_name {
         graphql_request = graphql_request.operation_name(name);
     }
-    execute(&state, &request, graphql_request, viewer, media_type, Method::Get).await
+    // As for `post`: by hash alone only when the manifest trusts the document.
+    let sent = (by_text || state.documents.persisted.is_trusted(&graphql_request.query))
+        .then(|| web::Bytes::copy_from_slice(request.query_string().as_bytes()));
+    execute(&state, &request, graphql_request, viewer, media_type, Method::Get, sent).await
 }
 
 /// Any other method on `/graphql`.
@@ -438,7 +462,34 @@ async fn viewer_of(state: &AppState, request: &HttpRequest, media_type: MediaTyp
     }
 }
 
-/// Runs a request for its viewer (authenticated here unless `viewer` is already known).
+/// The kept answer to an anonymous request sent byte for byte as one answered before (see
+/// `ResponseCache::lookup_sent`), its cost charged as if it ran; `None` when it must go the whole
+/// way (a viewer, another read path, nothing kept, or a budget that refuses it: running it says why).
+async fn answered_as_sent(
+    state: &AppState,
+    request: &HttpRequest,
+    method: Method,
+    sent: &[u8],
+    media_type: MediaType,
+) -> Option<HttpResponse> {
+    let cache = state.response_cache.as_deref()?;
+    if !matches!(super::bearer(request), Ok(None)) || read_path(request, state.environment) != ReadPath::Planned {
+        return None;
+    }
+    let started = Instant::now();
+    let (hit, units) = cache.lookup_sent(method.sent_by(), sent)?;
+    if units > 0
+        && let Some(client) = super::client_ip::client_ip(request)
+    {
+        Budget::spend(state.request_limiter.as_ref(), client, units).await.ok()?;
+    }
+    cache.count_hit();
+    Some(answer_from_cache(state, request, hit, started, media_type, method))
+}
+
+/// Runs a request for its viewer (authenticated here unless `viewer` is already known). `sent` is
+/// the request as sent (a `GET`'s query string, a `POST`'s body), when its answer may be handed
+/// out again to the same bytes.
 async fn execute(
     state: &AppState,
     request: &HttpRequest,
@@ -446,6 +497,7 @@ async fn execute(
     viewer: Option<Viewer>,
     media_type: MediaType,
     method: Method,
+    sent: Option<web::Bytes>,
 ) -> Result<HttpResponse, HttpError> {
     if document::too_deep(&graphql_request.query) {
         return Err(Refusal::TooDeep(document::MAX_NESTING).in_media_type(media_type));
@@ -488,10 +540,25 @@ async fn execute(
     if let Some(tables_read) = &tables_read {
         graphql_request = graphql_request.data(tables_read.clone());
     }
+    // The request as sent, with the units its cost charges beyond the first, once its document is
+    // known (the second time it comes).
+    let sent = match (sent, cache, &cache_key) {
+        (Some(sent), Some(_), Some(_)) => state.documents.peek(&graphql_request.query).map(|document| {
+            let name = graphql_request.operation_name.as_deref();
+            (sent, cost::units_beyond_plain(&document.document, name, &graphql_request.variables))
+        }),
+        _ => None,
+    };
+    let by = method.sent_by();
     let ticket = match (cache, &cache_key) {
         (Some(cache), Some(key)) => match cache.lookup(key) {
             Ok(hit) => match from_cache(state, request, &graphql_request, client_ip, hit, media_type, method).await {
-                Some(answer) => return Ok(answer),
+                Some(answer) => {
+                    if let Some((sent, units)) = sent {
+                        cache.remember_sent(by, sent, key, units);
+                    }
+                    return Ok(answer);
+                }
                 None => None,
             },
             Err(ticket) => Some(ticket),
@@ -559,6 +626,9 @@ async fn execute(
         };
         let digest: Arc<str> = Arc::from(sha256_hex(&body));
         let cached = Cached { body: body.clone(), digest, operation: operation_name.map(Arc::from), tables, ticket: 0 };
+        if let Some((sent, units)) = sent {
+            cache.remember_sent(by, sent, &key, units);
+        }
         cache.store(&state.db, ticket, key, cached).await;
     }
     let body = Body { bytes: body, digest: None };
@@ -583,13 +653,25 @@ async fn from_cache(
         let operation_name = graphql_request.operation_name.as_deref();
         cost::charge(&charge, &document.document, operation_name, &graphql_request.variables).await.ok()?;
     }
+    Some(answer_from_cache(state, request, hit, started, media_type, method))
+}
+
+/// The HTTP answer of a kept answer, recorded in the operation metrics like one that ran.
+fn answer_from_cache(
+    state: &AppState,
+    request: &HttpRequest,
+    hit: Cached,
+    started: Instant,
+    media_type: MediaType,
+    method: Method,
+) -> HttpResponse {
     let operation_name = hit.operation.as_deref();
     if let Some(name) = operation_name {
         tracing::Span::current().record("operation", name);
     }
     state.metrics.operation(operation_name, started.elapsed(), &[]);
     let body = Body { bytes: hit.body, digest: Some(hit.digest) };
-    Some(respond(request, method, true, StatusCode::OK, body, media_type, state.cache_max_age))
+    respond(request, method, true, StatusCode::OK, body, media_type, state.cache_max_age)
 }
 
 /// An answer's body, with the SHA-256 of its bytes (hex) when already known: a kept answer's,

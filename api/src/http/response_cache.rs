@@ -27,6 +27,12 @@
 //! a ticket with the cache's generation, every drop moves the generation on and marks the tables it
 //! covered with it, and an answer that read a table marked after its ticket is not kept.
 //!
+//! A request sent again byte for byte (the same `GET` query string or `POST` body, with no
+//! viewer) is answered before its JSON is parsed: the cache remembers which key the bytes stood
+//! for once the request went the whole way (`remember_sent`), and with it the units of its cost,
+//! which the hit still charges. A document sent by hash alone is remembered only when the
+//! trusted-documents manifest holds it.
+//!
 //! The cache is bounded by `FANDB_RESPONSE_CACHE_BYTES` (bodies, keys and bookkeeping); the least
 //! recently used answers go first.
 
@@ -97,6 +103,39 @@ pub(crate) struct Cached {
     pub(crate) ticket: u64,
 }
 
+/// How a request was sent: a `GET`'s query string, or a `POST`'s body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SentBy {
+    Get,
+    Post,
+}
+
+/// What a request sent before stands for: the key of its answer, and the units of its cost its
+/// client is charged beyond the first (`cost::units_beyond_plain`).
+#[derive(Debug, Clone)]
+struct Alias {
+    key: Arc<str>,
+    units: u32,
+}
+
+/// The requests, as sent, whose answers have keys: a request sent again byte for byte is answered
+/// without parsing its JSON or building its key. Bounded apart from the answers, at an eighth of
+/// the cache's bound; the least recently used go first.
+struct SentRequests {
+    by_get: LruCache<Bytes, Alias>,
+    by_post: LruCache<Bytes, Alias>,
+    bytes: usize,
+}
+
+impl SentRequests {
+    fn of(&mut self, by: SentBy) -> &mut LruCache<Bytes, Alias> {
+        match by {
+            SentBy::Get => &mut self.by_get,
+            SentBy::Post => &mut self.by_post,
+        }
+    }
+}
+
 /// What a miss must bring back to `store` its answer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ticket {
@@ -116,6 +155,7 @@ struct Boundary {
 
 struct Inner {
     entries: LruCache<String, Cached>,
+    sent: SentRequests,
     bytes: usize,
     /// Moves on at every drop.
     generation: u64,
@@ -152,6 +192,7 @@ impl ResponseCache {
     pub(crate) fn new(notifier: &Arc<Notifier>, budget: usize, counters: CacheCounters) -> Self {
         let inner = Inner {
             entries: LruCache::unbounded(),
+            sent: SentRequests { by_get: LruCache::unbounded(), by_post: LruCache::unbounded(), bytes: 0 },
             bytes: 0,
             generation: 0,
             dropped_at: [0; 64],
@@ -194,6 +235,53 @@ impl ResponseCache {
                 self.counters.misses.inc();
                 inner.tickets += 1;
                 Err(Ticket { generation: inner.generation, number: inner.tickets, started })
+            }
+        }
+    }
+
+    /// The kept answer for a request sent byte for byte as one `remember_sent` saw, with the
+    /// units of its cost beyond the first; `None` when there is none: the request then goes the
+    /// whole way, which looks it up by its key. Counts nothing: the caller counts the hit
+    /// (`count_hit`) once it hands the answer out.
+    pub(crate) fn lookup_sent(&self, by: SentBy, sent: &[u8]) -> Option<(Cached, u32)> {
+        let mut inner = self.lock();
+        self.catch_up(&mut inner);
+        let alias = inner.sent.of(by).get(sent)?.clone();
+        let cached = inner.entries.get(&*alias.key)?.clone();
+        Some((cached, alias.units))
+    }
+
+    /// Counts a hit of `lookup_sent`.
+    pub(crate) fn count_hit(&self) {
+        self.counters.hits.inc();
+    }
+
+    /// Remembers that the request sent as `sent` (with no viewer, through the planner, its document
+    /// given as text or trusted) is the one whose answer is kept under `key`.
+    pub(crate) fn remember_sent(&self, by: SentBy, sent: Bytes, key: &str, units: u32) {
+        let size = sent.len() + key.len() + ENTRY_OVERHEAD;
+        let bound = self.budget / LARGEST_SHARE;
+        if size > bound / LARGEST_SHARE {
+            return;
+        }
+        let mut inner = self.lock();
+        let requests = &mut inner.sent;
+        if requests.of(by).peek(&sent[..]).is_some_and(|alias| &*alias.key == key) {
+            return;
+        }
+        let alias = Alias { key: Arc::from(key), units };
+        if let Some((old, alias)) = requests.of(by).push(sent, alias) {
+            requests.bytes -= old.len() + alias.key.len() + ENTRY_OVERHEAD;
+        }
+        requests.bytes += size;
+        while requests.bytes > bound {
+            let evicted = match (requests.by_get.len(), requests.by_post.len()) {
+                (0, 0) => break,
+                (gets, posts) if gets >= posts => requests.by_get.pop_lru(),
+                _ => requests.by_post.pop_lru(),
+            };
+            if let Some((old, alias)) = evicted {
+                requests.bytes -= old.len() + alias.key.len() + ENTRY_OVERHEAD;
             }
         }
     }
@@ -429,6 +517,22 @@ mod tests {
         cache.store(&db, later, "count".to_owned(), answer("2")).await;
         cache.store(&db, earlier, "count".to_owned(), answer("1")).await;
         assert_eq!(cache.lookup("count").unwrap().body, "2", "a client that saw 2 never sees 1 again");
+    }
+
+    #[tokio::test]
+    async fn a_request_sent_again_finds_its_answer_until_a_change_drops_it() {
+        let db = migrated_memory_db().await;
+        let notifier = Arc::new(Notifier::new(&db));
+        let cache = ResponseCache::new(&notifier, 1 << 20, CacheCounters::default());
+        let ticket = cache.lookup("k").unwrap_err();
+        cache.store(&db, ticket, "k".to_owned(), answer("kept")).await;
+        cache.remember_sent(SentBy::Post, Bytes::from_static(b"{\"query\":\"k\"}"), "k", 3);
+        let (hit, units) = cache.lookup_sent(SentBy::Post, b"{\"query\":\"k\"}").unwrap();
+        assert_eq!((hit.body, units), (Bytes::from_static(b"kept"), 3));
+        assert!(cache.lookup_sent(SentBy::Get, b"{\"query\":\"k\"}").is_none(), "a GET is sent otherwise");
+        assert!(cache.lookup_sent(SentBy::Post, b"{\"query\": \"k\"}").is_none(), "other bytes");
+        notifier.publish_local(Notice { counter: Kind::Records, id: ALL_RECORDS, count: 0, version: 0 });
+        assert!(cache.lookup_sent(SentBy::Post, b"{\"query\":\"k\"}").is_none(), "the change dropped its answer");
     }
 
     #[tokio::test]
