@@ -25,7 +25,7 @@ use serde::Deserialize;
 use std::time::Instant;
 
 use super::errors::{HttpError, MediaType, Refusal};
-use super::response_cache::{Cached, ResponseCache, SentBy};
+use super::response_cache::{Cached, Lookup, ResponseCache, SentBy};
 use super::{AppState, MAX_BODY_BYTES, metrics};
 use crate::auth::ClientIp;
 use crate::code;
@@ -550,19 +550,39 @@ async fn execute(
         _ => None,
     };
     let by = method.sent_by();
-    let ticket = match (cache, &cache_key) {
-        (Some(cache), Some(key)) => match cache.lookup(key) {
-            Ok(hit) => match from_cache(state, request, &graphql_request, client_ip, hit, media_type, method).await {
-                Some(answer) => {
-                    if let Some((sent, units)) = sent {
-                        cache.remember_sent(by, sent, key, units);
+    let lead = match (cache, &cache_key) {
+        (Some(cache), Some(key)) => {
+            let hit = match cache.lookup(key) {
+                Lookup::Hit(hit) => Ok(Some(hit)),
+                Lookup::Follow(follow) => {
+                    let answer = follow.answer(EXECUTION_TIMEOUT).await;
+                    if answer.is_some() {
+                        cache.count_hit()
+                    } else {
+                        cache.count_miss()
                     }
-                    return Ok(answer);
+                    Ok(answer)
                 }
-                None => None,
-            },
-            Err(ticket) => Some(ticket),
-        },
+                Lookup::Lead(mut lead) => {
+                    lead.wait_turn(EXECUTION_TIMEOUT).await;
+                    Err(lead)
+                }
+            };
+            match hit {
+                Ok(Some(hit)) => {
+                    let answered = from_cache(state, request, &graphql_request, client_ip, hit, media_type, method);
+                    if let Some(answer) = answered.await {
+                        if let Some((sent, units)) = sent {
+                            cache.remember_sent(by, sent, key, units);
+                        }
+                        return Ok(answer);
+                    }
+                    None
+                }
+                Ok(None) => None,
+                Err(lead) => Some(lead),
+            }
+        }
         _ => None,
     };
     let replica = match &state.read_routing {
@@ -615,7 +635,7 @@ async fn execute(
     let (status, body) = serialize(&response, media_type)?;
     let body = web::Bytes::from(body);
     let clean = response.errors.is_empty();
-    if let (Some(cache), Some(key), Some(ticket)) = (cache, cache_key, ticket)
+    if let (Some(cache), Some(key), Some(lead)) = (cache, cache_key, lead)
         && clean
         && !from_replica
         && status == StatusCode::OK
@@ -629,7 +649,7 @@ async fn execute(
         if let Some((sent, units)) = sent {
             cache.remember_sent(by, sent, &key, units);
         }
-        cache.store(&state.db, ticket, key, cached).await;
+        cache.store(&state.db, lead, cached).await;
     }
     let body = Body { bytes: body, digest: None };
     Ok(respond(request, method, viewer.user_id.is_none() && clean, status, body, media_type, state.cache_max_age))
