@@ -76,6 +76,7 @@ db_tests!(
     renames_racing_kept_reads_never_leave_an_older_title_kept,
     renames_on_one_process_never_take_another_process_back_in_time,
     a_request_sent_again_byte_for_byte_is_answered_from_memory_and_still_pays_its_cost,
+    a_hash_the_store_forgot_is_not_found_though_its_answer_is_kept,
 );
 
 async fn a_repeated_anonymous_query_is_answered_from_memory_over_post_and_get(app: TestApp) {
@@ -420,4 +421,33 @@ async fn a_request_sent_again_byte_for_byte_is_answered_from_memory_and_still_pa
     // Every asking after the first was a hit; the refused one never reached the cache.
     assert_eq!((hits, misses), (answered - 1, 1));
     assert_eq!(app.statements(), before, "answers from memory run no statement");
+}
+
+/// Without a manifest, the automatic store keeps at most 1,024 documents. Once it forgot one, the
+/// request that names it by hash alone is answered `PERSISTED_QUERY_NOT_FOUND` (the client then
+/// sends the text again), though the same bytes were answered from memory before and the answer
+/// is still kept.
+async fn a_hash_the_store_forgot_is_not_found_though_its_answer_is_kept(app: TestApp) {
+    let app = cached(&app.database_url).await;
+    let persisted = |hash: &str| json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let post = |body: Value| {
+        let body = serde_json::to_vec(&body).unwrap();
+        app.request("POST", "/graphql", &[("content-type", "application/json")], Some(body))
+    };
+    let hash = api::graphql::persisted::sha256_hex(FILM.as_bytes());
+    let registered = post(json!({ "query": FILM, "extensions": persisted(&hash) })).await.json();
+    assert_eq!(film_title(&registered["data"]), "Alita: Battle Angel", "{registered}");
+    for _ in 0..3 {
+        let by_hash = post(json!({ "extensions": persisted(&hash) })).await.json();
+        assert_eq!(by_hash, registered);
+    }
+    for index in 0..1_024 {
+        let other = format!("query Other{index} {{ __typename }}");
+        let other_hash = api::graphql::persisted::sha256_hex(other.as_bytes());
+        let answer = post(json!({ "query": other, "extensions": persisted(&other_hash) })).await.json();
+        assert!(answer.get("errors").is_none(), "{answer}");
+    }
+    let forgotten = post(json!({ "extensions": persisted(&hash) })).await.json();
+    assert_eq!(forgotten["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND", "{forgotten}");
+    assert_eq!(film_title(&app.data(FILM, json!({})).await), "Alita: Battle Angel", "the text still runs");
 }

@@ -171,6 +171,12 @@ impl PersistedDocuments {
         self.trusted.as_ref().is_none_or(|manifest| manifest.texts.contains(text))
     }
 
+    /// Whether a manifest is loaded and holds this document (unlike `is_trusted`, false when
+    /// there is no manifest).
+    pub(crate) fn in_manifest(&self, text: &str) -> bool {
+        self.trusted.as_ref().is_some_and(|manifest| manifest.texts.contains(text))
+    }
+
     /// Whether a document may run for this viewer: any for an admin, else a trusted one. Asked
     /// before the document is parsed or cached, so a refused text costs a set look-up and no more.
     pub(crate) fn may_run(&self, text: &str, viewer: Viewer) -> bool {

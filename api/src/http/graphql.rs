@@ -180,7 +180,7 @@ pub(crate) async fn post(
     };
     // A document sent by hash alone is answered again as sent only when the manifest trusts it:
     // a hash the automatic store forgot must be answered `PERSISTED_QUERY_NOT_FOUND`.
-    let sent = (!by_hash || state.documents.persisted.is_trusted(&graphql_request.query)).then_some(body);
+    let sent = (!by_hash || state.documents.persisted.in_manifest(&graphql_request.query)).then_some(body);
     execute(&state, &request, graphql_request, viewer, media_type, Method::Post, sent).await
 }
 
@@ -272,7 +272,8 @@ pub(crate) async fn get(state: web::Data<AppState>, request: HttpRequest) -> Res
             Some(Ok(extensions)) => extensions,
             Some(Err(_)) => return Err(bad_request(media_type, "`extensions` must be a JSON object")),
         };
-    let by_text = parameters.query.is_some();
+    // An empty `query` stands for the persisted query's hash too (`persisted::resolve`).
+    let by_text = parameters.query.as_deref().is_some_and(|query| !query.is_empty());
     let query = match parameters.query {
         Some(query) => query,
         // A persisted query's hash may stand for its text.
@@ -317,7 +318,7 @@ pub(crate) async fn get(state: web::Data<AppState>, request: HttpRequest) -> Res
         graphql_request = graphql_request.operation_name(name);
     }
     // As for `post`: by hash alone only when the manifest trusts the document.
-    let sent = (by_text || state.documents.persisted.is_trusted(&graphql_request.query))
+    let sent = (by_text || state.documents.persisted.in_manifest(&graphql_request.query))
         .then(|| web::Bytes::copy_from_slice(request.query_string().as_bytes()));
     execute(&state, &request, graphql_request, viewer, media_type, Method::Get, sent).await
 }
@@ -462,6 +463,21 @@ async fn viewer_of(state: &AppState, request: &HttpRequest, media_type: MediaTyp
     }
 }
 
+/// The replica to run a request on, when there is one it may read from (see `reads_only`).
+async fn replica_for(
+    state: &AppState,
+    graphql_request: &mut Request,
+    viewer: Viewer,
+    client_ip: ClientIp,
+) -> Option<sea_orm::DatabaseConnection> {
+    match &state.read_routing {
+        Some(routing) if reads_only(&state.documents, graphql_request) => {
+            routing.for_query(viewer.user_id, client_ip.0).await
+        }
+        _ => None,
+    }
+}
+
 /// The kept answer to an anonymous request sent byte for byte as one answered before (see
 /// `ResponseCache::lookup_sent`), its cost charged as if it ran; `None` when it must go the whole
 /// way (a viewer, another read path, nothing kept, or a budget that refuses it: running it says why).
@@ -550,22 +566,39 @@ async fn execute(
         _ => None,
     };
     let by = method.sent_by();
+    // A request the replica answers may take a kept answer, but neither reads for others nor
+    // waits for another's read: what the replica answers is not kept.
+    let mut replica = None;
+    let mut routed = false;
     let lead = match (cache, &cache_key) {
         (Some(cache), Some(key)) => {
-            let hit = match cache.lookup(key) {
-                Lookup::Hit(hit) => Ok(Some(hit)),
-                Lookup::Follow(follow) => {
-                    let answer = follow.answer(EXECUTION_TIMEOUT).await;
-                    if answer.is_some() {
-                        cache.count_hit()
+            let hit = match cache.lookup_kept(key) {
+                Some(hit) => Ok(Some(hit)),
+                None => {
+                    replica = replica_for(state, &mut graphql_request, viewer, client_ip).await;
+                    routed = true;
+                    if replica.is_some() {
+                        cache.count_miss();
+                        Ok(None)
                     } else {
-                        cache.count_miss()
+                        match cache.lookup(key) {
+                            Lookup::Hit(hit) => Ok(Some(hit)),
+                            Lookup::Follow(follow) => {
+                                // The read it waits for may itself wait for the one before.
+                                let answer = follow.answer(2 * EXECUTION_TIMEOUT).await;
+                                if answer.is_some() {
+                                    cache.count_hit()
+                                } else {
+                                    cache.count_miss()
+                                }
+                                Ok(answer)
+                            }
+                            Lookup::Lead(mut lead) => {
+                                lead.wait_turn(EXECUTION_TIMEOUT).await;
+                                Err(lead)
+                            }
+                        }
                     }
-                    Ok(answer)
-                }
-                Lookup::Lead(mut lead) => {
-                    lead.wait_turn(EXECUTION_TIMEOUT).await;
-                    Err(lead)
                 }
             };
             match hit {
@@ -585,12 +618,9 @@ async fn execute(
         }
         _ => None,
     };
-    let replica = match &state.read_routing {
-        Some(routing) if reads_only(&state.documents, &mut graphql_request) => {
-            routing.for_query(viewer.user_id, client_ip.0).await
-        }
-        _ => None,
-    };
+    if !routed {
+        replica = replica_for(state, &mut graphql_request, viewer, client_ip).await;
+    }
     let started = Instant::now();
     // The replica may trail the primary: what it answers is not kept.
     let from_replica = replica.is_some();

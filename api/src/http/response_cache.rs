@@ -43,6 +43,7 @@
 //! recently used answers go first.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -169,8 +170,11 @@ pub(crate) enum Lookup<'a> {
 struct Flight {
     /// The number of its ticket.
     number: u64,
-    /// The generation it began in: only requests of the same generation wait for it.
+    /// The generation it began in: requests of the same generation wait for it.
     generation: u64,
+    /// Whether its read may have begun: until then, requests of any generation wait for it (it
+    /// reads after they came), so at most two reads of one key are ever under way or waiting.
+    reading: Arc<AtomicBool>,
     answer: watch::Receiver<Option<Cached>>,
 }
 
@@ -197,6 +201,8 @@ pub(crate) struct Lead<'a> {
     answer: watch::Sender<Option<Cached>>,
     /// The read of the same key this one comes after, when one was under way.
     before: Option<watch::Receiver<Option<Cached>>>,
+    /// Set once this one may read (see `Flight::reading`).
+    reading: Arc<AtomicBool>,
 }
 
 impl Lead<'_> {
@@ -206,6 +212,7 @@ impl Lead<'_> {
         if let Some(mut before) = self.before.take() {
             let _ = tokio::time::timeout(wait, before.wait_for(Option::is_some)).await;
         }
+        self.reading.store(true, Ordering::SeqCst);
     }
 }
 
@@ -307,7 +314,8 @@ impl ResponseCache {
             return Lookup::Hit(cached.clone());
         }
         let generation = inner.generation;
-        if let Some(flight) = inner.flights.get(key).filter(|flight| flight.generation == generation) {
+        let joinable = |flight: &&Flight| flight.generation == generation || !flight.reading.load(Ordering::SeqCst);
+        if let Some(flight) = inner.flights.get(key).filter(joinable) {
             // Counted once it is answered (`count_hit`) or runs after all (`count_miss`).
             return Lookup::Follow(Follow { answer: flight.answer.clone() });
         }
@@ -315,9 +323,22 @@ impl ResponseCache {
         inner.tickets += 1;
         let ticket = Ticket { generation, number: inner.tickets, started };
         let (answer, waiting) = watch::channel(None);
-        let flight = Flight { number: ticket.number, generation, answer: waiting };
-        let before = inner.flights.insert(key.to_owned(), flight).map(|before| before.answer);
-        Lookup::Lead(Lead { cache: self, key: key.to_owned(), ticket, answer, before })
+        let before = inner.flights.get(key).map(|before| before.answer.clone());
+        // With no read before it, it reads at once.
+        let reading = Arc::new(AtomicBool::new(before.is_none()));
+        let flight = Flight { number: ticket.number, generation, reading: reading.clone(), answer: waiting };
+        inner.flights.insert(key.to_owned(), flight);
+        Lookup::Lead(Lead { cache: self, key: key.to_owned(), ticket, answer, before, reading })
+    }
+
+    /// The kept answer for `key`, if any: a hit counted, a miss not (the caller goes on to
+    /// `lookup`, or runs elsewhere and counts it with `count_miss`).
+    pub(crate) fn lookup_kept(&self, key: &str) -> Option<Cached> {
+        let mut inner = self.lock();
+        self.catch_up(&mut inner);
+        let cached = inner.entries.get(key)?.clone();
+        self.counters.hits.inc();
+        Some(cached)
     }
 
     /// The kept answer for a request sent byte for byte as one `remember_sent` saw, with the
@@ -658,6 +679,22 @@ mod tests {
         assert!(kept(&cache, "count").is_none(), "the older read began before the drop");
         cache.store(&db, newer, answer("2")).await;
         assert_eq!(kept(&cache, "count").unwrap(), "2");
+    }
+
+    #[tokio::test]
+    async fn at_most_one_read_waits_behind_the_one_under_way() {
+        let db = migrated_memory_db().await;
+        let notifier = Arc::new(Notifier::new(&db));
+        let cache = ResponseCache::new(&notifier, 1 << 20, CacheCounters::default());
+        let older = lead(&cache, "count");
+        records_changed(&notifier, ALL_RECORDS);
+        let mut newer = lead(&cache, "count");
+        records_changed(&notifier, ALL_RECORDS);
+        let Lookup::Follow(follow) = cache.lookup("count") else { panic!("a third read queued up") };
+        drop(older);
+        newer.wait_turn(Duration::from_secs(5)).await;
+        cache.store(&db, newer, answer("3")).await;
+        assert_eq!(follow.answer(Duration::from_secs(5)).await.unwrap().body, "3", "it reads after both drops");
     }
 
     #[tokio::test]
