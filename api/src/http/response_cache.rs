@@ -570,6 +570,14 @@ mod tests {
         db
     }
 
+    /// A cache of `budget` bytes on a fresh database, with its notifier.
+    async fn cache_of(budget: usize) -> (DatabaseConnection, Arc<Notifier>, ResponseCache) {
+        let db = migrated_memory_db().await;
+        let notifier = Arc::new(Notifier::new(&db));
+        let cache = ResponseCache::new(&notifier, budget, CacheCounters::default());
+        (db, notifier, cache)
+    }
+
     fn answer(body: &str) -> Cached {
         Cached {
             body: Bytes::from(body.to_owned()),
@@ -602,9 +610,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_answer_read_before_a_change_is_not_kept_and_one_read_after_it_is() {
-        let db = migrated_memory_db().await;
-        let notifier = Arc::new(Notifier::new(&db));
-        let cache = ResponseCache::new(&notifier, 1 << 20, CacheCounters::default());
+        let (db, notifier, cache) = cache_of(1 << 20).await;
         let before = lead(&cache, "k");
         records_changed(&notifier, ALL_RECORDS);
         cache.store(&db, before, answer("old")).await;
@@ -618,9 +624,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_notice_drops_only_the_answers_that_read_what_it_touched() {
-        let db = migrated_memory_db().await;
-        let notifier = Arc::new(Notifier::new(&db));
-        let cache = ResponseCache::new(&notifier, 1 << 20, CacheCounters::default());
+        let (db, notifier, cache) = cache_of(1 << 20).await;
         let films = Cached { tables: tables::named_in(r#"SELECT 1 FROM "films""#), ..answer("films") };
         let updates = Cached { tables: tables::named_in(r#"SELECT 1 FROM "petition_updates""#), ..answer("updates") };
         cache.store(&db, lead(&cache, "films"), films.clone()).await;
@@ -638,9 +642,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_for_a_key_being_read_waits_for_that_read() {
-        let db = migrated_memory_db().await;
-        let notifier = Arc::new(Notifier::new(&db));
-        let cache = ResponseCache::new(&notifier, 1 << 20, CacheCounters::default());
+        let (db, _notifier, cache) = cache_of(1 << 20).await;
         let first = lead(&cache, "count");
         let Lookup::Follow(follow) = cache.lookup("count") else { panic!("a second request reads too") };
         cache.store(&db, first, answer("1")).await;
@@ -656,9 +658,7 @@ mod tests {
 
     #[tokio::test]
     async fn after_a_drop_a_read_waits_for_the_one_under_way_and_only_the_later_is_kept() {
-        let db = migrated_memory_db().await;
-        let notifier = Arc::new(Notifier::new(&db));
-        let cache = ResponseCache::new(&notifier, 1 << 20, CacheCounters::default());
+        let (db, notifier, cache) = cache_of(1 << 20).await;
         let older = lead(&cache, "count");
         records_changed(&notifier, ALL_RECORDS);
         let mut newer = lead(&cache, "count");
@@ -683,9 +683,7 @@ mod tests {
 
     #[tokio::test]
     async fn at_most_one_read_waits_behind_the_one_under_way() {
-        let db = migrated_memory_db().await;
-        let notifier = Arc::new(Notifier::new(&db));
-        let cache = ResponseCache::new(&notifier, 1 << 20, CacheCounters::default());
+        let (db, notifier, cache) = cache_of(1 << 20).await;
         let older = lead(&cache, "count");
         records_changed(&notifier, ALL_RECORDS);
         let mut newer = lead(&cache, "count");
@@ -699,9 +697,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_sent_again_finds_its_answer_until_a_change_drops_it() {
-        let db = migrated_memory_db().await;
-        let notifier = Arc::new(Notifier::new(&db));
-        let cache = ResponseCache::new(&notifier, 1 << 20, CacheCounters::default());
+        let (db, notifier, cache) = cache_of(1 << 20).await;
         cache.store(&db, lead(&cache, "k"), answer("kept")).await;
         let sent = b"{\"query\":\"k\"}";
         cache.remember_sent(SentBy::Post, Bytes::from_static(sent), "k", 3);
@@ -715,11 +711,9 @@ mod tests {
 
     #[tokio::test]
     async fn the_least_recently_used_answers_go_when_the_bound_is_reached() {
-        let db = migrated_memory_db().await;
-        let notifier = Arc::new(Notifier::new(&db));
         // Room for eight answers of 50 bytes with their two-byte keys and bookkeeping.
         let entry = 2 + 50 + ENTRY_OVERHEAD;
-        let cache = ResponseCache::new(&notifier, 8 * entry + 10, CacheCounters::default());
+        let (db, _notifier, cache) = cache_of(8 * entry + 10).await;
         for index in 0..8 {
             let key = format!("k{index}");
             cache.store(&db, lead(&cache, &key), answer(&"x".repeat(50))).await;
