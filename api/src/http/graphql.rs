@@ -140,7 +140,7 @@ pub(crate) async fn post(
     if !is_json_body(&request) {
         return Err(Refusal::UnsupportedMediaType.in_media_type(media_type));
     }
-    if let Some(answer) = answered_as_sent(&state, &request, Method::Post, &body, media_type).await {
+    if let Some(answer) = answered_as_sent(&state, &request, SentBy::Post, &body, media_type).await {
         return Ok(answer);
     }
     let value: serde_json::Value =
@@ -181,24 +181,7 @@ pub(crate) async fn post(
     // A document sent by hash alone is answered again as sent only when the manifest trusts it:
     // a hash the automatic store forgot must be answered `PERSISTED_QUERY_NOT_FOUND`.
     let sent = (!by_hash || state.documents.persisted.in_manifest(&graphql_request.query)).then_some(body);
-    execute(&state, &request, graphql_request, viewer, media_type, Method::Post, sent).await
-}
-
-/// Which method a request came by: only a GET answer may be kept by shared caches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Method {
-    Get,
-    Post,
-}
-
-impl Method {
-    /// Where the request's bytes are: the response cache tells them apart.
-    fn sent_by(self) -> SentBy {
-        match self {
-            Self::Get => SentBy::Get,
-            Self::Post => SentBy::Post,
-        }
-    }
+    execute(&state, &request, graphql_request, viewer, media_type, SentBy::Post, sent).await
 }
 
 /// Replaces a persisted query's hash with its text; a malformed extension is a bad request, and a
@@ -260,7 +243,7 @@ pub(crate) async fn get(state: web::Data<AppState>, request: HttpRequest) -> Res
         return Ok(not_acceptable());
     };
     let sent = request.query_string().as_bytes();
-    if let Some(answer) = answered_as_sent(&state, &request, Method::Get, sent, media_type).await {
+    if let Some(answer) = answered_as_sent(&state, &request, SentBy::Get, sent, media_type).await {
         return Ok(answer);
     }
     let parameters = web::Query::<GetParameters>::from_query(request.query_string())
@@ -320,7 +303,7 @@ pub(crate) async fn get(state: web::Data<AppState>, request: HttpRequest) -> Res
     // As for `post`: by hash alone only when the manifest trusts the document.
     let sent = (by_text || state.documents.persisted.in_manifest(&graphql_request.query))
         .then(|| web::Bytes::copy_from_slice(request.query_string().as_bytes()));
-    execute(&state, &request, graphql_request, viewer, media_type, Method::Get, sent).await
+    execute(&state, &request, graphql_request, viewer, media_type, SentBy::Get, sent).await
 }
 
 /// Any other method on `/graphql`.
@@ -484,7 +467,7 @@ async fn replica_for(
 async fn answered_as_sent(
     state: &AppState,
     request: &HttpRequest,
-    method: Method,
+    method: SentBy,
     sent: &[u8],
     media_type: MediaType,
 ) -> Option<HttpResponse> {
@@ -493,7 +476,7 @@ async fn answered_as_sent(
         return None;
     }
     let started = Instant::now();
-    let (hit, units) = cache.lookup_sent(method.sent_by(), sent)?;
+    let (hit, units) = cache.lookup_sent(method, sent)?;
     if units > 0
         && let Some(client) = super::client_ip::client_ip(request)
     {
@@ -512,7 +495,7 @@ async fn execute(
     graphql_request: Request,
     viewer: Option<Viewer>,
     media_type: MediaType,
-    method: Method,
+    method: SentBy,
     sent: Option<web::Bytes>,
 ) -> Result<HttpResponse, HttpError> {
     if document::too_deep(&graphql_request.query) {
@@ -565,7 +548,6 @@ async fn execute(
         }),
         _ => None,
     };
-    let by = method.sent_by();
     // A request the replica answers may take a kept answer, but neither reads for others nor
     // waits for another's read: what the replica answers is not kept.
     let mut replica = None;
@@ -606,7 +588,7 @@ async fn execute(
                     let answered = from_cache(state, request, &graphql_request, client_ip, hit, media_type, method);
                     if let Some(answer) = answered.await {
                         if let Some((sent, units)) = sent {
-                            cache.remember_sent(by, sent, key, units);
+                            cache.remember_sent(method, sent, key, units);
                         }
                         return Ok(answer);
                     }
@@ -677,7 +659,7 @@ async fn execute(
         let digest: Arc<str> = Arc::from(sha256_hex(&body));
         let cached = Cached { body: body.clone(), digest, operation: operation_name.map(Arc::from), tables, ticket: 0 };
         if let Some((sent, units)) = sent {
-            cache.remember_sent(by, sent, &key, units);
+            cache.remember_sent(method, sent, &key, units);
         }
         cache.store(&state.db, lead, cached).await;
     }
@@ -694,7 +676,7 @@ async fn from_cache(
     client_ip: ClientIp,
     hit: Cached,
     media_type: MediaType,
-    method: Method,
+    method: SentBy,
 ) -> Option<HttpResponse> {
     let started = Instant::now();
     if let Some(client) = client_ip.0 {
@@ -713,7 +695,7 @@ fn answer_from_cache(
     hit: Cached,
     started: Instant,
     media_type: MediaType,
-    method: Method,
+    method: SentBy,
 ) -> HttpResponse {
     let operation_name = hit.operation.as_deref();
     if let Some(name) = operation_name {
@@ -735,7 +717,7 @@ struct Body {
 /// caches, every other is private.
 fn respond(
     request: &HttpRequest,
-    method: Method,
+    method: SentBy,
     public: bool,
     status: StatusCode,
     body: Body,
@@ -744,7 +726,7 @@ fn respond(
 ) -> HttpResponse {
     let mut answer = HttpResponse::build(status);
     answer.content_type(media_type.content_type());
-    if method == Method::Get && public {
+    if method == SentBy::Get && public {
         return shared(request, answer, body, media_type, max_age);
     }
     answer.insert_header((header::CACHE_CONTROL, PRIVATE)).body(body.bytes)

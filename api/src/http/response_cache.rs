@@ -112,7 +112,8 @@ pub(crate) struct Cached {
     pub(crate) ticket: u64,
 }
 
-/// How a request was sent: a `GET`'s query string, or a `POST`'s body.
+/// How a request was sent: a `GET`'s query string, or a `POST`'s body. Only a `GET` answer may
+/// also be kept by shared caches (`http::graphql`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SentBy {
     Get,
